@@ -1,0 +1,1 @@
+"""Chat platform adapters. Platform types never leave their own subpackage."""

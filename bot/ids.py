@@ -1,0 +1,90 @@
+"""arXiv identifier parsing and normalization, and stable ids for items that are not arXiv papers.
+
+Accepted forms (new style `YYMM.NNNN[N]` and old style `archive[.CLASS]/YYMMNNN`, each with an
+optional `vN`): bare ids, `arXiv:` prefixes, abs/pdf/html URLs (http or https, export. or www.,
+optional `.pdf`), and OAI identifiers (`oai:arXiv.org:2504.17830v1`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+_NEW_STYLE = r"(?P<new>\d{4}\.\d{4,5})"
+_OLD_STYLE = r"(?P<old>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
+_VERSION = r"(?:v(?P<version>\d+))?"
+_ID = rf"(?:{_NEW_STYLE}|{_OLD_STYLE}){_VERSION}"
+
+_BARE = re.compile(rf"^{_ID}$", re.IGNORECASE)
+_PREFIXED = re.compile(rf"^(?:arxiv:|oai:arxiv\.org:){_ID}$", re.IGNORECASE)
+_URL = re.compile(
+    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format)/{_ID}(?:\.pdf)?/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+# Used to find an arXiv paper mentioned inside free text (Reddit posts, blog entries).
+_IN_TEXT = re.compile(
+    rf"(?:arxiv\.org/(?:abs|pdf|html)/|arxiv:\s?)(?:{_NEW_STYLE}|{_OLD_STYLE}){_VERSION}",
+    re.IGNORECASE,
+)
+_HF_PAPER_URL = re.compile(r"huggingface\.co/papers/(?P<new>\d{4}\.\d{4,5})", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ArxivId:
+    """A parsed arXiv id: `base` without version, `version` or None when the form had none."""
+
+    base: str
+    version: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.base}v{self.version}" if self.version else self.base
+
+    @property
+    def abs_url(self) -> str:
+        """The canonical https abstract page of this paper (versionless)."""
+        return f"https://arxiv.org/abs/{self.base}"
+
+
+def _from_match(match: re.Match[str]) -> ArxivId:
+    new, old = match.group("new"), match.group("old")
+    if old:
+        archive, number = old.split("/")
+        # The subject class (`math.GR/...`) is not part of the identity of old-style ids.
+        base = f"{archive.split('.')[0].lower()}/{number}"
+    else:
+        base = new
+    version = match.group("version")
+    return ArxivId(base=base, version=int(version) if version else None)
+
+
+def parse_arxiv_id(text: str) -> ArxivId | None:
+    """Parse one arXiv id in any accepted form; None when `text` is not an arXiv id."""
+    candidate = text.strip().strip("<>").strip()
+    for pattern in (_BARE, _PREFIXED, _URL):
+        match = pattern.match(candidate)
+        if match:
+            return _from_match(match)
+    return None
+
+
+def find_arxiv_id(text: str) -> ArxivId | None:
+    """Find the first arXiv paper referenced in free text (links, `arXiv:` mentions, HF paper pages)."""
+    match = _IN_TEXT.search(text)
+    if match:
+        return _from_match(match)
+    hf = _HF_PAPER_URL.search(text)
+    if hf:
+        return ArxivId(base=hf.group("new"))
+    return None
+
+
+def item_id(kind: str, stable_key: str) -> str:
+    """A stable id for a non-arXiv item, e.g. `feed:3f2a...` from its guid or URL."""
+    digest = hashlib.sha1(stable_key.strip().encode("utf-8")).hexdigest()[:16]
+    return f"{kind}:{digest}"
+
+
+def is_arxiv_base(paper_id: str) -> bool:
+    """Whether a stored paper id is an arXiv base id (as opposed to a feed/reddit item id)."""
+    return bool(_BARE.match(paper_id)) and "v" not in paper_id.split("/")[-1]

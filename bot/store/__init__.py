@@ -1,0 +1,43 @@
+"""The store: everything that must survive a restart, in one database.
+
+`Store` opens the database (migrating it) and exposes one repository object per area:
+`papers`, `summaries`, `sources` (fetch state and HTTP validators), plus those the delivery
+side adds. SQLite calls are fast enough to make from the event loop; long jobs batch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.store.db import DatabaseURL, connect, parse_database_url
+from bot.store.papers import IngestCounts, PaperStore
+from bot.store.sources import SourceState, SourceStateStore
+
+__all__ = ["Store", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
+
+
+class Store:
+    """One open database and its repositories."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.papers = PaperStore(conn)
+        self.sources = SourceStateStore(conn)
+
+    @classmethod
+    def open(cls, location: str | DatabaseURL) -> Store:
+        """Open (creating and migrating as needed) the database at a path or URL."""
+        url = parse_database_url(location) if isinstance(location, str) else location
+        return cls(connect(url))
+
+    def close(self) -> None:
+        """Close the connection; the WAL is checkpointed by SQLite."""
+        self.conn.close()
+
+    def healthy(self) -> bool:
+        """Whether the database answers a trivial query (for /healthz)."""
+        try:
+            self.conn.execute("SELECT 1").fetchone()
+            return True
+        except sqlite3.Error:
+            return False

@@ -1,0 +1,422 @@
+"""Papers, their versions and per-source signals: ingest (idempotent, merging) and reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import from_iso, to_iso
+from bot.models import Paper, Signal, SourceKind
+
+# Whose metadata wins when two sources describe the same arXiv paper.
+_META_RANK = {SourceKind.ARXIV: 3, SourceKind.HF: 2, SourceKind.FEED: 1, SourceKind.REDDIT: 1}
+
+_PAPER_COLUMNS = (
+    "id, version, title, abstract, authors, categories, primary_category, published, updated, "
+    "url, source, source_label, announce_type, doi, journal_ref, comment, meta_rank, "
+    "content_hash, sources, popularity, is_updated, first_seen, changed_at, summary_text"
+)
+
+
+@dataclass(slots=True)
+class IngestCounts:
+    """What one ingest did: papers new to the store, new versions, merges from other sources,
+    and items that changed nothing."""
+
+    new: int = 0
+    updated: int = 0
+    merged: int = 0
+    skipped: int = 0
+    new_ids: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestCounts) -> None:
+        """Accumulate another batch's counts into this one."""
+        self.new += other.new
+        self.updated += other.updated
+        self.merged += other.merged
+        self.skipped += other.skipped
+        self.new_ids.extend(other.new_ids)
+
+    def as_dict(self) -> dict[str, int]:
+        """The four counts, for printing and JSON."""
+        return {"new": self.new, "updated": self.updated, "merged": self.merged, "skipped": self.skipped}
+
+
+def _content_hash(paper: Paper) -> str:
+    text = "\x1f".join(
+        (
+            paper.title,
+            paper.abstract,
+            "\x1e".join(paper.authors),
+            "\x1e".join(paper.categories),
+            paper.primary_category or "",
+            paper.url,
+            paper.doi or "",
+            paper.journal_ref or "",
+            paper.comment or "",
+            to_iso(paper.published) or "",
+            to_iso(paper.updated) or "",
+        )
+    )
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+
+class PaperStore:
+    """Reads and writes papers; one instance per connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # --- ingest ----------------------------------------------------------------------------
+
+    def ingest(self, papers: Iterable[Paper], now: datetime, batch_size: int = 2000) -> IngestCounts:
+        """Store papers from one source, merging by id. Idempotent: the same input twice changes
+        nothing the second time. Each batch is one transaction."""
+        counts = IngestCounts()
+        batch: list[Paper] = []
+        for paper in papers:
+            batch.append(paper)
+            if len(batch) >= batch_size:
+                counts.add(self._ingest_batch(batch, now))
+                batch = []
+        if batch:
+            counts.add(self._ingest_batch(batch, now))
+        return counts
+
+    def _ingest_batch(self, batch: Sequence[Paper], now: datetime) -> IngestCounts:
+        counts = IngestCounts()
+        # Later duplicates in one payload win (a listing can repeat an id as new and cross).
+        by_id: dict[str, Paper] = {}
+        for paper in batch:
+            by_id[paper.id] = paper
+        existing = self._load_existing(list(by_id))
+        known_signals = self._load_signals(list(by_id))
+        now_iso = to_iso(now)
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for paper in by_id.values():
+                outcome = self._ingest_one(paper, existing.get(paper.id), known_signals, now_iso)
+                if outcome == "new":
+                    counts.new += 1
+                    counts.new_ids.append(paper.id)
+                elif outcome == "updated":
+                    counts.updated += 1
+                    counts.new_ids.append(paper.id)
+                elif outcome == "merged":
+                    counts.merged += 1
+                else:
+                    counts.skipped += 1
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return counts
+
+    def _load_existing(self, ids: list[str]) -> dict[str, sqlite3.Row]:
+        rows: dict[str, sqlite3.Row] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT pk, id, version, meta_rank, content_hash, sources, popularity, title, "
+                f"abstract, authors, summary_text FROM papers WHERE id IN ({marks})",
+                chunk,
+            ):
+                rows[row["id"]] = row
+        return rows
+
+    def _load_signals(self, ids: list[str]) -> dict[tuple[str, str, str], tuple[int, int]]:
+        known: dict[tuple[str, str, str], tuple[int, int]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT paper_id, source, ref, score, comments FROM signals WHERE paper_id IN ({marks})",
+                chunk,
+            ):
+                known[(row[0], row[1], row[2])] = (row[3], row[4])
+        return known
+
+    def _ingest_one(
+        self,
+        paper: Paper,
+        row: sqlite3.Row | None,
+        known_signals: dict[tuple[str, str, str], tuple[int, int]],
+        now_iso: str | None,
+    ) -> str:
+        rank = _META_RANK[paper.source]
+        digest = _content_hash(paper)
+        signals_changed = self._upsert_signals(paper, known_signals, now_iso)
+        popularity = max((s.score for s in paper.signals), default=0)
+        if row is None:
+            self._insert(paper, rank, digest, popularity, now_iso)
+            if paper.version:
+                self._record_version(paper, now_iso)
+            return "new"
+
+        sources = json.loads(row["sources"])
+        new_source = paper.source.value not in sources
+        if new_source:
+            sources.append(paper.source.value)
+        newer_version = paper.version > row["version"] > 0
+        better_meta = rank > row["meta_rank"] or (rank == row["meta_rank"] and paper.version > row["version"])
+        changed_meta = (rank == row["meta_rank"] and paper.version == row["version"] and digest != row["content_hash"])
+        if newer_version or better_meta or changed_meta:
+            self._update_meta(paper, row, rank, digest, sources, newer_version, now_iso)
+            if paper.version:
+                self._record_version(paper, now_iso)
+            if newer_version:
+                return "updated"
+            return "merged"
+        if new_source or signals_changed:
+            self.conn.execute(
+                "UPDATE papers SET sources = ?, popularity = MAX(popularity, ?), changed_at = ? WHERE pk = ?",
+                (json.dumps(sources), popularity, now_iso, row["pk"]),
+            )
+            return "merged"
+        return "skipped"
+
+    def _insert(self, paper: Paper, rank: int, digest: str, popularity: int, now_iso: str | None) -> None:
+        authors = json.dumps(list(paper.authors), ensure_ascii=False)
+        cursor = self.conn.execute(
+            f"INSERT INTO papers ({_PAPER_COLUMNS}) VALUES ({','.join('?' * 24)})",
+            (
+                paper.id, paper.version, paper.title, paper.abstract, authors,
+                json.dumps(list(paper.categories)), paper.primary_category,
+                to_iso(paper.published), to_iso(paper.updated), paper.url, paper.source.value,
+                paper.source_label, paper.announce_type, paper.doi, paper.journal_ref,
+                paper.comment, rank, digest, json.dumps([paper.source.value]), popularity,
+                int(paper.announce_type in ("replace", "replace-cross") or paper.version > 1),
+                now_iso, now_iso, "",
+            ),
+        )
+        self.conn.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
+            (cursor.lastrowid, paper.title, paper.abstract, authors, ""),
+        )
+
+    def _update_meta(
+        self,
+        paper: Paper,
+        row: sqlite3.Row,
+        rank: int,
+        digest: str,
+        sources: list[str],
+        newer_version: bool,
+        now_iso: str | None,
+    ) -> None:
+        authors = json.dumps(list(paper.authors), ensure_ascii=False)
+        self._fts_delete(row)
+        self.conn.execute(
+            """UPDATE papers SET version = MAX(version, ?), title = ?, abstract = ?, authors = ?,
+               categories = ?, primary_category = ?, published = COALESCE(?, published),
+               updated = COALESCE(?, updated), url = ?, source_label = ?, announce_type = ?,
+               doi = COALESCE(?, doi), journal_ref = COALESCE(?, journal_ref),
+               comment = COALESCE(?, comment), meta_rank = MAX(meta_rank, ?), content_hash = ?,
+               sources = ?, popularity = MAX(popularity, ?),
+               is_updated = CASE WHEN ? THEN 1 ELSE is_updated END, changed_at = ?
+               WHERE pk = ?""",
+            (
+                paper.version, paper.title, paper.abstract or row["abstract"], authors,
+                json.dumps(list(paper.categories)), paper.primary_category,
+                to_iso(paper.published), to_iso(paper.updated), paper.url, paper.source_label,
+                paper.announce_type, paper.doi, paper.journal_ref, paper.comment, rank, digest,
+                json.dumps(sources), max((s.score for s in paper.signals), default=0),
+                newer_version, now_iso, row["pk"],
+            ),
+        )
+        self.conn.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
+            (row["pk"], paper.title, paper.abstract or row["abstract"], authors, row["summary_text"]),
+        )
+
+    def _fts_delete(self, row: sqlite3.Row) -> None:
+        # External-content FTS5 needs the exact old values to remove a row's terms.
+        self.conn.execute(
+            "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, summary_text) "
+            "VALUES ('delete', ?, ?, ?, ?, ?)",
+            (row["pk"], row["title"], row["abstract"], row["authors"], row["summary_text"]),
+        )
+
+    def _record_version(self, paper: Paper, now_iso: str | None) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO paper_versions (paper_id, version, updated, seen_at) VALUES (?, ?, ?, ?)",
+            (paper.id, paper.version, to_iso(paper.updated), now_iso),
+        )
+
+    def _upsert_signals(
+        self, paper: Paper, known: dict[tuple[str, str, str], tuple[int, int]], now_iso: str | None
+    ) -> bool:
+        changed = False
+        for signal in paper.signals:
+            key = (paper.id, signal.source.value, signal.ref)
+            if known.get(key) == (signal.score, signal.comments):
+                continue
+            changed = True
+            known[key] = (signal.score, signal.comments)
+            self.conn.execute(
+                """INSERT INTO signals (paper_id, source, ref, score, comments, label, url, observed_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (paper_id, source, ref) DO UPDATE SET
+                   score = excluded.score, comments = excluded.comments""",
+                (
+                    paper.id, signal.source.value, signal.ref, signal.score, signal.comments,
+                    signal.label, signal.url, to_iso(signal.observed_at) or now_iso,
+                ),
+            )
+        return changed
+
+    def set_summary_text(self, paper_id: str, text: str) -> None:
+        """Index a summary's text with the paper so searches find words only the summary has."""
+        row = self.conn.execute(
+            "SELECT pk, title, abstract, authors, summary_text FROM papers WHERE id = ?", (paper_id,)
+        ).fetchone()
+        if row is None or row["summary_text"] == text:
+            return
+        self._fts_delete(row)
+        self.conn.execute("UPDATE papers SET summary_text = ? WHERE pk = ?", (text, row["pk"]))
+        self.conn.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
+            (row["pk"], row["title"], row["abstract"], row["authors"], text),
+        )
+
+    def set_topics(self, paper_id: str, topic_ids: Iterable[str]) -> None:
+        """Replace the topic tags of a paper (topic ids from the taxonomy)."""
+        self.conn.execute("DELETE FROM paper_topics WHERE paper_id = ?", (paper_id,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO paper_topics (paper_id, topic_id) VALUES (?, ?)",
+            [(paper_id, topic) for topic in topic_ids],
+        )
+
+    def topics_of(self, paper_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Topic ids per paper id, for the given papers."""
+        result: dict[str, list[str]] = {pid: [] for pid in paper_ids}
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT paper_id, topic_id FROM paper_topics WHERE paper_id IN ({marks}) ORDER BY rowid",
+                chunk,
+            ):
+                result[row[0]].append(row[1])
+        return {pid: tuple(topics) for pid, topics in result.items()}
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def get(self, paper_id: str) -> Paper | None:
+        """One paper with its signals, or None."""
+        found = self.get_many([paper_id])
+        return found[0] if found else None
+
+    def get_many(self, paper_ids: Sequence[str]) -> list[Paper]:
+        """Papers in the order of `paper_ids` (missing ids are left out)."""
+        rows: dict[str, sqlite3.Row] = {}
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(f"SELECT * FROM papers WHERE id IN ({marks})", chunk):
+                rows[row["id"]] = row
+        signals = self._signals_for(list(rows))
+        return [self._paper_from_row(rows[pid], signals.get(pid, ())) for pid in paper_ids if pid in rows]
+
+    def get_by_pks(self, pks: Sequence[int]) -> list[Paper]:
+        """Papers by internal row key, in the given order (used by the search index)."""
+        rows: dict[int, sqlite3.Row] = {}
+        for start in range(0, len(pks), 500):
+            chunk = list(pks[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(f"SELECT * FROM papers WHERE pk IN ({marks})", chunk):
+                rows[row["pk"]] = row
+        signals = self._signals_for([row["id"] for row in rows.values()])
+        return [self._paper_from_row(rows[pk], signals.get(rows[pk]["id"], ())) for pk in pks if pk in rows]
+
+    def list(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        source: SourceKind | None = None,
+        limit: int | None = 50,
+    ) -> list[Paper]:
+        """Papers first seen or changed in [since, until), newest first, optionally from one source."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("changed_at >= ?")
+            params.append(to_iso(since))
+        if until is not None:
+            clauses.append("changed_at < ?")
+            params.append(to_iso(until))
+        if source is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(papers.sources) WHERE value = ?)")
+            params.append(source.value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT * FROM papers {where} ORDER BY changed_at DESC, pk DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self.conn.execute(sql, params).fetchall()
+        signals = self._signals_for([row["id"] for row in rows])
+        return [self._paper_from_row(row, signals.get(row["id"], ())) for row in rows]
+
+    def count(self) -> int:
+        """How many papers and items are stored."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+
+    def versions(self, paper_id: str) -> list[int]:
+        """Every version of a paper seen so far, ascending."""
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT version FROM paper_versions WHERE paper_id = ? ORDER BY version", (paper_id,)
+            )
+        ]
+
+    def _signals_for(self, ids: list[str]) -> dict[str, tuple[Signal, ...]]:
+        result: dict[str, list[Signal]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT * FROM signals WHERE paper_id IN ({marks}) ORDER BY observed_at", chunk
+            ):
+                result.setdefault(row["paper_id"], []).append(
+                    Signal(
+                        source=SourceKind(row["source"]),
+                        ref=row["ref"],
+                        score=row["score"],
+                        comments=row["comments"],
+                        label=row["label"],
+                        url=row["url"],
+                        observed_at=from_iso(row["observed_at"]),  # type: ignore[arg-type]
+                    )
+                )
+        return {pid: tuple(sigs) for pid, sigs in result.items()}
+
+    @staticmethod
+    def _paper_from_row(row: sqlite3.Row, signals: tuple[Signal, ...]) -> Paper:
+        return Paper(
+            id=row["id"],
+            version=row["version"],
+            title=row["title"],
+            abstract=row["abstract"],
+            authors=tuple(json.loads(row["authors"])),
+            categories=tuple(json.loads(row["categories"])),
+            primary_category=row["primary_category"],
+            published=from_iso(row["published"]),
+            updated=from_iso(row["updated"]),
+            url=row["url"],
+            source=SourceKind(row["source"]),
+            source_label=row["source_label"],
+            announce_type=row["announce_type"],
+            doi=row["doi"],
+            journal_ref=row["journal_ref"],
+            comment=row["comment"],
+            signals=signals,
+            sources=tuple(SourceKind(s) for s in json.loads(row["sources"])),
+            first_seen=from_iso(row["first_seen"]),
+            is_updated=bool(row["is_updated"]),
+        )

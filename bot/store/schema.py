@@ -1,0 +1,186 @@
+"""Versioned schema migrations. Append a new entry to MIGRATIONS; never edit an applied one.
+
+Kept to SQL that ports to PostgreSQL except the FTS5 table (search.py owns its portability).
+Timestamps are ISO 8601 UTC text; JSON columns hold lists and objects.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the initial schema
+    """
+    CREATE TABLE papers (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        version INTEGER NOT NULL DEFAULT 0,
+        title TEXT NOT NULL,
+        abstract TEXT NOT NULL DEFAULT '',
+        authors TEXT NOT NULL DEFAULT '[]',
+        categories TEXT NOT NULL DEFAULT '[]',
+        primary_category TEXT,
+        published TEXT,
+        updated TEXT,
+        url TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL,
+        source_label TEXT NOT NULL DEFAULT '',
+        announce_type TEXT,
+        doi TEXT,
+        journal_ref TEXT,
+        comment TEXT,
+        meta_rank INTEGER NOT NULL DEFAULT 0,
+        content_hash TEXT NOT NULL DEFAULT '',
+        sources TEXT NOT NULL DEFAULT '[]',
+        popularity INTEGER NOT NULL DEFAULT 0,
+        is_updated INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        summary_text TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX papers_changed_at ON papers(changed_at);
+    CREATE INDEX papers_published ON papers(published);
+
+    CREATE TABLE paper_versions (
+        paper_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated TEXT,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (paper_id, version)
+    );
+
+    CREATE TABLE signals (
+        paper_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        score INTEGER NOT NULL DEFAULT 0,
+        comments INTEGER NOT NULL DEFAULT 0,
+        label TEXT NOT NULL DEFAULT '',
+        url TEXT NOT NULL DEFAULT '',
+        observed_at TEXT NOT NULL,
+        PRIMARY KEY (paper_id, source, ref)
+    );
+
+    CREATE TABLE paper_topics (
+        paper_id TEXT NOT NULL,
+        topic_id TEXT NOT NULL,
+        PRIMARY KEY (paper_id, topic_id)
+    );
+    CREATE INDEX paper_topics_topic ON paper_topics(topic_id, paper_id);
+
+    CREATE TABLE summaries (
+        paper_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        summarizer TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt_version TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (paper_id, version, summarizer, model, prompt_version)
+    );
+
+    CREATE TABLE llm_usage (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        at TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        paper_id TEXT NOT NULL DEFAULT '',
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        ok INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX llm_usage_day ON llm_usage(day);
+
+    CREATE TABLE source_state (
+        name TEXT PRIMARY KEY,
+        last_success TEXT,
+        last_failure TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_fetch_at TEXT,
+        last_counts TEXT NOT NULL DEFAULT '{}'
+    );
+
+    CREATE TABLE http_cache (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        updated_at TEXT NOT NULL
+    );
+
+    CREATE TABLE channel_settings (
+        key TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        data TEXT NOT NULL,
+        last_digest_at TEXT,
+        paused_reason TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL
+    );
+
+    CREATE TABLE subscriptions (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        query TEXT NOT NULL DEFAULT '',
+        topics TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        paused_reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX subscriptions_user ON subscriptions(platform, user_id);
+
+    CREATE TABLE user_state (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        dm_blocked INTEGER NOT NULL DEFAULT 0,
+        quiet_start TEXT,
+        quiet_end TEXT,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        last_alert_at TEXT,
+        alerted_until TEXT,
+        PRIMARY KEY (platform, user_id)
+    );
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        parts_sent INTEGER NOT NULL DEFAULT 0,
+        delivery_ids TEXT NOT NULL DEFAULT '[]',
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+
+    CREATE TABLE delivered_papers (
+        channel_key TEXT NOT NULL,
+        paper_id TEXT NOT NULL,
+        local_date TEXT NOT NULL,
+        PRIMARY KEY (channel_key, paper_id)
+    );
+
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        shown_at TEXT
+    );
+    CREATE INDEX notices_user ON notices(platform, user_id, shown_at);
+
+    -- External content: the text lives in papers; 'rebuild' recreates the index from it.
+    CREATE VIRTUAL TABLE papers_fts USING fts5(
+        title, abstract, authors, summary_text,
+        content='papers', content_rowid='pk',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    """,
+]
