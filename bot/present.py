@@ -1,0 +1,61 @@
+"""How papers are presented, platform-neutrally: source lines ("arXiv cs.LG · 16h ago",
+"HF daily · 154 upvotes", "r/LocalLLaMA · 17h ago") and PaperItems with their summaries.
+
+Search replies, digests and alerts all build their items here so they read the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from bot.clock import humanize_age
+from bot.models import Paper, PaperItem, Signal, SourceKind, Summary
+
+
+def _strongest(signals: Sequence[Signal], kind: SourceKind) -> Signal | None:
+    candidates = [s for s in signals if s.source == kind]
+    return max(candidates, key=lambda s: s.score) if candidates else None
+
+
+def source_line(paper: Paper, now: datetime) -> str:
+    """A short line naming where the paper came from and how fresh or popular it is.
+
+    Parts are joined with " · "; the most telling popularity signal comes first when present.
+    """
+    parts: list[str] = []
+    hf = _strongest(paper.signals, SourceKind.HF)
+    reddit = _strongest(paper.signals, SourceKind.REDDIT)
+    when = paper.published or paper.first_seen
+    if paper.is_arxiv and (SourceKind.ARXIV in paper.sources or not paper.sources):
+        label = paper.source_label if paper.source_label.startswith("arXiv") else ""
+        label = label or (f"arXiv {paper.primary_category}" if paper.primary_category else "arXiv")
+        parts.append(label + (f" · {humanize_age(when, now)}" if when else ""))
+        if paper.is_updated and paper.version > 1:
+            parts.append(f"updated v{paper.version}")
+    if hf is not None:
+        parts.append(f"HF daily · {hf.score} upvote{'s' if hf.score != 1 else ''}")
+    if reddit is not None:
+        parts.append(f"{reddit.label} · {reddit.score} points · {humanize_age(reddit.observed_at, now)}")
+    if not parts:
+        label = paper.source_label or paper.source.value
+        parts.append(label + (f" · {humanize_age(when, now)}" if when else ""))
+    return " · ".join(parts)
+
+
+def make_items(
+    papers: Sequence[Paper],
+    summaries: Mapping[str, Summary],
+    now: datetime,
+    why: Mapping[str, str] | None = None,
+) -> tuple[PaperItem, ...]:
+    """PaperItems for papers, with their summaries (when made) and the reason each is shown."""
+    return tuple(
+        PaperItem(
+            paper=paper,
+            summary=summaries.get(paper.id),
+            source_line=source_line(paper, now),
+            why=(why or {}).get(paper.id, ""),
+        )
+        for paper in papers
+    )
