@@ -20,6 +20,7 @@ from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
+from multidict import CIMultiDict
 
 from bot.errors import FetchError, HTTPStatusError, ResponseTooLarge
 
@@ -186,7 +187,8 @@ class HttpClient:
                             source=source,
                         )
                     body = await self._read_capped(resp, url, source)
-                    return Response(url, resp.status, body, dict(resp.headers))
+                    # CIMultiDict keeps header lookups case-insensitive (servers send Etag, ETag, etag).
+                    return Response(url, resp.status, body, CIMultiDict(resp.headers))
             finally:
                 self._host_last[host] = self._monotonic()
 

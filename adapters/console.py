@@ -1,0 +1,204 @@
+"""The console adapter: a terminal chat. Type `/papers ...` exactly as in Slack or Discord.
+
+It is also a channel ("console") that receives digests, and the place where the console user's
+DM alerts print. It reads standard input line by line, so it works when stdin is a pipe or a
+file: at the end of input it sets `finished`, and `paperbot run` finishes in-flight work and
+exits 0. Every paper URL is printed in full (not only as a terminal hyperlink) so it can be
+copied from any terminal or log. Colours are used only when stdout is a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import textwrap
+from typing import Any, TextIO
+
+from adapters.base import Part, ServiceAPI
+from bot.models import Actor, Place, Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL_ID = "console"
+_WIDTH = 100
+
+
+def _strip_controls(text: str) -> str:
+    # External text must not move the cursor, clear the screen or fake our own colours.
+    return "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
+
+
+class _Style:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled and text else text
+
+
+def render_text(reply: Reply, *, color: bool = False) -> str:
+    """A Reply as terminal text (pure). Colour codes only when `color` is True."""
+    style = _Style(color)
+    lines: list[str] = []
+    if reply.header:
+        lines.append(style(_strip_controls(reply.header), "1"))
+    if reply.text:
+        lines.append(style(_strip_controls(reply.text), "31") if reply.is_error else _strip_controls(reply.text))
+    number = 0
+    for group in reply.groups:
+        if group.title:
+            lines.append("")
+            lines.append(style(f"== {_strip_controls(group.title)} ==", "1;36"))
+        for item in group.items:
+            number += 1
+            paper = item.paper
+            lines.append("")
+            lines.append(f"{number}. " + style(_strip_controls(paper.title), "1"))
+            meta = [item.source_line] if item.source_line else []
+            if item.topics:
+                meta.append("tags: " + ", ".join(item.topics))
+            if meta:
+                lines.append("   " + style(_strip_controls(" · ".join(meta)), "2"))
+            if paper.url:
+                lines.append("   " + style(_strip_controls(paper.url), "4;34"))
+            summary = item.summary
+            if summary is not None:
+                lines.extend(_wrap(f"TL;DR: {summary.tldr}", "   "))
+                for point in summary.key_points:
+                    lines.extend(_wrap(f"• {point}", "   ", "     "))
+                if reply.show_details:
+                    for label, body in (
+                        ("Summary", summary.summary),
+                        ("Methodology", summary.methodology),
+                        ("Results", summary.results),
+                        ("Implications", summary.implications),
+                    ):
+                        if body:
+                            lines.append("   " + style(label, "1"))
+                            lines.extend(_wrap(body, "     "))
+            elif paper.abstract and reply.show_details:
+                lines.extend(_wrap(paper.abstract, "   "))
+            if reply.show_details and paper.authors:
+                lines.extend(_wrap("Authors: " + ", ".join(paper.authors[:12]), "   "))
+            if item.why:
+                lines.append("   " + style(_strip_controls(f"why: {item.why}"), "2"))
+    if reply.footer:
+        lines.append("")
+        lines.append(style(_strip_controls(reply.footer), "2"))
+    return "\n".join(lines)
+
+
+def _wrap(text: str, indent: str, subsequent: str | None = None) -> list[str]:
+    return textwrap.wrap(
+        _strip_controls(text),
+        width=_WIDTH,
+        initial_indent=indent,
+        subsequent_indent=subsequent if subsequent is not None else indent,
+    ) or [indent]
+
+
+class ConsoleAdapter:
+    """A ChatAdapter over stdin/stdout. Commands run one at a time, in input order."""
+
+    platform = "console"
+
+    def __init__(
+        self,
+        *,
+        user: str = "you",
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        color: bool | None = None,
+        prompt: bool | None = None,
+    ) -> None:
+        self.user = user
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        interactive = self.stdin.isatty() and self.stdout.isatty()
+        self.color = interactive if color is None else color
+        self.prompt = interactive if prompt is None else prompt
+        self.finished = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+        self._service: ServiceAPI | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """The console user; they manage the console channel."""
+        return Actor(platform=self.platform, user_id=self.user, name=self.user, can_manage=True)
+
+    @property
+    def place(self) -> Place:
+        """The console channel."""
+        return Place(platform=self.platform, channel_id=CHANNEL_ID)
+
+    async def start(self, service: ServiceAPI) -> None:
+        """Start reading commands from stdin in the background."""
+        self._service = service
+        self._write("paperbot console — type /papers help (Ctrl-D to quit)" if self.prompt else "")
+        self._reader = asyncio.create_task(self._read_loop(), name="console-reader")
+
+    async def stop(self) -> None:
+        """Stop reading; a command being answered is allowed to finish."""
+        if self._reader and not self._reader.done():
+            self._reader.cancel()
+            try:
+                await self._reader
+            except asyncio.CancelledError:
+                pass
+        self.finished.set()
+
+    async def run_line(self, line: str) -> Reply | None:
+        """Run one typed line (a `/papers` command or its arguments) and print the reply."""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return None
+        if text in ("quit", "exit", "/quit", "/exit"):
+            self.finished.set()
+            return None
+        assert self._service is not None, "start() first"
+        reply = await self._service.handle_command(text, self.actor, self.place)
+        self._write(render_text(reply, color=self.color))
+        return reply
+
+    async def _read_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while not self.finished.is_set():
+                if self.prompt:
+                    self._write_raw("› ")
+                # Reading in a thread keeps the event loop (digests, alerts) running while we wait.
+                line = await loop.run_in_executor(None, self.stdin.readline)
+                if not line:
+                    break
+                try:
+                    await self.run_line(line)
+                except Exception:
+                    log.exception("console command failed")
+        finally:
+            self.finished.set()
+
+    # --- ChatAdapter delivery side -------------------------------------------------------------
+
+    def render(self, reply: Reply) -> list[Part]:
+        """One part per reply: the terminal has no size limits worth splitting for."""
+        return [{"text": render_text(reply, color=False), "color_text": render_text(reply, color=True)}]
+
+    async def send(self, destination: str, part: Part) -> str:
+        """Print a part; DMs are marked so they stand out from channel digests."""
+        text: Any = part["color_text"] if self.color else part["text"]
+        prefix = "[DM] " if destination.startswith("dm:") else f"[#{destination}] "
+        self._write(prefix + str(text))
+        return f"console-{id(part)}"
+
+    async def open_dm(self, user_id: str) -> str:
+        """The console user's DMs print in the same terminal."""
+        return f"dm:{user_id}"
+
+    def _write(self, text: str) -> None:
+        if text:
+            self._write_raw(text + "\n")
+
+    def _write_raw(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()

@@ -1,0 +1,61 @@
+"""Logging setup: text or JSON lines, and secrets redacted from every record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+from bot.config import Settings
+
+
+class RedactSecrets(logging.Filter):
+    """Replace every configured secret (tokens, API keys) in log messages with `***`."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            redacted = message
+            for secret in self.secrets:
+                redacted = redacted.replace(secret, "***")
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(settings: Settings, stream: object = None) -> None:
+    """Configure the root logger once, to stderr, from LOG_LEVEL and LOG_FORMAT."""
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(settings.secrets()))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    # Third-party loggers are chatty at INFO and may echo request URLs with tokens.
+    for noisy in ("aiohttp.access", "slack_bolt", "slack_sdk", "discord", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,163 @@
+"""Store: migrations, WAL, idempotent ingest, versions, cross-source merge, FTS in step."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.errors import UnsupportedDatabase
+from bot.models import Paper, Signal, SourceKind
+from bot.store import Store, parse_database_url
+from bot.store.schema import MIGRATIONS
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def arxiv(pid: str = "2504.17830", version: int = 1, title: str = "Self-Adjoint Time Operator", **kw: object) -> Paper:
+    defaults: dict[str, object] = dict(
+        abstract="We introduce a self-adjoint time operator.",
+        authors=("Radmir Kokoulin",),
+        categories=("quant-ph",),
+        primary_category="quant-ph",
+        published=datetime(2025, 4, 28, 4, tzinfo=UTC),
+        url=f"https://arxiv.org/abs/{pid}",
+        source=SourceKind.ARXIV,
+        source_label="arXiv quant-ph",
+    )
+    defaults.update(kw)
+    return Paper(id=pid, version=version, title=title, **defaults)  # type: ignore[arg-type]
+
+
+def hf_item(pid: str = "2504.17830", upvotes: int = 154) -> Paper:
+    return Paper(
+        id=pid,
+        title="Self-Adjoint Time Operator (HF title)",
+        abstract="HF abstract",
+        source=SourceKind.HF,
+        signals=(Signal(SourceKind.HF, "2025-04-28", upvotes, 3, "HF daily", f"https://huggingface.co/papers/{pid}", NOW),),
+    )
+
+
+def reddit_post(pid: str = "2504.17830", score: int = 42, ref: str = "t3_abc") -> Paper:
+    return Paper(
+        id=pid,
+        title="[R] a reddit title",
+        source=SourceKind.REDDIT,
+        signals=(Signal(SourceKind.REDDIT, ref, score, 7, "r/MachineLearning", "https://reddit.com/x", NOW),),
+    )
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:  # type: ignore[no-untyped-def]
+    opened = Store.open(str(tmp_path / "db" / "paperbot.db"))
+    yield opened
+    opened.close()
+
+
+def test_opens_in_wal_mode_with_migrations_applied(store: Store) -> None:
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+    tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    for table in ("papers", "paper_versions", "signals", "summaries", "channel_settings", "subscriptions", "outbox", "source_state", "papers_fts"):
+        assert table in tables
+
+
+def test_reopening_does_not_reapply_migrations(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "x.db")
+    Store.open(path).close()
+    again = Store.open(path)
+    assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+    again.close()
+
+
+def test_database_urls() -> None:
+    assert parse_database_url("sqlite:///data/p.db").path == "data/p.db"
+    assert parse_database_url("sqlite:////abs/p.db").path == "/abs/p.db"
+    assert parse_database_url("plain/path.db").path == "plain/path.db"
+    assert parse_database_url("postgresql://u@h/db").scheme == "postgresql"
+    with pytest.raises(ValueError):
+        parse_database_url("mysql://x")
+    with pytest.raises(UnsupportedDatabase, match="not supported yet"):
+        Store.open("postgresql://u@h/db")
+
+
+def test_ingest_is_idempotent(store: Store) -> None:
+    papers = [arxiv(), arxiv("2504.17837", title="Statistical noise")]
+    first = store.papers.ingest(papers, NOW)
+    assert (first.new, first.updated, first.merged, first.skipped) == (2, 0, 0, 0)
+    snapshot = store.conn.execute("SELECT * FROM papers ORDER BY pk").fetchall()
+    second = store.papers.ingest(papers, NOW.replace(hour=13))
+    assert (second.new, second.updated, second.merged, second.skipped) == (0, 0, 0, 2)
+    assert [tuple(r) for r in store.conn.execute("SELECT * FROM papers ORDER BY pk")] == [tuple(r) for r in snapshot]
+
+
+def test_newer_version_updates_and_marks_updated(store: Store) -> None:
+    store.papers.ingest([arxiv(version=1)], NOW)
+    counts = store.papers.ingest([arxiv(version=2, title="Self-Adjoint Time Operator, revised")], NOW)
+    assert counts.updated == 1 and counts.new == 0
+    paper = store.papers.get("2504.17830")
+    assert paper is not None
+    assert paper.version == 2 and paper.is_updated and paper.title.endswith("revised")
+    assert store.papers.versions("2504.17830") == [1, 2]
+    assert store.papers.count() == 1
+    # An older version arriving late changes nothing.
+    late = store.papers.ingest([arxiv(version=1)], NOW)
+    assert late.skipped == 1 and store.papers.get("2504.17830").version == 2  # type: ignore[union-attr]
+
+
+def test_hf_and_reddit_merge_into_the_arxiv_paper(store: Store) -> None:
+    store.papers.ingest([arxiv()], NOW)
+    hf = store.papers.ingest([hf_item()], NOW)
+    rd = store.papers.ingest([reddit_post()], NOW)
+    assert hf.merged == 1 and rd.merged == 1
+    assert store.papers.count() == 1
+    paper = store.papers.get("2504.17830")
+    assert paper is not None
+    # arXiv metadata wins over HF and Reddit titles.
+    assert paper.title == "Self-Adjoint Time Operator"
+    assert set(paper.sources) == {SourceKind.ARXIV, SourceKind.HF, SourceKind.REDDIT}
+    assert {s.label: s.score for s in paper.signals} == {"HF daily": 154, "r/MachineLearning": 42}
+    assert paper.popularity == 154
+    # Same signals again: nothing changes; a new score is a merge.
+    assert store.papers.ingest([hf_item()], NOW).skipped == 1
+    assert store.papers.ingest([hf_item(upvotes=200)], NOW).merged == 1
+    assert store.papers.get("2504.17830").popularity == 200  # type: ignore[union-attr]
+
+
+def test_arxiv_metadata_replaces_an_earlier_reddit_stub(store: Store) -> None:
+    store.papers.ingest([reddit_post()], NOW)
+    counts = store.papers.ingest([arxiv()], NOW)
+    assert counts.merged == 1 and store.papers.count() == 1
+    paper = store.papers.get("2504.17830")
+    assert paper is not None and paper.title == "Self-Adjoint Time Operator" and paper.version == 1
+    assert paper.popularity == 42
+
+
+def test_non_arxiv_items_are_their_own_rows(store: Store) -> None:
+    blog = Paper(id="feed:0123456789abcdef", title="A lab blog post", url="https://lab.example/post", source=SourceKind.FEED)
+    store.papers.ingest([arxiv(), blog], NOW)
+    assert store.papers.count() == 2
+    assert store.papers.get("feed:0123456789abcdef").is_arxiv is False  # type: ignore[union-attr]
+
+
+def test_fts_index_follows_updates(store: Store) -> None:
+    store.papers.ingest([arxiv(title="Quantum reservoir computing")], NOW)
+
+    def hits(term: str) -> int:
+        return store.conn.execute("SELECT COUNT(*) FROM papers_fts WHERE papers_fts MATCH ?", (term,)).fetchone()[0]
+
+    assert hits("reservoir") == 1
+    store.papers.ingest([arxiv(version=2, title="Quantum annealing schedules")], NOW)
+    assert hits("reservoir") == 0 and hits("annealing") == 1
+    store.papers.set_summary_text("2504.17830", "a memorable zebra summary")
+    assert hits("zebra") == 1
+    store.conn.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES('integrity-check', 1)")
+
+
+def test_list_filters_by_time_and_source(store: Store) -> None:
+    store.papers.ingest([arxiv("2504.00001")], NOW)
+    store.papers.ingest([hf_item("2504.00002")], NOW.replace(day=21))
+    assert [p.id for p in store.papers.list(since=NOW.replace(day=21))] == ["2504.00002"]
+    assert [p.id for p in store.papers.list(source=SourceKind.ARXIV)] == ["2504.00001"]
+    assert len(store.papers.list()) == 2
