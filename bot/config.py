@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -159,6 +160,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ALERT_MAX_ITEMS", "alert_max_items", _positive_int, "10", "Papers listed in one DM alert; the rest are counted as +N more."),
     # --- console ----------------------------------------------------------------------------
     SettingSpec("CONSOLE_USER", "console_user", str, "you", "Your user name in the console adapter."),
+    SettingSpec("PAPERBOT_CLOCK_START", "clock_start", str, "", "Demo/testing only: start the bot's clock at this ISO time (e.g. 2026-11-23T08:59:00Z)."),
+    SettingSpec("PAPERBOT_CLOCK_SPEED", "clock_speed", _positive_float, "1", "Demo/testing only: how many bot seconds pass per real second."),
     # --- Slack ------------------------------------------------------------------------------
     SettingSpec("SLACK_BOT_TOKEN", "slack_bot_token", str, "", "Slack bot token (xoxb-...); enables the Slack adapter.", secret=True),
     SettingSpec("SLACK_APP_TOKEN", "slack_app_token", str, "", "Slack app-level token (xapp-...); when set, Socket Mode is used.", secret=True),
@@ -224,6 +227,8 @@ class Settings:
     alert_interval: int = 3600
     alert_max_items: int = 10
     console_user: str = "you"
+    clock_start: str = ""
+    clock_speed: float = 1.0
     slack_bot_token: str = ""
     slack_app_token: str = ""
     slack_signing_secret: str = ""
@@ -348,6 +353,11 @@ def _cross_checks(values: dict[str, Any]) -> list[str]:
             problems.append("SLACK_SIGNING_SECRET is required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)")
     elif values.get("slack_app_token"):
         problems.append("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not")
+    if values.get("clock_start"):
+        try:
+            datetime.fromisoformat(str(values["clock_start"]).replace("Z", "+00:00"))
+        except ValueError:
+            problems.append("PAPERBOT_CLOCK_START: expected an ISO time like 2026-11-23T08:59:00Z")
     if not values.get("slack_command", "/").startswith("/"):
         problems.append("SLACK_COMMAND: must start with /")
     return problems
