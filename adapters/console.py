@@ -10,6 +10,7 @@ copied from any terminal or log. Colours are used only when stdout is a terminal
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import textwrap
@@ -142,10 +143,8 @@ class ConsoleAdapter:
         """Stop reading; a command being answered is allowed to finish."""
         if self._reader and not self._reader.done():
             self._reader.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-            except asyncio.CancelledError:
-                pass
         self.finished.set()
 
     async def run_line(self, line: str) -> Reply | None:

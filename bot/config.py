@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

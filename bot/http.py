@@ -134,7 +134,7 @@ class HttpClient:
         while True:
             try:
                 response = await self._get_once(full_url, request_headers, source)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 if attempt >= self.retries:
                     reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
                     raise FetchError(f"{reason} ({full_url})", source=source) from exc

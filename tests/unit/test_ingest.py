@@ -1,0 +1,85 @@
+"""Fetching sources into the store: counts, per-source state, and failures that stay contained."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+
+from bot.clock import FakeClock
+from bot.errors import FetchError, ParseError
+from bot.http import HttpClient
+from bot.ingest import due_sources, fetch_source, retry_delay
+from bot.models import Paper, SourceKind
+from bot.store import Store
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+class FakeSource:
+    """A source returning queued results (a list of papers or an exception)."""
+
+    def __init__(self, name: str, results: list[object], interval: float = 3600) -> None:
+        self.name = name
+        self.kind = SourceKind.ARXIV
+        self.interval = interval
+        self.results = results
+        self.since_seen: list[datetime | None] = []
+
+    async def fetch(self, http: HttpClient, since: datetime | None) -> list[Paper]:
+        self.since_seen.append(since)
+        result = self.results.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result  # type: ignore[return-value]
+
+
+def paper(pid: str) -> Paper:
+    return Paper(id=pid, version=1, title=f"Paper {pid}", source=SourceKind.ARXIV)
+
+
+@pytest.fixture
+async def http():  # type: ignore[no-untyped-def]
+    async with aiohttp.ClientSession() as session:
+        yield HttpClient(session, user_agent="t")
+
+
+async def test_success_records_counts_and_next_fetch(http, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Store.open(str(tmp_path / "p.db"))
+    clock = FakeClock(NOW)
+    source = FakeSource("arxiv", [[paper("2601.00001"), paper("2601.00002")], [paper("2601.00001")]])
+    outcome = await fetch_source(source, http, store, clock)
+    assert outcome.ok and outcome.counts.new == 2
+    state = store.sources.get("arxiv")
+    assert state.last_success == NOW and state.next_fetch_at == NOW.replace(hour=10)
+    assert state.last_counts == {"new": 2, "updated": 0, "merged": 0, "skipped": 0}
+    assert due_sources([source], store, NOW) == []
+    clock.advance(hours=1)
+    assert due_sources([source], store, clock()) == [source]
+    second = await fetch_source(source, http, store, clock)
+    assert second.counts.skipped == 1
+    # The second fetch asks only for what came after the last success.
+    assert source.since_seen[1] == NOW
+
+
+async def test_failure_is_recorded_and_contained(http, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Store.open(str(tmp_path / "p.db"))
+    clock = FakeClock(NOW)
+    bad = FakeSource("hf", [FetchError("connection refused", source="hf"), ParseError("HTML instead of a feed", source="hf")])
+    good = FakeSource("arxiv", [[paper("2601.00003")]])
+    first = await fetch_source(bad, http, store, clock)
+    assert not first.ok and "connection refused" in first.error
+    assert (await fetch_source(good, http, store, clock)).ok
+    state = store.sources.get("hf")
+    assert state.failing and state.consecutive_failures == 1 and state.next_fetch_at == NOW + retry_delay(3600, 1)
+    await fetch_source(bad, http, store, clock)
+    state = store.sources.get("hf")
+    assert state.consecutive_failures == 2 and "HTML" in state.last_error
+    assert store.papers.count() == 1
+
+
+def test_retry_delay_grows_but_never_exceeds_the_interval() -> None:
+    delays = [retry_delay(1800, n).total_seconds() for n in range(1, 10)]
+    assert delays[:4] == [60, 120, 240, 480]
+    assert max(delays) == 1800
