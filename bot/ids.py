@@ -1,8 +1,9 @@
 """arXiv identifier parsing and normalization, and stable ids for items that are not arXiv papers.
 
 Accepted forms (new style `YYMM.NNNN[N]` and old style `archive[.CLASS]/YYMMNNN`, each with an
-optional `vN`): bare ids, `arXiv:` prefixes, abs/pdf/html URLs (http or https, export. or www.,
-optional `.pdf`), and OAI identifiers (`oai:arXiv.org:2504.17830v1`).
+optional `vN`): bare ids, `arXiv:` prefixes, abs/pdf/html URLs (http or https or no scheme,
+export. or www., optional `.pdf`), OAI identifiers (`oai:arXiv.org:2504.17830v1`), and Hugging
+Face paper pages (`huggingface.co/papers/2504.17830`).
 """
 
 from __future__ import annotations
@@ -11,23 +12,27 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-_NEW_STYLE = r"(?P<new>\d{4}\.\d{4,5})"
-_OLD_STYLE = r"(?P<old>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
+# `(?!\d)`: a longer run of digits is not an id, never a truncated one.
+_NEW_STYLE = r"(?P<new>\d{4}\.\d{4,5}(?!\d))"
+_OLD_STYLE = r"(?P<old>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7}(?!\d))"
 _VERSION = r"(?:v(?P<version>\d+))?"
 _ID = rf"(?:{_NEW_STYLE}|{_OLD_STYLE}){_VERSION}"
 
 _BARE = re.compile(rf"^{_ID}$", re.IGNORECASE)
-_PREFIXED = re.compile(rf"^(?:arxiv:|oai:arxiv\.org:){_ID}$", re.IGNORECASE)
+_PREFIXED = re.compile(rf"^(?:arxiv:\s*|oai:arxiv\.org:){_ID}$", re.IGNORECASE)
 _URL = re.compile(
-    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format)/{_ID}(?:\.pdf)?/?(?:[?#].*)?$",
+    rf"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format)/{_ID}(?:\.pdf)?/?(?:[?#].*)?$",
     re.IGNORECASE,
+)
+_HF_URL = re.compile(
+    rf"^(?:https?://)?(?:www\.)?huggingface\.co/papers/{_NEW_STYLE}{_VERSION}/?(?:[?#].*)?$", re.IGNORECASE
 )
 # Used to find an arXiv paper mentioned inside free text (Reddit posts, blog entries).
 _IN_TEXT = re.compile(
-    rf"(?:arxiv\.org/(?:abs|pdf|html)/|arxiv:\s?)(?:{_NEW_STYLE}|{_OLD_STYLE}){_VERSION}",
+    rf"(?:arxiv\.org/(?:abs|pdf|html)/|arxiv(?:\.org)?:\s?)(?:{_NEW_STYLE}|{_OLD_STYLE}){_VERSION}",
     re.IGNORECASE,
 )
-_HF_PAPER_URL = re.compile(r"huggingface\.co/papers/(?P<new>\d{4}\.\d{4,5})", re.IGNORECASE)
+_HF_PAPER_URL = re.compile(r"huggingface\.co/papers/(?P<new>\d{4}\.\d{4,5})(?!\d)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,8 @@ class ArxivId:
 
 
 def _from_match(match: re.Match[str]) -> ArxivId:
-    new, old = match.group("new"), match.group("old")
+    new = match.group("new")
+    old = match.group("old") if "old" in match.re.groupindex else None
     if old:
         archive, number = old.split("/")
         # The subject class (`math.GR/...`) is not part of the identity of old-style ids.
@@ -61,7 +67,7 @@ def _from_match(match: re.Match[str]) -> ArxivId:
 def parse_arxiv_id(text: str) -> ArxivId | None:
     """Parse one arXiv id in any accepted form; None when `text` is not an arXiv id."""
     candidate = text.strip().strip("<>").strip()
-    for pattern in (_BARE, _PREFIXED, _URL):
+    for pattern in (_BARE, _PREFIXED, _URL, _HF_URL):
         match = pattern.match(candidate)
         if match:
             return _from_match(match)
@@ -87,4 +93,6 @@ def item_id(kind: str, stable_key: str) -> str:
 
 def is_arxiv_base(paper_id: str) -> bool:
     """Whether a stored paper id is an arXiv base id (as opposed to a feed/reddit item id)."""
-    return bool(_BARE.match(paper_id)) and "v" not in paper_id.split("/")[-1]
+    # Only the normalized form counts: no version, no prefix, lower-case archive.
+    parsed = parse_arxiv_id(paper_id) if _BARE.match(paper_id) else None
+    return parsed is not None and parsed.version is None and parsed.base == paper_id

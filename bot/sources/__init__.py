@@ -5,10 +5,13 @@ payloads in tests go through exactly the code production runs."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.http import HttpClient
 from bot.models import Paper, SourceKind
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 class Source(Protocol):
@@ -21,3 +24,49 @@ class Source(Protocol):
     async def fetch(self, http: HttpClient, since: datetime | None) -> list[Paper]:
         """Download and parse new items; raise SourceError subclasses on failure."""
         ...
+
+
+def build_sources(settings: Settings) -> list[Source]:
+    """The periodically polled sources the settings ask for, in a stable order.
+
+    arXiv listing (one feed for all categories), Hugging Face daily papers, one source per
+    subreddit and one per extra feed URL (duplicates dropped). The arXiv API source is for
+    backfill and lookups and is built where it is used (`ArxivAPISource`), not listed here.
+    Raises ConfigError for a setting no source can be built from (no arXiv category, an empty
+    subreddit name).
+    """
+    # Imported lazily so that importing the Source protocol stays cheap and cycle-free.
+    from bot.errors import ConfigError
+    from bot.sources.arxiv_rss import ArxivRSSSource
+    from bot.sources.feed import FeedSource
+    from bot.sources.hf_daily import HFDailySource
+    from bot.sources.reddit import RedditSource
+
+    sources: list[Source] = []
+    try:
+        if settings.arxiv_enabled:
+            sources.append(
+                ArxivRSSSource(
+                    settings.arxiv_categories, base_url=settings.arxiv_rss_url, interval=settings.arxiv_interval
+                )
+            )
+        if settings.hf_enabled:
+            sources.append(
+                HFDailySource(url=settings.hf_api_url, token=settings.hf_token, interval=settings.hf_interval)
+            )
+        candidates: list[Source] = []
+        if settings.reddit_enabled:
+            candidates.extend(
+                RedditSource(sub, base_url=settings.reddit_base_url, interval=settings.reddit_interval)
+                for sub in settings.reddit_subreddits
+            )
+        candidates.extend(FeedSource(url, interval=settings.feed_interval) for url in settings.feeds)
+    except ValueError as exc:
+        raise ConfigError([str(exc)]) from None
+    seen = {source.name.lower() for source in sources}
+    for source in candidates:
+        # Subreddit names are case-insensitive on Reddit; one source per subreddit or feed.
+        if source.name.lower() not in seen:
+            seen.add(source.name.lower())
+            sources.append(source)
+    return sources

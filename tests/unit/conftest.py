@@ -1,0 +1,97 @@
+"""Fixtures for the source tests: real payload bytes, a fake HTTP server on 127.0.0.1, and an
+HttpClient that never sleeps."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.http import HttpClient
+
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "real"
+
+
+@pytest.fixture
+def real() -> Callable[[str], bytes]:
+    """Read one real payload from ../shared/fixtures/real by file name."""
+
+    def read(name: str) -> bytes:
+        path = FIXTURES / name
+        assert path.is_file(), f"shared fixture missing: {path}"
+        return path.read_bytes()
+
+    return read
+
+
+@dataclass
+class SeenRequest:
+    """What the fake server received."""
+
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+Handler = Callable[[SeenRequest], tuple[int, bytes]]
+
+
+@dataclass
+class FakeServer:
+    """Answers by path with canned (status, body) pairs or a handler; records every request."""
+
+    routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[SeenRequest] = field(default_factory=list)
+    server: TestServer | None = None
+
+    def serve(self, path: str, body: bytes, status: int = 200) -> None:
+        """Always answer `path` with this body and status."""
+        self.routes[path] = lambda _request: (status, body)
+
+    def handle(self, path: str, handler: Handler) -> None:
+        """Answer `path` with whatever `handler(request)` returns."""
+        self.routes[path] = handler
+
+    def url(self, path: str = "") -> str:
+        """Absolute URL of `path` on this server."""
+        assert self.server is not None
+        return str(self.server.make_url(path))
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        seen = SeenRequest(request.path, dict(request.query), dict(request.headers))
+        self.requests.append(seen)
+        handler = self.routes.get(request.path)
+        if handler is None:
+            return web.Response(status=404, text="not found")
+        status, body = handler(seen)
+        return web.Response(status=status, body=body)
+
+
+@pytest.fixture
+async def fake_server() -> AsyncIterator[FakeServer]:
+    """A fake source server bound to 127.0.0.1 on a free port."""
+    fake = FakeServer()
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", fake._dispatch)
+    fake.server = TestServer(app, host="127.0.0.1", port=0)
+    await fake.server.start_server()
+    try:
+        yield fake
+    finally:
+        await fake.server.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[HttpClient]:
+    """The real HttpClient over a real session, with retries that do not wait."""
+
+    async def no_sleep(_seconds: float) -> None:
+        return None
+
+    async with aiohttp.ClientSession() as session:
+        yield HttpClient(session, user_agent="test", host_min_interval={}, sleep=no_sleep)
