@@ -405,7 +405,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
             "outbox failed": store.conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'failed'").fetchone()[0],
         }
         out.write("store:\n" + "".join(f"  {k}: {v}\n" for k, v in counts.items()))
-        used, budget = usage_today(store, system_clock())
+        used, budget = usage_today(store, system_clock(), settings.llm_daily_token_budget)
         mode = f"{settings.llm_provider} {settings.llm_model}" if settings.llm_enabled else "offline summarizer"
         out.write(f"llm: {mode}; tokens today {used:,} of {budget:,}\n")
     finally:

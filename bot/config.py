@@ -148,7 +148,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("LLM_MODEL", "llm_model", str, "", "LLM model name, e.g. gpt-4o-mini or claude-3-5-haiku-latest."),
     SettingSpec("LLM_CONCURRENCY", "llm_concurrency", _positive_int, "2", "LLM requests in flight at once."),
     SettingSpec("LLM_TIMEOUT", "llm_timeout", _positive_float, "60", "Seconds before one LLM request is abandoned (the offline summary is used)."),
-    SettingSpec("LLM_DAILY_TOKEN_BUDGET", "llm_daily_token_budget", _non_negative_int, "200000", "Tokens per UTC day across all LLM calls; then the offline summary is used."),
+    SettingSpec("LLM_DAILY_TOKEN_BUDGET", "llm_daily_token_budget", _non_negative_int, "200000", "Tokens per UTC day across all LLM calls (0 = no limit); when spent, the offline summary is used."),
     SettingSpec("SUMMARIZE_BACKGROUND", "summarize_background", _bool, "true", "Summarize new papers in the background (bounded batches)."),
     SettingSpec("SUMMARIZE_BATCH", "summarize_batch", _positive_int, "50", "Papers per background summarizing pass."),
     # --- digests and alerts ------------------------------------------------------------------

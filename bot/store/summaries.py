@@ -1,0 +1,156 @@
+"""Summaries and LLM token usage.
+
+One summary per (paper id, version, summarizer, model, prompt version), stored as JSON in the
+`summaries` table and reused by every channel, query and alert. `llm_usage` holds one row per
+LLM call so the daily token budget survives restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from bot.clock import ensure_utc, to_iso
+from bot.models import Summary
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryKey:
+    """What makes a summary unique: the paper version and who made it how."""
+
+    summarizer: str  # "offline" or "llm"
+    model: str  # "" for offline
+    prompt_version: str
+
+
+def summary_to_json(summary: Summary) -> str:
+    """Serialize a Summary (tuples become lists)."""
+    return json.dumps(asdict(summary), ensure_ascii=False)
+
+
+def summary_from_json(text: str) -> Summary | None:
+    """Parse what `summary_to_json` wrote; None when the row is unreadable (it is then remade)."""
+    try:
+        data = json.loads(text)
+        return Summary(
+            tldr=str(data["tldr"]),
+            key_points=tuple(str(point) for point in data.get("key_points", ())),
+            summary=str(data.get("summary", "")),
+            methodology=str(data.get("methodology", "")),
+            results=str(data.get("results", "")),
+            implications=str(data.get("implications", "")),
+            topics=tuple(str(topic) for topic in data.get("topics", ())),
+            summarizer=str(data.get("summarizer", "")),
+            model=str(data.get("model", "")),
+            prompt_version=str(data.get("prompt_version", "")),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class SummaryStore:
+    """Reads and writes cached summaries and LLM usage; one instance per connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def get_many(self, papers: Sequence[tuple[str, int]], key: SummaryKey) -> dict[str, Summary]:
+        """Cached summaries for (paper id, version) pairs made with `key`, by paper id."""
+        found: dict[str, Summary] = {}
+        wanted = {(pid, version) for pid, version in papers}
+        ids = sorted({pid for pid, _ in papers})
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT paper_id, version, data FROM summaries WHERE paper_id IN ({marks}) "
+                "AND summarizer = ? AND model = ? AND prompt_version = ?",
+                (*chunk, key.summarizer, key.model, key.prompt_version),
+            )
+            for row in rows:
+                if (row[0], row[1]) in wanted:
+                    summary = summary_from_json(row[2])
+                    if summary is not None:
+                        found[row[0]] = summary
+        return found
+
+    def get(self, paper_id: str, version: int, key: SummaryKey) -> Summary | None:
+        """The cached summary of one paper version, or None."""
+        return self.get_many([(paper_id, version)], key).get(paper_id)
+
+    def put(self, paper_id: str, version: int, key: SummaryKey, summary: Summary, now: datetime) -> None:
+        """Store (or replace) the summary of one paper version."""
+        self.conn.execute(
+            """INSERT INTO summaries (paper_id, version, summarizer, model, prompt_version, data, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (paper_id, version, summarizer, model, prompt_version)
+               DO UPDATE SET data = excluded.data, created_at = excluded.created_at""",
+            (paper_id, version, key.summarizer, key.model, key.prompt_version,
+             summary_to_json(summary), to_iso(now)),
+        )
+
+    def missing(self, keys: Sequence[SummaryKey], limit: int, since: datetime | None = None) -> list[str]:
+        """Ids of the most recently changed papers that have a summary made with none of `keys`."""
+        clauses: list[str] = []
+        params: list[object] = []
+        for key in keys:
+            clauses.append(
+                "NOT EXISTS (SELECT 1 FROM summaries s WHERE s.paper_id = p.id AND s.version = p.version "
+                "AND s.summarizer = ? AND s.model = ? AND s.prompt_version = ?)"
+            )
+            params.extend((key.summarizer, key.model, key.prompt_version))
+        if since is not None:
+            clauses.append("p.changed_at >= ?")
+            params.append(to_iso(since))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        params.append(max(0, limit))
+        rows = self.conn.execute(
+            f"SELECT p.id FROM papers p {where} ORDER BY p.changed_at DESC, p.pk DESC LIMIT ?",
+            params,
+        )
+        return [row[0] for row in rows]
+
+    def count(self) -> int:
+        """How many summaries are cached (all summarizers)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM summaries").fetchone()[0])
+
+    # --- LLM usage ---------------------------------------------------------------------------
+
+    def record_usage(
+        self,
+        *,
+        now: datetime,
+        provider: str,
+        model: str,
+        paper_id: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        ok: bool,
+    ) -> None:
+        """Record one LLM call's token usage (failed calls too: their tokens were spent)."""
+        moment = ensure_utc(now)
+        self.conn.execute(
+            """INSERT INTO llm_usage (day, at, provider, model, paper_id, prompt_tokens,
+               completion_tokens, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (moment.date().isoformat(), to_iso(moment), provider, model, paper_id,
+             max(0, int(prompt_tokens)), max(0, int(completion_tokens)), int(ok)),
+        )
+
+    def tokens_on(self, now: datetime) -> int:
+        """Tokens (prompt + completion) used on the UTC day of `now`."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM llm_usage WHERE day = ?",
+            (ensure_utc(now).date().isoformat(),),
+        ).fetchone()
+        return int(row[0])
+
+    def calls_on(self, now: datetime) -> tuple[int, int]:
+        """(successful, failed) LLM calls on the UTC day of `now`."""
+        row = self.conn.execute(
+            "SELECT COALESCE(SUM(ok), 0), COALESCE(SUM(1 - ok), 0) FROM llm_usage WHERE day = ?",
+            (ensure_utc(now).date().isoformat(),),
+        ).fetchone()
+        return int(row[0]), int(row[1])

@@ -1,0 +1,190 @@
+"""A fake LLM API (OpenAI-compatible chat completions and Anthropic Messages) on 127.0.0.1.
+
+Used by the LLM, cache and CLI tests. Each request pops the next scripted reply (the last one
+repeats); every request body and header set is recorded, the number of requests in flight is
+tracked, and each user message is checked for the <paper>...</paper> fence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+GOOD_SUMMARY: dict[str, Any] = {
+    "tldr": "Introduces a faster attention kernel that halves memory use.",
+    "key_points": [
+        "Fuses the softmax into the matmul to avoid materializing the attention matrix.",
+        "Halves peak memory on 8k-token sequences.",
+        "Matches baseline perplexity on language modeling benchmarks.",
+    ],
+    "summary": "Attention is memory-bound. The paper proposes a fused kernel.",
+    "methodology": "A tiled kernel computes attention block by block.",
+    "results": "2x less memory and 1.5x faster on A100 GPUs.",
+    "implications": "Longer contexts fit on the same hardware.",
+    "topics": ["Efficient ML", "Large Language Models"],
+}
+
+
+def summary_json(**overrides: Any) -> str:
+    """A valid summary answer as JSON text, with fields replaced by `overrides`."""
+    data = dict(GOOD_SUMMARY)
+    data.update(overrides)
+    return json.dumps(data)
+
+
+@dataclass
+class Reply:
+    """One scripted answer. `content` is the model's text; `body` overrides the whole JSON body."""
+
+    content: str = ""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    body: Any = None
+    prompt_tokens: int = 120
+    completion_tokens: int = 80
+
+
+def fenced(user_message: str) -> bool:
+    """Whether the user message holds the paper inside exactly one <paper>...</paper> block."""
+    start = user_message.find("<paper>")
+    end = user_message.find("</paper>")
+    return (
+        user_message.count("<paper>") == 1
+        and user_message.count("</paper>") == 1
+        and 0 <= start < end
+        and "<abstract>" in user_message[start:end]
+    )
+
+
+class FakeLLMServer:
+    """An aiohttp server speaking the OpenAI (`/v1/chat/completions`) or Anthropic
+    (`/v1/messages`) API with scripted replies."""
+
+    def __init__(self, flavour: str, replies: list[Reply]) -> None:
+        assert flavour in ("openai", "anthropic")
+        self.flavour = flavour
+        self.replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []
+        self.fence_ok: list[bool] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+        self._release = asyncio.Event()
+
+    @property
+    def count(self) -> int:
+        """How many requests arrived."""
+        return len(self.requests)
+
+    def user_messages(self) -> list[str]:
+        """The user message of every request, in order."""
+        return [body["messages"][-1]["content"] for body in self.requests]
+
+    def _next(self) -> Reply:
+        return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        self.headers.append(dict(request.headers))
+        self.paths.append(request.path)
+        self.fence_ok.append(fenced(body["messages"][-1]["content"]))
+        reply = self._next()
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if reply.delay:
+                # Released early by close(), so a hung "model" does not slow the test teardown.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._release.wait(), reply.delay)
+        finally:
+            self.in_flight -= 1
+        if reply.body is not None:
+            return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+        if reply.status != 200:
+            return web.json_response({"error": {"message": "scripted error"}}, status=reply.status, headers=reply.headers)
+        if self.flavour == "openai":
+            payload = {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": body.get("model"),
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+                          "total_tokens": reply.prompt_tokens + reply.completion_tokens},
+            }
+        else:
+            payload = {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": body.get("model"),
+                "content": [{"type": "text", "text": reply.content}],
+                "stop_reason": "end_turn",
+                "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens},
+            }
+        return web.json_response(payload, headers=reply.headers)
+
+    async def start(self) -> str:
+        """Start on 127.0.0.1 port 0; return the base URL to configure (LLM_BASE_URL)."""
+        self._release = asyncio.Event()  # bound to the loop that serves
+        app = web.Application()
+        route = "/v1/chat/completions" if self.flavour == "openai" else "/v1/messages"
+        app.router.add_post(route, self._handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        root = f"http://127.0.0.1:{port}"
+        self.url = root + "/v1" if self.flavour == "openai" else root
+        return self.url
+
+    async def close(self) -> None:
+        """Stop the server."""
+        self._release.set()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+@contextmanager
+def serve_in_thread(server: FakeLLMServer) -> Iterator[str]:
+    """Run the fake server on its own event loop in a thread (for code that calls asyncio.run)."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    url: list[str] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        url.append(loop.run_until_complete(server.start()))
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield url[0]
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_fence_check_accepts_only_one_block() -> None:
+    """The fence check used by the fake server (a sanity test of the helper itself)."""
+    assert fenced("<paper>\n<title>t</title>\n<abstract>\na\n</abstract>\n</paper>\nSummarize")
+    assert not fenced("<title>t</title><abstract>a</abstract>")
+    assert not fenced("<paper><abstract>a</abstract></paper></paper>")
