@@ -257,13 +257,16 @@ async def run_bot(settings: Settings, *, console: bool = False, offline: bool = 
                 # A first run without internet still shows the whole product, clearly labelled.
                 log.warning("no source could be reached; loading the bundled sample papers instead")
                 await fetch_due(runtime, offline_sources())
-        for adapter in adapters:
-            await adapter.start(runtime.service)
-        log.info("paperbot running: adapters %s, %d sources", ", ".join(runtime.adapters), len(runtime.sources))
+        # Handlers first: a SIGTERM while an adapter is still connecting must stop cleanly too.
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stopping.set)
+        for adapter in adapters:
+            if stopping.is_set():
+                break
+            await adapter.start(runtime.service)
+        log.info("paperbot running: adapters %s, %d sources", ", ".join(runtime.adapters), len(runtime.sources))
         workers = [
             asyncio.create_task(_every(FETCH_POLL_SECONDS, stopping, lambda: fetch_due(runtime), "fetch")),
             asyncio.create_task(_every(settings.scheduler_tick, stopping, lambda: runtime.scheduler.tick(runtime.clock()), "scheduler")),

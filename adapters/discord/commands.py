@@ -1,0 +1,376 @@
+"""The `/papers` application command group: Discord's typed options -> bot.commands dataclasses.
+
+    /papers search  query since source(choices) topic(autocomplete) author sort(choices) limit(1-10)
+    /papers paper   id
+    /papers subscribe   query topics(autocomplete, comma-separated)
+    /papers unsubscribe which(autocomplete from the user's own subscriptions; a number, query or all)
+    /papers subscriptions
+    /papers digest on   time tz(autocomplete) topics(autocomplete) max(1-50) sources days
+    /papers digest off | show | now
+    /papers topics
+    /papers help
+
+The builders (`search_command`, `digest_on_command`, ...) are plain functions that validate with
+the parsers of bot.commands and raise UserInputError, so they are tested without Discord. The
+group classes only map options onto them; running a command (defer, service call, reply) is the
+`Runner`'s job (see interactions.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Protocol  # noqa: UP035 - discord.py resolves these annotations
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+
+from bot import commands as cmd
+from bot.clock import parse_since
+from bot.errors import UserInputError
+from bot.ids import parse_arxiv_id
+
+Choice = app_commands.Choice
+MAX_CHOICES = 25
+MAX_CHOICE_CHARS = 100
+
+SOURCE_CHOICES = [
+    Choice(name="arXiv", value="arxiv"),
+    Choice(name="Hugging Face daily papers", value="hf"),
+    Choice(name="Reddit", value="reddit"),
+    Choice(name="RSS/Atom feeds (lab blogs)", value="feed"),
+]
+SORT_CHOICES = [
+    Choice(name="relevance", value="relevance"),
+    Choice(name="newest first", value="new"),
+    Choice(name="most popular", value="top"),
+]
+DAYS_SUGGESTIONS = [
+    ("weekdays (arXiv announcement days)", "weekdays"),
+    ("every day", "daily"),
+    ("mon,wed,fri", "mon,wed,fri"),
+]
+
+
+class Runner(Protocol):
+    """What the command group needs from whoever answers interactions."""
+
+    async def run(self, interaction: discord.Interaction, build: Callable[[], cmd.Command]) -> None:
+        """Build the command (UserInputError -> private error), run it, answer the interaction."""
+        ...
+
+    def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
+        """(label, topic id) pairs for a typed prefix."""
+        ...
+
+    def subscription_choices(self, interaction: discord.Interaction, prefix: str) -> list[tuple[str, str]]:
+        """(label, value) pairs of the interacting user's own subscriptions."""
+        ...
+
+
+# --- builders: plain values in, core commands out ------------------------------------------------
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _query(text: str | None) -> str:
+    query = _one_line(text).replace("\u201c", '"').replace("\u201d", '"')
+    if len(query) > cmd.MAX_QUERY_CHARS:
+        raise UserInputError(
+            f"that query is {len(query):,} characters long; keep it under {cmd.MAX_QUERY_CHARS} "
+            "(a few keywords work best)"
+        )
+    return query
+
+
+def _in_range(value: int | None, name: str, low: int, high: int) -> int | None:
+    if value is not None and not low <= value <= high:
+        raise UserInputError(f"{name}:{value} is out of range; use a number from {low} to {high}")
+    return value
+
+
+def _comma_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def search_command(
+    query: str | None = None,
+    since: str | None = None,
+    source: str | None = None,
+    topic: str | None = None,
+    author: str | None = None,
+    sort: str | None = None,
+    limit: int | None = None,
+) -> cmd.SearchCommand:
+    """`/papers search` options -> SearchCommand (raises UserInputError on bad values)."""
+    since = _one_line(since) or None
+    if since is not None:
+        try:
+            parse_since(since, datetime.now(UTC))
+        except ValueError as exc:
+            raise UserInputError(f"since: {exc}") from None
+    order = (sort or "relevance").strip().lower()
+    if order not in cmd.SORTS:
+        raise UserInputError(f"sort:{order} is not a sort order; use relevance, new or top")
+    command = cmd.SearchCommand(
+        query=_query(query),
+        since=since,
+        source=cmd.parse_source(source) if source else None,
+        topic=cmd.parse_topic(topic) if topic and topic.strip() else None,
+        author=_one_line(author) or None,
+        sort=order,
+        limit=_in_range(limit, "limit", 1, cmd.MAX_LIMIT) or 5,
+    )
+    if not (command.query.strip('" ') or command.topic or command.author or command.since or command.source):
+        raise UserInputError("that search is empty; give a query, e.g. /papers search query:diffusion models")
+    return command
+
+
+def paper_command(ref: str) -> cmd.PaperCommand:
+    """`/papers paper id:<arXiv id or URL>` -> PaperCommand."""
+    text = ref.strip()
+    parsed = parse_arxiv_id(text)
+    if parsed is None:
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise UserInputError(
+            f"{shown!r} is not an arXiv id or URL (try 2504.17830, arXiv:2504.17830v2 or "
+            "https://arxiv.org/abs/2504.17830); to search, use /papers search"
+        )
+    return cmd.PaperCommand(paper_id=parsed.base, version=parsed.version)
+
+
+def subscribe_command(query: str | None = None, topics: str | None = None) -> cmd.SubscribeCommand:
+    """`/papers subscribe` options -> SubscribeCommand."""
+    chosen = tuple(dict.fromkeys(cmd.parse_topic(part) for part in _comma_list(topics)))
+    text = _query(query)
+    if not text.strip('" ') and not chosen:
+        raise UserInputError("subscribe needs a query and/or topics, e.g. /papers subscribe query:diffusion topics:cv")
+    return cmd.SubscribeCommand(query=text, topics=chosen)
+
+
+def unsubscribe_command(which: str) -> cmd.UnsubscribeCommand:
+    """`/papers unsubscribe which:<number | query | all>` -> UnsubscribeCommand."""
+    text = _one_line(which)
+    if not text:
+        raise UserInputError("unsubscribe needs a number from /papers subscriptions, the query, or all")
+    if text.lower() == "all":
+        return cmd.UnsubscribeCommand(everything=True)
+    if text.lstrip("#").isdigit():
+        return cmd.UnsubscribeCommand(number=int(text.lstrip("#")))
+    return cmd.UnsubscribeCommand(query=_query(text))
+
+
+def digest_on_command(
+    at: str | None = None,
+    tz: str | None = None,
+    topics: str | None = None,
+    max_items: int | None = None,
+    sources: str | None = None,
+    days: str | None = None,
+) -> cmd.DigestOnCommand:
+    """`/papers digest on` options -> DigestOnCommand (None keeps the channel's current value)."""
+    return cmd.DigestOnCommand(
+        at=cmd.parse_time_of_day(at) if at and at.strip() else None,
+        timezone=cmd.parse_timezone(tz) if tz and tz.strip() else None,
+        topics=tuple(dict.fromkeys(cmd.parse_topic(p) for p in _comma_list(topics))) if topics is not None else None,
+        max_items=_in_range(max_items, "max", 1, cmd.MAX_DIGEST_ITEMS),
+        sources=tuple(dict.fromkeys(cmd.parse_source(p) for p in _comma_list(sources))) if sources is not None else None,
+        days=cmd.parse_days(days) if days and days.strip() else None,
+    )
+
+
+# --- autocomplete helpers ----------------------------------------------------------------------
+
+
+def _choice_label(text: str) -> str:
+    return text if len(text) <= MAX_CHOICE_CHARS else text[: MAX_CHOICE_CHARS - 1] + "\u2026"
+
+
+def comma_choices(current: str, choose: Callable[[str], list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    """Autocomplete for a comma-separated list: complete the last item, keep the earlier ones."""
+    head, comma, last = current.rpartition(",")
+    earlier = _comma_list(head) if comma else []
+    results: list[tuple[str, str]] = []
+    for label, value in choose(last.strip()):
+        if value in earlier:
+            continue
+        full = ",".join([*earlier, value])
+        if len(full) > MAX_CHOICE_CHARS:
+            continue
+        shown = ", ".join([*earlier, label]) if earlier else label
+        results.append((_choice_label(shown), full))
+    return results[:MAX_CHOICES]
+
+
+@lru_cache(maxsize=1)
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def timezone_choices(current: str) -> list[tuple[str, str]]:
+    """IANA zones matching what was typed: prefix matches first, then substring matches."""
+    needle = current.strip().lower().replace(" ", "_")
+    if not needle:
+        common = ("UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/Tokyo")
+        return [(z, z) for z in common]
+    zones = _zones()
+    starts = [z for z in zones if z.lower().startswith(needle) or z.lower().split("/")[-1].startswith(needle)]
+    contains = [z for z in zones if needle in z.lower() and z not in starts]
+    return [(z, z) for z in (starts + contains)[:MAX_CHOICES]]
+
+
+def to_choices(pairs: list[tuple[str, str]]) -> list[Choice[str]]:
+    """(label, value) pairs as Discord choices, within Discord's 25 x 100-character limits."""
+    return [
+        Choice(name=_choice_label(label), value=value)
+        for label, value in pairs[:MAX_CHOICES]
+        if value and len(value) <= MAX_CHOICE_CHARS
+    ]
+
+
+# --- the group ----------------------------------------------------------------------------------
+
+
+class PapersGroup(app_commands.Group):
+    """`/papers ...`: every subcommand maps its options onto a core command and hands it over."""
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(name="papers", description="Research papers: search, daily digests and DM alerts")
+        self.runner = runner
+
+    digest = app_commands.Group(name="digest", description="This channel's daily digest of new papers")
+
+    @app_commands.command(name="search", description="Search stored papers")
+    @app_commands.describe(
+        query='Words or "quoted phrases"',
+        since="How far back: 36h, 7d, 2w or a date like 2026-11-01",
+        source="Only papers seen on this source",
+        topic="Only papers with this topic",
+        author="Only papers by this author",
+        sort="Order of results",
+        limit="How many results (1-10)",
+    )
+    @app_commands.choices(source=SOURCE_CHOICES, sort=SORT_CHOICES)
+    async def search(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Range[str, 1, 300] | None = None,
+        since: app_commands.Range[str, 1, 40] | None = None,
+        source: str | None = None,
+        topic: app_commands.Range[str, 1, 100] | None = None,
+        author: app_commands.Range[str, 1, 100] | None = None,
+        sort: str | None = None,
+        limit: app_commands.Range[int, 1, 10] | None = None,
+    ) -> None:
+        """Search stored papers."""
+        await self.runner.run(
+            interaction, lambda: search_command(query, since, source, topic, author, sort, limit)
+        )
+
+    @search.autocomplete("topic")
+    async def _search_topic(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return to_choices(self.runner.topic_choices(current))
+
+    @app_commands.command(name="paper", description="One paper in full: summary, methods, results, implications")
+    @app_commands.describe(id="An arXiv id or URL, e.g. 2504.17830")
+    async def paper(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 200]) -> None:  # noqa: A002
+        """Show one paper in full."""
+        await self.runner.run(interaction, lambda: paper_command(id))
+
+    @app_commands.command(name="subscribe", description="Get a DM when new papers match")
+    @app_commands.describe(query="Words to match", topics="Topic ids, comma-separated (e.g. llm,cv)")
+    async def subscribe(
+        self,
+        interaction: discord.Interaction,
+        query: app_commands.Range[str, 1, 300] | None = None,
+        topics: app_commands.Range[str, 1, 100] | None = None,
+    ) -> None:
+        """Start DM alerts."""
+        await self.runner.run(interaction, lambda: subscribe_command(query, topics))
+
+    @subscribe.autocomplete("topics")
+    async def _subscribe_topics(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return to_choices(comma_choices(current, self.runner.topic_choices))
+
+    @app_commands.command(name="unsubscribe", description="Stop DM alerts")
+    @app_commands.describe(which="A subscription from your list, its query, or all")
+    async def unsubscribe(self, interaction: discord.Interaction, which: app_commands.Range[str, 1, 300]) -> None:
+        """Stop alerts."""
+        await self.runner.run(interaction, lambda: unsubscribe_command(which))
+
+    @unsubscribe.autocomplete("which")
+    async def _unsubscribe_which(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        pairs = self.runner.subscription_choices(interaction, current)
+        if "all".startswith(current.strip().lower()) and pairs:
+            pairs = [*pairs[: MAX_CHOICES - 1], ("all of them", "all")]
+        return to_choices(pairs)
+
+    @app_commands.command(name="subscriptions", description="List your DM alert subscriptions")
+    async def subscriptions(self, interaction: discord.Interaction) -> None:
+        """List the user's subscriptions."""
+        await self.runner.run(interaction, cmd.ListSubscriptionsCommand)
+
+    @digest.command(name="on", description="Post a daily digest here (or change its settings)")
+    @app_commands.describe(
+        at="Local time of day, e.g. 09:00",
+        tz="IANA time zone, e.g. Europe/Berlin",
+        topics="Topic ids, comma-separated (e.g. llm,rl); empty: all",
+        max_items="Most papers per digest (1-50)",
+        sources="Sources, comma-separated: arxiv,hf,reddit,feed",
+        days="Which days: weekdays, daily, or e.g. mon,wed,fri",
+    )
+    @app_commands.rename(at="time", max_items="max")
+    async def digest_on(
+        self,
+        interaction: discord.Interaction,
+        at: app_commands.Range[str, 1, 5] | None = None,
+        tz: app_commands.Range[str, 1, 64] | None = None,
+        topics: app_commands.Range[str, 1, 100] | None = None,
+        max_items: app_commands.Range[int, 1, 50] | None = None,
+        sources: app_commands.Range[str, 1, 60] | None = None,
+        days: app_commands.Range[str, 1, 40] | None = None,
+    ) -> None:
+        """Enable or change this channel's digest."""
+        await self.runner.run(interaction, lambda: digest_on_command(at, tz, topics, max_items, sources, days))
+
+    @digest_on.autocomplete("tz")
+    async def _digest_tz(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return to_choices(timezone_choices(current))
+
+    @digest_on.autocomplete("days")
+    async def _digest_days(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        needle = current.strip().lower()
+        return to_choices([(label, value) for label, value in DAYS_SUGGESTIONS if needle in label or not needle])
+
+    @digest_on.autocomplete("topics")
+    async def _digest_topics(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return to_choices(comma_choices(current, self.runner.topic_choices))
+
+    @digest.command(name="off", description="Stop this channel's digest")
+    async def digest_off(self, interaction: discord.Interaction) -> None:
+        """Disable this channel's digest."""
+        await self.runner.run(interaction, cmd.DigestOffCommand)
+
+    @digest.command(name="show", description="Show this channel's digest settings")
+    async def digest_show(self, interaction: discord.Interaction) -> None:
+        """Show this channel's digest settings."""
+        await self.runner.run(interaction, cmd.DigestShowCommand)
+
+    @digest.command(name="now", description="Post this channel's digest now (a preview)")
+    async def digest_now(self, interaction: discord.Interaction) -> None:
+        """Post the digest now."""
+        await self.runner.run(interaction, cmd.DigestNowCommand)
+
+    @app_commands.command(name="topics", description="The topic list (ids work in topic and topics options)")
+    async def topics(self, interaction: discord.Interaction) -> None:
+        """List the topics."""
+        await self.runner.run(interaction, cmd.TopicsCommand)
+
+    @app_commands.command(name="help", description="How to use paperbot")
+    async def help(self, interaction: discord.Interaction) -> None:  # noqa: A003
+        """Explain the commands."""
+        await self.runner.run(interaction, cmd.HelpCommand)

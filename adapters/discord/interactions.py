@@ -1,0 +1,176 @@
+"""Answering interactions: slash commands, autocomplete and the Details / Share buttons.
+
+Discord wants an answer within 3 seconds. Commands that are pure and instant (help, topics) are
+answered directly; every other command is deferred first (`defer(ephemeral=True, thinking=True)`,
+the user sees "paperbot is thinking...") and answered with follow-ups, which may come for 15
+minutes. Results are private (ephemeral) unless the core says otherwise; a private, shareable
+result carries a "Share" button that reposts it publicly with "Shared by @user". Errors are
+always private. Every message is sent with mentions disabled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+
+from adapters.base import ServiceAPI
+from adapters.discord.messages import NO_MENTIONS, build_view, send_kwargs
+from adapters.discord.render import (
+    MAX_LABEL,
+    SHARE_ID,
+    details_buttons,
+    paper_id_from_custom_id,
+    render_reply,
+    share_content,
+)
+from bot import commands as cmd
+from bot.errors import UserInputError
+from bot.models import Actor, Place, Reply
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+# Pure, in-memory commands: answered at once, without deferring.
+INSTANT = (cmd.HelpCommand, cmd.TopicsCommand)
+_SORRY = "Sorry, something went wrong on our side; it has been logged."
+
+
+def can_manage(interaction: discord.Interaction, permission: str) -> bool:
+    """Whether the member holds `permission` in this channel (always True in DMs)."""
+    if interaction.guild_id is None:
+        return True
+    permissions = interaction.permissions
+    return bool(permissions.administrator or getattr(permissions, permission, False))
+
+
+def actor_of(interaction: discord.Interaction, permission: str) -> Actor:
+    """The core's view of who is interacting."""
+    user = interaction.user
+    return Actor(
+        platform=PLATFORM,
+        user_id=str(user.id),
+        name=getattr(user, "display_name", "") or user.name,
+        can_manage=can_manage(interaction, permission),
+    )
+
+
+def place_of(interaction: discord.Interaction) -> Place:
+    """The core's view of where the interaction happened."""
+    return Place(
+        platform=PLATFORM,
+        channel_id=str(interaction.channel_id or ""),
+        workspace_id=str(interaction.guild_id or ""),
+        is_dm=interaction.guild_id is None,
+    )
+
+
+def _error_reply(text: str) -> Reply:
+    return Reply(text=text, private=True, is_error=True)
+
+
+class InteractionResponder:
+    """Runs commands for interactions against the core service and answers them."""
+
+    def __init__(self, service: ServiceAPI, manage_permission: str) -> None:
+        self.service = service
+        self.manage_permission = manage_permission
+
+    # --- autocomplete (must answer within 3 s; all of these are local lookups) -------------------
+
+    def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
+        """Topics matching a prefix, from the taxonomy."""
+        try:
+            return self.service.topic_choices(prefix)
+        except Exception:
+            log.exception("topic autocomplete failed")
+            return []
+
+    def subscription_choices(self, interaction: discord.Interaction, prefix: str) -> list[tuple[str, str]]:
+        """The interacting user's own subscriptions."""
+        try:
+            return self.service.subscription_choices(actor_of(interaction, self.manage_permission), prefix)
+        except Exception:
+            log.exception("subscription autocomplete failed")
+            return []
+
+    # --- commands --------------------------------------------------------------------------------
+
+    async def run(self, interaction: discord.Interaction, build: Callable[[], cmd.Command]) -> None:
+        """Build the command from the options, run it and answer; bad input gets a private line."""
+        try:
+            command = build()
+        except UserInputError as exc:
+            await self.answer(interaction, _error_reply(str(exc)))
+            return
+        who, where = actor_of(interaction, self.manage_permission), place_of(interaction)
+        if not isinstance(command, INSTANT):
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            reply = await self.service.handle_command(command, who, where)
+        except Exception:  # the service answers errors itself; this is the last line of defence
+            log.exception("command %s failed", type(command).__name__)
+            reply = _error_reply(_SORRY)
+        await self.answer(interaction, reply)
+
+    async def answer(self, interaction: discord.Interaction, reply: Reply) -> None:
+        """Send a reply as the interaction's response (or its follow-ups when already deferred)."""
+        parts = render_reply(reply)
+        private = reply.private or reply.is_error
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(ephemeral=private, **send_kwargs(parts[0]))
+                parts = parts[1:]
+            elif not private:
+                # The first follow-up replaces the private "thinking..." message and stays private,
+                # so it gets a short note; the public parts follow as new channel messages.
+                await interaction.followup.send("Posted in the channel.", ephemeral=True, allowed_mentions=NO_MENTIONS)
+            for part in parts:
+                await interaction.followup.send(ephemeral=private, **send_kwargs(part))
+        except discord.HTTPException as exc:
+            # Typically 10062 Unknown interaction (the 3 s or 15 min window passed): nobody to tell.
+            log.warning("could not answer interaction %s: %s", interaction.id, exc)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        """A command raised (or its options failed to convert): log it, tell the user privately."""
+        log.error("discord command failed", exc_info=error)
+        await self.answer(interaction, _error_reply(_SORRY))
+
+    # --- buttons -------------------------------------------------------------------------------
+
+    async def on_component(self, interaction: discord.Interaction) -> None:
+        """Details and Share buttons, recognised by custom_id (so they outlive restarts)."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        paper_id = paper_id_from_custom_id(custom_id)
+        if paper_id is not None:
+            await self.run(interaction, lambda: cmd.PaperCommand(paper_id=paper_id))
+        elif custom_id == SHARE_ID:
+            await self.share(interaction)
+
+    async def share(self, interaction: discord.Interaction) -> None:
+        """Repost the private message the button is on, publicly, with "Shared by @user"."""
+        message = interaction.message
+        if message is None:
+            await self.answer(interaction, _error_reply("That message can no longer be shared."))
+            return
+        details = [
+            (str(getattr(child, "label", "") or "Details")[:MAX_LABEL], str(getattr(child, "custom_id", "") or ""))
+            for row in message.components
+            for child in getattr(row, "children", [])
+        ]
+        view = build_view(details_buttons(details))
+        kwargs: dict[str, Any] = {
+            "content": share_content(interaction.user.mention, message.content),
+            "embeds": message.embeds,
+            "allowed_mentions": NO_MENTIONS,
+        }
+        if view is not None:
+            kwargs["view"] = view
+        try:
+            await interaction.response.send_message(**kwargs)
+        except discord.HTTPException as exc:
+            log.warning("could not share message %s: %s", message.id, exc)
+            await self.answer(interaction, _error_reply(f"Could not share it: {exc.text}"))

@@ -1,0 +1,387 @@
+"""Pure rendering of a `Reply` into Discord message payloads ("parts").
+
+A part is a JSON-serializable dict `{"content": str, "embeds": [embed dicts], "components":
+[action rows]}` in the shape of Discord's REST API, so it can be kept in the outbox and sent
+later exactly as it was split. Each paper is one embed (linked title, TL;DR and key points,
+fields for source, age and tags); a titled group (a digest's topic) starts a new message whose
+content names the group; the reply's header and text lead the first message.
+
+Limits respected in every part (Discord's documented limits): content 2,000 characters; at most
+10 embeds and 6,000 characters across them; title 256, description 4,096, 25 fields of name 256
+and value 1,024, footer 2,048, author 256; 5 action rows of 5 buttons; custom_id 100, label 80.
+Long text is truncated with an ellipsis, never rejected.
+
+External text (titles, abstracts, summaries, Reddit posts, error messages echoing user input) is
+made inert: control characters dropped, markdown escaped, and a zero-width space placed after
+every `@` and `<`, so `@everyone`, `<@123>`, `<#1>`, `<t:0>` and `**x**` arrive as plain text.
+Messages are also sent with mentions disabled (see client.py), so this is belt and braces.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from discord.utils import escape_markdown
+
+from adapters.base import Part
+from bot.models import PaperItem, Reply, SourceKind
+
+MAX_CONTENT = 2000
+MAX_EMBEDS = 10
+MAX_EMBED_TOTAL = 6000
+MAX_TITLE = 256
+MAX_DESCRIPTION = 4096
+MAX_FIELDS = 25
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_FOOTER = 2048
+MAX_AUTHOR = 256
+MAX_ROWS = 5
+MAX_BUTTONS_PER_ROW = 5
+MAX_CUSTOM_ID = 100
+MAX_LABEL = 80
+MAX_URL = 2048
+
+DETAILS_PREFIX = "paperbot:details:"
+SHARE_ID = "paperbot:share"
+
+# Budgets below the hard limits keep a typical item small enough that several fit per message.
+_TLDR_CHARS = 600
+_POINT_CHARS = 400
+_ABSTRACT_CHARS = 700
+_DETAIL_ABSTRACT_CHARS = 3500
+_AUTHORS_SHOWN = 12
+
+_BUTTON_SECONDARY = 2
+_BUTTON_PRIMARY = 1
+
+_COLORS = {
+    SourceKind.ARXIV: 0xB31B1B,
+    SourceKind.HF: 0xFFD21E,
+    SourceKind.REDDIT: 0xFF4500,
+    SourceKind.FEED: 0x5865F2,
+}
+_NOTE_COLOR = 0x99AAB5
+_ERROR_PREFIX = "\u26a0\ufe0f "
+_ZWSP = "\u200b"
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+
+# --- making external text inert ---------------------------------------------------------------
+
+
+def _printable(text: str, *, newlines: bool) -> str:
+    """Drop control characters (newlines optionally kept) and collapse runs of spaces."""
+    kept = "".join(ch if ch.isprintable() or (newlines and ch == "\n") else " " for ch in text)
+    if not newlines:
+        return " ".join(kept.split())
+    return "\n".join(_SPACES.sub(" ", line).strip() for line in kept.split("\n")).strip()
+
+
+def neutralize(text: str) -> str:
+    """Break every mention-like sequence with a zero-width space (`@everyone`, `<@1>`, `<#1>`)."""
+    return text.replace("@", "@" + _ZWSP).replace("<", "<" + _ZWSP)
+
+
+def inert(text: str, *, newlines: bool = True) -> str:
+    """External text made safe for places where Discord renders markdown and mentions."""
+    return neutralize(escape_markdown(_printable(text, newlines=newlines)))
+
+
+def plain(text: str) -> str:
+    """External text for places that do not render markdown (footers, author names, labels)."""
+    return neutralize(_printable(text, newlines=False))
+
+
+def clip(text: str, limit: int) -> str:
+    """At most `limit` characters, ending in an ellipsis when cut; never a dangling escape."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rstrip()
+    # An odd number of trailing backslashes would escape the ellipsis (or break our markup).
+    trailing = len(cut) - len(cut.rstrip("\\"))
+    if trailing % 2:
+        cut = cut[:-1]
+    return cut + "\u2026"
+
+
+def safe_url(url: str) -> str | None:
+    """The URL when it is a well-formed http(s) URL Discord will accept; otherwise None."""
+    url = url.strip()
+    if not url or len(url) > MAX_URL or any(ch.isspace() or not ch.isprintable() for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+# --- sizes ------------------------------------------------------------------------------------
+
+
+def embed_length(embed: dict[str, Any]) -> int:
+    """Characters Discord counts toward the 6,000 limit: title, description, fields, footer, author."""
+    total = len(embed.get("title", "")) + len(embed.get("description", ""))
+    total += sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields", []))
+    total += len(embed.get("footer", {}).get("text", ""))
+    total += len(embed.get("author", {}).get("name", ""))
+    return total
+
+
+def _fit(embed: dict[str, Any], limit: int = MAX_EMBED_TOTAL) -> dict[str, Any]:
+    """Shrink the longest texts of one embed until it fits `limit` characters in total."""
+    while embed_length(embed) > limit:
+        excess = embed_length(embed) - limit
+        fields = embed.get("fields", [])
+        longest = max(fields, key=lambda f: len(f["value"]), default=None)
+        description = embed.get("description", "")
+        if longest is not None and len(longest["value"]) >= len(description):
+            longest["value"] = clip(longest["value"], max(1, len(longest["value"]) - excess - 1))
+        elif description:
+            embed["description"] = clip(description, max(1, len(description) - excess - 1))
+        else:  # only title/footer left; cannot happen with our budgets, but never loop forever
+            embed["title"] = clip(embed.get("title", ""), 64)
+            embed.get("footer", {}).update(text=clip(embed.get("footer", {}).get("text", ""), 64))
+            break
+    return embed
+
+
+# --- one paper --------------------------------------------------------------------------------
+
+
+def details_custom_id(paper_id: str) -> str | None:
+    """The custom_id of a paper's Details button (None when the id would be too long)."""
+    custom_id = DETAILS_PREFIX + paper_id
+    return custom_id if len(custom_id) <= MAX_CUSTOM_ID else None
+
+
+def paper_id_from_custom_id(custom_id: str) -> str | None:
+    """The paper id inside a Details button's custom_id, or None for other components."""
+    if custom_id.startswith(DETAILS_PREFIX) and len(custom_id) > len(DETAILS_PREFIX):
+        return custom_id[len(DETAILS_PREFIX) :]
+    return None
+
+
+def _field(name: str, value: str, *, inline: bool) -> dict[str, Any]:
+    return {"name": clip(name, MAX_FIELD_NAME), "value": clip(value, MAX_FIELD_VALUE), "inline": inline}
+
+
+def _age_markup(item: PaperItem) -> str:
+    when = item.paper.published or item.paper.first_seen
+    # Discord renders <t:unix:R> as a live relative time ("16 hours ago") in the reader's locale.
+    return f"<t:{int(when.timestamp())}:R>" if when is not None else ""
+
+
+def paper_embed(item: PaperItem, number: int | None, *, details: bool = False) -> dict[str, Any]:
+    """One paper as an embed: linked title, TL;DR and key points, source/age/tags fields.
+
+    With `details`, the full summary (summary, methodology, results, implications) and the
+    authors are added as fields. The result always fits Discord's limits for one embed.
+    """
+    paper = item.paper
+    prefix = f"{number}. " if number is not None else ""
+    embed: dict[str, Any] = {
+        "title": clip(prefix + inert(paper.title or paper.id, newlines=False), MAX_TITLE),
+        "color": _COLORS.get(paper.source, _NOTE_COLOR),
+    }
+    url = safe_url(paper.url)
+    if url:
+        embed["url"] = url
+    summary = item.summary
+    lines: list[str] = []
+    if summary is not None and (summary.tldr or summary.key_points):
+        if summary.tldr:
+            lines.append("**TL;DR:** " + clip(inert(summary.tldr, newlines=False), _TLDR_CHARS))
+        lines.extend("\u2022 " + clip(inert(point, newlines=False), _POINT_CHARS) for point in summary.key_points[:4])
+    elif paper.abstract:
+        budget = _DETAIL_ABSTRACT_CHARS if details else _ABSTRACT_CHARS
+        lines.append(clip(inert(paper.abstract, newlines=False), budget))
+    if lines:
+        embed["description"] = clip("\n".join(lines), MAX_DESCRIPTION)
+    fields = []
+    if item.source_line:
+        fields.append(_field("Source", inert(item.source_line, newlines=False), inline=True))
+    age = _age_markup(item)
+    if age:
+        fields.append(_field("Age", age, inline=True))
+    if item.topics:
+        fields.append(_field("Tags", inert(", ".join(item.topics), newlines=False), inline=True))
+    if details:
+        if summary is not None:
+            for label, body in (
+                ("Summary", summary.summary),
+                ("Methodology", summary.methodology),
+                ("Results", summary.results),
+                ("Implications", summary.implications),
+            ):
+                if body.strip():
+                    fields.append(_field(label, inert(body), inline=False))
+        if paper.authors:
+            shown = ", ".join(paper.authors[:_AUTHORS_SHOWN])
+            more = len(paper.authors) - _AUTHORS_SHOWN
+            fields.append(_field("Authors", inert(shown + (f" (+{more} more)" if more > 0 else "")), inline=False))
+    if fields:
+        embed["fields"] = fields[:MAX_FIELDS]
+    footer = [f"arXiv:{paper.id}" if paper.is_arxiv else paper.id]
+    if item.why:
+        footer.append(item.why)
+    embed["footer"] = {"text": clip(plain(" \u00b7 ".join(footer)), MAX_FOOTER)}
+    return _fit(embed)
+
+
+# --- splitting a reply into messages -------------------------------------------------------------
+
+
+@dataclass
+class _Draft:
+    """A message being filled."""
+
+    content: str = ""
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def chars(self) -> int:
+        return sum(embed_length(e) for e in self.embeds)
+
+    def empty(self) -> bool:
+        return not self.content and not self.embeds
+
+    def room_for(self, embed: dict[str, Any], with_button: bool, reserved_buttons: int) -> bool:
+        button_slots = (MAX_ROWS - (1 if reserved_buttons else 0)) * MAX_BUTTONS_PER_ROW
+        return (
+            len(self.embeds) < MAX_EMBEDS
+            and self.chars + embed_length(embed) <= MAX_EMBED_TOTAL
+            and (not with_button or len(self.buttons) < button_slots)
+        )
+
+
+def _note_embed(text: str) -> dict[str, Any]:
+    return {"description": clip(text, MAX_DESCRIPTION), "color": _NOTE_COLOR}
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Split text on line breaks into chunks of at most `limit` characters (long lines clipped)."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        line = clip(line, limit)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _buttons_to_rows(buttons: list[dict[str, Any]], share: bool) -> list[dict[str, Any]]:
+    rows = [
+        {"type": 1, "components": buttons[i : i + MAX_BUTTONS_PER_ROW]}
+        for i in range(0, len(buttons), MAX_BUTTONS_PER_ROW)
+    ]
+    if share:
+        rows.append(
+            {
+                "type": 1,
+                "components": [{"type": 2, "style": _BUTTON_PRIMARY, "label": "Share", "custom_id": SHARE_ID}],
+            }
+        )
+    return rows[:MAX_ROWS]
+
+
+def render_reply(reply: Reply) -> list[Part]:
+    """A Reply as Discord messages, split so each message respects every Discord limit.
+
+    Private, shareable replies get a "Share" button on each message; every paper gets a
+    "Details" button unless the full details are already shown.
+    """
+    share = reply.private and reply.shareable
+    drafts: list[_Draft] = []
+    current = _Draft()
+
+    def flush() -> None:
+        nonlocal current
+        if not current.empty():
+            drafts.append(current)
+        current = _Draft()
+
+    def add_embed(embed: dict[str, Any], button: dict[str, Any] | None = None) -> None:
+        if not current.room_for(embed, button is not None, share):
+            flush()
+        current.embeds.append(embed)
+        if button is not None:
+            current.buttons.append(button)
+
+    # The lead: header and text in the first message's content; text too long goes to embeds.
+    header = f"**{clip(inert(reply.header, newlines=False), 500)}**" if reply.header.strip() else ""
+    text = inert(reply.text) if reply.text.strip() else ""
+    if text and reply.is_error:
+        text = _ERROR_PREFIX + text
+    lead = "\n".join(part for part in (header, text) if part)
+    if len(lead) <= MAX_CONTENT:
+        current.content = lead
+    else:
+        current.content = header
+        for chunk in _chunks(text, MAX_DESCRIPTION):
+            add_embed(_note_embed(chunk))
+
+    number = 0
+    for group in reply.groups:
+        if group.title.strip():
+            title = f"__**{clip(inert(group.title, newlines=False), 200)}**__"
+            if current.embeds or len(current.content) + len(title) + 2 > MAX_CONTENT:
+                flush()
+            current.content = f"{current.content}\n\n{title}" if current.content else title
+        for item in group.items:
+            number += 1
+            embed = paper_embed(item, number, details=reply.show_details)
+            button = None
+            custom_id = None if reply.show_details else details_custom_id(item.paper.id)
+            if custom_id is not None:
+                button = {"type": 2, "style": _BUTTON_SECONDARY, "label": f"Details #{number}", "custom_id": custom_id}
+            add_embed(embed, button)
+
+    if reply.footer.strip():
+        footer = inert(reply.footer)
+        if not current.embeds and not drafts and len(current.content) + len(footer) + 1 <= MAX_CONTENT:
+            current.content = f"{current.content}\n{footer}" if current.content else footer
+        else:
+            add_embed(_note_embed(clip(footer, MAX_FOOTER)))
+    flush()
+
+    if not drafts:
+        drafts.append(_Draft(content="Nothing to show."))
+    return [
+        {
+            "content": clip(d.content, MAX_CONTENT),
+            "embeds": d.embeds,
+            "components": _buttons_to_rows(d.buttons, share),
+        }
+        for d in drafts
+    ]
+
+
+def share_content(user_mention: str, content: str) -> str:
+    """The content of a shared message: who shared it, then the original content."""
+    lead = f"Shared by {user_mention}"
+    return clip(f"{lead}\n{content}" if content else lead, MAX_CONTENT)
+
+
+def details_buttons(custom_ids: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Action rows holding Details buttons given (label, custom_id) pairs (used when sharing)."""
+    buttons = [
+        {"type": 2, "style": _BUTTON_SECONDARY, "label": clip(label, MAX_LABEL), "custom_id": custom_id}
+        for label, custom_id in custom_ids
+        if paper_id_from_custom_id(custom_id) is not None
+    ]
+    return _buttons_to_rows(buttons[: MAX_ROWS * MAX_BUTTONS_PER_ROW], share=False)
