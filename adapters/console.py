@@ -14,6 +14,7 @@ import contextlib
 import logging
 import sys
 import textwrap
+import threading
 from typing import Any, TextIO
 
 from adapters.base import Part, ServiceAPI
@@ -161,13 +162,12 @@ class ConsoleAdapter:
         return reply
 
     async def _read_loop(self) -> None:
-        loop = asyncio.get_running_loop()
+        lines = self._pump_stdin(asyncio.get_running_loop())
         try:
             while not self.finished.is_set():
                 if self.prompt:
                     self._write_raw("› ")
-                # Reading in a thread keeps the event loop (digests, alerts) running while we wait.
-                line = await loop.run_in_executor(None, self.stdin.readline)
+                line = await lines.get()
                 if not line:
                     break
                 try:
@@ -176,6 +176,30 @@ class ConsoleAdapter:
                     log.exception("console command failed")
         finally:
             self.finished.set()
+
+    def _pump_stdin(self, loop: asyncio.AbstractEventLoop) -> asyncio.Queue[str]:
+        """Read stdin on a daemon thread; "" on the queue means end of input.
+
+        A blocking readline cannot be cancelled. In the default executor it would make
+        asyncio.run() wait at shutdown for a line that never comes (SIGTERM would hang), so
+        the read happens on a daemon thread that simply dies with the process.
+        """
+        queue: asyncio.Queue[str] = asyncio.Queue()
+
+        def deliver(line: str) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+
+        def pump() -> None:
+            try:
+                for line in iter(self.stdin.readline, ""):
+                    deliver(line)
+            except (OSError, ValueError):  # stdin closed under us
+                pass
+            deliver("")
+
+        threading.Thread(target=pump, name="console-stdin", daemon=True).start()
+        return queue
 
     # --- ChatAdapter delivery side -------------------------------------------------------------
 

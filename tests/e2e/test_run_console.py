@@ -1,0 +1,126 @@
+"""`paperbot run --offline --console` as a user starts it: a subprocess driven through stdin.
+
+The bot's clock is accelerated (PAPERBOT_CLOCK_START/SPEED) so a scheduled digest becomes due
+within a second or two of real time; nothing in these tests waits on wall-clock minutes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Bot:
+    """A running `paperbot` subprocess whose stdout is collected in the background."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", *args],
+            cwd=env["PAPERBOT_DATA_DIR"],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        threading.Thread(target=self._pump, args=(self.process.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.process.stderr, self.errors), daemon=True).start()
+
+    @staticmethod
+    def _pump(stream, sink: list[str]) -> None:  # type: ignore[no-untyped-def]
+        for line in stream:
+            sink.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output:
+                return self.output
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} never appeared.\nstdout:\n{self.output}\nstderr:\n{''.join(self.errors)[-3000:]}")
+
+
+def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "LLM_", "PAPERBOT_"))}
+    env.update(
+        PAPERBOT_DATA_DIR=str(tmp_path),
+        PYTHONPATH=str(REPO),
+        CONSOLE_USER="ada",
+        SCHEDULER_TICK="0.2",
+        LOG_LEVEL="warning",
+        SUMMARIZE_BACKGROUND="false",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.mark.slow
+def test_console_session_query_subscribe_digest_and_sigterm(tmp_path: Path) -> None:
+    # 08:59:50 UTC on a Tuesday, 30 bot-seconds per real second: 09:00 arrives in ~0.3 s.
+    env = bot_env(tmp_path, PAPERBOT_CLOCK_START="2026-11-24T08:58:00Z", PAPERBOT_CLOCK_SPEED="30")
+    bot = Bot(["run", "--offline", "--console"], env)
+    try:
+        bot.send("/papers quantum")
+        bot.wait_for("papers for")
+        bot.wait_for("https://arxiv.org/abs/")
+        bot.send("/papers subscribe quantum")
+        bot.wait_for("last 7 days")
+        bot.send("/papers digest on 09:00 tz:UTC days:daily")
+        bot.wait_for("09:00")
+        out = bot.wait_for("[#console]", timeout=60)
+        assert "[DM]" in bot.wait_for("[DM]", timeout=60)
+        assert "Traceback" not in out + "".join(bot.errors)
+    finally:
+        bot.process.send_signal(signal.SIGTERM)
+        code = bot.process.wait(timeout=30)
+    assert code == 0, "".join(bot.errors)[-3000:]
+    db = sqlite3.connect(tmp_path / "paperbot.db")
+    states = dict(db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+    assert states.get("sent", 0) >= 2  # the digest and the DM alert
+    assert not states.get("failed") and not states.get("sending")
+
+
+@pytest.mark.slow
+def test_end_of_input_finishes_and_exits_zero(tmp_path: Path) -> None:
+    bot = Bot(["run", "--offline", "--console"], bot_env(tmp_path))
+    assert bot.process.stdin is not None
+    bot.process.stdin.write("/papers help\n/papers topics\n")
+    bot.process.stdin.close()
+    assert bot.process.wait(timeout=60) == 0, "".join(bot.errors)[-3000:]
+    assert "/papers subscribe" in bot.output and "Large Language Models" in bot.output
+
+
+@pytest.mark.slow
+def test_once_is_idempotent(tmp_path: Path) -> None:
+    channels = tmp_path / "channels.json"
+    channels.write_text('[{"platform": "console", "channel_id": "console", "time": "09:00", "timezone": "UTC", "days": "daily"}]')
+    env = bot_env(tmp_path, CHANNELS_FILE=str(channels), PAPERBOT_CLOCK_START="2026-11-24T10:00:00Z")
+    first = subprocess.run([sys.executable, "-m", "bot", "run", "--offline", "--once"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.stdout.count("[#console]") == 1
+    second = subprocess.run([sys.executable, "-m", "bot", "run", "--offline", "--once"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "[#console]" not in second.stdout
