@@ -215,7 +215,7 @@ def _papers(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int
     since = parse_since(args.since, system_clock()) if args.since else None
     store = Store.open(settings.database_url)
     try:
-        papers = store.papers.list(
+        papers = store.papers.changed(
             since=since, source=SourceKind(args.source) if args.source else None, limit=args.limit
         )
     finally:

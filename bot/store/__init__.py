@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import sqlite3
 
+from bot.store.channels import (
+    AlertQueue,
+    ChannelStore,
+    NoticeStore,
+    SubscriptionStore,
+    UserStateStore,
+)
 from bot.store.db import DatabaseURL, connect, parse_database_url
+from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.sources import SourceState, SourceStateStore
+from bot.store.summaries import SummaryStore
 
 __all__ = ["Store", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
 
@@ -23,6 +32,14 @@ class Store:
         self.conn = conn
         self.papers = PaperStore(conn)
         self.sources = SourceStateStore(conn)
+        # The delivery side: digest settings, subscriptions, user state, notices, outbox.
+        self.channels = ChannelStore(conn)
+        self.subscriptions = SubscriptionStore(conn)
+        self.users = UserStateStore(conn)
+        self.notices = NoticeStore(conn)
+        self.alert_queue = AlertQueue(conn)
+        self.outbox = OutboxStore(conn)
+        self.summaries = SummaryStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL) -> Store:

@@ -7,9 +7,9 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from bot.clock import from_iso, to_iso
+from bot.clock import ensure_utc, from_iso, to_iso
 from bot.models import Paper, Signal, SourceKind
 
 # Whose metadata wins when two sources describe the same arXiv paper.
@@ -44,6 +44,32 @@ class IngestCounts:
     def as_dict(self) -> dict[str, int]:
         """The four counts, for printing and JSON."""
         return {"new": self.new, "updated": self.updated, "merged": self.merged, "skipped": self.skipped}
+
+
+# papers_fts rowids ("keys") sort by paper time: whole UTC seconds since 1970 of
+# COALESCE(published, first_seen) (the first 19 characters of the stored ISO text), clamped to
+# [0, 2**32), times 2**31, plus pk (< 2**31). Newest-first is then `ORDER BY rowid DESC`, a time
+# window is a rowid range, and pk = key & FTS_PK_MASK. The schema migration that builds
+# papers_fts computes the same value in SQL; tests check that both agree.
+FTS_PK_BITS = 31
+FTS_PK_MASK = (1 << FTS_PK_BITS) - 1
+_MAX_SECONDS = (1 << 32) - 1
+
+
+def fts_seconds(when: str | None) -> int:
+    """The time part of a papers_fts key for a stored ISO time (`to_iso` output), 0 if unknown."""
+    if not when:
+        return 0
+    try:
+        seconds = int(datetime.fromisoformat(when[:19]).replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        return 0
+    return min(_MAX_SECONDS, max(0, seconds))
+
+
+def fts_key(when: str | None, pk: int) -> int:
+    """The papers_fts rowid of paper `pk` whose stored time (published, else first_seen) is `when`."""
+    return (fts_seconds(when) << FTS_PK_BITS) | pk
 
 
 def _content_hash(paper: Paper) -> str:
@@ -194,10 +220,8 @@ class PaperStore:
                 now_iso, now_iso, "",
             ),
         )
-        self.conn.execute(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
-            (cursor.lastrowid, paper.title, paper.abstract, authors, ""),
-        )
+        pk = int(cursor.lastrowid)  # type: ignore[arg-type]
+        self._fts_insert(fts_key(to_iso(paper.published) or now_iso, pk), paper.title, paper.abstract, authors, "")
 
     def _update_meta(
         self,
@@ -210,7 +234,7 @@ class PaperStore:
         now_iso: str | None,
     ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
-        self._fts_delete(row)
+        old = self._fts_delete(row["pk"])
         self.conn.execute(
             """UPDATE papers SET version = MAX(version, ?), title = ?, abstract = ?, authors = ?,
                categories = ?, primary_category = ?, published = COALESCE(?, published),
@@ -229,17 +253,35 @@ class PaperStore:
                 newer_version, now_iso, row["pk"],
             ),
         )
-        self.conn.execute(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
-            (row["pk"], paper.title, paper.abstract or row["abstract"], authors, row["summary_text"]),
+        # The key follows the stored time: published = COALESCE(new, old), else first_seen.
+        when = to_iso(paper.published) or old["published"] or old["first_seen"]
+        self._fts_insert(
+            fts_key(when, row["pk"]), paper.title, paper.abstract or row["abstract"], authors, old["summary_text"]
         )
 
-    def _fts_delete(self, row: sqlite3.Row) -> None:
-        # External-content FTS5 needs the exact old values to remove a row's terms.
+    def _fts_delete(self, pk: int) -> sqlite3.Row:
+        """Remove a paper's terms from papers_fts; returns the row's indexed values and times.
+
+        papers_fts is contentless: FTS5 needs the exact values that were indexed, which are the
+        paper's current columns, and the row's key (see `fts_key`)."""
+        old = self.conn.execute(
+            "SELECT title, abstract, authors, summary_text, published, first_seen FROM papers WHERE pk = ?",
+            (pk,),
+        ).fetchone()
         self.conn.execute(
             "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, summary_text) "
             "VALUES ('delete', ?, ?, ?, ?, ?)",
-            (row["pk"], row["title"], row["abstract"], row["authors"], row["summary_text"]),
+            (
+                fts_key(old["published"] or old["first_seen"], pk),
+                old["title"], old["abstract"], old["authors"], old["summary_text"],
+            ),
+        )
+        return old  # type: ignore[no-any-return]
+
+    def _fts_insert(self, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:
+        self.conn.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
+            (key, title, abstract, authors, summary_text),
         )
 
     def _record_version(self, paper: Paper, now_iso: str | None) -> None:
@@ -272,16 +314,14 @@ class PaperStore:
 
     def set_summary_text(self, paper_id: str, text: str) -> None:
         """Index a summary's text with the paper so searches find words only the summary has."""
-        row = self.conn.execute(
-            "SELECT pk, title, abstract, authors, summary_text FROM papers WHERE id = ?", (paper_id,)
-        ).fetchone()
+        row = self.conn.execute("SELECT pk, summary_text FROM papers WHERE id = ?", (paper_id,)).fetchone()
         if row is None or row["summary_text"] == text:
             return
-        self._fts_delete(row)
+        old = self._fts_delete(row["pk"])
         self.conn.execute("UPDATE papers SET summary_text = ? WHERE pk = ?", (text, row["pk"]))
-        self.conn.execute(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
-            (row["pk"], row["title"], row["abstract"], row["authors"], text),
+        self._fts_insert(
+            fts_key(old["published"] or old["first_seen"], row["pk"]),
+            old["title"], old["abstract"], old["authors"], text,
         )
 
     def set_topics(self, paper_id: str, topic_ids: Iterable[str]) -> None:
@@ -334,7 +374,7 @@ class PaperStore:
         signals = self._signals_for([row["id"] for row in rows.values()])
         return [self._paper_from_row(rows[pk], signals.get(rows[pk]["id"], ())) for pk in pks if pk in rows]
 
-    def list(
+    def changed(
         self,
         *,
         since: datetime | None = None,
@@ -343,13 +383,14 @@ class PaperStore:
         limit: int | None = 50,
     ) -> list[Paper]:
         """Papers first seen or changed in [since, until), newest first, optionally from one source."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str | int] = []
         if since is not None:
             clauses.append("changed_at >= ?")
-            params.append(to_iso(since))
+            params.append(ensure_utc(since).isoformat())
         if until is not None:
             clauses.append("changed_at < ?")
-            params.append(to_iso(until))
+            params.append(ensure_utc(until).isoformat())
         if source is not None:
             clauses.append("EXISTS (SELECT 1 FROM json_each(papers.sources) WHERE value = ?)")
             params.append(source.value)

@@ -183,4 +183,58 @@ MIGRATIONS: list[str] = [
         tokenize='porter unicode61 remove_diacritics 2'
     );
     """,
+    # delivery: rendered parts kept with each outbox row (a resumed send splits the same way),
+    # the version of each paper posted to a channel (show_updated), one row per channel and
+    # local date that a digest slot was handled, the alert queue, and small named watermarks.
+    """
+    ALTER TABLE outbox ADD COLUMN parts TEXT;
+    ALTER TABLE delivered_papers ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE digest_runs (
+        channel_key TEXT NOT NULL,
+        local_date TEXT NOT NULL,
+        status TEXT NOT NULL,
+        outbox_key TEXT,
+        papers INTEGER NOT NULL DEFAULT 0,
+        at TEXT NOT NULL,
+        PRIMARY KEY (channel_key, local_date)
+    );
+
+    CREATE TABLE alert_queue (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        paper_id TEXT NOT NULL,
+        subscription_ids TEXT NOT NULL DEFAULT '[]',
+        matched_at TEXT NOT NULL,
+        outbox_key TEXT,
+        PRIMARY KEY (platform, user_id, paper_id)
+    );
+    CREATE INDEX alert_queue_waiting ON alert_queue(platform, user_id) WHERE outbox_key IS NULL;
+
+    CREATE TABLE watermarks (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+    # search: papers_fts becomes contentless and keyed by time (see bot/search.py and
+    # bot/store/papers.py fts_key): rowid = seconds(COALESCE(published, first_seen)) * 2**31 + pk,
+    # so newest-first is rowid order and a time window is a rowid range. A partial index lists
+    # the papers with any popularity for sort:top.
+    """
+    DROP TABLE papers_fts;
+    CREATE VIRTUAL TABLE papers_fts USING fts5(
+        title, abstract, authors, summary_text,
+        content='',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text)
+        SELECT (MIN(4294967295, MAX(0, COALESCE(CAST(strftime('%s', substr(COALESCE(published, first_seen), 1, 19)) AS INTEGER), 0))) << 31) | pk,
+               title, abstract, authors, summary_text
+        FROM papers;
+    CREATE INDEX papers_popular ON papers(popularity) WHERE popularity > 0;
+    """,
+    # alerts: matches beyond what one DM can list are counted per user ("+N more"), not queued.
+    """
+    ALTER TABLE user_state ADD COLUMN alert_overflow INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

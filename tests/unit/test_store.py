@@ -158,6 +158,6 @@ def test_fts_index_follows_updates(store: Store) -> None:
 def test_list_filters_by_time_and_source(store: Store) -> None:
     store.papers.ingest([arxiv("2504.00001")], NOW)
     store.papers.ingest([hf_item("2504.00002")], NOW.replace(day=21))
-    assert [p.id for p in store.papers.list(since=NOW.replace(day=21))] == ["2504.00002"]
-    assert [p.id for p in store.papers.list(source=SourceKind.ARXIV)] == ["2504.00001"]
-    assert len(store.papers.list()) == 2
+    assert [p.id for p in store.papers.changed(since=NOW.replace(day=21))] == ["2504.00002"]
+    assert [p.id for p in store.papers.changed(source=SourceKind.ARXIV)] == ["2504.00001"]
+    assert len(store.papers.changed()) == 2
