@@ -16,13 +16,14 @@ from datetime import datetime
 from typing import Protocol
 
 from bot import commands as cmd
+from bot.alerts import describe as describe_subscription
 from bot.clock import Clock
 from bot.errors import PaperbotError, SourceError, UserInputError
 from bot.models import Actor, ItemGroup, Paper, Place, Reply, Summary
 from bot.present import make_items
 from bot.search import SearchEngine, SearchQuery
 from bot.store import Store
-from bot.topics import TAXONOMY, resolve_topic, topic_by_id
+from bot.topics import TAXONOMY, resolve_topic
 
 log = logging.getLogger(__name__)
 
@@ -250,10 +251,3 @@ def describe_search(command: cmd.SearchCommand) -> str:
     return " · ".join(parts) or "everything"
 
 
-def describe_subscription(query: str, topics: tuple[str, ...]) -> str:
-    """How a subscription is shown in lists: its query and topic names."""
-    names = [topic_by_id(t).name for t in topics]
-    parts = [f"“{query}”"] if query else []
-    if names:
-        parts.append("topics: " + ", ".join(names))
-    return " · ".join(parts) or "(empty)"
