@@ -9,14 +9,9 @@ SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
-import signal
-import sys
 from pathlib import Path
 
-import pytest
-
+from tests.e2e.support import child_env, paperbot
 from tests.fakes.discord_api import (
     APP_ID,
     CHANNEL_ID,
@@ -28,56 +23,27 @@ from tests.fakes.discord_api import (
     assert_discord_limits,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("bot.search") is None,
-    reason="paperbot run needs bot.search (being written); this test runs once it exists",
-)
-
 
 def _env(fake: FakeDiscord, data_dir: Path) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")}
-    return keep | {
-        "PYTHONPATH": str(REPO),
-        "PAPERBOT_DATA_DIR": str(data_dir),
-        "DISCORD_TOKEN": TOKEN,
-        "DISCORD_APPLICATION_ID": APP_ID,
-        "DISCORD_API_URL": fake.api_url,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "DISCORD_GUILD_IDS": GUILD_ID,
-        "ARXIV_ENABLED": "false",
-        "HF_ENABLED": "false",
-        "REDDIT_ENABLED": "false",
-        "SUMMARIZE_BACKGROUND": "false",
-        "LOG_LEVEL": "info",
-    }
+    return child_env(
+        data_dir,
+        DISCORD_TOKEN=TOKEN,
+        DISCORD_APPLICATION_ID=APP_ID,
+        DISCORD_API_URL=fake.api_url,
+        DISCORD_GATEWAY_URL=fake.gateway_url,
+        DISCORD_GUILD_IDS=GUILD_ID,
+    )
 
 
 async def test_paperbot_run_serves_discord(tmp_path: Path) -> None:
     async with FakeDiscord() as fake:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--offline",
-            cwd=tmp_path, env=_env(fake, tmp_path / "data"),
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )
-        running = asyncio.Event()
-        log_lines: list[str] = []
-
-        async def read_log() -> None:
-            assert proc.stderr is not None
-            async for raw in proc.stderr:
-                log_lines.append(raw.decode(errors="replace"))
-                if "paperbot running" in log_lines[-1]:
-                    running.set()
-
-        reader = asyncio.create_task(read_log())
-        try:
+        async with paperbot(["run", "--offline"], cwd=tmp_path, env=_env(fake, tmp_path / "data")) as bot:
+            proc = bot.process
             await fake.wait_for(
                 lambda: proc.returncode is not None or (fake.identifies and fake.synced.get(GUILD_ID)),
                 timeout=90, what="paperbot run to log in, sync and identify",
             )
-            assert proc.returncode is None, "".join(log_lines)[-3000:]
+            assert proc.returncode is None, bot.log[-3000:]
             assert fake.synced[GUILD_ID][0]["name"] == "papers"
 
             search = await fake.interact(fake.slash(["search"], {"query": "quantum"}))
@@ -87,30 +53,25 @@ async def test_paperbot_run_serves_discord(tmp_path: Path) -> None:
                 assert_discord_limits(body)
                 assert body["flags"] & EPHEMERAL
 
+            # The offline samples were ingested just now, so a first digest always has papers.
             now = await fake.interact(fake.slash(["digest", "now"], permissions=MANAGER_PERMISSIONS))
             await fake.wait_for(lambda: fake.followups_for(now), timeout=60, what="digest now answer")
             answer = fake.followups_for(now)[0]["content"]
-            if "Posting a digest" in answer:
-                await fake.wait_for(
-                    lambda: [b for c, b in fake.messages if c == CHANNEL_ID], timeout=60, what="the digest post"
-                )
-                for channel, body in fake.messages:
-                    assert channel == CHANNEL_ID
-                    assert_discord_limits(body)
-            else:
-                assert "Nothing new" in answer, answer
+            assert "Posting a digest" in answer, answer
+            await fake.wait_for(
+                lambda: [b for c, b in fake.messages if c == CHANNEL_ID], timeout=60, what="the digest post"
+            )
+            for channel, body in fake.messages:
+                assert channel == CHANNEL_ID
+                assert_discord_limits(body)
             # Commands are answered as soon as the gateway delivers them, even before start()
             # returns; SIGTERM is handled once `paperbot run` has installed its handlers, right
             # after logging "paperbot running" (no await in between). An answer given after that
             # line proves the handlers are in place.
-            await asyncio.wait_for(running.wait(), timeout=60)
+            await asyncio.wait_for(bot.running.wait(), timeout=60)
             help_ = await fake.interact(fake.slash(["help"]))
             await fake.wait_for(lambda: fake.callbacks_for(help_), timeout=60, what="the help answer")
             assert "paperbot commands" in fake.callbacks_for(help_)[0]["data"]["content"]
-        finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.wait(), timeout=60)
-            await reader
-        assert proc.returncode == 0, "".join(log_lines)[-3000:]
-        assert "paperbot stopped" in "".join(log_lines)
+        assert proc.returncode == 0, bot.log[-3000:]
+        assert "paperbot stopped" in bot.log
+        assert "Traceback" not in bot.log, bot.log[-3000:]

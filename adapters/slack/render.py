@@ -1,0 +1,411 @@
+"""Pure Block Kit rendering of a `Reply` into Slack message payloads ("parts").
+
+A part is a JSON-serializable dict `{"text": fallback, "blocks": [...]}`, the shape
+`chat.postMessage` and a `response_url` take, so the outbox can keep it and send it later exactly
+as it was split.
+
+Layout: a header block for the reply's header; the reply's text as sections; each titled group
+(a digest's topic) as a header block; per paper a section (bold linked title, source and age,
+tags, TL;DR, key points) with a "Details" button as accessory, then a context block (why it is
+shown, authors, id). `Reply.show_details` renders Summary / Methodology / Results / Implications
+inline instead of the button. The footer is a context block; a "Share to channel" button ends
+the last part of a private, shareable reply.
+
+Limits, checked against Slack's docs (and a reported undocumented one):
+- at most 50 blocks per message;
+- section text at most 3,000 characters, header text (plain_text) at most 150;
+- context blocks at most 10 elements; button text 75, button value 2,000, action_id 255;
+- the `text` fallback is always set and kept under 4,000 characters (we use 3,000);
+- Slack also rejects messages whose blocks hold more than about 13,200 characters in total
+  (`msg_blocks_too_long`, slackapi/bolt-js#2509), so each message keeps its block text under
+  `MAX_MESSAGE_CHARS`.
+Lengths are counted on the text as sent (after escaping). Long text is truncated with an
+ellipsis, never rejected; a digest too long for one message is split into several.
+
+External text (titles, abstracts, summaries, authors, LLM output, feed names, anything echoing
+what a user typed) goes through `inert()`:
+- `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;`, so no `<!channel>`, `<!here>`, `<@U123>`,
+  `<#C1>` or `<url|label>` markup can come from a paper;
+- the mrkdwn formatting characters `*`, `_`, `~` and the backtick are replaced by look-alike
+  characters (U+2217 ∗, U+02CD ˍ, U+223C ∼, U+02CB ˋ). Slack has no escape for them, and
+  zero-width characters next to them do not reliably stop formatting; look-alikes always do and
+  read the same. (Copying such a title out of Slack yields the look-alikes.)
+- a zero-width space after `@` in `@here`, `@channel`, `@everyone`; every mrkdwn text object is
+  also sent with `verbatim: true`, so Slack does not parse bare mentions, channel names or URLs;
+- control characters become spaces.
+Links are built only from http(s) URLs with a host; `&` in them is escaped and `<`, `>`, `|`
+and whitespace are percent-encoded. Inside `<url|title>` the title has `|` replaced by U+2223 ∣.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from adapters.base import Part
+from bot.models import PaperItem, Reply
+
+Block = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 3000
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ID = 255
+MAX_FALLBACK_TEXT = 3000  # Slack asks to keep `text` under 4,000
+MAX_MESSAGE_CHARS = 11000  # below the ~13,200 where Slack answers msg_blocks_too_long
+MAX_URL = 1000
+
+DETAILS_ACTION = "paperbot_details"  # action_id prefix; one button per item, numbered
+SHARE_ACTION = "paperbot_share"
+
+# Budgets below the hard limits keep a typical item small so several fit per message.
+_TITLE_CHARS = 300
+_LINE_CHARS = 300
+_TLDR_CHARS = 600
+_POINT_CHARS = 350
+_POINTS_SHOWN = 4
+_ABSTRACT_PREVIEW_CHARS = 400
+_DETAIL_CHARS = 2800
+_AUTHORS_SHOWN = 3
+_AUTHORS_DETAILED = 15
+
+_LOOKALIKES = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+_BROADCAST = re.compile(r"@(?=(?:here|channel|everyone)\b)", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_USER_ID = re.compile(r"^[A-Z0-9]{2,30}$")
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
+
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def inert(text: str) -> str:
+    """External text made safe for mrkdwn: escaped, formatting and mentions neutralized."""
+    text = _CONTROL.sub(" ", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.translate(_LOOKALIKES)
+    return _BROADCAST.sub("@\u200b", text)
+
+
+def fit(text: str, limit: int, *, oneline: bool = False) -> str:
+    """`inert(text)` truncated with an ellipsis so the result has at most `limit` characters.
+
+    Truncation happens before escaping, so an entity such as `&amp;` is never cut in half."""
+    if oneline:
+        text = " ".join(text.split())
+    out = inert(text)
+    if len(out) <= limit:
+        return out
+    keep = limit - 1
+    while keep > 0:
+        out = inert(text[:keep].rstrip()) + "…"
+        if len(out) <= limit:
+            return out
+        keep -= max(1, len(out) - limit)
+    return "…"
+
+
+def _clip_escaped(text: str, limit: int) -> str:
+    """Truncate already-escaped text, never leaving half an entity behind."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    newline = cut.rfind("\n")
+    if newline > limit // 2:
+        cut = cut[:newline]
+    return _PARTIAL_ENTITY.sub("", cut).rstrip() + "…"
+
+
+def safe_url(url: str) -> str | None:
+    """The URL escaped for use inside `<...|...>`, or None when it is not plain http(s)."""
+    url = url.strip()
+    if not url or len(url) > MAX_URL:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    url = "".join("%20" if ch.isspace() else ch for ch in url)
+    if _CONTROL.search(url):
+        return None
+    url = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return url.replace("&", "&amp;")
+
+
+def link(url: str, title: str, limit: int = _TITLE_CHARS) -> str:
+    """`<url|title>` with an inert title, or just the inert title when the URL is not usable."""
+    label = fit(title, limit, oneline=True).replace("|", "\u2223") or "(untitled)"
+    target = safe_url(url)
+    return f"<{target}|{label}>" if target else label
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object; verbatim so Slack does not auto-parse bare mentions or URLs."""
+    return {"type": "mrkdwn", "text": text or " ", "verbatim": True}
+
+
+def plain(text: str) -> dict[str, Any]:
+    """A plain_text object (headers, button labels)."""
+    return {"type": "plain_text", "text": text or " ", "emoji": True}
+
+
+# --- blocks --------------------------------------------------------------------------------
+
+
+def header_blocks(text: str) -> list[Block]:
+    """A header block (inert, at most 150 characters), or none when nothing visible is left."""
+    shown = fit(text, MAX_HEADER_TEXT, oneline=True)
+    return [{"type": "header", "text": plain(shown)}] if shown.strip() else []
+
+
+def section(text: str, accessory: Block | None = None) -> Block:
+    """A section of already-inert mrkdwn, clipped to 3,000 characters."""
+    block: Block = {"type": "section", "text": mrkdwn(_clip_escaped(text, MAX_SECTION_TEXT))}
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def context(elements: Iterable[str]) -> Block:
+    """A context block of already-inert mrkdwn elements (at most 10)."""
+    texts = [e for e in elements if e.strip()][:MAX_CONTEXT_ELEMENTS]
+    return {"type": "context", "elements": [mrkdwn(_clip_escaped(t, MAX_CONTEXT_TEXT)) for t in texts]}
+
+
+def button(label: str, action_id: str, value: str) -> Block:
+    """A button element."""
+    return {
+        "type": "button",
+        "text": plain(label[:MAX_BUTTON_TEXT]),
+        "action_id": action_id[:MAX_ACTION_ID],
+        "value": value,
+    }
+
+
+def text_sections(text: str, limit: int = MAX_SECTION_TEXT) -> list[Block]:
+    """Inert sections holding `text`, split on line boundaries to respect the section limit."""
+    sections: list[Block] = []
+    current: list[str] = []
+    size = 0
+
+    def flush() -> None:
+        if any(line.strip() for line in current):
+            sections.append(section("\n".join(current)))
+
+    for raw_line in text.splitlines():
+        line = fit(raw_line, limit)
+        if current and size + len(line) + 1 > limit:
+            flush()
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    flush()
+    return sections
+
+
+def share_value(command: str | None = None, *, paper_id: str | None = None) -> str | None:
+    """The Share button's value: what to re-run (command text or one paper), as JSON."""
+    value = json.dumps({"p": paper_id} if paper_id else {"c": command or ""}, ensure_ascii=False)
+    return value if len(value) <= MAX_BUTTON_VALUE else None
+
+
+def parse_share_value(value: str) -> tuple[str, str]:
+    """("paper", id) or ("command", text) from a Share button's value; ("", "") if invalid."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return "", ""
+    if isinstance(data, dict) and isinstance(data.get("p"), str):
+        return "paper", data["p"]
+    if isinstance(data, dict) and isinstance(data.get("c"), str):
+        return "command", data["c"]
+    return "", ""
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def _authors(names: tuple[str, ...], shown: int) -> str:
+    if not names:
+        return ""
+    text = ", ".join(names[:shown]) + (" et al." if len(names) > shown else "")
+    return fit(text, _LINE_CHARS * 2 if shown > _AUTHORS_SHOWN else _LINE_CHARS, oneline=True)
+
+
+def item_blocks(number: int, item: PaperItem, *, details: bool, details_button: bool = True) -> list[Block]:
+    """The blocks of one paper: a section (plus details sections) and a context block."""
+    paper = item.paper
+    lines = [f"*{number}. {link(paper.url, paper.title)}*"]
+    meta = [item.source_line] if item.source_line else []
+    if item.topics:
+        meta.append(", ".join(item.topics))
+    if meta:
+        lines.append(fit(" · ".join(meta), _LINE_CHARS, oneline=True))
+    summary = item.summary
+    if summary is not None:
+        if summary.tldr:
+            lines.append("*TL;DR:* " + fit(summary.tldr, _TLDR_CHARS, oneline=True))
+        lines.extend("• " + fit(p, _POINT_CHARS, oneline=True) for p in summary.key_points[:_POINTS_SHOWN])
+    elif paper.abstract and not details:
+        lines.append(fit(paper.abstract, _ABSTRACT_PREVIEW_CHARS, oneline=True))
+    accessory = None
+    if details_button and not details:
+        accessory = button("Details", f"{DETAILS_ACTION}_{number}", paper.id[:MAX_BUTTON_VALUE])
+    blocks = [section("\n".join(lines), accessory)]
+    if details:
+        sections = []
+        if summary is not None:
+            sections = [
+                (label, body)
+                for label, body in (
+                    ("Summary", summary.summary),
+                    ("Methodology", summary.methodology),
+                    ("Results", summary.results),
+                    ("Implications", summary.implications),
+                )
+                if body.strip()
+            ]
+        if not sections and paper.abstract:
+            sections = [("Abstract", paper.abstract)]
+        blocks.extend(section(f"*{label}*\n" + fit(body, _DETAIL_CHARS)) for label, body in sections)
+    notes = []
+    if item.why:
+        notes.append(fit(item.why, _LINE_CHARS, oneline=True))
+    authors = _authors(paper.authors, _AUTHORS_DETAILED if details else _AUTHORS_SHOWN)
+    if authors:
+        notes.append(authors)
+    notes.append(fit(f"arXiv:{paper.id}" if paper.is_arxiv else paper.id, 120, oneline=True))
+    blocks.append(context(notes))
+    return blocks
+
+
+def _item_fallback(number: int, item: PaperItem) -> str:
+    return f"{number}. " + fit(item.paper.title, 200, oneline=True)
+
+
+# --- splitting -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    """Blocks that should stay in one message when they fit, with their fallback lines."""
+
+    blocks: list[Block]
+    fallback: list[str] = field(default_factory=list)
+
+
+def block_chars(block: Any) -> int:
+    """Characters of text a block carries (every `text` string in it, recursively)."""
+    if isinstance(block, dict):
+        own = len(block["text"]) if isinstance(block.get("text"), str) else 0
+        return own + sum(block_chars(v) for k, v in block.items() if not (k == "text" and isinstance(v, str)))
+    if isinstance(block, list):
+        return sum(block_chars(v) for v in block)
+    return 0
+
+
+def _pack(units: list[_Unit]) -> list[Part]:
+    messages: list[tuple[list[Block], list[str]]] = []
+    blocks: list[Block] = []
+    fallback: list[str] = []
+    chars = 0
+
+    def flush() -> None:
+        nonlocal blocks, fallback, chars
+        if blocks:
+            messages.append((blocks, fallback))
+        blocks, fallback, chars = [], [], 0
+
+    for unit in units:
+        size = sum(block_chars(b) for b in unit.blocks)
+        fits_alone = len(unit.blocks) <= MAX_BLOCKS and size <= MAX_MESSAGE_CHARS
+        if fits_alone:
+            if len(blocks) + len(unit.blocks) > MAX_BLOCKS or chars + size > MAX_MESSAGE_CHARS:
+                flush()
+            blocks.extend(unit.blocks)
+            fallback.extend(unit.fallback)
+            chars += size
+            continue
+        # Too big for any one message (only with very long details): split between its blocks.
+        fallback.extend(unit.fallback)
+        for block in unit.blocks:
+            one = block_chars(block)
+            if len(blocks) + 1 > MAX_BLOCKS or chars + one > MAX_MESSAGE_CHARS:
+                flush()
+            blocks.append(block)
+            chars += one
+    flush()
+    parts = []
+    for index, (message_blocks, lines) in enumerate(messages):
+        text = "\n".join(lines) or ("(continued)" if index else "paperbot")
+        parts.append({"text": _clip_escaped(text, MAX_FALLBACK_TEXT), "blocks": message_blocks})
+    return parts
+
+
+# --- the reply -----------------------------------------------------------------------------
+
+
+def render_reply(
+    reply: Reply,
+    *,
+    share: str | None = None,
+    shared_by: str | None = None,
+    details_buttons: bool = True,
+) -> list[Part]:
+    """A Reply as Slack messages, each within every Block Kit limit (pure).
+
+    `share` is the Share button's value (see `share_value`); the button is shown only on a
+    private, shareable reply. `shared_by` (a Slack user id) adds "Shared by @user" on top.
+    `details_buttons=False` leaves out the per-paper Details buttons (thread replies)."""
+    units: list[_Unit] = []
+    if shared_by and _USER_ID.match(shared_by):
+        units.append(_Unit([context([f"Shared by <@{shared_by}>"])]))
+    header = header_blocks(reply.header)
+    if header:
+        units.append(_Unit(header, [fit(reply.header, 300, oneline=True)]))
+    if reply.text:
+        if reply.is_error:
+            units.append(
+                _Unit([section(":warning: " + fit(reply.text, MAX_SECTION_TEXT - 20))], [fit(reply.text, 1000)])
+            )
+        else:
+            first_line = next((line for line in reply.text.splitlines() if line.strip()), "")
+            sections = text_sections(reply.text)
+            units.extend(_Unit([s], [fit(first_line, 500)] if i == 0 and not reply.header else []) for i, s in enumerate(sections))
+    number = 0
+    for group in reply.groups:
+        pending_title = header_blocks(group.title)
+        for item in group.items:
+            number += 1
+            blocks = pending_title + item_blocks(
+                number, item, details=reply.show_details, details_button=details_buttons
+            )
+            pending_title = []
+            units.append(_Unit(blocks, [_item_fallback(number, item)]))
+        if pending_title:
+            units.append(_Unit(pending_title))
+    if reply.footer:
+        lines = [line for line in (fit(raw, 1000) for raw in reply.footer.splitlines()) if line.strip()]
+        if lines:
+            units.append(_Unit([context(["\n".join(lines)])]))
+    if share and reply.shareable and reply.private and not reply.is_error:
+        actions = {"type": "actions", "elements": [button("Share to channel", SHARE_ACTION, share)]}
+        units.append(_Unit([actions]))
+    if not any(b["type"] != "actions" for u in units for b in u.blocks):
+        units.insert(0, _Unit([section("Nothing to show.")], ["Nothing to show."]))
+    return _pack(units)
+
+
+def render(reply: Reply) -> list[Part]:
+    """The ChatAdapter rendering: Details buttons, no Share button (delivery has no command)."""
+    return render_reply(reply)

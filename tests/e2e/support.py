@@ -1,0 +1,69 @@
+"""Running `paperbot run` as a subprocess for end-to-end tests against the fake platforms."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def child_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """A clean environment for the bot: no live sources, no background summaries, info logs."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT", "TMPDIR")}
+    extra_path = os.environ.get("PYTHONPATH", "")
+    return keep | {
+        "PYTHONPATH": str(REPO) + (os.pathsep + extra_path if extra_path else ""),
+        "PAPERBOT_DATA_DIR": str(data_dir),
+        "ARXIV_ENABLED": "false",
+        "HF_ENABLED": "false",
+        "REDDIT_ENABLED": "false",
+        "SUMMARIZE_BACKGROUND": "false",
+        "LOG_LEVEL": "info",
+        **settings,
+    }
+
+
+@dataclass
+class RunningBot:
+    """A `paperbot` subprocess and the log lines it has written to stderr so far."""
+
+    process: asyncio.subprocess.Process
+    log_lines: list[str] = field(default_factory=list)
+    running: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.log_lines)
+
+    async def _read_log(self) -> None:
+        assert self.process.stderr is not None
+        async for raw in self.process.stderr:
+            self.log_lines.append(raw.decode(errors="replace"))
+            if "paperbot running" in self.log_lines[-1]:
+                self.running.set()
+
+
+@asynccontextmanager
+async def paperbot(args: list[str], *, cwd: Path, env: dict[str, str]) -> AsyncIterator[RunningBot]:
+    """Start `python -m bot <args>`; on exit send SIGTERM (if still running) and wait for it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args,
+        cwd=cwd, env=env,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    bot = RunningBot(process)
+    reader = asyncio.create_task(bot._read_log())
+    try:
+        yield bot
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), timeout=60)
+        await reader

@@ -1,0 +1,391 @@
+"""The Slack adapter against a fake Slack (Web API, response_url, Socket Mode websocket) on
+127.0.0.1, with a small scripted ServiceAPI behind it: connection, acks, HTTP-mode signatures,
+delivery, rate limits and error mapping. (tests/e2e/test_slack_runtime.py runs the same adapter
+in front of the real core.)
+
+No test measures time: "acks within 3 s" is shown structurally — the ack reaches Slack while the
+command's work is still blocked, so the ack never waits for the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.parse
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from adapters.base import post, send_dm
+from adapters.slack import SlackAdapter
+from adapters.slack.render import SHARE_ACTION
+from bot.commands import Command
+from bot.config import Settings
+from bot.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
+from tests.fakes.slack_api import (
+    BOT_USER_ID,
+    TEAM_ID,
+    FakeSlack,
+    assert_slack_limits,
+    block_action,
+    fake_slack,
+    sign,
+    slack_mention_is_inert,
+    slash_command,
+    visible_text,
+)
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+HOSTILE = "Zebrafish <!channel> @here *bold* _it_ ~gone~ `code` <https://evil.example|click> & <@U999>"
+
+
+class Sleeps:
+    """An injectable sleep that records waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def slack_settings(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings as a user would set them, pointing at the fake (Socket Mode unless overridden)."""
+    base = replace(
+        Settings(),
+        data_dir=str(tmp_path),
+        slack_bot_token="xoxb-test-token",
+        slack_app_token="xapp-test-token",
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.api_url,
+        http_host="127.0.0.1",
+        http_port=0,
+        summarize_background=False,
+    )
+    return replace(base, **overrides)
+
+
+class ScriptedService:
+    """A ServiceAPI answering every command with `reply`; `blocked` holds answers back."""
+
+    def __init__(self, reply: Reply | None = None) -> None:
+        self.reply = reply or Reply(text="done", private=True)
+        self.release = asyncio.Event()
+        self.release.set()
+        self.seen: list[tuple[str | Command, Actor, Place]] = []
+
+    async def handle_command(self, command: str | Command, who: Actor, where: Place) -> Reply:
+        self.seen.append((command, who, where))
+        await self.release.wait()
+        return self.reply
+
+    def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
+        return []
+
+    def subscription_choices(self, who: Actor, prefix: str) -> list[tuple[str, str]]:
+        return []
+
+
+@dataclass
+class Rig:
+    fake: FakeSlack
+    adapter: SlackAdapter
+    service: ScriptedService
+    sleeps: Sleeps
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with fake_slack() as fake:
+        sleeps = Sleeps()
+        service = ScriptedService()
+        adapter = SlackAdapter(slack_settings(fake, tmp_path), sleep=sleeps)
+        await adapter.start(service)
+        try:
+            yield Rig(fake, adapter, service, sleeps)
+        finally:
+            await adapter.stop()
+
+
+def hostile_reply() -> Reply:
+    paper = Paper(
+        id="2504.99999", title=HOSTILE, abstract=HOSTILE, version=1, authors=("<@U1> *Eve*",),
+        url="https://arxiv.org/abs/2504.99999?a=1&b=<x>|y", source=SourceKind.ARXIV,
+    )
+    summary = Summary(tldr=HOSTILE, key_points=(HOSTILE,), summary=HOSTILE, topics=("Safety & Alignment",))
+    item = PaperItem(paper, summary, source_line=f"r/{HOSTILE}", why=HOSTILE)
+    return Reply(header=HOSTILE, text=HOSTILE, groups=(ItemGroup(HOSTILE, (item,)),), footer=HOSTILE, private=False)
+
+
+def assert_inert(message: dict[str, Any]) -> None:
+    """What Slack received contains no live markup from the hostile text."""
+    raw = json.dumps(message, ensure_ascii=False)
+    for forbidden in ("<!channel>", "<https://evil", "<@U999>", "<@U1>", "*bold*", "_it_", "~gone~", "`code`"):
+        assert forbidden not in raw, forbidden
+    for text in (visible_text(message), message["text"]):
+        assert slack_mention_is_inert(text), text
+    assert "&lt;!channel&gt;" in visible_text(message)
+
+
+# --- Socket Mode -------------------------------------------------------------------------------
+
+
+async def test_socket_mode_uses_the_api_url_for_everything(rig: Rig) -> None:
+    opened = rig.fake.calls_to("apps.connections.open")
+    assert len(opened) == 1 and opened[0].headers["Authorization"] == "Bearer xapp-test-token"
+    assert rig.fake.calls_to("auth.test")[0].headers["Authorization"] == "Bearer xoxb-test-token"
+    assert rig.adapter.bot_user_id == BOT_USER_ID and rig.adapter.team_id == TEAM_ID
+    assert rig.adapter.connected and rig.fake.ws_connections == 1
+    assert rig.adapter.client.base_url == rig.fake.api_url + "/"
+    assert rig.adapter.app.client.base_url == rig.fake.api_url + "/"
+
+
+async def test_ack_is_sent_before_the_work_finishes(rig: Rig) -> None:
+    rig.service.release.clear()
+    payload = slash_command("diffusion &amp; &lt;b&gt;", response_url=rig.fake.response_url("slow"), channel_id="DADA")
+    envelope = await rig.fake.send_envelope("slash_commands", payload, accepts_response_payload=True)
+    ack = await rig.fake.wait_for_ack(envelope)
+    assert ack == {"envelope_id": envelope}  # an empty ack: nothing is shown until the answer
+    assert rig.fake.responses_to("slow") == [] and not rig.service.release.is_set()
+    rig.service.release.set()
+    answer = await rig.fake.response("slow")
+    assert answer["response_type"] == "ephemeral" and "done" in visible_text(answer)
+    command, who, where = rig.service.seen[0]
+    assert command == "diffusion & <b>"  # Slack's entities in command text are undone
+    assert (who.platform, who.user_id, who.name, who.can_manage) == ("slack", "UADA", "uada", True)
+    assert (where.platform, where.channel_id, where.workspace_id, where.is_dm) == ("slack", "DADA", TEAM_ID, True)
+    assert not rig.fake.calls_to("users.info")  # only asked with SLACK_ADMIN_ONLY
+
+
+async def test_public_replies_go_in_channel_and_errors_stay_private(rig: Rig) -> None:
+    rig.service.reply = Reply(text="Digest is on", private=False)
+    payload = slash_command("digest on", response_url=rig.fake.response_url("pub"))
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("slash_commands", payload))
+    public = await rig.fake.response("pub")
+    assert public["response_type"] == "in_channel"
+    rig.service.reply = Reply(text="bad <@U1>", private=False, is_error=True)
+    payload = slash_command("oops", response_url=rig.fake.response_url("err"))
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("slash_commands", payload))
+    error = await rig.fake.response("err")
+    assert error["response_type"] == "ephemeral"
+    assert [b["text"]["text"] for b in error["blocks"]] == [":warning: bad &lt;@U1&gt;"]
+
+
+async def test_a_long_answer_is_cut_to_five_response_url_messages(rig: Rig) -> None:
+    items = tuple(
+        PaperItem(Paper(id=f"2501.{i:05d}", title=f"T{i}", url="https://arxiv.org"), Summary(tldr="x " * 280, key_points=("y " * 170,) * 4))
+        for i in range(120)
+    )
+    rig.service.reply = Reply(header="Lots", groups=(ItemGroup("", items),), private=True)
+    payload = slash_command("everything", response_url=rig.fake.response_url("big"))
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("slash_commands", payload))
+    await rig.fake.wait_for(lambda: len(rig.fake.responses_to("big")) == 5)
+    answers = rig.fake.responses_to("big")
+    assert len(rig.adapter.render(rig.service.reply)) > 5
+    assert "cut here" in visible_text(answers[-1])
+    for answer in answers:
+        assert_slack_limits(answer)
+
+
+async def test_share_button_reruns_the_command_in_channel(rig: Rig) -> None:
+    rig.service.reply = Reply(header="Results", text="one paper", private=True, shareable=True)
+    payload = block_action(SHARE_ACTION, json.dumps({"c": "gaussian splatting"}), response_url=rig.fake.response_url("s"), ephemeral=True)
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("interactive", payload))
+    shared = await rig.fake.response("s")
+    assert rig.service.seen[-1][0] == "gaussian splatting"
+    assert shared["response_type"] == "in_channel" and shared["replace_original"] is False
+    assert visible_text(shared).startswith("Shared by <@UADA>")
+    assert not any(b["type"] == "actions" for b in shared["blocks"])
+
+
+async def test_a_broken_button_value_gets_a_private_note(rig: Rig) -> None:
+    payload = block_action(SHARE_ACTION, "garbage", response_url=rig.fake.response_url("g"))
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("interactive", payload))
+    note = await rig.fake.response("g")
+    assert note["response_type"] == "ephemeral" and rig.service.seen == []
+
+
+async def test_admin_only_asks_users_info_and_caches_it(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        fake.admins.add("UBOSS")
+        adapter = SlackAdapter(slack_settings(fake, tmp_path, slack_admin_only=True))
+        assert await adapter.can_manage("UBOSS") is True
+        assert await adapter.can_manage("UNEW") is False
+        assert await adapter.can_manage("UBOSS") is True
+        assert [c.body["user"] for c in fake.calls_to("users.info")] == ["UBOSS", "UNEW"]
+        fake.fail("users.info", "user_not_found")
+        assert await adapter.can_manage("UGONE") is False  # fail closed
+
+
+async def test_a_rejected_token_fails_the_start(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        fake.fail("auth.test", "invalid_auth")
+        adapter = SlackAdapter(slack_settings(fake, tmp_path))
+        with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+            await adapter.start(ScriptedService())
+        await adapter.stop()
+        fake.fail("apps.connections.open", "invalid_auth")
+        adapter = SlackAdapter(slack_settings(fake, tmp_path))
+        with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
+            await adapter.start(ScriptedService())
+        await adapter.stop()
+
+
+# --- HTTP mode ---------------------------------------------------------------------------------
+
+
+async def test_http_mode_verifies_signatures_and_serves_healthz(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        service = ScriptedService(Reply(text="signed answer", private=True))
+        health = {"ok": True, "adapters": {"slack": True}}
+        adapter = SlackAdapter(slack_settings(fake, tmp_path, slack_app_token=""), health=lambda: health)
+        await adapter.start(service)
+        try:
+            assert not fake.calls_to("apps.connections.open") and adapter.http_port and adapter.connected
+            url = f"http://127.0.0.1:{adapter.http_port}"
+            body = urllib.parse.urlencode(slash_command("quantum", response_url=fake.response_url("h")))
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            async with aiohttp.ClientSession() as session:
+                async with session.post(f"{url}/slack/events", data=body, headers={**form, **sign(SECRET, body)}) as good:
+                    assert good.status == 200 and await good.text() == ""
+                async with session.post(f"{url}/slack/events", data=body, headers={**form, **sign("wrong", body)}) as bad:
+                    assert bad.status == 401
+                stale = sign(SECRET, body, timestamp=1_000_000_000)
+                async with session.post(f"{url}/slack/events", data=body, headers={**form, **stale}) as old:
+                    assert old.status == 401
+                async with session.post(f"{url}/slack/events", data=body, headers=form) as unsigned:
+                    assert unsigned.status == 401
+                async with session.get(f"{url}/healthz") as answer:
+                    assert answer.status == 200 and await answer.json() == health
+                health["ok"] = False
+                async with session.get(f"{url}/healthz") as answer:
+                    assert answer.status == 503
+                click = block_action(SHARE_ACTION, json.dumps({"c": "quantum"}), response_url=fake.response_url("hs"), ephemeral=True)
+                click_body = urllib.parse.urlencode({"payload": json.dumps(click)})
+                async with session.post(f"{url}/slack/events", data=click_body, headers={**form, **sign(SECRET, click_body)}) as clicked:
+                    assert clicked.status == 200
+            signed = await fake.response("h")
+            assert "signed answer" in visible_text(signed)
+            shared = await fake.response("hs")
+            assert shared["response_type"] == "in_channel"
+            assert len(service.seen) == 2  # the badly signed requests reached nothing
+        finally:
+            await adapter.stop()
+        assert not adapter.connected
+
+
+# --- delivery ----------------------------------------------------------------------------------
+
+
+async def test_hostile_text_arrives_inert_in_channel_posts_and_dms(rig: Rig) -> None:
+    await post(rig.adapter, "CGENERAL", hostile_reply())
+    await send_dm(rig.adapter, "UBOB", hostile_reply())
+    assert [c.body["users"] for c in rig.fake.calls_to("conversations.open")] == ["UBOB"]
+    posts = rig.fake.posted()
+    assert [p["channel"] for p in posts] == ["CGENERAL", "DUBOB"]
+    for part in posts:
+        assert_slack_limits(part)
+        assert_inert(part)
+        assert part["unfurl_links"] is False and part["unfurl_media"] is False
+    link = next(b["text"]["text"] for b in posts[0]["blocks"] if b["type"] == "section" and "arxiv.org" in b["text"]["text"])
+    assert "<https://arxiv.org/abs/2504.99999?a=1&amp;b=%3Cx%3E%7Cy|Zebrafish" in link
+
+
+async def test_hostile_text_arrives_inert_through_response_url(rig: Rig) -> None:
+    rig.service.reply = replace(hostile_reply(), private=True, shareable=True)
+    payload = slash_command("zebrafish", response_url=rig.fake.response_url("z"))
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("slash_commands", payload))
+    answer = await rig.fake.response("z")
+    assert_slack_limits(answer)
+    assert_inert(answer)
+
+
+async def test_dm_channel_is_opened_once_per_user(rig: Rig) -> None:
+    assert await rig.adapter.open_dm("UBOB") == await rig.adapter.open_dm("UBOB") == "DUBOB"
+    assert len(rig.fake.calls_to("conversations.open")) == 1
+
+
+async def test_a_429_is_retried_by_slack_sdk_then_succeeds(rig: Rig) -> None:
+    rig.fake.fail_status("chat.postMessage", 429, retry_after=3)
+    ts = await rig.adapter.send("CGENERAL", {"text": "hello", "blocks": []})
+    assert ts and len(rig.fake.calls_to("chat.postMessage")) == 2
+    assert 3.0 in rig.sleeps.waits
+
+
+async def test_a_persisting_429_surfaces_as_retry_after(rig: Rig) -> None:
+    rig.fake.fail_status("chat.postMessage", 429, retry_after=7, times=5)
+    with pytest.raises(RetryAfter) as caught:
+        await rig.adapter.send("CGENERAL", {"text": "hello"})
+    assert caught.value.retry_after == 7.0
+    assert len(rig.fake.calls_to("chat.postMessage")) == 3  # the first try and 2 retries
+
+
+async def test_a_long_retry_after_goes_back_to_the_outbox(rig: Rig) -> None:
+    rig.fake.fail_status("chat.postMessage", 429, retry_after=120)
+    with pytest.raises(RetryAfter) as caught:
+        await rig.adapter.send("CGENERAL", {"text": "hello"})
+    assert caught.value.retry_after == 120.0 and len(rig.fake.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        ("not_in_channel", "not_in_channel"),
+        ("channel_not_found", "channel_not_found"),
+        ("is_archived", "is_archived"),
+        ("account_inactive", "account_inactive"),
+        ("user_not_found", "user_not_found"),
+        ("cannot_dm_bot", "dm_blocked"),
+    ],
+)
+async def test_permanent_errors(rig: Rig, error: str, reason: str) -> None:
+    rig.fake.fail("chat.postMessage", error)
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await rig.adapter.send("CGONE", {"text": "hello"})
+    assert caught.value.reason == reason
+    if error == "not_in_channel":
+        assert "invite the bot with /invite @paperbot" in str(caught.value)
+
+
+async def test_open_dm_maps_errors_too(rig: Rig) -> None:
+    rig.fake.fail("conversations.open", "user_not_found")
+    with pytest.raises(PermanentDeliveryError) as caught:
+        await rig.adapter.open_dm("UGONE")
+    assert caught.value.reason == "user_not_found"
+
+
+async def test_5xx_and_network_errors_are_transient(rig: Rig, unused_tcp_port: int) -> None:
+    rig.fake.fail_status("chat.postMessage", 500)
+    with pytest.raises(TransientDeliveryError):
+        await rig.adapter.send("CGENERAL", {"text": "hello"})
+    rig.fake.fail_status("chat.postMessage", 503)
+    with pytest.raises(TransientDeliveryError):
+        await rig.adapter.send("CGENERAL", {"text": "hello"})
+    rig.adapter.client.base_url = f"http://127.0.0.1:{unused_tcp_port}/api/"
+    with pytest.raises(TransientDeliveryError):
+        await rig.adapter.send("CGENERAL", {"text": "hello"})
+
+
+async def test_posts_to_one_channel_are_spaced(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        now = [100.0]
+        sleeps = Sleeps()
+        adapter = SlackAdapter(slack_settings(fake, tmp_path), sleep=sleeps, monotonic=lambda: now[0])
+        await adapter.send("C1", {"text": "one"})
+        now[0] += 0.25
+        await adapter.send("C1", {"text": "two"})
+        await adapter.send("C2", {"text": "other channel"})
+        now[0] += 5
+        await adapter.send("C1", {"text": "later"})
+        assert sleeps.waits == [pytest.approx(0.75)]
+        assert [p["text"] for p in fake.posted()] == ["one", "two", "other channel", "later"]
+
+
+async def test_thread_ts_in_a_part_makes_a_thread_reply(rig: Rig) -> None:
+    await rig.adapter.send("CGENERAL", {"text": "in thread", "thread_ts": "1700000000.000123"})
+    assert rig.fake.posted()[0]["thread_ts"] == "1700000000.000123"
