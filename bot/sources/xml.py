@@ -32,7 +32,6 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 RSS1 = "{http://purl.org/rss/1.0/}"
 
-_WHITESPACE = re.compile(r"\s+")
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL
 )
@@ -72,11 +71,8 @@ def parse_xml(data: bytes, *, what: str = "feed", source: str = "") -> Element:
     if looks_like_html(data):
         raise ParseError(f"got an HTML page instead of {_a(what)}", source=source)
     try:
-        if _has_no_dtd(data):
-            # Without a DOCTYPE no entity can be declared, so the C parser is safe and 2x faster.
-            root = FastET.fromstring(data)
-        else:
-            root = SafeET.fromstring(data)
+        # Without a DOCTYPE no entity can be declared, so the C parser is safe and 2x faster.
+        root = FastET.fromstring(data) if _has_no_dtd(data) else SafeET.fromstring(data)
     except defusedxml.DefusedXmlException as exc:
         raise _refusal(exc, what, source) from None
     except _ExpatError as exc:
