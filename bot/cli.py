@@ -152,7 +152,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
 
 
 def _ingest(settings: Settings, files: list[Path], kind: str, stdout: TextIO) -> int:
-    from bot.sources.parsers import parse_payload
+    from bot.ingest import ingest_payload
     from bot.store import IngestCounts, Store
 
     store = Store.open(settings.database_url)
@@ -167,12 +167,11 @@ def _ingest(settings: Settings, files: list[Path], kind: str, stdout: TextIO) ->
                 failed += 1
                 continue
             try:
-                papers = parse_payload(kind, data)
+                counts = ingest_payload(store, kind, data, system_clock())
             except PaperbotError as exc:
                 print(f"paperbot: {path}: {exc}", file=sys.stderr)
                 failed += 1
                 continue
-            counts = store.papers.ingest(papers, system_clock())
             total.add(counts)
             stdout.write(f"{path}: {_format_counts(counts.as_dict())}\n")
     finally:

@@ -4,12 +4,20 @@ One shared aiohttp session; per-host minimum interval between requests (arXiv: 3
 connection at a time per host; a global concurrency limit; timeouts; retries with exponential
 backoff and jitter on connection errors, 5xx and 429 (honouring Retry-After); conditional GET
 with ETag / Last-Modified kept in the store; a response size cap; a configurable User-Agent.
+
+Validators are only worth keeping for a response that was ingested: if a source's body fails
+to parse or to store, a 304 next time would hide those papers for good. So a fetch made on
+behalf of a named source holds its validators back until the caller settles them
+(`settle_validators(source, keep=...)`, done by bot.ingest.fetch_source). The SHA-256 of each
+kept body is stored too: a server without conditional GET that sends the same bytes again is
+answered like a 304, and nothing is parsed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import logging
 import random
 import time
@@ -23,6 +31,7 @@ import aiohttp
 from multidict import CIMultiDict
 
 from bot.errors import FetchError, HTTPStatusError, ResponseTooLarge
+from bot.store.sources import CachedResponse
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +41,15 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 class ValidatorStore(Protocol):
     """Where conditional-GET validators live (the store's SourceStateStore satisfies it)."""
 
-    def get_validators(self, url: str) -> tuple[str | None, str | None]: ...
+    def get_validators(self, url: str) -> CachedResponse | None: ...
 
-    def save_validators(self, url: str, etag: str | None, last_modified: str | None, now: datetime) -> None: ...
+    def save_validators(self, url: str, cached: CachedResponse, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A completed response. `not_modified` is True for a 304 (body empty)."""
+    """A completed response. `not_modified` is True for a 304, or a body identical to the last
+    one ingested from this URL; the body is then empty."""
 
     url: str
     status: int
@@ -102,6 +112,7 @@ class HttpClient:
         self._global = asyncio.Semaphore(concurrency)
         self._host_locks: dict[str, asyncio.Lock] = {}
         self._host_last: dict[str, float] = {}
+        self._unsettled: dict[str, list[tuple[str, CachedResponse]]] = {}
 
     def min_interval(self, host: str) -> float:
         """Minimum seconds between two requests to `host` (exact host or a parent domain)."""
@@ -123,12 +134,11 @@ class HttpClient:
         full_url = f"{url}?{urlencode(params)}" if params else url
         request_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
         request_headers.update(headers or {})
-        if conditional and self.validators is not None:
-            etag, last_modified = self.validators.get_validators(full_url)
-            if etag:
-                request_headers["If-None-Match"] = etag
-            if last_modified:
-                request_headers["If-Modified-Since"] = last_modified
+        cached = self.validators.get_validators(full_url) if conditional and self.validators else None
+        if cached and cached.etag:
+            request_headers["If-None-Match"] = cached.etag
+        if cached and cached.last_modified:
+            request_headers["If-Modified-Since"] = cached.last_modified
 
         attempt = 0
         while True:
@@ -150,18 +160,34 @@ class HttpClient:
                 elif response.status == 304:
                     return Response(full_url, 304, b"", response.headers, not_modified=True)
                 elif 200 <= response.status < 300:
-                    if conditional and self.validators is not None:
-                        self.validators.save_validators(
-                            full_url,
-                            response.headers.get("ETag"),
-                            response.headers.get("Last-Modified"),
-                            self._wall_clock(),
-                        )
+                    if not (conditional and self.validators is not None):
+                        return response
+                    digest = hashlib.sha256(response.body).hexdigest()
+                    if cached and cached.body_sha256 == digest:
+                        return Response(full_url, response.status, b"", response.headers, not_modified=True)
+                    fresh = CachedResponse(
+                        response.headers.get("ETag"), response.headers.get("Last-Modified"), digest
+                    )
+                    self._keep_validators(source, full_url, fresh)
                     return response
                 else:
                     raise HTTPStatusError(response.status, full_url, source=source, body=response.body)
             attempt += 1
             await self._sleep(delay)
+
+    def settle_validators(self, source: str, *, keep: bool) -> None:
+        """Store (keep=True) or drop the validators of the responses fetched for `source` since
+        it was last settled. Call with keep=True only once their bodies have been ingested."""
+        pending = self._unsettled.pop(source, [])
+        if keep and self.validators is not None:
+            for url, cached in pending:
+                self.validators.save_validators(url, cached, self._wall_clock())
+
+    def _keep_validators(self, source: str, url: str, cached: CachedResponse) -> None:
+        if source:
+            self._unsettled.setdefault(source, []).append((url, cached))
+        elif self.validators is not None:
+            self.validators.save_validators(url, cached, self._wall_clock())
 
     def _backoff(self, attempt: int) -> float:
         # Exponential with full jitter: spreads retries of many bots hitting one failing host.

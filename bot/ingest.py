@@ -6,6 +6,7 @@ recorded in `source_state`, and callers (the fetch loop, `paperbot fetch`) move 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from bot.clock import Clock
 from bot.errors import SourceError
 from bot.http import HttpClient
 from bot.sources import Source
+from bot.sources.parsers import parse_payload
 from bot.store import IngestCounts, Store
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,11 @@ async def fetch_source(
     if since is None:
         since = state.last_success or (started - FIRST_FETCH_WINDOW)
     outcome = FetchOutcome(name=source.name)
+    ingested = False
     try:
         papers = await source.fetch(http, since)
         outcome.counts = store.papers.ingest(papers, clock())
+        ingested = True
     except SourceError as exc:
         outcome.error = str(exc)
         state.last_failure = clock()
@@ -62,7 +66,10 @@ async def fetch_source(
         state.consecutive_failures += 1
         state.next_fetch_at = state.last_failure + retry_delay(source.interval, state.consecutive_failures)
         log.warning("source %s failed (%d in a row): %s", source.name, state.consecutive_failures, exc)
-    else:
+    finally:
+        # Validators of a body that never reached the store would turn its papers into 304s.
+        http.settle_validators(source.name, keep=ingested)
+    if ingested:
         state.last_success = clock()
         state.consecutive_failures = 0
         state.last_error = ""
@@ -71,6 +78,23 @@ async def fetch_source(
         log.info("source %s: %s", source.name, outcome.counts.as_dict())
     store.sources.save(state)
     return outcome
+
+
+def ingest_payload(store: Store, kind: str, data: bytes, now: datetime) -> IngestCounts:
+    """Parse a saved payload of `kind` (see bot.sources.parsers) and ingest it.
+
+    A payload byte-identical to one already ingested whole is not parsed again: ingesting it
+    could change nothing, so its items are counted as skipped. Raises SourceError (ParseError)
+    when the payload cannot be parsed; the store is then unchanged.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    seen = store.sources.payload_items(kind, digest)
+    if seen is not None:
+        return IngestCounts(skipped=seen)
+    papers = parse_payload(kind, data)
+    counts = store.papers.ingest(papers, now)
+    store.sources.record_payload(kind, digest, len(papers), now)
+    return counts
 
 
 def due_sources(sources: list[Source], store: Store, now: datetime) -> list[Source]:

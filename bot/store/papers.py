@@ -148,8 +148,9 @@ class PaperStore:
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.conn.execute(
-                f"SELECT pk, id, version, meta_rank, content_hash, sources, popularity, title, "
-                f"abstract, authors, summary_text FROM papers WHERE id IN ({marks})",
+                # Only what decides new/updated/merged/skipped; texts are read when a row changes.
+                f"SELECT pk, id, version, meta_rank, content_hash, sources, popularity "
+                f"FROM papers WHERE id IN ({marks})",
                 chunk,
             ):
                 rows[row["id"]] = row
@@ -245,7 +246,7 @@ class PaperStore:
                is_updated = CASE WHEN ? THEN 1 ELSE is_updated END, changed_at = ?
                WHERE pk = ?""",
             (
-                paper.version, paper.title, paper.abstract or row["abstract"], authors,
+                paper.version, paper.title, paper.abstract or old["abstract"], authors,
                 json.dumps(list(paper.categories)), paper.primary_category,
                 to_iso(paper.published), to_iso(paper.updated), paper.url, paper.source_label,
                 paper.announce_type, paper.doi, paper.journal_ref, paper.comment, rank, digest,
@@ -256,7 +257,7 @@ class PaperStore:
         # The key follows the stored time: published = COALESCE(new, old), else first_seen.
         when = to_iso(paper.published) or old["published"] or old["first_seen"]
         self._fts_insert(
-            fts_key(when, row["pk"]), paper.title, paper.abstract or row["abstract"], authors, old["summary_text"]
+            fts_key(when, row["pk"]), paper.title, paper.abstract or old["abstract"], authors, old["summary_text"]
         )
 
     def _fts_delete(self, pk: int) -> sqlite3.Row:

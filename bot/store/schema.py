@@ -237,4 +237,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE user_state ADD COLUMN alert_overflow INTEGER NOT NULL DEFAULT 0;
     """,
+    # ingest: the digest of the last body of each URL (a server that ignores conditional GET
+    # but sends the same bytes is treated as a 304), and of each payload file ingested whole.
+    """
+    ALTER TABLE http_cache ADD COLUMN body_sha256 TEXT;
+
+    CREATE TABLE ingested_payloads (
+        kind TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        items INTEGER NOT NULL,
+        ingested_at TEXT NOT NULL,
+        PRIMARY KEY (kind, sha256)
+    );
+    """,
 ]

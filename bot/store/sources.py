@@ -1,4 +1,5 @@
-"""Per-source fetch state (last success/failure, next fetch) and HTTP validators (ETag, Last-Modified)."""
+"""Per-source fetch state (last success/failure, next fetch), HTTP validators (ETag,
+Last-Modified, body digest) and the digests of payload files already ingested."""
 
 from __future__ import annotations
 
@@ -8,6 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.clock import from_iso, to_iso
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    """What is kept of a URL's last successfully ingested response."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_sha256: str | None = None
 
 
 @dataclass(slots=True)
@@ -69,22 +79,36 @@ class SourceStateStore:
             ),
         )
 
-    def get_validators(self, url: str) -> tuple[str | None, str | None]:
-        """The stored (ETag, Last-Modified) of a URL, for a conditional GET."""
-        row = self.conn.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)).fetchone()
-        return (row[0], row[1]) if row else (None, None)
+    def get_validators(self, url: str) -> CachedResponse | None:
+        """What we kept of a URL's last ingested response, for a conditional GET."""
+        row = self.conn.execute(
+            "SELECT etag, last_modified, body_sha256 FROM http_cache WHERE url = ?", (url,)
+        ).fetchone()
+        return CachedResponse(row[0], row[1], row[2]) if row else None
 
-    def save_validators(self, url: str, etag: str | None, last_modified: str | None, now: datetime) -> None:
+    def save_validators(self, url: str, cached: CachedResponse, now: datetime) -> None:
         """Remember a URL's validators so a restart still sends them."""
-        if not etag and not last_modified:
+        if not (cached.etag or cached.last_modified or cached.body_sha256):
             return
         self.conn.execute(
-            """INSERT INTO http_cache (url, etag, last_modified, updated_at) VALUES (?, ?, ?, ?)
+            """INSERT INTO http_cache (url, etag, last_modified, body_sha256, updated_at)
+               VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
-               last_modified = excluded.last_modified, updated_at = excluded.updated_at""",
-            (url, etag, last_modified, to_iso(now)),
+               last_modified = excluded.last_modified, body_sha256 = excluded.body_sha256,
+               updated_at = excluded.updated_at""",
+            (url, cached.etag, cached.last_modified, cached.body_sha256, to_iso(now)),
         )
 
-    def forget_validators(self, url: str) -> None:
-        """Drop a URL's validators (e.g. when its body could not be parsed, so we fetch it whole again)."""
-        self.conn.execute("DELETE FROM http_cache WHERE url = ?", (url,))
+    def payload_items(self, kind: str, sha256: str) -> int | None:
+        """How many items an identical payload of this kind gave when it was ingested, or None."""
+        row = self.conn.execute(
+            "SELECT items FROM ingested_payloads WHERE kind = ? AND sha256 = ?", (kind, sha256)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def record_payload(self, kind: str, sha256: str, items: int, now: datetime) -> None:
+        """Remember that a payload was ingested whole, so the same bytes are not parsed again."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO ingested_payloads (kind, sha256, items, ingested_at) VALUES (?, ?, ?, ?)",
+            (kind, sha256, items, to_iso(now)),
+        )

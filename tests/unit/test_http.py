@@ -167,3 +167,34 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(None) is None
     when = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC).timestamp()
     assert parse_retry_after("Thu, 01 Jan 2026 00:01:00 GMT", now=when) == pytest.approx(30.0)
+
+
+async def test_a_body_identical_to_the_last_one_counts_as_not_modified(upstream, session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    fake, url = upstream
+    store = Store.open(str(tmp_path / "p.db"))
+    http = client(session, FakeTime(), validators=store.sources)
+    # A server without ETag or Last-Modified: only the body tells that nothing changed.
+    fake.queue = [web.Response(body=b"same feed"), web.Response(body=b"same feed"), web.Response(body=b"new feed")]
+    assert (await http.get(url)).body == b"same feed"
+    again = await http.get(url)
+    assert again.not_modified and again.body == b""
+    assert (await http.get(url)).body == b"new feed"
+    store.close()
+
+
+async def test_validators_for_a_named_source_wait_until_it_is_settled(upstream, session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    fake, url = upstream
+    store = Store.open(str(tmp_path / "p.db"))
+    http = client(session, FakeTime(), validators=store.sources)
+    fake.queue = [web.Response(body=b"v1", headers={"ETag": '"v1"'})]
+    await http.get(url, source="hf")
+    assert store.sources.get_validators(url) is None
+    http.settle_validators("hf", keep=False)  # the body did not make it into the store
+    assert store.sources.get_validators(url) is None
+    fake.queue = [web.Response(body=b"v1", headers={"ETag": '"v1"'})]
+    second = await http.get(url, source="hf")
+    assert second.body == b"v1" and "If-None-Match" not in fake.requests[1]
+    http.settle_validators("hf", keep=True)
+    kept = store.sources.get_validators(url)
+    assert kept is not None and kept.etag == '"v1"' and kept.body_sha256
+    store.close()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
+from importlib import resources
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from bot.clock import FakeClock
 from bot.errors import FetchError, ParseError
 from bot.http import HttpClient
-from bot.ingest import due_sources, fetch_source, retry_delay
+from bot.ingest import due_sources, fetch_source, ingest_payload, retry_delay
 from bot.models import Paper, SourceKind
+from bot.sources.parsers import parse_payload
 from bot.store import Store
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -83,3 +88,69 @@ def test_retry_delay_grows_but_never_exceeds_the_interval() -> None:
     delays = [retry_delay(1800, n).total_seconds() for n in range(1, 10)]
     assert delays[:4] == [60, 120, 240, 480]
     assert max(delays) == 1800
+
+
+class FeedSource:
+    """A source that fetches one URL through the real HttpClient; the body `bad` fails to parse."""
+
+    kind = SourceKind.FEED
+    interval = 3600.0
+
+    def __init__(self, url: str) -> None:
+        self.name = "blog"
+        self.url = url
+
+    async def fetch(self, http: HttpClient, since: datetime | None) -> list[Paper]:
+        response = await http.get(self.url, source=self.name)
+        if response.not_modified:
+            return []
+        if response.body == b"bad":
+            raise ParseError("got an HTML page instead of a feed", source=self.name)
+        return [paper(response.body.decode())]
+
+
+async def test_a_body_that_failed_is_fetched_whole_next_time(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bodies = [b"bad", b"2601.00009", b"2601.00009"]
+    seen_etags: list[str | None] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen_etags.append(request.headers.get("If-None-Match"))
+        body = bodies.pop(0)
+        # This server ignores If-None-Match and always answers 200 with the same ETag.
+        return web.Response(body=body, headers={"ETag": '"same"'})
+
+    app = web.Application()
+    app.router.add_get("/feed", handle)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    store = Store.open(str(tmp_path / "p.db"))
+    clock = FakeClock(NOW)
+    try:
+        async with aiohttp.ClientSession() as session:
+            http = HttpClient(session, user_agent="t", validators=store.sources)
+            source = FeedSource(str(server.make_url("/feed")))
+            assert not (await fetch_source(source, http, store, clock)).ok
+            assert (await fetch_source(source, http, store, clock)).counts.new == 1
+            third = await fetch_source(source, http, store, clock)
+    finally:
+        await server.close()
+    # The failed body's ETag was never sent, so the second fetch got the papers; the third
+    # sent it, and the identical body was recognised without parsing.
+    assert seen_etags == [None, None, '"same"']
+    assert third.ok and third.counts.as_dict() == {"new": 0, "updated": 0, "merged": 0, "skipped": 0}
+    assert store.papers.count() == 1
+
+
+def test_an_identical_payload_is_not_parsed_twice(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    payload = resources.files("bot.samples").joinpath("arxiv_rss_quant-ph.xml").read_bytes()
+    store = Store.open(str(tmp_path / "p.db"))
+    first = ingest_payload(store, "arxiv-rss", payload, NOW)
+    assert first.new > 10
+    stored = store.papers.count()
+    second = ingest_payload(store, "arxiv-rss", payload, NOW)
+    assert second.as_dict() == {"new": 0, "updated": 0, "merged": 0, "skipped": len(parse_payload("arxiv-rss", payload))}
+    # The same bytes read as another kind are not the same payload.
+    with pytest.raises(ParseError):
+        ingest_payload(store, "hf-daily", payload, NOW)
+    assert store.sources.payload_items("hf-daily", hashlib.sha256(payload).hexdigest()) is None
+    assert store.papers.count() == stored
