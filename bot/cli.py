@@ -69,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--channel", default="console:console", help="channel key, e.g. slack:C123 (default console:console)")
     digest.add_argument("--date", metavar="YYYY-MM-DD", help="the local date of the digest (default today)")
 
-    sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML)")
+    manifest = sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML)")
+    manifest.add_argument(
+        "--request-url",
+        metavar="URL",
+        help="HTTP mode instead of Socket Mode: your public https://host/slack/events",
+    )
     sub.add_parser("discord-invite", help="print the Discord invite URL")
     return parser
 
@@ -139,7 +144,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
     if command == "slack-manifest":
         from adapters.slack.manifest import manifest_yaml
 
-        stdout.write(manifest_yaml(command=settings.slack_command))
+        stdout.write(manifest_yaml(command=settings.slack_command, request_url=args.request_url))
         return 0
     if command == "discord-invite":
         from adapters.discord.invite import invite_url
