@@ -497,6 +497,12 @@ def describe(query: str, topics: Sequence[str]) -> str:
     return " · ".join(parts) or "(empty)"
 
 
+def _describe_quiet(start: time | None, end: time | None, zone: str) -> str:
+    if start is None or end is None:
+        return "No quiet hours: alerts are sent at any time. Set some with /papers quiet 22:00-07:00 tz:Europe/Berlin"
+    return f"Quiet hours: {start:%H:%M}–{end:%H:%M} ({zone}), every day."
+
+
 def _topic_name(topic_id: str) -> str:
     try:
         return topic_by_id(topic_id).name
@@ -504,30 +510,11 @@ def _topic_name(topic_id: str) -> str:
         return topic_id
 
 
-# --- quiet hours ---------------------------------------------------------------------------
-
-
-def set_quiet_hours(
-    store: Store, platform: str, user_id: str, start: str | None, end: str | None, timezone: str = "UTC"
-) -> None:
-    """Set a user's daily quiet hours (`"22:00"`, `"07:00"`, IANA zone); None/None clears them.
-
-    Raises UserInputError for a bad time or zone.
-    """
-    zone_name = cmd.parse_timezone(timezone)
-    if start is None or end is None:
-        store.users.set_quiet_hours(platform, user_id, None, None, zone_name)
-        return
-    begin: time = cmd.parse_time_of_day(start)
-    finish: time = cmd.parse_time_of_day(end)
-    store.users.set_quiet_hours(platform, user_id, begin, finish, zone_name)
-
-
 # --- the subscription commands ---------------------------------------------------------------
 
 
 class SubscriptionCommands:
-    """`subscribe`, `unsubscribe` and `subscriptions` (a BotService command slice)."""
+    """`subscribe`, `unsubscribe`, `subscriptions` and `quiet` (a BotService command slice)."""
 
     def __init__(self, *, store: Store, settings: Settings, clock: Clock) -> None:
         self.store = store
@@ -542,6 +529,8 @@ class SubscriptionCommands:
             return self.unsubscribe(command, who)
         if isinstance(command, cmd.ListSubscriptionsCommand):
             return self.list_subscriptions(who)
+        if isinstance(command, cmd.QuietHoursCommand):
+            return self.quiet_hours(command, who)
         raise UserInputError("that is not a subscription command; see /papers help")
 
     def subscribe(self, command: cmd.SubscribeCommand, who: Actor) -> Reply:
@@ -661,6 +650,23 @@ class SubscriptionCommands:
             return partial[0]
         raise UserInputError(
             f"none of your subscriptions is {query!r}; see /papers subscriptions for the numbers"
+        )
+
+    def quiet_hours(self, command: cmd.QuietHoursCommand, who: Actor) -> Reply:
+        """Show, set or clear the daily span in which the user gets no alert DMs (they wait)."""
+        state = self.store.users.get(who.platform, who.user_id)
+        if command.off:
+            self.store.users.set_quiet_hours(who.platform, who.user_id, None, None, state.timezone)
+            return Reply(text="Quiet hours off: alerts are sent at any time of day.", private=True)
+        if command.start is None or command.end is None:
+            return Reply(text=_describe_quiet(state.quiet_start, state.quiet_end, state.timezone), private=True)
+        # A zone given once is remembered; before that, the deployment's default zone.
+        zone = command.timezone or (state.timezone if state.quiet_start else self.settings.digest_default_tz)
+        self.store.users.set_quiet_hours(who.platform, who.user_id, command.start, command.end, zone)
+        return Reply(
+            text=_describe_quiet(command.start, command.end, zone)
+            + " Alerts that arrive then wait until the quiet hours end. Stop with /papers quiet off.",
+            private=True,
         )
 
     def list_subscriptions(self, who: Actor) -> Reply:

@@ -7,6 +7,7 @@
     /papers subscribe <query> [topic:...]
     /papers unsubscribe <number|query|all>
     /papers subscriptions
+    /papers quiet [HH:MM-HH:MM [tz:<IANA zone>] | off]   (no DM alerts in those hours)
     /papers digest on [HH:MM] [tz:<IANA zone>] [topics:llm,rl] [max:N] [sources:arxiv,hf]
                       [days:weekdays|daily|mon,wed] [query:"..."] [minscore:N]
                       [updated:yes|no] [notes:yes|no] [catchup:post|skip]
@@ -103,6 +104,16 @@ class ListSubscriptionsCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class QuietHoursCommand:
+    """Show (no times, not off), set (start and end) or clear (off) the user's DM quiet hours."""
+
+    start: time | None = None
+    end: time | None = None
+    timezone: str | None = None
+    off: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class DigestOnCommand:
     """Enable (or change) the daily digest of the current channel; None keeps the current value."""
 
@@ -152,6 +163,7 @@ Command = (
     | SubscribeCommand
     | UnsubscribeCommand
     | ListSubscriptionsCommand
+    | QuietHoursCommand
     | DigestOnCommand
     | DigestOffCommand
     | DigestShowCommand
@@ -236,6 +248,8 @@ def parse_command(text: str) -> Command:
         if rest:
             raise UserInputError("subscriptions takes nothing after it; try /papers subscriptions")
         return ListSubscriptionsCommand()
+    if verb == "quiet":
+        return parse_quiet_hours(rest)
     if verb == "digest":
         return _parse_digest(rest)
     return _parse_search(text)
@@ -318,6 +332,28 @@ def _parse_unsubscribe(rest: str) -> UnsubscribeCommand:
     if rest.lstrip("#").isdigit():
         return UnsubscribeCommand(number=int(rest.lstrip("#")))
     return UnsubscribeCommand(query=_query_text([rest]))
+
+
+def parse_quiet_hours(rest: str) -> QuietHoursCommand:
+    """`""` (show), `off`, or `22:00-07:00 [tz:Europe/Berlin]`. Also used by typed adapters."""
+    parsed = _tokenize(rest, ("tz",))
+    words = " ".join(parsed.words).strip()
+    timezone = parse_timezone(parsed.options["tz"]) if "tz" in parsed.options else None
+    if not words:
+        if timezone:
+            raise UserInputError("quiet needs hours with tz:, e.g. /papers quiet 22:00-07:00 tz:Europe/Berlin")
+        return QuietHoursCommand()
+    if words.lower() in ("off", "none", "clear"):
+        return QuietHoursCommand(off=True)
+    match = re.fullmatch(r"(\S+?)\s*(?:-|–|to)\s*(\S+)", words)
+    if not match:
+        raise UserInputError(
+            f"{words!r} is not a span of hours; use e.g. /papers quiet 22:00-07:00 tz:Europe/Berlin, or quiet off"
+        )
+    start, end = parse_time_of_day(match.group(1)), parse_time_of_day(match.group(2))
+    if start == end:
+        raise UserInputError("quiet hours must start and end at different times, e.g. 22:00-07:00")
+    return QuietHoursCommand(start=start, end=end, timezone=timezone)
 
 
 def _parse_digest(rest: str) -> Command:

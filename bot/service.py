@@ -64,6 +64,7 @@ HELP_TEXT = """\
 /papers subscribe <query> [topic:cv]     DM me when new papers match
 /papers unsubscribe <number|query|all>   Stop alerts
 /papers subscriptions                    List your subscriptions
+/papers quiet 22:00-07:00 [tz:Europe/Berlin]   No alert DMs in those hours (quiet off, quiet to show)
 /papers digest on [09:00] [tz:Europe/Berlin] [topics:llm,rl] [max:10] [sources:arxiv,hf] [days:weekdays]
 /papers digest off | digest show | digest now
 /papers topics                           The topic list (ids work in topic: and topics:)
@@ -161,7 +162,10 @@ class BotService:
             return self._topics()
         if isinstance(command, cmd.HelpCommand):
             return Reply(header="paperbot commands", text=HELP_TEXT.replace("/papers", self.command_name))
-        if isinstance(command, (cmd.SubscribeCommand, cmd.UnsubscribeCommand, cmd.ListSubscriptionsCommand)):
+        if isinstance(
+            command,
+            (cmd.SubscribeCommand, cmd.UnsubscribeCommand, cmd.ListSubscriptionsCommand, cmd.QuietHoursCommand),
+        ):
             return await self.subscriptions.handle(command, who, where)
         return await self.digests.handle(command, who, where)
 

@@ -19,6 +19,7 @@ group classes only map options onto them; running a command (defer, service call
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol  # noqa: UP035 - discord.py resolves these annotations
@@ -162,6 +163,16 @@ def unsubscribe_command(which: str) -> cmd.UnsubscribeCommand:
     if text.lstrip("#").isdigit():
         return cmd.UnsubscribeCommand(number=int(text.lstrip("#")))
     return cmd.UnsubscribeCommand(query=_query(text))
+
+
+def quiet_command(hours: str | None = None, tz: str | None = None) -> cmd.QuietHoursCommand:
+    """`/papers quiet [hours:22:00-07:00|off] [tz:Zone]` -> QuietHoursCommand (no hours: show)."""
+    parsed = cmd.parse_quiet_hours(_one_line(hours or ""))
+    if tz and tz.strip():
+        if parsed.start is None:
+            raise UserInputError("tz needs hours too, e.g. /papers quiet hours:22:00-07:00 tz:Europe/Berlin")
+        parsed = replace(parsed, timezone=cmd.parse_timezone(tz))
+    return parsed
 
 
 def digest_on_command(
@@ -313,6 +324,24 @@ class PapersGroup(app_commands.Group):
     async def subscriptions(self, interaction: discord.Interaction) -> None:
         """List the user's subscriptions."""
         await self.runner.run(interaction, cmd.ListSubscriptionsCommand)
+
+    @app_commands.command(name="quiet", description="Hours with no alert DMs (they wait until the end)")
+    @app_commands.describe(
+        hours="e.g. 22:00-07:00, or off; leave empty to see your quiet hours",
+        tz="IANA time zone, e.g. Europe/Berlin",
+    )
+    async def quiet(
+        self,
+        interaction: discord.Interaction,
+        hours: app_commands.Range[str, 1, 40] | None = None,
+        tz: app_commands.Range[str, 1, 64] | None = None,
+    ) -> None:
+        """Show, set or clear the user's quiet hours."""
+        await self.runner.run(interaction, lambda: quiet_command(hours, tz))
+
+    @quiet.autocomplete("tz")
+    async def _quiet_tz(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return to_choices(timezone_choices(current))
 
     @digest.command(name="on", description="Post a daily digest here (or change its settings)")
     @app_commands.describe(

@@ -124,7 +124,7 @@ async def test_login_identify_heartbeat_and_guild_sync(fake: FakeDiscord, adapte
     assert papers["name"] == "papers"
     subcommands = {o["name"]: o for o in papers["options"]}
     assert set(subcommands) == {
-        "search", "paper", "subscribe", "unsubscribe", "subscriptions", "digest", "topics", "help",
+        "search", "paper", "subscribe", "unsubscribe", "subscriptions", "quiet", "digest", "topics", "help",
     }
     search = subcommands["search"]["options"]
     assert not any(o.get("required") for o in search)  # a topic alone is a valid search

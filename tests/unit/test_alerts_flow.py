@@ -3,15 +3,14 @@ hours, never the same paper twice, idempotent, how to unsubscribe."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pytest
+from datetime import time, timedelta
 
 from adapters.memory import InMemoryAdapter
-from bot.alerts import set_quiet_hours
+from bot import commands as cmd
+from bot.alerts import SubscriptionCommands
 from bot.clock import FakeClock
 from bot.delivery import Delivery
-from bot.errors import UserInputError
+from bot.models import Actor, Place
 from bot.scheduler import Scheduler
 from bot.store import Store
 from tests.contract.support import T0, FakeSummaries, app_settings, make_paper, new_store
@@ -121,7 +120,7 @@ async def test_run_alerts_twice_at_the_same_instant_enqueues_once() -> None:
 async def test_quiet_hours_hold_the_dm_until_they_end() -> None:
     env = Env()
     env.subscribe("U1", "diffusion")
-    set_quiet_hours(env.store, "slack", "U1", "12:00", "14:00", "UTC")
+    await quiet(env, "quiet 12:00-14:00 tz:UTC")
     env.papers("Diffusion at noon")
     await env.tick()
     assert env.store.outbox.rows(kind="alert") == []
@@ -134,16 +133,27 @@ async def test_quiet_hours_hold_the_dm_until_they_end() -> None:
     assert env.dm_texts("U1")[0] == "1 new paper for your subscriptions"
 
 
-def test_set_quiet_hours_validates_and_clears() -> None:
-    store = new_store()
-    with pytest.raises(UserInputError, match="is not a time of day"):
-        set_quiet_hours(store, "slack", "U1", "25:00", "07:00", "UTC")
-    with pytest.raises(UserInputError, match="is not a time zone"):
-        set_quiet_hours(store, "slack", "U1", "22:00", "07:00", "Nowhere/City")
-    set_quiet_hours(store, "slack", "U1", "22:00", "07:00", "Europe/Berlin")
-    assert store.users.get("slack", "U1").quiet_start is not None
-    set_quiet_hours(store, "slack", "U1", None, None)
-    assert store.users.get("slack", "U1").quiet_start is None
+async def quiet(env: Env, text: str, user: str = "U1") -> str:
+    commands = SubscriptionCommands(store=env.store, settings=app_settings(digest_default_tz="Asia/Tokyo"), clock=env.clock)
+    reply = await commands.handle(cmd.parse_command(text), Actor("slack", user), Place("slack", "C1"))
+    assert reply.private
+    return reply.text
+
+
+async def test_quiet_command_shows_sets_remembers_the_zone_and_clears() -> None:
+    env = Env()
+    assert (await quiet(env, "quiet")).startswith("No quiet hours")
+    # No zone given and none remembered: the deployment's default zone.
+    assert (await quiet(env, "quiet 22:00-07:00")).startswith("Quiet hours: 22:00–07:00 (Asia/Tokyo)")
+    assert (await quiet(env, "quiet 23:00-06:00 tz:Europe/Berlin")).startswith("Quiet hours: 23:00–06:00 (Europe/Berlin)")
+    # A zone given once is remembered.
+    assert (await quiet(env, "quiet 21:00-06:00")).startswith("Quiet hours: 21:00–06:00 (Europe/Berlin)")
+    assert await quiet(env, "quiet") == "Quiet hours: 21:00–06:00 (Europe/Berlin), every day."
+    state = env.store.users.get("slack", "U1")
+    assert (state.quiet_start, state.quiet_end, state.timezone) == (time(21, 0), time(6, 0), "Europe/Berlin")
+    assert "off" in await quiet(env, "quiet off")
+    assert env.store.users.get("slack", "U1").quiet_start is None
+    assert env.store.users.get("slack", "U2").quiet_start is None  # per user
 
 
 async def test_matches_for_removed_subscriptions_are_dropped_not_sent() -> None:

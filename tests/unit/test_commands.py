@@ -53,6 +53,15 @@ def test_subscription_forms() -> None:
     assert c.parse_command("subscriptions") == c.ListSubscriptionsCommand()
 
 
+def test_quiet_hours_forms() -> None:
+    assert c.parse_command("quiet") == c.QuietHoursCommand()
+    assert c.parse_command("quiet off") == c.QuietHoursCommand(off=True)
+    berlin = c.QuietHoursCommand(start=time(22, 0), end=time(7, 0), timezone="Europe/Berlin")
+    assert c.parse_command("quiet 22:00-07:00 tz:Europe/Berlin") == berlin
+    assert c.parse_command("quiet 22:00 to 7:00 tz:Europe/Berlin") == berlin
+    assert c.parse_command("quiet 12:00 - 14:00") == c.QuietHoursCommand(start=time(12, 0), end=time(14, 0))
+
+
 def test_digest_forms() -> None:
     cmd = c.parse_command("digest on 09:30 tz:Europe/Berlin topics:llm,rl max:5 sources:arxiv,hf days:mon,wed updated:yes notes:no catchup:skip minscore:10")
     assert cmd == c.DigestOnCommand(
@@ -92,6 +101,11 @@ def test_help_and_topics() -> None:
         ("subscribe", "needs a query"),
         ("unsubscribe", "needs a number"),
         ("subscriptions extra", "takes nothing"),
+        ("quiet 22:00", "not a span of hours"),
+        ("quiet 22:00-25:00", "not a time of day"),
+        ("quiet 22:00-22:00", "different times"),
+        ("quiet 22:00-07:00 tz:Nowhere/City", "not a time zone"),
+        ("quiet tz:UTC", "needs hours"),
         ("digest maybe", "use digest on, off, show or now"),
         ("digest on 25:00", "not a time of day"),
         ("digest on tz:Mars/Olympus", "not a time zone"),

@@ -14,6 +14,7 @@ from adapters.discord.commands import (
     comma_choices,
     digest_on_command,
     paper_command,
+    quiet_command,
     search_command,
     subscribe_command,
     timezone_choices,
@@ -64,6 +65,17 @@ def test_paper_subscribe_unsubscribe() -> None:
     assert unsubscribe_command("#3") == cmd.UnsubscribeCommand(number=3)
     assert unsubscribe_command("ALL") == cmd.UnsubscribeCommand(everything=True)
     assert unsubscribe_command("diffusion") == cmd.UnsubscribeCommand(query="diffusion")
+
+
+def test_quiet_options() -> None:
+    assert quiet_command() == cmd.QuietHoursCommand()
+    assert quiet_command("off") == cmd.QuietHoursCommand(off=True)
+    assert quiet_command("22:00-07:00", "Europe/Berlin") == cmd.QuietHoursCommand(
+        start=time(22, 0), end=time(7, 0), timezone="Europe/Berlin"
+    )
+    for hours, tz, message in (("22:00", None, "not a span"), (None, "UTC", "needs hours"), ("22:00-07:00", "Mars/Olympus", "not a time zone")):
+        with pytest.raises(UserInputError, match=message):
+            quiet_command(hours, tz)
 
 
 def test_digest_on_options() -> None:
