@@ -10,22 +10,24 @@ from datetime import UTC, datetime
 from bot.config import Settings
 
 
-class RedactSecrets(logging.Filter):
-    """Replace every configured secret (tokens, API keys) in log messages with `***`."""
+class RedactingFormatter(logging.Formatter):
+    """Formats with `inner`, then replaces every configured secret (tokens, API keys) with `***`.
 
-    def __init__(self, secrets: list[str]) -> None:
+    Redacting the finished line, not the message, also covers exception text and tracebacks,
+    where a library may echo a URL or header that carries a token.
+    """
+
+    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if len(s) >= 6]
+        self.inner = inner
+        # Longest first, so a secret that contains another is replaced whole.
+        self.secrets = sorted((s for s in secrets if len(s) >= 6), key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            redacted = message
-            for secret in self.secrets:
-                redacted = redacted.replace(secret, "***")
-            if redacted != message:
-                record.msg, record.args = redacted, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,11 +48,12 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(settings: Settings, stream: object = None) -> None:
     """Configure the root logger once, to stderr, from LOG_LEVEL and LOG_FORMAT."""
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(settings.secrets()))
+    inner = (
+        JsonFormatter()
+        if settings.log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setFormatter(RedactingFormatter(inner, settings.secrets()))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
