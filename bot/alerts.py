@@ -489,9 +489,10 @@ def _why(subscription_ids: Sequence[int], active: Mapping[int, Subscription], nu
 
 
 def describe(query: str, topics: Sequence[str]) -> str:
-    """How a subscription is shown: `“diffusion” · topics: Computer Vision` (same as the service)."""
+    """How a subscription is shown: `“diffusion” · topics: Computer Vision`; a query with its
+    own quotes (`"language model"`) is shown as typed."""
     names = [_topic_name(t) for t in topics]
-    parts = [f"“{query}”"] if query else []
+    parts = [query if '"' in query else f"“{query}”"] if query else []
     if names:
         parts.append("topics: " + ", ".join(names))
     return " · ".join(parts) or "(empty)"

@@ -250,18 +250,16 @@ async def run_bot(settings: Settings, *, console: bool = False, offline: bool = 
     try:
         if once:
             return await _run_once(runtime, adapters)
-        # Ingest before taking commands so the first query already has papers to search.
-        if offline or runtime.store.papers.count() == 0:
-            outcomes = await fetch_due(runtime)
-            if not offline and outcomes and all(not o.ok for o in outcomes):
-                # A first run without internet still shows the whole product, clearly labelled.
-                log.warning("no source could be reached; loading the bundled sample papers instead")
-                await fetch_due(runtime, offline_sources())
-        # Handlers first: a SIGTERM while an adapter is still connecting must stop cleanly too.
+        # Handlers first: a SIGTERM during the first fetch or while an adapter is still
+        # connecting must stop cleanly too.
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, stopping.set)
+        # Ingest before taking commands so the first query already has papers to search.
+        if offline or runtime.store.papers.count() == 0:
+            log.info("fetching papers for the first time from %d sources", len(runtime.sources))
+            await _unless_stopped(_first_fetch(runtime, offline), stopping)
         for adapter in adapters:
             if stopping.is_set():
                 break
@@ -300,6 +298,26 @@ async def run_bot(settings: Settings, *, console: bool = False, offline: bool = 
         return 0
     finally:
         await runtime.close()
+
+
+async def _first_fetch(runtime: Runtime, offline: bool) -> None:
+    outcomes = await fetch_due(runtime)
+    if not offline and outcomes and all(not o.ok for o in outcomes):
+        # A first run without internet still shows the whole product, clearly labelled.
+        log.warning("no source could be reached; loading the bundled sample papers instead")
+        await fetch_due(runtime, offline_sources())
+
+
+async def _unless_stopped(work: Awaitable[None], stopping: asyncio.Event) -> None:
+    """Run `work`, cancelling it if `stopping` is set first."""
+    task = asyncio.ensure_future(work)
+    stop = asyncio.create_task(stopping.wait())
+    await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _run_once(runtime: Runtime, adapters: list[ChatAdapter]) -> int:

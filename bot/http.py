@@ -149,7 +149,7 @@ class HttpClient:
                     reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
                     raise FetchError(f"{reason} ({full_url})", source=source) from exc
                 delay = self._backoff(attempt)
-                log.info("fetch %s failed (%s); retry %d in %.1fs", full_url, exc, attempt + 1, delay)
+                log.debug("fetch %s failed (%s); retry %d in %.1fs", full_url, exc, attempt + 1, delay)
             else:
                 if response.status in RETRY_STATUSES and attempt < self.retries:
                     waited = parse_retry_after(response.headers.get("Retry-After"), self._wall_clock().timestamp())

@@ -644,11 +644,11 @@ class SearchEngine:
             other = self._related_topic(wider, query.topic, now) or self._common_topic(
                 replace(wider, topic=None), query.topic, now
             )
-            ideas.append(f"topic:{other}" if other else "no topic: filter")
+            ideas.append(f"topic:{other}" if other else "without topic:")
         if query.source is not None and self._exists(replace(query, source=None, since=None), now):
-            ideas.append("no source: filter")
+            ideas.append("without source:")
         if query.author and self._exists(replace(query, author=None, since=None), now):
-            ideas.append("no author: filter")
+            ideas.append("without author:")
         if not ideas and len(terms) > 1:
             for index in range(len(terms)):
                 fewer = terms[:index] + terms[index + 1 :]
@@ -668,7 +668,7 @@ class SearchEngine:
             ):
                 return f"since:{label}"
         if self._exists(replace(query, since=None), now):
-            return "no since: limit"
+            return "without since:"
         return ""
 
     def _related_topic(self, query: SearchQuery, topic: str, now: datetime) -> str | None:

@@ -124,3 +124,34 @@ def test_once_is_idempotent(tmp_path: Path) -> None:
     second = subprocess.run([sys.executable, "-m", "bot", "run", "--offline", "--once"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert second.returncode == 0, second.stderr[-3000:]
     assert "[#console]" not in second.stdout
+
+
+@pytest.mark.slow
+def test_sigterm_during_the_first_fetch_exits_cleanly(tmp_path: Path) -> None:
+    # An upstream that accepts connections and never answers: the first fetch hangs.
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    env = bot_env(
+        tmp_path, LOG_LEVEL="info", ARXIV_RSS_URL=url, HF_ENABLED="false", REDDIT_ENABLED="false", HTTP_TIMEOUT="60"
+    )
+    bot = Bot(["run", "--console"], env)
+    try:
+        deadline = time.monotonic() + 30
+        while "fetching papers for the first time" not in "".join(bot.errors):
+            assert time.monotonic() < deadline and bot.process.poll() is None, "".join(bot.errors)[-3000:]
+            time.sleep(0.05)
+        time.sleep(0.3)  # the request is in flight
+        started = time.monotonic()
+        bot.process.send_signal(signal.SIGTERM)
+        code = bot.process.wait(timeout=30)
+        assert code == 0, "".join(bot.errors)[-3000:]
+        assert time.monotonic() - started < 10
+        assert "Traceback" not in "".join(bot.errors)
+    finally:
+        if bot.process.poll() is None:
+            bot.process.kill()
+        silent.close()

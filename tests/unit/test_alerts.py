@@ -216,7 +216,7 @@ async def test_unsubscribe_by_number_query_and_all() -> None:
     for text in ("subscribe diffusion", 'subscribe "gaussian splatting"', "subscribe topic:rl", "subscribe agents"):
         await slice_.handle(cmd.parse_command(text), USER, WHERE)
     reply = await slice_.handle(cmd.parse_command("unsubscribe 2"), USER, WHERE)
-    assert reply.text == "Removed “\"gaussian splatting\"”. 3 subscriptions left."
+    assert reply.text == "Removed \"gaussian splatting\". 3 subscriptions left."
     with pytest.raises(UserInputError, match="no subscription #9; you have 3"):
         await slice_.handle(cmd.parse_command("unsubscribe 9"), USER, WHERE)
     assert "Removed “diffusion”" in (await slice_.handle(cmd.parse_command("unsubscribe Diffusion"), USER, WHERE)).text
@@ -243,3 +243,11 @@ async def test_subscriptions_are_per_platform_and_user() -> None:
     other = Actor(platform="discord", user_id="U1")
     assert "no subscriptions" in (await slice_.handle(cmd.ListSubscriptionsCommand(), other, WHERE)).text
     assert len(store.subscriptions.list_for_user("slack", "U1")) == 1
+
+
+def test_describe_keeps_a_quoted_query_as_typed() -> None:
+    from bot.alerts import describe
+
+    assert describe("diffusion", ("cv",)) == "“diffusion” · topics: Computer Vision"
+    assert describe('"language model"', ()) == '"language model"'
+    assert describe("", ("rl",)) == "topics: Reinforcement Learning"
