@@ -35,7 +35,16 @@ _SYMBOLS: dict[str, str] = {
     "max": "max", "min": "min", "arg": "arg", "sup": "sup", "inf": "inf", "lim": "lim",
     "%": "%", "&": "&", "_": "_", "#": "#", "$": "$", "{": "", "}": "", ",": " ", ";": " ",
     "quad": " ", "qquad": " ", "textendash": "–", "textemdash": "—", "LaTeX": "LaTeX", "TeX": "TeX",
+    "hbar": "ℏ", "vert": "|", "lvert": "|", "rvert": "|", "mid": "|", "lVert": "‖", "rVert": "‖",
+    "Vert": "‖", "langle": "⟨", "rangle": "⟩", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈",
+    "rceil": "⌉", "emptyset": "∅", "varnothing": "∅", "setminus": "∖", "neg": "¬", "wedge": "∧",
+    "vee": "∨", "perp": "⊥", "top": "⊤", "mathbb": "", "mathcal": "", "mathbf": "", "mathrm": "",
+    "mathit": "", "mathsf": "", "mathfrak": "", "mathscr": "", "boldsymbol": "", "bm": "",
+    "displaystyle": "", "textstyle": "", "limits": "", "nolimits": "", "!": "",
 }
+# Operator names typeset upright in TeX: kept as words, with a space so `\partial_E\ln w`
+# reads "∂_E ln w", not "∂_Eln w".
+_OPERATORS = _wordset("log ln exp sin cos tan det tr lim sup inf max min arg argmax argmin Pr dim ker")
 _ACCENTS: dict[str, dict[str, str]] = {
     '"': {"a": "ä", "o": "ö", "u": "ü", "e": "ë", "i": "ï", "A": "Ä", "O": "Ö", "U": "Ü"},
     "'": {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "ú", "c": "ć", "n": "ń", "s": "ś", "z": "ź",
@@ -58,19 +67,23 @@ _HREF_RE = re.compile(r"\\href\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _DROP_RE = re.compile(r"\\(?:cite[tp]?|ref|eqref|label|footnote)\s*\{[^{}]*\}")
 _KEEP_RE = re.compile(r"\\(?:" + _KEEP_ARG + r")\s*\{([^{}]*)\}")
 _FRAC_RE = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_SHORT_FRAC_RE = re.compile(r"\\[dt]?frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])")
 _SQRT_RE = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
 _SUPSUB_RE = re.compile(r"([\^_])\{([^{}]*)\}")
 _MATH_DELIMS_RE = re.compile(r"\\[()\[\]]")
-_COMMAND_RE = re.compile(r"\\([A-Za-z]+|[%&_#${},;])")
+_COMMAND_RE = re.compile(r"\\([A-Za-z]+|[%&_#${},;!])")
 _INLINE_MATH_RE = re.compile(r"\$\$?([^$]{1,300}?)\$\$?")
-_LEFTRIGHT_RE = re.compile(r"\\(?:left|right|big|Big|bigg|Bigg)([()\[\]|.]|\\[{}])?")
+_LEFTRIGHT_RE = re.compile(r"\\(?:left|right|(?:big|Big|bigg|Bigg)[lrm]?)([()\[\]|.]|\\[{}])?")
 _TEX_QUOTES_RE = re.compile(r"``(.*?)''")
 _TILDE_RE = re.compile(r"(?<=[A-Za-z])~(?=[A-Za-z])")
 _SPACES_RE = re.compile(r"\s+")
+_PAREN_SPACE_RE = re.compile(r"(?<=[(\[])\s+|\s+(?=[)\]])")
 
 
 def _command(match: re.Match[str]) -> str:
     name = match.group(1)
+    if name in _OPERATORS:
+        return " " + name
     # Unknown macros keep their name ("\frameworkname" -> "frameworkname"): readable, not lost.
     return _SYMBOLS.get(name, name)
 
@@ -99,6 +112,7 @@ def clean_tex(text: str) -> str:
     for _ in range(3):  # nested \textbf{\emph{x}}
         new = _KEEP_RE.sub(r"\1", text)
         new = _FRAC_RE.sub(r"(\1)/(\2)", new)
+        new = _SHORT_FRAC_RE.sub(r"\1/\2", new)
         new = _SQRT_RE.sub(r"√(\1)", new)
         if new == text:
             break
@@ -110,7 +124,8 @@ def clean_tex(text: str) -> str:
     text = _TILDE_RE.sub(" ", text)
     text = text.replace("{", "").replace("}", "")
     text = re.sub(r"\(\s*([A-Za-z0-9α-ω]{1,3})\s*\)/\(\s*([A-Za-z0-9α-ω]{1,3})\s*\)", r"\1/\2", text)
-    return _SPACES_RE.sub(" ", text).strip()
+    text = _SPACES_RE.sub(" ", text)
+    return _PAREN_SPACE_RE.sub("", text).strip()
 
 
 # --- sentences --------------------------------------------------------------------------------

@@ -212,3 +212,15 @@ def test_a_short_abstract_still_gets_three_key_points() -> None:
         "memory, and matches a 10x larger baseline on keyword spotting.",
     )
     assert 3 <= len(summary.key_points) <= 4
+
+
+def test_tex_delimiters_operators_and_fonts_without_braces() -> None:
+    # arXiv 2504.17830, from the real quant-ph listing fixture.
+    raw = (
+        r"a time operator \(T_w = i\hbar\bigl(\partial_E + \tfrac12\,\partial_E\ln w(E)\bigr)\) on "
+        r"\(L^2(\mathbb R,\,w(E)\,dE)\) with \left\lVert x \right\rVert_2 and \(\mathbb{R}^d\)"
+    )
+    clean = clean_tex(raw)
+    assert "T_w = iℏ(∂_E + 1/2 ∂_E ln w(E))" in clean
+    assert "L^2(R, w(E) dE)" in clean and "‖ x ‖_2" in clean and "R^d" in clean
+    assert not re.search(r"bigl|bigr|tfrac|mathbb|hbar|lVert", clean)
