@@ -36,6 +36,10 @@ from bot.store.sources import CachedResponse
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A host name that does not resolve will not resolve a second later either; the source's own
+# retry schedule (bot.ingest.retry_delay: 1 minute, then doubling) tries again. Older aiohttp
+# releases lack the class; then DNS failures are retried like other connection errors.
+_DNS_ERROR: type[BaseException] = getattr(aiohttp, "ClientConnectorDNSError", type("_NeverRaised", (Exception,), {}))
 
 
 class ValidatorStore(Protocol):
@@ -145,7 +149,7 @@ class HttpClient:
             try:
                 response = await self._get_once(full_url, request_headers, source)
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                if attempt >= self.retries:
+                if attempt >= self.retries or isinstance(exc, _DNS_ERROR):
                     reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
                     raise FetchError(f"{reason} ({full_url})", source=source) from exc
                 delay = self._backoff(attempt)

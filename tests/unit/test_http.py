@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
 from bot.errors import FetchError, HTTPStatusError, ResponseTooLarge
@@ -198,3 +200,21 @@ async def test_validators_for_a_named_source_wait_until_it_is_settled(upstream, 
     kept = store.sources.get_validators(url)
     assert kept is not None and kept.etag == '"v1"' and kept.body_sha256
     store.close()
+
+
+class _NoDNS(AbstractResolver):
+    """A resolver for which no host exists (no real DNS lookup in tests)."""
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        raise OSError(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_host_that_does_not_resolve_fails_at_once() -> None:
+    clock = FakeTime()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=_NoDNS())) as no_dns:
+        with pytest.raises(FetchError, match="example.invalid"):
+            await client(no_dns, clock, retries=3).get("http://example.invalid/feed", conditional=False)
+    assert clock.sleeps == []  # no backoff: the source's own schedule tries again later
