@@ -24,7 +24,7 @@ from xml.etree.ElementTree import Element
 
 from bot.errors import ParseError
 from bot.http import HttpClient
-from bot.ids import parse_arxiv_id
+from bot.ids import ArxivId, parse_arxiv_id
 from bot.models import Paper, SourceKind
 from bot.sources.xml import (
     ARXIV,
@@ -157,14 +157,40 @@ def _rss2_item(item: Element, channel_date: datetime | None) -> Paper | None:
         term = collapse(element.text)
         if term and term not in categories:
             categories.append(term)
-    primary = categories[0] if categories else None
-    announced = parse_rfc822(item.findtext("pubDate")) or channel_date
-    return Paper(
-        id=arxiv_id.base,
-        version=arxiv_id.version or 0,
+    return _listing_paper(
+        arxiv_id,
         title=element_text(item.find("title")),
         abstract=abstract,
         authors=split_authors(item.findtext(f"{DC}creator") or ""),
+        categories=categories,
+        primary=categories[0] if categories else None,
+        announced=parse_rfc822(item.findtext("pubDate")) or channel_date,
+        announce_type=announce_type or None,
+        doi=collapse(item.findtext(f"{ARXIV}DOI")) or None,
+        journal_ref=collapse(item.findtext(f"{ARXIV}journal_reference")) or None,
+    )
+
+
+def _listing_paper(
+    arxiv_id: ArxivId,
+    *,
+    title: str,
+    abstract: str,
+    authors: tuple[str, ...],
+    categories: list[str],
+    primary: str | None,
+    announced: datetime | None,
+    announce_type: str | None,
+    doi: str | None = None,
+    journal_ref: str | None = None,
+) -> Paper:
+    """A paper from either listing format: announced (published = updated) at the feed's date."""
+    return Paper(
+        id=arxiv_id.base,
+        version=arxiv_id.version or 0,
+        title=title,
+        abstract=abstract,
+        authors=authors,
         categories=tuple(categories),
         primary_category=primary,
         published=announced,
@@ -172,9 +198,9 @@ def _rss2_item(item: Element, channel_date: datetime | None) -> Paper | None:
         url=arxiv_id.abs_url,
         source=SourceKind.ARXIV,
         source_label=f"arXiv {primary}" if primary else "arXiv",
-        announce_type=announce_type or None,
-        doi=collapse(item.findtext(f"{ARXIV}DOI")) or None,
-        journal_ref=collapse(item.findtext(f"{ARXIV}journal_reference")) or None,
+        announce_type=announce_type,
+        doi=doi,
+        journal_ref=journal_ref,
     )
 
 
@@ -226,19 +252,14 @@ def _rdf_item(item: Element, announced: datetime | None, feed_categories: tuple[
     categories = [primary] if primary else []
     if cross:
         categories.extend(c for c in feed_categories if c not in categories)
-    return Paper(
-        id=arxiv_id.base,
-        version=arxiv_id.version or 0,
+    return _listing_paper(
+        arxiv_id,
         title=title,
         abstract=_literal_html_text(item.find(f"{RSS1}description")),
         authors=_rdf_authors(item.findtext(f"{DC}creator") or ""),
-        categories=tuple(categories),
-        primary_category=primary,
-        published=announced,
-        updated=announced,
-        url=arxiv_id.abs_url,
-        source=SourceKind.ARXIV,
-        source_label=f"arXiv {primary}" if primary else "arXiv",
+        categories=categories,
+        primary=primary,
+        announced=announced,
         announce_type=announce_type,
     )
 

@@ -115,22 +115,27 @@ def run_summarize(args: argparse.Namespace, settings: Settings, stdin: TextIO, s
     if _choice(args, settings) == "llm":
         return asyncio.run(_run_llm(settings, stdin, stdout, tag_only=False))
     offline = OfflineSummarizer()
-    failed = 0
-    for number, line in _lines(stdin):
-        try:
-            item = _read_item(line)
-        except _BadLine as exc:
-            _write(stdout, {"error": str(exc), "line": number})
-            failed += 1
-            continue
-        _write(stdout, _with_summary(item, offline.summarize(_paper(item, number))))
-    return 1 if failed else 0
+    return _each_item(
+        stdin, stdout, lambda item, number: _with_summary(item, offline.summarize(_paper(item, number)))
+    )
 
 
 def run_tag(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     """`paperbot tag`: JSON Lines in, each line out with `"topics": [names]` added."""
     if _choice(args, settings) == "llm":
         return asyncio.run(_run_llm(settings, stdin, stdout, tag_only=True))
+    return _each_item(
+        stdin,
+        stdout,
+        lambda item, _: {**item, "topics": list(tag(item["title"], item.get("abstract") or "", _categories(item)))},
+    )
+
+
+def _each_item(
+    stdin: TextIO, stdout: TextIO, transform: Callable[[dict[str, Any], int], dict[str, Any]]
+) -> int:
+    """One output line per input line: `transform(item, line number)`, or an error line for a
+    line that is not a valid item. Exit status 1 if any line was bad."""
     failed = 0
     for number, line in _lines(stdin):
         try:
@@ -139,9 +144,7 @@ def run_tag(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout:
             _write(stdout, {"error": str(exc), "line": number})
             failed += 1
             continue
-        out = dict(item)
-        out["topics"] = list(tag(item["title"], item.get("abstract") or "", _categories(item)))
-        _write(stdout, out)
+        _write(stdout, transform(item, number))
     return 1 if failed else 0
 
 
