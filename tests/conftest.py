@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
+
+from bot.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -58,3 +61,18 @@ def fixtures_dir() -> Path:
     """The real payload fixtures in ../shared."""
     assert FIXTURES.is_dir(), f"shared fixtures not found at {FIXTURES}"
     return FIXTURES
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store in a file of the test's own (modules with seeded stores override this)."""
+    opened = Store.open(str(tmp_path / "db" / "paperbot.db"))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """One aiohttp session for clients under test."""
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session

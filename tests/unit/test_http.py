@@ -57,11 +57,6 @@ async def upstream() -> AsyncIterator[tuple[Upstream, str]]:
     await server.close()
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
 
 def client(session: aiohttp.ClientSession, clock: FakeTime, **kw: object) -> HttpClient:
     options: dict[str, object] = dict(user_agent="paperbot-test/1", sleep=clock.sleep, monotonic=clock.monotonic, backoff_base=0.5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -55,17 +54,6 @@ class FakeSleep:
         self.waits.append(seconds)
 
 
-@pytest.fixture
-def store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
-    opened = Store.open(str(tmp_path / "paperbot.db"))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
 
 
 async def _server(flavour: str, replies: list[Reply]) -> FakeLLMServer:

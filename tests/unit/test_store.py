@@ -48,12 +48,6 @@ def reddit_post(pid: str = "2504.17830", score: int = 42, ref: str = "t3_abc") -
     )
 
 
-@pytest.fixture
-def store(tmp_path) -> Store:  # type: ignore[no-untyped-def]
-    opened = Store.open(str(tmp_path / "db" / "paperbot.db"))
-    yield opened
-    opened.close()
-
 
 def test_opens_in_wal_mode_with_migrations_applied(store: Store) -> None:
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

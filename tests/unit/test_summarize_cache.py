@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -57,17 +57,6 @@ class CountingOffline(OfflineSummarizer):
         return super().summarize(paper)
 
 
-@pytest.fixture
-def store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
-    opened = Store.open(str(tmp_path / "paperbot.db"))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client_session:
-        yield client_session
 
 
 @pytest.fixture
