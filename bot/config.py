@@ -91,10 +91,6 @@ def _urls(value: str) -> tuple[str, ...]:
     return items
 
 
-def _database(value: str) -> DatabaseURL:
-    return parse_database_url(value)
-
-
 def _guild_ids(value: str) -> tuple[int, ...]:
     return tuple(int(part) for part in _csv(value))
 

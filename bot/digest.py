@@ -347,7 +347,6 @@ async def build_digest(
         reply=reply,
         paper_ids=tuple(r.paper.id for r in ranked),
         delayed=bool(delayed_note),
-        stats={"candidates": len(candidates), "chosen": len(ranked), "since": to_iso(since)},
     )
 
 

@@ -6,10 +6,9 @@ into `Paper`s, and adapters turn `Reply`s into platform messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
-from typing import Any
 
 from bot.ids import is_arxiv_base
 
@@ -243,4 +242,3 @@ class Digest:
     reply: Reply
     paper_ids: tuple[str, ...] = ()
     delayed: bool = False
-    stats: dict[str, Any] = field(default_factory=dict)

@@ -550,11 +550,6 @@ def topic_by_id(topic_id: str) -> Topic:
     return _BY_ID[topic_id]
 
 
-def topic_by_name(name: str) -> Topic | None:
-    """The topic with exactly this display name, or None."""
-    return _BY_NAME.get(name)
-
-
 def topic_ids(names: Sequence[str]) -> tuple[str, ...]:
     """Topic ids for topic names (unknown names are skipped)."""
     return tuple(_BY_NAME[name].id for name in names if name in _BY_NAME)

@@ -8,7 +8,7 @@ content names the group; the reply's header and text lead the first message.
 
 Limits respected in every part (Discord's documented limits): content 2,000 characters; at most
 10 embeds and 6,000 characters across them; title 256, description 4,096, 25 fields of name 256
-and value 1,024, footer 2,048, author 256; 5 action rows of 5 buttons; custom_id 100, label 80.
+and value 1,024, footer 2,048; 5 action rows of 5 buttons; custom_id 100, label 80.
 Long text is truncated with an ellipsis, never rejected.
 
 External text (titles, abstracts, summaries, Reddit posts, error messages echoing user input) is
@@ -39,7 +39,6 @@ MAX_FIELDS = 25
 MAX_FIELD_NAME = 256
 MAX_FIELD_VALUE = 1024
 MAX_FOOTER = 2048
-MAX_AUTHOR = 256
 MAX_ROWS = 5
 MAX_BUTTONS_PER_ROW = 5
 MAX_CUSTOM_ID = 100

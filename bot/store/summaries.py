@@ -147,10 +147,3 @@ class SummaryStore:
         ).fetchone()
         return int(row[0])
 
-    def calls_on(self, now: datetime) -> tuple[int, int]:
-        """(successful, failed) LLM calls on the UTC day of `now`."""
-        row = self.conn.execute(
-            "SELECT COALESCE(SUM(ok), 0), COALESCE(SUM(1 - ok), 0) FROM llm_usage WHERE day = ?",
-            (ensure_utc(now).date().isoformat(),),
-        ).fetchone()
-        return int(row[0]), int(row[1])
