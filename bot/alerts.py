@@ -28,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -44,11 +42,11 @@ from bot.errors import UserInputError
 from bot.models import Actor, ItemGroup, Paper, Place, Reply, Subscription, Summary
 from bot.present import make_items
 from bot.schedule import quiet_until
-from bot.search import MAX_WORD_CHARS, STOPWORDS
+from bot.search import STOPWORDS, folded_words
 from bot.search import query_terms as search_query_terms
 from bot.store import Store
 from bot.store.outbox import transaction
-from bot.topics import tag, topic_by_id, topic_ids
+from bot.topics import fold_plural, tag, topic_by_id, topic_ids
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +56,6 @@ PREVIEW_WINDOW = timedelta(days=7)
 PREVIEW_MAX_PAPERS = 20_000
 SCAN_WATERMARK = "alerts.scanned_until"
 
-_WORD = re.compile(r"[^\W_]+")  # the word pattern of bot.search: letters and digits, any script
 
 Term = tuple[str, ...]
 
@@ -66,21 +63,10 @@ Term = tuple[str, ...]
 # --- tokenizing ----------------------------------------------------------------------------
 
 
-def _fold(word: str) -> str:
-    # The same tiny plural folding for papers and queries: "transformers" finds "transformer".
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
 def tokens(text: str) -> list[str]:
-    """Words as search normalizes them (lower case, accents folded, at most 40 characters),
-    plural `s` folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return [_fold(word[:MAX_WORD_CHARS]) for word in _WORD.findall(text)]
+    """Words as search normalizes them (bot.search.folded_words: lower case, accents folded, at most
+    40 characters), plural-folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
+    return [fold_plural(word) for word in folded_words(text)]
 
 
 def query_terms(text: str) -> tuple[Term, ...]:
@@ -94,7 +80,7 @@ def query_terms(text: str) -> tuple[Term, ...]:
     raw = search_query_terms(text)
     if all(word in STOPWORDS for term in raw for word in term.split()):
         return ()
-    return tuple(dict.fromkeys(tuple(_fold(word) for word in term.split()) for term in raw))
+    return tuple(dict.fromkeys(tuple(fold_plural(word) for word in term.split()) for term in raw))
 
 
 @dataclass(frozen=True, slots=True)

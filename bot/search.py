@@ -150,7 +150,7 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
-def _words(text: str) -> list[str]:
+def folded_words(text: str) -> list[str]:
     """Folded words of some text (every run of letters and digits), each at most 40 chars."""
     return [word[:MAX_WORD_CHARS] for word in _ALNUM.findall(_fold(text))]
 
@@ -173,7 +173,7 @@ def query_terms(text: str) -> list[str]:
 
     for match in _QUOTED.finditer(text):
         loose(text[pos : match.start()])
-        words = _words(match.group(1))[:MAX_PHRASE_WORDS]
+        words = folded_words(match.group(1))[:MAX_PHRASE_WORDS]
         if words:
             phrases.append((" ".join(words), True))
         pos = match.end()
@@ -339,7 +339,7 @@ class SearchEngine:
         author_words: tuple[str, ...] = ()
         impossible = False
         if query.author is not None and query.author.strip():
-            author_words = tuple(_words(query.author[:MAX_INPUT_CHARS])[:MAX_PHRASE_WORDS])
+            author_words = tuple(folded_words(query.author[:MAX_INPUT_CHARS])[:MAX_PHRASE_WORDS])
             if author_words:
                 phrases.append(f"authors : {_quote(' '.join(author_words))}")
             else:
@@ -799,7 +799,7 @@ def _why(paper: Paper, plan: _Plan, query: SearchQuery, popularity: int, now: da
         fields = (("title", paper.title), ("abstract", paper.abstract), ("author", " ".join(paper.authors)))
         matched_any = False
         for name, text in fields:
-            tokens = [_stem(w) for w in _words(text)]
+            tokens = [_stem(w) for w in folded_words(text)]
             found = [t for t in plan.terms if _has_phrase(tokens, [_stem(w) for w in t.split()])]
             if found:
                 parts.append(f"{name}: {', '.join(found[:4])}")
@@ -809,7 +809,7 @@ def _why(paper: Paper, plan: _Plan, query: SearchQuery, popularity: int, now: da
             parts.append(f"matches: {', '.join(plan.terms[:4])}")
     if plan.author_words:
         wanted = list(plan.author_words)
-        names = [a for a in paper.authors if _has_phrase(_words(a), wanted)]
+        names = [a for a in paper.authors if _has_phrase(folded_words(a), wanted)]
         parts.append(f"author: {_clean(names[0], 40)}" if names else f"author: {' '.join(wanted)}")
     if query.topic:
         parts.append(f"topic: {_topic_name(query.topic)}")

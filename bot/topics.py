@@ -600,8 +600,9 @@ _WORD = re.compile(r"[a-z0-9]+")
 _MAX_PHRASE = 5
 
 
-def _stem(word: str) -> str:
-    """A tiny, consistent plural folding applied to text and keywords alike."""
+def fold_plural(word: str) -> str:
+    """A tiny, consistent plural folding ("transformers" -> "transformer", "studies" -> "study"),
+    applied to paper text and to keywords or queries alike (tagger and alert matching)."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -612,7 +613,7 @@ def _stem(word: str) -> str:
 def _tokens(text: str) -> list[str]:
     # Apostrophes and TeX accents vanish; "Schrödinger" and "Schrodinger" both become one word.
     text = text.lower().replace("ö", "o").replace("\\\"o", "o").replace("'s ", " ")
-    return [_stem(word) for word in _WORD.findall(text)]
+    return [fold_plural(word) for word in _WORD.findall(text)]
 
 
 @lru_cache(maxsize=1)
