@@ -45,7 +45,7 @@ from bot.schedule import quiet_until
 from bot.search import STOPWORDS, folded_words
 from bot.search import query_terms as search_query_terms
 from bot.store import Store
-from bot.store.outbox import transaction
+from bot.store.db import transaction
 from bot.topics import fold_plural, tag, topic_by_id, topic_ids
 
 log = logging.getLogger(__name__)

@@ -49,7 +49,8 @@ from bot.clock import Clock, from_iso, to_iso
 from bot.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.models import Reply
 from bot.store import Store
-from bot.store.outbox import OutboxRow, transaction
+from bot.store.db import transaction
+from bot.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 

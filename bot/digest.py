@@ -51,7 +51,7 @@ from bot.schedule import (
     zone,
 )
 from bot.store import Store
-from bot.store.outbox import transaction
+from bot.store.db import transaction
 from bot.topics import topic_by_id
 
 log = logging.getLogger(__name__)

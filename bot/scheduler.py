@@ -47,7 +47,7 @@ from bot.schedule import (
     zone,
 )
 from bot.store import Store
-from bot.store.outbox import transaction
+from bot.store.db import transaction
 
 log = logging.getLogger(__name__)
 

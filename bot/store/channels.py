@@ -13,7 +13,7 @@ from datetime import datetime, time
 
 from bot.clock import Clock, from_iso, system_clock, to_iso
 from bot.models import CatchUp, ChannelSettings, SourceKind, Subscription
-from bot.store.outbox import transaction
+from bot.store.db import transaction
 
 # --- channel settings ------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,15 +83,10 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"the database schema is version {current}, newer than this paperbot ({len(MIGRATIONS)})"
         )
     for number, sql in enumerate(MIGRATIONS[current:], start=current + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn):
             for statement in _split_sql(sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return len(MIGRATIONS)
 
 
@@ -106,3 +103,22 @@ def _split_sql(script: str) -> list[str]:
     if buffer.strip():
         statements.append(buffer.strip())
     return statements
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction; inside an open transaction it simply joins it.
+
+    The connection runs in autocommit mode (isolation_level=None), so statements outside a
+    transaction commit one by one; several repositories writing together use this.
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -11,38 +11,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.clock import from_iso, to_iso
+from bot.store.db import transaction
 
 PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 STATES = (PENDING, SENDING, SENT, FAILED)
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction; inside an open transaction it simply joins it.
-
-    The connection runs in autocommit mode (isolation_level=None), so statements outside a
-    transaction commit one by one; several repositories writing together use this.
-    """
-    if conn.in_transaction:
-        yield conn
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 @dataclass(slots=True)

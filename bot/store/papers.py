@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from bot.clock import ensure_utc, from_iso, to_iso
 from bot.models import Paper, Signal, SourceKind
+from bot.store.db import transaction
 
 # Whose metadata wins when two sources describe the same arXiv paper.
 _META_RANK = {SourceKind.ARXIV: 3, SourceKind.HF: 2, SourceKind.FEED: 1, SourceKind.REDDIT: 1}
@@ -122,8 +123,7 @@ class PaperStore:
         existing = self._load_existing(list(by_id))
         known_signals = self._load_signals(list(by_id))
         now_iso = to_iso(now)
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.conn):
             for paper in by_id.values():
                 outcome = self._ingest_one(paper, existing.get(paper.id), known_signals, now_iso)
                 if outcome == "new":
@@ -136,10 +136,6 @@ class PaperStore:
                     counts.merged += 1
                 else:
                     counts.skipped += 1
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
         return counts
 
     def _load_existing(self, ids: list[str]) -> dict[str, sqlite3.Row]:
