@@ -8,9 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from bot.clock import humanize_age
 from bot.models import Paper, PaperItem, Signal, SourceKind, Summary
+
+
+def web_url(url: str, max_chars: int) -> str | None:
+    """`url` stripped, when it is an absolute http(s) URL with a host and at most `max_chars`
+    long; otherwise None. Adapters link only such URLs (a feed can carry `javascript:` ones)
+    and escape them their own way."""
+    url = url.strip()
+    if not url or len(url) > max_chars:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 def _strongest(signals: Sequence[Signal], kind: SourceKind) -> Signal | None:

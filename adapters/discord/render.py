@@ -23,12 +23,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from discord.utils import escape_markdown
 
 from adapters.base import Part
 from bot.models import PaperItem, Reply, SourceKind
+from bot.present import web_url
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
@@ -110,16 +110,10 @@ def clip(text: str, limit: int) -> str:
 
 def safe_url(url: str) -> str | None:
     """The URL when it is a well-formed http(s) URL Discord will accept; otherwise None."""
-    url = url.strip()
-    if not url or len(url) > MAX_URL or any(ch.isspace() or not ch.isprintable() for ch in url):
+    checked = web_url(url, MAX_URL)
+    if checked is None or any(ch.isspace() or not ch.isprintable() for ch in checked):
         return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
+    return checked
 
 
 # --- sizes ------------------------------------------------------------------------------------

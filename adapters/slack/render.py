@@ -44,10 +44,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from adapters.base import Part
 from bot.models import PaperItem, Reply
+from bot.present import web_url
 
 Block = dict[str, Any]
 
@@ -126,16 +126,10 @@ def _clip_escaped(text: str, limit: int) -> str:
 
 def safe_url(url: str) -> str | None:
     """The URL escaped for use inside `<...|...>`, or None when it is not plain http(s)."""
-    url = url.strip()
-    if not url or len(url) > MAX_URL:
+    checked = web_url(url, MAX_URL)
+    if checked is None:
         return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    url = "".join("%20" if ch.isspace() else ch for ch in url)
+    url = "".join("%20" if ch.isspace() else ch for ch in checked)
     if _CONTROL.search(url):
         return None
     url = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
