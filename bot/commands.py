@@ -235,7 +235,7 @@ def parse_command(text: str) -> Command:
     if verb == "topics":
         return TopicsCommand()
     if verb == "paper":
-        return _parse_paper(rest)
+        return parse_paper(rest)
     if verb == "search":
         if not rest:
             raise UserInputError("search needs a query, e.g. /papers search diffusion since:7d")
@@ -243,7 +243,7 @@ def parse_command(text: str) -> Command:
     if verb in ("subscribe", "sub"):
         return _parse_subscribe(rest)
     if verb in ("unsubscribe", "unsub"):
-        return _parse_unsubscribe(rest)
+        return parse_unsubscribe(rest)
     if verb in ("subscriptions", "subs"):
         if rest:
             raise UserInputError("subscriptions takes nothing after it; try /papers subscriptions")
@@ -255,7 +255,8 @@ def parse_command(text: str) -> Command:
     return _parse_search(text)
 
 
-def _parse_paper(rest: str) -> PaperCommand:
+def parse_paper(rest: str) -> PaperCommand:
+    """`<arXiv id or URL>` -> PaperCommand. Also used by typed adapters."""
     if not rest:
         raise UserInputError("paper needs an arXiv id or URL, e.g. /papers paper 2504.17830")
     ref = rest.split()[0] if len(rest.split()) == 1 else rest
@@ -264,7 +265,7 @@ def _parse_paper(rest: str) -> PaperCommand:
         shown = ref if len(ref) <= 60 else ref[:57] + "..."
         raise UserInputError(
             f"{shown!r} is not an arXiv id or URL (try 2504.17830, arXiv:2504.17830v2 or "
-            "https://arxiv.org/abs/2504.17830); to search, use /papers search <words>"
+            "https://arxiv.org/abs/2504.17830); to search, use /papers search"
         )
     return PaperCommand(paper_id=parsed.base, version=parsed.version)
 
@@ -321,7 +322,8 @@ def _parse_subscribe(rest: str) -> SubscribeCommand:
     return SubscribeCommand(query=query, topics=topics)
 
 
-def _parse_unsubscribe(rest: str) -> UnsubscribeCommand:
+def parse_unsubscribe(rest: str) -> UnsubscribeCommand:
+    """`<number | query | all>` -> UnsubscribeCommand. Also used by typed adapters."""
     rest = rest.strip()
     if not rest:
         raise UserInputError(

@@ -31,7 +31,6 @@ from discord import app_commands
 from bot import commands as cmd
 from bot.clock import parse_since
 from bot.errors import UserInputError
-from bot.ids import parse_arxiv_id
 
 Choice = app_commands.Choice
 MAX_CHOICES = 25
@@ -133,15 +132,7 @@ def search_command(
 
 def paper_command(ref: str) -> cmd.PaperCommand:
     """`/papers paper id:<arXiv id or URL>` -> PaperCommand."""
-    text = ref.strip()
-    parsed = parse_arxiv_id(text)
-    if parsed is None:
-        shown = text if len(text) <= 60 else text[:57] + "..."
-        raise UserInputError(
-            f"{shown!r} is not an arXiv id or URL (try 2504.17830, arXiv:2504.17830v2 or "
-            "https://arxiv.org/abs/2504.17830); to search, use /papers search"
-        )
-    return cmd.PaperCommand(paper_id=parsed.base, version=parsed.version)
+    return cmd.parse_paper(_one_line(ref))
 
 
 def subscribe_command(query: str | None = None, topics: str | None = None) -> cmd.SubscribeCommand:
@@ -155,14 +146,7 @@ def subscribe_command(query: str | None = None, topics: str | None = None) -> cm
 
 def unsubscribe_command(which: str) -> cmd.UnsubscribeCommand:
     """`/papers unsubscribe which:<number | query | all>` -> UnsubscribeCommand."""
-    text = _one_line(which)
-    if not text:
-        raise UserInputError("unsubscribe needs a number from /papers subscriptions, the query, or all")
-    if text.lower() == "all":
-        return cmd.UnsubscribeCommand(everything=True)
-    if text.lstrip("#").isdigit():
-        return cmd.UnsubscribeCommand(number=int(text.lstrip("#")))
-    return cmd.UnsubscribeCommand(query=_query(text))
+    return cmd.parse_unsubscribe(_one_line(which))
 
 
 def quiet_command(hours: str | None = None, tz: str | None = None) -> cmd.QuietHoursCommand:
