@@ -396,8 +396,6 @@ def _progress_printer(out: TextIO, name: str) -> Callable[[int, int], None]:
 
 def print_status(settings: Settings, out: TextIO) -> int:
     """`paperbot status`: sources with last success, last failure and next fetch; store counts; LLM usage."""
-    from bot.summarize.llm import usage_today
-
     store = Store.open(settings.database_url)
     try:
         states = {state.name: state for state in store.sources.all()}
@@ -426,9 +424,10 @@ def print_status(settings: Settings, out: TextIO) -> int:
             "outbox failed": store.conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'failed'").fetchone()[0],
         }
         out.write("store:\n" + "".join(f"  {k}: {v}\n" for k, v in counts.items()))
-        used, budget = usage_today(store, system_clock(), settings.llm_daily_token_budget)
+        used, budget = store.summaries.tokens_on(system_clock()), settings.llm_daily_token_budget
         mode = f"{settings.llm_provider} {settings.llm_model}" if settings.llm_enabled else "offline summarizer"
-        out.write(f"llm: {mode}; tokens today {used:,} of {budget:,}\n")
+        limit = f"of {budget:,}" if budget else "(no daily limit)"
+        out.write(f"llm: {mode}; tokens today (UTC) {used:,} {limit}\n")
     finally:
         store.close()
     return 0

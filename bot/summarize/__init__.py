@@ -1,8 +1,8 @@
 """Summaries of papers: the offline extractive summarizer, LLM summarizers and the cache.
 
 The rest of the app uses one facade, `Summaries` (`get`, `get_many`, `background_pass`), built
-with `build_summaries(settings, store, session, clock)`. `usage_today(store, now, budget)` gives
-today's LLM token usage for `paperbot status`.
+with `build_summaries(settings, store, session, clock)`. Token usage per UTC day is in the store
+(`store.summaries.tokens_on`), which `paperbot status` shows against the budget.
 
     offline.py   extractive summary from title + abstract (default; deterministic; no network)
     llm.py       OpenAI-compatible and Anthropic clients over aiohttp; prompt; answer validation
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bot.summarize.cache import OFFLINE_KEY, Summaries, build_summaries, summary_search_text
 from bot.summarize.llm import PROMPT_VERSION as LLM_PROMPT_VERSION
-from bot.summarize.llm import LLMSummarizer, usage_today
+from bot.summarize.llm import LLMSummarizer
 from bot.summarize.offline import PROMPT_VERSION as OFFLINE_PROMPT_VERSION
 from bot.summarize.offline import OfflineSummarizer, summarize_text
 
@@ -29,5 +29,4 @@ __all__ = [
     "build_summaries",
     "summarize_text",
     "summary_search_text",
-    "usage_today",
 ]

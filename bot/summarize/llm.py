@@ -411,20 +411,6 @@ class AnthropicClient:
 # --- the summarizer ---------------------------------------------------------------------------
 
 
-def usage_today(store: Any, now: datetime, budget: int | None = None) -> tuple[int, int]:
-    """(tokens used on the UTC day of `now`, daily budget) for `paperbot status`.
-
-    `store` is a Store (or anything with `.summaries.tokens_on`); `budget` defaults to the
-    LLM_DAILY_TOKEN_BUDGET default. A budget of 0 means no limit.
-    """
-    if budget is None:
-        from bot.config import Settings
-
-        budget = Settings().llm_daily_token_budget
-    usage = getattr(store, "summaries", store)
-    return usage.tokens_on(now), budget
-
-
 class LLMSummarizer:
     """Summaries from a chat model, within a daily token budget and a concurrency cap."""
 

@@ -204,3 +204,22 @@ def test_digest_print_shows_what_a_channel_would_get(capsys: pytest.CaptureFixtu
     run(capsys, "ingest", str(REAL / "arxiv_rss_new_quant-ph_2025-04-28.xml"), "--source", "arxiv-rss")
     code, out, _ = run(capsys, "digest", "--print")
     assert code == 0 and "https://arxiv.org/abs/" in out
+
+
+def test_status_shows_todays_llm_tokens_against_the_budget(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from bot.config import load_settings
+    from bot.store import Store
+
+    monkeypatch.setenv("LLM_DAILY_TOKEN_BUDGET", "50000")
+    store = Store.open(load_settings().database_url)
+    store.summaries.record_usage(
+        now=datetime.now(UTC), provider="openai", model="m", paper_id="2504.17830",
+        prompt_tokens=1200, completion_tokens=34, ok=True,
+    )
+    store.close()
+    code, out, _ = run(capsys, "status")
+    assert code == 0 and "tokens today (UTC) 1,234 of 50,000" in out
+    monkeypatch.setenv("LLM_DAILY_TOKEN_BUDGET", "0")
+    assert "1,234 (no daily limit)" in run(capsys, "status")[1]

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.errors import BudgetExhausted, LLMResponseError, SummarizerError
 from bot.models import Paper, Summary
 from bot.store import Store
-from bot.summarize import Summaries, build_summaries, usage_today
+from bot.summarize import Summaries, build_summaries
 from bot.summarize.llm import (
     PROMPT_VERSION,
     SYSTEM_PROMPT,
@@ -108,8 +108,8 @@ async def test_openai_good_json_becomes_a_validated_summary(store: Store, sessio
     assert server.headers[0]["Authorization"] == "Bearer sk-test-key-123"
     assert server.fence_ok == [True]
     assert _usage_rows(store) == [("openai", PAPER.id, 300, 90, 1)]
-    assert usage_today(store, NOW, 1000) == (390, 1000)
-    assert usage_today(store, NOW + timedelta(days=1), 1000) == (0, 1000)
+    assert store.summaries.tokens_on(NOW) == 390
+    assert store.summaries.tokens_on(NOW + timedelta(days=1)) == 0
 
 
 async def test_anthropic_good_json_uses_messages_api(store: Store, session: aiohttp.ClientSession) -> None:
@@ -282,7 +282,7 @@ async def test_spent_budget_means_offline_without_a_request(store: Store, sessio
         await server.close()
     assert server.count == 0
     assert summary.summarizer == "offline"
-    assert usage_today(store, NOW, 1000) == (1100, 1000)
+    assert store.summaries.tokens_on(NOW) == 1100
 
 
 async def test_budget_resets_the_next_utc_day(store: Store, session: aiohttp.ClientSession) -> None:

@@ -13,7 +13,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.models import Paper, SourceKind, Summary
 from bot.store import Store
-from bot.summarize import OFFLINE_KEY, OfflineSummarizer, Summaries, usage_today
+from bot.summarize import OFFLINE_KEY, OfflineSummarizer, Summaries
 from bot.summarize.llm import LLMSummarizer, OpenAIChatClient
 from bot.topics import topic_ids
 from tests.unit.test_llm_fakes import FakeLLMServer, Reply, summary_json
@@ -234,7 +234,7 @@ async def test_background_pass_uses_the_llm_and_respects_the_budget(
     assert await summaries.background_pass(NOW, 2) == 2
     # Both calls started under budget (the cap may be overshot by up to `concurrency` calls).
     assert server.count == 2
-    assert usage_today(store, NOW, 350) == (400, 350)
+    assert store.summaries.tokens_on(NOW) == 400
     # Now the budget is spent: the pass only fills in offline summaries, with no request.
     assert await summaries.background_pass(NOW, 5) == 2
     assert server.count == 2
