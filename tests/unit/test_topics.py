@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.bench_summarize import tagger_scores
 from bot.models import Topic
 from bot.topics import (
     MAX_TAGS,
@@ -38,18 +39,6 @@ REQUIRED = {
 
 def _labelled() -> list[dict]:
     return [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def micro_f1(rows: list[dict]) -> float:
-    """Micro-averaged F1 of the tagger's names against the hand labels."""
-    tp = fp = fn = 0
-    for row in rows:
-        predicted, gold = set(tag(row["title"], row["text"])), set(row["topics"])
-        tp += len(predicted & gold)
-        fp += len(predicted - gold)
-        fn += len(gold - predicted)
-    precision, recall = tp / (tp + fp), tp / (tp + fn)
-    return 2 * precision * recall / (precision + recall)
 
 
 # --- the taxonomy ----------------------------------------------------------------------------
@@ -147,4 +136,4 @@ def test_labelled_set_is_big_enough_and_valid() -> None:
 
 def test_tagger_micro_f1_on_the_held_out_half() -> None:
     heldout = [row for row in _labelled() if row["split"] == "heldout"]
-    assert micro_f1(heldout) >= 0.70
+    assert tagger_scores(heldout)["f1"] >= 0.70
