@@ -62,7 +62,7 @@ DIGEST_KINDS = ("digest", "digest-now", "digest-note")
 # What a permanent failure reason means to a person reading a notice.
 REASONS = {
     "channel_not_found": "the channel no longer exists",
-    "not_in_channel": "paperbot is no longer in the channel (invite it back)",
+    "not_in_channel": "paperbot is not a member of the channel",
     "is_archived": "the channel is archived",
     "missing_access": "paperbot has no access to the channel",
     "missing_permissions": "paperbot lacks permission to post there",
@@ -235,7 +235,7 @@ class Delivery:
         except PermanentDeliveryError as exc:
             self.store.outbox.mark_failed(row.id, f"permanent: {exc.reason}", self.clock())
             log.warning("outbox %s failed permanently: %s", row.key, exc.reason)
-            self._on_permanent(row, exc.reason)
+            self._on_permanent(row, exc.reason, exc.hint)
             return "failed"
         except (TransientDeliveryError, Exception) as exc:
             if not isinstance(exc, TransientDeliveryError):
@@ -259,7 +259,7 @@ class Delivery:
         log.warning("outbox %s attempt %d failed (%s); retrying in %s", row.key, row.attempts + 1, error, wait)
         return "retry"
 
-    def _on_permanent(self, row: OutboxRow, reason: str) -> None:
+    def _on_permanent(self, row: OutboxRow, reason: str, hint: str = "") -> None:
         now = self.clock()
         if row.kind in DIGEST_KINDS:
             channel_key = f"{row.platform}:{row.destination}"
@@ -269,7 +269,8 @@ class Delivery:
             if owner:
                 text = (
                     f"the paper digest for channel {row.destination} is paused: {describe_reason(reason)}. "
-                    "Fix that, then run /papers digest on in the channel to resume it."
+                    + (f"To fix it, {hint.rstrip('.')}; then" if hint else "Fix that, then")
+                    + " run /papers digest on in the channel to resume it."
                 )
                 self.store.notices.add(row.platform, owner, text, now)
                 # Best effort: a DM to whoever set the digest up. Its own failure stops there.

@@ -121,9 +121,13 @@ class PermanentDeliveryError(DeliveryError):
     """A failure that retrying cannot fix; `reason` is a short machine-readable code.
 
     Reasons used by the adapters: channel_not_found, not_in_channel, is_archived,
-    missing_access, missing_permissions, dm_blocked, user_not_found.
+    missing_access, missing_permissions, dm_blocked, user_not_found. `hint` is an optional
+    platform-specific next step for a person.
     """
 
-    def __init__(self, reason: str, message: str = "") -> None:
+    def __init__(self, reason: str, message: str = "", *, hint: str = "") -> None:
         self.reason = reason
+        # What a person can do about it on that platform ("invite the bot with /invite
+        # @paperbot"); the core adds it to the notice it sends whoever set the delivery up.
+        self.hint = hint
         super().__init__(message or reason)

@@ -81,6 +81,10 @@ def _retry_after(exc: discord.HTTPException) -> float:
         return _DEFAULT_RETRY_AFTER
 
 
+_CHANNEL_HINT = "give paperbot's role View Channel, Send Messages and Embed Links in that channel"
+_HINTS = {"missing_access": _CHANNEL_HINT, "missing_permissions": _CHANNEL_HINT}
+
+
 def delivery_error(exc: BaseException, where: str) -> DeliveryError:
     """Our delivery error for a discord.py / network exception raised while sending."""
     if isinstance(exc, DeliveryError):
@@ -92,9 +96,9 @@ def delivery_error(exc: BaseException, where: str) -> DeliveryError:
         reason = _PERMANENT_CODES.get(exc.code)
         message = f"Discord {exc.status} (code {exc.code}) on {where}: {exc.text}"
         if reason is not None:
-            return PermanentDeliveryError(reason, message)
+            return PermanentDeliveryError(reason, message, hint=_HINTS.get(reason, ""))
         if exc.status == 403:
-            return PermanentDeliveryError("missing_permissions", message)
+            return PermanentDeliveryError("missing_permissions", message, hint=_HINTS["missing_permissions"])
         if exc.status == 404:
             return PermanentDeliveryError("channel_not_found", message)
         if exc.status == 429:

@@ -93,18 +93,18 @@ STOP_TIMEOUT = 10.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 
 # Slack error code -> PermanentDeliveryError reason (see bot.errors and bot.delivery.REASONS).
+# Only errors about one channel or user belong here: a dead token or a missing scope breaks
+# every delivery alike and must not pause each channel's digest one by one (see _AUTH_ERRORS).
 PERMANENT_ERRORS = {
     "channel_not_found": "channel_not_found",
     "not_in_channel": "not_in_channel",
     "is_archived": "is_archived",
-    "account_inactive": "account_inactive",
     "user_not_found": "user_not_found",
     "user_not_visible": "user_not_found",
     "user_disabled": "user_not_found",
     "users_not_found": "user_not_found",
     "cannot_dm_bot": "dm_blocked",
     "messages_tab_disabled": "dm_blocked",
-    "missing_scope": "missing_permissions",
     "restricted_action": "missing_permissions",
     "restricted_action_read_only_channel": "missing_permissions",
     "restricted_action_thread_only_channel": "missing_permissions",
@@ -194,10 +194,15 @@ def delivery_error(method: str, status: int, error: str, headers: Mapping[str, A
     """The bot.errors class for a failed Web API call."""
     if status == 429 or error == "ratelimited":
         return RetryAfter(retry_after_seconds(headers), f"Slack rate limited {method}")
+    if error in _AUTH_ERRORS or error == "missing_scope":
+        log.error("slack: %s failed with %s; check SLACK_BOT_TOKEN and the app's scopes", method, error)
+        return TransientDeliveryError(f"Slack {method} failed: {error} (the bot token or app setup)")
     if error in PERMANENT_ERRORS:
         reason = PERMANENT_ERRORS[error]
         if error == "not_in_channel":
-            return PermanentDeliveryError(reason, "paperbot is not in that channel; invite the bot with /invite @paperbot")
+            return PermanentDeliveryError(
+                reason, f"Slack refused {method}: {error}", hint="invite it with /invite @paperbot in that channel"
+            )
         return PermanentDeliveryError(reason, f"Slack refused {method}: {error}")
     return TransientDeliveryError(f"Slack {method} failed: HTTP {status} {error}".strip())
 

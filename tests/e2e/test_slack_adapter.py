@@ -338,7 +338,6 @@ async def test_a_long_retry_after_goes_back_to_the_outbox(rig: Rig) -> None:
         ("not_in_channel", "not_in_channel"),
         ("channel_not_found", "channel_not_found"),
         ("is_archived", "is_archived"),
-        ("account_inactive", "account_inactive"),
         ("user_not_found", "user_not_found"),
         ("cannot_dm_bot", "dm_blocked"),
     ],
@@ -349,7 +348,14 @@ async def test_permanent_errors(rig: Rig, error: str, reason: str) -> None:
         await rig.adapter.send("CGONE", {"text": "hello"})
     assert caught.value.reason == reason
     if error == "not_in_channel":
-        assert "invite the bot with /invite @paperbot" in str(caught.value)
+        assert caught.value.hint == "invite it with /invite @paperbot in that channel"
+
+
+@pytest.mark.parametrize("error", ["account_inactive", "invalid_auth", "token_revoked", "missing_scope"])
+async def test_a_broken_token_or_scope_is_transient_not_a_channel_failure(rig: Rig, error: str) -> None:
+    rig.fake.fail("chat.postMessage", error)
+    with pytest.raises(TransientDeliveryError, match=error):
+        await rig.adapter.send("CGENERAL", {"text": "hello"})
 
 
 async def test_open_dm_maps_errors_too(rig: Rig) -> None:

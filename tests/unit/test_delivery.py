@@ -413,13 +413,16 @@ async def test_owner_sees_the_pause_notice_with_their_next_command() -> None:
     reply = await service.handle_command("digest on 09:00 tz:Europe/Berlin", owner, place)
     assert "Daily digest is on" in reply.text and not reply.is_error
     enqueue(store, "digest:memory:C1:2026-03-02", "digest", "memory", "C1", digest_reply(2), T0)
-    adapter.fail_next(PermanentDeliveryError("not_in_channel"))
+    adapter.fail_next(PermanentDeliveryError("not_in_channel", hint="invite it with /invite @paperbot in that channel"))
     await delivery.deliver()
     reply = await service.handle_command("subscriptions", owner, place)
-    assert "Note: the paper digest for channel C1 is paused: paperbot is no longer in the channel" in reply.footer
+    assert reply.footer.startswith(
+        "Note: the paper digest for channel C1 is paused: paperbot is not a member of the channel. "
+        "To fix it, invite it with /invite @paperbot in that channel; then run /papers digest on"
+    )
     assert "Note:" not in (await service.handle_command("subscriptions", owner, place)).footer
     shown = await service.handle_command("digest show", owner, place)
-    assert "paused (paperbot is no longer in the channel (invite it back))" in shown.text
+    assert "paused (paperbot is not a member of the channel)" in shown.text
     member = Actor(platform="memory", user_id="U-member", can_manage=False)
     denied = await service.handle_command("digest on", member, place)
     assert denied.is_error and denied.text == "only members who can manage this channel can change its digest"

@@ -274,7 +274,7 @@ def test_retry_after_and_error_mapping() -> None:
     limited = delivery_error("chat.postMessage", 429, "ratelimited", {"Retry-After": "9"})
     assert isinstance(limited, RetryAfter) and limited.retry_after == 9.0
     gone = delivery_error("chat.postMessage", 200, "not_in_channel", {})
-    assert isinstance(gone, PermanentDeliveryError) and gone.reason == "not_in_channel" and "/invite" in str(gone)
+    assert isinstance(gone, PermanentDeliveryError) and gone.reason == "not_in_channel" and "/invite @paperbot" in gone.hint
     assert isinstance(delivery_error("chat.postMessage", 500, "internal_error", {}), TransientDeliveryError)
     assert isinstance(delivery_error("chat.postMessage", 200, "something_new", {}), TransientDeliveryError)
 
