@@ -54,6 +54,18 @@ DAYS_SUGGESTIONS = [
 ]
 
 
+# The core's help text is the typed grammar Slack and the console use; Discord's options differ.
+HELP_TEXT = """\
+/papers search query:<words or "phrase"> [since:7d] [source] [topic] [author] [sort] [limit]
+/papers paper id:<arXiv id or URL>       one paper in full
+/papers subscribe query:<words> [topics:cv,llm]   a DM when new papers match
+/papers unsubscribe which:<number|query|all>, /papers subscriptions
+/papers quiet hours:22:00-07:00 tz:Europe/Berlin  no alert DMs in those hours (hours:off)
+/papers digest on [time:09:00] [tz:Europe/Berlin] [topics:llm,rl] [max:10] [sources:arxiv,hf] [days:weekdays]
+/papers digest off | show | now           (digest settings need Manage Channels)
+/papers topics                            topic ids for the topic and topics options"""
+
+
 class Runner(Protocol):
     """What the command group needs from whoever answers interactions."""
 

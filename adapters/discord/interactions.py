@@ -17,6 +17,7 @@ from typing import Any
 import discord
 
 from adapters.base import ServiceAPI
+from adapters.discord.commands import HELP_TEXT
 from adapters.discord.messages import NO_MENTIONS, build_view, send_kwargs
 from adapters.discord.render import (
     MAX_LABEL,
@@ -104,6 +105,9 @@ class InteractionResponder:
             command = build()
         except UserInputError as exc:
             await self.answer(interaction, _error_reply(str(exc)))
+            return
+        if isinstance(command, cmd.HelpCommand):
+            await self.answer(interaction, Reply(header="paperbot commands", text=HELP_TEXT, private=True))
             return
         who, where = actor_of(interaction, self.manage_permission), place_of(interaction)
         if not isinstance(command, INSTANT):

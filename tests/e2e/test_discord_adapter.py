@@ -158,6 +158,8 @@ async def test_commands_sync_globally_without_guild_ids(fake: FakeDiscord, servi
     (answer,) = fake.callbacks_for(payload)
     assert answer["type"] == 4 and answer["data"]["flags"] == EPHEMERAL
     assert "paperbot commands" in answer["data"]["content"]
+    # Discord's own option syntax, not the typed grammar of Slack and the console.
+    assert "/papers search query:" in answer["data"]["content"] and "time:09:00" in answer["data"]["content"]
 
 
 async def test_a_rejected_token_is_a_clear_error(fake: FakeDiscord, service: FakeService) -> None:
