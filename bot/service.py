@@ -229,6 +229,9 @@ class BotService:
         return Reply(header="Topics", text="\n".join(lines), private=True)
 
     def _with_notices(self, reply: Reply, who: Actor) -> Reply:
+        if not reply.private:
+            # A notice is for this user alone; it waits for their next private answer.
+            return reply
         try:
             pending = self.notices.pop(who.platform, who.user_id)
         except Exception:  # a notice must never cost the user their answer

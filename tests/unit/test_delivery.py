@@ -415,6 +415,9 @@ async def test_owner_sees_the_pause_notice_with_their_next_command() -> None:
     enqueue(store, "digest:memory:C1:2026-03-02", "digest", "memory", "C1", digest_reply(2), T0)
     adapter.fail_next(PermanentDeliveryError("not_in_channel", hint="invite it with /invite @paperbot in that channel"))
     await delivery.deliver()
+    # A public answer (shown to the whole channel) never carries the owner's notice.
+    public = Reply(text="posted", private=False)
+    assert service._with_notices(public, owner) is public
     reply = await service.handle_command("subscriptions", owner, place)
     assert reply.footer.startswith(
         "Note: the paper digest for channel C1 is paused: paperbot is not a member of the channel. "
