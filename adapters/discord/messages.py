@@ -15,6 +15,7 @@ import discord
 
 from adapters.base import Part
 from bot.errors import DeliveryError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.http import parse_retry_after
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -74,11 +75,8 @@ def send_kwargs(part: Part) -> dict[str, Any]:
 
 def _retry_after(exc: discord.HTTPException) -> float:
     response = getattr(exc, "response", None)
-    header = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return float(header) if header else _DEFAULT_RETRY_AFTER
-    except ValueError:
-        return _DEFAULT_RETRY_AFTER
+    seconds = parse_retry_after(response.headers.get("Retry-After") if response is not None else None)
+    return _DEFAULT_RETRY_AFTER if seconds is None else seconds
 
 
 _CHANNEL_HINT = "give paperbot's role View Channel, Send Messages and Embed Links in that channel"

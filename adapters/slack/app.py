@@ -76,6 +76,7 @@ from bot.errors import (
     RetryAfter,
     TransientDeliveryError,
 )
+from bot.http import parse_retry_after
 from bot.models import Actor, Place, Reply
 
 log = logging.getLogger(__name__)
@@ -144,12 +145,8 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
 
 def retry_after_seconds(headers: Mapping[str, Any] | None, default: float = 1.0) -> float:
     """The Retry-After header in seconds (a missing or odd value gives `default`)."""
-    value = _header(headers, "retry-after")
-    try:
-        seconds = float(value) if value is not None else default
-    except ValueError:
-        return default
-    return seconds if math.isfinite(seconds) and seconds >= 0 else default
+    seconds = parse_retry_after(_header(headers, "retry-after"))
+    return default if seconds is None else seconds
 
 
 class RateLimitRetry(AsyncRateLimitErrorRetryHandler):

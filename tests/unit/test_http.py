@@ -162,6 +162,8 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("12") == 12.0
     assert parse_retry_after("garbage") is None
     assert parse_retry_after(None) is None
+    assert parse_retry_after("inf") is None and parse_retry_after("nan") is None
+    assert parse_retry_after("-5") == 0.0
     when = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC).timestamp()
     assert parse_retry_after("Thu, 01 Jan 2026 00:01:00 GMT", now=when) == pytest.approx(30.0)
 
