@@ -33,11 +33,16 @@ def _strongest(signals: Sequence[Signal], kind: SourceKind) -> Signal | None:
     return max(candidates, key=lambda s: s.score) if candidates else None
 
 
-def source_line(paper: Paper, now: datetime) -> str:
+def source_line(paper: Paper, now: datetime | None) -> str:
     """A short line naming where the paper came from and how fresh or popular it is.
 
     Parts are joined with " · "; the most telling popularity signal comes first when present.
+    With `now` None the ages are left out (for platforms that show a live age of their own).
     """
+
+    def age(when: datetime | None) -> str:
+        return f" · {humanize_age(when, now)}" if when is not None and now is not None else ""
+
     parts: list[str] = []
     hf = _strongest(paper.signals, SourceKind.HF)
     reddit = _strongest(paper.signals, SourceKind.REDDIT)
@@ -45,16 +50,16 @@ def source_line(paper: Paper, now: datetime) -> str:
     if paper.is_arxiv and (SourceKind.ARXIV in paper.sources or not paper.sources):
         label = paper.source_label if paper.source_label.startswith("arXiv") else ""
         label = label or (f"arXiv {paper.primary_category}" if paper.primary_category else "arXiv")
-        parts.append(label + (f" · {humanize_age(when, now)}" if when else ""))
+        parts.append(label + age(when))
         if paper.is_updated and paper.version > 1:
             parts.append(f"updated v{paper.version}")
     if hf is not None:
         parts.append(f"HF daily · {hf.score} upvote{'s' if hf.score != 1 else ''}")
     if reddit is not None:
-        parts.append(f"{reddit.label} · {reddit.score} points · {humanize_age(reddit.observed_at, now)}")
+        parts.append(f"{reddit.label} · {reddit.score} points" + age(reddit.observed_at))
     if not parts:
         label = paper.source_label or paper.source.value
-        parts.append(label + (f" · {humanize_age(when, now)}" if when else ""))
+        parts.append(label + age(when))
     return " · ".join(parts)
 
 

@@ -28,7 +28,7 @@ from discord.utils import escape_markdown
 
 from adapters.base import Part
 from bot.models import PaperItem, Reply, SourceKind
-from bot.present import web_url
+from bot.present import source_line, web_url
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
@@ -199,8 +199,10 @@ def paper_embed(item: PaperItem, number: int | None, *, details: bool = False) -
     if lines:
         embed["description"] = clip("\n".join(lines), MAX_DESCRIPTION)
     fields = []
-    if item.source_line:
-        fields.append(_field("Source", inert(item.source_line, newlines=False), inline=True))
+    # The Age field shows a live relative time, so the source line goes without its ages.
+    source = source_line(paper, None)
+    if source:
+        fields.append(_field("Source", inert(source, newlines=False), inline=True))
     age = _age_markup(item)
     if age:
         fields.append(_field("Age", age, inline=True))
