@@ -106,7 +106,6 @@ class DiscordAdapter:
         self.settings = settings
         self.ready_timeout = ready_timeout
         self.guild_ready_timeout = guild_ready_timeout
-        self.synced: list[str] = []  # names of the commands Discord confirmed at the last sync
         self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -184,7 +183,6 @@ class DiscordAdapter:
             client.tree.add_command(group)
             synced = await client.tree.sync()
             log.info("synced %d global command(s) (may take up to an hour to appear)", len(synced))
-        self.synced = [command.name for command in synced]
 
     async def stop(self) -> None:
         """Close the gateway and HTTP session; in-flight sends finish or fail as delivery errors."""
