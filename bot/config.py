@@ -171,7 +171,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("DISCORD_TOKEN", "discord_token", str, "", "Discord bot token; enables the Discord adapter.", secret=True),
     SettingSpec("DISCORD_APPLICATION_ID", "discord_application_id", str, "", "Discord application id (for paperbot discord-invite)."),
     SettingSpec("DISCORD_API_URL", "discord_api_url", _url, "https://discord.com/api/v10", "Discord REST base URL (proxies, tests)."),
-    SettingSpec("DISCORD_GATEWAY_URL", "discord_gateway_url", _url, "wss://gateway.discord.gg/", "Discord gateway websocket URL (proxies, tests)."),
+    SettingSpec("DISCORD_GATEWAY_URL", "discord_gateway_url", _url, "wss://gateway.discord.gg", "Discord gateway websocket URL (proxies, tests)."),
     SettingSpec("DISCORD_GUILD_IDS", "discord_guild_ids", _guild_ids, "", "Comma-separated guild ids to sync commands to instantly; empty: global sync."),
     SettingSpec("DISCORD_MANAGE_PERMISSION", "discord_manage_permission", str, "manage_channels", "Discord permission needed to change channel digest settings."),
 )
@@ -185,7 +185,7 @@ class Settings:
     database: str = ""
     log_level: str = "info"
     log_format: str = "text"
-    user_agent: str = "paperbot/0.1"
+    user_agent: str = "paperbot/0.1 (research paper bot; +https://github.com/paperbot/paperbot)"
     http_timeout: float = 30.0
     http_retries: int = 3
     http_max_bytes: int = 26214400
@@ -236,7 +236,7 @@ class Settings:
     discord_token: str = ""
     discord_application_id: str = ""
     discord_api_url: str = "https://discord.com/api/v10"
-    discord_gateway_url: str = "wss://gateway.discord.gg/"
+    discord_gateway_url: str = "wss://gateway.discord.gg"
     discord_guild_ids: tuple[int, ...] = ()
     discord_manage_permission: str = "manage_channels"
     extra: dict[str, str] = field(default_factory=dict)

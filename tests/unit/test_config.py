@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SETTINGS, ConfigError, env_example, load_settings, settings_fields
+from bot.config import SETTINGS, ConfigError, Settings, env_example, load_settings, settings_fields
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,3 +66,8 @@ def test_env_example_lists_every_setting_and_is_current() -> None:
     assert committed == env_example(), "regenerate with: python -m bot.config > .env.example"
     for spec in SETTINGS:
         assert f"\n{spec.key}=" in committed
+
+
+def test_the_dataclass_defaults_are_the_settings_table_defaults() -> None:
+    # Code and tests that build Settings() directly must see what a user with no settings gets.
+    assert Settings() == load_settings({}, dotenv=None)
