@@ -25,7 +25,7 @@ import aiohttp
 from adapters.base import ChatAdapter
 from bot.clock import Clock, ensure_utc, from_iso, parse_since, system_clock, to_iso
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, UserInputError
 from bot.http import HttpClient
 from bot.ingest import FetchOutcome, due_sources, fetch_source
 from bot.models import Paper, SourceKind
@@ -435,23 +435,27 @@ def print_status(settings: Settings, out: TextIO) -> int:
 
 def search_cli(settings: Settings, args: Any, out: TextIO) -> int:
     """`paperbot search`: ranked results as text, or JSON lines with id, title, url, score, topics, tldr."""
-    from bot.commands import parse_topic
+    from bot.commands import parse_topic, query_text
     from bot.search import SearchQuery
     from bot.summarize import build_summaries
 
     if not 1 <= args.limit <= 100:
         raise ValueError("--limit must be from 1 to 100")
+    # The same checks as /papers in chat; bad input is a usage error (exit 2), one line.
+    try:
+        text = query_text([args.query])
+        topic = parse_topic(args.topic) if args.topic else None
+    except UserInputError as exc:
+        raise ValueError(str(exc)) from None
+    since = parse_since(args.since, system_clock()) if args.since else None
+    if not (text.strip('" ') or topic or since):
+        raise ValueError('that search is empty; give some words, --topic or --since, e.g. paperbot search "diffusion"')
     store = Store.open(settings.database_url)
 
     async def go() -> int:
         async with aiohttp.ClientSession() as session:
             now = system_clock()
-            query = SearchQuery(
-                text=args.query[:300],
-                since=parse_since(args.since, now) if args.since else None,
-                topic=parse_topic(args.topic) if args.topic else None,
-                limit=args.limit,
-            )
+            query = SearchQuery(text=text, since=since, topic=topic, limit=args.limit)
             result = SearchEngine(store).search(query, now)
             summaries = await build_summaries(settings, store, session, system_clock).get_many([h.paper for h in result.hits])
             for hit in result.hits:

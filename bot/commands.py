@@ -270,7 +270,8 @@ def parse_paper(rest: str) -> PaperCommand:
     return PaperCommand(paper_id=parsed.base, version=parsed.version)
 
 
-def _query_text(words: list[str]) -> str:
+def query_text(words: list[str]) -> str:
+    """The words as one query; UserInputError when it is longer than MAX_QUERY_CHARS."""
     query = " ".join(words).strip()
     if len(query) > MAX_QUERY_CHARS:
         raise UserInputError(
@@ -282,7 +283,7 @@ def _query_text(words: list[str]) -> str:
 
 def _parse_search(text: str) -> SearchCommand:
     parsed = _tokenize(text, SEARCH_OPTIONS)
-    query = _query_text(parsed.words)
+    query = query_text(parsed.words)
     opts = parsed.options
     since = opts.get("since")
     if since is not None:
@@ -312,7 +313,7 @@ def _parse_search(text: str) -> SearchCommand:
 
 def _parse_subscribe(rest: str) -> SubscribeCommand:
     parsed = _tokenize(rest, SUBSCRIBE_OPTIONS)
-    query = _query_text(parsed.words)
+    query = query_text(parsed.words)
     topic_text = parsed.options.get("topic") or parsed.options.get("topics") or ""
     topics = tuple(parse_topic(part) for part in topic_text.split(",") if part.strip())
     if not query.strip('" ') and not topics:
@@ -333,7 +334,7 @@ def parse_unsubscribe(rest: str) -> UnsubscribeCommand:
         return UnsubscribeCommand(everything=True)
     if rest.lstrip("#").isdigit():
         return UnsubscribeCommand(number=int(rest.lstrip("#")))
-    return UnsubscribeCommand(query=_query_text([rest]))
+    return UnsubscribeCommand(query=query_text([rest]))
 
 
 def parse_quiet_hours(rest: str) -> QuietHoursCommand:
@@ -389,7 +390,7 @@ def _parse_digest(rest: str) -> Command:
         max_items=_parse_int(opts["max"], "max", 1, MAX_DIGEST_ITEMS) if "max" in opts else None,
         sources=tuple(parse_source(p) for p in opts["sources"].split(",") if p.strip()) if "sources" in opts else None,
         days=parse_days(opts["days"]) if "days" in opts else None,
-        query=_query_text([opts["query"]]) if "query" in opts else None,
+        query=query_text([opts["query"]]) if "query" in opts else None,
         min_score=_parse_int(opts["minscore"], "minscore", 0, 1_000_000) if "minscore" in opts else None,
         show_updated=_parse_yes_no(opts["updated"], "updated") if "updated" in opts else None,
         quiet_note=_parse_yes_no(opts["notes"], "notes") if "notes" in opts else None,

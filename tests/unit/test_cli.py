@@ -71,7 +71,14 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
 
 
 def test_bad_values_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["papers", "--limit", "0"], ["papers", "--since", "yesterday"], ["fetch", "--source", "nowhere"]):
+    for argv in (
+        ["papers", "--limit", "0"],
+        ["papers", "--since", "yesterday"],
+        ["fetch", "--source", "nowhere"],
+        ["search", ""],
+        ["search", "w" * 400],
+        ["search", "diffusion", "--topic", "underwater-basket-weaving"],
+    ):
         code, _, err = run(capsys, *argv)
         assert code == 2, argv
         assert err.startswith("paperbot: ") and err.count("\n") == 1 and "Traceback" not in err, err
