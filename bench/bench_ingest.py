@@ -43,7 +43,7 @@ def synthetic_feed(entries: int, seed: int = 7, stamp: str = "2026-11-20T00:00:0
         'xmlns:arxiv="http://arxiv.org/schemas/atom">'
         f"<id>https://arxiv.org/api/bench</id><title>arXiv Query: bench</title>"
         f"<updated>{stamp}</updated><opensearch:totalResults>{entries}</opensearch:totalResults>"
-        "<opensearch:startIndex>0</opensearch:startIndex><opensearch:itemsPerPage>{entries}</opensearch:itemsPerPage>"
+        f"<opensearch:startIndex>0</opensearch:startIndex><opensearch:itemsPerPage>{entries}</opensearch:itemsPerPage>"
     ]
     for n in range(entries):
         doc = docs[n % len(docs)]

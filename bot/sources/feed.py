@@ -88,20 +88,23 @@ def _struct_to_datetime(value: Any) -> datetime | None:
         return None
 
 
-def _text_field(entry: Any, key: str) -> str:
-    value = entry.get(key) or ""
-    detail = entry.get(f"{key}_detail") or {}
-    if "html" in (detail.get("type") or "") or "<" in value:
+def _as_text(value: str, detail: Any) -> str:
+    # Only markup declared as HTML is parsed: in plain text (Atom type="text") a "<" is a
+    # comparison or TeX (`$x<y$`), and an HTML parser would swallow it.
+    if "html" in ((detail or {}).get("type") or ""):
         return html_to_text(value)
     return collapse(value)
 
 
+def _text_field(entry: Any, key: str) -> str:
+    return _as_text(entry.get(key) or "", entry.get(f"{key}_detail"))
+
+
 def _abstract(entry: Any) -> str:
-    summary = entry.get("summary") or ""
-    if not summary:
+    text = _text_field(entry, "summary")
+    if not text:
         contents = entry.get("content") or []
-        summary = contents[0].get("value", "") if contents else ""
-    text = html_to_text(summary)
+        text = _as_text(contents[0].get("value", ""), contents[0]) if contents else ""
     if len(text) > MAX_ABSTRACT:
         text = text[: MAX_ABSTRACT - 1].rstrip() + "…"
     return text

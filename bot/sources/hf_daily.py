@@ -101,6 +101,10 @@ def _item_to_paper(item: dict[str, Any], now: datetime | None) -> Paper | None:
     )
 
 
+# A daily list per request; a week down (or --since 14d) is caught up, a year is not.
+MAX_BACKFILL_DAYS = 14
+
+
 class HFDailySource:
     """Today's (and, after a gap, yesterday's) Hugging Face daily papers."""
 
@@ -121,13 +125,12 @@ class HFDailySource:
         self._clock = clock
 
     def dates(self, since: datetime | None) -> list[str]:
-        """The daily dates to fetch: yesterday too when `since` is before today (UTC)."""
+        """The daily lists to fetch (UTC dates, oldest first): every day from `since` to today,
+        at most MAX_BACKFILL_DAYS; with no `since`, yesterday and today."""
         today = self._clock().astimezone(UTC).date()
-        start_of_today = datetime(today.year, today.month, today.day, tzinfo=UTC)
-        days = [today]
-        if since is None or since < start_of_today:
-            days.insert(0, today - timedelta(days=1))
-        return [day.isoformat() for day in days]
+        first = today - timedelta(days=1) if since is None else since.astimezone(UTC).date()
+        first = min(max(first, today - timedelta(days=MAX_BACKFILL_DAYS - 1)), today)
+        return [(first + timedelta(days=n)).isoformat() for n in range((today - first).days + 1)]
 
     async def fetch(self, http: HttpClient, since: datetime | None) -> list[Paper]:
         """Download each needed daily list and parse it; a 304 day contributes nothing."""

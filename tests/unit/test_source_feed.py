@@ -162,3 +162,19 @@ async def test_fetch_html_instead_of_feed(fake_server, http):
     source = FeedSource(fake_server.url("/feed"))
     with pytest.raises(ParseError, match=r"feed:127\.0\.0\.1/feed: got an HTML page"):
         await source.fetch(http, None)
+
+
+def test_plain_text_keeps_comparisons_and_tex_html_is_parsed():
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Lab</title><id>urn:lab</id>
+<entry><id>urn:lab:1</id><title type="text">When x &lt; y and y &gt; z</title>
+<link href="https://lab.example/posts/1"/><updated>2026-11-20T10:00:00Z</updated>
+<summary type="text">We show $x&lt;y$ and $y&gt;z$ hold.</summary></entry>
+<entry><id>urn:lab:2</id><title type="html">&lt;b&gt;Bold&lt;/b&gt; claims</title>
+<link href="https://lab.example/posts/2"/><updated>2026-11-20T10:00:00Z</updated>
+<summary type="html">&lt;p&gt;A &lt;em&gt;real&lt;/em&gt; paragraph.&lt;/p&gt;</summary></entry>
+</feed>"""
+    plain, marked_up = feed.parse(atom)
+    assert plain.title == "When x < y and y > z"
+    assert plain.abstract == "We show $x<y$ and $y>z$ hold."
+    assert marked_up.title == "Bold claims" and marked_up.abstract == "A real paragraph."

@@ -91,6 +91,11 @@ def test_dates_include_yesterday_after_a_gap():
     assert source.dates(None) == ["2026-04-13", "2026-04-14"]
     assert source.dates(datetime(2026, 4, 13, 23, 0, tzinfo=UTC)) == ["2026-04-13", "2026-04-14"]
     assert source.dates(datetime(2026, 4, 14, 1, 0, tzinfo=UTC)) == ["2026-04-14"]
+    # After a week down (or fetch --since 7d) every missed daily list is fetched, up to 14.
+    week = source.dates(datetime(2026, 4, 7, 12, 0, tzinfo=UTC))
+    assert week[0] == "2026-04-07" and week[-1] == "2026-04-14" and len(week) == 8
+    assert len(source.dates(datetime(2025, 1, 1, tzinfo=UTC))) == 14
+    assert source.dates(datetime(2026, 5, 1, tzinfo=UTC)) == ["2026-04-14"]
 
 
 async def test_fetch_sends_token_and_dates(fake_server, http, real):
