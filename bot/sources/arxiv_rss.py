@@ -184,7 +184,12 @@ def _listing_paper(
     doi: str | None = None,
     journal_ref: str | None = None,
 ) -> Paper:
-    """A paper from either listing format: announced (published = updated) at the feed's date."""
+    """A paper from either listing format, dated by the feed's announcement.
+
+    A new or cross-listed paper was published on that day. A replacement was only *updated*
+    then: its first publication is older and unknown here, so `published` stays None and the
+    store keeps the date it already has (the store writes COALESCE(new, old))."""
+    replaced = announce_type in ("replace", "replace-cross")
     return Paper(
         id=arxiv_id.base,
         version=arxiv_id.version or 0,
@@ -193,7 +198,7 @@ def _listing_paper(
         authors=authors,
         categories=tuple(categories),
         primary_category=primary,
-        published=announced,
+        published=None if replaced else announced,
         updated=announced,
         url=arxiv_id.abs_url,
         source=SourceKind.ARXIV,

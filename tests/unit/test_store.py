@@ -155,3 +155,22 @@ def test_list_filters_by_time_and_source(store: Store) -> None:
     assert [p.id for p in store.papers.changed(since=NOW.replace(day=21))] == ["2504.00002"]
     assert [p.id for p in store.papers.changed(source=SourceKind.ARXIV)] == ["2504.00001"]
     assert len(store.papers.changed()) == 2
+
+
+def test_a_listed_replacement_keeps_the_papers_first_publication_date(store: Store) -> None:
+    from bot.sources import arxiv_rss
+    from tests.conftest import FIXTURES
+
+    listing = arxiv_rss.parse((FIXTURES / "arxiv_rss_new_quant-ph_2025-04-28.xml").read_bytes())
+    replaced = next(p for p in listing if p.id == "2112.14988")
+    assert replaced.announce_type == "replace" and replaced.published is None
+    # As the arXiv API reports it: first published in December 2021.
+    first = Paper(
+        id="2112.14988", version=replaced.version, title=replaced.title, source=SourceKind.ARXIV,
+        published=datetime(2021, 12, 30, 10, 0, tzinfo=UTC), updated=datetime(2021, 12, 30, 10, 0, tzinfo=UTC),
+    )
+    store.papers.ingest([first], NOW)
+    store.papers.ingest(listing, NOW)
+    stored = store.papers.get("2112.14988")
+    assert stored is not None and stored.published == datetime(2021, 12, 30, 10, 0, tzinfo=UTC)
+    assert stored.updated == replaced.updated
