@@ -156,7 +156,6 @@ async def build_runtime(
         digests=digests,
         subscriptions=subscriptions,
         notices=store.notices,
-        scheduler=scheduler,
         lookup_paper=lookup,
         command_name=settings.slack_command,
     )

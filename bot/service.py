@@ -3,8 +3,8 @@
 `handle_command(text or Command, who, where) -> Reply` parses (when given text), checks
 permissions, runs the command against the store and returns a Reply. Errors a user caused come
 back as private one-line replies, never as exceptions. Digest and subscription commands are
-handled by their own slices (bot.digest, bot.alerts); the scheduler entry points
-`run_due_digests(now)` and `run_alerts(now)` are forwarded to the scheduler.
+handled by their own slices (bot.digest, bot.alerts); scheduled work (digests, alerts) is the
+scheduler's (bot.scheduler), which `paperbot run` ticks directly.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Protocol
 
 from bot import commands as cmd
@@ -49,14 +48,6 @@ class Notices(Protocol):
     def pop(self, platform: str, user_id: str) -> list[str]: ...
 
 
-class SchedulerAPI(Protocol):
-    """What the scheduler offers the service."""
-
-    async def run_due_digests(self, now: datetime) -> int: ...
-
-    async def run_alerts(self, now: datetime) -> int: ...
-
-
 HELP_TEXT = """\
 /papers <query> [since:7d] [source:arxiv|hf|reddit|feed] [topic:llm] [author:"Name"] [sort:relevance|new|top] [limit:5]
     Search stored papers. Quote phrases: /papers "gaussian splatting" since:2w
@@ -84,7 +75,6 @@ class BotService:
         digests: CommandSlice,
         subscriptions: CommandSlice,
         notices: Notices,
-        scheduler: SchedulerAPI | None = None,
         lookup_paper: PaperLookup | None = None,
         command_name: str = "/papers",
     ) -> None:
@@ -95,7 +85,6 @@ class BotService:
         self.digests = digests
         self.subscriptions = subscriptions
         self.notices = notices
-        self.scheduler = scheduler
         self.lookup_paper = lookup_paper
         self.command_name = command_name
 
@@ -142,14 +131,6 @@ class BotService:
             if not needle or needle in label.lower() or needle == str(number):
                 choices.append((f"{number}. {label}"[:100], str(number)))
         return choices[:25]
-
-    async def run_due_digests(self, now: datetime) -> int:
-        """Build and enqueue every digest due at `now`; returns how many were enqueued."""
-        return await self.scheduler.run_due_digests(now) if self.scheduler else 0
-
-    async def run_alerts(self, now: datetime) -> int:
-        """Match new papers against subscriptions and enqueue alert batches; returns the count."""
-        return await self.scheduler.run_alerts(now) if self.scheduler else 0
 
     # --- dispatch -----------------------------------------------------------------------------
 
