@@ -531,6 +531,16 @@ class SubscriptionCommands:
         existing = self.store.subscriptions.list_for_user(who.platform, who.user_id)
         for number, sub in enumerate(existing, start=1):
             if Matcher.compile(sub.query, sub.topics) == matcher:
+                if sub.paused_reason:
+                    # The pause notice says "subscribe again to resume": that works for the
+                    # same query too.
+                    with transaction(self.store.conn):
+                        self.store.subscriptions.resume_for_user(who.platform, who.user_id)
+                        self.store.users.set_dm_blocked(who.platform, who.user_id, False)
+                    return Reply(
+                        text=f"Resumed your alerts (#{number}: {describe(sub.query, sub.topics)} and the rest).",
+                        private=True,
+                    )
                 return Reply(
                     text=f"You already have this subscription (#{number}: {describe(sub.query, sub.topics)}).",
                     private=True,

@@ -617,7 +617,10 @@ def _channel_from_entry(entry: Any, store: Store) -> ChannelSettings:
     for key in ("created_by", "workspace_id"):
         if key in entry:
             changes[key] = str(entry[key])
-    changes.setdefault("enabled", True)
+    if existing is None:
+        # A channel the file introduces is on; one that exists keeps its state, so a
+        # `/papers digest off` (or a pause) survives the file being re-read at every start.
+        changes.setdefault("enabled", True)
     return replace(base, **changes)
 
 

@@ -181,6 +181,10 @@ async def test_blocked_dms_pause_alerts_and_the_user_is_told() -> None:
     await env.tick(minutes=120)
     assert len(env.store.outbox.rows(kind="alert")) == 1  # paused: no new DMs are attempted
     assert "alerts are paused" in env.store.notices.pop("slack", "U1")[0]
+    # As the notice says: subscribing again resumes, even with the very same query.
+    assert (await quiet(env, "subscribe diffusion")).startswith("Resumed your alerts (#1")
+    assert not env.store.users.get("slack", "U1").dm_blocked
+    assert not env.store.subscriptions.list_for_user("slack", "U1")[0].paused_reason
 
 
 async def test_alert_scan_survives_restart_via_the_watermark(tmp_path) -> None:

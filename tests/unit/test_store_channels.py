@@ -165,6 +165,10 @@ def test_load_channels_file_applies_settings(tmp_path: Path) -> None:
     # Applying the same file again (a restart) does not move the change time.
     load_channels_file(path, store, T0 + timedelta(days=3))
     assert store.channels.changed_at("slack:C1") == T0
+    # A channel switched off in chat stays off when the file is read again at the next start.
+    store.channels.disable("slack:C1", T0 + timedelta(days=4))
+    load_channels_file(path, store, T0 + timedelta(days=5))
+    assert not store.channels.get("slack:C1").enabled
 
 
 def test_load_channels_file_reports_every_problem(tmp_path: Path) -> None:
