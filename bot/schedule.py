@@ -12,9 +12,12 @@ handled, so a slot is handled exactly once whatever the tick rate, restarts or d
   skip it, per the channel's catch-up setting.
 
 The arXiv calendar (all times US Eastern): new listings are announced at 20:00 Sunday to
-Thursday, none on Friday and Saturday or on arXiv holidays (SOURCES.md lists 2026's). So the
-default digest days, Monday to Friday, are the mornings after an announcement; on the morning
-after a holiday an arXiv-only digest has nothing new, while HF and Reddit can still fill one.
+Thursday, none on Friday and Saturday or on arXiv holidays. The holidays of any year come from
+bot/arxiv_calendar.py: arXiv's published list where there is one (2026's is in SOURCES.md),
+otherwise computed from the US holidays arXiv observes, so the calendar does not expire. The
+default digest days, Monday to Friday, are thus the mornings after an announcement; on the
+morning after a holiday an arXiv-only digest has nothing new, while HF and Reddit can still
+fill one.
 """
 
 from __future__ import annotations
@@ -25,20 +28,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from bot.arxiv_calendar import is_arxiv_holiday
 from bot.clock import ensure_utc
 from bot.models import ChannelSettings
 
 ARXIV_TZ = ZoneInfo("America/New_York")
 ARXIV_ANNOUNCE_TIME = time(20, 0)
 ARXIV_ANNOUNCE_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday to Thursday (Monday=0)
-ARXIV_HOLIDAYS: frozenset[date] = frozenset(
-    date.fromisoformat(day)
-    for day in (
-        # From SOURCES.md (info.arxiv.org/help/availability.html): no mailing on these dates.
-        "2026-01-01", "2026-01-19", "2026-06-19", "2026-07-03", "2026-09-07",
-        "2026-11-26", "2026-12-25", "2026-12-29", "2026-12-31",
-    )
-)
 LOOKBACK_DAYS = 15  # how far back a missed slot is looked for (longer downtime: just the latest)
 DEFAULT_GRACE = timedelta(minutes=10)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -160,7 +156,7 @@ def grace_for_tick(tick_seconds: float) -> timedelta:
 
 def arxiv_announces_on(day: date) -> bool:
     """Whether arXiv posts a new listing on the evening of `day` (US Eastern)."""
-    return day.weekday() in ARXIV_ANNOUNCE_WEEKDAYS and day not in ARXIV_HOLIDAYS
+    return day.weekday() in ARXIV_ANNOUNCE_WEEKDAYS and not is_arxiv_holiday(day)
 
 
 def arxiv_announcements_between(start: datetime, end: datetime) -> list[datetime]:
