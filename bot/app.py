@@ -13,18 +13,18 @@ import contextlib
 import json
 import logging
 import signal
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from typing import Any, TextIO
 
 import aiohttp
 
 from adapters.base import ChatAdapter
-from bot.clock import Clock, ensure_utc, from_iso, parse_since, system_clock, to_iso
-from bot.config import Settings
+from bot.arxiv_calendar import calendar_warning
+from bot.clock import Clock, parse_since, to_iso
+from bot.config import Settings, make_clock
 from bot.errors import ConfigError, UserInputError
 from bot.http import HttpClient
 from bot.ingest import FetchOutcome, due_sources, fetch_source
@@ -38,26 +38,6 @@ log = logging.getLogger(__name__)
 
 FETCH_POLL_SECONDS = 5.0
 SUMMARIZE_EVERY_SECONDS = 120.0
-
-
-class ScaledClock:
-    """A clock that starts at a chosen time and runs `speed` times faster (demos and tests)."""
-
-    def __init__(self, start: datetime, speed: float) -> None:
-        self.start = ensure_utc(start)
-        self.speed = speed
-        self._t0 = time.monotonic()
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
-
-
-def make_clock(settings: Settings) -> Clock:
-    """The system clock, or a scaled one when PAPERBOT_CLOCK_START/SPEED are set."""
-    if settings.clock_start or settings.clock_speed != 1.0:
-        start = from_iso(settings.clock_start) if settings.clock_start else system_clock()
-        return ScaledClock(start or system_clock(), settings.clock_speed)
-    return system_clock
 
 
 @dataclass
@@ -108,7 +88,7 @@ def arxiv_hosts(settings: Settings) -> dict[str, float]:
 async def build_runtime(
     settings: Settings,
     *,
-    clock: Clock = system_clock,
+    clock: Clock,
     offline: bool = False,
     session: aiohttp.ClientSession | None = None,
 ) -> Runtime:
@@ -133,14 +113,14 @@ async def build_runtime(
         validators=store.sources,
         wall_clock=clock,
     )
-    sources = offline_sources() if offline else build_sources(settings)
+    sources = offline_sources(clock) if offline else build_sources(settings, clock)
     summaries = build_summaries(settings, store, session, clock)
     search = SearchEngine(store)
     delivery = Delivery(store, {}, clock)
     digests = DigestCommands(store=store, settings=settings, clock=clock, summaries=summaries, delivery=delivery)
     subscriptions = SubscriptionCommands(store=store, settings=settings, clock=clock)
     scheduler = Scheduler(store=store, settings=settings, clock=clock, summaries=summaries, delivery=delivery)
-    api = ArxivAPISource(settings) if not offline else None
+    api = ArxivAPISource(settings, clock=clock) if not offline else None
 
     async def lookup(paper_id: str) -> Paper | None:
         if api is None:
@@ -160,7 +140,7 @@ async def build_runtime(
         command_name=settings.slack_command,
     )
     if settings.channels_file:
-        load_channels_file(settings.channels_file, store)
+        load_channels_file(settings.channels_file, store, clock())
     return Runtime(settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler)
 
 
@@ -172,27 +152,28 @@ class SampleSource:
 
     interval = 365 * 86400.0
 
-    def __init__(self, name: str, kind: SourceKind, payload_kind: str, filename: str) -> None:
+    def __init__(self, name: str, kind: SourceKind, payload_kind: str, filename: str, clock: Clock) -> None:
         self.name = name
         self.kind = kind
         self.payload_kind = payload_kind
         self.filename = filename
+        self.clock = clock
 
     async def fetch(self, http: HttpClient, since: datetime | None) -> list[Paper]:
         """Parse the bundled payload through the same parser production uses."""
         from bot.sources.parsers import parse_payload
 
         data = resources.files("bot.samples").joinpath(self.filename).read_bytes()
-        return parse_payload(self.payload_kind, data)
+        return parse_payload(self.payload_kind, data, self.clock())
 
 
-def offline_sources() -> list[Source]:
+def offline_sources(clock: Clock) -> list[Source]:
     """The bundled real payloads: an arXiv listing, an arXiv API page, HF daily papers, Reddit."""
     return [
-        SampleSource("arxiv (sample)", SourceKind.ARXIV, "arxiv-rss", "arxiv_rss_quant-ph.xml"),
-        SampleSource("arxiv-api (sample)", SourceKind.ARXIV, "arxiv-api", "arxiv_api_testing.xml"),
-        SampleSource("hf (sample)", SourceKind.HF, "hf-daily", "hf_daily.json"),
-        SampleSource("reddit (sample)", SourceKind.REDDIT, "reddit-json", "reddit_new.json"),
+        SampleSource("arxiv (sample)", SourceKind.ARXIV, "arxiv-rss", "arxiv_rss_quant-ph.xml", clock),
+        SampleSource("arxiv-api (sample)", SourceKind.ARXIV, "arxiv-api", "arxiv_api_testing.xml", clock),
+        SampleSource("hf (sample)", SourceKind.HF, "hf-daily", "hf_daily.json", clock),
+        SampleSource("reddit (sample)", SourceKind.REDDIT, "reddit-json", "reddit_new.json", clock),
     ]
 
 
@@ -304,7 +285,7 @@ async def _first_fetch(runtime: Runtime, offline: bool) -> None:
     if not offline and outcomes and all(not o.ok for o in outcomes):
         # A first run without internet still shows the whole product, clearly labelled.
         log.warning("no source could be reached; loading the bundled sample papers instead")
-        await fetch_due(runtime, offline_sources())
+        await fetch_due(runtime, offline_sources(runtime.clock))
 
 
 async def _unless_stopped(work: Awaitable[None], stopping: asyncio.Event) -> None:
@@ -337,7 +318,7 @@ async def _run_once(runtime: Runtime, adapters: list[ChatAdapter]) -> int:
 # --- one-shot commands used by the CLI ----------------------------------------------------------
 
 
-def _select_sources(all_sources: list[Source], wanted: list[str], settings: Settings) -> list[Source]:
+def _select_sources(all_sources: list[Source], wanted: list[str], settings: Settings, clock: Clock) -> list[Source]:
     if not wanted:
         return all_sources
     from bot.sources.arxiv_api import ArxivAPISource
@@ -345,7 +326,7 @@ def _select_sources(all_sources: list[Source], wanted: list[str], settings: Sett
     chosen: list[Source] = []
     for name in wanted:
         if name == "arxiv-api":
-            chosen.append(ArxivAPISource(settings))
+            chosen.append(ArxivAPISource(settings, clock=clock))
             continue
         matches = [s for s in all_sources if s.name == name or s.name.split(":")[0] == name or s.kind.value == name]
         if not matches:
@@ -357,10 +338,10 @@ def _select_sources(all_sources: list[Source], wanted: list[str], settings: Sett
 
 async def fetch_now(settings: Settings, wanted: list[str], since_text: str | None, out: TextIO) -> int:
     """`paperbot fetch`: fetch now, print per-source counts; exit 1 if every source failed."""
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, clock=make_clock(settings))
     try:
         since = parse_since(since_text, runtime.clock()) if since_text else None
-        sources = _select_sources(runtime.sources, wanted, settings)
+        sources = _select_sources(runtime.sources, wanted, settings, runtime.clock)
         if not sources:
             out.write("no sources are enabled (see ARXIV_ENABLED, HF_ENABLED, REDDIT_ENABLED, FEEDS)\n")
             return 0
@@ -395,10 +376,11 @@ def _progress_printer(out: TextIO, name: str) -> Callable[[int, int], None]:
 
 def print_status(settings: Settings, out: TextIO) -> int:
     """`paperbot status`: sources with last success, last failure and next fetch; store counts; LLM usage."""
+    clock = make_clock(settings)
     store = Store.open(settings.database_url)
     try:
         states = {state.name: state for state in store.sources.all()}
-        names = [s.name for s in build_sources(settings)]
+        names = [s.name for s in build_sources(settings, clock)]
         names += [n for n in states if n not in names]
         out.write("sources:\n")
         if not names:
@@ -423,10 +405,13 @@ def print_status(settings: Settings, out: TextIO) -> int:
             "outbox failed": store.conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'failed'").fetchone()[0],
         }
         out.write("store:\n" + "".join(f"  {k}: {v}\n" for k, v in counts.items()))
-        used, budget = store.summaries.tokens_on(system_clock()), settings.llm_daily_token_budget
+        used, budget = store.summaries.tokens_on(clock()), settings.llm_daily_token_budget
         mode = f"{settings.llm_provider} {settings.llm_model}" if settings.llm_enabled else "offline summarizer"
         limit = f"of {budget:,}" if budget else "(no daily limit)"
         out.write(f"llm: {mode}; tokens today (UTC) {used:,} {limit}\n")
+        warning = calendar_warning(clock().date())
+        if warning:
+            out.write(f"warning: {warning}\n")
     finally:
         store.close()
     return 0
@@ -446,17 +431,17 @@ def search_cli(settings: Settings, args: Any, out: TextIO) -> int:
         topic = parse_topic(args.topic) if args.topic else None
     except UserInputError as exc:
         raise ValueError(str(exc)) from None
-    since = parse_since(args.since, system_clock()) if args.since else None
+    clock = make_clock(settings)
+    since = parse_since(args.since, clock()) if args.since else None
     if not (text.strip('" ') or topic or since):
         raise ValueError('that search is empty; give some words, --topic or --since, e.g. paperbot search "diffusion"')
     store = Store.open(settings.database_url)
 
     async def go() -> int:
         async with aiohttp.ClientSession() as session:
-            now = system_clock()
             query = SearchQuery(text=text, since=since, topic=topic, limit=args.limit)
-            result = SearchEngine(store).search(query, now)
-            summaries = await build_summaries(settings, store, session, system_clock).get_many([h.paper for h in result.hits])
+            result = SearchEngine(store).search(query, clock())
+            summaries = await build_summaries(settings, store, session, clock).get_many([h.paper for h in result.hits])
             for hit in result.hits:
                 summary = summaries.get(hit.paper.id)
                 if args.json:
@@ -486,7 +471,7 @@ async def print_digest(settings: Settings, channel_key: str, date_text: str | No
 
     if ":" not in channel_key:
         raise ValueError("--channel takes a channel key like slack:C0123 or console:console")
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, clock=make_clock(settings))
     try:
         try:
             digest = await runtime.scheduler.preview_digest(channel_key, date_text, runtime.clock())

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.clock import parse_since, system_clock, to_iso
-from bot.config import Settings, load_settings
+from bot.clock import parse_since, to_iso
+from bot.config import Settings, load_settings, make_clock
 from bot.errors import ConfigError, PaperbotError
 from bot.models import Paper, SourceKind
 
@@ -160,6 +160,7 @@ def _ingest(settings: Settings, files: list[Path], kind: str, stdout: TextIO) ->
     from bot.ingest import ingest_payload
     from bot.store import IngestCounts, Store
 
+    clock = make_clock(settings)
     store = Store.open(settings.database_url)
     total = IngestCounts()
     failed = 0
@@ -172,7 +173,7 @@ def _ingest(settings: Settings, files: list[Path], kind: str, stdout: TextIO) ->
                 failed += 1
                 continue
             try:
-                counts = ingest_payload(store, kind, data, system_clock())
+                counts = ingest_payload(store, kind, data, clock())
             except PaperbotError as exc:
                 print(f"paperbot: {path}: {exc}", file=sys.stderr)
                 failed += 1
@@ -216,7 +217,7 @@ def _papers(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int
 
     if args.limit < 1:
         raise ValueError("--limit must be at least 1")
-    since = parse_since(args.since, system_clock()) if args.since else None
+    since = parse_since(args.since, make_clock(settings)()) if args.since else None
     store = Store.open(settings.database_url)
     try:
         papers = store.papers.changed(

@@ -1,8 +1,15 @@
-"""Time in one place: an injectable clock and the ISO 8601 UTC helpers the store uses."""
+"""Time in one place: the only module that reads the machine's clock.
+
+Everything else receives a `Clock` (a function returning an aware UTC datetime), so that with
+PAPERBOT_CLOCK_START / PAPERBOT_CLOCK_SPEED every part of the bot sees the same time and tests
+can move time at will. A test (tests/unit/test_clock_rule.py) fails when code outside this
+module calls `datetime.now`, `time.time`, `date.today` or similar.
+"""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,6 +20,31 @@ Clock = Callable[[], datetime]
 def system_clock() -> datetime:
     """The real current time in UTC."""
     return datetime.now(UTC)
+
+
+def system_monotonic() -> float:
+    """Seconds from an arbitrary start that never jump (for spacing requests, not for dates)."""
+    return time.monotonic()
+
+
+class ScaledClock:
+    """A clock that starts at a chosen time and runs `speed` times faster (demos and tests)."""
+
+    def __init__(self, start: datetime, speed: float = 1.0, monotonic: Callable[[], float] = system_monotonic) -> None:
+        self.start = ensure_utc(start)
+        self.speed = speed
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=(self._monotonic() - self._t0) * self.speed)
+
+
+def scaled_or_system_clock(start: datetime | None = None, speed: float = 1.0) -> Clock:
+    """The system clock, or a scaled one starting at `start` and running `speed` times faster."""
+    if start is None and speed == 1.0:
+        return system_clock
+    return ScaledClock(start or system_clock(), speed)
 
 
 class FakeClock:
@@ -55,10 +87,11 @@ _DURATION = re.compile(r"^(\d{1,4})\s*(h|d|w|m|y)$", re.IGNORECASE)
 _UNIT_DAYS = {"d": 1.0, "w": 7.0, "m": 30.0, "y": 365.0}
 
 
-def parse_since(text: str, now: datetime) -> datetime:
-    """Turn `36h`, `7d`, `2w`, `3m`, `1y` or `2026-11-01` into an aware UTC datetime.
+def parse_window(text: str) -> timedelta | date:
+    """Parse `36h`, `7d`, `2w`, `3m`, `1y` (a duration back from now) or `2026-11-01` (a date).
 
-    Raises ValueError with a one-line reason.
+    Needs no clock, so commands can be validated when they are parsed. Raises ValueError with a
+    one-line reason.
     """
     text = text.strip().lower()
     match = _DURATION.match(text)
@@ -69,14 +102,24 @@ def parse_since(text: str, now: datetime) -> datetime:
         delta = timedelta(hours=amount) if unit == "h" else timedelta(days=amount * _UNIT_DAYS[unit])
         if delta > timedelta(days=3650):
             raise ValueError("a time window can be at most 10 years")
-        return now - delta
+        return delta
     try:
-        day = date.fromisoformat(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise ValueError(
             f"{text!r} is not a time window; use 36h, 7d, 2w, 3m, 1y or a date like 2026-11-01"
         ) from None
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """Turn `36h`, `7d`, `2w`, `3m`, `1y` or `2026-11-01` into an aware UTC datetime.
+
+    Raises ValueError with a one-line reason.
+    """
+    window = parse_window(text)
+    if isinstance(window, timedelta):
+        return now - window
+    return datetime(window.year, window.month, window.day, tzinfo=UTC)
 
 
 def humanize_age(then: datetime, now: datetime) -> str:

@@ -26,10 +26,10 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.clock import parse_since
+from bot.clock import parse_since, parse_window
 from bot.errors import UserInputError
 from bot.ids import parse_arxiv_id
 from bot.models import SourceKind
@@ -288,7 +288,7 @@ def _parse_search(text: str) -> SearchCommand:
     since = opts.get("since")
     if since is not None:
         try:
-            parse_since(since, datetime.now(UTC))
+            parse_window(since)
         except ValueError as exc:
             raise UserInputError(f"since: {exc}") from None
     sort = opts.get("sort", "relevance").lower()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.clock import Clock, from_iso, scaled_or_system_clock
 from bot.errors import ConfigError
 from bot.store.db import DatabaseURL, parse_database_url
 
@@ -380,3 +381,11 @@ def settings_fields() -> set[str]:
 
 if __name__ == "__main__":
     print(env_example(), end="")
+
+
+def make_clock(settings: Settings) -> Clock:
+    """The system clock, or a scaled one when PAPERBOT_CLOCK_START/SPEED are set.
+
+    Every command builds exactly one clock this way and hands it to everything it builds."""
+    start = from_iso(settings.clock_start) if settings.clock_start else None
+    return scaled_or_system_clock(start, settings.clock_speed)

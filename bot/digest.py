@@ -530,7 +530,7 @@ _FILE_KEYS = {
 }
 
 
-def load_channels_file(path: str | Path, store: Store, now: datetime | None = None) -> int:
+def load_channels_file(path: str | Path, store: Store, now: datetime) -> int:
     """Apply a JSON file of channel digest settings (deployments); returns how many channels
     it names. Every problem is collected and raised as one ConfigError.
 
@@ -540,10 +540,9 @@ def load_channels_file(path: str | Path, store: Store, now: datetime | None = No
     "min_score": 0, "show_updated": false, "quiet_note": false, "catch_up": "post",
     "enabled": true, "created_by": "U0ADMIN"}`. Only `channel` (or `platform` + `channel_id`)
     is required. Re-applying an unchanged file changes nothing (catch-up after a restart works).
+    `now` (the runtime clock's time) stamps channels the file adds, so their first slot is
+    judged against the same clock the scheduler runs on.
     """
-    from bot.clock import system_clock
-
-    now = now or system_clock()
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -21,7 +21,6 @@ import hashlib
 import logging
 import math
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 from multidict import CIMultiDict
 
+from bot.clock import Clock, system_clock, system_monotonic
 from bot.errors import FetchError, HTTPStatusError, ResponseTooLarge
 from bot.store.sources import CachedResponse
 
@@ -80,7 +80,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    current = now if now is not None else time.time()
+    current = now if now is not None else system_clock().timestamp()
     return max(0.0, when.timestamp() - current)
 
 
@@ -101,8 +101,8 @@ class HttpClient:
         backoff_base: float = 1.0,
         max_retry_after: float = 300.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = system_monotonic,
+        wall_clock: Clock = system_clock,
     ) -> None:
         self.session = session
         self.user_agent = user_agent

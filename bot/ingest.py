@@ -91,7 +91,7 @@ def ingest_payload(store: Store, kind: str, data: bytes, now: datetime) -> Inges
     seen = store.sources.payload_items(kind, digest)
     if seen is not None:
         return IngestCounts(skipped=seen)
-    papers = parse_payload(kind, data)
+    papers = parse_payload(kind, data, now)
     counts = store.papers.ingest(papers, now)
     store.sources.record_payload(kind, digest, len(papers), now)
     return counts

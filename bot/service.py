@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
 from bot import commands as cmd
@@ -45,7 +46,7 @@ class CommandSlice(Protocol):
 class Notices(Protocol):
     """Messages waiting for a user (e.g. 'your alerts are paused: DMs are blocked')."""
 
-    def pop(self, platform: str, user_id: str) -> list[str]: ...
+    def pop(self, platform: str, user_id: str, now: datetime) -> list[str]: ...
 
 
 HELP_TEXT = """\
@@ -214,7 +215,7 @@ class BotService:
             # A notice is for this user alone; it waits for their next private answer.
             return reply
         try:
-            pending = self.notices.pop(who.platform, who.user_id)
+            pending = self.notices.pop(who.platform, who.user_id, self.clock())
         except Exception:  # a notice must never cost the user their answer
             log.exception("could not read notices")
             pending = []

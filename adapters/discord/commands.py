@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol  # noqa: UP035 - discord.py resolves these annotations
 from zoneinfo import available_timezones
@@ -29,7 +28,7 @@ import discord
 from discord import app_commands
 
 from bot import commands as cmd
-from bot.clock import parse_since
+from bot.clock import parse_window
 from bot.errors import UserInputError
 
 Choice = app_commands.Choice
@@ -122,7 +121,7 @@ def search_command(
     since = _one_line(since) or None
     if since is not None:
         try:
-            parse_since(since, datetime.now(UTC))
+            parse_window(since)
         except ValueError as exc:
             raise UserInputError(f"since: {exc}") from None
     order = (sort or "relevance").strip().lower()

@@ -36,7 +36,6 @@ import contextlib
 import logging
 import math
 import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -67,6 +66,7 @@ from adapters.slack.render import (
     section,
     share_value,
 )
+from bot.clock import system_monotonic
 from bot.commands import PaperCommand
 from bot.config import Settings
 from bot.errors import (
@@ -222,7 +222,7 @@ class SlackAdapter:
         *,
         health: Callable[[], dict[str, Any]] | None = None,
         sleep: Sleep = asyncio.sleep,
-        monotonic: Monotonic = time.monotonic,
+        monotonic: Monotonic = system_monotonic,
         min_interval: float = MIN_POST_INTERVAL,
     ) -> None:
         self.settings = settings

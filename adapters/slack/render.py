@@ -341,8 +341,9 @@ def _pack(units: list[_Unit]) -> list[Part]:
     flush()
     parts = []
     for index, (message_blocks, lines) in enumerate(messages):
-        text = "\n".join(lines) or ("(continued)" if index else "paperbot")
-        parts.append({"text": _clip_escaped(text, MAX_FALLBACK_TEXT), "blocks": message_blocks})
+        # Lines of only control characters escape to nothing; the fallback must never be empty.
+        text = _clip_escaped("\n".join(lines), MAX_FALLBACK_TEXT).strip()
+        parts.append({"text": text or ("(continued)" if index else "paperbot"), "blocks": message_blocks})
     return parts
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from bot.clock import Clock
 from bot.http import HttpClient
 from bot.models import Paper, SourceKind
 
@@ -26,7 +27,7 @@ class Source(Protocol):
         ...
 
 
-def build_sources(settings: Settings) -> list[Source]:
+def build_sources(settings: Settings, clock: Clock) -> list[Source]:
     """The periodically polled sources the settings ask for, in a stable order.
 
     arXiv listing (one feed for all categories), Hugging Face daily papers, one source per
@@ -52,7 +53,7 @@ def build_sources(settings: Settings) -> list[Source]:
             )
         if settings.hf_enabled:
             sources.append(
-                HFDailySource(url=settings.hf_api_url, token=settings.hf_token, interval=settings.hf_interval)
+                HFDailySource(url=settings.hf_api_url, token=settings.hf_token, interval=settings.hf_interval, clock=clock)
             )
         candidates: list[Source] = []
         if settings.reddit_enabled:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 from xml.etree.ElementTree import Element
 
+from bot.clock import Clock
 from bot.errors import ArxivAPIError, HTTPStatusError, ParseError
 from bot.http import HttpClient
 from bot.ids import parse_arxiv_id
@@ -220,7 +221,7 @@ class ArxivAPISource:
         interval: float = 86400.0,
         page_size: int = PAGE_SIZE,
         max_results: int = MAX_PER_REQUEST,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
         progress: Callable[[int, int], None] | None = None,
         name: str = NAME,
     ) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.clock import Clock
 from bot.errors import ParseError
 from bot.http import HttpClient
 from bot.ids import parse_arxiv_id
@@ -23,6 +23,8 @@ from bot.sources.xml import as_int, collapse, load_json, parse_iso
 log = logging.getLogger(__name__)
 
 NAME = "hf"
+# For an item with no date at all when the caller gave no `now`: sorts as oldest, never as new.
+_EPOCH = datetime.fromtimestamp(0, UTC)
 DEFAULT_URL = "https://huggingface.co/api/daily_papers"
 LABEL = "HF daily"
 PAGE_LIMIT = 100
@@ -84,7 +86,7 @@ def _item_to_paper(item: dict[str, Any], now: datetime | None) -> Paper | None:
         comments=as_int(item.get("numComments")),
         label=LABEL,
         url=url,
-        observed_at=submitted or published or now or datetime.now(UTC),
+        observed_at=submitted or published or now or _EPOCH,
     )
     return Paper(
         id=arxiv_id.base,
@@ -117,7 +119,7 @@ class HFDailySource:
         url: str = DEFAULT_URL,
         token: str = "",
         interval: float = 7200.0,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 
-from bot.clock import Clock, from_iso, system_clock, to_iso
+from bot.clock import from_iso, to_iso
 from bot.models import CatchUp, ChannelSettings, SourceKind, Subscription
 from bot.store.db import transaction
 
@@ -370,11 +370,10 @@ class UserStateStore:
 class NoticeStore:
     """One-line messages for a user, shown with the answer to their next command."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock = system_clock) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.clock = clock
 
-    def add(self, platform: str, user_id: str, text: str, now: datetime | None = None) -> bool:
+    def add(self, platform: str, user_id: str, text: str, now: datetime) -> bool:
         """Queue a notice; an identical one still waiting is not added twice."""
         if not user_id:
             return False
@@ -386,7 +385,7 @@ class NoticeStore:
             return False
         self.conn.execute(
             "INSERT INTO notices (platform, user_id, text, created_at) VALUES (?, ?, ?, ?)",
-            (platform, user_id, text, to_iso(now or self.clock())),
+            (platform, user_id, text, to_iso(now)),
         )
         return True
 
@@ -398,7 +397,7 @@ class NoticeStore:
         )
         return [row[0] for row in rows]
 
-    def pop(self, platform: str, user_id: str) -> list[str]:
+    def pop(self, platform: str, user_id: str, now: datetime) -> list[str]:
         """Notices waiting for a user, oldest first, marked shown so they appear once."""
         with transaction(self.conn):
             rows = self.conn.execute(
@@ -409,7 +408,7 @@ class NoticeStore:
                 marks = ",".join("?" * len(rows))
                 self.conn.execute(
                     f"UPDATE notices SET shown_at = ? WHERE id IN ({marks})",
-                    [to_iso(self.clock()), *(row[0] for row in rows)],
+                    [to_iso(now), *(row[0] for row in rows)],
                 )
         return [row[1] for row in rows]
 

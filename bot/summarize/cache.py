@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.clock import Clock, system_clock
+from bot.clock import Clock
 from bot.errors import BudgetExhausted, SummarizerError
 from bot.models import Paper, Summary
 from bot.store.summaries import SummaryKey
@@ -53,7 +53,7 @@ class Summaries:
         *,
         offline: OfflineSummarizer | None = None,
         llm: LLMSummarizer | None = None,
-        clock: Clock = system_clock,
+        clock: Clock,
         failure_cooldown: timedelta = FAILURE_COOLDOWN,
     ) -> None:
         self.store = store
@@ -180,7 +180,7 @@ def build_summaries(
     settings: Settings,
     store: Store,
     session: aiohttp.ClientSession | None,
-    clock: Clock = system_clock,
+    clock: Clock,
 ) -> Summaries:
     """The Summaries facade the settings ask for: LLM (with offline fallback) when SUMMARIZER=llm
     and a provider is set, else offline only. `session` is the app's shared aiohttp session."""

@@ -21,8 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from bot.clock import system_clock
-from bot.config import Settings
+from bot.config import Settings, make_clock
 from bot.errors import PaperbotError
 from bot.models import Paper, SourceKind, Summary
 from bot.summarize.llm import LLMSummarizer, build_client
@@ -163,7 +162,7 @@ async def _run_llm(settings: Settings, stdin: TextIO, stdout: TextIO, *, tag_onl
                 api_key=settings.llm_api_key, model=settings.llm_model, timeout=settings.llm_timeout,
             )
             llm = LLMSummarizer(
-                client, store.summaries, system_clock,
+                client, store.summaries, make_clock(settings),
                 daily_budget=settings.llm_daily_token_budget, concurrency=settings.llm_concurrency,
             )
 

@@ -367,7 +367,7 @@ async def test_blocked_dms_are_permanent_and_pause_alerts(fake: FakeDiscord, ada
     await Delivery(store, {"discord": adapter}, FakeClock(NOW)).deliver(NOW)
     (row,) = store.outbox.rows()
     assert row.state == "failed" and "dm_blocked" in row.last_error
-    assert any("DMs" in text or "direct messages" in text for text in store.notices.pop("discord", USER_ID))
+    assert any("DMs" in text or "direct messages" in text for text in store.notices.pop("discord", USER_ID, NOW))
 
 
 @pytest.mark.parametrize(

@@ -117,13 +117,21 @@ def test_end_of_input_finishes_and_exits_zero(tmp_path: Path) -> None:
 def test_once_is_idempotent(tmp_path: Path) -> None:
     channels = tmp_path / "channels.json"
     channels.write_text('[{"platform": "console", "channel_id": "console", "time": "09:00", "timezone": "UTC", "days": "daily"}]')
-    env = bot_env(tmp_path, CHANNELS_FILE=str(channels), PAPERBOT_CLOCK_START="2026-11-24T10:00:00Z")
-    first = subprocess.run([sys.executable, "-m", "bot", "run", "--offline", "--once"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert first.returncode == 0, first.stderr[-3000:]
-    assert first.stdout.count("[#console]") == 1
-    second = subprocess.run([sys.executable, "-m", "bot", "run", "--offline", "--once"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "[#console]" not in second.stdout
+
+    def run_once(clock_start: str) -> str:
+        env = bot_env(tmp_path, CHANNELS_FILE=str(channels), PAPERBOT_CLOCK_START=clock_start)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "--offline", "--once"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    # The file adds the channel at 10:00 on the bot's clock: that day's 09:00 slot came before
+    # the channel existed, so the first digest is the next morning's, posted exactly once.
+    assert "[#console]" not in run_once("2026-11-24T10:00:00Z")
+    assert run_once("2026-11-25T09:30:00Z").count("[#console]") == 1
+    assert "[#console]" not in run_once("2026-11-25T10:00:00Z")
 
 
 @pytest.mark.slow

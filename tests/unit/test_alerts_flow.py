@@ -180,7 +180,7 @@ async def test_blocked_dms_pause_alerts_and_the_user_is_told() -> None:
     env.papers("Diffusion after block")
     await env.tick(minutes=120)
     assert len(env.store.outbox.rows(kind="alert")) == 1  # paused: no new DMs are attempted
-    assert "alerts are paused" in env.store.notices.pop("slack", "U1")[0]
+    assert "alerts are paused" in env.store.notices.pop("slack", "U1", env.clock())[0]
     # As the notice says: subscribing again resumes, even with the very same query.
     assert (await quiet(env, "subscribe diffusion")).startswith("Resumed your alerts (#1")
     assert not env.store.users.get("slack", "U1").dm_blocked

@@ -220,10 +220,16 @@ def test_status_shows_todays_llm_tokens_against_the_budget(capsys: pytest.Captur
     from bot.config import load_settings
     from bot.store import Store
 
+    # The bot's clock, not the machine's, decides which day "today" is.
+    monkeypatch.setenv("PAPERBOT_CLOCK_START", "2030-03-31T00:55:00Z")
     monkeypatch.setenv("LLM_DAILY_TOKEN_BUDGET", "50000")
     store = Store.open(load_settings().database_url)
     store.summaries.record_usage(
-        now=datetime.now(UTC), provider="openai", model="m", paper_id="2504.17830",
+        now=datetime(2030, 3, 30, 23, 59, tzinfo=UTC), provider="openai", model="m", paper_id="2504.17829",
+        prompt_tokens=5000, completion_tokens=0, ok=True,
+    )
+    store.summaries.record_usage(
+        now=datetime(2030, 3, 31, 0, 10, tzinfo=UTC), provider="openai", model="m", paper_id="2504.17830",
         prompt_tokens=1200, completion_tokens=34, ok=True,
     )
     store.close()
@@ -231,3 +237,16 @@ def test_status_shows_todays_llm_tokens_against_the_budget(capsys: pytest.Captur
     assert code == 0 and "tokens today (UTC) 1,234 of 50,000" in out
     monkeypatch.setenv("LLM_DAILY_TOKEN_BUDGET", "0")
     assert "1,234 (no daily limit)" in run(capsys, "status")[1]
+
+
+def test_status_warns_when_the_arxiv_calendar_is_only_computed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERBOT_CLOCK_START", "2026-12-01T12:00:00Z")
+    code, out, _ = run(capsys, "status")
+    assert code == 0
+    (warning,) = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert "2027" in warning and "2026" not in warning
+    monkeypatch.setenv("PAPERBOT_CLOCK_START", "2031-06-01T12:00:00Z")
+    (warning,) = [line for line in run(capsys, "status")[1].splitlines() if line.startswith("warning:")]
+    assert "2031" in warning and "2032" in warning

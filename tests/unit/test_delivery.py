@@ -280,7 +280,7 @@ async def test_transient_errors_back_off_exponentially_then_fail_and_notify() ->
     row = store.outbox.get("digest:memory:C1:2026-03-02")
     assert (row.state, row.attempts) == ("failed", 4)
     assert "503" in row.last_error
-    notices = store.notices.pop("memory", "U-owner")
+    notices = store.notices.pop("memory", "U-owner", T0)
     assert len(notices) == 1 and "could not be delivered after 4 attempts" in notices[0]
     assert store.channels.get("memory:C1").paused_reason == ""  # transient: not paused
 
@@ -327,7 +327,7 @@ async def test_permanent_channel_failure_pauses_the_digest_and_tells_the_owner()
     assert [user for user, _ in adapter.dms] == ["U-owner"]
     assert "paused" in adapter.dms[0][1]["text"]
     # ... and with the answer to their next command.
-    notices = store.notices.pop("memory", "U-owner")
+    notices = store.notices.pop("memory", "U-owner", T0)
     assert len(notices) == 1 and "digest for channel C1 is paused" in notices[0]
 
 
@@ -354,7 +354,7 @@ async def test_permanent_dm_failure_pauses_the_users_subscriptions() -> None:
     assert store.users.get("memory", "U1").dm_blocked
     subs = store.subscriptions.list_for_user("memory", "U1")
     assert all(s.paused_reason == "you do not accept direct messages from paperbot" for s in subs)
-    notices = store.notices.pop("memory", "U1")
+    notices = store.notices.pop("memory", "U1", T0)
     assert len(notices) == 1 and "alerts are paused (2 subscriptions)" in notices[0]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -259,7 +260,7 @@ def test_random_bytes_give_papers_or_a_source_error(data):
 
 async def test_fetch_hf_json_error_with_status_200(fake_server, http):
     fake_server.serve("/api/daily_papers", b'{"error": "Invalid token"}')
-    source = HFDailySource(url=fake_server.url("/api/daily_papers"))
+    source = HFDailySource(url=fake_server.url("/api/daily_papers"), clock=lambda: datetime(2024, 10, 26, tzinfo=UTC))
     with pytest.raises(ParseError) as info:
         await source.fetch(http, None)
     assert str(info.value) == "hf: Hugging Face API error: Invalid token"

@@ -148,7 +148,7 @@ def test_an_identical_payload_is_not_parsed_twice(tmp_path) -> None:  # type: ig
     assert first.new > 10
     stored = store.papers.count()
     second = ingest_payload(store, "arxiv-rss", payload, NOW)
-    assert second.as_dict() == {"new": 0, "updated": 0, "merged": 0, "skipped": len(parse_payload("arxiv-rss", payload))}
+    assert second.as_dict() == {"new": 0, "updated": 0, "merged": 0, "skipped": len(parse_payload("arxiv-rss", payload, NOW))}
     # The same bytes read as another kind are not the same payload.
     with pytest.raises(ParseError):
         ingest_payload(store, "hf-daily", payload, NOW)

@@ -6,10 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.clock import FakeClock
 from bot.errors import ArxivAPIError, HTTPStatusError
 from bot.models import SourceKind
 from bot.sources import arxiv_api
 from bot.sources.arxiv_api import ArxivAPISource, category_query, parse, parse_page
+
+# The API source only reads the clock for a backfill's upper bound; tests fix it.
+CLOCK = FakeClock(datetime(2026, 11, 24, 12, tzinfo=UTC))
 
 
 def utc(*args: int) -> datetime:
@@ -185,11 +189,11 @@ def test_category_query():
 def test_built_from_settings():
     from bot.config import Settings
 
-    source = ArxivAPISource(Settings(arxiv_categories="cs.CV", arxiv_api_url="http://127.0.0.1:1/api/query/"))
+    source = ArxivAPISource(Settings(arxiv_categories="cs.CV", arxiv_api_url="http://127.0.0.1:1/api/query/"), clock=CLOCK)
     assert source.categories == "cs.CV"
     assert source.url == "http://127.0.0.1:1/api/query"
     assert source.name == "arxiv-api"
-    assert ArxivAPISource(categories="cs.AI").categories == "cs.AI"
+    assert ArxivAPISource(categories="cs.AI", clock=CLOCK).categories == "cs.AI"
 
 
 async def test_backfill_pages_over_two_pages(fake_server, http, real):
@@ -197,6 +201,7 @@ async def test_backfill_pages_over_two_pages(fake_server, http, real):
     fake_server.handle("/api/query", lambda request: (200, pages[request.query["start"]]))
     seen: list[tuple[int, int]] = []
     source = ArxivAPISource(
+        clock=CLOCK,
         categories="cs.LG+cs.SE", url=fake_server.url("/api/query"), page_size=10, max_results=20
     )
     papers = await source.fetch(http, None, progress=lambda done, total: seen.append((done, total)))
@@ -232,7 +237,7 @@ async def test_backfill_stops_at_since(fake_server, http, real):
 
 async def test_backfill_stops_on_empty_result(fake_server, http, real):
     fake_server.serve("/api/query", real("arxiv_api_empty_result.xml"))
-    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"))
+    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"), clock=CLOCK)
     assert await source.fetch(http, None) == []
     assert len(fake_server.requests) == 1
 
@@ -244,7 +249,7 @@ async def test_backfill_asks_again_after_a_spurious_empty_page(fake_server, http
     )
     answers = [spurious, real("arxiv_api_query_testing_m10.xml")]
     fake_server.handle("/api/query", lambda request: (200, answers.pop(0)))
-    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"), page_size=10, max_results=10)
+    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"), page_size=10, max_results=10, clock=CLOCK)
     papers = await source.fetch(http, None)
     assert len(papers) == 10
     assert [r.query["start"] for r in fake_server.requests] == ["0", "0"]
@@ -252,7 +257,7 @@ async def test_backfill_asks_again_after_a_spurious_empty_page(fake_server, http
 
 async def test_400_error_feed_raises_arxiv_api_error(fake_server, http, real):
     fake_server.serve("/api/query", real("arxiv_api_error_400_bad_id.xml"), status=400)
-    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"))
+    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"), clock=CLOCK)
     with pytest.raises(ArxivAPIError, match="incorrect id format for abc"):
         await source.fetch_ids(http, ["abc"])
     assert fake_server.requests[0].query["id_list"] == "abc"
@@ -260,7 +265,7 @@ async def test_400_error_feed_raises_arxiv_api_error(fake_server, http, real):
 
 async def test_400_without_error_feed_stays_an_http_error(fake_server, http):
     fake_server.serve("/api/query", b"Bad Request", status=400)
-    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"))
+    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"), clock=CLOCK)
     with pytest.raises(HTTPStatusError) as info:
         await source.search(http, "all:x")
     assert info.value.status == 400
@@ -268,7 +273,7 @@ async def test_400_without_error_feed_stays_an_http_error(fake_server, http):
 
 async def test_fetch_ids_normalizes_ids(fake_server, http, real):
     fake_server.serve("/api/query", real("arxiv_api_idlist_one_invalid_one_valid.xml"))
-    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"))
+    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"), clock=CLOCK)
     papers = await source.fetch_ids(http, ["0808.05394", "https://arxiv.org/abs/1707.08567v1"])
     assert [p.id for p in papers] == ["1707.08567"]
     assert fake_server.requests[0].query["id_list"] == "0808.05394,1707.08567v1"
@@ -276,7 +281,7 @@ async def test_fetch_ids_normalizes_ids(fake_server, http, real):
 
 async def test_search_returns_page(fake_server, http, real):
     fake_server.serve("/api/query", real("arxiv_api_query_testing_start10_m10.xml"))
-    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"))
+    source = ArxivAPISource(categories="cs.LG", url=fake_server.url("/api/query"), clock=CLOCK)
     page = await source.search(http, "all:testing", start=10, max_results=10)
     assert (len(page.papers), page.total, page.start) == (10, 214881, 10)
     query = fake_server.requests[0].query

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from bot.clock import FakeClock
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.models import SourceKind
@@ -13,9 +16,11 @@ from bot.sources.feed import FeedSource
 from bot.sources.hf_daily import HFDailySource
 from bot.sources.reddit import RedditSource
 
+CLOCK = FakeClock(datetime(2026, 11, 24, 12, tzinfo=UTC))
+
 
 def test_defaults():
-    sources = build_sources(Settings())
+    sources = build_sources(Settings(), CLOCK)
     assert [s.name for s in sources] == ["arxiv", "hf", "reddit:MachineLearning", "reddit:LocalLLaMA"]
     arxiv, hf, ml, _ = sources
     assert isinstance(arxiv, ArxivRSSSource)
@@ -38,7 +43,7 @@ def test_everything_configured():
         feeds=("https://blog.example.com/feed.xml", "https://blog.example.com/feed.xml", "https://e.org/atom"),
         feed_interval=900,
     )
-    sources = build_sources(settings)
+    sources = build_sources(settings, CLOCK)
     assert [s.name for s in sources] == [
         "arxiv",
         "hf",
@@ -56,11 +61,11 @@ def test_everything_configured():
 
 def test_everything_off():
     settings = Settings(arxiv_enabled=False, hf_enabled=False, reddit_enabled=False)
-    assert build_sources(settings) == []
+    assert build_sources(settings, CLOCK) == []
 
 
 def test_unbuildable_setting_is_a_config_error():
     with pytest.raises(ConfigError, match="ARXIV_CATEGORIES"):
-        build_sources(Settings(arxiv_categories=""))
+        build_sources(Settings(arxiv_categories=""), CLOCK)
     with pytest.raises(ConfigError, match="REDDIT_SUBREDDITS"):
-        build_sources(Settings(reddit_subreddits=("r/",)))
+        build_sources(Settings(reddit_subreddits=("r/",)), CLOCK)

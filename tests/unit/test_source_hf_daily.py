@@ -125,6 +125,6 @@ async def test_fetch_without_token_sends_no_authorization(fake_server, http):
 
 async def test_fetch_error_body_with_status_200(fake_server, http):
     fake_server.serve("/api/daily_papers", b'{"error": "Rate limit reached"}')
-    source = HFDailySource(url=fake_server.url("/api/daily_papers"))
+    source = HFDailySource(url=fake_server.url("/api/daily_papers"), clock=lambda: datetime(2024, 10, 26, tzinfo=UTC))
     with pytest.raises(ParseError, match="hf: Hugging Face API error: Rate limit reached"):
         await source.fetch(http, None)

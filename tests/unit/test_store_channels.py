@@ -88,8 +88,8 @@ def test_notices_pop_once_and_dedupe_waiting() -> None:
     assert store.notices.add("slack", "U1", "digest paused", T0)
     assert not store.notices.add("slack", "U1", "digest paused", T0)
     store.notices.add("slack", "U1", "alerts paused", T0)
-    assert store.notices.pop("slack", "U1") == ["digest paused", "alerts paused"]
-    assert store.notices.pop("slack", "U1") == []
+    assert store.notices.pop("slack", "U1", T0) == ["digest paused", "alerts paused"]
+    assert store.notices.pop("slack", "U1", T0) == []
     assert not store.notices.add("slack", "", "nobody to tell", T0)
 
 

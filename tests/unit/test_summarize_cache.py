@@ -94,7 +94,7 @@ async def test_offline_summaries_are_cached_tagged_and_indexed(store: Store) -> 
     assert len(hits) == 1
     # A second facade over the same store (e.g. after a restart) reuses the cached summary.
     offline2 = CountingOffline()
-    assert await Summaries(store, offline=offline2).get(paper) == first
+    assert await Summaries(store, offline=offline2, clock=FakeClock(NOW)).get(paper) == first
     assert offline2.calls == 0
 
 
