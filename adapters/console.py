@@ -17,8 +17,8 @@ import textwrap
 import threading
 from typing import Any, TextIO
 
-from adapters.base import Part, ServiceAPI
-from bot.models import Actor, Place, Reply
+from bot.core.models import Actor, Place, Reply
+from bot.ports import Part, ServiceAPI
 
 log = logging.getLogger(__name__)
 

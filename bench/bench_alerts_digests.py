@@ -3,7 +3,7 @@
 1. Matching: 2,000 new papers against 10,000 and against 100,000 subscriptions (three per
    user: keywords, phrases from real titles, whole topics, keyword + topic). Reported:
    - `index_plus_match_s`: tokenizing the papers, building the inverted index
-     (bot.alerts.SubscriptionIndex) and listing every (subscription, paper) match; a sample is
+     (bot.alerts.alerts.SubscriptionIndex) and listing every (subscription, paper) match; a sample is
      checked against brute force. Targets: under 1 s (10k) and under 5 s (100k).
    - `match_batch_per_user_s`: what production runs, the same matching reduced per user (the
      10 most popular papers and a count), topic-only subscriptions per topic combination.
@@ -16,7 +16,7 @@
 
 Papers come from bench/corpus.py (`synthetic_papers`, sentences of the 392 shared abstracts),
 topics from `corpus_topics`. Summaries: the digest case runs twice, with a fake provider
-returning fixed summaries and with the real offline summarizer (bot.summarize.Summaries, which
+returning fixed summaries and with the real offline summarizer (bot.enrich.summarize.Summaries, which
 also caches them in the store); `--summaries fake|offline` runs one. Each case runs in its own
 process so its peak RSS is its own.
 
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench.corpus import corpus_docs, corpus_topics, synthetic_papers
-from bot.models import ChannelSettings, Paper, SourceKind, Subscription, Summary
+from bot.core.models import ChannelSettings, Paper, SourceKind, Subscription, Summary
 
 TOPIC_IDS = ("llm", "cv", "rl", "gen", "agents", "reasoning", "robotics", "speech", "code", "efficient", "ml")
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # a Friday; every channel is due at 09:00 UTC
@@ -55,7 +55,7 @@ def vocabulary(max_share: float = 0.05) -> list[str]:
     """Words people subscribe to: corpus words (alphabetic, longer than 3 letters) found in at
     most `max_share` of the corpus documents. Filler that nearly every abstract has ("which",
     "framework", "propose") is not what anyone subscribes to."""
-    from bot.alerts import tokens
+    from bot.alerts.alerts import tokens
 
     docs = corpus_docs()
     seen: dict[str, int] = {}
@@ -97,7 +97,7 @@ def make_subscriptions(count: int, seed: int = 3) -> list[Subscription]:
 
 def case_match(subscription_count: int) -> dict[str, Any]:
     """Index build and matching of 2,000 papers; then scan_new_papers over a store."""
-    from bot.alerts import (
+    from bot.alerts.alerts import (
         SubscriptionIndex,
         key_frequency,
         match_batch,
@@ -229,10 +229,10 @@ def make_channels(count: int, seed: int = 9) -> list[ChannelSettings]:
 
 def case_digests(paper_count: int, channel_count: int, summaries: str) -> dict[str, Any]:
     """Build and enqueue the digests of `channel_count` channels from a store of papers."""
-    from bot.clock import FakeClock
-    from bot.config import Settings
-    from bot.delivery import Delivery
-    from bot.scheduler import Scheduler
+    from bot.app.scheduler import Scheduler
+    from bot.core.clock import FakeClock
+    from bot.delivery.outbox import Delivery
+    from bot.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         store, ingest_seconds = build_store(str(Path(tmp) / "bench.db"), paper_count)
@@ -240,7 +240,7 @@ def case_digests(paper_count: int, channel_count: int, summaries: str) -> dict[s
             store.channels.save(settings, NOW - timedelta(days=2))
         clock = FakeClock(NOW)
         if summaries == "offline":
-            from bot.summarize import Summaries
+            from bot.enrich.summarize import Summaries
 
             provider: Any = Summaries(store, clock=clock)
         else:

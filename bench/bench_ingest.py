@@ -1,5 +1,5 @@
 """Ingest throughput: a synthetic arXiv API payload of N entries (default 50,000) built from the
-shared corpus, parsed and stored end to end (`bot.ingest.ingest_payload`, what `paperbot ingest`
+shared corpus, parsed and stored end to end (`bot.fetch.ingest.ingest_payload`, what `paperbot ingest`
 runs); then the same payload again (re-ingest).
 
 Two re-ingests are measured, because they take different paths:
@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from bot.clock import system_clock
-from bot.ingest import ingest_payload
+from bot.core.clock import system_clock
+from bot.fetch.ingest import ingest_payload
 from bot.store import Store
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "hf_trending_abstracts.jsonl"

@@ -1,4 +1,4 @@
-"""Search latency at 100k and 1M papers: bot.search vs one raw FTS5 `MATCH ... ORDER BY bm25`.
+"""Search latency at 100k and 1M papers: bot.search.engine vs one raw FTS5 `MATCH ... ORDER BY bm25`.
 
 For each size N, builds a store of N synthetic papers (bench/corpus.py: corpus sentences, dates
 over 3 years, HF/Reddit signals) through the real ingest path (`store.papers.ingest`), tags them
@@ -33,8 +33,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.corpus import DEFAULT_END, corpus_docs, corpus_topics, synthetic_papers
-from bot.models import Paper, SourceKind
-from bot.search import STOPWORDS, SearchEngine, SearchQuery, fts_query, popularity_factor, recency
+from bot.core.models import Paper, SourceKind
+from bot.search.engine import (
+    STOPWORDS,
+    SearchEngine,
+    SearchQuery,
+    fts_query,
+    popularity_factor,
+    recency,
+)
 from bot.store import Store
 from bot.store.papers import FTS_PK_BITS, FTS_PK_MASK
 

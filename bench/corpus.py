@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from bot.models import Paper, Signal, SourceKind
+from bot.core.models import Paper, Signal, SourceKind
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
 DEFAULT_END = datetime(2026, 11, 20, tzinfo=UTC)

@@ -4,7 +4,7 @@ It connects with the bot token and the default intents (no privileged intents: p
 reads message content, members or presences), registers `/papers` globally or, when
 DISCORD_GUILD_IDS is set, in those guilds only (guild commands update instantly; global ones can
 take up to an hour), and answers interactions (see interactions.py). Delivery (`send`,
-`open_dm`) is used by the core outbox and maps Discord's errors onto bot.errors.
+`open_dm`) is used by the core outbox and maps Discord's errors onto bot.core.errors.
 
 DISCORD_API_URL and DISCORD_GATEWAY_URL point discord.py elsewhere (proxies, tests): discord.py
 takes its REST base from `discord.http.Route.BASE` and always opens the gateway at
@@ -25,14 +25,14 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
-from adapters.base import Part, ServiceAPI
 from adapters.discord.commands import PapersGroup
 from adapters.discord.interactions import InteractionResponder
 from adapters.discord.messages import NO_MENTIONS, delivery_error, send_kwargs
 from adapters.discord.render import render_reply
-from bot.config import Settings
-from bot.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
-from bot.models import Reply
+from bot.core.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from bot.core.models import Reply
+from bot.ports import Part, ServiceAPI
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

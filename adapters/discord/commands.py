@@ -1,4 +1,4 @@
-"""The `/papers` application command group: Discord's typed options -> bot.commands dataclasses.
+"""The `/papers` application command group: Discord's typed options -> bot.chat.grammar dataclasses.
 
     /papers search  query since source(choices) topic(autocomplete) author sort(choices) limit(1-10)
     /papers paper   id
@@ -11,7 +11,7 @@
     /papers help
 
 The builders (`search_command`, `digest_on_command`, ...) are plain functions that validate with
-the parsers of bot.commands and raise UserInputError, so they are tested without Discord. The
+the parsers of bot.chat.grammar and raise UserInputError, so they are tested without Discord. The
 group classes only map options onto them; running a command (defer, service call, reply) is the
 `Runner`'s job (see interactions.py).
 """
@@ -27,9 +27,9 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
-from bot import commands as cmd
-from bot.clock import parse_window
-from bot.errors import UserInputError
+import bot.chat.grammar as cmd
+from bot.core.clock import parse_window
+from bot.core.errors import UserInputError
 
 Choice = app_commands.Choice
 MAX_CHOICES = 25

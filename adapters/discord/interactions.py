@@ -16,7 +16,7 @@ from typing import Any
 
 import discord
 
-from adapters.base import ServiceAPI
+import bot.chat.grammar as cmd
 from adapters.discord.commands import HELP_TEXT
 from adapters.discord.messages import NO_MENTIONS, build_view, send_kwargs
 from adapters.discord.render import (
@@ -27,9 +27,9 @@ from adapters.discord.render import (
     render_reply,
     share_content,
 )
-from bot import commands as cmd
-from bot.errors import UserInputError
-from bot.models import Actor, Place, Reply
+from bot.core.errors import UserInputError
+from bot.core.models import Actor, Place, Reply
+from bot.ports import ServiceAPI
 
 log = logging.getLogger(__name__)
 

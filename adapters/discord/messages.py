@@ -13,9 +13,14 @@ from typing import Any
 import aiohttp
 import discord
 
-from adapters.base import Part
-from bot.errors import DeliveryError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
-from bot.http import parse_retry_after
+from bot.core.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    RetryAfter,
+    TransientDeliveryError,
+)
+from bot.fetch.http import parse_retry_after
+from bot.ports import Part
 
 NO_MENTIONS = discord.AllowedMentions.none()
 

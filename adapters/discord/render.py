@@ -26,9 +26,9 @@ from typing import Any
 
 from discord.utils import escape_markdown
 
-from adapters.base import Part
-from bot.models import PaperItem, Reply, SourceKind
-from bot.present import source_line, web_url
+from bot.chat.present import source_line, web_url
+from bot.core.models import PaperItem, Reply, SourceKind
+from bot.ports import Part
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10

@@ -25,7 +25,7 @@ Delivery (`send`, `open_dm`) is what the outbox calls. Short 429s are retried in
 an `AsyncRateLimitErrorRetryHandler` (with an injectable sleep); a 429 that persists, or one
 asking to wait longer than `MAX_INLINE_RETRY_AFTER`, surfaces as `RetryAfter` so the outbox
 reschedules the row. Posts to one channel are spaced `min_interval` seconds apart (Slack allows
-about one message per second per channel). Slack error codes map onto bot.errors: see
+about one message per second per channel). Slack error codes map onto bot.core.errors: see
 `PERMANENT_ERRORS`; 5xx, network trouble and unknown codes are `TransientDeliveryError`.
 """
 
@@ -56,7 +56,6 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.base import Part, ServiceAPI
 from adapters.slack.render import (
     DETAILS_ACTION,
     SHARE_ACTION,
@@ -66,18 +65,19 @@ from adapters.slack.render import (
     section,
     share_value,
 )
-from bot.clock import system_monotonic
-from bot.commands import PaperCommand
-from bot.config import Settings
-from bot.errors import (
+from bot.chat.grammar import PaperCommand
+from bot.core.clock import system_monotonic
+from bot.core.errors import (
     ConfigError,
     DeliveryError,
     PermanentDeliveryError,
     RetryAfter,
     TransientDeliveryError,
 )
-from bot.http import parse_retry_after
-from bot.models import Actor, Place, Reply
+from bot.core.models import Actor, Place, Reply
+from bot.fetch.http import parse_retry_after
+from bot.ports import Part, ServiceAPI
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ CONNECT_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 
-# Slack error code -> PermanentDeliveryError reason (see bot.errors and bot.delivery.REASONS).
+# Slack error code -> PermanentDeliveryError reason (see bot.core.errors and bot.delivery.outbox.REASONS).
 # Only errors about one channel or user belong here: a dead token or a missing scope breaks
 # every delivery alike and must not pause each channel's digest one by one (see _AUTH_ERRORS).
 PERMANENT_ERRORS = {
@@ -188,7 +188,7 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
 
 
 def delivery_error(method: str, status: int, error: str, headers: Mapping[str, Any] | None) -> DeliveryError:
-    """The bot.errors class for a failed Web API call."""
+    """The bot.core.errors class for a failed Web API call."""
     if status == 429 or error == "ratelimited":
         return RetryAfter(retry_after_seconds(headers), f"Slack rate limited {method}")
     if error in _AUTH_ERRORS or error == "missing_scope":
@@ -549,7 +549,7 @@ class SlackAdapter:
         return channel
 
     async def _call(self, method: str, call: Awaitable[Any]) -> Any:
-        """Await a Web API call, mapping every failure onto bot.errors."""
+        """Await a Web API call, mapping every failure onto bot.core.errors."""
         try:
             return await call
         except SlackApiError as exc:

@@ -45,9 +45,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.base import Part
-from bot.models import PaperItem, Reply
-from bot.present import web_url
+from bot.chat.present import web_url
+from bot.core.models import PaperItem, Reply
+from bot.ports import Part
 
 Block = dict[str, Any]
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 
-from bot.clock import from_iso, to_iso
-from bot.models import CatchUp, ChannelSettings, SourceKind, Subscription
+from bot.core.clock import from_iso, to_iso
+from bot.core.models import CatchUp, ChannelSettings, SourceKind, Subscription
 from bot.store.db import transaction
 
 # --- channel settings ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import StoreError, UnsupportedDatabase
+from bot.core.errors import StoreError, UnsupportedDatabase
 from bot.store.schema import MIGRATIONS
 
 

@@ -4,7 +4,7 @@ ledger of papers already posted to each channel (`delivered_papers`).
 An outbox row moves pending -> sending -> sent, or to failed. `parts` holds the rendered
 platform messages once the first attempt rendered them, and `parts_sent` / `delivery_ids` grow
 after each part the platform accepted, so a resumed row continues at the next part. The policy
-(retries, backoff, pausing) lives in `bot.delivery`; this module only reads and writes rows.
+(retries, backoff, pausing) lives in `bot.delivery.outbox`; this module only reads and writes rows.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso
 from bot.store.db import transaction
 
 PENDING = "pending"
@@ -35,7 +35,7 @@ class OutboxRow:
     kind: str  # digest | digest-now | digest-note | alert | notice
     platform: str
     destination: str  # a channel id; for alert and notice rows, the user id to DM
-    payload: str  # the Reply as JSON (bot.delivery.reply_to_json)
+    payload: str  # the Reply as JSON (bot.delivery.outbox.reply_to_json)
     state: str
     attempts: int
     next_attempt_at: datetime

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.clock import ensure_utc, from_iso, to_iso
-from bot.models import Paper, Signal, SourceKind
+from bot.core.clock import ensure_utc, from_iso, to_iso
+from bot.core.models import Paper, Signal, SourceKind
 from bot.store.db import transaction
 
 # Whose metadata wins when two sources describe the same arXiv paper.

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.clock import from_iso, to_iso
+from bot.core.clock import from_iso, to_iso
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from bot.clock import ensure_utc, to_iso
-from bot.models import Summary
+from bot.core.clock import ensure_utc, to_iso
+from bot.core.models import Summary
 
 
 @dataclass(frozen=True, slots=True)

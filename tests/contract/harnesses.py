@@ -32,10 +32,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
-from adapters.base import ChatAdapter
-from adapters.memory import InMemoryAdapter
-from adapters.memory import mention_is_inert as memory_mention_is_inert
-from bot.errors import DeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.errors import DeliveryError, RetryAfter, TransientDeliveryError
+from bot.ports import ChatAdapter
+from tests.support.memory import InMemoryAdapter
+from tests.support.memory import mention_is_inert as memory_mention_is_inert
 
 
 class Harness(Protocol):

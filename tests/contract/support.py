@@ -8,10 +8,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.config import Settings
-from bot.models import Paper, Signal, SourceKind, Summary
+from bot.core.models import Paper, Signal, SourceKind, Summary
+from bot.enrich.taxonomy import topic_by_id
+from bot.settings import Settings
 from bot.store import Store
-from bot.topics import topic_by_id
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.delivery import Delivery, enqueue
-from bot.models import ItemGroup, PaperItem, Reply, Summary
+from bot.core.clock import FakeClock
+from bot.core.models import ItemGroup, PaperItem, Reply, Summary
+from bot.delivery.outbox import Delivery, enqueue
 from bot.store import Store
 from bot.store.outbox import OutboxRow
 from tests.contract.harnesses import HARNESSES, Harness

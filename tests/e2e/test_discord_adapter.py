@@ -18,15 +18,15 @@ import discord.http
 import pytest
 from discord.gateway import DiscordWebSocket
 
-from adapters.base import post, send_dm
+import bot.chat.grammar as cmd
 from adapters.discord import DiscordAdapter
 from adapters.discord.render import SHARE_ID
-from bot import commands as cmd
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.delivery import Delivery, enqueue
-from bot.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
-from bot.models import ItemGroup, Reply, SourceKind
+from bot.core.clock import FakeClock
+from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.models import ItemGroup, Reply, SourceKind
+from bot.delivery.outbox import Delivery, enqueue
+from bot.ports import post, send_dm
+from bot.settings import Settings
 from bot.store import Store
 from tests.fakes.discord_api import (
     APP_ID,

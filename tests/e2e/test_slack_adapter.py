@@ -20,13 +20,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.base import post, send_dm
 from adapters.slack import SlackAdapter
 from adapters.slack.render import SHARE_ACTION
-from bot.commands import Command
-from bot.config import Settings
-from bot.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
-from bot.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
+from bot.chat.grammar import Command
+from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
+from bot.ports import post, send_dm
+from bot.settings import Settings
 from tests.fakes.slack_api import (
     BOT_USER_ID,
     TEAM_ID,

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("bot.search", reason="the real core needs bot.search")
+pytest.importorskip("bot.search.engine", reason="the real core needs bot.search.engine")
 
 from adapters.slack import SlackAdapter  # noqa: E402
 from adapters.slack.render import DETAILS_ACTION, SHARE_ACTION  # noqa: E402
-from bot.app import Runtime, build_runtime, fetch_due  # noqa: E402
-from bot.clock import system_clock  # noqa: E402
-from bot.models import Paper, SourceKind  # noqa: E402
+from bot.app.runtime import Runtime, build_runtime, fetch_due  # noqa: E402
+from bot.core.clock import system_clock  # noqa: E402
+from bot.core.models import Paper, SourceKind  # noqa: E402
 from tests.e2e.test_slack_adapter import HOSTILE, Sleeps, assert_inert, slack_settings  # noqa: E402
 from tests.fakes.slack_api import (  # noqa: E402
     FakeSlack,

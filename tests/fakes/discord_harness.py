@@ -16,7 +16,7 @@ import discord.http
 from discord.gateway import DiscordWebSocket
 
 from adapters.discord import DiscordAdapter
-from bot.config import Settings
+from bot.settings import Settings
 from tests.fakes.discord_api import (
     APP_ID,
     CHANNEL_ID,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot import commands as cmd
-from bot.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
-from bot.topics import TAXONOMY
+import bot.chat.grammar as cmd
+from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
+from bot.enrich.taxonomy import TAXONOMY
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 HOSTILE_TITLE = "@everyone <@123> **x** [click](https://evil.example) <#456> @here"

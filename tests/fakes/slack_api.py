@@ -35,7 +35,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from slack_sdk.models.blocks import Block
 
-from adapters.base import ChatAdapter
+from bot.ports import ChatAdapter
 
 BOT_USER_ID = "UBOTPAPER"
 TEAM_ID = "T0FAKE"
@@ -445,7 +445,7 @@ async def _no_sleep(_seconds: float) -> None:
 async def slack_harness() -> AsyncIterator[SlackHarness]:
     """The Slack adapter (not started: delivery needs only the Web API) against FakeSlack."""
     from adapters.slack import SlackAdapter
-    from bot.config import Settings
+    from bot.settings import Settings
 
     async with fake_slack() as fake:
         settings = replace(Settings(), slack_bot_token="xoxb-contract", slack_signing_secret="s", slack_api_url=fake.api_url)

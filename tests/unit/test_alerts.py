@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import commands as cmd
-from bot.alerts import (
+import bot.chat.grammar as cmd
+from bot.alerts.alerts import (
     Matcher,
     SubscriptionCommands,
     SubscriptionIndex,
@@ -22,10 +22,10 @@ from bot.alerts import (
     query_terms,
     tokens,
 )
-from bot.clock import FakeClock
-from bot.errors import UserInputError
-from bot.models import Actor, Place, Subscription
-from bot.topics import TAXONOMY, tag, topic_ids
+from bot.core.clock import FakeClock
+from bot.core.errors import UserInputError
+from bot.core.models import Actor, Place, Subscription
+from bot.enrich.taxonomy import TAXONOMY, tag, topic_ids
 from tests.contract.support import T0, app_settings, hours, ingest, make_paper, new_store
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
@@ -246,7 +246,7 @@ async def test_subscriptions_are_per_platform_and_user() -> None:
 
 
 def test_describe_keeps_a_quoted_query_as_typed() -> None:
-    from bot.alerts import describe
+    from bot.alerts.alerts import describe
 
     assert describe("diffusion", ("cv",)) == "“diffusion” · topics: Computer Vision"
     assert describe('"language model"', ()) == '"language model"'

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from adapters.memory import InMemoryAdapter
-from bot import commands as cmd
-from bot.alerts import SubscriptionCommands
-from bot.clock import FakeClock
-from bot.delivery import Delivery
-from bot.models import Actor, Place
-from bot.scheduler import Scheduler
+import bot.chat.grammar as cmd
+from bot.alerts.alerts import SubscriptionCommands
+from bot.app.scheduler import Scheduler
+from bot.core.clock import FakeClock
+from bot.core.models import Actor, Place
+from bot.delivery.outbox import Delivery
 from bot.store import Store
 from tests.contract.support import T0, FakeSummaries, app_settings, make_paper, new_store
+from tests.support.memory import InMemoryAdapter
 
 
 class Env:
@@ -169,7 +169,7 @@ async def test_matches_for_removed_subscriptions_are_dropped_not_sent() -> None:
 
 
 async def test_blocked_dms_pause_alerts_and_the_user_is_told() -> None:
-    from bot.errors import PermanentDeliveryError
+    from bot.core.errors import PermanentDeliveryError
 
     env = Env()
     env.subscribe("U1", "diffusion")
@@ -226,9 +226,9 @@ async def test_a_broad_match_in_one_scan_queues_the_most_popular_and_counts_the_
 
 
 async def test_subscribing_queues_the_last_24_hours_for_the_first_dm() -> None:
-    from bot import commands as cmd
-    from bot.alerts import SubscriptionCommands
-    from bot.models import Actor, Place
+    import bot.chat.grammar as cmd
+    from bot.alerts.alerts import SubscriptionCommands
+    from bot.core.models import Actor, Place
 
     env = Env()
     env.clock.now = T0 - timedelta(hours=30)

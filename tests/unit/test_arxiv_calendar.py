@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot import arxiv_calendar
-from bot.arxiv_calendar import (
+import bot.digests.calendar as arxiv_calendar
+from bot.digests.calendar import (
     PUBLISHED_HOLIDAYS,
     _computed_holidays,
     arxiv_holidays,
@@ -20,7 +20,7 @@ from bot.arxiv_calendar import (
     is_arxiv_holiday,
     unconfirmed_years,
 )
-from bot.schedule import arxiv_announcements_between, arxiv_announces_on
+from bot.digests.schedule import arxiv_announcements_between, arxiv_announces_on
 
 PUBLISHED_2026 = {
     date(2026, 1, 1),  # Thu, New Year's Day

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+import bot.cli.main as cli
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
 SUBCOMMANDS = sorted(cli.build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
@@ -217,7 +217,7 @@ def test_digest_print_shows_what_a_channel_would_get(capsys: pytest.CaptureFixtu
 def test_status_shows_todays_llm_tokens_against_the_budget(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime
 
-    from bot.config import load_settings
+    from bot.settings import load_settings
     from bot.store import Store
 
     # The bot's clock, not the machine's, decides which day "today" is.

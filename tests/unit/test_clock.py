@@ -7,8 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.clock import ScaledClock, parse_since, parse_window, scaled_or_system_clock, system_clock
-from bot.config import Settings, make_clock
+from bot.core.clock import (
+    ScaledClock,
+    parse_since,
+    parse_window,
+    scaled_or_system_clock,
+    system_clock,
+)
+from bot.settings import Settings, make_clock
 
 START = datetime(2030, 3, 31, 0, 55, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import commands as c
-from bot.errors import UserInputError
-from bot.models import SourceKind
+import bot.chat.grammar as c
+from bot.core.errors import UserInputError
+from bot.core.models import SourceKind
 
 
 def test_search_with_every_option() -> None:

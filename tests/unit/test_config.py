@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SETTINGS, ConfigError, Settings, env_example, load_settings, settings_fields
+from bot.settings import (
+    SETTINGS,
+    ConfigError,
+    Settings,
+    env_example,
+    load_settings,
+    settings_fields,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,7 +70,7 @@ def test_sqlite_url_and_llm_defaults() -> None:
 def test_env_example_lists_every_setting_and_is_current() -> None:
     assert {spec.attr for spec in SETTINGS} == settings_fields()
     committed = (REPO / ".env.example").read_text()
-    assert committed == env_example(), "regenerate with: python -m bot.config > .env.example"
+    assert committed == env_example(), "regenerate with: python -m bot.settings > .env.example"
     for spec in SETTINGS:
         assert f"\n{spec.key}=" in committed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from adapters.console import ConsoleAdapter, render_text
-from bot.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
+from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
 
 PAPER = Paper(id="2504.17830", version=1, title="Self-Adjoint \x1b[31mTime\x1b[0m Operator", url="https://arxiv.org/abs/2504.17830", source=SourceKind.ARXIV, authors=("A. Author",))
 SUMMARY = Summary(tldr="A time operator.", key_points=("one", "two", "three"), summary="S.", methodology="M.", results="R.", implications="I.", topics=("Theory",))

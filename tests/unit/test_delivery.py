@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.base import Part
-from adapters.memory import InMemoryAdapter
-from bot.clock import FakeClock
-from bot.delivery import Delivery, backoff, enqueue, reply_from_json, reply_to_json
-from bot.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
-from bot.models import (
+from bot.core.clock import FakeClock
+from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.models import (
     ChannelSettings,
     ItemGroup,
     Paper,
@@ -24,8 +21,11 @@ from bot.models import (
     SourceKind,
     Summary,
 )
+from bot.delivery.outbox import Delivery, backoff, enqueue, reply_from_json, reply_to_json
+from bot.ports import Part
 from bot.store import Store
 from tests.contract.support import T0, make_paper, new_store
+from tests.support.memory import InMemoryAdapter
 
 
 def digest_reply(count: int, prefix: str = "Title") -> Reply:
@@ -387,17 +387,17 @@ async def test_parts_are_rendered_once_and_reused_on_resume() -> None:
 
 def test_quiet_hours_time_type_round_trips() -> None:
     # time values (e.g. in future reply fields) encode as ISO text
-    from bot.delivery import _decode, _encode
+    from bot.delivery.outbox import _decode, _encode
 
     assert _decode(time, _encode(time(7, 30))) == time(7, 30)
 
 
 async def test_owner_sees_the_pause_notice_with_their_next_command() -> None:
-    from bot.alerts import SubscriptionCommands
-    from bot.digest import DigestCommands
-    from bot.models import Actor, Place
-    from bot.search import SearchEngine
-    from bot.service import BotService
+    from bot.alerts.alerts import SubscriptionCommands
+    from bot.chat.service import BotService
+    from bot.core.models import Actor, Place
+    from bot.digests.digest import DigestCommands
+    from bot.search.engine import SearchEngine
     from tests.contract.support import FakeSummaries, app_settings
 
     store, adapter, clock, delivery = setup()

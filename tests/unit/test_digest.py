@@ -7,13 +7,12 @@ from datetime import time, timedelta
 
 import pytest
 
-from adapters.memory import InMemoryAdapter
-from bot import commands as cmd
-from bot.clock import FakeClock
-from bot.delivery import Delivery
-from bot.digest import DigestCommands, build_digest, quiet_reply, source_label
-from bot.errors import PermissionDenied, UserInputError
-from bot.models import Actor, ChannelSettings, Place, SourceKind
+import bot.chat.grammar as cmd
+from bot.core.clock import FakeClock
+from bot.core.errors import PermissionDenied, UserInputError
+from bot.core.models import Actor, ChannelSettings, Place, SourceKind
+from bot.delivery.outbox import Delivery
+from bot.digests.digest import DigestCommands, build_digest, quiet_reply, source_label
 from bot.store.sources import SourceState
 from tests.contract.support import (
     T0,
@@ -24,6 +23,7 @@ from tests.contract.support import (
     make_paper,
     new_store,
 )
+from tests.support.memory import InMemoryAdapter
 
 MONDAY = "2026-03-02"
 

@@ -8,14 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from adapters.memory import InMemoryAdapter
-from bot.clock import FakeClock
-from bot.delivery import Delivery
-from bot.models import CatchUp, ChannelSettings, SourceKind
-from bot.schedule import arxiv_announcements_between, local_instant, zone
-from bot.scheduler import Scheduler
+from bot.app.scheduler import Scheduler
+from bot.core.clock import FakeClock
+from bot.core.models import CatchUp, ChannelSettings, SourceKind
+from bot.delivery.outbox import Delivery
+from bot.digests.schedule import arxiv_announcements_between, local_instant, zone
 from bot.store import Store
 from tests.contract.support import FakeSummaries, app_settings, make_paper, new_store
+from tests.support.memory import InMemoryAdapter
 
 DAILY = (0, 1, 2, 3, 4, 5, 6)
 

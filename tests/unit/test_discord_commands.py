@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import discord
 import pytest
 
+import bot.chat.grammar as cmd
 from adapters.discord.commands import (
     comma_choices,
     digest_on_command,
@@ -23,9 +24,13 @@ from adapters.discord.commands import (
 )
 from adapters.discord.invite import invite_url, required_permissions
 from adapters.discord.messages import delivery_error
-from bot import commands as cmd
-from bot.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError, UserInputError
-from bot.models import SourceKind
+from bot.core.errors import (
+    PermanentDeliveryError,
+    RetryAfter,
+    TransientDeliveryError,
+    UserInputError,
+)
+from bot.core.models import SourceKind
 
 
 def test_search_options_map_onto_a_search_command() -> None:

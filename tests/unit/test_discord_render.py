@@ -22,7 +22,7 @@ from adapters.discord.render import (
     render_reply,
     safe_url,
 )
-from bot.models import ItemGroup, Paper, PaperItem, Reply, Summary
+from bot.core.models import ItemGroup, Paper, PaperItem, Reply, Summary
 from tests.fakes.discord_api import assert_discord_limits
 from tests.fakes.discord_service import HOSTILE_TITLE, make_item
 

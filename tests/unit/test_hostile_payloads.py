@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import ParseError, SourceError
-from bot.models import Paper
-from bot.sources import arxiv_api, arxiv_rss, feed, hf_daily, reddit
-from bot.sources.arxiv_rss import ArxivRSSSource
-from bot.sources.feed import FeedSource
-from bot.sources.hf_daily import HFDailySource
-from bot.sources.reddit import RedditSource
-from bot.sources.xml import html_links, html_to_text
+from bot.core.errors import ParseError, SourceError
+from bot.core.models import Paper
+from bot.fetch.sources import arxiv_api, arxiv_rss, feed, hf_daily, reddit
+from bot.fetch.sources.arxiv_rss import ArxivRSSSource
+from bot.fetch.sources.feed import FeedSource
+from bot.fetch.sources.hf_daily import HFDailySource
+from bot.fetch.sources.reddit import RedditSource
+from bot.fetch.sources.xml import html_links, html_to_text
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

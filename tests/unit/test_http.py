@@ -12,8 +12,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
-from bot.errors import FetchError, HTTPStatusError, ResponseTooLarge
-from bot.http import HttpClient, parse_retry_after
+from bot.core.errors import FetchError, HTTPStatusError, ResponseTooLarge
+from bot.fetch.http import HttpClient, parse_retry_after
 from bot.store import Store
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ids import ArxivId, find_arxiv_id, is_arxiv_base, item_id, parse_arxiv_id
+from bot.core.ids import ArxivId, find_arxiv_id, is_arxiv_base, item_id, parse_arxiv_id
 
 # (input, base, version); version None when the form carries none.
 PARSED = [

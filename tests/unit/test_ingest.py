@@ -11,12 +11,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.clock import FakeClock
-from bot.errors import FetchError, ParseError
-from bot.http import HttpClient
-from bot.ingest import due_sources, fetch_source, ingest_payload, retry_delay
-from bot.models import Paper, SourceKind
-from bot.sources.parsers import parse_payload
+from bot.core.clock import FakeClock
+from bot.core.errors import FetchError, ParseError
+from bot.core.models import Paper, SourceKind
+from bot.fetch.http import HttpClient
+from bot.fetch.ingest import due_sources, fetch_source, ingest_payload, retry_delay
+from bot.fetch.sources.parsers import parse_payload
 from bot.store import Store
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -142,7 +142,7 @@ async def test_a_body_that_failed_is_fetched_whole_next_time(tmp_path) -> None: 
 
 
 def test_an_identical_payload_is_not_parsed_twice(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    payload = resources.files("bot.samples").joinpath("arxiv_rss_quant-ph.xml").read_bytes()
+    payload = resources.files("bot.fetch.samples").joinpath("arxiv_rss_quant-ph.xml").read_bytes()
     store = Store.open(str(tmp_path / "p.db"))
     first = ingest_payload(store, "arxiv-rss", payload, NOW)
     assert first.new > 10

@@ -10,13 +10,11 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.errors import BudgetExhausted, LLMResponseError, SummarizerError
-from bot.models import Paper, Summary
-from bot.store import Store
-from bot.summarize import Summaries, build_summaries
-from bot.summarize.llm import (
+from bot.core.clock import FakeClock
+from bot.core.errors import BudgetExhausted, LLMResponseError, SummarizerError
+from bot.core.models import Paper, Summary
+from bot.enrich.summarize import Summaries, build_summaries
+from bot.enrich.summarize.llm import (
     PROMPT_VERSION,
     SYSTEM_PROMPT,
     AnthropicClient,
@@ -25,7 +23,9 @@ from bot.summarize.llm import (
     build_user_prompt,
     parse_answer,
 )
-from bot.topics import TAXONOMY
+from bot.enrich.taxonomy import TAXONOMY
+from bot.settings import Settings
+from bot.store import Store
 from tests.unit.test_llm_fakes import FakeLLMServer, Reply, summary_json
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -200,7 +200,7 @@ async def test_invalid_json_twice_falls_back_to_offline_and_logs_why(
     store.papers.ingest([PAPER], NOW)
     try:
         summaries = Summaries(store, llm=_llm(server, session, store), clock=FakeClock(NOW))
-        with caplog.at_level(logging.WARNING, logger="bot.summarize.cache"):
+        with caplog.at_level(logging.WARNING, logger="bot.enrich.summarize.cache"):
             summary = await summaries.get(PAPER)
     finally:
         await server.close()

@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.config import Settings
-from bot.logs import setup_logging
+from bot.app.logs import setup_logging
+from bot.settings import Settings
 
 TOKEN = "xoxb-1234-abcdefSECRET"
 KEY = "sk-live-0123456789"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.present import web_url
+from bot.chat.present import web_url
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.models import ChannelSettings
-from bot.schedule import (
+from bot.core.models import ChannelSettings
+from bot.digests.schedule import (
     arxiv_announcements_between,
     arxiv_announces_on,
     describe_local,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import bot.search as search_module
-from bot.models import Paper, Signal, SourceKind
-from bot.search import (
+import bot.search.engine as search_module
+from bot.core.models import Paper, Signal, SourceKind
+from bot.search.engine import (
     SearchEngine,
     SearchQuery,
     SearchResult,

@@ -32,8 +32,8 @@ from adapters.slack.render import (
     safe_url,
     share_value,
 )
-from bot.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
-from bot.models import ItemGroup, Paper, PaperItem, Reply, SourceKind, Summary
+from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.models import ItemGroup, Paper, PaperItem, Reply, SourceKind, Summary
 from tests.fakes.slack_api import assert_slack_limits, slack_mention_is_inert, visible_text
 
 HOSTILE = "<!channel> @here *bold* <https://x|y> & _it_ ~s~ `c` <@U123> <#C1> <!subteam^S1>"

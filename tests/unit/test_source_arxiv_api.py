@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.errors import ArxivAPIError, HTTPStatusError
-from bot.models import SourceKind
-from bot.sources import arxiv_api
-from bot.sources.arxiv_api import ArxivAPISource, category_query, parse, parse_page
+from bot.core.clock import FakeClock
+from bot.core.errors import ArxivAPIError, HTTPStatusError
+from bot.core.models import SourceKind
+from bot.fetch.sources import arxiv_api
+from bot.fetch.sources.arxiv_api import ArxivAPISource, category_query, parse, parse_page
 
 # The API source only reads the clock for a backfill's upper bound; tests fix it.
 CLOCK = FakeClock(datetime(2026, 11, 24, 12, tzinfo=UTC))
@@ -187,7 +187,7 @@ def test_category_query():
 
 
 def test_built_from_settings():
-    from bot.config import Settings
+    from bot.settings import Settings
 
     source = ArxivAPISource(Settings(arxiv_categories="cs.CV", arxiv_api_url="http://127.0.0.1:1/api/query/"), clock=CLOCK)
     assert source.categories == "cs.CV"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.models import SourceKind
-from bot.sources import arxiv_rss
-from bot.sources.arxiv_rss import ArxivRSSSource, split_authors, tex_to_unicode
+from bot.core.models import SourceKind
+from bot.fetch.sources import arxiv_rss
+from bot.fetch.sources.arxiv_rss import ArxivRSSSource, split_authors, tex_to_unicode
 
 QUANT_PH = "arxiv_rss_new_quant-ph_2025-04-28.xml"
 SUNDAY = "arxiv_rss_new_cs_empty_sunday_2025-04-27.xml"

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.errors import ConfigError
-from bot.models import SourceKind
-from bot.sources import build_sources
-from bot.sources.arxiv_rss import ArxivRSSSource
-from bot.sources.feed import FeedSource
-from bot.sources.hf_daily import HFDailySource
-from bot.sources.reddit import RedditSource
+from bot.core.clock import FakeClock
+from bot.core.errors import ConfigError
+from bot.core.models import SourceKind
+from bot.fetch.sources import build_sources
+from bot.fetch.sources.arxiv_rss import ArxivRSSSource
+from bot.fetch.sources.feed import FeedSource
+from bot.fetch.sources.hf_daily import HFDailySource
+from bot.fetch.sources.reddit import RedditSource
+from bot.settings import Settings
 
 CLOCK = FakeClock(datetime(2026, 11, 24, 12, tzinfo=UTC))
 

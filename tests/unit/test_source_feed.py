@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import ParseError
-from bot.ids import item_id
-from bot.models import SourceKind
-from bot.sources import feed
-from bot.sources.feed import FeedSource, feed_name
+from bot.core.errors import ParseError
+from bot.core.ids import item_id
+from bot.core.models import SourceKind
+from bot.fetch.sources import feed
+from bot.fetch.sources.feed import FeedSource, feed_name
 
 BLOG = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import ParseError
-from bot.models import Signal, SourceKind
-from bot.sources import hf_daily
-from bot.sources.hf_daily import HFDailySource
+from bot.core.errors import ParseError
+from bot.core.models import Signal, SourceKind
+from bot.fetch.sources import hf_daily
+from bot.fetch.sources.hf_daily import HFDailySource
 
 HF = "hf_daily_papers_2024-10-25_first2items.json"
 

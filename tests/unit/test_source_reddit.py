@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.models import Signal, SourceKind
-from bot.sources import reddit
-from bot.sources.reddit import RedditSource
+from bot.core.models import Signal, SourceKind
+from bot.fetch.sources import reddit
+from bot.fetch.sources.reddit import RedditSource
 
 THINKPAD_JSON = "reddit_r_thinkpad_top_week_trimmed.json"
 THINKPAD_ATOM = "reddit_r_thinkpad_top_week_trimmed.atom"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import UnsupportedDatabase
-from bot.models import Paper, Signal, SourceKind
+from bot.core.errors import UnsupportedDatabase
+from bot.core.models import Paper, Signal, SourceKind
 from bot.store import Store, parse_database_url
 from bot.store.schema import MIGRATIONS
 
@@ -158,7 +158,7 @@ def test_list_filters_by_time_and_source(store: Store) -> None:
 
 
 def test_a_listed_replacement_keeps_the_papers_first_publication_date(store: Store) -> None:
-    from bot.sources import arxiv_rss
+    from bot.fetch.sources import arxiv_rss
     from tests.conftest import FIXTURES
 
     listing = arxiv_rss.parse((FIXTURES / "arxiv_rss_new_quant-ph_2025-04-28.xml").read_bytes())

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.digest import load_channels_file
-from bot.errors import ConfigError
-from bot.models import CatchUp, ChannelSettings, SourceKind
+from bot.core.errors import ConfigError
+from bot.core.models import CatchUp, ChannelSettings, SourceKind
+from bot.digests.digest import load_channels_file
 from bot.store import Store
 from tests.contract.support import T0, new_store
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
-from bot.clock import FakeClock
-from bot.models import Paper, SourceKind, Summary
+from bot.core.clock import FakeClock
+from bot.core.models import Paper, SourceKind, Summary
+from bot.enrich.summarize import OFFLINE_KEY, OfflineSummarizer, Summaries
+from bot.enrich.summarize.llm import LLMSummarizer, OpenAIChatClient
+from bot.enrich.taxonomy import topic_ids
 from bot.store import Store
-from bot.summarize import OFFLINE_KEY, OfflineSummarizer, Summaries
-from bot.summarize.llm import LLMSummarizer, OpenAIChatClient
-from bot.topics import topic_ids
 from tests.unit.test_llm_fakes import FakeLLMServer, Reply, summary_json
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

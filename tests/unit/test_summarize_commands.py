@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
-from bot.summarize.commands import SUMMARY_FIELDS, run_summarize, run_tag, run_topics
-from bot.topics import TAXONOMY
+from bot.cli.summarize import SUMMARY_FIELDS, run_summarize, run_tag, run_topics
+from bot.enrich.taxonomy import TAXONOMY
+from bot.settings import Settings
 from tests.unit.test_llm_fakes import FakeLLMServer, Reply, serve_in_thread, summary_json
 
 GOOD = {
@@ -120,7 +120,7 @@ def test_llm_failure_in_the_cli_falls_back_to_offline(tmp_path: Path) -> None:
 
 
 def test_cli_main_wires_the_commands(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot import cli
+    import bot.cli.main as cli
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PAPERBOT_DATA_DIR", str(tmp_path))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Paper, Summary
-from bot.summarize.offline import (
+from bot.core.models import Paper, Summary
+from bot.enrich.summarize.offline import (
     KEY_POINT_LIMIT,
     PROMPT_VERSION,
     SECTION_LIMIT,
@@ -18,8 +18,8 @@ from bot.summarize.offline import (
     OfflineSummarizer,
     summarize_text,
 )
-from bot.summarize.text import clamp, clean_tex, compact, split_sentences
-from bot.topics import TAXONOMY
+from bot.enrich.summarize.text import clamp, clean_tex, compact, split_sentences
+from bot.enrich.taxonomy import TAXONOMY
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
 TOPIC_NAMES = {topic.name for topic in TAXONOMY}

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bench.bench_summarize import tagger_scores
-from bot.models import Topic
-from bot.topics import (
+from bot.core.models import Topic
+from bot.enrich.taxonomy import (
     MAX_TAGS,
     TAXONOMY,
     related_topics,

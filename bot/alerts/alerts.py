@@ -1,0 +1,688 @@
+"""Per-user DM alerts: subscriptions, matching new papers through an inverted index, batching.
+
+A subscription is a query and/or topics. A paper matches when every query term occurs in its
+title or abstract (a quoted phrase or hyphenated word as consecutive words) and, when topics
+are given, the paper has at least one of them. Queries are parsed by `bot.search.engine.query_terms`
+(the search grammar: phrases, hyphenated compounds, stop words dropped); paper text is split
+into words the same way, and both sides fold a plural `s` ("transformers" finds "transformer").
+
+New papers are matched against ALL subscriptions at once, never every subscription against
+every paper (`match_brute_force` is only the reference the tests compare with):
+
+- `SubscriptionIndex` files each query under one key every matching paper must have: a word,
+  or an adjacent word pair of a phrase, choosing the rarest among the batch being matched
+  (`key_frequency`); a paper looks up only its own keys and verifies those few candidates.
+  Topic-only subscriptions are filed under their topics.
+- `match_batch` reduces the matches per user. Topic-only subscriptions are worked out per
+  topic combination rather than per paper (a whole topic matches hundreds of papers a day),
+  and per user only the `keep_per_user` most popular papers are kept, the rest counted.
+
+Alerts are batched per user: matches wait in the alert queue; a user gets at most one DM per
+`ALERT_INTERVAL` with up to `ALERT_MAX_ITEMS` papers (the rest counted as "+N more"), never
+during their quiet hours, never the same paper twice. Each DM goes through the outbox under
+`alert:<platform>:<user>:<window start>` and says how to unsubscribe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from typing import Protocol
+
+import bot.chat.grammar as cmd
+from bot.chat.present import make_items
+from bot.core.clock import Clock, to_iso
+from bot.core.errors import UserInputError
+from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription, Summary
+from bot.delivery.outbox import enqueue
+from bot.digests.schedule import quiet_until
+from bot.enrich.taxonomy import fold_plural, tag, topic_by_id, topic_ids
+from bot.search.engine import STOPWORDS, folded_words
+from bot.search.engine import query_terms as search_query_terms
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.db import transaction
+
+log = logging.getLogger(__name__)
+
+MAX_SUBSCRIPTIONS_PER_USER = 25
+FIRST_SCAN_WINDOW = timedelta(hours=24)
+PREVIEW_WINDOW = timedelta(days=7)
+PREVIEW_MAX_PAPERS = 20_000
+SCAN_WATERMARK = "alerts.scanned_until"
+
+
+Term = tuple[str, ...]
+
+
+# --- tokenizing ----------------------------------------------------------------------------
+
+
+def tokens(text: str) -> list[str]:
+    """Words as search normalizes them (bot.search.engine.folded_words: lower case, accents folded, at most
+    40 characters), plural-folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
+    return [fold_plural(word) for word in folded_words(text)]
+
+
+def query_terms(text: str) -> tuple[Term, ...]:
+    """The required terms of a subscription or channel query, in order, without repeats.
+
+    Parsed by `bot.search.engine.query_terms`, so a subscription reads a query exactly as a search
+    does (quoted phrases and hyphenated words like `self-supervised` are phrases; stop words
+    and AND/OR/NOT dropped), then plural-folded like paper text. A query of nothing but stop
+    words has no terms here (search keeps them; an alert on "the" would match every paper).
+    """
+    raw = search_query_terms(text)
+    if all(word in STOPWORDS for term in raw for word in term.split()):
+        return ()
+    return tuple(dict.fromkeys(tuple(fold_plural(word) for word in term.split()) for term in raw))
+
+
+@dataclass(frozen=True, slots=True)
+class PaperDoc:
+    """A paper as the matcher sees it: its distinct words, its word text, its topic ids, and
+    its index keys (the words plus each adjacent word pair "a b", for phrase queries)."""
+
+    paper_id: str
+    words: frozenset[str]
+    text: str  # " tok tok tok " (padded) for phrase checks
+    topics: frozenset[str]
+    keys: frozenset[str]
+
+
+def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
+    """Tokenize a paper's title and abstract once for matching."""
+    words = tokens(f"{paper.title}\n{paper.abstract}")
+    distinct = frozenset(words)
+    pairs = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+    return PaperDoc(paper.id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), distinct | pairs)
+
+
+def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
+    """Topic ids per paper: the stored tags, or the offline tagger's for papers not tagged yet
+    (tags are written when a summary is made, which may come after the paper arrives)."""
+    stored = store.papers.topics_of([p.id for p in papers])
+    result: dict[str, tuple[str, ...]] = {}
+    for paper in papers:
+        found = stored.get(paper.id) or ()
+        if not found:
+            found = topic_ids(tag(paper.title, paper.abstract, paper.categories))
+        result[paper.id] = found
+    return result
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """A compiled query: required terms and optional topics (at least one must match)."""
+
+    terms: tuple[Term, ...]
+    topics: frozenset[str]
+    words: frozenset[str] = frozenset()  # every word of every term (all are required)
+    keys: frozenset[str] = frozenset()  # index keys a matching paper must have: words and pairs
+    long_phrases: tuple[str, ...] = ()  # terms of 3+ words as " a b c ": pairs are not enough
+
+    @classmethod
+    def compile(cls, query: str, topics: Iterable[str] = ()) -> Matcher:
+        """Compile query text and topic ids (cached: many users share queries)."""
+        return _compile(query, frozenset(topics))
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to match on (it would match nothing)."""
+        return not self.terms and not self.topics
+
+    def matches(self, doc: PaperDoc) -> bool:
+        """Whether the paper satisfies every term and (if any) one of the topics."""
+        if self.topics and self.topics.isdisjoint(doc.topics):
+            return False
+        # Every word and every adjacent pair of a phrase: exact for words and 2-word phrases.
+        if not self.keys <= doc.keys:
+            return False
+        for phrase in self.long_phrases:
+            if phrase not in doc.text:
+                return False
+        return bool(self.terms or self.topics)
+
+    def anchor(self, frequency: Mapping[str, int] | None = None) -> str | None:
+        """The key the index files this query under: the rarest in `frequency` (how many of
+        the papers being matched have each key; a phrase's word pair is often far rarer than
+        either word), else the longest word. None: no words (a topic-only query)."""
+        if not self.words:
+            return None
+        if frequency is not None:
+            return min(self.keys, key=lambda k: (frequency.get(k, 0), -len(k), k))
+        return max(self.words, key=lambda w: (len(w), w))
+
+
+@lru_cache(maxsize=262_144)
+def _compile(query: str, topics: frozenset[str]) -> Matcher:
+    terms = query_terms(query)
+    words = frozenset(word for term in terms for word in term)
+    pairs = {f"{a} {b}" for term in terms for a, b in zip(term, term[1:], strict=False)}
+    return Matcher(
+        terms=terms,
+        topics=topics,
+        words=words,
+        keys=words | pairs,
+        long_phrases=tuple(f" {' '.join(term)} " for term in terms if len(term) > 2),
+    )
+
+
+class SubscriptionIndex:
+    """Inverted index over subscriptions: anchor key -> subscriptions; topic -> subscriptions.
+
+    Given `frequency` (key -> how many of the papers about to be matched have it, see
+    `key_frequency`), each query is filed under its rarest key (a word, or a word pair of a
+    phrase), and a query with a key no paper has is left out: it cannot match this batch.
+    Without it, the longest word is the anchor.
+    """
+
+    def __init__(self, subscriptions: Iterable[Subscription], frequency: Mapping[str, int] | None = None) -> None:
+        self.by_word: dict[str, list[tuple[Subscription, Matcher]]] = {}
+        self.by_topic: dict[str, list[Subscription]] = {}
+        self.size = 0
+        for sub in subscriptions:
+            matcher = Matcher.compile(sub.query, sub.topics)
+            if matcher.empty:
+                continue
+            anchor = matcher.anchor(frequency)
+            if anchor is None:
+                for topic in matcher.topics:
+                    self.by_topic.setdefault(topic, []).append(sub)
+            elif frequency is not None and not frequency.get(anchor):
+                continue  # a required word no paper in the batch has
+            else:
+                self.by_word.setdefault(anchor, []).append((sub, matcher))
+            self.size += 1
+
+    def query_matches(self, doc: PaperDoc) -> Iterator[Subscription]:
+        """Subscriptions with a query that the paper matches (each once: one anchor each)."""
+        by_word = self.by_word
+        for key in doc.keys:
+            candidates = by_word.get(key)
+            if candidates:
+                for sub, matcher in candidates:
+                    if matcher.matches(doc):
+                        yield sub
+
+    def match(self, doc: PaperDoc) -> list[Subscription]:
+        """Every subscription the paper matches, each once, by id."""
+        found: dict[int, Subscription] = {sub.id: sub for sub in self.query_matches(doc)}
+        by_topic = self.by_topic
+        for topic in doc.topics:
+            for sub in by_topic.get(topic, ()):
+                found[sub.id] = sub  # topic-only: having the topic is the whole condition
+        return [found[key] for key in sorted(found)]
+
+
+def key_frequency(docs: Iterable[PaperDoc]) -> dict[str, int]:
+    """How many of the docs have each index key (document frequency within a batch)."""
+    counts: dict[str, int] = {}
+    for doc in docs:
+        for key in doc.keys:
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def match_brute_force(subscriptions: Sequence[Subscription], docs: Sequence[PaperDoc]) -> dict[str, list[Subscription]]:
+    """For each paper, every subscription it matches, testing every pair (the reference the
+    index is checked against; far too slow for production)."""
+    compiled = [(sub, Matcher.compile(sub.query, sub.topics)) for sub in subscriptions]
+    return {doc.paper_id: [sub for sub, m in compiled if m.matches(doc)] for doc in docs}
+
+
+# --- scanning new papers into the queue, and cutting alert batches -------------------------
+
+
+class SummaryProvider(Protocol):
+    """The summary facade (bot.enrich.summarize.Summaries): summaries by paper id."""
+
+    async def get_many(self, papers: Sequence[Paper]) -> dict[str, Summary]: ...
+
+
+UserKey = tuple[str, str]  # (platform, user id)
+
+
+@dataclass(slots=True)
+class BatchMatches:
+    """What one batch of new papers means for each user: the papers worth listing (at most
+    `keep_per_user`, most popular first, each with the ids of the subscriptions it matched),
+    how many more matched, and the total of (user, paper) matches."""
+
+    kept: dict[UserKey, list[tuple[str, tuple[int, ...]]]]
+    overflow: dict[UserKey, int]
+    total: int
+
+
+def match_batch(
+    subscriptions: Sequence[Subscription],
+    papers: Sequence[Paper],
+    topics: Mapping[str, Sequence[str]],
+    *,
+    since: datetime,
+    keep_per_user: int,
+) -> BatchMatches:
+    """Match a batch of new papers against every subscription and reduce it per user. Pure.
+
+    Queries go through the inverted index paper by paper. Topic-only subscriptions are worked
+    out per topic instead: a whole topic matches hundreds of papers a day, so per user the
+    union of their topics' papers is taken (cached per topic combination, which users share)
+    and only its top `keep_per_user` is looked at. A subscription created after `since` only
+    gets papers first seen after it was created.
+    """
+    docs = [paper_doc(paper, topics.get(paper.id, ())) for paper in papers]
+    first_seen = {p.id: p.first_seen for p in papers}
+    rank = {p.id: (p.popularity, to_iso(p.first_seen) or "", p.id) for p in papers}
+    late = {s.id: s.created_at for s in subscriptions if s.created_at is not None and s.created_at > since}
+
+    def arrived_after(sub_id: int, paper_id: str) -> bool:
+        created = late.get(sub_id)
+        seen = first_seen.get(paper_id)
+        return created is None or seen is None or seen >= created
+
+    index = SubscriptionIndex(subscriptions, key_frequency(docs))
+    topic_subs: dict[UserKey, list[Subscription]] = {}
+    for sub in {s.id: s for subs in index.by_topic.values() for s in subs}.values():
+        topic_subs.setdefault((sub.platform, sub.user_id), []).append(sub)
+
+    # Queries: paper by paper through the index. Each subscription knows its user's hits.
+    hits: dict[UserKey, dict[str, list[int]]] = {}
+    bucket_of = {
+        sub.id: hits.setdefault((sub.platform, sub.user_id), {})
+        for entries in index.by_word.values()
+        for sub, _ in entries
+    }
+    for doc in docs:
+        pid = doc.paper_id
+        for sub in index.query_matches(doc):
+            if late and sub.id in late and not arrived_after(sub.id, pid):
+                continue
+            bucket = bucket_of[sub.id]
+            found = bucket.get(pid)
+            if found is None:
+                bucket[pid] = [sub.id]
+            else:
+                found.append(sub.id)
+
+    # Topics: per topic combination.
+    with_topic: dict[str, list[str]] = {}
+    for paper in papers:
+        for topic in topics.get(paper.id, ()):
+            with_topic.setdefault(topic, []).append(paper.id)
+    unions: dict[frozenset[str], tuple[frozenset[str], list[str]]] = {}
+
+    def union_of(user_subs: list[Subscription]) -> tuple[frozenset[str], list[str]]:
+        wanted = frozenset(t for s in user_subs for t in s.topics)
+        if any(s.id in late for s in user_subs):  # rare: filter per subscription, no caching
+            ids = frozenset(
+                pid for s in user_subs for t in s.topics for pid in with_topic.get(t, ()) if arrived_after(s.id, pid)
+            )
+            return ids, sorted(ids, key=rank.__getitem__, reverse=True)
+        if wanted not in unions:
+            ids = frozenset(pid for t in wanted for pid in with_topic.get(t, ()))
+            unions[wanted] = (ids, sorted(ids, key=rank.__getitem__, reverse=True))
+        return unions[wanted]
+
+    kept: dict[UserKey, list[tuple[str, tuple[int, ...]]]] = {}
+    overflow: dict[UserKey, int] = {}
+    total = 0
+    for user in set(hits) | set(topic_subs):
+        user_hits = hits.get(user, {})
+        user_topic_subs = topic_subs.get(user, [])
+        if user_topic_subs:
+            in_topics, ordered = union_of(user_topic_subs)
+            extra = [pid for pid in user_hits if pid not in in_topics]
+            count = len(in_topics) + len(extra)
+            candidates = ordered[:keep_per_user] + extra
+        else:
+            count = len(user_hits)
+            candidates = list(user_hits)
+        if not count:
+            continue
+        chosen = heapq.nlargest(keep_per_user, candidates, key=rank.__getitem__)
+        listed = []
+        for pid in chosen:
+            paper_topics = set(topics.get(pid, ()))
+            ids = set(user_hits.get(pid, ()))
+            ids.update(s.id for s in user_topic_subs if paper_topics.intersection(s.topics) and arrived_after(s.id, pid))
+            listed.append((pid, tuple(sorted(ids))))
+        kept[user] = listed
+        if count > len(chosen):
+            overflow[user] = count - len(chosen)
+        total += count
+    return BatchMatches(kept, overflow, total)
+
+
+async def scan_new_papers(
+    store: Store, now: datetime, *, keep_per_user: int = 10, first_window: timedelta = FIRST_SCAN_WINDOW
+) -> int:
+    """Match papers first seen since the last scan (up to `now`) against every active
+    subscription and queue them per user; returns how many (user, paper) pairs were queued.
+
+    Per user only the `keep_per_user` most popular matches of a scan are queued (a DM lists at
+    most that many); the others are counted for its "+N more", which bounds the queue however
+    broad a subscription is. The matching itself runs in a worker thread (it is pure and can
+    take seconds with 100,000 subscriptions) so the event loop keeps answering commands. The
+    queue rows, the counts and the watermark are written in one transaction: a crash repeats
+    the whole scan.
+    """
+    since = store.alert_queue.watermark(SCAN_WATERMARK) or (now - first_window)
+    changed = store.papers.changed(since=since, limit=None)
+    papers = [p for p in changed if p.first_seen is None or since <= p.first_seen < now]
+    subscriptions = store.subscriptions.active()
+    result = BatchMatches({}, {}, 0)
+    if papers and subscriptions:
+        topics = topics_for(store, papers)
+        result = await asyncio.to_thread(
+            match_batch, subscriptions, papers, topics, since=since, keep_per_user=keep_per_user
+        )
+    rows = [(platform, user_id, pid, ids) for (platform, user_id), listed in result.kept.items() for pid, ids in listed]
+    queued = 0
+    with transaction(store.conn):
+        if rows:
+            queued = store.alert_queue.add(rows, now)
+        if result.overflow:
+            store.alert_queue.add_overflow(result.overflow)
+        store.alert_queue.set_watermark(SCAN_WATERMARK, now)
+    return queued
+
+
+async def cut_batches(store: Store, summaries: SummaryProvider, settings: Settings, now: datetime) -> int:
+    """Put one alert DM in the outbox for every user whose window is open and who has queued
+    papers; returns how many DMs were enqueued."""
+    interval = timedelta(seconds=settings.alert_interval)
+    enqueued = 0
+    for platform, user_id in store.alert_queue.waiting_users():
+        state = store.users.get(platform, user_id)
+        if state.dm_blocked:
+            continue
+        if state.last_alert_at is not None and now < state.last_alert_at + interval:
+            continue
+        if quiet_until(now, state.quiet_start, state.quiet_end, state.timezone) is not None:
+            continue
+        if await _cut_one(store, summaries, settings, platform, user_id, now):
+            enqueued += 1
+    return enqueued
+
+
+async def _cut_one(
+    store: Store, summaries: SummaryProvider, settings: Settings, platform: str, user_id: str, now: datetime
+) -> bool:
+    queued = store.alert_queue.waiting(platform, user_id)
+    subs = store.subscriptions.list_for_user(platform, user_id)
+    active = {sub.id: sub for sub in subs if not sub.paused_reason}
+    numbers = {sub.id: number for number, sub in enumerate(subs, start=1)}
+    live = [q for q in queued if any(sid in active for sid in q.subscription_ids)]
+    live_ids = {q.paper_id for q in live}
+    stale = [q.paper_id for q in queued if q.paper_id not in live_ids]
+    window = now.replace(microsecond=0)
+    key = f"alert:{platform}:{user_id}:{to_iso(window)}"
+    if not live:
+        if stale:
+            with transaction(store.conn):
+                store.alert_queue.assign(platform, user_id, stale, "dropped:unsubscribed")
+                store.alert_queue.reset_overflow(platform, user_id)
+        return False
+    papers_by_id = {p.id: p for p in store.papers.get_many([q.paper_id for q in live])}
+    ordered = sorted(
+        (q for q in live if q.paper_id in papers_by_id),
+        key=lambda q: (-papers_by_id[q.paper_id].popularity, q.matched_at, q.paper_id),
+    )
+    shown = ordered[: settings.alert_max_items]
+    more = len(ordered) - len(shown) + store.alert_queue.overflow(platform, user_id)
+    shown_papers = [papers_by_id[q.paper_id] for q in shown]
+    made = await summaries.get_many(shown_papers)
+    why = {q.paper_id: _why(q.subscription_ids, active, numbers) for q in shown}
+    items = make_items(shown_papers, made, now, why)
+    matched_numbers = sorted({numbers[sid] for q in live for sid in q.subscription_ids if sid in active})
+    count = len(shown) + more
+    footer_lines = []
+    if more:
+        footer_lines.append(f"+{more} more matched; find them with /papers <your query> since:1d")
+    example = matched_numbers[0] if matched_numbers else 1
+    footer_lines.append(
+        f"To stop these alerts: /papers unsubscribe {example} (a number from /papers subscriptions) "
+        "or /papers unsubscribe all"
+    )
+    reply = Reply(
+        header=f"{count} new paper{'s' if count != 1 else ''} for your subscriptions",
+        groups=(ItemGroup(title="", items=items),),
+        footer="\n".join(footer_lines),
+        private=False,
+    )
+    with transaction(store.conn):
+        if not enqueue(store, key, "alert", platform, user_id, reply, now):
+            return False
+        store.alert_queue.assign(platform, user_id, [q.paper_id for q in live] + stale, key)
+        store.alert_queue.reset_overflow(platform, user_id)
+        store.users.set_last_alert_at(platform, user_id, now)
+    return True
+
+
+def _why(subscription_ids: Sequence[int], active: Mapping[int, Subscription], numbers: Mapping[int, int]) -> str:
+    labels = [
+        f"#{numbers[sid]} {describe(active[sid].query, active[sid].topics)}" for sid in subscription_ids if sid in active
+    ]
+    return "matches " + "; ".join(labels)
+
+
+def describe(query: str, topics: Sequence[str]) -> str:
+    """How a subscription is shown: `“diffusion” · topics: Computer Vision`; a query with its
+    own quotes (`"language model"`) is shown as typed."""
+    names = [_topic_name(t) for t in topics]
+    parts = [query if '"' in query else f"“{query}”"] if query else []
+    if names:
+        parts.append("topics: " + ", ".join(names))
+    return " · ".join(parts) or "(empty)"
+
+
+def _describe_quiet(start: time | None, end: time | None, zone: str) -> str:
+    if start is None or end is None:
+        return "No quiet hours: alerts are sent at any time. Set some with /papers quiet 22:00-07:00 tz:Europe/Berlin"
+    return f"Quiet hours: {start:%H:%M}–{end:%H:%M} ({zone}), every day."
+
+
+def _topic_name(topic_id: str) -> str:
+    try:
+        return topic_by_id(topic_id).name
+    except KeyError:
+        return topic_id
+
+
+# --- the subscription commands ---------------------------------------------------------------
+
+
+class SubscriptionCommands:
+    """`subscribe`, `unsubscribe`, `subscriptions` and `quiet` (a BotService command slice)."""
+
+    def __init__(self, *, store: Store, settings: Settings, clock: Clock) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    async def handle(self, command: cmd.Command, who: Actor, where: Place) -> Reply:
+        """Run one subscription command for the user who typed it."""
+        if isinstance(command, cmd.SubscribeCommand):
+            return self.subscribe(command, who)
+        if isinstance(command, cmd.UnsubscribeCommand):
+            return self.unsubscribe(command, who)
+        if isinstance(command, cmd.ListSubscriptionsCommand):
+            return self.list_subscriptions(who)
+        if isinstance(command, cmd.QuietHoursCommand):
+            return self.quiet_hours(command, who)
+        raise UserInputError("that is not a subscription command; see /papers help")
+
+    def subscribe(self, command: cmd.SubscribeCommand, who: Actor) -> Reply:
+        """Add a subscription and say how many recent papers it would have matched."""
+        matcher = Matcher.compile(command.query, command.topics)
+        if matcher.empty:
+            raise UserInputError(
+                "that query has no words to match (only common words like “the” or “of”); "
+                "add a keyword or a topic, e.g. /papers subscribe diffusion topic:cv"
+            )
+        existing = self.store.subscriptions.list_for_user(who.platform, who.user_id)
+        for number, sub in enumerate(existing, start=1):
+            if Matcher.compile(sub.query, sub.topics) == matcher:
+                if sub.paused_reason:
+                    # The pause notice says "subscribe again to resume": that works for the
+                    # same query too.
+                    with transaction(self.store.conn):
+                        self.store.subscriptions.resume_for_user(who.platform, who.user_id)
+                        self.store.users.set_dm_blocked(who.platform, who.user_id, False)
+                    return Reply(
+                        text=f"Resumed your alerts (#{number}: {describe(sub.query, sub.topics)} and the rest).",
+                        private=True,
+                    )
+                return Reply(
+                    text=f"You already have this subscription (#{number}: {describe(sub.query, sub.topics)}).",
+                    private=True,
+                )
+        if len(existing) >= MAX_SUBSCRIPTIONS_PER_USER:
+            raise UserInputError(
+                f"you have {len(existing)} subscriptions, the most allowed; remove one with "
+                "/papers unsubscribe <number> first"
+            )
+        now = self.clock()
+        with transaction(self.store.conn):
+            sub = self.store.subscriptions.add(who.platform, who.user_id, command.query, command.topics, now)
+            resumed = self.store.subscriptions.resume_for_user(who.platform, who.user_id)
+            if resumed:
+                self.store.users.set_dm_blocked(who.platform, who.user_id, False)
+        number = len(existing) + 1
+        recent = self.recent_matches(matcher, now)
+        first = self._queue_first_alert(sub, recent, now)
+        hours = self.settings.alert_interval / 3600
+        every = "hour" if hours == 1 else (f"{hours:g} hours" if hours >= 1 else f"{self.settings.alert_interval // 60} minutes")
+        count_line = f"{len(recent):,} paper{'s' if len(recent) != 1 else ''} of the last 7 days would have matched"
+        if first:
+            count_line += f"; the {first:,} from the last 24 hours come in your first DM"
+        lines = [
+            f"Subscribed (#{number}): {describe(sub.query, sub.topics)}.",
+            count_line + ".",
+            f"New matches come by DM, at most one message every {every}. "
+            f"Stop with /papers unsubscribe {number}.",
+        ]
+        if resumed:
+            lines.append(f"Your {resumed} paused subscription{'s' if resumed != 1 else ''} resumed too.")
+        return Reply(text="\n".join(lines), private=True)
+
+    def recent_matches(self, matcher: Matcher, now: datetime) -> list[Paper]:
+        """Papers first seen in the last 7 days that a query matches, newest first."""
+        papers = self.store.papers.changed(since=now - PREVIEW_WINDOW, limit=PREVIEW_MAX_PAPERS)
+        papers = [p for p in papers if p.first_seen is None or p.first_seen >= now - PREVIEW_WINDOW]
+        if not papers:
+            return []
+        topics = topics_for(self.store, papers) if matcher.topics else {}
+        return [p for p in papers if matcher.matches(paper_doc(p, topics.get(p.id, ())))]
+
+    def _queue_first_alert(self, sub: Subscription, recent: Sequence[Paper], now: datetime) -> int:
+        """Queue the matches of the last 24 hours for the user's next DM, like a channel's first
+        digest (later scans only bring papers that arrive after the subscription). Returns how
+        many matched."""
+        day = [p for p in recent if p.first_seen is None or p.first_seen >= now - FIRST_SCAN_WINDOW]
+        if not day:
+            return 0
+        keep = sorted(day, key=lambda p: (p.popularity, to_iso(p.first_seen) or "", p.id), reverse=True)
+        listed = keep[: self.settings.alert_max_items]
+        user = (sub.platform, sub.user_id)
+        with transaction(self.store.conn):
+            self.store.alert_queue.add([(*user, p.id, [sub.id]) for p in listed], now)
+            if len(day) > len(listed):
+                self.store.alert_queue.add_overflow({user: len(day) - len(listed)})
+        return len(day)
+
+    def unsubscribe(self, command: cmd.UnsubscribeCommand, who: Actor) -> Reply:
+        """Remove one subscription (by number or query) or all of them."""
+        subs = self.store.subscriptions.list_for_user(who.platform, who.user_id)
+        if not subs:
+            return Reply(text="You have no subscriptions.", private=True)
+        if command.everything:
+            with transaction(self.store.conn):
+                removed = self.store.subscriptions.remove_all(who.platform, who.user_id)
+                self.store.alert_queue.drop_user(who.platform, who.user_id)
+            return Reply(
+                text=f"Removed all {removed} subscription{'s' if removed != 1 else ''}; no more alerts.",
+                private=True,
+            )
+        if command.number is not None:
+            if not 1 <= command.number <= len(subs):
+                raise UserInputError(
+                    f"there is no subscription #{command.number}; you have {len(subs)} "
+                    "(see /papers subscriptions)"
+                )
+            target = subs[command.number - 1]
+        else:
+            target = self._by_query(subs, command.query)
+        self.store.subscriptions.remove([target.id])
+        left = len(subs) - 1
+        return Reply(
+            text=f"Removed {describe(target.query, target.topics)}. "
+            f"{left} subscription{'s' if left != 1 else ''} left.",
+            private=True,
+        )
+
+    @staticmethod
+    def _by_query(subs: Sequence[Subscription], query: str) -> Subscription:
+        wanted = Matcher.compile(query).terms
+        exact = [s for s in subs if Matcher.compile(s.query).terms == wanted]
+        if len(exact) == 1:
+            return exact[0]
+        needle = query.strip().strip('"').lower()
+        partial = [s for s in subs if needle and needle in s.query.lower()]
+        if len(exact) > 1 or len(partial) > 1:
+            numbers = [str(i) for i, s in enumerate(subs, start=1) if s in (exact or partial)]
+            raise UserInputError(
+                f"more than one subscription matches {query!r} (#{', #'.join(numbers)}); "
+                "unsubscribe by number instead"
+            )
+        if partial:
+            return partial[0]
+        raise UserInputError(
+            f"none of your subscriptions is {query!r}; see /papers subscriptions for the numbers"
+        )
+
+    def quiet_hours(self, command: cmd.QuietHoursCommand, who: Actor) -> Reply:
+        """Show, set or clear the daily span in which the user gets no alert DMs (they wait)."""
+        state = self.store.users.get(who.platform, who.user_id)
+        if command.off:
+            self.store.users.set_quiet_hours(who.platform, who.user_id, None, None, state.timezone)
+            return Reply(text="Quiet hours off: alerts are sent at any time of day.", private=True)
+        if command.start is None or command.end is None:
+            return Reply(text=_describe_quiet(state.quiet_start, state.quiet_end, state.timezone), private=True)
+        # A zone given once is remembered; before that, the deployment's default zone.
+        zone = command.timezone or (state.timezone if state.quiet_start else self.settings.digest_default_tz)
+        self.store.users.set_quiet_hours(who.platform, who.user_id, command.start, command.end, zone)
+        return Reply(
+            text=_describe_quiet(command.start, command.end, zone)
+            + " Alerts that arrive then wait until the quiet hours end. Stop with /papers quiet off.",
+            private=True,
+        )
+
+    def list_subscriptions(self, who: Actor) -> Reply:
+        """The user's subscriptions, numbered; paused ones say why."""
+        subs = self.store.subscriptions.list_for_user(who.platform, who.user_id)
+        if not subs:
+            return Reply(
+                text="You have no subscriptions. Try /papers subscribe diffusion topic:cv",
+                private=True,
+            )
+        lines = []
+        for number, sub in enumerate(subs, start=1):
+            line = f"{number}. {describe(sub.query, sub.topics)}"
+            if sub.paused_reason:
+                line += f" (paused: {sub.paused_reason})"
+            lines.append(line)
+        return Reply(
+            header="Your subscriptions",
+            text="\n".join(lines),
+            footer="Stop one with /papers unsubscribe <number>, or all with /papers unsubscribe all.",
+            private=True,
+        )

@@ -1,0 +1,487 @@
+"""The `/papers` grammar, shared by every platform: text in, typed command out.
+
+    /papers <query> [since:7d|2w|2026-11-01] [source:arxiv|hf|reddit|feed] [topic:<id or name>]
+            [author:<name>] [sort:relevance|new|top] [limit:N]
+    /papers search <query> ...            (the same, explicitly)
+    /papers paper <arXiv id or URL>
+    /papers subscribe <query> [topic:...]
+    /papers unsubscribe <number|query|all>
+    /papers subscriptions
+    /papers quiet [HH:MM-HH:MM [tz:<IANA zone>] | off]   (no DM alerts in those hours)
+    /papers digest on [HH:MM] [tz:<IANA zone>] [topics:llm,rl] [max:N] [sources:arxiv,hf]
+                      [days:weekdays|daily|mon,wed] [query:"..."] [minscore:N]
+                      [updated:yes|no] [notes:yes|no] [catchup:post|skip]
+    /papers digest off | digest show | digest now
+    /papers topics
+    /papers help
+
+`parse_command` returns one of the command dataclasses below or raises UserInputError with one
+line saying what was wrong and what is accepted. Option values may be quoted
+(`author:"Yann LeCun"`); quoted phrases in queries are kept with their quotes so search can
+match them as phrases. Adapters with typed options (Discord) build the same dataclasses directly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.clock import parse_since, parse_window
+from bot.core.errors import UserInputError
+from bot.core.ids import parse_arxiv_id
+from bot.core.models import SourceKind
+
+MAX_INPUT_CHARS = 1000
+MAX_QUERY_CHARS = 300
+MAX_LIMIT = 10
+MAX_DIGEST_ITEMS = 50
+SORTS = ("relevance", "new", "top")
+SEARCH_OPTIONS = ("since", "source", "topic", "author", "sort", "limit")
+DIGEST_OPTIONS = ("tz", "topics", "max", "sources", "days", "query", "minscore", "updated", "notes", "catchup")
+SUBSCRIBE_OPTIONS = ("topic", "topics")
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SOURCE_ALIASES = {
+    "arxiv": SourceKind.ARXIV,
+    "hf": SourceKind.HF,
+    "huggingface": SourceKind.HF,
+    "hugging-face": SourceKind.HF,
+    "reddit": SourceKind.REDDIT,
+    "feed": SourceKind.FEED,
+    "feeds": SourceKind.FEED,
+    "rss": SourceKind.FEED,
+    "blog": SourceKind.FEED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchCommand:
+    """Find papers matching a query (the default when no subcommand is named)."""
+
+    query: str = ""
+    since: str | None = None  # validated window: "7d", "2w", "2026-11-01"
+    source: SourceKind | None = None
+    topic: str | None = None  # topic id
+    author: str | None = None
+    sort: str = "relevance"
+    limit: int = 5
+
+    def since_datetime(self, now: datetime) -> datetime | None:
+        """The lower time bound of this search relative to `now`, or None."""
+        return parse_since(self.since, now) if self.since else None
+
+
+@dataclass(frozen=True, slots=True)
+class PaperCommand:
+    """Show one paper in full."""
+
+    paper_id: str  # arXiv base id, or a stored item id
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeCommand:
+    """Start DM alerts for papers matching a query and/or topics."""
+
+    query: str = ""
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeCommand:
+    """Stop alerts: by list number, by query text, or all."""
+
+    number: int | None = None
+    query: str = ""
+    everything: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListSubscriptionsCommand:
+    """List the user's subscriptions."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHoursCommand:
+    """Show (no times, not off), set (start and end) or clear (off) the user's DM quiet hours."""
+
+    start: time | None = None
+    end: time | None = None
+    timezone: str | None = None
+    off: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOnCommand:
+    """Enable (or change) the daily digest of the current channel; None keeps the current value."""
+
+    at: time | None = None
+    timezone: str | None = None
+    topics: tuple[str, ...] | None = None
+    max_items: int | None = None
+    sources: tuple[SourceKind, ...] | None = None
+    days: tuple[int, ...] | None = None
+    query: str | None = None
+    min_score: int | None = None
+    show_updated: bool | None = None
+    quiet_note: bool | None = None
+    catch_up: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOffCommand:
+    """Disable the current channel's digest."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestShowCommand:
+    """Show the current channel's digest settings."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestNowCommand:
+    """Post the current channel's digest now (a preview that does not count as the daily one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicsCommand:
+    """List the topic taxonomy."""
+
+
+@dataclass(frozen=True, slots=True)
+class HelpCommand:
+    """Explain the commands."""
+
+    topic: str = ""
+
+
+Command = (
+    SearchCommand
+    | PaperCommand
+    | SubscribeCommand
+    | UnsubscribeCommand
+    | ListSubscriptionsCommand
+    | QuietHoursCommand
+    | DigestOnCommand
+    | DigestOffCommand
+    | DigestShowCommand
+    | DigestNowCommand
+    | TopicsCommand
+    | HelpCommand
+)
+
+
+@dataclass(slots=True)
+class _Parsed:
+    words: list[str] = field(default_factory=list)  # free text tokens (phrases keep quotes)
+    options: dict[str, str] = field(default_factory=dict)
+
+
+_TOKEN = re.compile(r'(?P<key>[A-Za-z]+):(?P<qval>"[^"]*"?)|"[^"]*"?|\S+')
+
+
+def _tokenize(text: str, known: tuple[str, ...]) -> _Parsed:
+    parsed = _Parsed()
+    for match in _TOKEN.finditer(text):
+        token = match.group(0)
+        key, value = None, None
+        if match.group("key"):
+            key, value = match.group("key"), match.group("qval").strip('"')
+        elif ":" in token and not token.startswith('"'):
+            head, _, tail = token.partition(":")
+            if head.isalpha() and tail and not tail.startswith("//"):
+                key, value = head, tail
+        if key is not None and value is not None:
+            lowered = key.lower()
+            if lowered in known:
+                if lowered in parsed.options:
+                    raise UserInputError(f"{lowered}: is given twice; give it once")
+                parsed.options[lowered] = value.strip()
+                continue
+            close = difflib.get_close_matches(lowered, known, n=1, cutoff=0.75)
+            if close:
+                raise UserInputError(
+                    f"unknown option {key}: — did you mean {close[0]}:? Options: "
+                    + ", ".join(f"{k}:" for k in known)
+                )
+        parsed.words.append(token)
+    return parsed
+
+
+def _clean(text: str) -> str:
+    # Control characters never mean anything in a command; Slack/Discord send plain spaces.
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text.replace("\u201c", '"').replace("\u201d", '"').strip()
+
+
+def parse_command(text: str) -> Command:
+    """Parse what a user typed after the slash command. Raises UserInputError on bad input."""
+    if len(text) > MAX_INPUT_CHARS:
+        raise UserInputError(
+            f"that command is {len(text):,} characters long; keep it under {MAX_INPUT_CHARS:,}"
+        )
+    text = _clean(text)
+    if text.startswith("/papers"):
+        text = text[len("/papers") :].strip()
+    if not text:
+        return HelpCommand()
+    head, _, rest = text.partition(" ")
+    verb = head.lower()
+    rest = rest.strip()
+    if verb in ("help", "?", "-h", "--help"):
+        return HelpCommand(topic=rest.lower())
+    if verb == "topics":
+        return TopicsCommand()
+    if verb == "paper":
+        return parse_paper(rest)
+    if verb == "search":
+        if not rest:
+            raise UserInputError("search needs a query, e.g. /papers search diffusion since:7d")
+        return _parse_search(rest)
+    if verb in ("subscribe", "sub"):
+        return _parse_subscribe(rest)
+    if verb in ("unsubscribe", "unsub"):
+        return parse_unsubscribe(rest)
+    if verb in ("subscriptions", "subs"):
+        if rest:
+            raise UserInputError("subscriptions takes nothing after it; try /papers subscriptions")
+        return ListSubscriptionsCommand()
+    if verb == "quiet":
+        return parse_quiet_hours(rest)
+    if verb == "digest":
+        return _parse_digest(rest)
+    return _parse_search(text)
+
+
+def parse_paper(rest: str) -> PaperCommand:
+    """`<arXiv id or URL>` -> PaperCommand. Also used by typed adapters."""
+    if not rest:
+        raise UserInputError("paper needs an arXiv id or URL, e.g. /papers paper 2504.17830")
+    ref = rest.split()[0] if len(rest.split()) == 1 else rest
+    parsed = parse_arxiv_id(ref)
+    if parsed is None:
+        shown = ref if len(ref) <= 60 else ref[:57] + "..."
+        raise UserInputError(
+            f"{shown!r} is not an arXiv id or URL (try 2504.17830, arXiv:2504.17830v2 or "
+            "https://arxiv.org/abs/2504.17830); to search, use /papers search"
+        )
+    return PaperCommand(paper_id=parsed.base, version=parsed.version)
+
+
+def query_text(words: list[str]) -> str:
+    """The words as one query; UserInputError when it is longer than MAX_QUERY_CHARS."""
+    query = " ".join(words).strip()
+    if len(query) > MAX_QUERY_CHARS:
+        raise UserInputError(
+            f"that query is {len(query):,} characters long; keep it under {MAX_QUERY_CHARS} "
+            "(a few keywords work best)"
+        )
+    return query
+
+
+def _parse_search(text: str) -> SearchCommand:
+    parsed = _tokenize(text, SEARCH_OPTIONS)
+    query = query_text(parsed.words)
+    opts = parsed.options
+    since = opts.get("since")
+    if since is not None:
+        try:
+            parse_window(since)
+        except ValueError as exc:
+            raise UserInputError(f"since: {exc}") from None
+    sort = opts.get("sort", "relevance").lower()
+    if sort not in SORTS:
+        raise UserInputError(f"sort:{sort} is not a sort order; use sort:relevance, sort:new or sort:top")
+    author = opts.get("author")
+    if author is not None and not author.strip():
+        raise UserInputError('author: needs a name, e.g. author:"Yann LeCun"')
+    command = SearchCommand(
+        query=query,
+        since=since,
+        source=parse_source(opts["source"]) if "source" in opts else None,
+        topic=parse_topic(opts["topic"]) if "topic" in opts else None,
+        author=author,
+        sort=sort,
+        limit=_parse_int(opts["limit"], "limit", 1, MAX_LIMIT) if "limit" in opts else 5,
+    )
+    if not (command.query.strip('" ') or command.topic or command.author or command.since or command.source):
+        raise UserInputError("that search is empty; type some words, e.g. /papers diffusion models since:7d")
+    return command
+
+
+def _parse_subscribe(rest: str) -> SubscribeCommand:
+    parsed = _tokenize(rest, SUBSCRIBE_OPTIONS)
+    query = query_text(parsed.words)
+    topic_text = parsed.options.get("topic") or parsed.options.get("topics") or ""
+    topics = tuple(parse_topic(part) for part in topic_text.split(",") if part.strip())
+    if not query.strip('" ') and not topics:
+        raise UserInputError(
+            "subscribe needs a query and/or topics, e.g. /papers subscribe diffusion topic:cv"
+        )
+    return SubscribeCommand(query=query, topics=topics)
+
+
+def parse_unsubscribe(rest: str) -> UnsubscribeCommand:
+    """`<number | query | all>` -> UnsubscribeCommand. Also used by typed adapters."""
+    rest = rest.strip()
+    if not rest:
+        raise UserInputError(
+            "unsubscribe needs a number from /papers subscriptions, the query, or all"
+        )
+    if rest.lower() == "all":
+        return UnsubscribeCommand(everything=True)
+    if rest.lstrip("#").isdigit():
+        return UnsubscribeCommand(number=int(rest.lstrip("#")))
+    return UnsubscribeCommand(query=query_text([rest]))
+
+
+def parse_quiet_hours(rest: str) -> QuietHoursCommand:
+    """`""` (show), `off`, or `22:00-07:00 [tz:Europe/Berlin]`. Also used by typed adapters."""
+    parsed = _tokenize(rest, ("tz",))
+    words = " ".join(parsed.words).strip()
+    timezone = parse_timezone(parsed.options["tz"]) if "tz" in parsed.options else None
+    if not words:
+        if timezone:
+            raise UserInputError("quiet needs hours with tz:, e.g. /papers quiet 22:00-07:00 tz:Europe/Berlin")
+        return QuietHoursCommand()
+    if words.lower() in ("off", "none", "clear"):
+        return QuietHoursCommand(off=True)
+    match = re.fullmatch(r"(\S+?)\s*(?:-|–|to)\s*(\S+)", words)
+    if not match:
+        raise UserInputError(
+            f"{words!r} is not a span of hours; use e.g. /papers quiet 22:00-07:00 tz:Europe/Berlin, or quiet off"
+        )
+    start, end = parse_time_of_day(match.group(1)), parse_time_of_day(match.group(2))
+    if start == end:
+        raise UserInputError("quiet hours must start and end at different times, e.g. 22:00-07:00")
+    return QuietHoursCommand(start=start, end=end, timezone=timezone)
+
+
+def _parse_digest(rest: str) -> Command:
+    action, _, options = rest.strip().partition(" ")
+    action = action.lower()
+    if action == "off":
+        return DigestOffCommand()
+    if action in ("show", "status", ""):
+        return DigestShowCommand()
+    if action == "now":
+        return DigestNowCommand()
+    if action != "on":
+        raise UserInputError(f"digest {action} is not a digest command; use digest on, off, show or now")
+    parsed = _tokenize(options, DIGEST_OPTIONS)
+    at = None
+    for word in parsed.words:
+        if re.fullmatch(r"\d{1,2}:\d{2}", word):
+            if at is not None:
+                raise UserInputError("give one time of day, e.g. digest on 09:00")
+            at = parse_time_of_day(word)
+        else:
+            raise UserInputError(
+                f"{word!r} is not understood after digest on; use a time like 09:00 and options "
+                + ", ".join(f"{k}:" for k in DIGEST_OPTIONS)
+            )
+    opts = parsed.options
+    return DigestOnCommand(
+        at=at,
+        timezone=parse_timezone(opts["tz"]) if "tz" in opts else None,
+        topics=tuple(parse_topic(p) for p in opts["topics"].split(",") if p.strip()) if "topics" in opts else None,
+        max_items=_parse_int(opts["max"], "max", 1, MAX_DIGEST_ITEMS) if "max" in opts else None,
+        sources=tuple(parse_source(p) for p in opts["sources"].split(",") if p.strip()) if "sources" in opts else None,
+        days=parse_days(opts["days"]) if "days" in opts else None,
+        query=query_text([opts["query"]]) if "query" in opts else None,
+        min_score=_parse_int(opts["minscore"], "minscore", 0, 1_000_000) if "minscore" in opts else None,
+        show_updated=_parse_yes_no(opts["updated"], "updated") if "updated" in opts else None,
+        quiet_note=_parse_yes_no(opts["notes"], "notes") if "notes" in opts else None,
+        catch_up=_parse_catch_up(opts["catchup"]) if "catchup" in opts else None,
+    )
+
+
+# --- value parsers, also used by adapters with typed options ---------------------------------
+
+
+def parse_time_of_day(text: str) -> time:
+    """`9:00` / `09:30` / `21:05` -> time. Raises UserInputError."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise UserInputError(f"{text!r} is not a time of day; use HH:MM from 00:00 to 23:59")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_timezone(text: str) -> str:
+    """Validate an IANA time zone name. Raises UserInputError with an example."""
+    name = text.strip()
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserInputError(
+            f"{name!r} is not a time zone; use an IANA name such as Europe/Berlin, America/New_York or UTC"
+        ) from None
+    return name
+
+
+def parse_source(text: str) -> SourceKind:
+    """`arxiv`, `hf`, `reddit`, `feed` (and a few aliases) -> SourceKind."""
+    kind = _SOURCE_ALIASES.get(text.strip().lower())
+    if kind is None:
+        raise UserInputError(f"source:{text} is not a source; use arxiv, hf, reddit or feed")
+    return kind
+
+
+def parse_topic(text: str) -> str:
+    """A topic id, name or alias -> topic id. Raises UserInputError listing a few ids."""
+    from bot.enrich.taxonomy import TAXONOMY, resolve_topic
+
+    topic = resolve_topic(text)
+    if topic is None:
+        close = difflib.get_close_matches(text.lower(), [t.id for t in TAXONOMY], n=1, cutoff=0.6)
+        hint = f" — did you mean {close[0]}?" if close else ""
+        raise UserInputError(f"{text!r} is not a topic{hint} See /papers topics for the list")
+    return topic.id
+
+
+def parse_days(text: str) -> tuple[int, ...]:
+    """`weekdays`, `daily`, `arxiv`, or `mon,wed,fri` -> weekday numbers (Monday=0)."""
+    lowered = text.strip().lower()
+    if lowered in ("weekdays", "workdays", "mon-fri"):
+        return (0, 1, 2, 3, 4)
+    if lowered in ("daily", "all", "everyday", "every-day"):
+        return (0, 1, 2, 3, 4, 5, 6)
+    if lowered in ("arxiv", "announcements"):
+        return (0, 1, 2, 3, 4)
+    days = []
+    for part in lowered.split(","):
+        name = part.strip()[:3]
+        if name not in _DAY_NAMES:
+            raise UserInputError(f"days:{text} is not understood; use weekdays, daily or mon,wed,fri")
+        days.append(_DAY_NAMES.index(name))
+    return tuple(sorted(set(days)))
+
+
+def _parse_int(text: str, name: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserInputError(f"{name}:{text} is not a number; use {name}:{low}..{high}") from None
+    if not low <= value <= high:
+        raise UserInputError(f"{name}:{value} is out of range; use a number from {low} to {high}")
+    return value
+
+
+def _parse_yes_no(text: str, name: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("yes", "y", "true", "on", "1"):
+        return True
+    if lowered in ("no", "n", "false", "off", "0"):
+        return False
+    raise UserInputError(f"{name}:{text} is not understood; use {name}:yes or {name}:no")
+
+
+def _parse_catch_up(text: str) -> str:
+    lowered = text.strip().lower()
+    if lowered not in ("post", "skip"):
+        raise UserInputError(f"catchup:{text} is not understood; use catchup:post or catchup:skip")
+    return lowered

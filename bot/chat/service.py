@@ -1,0 +1,242 @@
+"""BotService: the one facade adapters call. Platform-neutral in, platform-neutral out.
+
+`handle_command(text or Command, who, where) -> Reply` parses (when given text), checks
+permissions, runs the command against the store and returns a Reply. Errors a user caused come
+back as private one-line replies, never as exceptions. Digest and subscription commands are
+handled by their own slices (bot.digests.digest, bot.alerts.alerts); scheduled work (digests, alerts) is the
+scheduler's (bot.app.scheduler), which `paperbot run` ticks directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+import bot.chat.grammar as cmd
+from bot.alerts.alerts import describe as describe_subscription
+from bot.chat.present import make_items
+from bot.core.clock import Clock
+from bot.core.errors import PaperbotError, SourceError, UserInputError
+from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Summary
+from bot.enrich.taxonomy import TAXONOMY, resolve_topic
+from bot.search.engine import SearchEngine, SearchQuery
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+PaperLookup = Callable[[str], Awaitable[Paper | None]]
+"""Fetch one paper by arXiv base id from the arXiv API (None when it does not exist)."""
+
+
+class SummaryProvider(Protocol):
+    """The summary cache facade (bot.enrich.summarize.Summaries)."""
+
+    async def get_many(self, papers: list[Paper]) -> dict[str, Summary]: ...
+
+
+class CommandSlice(Protocol):
+    """A group of commands handled outside this module (digest settings, subscriptions)."""
+
+    async def handle(self, command: cmd.Command, who: Actor, where: Place) -> Reply: ...
+
+
+class Notices(Protocol):
+    """Messages waiting for a user (e.g. 'your alerts are paused: DMs are blocked')."""
+
+    def pop(self, platform: str, user_id: str, now: datetime) -> list[str]: ...
+
+
+HELP_TEXT = """\
+/papers <query> [since:7d] [source:arxiv|hf|reddit|feed] [topic:llm] [author:"Name"] [sort:relevance|new|top] [limit:5]
+    Search stored papers. Quote phrases: /papers "gaussian splatting" since:2w
+/papers paper <arXiv id or URL>          One paper in full (summary, methods, results, implications)
+/papers subscribe <query> [topic:cv]     DM me when new papers match
+/papers unsubscribe <number|query|all>   Stop alerts
+/papers subscriptions                    List your subscriptions
+/papers quiet 22:00-07:00 [tz:Europe/Berlin]   No alert DMs in those hours (quiet off, quiet to show)
+/papers digest on [09:00] [tz:Europe/Berlin] [topics:llm,rl] [max:10] [sources:arxiv,hf] [days:weekdays]
+/papers digest off | digest show | digest now
+/papers topics                           The topic list (ids work in topic: and topics:)
+/papers help"""
+
+
+class BotService:
+    """The operations a user can trigger, plus the scheduler entry points."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        summaries: SummaryProvider,
+        search: SearchEngine,
+        clock: Clock,
+        digests: CommandSlice,
+        subscriptions: CommandSlice,
+        notices: Notices,
+        lookup_paper: PaperLookup | None = None,
+        command_name: str = "/papers",
+    ) -> None:
+        self.store = store
+        self.summaries = summaries
+        self.search = search
+        self.clock = clock
+        self.digests = digests
+        self.subscriptions = subscriptions
+        self.notices = notices
+        self.lookup_paper = lookup_paper
+        self.command_name = command_name
+
+    # --- the adapter-facing API ---------------------------------------------------------------
+
+    async def handle_command(self, command: str | cmd.Command, who: Actor, where: Place) -> Reply:
+        """Run one command; user errors and failures come back as private one-line replies."""
+        try:
+            parsed = cmd.parse_command(command) if isinstance(command, str) else command
+            reply = await self._dispatch(parsed, who, where)
+        except UserInputError as exc:
+            reply = Reply(text=str(exc), private=True, is_error=True)
+        except PaperbotError as exc:
+            log.warning("command failed for %s:%s: %s", who.platform, who.user_id, exc)
+            reply = Reply(text=f"Sorry, that did not work: {exc}", private=True, is_error=True)
+        except Exception:
+            log.exception("unexpected error handling a command")
+            reply = Reply(
+                text="Sorry, something went wrong on our side; it has been logged.",
+                private=True,
+                is_error=True,
+            )
+        return self._with_notices(reply, who)
+
+    def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
+        """Autocomplete for topic options: (label, topic id), best matches first, at most 25."""
+        needle = prefix.strip().lower()
+        scored = []
+        for topic in TAXONOMY:
+            names = (topic.id, topic.name.lower(), *(a.lower() for a in topic.aliases))
+            if not needle or any(n.startswith(needle) for n in names):
+                scored.append((0, topic))
+            elif any(needle in n for n in names):
+                scored.append((1, topic))
+        return [(f"{t.name} ({t.id})", t.id) for _, t in sorted(scored, key=lambda s: s[0])][:25]
+
+    def subscription_choices(self, who: Actor, prefix: str) -> list[tuple[str, str]]:
+        """Autocomplete for unsubscribe: the user's own subscriptions, numbered as listed."""
+        subs = self.store.subscriptions.list_for_user(who.platform, who.user_id)
+        needle = prefix.strip().lower()
+        choices = []
+        for number, sub in enumerate(subs, start=1):
+            label = describe_subscription(sub.query, sub.topics)
+            if not needle or needle in label.lower() or needle == str(number):
+                choices.append((f"{number}. {label}"[:100], str(number)))
+        return choices[:25]
+
+    # --- dispatch -----------------------------------------------------------------------------
+
+    async def _dispatch(self, command: cmd.Command, who: Actor, where: Place) -> Reply:
+        if isinstance(command, cmd.SearchCommand):
+            return await self._search(command)
+        if isinstance(command, cmd.PaperCommand):
+            return await self._paper(command)
+        if isinstance(command, cmd.TopicsCommand):
+            return self._topics()
+        if isinstance(command, cmd.HelpCommand):
+            return Reply(header="paperbot commands", text=HELP_TEXT.replace("/papers", self.command_name))
+        if isinstance(
+            command,
+            (cmd.SubscribeCommand, cmd.UnsubscribeCommand, cmd.ListSubscriptionsCommand, cmd.QuietHoursCommand),
+        ):
+            return await self.subscriptions.handle(command, who, where)
+        return await self.digests.handle(command, who, where)
+
+    async def _search(self, command: cmd.SearchCommand) -> Reply:
+        now = self.clock()
+        query = SearchQuery(
+            text=command.query,
+            since=command.since_datetime(now),
+            source=command.source,
+            topic=command.topic,
+            author=command.author,
+            sort=command.sort,
+            limit=command.limit,
+        )
+        result = self.search.search(query, now)
+        described = describe_search(command)
+        if not result.hits:
+            return Reply(text=result.suggestion or f"No papers matched {described}.", private=True)
+        papers = [hit.paper for hit in result.hits]
+        summaries = await self.summaries.get_many(papers)
+        items = make_items(papers, summaries, now, {hit.paper.id: hit.why for hit in result.hits})
+        shown = len(items)
+        total = f"{result.total:,}" if result.total > shown else str(shown)
+        return Reply(
+            header=f"{shown} of {total} papers for {described}",
+            groups=(ItemGroup(title="", items=items),),
+            private=True,
+            shareable=True,
+        )
+
+    async def _paper(self, command: cmd.PaperCommand) -> Reply:
+        paper = self.store.papers.get(command.paper_id)
+        if paper is None and self.lookup_paper is not None:
+            try:
+                fetched = await self.lookup_paper(command.paper_id)
+            except SourceError as exc:
+                raise UserInputError(f"could not look up {command.paper_id} on arXiv: {exc}") from None
+            if fetched is not None:
+                self.store.papers.ingest([fetched], self.clock())
+                paper = self.store.papers.get(command.paper_id)
+        if paper is None:
+            raise UserInputError(f"no paper {command.paper_id} on arXiv or in the store")
+        summaries = await self.summaries.get_many([paper])
+        items = make_items([paper], summaries, self.clock())
+        footer = ""
+        if command.version and command.version != paper.version:
+            footer = f"You asked for v{command.version}; the latest version seen is v{paper.version}."
+        return Reply(
+            groups=(ItemGroup(title="", items=items),),
+            private=True,
+            show_details=True,
+            shareable=True,
+            footer=footer,
+        )
+
+    def _topics(self) -> Reply:
+        lines = []
+        for topic in TAXONOMY:
+            aliases = f" (also: {', '.join(topic.aliases[:3])})" if topic.aliases else ""
+            lines.append(f"{topic.id} — {topic.name}{aliases}")
+        return Reply(header="Topics", text="\n".join(lines), private=True)
+
+    def _with_notices(self, reply: Reply, who: Actor) -> Reply:
+        if not reply.private:
+            # A notice is for this user alone; it waits for their next private answer.
+            return reply
+        try:
+            pending = self.notices.pop(who.platform, who.user_id, self.clock())
+        except Exception:  # a notice must never cost the user their answer
+            log.exception("could not read notices")
+            pending = []
+        if not pending:
+            return reply
+        note = "\n".join(f"Note: {text}" for text in pending)
+        return replace(reply, footer=f"{reply.footer}\n{note}".strip())
+
+
+def describe_search(command: cmd.SearchCommand) -> str:
+    """A readable echo of a search ("“diffusion” · topic Computer Vision · since 7d")."""
+    parts = [f"“{command.query}”"] if command.query else []
+    if command.topic:
+        topic = resolve_topic(command.topic)
+        parts.append(f"topic {topic.name if topic else command.topic}")
+    if command.author:
+        parts.append(f"author {command.author}")
+    if command.source:
+        parts.append(f"source {command.source.value}")
+    if command.since:
+        parts.append(f"since {command.since}")
+    return " · ".join(parts) or "everything"
+
+

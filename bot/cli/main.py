@@ -1,0 +1,240 @@
+"""The `paperbot` command line.
+
+Every command has --help; exit status 0 on success, 2 on bad usage or invalid settings, 1 when
+the work itself failed. Errors are one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.core.clock import parse_since, to_iso
+from bot.core.errors import ConfigError, PaperbotError
+from bot.core.models import Paper, SourceKind
+from bot.settings import Settings, load_settings, make_clock
+
+INGEST_KINDS = ("arxiv-rss", "arxiv-api", "hf-daily", "reddit-json", "reddit-atom", "feed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="paperbot",
+        description="Research papers from arXiv, Hugging Face, Reddit and RSS, summarized and "
+        "searchable, in Slack, Discord or your terminal.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot (console chat when no platform token is set)")
+    run.add_argument("--console", action="store_true", help="use the terminal chat even when platform tokens are set")
+    run.add_argument("--offline", action="store_true", help="use the sample payloads shipped with paperbot instead of the network")
+    run.add_argument("--once", action="store_true", help="fetch, run what is due (digests, alerts), deliver, then exit")
+
+    fetch = sub.add_parser("fetch", help="fetch the configured sources now and store new papers")
+    fetch.add_argument("--source", action="append", metavar="NAME", help="only this source (repeatable): arxiv, hf, reddit, feed, arxiv-api or a full name like reddit:LocalLLaMA")
+    fetch.add_argument("--since", metavar="WINDOW", help="how far back, e.g. 7d (arXiv API backfill uses it)")
+
+    ingest = sub.add_parser("ingest", help="ingest saved payload files")
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    ingest.add_argument("--source", required=True, choices=INGEST_KINDS, help="what kind of payload the files are")
+
+    papers = sub.add_parser("papers", help="list stored papers")
+    papers.add_argument("--since", metavar="WINDOW", help="only papers first seen or changed within, e.g. 2d")
+    papers.add_argument("--source", choices=[k.value for k in SourceKind], help="only papers seen on this source")
+    papers.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    papers.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    sub.add_parser("status", help="sources, store counts and today's LLM usage")
+
+    search = sub.add_parser("search", help="search stored papers")
+    search.add_argument("query", help='words, "quoted phrases"')
+    search.add_argument("--since", metavar="WINDOW", help="e.g. 7d, 2w, 2026-11-01")
+    search.add_argument("--topic", metavar="ID", help="topic id or name (see paperbot topics)")
+    search.add_argument("--limit", type=int, default=10, help="at most this many (default 10)")
+    search.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    for name, help_text in (("summarize", "summarize JSON Lines from stdin"), ("tag", "tag JSON Lines from stdin with topics")):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--summarizer", choices=("offline", "llm"), help="override the SUMMARIZER setting")
+    sub.add_parser("topics", help="list the topic taxonomy")
+
+    digest = sub.add_parser("digest", help="show what a channel's digest would look like now")
+    digest.add_argument("--print", dest="print_only", action="store_true", required=True, help="print it without sending")
+    digest.add_argument("--channel", default="console:console", help="channel key, e.g. slack:C123 (default console:console)")
+    digest.add_argument("--date", metavar="YYYY-MM-DD", help="the local date of the digest (default today)")
+
+    manifest = sub.add_parser("slack-manifest", help="print the Slack app manifest (YAML)")
+    manifest.add_argument(
+        "--request-url",
+        metavar="URL",
+        help="HTTP mode instead of Socket Mode: your public https://host/slack/events",
+    )
+    sub.add_parser("discord-invite", help="print the Discord invite URL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `paperbot` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 2
+    from bot.app.logs import setup_logging
+
+    setup_logging(settings)
+    try:
+        return _dispatch(args, settings, sys.stdin, sys.stdout)
+    except ValueError as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 2
+    except PaperbotError as exc:
+        print(f"paperbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+    command = args.command
+    if command == "run":
+        from bot.app.runtime import run_bot
+
+        return asyncio.run(run_bot(settings, console=args.console, offline=args.offline, once=args.once))
+    if command == "fetch":
+        from bot.app.runtime import fetch_now
+
+        return asyncio.run(fetch_now(settings, args.source or [], args.since, stdout))
+    if command == "ingest":
+        return _ingest(settings, args.files, args.source, stdout)
+    if command == "papers":
+        return _papers(settings, args, stdout)
+    if command == "status":
+        from bot.app.runtime import print_status
+
+        return print_status(settings, stdout)
+    if command == "search":
+        from bot.app.runtime import search_cli
+
+        return search_cli(settings, args, stdout)
+    if command in ("summarize", "tag", "topics"):
+        import bot.cli.summarize as summarize_commands
+
+        runner = {
+            "summarize": summarize_commands.run_summarize,
+            "tag": summarize_commands.run_tag,
+            "topics": summarize_commands.run_topics,
+        }[command]
+        return runner(args, settings, stdin, stdout)
+    if command == "digest":
+        from bot.app.runtime import print_digest
+
+        return asyncio.run(print_digest(settings, args.channel, args.date, stdout))
+    if command == "slack-manifest":
+        from adapters.slack.manifest import manifest_yaml
+
+        stdout.write(manifest_yaml(command=settings.slack_command, request_url=args.request_url))
+        return 0
+    if command == "discord-invite":
+        from adapters.discord.invite import invite_url
+
+        if not settings.discord_application_id:
+            raise ValueError("set DISCORD_APPLICATION_ID (Developer Portal → your app → General Information)")
+        stdout.write(invite_url(settings.discord_application_id) + "\n")
+        return 0
+    raise ValueError(f"unknown command {command}")
+
+
+def _ingest(settings: Settings, files: list[Path], kind: str, stdout: TextIO) -> int:
+    from bot.fetch.ingest import ingest_payload
+    from bot.store import IngestCounts, Store
+
+    clock = make_clock(settings)
+    store = Store.open(settings.database_url)
+    total = IngestCounts()
+    failed = 0
+    try:
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                print(f"paperbot: cannot read {path}: {exc.strerror}", file=sys.stderr)
+                failed += 1
+                continue
+            try:
+                counts = ingest_payload(store, kind, data, clock())
+            except PaperbotError as exc:
+                print(f"paperbot: {path}: {exc}", file=sys.stderr)
+                failed += 1
+                continue
+            total.add(counts)
+            stdout.write(f"{path}: {_format_counts(counts.as_dict())}\n")
+    finally:
+        store.close()
+    if len(files) > 1:
+        stdout.write(f"total: {_format_counts(total.as_dict())}\n")
+    return 1 if failed else 0
+
+
+def _format_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{value} {key}" for key, value in counts.items())
+
+
+def paper_json(paper: Paper) -> dict[str, object]:
+    """The JSON shape of a stored paper used by `papers --json`."""
+    return {
+        "id": paper.id,
+        "version": paper.version,
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "primary_category": paper.primary_category,
+        "published": to_iso(paper.published),
+        "updated": to_iso(paper.updated),
+        "url": paper.url,
+        "sources": [s.value for s in paper.sources],
+        "signals": {
+            f"{s.source.value}:{s.ref}": {"label": s.label, "score": s.score, "comments": s.comments, "url": s.url}
+            for s in paper.signals
+        },
+        "is_updated": paper.is_updated,
+    }
+
+
+def _papers(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
+    from bot.store import Store
+
+    if args.limit < 1:
+        raise ValueError("--limit must be at least 1")
+    since = parse_since(args.since, make_clock(settings)()) if args.since else None
+    store = Store.open(settings.database_url)
+    try:
+        papers = store.papers.changed(
+            since=since, source=SourceKind(args.source) if args.source else None, limit=args.limit
+        )
+    finally:
+        store.close()
+    for paper in papers:
+        if args.json:
+            stdout.write(json.dumps(paper_json(paper), ensure_ascii=False) + "\n")
+        else:
+            version = f"v{paper.version}" if paper.version else ""
+            stdout.write(f"{paper.id}{version}  {paper.title[:90]}  [{', '.join(s.value for s in paper.sources)}]\n")
+    if not papers and not args.json:
+        stdout.write("no papers stored yet; try: paperbot fetch (or paperbot run --offline)\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,317 @@
+"""The outbox and ledger: every digest message and alert DM is sent once, across crashes,
+restarts and retries.
+
+Producers (the scheduler, `digest now`) put a `Reply` in the outbox under an idempotency key
+(`digest:<channel key>:<local date>`, `alert:<platform>:<user>:<window start>`): enqueueing the
+same key twice adds nothing. `Delivery.deliver()` then takes due rows, oldest first:
+
+1. The first attempt renders the reply with the platform's adapter (`adapter.render`) and keeps
+   the parts in the row, so a resumed row is split exactly as before.
+2. Parts are sent one by one; after EACH part the platform's message id is recorded and
+   `parts_sent` advanced in its own committed transaction. A row interrupted at part k resumes
+   at part k.
+3. When every part is recorded the row is `sent` and never sent again.
+
+Failures (raised by adapters as `bot.core.errors` classes):
+
+- `RetryAfter` (429): the row waits for Retry-After; it does not count as an attempt.
+- `TransientDeliveryError` (5xx, network) or any unexpected exception: exponential backoff
+  (30 s, 1 min, 2 min ... at most 1 h); after `max_attempts` the row is `failed`, the error is
+  kept, it is logged, and whoever owns the digest or alerts gets a notice.
+- `PermanentDeliveryError(reason)` (channel deleted, bot removed, DMs blocked): the row is
+  `failed` with the reason; the channel's digest (or the user's subscriptions) is paused with
+  `paused_reason`; the owner is told when they next use a command (a notice) and, for a
+  channel, also by DM (best effort). Nothing is dropped silently.
+
+Rows whose platform has no running adapter stay pending until one runs.
+
+The crash window: a crash (or kill) after the platform accepted a part but before its id was
+recorded makes that part be sent again on restart. That is at most ONE duplicate part per row
+(the one in flight); every part whose answer was recorded is never repeated. Closing the window
+entirely would need the platforms to accept our idempotency key, which Slack and Discord do not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+import logging
+import types
+import typing
+from collections.abc import Collection, Mapping
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from bot.core.clock import Clock, from_iso, to_iso
+from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.models import Reply
+from bot.ports import ChatAdapter
+from bot.store import Store
+from bot.store.db import transaction
+from bot.store.outbox import OutboxRow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF = 30.0
+MAX_BACKOFF = 3600.0
+DIGEST_KINDS = ("digest", "digest-now", "digest-note")
+
+# What a permanent failure reason means to a person reading a notice.
+REASONS = {
+    "channel_not_found": "the channel no longer exists",
+    "not_in_channel": "paperbot is not a member of the channel",
+    "is_archived": "the channel is archived",
+    "missing_access": "paperbot has no access to the channel",
+    "missing_permissions": "paperbot lacks permission to post there",
+    "dm_blocked": "you do not accept direct messages from paperbot",
+    "user_not_found": "the user account was not found",
+}
+
+
+def describe_reason(reason: str) -> str:
+    """A permanent failure reason in words (unknown codes are shown as they are)."""
+    return REASONS.get(reason, reason or "the platform refused the message")
+
+
+# --- Reply <-> JSON ---------------------------------------------------------------------------
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return to_iso(value)
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [_encode(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(kind: Any, data: Any) -> Any:
+    """Rebuild a value of type `kind` (a resolved type hint) from what `_encode` produced."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(kind) if a is not type(None)]
+        if data is None:
+            return None
+        return _decode(options[0], data) if len(options) == 1 else data
+    if origin is tuple:
+        args = typing.get_args(kind)
+        item = args[0] if args else Any
+        return tuple(_decode(item, v) for v in data)
+    if origin is list:
+        args = typing.get_args(kind)
+        return [_decode(args[0] if args else Any, v) for v in data]
+    if origin is dict or kind is Any:
+        return data
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        hints = _hints(kind)
+        values = {f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(kind) if f.name in data}
+        return kind(**values)
+    if kind is datetime:
+        return from_iso(data)
+    if kind is time:
+        return time.fromisoformat(data)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(data)
+    return data
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def reply_to_json(reply: Reply) -> str:
+    """A Reply as JSON: every field of the reply, its items, papers, signals and summaries."""
+    return json.dumps(_encode(reply), ensure_ascii=False, separators=(",", ":"))
+
+
+def reply_from_json(text: str) -> Reply:
+    """The Reply that `reply_to_json` wrote (equal to the original)."""
+    reply = _decode(Reply, json.loads(text))
+    assert isinstance(reply, Reply)
+    return reply
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+def backoff(attempts: int, base: float = BASE_BACKOFF, cap: float = MAX_BACKOFF) -> timedelta:
+    """Wait before retry number `attempts` (1-based): base, 2x base, 4x base ... at most cap."""
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def enqueue(
+    store: Store, key: str, kind: str, platform: str, destination: str, reply: Reply, now: datetime
+) -> bool:
+    """Put a reply in the outbox under an idempotency key; False if the key was already used."""
+    return store.outbox.enqueue(key, kind, platform, destination, reply_to_json(reply), now)
+
+
+class Delivery:
+    """Sends due outbox rows through the adapters, recording each part as it lands."""
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, ChatAdapter],
+        clock: Clock,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        base_backoff: float = BASE_BACKOFF,
+        max_backoff: float = MAX_BACKOFF,
+        batch: int = 200,
+    ) -> None:
+        self.store = store
+        self.adapters: dict[str, ChatAdapter] = dict(adapters)  # the runtime adds adapters as they start
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.batch = batch
+        # One delivery pass at a time: `digest now` and the scheduler tick may both call deliver().
+        self._lock = asyncio.Lock()
+
+    async def deliver(self, now: datetime | None = None, *, keys: Collection[str] | None = None) -> int:
+        """Send every due row (or only those with the given keys); returns how many were
+        completed (sent). Never raises for a delivery failure: it is recorded on the row."""
+        async with self._lock:
+            now = now or self.clock()
+            completed = 0
+            throttled: set[str] = set()
+            last_id = 0
+            while True:  # page through every due row once, oldest first
+                rows = self.store.outbox.due(
+                    now, list(self.adapters), keys=keys, after_id=last_id, limit=self.batch
+                )
+                if not rows:
+                    return completed
+                for row in rows:
+                    last_id = row.id
+                    if row.platform in throttled:
+                        continue  # the platform just said 429; its other rows wait for the next pass
+                    outcome = await self._deliver_row(row)
+                    if outcome == "sent":
+                        completed += 1
+                    elif outcome == "throttled":
+                        throttled.add(row.platform)
+
+    async def _deliver_row(self, row: OutboxRow) -> str:
+        adapter = self.adapters[row.platform]
+        try:
+            parts = row.parts
+            if parts is None:
+                parts = adapter.render(reply_from_json(row.payload))
+                self.store.outbox.start_sending(row.id, parts, self.clock())
+            elif row.state != "sending":
+                self.store.outbox.start_sending(row.id, parts, self.clock())
+            destination = await adapter.open_dm(row.destination) if row.is_dm else row.destination
+            for index in range(row.parts_sent, len(parts)):
+                message_id = await adapter.send(destination, parts[index])
+                # The crash window: between the platform's answer above and this record.
+                self.store.outbox.record_part(row.id, index, str(message_id), self.clock())
+            self.store.outbox.mark_sent(row.id, self.clock())
+            return "sent"
+        except RetryAfter as exc:
+            wait = max(exc.retry_after, 1.0)
+            self.store.outbox.reschedule(
+                row.id, self.clock() + timedelta(seconds=wait), str(exc), self.clock(), count_attempt=False
+            )
+            log.info("outbox %s rate limited; retrying in %.0fs", row.key, wait)
+            return "throttled"
+        except PermanentDeliveryError as exc:
+            self.store.outbox.mark_failed(row.id, f"permanent: {exc.reason}", self.clock())
+            log.warning("outbox %s failed permanently: %s", row.key, exc.reason)
+            self._on_permanent(row, exc.reason, exc.hint)
+            return "failed"
+        except (TransientDeliveryError, Exception) as exc:
+            if not isinstance(exc, TransientDeliveryError):
+                log.exception("unexpected error delivering outbox %s; treated as transient", row.key)
+            return self._on_transient(row, exc)
+
+    def _on_transient(self, row: OutboxRow, exc: Exception) -> str:
+        now = self.clock()
+        error = f"{type(exc).__name__}: {exc}"
+        if row.attempts + 1 >= self.max_attempts:
+            self.store.outbox.mark_failed(row.id, error, now)
+            log.error("outbox %s failed after %d attempts: %s", row.key, row.attempts + 1, error)
+            self._notify_owner(
+                row,
+                f"a {_what(row)} could not be delivered after {row.attempts + 1} attempts "
+                f"({str(exc)[:200]}); it was given up.",
+            )
+            return "failed"
+        wait = backoff(row.attempts + 1, self.base_backoff, self.max_backoff)
+        self.store.outbox.reschedule(row.id, now + wait, error, now, count_attempt=True)
+        log.warning("outbox %s attempt %d failed (%s); retrying in %s", row.key, row.attempts + 1, error, wait)
+        return "retry"
+
+    def _on_permanent(self, row: OutboxRow, reason: str, hint: str = "") -> None:
+        now = self.clock()
+        if row.kind in DIGEST_KINDS:
+            channel_key = f"{row.platform}:{row.destination}"
+            with transaction(self.store.conn):
+                settings = self.store.channels.pause(channel_key, describe_reason(reason))
+            owner = settings.created_by if settings else ""
+            if owner:
+                text = (
+                    f"the paper digest for channel {row.destination} is paused: {describe_reason(reason)}. "
+                    + (f"To fix it, {hint.rstrip('.')}; then" if hint else "Fix that, then")
+                    + " run /papers digest on in the channel to resume it."
+                )
+                self.store.notices.add(row.platform, owner, text, now)
+                # Best effort: a DM to whoever set the digest up. Its own failure stops there.
+                enqueue(
+                    self.store,
+                    f"notice:{row.platform}:{owner}:{row.key}",
+                    "notice",
+                    row.platform,
+                    owner,
+                    Reply(text=f"Heads up: {text}", private=False),
+                    now,
+                )
+        elif row.kind == "alert":
+            with transaction(self.store.conn):
+                if reason in ("dm_blocked", "user_not_found", "missing_access", "channel_not_found"):
+                    self.store.users.set_dm_blocked(row.platform, row.destination, True)
+                paused = self.store.subscriptions.pause_for_user(
+                    row.platform, row.destination, describe_reason(reason)
+                )
+            self.store.notices.add(
+                row.platform,
+                row.destination,
+                f"your paper alerts are paused ({paused} subscription{'s' if paused != 1 else ''}): "
+                f"{describe_reason(reason)}. Allow DMs from paperbot, then subscribe again to resume.",
+                now,
+            )
+        else:
+            log.warning("notice %s could not be delivered (%s); it stays recorded as failed", row.key, reason)
+
+    def _notify_owner(self, row: OutboxRow, text: str) -> None:
+        if row.kind in DIGEST_KINDS:
+            settings = self.store.channels.get(f"{row.platform}:{row.destination}")
+            if settings and settings.created_by:
+                self.store.notices.add(row.platform, settings.created_by, text, self.clock())
+        elif row.kind == "alert":
+            self.store.notices.add(row.platform, row.destination, text, self.clock())
+
+
+def _what(row: OutboxRow) -> str:
+    if row.kind in DIGEST_KINDS:
+        return f"digest message for channel {row.destination}"
+    if row.kind == "alert":
+        return "paper alert DM"
+    return "notice"

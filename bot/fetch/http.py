@@ -1,0 +1,238 @@
+"""The one polite HTTP layer every source fetches through.
+
+One shared aiohttp session; per-host minimum interval between requests (arXiv: 3 s) and one
+connection at a time per host; a global concurrency limit; timeouts; retries with exponential
+backoff and jitter on connection errors, 5xx and 429 (honouring Retry-After); conditional GET
+with ETag / Last-Modified kept in the store; a response size cap; a configurable User-Agent.
+
+Validators are only worth keeping for a response that was ingested: if a source's body fails
+to parse or to store, a 304 next time would hide those papers for good. So a fetch made on
+behalf of a named source holds its validators back until the caller settles them
+(`settle_validators(source, keep=...)`, done by bot.fetch.ingest.fetch_source). The SHA-256 of each
+kept body is stored too: a server without conditional GET that sends the same bytes again is
+answered like a 304, and nothing is parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import logging
+import math
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+from multidict import CIMultiDict
+
+from bot.core.clock import Clock, system_clock, system_monotonic
+from bot.core.errors import FetchError, HTTPStatusError, ResponseTooLarge
+from bot.store.sources import CachedResponse
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A host name that does not resolve will not resolve a second later either; the source's own
+# retry schedule (bot.fetch.ingest.retry_delay: 1 minute, then doubling) tries again. Older aiohttp
+# releases lack the class; then DNS failures are retried like other connection errors.
+_DNS_ERROR: type[BaseException] = getattr(aiohttp, "ClientConnectorDNSError", type("_NeverRaised", (Exception,), {}))
+
+
+class ValidatorStore(Protocol):
+    """Where conditional-GET validators live (the store's SourceStateStore satisfies it)."""
+
+    def get_validators(self, url: str) -> CachedResponse | None: ...
+
+    def save_validators(self, url: str, cached: CachedResponse, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A completed response. `not_modified` is True for a 304, or a body identical to the last
+    one ingested from this URL; the body is then empty."""
+
+    url: str
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+    not_modified: bool = False
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else system_clock().timestamp()
+    return max(0.0, when.timestamp() - current)
+
+
+class HttpClient:
+    """Polite fetcher over one aiohttp session. Inject `session`, `sleep` and `monotonic` in tests."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        user_agent: str,
+        timeout: float = 30.0,
+        retries: int = 3,
+        max_bytes: int = 25 * 1024 * 1024,
+        concurrency: int = 4,
+        host_min_interval: Mapping[str, float] | None = None,
+        validators: ValidatorStore | None = None,
+        backoff_base: float = 1.0,
+        max_retry_after: float = 300.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = system_monotonic,
+        wall_clock: Clock = system_clock,
+    ) -> None:
+        self.session = session
+        self.user_agent = user_agent
+        self.timeout = timeout
+        self.retries = retries
+        self.max_bytes = max_bytes
+        self.validators = validators
+        self.backoff_base = backoff_base
+        self.max_retry_after = max_retry_after
+        self._host_min_interval = dict(host_min_interval or {})
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self._global = asyncio.Semaphore(concurrency)
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._host_last: dict[str, float] = {}
+        self._unsettled: dict[str, list[tuple[str, CachedResponse]]] = {}
+
+    def min_interval(self, host: str) -> float:
+        """Minimum seconds between two requests to `host` (exact host or a parent domain)."""
+        for suffix, interval in self._host_min_interval.items():
+            if host == suffix or host.endswith("." + suffix):
+                return interval
+        return 0.0
+
+    async def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        conditional: bool = True,
+        source: str = "",
+    ) -> Response:
+        """GET with every politeness rule applied. Raises FetchError subclasses on final failure."""
+        full_url = f"{url}?{urlencode(params)}" if params else url
+        request_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
+        request_headers.update(headers or {})
+        cached = self.validators.get_validators(full_url) if conditional and self.validators else None
+        if cached and cached.etag:
+            request_headers["If-None-Match"] = cached.etag
+        if cached and cached.last_modified:
+            request_headers["If-Modified-Since"] = cached.last_modified
+
+        attempt = 0
+        while True:
+            try:
+                response = await self._get_once(full_url, request_headers, source)
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                if attempt >= self.retries or isinstance(exc, _DNS_ERROR):
+                    reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
+                    raise FetchError(f"{reason} ({full_url})", source=source) from exc
+                delay = self._backoff(attempt)
+                log.debug("fetch %s failed (%s); retry %d in %.1fs", full_url, exc, attempt + 1, delay)
+            else:
+                if response.status in RETRY_STATUSES and attempt < self.retries:
+                    waited = parse_retry_after(response.headers.get("Retry-After"), self._wall_clock().timestamp())
+                    if waited is not None and waited > self.max_retry_after:
+                        raise HTTPStatusError(response.status, full_url, source=source, body=response.body)
+                    delay = waited if waited is not None else self._backoff(attempt)
+                    log.info("fetch %s got %d; retry %d in %.1fs", full_url, response.status, attempt + 1, delay)
+                elif response.status == 304:
+                    return Response(full_url, 304, b"", response.headers, not_modified=True)
+                elif 200 <= response.status < 300:
+                    if not (conditional and self.validators is not None):
+                        return response
+                    digest = hashlib.sha256(response.body).hexdigest()
+                    if cached and cached.body_sha256 == digest:
+                        return Response(full_url, response.status, b"", response.headers, not_modified=True)
+                    fresh = CachedResponse(
+                        response.headers.get("ETag"), response.headers.get("Last-Modified"), digest
+                    )
+                    self._keep_validators(source, full_url, fresh)
+                    return response
+                else:
+                    raise HTTPStatusError(response.status, full_url, source=source, body=response.body)
+            attempt += 1
+            await self._sleep(delay)
+
+    def settle_validators(self, source: str, *, keep: bool) -> None:
+        """Store (keep=True) or drop the validators of the responses fetched for `source` since
+        it was last settled. Call with keep=True only once their bodies have been ingested."""
+        pending = self._unsettled.pop(source, [])
+        if keep and self.validators is not None:
+            for url, cached in pending:
+                self.validators.save_validators(url, cached, self._wall_clock())
+
+    def _keep_validators(self, source: str, url: str, cached: CachedResponse) -> None:
+        if source:
+            self._unsettled.setdefault(source, []).append((url, cached))
+        elif self.validators is not None:
+            self.validators.save_validators(url, cached, self._wall_clock())
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential with full jitter: spreads retries of many bots hitting one failing host.
+        return self.backoff_base * (2**attempt) * (0.5 + random.random() / 2)
+
+    async def _get_once(self, url: str, headers: Mapping[str, str], source: str) -> Response:
+        host = urlsplit(url).hostname or ""
+        lock = self._host_locks.setdefault(host, asyncio.Lock())
+        # One connection at a time per host, spaced by the host's minimum interval.
+        async with lock, self._global:
+            interval = self.min_interval(host)
+            if interval and host in self._host_last:
+                wait = self._host_last[host] + interval - self._monotonic()
+                if wait > 0:
+                    await self._sleep(wait)
+            try:
+                timeout = aiohttp.ClientTimeout(total=self.timeout)
+                async with self.session.get(url, headers=headers, timeout=timeout, allow_redirects=True) as resp:
+                    declared = resp.content_length
+                    if declared is not None and declared > self.max_bytes:
+                        raise ResponseTooLarge(
+                            f"response of {declared} bytes exceeds the {self.max_bytes}-byte cap ({url})",
+                            source=source,
+                        )
+                    body = await self._read_capped(resp, url, source)
+                    # CIMultiDict keeps header lookups case-insensitive (servers send Etag, ETag, etag).
+                    return Response(url, resp.status, body, CIMultiDict(resp.headers))
+            finally:
+                self._host_last[host] = self._monotonic()
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, url: str, source: str) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            total += len(chunk)
+            if total > self.max_bytes:
+                raise ResponseTooLarge(
+                    f"response exceeds the {self.max_bytes}-byte cap ({url})", source=source
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
