@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from bot.chat.grammar import Command
+from bot.core.commands import Command
 from bot.core.models import Actor, Place, Reply
 
 Part = dict[str, Any]

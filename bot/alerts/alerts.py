@@ -38,9 +38,9 @@ import bot.chat.grammar as cmd
 from bot.chat.present import make_items
 from bot.core.clock import Clock, to_iso
 from bot.core.errors import UserInputError
+from bot.core.localtime import quiet_until
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription, Summary
 from bot.delivery.outbox import enqueue
-from bot.digests.schedule import quiet_until
 from bot.enrich.taxonomy import fold_plural, tag, topic_by_id, topic_ids
 from bot.search.engine import STOPWORDS, folded_words
 from bot.search.engine import query_terms as search_query_terms

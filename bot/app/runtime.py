@@ -467,7 +467,7 @@ def search_cli(settings: Settings, args: Any, out: TextIO) -> int:
 
 async def print_digest(settings: Settings, channel_key: str, date_text: str | None, out: TextIO) -> int:
     """`paperbot digest --print`: what a channel's digest would look like now, without sending it."""
-    from adapters.console import render_text
+    from bot.chat.plaintext import render_text
 
     if ":" not in channel_key:
         raise ValueError("--channel takes a channel key like slack:C0123 or console:console")

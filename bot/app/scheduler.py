@@ -22,6 +22,7 @@ from typing import Any
 from bot.alerts.alerts import SummaryProvider, cut_batches, scan_new_papers
 from bot.core.clock import Clock, ensure_utc
 from bot.core.errors import ConfigError
+from bot.core.localtime import zone
 from bot.core.models import CatchUp, ChannelSettings, Digest, Reply
 from bot.delivery.outbox import Delivery, enqueue
 from bot.digests.digest import (
@@ -43,7 +44,6 @@ from bot.digests.schedule import (
     latest_slot,
     missed_slots,
     next_slot,
-    zone,
 )
 from bot.settings import Settings
 from bot.store import Store

@@ -30,6 +30,7 @@ from bot.alerts.alerts import Matcher, PaperDoc, SummaryProvider, paper_doc, tok
 from bot.chat.present import make_items
 from bot.core.clock import Clock, ensure_utc, to_iso
 from bot.core.errors import ConfigError, PermissionDenied, UserInputError
+from bot.core.localtime import zone
 from bot.core.models import (
     Actor,
     CatchUp,
@@ -47,7 +48,6 @@ from bot.digests.schedule import (
     describe_days,
     describe_local,
     next_slot,
-    zone,
 )
 from bot.enrich.taxonomy import topic_by_id
 from bot.settings import Settings

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.clock import ensure_utc
+from bot.core.localtime import local_instant, zone
 from bot.core.models import ChannelSettings
 from bot.digests.calendar import is_arxiv_holiday
 
@@ -38,39 +38,6 @@ ARXIV_ANNOUNCE_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sunday to Thursday (Mond
 LOOKBACK_DAYS = 15  # how far back a missed slot is looked for (longer downtime: just the latest)
 DEFAULT_GRACE = timedelta(minutes=10)
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-@lru_cache(maxsize=512)
-def zone(name: str) -> ZoneInfo:
-    """The ZoneInfo of an IANA name (cached; names are validated when settings are made)."""
-    return ZoneInfo(name)
-
-
-def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of wall-clock time `at` on `day` in `tz`.
-
-    A time that does not exist (DST gap) becomes the first valid instant after the gap; a time
-    that exists twice (DST fold) is its first occurrence.
-    """
-    naive = datetime.combine(day, at)
-    first = naive.replace(tzinfo=tz, fold=0)
-    utc = first.astimezone(UTC)
-    if utc.astimezone(tz).replace(tzinfo=None) == naive:
-        return utc
-    # In a gap. fold=1 applies the offset after the transition and lands before it; fold=0
-    # applies the offset before and lands after it: the transition lies between the two.
-    low = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    high = utc
-    if low > high:
-        low, high = high, low
-    offset_after = high.astimezone(tz).utcoffset()
-    while high - low > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        if middle.astimezone(tz).utcoffset() == offset_after:
-            high = middle
-        else:
-            low = middle
-    return high.replace(microsecond=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,25 +157,3 @@ def describe_local(instant: datetime, timezone: str) -> str:
     """An instant as the channel reads it: `Mon 23 Nov 2026 09:00 CET`."""
     local = ensure_utc(instant).astimezone(zone(timezone))
     return local.strftime("%a %d %b %Y %H:%M ") + (local.tzname() or timezone)
-
-
-# --- quiet hours -----------------------------------------------------------------------------
-
-
-def quiet_until(now: datetime, start: time | None, end: time | None, timezone: str) -> datetime | None:
-    """If `now` falls in a user's daily quiet hours [start, end) (local time, may wrap past
-    midnight), the UTC instant they end; otherwise None. Equal or missing bounds: no quiet."""
-    if start is None or end is None or start == end:
-        return None
-    tz = zone(timezone)
-    local = ensure_utc(now).astimezone(tz)
-    clock = local.time().replace(tzinfo=None)
-    if start < end:
-        inside = start <= clock < end
-        end_day = local.date()
-    else:
-        inside = clock >= start or clock < end
-        end_day = local.date() + timedelta(days=1) if clock >= start else local.date()
-    if not inside:
-        return None
-    return local_instant(end_day, end, tz)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from adapters.console import ConsoleAdapter, render_text
+from adapters.console import ConsoleAdapter
+from bot.chat.plaintext import render_text
 from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
 
 PAPER = Paper(id="2504.17830", version=1, title="Self-Adjoint \x1b[31mTime\x1b[0m Operator", url="https://arxiv.org/abs/2504.17830", source=SourceKind.ARXIV, authors=("A. Author",))

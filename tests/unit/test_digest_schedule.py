@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bot.app.scheduler import Scheduler
 from bot.core.clock import FakeClock
+from bot.core.localtime import local_instant, zone
 from bot.core.models import CatchUp, ChannelSettings, SourceKind
 from bot.delivery.outbox import Delivery
-from bot.digests.schedule import arxiv_announcements_between, local_instant, zone
+from bot.digests.schedule import arxiv_announcements_between
 from bot.store import Store
 from tests.contract.support import FakeSummaries, app_settings, make_paper, new_store
 from tests.support.memory import InMemoryAdapter

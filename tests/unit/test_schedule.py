@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.localtime import local_instant, quiet_until
 from bot.core.models import ChannelSettings
 from bot.digests.schedule import (
     arxiv_announcements_between,
@@ -14,10 +15,8 @@ from bot.digests.schedule import (
     describe_local,
     is_late,
     latest_slot,
-    local_instant,
     missed_slots,
     next_slot,
-    quiet_until,
     slots_before,
 )
 

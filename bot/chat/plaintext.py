@@ -1,0 +1,84 @@
+"""A neutral `Reply` as plain text: what the console prints, `paperbot digest --print` shows,
+and an email's text part carries. Pure: no I/O. ANSI colours only when asked for."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bot.core.models import Reply
+
+_WIDTH = 100
+
+
+def _strip_controls(text: str) -> str:
+    # External text must not move the cursor, clear the screen or fake our own colours.
+    return "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
+
+
+class _Style:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled and text else text
+
+
+def render_text(reply: Reply, *, color: bool = False) -> str:
+    """A Reply as terminal text (pure). Colour codes only when `color` is True."""
+    style = _Style(color)
+    lines: list[str] = []
+    if reply.header:
+        lines.append(style(_strip_controls(reply.header), "1"))
+    if reply.text:
+        lines.append(style(_strip_controls(reply.text), "31") if reply.is_error else _strip_controls(reply.text))
+    number = 0
+    for group in reply.groups:
+        if group.title:
+            lines.append("")
+            lines.append(style(f"== {_strip_controls(group.title)} ==", "1;36"))
+        for item in group.items:
+            number += 1
+            paper = item.paper
+            lines.append("")
+            lines.append(f"{number}. " + style(_strip_controls(paper.title), "1"))
+            meta = [item.source_line] if item.source_line else []
+            if item.topics:
+                meta.append("tags: " + ", ".join(item.topics))
+            if meta:
+                lines.append("   " + style(_strip_controls(" · ".join(meta)), "2"))
+            if paper.url:
+                lines.append("   " + style(_strip_controls(paper.url), "4;34"))
+            summary = item.summary
+            if summary is not None:
+                lines.extend(_wrap(f"TL;DR: {summary.tldr}", "   "))
+                for point in summary.key_points:
+                    lines.extend(_wrap(f"• {point}", "   ", "     "))
+                if reply.show_details:
+                    for label, body in (
+                        ("Summary", summary.summary),
+                        ("Methodology", summary.methodology),
+                        ("Results", summary.results),
+                        ("Implications", summary.implications),
+                    ):
+                        if body:
+                            lines.append("   " + style(label, "1"))
+                            lines.extend(_wrap(body, "     "))
+            elif paper.abstract and reply.show_details:
+                lines.extend(_wrap(paper.abstract, "   "))
+            if reply.show_details and paper.authors:
+                lines.extend(_wrap("Authors: " + ", ".join(paper.authors[:12]), "   "))
+            if item.why:
+                lines.append("   " + style(_strip_controls(f"why: {item.why}"), "2"))
+    if reply.footer:
+        lines.append("")
+        lines.append(style(_strip_controls(reply.footer), "2"))
+    return "\n".join(lines)
+
+
+def _wrap(text: str, indent: str, subsequent: str | None = None) -> list[str]:
+    return textwrap.wrap(
+        _strip_controls(text),
+        width=_WIDTH,
+        initial_indent=indent,
+        subsequent_indent=subsequent if subsequent is not None else indent,
+    ) or [indent]
