@@ -3,7 +3,7 @@
 1. Matching: 2,000 new papers against 10,000 and against 100,000 subscriptions (three per
    user: keywords, phrases from real titles, whole topics, keyword + topic). Reported:
    - `index_plus_match_s`: tokenizing the papers, building the inverted index
-     (bot.alerts.alerts.SubscriptionIndex) and listing every (subscription, paper) match; a sample is
+     (bot.search.matching.SubscriptionIndex) and listing every (subscription, paper) match; a sample is
      checked against brute force. Targets: under 1 s (10k) and under 5 s (100k).
    - `match_batch_per_user_s`: what production runs, the same matching reduced per user (the
      10 most popular papers and a count), topic-only subscriptions per topic combination.
@@ -55,7 +55,7 @@ def vocabulary(max_share: float = 0.05) -> list[str]:
     """Words people subscribe to: corpus words (alphabetic, longer than 3 letters) found in at
     most `max_share` of the corpus documents. Filler that nearly every abstract has ("which",
     "framework", "propose") is not what anyone subscribes to."""
-    from bot.alerts.alerts import tokens
+    from bot.search.matching import tokens
 
     docs = corpus_docs()
     seen: dict[str, int] = {}
@@ -97,14 +97,8 @@ def make_subscriptions(count: int, seed: int = 3) -> list[Subscription]:
 
 def case_match(subscription_count: int) -> dict[str, Any]:
     """Index build and matching of 2,000 papers; then scan_new_papers over a store."""
-    from bot.alerts.alerts import (
-        SubscriptionIndex,
-        key_frequency,
-        match_batch,
-        match_brute_force,
-        paper_doc,
-        scan_new_papers,
-    )
+    from bot.alerts.alerts import match_batch, scan_new_papers
+    from bot.search.matching import SubscriptionIndex, key_frequency, match_brute_force, paper_doc
     from bot.store import Store
 
     papers = list(synthetic_papers(2_000, seed=11, end=NOW, years=0.01))

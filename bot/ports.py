@@ -12,10 +12,11 @@ Delivery failures are raised as `bot.core.errors` classes: `RetryAfter` (rate li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from bot.core.commands import Command
-from bot.core.models import Actor, Place, Reply
+from bot.core.models import Actor, Paper, Place, Reply, Summary
 
 Part = dict[str, Any]
 """One rendered platform message, JSON-serializable (stored in the outbox)."""
@@ -34,6 +35,15 @@ class ServiceAPI(Protocol):
 
     def subscription_choices(self, who: Actor, prefix: str) -> list[tuple[str, str]]:
         """Autocomplete for the user's own subscriptions: (label, value) pairs."""
+        ...
+
+
+class SummaryProvider(Protocol):
+    """Summaries by paper id (implemented by `bot.enrich.summarize.Summaries`); what digests,
+    alerts and the chat service need from enrichment."""
+
+    async def get_many(self, papers: Sequence[Paper]) -> dict[str, Summary]:
+        """The summaries of `papers` (made and cached as needed), by paper id."""
         ...
 
 

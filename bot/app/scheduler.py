@@ -19,7 +19,7 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from bot.alerts.alerts import SummaryProvider, cut_batches, scan_new_papers
+from bot.alerts.alerts import cut_batches, scan_new_papers
 from bot.core.clock import Clock, ensure_utc
 from bot.core.errors import ConfigError
 from bot.core.localtime import zone
@@ -45,6 +45,7 @@ from bot.digests.schedule import (
     missed_slots,
     next_slot,
 )
+from bot.ports import SummaryProvider
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from bot.core.clock import humanize_age
 from bot.core.models import Paper, PaperItem, Signal, SourceKind, Summary
+from bot.enrich.taxonomy import topic_by_id
 
 
 def web_url(url: str, max_chars: int) -> str | None:
@@ -79,3 +80,20 @@ def make_items(
         )
         for paper in papers
     )
+
+
+def describe_subscription(query: str, topics: Sequence[str]) -> str:
+    """How a subscription is shown: `“diffusion” · topics: Computer Vision`; a query with its
+    own quotes (`"language model"`) is shown as typed."""
+    names = [_topic_name(t) for t in topics]
+    parts = [query if '"' in query else f"“{query}”"] if query else []
+    if names:
+        parts.append("topics: " + ", ".join(names))
+    return " · ".join(parts) or "(empty)"
+
+
+def _topic_name(topic_id: str) -> str:
+    try:
+        return topic_by_id(topic_id).name
+    except KeyError:
+        return topic_id

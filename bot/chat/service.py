@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Protocol
 
 import bot.chat.grammar as cmd
-from bot.alerts.alerts import describe as describe_subscription
-from bot.chat.present import make_items
+from bot.chat.present import describe_subscription, make_items
 from bot.core.clock import Clock
 from bot.core.errors import PaperbotError, SourceError, UserInputError
-from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Summary
+from bot.core.models import Actor, ItemGroup, Paper, Place, Reply
 from bot.enrich.taxonomy import TAXONOMY, resolve_topic
+from bot.ports import SummaryProvider
 from bot.search.engine import SearchEngine, SearchQuery
 from bot.store import Store
 
@@ -29,12 +29,6 @@ log = logging.getLogger(__name__)
 
 PaperLookup = Callable[[str], Awaitable[Paper | None]]
 """Fetch one paper by arXiv base id from the arXiv API (None when it does not exist)."""
-
-
-class SummaryProvider(Protocol):
-    """The summary cache facade (bot.enrich.summarize.Summaries)."""
-
-    async def get_many(self, papers: list[Paper]) -> dict[str, Summary]: ...
 
 
 class CommandSlice(Protocol):

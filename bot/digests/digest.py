@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import bot.chat.grammar as cmd
-from bot.alerts.alerts import Matcher, PaperDoc, SummaryProvider, paper_doc, tokens, topics_for
 from bot.chat.present import make_items
 from bot.core.clock import Clock, ensure_utc, to_iso
 from bot.core.errors import ConfigError, PermissionDenied, UserInputError
@@ -50,6 +49,8 @@ from bot.digests.schedule import (
     next_slot,
 )
 from bot.enrich.taxonomy import topic_by_id
+from bot.ports import SummaryProvider
+from bot.search.matching import Matcher, PaperDoc, paper_doc, tokens, topics_for
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction

@@ -12,20 +12,19 @@ from pathlib import Path
 import pytest
 
 import bot.chat.grammar as cmd
-from bot.alerts.alerts import (
+from bot.alerts.alerts import SubscriptionCommands, match_batch
+from bot.core.clock import FakeClock
+from bot.core.errors import UserInputError
+from bot.core.models import Actor, Place, Subscription
+from bot.enrich.taxonomy import TAXONOMY, tag, topic_ids
+from bot.search.matching import (
     Matcher,
-    SubscriptionCommands,
     SubscriptionIndex,
-    match_batch,
     match_brute_force,
     paper_doc,
     query_terms,
     tokens,
 )
-from bot.core.clock import FakeClock
-from bot.core.errors import UserInputError
-from bot.core.models import Actor, Place, Subscription
-from bot.enrich.taxonomy import TAXONOMY, tag, topic_ids
 from tests.contract.support import T0, app_settings, hours, ingest, make_paper, new_store
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
@@ -246,7 +245,7 @@ async def test_subscriptions_are_per_platform_and_user() -> None:
 
 
 def test_describe_keeps_a_quoted_query_as_typed() -> None:
-    from bot.alerts.alerts import describe
+    from bot.chat.present import describe_subscription as describe
 
     assert describe("diffusion", ("cv",)) == "“diffusion” · topics: Computer Vision"
     assert describe('"language model"', ()) == '"language model"'
