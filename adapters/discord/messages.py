@@ -19,7 +19,7 @@ from bot.core.errors import (
     RetryAfter,
     TransientDeliveryError,
 )
-from bot.fetch.http import parse_retry_after
+from bot.core.retry import parse_retry_after
 from bot.ports import Part
 
 NO_MENTIONS = discord.AllowedMentions.none()

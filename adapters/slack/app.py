@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -75,7 +74,7 @@ from bot.core.errors import (
     TransientDeliveryError,
 )
 from bot.core.models import Actor, Place, Reply
-from bot.fetch.http import parse_retry_after
+from bot.core.retry import KeySpacer, parse_retry_after
 from bot.ports import Part, ServiceAPI
 from bot.settings import Settings
 
@@ -256,8 +255,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._last_post: dict[str, float] = {}
+        self._spacer = KeySpacer(lambda _channel: self.min_interval, sleep=sleep, monotonic=monotonic)
         self._dm_channels: dict[str, str] = {}
         self._admins: dict[str, tuple[bool, float]] = {}
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -517,11 +515,7 @@ class SlackAdapter:
     async def send(self, destination: str, part: Part) -> str:
         """Post one part to a channel id (`thread_ts` in the part makes it a thread reply);
         returns the message ts. Posts to one channel are spaced `min_interval` apart."""
-        lock = self._locks.setdefault(destination, asyncio.Lock())
-        async with lock:
-            wait = self._last_post.get(destination, -math.inf) + self.min_interval - self._monotonic()
-            if wait > 0:
-                await self._sleep(wait)
+        async with self._spacer.turn(destination):
             kwargs: dict[str, Any] = {
                 "channel": destination,
                 "text": part.get("text") or " ",
@@ -531,10 +525,7 @@ class SlackAdapter:
             }
             if part.get("thread_ts"):
                 kwargs["thread_ts"] = str(part["thread_ts"])
-            try:
-                answer = await self._call("chat.postMessage", self.client.chat_postMessage(**kwargs))
-            finally:
-                self._last_post[destination] = self._monotonic()
+            answer = await self._call("chat.postMessage", self.client.chat_postMessage(**kwargs))
         return str(answer.get("ts", ""))
 
     async def open_dm(self, user_id: str) -> str:

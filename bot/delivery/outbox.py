@@ -47,6 +47,7 @@ from typing import Any
 from bot.core.clock import Clock, from_iso, to_iso
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.models import Reply
+from bot.core.retry import backoff_delay
 from bot.ports import ChatAdapter
 from bot.store import Store
 from bot.store.db import transaction
@@ -151,7 +152,7 @@ def reply_from_json(text: str) -> Reply:
 
 def backoff(attempts: int, base: float = BASE_BACKOFF, cap: float = MAX_BACKOFF) -> timedelta:
     """Wait before retry number `attempts` (1-based): base, 2x base, 4x base ... at most cap."""
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+    return timedelta(seconds=backoff_delay(attempts, base=base, cap=cap))
 
 
 def enqueue(

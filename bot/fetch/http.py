@@ -16,14 +16,12 @@ answered like a 304, and nothing is parsed.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import logging
-import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
@@ -32,6 +30,7 @@ from multidict import CIMultiDict
 
 from bot.core.clock import Clock, system_clock, system_monotonic
 from bot.core.errors import FetchError, HTTPStatusError, ResponseTooLarge
+from bot.core.retry import KeySpacer, backoff_delay, parse_retry_after
 from bot.store.sources import CachedResponse
 
 log = logging.getLogger(__name__)
@@ -61,27 +60,6 @@ class Response:
     body: bytes
     headers: Mapping[str, str]
     not_modified: bool = False
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = now if now is not None else system_clock().timestamp()
-    return max(0.0, when.timestamp() - current)
 
 
 class HttpClient:
@@ -114,11 +92,9 @@ class HttpClient:
         self.max_retry_after = max_retry_after
         self._host_min_interval = dict(host_min_interval or {})
         self._sleep = sleep
-        self._monotonic = monotonic
         self._wall_clock = wall_clock
         self._global = asyncio.Semaphore(concurrency)
-        self._host_locks: dict[str, asyncio.Lock] = {}
-        self._host_last: dict[str, float] = {}
+        self._spacer = KeySpacer(self.min_interval, sleep=sleep, monotonic=monotonic)
         self._unsettled: dict[str, list[tuple[str, CachedResponse]]] = {}
 
     def min_interval(self, host: str) -> float:
@@ -197,33 +173,23 @@ class HttpClient:
             self.validators.save_validators(url, cached, self._wall_clock())
 
     def _backoff(self, attempt: int) -> float:
-        # Exponential with full jitter: spreads retries of many bots hitting one failing host.
-        return self.backoff_base * (2**attempt) * (0.5 + random.random() / 2)
+        return backoff_delay(attempt + 1, base=self.backoff_base, jitter=random.random)
 
     async def _get_once(self, url: str, headers: Mapping[str, str], source: str) -> Response:
         host = urlsplit(url).hostname or ""
-        lock = self._host_locks.setdefault(host, asyncio.Lock())
         # One connection at a time per host, spaced by the host's minimum interval.
-        async with lock, self._global:
-            interval = self.min_interval(host)
-            if interval and host in self._host_last:
-                wait = self._host_last[host] + interval - self._monotonic()
-                if wait > 0:
-                    await self._sleep(wait)
-            try:
-                timeout = aiohttp.ClientTimeout(total=self.timeout)
-                async with self.session.get(url, headers=headers, timeout=timeout, allow_redirects=True) as resp:
-                    declared = resp.content_length
-                    if declared is not None and declared > self.max_bytes:
-                        raise ResponseTooLarge(
-                            f"response of {declared} bytes exceeds the {self.max_bytes}-byte cap ({url})",
-                            source=source,
-                        )
-                    body = await self._read_capped(resp, url, source)
-                    # CIMultiDict keeps header lookups case-insensitive (servers send Etag, ETag, etag).
-                    return Response(url, resp.status, body, CIMultiDict(resp.headers))
-            finally:
-                self._host_last[host] = self._monotonic()
+        async with self._spacer.turn(host), self._global:
+            timeout = aiohttp.ClientTimeout(total=self.timeout)
+            async with self.session.get(url, headers=headers, timeout=timeout, allow_redirects=True) as resp:
+                declared = resp.content_length
+                if declared is not None and declared > self.max_bytes:
+                    raise ResponseTooLarge(
+                        f"response of {declared} bytes exceeds the {self.max_bytes}-byte cap ({url})",
+                        source=source,
+                    )
+                body = await self._read_capped(resp, url, source)
+                # CIMultiDict keeps header lookups case-insensitive (servers send Etag, ETag, etag).
+                return Response(url, resp.status, body, CIMultiDict(resp.headers))
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, url: str, source: str) -> bytes:
         chunks: list[bytes] = []

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.core.clock import Clock
 from bot.core.errors import SourceError
+from bot.core.retry import backoff_delay
 from bot.fetch.http import HttpClient
 from bot.fetch.sources import Source
 from bot.fetch.sources.parsers import parse_payload
@@ -41,7 +42,7 @@ class FetchOutcome:
 def retry_delay(interval: float, failures: int) -> timedelta:
     """When to try a failing source again: 1, 2, 4... minutes, never later than its interval
     (and never beyond 6 h), so a flapping source recovers quickly and a dead one is not hammered."""
-    delay = timedelta(minutes=2 ** max(0, failures - 1))
+    delay = timedelta(seconds=backoff_delay(failures, base=60.0))
     return min(delay, timedelta(seconds=interval), MAX_FAILURE_BACKOFF)
 
 

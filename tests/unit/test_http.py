@@ -13,7 +13,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
 from bot.core.errors import FetchError, HTTPStatusError, ResponseTooLarge
-from bot.fetch.http import HttpClient, parse_retry_after
+from bot.core.retry import parse_retry_after
+from bot.fetch.http import HttpClient
 from bot.store import Store
 
 

@@ -25,10 +25,10 @@ import aiohttp
 from bot.core.clock import Clock
 from bot.core.errors import BudgetExhausted, LLMResponseError, SummarizerError
 from bot.core.models import Paper, Summary
+from bot.core.retry import backoff_delay, parse_retry_after
 from bot.enrich.summarize.offline import KEY_POINT_LIMIT, SECTION_LIMIT, TLDR_LIMIT
 from bot.enrich.summarize.text import clamp, clean_tex
 from bot.enrich.taxonomy import TAXONOMY, tag
-from bot.fetch.http import parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ async def _post_json(
             raise SummarizerError(f"{provider}: request failed ({type(exc).__name__})") from None
         if status in RETRY_STATUSES:
             attempt += 1
-            wait = retry_after if retry_after is not None else min(MAX_RETRY_WAIT, 2.0 ** attempt)
+            wait = retry_after if retry_after is not None else backoff_delay(attempt + 1, base=1.0, cap=MAX_RETRY_WAIT)
             if attempt > MAX_RATE_LIMIT_RETRIES or wait > MAX_RETRY_WAIT:
                 raise SummarizerError(f"{provider}: HTTP {status} after {attempt} attempts")
             log.info("%s answered HTTP %s; retrying in %.1fs", provider, status, wait)
