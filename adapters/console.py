@@ -48,6 +48,11 @@ class ConsoleAdapter:
         self._service: ServiceAPI | None = None
 
     @property
+    def connected(self) -> bool:
+        """The terminal is always there while the process runs."""
+        return True
+
+    @property
     def actor(self) -> Actor:
         """The console user; they manage the console channel."""
         return Actor(platform=self.platform, user_id=self.user, name=self.user, can_manage=True)

@@ -12,6 +12,7 @@ Delivery failures are raised as `bot.core.errors` classes: `RetryAfter` (rate li
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -52,6 +53,14 @@ class ChatAdapter(Protocol):
     """A chat platform. `platform` is the key used in channel and user ids ("slack", ...)."""
 
     platform: str
+    finished: asyncio.Event
+    """Set when the adapter has ended by itself (the console at the end of its input); the
+    platform adapters never set it. `paperbot run` stops when any adapter has finished."""
+
+    @property
+    def connected(self) -> bool:
+        """Whether the platform connection is up now (reported at /healthz)."""
+        ...
 
     async def start(self, service: ServiceAPI) -> None:
         """Connect and begin handling commands; returns once connected (runs in the background)."""

@@ -104,6 +104,7 @@ class DiscordAdapter:
                 ]
             )
         self.settings = settings
+        self.finished = asyncio.Event()  # never set: Discord runs until paperbot stops
         self.ready_timeout = ready_timeout
         self.guild_ready_timeout = guild_ready_timeout
         self._client: _Client | None = None

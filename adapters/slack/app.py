@@ -226,6 +226,7 @@ class SlackAdapter:
     ) -> None:
         self.settings = settings
         self.health = health
+        self.finished = asyncio.Event()  # never set: Slack runs until paperbot stops
         self.socket_mode = bool(settings.slack_app_token)
         self._sleep = sleep
         self._monotonic = monotonic

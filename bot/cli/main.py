@@ -109,11 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     command = args.command
     if command == "run":
-        from bot.app.runtime import run_bot
+        from bot.cli.run import run_bot
 
         return asyncio.run(run_bot(settings, console=args.console, offline=args.offline, once=args.once))
     if command == "fetch":
-        from bot.app.runtime import fetch_now
+        from bot.cli.fetch import fetch_now
 
         return asyncio.run(fetch_now(settings, args.source or [], args.since, stdout))
     if command == "ingest":
@@ -121,11 +121,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
     if command == "papers":
         return _papers(settings, args, stdout)
     if command == "status":
-        from bot.app.runtime import print_status
+        from bot.cli.status import print_status
 
         return print_status(settings, stdout)
     if command == "search":
-        from bot.app.runtime import search_cli
+        from bot.cli.search import search_cli
 
         return search_cli(settings, args, stdout)
     if command in ("summarize", "tag", "topics"):
@@ -138,20 +138,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
         }[command]
         return runner(args, settings, stdin, stdout)
     if command == "digest":
-        from bot.app.runtime import print_digest
+        from bot.cli.digest import print_digest
 
         return asyncio.run(print_digest(settings, args.channel, args.date, stdout))
     if command == "slack-manifest":
-        from adapters.slack.manifest import manifest_yaml
+        from bot.app.wiring import slack_manifest
 
-        stdout.write(manifest_yaml(command=settings.slack_command, request_url=args.request_url))
+        stdout.write(slack_manifest(settings, args.request_url))
         return 0
     if command == "discord-invite":
-        from adapters.discord.invite import invite_url
+        from bot.app.wiring import discord_invite_url
 
         if not settings.discord_application_id:
             raise ValueError("set DISCORD_APPLICATION_ID (Developer Portal → your app → General Information)")
-        stdout.write(invite_url(settings.discord_application_id) + "\n")
+        stdout.write(discord_invite_url(settings.discord_application_id) + "\n")
         return 0
     raise ValueError(f"unknown command {command}")
 

@@ -13,6 +13,7 @@ Failures can be scripted: `fail_next(RetryAfter(5))`, `fail_next(TransientDelive
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import deque
 from typing import Any
@@ -76,11 +77,17 @@ class InMemoryAdapter:
         self.sent: list[tuple[str, Part]] = []
         self.opened_dms: list[str] = []
         self.started = False
+        self.finished = asyncio.Event()
         self.service: ServiceAPI | None = None
         self._failures: deque[DeliveryError] = deque()
         self._ids = itertools.count(1)
 
     # --- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Connected from start() until stop()."""
+        return self.started
 
     async def start(self, service: ServiceAPI) -> None:
         """Nothing to connect to; remembers the service for tests that drive commands."""

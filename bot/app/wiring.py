@@ -1,0 +1,50 @@
+"""The one module that chooses and builds the platform adapters.
+
+Nothing else under `bot/` imports `adapters` (an import-linter contract in pyproject.toml
+says so, with this module as its only exception): the core talks to platforms only through
+`bot.ports.ChatAdapter`. Adapters are imported lazily so that a console-only run never imports
+slack_bolt or discord.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.ports import ChatAdapter
+from bot.settings import Settings
+
+
+def build_adapters(
+    settings: Settings, *, console: bool, health: Callable[[], dict[str, Any]]
+) -> list[ChatAdapter]:
+    """Slack and/or Discord when their tokens are set; the console when asked or when neither is."""
+    chosen: list[ChatAdapter] = []
+    if not console:
+        if settings.slack_enabled:
+            from adapters.slack import SlackAdapter
+
+            chosen.append(SlackAdapter(settings, health=health))
+        if settings.discord_enabled:
+            from adapters.discord import DiscordAdapter
+
+            chosen.append(DiscordAdapter(settings))
+    if console or not chosen:
+        from adapters.console import ConsoleAdapter
+
+        chosen.append(ConsoleAdapter(user=settings.console_user))
+    return chosen
+
+
+def slack_manifest(settings: Settings, request_url: str | None) -> str:
+    """The Slack app manifest (YAML) for this deployment (`paperbot slack-manifest`)."""
+    from adapters.slack.manifest import manifest_yaml
+
+    return manifest_yaml(command=settings.slack_command, request_url=request_url)
+
+
+def discord_invite_url(application_id: str) -> str:
+    """The OAuth2 URL that adds the bot to a Discord server (`paperbot discord-invite`)."""
+    from adapters.discord.invite import invite_url
+
+    return invite_url(application_id)
