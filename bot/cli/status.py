@@ -33,14 +33,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
                 + (f" ({state.last_error})" if state.failing else "")
                 + f", next fetch {to_iso(state.next_fetch_at) or 'now'}\n"
             )
-        counts = {
-            "papers": store.papers.count(),
-            "summaries": store.conn.execute("SELECT COUNT(*) FROM summaries").fetchone()[0],
-            "channels with digests": store.conn.execute("SELECT COUNT(*) FROM channel_settings WHERE enabled = 1").fetchone()[0],
-            "subscriptions": store.conn.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0],
-            "outbox pending": store.conn.execute("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')").fetchone()[0],
-            "outbox failed": store.conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'failed'").fetchone()[0],
-        }
+        counts = store.counts()
         out.write("store:\n" + "".join(f"  {k}: {v}\n" for k, v in counts.items()))
         used, budget = store.summaries.tokens_on(clock()), settings.llm_daily_token_budget
         mode = f"{settings.llm_provider} {settings.llm_model}" if settings.llm_enabled else "offline summarizer"

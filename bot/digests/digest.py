@@ -107,9 +107,7 @@ def load_pool(store: Store, since: datetime, now: datetime) -> Pool:
     one that arrives while it is built is at worst considered again next time (the ledger
     keeps it from being posted twice)."""
     papers = store.papers.changed(since=since, limit=None)
-    changed = dict(
-        store.conn.execute("SELECT id, changed_at FROM papers WHERE changed_at >= ?", (to_iso(since),)).fetchall()
-    )
+    changed = store.papers.changed_at_since(since)
     return Pool(since, papers, changed, topics_for(store, papers), now)
 
 

@@ -51,6 +51,19 @@ class Store:
         """Close the connection; the WAL is checkpointed by SQLite."""
         self.conn.close()
 
+    def counts(self) -> dict[str, int]:
+        """What `paperbot status` reports: papers, summaries, channels with digests,
+        subscriptions, and outbox parts pending or failed."""
+        outbox = self.outbox.counts()
+        return {
+            "papers": self.papers.count(),
+            "summaries": self.summaries.count(),
+            "channels with digests": self.channels.count_enabled(),
+            "subscriptions": self.subscriptions.count(),
+            "outbox pending": outbox.get("pending", 0) + outbox.get("sending", 0),
+            "outbox failed": outbox.get("failed", 0),
+        }
+
     def healthy(self) -> bool:
         """Whether the database answers a trivial query (for /healthz)."""
         try:

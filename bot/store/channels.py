@@ -124,6 +124,10 @@ class ChannelStore:
         )
         return [_settings_from_row(row) for row in rows]
 
+    def count_enabled(self) -> int:
+        """How many channels have their digest switched on (paused ones included)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM channel_settings WHERE enabled = 1").fetchone()[0])
+
     def all(self) -> list[ChannelSettings]:
         """Every channel that ever had digest settings, by key."""
         return [_settings_from_row(r) for r in self.conn.execute("SELECT * FROM channel_settings ORDER BY key")]

@@ -371,6 +371,12 @@ class PaperStore:
         signals = self._signals_for([row["id"] for row in rows.values()])
         return [self._paper_from_row(rows[pk], signals.get(rows[pk]["id"], ())) for pk in pks if pk in rows]
 
+    def changed_at_since(self, since: datetime) -> dict[str, str]:
+        """Paper id -> when it was last first seen or changed (ISO text), for papers changed
+        since `since`."""
+        rows = self.conn.execute("SELECT id, changed_at FROM papers WHERE changed_at >= ?", (to_iso(since),))
+        return {str(row[0]): str(row[1]) for row in rows}
+
     def changed(
         self,
         *,
