@@ -223,10 +223,10 @@ def make_channels(count: int, seed: int = 9) -> list[ChannelSettings]:
 
 def case_digests(paper_count: int, channel_count: int, summaries: str) -> dict[str, Any]:
     """Build and enqueue the digests of `channel_count` channels from a store of papers."""
-    from bot.app.scheduler import Scheduler
     from bot.core.clock import FakeClock
     from bot.delivery.outbox import Delivery
     from bot.settings import Settings
+    from tests.support.wiring import make_scheduler
 
     with tempfile.TemporaryDirectory() as tmp:
         store, ingest_seconds = build_store(str(Path(tmp) / "bench.db"), paper_count)
@@ -239,11 +239,11 @@ def case_digests(paper_count: int, channel_count: int, summaries: str) -> dict[s
             provider: Any = Summaries(store, clock=clock)
         else:
             provider = FixedSummaries()
-        scheduler = Scheduler(
+        scheduler = make_scheduler(
             store=store, settings=Settings(), clock=clock, summaries=provider, delivery=Delivery(store, {}, clock)
         )
         started = time.perf_counter()
-        enqueued = asyncio.run(scheduler.run_due_digests(NOW))
+        enqueued = asyncio.run(scheduler.digests.run_due(NOW))
         seconds = time.perf_counter() - started
         runs = store.conn.execute("SELECT status, COUNT(*), SUM(papers) FROM digest_runs GROUP BY status").fetchall()
         window = store.conn.execute(

@@ -31,7 +31,9 @@ from bot.chat.service import BotService
 from bot.core.clock import Clock, to_iso
 from bot.core.models import Paper
 from bot.delivery.outbox import Delivery
-from bot.digests.digest import DigestCommands, load_channels_file
+from bot.digests.channels_file import load_channels_file
+from bot.digests.commands import DigestCommands
+from bot.digests.job import DigestJob
 from bot.enrich.summarize import Summaries, build_summaries
 from bot.fetch.http import HttpClient
 from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source
@@ -102,9 +104,12 @@ class Runtime:
         summaries = build_summaries(settings, store, session, clock)
         search = SearchEngine(store)
         delivery = Delivery(store, {}, clock)
-        digests = DigestCommands(store=store, settings=settings, clock=clock, summaries=summaries, delivery=delivery)
+        digest_job = DigestJob(store=store, settings=settings, summaries=summaries)
+        digests = DigestCommands(store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery)
         subscriptions = SubscriptionCommands(store=store, settings=settings, clock=clock)
-        scheduler = Scheduler(store=store, settings=settings, clock=clock, summaries=summaries, delivery=delivery)
+        scheduler = Scheduler(
+            digests=digest_job, store=store, settings=settings, summaries=summaries, delivery=delivery, clock=clock
+        )
         api = None if offline else ArxivAPISource(settings, clock=clock)
 
         async def lookup(paper_id: str) -> Paper | None:

@@ -3,7 +3,7 @@
 `handle_command(text or Command, who, where) -> Reply` parses (when given text), checks
 permissions, runs the command against the store and returns a Reply. Errors a user caused come
 back as private one-line replies, never as exceptions. Digest and subscription commands are
-handled by their own slices (bot.digests.digest, bot.alerts.alerts); scheduled work (digests, alerts) is the
+handled by their own slices (bot.digests.commands, bot.alerts.alerts); scheduled work (digests, alerts) is the
 scheduler's (bot.app.scheduler), which `paperbot run` ticks directly.
 """
 

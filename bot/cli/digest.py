@@ -17,7 +17,7 @@ async def print_digest(settings: Settings, channel_key: str, date_text: str | No
     runtime = await build_runtime(settings, clock=make_clock(settings))
     try:
         try:
-            digest = await runtime.scheduler.preview_digest(channel_key, date_text, runtime.clock())
+            digest = await runtime.scheduler.digests.preview(channel_key, date_text, runtime.clock())
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
         if digest is None:

@@ -7,13 +7,13 @@ from datetime import time, timedelta
 
 import bot.chat.grammar as cmd
 from bot.alerts.alerts import SubscriptionCommands
-from bot.app.scheduler import Scheduler
 from bot.core.clock import FakeClock
 from bot.core.models import Actor, Place
 from bot.delivery.outbox import Delivery
 from bot.store import Store
 from tests.contract.support import T0, FakeSummaries, app_settings, make_paper, new_store
 from tests.support.memory import InMemoryAdapter
+from tests.support.wiring import make_scheduler
 
 
 class Env:
@@ -22,7 +22,7 @@ class Env:
         self.clock = FakeClock(T0)
         self.adapter = InMemoryAdapter(platform="slack")
         self.delivery = Delivery(self.store, {"slack": self.adapter}, self.clock)
-        self.scheduler = Scheduler(
+        self.scheduler = make_scheduler(
             store=self.store, settings=app_settings(**settings), clock=self.clock,
             summaries=FakeSummaries(self.store), delivery=self.delivery,
         )

@@ -396,15 +396,15 @@ async def test_owner_sees_the_pause_notice_with_their_next_command() -> None:
     from bot.alerts.alerts import SubscriptionCommands
     from bot.chat.service import BotService
     from bot.core.models import Actor, Place
-    from bot.digests.digest import DigestCommands
     from bot.search.engine import SearchEngine
     from tests.contract.support import FakeSummaries, app_settings
+    from tests.support.wiring import make_digest_commands
 
     store, adapter, clock, delivery = setup()
     settings = app_settings()
     service = BotService(
         store=store, summaries=FakeSummaries(store), search=SearchEngine(store), clock=clock,
-        digests=DigestCommands(store=store, settings=settings, clock=clock, summaries=FakeSummaries(store), delivery=delivery),
+        digests=make_digest_commands(store=store, settings=settings, clock=clock, summaries=FakeSummaries(store), delivery=delivery),
         subscriptions=SubscriptionCommands(store=store, settings=settings, clock=clock),
         notices=store.notices,
     )

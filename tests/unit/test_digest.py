@@ -12,7 +12,8 @@ from bot.core.clock import FakeClock
 from bot.core.errors import PermissionDenied, UserInputError
 from bot.core.models import Actor, ChannelSettings, Place, SourceKind
 from bot.delivery.outbox import Delivery
-from bot.digests.digest import DigestCommands, build_digest, quiet_reply, source_label
+from bot.digests.commands import DigestCommands
+from bot.digests.compose import build_digest, quiet_reply, source_label
 from bot.store.sources import SourceState
 from tests.contract.support import (
     T0,
@@ -24,6 +25,7 @@ from tests.contract.support import (
     new_store,
 )
 from tests.support.memory import InMemoryAdapter
+from tests.support.wiring import make_digest_commands
 
 MONDAY = "2026-03-02"
 
@@ -153,7 +155,7 @@ DM = Place(platform="slack", channel_id="D1", is_dm=True)
 
 
 def commands(store, clock=None, delivery=None, **settings: object) -> DigestCommands:
-    return DigestCommands(
+    return make_digest_commands(
         store=store,
         settings=app_settings(digest_default_time="08:15", digest_default_tz="Europe/Berlin", **settings),
         clock=clock or FakeClock(T0),

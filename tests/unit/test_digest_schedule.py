@@ -17,6 +17,7 @@ from bot.digests.schedule import arxiv_announcements_between
 from bot.store import Store
 from tests.contract.support import FakeSummaries, app_settings, make_paper, new_store
 from tests.support.memory import InMemoryAdapter
+from tests.support.wiring import make_scheduler
 
 DAILY = (0, 1, 2, 3, 4, 5, 6)
 
@@ -41,7 +42,7 @@ class Env:
 
     def restart(self) -> None:
         delivery = Delivery(self.store, self.adapters, self.clock)
-        self.scheduler = Scheduler(
+        self.scheduler = make_scheduler(
             store=self.store, settings=app_settings(), clock=self.clock, summaries=FakeSummaries(self.store),
             delivery=delivery,
         )
@@ -265,7 +266,7 @@ async def test_exactly_once_per_channel_and_local_date_across_ticks_and_restarts
     env.restart()
     env.clock.now = utc(2026, 3, 2, 9, 5)
     assert (await env.tick())["digests"] == 0
-    assert await env.scheduler.run_due_digests(env.clock()) == 0
+    assert await env.scheduler.digests.run_due(env.clock()) == 0
     assert env.digest_keys() == ["digest:memory:C1:2026-03-02"]
     assert len([t for t in env.adapters["memory"].texts() if "papers in" in t]) == 1
 
@@ -284,7 +285,7 @@ async def test_a_failure_while_building_is_retried_on_the_next_tick() -> None:
                 raise RuntimeError("summarizer down")
             return await super().get_many(papers)
 
-    env.scheduler.summaries = Flaky(env.store)
+    env.scheduler.digests.summaries = Flaky(env.store)
     assert (await env.tick())["digests"] == 0
     assert env.store.channels.runs("memory:C1") == []
     env.clock.advance(minutes=1)
@@ -316,6 +317,6 @@ async def test_quiet_day_without_opt_in_sends_nothing() -> None:
 async def test_preview_digest_does_not_record_anything() -> None:
     env = make_env(utc(2026, 3, 2, 9, 0), ["memory"])
     env.add_papers(2)
-    digest = await env.scheduler.preview_digest("console:console", None, env.clock())
+    digest = await env.scheduler.digests.preview("console:console", None, env.clock())
     assert digest is not None and len(digest.paper_ids) == 2
     assert env.store.outbox.rows() == [] and env.store.channels.all() == []

@@ -12,7 +12,7 @@ import pytest
 
 from bot.core.errors import ConfigError
 from bot.core.models import CatchUp, ChannelSettings, SourceKind
-from bot.digests.digest import load_channels_file
+from bot.digests.channels_file import load_channels_file
 from bot.store import Store
 from tests.contract.support import T0, new_store
 

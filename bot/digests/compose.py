@@ -1,0 +1,162 @@
+"""How a digest reads: the header with its date and counts, topic groups, footer notes, and
+the one-line note of a quiet day. Items are built with `bot.chat.present.make_items`, so they
+read like search results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from bot.chat.present import make_items
+from bot.core.models import ChannelSettings, Digest, ItemGroup, Reply, SourceKind
+from bot.digests.schedule import arxiv_announcements_between
+from bot.digests.selection import (
+    NO_TOPIC,
+    Pool,
+    Ranked,
+    group_ranked,
+    load_pool,
+    select,
+    topic_label,
+    window_start,
+)
+from bot.ports import SummaryProvider
+from bot.store import Store
+
+
+def _short_topic(topic_id: str) -> str:
+    """Header labels: LLM, RL, CV for short ids; the name otherwise."""
+    if topic_id == NO_TOPIC:
+        return "other topics"
+    return topic_id.upper() if len(topic_id) <= 3 else topic_label(topic_id)
+
+
+# --- building the reply ----------------------------------------------------------------------
+
+
+_SOURCE_LABELS = {"arxiv": "arXiv listing", "arxiv-api": "arXiv API", "hf": "Hugging Face daily papers"}
+
+
+def source_label(name: str) -> str:
+    """A configured source's name as people say it: `reddit:LocalLLaMA` -> `r/LocalLLaMA`."""
+    if name in _SOURCE_LABELS:
+        return _SOURCE_LABELS[name]
+    kind, _, rest = name.partition(":")
+    if kind == "reddit" and rest:
+        return f"r/{rest}"
+    if kind == "feed" and rest:
+        return f"the {rest} feed"
+    return name
+
+
+def _source_kind(name: str) -> SourceKind | None:
+    head = name.split(":")[0].split("-")[0].split(" ")[0]
+    try:
+        return SourceKind(head)
+    except ValueError:
+        return None
+
+
+def failing_sources_note(store: Store, settings: ChannelSettings) -> str:
+    """`arXiv listing unavailable, will retry` for each failing source the channel reads."""
+    notes = []
+    for state in store.sources.all():
+        if not state.failing:
+            continue
+        kind = _source_kind(state.name)
+        if settings.sources and kind is not None and kind not in settings.sources:
+            continue
+        notes.append(f"{source_label(state.name)} unavailable, will retry")
+    return "; ".join(notes)
+
+
+def _day_label(local_date: str) -> str:
+    day = date.fromisoformat(local_date)
+    return day.strftime("%a %d %b %Y")
+
+
+def digest_reply(
+    settings: ChannelSettings,
+    ranked: Sequence[Ranked],
+    summaries: Mapping[str, Any],
+    total: int,
+    local_date: str,
+    now: datetime,
+    *,
+    failing: str = "",
+    delayed_note: str = "",
+) -> Reply:
+    """The digest as a Reply: header with date and counts, topic groups, footer notes."""
+    grouped = group_ranked(ranked)
+    groups = []
+    for topic_id, members in grouped:
+        papers = [m.paper for m in members]
+        items = make_items(papers, summaries, now, {m.paper.id: m.why for m in members})
+        groups.append(ItemGroup(title=topic_label(topic_id), items=items))
+    count = len(ranked)
+    labels = [_short_topic(topic_id) for topic_id, _ in grouped]
+    where = ", ".join(labels) if len(labels) <= 3 else f"{len(labels)} topics"
+    header = (
+        f"{_day_label(local_date)} · {count} paper{'s' if count != 1 else ''} in {where} "
+        f"· from {total:,} announced"
+    )
+    if delayed_note:
+        header = "Delayed: " + header
+    footer_lines = [line for line in (delayed_note, failing) if line]
+    return Reply(header=header, groups=tuple(groups), footer="\n".join(footer_lines), private=False)
+
+
+def quiet_reply(store: Store, settings: ChannelSettings, local_date: str, since: datetime, now: datetime) -> Reply:
+    """The one-line note of a day with nothing new (for channels that opted in)."""
+    reason = ""
+    arxiv_only = settings.sources and set(settings.sources) <= {SourceKind.ARXIV}
+    if (arxiv_only or not settings.sources) and not arxiv_announcements_between(since, now):
+        reason = " (arXiv did not announce new papers: weekend or arXiv holiday)"
+    text = f"No new papers for this channel on {_day_label(local_date)}{reason}."
+    failing = failing_sources_note(store, settings)
+    return Reply(text=text, footer=failing, private=False)
+
+
+async def build_digest(
+    store: Store,
+    settings: ChannelSettings,
+    summaries: SummaryProvider,
+    now: datetime,
+    local_date: str,
+    *,
+    pool: Pool | None = None,
+    delayed_note: str = "",
+) -> Digest | None:
+    """The channel's digest for `local_date`, or None when it has nothing new.
+
+    Reads only; recording what was posted is the caller's job (in the enqueue transaction).
+    """
+    since = window_start(settings, now)
+    if pool is None or pool.since > since:
+        pool = load_pool(store, since, now)
+    candidates = pool.window(since)
+    if not candidates:
+        return None
+    delivered = store.outbox.delivered_versions(settings.key, [p.id for p in candidates])
+    ranked = select(settings, candidates, pool.topics, delivered, now, doc_of=pool.doc, facts_of=pool.facts)
+    if not ranked:
+        return None
+    made = await summaries.get_many([r.paper for r in ranked])
+    reply = digest_reply(
+        settings,
+        ranked,
+        made,
+        len(candidates),
+        local_date,
+        now,
+        failing=failing_sources_note(store, settings),
+        delayed_note=delayed_note,
+    )
+    return Digest(
+        channel_key=settings.key,
+        local_date=local_date,
+        reply=reply,
+        paper_ids=tuple(r.paper.id for r in ranked),
+        delayed=bool(delayed_note),
+    )

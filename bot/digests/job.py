@@ -1,0 +1,215 @@
+"""The one job that writes a digest: the digest, its outbox row and its ledger entries in one
+transaction, for the scheduler's tick and for `digest now` alike.
+
+On every tick, for each active channel, the latest slot (bot.digests.schedule) is due unless its
+local date was already handled (`digest_runs`). Handling a slot (posting the digest, a
+quiet-day note, a skip note, or nothing) is recorded in the same transaction as the outbox row
+and the delivered papers, so each (channel, local date) is handled exactly once. A slot handled
+long after it was due (paperbot was down) is posted marked "delayed: paperbot was offline" or
+skipped with a one-line note, per the channel's `catch_up`; only the latest missed slot is
+considered. No in-memory timers: a restart simply ticks again and finds the same answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+
+import bot.chat.grammar as cmd
+from bot.core.clock import ensure_utc, to_iso
+from bot.core.errors import ConfigError
+from bot.core.localtime import zone
+from bot.core.models import CatchUp, ChannelSettings, Digest, Reply
+from bot.delivery.outbox import enqueue
+from bot.digests.compose import build_digest, quiet_reply
+from bot.digests.schedule import (
+    Slot,
+    describe_local,
+    grace_for_tick,
+    is_late,
+    latest_slot,
+    missed_slots,
+    next_slot,
+)
+from bot.digests.selection import Pool, load_pool, window_start
+from bot.ports import SummaryProvider
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def record_digest(store: Store, digest: Digest, versions: Mapping[str, int]) -> None:
+    """Remember the digest's papers as delivered to its channel (call inside the enqueue
+    transaction so a digest and its ledger entries are written together)."""
+    store.outbox.record_delivered(
+        digest.channel_key, [(pid, versions.get(pid, 0)) for pid in digest.paper_ids], digest.local_date
+    )
+
+
+def versions_of(digest: Digest) -> dict[str, int]:
+    """Paper id -> version for the papers of a digest."""
+    return {item.paper.id: item.paper.version for item in digest.reply.items}
+
+
+def default_settings(place_platform: str, channel_id: str, app: Settings) -> ChannelSettings:
+    """A new channel's settings: the deployment's default time and zone, everything else the
+    model's defaults (Mon-Fri, all topics and sources, 10 items)."""
+    return ChannelSettings(
+        platform=place_platform,
+        channel_id=channel_id,
+        time_of_day=cmd.parse_time_of_day(app.digest_default_time),
+        timezone=app.digest_default_tz,
+    )
+
+
+class DigestJob:
+    """Works out which digests are due and writes each one exactly once (see the module)."""
+
+    def __init__(self, *, store: Store, settings: Settings, summaries: SummaryProvider) -> None:
+        self.store = store
+        self.settings = settings
+        self.summaries = summaries
+        self.grace = grace_for_tick(settings.scheduler_tick)
+        self._lock = asyncio.Lock()
+
+    def due_channels(self, now: datetime) -> list[tuple[ChannelSettings, Slot]]:
+        """Active channels whose latest slot is due now and not handled yet."""
+        due = []
+        for settings in self.store.channels.active():
+            try:
+                slot = latest_slot(settings, now, not_before=self.store.channels.changed_at(settings.key))
+            except Exception:  # a broken row (e.g. a zone removed from tzdata) must not stop the rest
+                log.exception("cannot compute the schedule of %s", settings.key)
+                continue
+            if slot is not None and self.store.channels.run_for(settings.key, slot.key) is None:
+                due.append((settings, slot))
+        return due
+
+    async def run_due(self, now: datetime) -> int:
+        """Handle every due digest slot; returns how many messages were put in the outbox."""
+        now = ensure_utc(now)
+        async with self._lock:
+            due = self.due_channels(now)
+            if not due:
+                return 0
+            # One pool of candidate papers for every channel due now (from the earliest window).
+            since = min(window_start(settings, now) for settings, _ in due)
+            pool = load_pool(self.store, since, now)
+            enqueued = 0
+            for settings, slot in due:
+                try:
+                    enqueued += await self._handle_slot(settings, slot, now, pool)
+                except Exception:
+                    log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+            return enqueued
+
+    async def post_now(self, settings: ChannelSettings, now: datetime) -> tuple[Digest, str] | None:
+        """`digest now`: build the channel's digest at once and put it in the outbox under its
+        own key (it does not replace the daily one; its papers are not repeated there).
+        Returns the digest and its outbox key, or None when there is nothing new."""
+        digest = await build_digest(self.store, settings, self.summaries, now, self.local_date(settings, now))
+        if digest is None:
+            return None
+        key = now_key(settings, now)
+        with transaction(self.store.conn):
+            self._write(settings, digest, key, "digest-now", now)
+        return digest, key
+
+    async def preview(self, channel_key: str, date_text: str | None, now: datetime) -> Digest | None:
+        """What a channel's digest would hold now, without posting or recording anything
+        (`paperbot digest --print`). Unknown channels get the default settings."""
+        platform, _, channel_id = channel_key.partition(":")
+        if not platform or not channel_id:
+            raise ConfigError([f"{channel_key!r} is not a channel key like slack:C0123"])
+        settings = self.store.channels.get(channel_key) or default_settings(platform, channel_id, self.settings)
+        if date_text:
+            try:
+                local_date = date.fromisoformat(date_text).isoformat()
+            except ValueError:
+                raise ConfigError([f"--date {date_text!r} is not a date like 2026-11-23"]) from None
+        else:
+            local_date = self.local_date(settings, now)
+        return await build_digest(self.store, settings, self.summaries, now, local_date)
+
+    @staticmethod
+    def local_date(settings: ChannelSettings, now: datetime) -> str:
+        """The channel's local date at `now` (YYYY-MM-DD)."""
+        return ensure_utc(now).astimezone(zone(settings.timezone)).date().isoformat()
+
+    # --- handling one slot -----------------------------------------------------------------
+
+    async def _handle_slot(self, settings: ChannelSettings, slot: Slot, now: datetime, pool: Pool) -> int:
+        key = slot_key(settings, slot)
+        late = is_late(slot, now, self.grace)
+        if late and settings.catch_up == CatchUp.SKIP:
+            return self._skip(settings, slot, key, now)
+        delayed_note = ""
+        if late:
+            handled = {run.local_date for run in self.store.channels.runs(settings.key, 30)}
+            missed = len(missed_slots(settings, now, handled, self.store.channels.changed_at(settings.key)))
+            delayed_note = (
+                f"delayed: paperbot was offline at {describe_local(slot.due_at, settings.timezone)}"
+                + (f"; this digest covers the {missed} missed ones" if missed > 1 else "")
+            )
+        digest = await build_digest(
+            self.store, settings, self.summaries, now, slot.key, pool=pool, delayed_note=delayed_note
+        )
+        with transaction(self.store.conn):
+            if self.store.channels.run_for(settings.key, slot.key) is not None:
+                return 0  # handled meanwhile (another tick or process)
+            if digest is not None:
+                added = self._write(settings, digest, key, "digest", now)
+                self.store.channels.record_run(
+                    settings.key, slot.key, "delayed" if late else "posted", key, len(digest.paper_ids), now
+                )
+                return added
+            if settings.quiet_note:
+                reply = quiet_reply(self.store, settings, slot.key, window_start(settings, now), now)
+                added = enqueue(self.store, key, "digest-note", settings.platform, settings.channel_id, reply, now)
+                self.store.channels.record_run(settings.key, slot.key, "quiet", key, 0, now)
+                return int(added)
+            self.store.channels.record_run(settings.key, slot.key, "empty", None, 0, now)
+            return 0
+
+    def _write(self, settings: ChannelSettings, digest: Digest, key: str, kind: str, now: datetime) -> int:
+        """The digest's outbox row and its ledger entries; call inside a transaction. A key
+        already in the outbox writes nothing (returns 0)."""
+        added = enqueue(self.store, key, kind, settings.platform, settings.channel_id, digest.reply, now)
+        if added:
+            record_digest(self.store, digest, versions_of(digest))
+            if kind == "digest":
+                self.store.channels.set_last_digest_at(settings.key, now)
+        return int(added)
+
+    def _skip(self, settings: ChannelSettings, slot: Slot, key: str, now: datetime) -> int:
+        upcoming = next_slot(settings, now, {slot.key})
+        later = f" The next one comes {describe_local(upcoming.due_at, settings.timezone)}." if upcoming else ""
+        reply = Reply(
+            text=(
+                f"Skipped the digest of {date.fromisoformat(slot.key).strftime('%a %d %b')}: paperbot was "
+                f"offline at {describe_local(slot.due_at, settings.timezone)}.{later}"
+            ),
+            private=False,
+        )
+        with transaction(self.store.conn):
+            if self.store.channels.run_for(settings.key, slot.key) is not None:
+                return 0
+            added = enqueue(self.store, key, "digest-note", settings.platform, settings.channel_id, reply, now)
+            # Skipping moves the window on: the next digest is a normal day's, not a backlog.
+            self.store.channels.set_last_digest_at(settings.key, now)
+            self.store.channels.record_run(settings.key, slot.key, "skipped", key, 0, now)
+        return int(added)
+
+
+def slot_key(settings: ChannelSettings, slot: Slot) -> str:
+    """The outbox key of a channel's scheduled digest: one per (channel, local date)."""
+    return f"digest:{settings.key}:{slot.key}"
+
+
+def now_key(settings: ChannelSettings, now: datetime) -> str:
+    """The outbox key of a `digest now`: one per (channel, instant)."""
+    return f"digest-now:{settings.key}:{to_iso(now)}"
