@@ -28,6 +28,7 @@ from bot.core.clock import Clock, to_iso
 from bot.core.errors import UserInputError
 from bot.core.localtime import quiet_until
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription
+from bot.core.outbox import OutboxKind, alert_key
 from bot.delivery.outbox import enqueue
 from bot.ports import SummaryProvider
 from bot.search.matching import (
@@ -229,7 +230,7 @@ async def _cut_one(
     live_ids = {q.paper_id for q in live}
     stale = [q.paper_id for q in queued if q.paper_id not in live_ids]
     window = now.replace(microsecond=0)
-    key = f"alert:{platform}:{user_id}:{to_iso(window)}"
+    key = alert_key(platform, user_id, window)
     if not live:
         if stale:
             with transaction(store.conn):
@@ -264,7 +265,7 @@ async def _cut_one(
         private=False,
     )
     with transaction(store.conn):
-        if not enqueue(store, key, "alert", platform, user_id, reply, now):
+        if not enqueue(store, key, OutboxKind.ALERT, platform, user_id, reply, now):
             return False
         store.alert_queue.assign(platform, user_id, [q.paper_id for q in live] + stale, key)
         store.alert_queue.reset_overflow(platform, user_id)

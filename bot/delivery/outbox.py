@@ -47,6 +47,7 @@ from typing import Any
 from bot.core.clock import Clock, from_iso, to_iso
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.models import Reply
+from bot.core.outbox import OutboxKind, notice_key
 from bot.core.retry import backoff_delay
 from bot.ports import ChatAdapter
 from bot.store import Store
@@ -58,7 +59,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = 30.0
 MAX_BACKOFF = 3600.0
-DIGEST_KINDS = ("digest", "digest-now", "digest-note")
 
 # What a permanent failure reason means to a person reading a notice.
 REASONS = {
@@ -156,10 +156,11 @@ def backoff(attempts: int, base: float = BASE_BACKOFF, cap: float = MAX_BACKOFF)
 
 
 def enqueue(
-    store: Store, key: str, kind: str, platform: str, destination: str, reply: Reply, now: datetime
+    store: Store, key: str, kind: OutboxKind, platform: str, destination: str, reply: Reply, now: datetime
 ) -> bool:
-    """Put a reply in the outbox under an idempotency key; False if the key was already used."""
-    return store.outbox.enqueue(key, kind, platform, destination, reply_to_json(reply), now)
+    """Put a reply in the outbox under an idempotency key (built by bot.core.outbox); False
+    if the key was already used."""
+    return store.outbox.enqueue(key, OutboxKind(kind).value, platform, destination, reply_to_json(reply), now)
 
 
 class Delivery:
@@ -262,7 +263,7 @@ class Delivery:
 
     def _on_permanent(self, row: OutboxRow, reason: str, hint: str = "") -> None:
         now = self.clock()
-        if row.kind in DIGEST_KINDS:
+        if OutboxKind(row.kind).is_digest:
             channel_key = f"{row.platform}:{row.destination}"
             with transaction(self.store.conn):
                 settings = self.store.channels.pause(channel_key, describe_reason(reason))
@@ -277,14 +278,14 @@ class Delivery:
                 # Best effort: a DM to whoever set the digest up. Its own failure stops there.
                 enqueue(
                     self.store,
-                    f"notice:{row.platform}:{owner}:{row.key}",
-                    "notice",
+                    notice_key(row.platform, owner, row.key),
+                    OutboxKind.NOTICE,
                     row.platform,
                     owner,
                     Reply(text=f"Heads up: {text}", private=False),
                     now,
                 )
-        elif row.kind == "alert":
+        elif row.kind == OutboxKind.ALERT:
             with transaction(self.store.conn):
                 if reason in ("dm_blocked", "user_not_found", "missing_access", "channel_not_found"):
                     self.store.users.set_dm_blocked(row.platform, row.destination, True)
@@ -302,17 +303,17 @@ class Delivery:
             log.warning("notice %s could not be delivered (%s); it stays recorded as failed", row.key, reason)
 
     def _notify_owner(self, row: OutboxRow, text: str) -> None:
-        if row.kind in DIGEST_KINDS:
+        if OutboxKind(row.kind).is_digest:
             settings = self.store.channels.get(f"{row.platform}:{row.destination}")
             if settings and settings.created_by:
                 self.store.notices.add(row.platform, settings.created_by, text, self.clock())
-        elif row.kind == "alert":
+        elif row.kind == OutboxKind.ALERT:
             self.store.notices.add(row.platform, row.destination, text, self.clock())
 
 
 def _what(row: OutboxRow) -> str:
-    if row.kind in DIGEST_KINDS:
+    if OutboxKind(row.kind).is_digest:
         return f"digest message for channel {row.destination}"
-    if row.kind == "alert":
+    if row.kind == OutboxKind.ALERT:
         return "paper alert DM"
     return "notice"

@@ -18,10 +18,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 import bot.chat.grammar as cmd
-from bot.core.clock import ensure_utc, to_iso
+from bot.core.clock import ensure_utc
 from bot.core.errors import ConfigError
 from bot.core.localtime import zone
 from bot.core.models import CatchUp, ChannelSettings, Digest, Reply
+from bot.core.outbox import OutboxKind, digest_key, digest_now_key
 from bot.delivery.outbox import enqueue
 from bot.digests.compose import build_digest, quiet_reply
 from bot.digests.schedule import (
@@ -114,9 +115,9 @@ class DigestJob:
         digest = await build_digest(self.store, settings, self.summaries, now, self.local_date(settings, now))
         if digest is None:
             return None
-        key = now_key(settings, now)
+        key = digest_now_key(settings.key, now)
         with transaction(self.store.conn):
-            self._write(settings, digest, key, "digest-now", now)
+            self._write(settings, digest, key, OutboxKind.DIGEST_NOW, now)
         return digest, key
 
     async def preview(self, channel_key: str, date_text: str | None, now: datetime) -> Digest | None:
@@ -143,7 +144,7 @@ class DigestJob:
     # --- handling one slot -----------------------------------------------------------------
 
     async def _handle_slot(self, settings: ChannelSettings, slot: Slot, now: datetime, pool: Pool) -> int:
-        key = slot_key(settings, slot)
+        key = digest_key(settings.key, slot.key)
         late = is_late(slot, now, self.grace)
         if late and settings.catch_up == CatchUp.SKIP:
             return self._skip(settings, slot, key, now)
@@ -162,26 +163,26 @@ class DigestJob:
             if self.store.channels.run_for(settings.key, slot.key) is not None:
                 return 0  # handled meanwhile (another tick or process)
             if digest is not None:
-                added = self._write(settings, digest, key, "digest", now)
+                added = self._write(settings, digest, key, OutboxKind.DIGEST, now)
                 self.store.channels.record_run(
                     settings.key, slot.key, "delayed" if late else "posted", key, len(digest.paper_ids), now
                 )
                 return added
             if settings.quiet_note:
                 reply = quiet_reply(self.store, settings, slot.key, window_start(settings, now), now)
-                added = enqueue(self.store, key, "digest-note", settings.platform, settings.channel_id, reply, now)
+                added = enqueue(self.store, key, OutboxKind.DIGEST_NOTE, settings.platform, settings.channel_id, reply, now)
                 self.store.channels.record_run(settings.key, slot.key, "quiet", key, 0, now)
                 return int(added)
             self.store.channels.record_run(settings.key, slot.key, "empty", None, 0, now)
             return 0
 
-    def _write(self, settings: ChannelSettings, digest: Digest, key: str, kind: str, now: datetime) -> int:
+    def _write(self, settings: ChannelSettings, digest: Digest, key: str, kind: OutboxKind, now: datetime) -> int:
         """The digest's outbox row and its ledger entries; call inside a transaction. A key
         already in the outbox writes nothing (returns 0)."""
         added = enqueue(self.store, key, kind, settings.platform, settings.channel_id, digest.reply, now)
         if added:
             record_digest(self.store, digest, versions_of(digest))
-            if kind == "digest":
+            if kind is OutboxKind.DIGEST:
                 self.store.channels.set_last_digest_at(settings.key, now)
         return int(added)
 
@@ -198,18 +199,10 @@ class DigestJob:
         with transaction(self.store.conn):
             if self.store.channels.run_for(settings.key, slot.key) is not None:
                 return 0
-            added = enqueue(self.store, key, "digest-note", settings.platform, settings.channel_id, reply, now)
+            added = enqueue(self.store, key, OutboxKind.DIGEST_NOTE, settings.platform, settings.channel_id, reply, now)
             # Skipping moves the window on: the next digest is a normal day's, not a backlog.
             self.store.channels.set_last_digest_at(settings.key, now)
             self.store.channels.record_run(settings.key, slot.key, "skipped", key, 0, now)
         return int(added)
 
 
-def slot_key(settings: ChannelSettings, slot: Slot) -> str:
-    """The outbox key of a channel's scheduled digest: one per (channel, local date)."""
-    return f"digest:{settings.key}:{slot.key}"
-
-
-def now_key(settings: ChannelSettings, now: datetime) -> str:
-    """The outbox key of a `digest now`: one per (channel, instant)."""
-    return f"digest-now:{settings.key}:{to_iso(now)}"

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.clock import from_iso, to_iso
+from bot.core.outbox import OutboxKind
 from bot.store.db import transaction
 
 PENDING = "pending"
@@ -32,7 +33,7 @@ class OutboxRow:
 
     id: int
     key: str
-    kind: str  # digest | digest-now | digest-note | alert | notice
+    kind: str  # an OutboxKind value (stored as text)
     platform: str
     destination: str  # a channel id; for alert and notice rows, the user id to DM
     payload: str  # the Reply as JSON (bot.delivery.outbox.reply_to_json)
@@ -49,7 +50,7 @@ class OutboxRow:
     @property
     def is_dm(self) -> bool:
         """Whether the destination is a user to DM rather than a channel."""
-        return self.kind in ("alert", "notice")
+        return OutboxKind(self.kind).is_dm
 
 
 def _row(row: sqlite3.Row) -> OutboxRow:

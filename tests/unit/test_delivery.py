@@ -438,3 +438,29 @@ async def test_one_pass_delivers_more_rows_than_a_page() -> None:
         enqueue(store, f"k{i}", "digest", "memory", f"C{i}", digest_reply(1), T0)
     assert await delivery.deliver() == 8
     assert store.outbox.counts()["sent"] == 8
+
+
+async def test_a_row_written_before_the_restructuring_still_decodes_and_sends() -> None:
+    """tests/data/outbox_row_before_restructure.json was written by the previous version's
+    `enqueue` (commit bf25123): its payload must decode to the same reply and be delivered."""
+    import json
+
+    from adapters.slack.render import render as slack_render
+
+    row = json.loads((Path(__file__).parents[1] / "data" / "outbox_row_before_restructure.json").read_text())
+    reply = reply_from_json(row["payload"])
+    assert reply.header.startswith("Mon 23 Nov 2026") and reply.footer.startswith("arXiv listing unavailable")
+    (item,) = reply.items
+    assert item.paper.title == "A <b>hostile</b> @everyone title" and item.summary is not None
+    assert item.summary.key_points == ("one", "two") and item.why == "topic: Large Language Models"
+    assert reply_to_json(reply_from_json(reply_to_json(reply))) == reply_to_json(reply)
+    store, adapter, clock, _ = setup()
+    adapter.platform = "slack"
+    store.outbox.enqueue(row["key"], row["kind"], row["platform"], row["destination"], row["payload"], clock())
+    delivery = Delivery(store, {"slack": adapter}, clock)
+    assert await delivery.deliver(clock()) == 1
+    (sent,) = store.outbox.rows()
+    assert sent.state == "sent" and sent.parts_sent >= 1
+    text = "\n".join(adapter.texts())
+    assert "hostile" in text and "TL;DR text" in text
+    assert slack_render(reply)  # the Slack renderer still accepts it

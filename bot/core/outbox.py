@@ -1,0 +1,55 @@
+"""What the outbox holds: the kinds of message, and the idempotency key of each.
+
+Every message paperbot sends goes through the outbox under a key that names what it is, so the
+same message is never written twice: a digest per (channel, local date), a `digest now` per
+(channel, instant), an alert batch per (user, window), a notice per (user, failed message).
+The keys are built here and nowhere else. Kinds are stored as their string values, so rows
+written by earlier versions read back unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from bot.core.clock import to_iso
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row is, which decides where it goes and what a failure pauses."""
+
+    DIGEST = "digest"  # the scheduled daily digest of a channel
+    DIGEST_NOW = "digest-now"  # `/papers digest now`
+    DIGEST_NOTE = "digest-note"  # a quiet-day or skipped-digest note in the channel
+    ALERT = "alert"  # a DM alert batch for one user
+    NOTICE = "notice"  # a DM telling a digest's owner that it was paused
+
+    @property
+    def is_digest(self) -> bool:
+        """Posted to a channel on behalf of that channel's digest settings."""
+        return self in (OutboxKind.DIGEST, OutboxKind.DIGEST_NOW, OutboxKind.DIGEST_NOTE)
+
+    @property
+    def is_dm(self) -> bool:
+        """Sent to a user's direct messages (the destination is a user id)."""
+        return self in (OutboxKind.ALERT, OutboxKind.NOTICE)
+
+
+def digest_key(channel_key: str, local_date: str) -> str:
+    """A channel's scheduled digest (or its quiet/skip note) for one local date."""
+    return f"digest:{channel_key}:{local_date}"
+
+
+def digest_now_key(channel_key: str, now: datetime) -> str:
+    """A `digest now` posted at one instant."""
+    return f"digest-now:{channel_key}:{to_iso(now)}"
+
+
+def alert_key(platform: str, user_id: str, window: datetime) -> str:
+    """One user's alert batch for the window starting at `window`."""
+    return f"alert:{platform}:{user_id}:{to_iso(window)}"
+
+
+def notice_key(platform: str, user_id: str, about_key: str) -> str:
+    """The DM telling `user_id` that the message `about_key` could not be delivered."""
+    return f"notice:{platform}:{user_id}:{about_key}"
