@@ -28,6 +28,8 @@ import discord
 from discord import app_commands
 
 import bot.chat.grammar as cmd
+import bot.chat.spec as spec
+from bot.chat.spec import help_text
 from bot.core.clock import parse_window
 from bot.core.errors import UserInputError
 
@@ -53,16 +55,8 @@ DAYS_SUGGESTIONS = [
 ]
 
 
-# The core's help text is the typed grammar Slack and the console use; Discord's options differ.
-HELP_TEXT = """\
-/papers search query:<words or "phrase"> [since:7d] [source] [topic] [author] [sort] [limit]
-/papers paper id:<arXiv id or URL>       one paper in full
-/papers subscribe query:<words> [topics:cv,llm]   a DM when new papers match
-/papers unsubscribe which:<number|query|all>, /papers subscriptions
-/papers quiet hours:22:00-07:00 tz:Europe/Berlin  no alert DMs in those hours (hours:off)
-/papers digest on [time:09:00] [tz:Europe/Berlin] [topics:llm,rl] [max:10] [sources:arxiv,hf] [days:weekdays]
-/papers digest off | show | now           (digest settings need Manage Channels)
-/papers topics                            topic ids for the topic and topics options"""
+# Discord shows its own typed-option syntax; both help texts come from the one command spec.
+HELP_TEXT = help_text("/papers", style="discord")
 
 
 class Runner(Protocol):
@@ -245,21 +239,13 @@ class PapersGroup(app_commands.Group):
     """`/papers ...`: every subcommand maps its options onto a core command and hands it over."""
 
     def __init__(self, runner: Runner) -> None:
-        super().__init__(name="papers", description="Research papers: search, daily digests and DM alerts")
+        super().__init__(name="papers", description=spec.GROUP_HELP)
         self.runner = runner
 
-    digest = app_commands.Group(name="digest", description="This channel's daily digest of new papers")
+    digest = app_commands.Group(name="digest", description=spec.DIGEST_GROUP_HELP)
 
-    @app_commands.command(name="search", description="Search stored papers")
-    @app_commands.describe(
-        query='Words or "quoted phrases"',
-        since="How far back: 36h, 7d, 2w or a date like 2026-11-01",
-        source="Only papers seen on this source",
-        topic="Only papers with this topic",
-        author="Only papers by this author",
-        sort="Order of results",
-        limit="How many results (1-10)",
-    )
+    @app_commands.command(name="search", description=spec.command("search").help)
+    @app_commands.describe(**spec.option_help("search"))
     @app_commands.choices(source=SOURCE_CHOICES, sort=SORT_CHOICES)
     async def search(
         self,
@@ -281,14 +267,14 @@ class PapersGroup(app_commands.Group):
     async def _search_topic(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return to_choices(self.runner.topic_choices(current))
 
-    @app_commands.command(name="paper", description="One paper in full: summary, methods, results, implications")
-    @app_commands.describe(id="An arXiv id or URL, e.g. 2504.17830")
+    @app_commands.command(name="paper", description=spec.command("paper").help)
+    @app_commands.describe(**spec.option_help("paper"))
     async def paper(self, interaction: discord.Interaction, id: app_commands.Range[str, 1, 200]) -> None:  # noqa: A002
         """Show one paper in full."""
         await self.runner.run(interaction, lambda: paper_command(id))
 
-    @app_commands.command(name="subscribe", description="Get a DM when new papers match")
-    @app_commands.describe(query="Words to match", topics="Topic ids, comma-separated (e.g. llm,cv)")
+    @app_commands.command(name="subscribe", description=spec.command("subscribe").help)
+    @app_commands.describe(**spec.option_help("subscribe"))
     async def subscribe(
         self,
         interaction: discord.Interaction,
@@ -302,8 +288,8 @@ class PapersGroup(app_commands.Group):
     async def _subscribe_topics(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return to_choices(comma_choices(current, self.runner.topic_choices))
 
-    @app_commands.command(name="unsubscribe", description="Stop DM alerts")
-    @app_commands.describe(which="A subscription from your list, its query, or all")
+    @app_commands.command(name="unsubscribe", description=spec.command("unsubscribe").help)
+    @app_commands.describe(**spec.option_help("unsubscribe"))
     async def unsubscribe(self, interaction: discord.Interaction, which: app_commands.Range[str, 1, 300]) -> None:
         """Stop alerts."""
         await self.runner.run(interaction, lambda: unsubscribe_command(which))
@@ -315,16 +301,13 @@ class PapersGroup(app_commands.Group):
             pairs = [*pairs[: MAX_CHOICES - 1], ("all of them", "all")]
         return to_choices(pairs)
 
-    @app_commands.command(name="subscriptions", description="List your DM alert subscriptions")
+    @app_commands.command(name="subscriptions", description=spec.command("subscriptions").help)
     async def subscriptions(self, interaction: discord.Interaction) -> None:
         """List the user's subscriptions."""
         await self.runner.run(interaction, cmd.ListSubscriptionsCommand)
 
-    @app_commands.command(name="quiet", description="Hours with no alert DMs (they wait until the end)")
-    @app_commands.describe(
-        hours="e.g. 22:00-07:00, or off; leave empty to see your quiet hours",
-        tz="IANA time zone, e.g. Europe/Berlin",
-    )
+    @app_commands.command(name="quiet", description=spec.command("quiet").help)
+    @app_commands.describe(**spec.option_help("quiet"))
     async def quiet(
         self,
         interaction: discord.Interaction,
@@ -338,28 +321,20 @@ class PapersGroup(app_commands.Group):
     async def _quiet_tz(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return to_choices(timezone_choices(current))
 
-    @digest.command(name="on", description="Post a daily digest here (or change its settings)")
-    @app_commands.describe(
-        at="Local time of day, e.g. 09:00",
-        tz="IANA time zone, e.g. Europe/Berlin",
-        topics="Topic ids, comma-separated (e.g. llm,rl); empty: all",
-        max_items="Most papers per digest (1-50)",
-        sources="Sources, comma-separated: arxiv,hf,reddit,feed",
-        days="Which days: weekdays, daily, or e.g. mon,wed,fri",
-    )
-    @app_commands.rename(at="time", max_items="max")
+    @digest.command(name="on", description=spec.command("digest", "on").help)
+    @app_commands.describe(**spec.option_help("digest", "on"))
     async def digest_on(
         self,
         interaction: discord.Interaction,
-        at: app_commands.Range[str, 1, 5] | None = None,
+        time: app_commands.Range[str, 1, 5] | None = None,
         tz: app_commands.Range[str, 1, 64] | None = None,
         topics: app_commands.Range[str, 1, 100] | None = None,
-        max_items: app_commands.Range[int, 1, 50] | None = None,
+        max: app_commands.Range[int, 1, 50] | None = None,
         sources: app_commands.Range[str, 1, 60] | None = None,
         days: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         """Enable or change this channel's digest."""
-        await self.runner.run(interaction, lambda: digest_on_command(at, tz, topics, max_items, sources, days))
+        await self.runner.run(interaction, lambda: digest_on_command(time, tz, topics, max, sources, days))
 
     @digest_on.autocomplete("tz")
     async def _digest_tz(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
@@ -374,27 +349,27 @@ class PapersGroup(app_commands.Group):
     async def _digest_topics(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return to_choices(comma_choices(current, self.runner.topic_choices))
 
-    @digest.command(name="off", description="Stop this channel's digest")
+    @digest.command(name="off", description=spec.command("digest", "off").help)
     async def digest_off(self, interaction: discord.Interaction) -> None:
         """Disable this channel's digest."""
         await self.runner.run(interaction, cmd.DigestOffCommand)
 
-    @digest.command(name="show", description="Show this channel's digest settings")
+    @digest.command(name="show", description=spec.command("digest", "show").help)
     async def digest_show(self, interaction: discord.Interaction) -> None:
         """Show this channel's digest settings."""
         await self.runner.run(interaction, cmd.DigestShowCommand)
 
-    @digest.command(name="now", description="Post this channel's digest now (a preview)")
+    @digest.command(name="now", description=spec.command("digest", "now").help)
     async def digest_now(self, interaction: discord.Interaction) -> None:
         """Post the digest now."""
         await self.runner.run(interaction, cmd.DigestNowCommand)
 
-    @app_commands.command(name="topics", description="The topic list (ids work in topic and topics options)")
+    @app_commands.command(name="topics", description=spec.command("topics").help)
     async def topics(self, interaction: discord.Interaction) -> None:
         """List the topics."""
         await self.runner.run(interaction, cmd.TopicsCommand)
 
-    @app_commands.command(name="help", description="How to use paperbot")
+    @app_commands.command(name="help", description=spec.command("help").help)
     async def help(self, interaction: discord.Interaction) -> None:  # noqa: A003
         """Explain the commands."""
         await self.runner.run(interaction, cmd.HelpCommand)

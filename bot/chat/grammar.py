@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.chat.spec import option_keys
 from bot.core.clock import parse_window
 from bot.core.commands import (
     Command,
@@ -54,9 +55,11 @@ MAX_QUERY_CHARS = 300
 MAX_LIMIT = 10
 MAX_DIGEST_ITEMS = 50
 SORTS = ("relevance", "new", "top")
-SEARCH_OPTIONS = ("since", "source", "topic", "author", "sort", "limit")
-DIGEST_OPTIONS = ("tz", "topics", "max", "sources", "days", "query", "minscore", "updated", "notes", "catchup")
-SUBSCRIBE_OPTIONS = ("topic", "topics")
+# The option keys come from the one command specification, which also writes every help text.
+SEARCH_OPTIONS = option_keys("search")
+DIGEST_OPTIONS = option_keys("digest", "on")
+SUBSCRIBE_OPTIONS = option_keys("subscribe")
+QUIET_OPTIONS = option_keys("quiet")
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SOURCE_ALIASES = {
     "arxiv": SourceKind.ARXIV,
@@ -237,7 +240,7 @@ def parse_unsubscribe(rest: str) -> UnsubscribeCommand:
 
 def parse_quiet_hours(rest: str) -> QuietHoursCommand:
     """`""` (show), `off`, or `22:00-07:00 [tz:Europe/Berlin]`. Also used by typed adapters."""
-    parsed = _tokenize(rest, ("tz",))
+    parsed = _tokenize(rest, QUIET_OPTIONS)
     words = " ".join(parsed.words).strip()
     timezone = parse_timezone(parsed.options["tz"]) if "tz" in parsed.options else None
     if not words:

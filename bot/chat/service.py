@@ -17,6 +17,7 @@ from typing import Protocol
 
 import bot.chat.grammar as cmd
 from bot.chat.present import describe_subscription, make_items
+from bot.chat.spec import help_text
 from bot.core.clock import Clock
 from bot.core.errors import PaperbotError, SourceError, UserInputError
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply
@@ -43,18 +44,7 @@ class Notices(Protocol):
     def pop(self, platform: str, user_id: str, now: datetime) -> list[str]: ...
 
 
-HELP_TEXT = """\
-/papers <query> [since:7d] [source:arxiv|hf|reddit|feed] [topic:llm] [author:"Name"] [sort:relevance|new|top] [limit:5]
-    Search stored papers. Quote phrases: /papers "gaussian splatting" since:2w
-/papers paper <arXiv id or URL>          One paper in full (summary, methods, results, implications)
-/papers subscribe <query> [topic:cv]     DM me when new papers match
-/papers unsubscribe <number|query|all>   Stop alerts
-/papers subscriptions                    List your subscriptions
-/papers quiet 22:00-07:00 [tz:Europe/Berlin]   No alert DMs in those hours (quiet off, quiet to show)
-/papers digest on [09:00] [tz:Europe/Berlin] [topics:llm,rl] [max:10] [sources:arxiv,hf] [days:weekdays]
-/papers digest off | digest show | digest now
-/papers topics                           The topic list (ids work in topic: and topics:)
-/papers help"""
+
 
 
 class BotService:
@@ -137,7 +127,7 @@ class BotService:
         if isinstance(command, cmd.TopicsCommand):
             return self._topics()
         if isinstance(command, cmd.HelpCommand):
-            return Reply(header="paperbot commands", text=HELP_TEXT.replace("/papers", self.command_name))
+            return Reply(header="paperbot commands", text=help_text(self.command_name))
         if isinstance(
             command,
             (cmd.SubscribeCommand, cmd.UnsubscribeCommand, cmd.ListSubscriptionsCommand, cmd.QuietHoursCommand),
