@@ -27,7 +27,8 @@ from typing import Any
 from discord.utils import escape_markdown
 
 from bot.chat.present import source_line, web_url
-from bot.core.models import PaperItem, Reply, SourceKind
+from bot.chat.view import ItemView, reply_views
+from bot.core.models import Reply, SourceKind
 from bot.ports import Part
 
 MAX_CONTENT = 2000
@@ -166,67 +167,55 @@ def _field(name: str, value: str, *, inline: bool) -> dict[str, Any]:
     return {"name": clip(name, MAX_FIELD_NAME), "value": clip(value, MAX_FIELD_VALUE), "inline": inline}
 
 
-def _age_markup(item: PaperItem) -> str:
-    when = item.paper.published or item.paper.first_seen
+def _age_markup(view: ItemView) -> str:
     # Discord renders <t:unix:R> as a live relative time ("16 hours ago") in the reader's locale.
-    return f"<t:{int(when.timestamp())}:R>" if when is not None else ""
+    return f"<t:{int(view.published.timestamp())}:R>" if view.published is not None else ""
 
 
-def paper_embed(item: PaperItem, number: int | None, *, details: bool = False) -> dict[str, Any]:
+def paper_embed(view: ItemView, source: str, *, details: bool = False) -> dict[str, Any]:
     """One paper as an embed: linked title, TL;DR and key points, source/age/tags fields.
 
-    With `details`, the full summary (summary, methodology, results, implications) and the
-    authors are added as fields. The result always fits Discord's limits for one embed.
+    `source` is the paper's source line without ages (the Age field shows a live relative
+    time). With `details`, the detail sections and the authors are added as fields. The result
+    always fits Discord's limits for one embed.
     """
-    paper = item.paper
-    prefix = f"{number}. " if number is not None else ""
     embed: dict[str, Any] = {
-        "title": clip(prefix + inert(paper.title or paper.id, newlines=False), MAX_TITLE),
-        "color": _COLORS.get(paper.source, _NOTE_COLOR),
+        "title": clip(f"{view.number}. " + inert(view.title, newlines=False), MAX_TITLE),
+        "color": _COLORS.get(view.source_kind, _NOTE_COLOR),
     }
-    url = safe_url(paper.url)
+    url = safe_url(view.url or "")
     if url:
         embed["url"] = url
-    summary = item.summary
     lines: list[str] = []
-    if summary is not None and (summary.tldr or summary.key_points):
-        if summary.tldr:
-            lines.append("**TL;DR:** " + clip(inert(summary.tldr, newlines=False), _TLDR_CHARS))
-        lines.extend("\u2022 " + clip(inert(point, newlines=False), _POINT_CHARS) for point in summary.key_points[:4])
-    elif paper.abstract:
+    if view.has_summary:
+        if view.tldr:
+            lines.append("**TL;DR:** " + clip(inert(view.tldr, newlines=False), _TLDR_CHARS))
+        lines.extend("\u2022 " + clip(inert(point, newlines=False), _POINT_CHARS) for point in view.key_points)
+    elif view.preview:
         budget = _DETAIL_ABSTRACT_CHARS if details else _ABSTRACT_CHARS
-        lines.append(clip(inert(paper.abstract, newlines=False), budget))
+        lines.append(clip(inert(view.preview, newlines=False), budget))
     if lines:
         embed["description"] = clip("\n".join(lines), MAX_DESCRIPTION)
     fields = []
-    # The Age field shows a live relative time, so the source line goes without its ages.
-    source = source_line(paper, None)
     if source:
         fields.append(_field("Source", inert(source, newlines=False), inline=True))
-    age = _age_markup(item)
+    age = _age_markup(view)
     if age:
         fields.append(_field("Age", age, inline=True))
-    if item.topics:
-        fields.append(_field("Tags", inert(", ".join(item.topics), newlines=False), inline=True))
+    if view.tags:
+        fields.append(_field("Tags", inert(", ".join(view.tags), newlines=False), inline=True))
     if details:
-        if summary is not None:
-            for label, body in (
-                ("Summary", summary.summary),
-                ("Methodology", summary.methodology),
-                ("Results", summary.results),
-                ("Implications", summary.implications),
-            ):
-                if body.strip():
-                    fields.append(_field(label, inert(body), inline=False))
-        if paper.authors:
-            shown = ", ".join(paper.authors[:_AUTHORS_SHOWN])
-            more = len(paper.authors) - _AUTHORS_SHOWN
+        if view.has_summary:
+            fields.extend(_field(label, inert(body), inline=False) for label, body in view.sections)
+        if view.authors:
+            shown = ", ".join(view.authors[:_AUTHORS_SHOWN])
+            more = len(view.authors) - _AUTHORS_SHOWN
             fields.append(_field("Authors", inert(shown + (f" (+{more} more)" if more > 0 else "")), inline=False))
     if fields:
         embed["fields"] = fields[:MAX_FIELDS]
-    footer = [f"arXiv:{paper.id}" if paper.is_arxiv else paper.id]
-    if item.why:
-        footer.append(item.why)
+    footer = [view.id_label]
+    if view.why:
+        footer.append(view.why)
     embed["footer"] = {"text": clip(plain(" \u00b7 ".join(footer)), MAX_FOOTER)}
     return _fit(embed)
 
@@ -330,20 +319,18 @@ def render_reply(reply: Reply) -> list[Part]:
         for chunk in _chunks(text, MAX_DESCRIPTION):
             add_embed(_note_embed(chunk))
 
-    number = 0
-    for group in reply.groups:
+    for group, views in zip(reply.groups, reply_views(reply), strict=True):
         if group.title.strip():
             title = f"__**{clip(inert(group.title, newlines=False), 200)}**__"
             if current.embeds or len(current.content) + len(title) + 2 > MAX_CONTENT:
                 flush()
             current.content = f"{current.content}\n\n{title}" if current.content else title
-        for item in group.items:
-            number += 1
-            embed = paper_embed(item, number, details=reply.show_details)
+        for item, view in zip(group.items, views, strict=True):
+            embed = paper_embed(view, source_line(item.paper, None), details=reply.show_details)
             button = None
-            custom_id = None if reply.show_details else details_custom_id(item.paper.id)
+            custom_id = None if reply.show_details else details_custom_id(view.paper_id)
             if custom_id is not None:
-                button = {"type": 2, "style": _BUTTON_SECONDARY, "label": f"Details #{number}", "custom_id": custom_id}
+                button = {"type": 2, "style": _BUTTON_SECONDARY, "label": f"Details #{view.number}", "custom_id": custom_id}
             add_embed(embed, button)
 
     if reply.footer.strip():

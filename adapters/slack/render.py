@@ -46,7 +46,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.chat.present import web_url
-from bot.core.models import PaperItem, Reply
+from bot.chat.view import ItemView, reply_views
+from bot.core.models import Reply
 from bot.ports import Part
 
 Block = dict[str, Any]
@@ -236,55 +237,39 @@ def _authors(names: tuple[str, ...], shown: int) -> str:
     return fit(text, _LINE_CHARS * 2 if shown > _AUTHORS_SHOWN else _LINE_CHARS, oneline=True)
 
 
-def item_blocks(number: int, item: PaperItem, *, details: bool, details_button: bool = True) -> list[Block]:
+def item_blocks(view: ItemView, *, details: bool, details_button: bool = True) -> list[Block]:
     """The blocks of one paper: a section (plus details sections) and a context block."""
-    paper = item.paper
-    lines = [f"*{number}. {link(paper.url, paper.title)}*"]
-    meta = [item.source_line] if item.source_line else []
-    if item.topics:
-        meta.append(", ".join(item.topics))
+    lines = [f"*{view.number}. {link(view.url or '', view.title)}*"]
+    meta = [view.source_line] if view.source_line else []
+    if view.tags:
+        meta.append(", ".join(view.tags))
     if meta:
         lines.append(fit(" · ".join(meta), _LINE_CHARS, oneline=True))
-    summary = item.summary
-    if summary is not None:
-        if summary.tldr:
-            lines.append("*TL;DR:* " + fit(summary.tldr, _TLDR_CHARS, oneline=True))
-        lines.extend("• " + fit(p, _POINT_CHARS, oneline=True) for p in summary.key_points[:_POINTS_SHOWN])
-    elif paper.abstract and not details:
-        lines.append(fit(paper.abstract, _ABSTRACT_PREVIEW_CHARS, oneline=True))
+    if view.has_summary:
+        if view.tldr:
+            lines.append("*TL;DR:* " + fit(view.tldr, _TLDR_CHARS, oneline=True))
+        lines.extend("• " + fit(p, _POINT_CHARS, oneline=True) for p in view.key_points[:_POINTS_SHOWN])
+    elif view.preview and not details:
+        lines.append(fit(view.preview, _ABSTRACT_PREVIEW_CHARS, oneline=True))
     accessory = None
     if details_button and not details:
-        accessory = button("Details", f"{DETAILS_ACTION}_{number}", paper.id[:MAX_BUTTON_VALUE])
+        accessory = button("Details", f"{DETAILS_ACTION}_{view.number}", view.paper_id[:MAX_BUTTON_VALUE])
     blocks = [section("\n".join(lines), accessory)]
     if details:
-        sections = []
-        if summary is not None:
-            sections = [
-                (label, body)
-                for label, body in (
-                    ("Summary", summary.summary),
-                    ("Methodology", summary.methodology),
-                    ("Results", summary.results),
-                    ("Implications", summary.implications),
-                )
-                if body.strip()
-            ]
-        if not sections and paper.abstract:
-            sections = [("Abstract", paper.abstract)]
-        blocks.extend(section(f"*{label}*\n" + fit(body, _DETAIL_CHARS)) for label, body in sections)
+        blocks.extend(section(f"*{label}*\n" + fit(body, _DETAIL_CHARS)) for label, body in view.sections)
     notes = []
-    if item.why:
-        notes.append(fit(item.why, _LINE_CHARS, oneline=True))
-    authors = _authors(paper.authors, _AUTHORS_DETAILED if details else _AUTHORS_SHOWN)
+    if view.why:
+        notes.append(fit(view.why, _LINE_CHARS, oneline=True))
+    authors = _authors(view.authors, _AUTHORS_DETAILED if details else _AUTHORS_SHOWN)
     if authors:
         notes.append(authors)
-    notes.append(fit(f"arXiv:{paper.id}" if paper.is_arxiv else paper.id, 120, oneline=True))
+    notes.append(fit(view.id_label, 120, oneline=True))
     blocks.append(context(notes))
     return blocks
 
 
-def _item_fallback(number: int, item: PaperItem) -> str:
-    return f"{number}. " + fit(item.paper.title, 200, oneline=True)
+def _item_fallback(view: ItemView) -> str:
+    return f"{view.number}. " + fit(view.title, 200, oneline=True)
 
 
 # --- splitting -----------------------------------------------------------------------------
@@ -377,16 +362,12 @@ def render_reply(
             first_line = next((line for line in reply.text.splitlines() if line.strip()), "")
             sections = text_sections(reply.text)
             units.extend(_Unit([s], [fit(first_line, 500)] if i == 0 and not reply.header else []) for i, s in enumerate(sections))
-    number = 0
-    for group in reply.groups:
+    for group, views in zip(reply.groups, reply_views(reply), strict=True):
         pending_title = header_blocks(group.title)
-        for item in group.items:
-            number += 1
-            blocks = pending_title + item_blocks(
-                number, item, details=reply.show_details, details_button=details_buttons
-            )
+        for view in views:
+            blocks = pending_title + item_blocks(view, details=reply.show_details, details_button=details_buttons)
             pending_title = []
-            units.append(_Unit(blocks, [_item_fallback(number, item)]))
+            units.append(_Unit(blocks, [_item_fallback(view)]))
         if pending_title:
             units.append(_Unit(pending_title))
     if reply.footer:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
+from bot.chat.view import reply_views
 from bot.core.models import Reply
 
 _WIDTH = 100
@@ -31,44 +32,33 @@ def render_text(reply: Reply, *, color: bool = False) -> str:
         lines.append(style(_strip_controls(reply.header), "1"))
     if reply.text:
         lines.append(style(_strip_controls(reply.text), "31") if reply.is_error else _strip_controls(reply.text))
-    number = 0
-    for group in reply.groups:
+    for group, views in zip(reply.groups, reply_views(reply), strict=True):
         if group.title:
             lines.append("")
             lines.append(style(f"== {_strip_controls(group.title)} ==", "1;36"))
-        for item in group.items:
-            number += 1
-            paper = item.paper
+        for view in views:
             lines.append("")
-            lines.append(f"{number}. " + style(_strip_controls(paper.title), "1"))
-            meta = [item.source_line] if item.source_line else []
-            if item.topics:
-                meta.append("tags: " + ", ".join(item.topics))
+            lines.append(f"{view.number}. " + style(_strip_controls(view.title), "1"))
+            meta = [view.source_line] if view.source_line else []
+            if view.tags:
+                meta.append("tags: " + ", ".join(view.tags))
             if meta:
                 lines.append("   " + style(_strip_controls(" · ".join(meta)), "2"))
-            if paper.url:
-                lines.append("   " + style(_strip_controls(paper.url), "4;34"))
-            summary = item.summary
-            if summary is not None:
-                lines.extend(_wrap(f"TL;DR: {summary.tldr}", "   "))
-                for point in summary.key_points:
+            if view.url:
+                # Printed in full (not only as a terminal hyperlink) so any terminal can copy it.
+                lines.append("   " + style(_strip_controls(view.url), "4;34"))
+            if view.has_summary:
+                lines.extend(_wrap(f"TL;DR: {view.tldr}", "   "))
+                for point in view.key_points:
                     lines.extend(_wrap(f"• {point}", "   ", "     "))
-                if reply.show_details:
-                    for label, body in (
-                        ("Summary", summary.summary),
-                        ("Methodology", summary.methodology),
-                        ("Results", summary.results),
-                        ("Implications", summary.implications),
-                    ):
-                        if body:
-                            lines.append("   " + style(label, "1"))
-                            lines.extend(_wrap(body, "     "))
-            elif paper.abstract and reply.show_details:
-                lines.extend(_wrap(paper.abstract, "   "))
-            if reply.show_details and paper.authors:
-                lines.extend(_wrap("Authors: " + ", ".join(paper.authors[:12]), "   "))
-            if item.why:
-                lines.append("   " + style(_strip_controls(f"why: {item.why}"), "2"))
+            if reply.show_details:
+                for label, body in view.sections:
+                    lines.append("   " + style(label, "1"))
+                    lines.extend(_wrap(body, "     "))
+                if view.authors:
+                    lines.extend(_wrap("Authors: " + ", ".join(view.authors[:12]), "   "))
+            if view.why:
+                lines.append("   " + style(_strip_controls(f"why: {view.why}"), "2"))
     if reply.footer:
         lines.append("")
         lines.append(style(_strip_controls(reply.footer), "2"))

@@ -145,7 +145,11 @@ class Reply:
     private: bool = True  # shown only to the user who asked
     is_error: bool = False
     show_details: bool = False  # render each item's full summary sections inline
-    shareable: bool = False  # offer a "Share to channel" button
+    # Offer a Share button. Share means the same on every platform: the person who was shown
+    # this private answer posts the same answer in the channel for everyone, marked "Shared by
+    # @them". Slack re-runs the command for it (Slack does not send an ephemeral message's
+    # content back); Discord reposts the message it showed.
+    shareable: bool = False
 
     @property
     def items(self) -> tuple[PaperItem, ...]:

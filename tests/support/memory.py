@@ -18,8 +18,9 @@ import itertools
 from collections import deque
 from typing import Any
 
+from bot.chat.view import ItemView, reply_views
 from bot.core.errors import DeliveryError, PermanentDeliveryError
-from bot.core.models import PaperItem, Reply
+from bot.core.models import Reply
 from bot.ports import Part, ServiceAPI
 
 MAX_PART_CHARS = 4000
@@ -50,21 +51,20 @@ def mention_is_inert(text: str) -> bool:
     return not any(raw in lowered for raw, _ in _MENTIONS)
 
 
-def item_text(number: int, item: PaperItem) -> str:
+def item_text(view: ItemView) -> str:
     """One item as plain text: linked title, source line and tags, TL;DR and key points."""
-    paper = item.paper
-    lines = [f"{number}. {_safe(paper.title, LIMITS['title'])}" + (f" <{paper.url}>" if paper.url else "")]
-    meta = [item.source_line] if item.source_line else []
-    if item.topics:
-        meta.append("tags: " + ", ".join(item.topics))
+    lines = [f"{view.number}. {_safe(view.title, LIMITS['title'])}" + (f" <{view.url}>" if view.url else "")]
+    meta = [view.source_line] if view.source_line else []
+    if view.tags:
+        meta.append("tags: " + ", ".join(view.tags))
     if meta:
         lines.append("   " + _safe(" · ".join(meta), LIMITS["line"]))
-    if item.summary is not None:
-        lines.append("   TL;DR: " + _safe(item.summary.tldr, LIMITS["tldr"]))
-        lines.extend("   • " + _safe(point, LIMITS["point"]) for point in item.summary.key_points[:4])
-    if item.why:
-        lines.append("   why: " + _safe(item.why, LIMITS["line"]))
-    lines.append(f"   [Details: /papers paper {paper.id}]")
+    if view.has_summary:
+        lines.append("   TL;DR: " + _safe(view.tldr, LIMITS["tldr"]))
+        lines.extend("   • " + _safe(point, LIMITS["point"]) for point in view.key_points)
+    if view.why:
+        lines.append("   why: " + _safe(view.why, LIMITS["line"]))
+    lines.append(f"   [Details: /papers paper {view.paper_id}]")
     return "\n".join(lines)
 
 
@@ -123,12 +123,10 @@ class InMemoryAdapter:
         current_ids: list[str] = []
         if head:
             parts.append({"kind": "header", "text": "\n".join(head), "items": []})
-        number = 0
-        for group in reply.groups:
+        for group, views in zip(reply.groups, reply_views(reply), strict=True):
             group_started = False
-            for item in group.items:
-                number += 1
-                block = item_text(number, item)
+            for view in views:
+                block = item_text(view)
                 if group.title and not group_started:
                     block = f"== {_safe(group.title, LIMITS['group'])} ==\n{block}"
                     group_started = True
@@ -137,7 +135,7 @@ class InMemoryAdapter:
                     parts.append({"kind": "items", "text": "\n\n".join(current), "items": current_ids})
                     current, current_ids = [], []
                 current.append(block)
-                current_ids.append(item.paper.id)
+                current_ids.append(view.paper_id)
         if current:
             parts.append({"kind": "items", "text": "\n\n".join(current), "items": current_ids})
         footer = _safe(reply.footer, LIMITS["footer"])

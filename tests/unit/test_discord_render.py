@@ -22,6 +22,7 @@ from adapters.discord.render import (
     render_reply,
     safe_url,
 )
+from bot.chat.view import item_view
 from bot.core.models import ItemGroup, Paper, PaperItem, Reply, Summary
 from tests.fakes.discord_api import assert_discord_limits
 from tests.fakes.discord_service import HOSTILE_TITLE, make_item
@@ -176,7 +177,7 @@ def test_clip_never_leaves_a_dangling_escape() -> None:
 def test_only_http_urls_are_linked(url: str, ok: bool) -> None:
     assert (safe_url(url) is not None) is ok
     item = replace(make_item(1), paper=replace(make_item(1).paper, url=url))
-    assert ("url" in paper_embed(item, 1)) is ok
+    assert ("url" in paper_embed(item_view(item, 1), "")) is ok
 
 
 def test_details_custom_ids_round_trip_and_stay_short() -> None:
