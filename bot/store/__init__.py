@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.store.channels import (
-    AlertQueue,
-    ChannelStore,
-    NoticeStore,
-    SubscriptionStore,
-    UserStateStore,
-)
+from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
 from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.sources import SourceState, SourceStateStore
+from bot.store.subscriptions import AlertQueue, SubscriptionStore
 from bot.store.summaries import SummaryStore
+from bot.store.users import NoticeStore, UserStateStore
 
 __all__ = ["Store", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
 

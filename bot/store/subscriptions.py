@@ -1,0 +1,203 @@
+"""Subscriptions (standing queries for DM alerts) and the alert queue of matched papers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.clock import from_iso, to_iso
+from bot.core.models import Subscription
+from bot.store.db import transaction
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+def _subscription(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        platform=row["platform"],
+        user_id=row["user_id"],
+        query=row["query"],
+        topics=tuple(json.loads(row["topics"])),
+        created_at=from_iso(row["created_at"]),
+        paused_reason=row["paused_reason"],
+    )
+
+
+class SubscriptionStore:
+    """Users' standing queries. A user's list is ordered by id, which is how it is numbered."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def add(self, platform: str, user_id: str, query: str, topics: Sequence[str], now: datetime) -> Subscription:
+        """Store a new subscription and return it."""
+        cursor = self.conn.execute(
+            "INSERT INTO subscriptions (platform, user_id, query, topics, created_at) VALUES (?, ?, ?, ?, ?)",
+            (platform, user_id, query, json.dumps(list(topics)), to_iso(now)),
+        )
+        found = self.get(int(cursor.lastrowid or 0))
+        assert found is not None
+        return found
+
+    def add_many(self, rows: Iterable[tuple[str, str, str, Sequence[str]]], now: datetime) -> None:
+        """Bulk insert (platform, user id, query, topics) rows in one transaction (benchmarks, imports)."""
+        with transaction(self.conn):
+            self.conn.executemany(
+                "INSERT INTO subscriptions (platform, user_id, query, topics, created_at) VALUES (?, ?, ?, ?, ?)",
+                [(p, u, q, json.dumps(list(t)), to_iso(now)) for p, u, q, t in rows],
+            )
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        """One subscription by id, or None."""
+        row = self.conn.execute("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,)).fetchone()
+        return _subscription(row) if row else None
+
+    def list_for_user(self, platform: str, user_id: str) -> list[Subscription]:
+        """A user's subscriptions in the order they are numbered (oldest first)."""
+        rows = self.conn.execute(
+            "SELECT * FROM subscriptions WHERE platform = ? AND user_id = ? ORDER BY id", (platform, user_id)
+        )
+        return [_subscription(row) for row in rows]
+
+    def active(self) -> list[Subscription]:
+        """Every subscription that is not paused (what new papers are matched against)."""
+        rows = self.conn.execute("SELECT * FROM subscriptions WHERE paused_reason = '' ORDER BY id")
+        return [_subscription(row) for row in rows]
+
+    def remove(self, subscription_ids: Sequence[int]) -> int:
+        """Delete subscriptions by id; returns how many were deleted."""
+        if not subscription_ids:
+            return 0
+        marks = ",".join("?" * len(subscription_ids))
+        cursor = self.conn.execute(f"DELETE FROM subscriptions WHERE id IN ({marks})", list(subscription_ids))
+        return cursor.rowcount
+
+    def remove_all(self, platform: str, user_id: str) -> int:
+        """Delete every subscription of a user; returns how many there were."""
+        cursor = self.conn.execute(
+            "DELETE FROM subscriptions WHERE platform = ? AND user_id = ?", (platform, user_id)
+        )
+        return cursor.rowcount
+
+    def pause_for_user(self, platform: str, user_id: str, reason: str) -> int:
+        """Pause every active subscription of a user (e.g. DMs blocked); returns how many."""
+        cursor = self.conn.execute(
+            "UPDATE subscriptions SET paused_reason = ? WHERE platform = ? AND user_id = ? AND paused_reason = ''",
+            (reason or "paused", platform, user_id),
+        )
+        return cursor.rowcount
+
+    def resume_for_user(self, platform: str, user_id: str) -> int:
+        """Resume a user's paused subscriptions; returns how many were paused."""
+        cursor = self.conn.execute(
+            "UPDATE subscriptions SET paused_reason = '' WHERE platform = ? AND user_id = ? AND paused_reason != ''",
+            (platform, user_id),
+        )
+        return cursor.rowcount
+
+    def count(self) -> int:
+        """How many subscriptions exist."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0])
+
+
+# --- the alert queue -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedAlert:
+    """A paper matched for a user and not yet put in a DM."""
+
+    paper_id: str
+    subscription_ids: tuple[int, ...]
+    matched_at: datetime
+
+
+class AlertQueue:
+    """Papers matched per user, waiting for that user's next alert window; the count of
+    matches beyond what a DM lists (kept in user_state); and the scan watermark."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def watermark(self, name: str) -> datetime | None:
+        """A named point in time (e.g. how far new papers were matched), or None."""
+        row = self.conn.execute("SELECT value FROM watermarks WHERE name = ?", (name,)).fetchone()
+        return from_iso(row[0]) if row else None
+
+    def set_watermark(self, name: str, value: datetime) -> None:
+        """Move a named watermark."""
+        self.conn.execute(
+            "INSERT INTO watermarks (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, to_iso(value)),
+        )
+
+    def add(self, matches: Iterable[tuple[str, str, str, Sequence[int]]], now: datetime) -> int:
+        """Queue (platform, user, paper id, subscription ids) matches; a paper already queued or
+        alerted for that user is ignored (a user never gets the same paper twice)."""
+        cursor = self.conn.executemany(
+            """INSERT INTO alert_queue (platform, user_id, paper_id, subscription_ids, matched_at)
+               VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING""",
+            [(p, u, pid, json.dumps(list(ids)), to_iso(now)) for p, u, pid, ids in matches],
+        )
+        return max(cursor.rowcount, 0)
+
+    def waiting_users(self) -> list[tuple[str, str]]:
+        """(platform, user) pairs with queued papers, in a stable order."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT platform, user_id FROM alert_queue WHERE outbox_key IS NULL ORDER BY platform, user_id"
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    def waiting(self, platform: str, user_id: str) -> list[QueuedAlert]:
+        """A user's queued papers, oldest match first."""
+        rows = self.conn.execute(
+            """SELECT paper_id, subscription_ids, matched_at FROM alert_queue
+               WHERE platform = ? AND user_id = ? AND outbox_key IS NULL ORDER BY matched_at, rowid""",
+            (platform, user_id),
+        )
+        return [
+            QueuedAlert(row[0], tuple(json.loads(row[1])), from_iso(row[2]))  # type: ignore[arg-type]
+            for row in rows
+        ]
+
+    def assign(self, platform: str, user_id: str, paper_ids: Sequence[str], outbox_key: str) -> None:
+        """Mark queued papers as handled by one alert DM (its outbox key)."""
+        self.conn.executemany(
+            "UPDATE alert_queue SET outbox_key = ? WHERE platform = ? AND user_id = ? AND paper_id = ?",
+            [(outbox_key, platform, user_id, pid) for pid in paper_ids],
+        )
+
+    def add_overflow(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Count matches that were not queued because a user's batch was already full."""
+        self.conn.executemany(
+            """INSERT INTO user_state (platform, user_id, alert_overflow) VALUES (?, ?, ?)
+               ON CONFLICT (platform, user_id) DO UPDATE SET
+               alert_overflow = alert_overflow + excluded.alert_overflow""",
+            [(platform, user_id, count) for (platform, user_id), count in counts.items() if count],
+        )
+
+    def overflow(self, platform: str, user_id: str) -> int:
+        """How many of a user's matches were counted but not queued since their last DM."""
+        row = self.conn.execute(
+            "SELECT alert_overflow FROM user_state WHERE platform = ? AND user_id = ?", (platform, user_id)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def reset_overflow(self, platform: str, user_id: str) -> None:
+        """Start counting afresh (the count went into a DM, or the user unsubscribed)."""
+        self.conn.execute(
+            "UPDATE user_state SET alert_overflow = 0 WHERE platform = ? AND user_id = ?", (platform, user_id)
+        )
+
+    def drop_user(self, platform: str, user_id: str) -> int:
+        """Forget a user's queued papers (they unsubscribed from everything)."""
+        cursor = self.conn.execute(
+            "DELETE FROM alert_queue WHERE platform = ? AND user_id = ? AND outbox_key IS NULL",
+            (platform, user_id),
+        )
+        self.reset_overflow(platform, user_id)
+        return cursor.rowcount
