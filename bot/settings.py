@@ -1,27 +1,69 @@
-"""Settings from the environment and an optional `.env` file, validated once at start.
+"""Settings: one typed model, read from the environment and an optional `.env` file at start.
 
-Every setting is declared once in SETTINGS (key, attribute, type, default, one-line doc);
-`.env.example` is generated from that table and a test keeps the two in step. Validation
-collects every problem and raises one ConfigError naming them all.
+`Settings` declares every setting once: its type, default, environment key (the upper-cased
+field name, or the `validation_alias` where it differs, e.g. PAPERBOT_DATA_DIR -> data_dir),
+one-line doc (the field description) and `.env.example` section (`json_schema_extra["group"]`).
+`.env.example` is generated from the model (`python -m bot.settings > .env.example`) and a
+test keeps the two in step.
+
+Where values come from: the model itself reads ONLY its keyword arguments
+(`settings_customise_sources` keeps just pydantic-settings' init source), so tests that build
+`Settings(slack_bot_token=...)` never see the machine's variables or a stray `.env`.
+`load_settings()` is the one place that reads the environment and `.env` (environment wins)
+and passes the raw text in as keyword arguments; it turns pydantic's ValidationError into one
+ConfigError naming every bad key by its environment key, never echoing a secret.
+
+Checks that involve two settings (SUMMARIZER=llm needs LLM_PROVIDER, Slack HTTP mode needs
+SLACK_SIGNING_SECRET, ...) are field validators on the LATER field of the pair reading the
+earlier one from `info.data`, so they are reported together with every other problem. A field
+that failed its own validation is absent from `info.data`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.core.clock import Clock, from_iso, scaled_or_system_clock
 from bot.core.errors import ConfigError
-from bot.store.db import DatabaseURL, parse_database_url
+
+if TYPE_CHECKING:
+    from bot.store.db import DatabaseURL
+
+# Error type of a problem whose text is the whole line shown to the user (it names its keys).
+_WHOLE_LINE = "paperbot_setting"
 
 
-def _bool(value: str) -> bool:
+def _whole_line(line: str) -> PydanticCustomError:
+    """A validation error reported exactly as `line`, without the usual `KEY=value:` prefix."""
+    return PydanticCustomError(_WHOLE_LINE, "{line}", {"line": line})
+
+
+def _flag(value: Any) -> Any:
+    """Text as a boolean: 1/true/yes/on or 0/false/no/off in any case; empty is false."""
+    if not isinstance(value, str):
+        return value
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -30,42 +72,50 @@ def _bool(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError("expected a whole number of at least 1")
-    return number
+def _lowered(value: Any) -> Any:
+    """Choices are matched without regard to case or surrounding spaces."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
-def _non_negative_int(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError("expected a whole number of at least 0")
-    return number
+def _whole_number(value: Any) -> Any:
+    """Text as Python's int() reads it ("7", " 7 ", "1_000"; not "7.0")."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
 
 
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError("expected a number greater than 0")
-    return number
+def _number(value: Any) -> Any:
+    """Text as Python's float() reads it ("30", "0.5", "1e3")."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError("expected a number") from None
 
 
-def _csv(value: str) -> tuple[str, ...]:
+def _comma_separated(value: Any) -> Any:
+    """`a, b,,c` -> ("a", "b", "c"); anything but text is left to the field's type."""
+    if not isinstance(value, str):
+        return value
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        lowered = value.strip().lower()
-        if lowered not in options:
-            raise ValueError(f"expected one of {', '.join(options) or '(empty)'}")
-        return lowered
-
-    return parse
+def _check_url_scheme(value: str) -> str:
+    if value and not re.match(r"^(https?|wss?)://", value):
+        raise ValueError("expected an http(s):// or ws(s):// URL")
+    return value
 
 
-def _timezone(value: str) -> str:
+def _base_url(value: str) -> str:
+    """A base URL (or empty): paths are appended to it, so a trailing slash is dropped."""
+    return _check_url_scheme(value).rstrip("/")
+
+
+def _time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -73,178 +123,248 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _hhmm(value: str) -> str:
+def _time_of_day(value: str) -> str:
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value.strip()):
         raise ValueError("expected a time of day like 09:00")
     return value.strip()
 
 
-def _url(value: str) -> str:
-    if value and not re.match(r"^(https?|wss?)://", value):
-        raise ValueError("expected an http(s):// or ws(s):// URL")
-    return value.rstrip("/") if value else value
+Flag = Annotated[bool, BeforeValidator(_flag)]
+PositiveWholeNumber = Annotated[PositiveInt, BeforeValidator(_whole_number)]
+WholeNumberOrZero = Annotated[NonNegativeInt, BeforeValidator(_whole_number)]
+PositiveNumber = Annotated[PositiveFloat, BeforeValidator(_number)]
+BaseURL = Annotated[str, AfterValidator(_base_url)]
+# Feed URLs are fetched as written (a trailing slash may matter to the server), only checked.
+FeedURL = Annotated[str, AfterValidator(_check_url_scheme)]
+TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
+TimeOfDay = Annotated[str, AfterValidator(_time_of_day)]
+LogLevel = Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lowered)]
+LogFormat = Annotated[Literal["text", "json"], BeforeValidator(_lowered)]
+SummarizerName = Annotated[Literal["offline", "llm"], BeforeValidator(_lowered)]
+LLMProvider = Annotated[Literal["", "openai", "anthropic"], BeforeValidator(_lowered)]
+Names = Annotated[tuple[str, ...], BeforeValidator(_comma_separated)]
+FeedURLs = Annotated[tuple[FeedURL, ...], BeforeValidator(_comma_separated)]
+GuildIds = Annotated[tuple[Annotated[int, BeforeValidator(_whole_number)], ...], BeforeValidator(_comma_separated)]
+
+CORE = "Core"
+HTTP = "HTTP requests to sources"
+SOURCES = "Sources"
+SUMMARIES = "Summaries"
+DIGESTS = "Digests and alerts"
+CONSOLE = "Console and demo"
+SLACK = "Slack"
+DISCORD = "Discord"
 
 
-def _urls(value: str) -> tuple[str, ...]:
-    items = _csv(value)
-    for item in items:
-        _url(item)
-    return items
+def _setting(default: Any, doc: str, group: str, env: str | None = None) -> Any:
+    """A field: default, one-line doc, `.env.example` section, and env key if not NAME.upper()."""
+    return Field(default, validation_alias=env, description=doc, json_schema_extra={"group": group})
 
 
-def _guild_ids(value: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in _csv(value))
+class Settings(BaseSettings):
+    """Validated, immutable settings. Build with `load_settings()`; tests construct directly.
 
+    `Settings(**fields)` validates the values it is given exactly like `load_settings()` does
+    and reads nothing else. Change a copy with `settings.model_copy(update=...)` (which does not
+    validate: pass a `SecretStr` for a secret) or build a new one with `Settings(...)`.
+    """
 
-@dataclass(frozen=True, slots=True)
-class SettingSpec:
-    """One setting: its environment key, attribute, parser, default (as text) and doc line."""
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        # Defaults go through the same validators, so cross-field rules see every field.
+        validate_default=True,
+        populate_by_name=True,
+        # pydantic would print each bad input; a secret must never appear in an error.
+        hide_input_in_errors=True,
+    )
 
-    key: str
-    attr: str
-    parse: Callable[[str], Any]
-    default: str
-    doc: str
-    secret: bool = False
-
-
-SETTINGS: tuple[SettingSpec, ...] = (
     # --- core --------------------------------------------------------------------------------
-    SettingSpec("PAPERBOT_DATA_DIR", "data_dir", str, ".paperbot", "Directory for the database and caches."),
-    SettingSpec("PAPERBOT_DB", "database", str, "", "Database path or URL (sqlite:///path.db); empty: <data dir>/paperbot.db. postgresql:// is not supported yet."),
-    SettingSpec("LOG_LEVEL", "log_level", _choice("debug", "info", "warning", "error"), "info", "Log verbosity: debug, info, warning or error."),
-    SettingSpec("LOG_FORMAT", "log_format", _choice("text", "json"), "text", "Log line format: text or json (one object per line)."),
-    SettingSpec("PAPERBOT_USER_AGENT", "user_agent", str, "paperbot/0.1 (research paper bot; +https://github.com/paperbot/paperbot)", "User-Agent sent to every source; include a contact address for arXiv and Reddit."),
-    # --- HTTP -------------------------------------------------------------------------------
-    SettingSpec("HTTP_TIMEOUT", "http_timeout", _positive_float, "30", "Seconds before one HTTP request to a source is abandoned."),
-    SettingSpec("HTTP_RETRIES", "http_retries", _non_negative_int, "3", "Retries per request on connection errors, 5xx and 429 (with backoff)."),
-    SettingSpec("HTTP_MAX_BYTES", "http_max_bytes", _positive_int, "26214400", "Largest response body accepted from a source, in bytes."),
-    SettingSpec("HTTP_CONCURRENCY", "http_concurrency", _positive_int, "4", "Requests to sources in flight at once (per host arXiv is always one)."),
-    # --- sources ----------------------------------------------------------------------------
-    SettingSpec("ARXIV_ENABLED", "arxiv_enabled", _bool, "true", "Fetch the arXiv listing feeds."),
-    SettingSpec("ARXIV_CATEGORIES", "arxiv_categories", str, "cs.LG+cs.CL+cs.AI+cs.CV+stat.ML", "arXiv categories joined with + (as in rss.arxiv.org/rss/cs.LG+cs.CL)."),
-    SettingSpec("ARXIV_RSS_URL", "arxiv_rss_url", _url, "https://rss.arxiv.org/rss", "Base URL of the arXiv listing feeds."),
-    SettingSpec("ARXIV_API_URL", "arxiv_api_url", _url, "https://export.arxiv.org/api/query", "arXiv API endpoint (backfill and /papers paper lookups)."),
-    SettingSpec("ARXIV_INTERVAL", "arxiv_interval", _positive_int, "3600", "Seconds between arXiv listing fetches."),
-    SettingSpec("ARXIV_MIN_DELAY", "arxiv_min_delay", _positive_float, "3", "Minimum seconds between two requests to an arXiv host (their terms ask for 3)."),
-    SettingSpec("HF_ENABLED", "hf_enabled", _bool, "true", "Fetch Hugging Face daily papers."),
-    SettingSpec("HF_API_URL", "hf_api_url", _url, "https://huggingface.co/api/daily_papers", "Hugging Face daily papers endpoint."),
-    SettingSpec("HF_TOKEN", "hf_token", str, "", "Optional Hugging Face token (higher rate limits).", secret=True),
-    SettingSpec("HF_INTERVAL", "hf_interval", _positive_int, "7200", "Seconds between Hugging Face fetches."),
-    SettingSpec("REDDIT_ENABLED", "reddit_enabled", _bool, "true", "Fetch Reddit subreddits."),
-    SettingSpec("REDDIT_SUBREDDITS", "reddit_subreddits", _csv, "MachineLearning,LocalLLaMA", "Comma-separated subreddits to follow."),
-    SettingSpec("REDDIT_BASE_URL", "reddit_base_url", _url, "https://www.reddit.com", "Reddit base URL (JSON listings at /r/<sub>/new.json)."),
-    SettingSpec("REDDIT_INTERVAL", "reddit_interval", _positive_int, "1800", "Seconds between Reddit fetches."),
-    SettingSpec("FEEDS", "feeds", _urls, "", "Comma-separated RSS/Atom feed URLs (lab and company research blogs)."),
-    SettingSpec("FEED_INTERVAL", "feed_interval", _positive_int, "3600", "Seconds between fetches of each extra feed."),
-    # --- summaries --------------------------------------------------------------------------
-    SettingSpec("SUMMARIZER", "summarizer", _choice("offline", "llm"), "offline", "Summarizer: offline (default, no network) or llm (needs LLM_PROVIDER)."),
-    SettingSpec("LLM_PROVIDER", "llm_provider", _choice("", "openai", "anthropic"), "", "LLM API flavour: openai (any OpenAI-compatible server) or anthropic."),
-    SettingSpec("LLM_BASE_URL", "llm_base_url", _url, "", "LLM API base URL, e.g. https://api.openai.com/v1 or http://localhost:11434/v1."),
-    SettingSpec("LLM_API_KEY", "llm_api_key", str, "", "LLM API key (never logged).", secret=True),
-    SettingSpec("LLM_MODEL", "llm_model", str, "", "LLM model name, e.g. gpt-4o-mini or claude-3-5-haiku-latest."),
-    SettingSpec("LLM_CONCURRENCY", "llm_concurrency", _positive_int, "2", "LLM requests in flight at once."),
-    SettingSpec("LLM_TIMEOUT", "llm_timeout", _positive_float, "60", "Seconds before one LLM request is abandoned (the offline summary is used)."),
-    SettingSpec("LLM_DAILY_TOKEN_BUDGET", "llm_daily_token_budget", _non_negative_int, "200000", "Tokens per UTC day across all LLM calls (0 = no limit); when spent, the offline summary is used."),
-    SettingSpec("SUMMARIZE_BACKGROUND", "summarize_background", _bool, "true", "Summarize new papers in the background (bounded batches)."),
-    SettingSpec("SUMMARIZE_BATCH", "summarize_batch", _positive_int, "50", "Papers per background summarizing pass."),
+    data_dir: str = _setting(".paperbot", "Directory for the database and caches.", CORE, "PAPERBOT_DATA_DIR")
+    database: str = _setting("", "Database path or URL (sqlite:///path.db); empty: <data dir>/paperbot.db. postgresql:// is not supported yet.", CORE, "PAPERBOT_DB")
+    log_level: LogLevel = _setting("info", "Log verbosity: debug, info, warning or error.", CORE)
+    log_format: LogFormat = _setting("text", "Log line format: text or json (one object per line).", CORE)
+    user_agent: str = _setting("paperbot/0.1 (research paper bot; +https://github.com/paperbot/paperbot)", "User-Agent sent to every source; include a contact address for arXiv and Reddit.", CORE, "PAPERBOT_USER_AGENT")
+
+    # --- HTTP requests to sources ------------------------------------------------------------
+    http_timeout: PositiveNumber = _setting(30.0, "Seconds before one HTTP request to a source is abandoned.", HTTP)
+    http_retries: WholeNumberOrZero = _setting(3, "Retries per request on connection errors, 5xx and 429 (with backoff).", HTTP)
+    http_max_bytes: PositiveWholeNumber = _setting(26214400, "Largest response body accepted from a source, in bytes.", HTTP)
+    http_concurrency: PositiveWholeNumber = _setting(4, "Requests to sources in flight at once (per host arXiv is always one).", HTTP)
+
+    # --- sources -----------------------------------------------------------------------------
+    arxiv_enabled: Flag = _setting(True, "Fetch the arXiv listing feeds.", SOURCES)
+    arxiv_categories: str = _setting("cs.LG+cs.CL+cs.AI+cs.CV+stat.ML", "arXiv categories joined with + (as in rss.arxiv.org/rss/cs.LG+cs.CL).", SOURCES)
+    arxiv_rss_url: BaseURL = _setting("https://rss.arxiv.org/rss", "Base URL of the arXiv listing feeds.", SOURCES)
+    arxiv_api_url: BaseURL = _setting("https://export.arxiv.org/api/query", "arXiv API endpoint (backfill and /papers paper lookups).", SOURCES)
+    arxiv_interval: PositiveWholeNumber = _setting(3600, "Seconds between arXiv listing fetches.", SOURCES)
+    arxiv_min_delay: PositiveNumber = _setting(3.0, "Minimum seconds between two requests to an arXiv host (their terms ask for 3).", SOURCES)
+    hf_enabled: Flag = _setting(True, "Fetch Hugging Face daily papers.", SOURCES)
+    hf_api_url: BaseURL = _setting("https://huggingface.co/api/daily_papers", "Hugging Face daily papers endpoint.", SOURCES)
+    hf_token: SecretStr = _setting(SecretStr(""), "Optional Hugging Face token (higher rate limits).", SOURCES)
+    hf_interval: PositiveWholeNumber = _setting(7200, "Seconds between Hugging Face fetches.", SOURCES)
+    reddit_enabled: Flag = _setting(True, "Fetch Reddit subreddits.", SOURCES)
+    reddit_subreddits: Names = _setting(("MachineLearning", "LocalLLaMA"), "Comma-separated subreddits to follow.", SOURCES)
+    reddit_base_url: BaseURL = _setting("https://www.reddit.com", "Reddit base URL (JSON listings at /r/<sub>/new.json).", SOURCES)
+    reddit_interval: PositiveWholeNumber = _setting(1800, "Seconds between Reddit fetches.", SOURCES)
+    feeds: FeedURLs = _setting((), "Comma-separated RSS/Atom feed URLs (lab and company research blogs).", SOURCES)
+    feed_interval: PositiveWholeNumber = _setting(3600, "Seconds between fetches of each extra feed.", SOURCES)
+
+    # --- summaries ---------------------------------------------------------------------------
+    summarizer: SummarizerName = _setting("offline", "Summarizer: offline (default, no network) or llm (needs LLM_PROVIDER).", SUMMARIES)
+    llm_provider: LLMProvider = _setting("", "LLM API flavour: openai (any OpenAI-compatible server) or anthropic.", SUMMARIES)
+    llm_base_url: BaseURL = _setting("", "LLM API base URL, e.g. https://api.openai.com/v1 or http://localhost:11434/v1.", SUMMARIES)
+    llm_api_key: SecretStr = _setting(SecretStr(""), "LLM API key (never logged).", SUMMARIES)
+    llm_model: str = _setting("", "LLM model name, e.g. gpt-4o-mini or claude-3-5-haiku-latest.", SUMMARIES)
+    llm_concurrency: PositiveWholeNumber = _setting(2, "LLM requests in flight at once.", SUMMARIES)
+    llm_timeout: PositiveNumber = _setting(60.0, "Seconds before one LLM request is abandoned (the offline summary is used).", SUMMARIES)
+    llm_daily_token_budget: WholeNumberOrZero = _setting(200000, "Tokens per UTC day across all LLM calls (0 = no limit); when spent, the offline summary is used.", SUMMARIES)
+    summarize_background: Flag = _setting(True, "Summarize new papers in the background (bounded batches).", SUMMARIES)
+    summarize_batch: PositiveWholeNumber = _setting(50, "Papers per background summarizing pass.", SUMMARIES)
+
     # --- digests and alerts ------------------------------------------------------------------
-    SettingSpec("SCHEDULER_TICK", "scheduler_tick", _positive_float, "60", "Seconds between scheduler ticks (due digests, alerts, outbox)."),
-    SettingSpec("DIGEST_DEFAULT_TIME", "digest_default_time", _hhmm, "09:00", "Local time of a digest when /papers digest on names none."),
-    SettingSpec("DIGEST_DEFAULT_TZ", "digest_default_tz", _timezone, "UTC", "Time zone of a digest when /papers digest on names none."),
-    SettingSpec("CHANNELS_FILE", "channels_file", str, "", "Optional JSON file of channel digest settings applied at start (deployments)."),
-    SettingSpec("ALERT_INTERVAL", "alert_interval", _positive_int, "3600", "Seconds between two DM alerts to one user (alerts are batched)."),
-    SettingSpec("ALERT_MAX_ITEMS", "alert_max_items", _positive_int, "10", "Papers listed in one DM alert; the rest are counted as +N more."),
-    # --- console ----------------------------------------------------------------------------
-    SettingSpec("CONSOLE_USER", "console_user", str, "you", "Your user name in the console adapter."),
-    SettingSpec("PAPERBOT_CLOCK_START", "clock_start", str, "", "Demo/testing only: start the bot's clock at this ISO time (e.g. 2026-11-23T08:59:00Z)."),
-    SettingSpec("PAPERBOT_CLOCK_SPEED", "clock_speed", _positive_float, "1", "Demo/testing only: how many bot seconds pass per real second."),
-    # --- Slack ------------------------------------------------------------------------------
-    SettingSpec("SLACK_BOT_TOKEN", "slack_bot_token", str, "", "Slack bot token (xoxb-...); enables the Slack adapter.", secret=True),
-    SettingSpec("SLACK_APP_TOKEN", "slack_app_token", str, "", "Slack app-level token (xapp-...); when set, Socket Mode is used.", secret=True),
-    SettingSpec("SLACK_SIGNING_SECRET", "slack_signing_secret", str, "", "Slack signing secret; required in HTTP mode (no SLACK_APP_TOKEN).", secret=True),
-    SettingSpec("SLACK_API_URL", "slack_api_url", _url, "https://slack.com/api", "Slack Web API base URL (GovSlack, proxies, tests)."),
-    SettingSpec("SLACK_COMMAND", "slack_command", str, "/papers", "Slash command name registered in the Slack app."),
-    SettingSpec("SLACK_ADMIN_ONLY", "slack_admin_only", _bool, "false", "Only workspace admins and owners may change channel digest settings."),
-    SettingSpec("HTTP_HOST", "http_host", str, "0.0.0.0", "Address of the HTTP server (Slack HTTP mode, /healthz)."),
-    SettingSpec("HTTP_PORT", "http_port", _non_negative_int, "3000", "Port of the HTTP server (Slack HTTP mode, /healthz)."),
-    # --- Discord ----------------------------------------------------------------------------
-    SettingSpec("DISCORD_TOKEN", "discord_token", str, "", "Discord bot token; enables the Discord adapter.", secret=True),
-    SettingSpec("DISCORD_APPLICATION_ID", "discord_application_id", str, "", "Discord application id (for paperbot discord-invite)."),
-    SettingSpec("DISCORD_API_URL", "discord_api_url", _url, "https://discord.com/api/v10", "Discord REST base URL (proxies, tests)."),
-    SettingSpec("DISCORD_GATEWAY_URL", "discord_gateway_url", _url, "wss://gateway.discord.gg", "Discord gateway websocket URL (proxies, tests)."),
-    SettingSpec("DISCORD_GUILD_IDS", "discord_guild_ids", _guild_ids, "", "Comma-separated guild ids to sync commands to instantly; empty: global sync."),
-    SettingSpec("DISCORD_MANAGE_PERMISSION", "discord_manage_permission", str, "manage_channels", "Discord permission needed to change channel digest settings."),
-)
+    scheduler_tick: PositiveNumber = _setting(60.0, "Seconds between scheduler ticks (due digests, alerts, outbox).", DIGESTS)
+    digest_default_time: TimeOfDay = _setting("09:00", "Local time of a digest when /papers digest on names none.", DIGESTS)
+    digest_default_tz: TimeZoneName = _setting("UTC", "Time zone of a digest when /papers digest on names none.", DIGESTS)
+    channels_file: str = _setting("", "Optional JSON file of channel digest settings applied at start (deployments).", DIGESTS)
+    alert_interval: PositiveWholeNumber = _setting(3600, "Seconds between two DM alerts to one user (alerts are batched).", DIGESTS)
+    alert_max_items: PositiveWholeNumber = _setting(10, "Papers listed in one DM alert; the rest are counted as +N more.", DIGESTS)
 
+    # --- console and demo --------------------------------------------------------------------
+    console_user: str = _setting("you", "Your user name in the console adapter.", CONSOLE)
+    clock_start: str = _setting("", "Demo/testing only: start the bot's clock at this ISO time (e.g. 2026-11-23T08:59:00Z).", CONSOLE, "PAPERBOT_CLOCK_START")
+    clock_speed: PositiveNumber = _setting(1.0, "Demo/testing only: how many bot seconds pass per real second.", CONSOLE, "PAPERBOT_CLOCK_SPEED")
 
-@dataclass(frozen=True)
-class Settings:
-    """Validated settings. Build with `load_settings()`; tests may construct directly."""
+    # --- Slack -------------------------------------------------------------------------------
+    slack_bot_token: SecretStr = _setting(SecretStr(""), "Slack bot token (xoxb-...); enables the Slack adapter.", SLACK)
+    slack_app_token: SecretStr = _setting(SecretStr(""), "Slack app-level token (xapp-...); when set, Socket Mode is used.", SLACK)
+    slack_signing_secret: SecretStr = _setting(SecretStr(""), "Slack signing secret; required in HTTP mode (no SLACK_APP_TOKEN).", SLACK)
+    slack_api_url: BaseURL = _setting("https://slack.com/api", "Slack Web API base URL (GovSlack, proxies, tests).", SLACK)
+    slack_command: str = _setting("/papers", "Slash command name registered in the Slack app.", SLACK)
+    slack_admin_only: Flag = _setting(False, "Only workspace admins and owners may change channel digest settings.", SLACK)
+    http_host: str = _setting("0.0.0.0", "Address of the HTTP server (Slack HTTP mode, /healthz).", SLACK)
+    http_port: WholeNumberOrZero = _setting(3000, "Port of the HTTP server (Slack HTTP mode, /healthz).", SLACK)
 
-    data_dir: str = ".paperbot"
-    database: str = ""
-    log_level: str = "info"
-    log_format: str = "text"
-    user_agent: str = "paperbot/0.1 (research paper bot; +https://github.com/paperbot/paperbot)"
-    http_timeout: float = 30.0
-    http_retries: int = 3
-    http_max_bytes: int = 26214400
-    http_concurrency: int = 4
-    arxiv_enabled: bool = True
-    arxiv_categories: str = "cs.LG+cs.CL+cs.AI+cs.CV+stat.ML"
-    arxiv_rss_url: str = "https://rss.arxiv.org/rss"
-    arxiv_api_url: str = "https://export.arxiv.org/api/query"
-    arxiv_interval: int = 3600
-    arxiv_min_delay: float = 3.0
-    hf_enabled: bool = True
-    hf_api_url: str = "https://huggingface.co/api/daily_papers"
-    hf_token: str = ""
-    hf_interval: int = 7200
-    reddit_enabled: bool = True
-    reddit_subreddits: tuple[str, ...] = ("MachineLearning", "LocalLLaMA")
-    reddit_base_url: str = "https://www.reddit.com"
-    reddit_interval: int = 1800
-    feeds: tuple[str, ...] = ()
-    feed_interval: int = 3600
-    summarizer: str = "offline"
-    llm_provider: str = ""
-    llm_base_url: str = ""
-    llm_api_key: str = ""
-    llm_model: str = ""
-    llm_concurrency: int = 2
-    llm_timeout: float = 60.0
-    llm_daily_token_budget: int = 200000
-    summarize_background: bool = True
-    summarize_batch: int = 50
-    scheduler_tick: float = 60.0
-    digest_default_time: str = "09:00"
-    digest_default_tz: str = "UTC"
-    channels_file: str = ""
-    alert_interval: int = 3600
-    alert_max_items: int = 10
-    console_user: str = "you"
-    clock_start: str = ""
-    clock_speed: float = 1.0
-    slack_bot_token: str = ""
-    slack_app_token: str = ""
-    slack_signing_secret: str = ""
-    slack_api_url: str = "https://slack.com/api"
-    slack_command: str = "/papers"
-    slack_admin_only: bool = False
-    http_host: str = "0.0.0.0"
-    http_port: int = 3000
-    discord_token: str = ""
-    discord_application_id: str = ""
-    discord_api_url: str = "https://discord.com/api/v10"
-    discord_gateway_url: str = "wss://gateway.discord.gg"
-    discord_guild_ids: tuple[int, ...] = ()
-    discord_manage_permission: str = "manage_channels"
-    extra: dict[str, str] = field(default_factory=dict)
+    # --- Discord -----------------------------------------------------------------------------
+    discord_token: SecretStr = _setting(SecretStr(""), "Discord bot token; enables the Discord adapter.", DISCORD)
+    discord_application_id: str = _setting("", "Discord application id (for paperbot discord-invite).", DISCORD)
+    discord_api_url: BaseURL = _setting("https://discord.com/api/v10", "Discord REST base URL (proxies, tests).", DISCORD)
+    discord_gateway_url: BaseURL = _setting("wss://gateway.discord.gg", "Discord gateway websocket URL (proxies, tests).", DISCORD)
+    discord_guild_ids: GuildIds = _setting((), "Comma-separated guild ids to sync commands to instantly; empty: global sync.", DISCORD)
+    discord_manage_permission: str = _setting("manage_channels", "Discord permission needed to change channel digest settings.", DISCORD)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments only: the environment and `.env` are read by `load_settings()`."""
+        return (init_settings,)
+
+    # --- checks of one value beyond its type -------------------------------------------------
+
+    @field_validator("database")
+    @classmethod
+    def _database_is_usable(cls, database: str) -> str:
+        if not database:
+            return database
+        # bot.store is a whole package; importing it here keeps `import bot.settings` light.
+        from bot.store.db import parse_database_url
+
+        # A ValueError (e.g. an unknown scheme) is reported as PAPERBOT_DB='...': reason.
+        if parse_database_url(database).scheme == "postgresql":
+            # Whole line: the URL may carry a password, so it is not echoed.
+            raise _whole_line("PAPERBOT_DB: PostgreSQL is not supported yet; use a file path or sqlite:///path.db")
+        return database
+
+    @field_validator("clock_start")
+    @classmethod
+    def _clock_start_is_iso(cls, clock_start: str) -> str:
+        if clock_start:
+            try:
+                datetime.fromisoformat(clock_start.replace("Z", "+00:00"))
+            except ValueError:
+                raise _whole_line("PAPERBOT_CLOCK_START: expected an ISO time like 2026-11-23T08:59:00Z") from None
+        return clock_start
+
+    @field_validator("slack_command")
+    @classmethod
+    def _slack_command_is_a_command(cls, command: str) -> str:
+        if not command.startswith("/"):
+            raise _whole_line("SLACK_COMMAND: must start with /")
+        return command
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _slack_bot_token_shape(cls, token: SecretStr) -> SecretStr:
+        if token.get_secret_value() and not token.get_secret_value().startswith("xoxb-"):
+            raise _whole_line("SLACK_BOT_TOKEN: expected a bot token starting with xoxb-")
+        return token
+
+    # --- checks across settings: on the later field, reading earlier ones from info.data ------
+
+    @field_validator("llm_provider")
+    @classmethod
+    def _llm_needs_provider(cls, provider: str, info: ValidationInfo) -> str:
+        if info.data.get("summarizer") == "llm" and not provider:
+            raise _whole_line("SUMMARIZER=llm needs LLM_PROVIDER (openai or anthropic)")
+        return provider
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_base_url_defaults_to_provider(cls, base_url: str, info: ValidationInfo) -> str:
+        provider = info.data.get("llm_provider")
+        if provider and not base_url:
+            return "https://api.anthropic.com" if provider == "anthropic" else "https://api.openai.com/v1"
+        return base_url
+
+    @field_validator("llm_api_key")
+    @classmethod
+    def _anthropic_needs_key(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
+        chosen = info.data.get("summarizer") == "llm" and info.data.get("llm_provider") == "anthropic"
+        if chosen and not key.get_secret_value():
+            raise _whole_line("LLM_PROVIDER=anthropic needs LLM_API_KEY")
+        return key
+
+    @field_validator("llm_model")
+    @classmethod
+    def _llm_needs_model(cls, model: str, info: ValidationInfo) -> str:
+        if info.data.get("summarizer") == "llm" and not model:
+            raise _whole_line("SUMMARIZER=llm needs LLM_MODEL")
+        return model
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _slack_app_token_fits_bot_token(cls, token: SecretStr, info: ValidationInfo) -> SecretStr:
+        if not token.get_secret_value():
+            return token
+        if not _was_set(info, "slack_bot_token"):
+            raise _whole_line("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not")
+        if not token.get_secret_value().startswith("xapp-"):
+            raise _whole_line("SLACK_APP_TOKEN: expected an app-level token starting with xapp-")
+        return token
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _http_mode_needs_signing_secret(cls, secret: SecretStr, info: ValidationInfo) -> SecretStr:
+        http_mode = _was_set(info, "slack_bot_token") and not _was_set(info, "slack_app_token")
+        if http_mode and not secret.get_secret_value():
+            raise _whole_line(
+                "SLACK_SIGNING_SECRET is required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+        return secret
+
+    # --- derived values ----------------------------------------------------------------------
 
     @property
     def database_url(self) -> DatabaseURL:
         """The database to open: PAPERBOT_DB, or paperbot.db inside the data directory."""
+        from bot.store.db import DatabaseURL, parse_database_url
+
         if self.database:
             return parse_database_url(self.database)
         return DatabaseURL("sqlite", str(Path(self.data_dir) / "paperbot.db"))
@@ -252,12 +372,12 @@ class Settings:
     @property
     def slack_enabled(self) -> bool:
         """Whether the Slack adapter should start."""
-        return bool(self.slack_bot_token)
+        return bool(self.slack_bot_token.get_secret_value())
 
     @property
     def discord_enabled(self) -> bool:
         """Whether the Discord adapter should start."""
-        return bool(self.discord_token)
+        return bool(self.discord_token.get_secret_value())
 
     @property
     def llm_enabled(self) -> bool:
@@ -266,28 +386,46 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, so logging can redact them."""
-        return [getattr(self, spec.attr) for spec in SETTINGS if spec.secret and getattr(self, spec.attr)]
+        values = (getattr(self, name).get_secret_value() for name in secret_fields())
+        return [value for value in values if value]
+
+
+def _was_set(info: ValidationInfo, secret_name: str) -> bool:
+    """Whether an earlier secret field holds a value. One that failed its own check (so is
+    missing from info.data) was set: an empty secret always passes."""
+    if secret_name not in info.data:
+        return True
+    return bool(info.data[secret_name].get_secret_value())
+
+
+def env_key(field_name: str) -> str:
+    """The environment key of a Settings field: its alias, or its upper-cased name."""
+    alias = Settings.model_fields[field_name].validation_alias
+    return alias if isinstance(alias, str) else field_name.upper()
+
+
+def settings_fields() -> set[str]:
+    """Attribute names of every setting."""
+    return set(Settings.model_fields)
+
+
+def secret_fields() -> tuple[str, ...]:
+    """Names of the fields holding secrets (typed SecretStr): never shown, always redacted."""
+    return tuple(name for name, info in Settings.model_fields.items() if info.annotation is SecretStr)
+
+
+def setting_group(field_name: str) -> str:
+    """The `.env.example` section a field is listed under."""
+    extra = Settings.model_fields[field_name].json_schema_extra
+    group = extra.get("group") if isinstance(extra, dict) else None
+    return group if isinstance(group, str) else ""
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a `.env` file: KEY=VALUE lines, `#` comments, optional quotes, `export` prefix."""
-    values: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key.strip()] = value
-    return values
+    """KEY=VALUE pairs of a `.env` file: `#` comments, quotes, `export` prefix (python-dotenv's
+    parser, the one pydantic-settings uses); `${VAR}` is kept as written, not expanded."""
+    values = dotenv_values(path, interpolate=False, encoding="utf-8")
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def load_settings(
@@ -295,92 +433,76 @@ def load_settings(
 ) -> Settings:
     """Read settings from `.env` (if present) overlaid by the environment, and validate them.
 
-    Raises ConfigError naming every missing or invalid key at once.
+    Only the exact (upper-case) keys of the settings are read. Raises ConfigError naming
+    every missing or invalid key at once.
     """
-    env = dict(os.environ if environ is None else environ)
-    merged: dict[str, str] = {}
+    env = os.environ if environ is None else environ
+    text: dict[str, str] = {}
     if dotenv is not None and dotenv.is_file():
-        merged.update(read_dotenv(dotenv))
-    merged.update({k: v for k, v in env.items() if k in {s.key for s in SETTINGS}})
-
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for spec in SETTINGS:
-        text = merged.get(spec.key, spec.default)
-        try:
-            values[spec.attr] = spec.parse(text)
-        except ValueError as exc:
-            shown = "(hidden)" if spec.secret else repr(text)
-            problems.append(f"{spec.key}={shown}: {exc}")
-    problems.extend(_cross_checks(values))
-    if problems:
-        raise ConfigError(problems)
-    values["database"] = merged.get("PAPERBOT_DB", "")
-    return Settings(**values)
+        text.update(read_dotenv(dotenv))
+    text.update(env)
+    field_by_key = {env_key(name): name for name in Settings.model_fields}
+    text = {key: value for key, value in text.items() if key in field_by_key}
+    # Raw text for every field; Settings parses it (Any: mypy would expect parsed values).
+    given: dict[str, Any] = {field_by_key[key]: value for key, value in text.items()}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        raise ConfigError(config_problems(exc, text)) from None
 
 
-def _cross_checks(values: dict[str, Any]) -> list[str]:
-    problems = []
-    db = values.get("database")
-    if isinstance(db, str) and db.startswith(("postgresql://", "postgres://")):
-        problems.append("PAPERBOT_DB: PostgreSQL is not supported yet; use a file path or sqlite:///path.db")
-    elif isinstance(db, str) and db:
-        try:
-            parse_database_url(db)
-        except ValueError as exc:
-            problems.append(f"PAPERBOT_DB={db!r}: {exc}")
-    if values.get("summarizer") == "llm":
-        if not values.get("llm_provider"):
-            problems.append("SUMMARIZER=llm needs LLM_PROVIDER (openai or anthropic)")
-        if not values.get("llm_model"):
-            problems.append("SUMMARIZER=llm needs LLM_MODEL")
-        if values.get("llm_provider") == "anthropic" and not values.get("llm_api_key"):
-            problems.append("LLM_PROVIDER=anthropic needs LLM_API_KEY")
-    if values.get("llm_provider") and not values.get("llm_base_url"):
-        values["llm_base_url"] = (
-            "https://api.anthropic.com" if values["llm_provider"] == "anthropic" else "https://api.openai.com/v1"
-        )
-    if values.get("slack_bot_token"):
-        if not str(values["slack_bot_token"]).startswith("xoxb-"):
-            problems.append("SLACK_BOT_TOKEN: expected a bot token starting with xoxb-")
-        app_token = values.get("slack_app_token")
-        if app_token and not str(app_token).startswith("xapp-"):
-            problems.append("SLACK_APP_TOKEN: expected an app-level token starting with xapp-")
-        if not app_token and not values.get("slack_signing_secret"):
-            problems.append("SLACK_SIGNING_SECRET is required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)")
-    elif values.get("slack_app_token"):
-        problems.append("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not")
-    if values.get("clock_start"):
-        try:
-            datetime.fromisoformat(str(values["clock_start"]).replace("Z", "+00:00"))
-        except ValueError:
-            problems.append("PAPERBOT_CLOCK_START: expected an ISO time like 2026-11-23T08:59:00Z")
-    if not values.get("slack_command", "/").startswith("/"):
-        problems.append("SLACK_COMMAND: must start with /")
-    return problems
+def config_problems(error: ValidationError, text_by_key: Mapping[str, str] | None = None) -> list[str]:
+    """One line per problem, naming the environment key: `KEY='text': reason`, or a line that
+    names its keys itself. The value shown is the text as written (from `text_by_key`) where
+    known, else pydantic's input; a secret is shown as (hidden)."""
+    text_by_key = text_by_key or {}
+    keys_by_input_name = {name: env_key(name) for name in Settings.model_fields}
+    keys_by_input_name.update({key: key for key in keys_by_input_name.values()})
+    secret_keys = {env_key(name) for name in secret_fields()}
+    lines = []
+    for problem in error.errors(include_url=False):
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        key = keys_by_input_name.get(name, name)
+        if problem["type"] == _WHOLE_LINE:
+            lines.append(str(problem["ctx"]["line"]))
+            continue
+        reason = str(problem["ctx"]["error"]) if problem["type"] == "value_error" else problem["msg"]
+        if key in secret_keys:
+            shown = "(hidden)"
+        else:
+            shown = repr(text_by_key[key] if key in text_by_key else problem["input"])
+        lines.append(f"{key}={shown}: {reason}")
+    return lines
+
+
+def _env_text(value: Any) -> str:
+    """A default as it is written in `.env`."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def env_example() -> str:
-    """The text of `.env.example`, generated from SETTINGS."""
+    """The text of `.env.example`: one commented section per group, in the model's order."""
     lines = [
         "# paperbot settings. Copy to .env and edit; every key is optional.",
         "# With no settings at all paperbot runs offline-capable with a local SQLite database.",
         "# Regenerate with: python -m bot.settings > .env.example",
-        "",
     ]
-    for spec in SETTINGS:
-        lines.append(f"# {spec.doc}")
-        lines.append(f"{spec.key}={spec.default}")
+    group = None
+    for name, info in Settings.model_fields.items():
+        if setting_group(name) != group:
+            group = setting_group(name)
+            lines += ["", f"# === {group} ==="]
+        lines.append(f"# {info.description}")
+        lines.append(f"{env_key(name)}={_env_text(info.default)}")
     return "\n".join(lines) + "\n"
-
-
-def settings_fields() -> set[str]:
-    """Attribute names of Settings (a test checks each has a SETTINGS entry)."""
-    return {f.name for f in fields(Settings)} - {"extra"}
-
-
-if __name__ == "__main__":
-    print(env_example(), end="")
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -389,3 +511,7 @@ def make_clock(settings: Settings) -> Clock:
     Every command builds exactly one clock this way and hands it to everything it builds."""
     start = from_iso(settings.clock_start) if settings.clock_start else None
     return scaled_or_system_clock(start, settings.clock_speed)
+
+
+if __name__ == "__main__":
+    print(env_example(), end="")

@@ -125,13 +125,13 @@ class DiscordAdapter:
         cannot be registered, or the gateway does not reach READY within `ready_timeout`.
         """
         settings = self.settings
-        if not settings.discord_token:
+        if not settings.discord_enabled:
             raise ConfigError(["DISCORD_TOKEN is not set"])
         configure_endpoints(settings.discord_api_url, settings.discord_gateway_url)
         client = _Client(self, InteractionResponder(service, settings.discord_manage_permission))
         self._client = client
         try:
-            await client.login(settings.discord_token)
+            await client.login(settings.discord_token.get_secret_value())
         except discord.LoginFailure:
             await self._close_quietly()
             raise ConfigError(

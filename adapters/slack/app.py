@@ -227,12 +227,12 @@ class SlackAdapter:
         self.settings = settings
         self.health = health
         self.finished = asyncio.Event()  # never set: Slack runs until paperbot stops
-        self.socket_mode = bool(settings.slack_app_token)
+        self.socket_mode = bool(settings.slack_app_token.get_secret_value())
         self._sleep = sleep
         self._monotonic = monotonic
         self.min_interval = min_interval
         self.client = AsyncWebClient(
-            token=settings.slack_bot_token,
+            token=settings.slack_bot_token.get_secret_value(),
             base_url=api_base_url(settings.slack_api_url),
             retry_handlers=[AsyncConnectionErrorRetryHandler(), RateLimitRetry(sleep=sleep)],
         )
@@ -240,7 +240,7 @@ class SlackAdapter:
         # including Socket Mode's apps.connections.open, goes to SLACK_API_URL.
         self.app = AsyncApp(
             client=self.client,
-            signing_secret=settings.slack_signing_secret or None,
+            signing_secret=settings.slack_signing_secret.get_secret_value() or None,
             request_verification_enabled=not self.socket_mode,
             name="paperbot",
             logger=bolt_log,
@@ -319,11 +319,11 @@ class SlackAdapter:
         log.info("slack: connected as %s in team %s", answer.get("user", self.bot_user_id), answer.get("team", self.team_id))
 
     async def _start_socket_mode(self) -> None:
-        self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token, web_client=self.client)
+        self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.client)
         client = self._socket.client
         try:
             # Asked here rather than inside connect() so a bad app token fails the start at once.
-            opened = await self.client.apps_connections_open(app_token=self.settings.slack_app_token)
+            opened = await self.client.apps_connections_open(app_token=self.settings.slack_app_token.get_secret_value())
             client.wss_uri = str(opened["url"])
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))

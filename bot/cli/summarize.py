@@ -159,7 +159,7 @@ async def _run_llm(settings: Settings, stdin: TextIO, stdout: TextIO, *, tag_onl
         async with aiohttp.ClientSession() as session:
             client = build_client(
                 settings.llm_provider, session, base_url=settings.llm_base_url,
-                api_key=settings.llm_api_key, model=settings.llm_model, timeout=settings.llm_timeout,
+                api_key=settings.llm_api_key.get_secret_value(), model=settings.llm_model, timeout=settings.llm_timeout,
             )
             llm = LLMSummarizer(
                 client, store.summaries, make_clock(settings),

@@ -4,7 +4,6 @@ a paper factory, a fake summary provider, a fresh store and settings."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,7 +84,7 @@ def new_store() -> Store:
 
 def app_settings(**overrides: Any) -> Settings:
     """Settings for tests (defaults unless overridden)."""
-    return replace(Settings(), **overrides)
+    return Settings(**overrides)
 
 
 def ingest(store: Store, papers: Sequence[Paper], at: datetime, topics: dict[str, Sequence[str]] | None = None) -> None:

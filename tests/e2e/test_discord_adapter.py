@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -418,7 +417,7 @@ async def test_a_5xx_is_transient_and_retried_later_by_the_outbox(
 
 
 async def test_send_before_start_is_transient(fake: FakeDiscord) -> None:
-    bot = DiscordAdapter(replace(settings_for(fake)))
+    bot = DiscordAdapter(settings_for(fake).model_copy())
     with pytest.raises(TransientDeliveryError):
         await bot.send(CHANNEL_ID, {"content": "x", "embeds": [], "components": []})
 

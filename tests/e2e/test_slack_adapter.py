@@ -56,8 +56,7 @@ class Sleeps:
 
 def slack_settings(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Settings:
     """Settings as a user would set them, pointing at the fake (Socket Mode unless overridden)."""
-    base = replace(
-        Settings(),
+    values: dict[str, Any] = dict(
         data_dir=str(tmp_path),
         slack_bot_token="xoxb-test-token",
         slack_app_token="xapp-test-token",
@@ -67,7 +66,7 @@ def slack_settings(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Setting
         http_port=0,
         summarize_background=False,
     )
-    return replace(base, **overrides)
+    return Settings(**(values | overrides))
 
 
 class ScriptedService:

@@ -29,7 +29,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -448,5 +448,5 @@ async def slack_harness() -> AsyncIterator[SlackHarness]:
     from bot.settings import Settings
 
     async with fake_slack() as fake:
-        settings = replace(Settings(), slack_bot_token="xoxb-contract", slack_signing_secret="s", slack_api_url=fake.api_url)
+        settings = Settings(slack_bot_token="xoxb-contract", slack_signing_secret="s", slack_api_url=fake.api_url)
         yield SlackHarness(fake, SlackAdapter(settings, sleep=_no_sleep))

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
@@ -28,7 +27,8 @@ def restore_root_logger() -> Iterator[None]:
 
 def logged(log_format: str) -> io.StringIO:
     stream = io.StringIO()
-    settings = replace(Settings(), slack_bot_token=TOKEN, llm_api_key=KEY, log_format=log_format, log_level="info")
+    # A bot token alone is HTTP mode, which needs a signing secret to be valid settings.
+    settings = Settings(slack_bot_token=TOKEN, slack_signing_secret="signing-secret", llm_api_key=KEY, log_format=log_format, log_level="info")
     setup_logging(settings, stream)
     log = logging.getLogger("paperbot.test")
     log.info("calling https://api.example/v1?key=%s with %s", KEY, TOKEN)

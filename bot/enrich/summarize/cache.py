@@ -191,7 +191,7 @@ def build_summaries(
         else:
             client = build_client(
                 settings.llm_provider, session, base_url=settings.llm_base_url,
-                api_key=settings.llm_api_key, model=settings.llm_model, timeout=settings.llm_timeout,
+                api_key=settings.llm_api_key.get_secret_value(), model=settings.llm_model, timeout=settings.llm_timeout,
             )
             llm = LLMSummarizer(
                 client, store.summaries, clock,

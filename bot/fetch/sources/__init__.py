@@ -53,7 +53,7 @@ def build_sources(settings: Settings, clock: Clock) -> list[Source]:
             )
         if settings.hf_enabled:
             sources.append(
-                HFDailySource(url=settings.hf_api_url, token=settings.hf_token, interval=settings.hf_interval, clock=clock)
+                HFDailySource(url=settings.hf_api_url, token=settings.hf_token.get_secret_value(), interval=settings.hf_interval, clock=clock)
             )
         candidates: list[Source] = []
         if settings.reddit_enabled:
