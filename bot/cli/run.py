@@ -6,7 +6,10 @@ import contextlib
 import logging
 
 from bot.app.runtime import Runtime, install_signal_handlers, unless_stopped
+from bot.app.samples import SAMPLE_DAYS, SAMPLE_NOW
 from bot.app.wiring import build_adapters
+from bot.core.clock import Clock, scaled_or_system_clock
+from bot.fetch.http import any_host_resolves
 from bot.ports import ChatAdapter
 from bot.settings import Settings, make_clock
 
@@ -15,7 +18,13 @@ log = logging.getLogger(__name__)
 
 async def run_bot(settings: Settings, *, console: bool = False, offline: bool = False, once: bool = False) -> int:
     """Run paperbot until SIGINT/SIGTERM or the end of console input; returns the exit status."""
-    runtime = await Runtime.initialize(settings, clock=make_clock(settings), offline=offline)
+    if not offline and not await _network_reachable(settings):
+        log.warning(
+            "no network: the source hosts do not resolve, so paperbot runs on its bundled samples "
+            "(real arXiv announcements of %s to %s)", SAMPLE_DAYS[0], SAMPLE_DAYS[-1],
+        )
+        offline = True
+    runtime = await Runtime.initialize(settings, clock=_clock(settings, offline), offline=offline)
     adapters = build_adapters(settings, console=console, health=runtime.health)
     try:
         if once:
@@ -34,6 +43,24 @@ async def run_bot(settings: Settings, *, console: bool = False, offline: bool = 
         return 0
     finally:
         await runtime.shutdown()
+
+
+def _clock(settings: Settings, offline: bool) -> Clock:
+    """The run's one clock: offline, it starts on the samples' announcement day (unless
+    PAPERBOT_CLOCK_START says otherwise), so "since:7d" and "9h ago" read as they did then."""
+    if offline and not settings.clock_start:
+        return scaled_or_system_clock(SAMPLE_NOW, settings.clock_speed)
+    return make_clock(settings)
+
+
+async def _network_reachable(settings: Settings) -> bool:
+    """Whether any enabled source's host resolves (a first run without network then uses the
+    samples instead of failing every fetch)."""
+    urls = [settings.arxiv_rss_url] if settings.arxiv_enabled else []
+    urls += [settings.hf_api_url] if settings.hf_enabled else []
+    urls += [settings.reddit_base_url] if settings.reddit_enabled else []
+    urls += list(settings.feeds)
+    return not urls or await any_host_resolves(urls)
 
 
 async def _run_once(runtime: Runtime, adapters: list[ChatAdapter]) -> int:

@@ -16,6 +16,7 @@ from bot.digests.selection import (
     Pool,
     Ranked,
     group_ranked,
+    is_recent,
     load_pool,
     select,
     topic_label,
@@ -135,7 +136,7 @@ async def build_digest(
     since = window_start(settings, now)
     if pool is None or pool.since > since:
         pool = load_pool(store, since, now)
-    candidates = pool.window(since)
+    candidates = [paper for paper in pool.window(since) if is_recent(paper, since)]
     if not candidates:
         return None
     delivered = store.outbox.delivered_versions(settings.key, [p.id for p in candidates])

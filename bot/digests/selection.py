@@ -23,6 +23,10 @@ from bot.store import Store
 FIRST_WINDOW = timedelta(hours=24)
 MAX_WINDOW = timedelta(days=14)  # after a long downtime, a digest still looks back at most this far
 NO_TOPIC = "_other"
+# A digest brings news: a paper first published (or, for a shown update, last updated) this
+# long before the digest's window is old news however recently a source mentioned it (an HF
+# daily list or a Reddit post can surface a years-old paper; search still finds it).
+STALE_AFTER = timedelta(days=30)
 
 
 @dataclass(slots=True)
@@ -68,6 +72,12 @@ def load_pool(store: Store, since: datetime, now: datetime) -> Pool:
     papers = store.papers.changed(since=since, limit=None)
     changed = store.papers.changed_at_since(since)
     return Pool(since, papers, changed, topics_for(store, papers), now)
+
+
+def is_recent(paper: Paper, since: datetime) -> bool:
+    """Whether a paper is news for a digest whose window starts at `since` (see STALE_AFTER)."""
+    when = (paper.updated if paper.is_updated and paper.updated else None) or paper.published or paper.first_seen
+    return when is None or ensure_utc(when) >= since - STALE_AFTER
 
 
 def window_start(settings: ChannelSettings, now: datetime) -> datetime:

@@ -19,7 +19,7 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -60,6 +60,23 @@ class Response:
     body: bytes
     headers: Mapping[str, str]
     not_modified: bool = False
+
+
+async def any_host_resolves(urls: Sequence[str], timeout: float = 3.0) -> bool:
+    """Whether the host of at least one URL resolves within `timeout` seconds (a cheap check
+    for "is there any network at all" before a first run)."""
+    loop = asyncio.get_running_loop()
+    hosts = {urlsplit(url).hostname for url in urls} - {None, ""}
+
+    async def resolves(host: str) -> bool:
+        try:
+            await asyncio.wait_for(loop.getaddrinfo(host, None), timeout)
+        except (OSError, TimeoutError):
+            return False
+        return True
+
+    results = await asyncio.gather(*(resolves(host) for host in hosts if host))
+    return any(results)
 
 
 class HttpClient:

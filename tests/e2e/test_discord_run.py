@@ -46,7 +46,7 @@ async def test_paperbot_run_serves_discord(tmp_path: Path) -> None:
             assert proc.returncode is None, bot.log[-3000:]
             assert fake.synced[GUILD_ID][0]["name"] == "papers"
 
-            search = await fake.interact(fake.slash(["search"], {"query": "quantum"}))
+            search = await fake.interact(fake.slash(["search"], {"query": "diffusion"}))
             await fake.wait_for(lambda: fake.followups_for(search), timeout=60, what="search follow-ups")
             assert fake.callbacks_for(search) == [{"type": 5, "data": {"flags": EPHEMERAL}}]
             for body in fake.followups_for(search):

@@ -79,14 +79,15 @@ def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_console_session_query_subscribe_digest_and_sigterm(tmp_path: Path) -> None:
-    # 08:59:50 UTC on a Tuesday, 30 bot-seconds per real second: 09:00 arrives in ~0.3 s.
-    env = bot_env(tmp_path, PAPERBOT_CLOCK_START="2026-11-24T08:58:00Z", PAPERBOT_CLOCK_SPEED="30")
+    # 08:58 UTC on the samples' last announcement day, 30 bot-seconds per real second: 09:00
+    # arrives in about 4 s.
+    env = bot_env(tmp_path, PAPERBOT_CLOCK_START="2026-06-11T08:58:00Z", PAPERBOT_CLOCK_SPEED="30")
     bot = Bot(["run", "--offline", "--console"], env)
     try:
-        bot.send("/papers quantum")
+        bot.send("/papers diffusion")
         bot.wait_for("papers for")
         bot.wait_for("https://arxiv.org/abs/")
-        bot.send("/papers subscribe quantum")
+        bot.send("/papers subscribe diffusion")
         bot.wait_for("last 7 days")
         bot.send("/papers digest on 09:00 tz:UTC days:daily")
         bot.wait_for("09:00")
@@ -127,11 +128,12 @@ def test_once_is_idempotent(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
-    # The file adds the channel at 10:00 on the bot's clock: that day's 09:00 slot came before
-    # the channel existed, so the first digest is the next morning's, posted exactly once.
-    assert "[#console]" not in run_once("2026-11-24T10:00:00Z")
-    assert run_once("2026-11-25T09:30:00Z").count("[#console]") == 1
-    assert "[#console]" not in run_once("2026-11-25T10:00:00Z")
+    # The file adds the channel at 10:00 on the bot's clock (the samples' last announcement
+    # day): that day's 09:00 slot came before the channel existed, so the first digest is the
+    # next morning's, posted exactly once.
+    assert "[#console]" not in run_once("2026-06-11T10:00:00Z")
+    assert run_once("2026-06-12T09:30:00Z").count("[#console]") == 1
+    assert "[#console]" not in run_once("2026-06-12T10:00:00Z")
 
 
 @pytest.mark.slow
@@ -163,3 +165,35 @@ def test_sigterm_during_the_first_fetch_exits_cleanly(tmp_path: Path) -> None:
         if bot.process.poll() is None:
             bot.process.kill()
         silent.close()
+
+
+@pytest.mark.slow
+def test_offline_first_run_reads_as_the_samples_day(tmp_path: Path) -> None:
+    """No clock settings at all: the offline clock starts on the samples' last announcement
+    day, so `since:7d` finds the bundled papers and their ages read as that day."""
+    bot = Bot(["run", "--offline", "--console"], bot_env(tmp_path))
+    assert bot.process.stdin is not None
+    bot.process.stdin.write("/papers diffusion since:7d\n")
+    bot.process.stdin.close()
+    assert bot.process.wait(timeout=60) == 0, "".join(bot.errors)[-3000:]
+    out = bot.output
+    assert "papers for" in out.lower() and "https://arxiv.org/abs/26" in out
+    # Ages relative to 2026-06-11 ("2d ago"); against today's date they would print as dates.
+    assert "d ago" in out or "h ago" in out
+    assert "arXiv cs.CV · 2026-" not in out and "arXiv cs.CL · 2026-" not in out
+
+
+@pytest.mark.slow
+def test_without_network_a_first_run_uses_the_samples(tmp_path: Path) -> None:
+    """Source hosts that do not resolve (`.invalid` never does): offline mode, said once."""
+    env = bot_env(
+        tmp_path, LOG_LEVEL="warning", ARXIV_RSS_URL="http://arxiv.invalid/rss",
+        HF_API_URL="http://hf.invalid/api/daily_papers", REDDIT_ENABLED="false",
+    )
+    bot = Bot(["run", "--console"], env)
+    assert bot.process.stdin is not None
+    bot.process.stdin.write("/papers diffusion since:7d\n")
+    bot.process.stdin.close()
+    assert bot.process.wait(timeout=60) == 0, "".join(bot.errors)[-3000:]
+    assert "no network" in "".join(bot.errors) and "bundled samples" in "".join(bot.errors)
+    assert "https://arxiv.org/abs/26" in bot.output

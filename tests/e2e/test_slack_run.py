@@ -31,7 +31,7 @@ async def test_paperbot_run_serves_slack_in_socket_mode(tmp_path: Path) -> None:
             opened = fake.calls_to("apps.connections.open")
             assert opened and opened[0].headers["Authorization"] == "Bearer xapp-run-test"
 
-            payload = slash_command("quantum", response_url=fake.response_url("q"))
+            payload = slash_command("diffusion", response_url=fake.response_url("q"))
             envelope = await fake.send_envelope("slash_commands", payload, accepts_response_payload=True)
             assert await fake.wait_for_ack(envelope, timeout=60) == {"envelope_id": envelope}
             answer = await fake.response("q", timeout=60)

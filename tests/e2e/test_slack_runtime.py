@@ -19,7 +19,8 @@ pytest.importorskip("bot.search.engine", reason="the real core needs bot.search.
 from adapters.slack import SlackAdapter  # noqa: E402
 from adapters.slack.render import DETAILS_ACTION, SHARE_ACTION  # noqa: E402
 from bot.app.runtime import Runtime, build_runtime, fetch_due  # noqa: E402
-from bot.core.clock import system_clock  # noqa: E402
+from bot.app.samples import SAMPLE_NOW  # noqa: E402
+from bot.core.clock import ScaledClock  # noqa: E402
 from bot.core.models import Paper, SourceKind  # noqa: E402
 from tests.e2e.test_slack_adapter import HOSTILE, Sleeps, assert_inert, slack_settings  # noqa: E402
 from tests.fakes.slack_api import (  # noqa: E402
@@ -51,7 +52,7 @@ class Bot:
 
 async def start_bot(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Bot:
     settings = slack_settings(fake, tmp_path, **overrides)
-    runtime = await build_runtime(settings, clock=system_clock, offline=True)
+    runtime = await build_runtime(settings, clock=ScaledClock(SAMPLE_NOW), offline=True)
     await fetch_due(runtime)
     adapter = SlackAdapter(settings, health=runtime.health, sleep=Sleeps())
     runtime.adapters[adapter.platform] = adapter
@@ -76,7 +77,7 @@ def first_paper_id(answer: dict[str, Any]) -> str:
 
 
 async def test_a_search_is_answered_privately_with_details_and_share_buttons(bot: Bot) -> None:
-    answer = await bot.command("quantum", name="q")
+    answer = await bot.command("diffusion", name="q")
     assert answer["response_type"] == "ephemeral"
     assert_slack_limits(answer)
     assert "papers for" in visible_text(answer)
@@ -97,7 +98,7 @@ async def test_help_and_bad_input(bot: Bot) -> None:
 
 
 async def test_details_button_answers_in_the_thread(bot: Bot) -> None:
-    paper_id = first_paper_id(await bot.command("quantum", name="q"))
+    paper_id = first_paper_id(await bot.command("diffusion", name="q"))
     await bot.click(block_action(f"{DETAILS_ACTION}_1", paper_id, response_url=bot.fake.response_url("d"), message_ts="1700000000.000777"))
     posts = await bot.fake.wait_for(bot.fake.posted)
     assert posts[0]["channel"] == "CGENERAL" and posts[0]["thread_ts"] == "1700000000.000777"
@@ -107,7 +108,7 @@ async def test_details_button_answers_in_the_thread(bot: Bot) -> None:
 
 
 async def test_details_of_an_ephemeral_message_stay_ephemeral(bot: Bot) -> None:
-    paper_id = first_paper_id(await bot.command("quantum", name="q"))
+    paper_id = first_paper_id(await bot.command("diffusion", name="q"))
     await bot.click(block_action(f"{DETAILS_ACTION}_2", paper_id, response_url=bot.fake.response_url("d"), ephemeral=True))
     details = await bot.fake.response("d")
     assert details["response_type"] == "ephemeral" and details["replace_original"] is False
@@ -116,7 +117,7 @@ async def test_details_of_an_ephemeral_message_stay_ephemeral(bot: Bot) -> None:
 
 
 async def test_details_fall_back_to_ephemeral_when_the_bot_cannot_post(bot: Bot) -> None:
-    paper_id = first_paper_id(await bot.command("quantum", name="q"))
+    paper_id = first_paper_id(await bot.command("diffusion", name="q"))
     bot.fake.fail("chat.postMessage", "not_in_channel")
     await bot.click(block_action(f"{DETAILS_ACTION}_1", paper_id, response_url=bot.fake.response_url("d")))
     details = await bot.fake.response("d")
@@ -124,7 +125,7 @@ async def test_details_fall_back_to_ephemeral_when_the_bot_cannot_post(bot: Bot)
 
 
 async def test_share_button_posts_in_channel_shared_by_the_user(bot: Bot) -> None:
-    answer = await bot.command("quantum", name="q")
+    answer = await bot.command("diffusion", name="q")
     value = next(e["value"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"])
     await bot.click(block_action(SHARE_ACTION, value, response_url=bot.fake.response_url("s"), ephemeral=True))
     shared = await bot.fake.response("s")

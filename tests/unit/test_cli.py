@@ -208,7 +208,11 @@ def test_slack_manifest_and_discord_invite(capsys: pytest.CaptureFixture[str], m
     assert "applications.commands" in out
 
 
-def test_digest_print_shows_what_a_channel_would_get(capsys: pytest.CaptureFixture[str]) -> None:
+def test_digest_print_shows_what_a_channel_would_get(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The listing's own day: a digest shows recent papers only.
+    monkeypatch.setenv("PAPERBOT_CLOCK_START", "2025-04-28T12:00:00Z")
     run(capsys, "ingest", str(REAL / "arxiv_rss_new_quant-ph_2025-04-28.xml"), "--source", "arxiv-rss")
     code, out, _ = run(capsys, "digest", "--print")
     assert code == 0 and "https://arxiv.org/abs/" in out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from importlib import resources
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -18,6 +18,8 @@ from bot.fetch.http import HttpClient
 from bot.fetch.ingest import due_sources, fetch_source, ingest_payload, retry_delay
 from bot.fetch.sources.parsers import parse_payload
 from bot.store import Store
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -142,7 +144,7 @@ async def test_a_body_that_failed_is_fetched_whole_next_time(tmp_path) -> None: 
 
 
 def test_an_identical_payload_is_not_parsed_twice(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    payload = resources.files("bot.fetch.samples").joinpath("arxiv_rss_quant-ph.xml").read_bytes()
+    payload = (REAL / "arxiv_rss_new_quant-ph_2025-04-28.xml").read_bytes()
     store = Store.open(str(tmp_path / "p.db"))
     first = ingest_payload(store, "arxiv-rss", payload, NOW)
     assert first.new > 10
