@@ -130,6 +130,10 @@ def _time_of_day(value: str) -> str:
 
 
 Flag = Annotated[bool, BeforeValidator(_flag)]
+RetentionDays = Annotated[int, BeforeValidator(_whole_number), Field(ge=1)]
+# A digest looks back at most 14 days and leaves out papers published 30 days before its window,
+# so the ledger of what a channel got must reach at least 44 days back.
+HistoryDays = Annotated[int, BeforeValidator(_whole_number), Field(ge=45)]
 PositiveWholeNumber = Annotated[PositiveInt, BeforeValidator(_whole_number)]
 WholeNumberOrZero = Annotated[NonNegativeInt, BeforeValidator(_whole_number)]
 PositiveNumber = Annotated[PositiveFloat, BeforeValidator(_number)]
@@ -229,6 +233,9 @@ class Settings(BaseSettings):
     channels_file: str = _setting("", "Optional JSON file of channel digest settings applied at start (deployments).", DIGESTS)
     alert_interval: PositiveWholeNumber = _setting(3600, "Seconds between two DM alerts to one user (alerts are batched).", DIGESTS)
     alert_max_items: PositiveWholeNumber = _setting(10, "Papers listed in one DM alert; the rest are counted as +N more.", DIGESTS)
+    retention_outbox_days: RetentionDays = _setting(30, "Days a sent or failed outbox message is kept (idempotency keys are never reused after that).", DIGESTS)
+    retention_history_days: HistoryDays = _setting(60, "Days of digest runs, the delivered-papers ledger, sent alerts, shown notices and LLM usage kept (at least 45: never repeating a paper needs them).", DIGESTS)
+    retention_waiting_days: RetentionDays = _setting(14, "Days a matched alert or a notice may wait for its user before it is dropped.", DIGESTS)
 
     # --- console and demo --------------------------------------------------------------------
     console_user: str = _setting("you", "Your user name in the console adapter.", CONSOLE)

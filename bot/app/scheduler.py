@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.alerts.alerts import cut_batches, scan_new_papers
 from bot.core.clock import Clock, ensure_utc
@@ -19,9 +19,12 @@ from bot.digests.job import DigestJob
 from bot.digests.selection import FIRST_WINDOW
 from bot.ports import SummaryProvider
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Retention, Store
 
 log = logging.getLogger(__name__)
+
+PRUNE_EVERY = timedelta(hours=1)
+PRUNE_WATERMARK = "retention.pruned_at"
 
 
 class Scheduler:
@@ -58,7 +61,29 @@ class Scheduler:
             result["sent"] = await self.delivery.deliver(now)
         except Exception:
             log.exception("delivery failed; the next tick tries again")
+        try:
+            result["pruned"] = self.prune_if_due(now)
+        except Exception:
+            log.exception("pruning old history failed; the next tick tries again")
         return result
+
+    def prune_if_due(self, now: datetime) -> int:
+        """Apply the retention policy at most once per PRUNE_EVERY; returns rows deleted."""
+        last = self.store.alert_queue.watermark(PRUNE_WATERMARK)
+        if last is not None and now - last < PRUNE_EVERY:
+            return 0
+        settings = self.settings
+        policy = Retention(
+            outbox_days=settings.retention_outbox_days,
+            history_days=settings.retention_history_days,
+            waiting_days=settings.retention_waiting_days,
+        )
+        deleted = self.store.retention.prune(now, policy)
+        self.store.alert_queue.set_watermark(PRUNE_WATERMARK, now)
+        total = sum(deleted.values())
+        if total:
+            log.info("pruned %d rows of old history: %s", total, ", ".join(f"{k} {v}" for k, v in deleted.items() if v))
+        return total
 
     async def run_alerts(self, now: datetime) -> int:
         """Match new papers against every subscription, then enqueue one DM per user whose

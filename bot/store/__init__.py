@@ -13,12 +13,13 @@ from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
 from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
+from bot.store.retention import Retention, RetentionStore
 from bot.store.sources import SourceState, SourceStateStore
 from bot.store.subscriptions import AlertQueue, SubscriptionStore
 from bot.store.summaries import SummaryStore
 from bot.store.users import NoticeStore, UserStateStore
 
-__all__ = ["Store", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
+__all__ = ["Store", "Retention", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
 
 
 class Store:
@@ -36,6 +37,7 @@ class Store:
         self.alert_queue = AlertQueue(conn)
         self.outbox = OutboxStore(conn)
         self.summaries = SummaryStore(conn)
+        self.retention = RetentionStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL) -> Store:
