@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from bot.core.clock import parse_since, to_iso
 from bot.core.errors import ConfigError, PaperbotError
-from bot.core.models import Paper, SourceKind
-from bot.settings import Settings, load_settings, make_clock
+from bot.core.models import SourceKind
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 INGEST_KINDS = ("arxiv-rss", "arxiv-api", "hf-daily", "reddit-json", "reddit-atom", "feed")
 
@@ -86,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from bot.settings import load_settings
+
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -117,9 +119,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
 
         return asyncio.run(fetch_now(settings, args.source or [], args.since, stdout))
     if command == "ingest":
-        return _ingest(settings, args.files, args.source, stdout)
+        from bot.cli.ingest import ingest_files
+
+        return ingest_files(settings, args.files, args.source, stdout)
     if command == "papers":
-        return _papers(settings, args, stdout)
+        from bot.cli.papers import list_papers
+
+        return list_papers(settings, args, stdout)
     if command == "status":
         from bot.cli.status import print_status
 
@@ -154,86 +160,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
         stdout.write(discord_invite_url(settings.discord_application_id) + "\n")
         return 0
     raise ValueError(f"unknown command {command}")
-
-
-def _ingest(settings: Settings, files: list[Path], kind: str, stdout: TextIO) -> int:
-    from bot.fetch.ingest import ingest_payload
-    from bot.store import IngestCounts, Store
-
-    clock = make_clock(settings)
-    store = Store.open(settings.database_url)
-    total = IngestCounts()
-    failed = 0
-    try:
-        for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                print(f"paperbot: cannot read {path}: {exc.strerror}", file=sys.stderr)
-                failed += 1
-                continue
-            try:
-                counts = ingest_payload(store, kind, data, clock())
-            except PaperbotError as exc:
-                print(f"paperbot: {path}: {exc}", file=sys.stderr)
-                failed += 1
-                continue
-            total.add(counts)
-            stdout.write(f"{path}: {_format_counts(counts.as_dict())}\n")
-    finally:
-        store.close()
-    if len(files) > 1:
-        stdout.write(f"total: {_format_counts(total.as_dict())}\n")
-    return 1 if failed else 0
-
-
-def _format_counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{value} {key}" for key, value in counts.items())
-
-
-def paper_json(paper: Paper) -> dict[str, object]:
-    """The JSON shape of a stored paper used by `papers --json`."""
-    return {
-        "id": paper.id,
-        "version": paper.version,
-        "title": paper.title,
-        "authors": list(paper.authors),
-        "categories": list(paper.categories),
-        "primary_category": paper.primary_category,
-        "published": to_iso(paper.published),
-        "updated": to_iso(paper.updated),
-        "url": paper.url,
-        "sources": [s.value for s in paper.sources],
-        "signals": {
-            f"{s.source.value}:{s.ref}": {"label": s.label, "score": s.score, "comments": s.comments, "url": s.url}
-            for s in paper.signals
-        },
-        "is_updated": paper.is_updated,
-    }
-
-
-def _papers(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int:
-    from bot.store import Store
-
-    if args.limit < 1:
-        raise ValueError("--limit must be at least 1")
-    since = parse_since(args.since, make_clock(settings)()) if args.since else None
-    store = Store.open(settings.database_url)
-    try:
-        papers = store.papers.changed(
-            since=since, source=SourceKind(args.source) if args.source else None, limit=args.limit
-        )
-    finally:
-        store.close()
-    for paper in papers:
-        if args.json:
-            stdout.write(json.dumps(paper_json(paper), ensure_ascii=False) + "\n")
-        else:
-            version = f"v{paper.version}" if paper.version else ""
-            stdout.write(f"{paper.id}{version}  {paper.title[:90]}  [{', '.join(s.value for s in paper.sources)}]\n")
-    if not papers and not args.json:
-        stdout.write("no papers stored yet; try: paperbot fetch (or paperbot run --offline)\n")
-    return 0
 
 
 if __name__ == "__main__":
