@@ -13,11 +13,32 @@ Delivery failures are raised as `bot.core.errors` classes: `RetryAfter` (rate li
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from bot.core.commands import Command
 from bot.core.models import Actor, Paper, Place, Reply, Summary
+
+
+class SourceHealth(TypedDict):
+    """One source's fetch state as /healthz reports it (ISO times or None)."""
+
+    last_success: str | None
+    last_failure: str | None
+    last_error: str
+    next_fetch_at: str | None
+
+
+class Health(TypedDict):
+    """What /healthz answers: the store reachable, each adapter connected, each source's state."""
+
+    ok: bool
+    store: str
+    adapters: dict[str, bool]
+    sources: dict[str, SourceHealth]
+
+
+HealthCheck = Callable[[], Health]
 
 Part = dict[str, Any]
 """One rendered platform message, JSON-serializable (stored in the outbox)."""

@@ -75,7 +75,7 @@ from bot.core.errors import (
 )
 from bot.core.models import Actor, Place, Reply
 from bot.core.retry import KeySpacer, parse_retry_after
-from bot.ports import Part, ServiceAPI
+from bot.ports import HealthCheck, Part, ServiceAPI
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class SlackAdapter:
         self,
         settings: Settings,
         *,
-        health: Callable[[], dict[str, Any]] | None = None,
+        health: HealthCheck | None = None,
         sleep: Sleep = asyncio.sleep,
         monotonic: Monotonic = system_monotonic,
         min_interval: float = MIN_POST_INTERVAL,

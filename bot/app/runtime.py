@@ -20,7 +20,6 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 
@@ -39,7 +38,7 @@ from bot.fetch.http import HttpClient
 from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source
 from bot.fetch.sources import Source, build_sources
 from bot.fetch.sources.arxiv_api import ArxivAPISource
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, Health
 from bot.search.engine import SearchEngine
 from bot.settings import Settings
 from bot.store import Store
@@ -184,7 +183,7 @@ class Runtime:
     # Kept for callers that only ever built the core (CLI one-shots, tests).
     close = shutdown
 
-    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    def spawn(self, work: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
         """Run `work` as a tracked background task (awaited or cancelled by `stop`)."""
         task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
@@ -209,7 +208,7 @@ class Runtime:
             log.warning("no source could be reached; loading the bundled sample papers instead")
             await self.fetch_due(offline_sources(self.clock))
 
-    async def _every(self, seconds: float, job: Callable[[], Awaitable[Any]], name: str) -> None:
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
         """Run `job` every `seconds` until stopping; a failing run is logged, not fatal."""
         while not self.stopping.is_set():
             try:
@@ -219,7 +218,7 @@ class Runtime:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 
-    def health(self) -> dict[str, Any]:
+    def health(self) -> Health:
         """Store access, adapters connected and source states (served at /healthz)."""
         return {
             "ok": self.store.healthy(),

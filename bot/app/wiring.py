@@ -8,15 +8,12 @@ slack_bolt or discord.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, HealthCheck
 from bot.settings import Settings
 
 
 def build_adapters(
-    settings: Settings, *, console: bool, health: Callable[[], dict[str, Any]]
+    settings: Settings, *, console: bool, health: HealthCheck
 ) -> list[ChatAdapter]:
     """Slack and/or Discord when their tokens are set; the console when asked or when neither is."""
     chosen: list[ChatAdapter] = []
