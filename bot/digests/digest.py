@@ -41,6 +41,7 @@ from bot.core.models import (
     Reply,
     SourceKind,
 )
+from bot.core.text import plural_folded_words as tokens
 from bot.delivery.outbox import Delivery, enqueue
 from bot.digests.schedule import (
     arxiv_announcements_between,
@@ -50,7 +51,7 @@ from bot.digests.schedule import (
 )
 from bot.enrich.taxonomy import topic_by_id
 from bot.ports import SummaryProvider
-from bot.search.matching import Matcher, PaperDoc, paper_doc, tokens, topics_for
+from bot.search.matching import Matcher, PaperDoc, paper_doc, topics_for
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction

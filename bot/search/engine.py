@@ -71,7 +71,6 @@ import logging
 import math
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -80,6 +79,7 @@ from typing import TYPE_CHECKING
 from bot.core.clock import ensure_utc, humanize_age, to_iso
 from bot.core.errors import StoreError
 from bot.core.models import Paper, SourceKind
+from bot.core.text import fold, folded_words, split_words, strip_suffix
 from bot.store.papers import FTS_PK_BITS, FTS_PK_MASK, fts_key, fts_seconds
 
 if TYPE_CHECKING:
@@ -95,7 +95,6 @@ SORTS = ("relevance", "new", "top")
 MAX_INPUT_CHARS = 1000
 MAX_TERMS = 8
 MAX_PHRASE_WORDS = 8
-MAX_WORD_CHARS = 40
 MAX_LIMIT = 1000
 
 # bm25() column weights, in papers_fts column order: title, abstract, authors, summary_text.
@@ -141,18 +140,6 @@ STOPWORDS = frozenset(
 _QUOTED = re.compile(r"[\"“”„]([^\"“”„]*)[\"“”„]")
 # A word: letters/digits, optionally joined by - ' ’ . / + into a compound ("gpt-4o", "3.5").
 _COMPOUND = re.compile(r"[^\W_]+(?:[-'’./+][^\W_]+)*")
-_ALNUM = re.compile(r"[^\W_]+")
-
-
-def _fold(text: str) -> str:
-    """Lower case, compatibility forms and accents folded ("Schrödinger" -> "schrodinger")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-
-
-def folded_words(text: str) -> list[str]:
-    """Folded words of some text (every run of letters and digits), each at most 40 chars."""
-    return [word[:MAX_WORD_CHARS] for word in _ALNUM.findall(_fold(text))]
 
 
 def query_terms(text: str) -> list[str]:
@@ -166,8 +153,8 @@ def query_terms(text: str) -> list[str]:
     pos = 0
 
     def loose(chunk: str) -> None:
-        for compound in _COMPOUND.findall(_fold(chunk)):
-            parts = [w[:MAX_WORD_CHARS] for w in _ALNUM.findall(compound)][:MAX_PHRASE_WORDS]
+        for compound in _COMPOUND.findall(fold(chunk)):
+            parts = split_words(compound)[:MAX_PHRASE_WORDS]
             if parts:
                 phrases.append((" ".join(parts), len(parts) > 1))
 
@@ -776,17 +763,6 @@ def _describe(query: SearchQuery, now: datetime) -> str:
     return " ".join(parts)
 
 
-_SUFFIXES = ("ational", "ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "s")
-
-
-def _stem(word: str) -> str:
-    """A crude suffix strip, only to say which field a term matched in (FTS5 uses Porter)."""
-    for suffix in _SUFFIXES:
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
 def _has_phrase(tokens: list[str], phrase: list[str]) -> bool:
     size = len(phrase)
     return any(tokens[i : i + size] == phrase for i in range(len(tokens) - size + 1))
@@ -799,8 +775,8 @@ def _why(paper: Paper, plan: _Plan, query: SearchQuery, popularity: int, now: da
         fields = (("title", paper.title), ("abstract", paper.abstract), ("author", " ".join(paper.authors)))
         matched_any = False
         for name, text in fields:
-            tokens = [_stem(w) for w in folded_words(text)]
-            found = [t for t in plan.terms if _has_phrase(tokens, [_stem(w) for w in t.split()])]
+            tokens = [strip_suffix(w) for w in folded_words(text)]
+            found = [t for t in plan.terms if _has_phrase(tokens, [strip_suffix(w) for w in t.split()])]
             if found:
                 parts.append(f"{name}: {', '.join(found[:4])}")
                 matched_any = True

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.core.models import Paper, Subscription
-from bot.enrich.taxonomy import fold_plural, tag, topic_ids
-from bot.search.engine import STOPWORDS, folded_words
+from bot.core.text import fold_plural, plural_folded_words
+from bot.enrich.taxonomy import tag, topic_ids
+from bot.search.engine import STOPWORDS
 from bot.search.engine import query_terms as search_query_terms
 from bot.store import Store
 
@@ -31,12 +32,6 @@ Term = tuple[str, ...]
 
 
 # --- tokenizing ----------------------------------------------------------------------------
-
-
-def tokens(text: str) -> list[str]:
-    """Words as search normalizes them (bot.search.engine.folded_words: lower case, accents folded, at most
-    40 characters), plural-folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
-    return [fold_plural(word) for word in folded_words(text)]
 
 
 def query_terms(text: str) -> tuple[Term, ...]:
@@ -67,7 +62,7 @@ class PaperDoc:
 
 def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
     """Tokenize a paper's title and abstract once for matching."""
-    words = tokens(f"{paper.title}\n{paper.abstract}")
+    words = plural_folded_words(f"{paper.title}\n{paper.abstract}")
     distinct = frozenset(words)
     pairs = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
     return PaperDoc(paper.id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), distinct | pairs)
