@@ -43,7 +43,7 @@ from bot.search.engine import (
     recency,
 )
 from bot.store import Store
-from bot.store.papers import FTS_PK_BITS, FTS_PK_MASK
+from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK
 
 NOW = DEFAULT_END
 TOPICS = ("llm", "cv", "rl", "gen", "agents", "reasoning", "efficient")

@@ -76,11 +76,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.core.clock import ensure_utc, humanize_age, to_iso
+from bot.core.clock import ensure_utc, humanize_age
 from bot.core.errors import StoreError
 from bot.core.models import Paper, SourceKind
 from bot.core.text import fold, folded_words, split_words, strip_suffix
-from bot.store.papers import FTS_PK_BITS, FTS_PK_MASK, fts_key, fts_seconds
+from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK, PaperFilter, since_key
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -110,11 +110,10 @@ TOP_CANDIDATES = 10_000
 TOP_RESOLVE_ALL = 1_000  # up to this many sort:top candidates are checked one by one
 POPULAR_WHY = 10  # mention popularity in `why` from this many upvotes / points
 
-_BM25_ARGS = ", ".join(str(w) for w in COLUMN_WEIGHTS)
 # bm25() with every column weight huge: each phrase's term saturates at idf * (k1 + 1), so any
 # matching row yields B = sum of idf_i * (k1 + 1) (to ~1e-14 relative), the bound of the early
 # stop. FTS5 shares the idf values between bm25() calls of one statement, so B costs no scan.
-_SATURATED_ARGS = ", ".join(["1e15"] * len(COLUMN_WEIGHTS))
+SATURATED_WEIGHTS = (1e15,) * len(COLUMN_WEIGHTS)
 _BOUND_MARGIN = 1.0 + 1e-9
 _DAY = 86400.0
 
@@ -249,8 +248,7 @@ class _Plan:
     match: str | None  # None: no words, browse by time
     author_words: tuple[str, ...]
     lo_key: int
-    filter_sql: str  # extra conditions on `papers p`, "" when none
-    filter_args: tuple[str, ...]
+    filters: PaperFilter  # source and topic
     k: int
     sort: str
     impossible: bool = False  # e.g. an author name without letters: nothing can match
@@ -273,7 +271,7 @@ class SearchEngine:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.conn: sqlite3.Connection = store.conn
+        self.index = store.fulltext
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -307,14 +305,7 @@ class SearchEngine:
             plan = self._plan(query)
             if plan.impossible or _no_words(plan, query):
                 return 0
-            join = f" JOIN papers p ON p.pk = (f.rowid & {FTS_PK_MASK})" if plan.filter_sql else ""
-            where = ["f.rowid >= ?"]
-            args: list[object] = [plan.lo_key]
-            if plan.match is not None:
-                where.insert(0, "papers_fts MATCH ?")
-                args.insert(0, plan.match)
-            sql = f"SELECT count(*) FROM papers_fts f{join} WHERE {' AND '.join(where)}{plan.filter_sql}"
-            return int(self.conn.execute(sql, [*args, *plan.filter_args]).fetchone()[0])
+            return self.index.count(plan.match, plan.lo_key, plan.filters)
         except sqlite3.Error as exc:
             raise _store_error(exc) from exc
 
@@ -333,71 +324,39 @@ class SearchEngine:
                 impossible = True
         lo_key = 0
         if query.since is not None:
-            lo_key = fts_seconds(to_iso(_utc(query.since))) << FTS_PK_BITS
-        clauses, args = [], []
+            lo_key = since_key(_utc(query.since))
+        source = None
         if query.source is not None:
-            value = query.source.value if isinstance(query.source, SourceKind) else str(query.source)
-            clauses.append(" AND instr(p.sources, ?) > 0")
-            args.append(f'"{value}"')
-        if query.topic:
-            clauses.append(
-                " AND EXISTS (SELECT 1 FROM paper_topics t WHERE t.paper_id = p.id AND t.topic_id = ?)"
-            )
-            args.append(query.topic)
+            source = query.source.value if isinstance(query.source, SourceKind) else str(query.source)
         sort = query.sort if query.sort in SORTS else "relevance"
         return _Plan(
             terms=terms,
             match=" ".join(phrases) if phrases else None,
             author_words=author_words,
             lo_key=lo_key,
-            filter_sql="".join(clauses),
-            filter_args=tuple(args),
+            filters=PaperFilter(source=source, topic=query.topic),
             k=min(MAX_LIMIT, max(1, int(query.limit))),
             sort=sort,
             impossible=impossible,
         )
 
-    def _stream(self, plan: _Plan, with_bm25: bool) -> sqlite3.Cursor:
-        """(key, bm25, saturated bm25) of the matches (or, without words, of all papers) in the
-        window, newest first; without words or without `with_bm25` both scores are -1."""
-        score = ", -1.0, -1.0"
-        if with_bm25 and plan.match:
-            score = f", bm25(papers_fts, {_BM25_ARGS}), bm25(papers_fts, {_SATURATED_ARGS})"
-        if plan.match is None:
-            return self.conn.execute(
-                f"SELECT rowid{score} FROM papers_fts WHERE rowid >= ? ORDER BY rowid DESC", (plan.lo_key,)
-            )
-        return self.conn.execute(
-            f"SELECT rowid{score} FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? ORDER BY rowid DESC",
-            (plan.match, plan.lo_key),
-        )
-
     def _resolve(self, pks: Sequence[int], plan: _Plan) -> dict[int, int]:
         """pk -> popularity for those of `pks` that pass the source/topic filters."""
-        found: dict[int, int] = {}
-        for start in range(0, len(pks), 500):
-            chunk = pks[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT p.pk, p.popularity FROM papers p WHERE p.pk IN ({marks}){plan.filter_sql}",
-                [*chunk, *plan.filter_args],
-            )
-            found.update((row[0], row[1]) for row in rows)
-        return found
+        return self.index.popularity_of(pks, plan.filters)
 
     # --- scans ---------------------------------------------------------------------------------
 
     def _scan_relevance(self, plan: _Plan, now: datetime) -> _Scan:
         now_s = now.timestamp()
         per_age = 1.0 / (_DAY * RECENCY_DAYS)
-        cursor = self._stream(plan, with_bm25=True)
+        batches = self.index.newest_first(plan.match, plan.lo_key, BATCH, COLUMN_WEIGHTS, SATURATED_WEIGHTS)
         heap: list[tuple[float, int, int]] = []
         bound = 0.0
         passed = checked = read = 0
         last_key: int | None = None
         exhausted = False
         while True:
-            rows = cursor.fetchmany(BATCH)
+            rows = next(batches, [])
             read += len(rows)
             if not rows:
                 exhausted = True
@@ -437,18 +396,18 @@ class SearchEngine:
             if read >= MAX_SCAN_ROWS:
                 log.debug("search read its limit of %d rows for %r", read, plan.match)
                 break
-        cursor.close()
+        batches.close()
         return _Scan(sorted(heap, reverse=True), passed, checked, read, last_key, exhausted)
 
     def _scan_new(self, plan: _Plan, now: datetime, skip: frozenset[int] = frozenset()) -> _Scan:
         now_s = now.timestamp()
-        cursor = self._stream(plan, with_bm25=False)
+        batches = self.index.newest_first(plan.match, plan.lo_key, BATCH)
         ranked: list[tuple[float, int, int]] = []
         passed = read = 0
         last_key: int | None = None
         exhausted = False
         while len(ranked) < plan.k:
-            rows = cursor.fetchmany(BATCH)
+            rows = next(batches, [])
             read += len(rows)
             keys = [row[0] for row in rows if row[0] & FTS_PK_MASK not in skip]
             if rows:
@@ -466,20 +425,13 @@ class SearchEngine:
                 break
             if read >= MAX_SCAN_ROWS:
                 break
-        cursor.close()
+        batches.close()
         return _Scan(ranked, passed, read, read, last_key, exhausted)
 
     def _scan_top(self, plan: _Plan, now: datetime) -> _Scan:
         if plan.match is None:
             return self._scan_top_browse(plan, now)
-        keys = [
-            row[0]
-            for row in self.conn.execute(
-                "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? "
-                "ORDER BY rowid DESC LIMIT ?",
-                (plan.match, plan.lo_key, TOP_CANDIDATES + 1),
-            )
-        ]
+        keys = self.index.newest_keys(plan.match, plan.lo_key, TOP_CANDIDATES + 1)
         exhausted = len(keys) <= TOP_CANDIDATES
         keys = keys[:TOP_CANDIDATES]
         last_key = keys[-1] if keys else None
@@ -493,12 +445,10 @@ class SearchEngine:
         key_of = {key & FTS_PK_MASK: key for key in keys}
         ranked: list[tuple[float, int, int]] = []
         checked = passed = 0
-        cursor = self.conn.execute(
-            "SELECT pk, popularity FROM papers WHERE popularity > 0 ORDER BY popularity DESC, pk DESC"
-        )
+        batches = self.index.popular_first(BATCH * 4)
         taken: set[int] = set()
         while True:
-            rows = cursor.fetchmany(BATCH * 4)
+            rows = next(batches, [])
             if not rows:
                 break
             wanted = [pk for pk, _ in rows if pk in key_of]
@@ -514,7 +464,7 @@ class SearchEngine:
                 kth = sorted((item[2] for item in ranked), reverse=True)[plan.k - 1]
                 if rows[-1][1] < kth:
                     break
-        cursor.close()
+        batches.close()
         ranked = sorted(ranked, reverse=True)[: plan.k]
         for start in range(0, len(keys), BATCH):
             if len(ranked) >= plan.k:
@@ -531,16 +481,8 @@ class SearchEngine:
 
     def _scan_top_browse(self, plan: _Plan, now: datetime) -> _Scan:
         """Without words: walk the popular papers (partial index), then fill with the newest."""
-        where, args = "", []
-        if plan.lo_key:
-            where = " AND COALESCE(p.published, p.first_seen) >= ?"
-            args.append(_iso_of_key(plan.lo_key))
-        rows = self.conn.execute(
-            "SELECT p.pk, p.popularity, COALESCE(p.published, p.first_seen) FROM papers p "
-            f"WHERE p.popularity > 0{where}{plan.filter_sql} ORDER BY p.popularity DESC, p.pk DESC LIMIT ?",
-            [*args, *plan.filter_args, plan.k],
-        ).fetchall()
-        ranked = [(float(row[1]), fts_key(row[2], row[0]), row[1]) for row in rows]
+        rows = self.index.most_popular(plan.lo_key, plan.filters, plan.k)
+        ranked = [(float(popularity), key, popularity) for _, popularity, key in rows]
         if len(ranked) >= plan.k:
             # Counting comes from the time-ordered scan, as for sort:new.
             newest = self._scan_new(plan, now)
@@ -585,10 +527,8 @@ class SearchEngine:
         if scan.exhausted or scan.last_key is None:
             return round(seen)
         now_s = now.timestamp()
-        oldest = self.conn.execute(
-            "SELECT rowid FROM papers_fts WHERE rowid >= ? ORDER BY rowid LIMIT 1", (plan.lo_key,)
-        ).fetchone()
-        start_s = (oldest[0] >> FTS_PK_BITS) if oldest else (plan.lo_key >> FTS_PK_BITS)
+        oldest = self.index.oldest_key(plan.lo_key)
+        start_s = (oldest if oldest is not None else plan.lo_key) >> FTS_PK_BITS
         read_span = max(1.0, now_s - (scan.last_key >> FTS_PK_BITS))
         full_span = max(read_span, now_s - start_s)
         return round(seen * full_span / read_span)
@@ -611,7 +551,7 @@ class SearchEngine:
                 f"No papers matched {asked}: there are no words to search for in it. "
                 "Try a few keywords, e.g. diffusion models, or a topic such as topic:cv."
             )
-        if not self.conn.execute("SELECT 1 FROM papers LIMIT 1").fetchone():
+        if not self.index.has_papers():
             return "No papers are stored yet; they appear after the first fetch (paperbot fetch)."
         terms = list(plan.terms)
         unknown = [t for t in terms if not self._exists(SearchQuery(text=_quote(t)), now)]
@@ -675,15 +615,7 @@ class SearchEngine:
         """The topic most of the newest matches of `query` carry (other than `exclude`)."""
         plan = self._plan(replace(query, sort="new", limit=200))
         pks = [key & FTS_PK_MASK for _, key, _ in self._scan_new(plan, now).ranked]
-        if not pks:
-            return None
-        marks = ",".join("?" * len(pks))
-        row = self.conn.execute(
-            f"SELECT t.topic_id, count(*) AS n FROM paper_topics t JOIN papers p ON p.id = t.paper_id "
-            f"WHERE p.pk IN ({marks}) AND t.topic_id != ? GROUP BY t.topic_id ORDER BY n DESC, t.topic_id LIMIT 1",
-            [*pks, exclude],
-        ).fetchone()
-        return str(row[0]) if row else None
+        return self.index.most_common_topic(pks, exclude)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -728,10 +660,6 @@ def _no_words(plan: _Plan, query: SearchQuery) -> bool:
 def _as_text(terms: Iterable[str]) -> str:
     """Terms back as query text (phrases quoted)."""
     return " ".join(f'"{t}"' if " " in t else t for t in terms)
-
-
-def _iso_of_key(key: int) -> str:
-    return to_iso(datetime.fromtimestamp(key >> FTS_PK_BITS, UTC)) or ""
 
 
 def _clean(text: str, limit: int = 60) -> str:

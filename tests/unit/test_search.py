@@ -24,7 +24,7 @@ from bot.search.engine import (
     recency,
 )
 from bot.store import Store
-from bot.store.papers import FTS_PK_BITS, FTS_PK_MASK, fts_key
+from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK, fts_key
 from bot.store.schema import MIGRATIONS
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
