@@ -1,11 +1,12 @@
-"""Matching papers against standing queries (subscriptions, a channel's digest query): the
-tokenizing, the compiled `Matcher`, and the inverted `SubscriptionIndex`.
+"""Matching papers against standing queries (subscriptions, a channel's digest query): query
+terms, the compiled `Matcher`, and the inverted `SubscriptionIndex`.
 
 A query matches when every term occurs in the paper's title or abstract (a quoted phrase or
 hyphenated word as consecutive words) and, when topics are given, the paper has at least one
-of them. Queries are parsed by `bot.search.engine.query_terms` (the search grammar: phrases,
-hyphenated compounds, stop words dropped); paper text is split into words the same way, and
-both sides fold a plural `s` ("transformers" finds "transformer").
+of them. Queries are parsed by `bot.search.query.query_terms` (the search grammar: phrases,
+hyphenated compounds, stop words dropped); paper text is split into words the same way
+(`bot.core.text.plural_folded_words`), and both sides fold a plural `s` ("transformers" finds
+"transformer", `bot.core.text.fold_plural`).
 
 New papers are matched against ALL subscriptions at once, never every subscription against
 every paper (`match_brute_force` is only the reference the tests compare with):
@@ -24,8 +25,8 @@ from functools import lru_cache
 from bot.core.models import Paper, Subscription
 from bot.core.text import fold_plural, plural_folded_words
 from bot.enrich.taxonomy import tag, topic_ids
-from bot.search.engine import STOPWORDS
-from bot.search.engine import query_terms as search_query_terms
+from bot.search.query import STOPWORDS
+from bot.search.query import query_terms as search_query_terms
 from bot.store import Store
 
 Term = tuple[str, ...]
@@ -37,7 +38,7 @@ Term = tuple[str, ...]
 def query_terms(text: str) -> tuple[Term, ...]:
     """The required terms of a subscription or channel query, in order, without repeats.
 
-    Parsed by `bot.search.engine.query_terms`, so a subscription reads a query exactly as a search
+    Parsed by `bot.search.query.query_terms`, so a subscription reads a query exactly as a search
     does (quoted phrases and hyphenated words like `self-supervised` are phrases; stop words
     and AND/OR/NOT dropped), then plural-folded like paper text. A query of nothing but stop
     words has no terms here (search keeps them; an alert on "the" would match every paper).
