@@ -119,6 +119,21 @@ def test_gaussian_splatting_title_papers_rank_first(engine: SearchEngine) -> Non
     assert result.hits[0].why.startswith("title: gaussian, splatting")
 
 
+def test_why_names_the_field_of_a_word_fts5_matched_by_its_stem() -> None:
+    # FTS5 stems with Porter ("learning" finds "learned"); `why` must still name the field,
+    # which is why it compares words with strip_suffix rather than the plural-only fold_plural.
+    store = Store.open(":memory:")
+    store.papers.ingest(
+        [Paper(id=pid(0), title="Robots that learned walking", abstract="We report the operations.",
+               version=1, published=NOW - timedelta(hours=1))],
+        NOW,
+    )
+    engine = SearchEngine(store)
+    assert [h.why for h in engine.search(SearchQuery("learning walks"), NOW).hits] == ["title: learning, walks"]
+    assert [h.why for h in engine.search(SearchQuery("operation"), NOW).hits] == ["abstract: operation"]
+    store.close()
+
+
 def test_title_beats_a_newer_abstract_mention(tmp_path: Path) -> None:
     papers = corpus_papers()
     in_title = [i for i, p in enumerate(papers) if "gaussian splatting" in p.title.lower()]
