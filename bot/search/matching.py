@@ -32,7 +32,7 @@ from bot.store import Store
 Term = tuple[str, ...]
 
 
-# --- tokenizing ----------------------------------------------------------------------------
+# --- query terms and paper words -----------------------------------------------------------
 
 
 def query_terms(text: str) -> tuple[Term, ...]:

@@ -2,7 +2,8 @@
 
 `Store` opens the database (migrating it) and exposes one repository object per area:
 `papers`, `fulltext` (the search index's reads), `summaries`, `sources` (fetch state and HTTP
-validators), plus those the delivery side adds. SQLite calls are fast enough to make from the event loop; long jobs batch.
+validators), plus those the delivery side adds. SQLite calls are fast enough to make from the
+event loop; long jobs batch.
 """
 
 from __future__ import annotations
