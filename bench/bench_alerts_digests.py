@@ -55,12 +55,12 @@ def vocabulary(max_share: float = 0.05) -> list[str]:
     """Words people subscribe to: corpus words (alphabetic, longer than 3 letters) found in at
     most `max_share` of the corpus documents. Filler that nearly every abstract has ("which",
     "framework", "propose") is not what anyone subscribes to."""
-    from bot.search.matching import tokens
+    from bot.core.text import plural_folded_words
 
     docs = corpus_docs()
     seen: dict[str, int] = {}
     for title, abstract in docs:
-        for word in set(tokens(f"{title} {abstract}")):
+        for word in set(plural_folded_words(f"{title} {abstract}")):
             seen[word] = seen.get(word, 0) + 1
     return sorted(w for w, n in seen.items() if w.isalpha() and len(w) > 3 and n <= max_share * len(docs))
 

@@ -1,4 +1,4 @@
-"""Search latency at 100k and 1M papers: bot.search.engine vs one raw FTS5 `MATCH ... ORDER BY bm25`.
+"""Search latency at 100k and 1M papers: bot.search (SearchEngine) vs one raw FTS5 `MATCH ... ORDER BY bm25`.
 
 For each size N, builds a store of N synthetic papers (bench/corpus.py: corpus sentences, dates
 over 3 years, HF/Reddit signals) through the real ingest path (`store.papers.ingest`), tags them
@@ -34,16 +34,11 @@ from pathlib import Path
 
 from bench.corpus import DEFAULT_END, corpus_docs, corpus_topics, synthetic_papers
 from bot.core.models import Paper, SourceKind
-from bot.search.engine import (
-    STOPWORDS,
-    SearchEngine,
-    SearchQuery,
-    fts_query,
-    popularity_factor,
-    recency,
-)
+from bot.search.engine import SearchEngine
+from bot.search.query import STOPWORDS, SearchQuery, fts_query, plan_for
+from bot.search.ranking import popularity_factor, recency
 from bot.store import Store
-from bot.store.papers import FTS_PK_BITS, FTS_PK_MASK
+from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK
 
 NOW = DEFAULT_END
 TOPICS = ("llm", "cv", "rl", "gen", "agents", "reasoning", "efficient")
@@ -154,9 +149,9 @@ def raw_top10(store: Store, query: SearchQuery) -> None:
     ).fetchall()
 
 
-def brute_force(store: Store, engine: SearchEngine, query: SearchQuery) -> list[int]:
+def brute_force(store: Store, query: SearchQuery) -> list[int]:
     """Every match scored with the engine's formula; pks of the best 10 (no filters)."""
-    plan = engine._plan(query)
+    plan = plan_for(query)
     rows = store.conn.execute(
         "SELECT f.rowid, bm25(papers_fts, 8.0, 1.0, 3.0, 1.0), p.popularity FROM papers_fts f "
         f"JOIN papers p ON p.pk = (f.rowid & {FTS_PK_MASK}) WHERE papers_fts MATCH ? AND f.rowid >= ?",
@@ -209,7 +204,7 @@ def measure(path: Path) -> dict[str, object]:
     for query in checked:
         hits = engine.search(SearchQuery(text=query.text, since=query.since, limit=10), NOW).hits
         got = _pks(store, [h.paper.id for h in hits])
-        exact += got == brute_force(store, engine, query)
+        exact += got == brute_force(store, query)
     store.close()
     engine_p = percentiles(engine_ms)
     raw_p = percentiles(raw_ms)

@@ -23,7 +23,8 @@ from bot.core.errors import PaperbotError, SourceError, UserInputError
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply
 from bot.enrich.taxonomy import TAXONOMY, resolve_topic
 from bot.ports import SummaryProvider
-from bot.search.engine import SearchEngine, SearchQuery
+from bot.search.engine import SearchEngine
+from bot.search.query import SearchQuery
 from bot.store import Store
 
 log = logging.getLogger(__name__)

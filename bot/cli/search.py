@@ -12,7 +12,8 @@ from bot.chat.grammar import parse_topic, query_text
 from bot.core.clock import parse_since
 from bot.core.errors import UserInputError
 from bot.enrich.summarize import build_summaries
-from bot.search.engine import SearchEngine, SearchQuery
+from bot.search.engine import SearchEngine
+from bot.search.query import SearchQuery
 from bot.settings import Settings, make_clock
 from bot.store import Store
 

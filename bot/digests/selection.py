@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 
 from bot.core.clock import ensure_utc, to_iso
 from bot.core.models import ChannelSettings, Paper, SourceKind
+from bot.core.text import plural_folded_words
 from bot.enrich.taxonomy import topic_by_id
-from bot.search.matching import Matcher, PaperDoc, paper_doc, tokens, topics_for
+from bot.search.matching import Matcher, PaperDoc, paper_doc, topics_for
 from bot.store import Store
 
 FIRST_WINDOW = timedelta(hours=24)
@@ -138,7 +139,7 @@ def select(
             doc = doc_of(paper) if doc_of else paper_doc(paper, paper_topics)
             if not matcher.matches(doc):
                 continue
-            title_words = set(tokens(paper.title))
+            title_words = set(plural_folded_words(paper.title))
             title_hit = 1.0 if any(word in title_words for term in matcher.terms for word in term) else 0.0
         topical = (1.0 + 0.25 * (len(hits) - 1)) if wanted_topics else 1.0
         score = 2.0 * topical + base + 0.5 * title_hit

@@ -1,11 +1,12 @@
-"""Matching papers against standing queries (subscriptions, a channel's digest query): the
-tokenizing, the compiled `Matcher`, and the inverted `SubscriptionIndex`.
+"""Matching papers against standing queries (subscriptions, a channel's digest query): query
+terms, the compiled `Matcher`, and the inverted `SubscriptionIndex`.
 
 A query matches when every term occurs in the paper's title or abstract (a quoted phrase or
 hyphenated word as consecutive words) and, when topics are given, the paper has at least one
-of them. Queries are parsed by `bot.search.engine.query_terms` (the search grammar: phrases,
-hyphenated compounds, stop words dropped); paper text is split into words the same way, and
-both sides fold a plural `s` ("transformers" finds "transformer").
+of them. Queries are parsed by `bot.search.query.query_terms` (the search grammar: phrases,
+hyphenated compounds, stop words dropped); paper text is split into words the same way
+(`bot.core.text.plural_folded_words`), and both sides fold a plural `s` ("transformers" finds
+"transformer", `bot.core.text.fold_plural`).
 
 New papers are matched against ALL subscriptions at once, never every subscription against
 every paper (`match_brute_force` is only the reference the tests compare with):
@@ -22,27 +23,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.core.models import Paper, Subscription
-from bot.enrich.taxonomy import fold_plural, tag, topic_ids
-from bot.search.engine import STOPWORDS, folded_words
-from bot.search.engine import query_terms as search_query_terms
+from bot.core.text import fold_plural, plural_folded_words
+from bot.enrich.taxonomy import tag, topic_ids
+from bot.search.query import STOPWORDS
+from bot.search.query import query_terms as search_query_terms
 from bot.store import Store
 
 Term = tuple[str, ...]
 
 
-# --- tokenizing ----------------------------------------------------------------------------
-
-
-def tokens(text: str) -> list[str]:
-    """Words as search normalizes them (bot.search.engine.folded_words: lower case, accents folded, at most
-    40 characters), plural-folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
-    return [fold_plural(word) for word in folded_words(text)]
+# --- query terms and paper words -----------------------------------------------------------
 
 
 def query_terms(text: str) -> tuple[Term, ...]:
     """The required terms of a subscription or channel query, in order, without repeats.
 
-    Parsed by `bot.search.engine.query_terms`, so a subscription reads a query exactly as a search
+    Parsed by `bot.search.query.query_terms`, so a subscription reads a query exactly as a search
     does (quoted phrases and hyphenated words like `self-supervised` are phrases; stop words
     and AND/OR/NOT dropped), then plural-folded like paper text. A query of nothing but stop
     words has no terms here (search keeps them; an alert on "the" would match every paper).
@@ -67,7 +63,7 @@ class PaperDoc:
 
 def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
     """Tokenize a paper's title and abstract once for matching."""
-    words = tokens(f"{paper.title}\n{paper.abstract}")
+    words = plural_folded_words(f"{paper.title}\n{paper.abstract}")
     distinct = frozenset(words)
     pairs = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
     return PaperDoc(paper.id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), distinct | pairs)

@@ -1,8 +1,9 @@
 """The store: everything that must survive a restart, in one database.
 
 `Store` opens the database (migrating it) and exposes one repository object per area:
-`papers`, `summaries`, `sources` (fetch state and HTTP validators), plus those the delivery
-side adds. SQLite calls are fast enough to make from the event loop; long jobs batch.
+`papers`, `fulltext` (the search index's reads), `summaries`, `sources` (fetch state and HTTP
+validators), plus those the delivery side adds. SQLite calls are fast enough to make from the
+event loop; long jobs batch.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sqlite3
 
 from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
+from bot.store.fulltext import FullTextIndex
 from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.retention import Retention, RetentionStore
@@ -28,6 +30,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.papers = PaperStore(conn)
+        self.fulltext = FullTextIndex(conn)
         self.sources = SourceStateStore(conn)
         # The delivery side: digest settings, subscriptions, user state, notices, outbox.
         self.channels = ChannelStore(conn)

@@ -1,4 +1,7 @@
-"""Papers, their versions and per-source signals: ingest (idempotent, merging) and reads."""
+"""Papers, their versions and per-source signals: ingest (idempotent, merging) and reads.
+
+Ingest keeps the full-text index (papers_fts, keyed by `bot.store.fulltext.fts_key`) in step
+with each paper, in the same transaction; search reads the index through `bot.store.fulltext`."""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.core.clock import ensure_utc, from_iso, to_iso
 from bot.core.models import Paper, Signal, SourceKind
 from bot.store.db import transaction
+from bot.store.fulltext import fts_key
 
 # Whose metadata wins when two sources describe the same arXiv paper.
 _META_RANK = {SourceKind.ARXIV: 3, SourceKind.HF: 2, SourceKind.FEED: 1, SourceKind.REDDIT: 1}
@@ -45,32 +49,6 @@ class IngestCounts:
     def as_dict(self) -> dict[str, int]:
         """The four counts, for printing and JSON."""
         return {"new": self.new, "updated": self.updated, "merged": self.merged, "skipped": self.skipped}
-
-
-# papers_fts rowids ("keys") sort by paper time: whole UTC seconds since 1970 of
-# COALESCE(published, first_seen) (the first 19 characters of the stored ISO text), clamped to
-# [0, 2**32), times 2**31, plus pk (< 2**31). Newest-first is then `ORDER BY rowid DESC`, a time
-# window is a rowid range, and pk = key & FTS_PK_MASK. The schema migration that builds
-# papers_fts computes the same value in SQL; tests check that both agree.
-FTS_PK_BITS = 31
-FTS_PK_MASK = (1 << FTS_PK_BITS) - 1
-_MAX_SECONDS = (1 << 32) - 1
-
-
-def fts_seconds(when: str | None) -> int:
-    """The time part of a papers_fts key for a stored ISO time (`to_iso` output), 0 if unknown."""
-    if not when:
-        return 0
-    try:
-        seconds = int(datetime.fromisoformat(when[:19]).replace(tzinfo=UTC).timestamp())
-    except ValueError:
-        return 0
-    return min(_MAX_SECONDS, max(0, seconds))
-
-
-def fts_key(when: str | None, pk: int) -> int:
-    """The papers_fts rowid of paper `pk` whose stored time (published, else first_seen) is `when`."""
-    return (fts_seconds(when) << FTS_PK_BITS) | pk
 
 
 def _content_hash(paper: Paper) -> str:

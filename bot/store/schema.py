@@ -216,8 +216,8 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
-    # search: papers_fts becomes contentless and keyed by time (see bot/search.py and
-    # bot/store/papers.py fts_key): rowid = seconds(COALESCE(published, first_seen)) * 2**31 + pk,
+    # search: papers_fts becomes contentless and keyed by time (see bot/store/fulltext.py
+    # fts_key): rowid = seconds(COALESCE(published, first_seen)) * 2**31 + pk,
     # so newest-first is rowid order and a time window is a rowid range. A partial index lists
     # the papers with any popularity for sort:top.
     """

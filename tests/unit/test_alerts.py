@@ -23,18 +23,10 @@ from bot.search.matching import (
     match_brute_force,
     paper_doc,
     query_terms,
-    tokens,
 )
 from tests.contract.support import T0, app_settings, hours, ingest, make_paper, new_store
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
-
-
-def test_tokens_fold_case_accents_and_plurals() -> None:
-    assert tokens("Diffusion Transformers for Schrödinger's Équations") == [
-        "diffusion", "transformer", "for", "schrodinger", "s", "equation",
-    ]
-    assert tokens("Graph neural networks (GNNs) & policies") == ["graph", "neural", "network", "gnn", "policy"]
 
 
 def test_query_terms_follow_the_search_grammar_plus_plural_folding() -> None:

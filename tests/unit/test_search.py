@@ -12,19 +12,13 @@ from pathlib import Path
 
 import pytest
 
-import bot.search.engine as search_module
+import bot.search.ranking as ranking
 from bot.core.models import Paper, Signal, SourceKind
-from bot.search.engine import (
-    SearchEngine,
-    SearchQuery,
-    SearchResult,
-    fts_query,
-    popularity_factor,
-    query_terms,
-    recency,
-)
+from bot.search.engine import SearchEngine, SearchResult
+from bot.search.query import SearchQuery, fts_query, plan_for, query_terms
+from bot.search.ranking import popularity_factor, recency, scan_relevance
 from bot.store import Store
-from bot.store.papers import FTS_PK_BITS, FTS_PK_MASK, fts_key
+from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK, fts_key
 from bot.store.schema import MIGRATIONS
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
@@ -123,6 +117,21 @@ def test_gaussian_splatting_title_papers_rank_first(engine: SearchEngine) -> Non
     assert set(ids[: len(in_title)]) == in_title
     assert mentions <= set(ids[len(in_title) :])
     assert result.hits[0].why.startswith("title: gaussian, splatting")
+
+
+def test_why_names_the_field_of_a_word_fts5_matched_by_its_stem() -> None:
+    # FTS5 stems with Porter ("learning" finds "learned"); `why` must still name the field,
+    # which is why it compares words with strip_suffix rather than the plural-only fold_plural.
+    store = Store.open(":memory:")
+    store.papers.ingest(
+        [Paper(id=pid(0), title="Robots that learned walking", abstract="We report the operations.",
+               version=1, published=NOW - timedelta(hours=1))],
+        NOW,
+    )
+    engine = SearchEngine(store)
+    assert [h.why for h in engine.search(SearchQuery("learning walks"), NOW).hits] == ["title: learning, walks"]
+    assert [h.why for h in engine.search(SearchQuery("operation"), NOW).hits] == ["abstract: operation"]
+    store.close()
 
 
 def test_title_beats_a_newer_abstract_mention(tmp_path: Path) -> None:
@@ -381,8 +390,8 @@ def test_limit_is_any_positive_number(engine: SearchEngine) -> None:
 
 def brute_force(store: Store, query: SearchQuery, k: int) -> list[str]:
     """Every match scored with the documented formula, best k (no source/topic filters)."""
-    plan = SearchEngine(store)._plan(query)
-    weights = ", ".join(str(w) for w in search_module.COLUMN_WEIGHTS)
+    plan = plan_for(query)
+    weights = ", ".join(str(w) for w in ranking.COLUMN_WEIGHTS)
     rows = store.conn.execute(
         f"SELECT f.rowid, bm25(papers_fts, {weights}), p.popularity, p.id FROM papers_fts f "
         f"JOIN papers p ON p.pk = (f.rowid & {FTS_PK_MASK}) WHERE papers_fts MATCH ? AND f.rowid >= ?",
@@ -406,7 +415,7 @@ def test_early_stop_returns_exactly_the_best(tmp_path: Path, monkeypatch: pytest
         for i, p in enumerate(corpus_papers(when)) if i % 9 == 0
     ]
     store.papers.ingest(popular, NOW)
-    monkeypatch.setattr(search_module, "BATCH", 4)
+    monkeypatch.setattr(ranking, "BATCH", 4)
     engine = SearchEngine(store)
     stopped_early = 0
     for text in ("model", "language model", '"language model"', "learning", "reinforcement learning",
@@ -415,7 +424,7 @@ def test_early_stop_returns_exactly_the_best(tmp_path: Path, monkeypatch: pytest
             query = SearchQuery(text, limit=k)
             got = [h.paper.id for h in engine.search(query, NOW).hits]
             assert got == brute_force(store, query, k), (text, k)
-            scan = engine._scan_relevance(engine._plan(query), NOW)
+            scan = scan_relevance(store.fulltext, plan_for(query), NOW)
             stopped_early += not scan.exhausted
     assert stopped_early >= 10
     store.close()
@@ -493,7 +502,7 @@ def test_sort_top_walks_the_popular_index_the_same_way(tmp_path: Path, monkeypat
                for text in ("model", "learning", "the", "gaussian splatting")
                for k in (1, 5, 40, 200) for topic in (None, "cv")]
     expected = [[h.paper.id for h in engine.search(q, NOW).hits] for q in queries]
-    monkeypatch.setattr(search_module, "TOP_RESOLVE_ALL", 0)
+    monkeypatch.setattr(ranking, "TOP_RESOLVE_ALL", 0)
     assert [[h.paper.id for h in engine.search(q, NOW).hits] for q in queries] == expected
     assert any(len(ids) == 200 for ids in expected)  # the fill with unpopular papers ran
     store.close()

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.models import Paper, Signal, SourceKind
-from bot.search.engine import SORTS, SearchEngine, SearchQuery, SearchResult, fts_query, query_terms
+from bot.search.engine import SearchEngine, SearchResult
+from bot.search.query import SORTS, SearchQuery, fts_query, query_terms
 from bot.store import Store
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"

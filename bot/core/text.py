@@ -1,0 +1,68 @@
+"""The one text normalizer: how every part of paperbot turns text into comparable words.
+
+- `fold`: lower case, compatibility forms and accents folded ("Schrödinger" -> "schrodinger").
+- `split_words` / `folded_words`: every run of letters and digits, each cut to MAX_WORD_CHARS.
+- `fold_plural`: a tiny plural folding ("transformers" -> "transformer", "studies" -> "study"),
+  used wherever two texts must agree on a word: alert and digest matching, the topic tagger.
+- `plural_folded_words`: folded words, plural-folded: the words standing queries are matched on.
+- `strip_suffix`: a cruder, more aggressive suffix strip ("learning" -> "learn", "models" ->
+  "model"), only for telling which field of a search hit a term matched in (FTS5 itself stems
+  with Porter, so "learned" can match "learning"). It is not `fold_plural`: "learning" stays
+  "learning" there, and matching must not start treating "learner" and "learned" as one word.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = [
+    "MAX_WORD_CHARS", "fold", "split_words", "folded_words", "fold_plural", "plural_folded_words",
+    "strip_suffix",
+]
+
+MAX_WORD_CHARS = 40
+
+_ALNUM = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, compatibility forms and accents folded ("Schrödinger" -> "schrodinger")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def split_words(folded: str) -> list[str]:
+    """The words of already folded text: every run of letters and digits, each at most 40 chars."""
+    return [word[:MAX_WORD_CHARS] for word in _ALNUM.findall(folded)]
+
+
+def folded_words(text: str) -> list[str]:
+    """Folded words of some text (every run of letters and digits), each at most 40 chars."""
+    return split_words(fold(text))
+
+
+def fold_plural(word: str) -> str:
+    """A tiny, consistent plural folding ("transformers" -> "transformer", "studies" -> "study"),
+    applied to paper text and to keywords or queries alike (tagger and alert matching)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def plural_folded_words(text: str) -> list[str]:
+    """Folded words, plural-folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
+    return [fold_plural(word) for word in folded_words(text)]
+
+
+_SUFFIXES = ("ational", "ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "s")
+
+
+def strip_suffix(word: str) -> str:
+    """A crude suffix strip, only to say which field a term matched in (FTS5 uses Porter)."""
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word

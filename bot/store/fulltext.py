@@ -1,0 +1,217 @@
+"""The full-text index (papers_fts): its time-ordered key layout and every read search makes.
+
+Layout (schema migration "search")
+    `papers_fts` is a contentless FTS5 table over title, abstract, authors and summary_text
+    whose rowid ("key") is `seconds(published or first_seen) << 31 | pk` (`fts_key`). Rowid
+    order is therefore time order: FTS5 walks a term's doclist newest-first
+    (`ORDER BY rowid DESC`) without sorting, a `since` window is a rowid range (`since_key`),
+    and the paper is `key & FTS_PK_MASK`. `bot/store/papers.py` keeps the index in step with
+    the papers inside the ingest transaction; this module only reads it.
+
+Reads
+    Each method runs the statements for one question the search engine asks (the matches
+    newest-first with their bm25, how many match, which pass a filter and how popular they
+    are, the popular papers, ...) and returns plain values: keys, pks, counts, topic ids.
+    `match` arguments are FTS5 MATCH expressions built by `bot.search.query` (None: no words,
+    every paper in the window); `PaperFilter` is the source/topic condition on the paper.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.core.clock import to_iso
+
+# papers_fts rowids ("keys") sort by paper time: whole UTC seconds since 1970 of
+# COALESCE(published, first_seen) (the first 19 characters of the stored ISO text), clamped to
+# [0, 2**32), times 2**31, plus pk (< 2**31). Newest-first is then `ORDER BY rowid DESC`, a time
+# window is a rowid range, and pk = key & FTS_PK_MASK. The schema migration that builds
+# papers_fts computes the same value in SQL; tests check that both agree.
+FTS_PK_BITS = 31
+FTS_PK_MASK = (1 << FTS_PK_BITS) - 1
+_MAX_SECONDS = (1 << 32) - 1
+
+# Statements with `pk IN (...)` bind at most this many pks each.
+_CHUNK = 500
+
+ScoredRow = tuple[int, float, float]  # (key, bm25, bm25 under the bound weights)
+
+
+def fts_seconds(when: str | None) -> int:
+    """The time part of a papers_fts key for a stored ISO time (`to_iso` output), 0 if unknown."""
+    if not when:
+        return 0
+    try:
+        seconds = int(datetime.fromisoformat(when[:19]).replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        return 0
+    return min(_MAX_SECONDS, max(0, seconds))
+
+
+def fts_key(when: str | None, pk: int) -> int:
+    """The papers_fts rowid of paper `pk` whose stored time (published, else first_seen) is `when`."""
+    return (fts_seconds(when) << FTS_PK_BITS) | pk
+
+
+def since_key(when: datetime) -> int:
+    """The smallest key of any paper whose time is at or after `when` (an aware datetime)."""
+    return fts_seconds(to_iso(when)) << FTS_PK_BITS
+
+
+def _iso_of_key(key: int) -> str:
+    return to_iso(datetime.fromtimestamp(key >> FTS_PK_BITS, UTC)) or ""
+
+
+@dataclass(frozen=True, slots=True)
+class PaperFilter:
+    """Conditions on the paper behind an index row: `source` (a SourceKind value) is one of
+    its sources; it is tagged with topic id `topic`. None (or "" for topic): no condition."""
+
+    source: str | None = None
+    topic: str | None = None
+
+
+def _filter_sql(filters: PaperFilter) -> tuple[str, tuple[str, ...]]:
+    """Extra conditions on `papers p` for the filters (each starting with AND) and their args."""
+    clauses, args = [], []
+    if filters.source is not None:
+        clauses.append(" AND instr(p.sources, ?) > 0")
+        args.append(f'"{filters.source}"')
+    if filters.topic:
+        clauses.append(" AND EXISTS (SELECT 1 FROM paper_topics t WHERE t.paper_id = p.id AND t.topic_id = ?)")
+        args.append(filters.topic)
+    return "".join(clauses), tuple(args)
+
+
+def _bm25(weights: Sequence[float]) -> str:
+    """An FTS5 bm25() call with these column weights (title, abstract, authors, summary_text)."""
+    return f"bm25(papers_fts, {', '.join(str(float(w)) for w in weights)})"
+
+
+class FullTextIndex:
+    """Reads of papers_fts and of the papers columns search ranks and filters on."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def newest_first(
+        self,
+        match: str | None,
+        since: int,
+        batch: int,
+        weights: Sequence[float] | None = None,
+        bound_weights: Sequence[float] | None = None,
+    ) -> Generator[list[ScoredRow], None, None]:
+        """Batches of (key, bm25, bm25 under `bound_weights`) of the matches of `match` (None:
+        every paper) with key >= `since`, newest first, `batch` rows at a time (the last batch
+        may be shorter). Without `weights` (or without `match`) both scores are -1. bm25 is
+        FTS5's (lower is better). Close the generator to stop reading early."""
+        score = ", -1.0, -1.0"
+        if weights is not None and match:
+            score = f", {_bm25(weights)}, {_bm25(bound_weights or weights)}"
+        if match is None:
+            cursor = self.conn.execute(
+                f"SELECT rowid{score} FROM papers_fts WHERE rowid >= ? ORDER BY rowid DESC", (since,)
+            )
+        else:
+            cursor = self.conn.execute(
+                f"SELECT rowid{score} FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? ORDER BY rowid DESC",
+                (match, since),
+            )
+        try:
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
+
+    def newest_keys(self, match: str, since: int, limit: int) -> list[int]:
+        """Keys of the newest `limit` matches of `match` with key >= `since`, newest first."""
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid >= ? "
+                "ORDER BY rowid DESC LIMIT ?",
+                (match, since, limit),
+            )
+        ]
+
+    def count(self, match: str | None, since: int, filters: PaperFilter) -> int:
+        """How many matches of `match` (None: papers) with key >= `since` pass the filters."""
+        filter_sql, filter_args = _filter_sql(filters)
+        join = f" JOIN papers p ON p.pk = (f.rowid & {FTS_PK_MASK})" if filter_sql else ""
+        where = ["f.rowid >= ?"]
+        args: list[object] = [since]
+        if match is not None:
+            where.insert(0, "papers_fts MATCH ?")
+            args.insert(0, match)
+        sql = f"SELECT count(*) FROM papers_fts f{join} WHERE {' AND '.join(where)}{filter_sql}"
+        return int(self.conn.execute(sql, [*args, *filter_args]).fetchone()[0])
+
+    def oldest_key(self, since: int) -> int | None:
+        """The smallest key >= `since` in the index (the oldest paper in a window), or None."""
+        row = self.conn.execute(
+            "SELECT rowid FROM papers_fts WHERE rowid >= ? ORDER BY rowid LIMIT 1", (since,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def popularity_of(self, pks: Sequence[int], filters: PaperFilter) -> dict[int, int]:
+        """pk -> popularity for those of `pks` that pass the filters."""
+        filter_sql, filter_args = _filter_sql(filters)
+        found: dict[int, int] = {}
+        for start in range(0, len(pks), _CHUNK):
+            chunk = pks[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT p.pk, p.popularity FROM papers p WHERE p.pk IN ({marks}){filter_sql}",
+                [*chunk, *filter_args],
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
+    def popular_first(self, batch: int) -> Generator[list[tuple[int, int]], None, None]:
+        """Batches of (pk, popularity) of every paper with popularity > 0, most popular first
+        (ties: highest pk first), `batch` rows at a time (the partial index papers_popular).
+        Close the generator to stop reading early."""
+        cursor = self.conn.execute(
+            "SELECT pk, popularity FROM papers WHERE popularity > 0 ORDER BY popularity DESC, pk DESC"
+        )
+        try:
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
+
+    def most_popular(self, since: int, filters: PaperFilter, limit: int) -> list[tuple[int, int, int]]:
+        """(pk, popularity, key) of the `limit` most popular papers (popularity > 0; ties:
+        highest pk first) with key >= `since` that pass the filters."""
+        filter_sql, filter_args = _filter_sql(filters)
+        where, args = "", []
+        if since:
+            where = " AND COALESCE(p.published, p.first_seen) >= ?"
+            args.append(_iso_of_key(since))
+        rows = self.conn.execute(
+            "SELECT p.pk, p.popularity, COALESCE(p.published, p.first_seen) FROM papers p "
+            f"WHERE p.popularity > 0{where}{filter_sql} ORDER BY p.popularity DESC, p.pk DESC LIMIT ?",
+            [*args, *filter_args, limit],
+        ).fetchall()
+        return [(row[0], row[1], fts_key(row[2], row[0])) for row in rows]
+
+    def has_papers(self) -> bool:
+        """Whether any paper is stored at all."""
+        return self.conn.execute("SELECT 1 FROM papers LIMIT 1").fetchone() is not None
+
+    def most_common_topic(self, pks: Sequence[int], exclude: str) -> str | None:
+        """The topic id most of the papers `pks` carry, other than `exclude` (ties: the
+        smallest id), or None when they carry none."""
+        if not pks:
+            return None
+        marks = ",".join("?" * len(pks))
+        row = self.conn.execute(
+            f"SELECT t.topic_id, count(*) AS n FROM paper_topics t JOIN papers p ON p.id = t.paper_id "
+            f"WHERE p.pk IN ({marks}) AND t.topic_id != ? GROUP BY t.topic_id ORDER BY n DESC, t.topic_id LIMIT 1",
+            [*pks, exclude],
+        ).fetchone()
+        return str(row[0]) if row else None

@@ -1,0 +1,67 @@
+"""The one text normalizer (bot.core.text): folding, word splitting, the plural folding that
+matching and tagging agree on, and the cruder suffix strip that only search explanations use."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.text import (
+    MAX_WORD_CHARS,
+    fold,
+    fold_plural,
+    folded_words,
+    plural_folded_words,
+    split_words,
+    strip_suffix,
+)
+
+
+def test_fold_lowers_and_drops_accents_and_compatibility_forms() -> None:
+    assert fold("Schrödinger ÉQUATIONS") == "schrodinger equations"
+    assert fold("ﬁne-tuning ①") == "fine-tuning 1"  # ligature and circled digit: compatibility forms
+    assert fold("Ångström naïve") == "angstrom naive"
+
+
+def test_folded_words_are_letter_and_digit_runs_cut_to_40_chars() -> None:
+    assert folded_words("GPT-4o: text_to_sql, 3.5 (ok)") == ["gpt", "4o", "text", "to", "sql", "3", "5", "ok"]
+    assert folded_words("x" * 100 + " y") == ["x" * MAX_WORD_CHARS, "y"]
+    assert folded_words("") == [] and folded_words("-- !! __") == []
+    assert split_words("already folded text") == ["already", "folded", "text"]
+
+
+def test_plural_folded_words_fold_case_accents_and_plurals() -> None:
+    assert plural_folded_words("Diffusion Transformers for Schrödinger's Équations") == [
+        "diffusion", "transformer", "for", "schrodinger", "s", "equation",
+    ]
+    assert plural_folded_words("Graph neural networks (GNNs) & policies") == ["graph", "neural", "network", "gnn", "policy"]
+
+
+def test_fold_plural_folds_plurals_only() -> None:
+    cases = {
+        "transformers": "transformer", "studies": "study", "policies": "policy", "llms": "llm",
+        "ties": "tie",  # too short for the -ies rule, then a plain -s
+        "pies": "pie", "gnns": "gnn", "loss": "loss", "corpus": "corpus", "analysis": "analysis",
+        "bus": "bus", "gas": "gas", "its": "its", "is": "is", "s": "s", "": "",
+        "learning": "learning", "learned": "learned", "learner": "learner", "modeling": "modeling",
+    }
+    assert {word: fold_plural(word) for word in cases} == cases
+
+
+def test_strip_suffix_is_cruder_than_fold_plural() -> None:
+    cases = {
+        "learning": "learn", "learned": "learn", "learner": "learn", "learnings": "learn",
+        "models": "model", "studies": "stud", "relational": "rel", "operations": "oper",
+        "boxes": "box", "ring": "ring", "bed": "bed", "gas": "gas",
+    }
+    assert {word: strip_suffix(word) for word in cases} == cases
+    # The difference that keeps both: matching must not merge "learner" into "learning".
+    assert fold_plural("learner") != fold_plural("learning")
+    assert strip_suffix("learner") == strip_suffix("learning")
+
+
+@given(st.text(max_size=200))
+def test_folding_is_idempotent_on_words(text: str) -> None:
+    words = folded_words(text)
+    assert all(0 < len(word) <= MAX_WORD_CHARS for word in words)
+    assert folded_words(" ".join(words)) == words
