@@ -16,8 +16,10 @@ True for everyone unless SLACK_ADMIN_ONLY=true; then only workspace admins and o
 (`users.info`: is_admin / is_owner / is_primary_owner), cached for `ADMIN_CACHE_SECONDS`; when
 `users.info` fails the user is treated as not an admin.
 
-Errors: a listener (or the middleware) that raises reaches `on_error` (bolt's `app.error`), which
-logs the exception and answers the user privately with a short apology, never a stack trace.
+Errors: one handler, `on_error`, registered as bolt's `app.error` (errors in the middleware or
+in bolt) and called by every listener for an exception in its work (see `_listener` for why
+bolt is not left to route those), logs the exception and answers the user privately with a
+short apology, never a stack trace.
 """
 
 from __future__ import annotations
@@ -209,14 +211,16 @@ class InFlight:
 
     @contextlib.contextmanager
     def track(self) -> Iterator[None]:
-        """Count the current task as in flight for the duration of the block."""
+        """Count the current task as in flight for the duration of the block (nested blocks
+        in one task, such as the error handler inside a listener, leave it to the outer one)."""
         task = asyncio.current_task()
-        if task is not None:
+        outermost = task is not None and task not in self._tasks
+        if outermost and task is not None:
             self._tasks.add(task)
         try:
             yield
         finally:
-            if task is not None:
+            if outermost and task is not None:
                 self._tasks.discard(task)
 
     async def wait(self, timeout: float) -> None:
@@ -233,6 +237,11 @@ def _what(body: dict[str, Any]) -> str:
     actions = body.get("actions")
     action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
     return f"button {action.get('action_id', '?')}"
+
+
+# What a listener does once acked: the request's body, bolt's context (with who and where in
+# it) and bolt's respond.
+Work = Callable[[dict[str, Any], AsyncBoltContext, AsyncRespond], Awaitable[None]]
 
 
 class SlackListeners:
@@ -258,10 +267,30 @@ class SlackListeners:
     def attach(self, app: AsyncApp, command: str) -> None:
         """Register the listeners (each behind the who/where middleware) and the error handler."""
         middleware = [self.resolve_who_where]
-        app.command(command, middleware=middleware)(self.on_command)
-        app.action(re.compile(f"^{DETAILS_ACTION}"), middleware=middleware)(self.on_details)
-        app.action(SHARE_ACTION, middleware=middleware)(self.on_share)
+        app.command(command, middleware=middleware)(self._listener(self.command))
+        app.action(re.compile(f"^{DETAILS_ACTION}"), middleware=middleware)(self._listener(self.details))
+        app.action(SHARE_ACTION, middleware=middleware)(self._listener(self.share))
         app.error(self.on_error)
+
+    def _listener(self, work: Work) -> Callable[..., Awaitable[None]]:
+        """The bolt listener for `work`: ack at once with an empty body (so Slack's 3-second
+        deadline never depends on the work), then run it, counted in flight for stop().
+
+        An exception from the work goes straight to `on_error` rather than up to bolt: bolt's
+        asyncio runner hands it to `app.error` too, but then sets the ack back to None, and when
+        its 10 ms ack poll has not seen the ack yet, Slack gets no ack at all (Socket Mode) or a
+        404 after 3 seconds (HTTP mode), on top of the apology."""
+
+        async def listener(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+            await ack()
+            with self.inflight.track():
+                try:
+                    await work(body, context, respond)
+                except Exception as error:
+                    await self.on_error(error, body, respond, None)
+
+        listener.__name__ = work.__name__  # bolt names listeners in its logs
+        return listener
 
     def _service(self) -> ServiceAPI:
         if self.service is None:
@@ -284,60 +313,55 @@ class SlackListeners:
         context[ACTOR_KEY] = asyncio.create_task(self.admins.actor(caller), name="slack-admin-check")
         await next_()
 
-    # --- listeners -----------------------------------------------------------------------------
+    # --- listeners (run once acked, see _listener) ---------------------------------------------
 
-    async def on_command(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
-        """`/papers ...`: ack now, answer through response_url."""
-        await ack()
-        with self.inflight.track():
-            text = unescape_command(str(body.get("text") or ""))
-            reply = await self._service().handle_command(text, await actor_in(context), place_in(context))
-            await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=reply.private or reply.is_error)
+    async def command(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """`/papers ...`: the answer, through response_url."""
+        text = unescape_command(str(body.get("text") or ""))
+        reply = await self._service().handle_command(text, await actor_in(context), place_in(context))
+        await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=reply.private or reply.is_error)
 
-    async def on_details(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def details(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A Details button: the paper in full, in the message's thread (or ephemeral)."""
-        await ack()
-        with self.inflight.track():
-            paper_id = str(body["actions"][0].get("value", ""))
-            place = place_in(context)
-            reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), await actor_in(context), place)
-            private = render_reply(reply, share=share_value(paper_id=paper_id))
-            container = body.get("container") or {}
-            thread_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-            if reply.is_error or container.get("is_ephemeral") or not thread_ts or not place.channel_id:
-                await self._respond(respond, private, ephemeral=True)
-                return
-            public = replace(reply, private=False, shareable=False)
-            try:
-                for part in render_reply(public, details_buttons=False):
-                    await self.delivery.send(place.channel_id, {**part, "thread_ts": str(thread_ts)})
-            except DeliveryError as exc:
-                log.info("slack: details thread reply failed (%s); answering privately", exc)
-                await self._respond(respond, private, ephemeral=True)
+        paper_id = str(body["actions"][0].get("value", ""))
+        place = place_in(context)
+        reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), await actor_in(context), place)
+        private = render_reply(reply, share=share_value(paper_id=paper_id))
+        container = body.get("container") or {}
+        thread_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        if reply.is_error or container.get("is_ephemeral") or not thread_ts or not place.channel_id:
+            await self._respond(respond, private, ephemeral=True)
+            return
+        public = replace(reply, private=False, shareable=False)
+        try:
+            for part in render_reply(public, details_buttons=False):
+                await self.delivery.send(place.channel_id, {**part, "thread_ts": str(thread_ts)})
+        except DeliveryError as exc:
+            log.info("slack: details thread reply failed (%s); answering privately", exc)
+            await self._respond(respond, private, ephemeral=True)
 
-    async def on_share(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def share(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """The Share button: re-run the command and post the answer in the channel."""
-        await ack()
-        with self.inflight.track():
-            kind, value = parse_share_value(str(body["actions"][0].get("value", "")))
-            if not kind:
-                await self._respond(respond, render_reply(Reply(text="That button no longer works.", is_error=True)), ephemeral=True)
-                return
-            actor = await actor_in(context)
-            command = PaperCommand(paper_id=value) if kind == "paper" else value
-            reply = await self._service().handle_command(command, actor, place_in(context))
-            if reply.is_error:
-                await self._respond(respond, render_reply(reply), ephemeral=True)
-                return
-            shared = replace(reply, private=False, shareable=False)
-            await self._respond(respond, render_reply(shared, shared_by=actor.user_id), ephemeral=False)
+        kind, value = parse_share_value(str(body["actions"][0].get("value", "")))
+        if not kind:
+            await self._respond(respond, render_reply(Reply(text="That button no longer works.", is_error=True)), ephemeral=True)
+            return
+        actor = await actor_in(context)
+        command = PaperCommand(paper_id=value) if kind == "paper" else value
+        reply = await self._service().handle_command(command, actor, place_in(context))
+        if reply.is_error:
+            await self._respond(respond, render_reply(reply), ephemeral=True)
+            return
+        shared = replace(reply, private=False, shareable=False)
+        await self._respond(respond, render_reply(shared, shared_by=actor.user_id), ephemeral=False)
 
     # --- errors --------------------------------------------------------------------------------
 
     async def on_error(self, error: Exception, body: dict[str, Any], respond: AsyncRespond, response: BoltResponse | None) -> BoltResponse | None:
-        """bolt's global error handler: log the exception, apologise to the user privately.
+        """The one error handler (bolt's `app.error`, and `_listener` for the listeners' work):
+        log the exception, apologise to the user privately.
 
-        `response` is None once the listener has acked. An error before the ack (in the
+        `response` is None once the request is acked. An error before the ack (in the
         middleware) would otherwise answer Slack with a 500, which Socket Mode never acks, so
         the user would also see Slack's own failure notice: ack it with an empty 200 instead."""
         with self.inflight.track():
