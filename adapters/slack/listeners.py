@@ -164,7 +164,7 @@ def place_in(context: AsyncBoltContext) -> Place:
     return place
 
 
-async def _respond_once(respond: AsyncRespond, message: dict[str, Any], sleep: Sleep) -> WebhookResponse:
+async def _respond_waiting_out_429(respond: AsyncRespond, message: dict[str, Any], sleep: Sleep) -> WebhookResponse:
     """bolt's `respond`, with a 429 waited out the way RateLimitRetry waits for Web API calls:
     at most RATE_LIMIT_RETRIES times, and only when Retry-After is at most MAX_INLINE_RETRY_AFTER."""
     for _ in range(RATE_LIMIT_RETRIES):
@@ -194,7 +194,7 @@ async def respond_parts(respond: AsyncRespond, parts: list[Part], *, ephemeral: 
             "blocks": part.get("blocks") or [],
         }
         try:
-            answer = await _respond_once(respond, message, sleep)
+            answer = await _respond_waiting_out_429(respond, message, sleep)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning("slack: response_url failed: %s", exc)
             return
