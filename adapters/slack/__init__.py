@@ -1,5 +1,12 @@
-"""The Slack adapter (slack-bolt AsyncApp): `/papers` in Socket Mode or HTTP mode, Block Kit
-rendering (render.py, pure), delivery for the outbox, and the app manifest (manifest.py).
+"""The Slack adapter (slack-bolt AsyncApp): `/papers` in Socket Mode or HTTP mode.
+
+- app.py: `SlackAdapter`, the lifecycle (the Web API client, the bolt app, Socket Mode or the
+  HTTP server with /healthz) and the ChatAdapter methods the core calls;
+- listeners.py: the bolt listeners (command, Details, Share), the who/where middleware (with the
+  SLACK_ADMIN_ONLY check), answers through response_url, and the one error handler;
+- delivery.py: posting and DMs for the outbox, per-channel spacing, 429 handling and the
+  mapping of Slack errors onto bot.core.errors;
+- render.py: pure Block Kit rendering; manifest.py: the app manifest.
 
 Slack payloads and slack_sdk/bolt objects never leave this package; the core sees only `Reply`,
 `Actor`, `Place`, rendered parts (plain dicts) and bot.core.errors.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -21,7 +22,8 @@ import aiohttp
 import pytest
 
 from adapters.slack import SlackAdapter
-from adapters.slack.render import SHARE_ACTION
+from adapters.slack.listeners import ADMIN_CACHE_SECONDS, SORRY
+from adapters.slack.render import DETAILS_ACTION, SHARE_ACTION
 from bot.chat.grammar import Command
 from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
@@ -70,10 +72,12 @@ def slack_settings(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Setting
 
 
 class ScriptedService:
-    """A ServiceAPI answering every command with `reply`; `blocked` holds answers back."""
+    """A ServiceAPI answering every command with `reply` (or raising `error` when set);
+    clearing `release` holds answers back."""
 
     def __init__(self, reply: Reply | None = None) -> None:
         self.reply = reply or Reply(text="done", private=True)
+        self.error: Exception | None = None
         self.release = asyncio.Event()
         self.release.set()
         self.seen: list[tuple[str | Command, Actor, Place]] = []
@@ -81,6 +85,8 @@ class ScriptedService:
     async def handle_command(self, command: str | Command, who: Actor, where: Place) -> Reply:
         self.seen.append((command, who, where))
         await self.release.wait()
+        if self.error is not None:
+            raise self.error
         return self.reply
 
     def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
@@ -219,6 +225,99 @@ async def test_admin_only_asks_users_info_and_caches_it(tmp_path: Path) -> None:
         assert [c.body["user"] for c in fake.calls_to("users.info")] == ["UBOSS", "UNEW"]
         fake.fail("users.info", "user_not_found")
         assert await adapter.can_manage("UGONE") is False  # fail closed
+
+
+async def test_the_ack_does_not_wait_for_the_admin_check(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        fake.admins.add("UBOSS")
+        release = fake.hold("users.info")
+        service = ScriptedService()
+        adapter = SlackAdapter(slack_settings(fake, tmp_path, slack_admin_only=True), sleep=Sleeps())
+        await adapter.start(service)
+        try:
+            payload = slash_command("digest on", response_url=fake.response_url("a"), user_id="UBOSS")
+            envelope = await fake.send_envelope("slash_commands", payload)
+            assert await fake.wait_for_ack(envelope) == {"envelope_id": envelope}
+            # Acked while users.info is still unanswered; the command waits for the answer.
+            assert [c.body["user"] for c in fake.calls_to("users.info")] == ["UBOSS"]
+            assert service.seen == [] and fake.responses_to("a") == []
+            release.set()
+            await fake.response("a")
+            assert service.seen[0][1].can_manage is True
+        finally:
+            release.set()
+            await adapter.stop()
+
+
+async def test_the_middleware_resolves_who_and_where_once_per_request(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        fake.admins.add("UBOSS")
+        now = [1000.0]
+        service = ScriptedService(Reply(text="done", private=True, shareable=True))
+        adapter = SlackAdapter(slack_settings(fake, tmp_path, slack_admin_only=True), sleep=Sleeps(), monotonic=lambda: now[0])
+        await adapter.start(service)
+        try:
+            command = slash_command("quantum", response_url=fake.response_url("c"), user_id="UBOSS", channel_id="CLAB")
+            await fake.wait_for_ack(await fake.send_envelope("slash_commands", command))
+            await fake.response("c")
+            now[0] += ADMIN_CACHE_SECONDS + 1  # so each request below must ask users.info itself
+            details = block_action(f"{DETAILS_ACTION}_1", "2501.00001", response_url=fake.response_url("d"), user_id="UBOSS", ephemeral=True)
+            await fake.wait_for_ack(await fake.send_envelope("interactive", details))
+            await fake.response("d")
+            now[0] += ADMIN_CACHE_SECONDS + 1
+            share = block_action(SHARE_ACTION, json.dumps({"c": "quantum"}), response_url=fake.response_url("s"), user_id="UNEW", channel_id="DUNEW")
+            await fake.wait_for_ack(await fake.send_envelope("interactive", share))
+            await fake.response("s")
+        finally:
+            await adapter.stop()
+        assert [c.body["user"] for c in fake.calls_to("users.info")] == ["UBOSS", "UBOSS", "UNEW"]
+        seen = [(who.user_id, who.name, who.can_manage, where.channel_id, where.workspace_id, where.is_dm) for _, who, where in service.seen]
+        assert seen == [
+            ("UBOSS", "uboss", True, "CLAB", TEAM_ID, False),
+            ("UBOSS", "uboss", True, "CGENERAL", TEAM_ID, False),
+            ("UNEW", "unew", False, "DUNEW", TEAM_ID, True),
+        ]
+
+
+@pytest.mark.parametrize("entry", ["command", "details", "share"])
+async def test_a_failing_listener_gets_an_apology_not_a_traceback(rig: Rig, entry: str, caplog: pytest.LogCaptureFixture) -> None:
+    rig.service.error = RuntimeError("boom: database is locked")
+    url = rig.fake.response_url(entry)
+    kind, payload = {
+        "command": ("slash_commands", slash_command("quantum", response_url=url)),
+        "details": ("interactive", block_action(f"{DETAILS_ACTION}_1", "2501.00001", response_url=url)),
+        "share": ("interactive", block_action(SHARE_ACTION, json.dumps({"c": "quantum"}), response_url=url, ephemeral=True)),
+    }[entry]
+    with caplog.at_level(logging.ERROR, logger="adapters.slack"):
+        envelope = await rig.fake.send_envelope(kind, payload)
+        assert await rig.fake.wait_for_ack(envelope) == {"envelope_id": envelope}
+        apology = await rig.fake.response(entry)
+    assert apology["response_type"] == "ephemeral" and apology["replace_original"] is False
+    assert visible_text(apology) == f":warning: {SORRY}"
+    assert "boom" not in json.dumps(apology) and "Traceback" not in json.dumps(apology)
+    assert rig.fake.posted() == []  # a failed Details click posts nothing in the thread
+    logged = [r for r in caplog.records if r.name == "adapters.slack.listeners" and r.levelno == logging.ERROR]
+    assert len(logged) == 1 and logged[0].exc_info is not None and logged[0].exc_info[1] is rig.service.error
+
+
+async def test_an_error_before_the_ack_still_acks_and_apologises(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    payload = block_action(SHARE_ACTION, json.dumps({"c": "quantum"}), response_url=rig.fake.response_url("early"))
+    payload["user"] = "UADA"  # a shape the who/where middleware cannot read: it raises before the ack
+    with caplog.at_level(logging.ERROR, logger="adapters.slack"):
+        envelope = await rig.fake.send_envelope("interactive", payload)
+        assert await rig.fake.wait_for_ack(envelope) == {"envelope_id": envelope}
+        apology = await rig.fake.response("early")
+    assert visible_text(apology) == f":warning: {SORRY}" and rig.service.seen == []
+    assert any(r.name == "adapters.slack.listeners" and r.exc_info for r in caplog.records)
+
+
+async def test_a_429_from_the_response_url_is_waited_out(rig: Rig) -> None:
+    rig.fake.fail_response("busy", 429, retry_after=2)
+    payload = slash_command("quantum", response_url=rig.fake.response_url("busy"))
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("slash_commands", payload))
+    answer = await rig.fake.response("busy")
+    assert "done" in visible_text(answer) and 2.0 in rig.sleeps.waits
+    assert [body for _, body in rig.fake.refused] == [answer]  # the same message, sent again
 
 
 async def test_a_rejected_token_fails_the_start(tmp_path: Path) -> None:

@@ -7,7 +7,9 @@
 - can be told to fail: `fail("chat.postMessage", "not_in_channel")` answers
   `{"ok": false, "error": "not_in_channel"}`; `fail_status("chat.postMessage", 429,
   retry_after=0)` answers HTTP 429 with Retry-After (both for the next `times` calls);
-- serves `POST /response/<name>` as a command's response_url, recording each JSON body;
+  `hold("users.info")` keeps such calls waiting (recorded, unanswered) until its event is set;
+- serves `POST /response/<name>` as a command's response_url, recording each JSON body
+  (`fail_response` refuses the next posts to one with an HTTP status, recorded apart);
 - serves `GET /socket` as the Socket Mode websocket: sends `hello` on connect, lets the test
   push envelopes (`send_envelope`) and records what the client sends back (the acks).
 
@@ -64,11 +66,14 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[SlackCall] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url name, JSON body)
+        self.refused: list[tuple[str, dict[str, Any]]] = []  # response_url posts answered with an error
         self.received: list[dict[str, Any]] = []  # what clients sent on the websocket
         self.admins: set[str] = set()
         self.owners: set[str] = set()
         self.ws_connections = 0
         self._failures: dict[str, deque[_Failure]] = {}
+        self._response_failures: dict[str, deque[_Failure]] = {}
+        self._held: dict[str, asyncio.Event] = {}
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._ws: web.WebSocketResponse | None = None
@@ -129,6 +134,18 @@ class FakeSlack:
         error = "ratelimited" if status == 429 else "internal_error"
         for _ in range(times):
             self._failures.setdefault(method, deque()).append(_Failure(status, {"ok": False, "error": error}, headers))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Keep calls of `method` waiting, recorded but unanswered, until the returned event is set."""
+        release = asyncio.Event()
+        self._held[method] = release
+        return release
+
+    def fail_response(self, name: str, status: int, *, retry_after: float | None = None, times: int = 1) -> None:
+        """Answer the next `times` posts to one response_url with an HTTP error status."""
+        headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
+        for _ in range(times):
+            self._response_failures.setdefault(name, deque()).append(_Failure(status, {}, headers))
 
     # --- inspection ----------------------------------------------------------------------------
 
@@ -206,6 +223,9 @@ class FakeSlack:
             body["blocks"] = json.loads(body["blocks"])
         call = SlackCall(method, body, dict(request.headers))
         self.calls.append(call)
+        if method in self._held:
+            await self._notify()
+            await self._held[method].wait()
         failures = self._failures.get(method)
         if failures:
             failure = failures.popleft()
@@ -253,7 +273,14 @@ class FakeSlack:
         return {"ok": False, "error": "unknown_method"}
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        self.responses.append((request.match_info["name"], await request.json()))
+        name = request.match_info["name"]
+        failures = self._response_failures.get(name)
+        if failures:
+            failure = failures.popleft()
+            self.refused.append((name, await request.json()))
+            await self._notify()
+            return web.Response(text="rate_limited", status=failure.status, headers=failure.headers)
+        self.responses.append((name, await request.json()))
         await self._notify()
         return web.Response(text="ok")
 

@@ -12,12 +12,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from adapters.slack.app import (
-    api_base_url,
-    delivery_error,
-    retry_after_seconds,
-    unescape_command,
-)
+from adapters.slack.app import api_base_url
+from adapters.slack.delivery import delivery_error, retry_after_seconds
+from adapters.slack.listeners import unescape_command
 from adapters.slack.manifest import BOT_SCOPES, manifest_yaml
 from adapters.slack.render import (
     DETAILS_ACTION,
