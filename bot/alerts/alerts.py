@@ -41,7 +41,8 @@ from bot.core.errors import UserInputError
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription, Summary
 from bot.delivery.outbox import enqueue
 from bot.digests.schedule import quiet_until
-from bot.enrich.taxonomy import fold_plural, tag, topic_by_id, topic_ids
+from bot.enrich.tagger import fold_plural, tag
+from bot.enrich.taxonomy import topic_by_id, topic_ids
 from bot.search.engine import STOPWORDS, folded_words
 from bot.search.engine import query_terms as search_query_terms
 from bot.settings import Settings

@@ -25,7 +25,8 @@ from bot.alerts.alerts import (
 from bot.core.clock import FakeClock
 from bot.core.errors import UserInputError
 from bot.core.models import Actor, Place, Subscription
-from bot.enrich.taxonomy import TAXONOMY, tag, topic_ids
+from bot.enrich.tagger import tag
+from bot.enrich.taxonomy import TAXONOMY, topic_ids
 from tests.contract.support import T0, app_settings, hours, ingest, make_paper, new_store
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
