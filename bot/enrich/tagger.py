@@ -23,7 +23,7 @@ Deterministic, offline, thousands of papers per second: text is tokenized once a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -106,6 +106,7 @@ class _Tables:
     phrases: MappingProxyType[tuple[str, ...], tuple[tuple[int, float], ...]]
     research: MappingProxyType[tuple[str, ...], float]
     genre: frozenset[tuple[str, ...]]
+    prefixes: frozenset[tuple[str, ...]]  # every leading part of every phrase, to stop scanning early
     categories: MappingProxyType[str, tuple[int, ...]]
     ml_categories: frozenset[str]
     paper_hosts: tuple[str, ...]
@@ -131,6 +132,7 @@ def build_tables(taxonomy: Taxonomy) -> _Tables:
         key = tuple(_tokens(phrase))
         if key and len(key) <= _MAX_PHRASE:
             research[key] = max(research.get(key, 0.0), weight)
+    genre = {tuple(_tokens(phrase)) for phrase in taxonomy.research.genre}
     return _Tables(
         ids=tuple(entry.topic.id for entry in entries),
         names=tuple(entry.topic.name for entry in entries),
@@ -139,7 +141,8 @@ def build_tables(taxonomy: Taxonomy) -> _Tables:
         catch_all=next(i for i, entry in enumerate(entries) if entry.catch_all),
         phrases=MappingProxyType({key: tuple(sorted(value.items())) for key, value in phrases.items()}),
         research=MappingProxyType(research),
-        genre=frozenset(tuple(_tokens(phrase)) for phrase in taxonomy.research.genre),
+        genre=frozenset(genre),
+        prefixes=frozenset(key[:end] for key in (*phrases, *research, *genre) for end in range(1, len(key) + 1)),
         categories=MappingProxyType({key: tuple(value) for key, value in categories.items()}),
         ml_categories=frozenset(category.lower() for category in taxonomy.research.ml_categories),
         paper_hosts=taxonomy.research.paper_hosts,
@@ -150,34 +153,47 @@ def build_tables(taxonomy: Taxonomy) -> _Tables:
 _SHIPPED_TABLES = build_tables(SHIPPED)
 
 
-def _windows(tokens: list[str]) -> dict[tuple[str, ...], int]:
-    """How often each 1- to 5-word window occurs."""
-    counts: dict[tuple[str, ...], int] = {}
+@dataclass(slots=True)
+class _Scan:
+    """What one text contains: topic phrases (longest match) with counts, ML/AI vocabulary,
+    research-writing phrases."""
+
+    topic_phrases: dict[tuple[str, ...], int]
+    vocabulary: dict[tuple[str, ...], float]
+    genre: int
+
+
+def _scan(tokens: list[str], tables: _Tables) -> _Scan:
+    """One pass over the 1- to 5-word windows of `tokens`, stopping a window as soon as it is no
+    known phrase's beginning. Topic phrases are read left to right taking the longest at each
+    position, so "multimodal large language model" is not also "large language model"; the
+    research vocabulary counts every window."""
     size = len(tokens)
+    longest: list[tuple[str, ...] | None] = [None] * size
+    vocabulary: dict[tuple[str, ...], float] = {}
+    genre = 0
     for start in range(size):
         for end in range(start + 1, min(start + _MAX_PHRASE, size) + 1):
             key = tuple(tokens[start:end])
-            counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def _longest_phrases(tokens: list[str], table: Mapping[tuple[str, ...], object]) -> dict[tuple[str, ...], int]:
-    """How often each phrase of `table` occurs, reading left to right and taking the longest
-    phrase at each position, so that "multimodal large language model" is not also counted as
-    "large language model" and "language model"."""
-    counts: dict[tuple[str, ...], int] = {}
-    size = len(tokens)
+            if key not in tables.prefixes:
+                break
+            if key in tables.phrases:
+                longest[start] = key
+            weight = tables.research.get(key)
+            if weight:
+                vocabulary[key] = weight
+            if key in tables.genre:
+                genre += 1
+    topic_phrases: dict[tuple[str, ...], int] = {}
     start = 0
     while start < size:
-        for end in range(min(start + _MAX_PHRASE, size), start, -1):
-            key = tuple(tokens[start:end])
-            if key in table:
-                counts[key] = counts.get(key, 0) + 1
-                start = end
-                break
-        else:
+        found = longest[start]
+        if found is None:
             start += 1
-    return counts
+        else:
+            topic_phrases[found] = topic_phrases.get(found, 0) + 1
+            start += len(found)
+    return _Scan(topic_phrases, vocabulary, genre)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,17 +210,13 @@ def _evidence(title: str, abstract: str, categories: Sequence[str], tables: _Tab
     research: dict[tuple[str, ...], float] = {}
     genre = 0
     for text, factor in ((title, _TITLE_FACTOR), (abstract, 1.0)):
-        tokens = _tokens(text)
-        for key, count in _longest_phrases(tokens, tables.phrases).items():
+        scan = _scan(_tokens(text), tables)
+        for key, count in scan.topic_phrases.items():
             repeat = 1.0 + _REPEAT_BONUS * min(count - 1, _MAX_REPEATS)
             for i, weight in tables.phrases[key]:
                 scores[i] += weight * factor * repeat
-        for key in _windows(tokens):
-            vocabulary_weight = tables.research.get(key)
-            if vocabulary_weight:
-                research[key] = vocabulary_weight
-            if key in tables.genre:
-                genre += 1
+        research.update(scan.vocabulary)
+        genre += scan.genre
     # An extended topic's text evidence is evidence for its core parent too ("Agents" -> LLMs).
     for i, parent in enumerate(tables.parent):
         if parent >= 0:
