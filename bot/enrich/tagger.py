@@ -16,8 +16,9 @@ How a paper is tagged:
    never push out the first two core tags, and take the third slot only when stronger than the
    third core candidate. Research with no topic evidence gets the catch-all "Machine Learning".
 
-Deterministic, offline, thousands of papers per second: text is tokenized once and every 1- to
-5-word window is looked up in one dict of phrases.
+Deterministic, offline, thousands of papers per second: text is tokenized once, and each 1- to
+5-word window that starts a known phrase is looked up in one dict of phrases. All weights and
+phrases are in taxonomy.toml; the few numbers below say how evidence is combined.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class _Tables:
     threshold: float
 
 
-def build_tables(taxonomy: Taxonomy) -> _Tables:
+def _build_tables(taxonomy: Taxonomy) -> _Tables:
     """The lookup tables for `taxonomy` (the shipped one is built once, at import)."""
     entries = taxonomy.entries
     index = {entry.topic.id: i for i, entry in enumerate(entries)}
@@ -157,7 +158,7 @@ def build_tables(taxonomy: Taxonomy) -> _Tables:
     )
 
 
-_SHIPPED_TABLES = build_tables(SHIPPED)
+_SHIPPED_TABLES = _build_tables(SHIPPED)
 
 
 @dataclass(slots=True)
