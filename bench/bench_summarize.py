@@ -3,7 +3,7 @@
 Prints one JSON object:
 - `offline_abstracts_per_s`: offline summaries (TeX cleanup, sentence split, roles, key points,
   tags) per second on one core over the corpus, best of `--rounds` rounds (target >= 500);
-- `tagger_papers_per_s`: `bot.enrich.taxonomy.tag` calls per second over the corpus (target >= 2,000);
+- `tagger_papers_per_s`: `bot.enrich.tagger.tag` calls per second over the corpus (target >= 2,000);
 - `tagger_micro_f1`: micro-F1 (and precision/recall) of the offline tagger against the
   hand-labelled `tests/data/labelled_topics.jsonl`, for the tuning half and the held-out half
   (target >= 0.70 held out);
@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.enrich.summarize.offline import summarize_text
-from bot.enrich.taxonomy import tag
+from bot.enrich.tagger import tag
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
@@ -43,7 +43,7 @@ def _rate(func, rows: list[dict], rounds: int) -> float:  # type: ignore[no-unty
 
 
 def tagger_scores(rows: list[dict]) -> dict[str, float]:
-    """Micro-averaged F1, precision and recall of `bot.enrich.taxonomy.tag` against hand labels
+    """Micro-averaged F1, precision and recall of `bot.enrich.tagger.tag` against hand labels
     (rows with title, text and topic names); the test suite holds the held-out F1 to 0.70."""
     tp = fp = fn = 0
     for row in rows:

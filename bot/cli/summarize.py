@@ -25,7 +25,8 @@ from bot.core.errors import PaperbotError
 from bot.core.models import Paper, SourceKind, Summary
 from bot.enrich.summarize.llm import LLMSummarizer, build_client
 from bot.enrich.summarize.offline import OfflineSummarizer
-from bot.enrich.taxonomy import TAXONOMY, tag
+from bot.enrich.tagger import tag
+from bot.enrich.taxonomy import TAXONOMY
 from bot.settings import Settings, make_clock
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,8 @@ from functools import lru_cache
 
 from bot.core.models import Paper, Subscription
 from bot.core.text import fold_plural, plural_folded_words
-from bot.enrich.taxonomy import tag, topic_ids
+from bot.enrich.tagger import tag
+from bot.enrich.taxonomy import topic_ids
 from bot.search.query import STOPWORDS
 from bot.search.query import query_terms as search_query_terms
 from bot.store import Store

@@ -16,7 +16,8 @@ from bot.alerts.alerts import SubscriptionCommands, match_batch
 from bot.core.clock import FakeClock
 from bot.core.errors import UserInputError
 from bot.core.models import Actor, Place, Subscription
-from bot.enrich.taxonomy import TAXONOMY, tag, topic_ids
+from bot.enrich.tagger import tag
+from bot.enrich.taxonomy import TAXONOMY, topic_ids
 from bot.search.matching import (
     Matcher,
     SubscriptionIndex,

@@ -14,12 +14,11 @@ import pytest
 
 from bench.bench_summarize import tagger_scores
 from bot.core.models import Topic
+from bot.enrich.tagger import MAX_TAGS, tag
 from bot.enrich.taxonomy import (
-    MAX_TAGS,
     TAXONOMY,
     related_topics,
     resolve_topic,
-    tag,
     topic_by_id,
     topic_ids,
 )
@@ -102,11 +101,17 @@ def test_topic_by_id_and_related() -> None:
 
 def test_tag_returns_one_to_three_taxonomy_names() -> None:
     names = {topic.name for topic in TAXONOMY}
+    untagged = []
     for row in _labelled():
         tags = tag(row["title"], row["text"])
-        assert 1 <= len(tags) <= MAX_TAGS
+        assert len(tags) <= MAX_TAGS
         assert set(tags) <= names
         assert len(set(tags)) == len(tags)
+        if not tags:
+            untagged.append(row["title"])
+    # Since the research gate, papers with no ML/AI vocabulary get no tag: in this set two
+    # physics papers (entangled qubits, a pulsar) and two category-theory/consciousness essays.
+    assert len(untagged) <= 4, untagged
 
 
 def test_tag_is_deterministic() -> None:
@@ -119,7 +124,8 @@ def test_tag_uses_evidence_and_categories() -> None:
         "Generative Models", "Computer Vision")
     assert "Reinforcement Learning" in tag("Policy gradient methods", "We study PPO for robot locomotion.")
     assert tag("A note", "We present results.", ["cs.CV"]) == ("Computer Vision",)
-    assert tag("", "") == ("Machine Learning",)
+    assert tag("", "") == ()  # no evidence of ML research: no tag rather than a guess
+    assert tag("A note on deep learning", "We present results.") == ("Machine Learning",)
     assert "Federated Learning" in tag("FedAvg under client drift", "Federated learning with heterogeneous clients.")
 
 

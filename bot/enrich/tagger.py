@@ -1,0 +1,322 @@
+"""The offline topic tagger: 0 to 3 taxonomy topic names for a paper, from its text and categories.
+
+How a paper is tagged:
+
+1. The gate. A text gets topics only if it is ML/AI research at all: its ML/AI vocabulary
+   (the [research] phrases of taxonomy.toml) adds up to the threshold, or one of its arXiv
+   categories is an ML/AI category. Otherwise the answer is `()`: news, recipes, games, software
+   chatter and non-ML science get no tag, and no slot is filled with a guess.
+2. Evidence. Every topic's phrases are looked up in the title (counted double) and the abstract;
+   repeats add less than first mentions. arXiv categories add evidence too, and the topic the
+   PRIMARY category names is always kept (authors choose it; cs.AI and cs.LG name none).
+   An extended topic's text evidence also counts, at a discount, for its core parent.
+3. Choosing. Core topics are ranked on their own: the best one is tagged, a second and third
+   only when their evidence is close enough to the best one's (relative, not absolute, so short
+   and long abstracts are treated alike). Extended topics compete only for what is left: they
+   never push out the first two core tags, and take the third slot only when stronger than the
+   third core candidate. Research with no topic evidence gets the catch-all "Machine Learning".
+
+Deterministic, offline, thousands of papers per second: text is tokenized once, and each 1- to
+5-word window that starts a known phrase is looked up in one dict of phrases. All weights and
+phrases are in taxonomy.toml; the few numbers below say how evidence is combined.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+
+from bot.enrich.taxonomy import SHIPPED, Taxonomy
+
+MAX_TAGS = 3
+_TITLE_FACTOR = 2.0
+# Repeats add less than the first mention: a word used five times is not five topics.
+_REPEAT_BONUS = 0.35
+_MAX_REPEATS = 3
+_PRIMARY_CATEGORY = 4.0
+_OTHER_CATEGORY = 1.5
+_PARENT_SHARE = 0.5
+# A second or third core tag needs this share of the best core topic's score, and at least one
+# normal phrase's worth of evidence.
+_CORE_RELATIVE = 0.35
+_CORE_MINIMUM = 1.5
+# An extended tag needs this share of the best score of all, and one strong phrase's worth.
+_EXTENDED_RELATIVE = 0.5
+_EXTENDED_MINIMUM = 3.0
+_MAX_PHRASE = 5
+_GENRE_MINIMUM = 1
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+# Words that end in s but are not plurals, or whose plural the suffix rules below get wrong.
+_INVARIANT = frozenset({
+    "news", "bias", "series", "species", "analysis", "basis", "thesis", "hypothesis", "synthesis",
+    "diagnosis", "axis", "corpus", "status", "focus", "consensus", "lens", "gas", "bus", "virus",
+    "physics", "mathematics", "robotics", "linguistics", "statistics", "ethics", "economics",
+    "genomics", "graphics", "dynamics", "semantics", "pragmatics", "kinematics", "optics",
+    "electronics", "diabetes", "alias", "atlas", "canvas", "chaos", "campus", "bonus", "census",
+})
+_IRREGULAR = {
+    "biases": "bias", "lenses": "lens", "aliases": "alias", "gases": "gas", "buses": "bus",
+    "viruses": "virus", "statuses": "status", "focuses": "focus", "indices": "index",
+    "matrices": "matrix", "vertices": "vertex", "corpora": "corpus", "criteria": "criterion",
+    "phenomena": "phenomenon", "caches": "cache", "niches": "niche", "movies": "movie",
+    "cookies": "cookie", "zombies": "zombie", "rookies": "rookie", "selfies": "selfie",
+}
+# "patches" -> "patch", "boxes" -> "box", "classes" -> "class", "analyses" -> "analysis".
+_ES_ENDINGS = ("ches", "shes", "sses", "xes", "zzes")
+
+
+def fold_plural(word: str) -> str:
+    """A small, consistent plural folding for lowercase words ("transformers" -> "transformer",
+    "studies" -> "study", "patches" -> "patch", "analyses" -> "analysis"), applied alike to
+    paper text, taxonomy phrases and alert queries. Words such as "news", "bias", "series" and
+    "analysis" are left alone."""
+    if word in _INVARIANT or len(word) <= 3:
+        return word
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith(("yses", "eses")):
+        return word[:-2] + "is"
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(_ES_ENDINGS):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+# Paper text repeats the same few thousand words; folding each once makes tagging a third faster.
+_fold_cached = lru_cache(maxsize=1 << 16)(fold_plural)
+
+
+def _tokens(text: str) -> list[str]:
+    # Apostrophes and TeX accents vanish; "Schrödinger" and "Schrodinger" both become one word.
+    text = text.lower().replace("ö", "o").replace('\\"o', "o").replace("'s ", " ")
+    return [_fold_cached(word) for word in _WORD.findall(text)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Everything the tagger looks up, built once from a taxonomy."""
+
+    ids: tuple[str, ...]
+    names: tuple[str, ...]
+    core: tuple[bool, ...]
+    parent: tuple[int, ...]  # index of the core parent, or -1
+    catch_all: int
+    phrases: MappingProxyType[tuple[str, ...], tuple[tuple[int, float], ...]]
+    research: MappingProxyType[tuple[str, ...], float]
+    genre: frozenset[tuple[str, ...]]
+    prefixes: frozenset[tuple[str, ...]]  # every leading part of every phrase, to stop scanning early
+    first_words: frozenset[str]  # the first word of every phrase
+    categories: MappingProxyType[str, tuple[int, ...]]
+    ml_categories: frozenset[str]
+    paper_hosts: tuple[str, ...]
+    threshold: float
+
+
+def _build_tables(taxonomy: Taxonomy) -> _Tables:
+    """The lookup tables for `taxonomy` (the shipped one is built once, at import)."""
+    entries = taxonomy.entries
+    index = {entry.topic.id: i for i, entry in enumerate(entries)}
+    phrases: dict[tuple[str, ...], dict[int, float]] = {}
+    categories: dict[str, list[int]] = {}
+    for i, entry in enumerate(entries):
+        for phrase, weight in entry.phrases:
+            key = tuple(_tokens(phrase))
+            if key and len(key) <= _MAX_PHRASE:
+                slot = phrases.setdefault(key, {})
+                slot[i] = max(slot.get(i, 0.0), weight)
+        for category in entry.topic.arxiv_categories:
+            categories.setdefault(category.lower(), []).append(i)
+    research: dict[tuple[str, ...], float] = {}
+    for phrase, weight in taxonomy.research.phrases:
+        key = tuple(_tokens(phrase))
+        if key and len(key) <= _MAX_PHRASE:
+            research[key] = max(research.get(key, 0.0), weight)
+    genre = {tuple(_tokens(phrase)) for phrase in taxonomy.research.genre}
+    return _Tables(
+        ids=tuple(entry.topic.id for entry in entries),
+        names=tuple(entry.topic.name for entry in entries),
+        core=tuple(entry.core for entry in entries),
+        parent=tuple(index[entry.parent] if entry.parent else -1 for entry in entries),
+        catch_all=next(i for i, entry in enumerate(entries) if entry.catch_all),
+        phrases=MappingProxyType({key: tuple(sorted(value.items())) for key, value in phrases.items()}),
+        research=MappingProxyType(research),
+        genre=frozenset(genre),
+        prefixes=frozenset(key[:end] for key in (*phrases, *research, *genre) for end in range(1, len(key) + 1)),
+        first_words=frozenset(key[0] for key in (*phrases, *research, *genre)),
+        categories=MappingProxyType({key: tuple(value) for key, value in categories.items()}),
+        ml_categories=frozenset(category.lower() for category in taxonomy.research.ml_categories),
+        paper_hosts=taxonomy.research.paper_hosts,
+        threshold=taxonomy.research.threshold,
+    )
+
+
+_SHIPPED_TABLES = _build_tables(SHIPPED)
+
+
+@dataclass(slots=True)
+class _Scan:
+    """What one text contains: topic phrases (longest match) with counts, ML/AI vocabulary,
+    research-writing phrases."""
+
+    topic_phrases: dict[tuple[str, ...], int]
+    vocabulary: dict[tuple[str, ...], float]
+    genre: int
+
+
+def _scan(tokens: list[str], tables: _Tables) -> _Scan:
+    """One pass over the 1- to 5-word windows of `tokens`, stopping a window as soon as it is no
+    known phrase's beginning. Topic phrases are read left to right taking the longest at each
+    position, so "multimodal large language model" is not also "large language model"; the
+    research vocabulary counts every window."""
+    size = len(tokens)
+    longest: list[tuple[str, ...] | None] = [None] * size
+    vocabulary: dict[tuple[str, ...], float] = {}
+    genre = 0
+    first_words = tables.first_words
+    for start in range(size):
+        if tokens[start] not in first_words:
+            continue
+        for end in range(start + 1, min(start + _MAX_PHRASE, size) + 1):
+            key = tuple(tokens[start:end])
+            if key not in tables.prefixes:
+                break
+            if key in tables.phrases:
+                longest[start] = key
+            weight = tables.research.get(key)
+            if weight:
+                vocabulary[key] = weight
+            if key in tables.genre:
+                genre += 1
+    topic_phrases: dict[tuple[str, ...], int] = {}
+    start = 0
+    while start < size:
+        found = longest[start]
+        if found is None:
+            start += 1
+        else:
+            topic_phrases[found] = topic_phrases.get(found, 0) + 1
+            start += len(found)
+    return _Scan(topic_phrases, vocabulary, genre)
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    scores: list[float]  # per topic, text and categories
+    research: float  # ML/AI vocabulary, each phrase counted once
+    genre: int  # research-writing phrases found
+    ml_category: bool
+    primary: tuple[int, ...]  # topics the primary category names
+
+
+def _evidence(title: str, abstract: str, categories: Sequence[str], tables: _Tables) -> _Evidence:
+    scores = [0.0] * len(tables.ids)
+    research: dict[tuple[str, ...], float] = {}
+    genre = 0
+    for text, factor in ((title, _TITLE_FACTOR), (abstract, 1.0)):
+        scan = _scan(_tokens(text), tables)
+        for key, count in scan.topic_phrases.items():
+            repeat = 1.0 + _REPEAT_BONUS * min(count - 1, _MAX_REPEATS)
+            for i, weight in tables.phrases[key]:
+                scores[i] += weight * factor * repeat
+        research.update(scan.vocabulary)
+        genre += scan.genre
+    # An extended topic's text evidence is evidence for its core parent too ("Agents" -> LLMs).
+    for i, parent in enumerate(tables.parent):
+        if parent >= 0:
+            scores[parent] += _PARENT_SHARE * scores[i]
+    primary: tuple[int, ...] = ()
+    ml_category = False
+    for position, category in enumerate(categories):
+        lowered = category.lower()
+        ml_category = ml_category or lowered in tables.ml_categories
+        matches = tables.categories.get(lowered) or tables.categories.get(lowered.split(".")[0], ())
+        for i in matches:
+            scores[i] += _PRIMARY_CATEGORY if position == 0 else _OTHER_CATEGORY
+        if position == 0:
+            primary = tuple(i for i in matches if i != tables.catch_all)
+    return _Evidence(scores, sum(research.values()), genre, ml_category, primary)
+
+
+def _passes_gate(evidence: _Evidence, tables: _Tables) -> bool:
+    return evidence.ml_category or evidence.research >= tables.threshold
+
+
+def topic_scores(title: str, abstract: str, categories: Sequence[str] = ()) -> dict[str, float]:
+    """Evidence score per topic id (only topics with evidence), for tagging and for tuning; the
+    pseudo-id "research" holds the gate's ML/AI evidence."""
+    tables = _SHIPPED_TABLES
+    evidence = _evidence(title, abstract, categories, tables)
+    scores = {tables.ids[i]: round(s, 3) for i, s in enumerate(evidence.scores) if s > 0}
+    scores["research"] = round(evidence.research, 3)
+    return scores
+
+
+def _choose(evidence: _Evidence, tables: _Tables) -> list[int]:
+    """Topic indexes to tag, best first (see the module docstring)."""
+    scores = evidence.scores
+    order = sorted(
+        (i for i, s in enumerate(scores) if s > 0 and i != tables.catch_all), key=lambda i: (-scores[i], i)
+    )
+    core = [i for i in order if tables.core[i]]
+    extended = [i for i in order if not tables.core[i]]
+    chosen: list[int] = []
+    if core and scores[core[0]] >= _CORE_MINIMUM:
+        best = scores[core[0]]
+        chosen = [core[0]] + [
+            i for i in core[1:MAX_TAGS] if scores[i] >= _CORE_RELATIVE * best and scores[i] >= _CORE_MINIMUM
+        ]
+    top = scores[order[0]] if order else 0.0
+    strong_extended = [
+        i for i in extended if scores[i] >= _EXTENDED_RELATIVE * top and scores[i] >= _EXTENDED_MINIMUM
+    ]
+    for i in strong_extended:
+        if len(chosen) < MAX_TAGS:
+            chosen.append(i)
+        elif len(chosen) == MAX_TAGS and tables.core[chosen[-1]] and scores[i] > scores[chosen[-1]]:
+            chosen[-1] = i  # the third slot goes to the stronger of a core and an extended topic
+    for i in evidence.primary:  # the primary category's topic is always kept
+        if i not in chosen:
+            if len(chosen) >= MAX_TAGS:
+                chosen.pop()
+            chosen.append(i)
+    return sorted(chosen, key=lambda i: (-scores[i], i))
+
+
+def tag(title: str, abstract: str, categories: Sequence[str] = ()) -> tuple[str, ...]:
+    """Topic NAMES for a paper, best first: 1 to 3 for ML/AI research, `()` for anything else.
+
+    Deterministic and offline. Research with no specific evidence gets ("Machine Learning",).
+    """
+    tables = _SHIPPED_TABLES
+    evidence = _evidence(title, abstract, categories, tables)
+    if not _passes_gate(evidence, tables):
+        return ()
+    chosen = _choose(evidence, tables) or [tables.catch_all]
+    return tuple(tables.names[i] for i in chosen)
+
+
+def is_research(title: str, abstract: str, categories: Sequence[str] = ()) -> bool:
+    """Whether an item (a paper, a Reddit post, a feed entry) is ML/AI research worth a digest.
+
+    arXiv items in an ML/AI category are. Other items need ML/AI vocabulary (the tagger's gate)
+    and either a link to a paper (arxiv.org, openreview.net, doi.org, ...) or the way research
+    is written about ("we propose", "this paper", "state of the art"); ML chatter, news and
+    off-topic posts are not.
+    """
+    tables = _SHIPPED_TABLES
+    evidence = _evidence(title, abstract, categories, tables)
+    if evidence.ml_category:
+        return True
+    if evidence.research < tables.threshold:
+        return False
+    lowered = f"{title} {abstract}".lower()
+    has_paper_link = any(host in lowered for host in tables.paper_hosts)
+    return has_paper_link or evidence.genre >= _GENRE_MINIMUM
