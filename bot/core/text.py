@@ -2,8 +2,9 @@
 
 - `fold`: lower case, compatibility forms and accents folded ("Schrödinger" -> "schrodinger").
 - `split_words` / `folded_words`: every run of letters and digits, each cut to MAX_WORD_CHARS.
-- `fold_plural`: a tiny plural folding ("transformers" -> "transformer", "studies" -> "study"),
-  used wherever two texts must agree on a word: alert and digest matching, the topic tagger.
+- `fold_plural`: a small plural folding ("transformers" -> "transformer", "studies" -> "study",
+  "analyses" -> "analysis"; "news" and "bias" stay), used wherever two texts must agree on a word:
+  alert and digest matching, the topic tagger.
 - `plural_folded_words`: folded words, plural-folded: the words standing queries are matched on.
 - `strip_suffix`: a cruder, more aggressive suffix strip ("learning" -> "learn", "models" ->
   "model"), only for telling which field of a search hit a term matched in (FTS5 itself stems
@@ -42,12 +43,41 @@ def folded_words(text: str) -> list[str]:
     return split_words(fold(text))
 
 
+# Words that end in s but are not plurals, or whose plural the suffix rules below get wrong.
+_INVARIANT = frozenset({
+    "news", "bias", "series", "species", "analysis", "basis", "thesis", "hypothesis", "synthesis",
+    "diagnosis", "axis", "corpus", "status", "focus", "consensus", "lens", "gas", "bus", "virus",
+    "physics", "mathematics", "robotics", "linguistics", "statistics", "ethics", "economics",
+    "genomics", "graphics", "dynamics", "semantics", "pragmatics", "kinematics", "optics",
+    "electronics", "diabetes", "alias", "atlas", "canvas", "chaos", "campus", "bonus", "census",
+})
+_IRREGULAR = {
+    "biases": "bias", "lenses": "lens", "aliases": "alias", "gases": "gas", "buses": "bus",
+    "viruses": "virus", "statuses": "status", "focuses": "focus", "indices": "index",
+    "matrices": "matrix", "vertices": "vertex", "corpora": "corpus", "criteria": "criterion",
+    "phenomena": "phenomenon", "caches": "cache", "niches": "niche", "movies": "movie",
+    "cookies": "cookie", "zombies": "zombie", "rookies": "rookie", "selfies": "selfie",
+}
+# "patches" -> "patch", "boxes" -> "box", "classes" -> "class", "analyses" -> "analysis".
+_ES_ENDINGS = ("ches", "shes", "sses", "xes", "zzes")
+
+
 def fold_plural(word: str) -> str:
-    """A tiny, consistent plural folding ("transformers" -> "transformer", "studies" -> "study"),
-    applied to paper text and to keywords or queries alike (tagger and alert matching)."""
-    if len(word) > 4 and word.endswith("ies"):
+    """A small, consistent plural folding for lowercase words ("transformers" -> "transformer",
+    "studies" -> "study", "patches" -> "patch", "analyses" -> "analysis"), applied alike to
+    paper text, taxonomy phrases and alert queries. Words such as "news", "bias", "series" and
+    "analysis" are left alone."""
+    if word in _INVARIANT or len(word) <= 3:
+        return word
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word.endswith(("yses", "eses")):
+        return word[:-2] + "is"
+    if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+    if word.endswith(_ES_ENDINGS):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
 

@@ -23,12 +23,12 @@ phrases are in taxonomy.toml; the few numbers below say how evidence is combined
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
+from bot.core.text import fold_plural, folded_words
 from bot.enrich.taxonomy import SHIPPED, Taxonomy
 
 MAX_TAGS = 3
@@ -49,55 +49,14 @@ _EXTENDED_MINIMUM = 3.0
 _MAX_PHRASE = 5
 _GENRE_MINIMUM = 1
 
-_WORD = re.compile(r"[a-z0-9]+")
-
-# Words that end in s but are not plurals, or whose plural the suffix rules below get wrong.
-_INVARIANT = frozenset({
-    "news", "bias", "series", "species", "analysis", "basis", "thesis", "hypothesis", "synthesis",
-    "diagnosis", "axis", "corpus", "status", "focus", "consensus", "lens", "gas", "bus", "virus",
-    "physics", "mathematics", "robotics", "linguistics", "statistics", "ethics", "economics",
-    "genomics", "graphics", "dynamics", "semantics", "pragmatics", "kinematics", "optics",
-    "electronics", "diabetes", "alias", "atlas", "canvas", "chaos", "campus", "bonus", "census",
-})
-_IRREGULAR = {
-    "biases": "bias", "lenses": "lens", "aliases": "alias", "gases": "gas", "buses": "bus",
-    "viruses": "virus", "statuses": "status", "focuses": "focus", "indices": "index",
-    "matrices": "matrix", "vertices": "vertex", "corpora": "corpus", "criteria": "criterion",
-    "phenomena": "phenomenon", "caches": "cache", "niches": "niche", "movies": "movie",
-    "cookies": "cookie", "zombies": "zombie", "rookies": "rookie", "selfies": "selfie",
-}
-# "patches" -> "patch", "boxes" -> "box", "classes" -> "class", "analyses" -> "analysis".
-_ES_ENDINGS = ("ches", "shes", "sses", "xes", "zzes")
-
-
-def fold_plural(word: str) -> str:
-    """A small, consistent plural folding for lowercase words ("transformers" -> "transformer",
-    "studies" -> "study", "patches" -> "patch", "analyses" -> "analysis"), applied alike to
-    paper text, taxonomy phrases and alert queries. Words such as "news", "bias", "series" and
-    "analysis" are left alone."""
-    if word in _INVARIANT or len(word) <= 3:
-        return word
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
-    if word.endswith(("yses", "eses")):
-        return word[:-2] + "is"
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(_ES_ENDINGS):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
 
 # Paper text repeats the same few thousand words; folding each once makes tagging a third faster.
 _fold_cached = lru_cache(maxsize=1 << 16)(fold_plural)
 
 
 def _tokens(text: str) -> list[str]:
-    # Apostrophes and TeX accents vanish; "Schrödinger" and "Schrodinger" both become one word.
-    text = text.lower().replace("ö", "o").replace('\\"o', "o").replace("'s ", " ")
-    return [_fold_cached(word) for word in _WORD.findall(text)]
+    # The one normalizer search and matching use; a TeX umlaut (\"o) reads as the letter.
+    return [_fold_cached(word) for word in folded_words(text.replace('\\"', "").replace("'s ", " "))]
 
 
 @dataclass(frozen=True, slots=True)
