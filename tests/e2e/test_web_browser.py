@@ -2,8 +2,9 @@
 on a free port), driven by headless Chromium (Debian's package, through Playwright).
 
 Opens today's page, switches to another day, opens "Read more", follows a topic, searches,
-checks that a hostile paper's markup stays text with no script run, and saves a screenshot of
-today's page to docs/screenshot.png (shown in the README).
+checks that a hostile paper's markup stays text with no script run and that a phone-width
+screen needs no sideways scrolling, and saves a screenshot of today's page to
+docs/screenshot.png (shown in the README).
 """
 
 from __future__ import annotations
@@ -159,6 +160,10 @@ def test_the_site_in_headless_chromium(site: tuple[str, Path, list[str]]) -> Non
             assert page.locator("main img, main script, main b").count() == 0
             hrefs = page.eval_on_selector_all("a", "links => links.map(a => a.getAttribute('href'))")
             assert not [href for href in hrefs if href and href.strip().lower().startswith("javascript:")]
+            # Phone width: nothing wider than the screen (no sideways scrolling).
+            page.set_viewport_size({"width": 360, "height": 780})
+            page.goto(f"{base}/")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360
             assert errors == []
         finally:
             browser.close()
