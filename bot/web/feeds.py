@@ -20,8 +20,7 @@ from bot.core.clock import ensure_utc, to_iso
 from bot.core.links import absolute, day_path, paper_path, topic_path
 from bot.core.models import Paper, Summary
 from bot.enrich.taxonomy import resolve_topic
-from bot.search.matching import topics_for
-from bot.web.pages import SITE_KEY, Site, day_bounds, not_found, today, topic_papers
+from bot.web.pages import SITE_KEY, Site, day_bounds, not_found, paper_topics, today, topic_papers
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 50
@@ -99,7 +98,7 @@ async def today_feed(request: web.Request) -> web.Response:
     return _response(atom_feed(
         feed_id=absolute(base, "/feed.xml"), title=f"paperbot: papers of {day.isoformat()}",
         self_url=absolute(base, "/feed.xml"), page_url=absolute(base, day_path(day.isoformat())), base_url=base,
-        papers=papers, summaries=await site.summaries.get_many(papers), topics=topics_for(site.store, papers),
+        papers=papers, summaries=await site.summaries.get_many(papers), topics=await paper_topics(site, papers),
         now=site.clock(),
     ))
 
@@ -110,13 +109,13 @@ async def topic_feed(request: web.Request) -> web.Response:
     topic = resolve_topic(request.match_info["topic"])
     if topic is None:
         return not_found(request, "There is no such topic.")
-    papers = topic_papers(site, topic.id)[:FEED_ENTRIES]
+    papers = (await topic_papers(site, topic.id))[:FEED_ENTRIES]
     base = _base_url(request, site)
     path = topic_path(topic.id)
     return _response(atom_feed(
         feed_id=absolute(base, f"{path}/feed.xml"), title=f"paperbot: {topic.name}",
         self_url=absolute(base, f"{path}/feed.xml"), page_url=absolute(base, path), base_url=base,
-        papers=papers, summaries=await site.summaries.get_many(papers), topics=topics_for(site.store, papers),
+        papers=papers, summaries=await site.summaries.get_many(papers), topics=await paper_topics(site, papers),
         now=site.clock(),
     ))
 

@@ -12,6 +12,7 @@ email digest's page does not exist; the confirm and unsubscribe pages name no ad
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -36,10 +37,9 @@ from bot.core.models import Paper, PaperItem, Reply, SourceKind
 from bot.delivery.outbox import reply_from_json
 from bot.digests.email import EmailDigests
 from bot.digests.schedule import describe_local
-from bot.enrich.taxonomy import TAXONOMY, resolve_topic, topic_by_id
+from bot.enrich.taxonomy import TAXONOMY, resolve_topic, tag, topic_by_id, topic_ids
 from bot.ports import SummaryProvider
 from bot.search.engine import SearchEngine
-from bot.search.matching import topics_for
 from bot.search.query import SearchQuery
 from bot.settings import Settings
 from bot.store import Store
@@ -70,6 +70,8 @@ class Site:
     link_secret: str
     email: EmailDigests | None = None
     templates: jinja2.Environment = field(init=False)
+    # The offline tagger's topics of papers not tagged in the store yet, by (id, version).
+    tag_cache: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Autoescaping is on for every template: titles and abstracts come from outside.
@@ -83,6 +85,25 @@ class Site:
 
 
 SITE_KEY: web.AppKey[Site] = web.AppKey("site", Site)
+MAX_TAG_CACHE = 100_000
+
+
+def _tagged(papers: Sequence[Paper]) -> dict[tuple[str, int], tuple[str, ...]]:
+    return {(p.id, p.version): topic_ids(tag(p.title, p.abstract, p.categories)) for p in papers}
+
+
+async def paper_topics(site: Site, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
+    """Topic ids per paper, as digests see them (bot.search.matching.topics_for): the stored
+    tags, or the offline tagger's for papers not summarized yet. The tagger runs in a worker
+    thread, once per paper version (a busy day is hundreds of papers: seconds of CPU), so the
+    event loop keeps answering chat commands while a day's page is first built."""
+    stored = site.store.papers.topics_of([p.id for p in papers])
+    todo = [p for p in papers if not stored.get(p.id) and (p.id, p.version) not in site.tag_cache]
+    if todo:
+        if len(site.tag_cache) > MAX_TAG_CACHE:
+            site.tag_cache.clear()
+        site.tag_cache.update(await asyncio.to_thread(_tagged, todo))
+    return {p.id: stored.get(p.id) or site.tag_cache.get((p.id, p.version), ()) for p in papers}
 
 
 # --- what a card shows -------------------------------------------------------------------------
@@ -334,7 +355,7 @@ async def day_page(request: web.Request) -> web.Response:
 async def _day(request: web.Request, day: date, path: str) -> web.Response:
     site = request.app[SITE_KEY]
     papers = site.store.papers.published_between(*day_bounds(day))
-    topics = topics_for(site.store, papers)
+    topics = await paper_topics(site, papers)
     chosen = _chosen_topic(request)
     if chosen:
         papers = [p for p in papers if chosen in topics.get(p.id, ())]
@@ -361,7 +382,7 @@ async def topic_page(request: web.Request) -> web.Response:
     topic = resolve_topic(request.match_info["topic"])
     if topic is None:
         return not_found(request, "There is no such topic; see the topics under any day's heading.")
-    papers = topic_papers(site, topic.id)
+    papers = await topic_papers(site, topic.id)
     cards, pager = await _listing(request, papers, {p.id: (topic.id,) for p in papers}, topic_path(topic.id))
     return render(
         request, "list.html", title=topic.name, heading=topic.name,
@@ -372,13 +393,13 @@ async def topic_page(request: web.Request) -> web.Response:
     )
 
 
-def topic_papers(site: Site, topic_id: str) -> list[Paper]:
+async def topic_papers(site: Site, topic_id: str) -> list[Paper]:
     """The papers of the last TOPIC_DAYS days (by the bot's clock) tagged with a topic."""
     last = today(site)
     papers = site.store.papers.published_between(
         day_bounds(last - timedelta(days=TOPIC_DAYS - 1))[0], day_bounds(last)[1]
     )
-    topics = topics_for(site.store, papers)
+    topics = await paper_topics(site, papers)
     return [p for p in papers if topic_id in topics.get(p.id, ())]
 
 
@@ -425,7 +446,7 @@ async def paper_page(request: web.Request) -> web.Response:
     if paper is None:
         return not_found(request, "No paper with that id is stored here.")
     summaries = await site.summaries.get_many([paper])
-    topics = topics_for(site.store, [paper])
+    topics = await paper_topics(site, [paper])
     cards = cards_of(make_items([paper], summaries, site.clock()), topics)
     return render(
         request, "list.html", title=paper.title or paper.id, heading=paper.title or paper.id,
