@@ -214,8 +214,9 @@ class Runtime:
 
     async def stop(self) -> None:
         """Start no new work; let each loop finish its current step (cancel after
-        STOP_TIMEOUT); then stop the adapters."""
+        STOP_TIMEOUT); then stop the adapters and the web server."""
         self.stopping.set()
+        self.ready = False  # /readyz: load balancers stop sending new work
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_TIMEOUT)
             for task in pending:
