@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
+from aiohttp import web
+
 from bot.core.commands import Command
 from bot.core.models import Actor, Paper, Place, Reply, Summary
 
@@ -102,6 +104,30 @@ class ChatAdapter(Protocol):
     async def open_dm(self, user_id: str) -> str:
         """The channel id of the direct-message conversation with a user."""
         ...
+
+
+@runtime_checkable
+class HttpRoutes(Protocol):
+    """Optional for an adapter: routes it serves on the bot's one HTTP server (bot.web), next
+    to the site, /healthz and /readyz; e.g. Slack's `POST /slack/events` in HTTP mode.
+
+    The web server mounts them as they are: they are not behind WEB_ACCESS_TOKEN (a platform
+    authenticates its own requests, as Slack does with its signature) and their paths must not
+    collide with the site's. They are asked for once, before the server starts.
+    """
+
+    def http_routes(self) -> Sequence[web.AbstractRouteDef]:
+        """aiohttp route definitions (`web.post("/slack/events", handler)`, ...)."""
+        ...
+
+
+def adapter_routes(adapters: Sequence[ChatAdapter]) -> list[web.AbstractRouteDef]:
+    """Every route the given adapters contribute to the web server."""
+    routes: list[web.AbstractRouteDef] = []
+    for adapter in adapters:
+        if isinstance(adapter, HttpRoutes):
+            routes.extend(adapter.http_routes())
+    return routes
 
 
 async def post(adapter: ChatAdapter, destination: str, reply: Reply) -> list[str]:

@@ -144,6 +144,7 @@ TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
 TimeOfDay = Annotated[str, AfterValidator(_time_of_day)]
 LogLevel = Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lowered)]
 LogFormat = Annotated[Literal["text", "json"], BeforeValidator(_lowered)]
+SmtpSecurity = Annotated[Literal["starttls", "tls", "none"], BeforeValidator(_lowered)]
 SummarizerName = Annotated[Literal["offline", "llm"], BeforeValidator(_lowered)]
 LLMProvider = Annotated[Literal["", "openai", "anthropic"], BeforeValidator(_lowered)]
 Names = Annotated[tuple[str, ...], BeforeValidator(_comma_separated)]
@@ -158,6 +159,8 @@ DIGESTS = "Digests and alerts"
 CONSOLE = "Console and demo"
 SLACK = "Slack"
 DISCORD = "Discord"
+WEB = "Web site and feeds"
+EMAIL = "Email"
 
 
 def _setting(default: Any, doc: str, group: str, env: str | None = None) -> Any:
@@ -242,6 +245,23 @@ class Settings(BaseSettings):
     clock_start: str = _setting("", "Demo/testing only: start the bot's clock at this ISO time (e.g. 2026-11-23T08:59:00Z).", CONSOLE, "PAPERBOT_CLOCK_START")
     clock_speed: PositiveNumber = _setting(1.0, "Demo/testing only: how many bot seconds pass per real second.", CONSOLE, "PAPERBOT_CLOCK_SPEED")
 
+    # --- web site and feeds ------------------------------------------------------------------
+    web_enabled: Flag = _setting(True, "Serve the read-only web site and Atom feeds at HTTP_HOST:HTTP_PORT while paperbot runs.", WEB)
+    http_host: str = _setting("127.0.0.1", "Address of the HTTP server (web site, feeds, /healthz, Slack HTTP mode); 127.0.0.1 serves this machine only, 0.0.0.0 every interface.", WEB)
+    http_port: WholeNumberOrZero = _setting(3000, "Port of the HTTP server (web site, feeds, /healthz, Slack HTTP mode).", WEB)
+    public_base_url: BaseURL = _setting("", "The site's address as readers reach it (e.g. https://papers.example.org), for links in digests and emails; empty: no links in chat digests.", WEB)
+    web_access_token: SecretStr = _setting(SecretStr(""), "Optional token the site's pages and feeds require (Authorization: Bearer <token> or ?token=<token>).", WEB)
+
+    # --- email -------------------------------------------------------------------------------
+    smtp_host: str = _setting("", "SMTP server; enables email digests (email:<address> channels and /papers email).", EMAIL)
+    smtp_port: PositiveWholeNumber = _setting(587, "SMTP server port (587 for STARTTLS, 465 for TLS, 25 for none).", EMAIL)
+    smtp_security: SmtpSecurity = _setting("starttls", "SMTP connection security: starttls, tls or none.", EMAIL)
+    smtp_user: str = _setting("", "SMTP user name (empty: no login).", EMAIL)
+    smtp_password: SecretStr = _setting(SecretStr(""), "SMTP password (never logged).", EMAIL)
+    smtp_from: str = _setting("", "Sender address of digest emails, e.g. paperbot <papers@example.org>; required with SMTP_HOST.", EMAIL)
+    smtp_timeout: PositiveNumber = _setting(30.0, "Seconds before one SMTP conversation is abandoned (retried later).", EMAIL)
+    email_link_secret: SecretStr = _setting(SecretStr(""), "Secret that signs unsubscribe links (HMAC); empty: one is generated once and kept in the database.", EMAIL)
+
     # --- Slack -------------------------------------------------------------------------------
     slack_bot_token: SecretStr = _setting(SecretStr(""), "Slack bot token (xoxb-...); enables the Slack adapter.", SLACK)
     slack_app_token: SecretStr = _setting(SecretStr(""), "Slack app-level token (xapp-...); when set, Socket Mode is used.", SLACK)
@@ -249,8 +269,6 @@ class Settings(BaseSettings):
     slack_api_url: BaseURL = _setting("https://slack.com/api", "Slack Web API base URL (GovSlack, proxies, tests).", SLACK)
     slack_command: str = _setting("/papers", "Slash command name registered in the Slack app.", SLACK)
     slack_admin_only: Flag = _setting(False, "Only workspace admins and owners may change channel digest settings.", SLACK)
-    http_host: str = _setting("0.0.0.0", "Address of the HTTP server (Slack HTTP mode, /healthz).", SLACK)
-    http_port: WholeNumberOrZero = _setting(3000, "Port of the HTTP server (Slack HTTP mode, /healthz).", SLACK)
 
     # --- Discord -----------------------------------------------------------------------------
     discord_token: SecretStr = _setting(SecretStr(""), "Discord bot token; enables the Discord adapter.", DISCORD)
@@ -365,6 +383,17 @@ class Settings(BaseSettings):
             )
         return secret
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_needs_sender(cls, sender: str, info: ValidationInfo) -> str:
+        if info.data.get("smtp_host") and not sender.strip():
+            raise _whole_line("SMTP_HOST is set but SMTP_FROM is not (the sender address of digest emails)")
+        if sender.strip() and "@" not in sender:
+            raise _whole_line("SMTP_FROM: expected an address like papers@example.org or paperbot <papers@example.org>")
+        if any(ch in sender for ch in "\r\n"):
+            raise _whole_line("SMTP_FROM: must be one line")
+        return sender.strip()
+
     # --- derived values ----------------------------------------------------------------------
 
     @property
@@ -385,6 +414,20 @@ class Settings(BaseSettings):
     def discord_enabled(self) -> bool:
         """Whether the Discord adapter should start."""
         return bool(self.discord_token.get_secret_value())
+
+    @property
+    def email_enabled(self) -> bool:
+        """Whether the email adapter should start (SMTP_HOST is set)."""
+        return bool(self.smtp_host.strip())
+
+    @property
+    def site_url(self) -> str:
+        """Where the site's links point: PUBLIC_BASE_URL, else the local server's address."""
+        if self.public_base_url:
+            return self.public_base_url
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def llm_enabled(self) -> bool:

@@ -6,7 +6,9 @@
     await runtime.stop()            # no new work; loops end after their current step; adapters stop
     await runtime.shutdown()        # session and store closed
 
-Background work is one set of tracked tasks (`spawn`): the fetch loop (each source on its own
+`start` also serves the web site, feeds, /healthz and /readyz (bot.web, WEB_ENABLED) on
+HTTP_HOST:HTTP_PORT, with the routes adapters contribute (`bot.ports.HttpRoutes`), before the
+adapters connect; `stop` closes it last. Background work is one set of tracked tasks (`spawn`): the fetch loop (each source on its own
 interval), the scheduler tick (due digests, alert batches, the outbox) and the summarizer's
 background pass. Stopping lets the step in progress finish (an unsent outbox row simply stays
 pending) and cancels what has not finished within `STOP_TIMEOUT`.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -32,16 +35,19 @@ from bot.core.models import Paper
 from bot.delivery.outbox import Delivery
 from bot.digests.channels_file import load_channels_file
 from bot.digests.commands import DigestCommands
+from bot.digests.email import EmailDigests
 from bot.digests.job import DigestJob
 from bot.enrich.summarize import Summaries, build_summaries
 from bot.fetch.http import HttpClient
 from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source
 from bot.fetch.sources import Source, build_sources
 from bot.fetch.sources.arxiv_api import ArxivAPISource
-from bot.ports import ChatAdapter, Health
+from bot.ports import ChatAdapter, Health, HttpRoutes, adapter_routes
 from bot.search.engine import SearchEngine
 from bot.settings import Settings
 from bot.store import Store
+from bot.web.pages import Site
+from bot.web.server import WebServer, build_app
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +78,10 @@ class Runtime:
     scheduler: Scheduler
     adapters: dict[str, ChatAdapter] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    link_secret: str = ""  # signs unsubscribe links (EMAIL_LINK_SECRET, else one kept in the store)
+    email: EmailDigests | None = None  # /papers email, when SMTP_HOST is set
+    web: WebServer | None = None
+    ready: bool = False  # /readyz: the background loops are running
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -104,7 +114,10 @@ class Runtime:
         search = SearchEngine(store)
         delivery = Delivery(store, {}, clock)
         digest_job = DigestJob(store=store, settings=settings, summaries=summaries)
-        digests = DigestCommands(store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery)
+        email = EmailDigests(store=store, settings=settings, clock=clock) if settings.email_enabled else None
+        digests = DigestCommands(
+            store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery, email=email
+        )
         subscriptions = SubscriptionCommands(store=store, settings=settings, clock=clock)
         scheduler = Scheduler(
             digests=digest_job, store=store, settings=settings, summaries=summaries, delivery=delivery, clock=clock
@@ -130,7 +143,13 @@ class Runtime:
         )
         if settings.channels_file:
             load_channels_file(settings.channels_file, store, clock())
-        return cls(settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler)
+        link_secret = settings.email_link_secret.get_secret_value() or store.emails.stored_secret(
+            "links", lambda: secrets.token_hex(32)
+        )
+        return cls(
+            settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler,
+            link_secret=link_secret, email=email,
+        )
 
     def attach(self, adapters: Sequence[ChatAdapter]) -> None:
         """Register adapters with the runtime and the outbox (before they are started)."""
@@ -138,8 +157,11 @@ class Runtime:
         self.delivery.adapters.update(self.adapters)
 
     async def start(self, adapters: Sequence[ChatAdapter] = ()) -> None:
-        """Attach and connect the adapters, then start the background loops."""
+        """Serve the web site (with the adapters' routes), attach and connect the adapters,
+        then start the background loops."""
         self.attach(adapters)
+        if self.settings.web_enabled:
+            await self.start_web(list(self.adapters.values()))
         for adapter in adapters:
             if self.stopping.is_set():
                 return
@@ -150,7 +172,35 @@ class Runtime:
         if settings.summarize_background:
             summarize = lambda: self.summaries.background_pass(self.clock(), settings.summarize_batch)  # noqa: E731
             self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer")
+        self.ready = True
         log.info("paperbot running: adapters %s, %d sources", ", ".join(self.adapters), len(self.sources))
+
+    async def start_web(self, adapters: Sequence[ChatAdapter]) -> None:
+        """Serve the site, feeds, /healthz, /readyz and the adapters' routes; logs its URL once.
+        A taken port is logged, not fatal: chat and email delivery go on without the site."""
+        if self.settings.slack_enabled and not self.settings.slack_app_token.get_secret_value():
+            slack = self.adapters.get("slack")
+            if slack is not None and not isinstance(slack, HttpRoutes):
+                # Until the Slack adapter contributes /slack/events through http_routes(), it
+                # serves HTTP_PORT itself in HTTP mode; a second server there could not bind.
+                log.warning("web site off: the Slack adapter serves %s:%s itself in HTTP mode",
+                            self.settings.http_host, self.settings.http_port)
+                return
+        site = Site(
+            store=self.store, search=self.search, summaries=self.summaries, clock=self.clock,
+            settings=self.settings, refresh_every=min((s.interval for s in self.sources), default=3600.0),
+            link_secret=self.link_secret, email=self.email,
+        )
+        app = build_app(site, health=self.health, ready=lambda: self.ready, extra_routes=adapter_routes(adapters))
+        server = WebServer(app, self.settings.http_host, self.settings.http_port)
+        try:
+            url = await server.start()
+        except OSError as exc:
+            log.error("web site off: cannot listen on %s:%s (%s)", self.settings.http_host, self.settings.http_port, exc)
+            return
+        self.web = server
+        public = f" (public address {self.settings.public_base_url})" if self.settings.public_base_url else ""
+        log.info("web site at %s%s", url, public)
 
     async def wait_until_done(self) -> None:
         """Return when `stopping` is set (signals) or any adapter has finished by itself."""
@@ -164,8 +214,9 @@ class Runtime:
 
     async def stop(self) -> None:
         """Start no new work; let each loop finish its current step (cancel after
-        STOP_TIMEOUT); then stop the adapters."""
+        STOP_TIMEOUT); then stop the adapters and the web server."""
         self.stopping.set()
+        self.ready = False  # /readyz: load balancers stop sending new work
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_TIMEOUT)
             for task in pending:
@@ -174,6 +225,9 @@ class Runtime:
         for adapter in self.adapters.values():
             with contextlib.suppress(Exception):
                 await adapter.stop()
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
 
     async def shutdown(self) -> None:
         """Close the HTTP session and the store (after `stop`)."""

@@ -8,15 +8,23 @@ slack_bolt or discord.py.
 
 from __future__ import annotations
 
+from bot.core.clock import Clock, system_clock
 from bot.ports import ChatAdapter, HealthCheck
 from bot.settings import Settings
 
 
 def build_adapters(
-    settings: Settings, *, console: bool, health: HealthCheck
+    settings: Settings, *, console: bool, health: HealthCheck, link_secret: str = "", clock: Clock = system_clock
 ) -> list[ChatAdapter]:
-    """Slack and/or Discord when their tokens are set; the console when asked or when neither is."""
+    """Slack and/or Discord when their tokens are set, email when SMTP_HOST is; the console
+    when asked or when none of them is. Email alone is a whole deployment (digests to the
+    CHANNELS_FILE's `email:<address>` destinations), so it runs without a console that would
+    end at the end of its input. `link_secret` signs email unsubscribe links."""
     chosen: list[ChatAdapter] = []
+    if settings.email_enabled:
+        from adapters.email import EmailAdapter
+
+        chosen.append(EmailAdapter(settings, link_secret=link_secret, clock=clock))
     if not console:
         if settings.slack_enabled:
             from adapters.slack import SlackAdapter

@@ -11,7 +11,9 @@
     /papers digest on [HH:MM] [tz:<IANA zone>] [topics:llm,rl] [max:N] [sources:arxiv,hf]
                       [days:weekdays|daily|mon,wed] [query:"..."] [minscore:N]
                       [updated:yes|no] [notes:yes|no] [catchup:post|skip]
+                      [rank:topic|trending]
     /papers digest off | digest show | digest now
+    /papers email <address> | email off   (your own daily digest by email, double opt-in)
     /papers topics
     /papers help
 
@@ -37,6 +39,7 @@ from bot.core.commands import (
     DigestOffCommand,
     DigestOnCommand,
     DigestShowCommand,
+    EmailDigestCommand,
     HelpCommand,
     ListSubscriptionsCommand,
     PaperCommand,
@@ -153,6 +156,8 @@ def parse_command(text: str) -> Command:
         return parse_quiet_hours(rest)
     if verb == "digest":
         return _parse_digest(rest)
+    if verb == "email":
+        return parse_email(rest)
     return _parse_search(text)
 
 
@@ -296,10 +301,39 @@ def _parse_digest(rest: str) -> Command:
         show_updated=_parse_yes_no(opts["updated"], "updated") if "updated" in opts else None,
         quiet_note=_parse_yes_no(opts["notes"], "notes") if "notes" in opts else None,
         catch_up=_parse_catch_up(opts["catchup"]) if "catchup" in opts else None,
+        rank=parse_rank(opts["rank"]) if "rank" in opts else None,
     )
 
 
 # --- value parsers, also used by adapters with typed options ---------------------------------
+
+
+RANKS = ("topic", "trending")
+MAX_ADDRESS_CHARS = 254  # RFC 5321's limit on a forward path
+_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def parse_rank(text: str) -> str:
+    """`topic` or `trending` (how a digest ranks its papers)."""
+    lowered = text.strip().lower()
+    if lowered not in RANKS:
+        raise UserInputError(f"rank:{text} is not understood; use rank:topic or rank:trending")
+    return lowered
+
+
+def parse_email(rest: str) -> EmailDigestCommand:
+    """`<address>` or `off` -> EmailDigestCommand. Only a plain address is accepted (no
+    display name, no spaces or line breaks), its domain lower-cased."""
+    text = rest.strip().strip("<>")
+    if text.lower() in ("off", "stop", "none"):
+        return EmailDigestCommand(off=True)
+    if not text:
+        raise UserInputError("email needs an address, e.g. /papers email ada@example.org (or email off)")
+    if len(text) > MAX_ADDRESS_CHARS or not _ADDRESS.fullmatch(text):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise UserInputError(f"{shown!r} is not an email address; use e.g. /papers email ada@example.org")
+    local, _, domain = text.rpartition("@")
+    return EmailDigestCommand(address=f"{local}@{domain.lower()}")
 
 
 def parse_time_of_day(text: str) -> time:

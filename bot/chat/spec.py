@@ -46,6 +46,7 @@ class CommandSpec:
     argument: str = ""
     discord_argument: str = ""
     options: tuple[OptionSpec, ...] = ()
+    in_discord: bool = True  # offered as a Discord app command (its help is in Discord's style)
 
     @property
     def name(self) -> str:
@@ -103,11 +104,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
             OptionSpec("updated", "no", "Also post replaced versions of papers already posted", discord=""),
             OptionSpec("notes", "no", "Post a one-line note on days with nothing new", discord=""),
             OptionSpec("catchup", "post|skip", "After downtime: post the missed digest late, or skip it", discord=""),
+            OptionSpec("rank", "topic|trending", "Rank by topic match, or by what is trending (upvotes gained)", discord=""),
         ),
     ),
     CommandSpec(("digest", "off"), "Stop this channel's digest"),
     CommandSpec(("digest", "show"), "Show this channel's digest settings"),
     CommandSpec(("digest", "now"), "Post this channel's digest now"),
+    CommandSpec(("email",), "Get your own daily digest by email (confirm the link sent first); off stops it",
+                argument="<address>|off", discord_argument="address", in_discord=False),
     CommandSpec(("topics",), "The topic list (ids work in the topic and topics options)"),
     CommandSpec(("help",), "How to use paperbot"),
 )
@@ -155,7 +159,8 @@ def _argument_help(spec: CommandSpec) -> str:
 def help_text(command_name: str = "/papers", style: HelpStyle = "text") -> str:
     """Every subcommand on one line with its syntax and help, in the style of the platform:
     text options (`since:7d`) or Discord's typed options (`query:<words>`)."""
-    return "\n".join(f"{_syntax(spec, command_name, style)}\n    {spec.help}" for spec in COMMANDS)
+    shown = [spec for spec in COMMANDS if spec.in_discord or style != "discord"]
+    return "\n".join(f"{_syntax(spec, command_name, style)}\n    {spec.help}" for spec in shown)
 
 
 def _syntax(spec: CommandSpec, command_name: str, style: HelpStyle) -> str:

@@ -86,6 +86,7 @@ class DigestOnCommand:
     show_updated: bool | None = None
     quiet_note: bool | None = None
     catch_up: str | None = None
+    rank: str | None = None  # "topic" or "trending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,14 @@ class DigestShowCommand:
 @dataclass(frozen=True, slots=True)
 class DigestNowCommand:
     """Post the current channel's digest now (a preview that does not count as the daily one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmailDigestCommand:
+    """Get one's own daily digest by email (after the address confirms), or stop it (`off`)."""
+
+    address: str = ""
+    off: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +135,7 @@ Command = (
     | DigestOffCommand
     | DigestShowCommand
     | DigestNowCommand
+    | EmailDigestCommand
     | TopicsCommand
     | HelpCommand
 )

@@ -213,6 +213,7 @@ class ChannelSettings:
     show_updated: bool = False
     quiet_note: bool = False  # post a one-line note on days with nothing new
     catch_up: CatchUp = CatchUp.POST
+    rank: str = ""  # "topic" or "trending"; empty: trending for email without topics, else topic
     workspace_id: str = ""
     created_by: str = ""  # user id of whoever enabled it; told about delivery failures
     paused_reason: str = ""  # set when delivery failed permanently

@@ -45,6 +45,11 @@ def digest_now_key(channel_key: str, now: datetime) -> str:
     return f"digest-now:{channel_key}:{to_iso(now)}"
 
 
+def digest_now_prefix(channel_key: str, utc_date: str) -> str:
+    """What every `digest now` key of one channel posted on one UTC date starts with."""
+    return f"digest-now:{channel_key}:{utc_date}T"
+
+
 def alert_key(platform: str, user_id: str, window: datetime) -> str:
     """One user's alert batch for the window starting at `window`."""
     return f"alert:{platform}:{user_id}:{to_iso(window)}"

@@ -69,7 +69,17 @@ REASONS = {
     "missing_permissions": "paperbot lacks permission to post there",
     "dm_blocked": "you do not accept direct messages from paperbot",
     "user_not_found": "the user account was not found",
+    "recipient_refused": "the mail server refused the address",
 }
+
+
+def owner_of(platform: str, created_by: str) -> tuple[str, str]:
+    """(platform, user id) of whoever set a delivery up. `created_by` names a user of the same
+    platform, except for email digests set up from chat: `<platform>:<user id>`."""
+    if platform == "email" and ":" in created_by:
+        owner_platform, _, user_id = created_by.partition(":")
+        return owner_platform, user_id
+    return platform, created_by
 
 
 def describe_reason(reason: str) -> str:
@@ -267,20 +277,26 @@ class Delivery:
             channel_key = f"{row.platform}:{row.destination}"
             with transaction(self.store.conn):
                 settings = self.store.channels.pause(channel_key, describe_reason(reason))
-            owner = settings.created_by if settings else ""
+            owner_platform, owner = owner_of(row.platform, settings.created_by if settings else "")
             if owner:
-                text = (
-                    f"the paper digest for channel {row.destination} is paused: {describe_reason(reason)}. "
-                    + (f"To fix it, {hint.rstrip('.')}; then" if hint else "Fix that, then")
-                    + " run /papers digest on in the channel to resume it."
-                )
-                self.store.notices.add(row.platform, owner, text, now)
+                if row.platform == "email":
+                    text = (
+                        f"the paper digest by email to {row.destination} is paused: {describe_reason(reason)}. "
+                        f"Run /papers email {row.destination} again to resume it (or use another address)."
+                    )
+                else:
+                    text = (
+                        f"the paper digest for channel {row.destination} is paused: {describe_reason(reason)}. "
+                        + (f"To fix it, {hint.rstrip('.')}; then" if hint else "Fix that, then")
+                        + " run /papers digest on in the channel to resume it."
+                    )
+                self.store.notices.add(owner_platform, owner, text, now)
                 # Best effort: a DM to whoever set the digest up. Its own failure stops there.
                 enqueue(
                     self.store,
-                    notice_key(row.platform, owner, row.key),
+                    notice_key(owner_platform, owner, row.key),
                     OutboxKind.NOTICE,
-                    row.platform,
+                    owner_platform,
                     owner,
                     Reply(text=f"Heads up: {text}", private=False),
                     now,
@@ -306,7 +322,8 @@ class Delivery:
         if OutboxKind(row.kind).is_digest:
             settings = self.store.channels.get(f"{row.platform}:{row.destination}")
             if settings and settings.created_by:
-                self.store.notices.add(row.platform, settings.created_by, text, self.clock())
+                owner_platform, owner = owner_of(row.platform, settings.created_by)
+                self.store.notices.add(owner_platform, owner, text, self.clock())
         elif row.kind == OutboxKind.ALERT:
             self.store.notices.add(row.platform, row.destination, text, self.clock())
 

@@ -17,6 +17,7 @@ from bot.store.db import transaction
 _FILE_KEYS = {
     "channel", "platform", "channel_id", "time", "timezone", "tz", "days", "topics", "query", "sources",
     "max_items", "min_score", "show_updated", "quiet_note", "catch_up", "enabled", "created_by", "workspace_id",
+    "rank",
 }
 
 
@@ -28,8 +29,11 @@ def load_channels_file(path: str | Path, store: Store, now: datetime) -> int:
     `{"channel": "slack:C0123", "time": "09:00", "timezone": "Europe/Berlin", "days": "weekdays",
     "topics": ["llm", "rl"], "query": "", "sources": ["arxiv", "hf"], "max_items": 10,
     "min_score": 0, "show_updated": false, "quiet_note": false, "catch_up": "post",
-    "enabled": true, "created_by": "U0ADMIN"}`. Only `channel` (or `platform` + `channel_id`)
-    is required. Re-applying an unchanged file changes nothing (catch-up after a restart works).
+    "rank": "topic", "enabled": true, "created_by": "U0ADMIN"}`. Only `channel` (or `platform` +
+    `channel_id`) is required. An email destination is `"channel": "email:ada@example.org"`
+    (its `created_by`, e.g. "slack:U0ADMIN", is told when the address fails for good); without
+    topics it is ranked by what is trending. Re-applying an unchanged file changes nothing
+    (catch-up after a restart works).
     `now` (the runtime clock's time) stamps channels the file adds, so their first slot is
     judged against the same clock the scheduler runs on.
     """
@@ -72,6 +76,10 @@ def _channel_from_entry(entry: Any, store: Store) -> ChannelSettings:
         platform, channel_id = str(entry.get("platform", "")), str(entry.get("channel_id", ""))
     if not platform or not channel_id:
         raise ValueError('name the channel as "channel": "slack:C0123" (or platform + channel_id)')
+    if platform == "email":
+        channel_id = cmd.parse_email(channel_id).address or channel_id
+        if not channel_id or "@" not in channel_id:
+            raise ValueError('an email destination is "channel": "email:<address>"')
     existing = store.channels.get(f"{platform}:{channel_id}")
     base = existing or ChannelSettings(platform=platform, channel_id=channel_id)
     changes: dict[str, Any] = {}
@@ -103,6 +111,8 @@ def _channel_from_entry(entry: Any, store: Store) -> ChannelSettings:
         if entry["catch_up"] not in ("post", "skip"):
             raise ValueError('catch_up must be "post" or "skip"')
         changes["catch_up"] = CatchUp(entry["catch_up"])
+    if "rank" in entry:
+        changes["rank"] = cmd.parse_rank(str(entry["rank"]))
     for key in ("created_by", "workspace_id"):
         if key in entry:
             changes[key] = str(entry[key])

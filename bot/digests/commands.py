@@ -12,9 +12,10 @@ from bot.core.clock import Clock
 from bot.core.errors import PermissionDenied, UserInputError
 from bot.core.models import Actor, CatchUp, ChannelSettings, Place, Reply
 from bot.delivery.outbox import Delivery
+from bot.digests.email import EmailDigests
 from bot.digests.job import DigestJob, default_settings
 from bot.digests.schedule import describe_days, describe_local, next_slot
-from bot.digests.selection import topic_label
+from bot.digests.selection import effective_rank, topic_label
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
@@ -30,7 +31,8 @@ def describe_settings(settings: ChannelSettings) -> list[str]:
         f"Time: {settings.time_of_day.strftime('%H:%M')} {settings.timezone} · Days: {describe_days(settings.days)}",
         f"Topics: {topics} · Query: {settings.query or '—'} · Sources: {sources}",
         f"Max items: {settings.max_items} · Min score: {settings.min_score} · "
-        f"Updated versions: {'shown' if settings.show_updated else 'hidden'}",
+        f"Updated versions: {'shown' if settings.show_updated else 'hidden'} · "
+        f"Ranked by: {'what is trending' if effective_rank(settings) == 'trending' else 'topic match'}",
         f"Note on quiet days: {'yes' if settings.quiet_note else 'no'} · After downtime: "
         + ("post the latest missed digest, marked delayed" if settings.catch_up == CatchUp.POST else "skip it with a note"),
     ]
@@ -47,8 +49,10 @@ class DigestCommands:
         clock: Clock,
         job: DigestJob,
         delivery: Delivery | None = None,
+        email: EmailDigests | None = None,
     ) -> None:
         self.store = store
+        self.email = email
         self.settings = settings
         self.clock = clock
         self.job = job
@@ -68,6 +72,8 @@ class DigestCommands:
         if isinstance(command, cmd.DigestNowCommand):
             self._check(who, where)
             return await self.post_now(who, where)
+        if isinstance(command, cmd.EmailDigestCommand):
+            return self._email(command, who)
         raise UserInputError("that is not a digest command; use digest on, off, show or now")
 
     @staticmethod
@@ -89,7 +95,7 @@ class DigestCommands:
         for name, attr in (
             ("at", "time_of_day"), ("timezone", "timezone"), ("topics", "topics"), ("max_items", "max_items"),
             ("sources", "sources"), ("days", "days"), ("query", "query"), ("min_score", "min_score"),
-            ("show_updated", "show_updated"), ("quiet_note", "quiet_note"),
+            ("show_updated", "show_updated"), ("quiet_note", "quiet_note"), ("rank", "rank"),
         ):
             value = getattr(command, name)
             if value is not None:
@@ -107,6 +113,14 @@ class DigestCommands:
         lines += describe_settings(updated)
         lines.append(self._next_line(updated, now))
         return Reply(text="\n".join(lines), private=True)
+
+    def _email(self, command: cmd.EmailDigestCommand, who: Actor) -> Reply:
+        """`/papers email <address>|off`: the person's own digest by email (bot.digests.email)."""
+        if self.email is None:
+            return Reply(text="Email digests are not set up on this paperbot (its operator sets SMTP_HOST).", private=True)
+        if command.off:
+            return self.email.turn_off(who)
+        return self.email.request(command.address, who)
 
     def turn_off(self, where: Place) -> Reply:
         """Switch the channel's digest off (settings are kept for the next `digest on`)."""

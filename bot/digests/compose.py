@@ -9,10 +9,12 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.chat.present import make_items
+from bot.core.links import absolute, day_path, digest_path
 from bot.core.models import ChannelSettings, Digest, ItemGroup, Reply, SourceKind
 from bot.digests.schedule import arxiv_announcements_between
 from bot.digests.selection import (
     NO_TOPIC,
+    TRENDING,
     Pool,
     Ranked,
     group_ranked,
@@ -30,6 +32,8 @@ def _short_topic(topic_id: str) -> str:
     """Header labels: LLM, RL, CV for short ids; the name otherwise."""
     if topic_id == NO_TOPIC:
         return "other topics"
+    if topic_id == TRENDING:
+        return "trending"
     return topic_id.upper() if len(topic_id) <= 3 else topic_label(topic_id)
 
 
@@ -87,8 +91,10 @@ def digest_reply(
     *,
     failing: str = "",
     delayed_note: str = "",
+    site_url: str = "",
 ) -> Reply:
-    """The digest as a Reply: header with date and counts, topic groups, footer notes."""
+    """The digest as a Reply: header with date and counts, topic groups, footer notes (and,
+    with the site's public address, links to the day's papers and to this digest's page)."""
     grouped = group_ranked(ranked)
     groups = []
     for topic_id, members in grouped:
@@ -104,8 +110,18 @@ def digest_reply(
     )
     if delayed_note:
         header = "Delayed: " + header
-    footer_lines = [line for line in (delayed_note, failing) if line]
+    links = web_links(settings, local_date, total, site_url) if site_url else ""
+    footer_lines = [line for line in (delayed_note, failing, links) if line]
     return Reply(header=header, groups=tuple(groups), footer="\n".join(footer_lines), private=False)
+
+
+def web_links(settings: ChannelSettings, local_date: str, total: int, site_url: str) -> str:
+    """`All 214 papers announced today: <day page> · This digest on the web: <its page>`. An
+    email digest links to the day only: the site never shows a person's address."""
+    line = f"All {total:,} papers announced today: {absolute(site_url, day_path(local_date))}"
+    if settings.platform != "email":
+        line += f" · This digest on the web: {absolute(site_url, digest_path(settings.key, local_date))}"
+    return line
 
 
 def quiet_reply(store: Store, settings: ChannelSettings, local_date: str, since: datetime, now: datetime) -> Reply:
@@ -128,6 +144,7 @@ async def build_digest(
     *,
     pool: Pool | None = None,
     delayed_note: str = "",
+    site_url: str = "",
 ) -> Digest | None:
     """The channel's digest for `local_date`, or None when it has nothing new.
 
@@ -153,6 +170,7 @@ async def build_digest(
         now,
         failing=failing_sources_note(store, settings),
         delayed_note=delayed_note,
+        site_url=site_url,
     )
     return Digest(
         channel_key=settings.key,

@@ -75,6 +75,8 @@ class DigestJob:
         self.settings = settings
         self.summaries = summaries
         self.grace = grace_for_tick(settings.scheduler_tick)
+        # Digests link to the site only where readers can reach it (PUBLIC_BASE_URL).
+        self.site_url = settings.public_base_url
         self._lock = asyncio.Lock()
 
     def due_channels(self, now: datetime) -> list[tuple[ChannelSettings, Slot]]:
@@ -112,7 +114,9 @@ class DigestJob:
         """`digest now`: build the channel's digest at once and put it in the outbox under its
         own key (it does not replace the daily one; its papers are not repeated there).
         Returns the digest and its outbox key, or None when there is nothing new."""
-        digest = await build_digest(self.store, settings, self.summaries, now, self.local_date(settings, now))
+        digest = await build_digest(
+            self.store, settings, self.summaries, now, self.local_date(settings, now), site_url=self.site_url
+        )
         if digest is None:
             return None
         key = digest_now_key(settings.key, now)
@@ -134,7 +138,7 @@ class DigestJob:
                 raise ConfigError([f"--date {date_text!r} is not a date like 2026-11-23"]) from None
         else:
             local_date = self.local_date(settings, now)
-        return await build_digest(self.store, settings, self.summaries, now, local_date)
+        return await build_digest(self.store, settings, self.summaries, now, local_date, site_url=self.site_url)
 
     @staticmethod
     def local_date(settings: ChannelSettings, now: datetime) -> str:
@@ -157,7 +161,8 @@ class DigestJob:
                 + (f"; this digest covers the {missed} missed ones" if missed > 1 else "")
             )
         digest = await build_digest(
-            self.store, settings, self.summaries, now, slot.key, pool=pool, delayed_note=delayed_note
+            self.store, settings, self.summaries, now, slot.key, pool=pool, delayed_note=delayed_note,
+            site_url=self.site_url,
         )
         with transaction(self.store.conn):
             if self.store.channels.run_for(settings.key, slot.key) is not None:

@@ -24,6 +24,7 @@ from bot.store import Store
 FIRST_WINDOW = timedelta(hours=24)
 MAX_WINDOW = timedelta(days=14)  # after a long downtime, a digest still looks back at most this far
 NO_TOPIC = "_other"
+TRENDING = "_trending"  # the one group of a digest ranked by what is trending
 # A digest brings news: a paper first published (or, for a shown update, last updated) this
 # long before the digest's window is old news however recently a source mentioned it (an HF
 # daily list or a Reddit post can surface a years-old paper; search still finds it).
@@ -118,6 +119,8 @@ def select(
     matcher = Matcher.compile(settings.query) if settings.query else None
     if matcher is not None and matcher.empty:
         matcher = None
+    trending = effective_rank(settings) == "trending"
+    since = window_start(settings, now)
     chosen: list[Ranked] = []
     for paper in candidates:
         seen_version = delivered.get(paper.id)
@@ -141,6 +144,11 @@ def select(
                 continue
             title_words = set(plural_folded_words(paper.title))
             title_hit = 1.0 if any(word in title_words for term in matcher.terms for word in term) else 0.0
+        if trending:
+            gained, score = trending_score(paper, since, now)
+            why = f"trending: +{gained:,} upvotes and points" if gained else ""
+            chosen.append(Ranked(paper, score, TRENDING, why))
+            continue
         topical = (1.0 + 0.25 * (len(hits) - 1)) if wanted_topics else 1.0
         score = 2.0 * topical + base + 0.5 * title_hit
         group = hits[0] if hits else (paper_topics[0] if paper_topics else NO_TOPIC)
@@ -162,6 +170,28 @@ def paper_facts(paper: Paper, now: datetime) -> tuple[int, float]:
     return votes, 1.5 * popularity + math.exp(-age_hours / 72)
 
 
+def effective_rank(settings: ChannelSettings) -> str:
+    """How a channel's digest is ranked: its `rank`, else trending for an email digest with
+    no topics (a daily "trending papers in your inbox") and topic match for everything else."""
+    if settings.rank:
+        return settings.rank
+    return "trending" if settings.platform == "email" and not settings.topics else "topic"
+
+
+def trending_score(paper: Paper, since: datetime, now: datetime) -> tuple[int, float]:
+    """What a paper gained on HF daily papers and Reddit in the window [since, now], and its
+    trending score: log-scaled gain plus recency (1.0 fresh, decaying over 2 days).
+
+    The store keeps each signal's latest score and when it first appeared (an HF daily entry
+    is one signal per day listed, a Reddit post one per post), so the gain of the window is
+    the score of the signals that appeared in it. Papers that gained nothing still rank by
+    recency, after every paper that did (one upvote outweighs any recency)."""
+    gained = sum(max(s.score, 0) for s in paper.signals if ensure_utc(s.observed_at) >= since)
+    when = paper.published or paper.first_seen or now
+    age_hours = max(0.0, (ensure_utc(now) - ensure_utc(when)).total_seconds() / 3600)
+    return gained, 2.0 * math.log1p(gained) + math.exp(-age_hours / 48)
+
+
 def group_ranked(ranked: Sequence[Ranked]) -> list[tuple[str, list[Ranked]]]:
     """Group by topic; groups in the order of their best paper, papers by score within."""
     groups: dict[str, list[Ranked]] = {}
@@ -174,6 +204,8 @@ def topic_label(topic_id: str) -> str:
     """A topic id as a group title: its taxonomy name, `Other` for papers with no topic."""
     if topic_id == NO_TOPIC:
         return "Other"
+    if topic_id == TRENDING:
+        return "Trending"
     try:
         return topic_by_id(topic_id).name
     except KeyError:

@@ -12,6 +12,7 @@ import sqlite3
 
 from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
+from bot.store.emails import EmailConfirmationStore
 from bot.store.fulltext import FullTextIndex
 from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
@@ -41,6 +42,7 @@ class Store:
         self.outbox = OutboxStore(conn)
         self.summaries = SummaryStore(conn)
         self.retention = RetentionStore(conn)
+        self.emails = EmailConfirmationStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL) -> Store:

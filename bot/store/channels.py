@@ -48,6 +48,7 @@ def _settings_from_row(row: sqlite3.Row) -> ChannelSettings:
         show_updated=data["show_updated"],
         quiet_note=data["quiet_note"],
         catch_up=CatchUp(data["catch_up"]),
+        rank=row["rank"],
         workspace_id=data.get("workspace_id", ""),
         created_by=data.get("created_by", ""),
         paused_reason=row["paused_reason"],
@@ -87,22 +88,24 @@ class ChannelStore:
         """
         data = json.dumps(_settings_data(settings), sort_keys=True)
         row = self.conn.execute(
-            "SELECT data, enabled, paused_reason FROM channel_settings WHERE key = ?", (settings.key,)
+            "SELECT data, enabled, paused_reason, rank FROM channel_settings WHERE key = ?", (settings.key,)
         ).fetchone()
-        if row is not None and (row["data"], bool(row["enabled"]), row["paused_reason"]) == (
+        if row is not None and (row["data"], bool(row["enabled"]), row["paused_reason"], row["rank"]) == (
             data,
             settings.enabled,
             settings.paused_reason,
+            settings.rank,
         ):
             return False
         self.conn.execute(
             """INSERT INTO channel_settings (key, platform, channel_id, enabled, data,
-               last_digest_at, paused_reason, updated_at) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)
+               last_digest_at, paused_reason, updated_at, rank) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)
                ON CONFLICT (key) DO UPDATE SET enabled = excluded.enabled, data = excluded.data,
-               paused_reason = excluded.paused_reason, updated_at = excluded.updated_at""",
+               paused_reason = excluded.paused_reason, updated_at = excluded.updated_at,
+               rank = excluded.rank""",
             (
                 settings.key, settings.platform, settings.channel_id, int(settings.enabled), data,
-                settings.paused_reason, to_iso(now),
+                settings.paused_reason, to_iso(now), settings.rank,
             ),
         )
         return True
@@ -126,6 +129,13 @@ class ChannelStore:
     def all(self) -> list[ChannelSettings]:
         """Every channel that ever had digest settings, by key."""
         return [_settings_from_row(r) for r in self.conn.execute("SELECT * FROM channel_settings ORDER BY key")]
+
+    def owned_by(self, platform: str, owner: str) -> list[ChannelSettings]:
+        """The channels of one platform that `owner` set up (an email digest's chat user), by key."""
+        rows = self.conn.execute(
+            "SELECT * FROM channel_settings WHERE platform = ? ORDER BY key", (platform,)
+        )
+        return [s for s in (_settings_from_row(row) for row in rows) if s.created_by == owner]
 
     def disable(self, key: str, now: datetime) -> bool:
         """Turn a channel's digest off; returns whether it was on."""

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.clock import from_iso, to_iso
-from bot.core.outbox import OutboxKind
+from bot.core.outbox import OutboxKind, digest_key, digest_now_prefix
 from bot.store.db import transaction
 
 PENDING = "pending"
@@ -204,6 +204,24 @@ class OutboxStore:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM outbox {where} ORDER BY id LIMIT ?"
         return [_row(row) for row in self.conn.execute(sql, [*params, limit])]
+
+    def digest_payload(self, channel_key: str, local_date: str) -> str | None:
+        """The Reply JSON that one channel's digest of one local date posted: the scheduled
+        digest, else the latest `digest now` posted that (UTC) day; only rows fully sent. None
+        when there is none (never posted, not sent yet, or pruned by retention)."""
+        scheduled = self.conn.execute(
+            "SELECT payload FROM outbox WHERE key = ? AND kind = ? AND state = 'sent'",
+            (digest_key(channel_key, local_date), OutboxKind.DIGEST.value),
+        ).fetchone()
+        if scheduled is not None:
+            return str(scheduled[0])
+        prefix = digest_now_prefix(channel_key, local_date)
+        latest = self.conn.execute(
+            """SELECT payload FROM outbox WHERE kind = ? AND state = 'sent' AND substr(key, 1, ?) = ?
+               ORDER BY id DESC LIMIT 1""",
+            (OutboxKind.DIGEST_NOW.value, len(prefix), prefix),
+        ).fetchone()
+        return str(latest[0]) if latest is not None else None
 
     def counts(self) -> dict[str, int]:
         """How many rows are in each state."""

@@ -384,6 +384,31 @@ class PaperStore:
         signals = self._signals_for([row["id"] for row in rows])
         return [self._paper_from_row(row, signals.get(row["id"], ())) for row in rows]
 
+    def published_between(self, since: datetime, until: datetime) -> list[Paper]:
+        """Papers published (or, with no date, first seen) in [since, until): most popular
+        first, then newest (a day's page of the web site)."""
+        lo, hi = ensure_utc(since).isoformat(), ensure_utc(until).isoformat()
+        rows = self.conn.execute(
+            """SELECT * FROM papers
+               WHERE (published >= ? AND published < ?) OR (published IS NULL AND first_seen >= ? AND first_seen < ?)
+               ORDER BY popularity DESC, COALESCE(published, first_seen) DESC, pk DESC""",
+            (lo, hi, lo, hi),
+        ).fetchall()
+        signals = self._signals_for([row["id"] for row in rows])
+        return [self._paper_from_row(row, signals.get(row["id"], ())) for row in rows]
+
+    def count_by_day(self, since: datetime, until: datetime) -> dict[str, int]:
+        """UTC date (YYYY-MM-DD) -> how many papers were published (or first seen) that day,
+        for the days in [since, until) that have any."""
+        lo, hi = ensure_utc(since).isoformat(), ensure_utc(until).isoformat()
+        rows = self.conn.execute(
+            """SELECT substr(COALESCE(published, first_seen), 1, 10) AS day, COUNT(*) FROM papers
+               WHERE (published >= ? AND published < ?) OR (published IS NULL AND first_seen >= ? AND first_seen < ?)
+               GROUP BY day""",
+            (lo, hi, lo, hi),
+        ).fetchall()
+        return {str(row[0]): int(row[1]) for row in rows}
+
     def count(self) -> int:
         """How many papers and items are stored."""
         return int(self.conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0])

@@ -250,4 +250,20 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (kind, sha256)
     );
     """,
+    # email digests and trending: how a channel's digest ranks (rank:trending; '' is the
+    # default), and the pending confirmations of addresses asked for with /papers email
+    # (double opt-in: the digest starts only once the link sent to the address is followed).
+    """
+    ALTER TABLE channel_settings ADD COLUMN rank TEXT NOT NULL DEFAULT '';
+
+    CREATE TABLE email_confirmations (
+        token TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        confirmed_at TEXT
+    );
+    CREATE INDEX email_confirmations_user ON email_confirmations(platform, user_id);
+    """,
 ]

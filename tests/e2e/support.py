@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for the bot's web server (a subprocess cannot report
+    the port 0 picked for it before its URL is logged, and 3000 may be taken)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def child_env(data_dir: Path, **settings: str) -> dict[str, str]:
@@ -26,6 +35,7 @@ def child_env(data_dir: Path, **settings: str) -> dict[str, str]:
         "REDDIT_ENABLED": "false",
         "SUMMARIZE_BACKGROUND": "false",
         "LOG_LEVEL": "info",
+        "HTTP_PORT": str(free_port()),
         **settings,
     }
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.support import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -72,6 +74,7 @@ def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         SCHEDULER_TICK="0.2",
         LOG_LEVEL="warning",
         SUMMARIZE_BACKGROUND="false",
+        HTTP_PORT=str(free_port()),
     )
     env.update(extra)
     return env

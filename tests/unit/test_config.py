@@ -32,6 +32,9 @@ SECRET_VALUES = {
     "slack_app_token": "xapp-S3CRET-app",
     "slack_signing_secret": "S3CRET-signing",
     "discord_token": "S3CRET.discord.token",
+    "web_access_token": "S3CRET-web",
+    "smtp_password": "S3CRET-smtp",
+    "email_link_secret": "S3CRET-links",
 }
 
 

@@ -23,7 +23,8 @@ def test_discord_commands_are_described_by_the_spec() -> None:
     for child in group.walk_commands():
         if hasattr(child, "parameters"):
             found[tuple(child.qualified_name.split()[1:])] = child
-    assert set(found) == {c.path for c in spec.COMMANDS}
+    # Commands marked in_discord=False (email) are not Discord app commands yet.
+    assert set(found) == {c.path for c in spec.COMMANDS if c.in_discord}
     for path, command in found.items():
         described = spec.option_help(*path)
         assert command.description == spec.command(*path).help
@@ -50,6 +51,7 @@ def test_both_help_texts_name_every_command() -> None:
     text, discord = spec.help_text("/papers"), DISCORD_HELP
     for command in spec.COMMANDS:
         if command.path != ("search",):
-            assert f"/papers {command.name}" in text and f"/papers {command.name}" in discord
+            assert f"/papers {command.name}" in text
+            assert (f"/papers {command.name}" in discord) == command.in_discord
     assert "since:7d" in text and "query:<query>" in discord and "[time:09:00]" in discord
     assert spec.help_text("/pp").startswith("/pp <query>")
