@@ -116,18 +116,21 @@ _DANGLING = re.compile(
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # Independent cues that an abstract states a result / an implication (for the empty-section
-# figures): a number with a unit of improvement, or a comparative claim; a wrap-up sentence.
+# figures): a number with a unit of improvement, a comparative claim or "results show"; a
+# phrase that says why the work matters or what follows from it.
 _STATES_RESULT = re.compile(
     r"\d(?:\.\d+)?\s?(?:%|×|x\b|-fold|fold\b|times\b|points?\b|pp\b)|\b(?:outperform\w*|"
-    r"surpass\w*|state[- ]of[- ]the[- ]art|sota|improves?\b|improvements?|achiev\w*|"
-    r"(?:results|experiments|evaluations?) (?:show|demonstrate|indicate|reveal|confirm))",
+    r"surpass\w*|state[- ]of[- ]the[- ]art|sota|better than|superior to)\b|\b(?:results|experiments|"
+    r"evaluations?|analysis|analyses) (?:\w+ ){0,6}?(?:show|shows|demonstrate|demonstrates|indicate|"
+    r"indicates|reveal|reveals|confirm|confirms)\b|\bwe (?:also |further )?(?:show|find|demonstrate|"
+    r"prove|observe) that\b|\b(?:improv|reduc|boost|increas)\w* [^.;]{0,40}?\bby \d",
     re.IGNORECASE,
 )
 _STATES_IMPLICATION = re.compile(
     r"\b(?:pav\w* the way|implications?|opens? (?:up )?(?:new )?(?:avenues|directions|the door)|"
-    r"shed\w* light|we (?:hope|believe|envision)|underscor\w*|highlights? the (?:need|importance|"
-    r"potential)|lays? the (?:groundwork|foundation)|step (?:toward|towards)|future (?:work|research)"
-    r"|enabl\w*|facilitat\w*|offers? (?:a|new) (?:path|insight\w*|perspective)|insights? (?:into|for))",
+    r"shed\w* light on|we (?:hope|believe|envision)|underscor\w*|highlights? the (?:need|importance|"
+    r"potential)|lays? the (?:groundwork|foundation)|(?:a|an|first|important|promising) steps? "
+    r"(?:toward|towards)|future (?:work|research)|insights? (?:into|for))",
     re.IGNORECASE,
 )
 
