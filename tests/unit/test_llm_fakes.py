@@ -29,7 +29,7 @@ GOOD_SUMMARY: dict[str, Any] = {
     "methodology": "A tiled kernel computes attention block by block.",
     "results": "2x less memory and 1.5x faster on A100 GPUs.",
     "implications": "Longer contexts fit on the same hardware.",
-    "topics": ["Efficient ML", "Large Language Models"],
+    "topics": ["efficient", "llm"],  # taxonomy ids, as the prompt asks
 }
 
 

@@ -23,6 +23,7 @@ from bot.enrich.summarize.llm import (
     build_user_prompt,
     parse_answer,
 )
+from bot.enrich.summarize.offline import summarize_text
 from bot.enrich.taxonomy import TAXONOMY
 from bot.settings import Settings
 from bot.store import Store
@@ -137,27 +138,36 @@ async def test_anthropic_base_url_with_v1_suffix_is_accepted(session: aiohttp.Cl
     assert client.url == "https://api.anthropic.com/v1/messages"
 
 
-async def test_answer_lengths_are_clamped_and_unknown_topics_dropped(store: Store, session: aiohttp.ClientSession) -> None:
+async def test_overlong_answers_are_repaired_or_replaced_never_cut_and_unknown_topic_ids_dropped(
+    store: Store, session: aiohttp.ClientSession
+) -> None:
+    # Replaces the old clamping test: lengths still hold, but nothing is cut with "…" any more.
     long = summary_json(
         tldr="word " * 100,
-        key_points=["point " * 60, "second point", "third point", "fourth point", "fifth point"],
+        key_points=["point " * 60, "Second point here.", "Third point here.", "Fourth point here.", "Fifth point here."],
         results="r" * 5000,
-        topics=["Quantum Astrology", "computer vision", "Efficient ML", "Efficient ML"],
+        topics=["quantum-astrology", "cv", "efficient", "efficient", "Computer Vision"],
     )
     server = await _server("openai", [Reply(long)])
     try:
         summary = await _llm(server, session, store).summarize(PAPER)
     finally:
         await server.close()
-    assert len(summary.tldr) <= 200
-    assert len(summary.key_points) == 4
-    assert all(len(point) <= 160 for point in summary.key_points)
-    assert len(summary.results) <= 600
+    offline = summarize_text(PAPER.title, PAPER.abstract, PAPER.categories)
+    assert server.count == 2  # the violations were named once; the "model" repeated itself
+    assert "tldr is 499 characters long (at most 200)" in server.user_messages()[1]
+    assert summary.summarizer == "llm"
+    assert summary.tldr == offline.tldr  # unrepairable: the offline TL;DR for that field only
+    assert summary.key_points == ("Second point here.", "Third point here.", "Fourth point here.", "Fifth point here.")
+    assert summary.results == offline.results
+    assert summary.methodology == json.loads(long)["methodology"]
+    assert not any(text.endswith(("…", "...")) for text in (summary.tldr, *summary.key_points, summary.results))
+    # Topics are taxonomy ids only: names ("Computer Vision") and unknown ids are dropped.
     assert summary.topics == ("Computer Vision", "Efficient ML")
 
 
 async def test_no_known_topic_falls_back_to_the_offline_tagger(store: Store, session: aiohttp.ClientSession) -> None:
-    server = await _server("openai", [Reply(summary_json(topics=["Underwater Basket Weaving"]))])
+    server = await _server("openai", [Reply(summary_json(topics=["underwater-basket-weaving"]))])
     try:
         summary = await _llm(server, session, store).summarize(PAPER)
     finally:

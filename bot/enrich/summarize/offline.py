@@ -32,6 +32,7 @@ from bot.enrich.summarize.text import (
     clean_tex,
     compress,
     finish,
+    is_clause_verb,
     method_name,
     reported,
     resolve_reference,
@@ -71,10 +72,11 @@ class Cue:
     pattern: re.Pattern[str]
     weight: float
     authorial: bool | None = None  # True: only in sentences by the authors; False: only in others
+    problem: bool = False  # a gap, limitation or failure, not just context
 
 
-def _cue(role: str, pattern: str, weight: float, authorial: bool | None = None) -> Cue:
-    return Cue(role, re.compile(pattern), weight, authorial)
+def _cue(role: str, pattern: str, weight: float, authorial: bool | None = None, *, problem: bool = False) -> Cue:
+    return Cue(role, re.compile(pattern), weight, authorial, problem)
 
 
 _SELF = r"(?:we|this (?:paper|work|study|article|thesis|report)|the (?:paper|authors)|here we)"
@@ -88,10 +90,10 @@ _RESULT_NUMBER = (
 CUES: tuple[Cue, ...] = (
     # Background: the field, the trend, the gap; written about others, not by the authors.
     _cue(BACKGROUND, r"^(?:however|despite|although|though|yet|nevertheless|nonetheless|"
-         r"unfortunately|but|while|whereas|in contrast|by contrast|unlike)\b", 2.0, authorial=False),
+         r"unfortunately|but|while|whereas|in contrast|by contrast|unlike)\b", 2.0, authorial=False, problem=True),
     _cue(BACKGROUND, r"\b(?:not (?:yet )?(?:well[- ])?understood|poorly understood|little is known|"
          r"remains? (?:unclear|elusive|open|unexplored|underexplored|limited)|not (?:yet )?(?:clear|"
-         r"known)|under-?explored|overlooked)\b", 1.5, authorial=False),
+         r"known)|under-?explored|overlooked)\b", 1.5, authorial=False, problem=True),
     _cue(BACKGROUND, r"\b(?:has|have) (?:\w+ly )?(?:been|become|emerged|shown|achieved|gained|"
          r"attracted|garnered|seen|made|led|enabled|demonstrated|revolutionized|transformed|"
          r"received|drawn|witnessed|sparked)\b", 1.5, authorial=False),
@@ -101,15 +103,15 @@ CUES: tuple[Cue, ...] = (
          r"difficult\w*|struggl\w+|bottlenecks?|costly|unclear|unknown|open (?:question|problem)|"
          r"gaps?|suffer\w*|fail(?:s|ed|ures?)?|hinder\w*|scarce|impractical|prohibitive|brittle|"
          r"unreliable|inefficien\w+|insufficient|inadequate|vulnerab\w+|issues?|problems?|"
-         r"concerns?|drawbacks?|shortcomings?)\b", 1.0, authorial=False),
+         r"concerns?|drawbacks?|shortcomings?)\b", 1.0, authorial=False, problem=True),
     _cue(BACKGROUND, r"(?<!over )(?<!than )(?<!outperforms )(?<!outperform )(?<!surpasses )"
          r"\b(?:existing|prior|previous|current|conventional|traditional|standard|most|many) "
          r"(?:\w+ )?(?:methods?|approaches|work|works|models|techniques|systems|studies|"
          r"literature|solutions|research|efforts|benchmarks|frameworks|algorithms)\b", 1.2,
-         authorial=False),
+         authorial=False, problem=True),
     _cue(BACKGROUND, r"\b(?:may|can|could|might|often|tend to|would|will)\s+(?:\w+ly\s+)?"
          r"(?:result in|lead to|cause|hurt|harm|degrade|deteriorate|limit|suffer|fail|struggle|"
-         r"compromise|undermine|complicate|impede|hamper)\b", 1.5, authorial=False),
+         r"compromise|undermine|complicate|impede|hamper)\b", 1.5, authorial=False, problem=True),
     _cue(BACKGROUND, r"\b(?:is|are|has become|have become|becomes?|remains?) (?:a |an |the )?"
          r"(?:\w+ly )?(?:crucial|critical|essential|important|key|central|fundamental|vital|major|"
          r"long-standing|promising|widely used|core|cornerstone|prominent|dominant)\b", 1.0,
@@ -177,7 +179,8 @@ CUES: tuple[Cue, ...] = (
          r"relative to|compared (?:to|with))\b", 1.2),
     _cue(RESULTS, r"\b(?:achiev\w*|attain\w*|yield\w*|deliver\w*|obtain\w*|reach\w*|"
          r"sets? a new|match\w*|exhibit\w*|generali[sz]\w+ (?:well|to))\b", 1.0),
-    _cue(RESULTS, r"\b(?:prove|proves|proved|derive|derives|establish|establishes|show|shows)\b"
+    _cue(RESULTS, r"\b(?:prove|proves|proved|derive|derives|establish|establishes|show|shows|provide|"
+         r"provides|obtain|obtains|give|gives)\b"
          r"[^.;]{0,80}?\b(?:bounds?|guarantees?|convergence|converges?|rates?|complexity|"
          r"optimal(?:ity)?|regret|consisten\w+|identifiab\w+|equivalen\w+)\b", 2.0),
     # Implications: why it matters, what it enables, what follows.
@@ -212,6 +215,8 @@ CUES: tuple[Cue, ...] = (
     _cue(IMPLICATIONS, r"\b(?:suggest\w*|indicat\w+|impl(?:y|ies)) that\b", 1.2),
 )
 
+# The background cues that make a sentence a problem statement (a gap, a limitation, a failure).
+_PROBLEM_CUES = tuple(cue for cue in CUES if cue.problem)
 _AUTHORIAL_RE = re.compile(
     r"(?:^|,\s|;\s|\bhere,?\s|\bthat\s)(?:we|our)\b|^(?:this|the present|in this) (?:paper|work|study|"
     r"article|survey|thesis)\b|^the authors\b"
@@ -357,7 +362,8 @@ def _position_prior(index: int, count: int) -> dict[str, float]:
     }
 
 
-def classify_roles(lowered: list[str], evidence: list[dict[str, float]], contribution: int | None) -> list[str]:
+def classify_roles(lowered: list[str], evidence: list[dict[str, float]], contribution: int | None,
+                   authorial: list[bool] | None = None) -> list[str]:
     """The most plausible sequence of roles: each sentence's evidence plus its position prior,
     plus how plausible the move from the previous sentence's role is (Viterbi over 4 roles).
     The contribution sentence is a method sentence by definition."""
@@ -367,6 +373,8 @@ def classify_roles(lowered: list[str], evidence: list[dict[str, float]], contrib
     emissions: list[dict[str, float]] = []
     for index, scores in enumerate(evidence):
         prior = _position_prior(index, count)
+        if authorial and authorial[index]:
+            prior[BACKGROUND] = min(prior[BACKGROUND], 0.0)  # "We explore X" opens, but is no background
         emission = {role: scores[role] + prior[role] for role in ROLES}
         if index == contribution:
             emission = {role: (0.0 if role == METHOD else -100.0) for role in ROLES}
@@ -379,12 +387,12 @@ def classify_roles(lowered: list[str], evidence: list[dict[str, float]], contrib
         scores_here: dict[str, float] = {}
         pointers: dict[str, str] = {}
         for role in ROLES:
-            def via(previous: str, role: str = role) -> float:
-                stay = bonus if previous == role else 0.0
-                return best[-1][previous] + _TRANSITIONS[(previous, role)] + stay
-
-            previous = max(ROLES, key=via)
-            scores_here[role] = via(previous) + emissions[index][role]
+            arrivals = {
+                previous: best[-1][previous] + _TRANSITIONS[(previous, role)] + (bonus if previous == role else 0.0)
+                for previous in ROLES
+            }
+            previous = max(ROLES, key=arrivals.__getitem__)
+            scores_here[role] = arrivals[previous] + emissions[index][role]
             pointers[role] = previous
         best.append(scores_here)
         back.append(pointers)
@@ -483,13 +491,11 @@ def _analyse(title: str, abstract: str) -> tuple[list[_Sentence], str]:
     if name.lower() != provisional.lower():
         views = [_subject_view(low, name.lower(), (provisional.lower(),)) for low in lowered]
     # Sentences about the method ("ZIA employs ...", "It achieves ...") count as the authors'.
-    evidence = [
-        role_evidence(view, authorial=view.startswith("it ") or bool(_AUTHORIAL_RE.search(view)))
-        for view in views
-    ]
+    authorial = [view.startswith("it ") or bool(_AUTHORIAL_RE.search(view)) for view in views]
+    evidence = [role_evidence(view, authorial=by_authors) for view, by_authors in zip(views, authorial, strict=True)]
     kept = [i for i in range(count) if not asides[i]]
     roles_kept = classify_roles([views[i] for i in kept], [evidence[i] for i in kept],
-                                kept.index(main) if main in kept else None)
+                                kept.index(main) if main in kept else None, [authorial[i] for i in kept])
     roles = dict(zip(kept, roles_kept, strict=True))
     analysed = [
         _Sentence(i, sentences[i], views[i], roles.get(i, METHOD), evidence[i], saliences[i],
@@ -507,16 +513,17 @@ def _overlap(a: str, b: str) -> float:
     return len(wa & wb) / max(1, min(len(wa), len(wb)))
 
 
-def _point(sentence: str, limit: int, name: str) -> str | None:
+def _point(sentence: str, limit: int, name: str, after_contribution: int = 0, introduced: str = "",
+           *, min_words: int = 4) -> str | None:
     """A sentence rewritten as a bullet that stands alone, or None when it cannot be."""
     text = compress(sentence, limit, name=name, keep=(name,) if name else ())
     if text is None:
         return None
-    text = resolve_reference(text, name)
+    text = resolve_reference(text, name, after_contribution=after_contribution, introduced=introduced)
     if text is None:
         return None
     text = shorten(text, limit)
-    if text is None or shape_problems(text, limit) or len(text.split()) < 4:
+    if text is None or shape_problems(text, limit) or len(text.split()) < min_words:
         return None
     return text
 
@@ -538,10 +545,12 @@ def _result_clause(sentence: _Sentence, room: int, name: str) -> str | None:
 
 def _tldr(sentences: list[_Sentence], name: str, title: str) -> tuple[str, _Sentence | None]:
     """The TL;DR and the sentence it comes from (see the module docstring)."""
-    candidates = sorted((s for s in sentences if not s.aside), key=lambda s: (-s.contribution, s.index))
+    # Background is never the contribution, unless the abstract has nothing else.
+    pool = [s for s in sentences if not s.aside and s.role != BACKGROUND] or [s for s in sentences if not s.aside]
+    candidates = sorted(pool, key=lambda s: (-s.contribution, s.index))
     for sentence in candidates[:6]:
         text = _point(sentence.text, TLDR_LIMIT, name)
-        if text is None or len(text.split()) < 7:
+        if text is None or len(text.split()) < 5:  # "Makes four key contributions." says nothing
             continue
         if len(text) <= _JOIN_ROOM:
             results = sorted((s for s in sentences if s.role == RESULTS and s.quantitative and s.index != sentence.index),
@@ -561,7 +570,7 @@ def _pick(pool: list[_Sentence], name: str, taken: list[str], used: set[int], ro
     for sentence in pool:
         if sentence.index in used:
             continue
-        for point in _point_options(sentence, _name_for(sentence, name, main), role):
+        for point in _point_options(sentence, _name_for(sentence, name, main), role, _place(sentence, main)):
             if all(_overlap(point, other) < 0.7 for other in taken):
                 return point, sentence
     return None
@@ -572,15 +581,29 @@ def _pick(pool: list[_Sentence], name: str, taken: list[str], used: set[int], ro
 _PROMOTABLE_RE = re.compile(
     r",\s+(?:which|and)\s+(?:can\s+|also\s+|further\s+|thereby\s+|then\s+)?(?=(?:\w+ly\s+)?[a-z]+s?\b)"
     r"|,\s+whose\s+(?=[a-z])"
-    r"|,\s+(?=(?:achieving|outperforming|improving|reducing|surpassing|yielding|attaining|"
-    r"matching|boosting|delivering|enabling|allowing|leveraging|using|combining|requiring)\b)"
+    r"|,\s+(?=[a-z]+ing\b)"
 )
-_GERUND_TO_VERB = {"achieving": "achieves", "outperforming": "outperforms", "improving": "improves",
-                   "reducing": "reduces", "surpassing": "surpasses", "yielding": "yields",
-                   "attaining": "attains", "matching": "matches", "boosting": "boosts",
-                   "delivering": "delivers", "enabling": "enables", "allowing": "allows",
-                   "leveraging": "leverages", "using": "uses", "combining": "combines",
-                   "requiring": "requires"}
+# A participle clause of the paper's sentence, told as the paper's claim ("..., covering X" ->
+# "Covers X"): the verbs whose participles abstracts use.
+_PARTICIPLE_VERBS = _wordset(
+    """achieve outperform improve reduce surpass yield attain match boost deliver enable allow
+    leverage use combine require cover provide make include introduce propose offer show
+    demonstrate reveal highlight suggest establish capture address bridge span range focus explore
+    examine analyze identify generate produce extend support feature comprise contain integrate
+    incorporate learn train predict model represent encode exploit lead open pave eliminate
+    remove avoid ensure preserve maintain retain lower speed accelerate scale generalize explain
+    formalize characterize measure evaluate benchmark compare discuss review survey summarize
+    organize categorize outline present describe detail"""
+)
+
+
+def _ing(verb: str) -> str:
+    return verb[:-1] + "ing" if verb.endswith("e") and not verb.endswith("ee") else verb + "ing"
+
+
+_GERUND_TO_VERB = {_ing(verb): third_person(verb) for verb in _PARTICIPLE_VERBS}
+_GERUND_TO_VERB.update({"unifying": "unifies", "mapping": "maps", "modelling": "models", "cutting": "cuts",
+                        "shedding": "sheds", "spanning": "spans", "quantifying": "quantifies"})
 _NOT_PREDICATES = _wordset("is are was were has have can could may might will would should")
 _ARTICLES = _wordset("a an the this these that those its their")
 _BASE_VERBS = _wordset(
@@ -598,7 +621,8 @@ def _promoted_clauses(text: str, name: str) -> list[str]:
         if not rest:
             continue
         if match.group(0).rstrip().endswith("whose"):
-            clauses.append(f"{name}'s {first} {rest}")
+            if name:
+                clauses.append(f"{name}'s {first} {rest}")
             continue
         after_and = match.group(0).lstrip(", ").startswith("and")
         if first in _GERUND_TO_VERB:
@@ -611,7 +635,9 @@ def _promoted_clauses(text: str, name: str) -> list[str]:
             verb = first if first.endswith(("s", "ed")) else third_person(first)
         else:
             continue
-        clauses.append(f"{name} {verb} {rest}")
+        # Without a name the subject is the paper, as in "Proposes X": "Provides Y".
+        subject = f"{name[:1].upper()}{name[1:]} {verb}" if name else f"{verb[:1].upper()}{verb[1:]}"
+        clauses.append(f"{subject} {rest}")
     return clauses
 
 
@@ -621,14 +647,21 @@ def _name_for(sentence: _Sentence, name: str, main: _Sentence | None) -> str:
     return name if main is None or sentence.index >= main.index else ""
 
 
-def _point_options(sentence: _Sentence, name: str, role: str) -> list[str]:
+def _place(sentence: _Sentence, main: _Sentence | None) -> int:
+    """Where a sentence stands from the contribution sentence (see `resolve_reference`)."""
+    if main is None or sentence.index <= main.index:
+        return 0
+    return 1 if sentence.index == main.index + 1 else 2
+
+
+def _point_options(sentence: _Sentence, name: str, role: str, place: int = 0) -> list[str]:
     """Ways to say one sentence as a bullet, best first: its enumerated items, the sentence
     compressed, or a clause of it retold with the method as subject. For a result, the option
     that keeps the number or the comparison comes first."""
-    items = [p for p in (_point(item, KEY_POINT_LIMIT, name) for item in _enumerated(sentence.text)) if p]
+    items = [p for p in (_point(item, KEY_POINT_LIMIT, name, place) for item in _enumerated(sentence.text)) if p]
     if items:
         return items
-    whole = _point(sentence.text, KEY_POINT_LIMIT, name)
+    whole = _point(sentence.text, KEY_POINT_LIMIT, name, place)
     options = [whole] if whole else []
     if name:
         options += [p for p in (_point(c, KEY_POINT_LIMIT, name) for c in _promoted_clauses(sentence.text, name)) if p]
@@ -691,7 +724,7 @@ def _key_points(sentences: list[_Sentence], main: _Sentence | None, tldr: str, n
                 continue
             own_name = _name_for(sentence, name, main)
             for part in _parts(sentence.text, own_name):
-                point = _point(part, KEY_POINT_LIMIT, own_name)
+                point = _point(part, KEY_POINT_LIMIT, own_name, _place(sentence, main))
                 if point and all(_overlap(point, other) < 0.7 for other in taken):
                     chosen.append((point, sentence))
                     taken.append(point)
@@ -699,12 +732,24 @@ def _key_points(sentences: list[_Sentence], main: _Sentence | None, tldr: str, n
                     break
             if len(chosen) >= MIN_KEY_POINTS:
                 break
+    if len(chosen) < MIN_KEY_POINTS:
+        # Still short: what the authors did, said without the sentence before it ("The method
+        # surpasses X" -> "The paper's method surpasses X"; "This enables X" -> "Enables X").
+        for sentence in sorted(sentences, key=lambda s: s.index):
+            if sentence.role == BACKGROUND or sentence.aside or sentence is main or len(chosen) >= MIN_KEY_POINTS:
+                continue
+            after = 1 if main is not None and sentence.index > main.index else 0
+            point = _point(sentence.text, KEY_POINT_LIMIT, _name_for(sentence, name, main), after,
+                           main.text if main else "")
+            if point and all(_overlap(point, other) < 0.7 for other in taken):
+                chosen.append((point, sentence))
+                taken.append(point)
     if len(chosen) < MIN_KEY_POINTS and main is not None:
         # Nothing else to say: the contribution is the method bullet, in its shortest whole form.
         whole = _point(main.text, KEY_POINT_LIMIT, name)
         if whole:
-            shortest = next((h for h in reversed(_point_heads(whole)) if len(h.split()) >= 6), whole)
-            if all(_overlap(shortest, other) < 0.7 for other in taken[1:]):
+            shortest = min((h for h in _point_heads(whole) if len(h.split()) >= 6), key=len, default=whole)
+            if shortest != tldr and all(_overlap(shortest, other) < 0.7 for other in taken[1:]):
                 chosen.append((shortest, main))
     order = {role: i for i, role in enumerate(ROLES)}
     chosen.sort(key=lambda item: (order[item[1].role], item[1].index))
@@ -718,37 +763,54 @@ def _point_heads(point: str) -> list[str]:
 
 _CLAUSE_SPLIT_RE = re.compile(r";\s+|,\s+(?:while|whereas|but)\s+")
 _BY_THE_AUTHORS_RE = re.compile(
-    r"^(?:[^,]{0,80},\s*)?(?:we|this (?:paper|work|study)|here,? we|in this (?:paper|work),? we)\s",
+    r"^(?:[^,]{0,80},\s*)?(?:we|(?:this|these|the) (?:paper|work|study|notes|survey|review|tutorial|"
+    r"article|chapter|book|thesis|report|manuscript)|here,? we|in this (?:paper|work),? we)\s",
     re.IGNORECASE,
 )
-_COORDINATED_RE = re.compile(r",?\s+and\s+(?=(?:\w+ly\s+)?[a-z]+s\b)")
+_COORDINATED_RE = re.compile(r"(?:,\s+and\s+|\s+and\s+|,\s+)(?=(?:\w+ly\s+)?[a-z]+s\b)")
 _SUBJECTLESS_RE = re.compile(r"^[A-Z][a-z]+(?:s|es)\b")
 
 
 def _parts(text: str, name: str) -> list[str]:
-    """Sentence parts that can each be a bullet (see `_key_points`)."""
+    """Sentence parts that can each be a bullet (see `_key_points`): enumerated items, clauses
+    ("X; it runs on Y"), coordinated claims split apart ("runs on Y and matches Z" -> "runs on
+    Y", "matches Z"), and clauses told with the method as subject."""
     enumerated = _enumerated(text)
     if enumerated:
         return enumerated
-    parts = _clauses(text)
+    parts: list[str] = []
+    for clause in _clauses(text) or [text]:
+        parts += [*_coordinated(clause, name), clause]
     if _BY_THE_AUTHORS_RE.match(text):
         # "We propose X, which outperforms Y": the "which" is the method.
-        parts += _promoted_clauses(text, name or "It")
-    spoken = compress(text, 10_000, name=name, keep=(name,) if name else ())
-    if spoken:
-        split = _COORDINATED_RE.search(spoken)
-        if split:
-            head, tail = spoken[: split.start()], spoken[split.end() :]
-            if _SUBJECTLESS_RE.match(head):
-                parts += [head, tail[:1].upper() + tail[1:]]
-            elif name and head.startswith(name):
-                parts += [head, f"{name} {tail}"]
+        parts += _promoted_clauses(text, name)
     return parts
 
 
+def _coordinated(text: str, name: str) -> list[str]:
+    """Two claims joined by "and" as two bullets, each with its subject; [] when not that."""
+    spoken = compress(text, 10_000, name=name, keep=(name,) if name else ())
+    spoken = resolve_reference(spoken, name) if spoken else None
+    if not spoken:
+        return []
+    cuts = [m for m in _COORDINATED_RE.finditer(spoken) if is_clause_verb(spoken[m.end() :].split(" ", 1)[0])]
+    if not cuts:
+        return []
+    pieces = [spoken[a.end() if a else 0 : b.start() if b else len(spoken)]
+              for a, b in zip([None, *cuts], [*cuts, None], strict=True)]
+    head = pieces[0]
+    if _SUBJECTLESS_RE.match(head):
+        return [head] + [p[:1].upper() + p[1:] for p in pieces[1:]]
+    if name and head.lower().startswith(name.lower()):
+        return [head] + [f"{head[: len(name)]} {p}" for p in pieces[1:]]
+    return []
+
+
 def _clauses(text: str) -> list[str]:
-    """Clause-sized parts of one long sentence (for abstracts too short for three bullets)."""
-    return [part.strip() for part in _CLAUSE_SPLIT_RE.split(text) if len(part.strip()) > 25]
+    """Clause-sized parts of one long sentence (for abstracts too short for three bullets); a
+    part that opens with a participle ("exhibiting less oscillation") is not a clause."""
+    parts = [part.strip() for part in _CLAUSE_SPLIT_RE.split(text)]
+    return [p for p in parts if len(p) > 25 and not p.split(" ", 1)[0].lower().endswith(("ing", "ed"))]
 
 
 def _section(sentences: list[_Sentence]) -> str:
@@ -777,6 +839,47 @@ def _sections(sentences: list[_Sentence], main: _Sentence | None) -> dict[str, s
     }
 
 
+def _context(point: str) -> str:
+    return f"Context: {point[:1].lower() if point[1:2].islower() else point[:1]}{point[1:]}"
+
+
+def _last_resort_points(sentences: list[_Sentence], main: _Sentence | None, tldr: str, title: str,
+                        points: tuple[str, ...]) -> tuple[str, ...]:
+    """Bullets for an abstract that states fewer than three things besides its background (a
+    short survey, lecture notes, a position paper, a two-line post), in this order: the
+    contribution in a few words, one context sentence that states no problem (labelled as
+    context, so it is not read as a finding), the subject from the title, any other sentence
+    (labelled as context too)."""
+    found = list(points)
+
+    def fits(point: str | None) -> bool:
+        return bool(point) and point != tldr and all(_overlap(point or "", other) < 0.7 for other in found)
+
+    if main is not None:
+        short = _point(main.text, KEY_POINT_LIMIT, "", min_words=2)
+        if short and fits(short):
+            found.append(short)
+    room = KEY_POINT_LIMIT - len("Context: ")
+    for sentence in sentences:
+        if len(found) >= MIN_KEY_POINTS - 1:
+            break
+        if sentence.role == BACKGROUND and not sentence.aside and not any(
+                cue.pattern.search(sentence.lowered) for cue in _PROBLEM_CUES):
+            point = _point(sentence.text, room, "")
+            if point and fits(point):
+                found.append(_context(point))
+    topic = shorten(f"Topic: {title}", KEY_POINT_LIMIT) if title else None
+    if len(found) < MIN_KEY_POINTS and topic and topic not in found:
+        found.append(topic)
+    for sentence in sentences:
+        if len(found) >= MIN_KEY_POINTS:
+            break
+        point = _point(sentence.text, room, "", min_words=2) if sentence is not main else None
+        if point and fits(point):
+            found.append(point if sentence.role != BACKGROUND else _context(point))
+    return tuple(found[:MAX_KEY_POINTS])
+
+
 class OfflineSummarizer:
     """Extractive summaries from title and abstract. Cheap: safe to call for every paper."""
 
@@ -800,10 +903,22 @@ def summarize_text(title: str, abstract: str, categories: tuple[str, ...] | list
         return Summary(tldr=tldr, key_points=(), topics=topics, summarizer="offline",
                        model="", prompt_version=PROMPT_VERSION)
     tldr, main = _tldr(sentences, name, title)
+    key_points = _key_points(sentences, main, tldr, name)
+    if len(key_points) < MIN_KEY_POINTS:
+        # Too little for three bullets: the TL;DR keeps the head of the contribution and leaves
+        # its trailing clause ("..., providing X") to a bullet of its own.
+        for head in (h for h in _point_heads(tldr)[1:] if len(h.split()) >= 6):
+            shorter = _key_points(sentences, main, head, name)
+            if len(shorter) > len(key_points):
+                tldr, key_points = head, shorter
+            if len(key_points) >= MIN_KEY_POINTS:
+                break
+    if len(key_points) < MIN_KEY_POINTS:
+        key_points = _last_resort_points(sentences, main, tldr, title, key_points)
     sections = _sections(sentences, main)
     return Summary(
         tldr=tldr,
-        key_points=_key_points(sentences, main, tldr, name),
+        key_points=key_points,
         summary=sections["summary"],
         methodology=sections["methodology"],
         results=sections["results"],

@@ -150,13 +150,15 @@ _ABBREVIATIONS = _wordset(
 )
 _BOUNDARY_RE = re.compile(r"""([.!?…])(["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9])""")
 _LAST_WORD_RE = re.compile(r"(\S+)$")
+_GLUED_SENTENCE_RE = re.compile(r"(?<=[a-z]{3})\.(?=(?:We|Our|This|These|The|In|It|Finally|However|Moreover)\s)")
 
 
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences. A boundary is ., ! or ? followed by space and a capital or a
     digit, except after abbreviations (e.g., i.e., et al., Fig., Eq., vs.) and single-letter
-    initials. Decimals (3.5) and versions (v1.2, GPT-3.5) never split: no space follows the dot."""
-    text = text.strip()
+    initials. Decimals (3.5) and versions (v1.2, GPT-3.5) never split: no space follows the dot.
+    A space lost upstream between two sentences ("of varphi.We offer") is put back."""
+    text = _GLUED_SENTENCE_RE.sub(". ", text.strip())
     if not text:
         return []
     sentences: list[str] = []
@@ -200,13 +202,14 @@ _LEAD_RE = re.compile(
     r"[^,;:()]{1,160}(?=,\s*we\s+[a-z]))\s*,?\s+",
     re.IGNORECASE,
 )
+# An adverb in -ly, but not the verbs that end so ("apply", "rely", "imply").
+_ADVERB_LY = r"(?!(?:ap|sup|re|im|multi|com|re)ply\b|rely\b|fly\b)[a-z]{2,}ly"
 _SUBJECT_RE = re.compile(
     r"^(?:we|this (?:paper|work|study|article|survey|review|note|letter|report|tutorial|thesis)|"
     r"the (?:paper|authors?)|our (?:paper|work|study)|the present (?:paper|work|study))\s+"
     r"(?:(?:also|further|then|first|additionally|finally|next|now|subsequently|thus|therefore|"
-    r"hence|here|empirically|theoretically|experimentally|formally|systematically|carefully|"
-    r"rigorously|mathematically|comprehensively|extensively|explicitly|thoroughly|critically)\s+)*"
-    r"(?P<verb>[a-z]+)\b\s*",
+    r"hence|here|" + _ADVERB_LY + r")\s+(?:and\s+" + _ADVERB_LY + r"\s+)?)*"
+    r"(?P<verb>(?!and\b|or\b|" + _ADVERB_LY + r"\b)[a-z]+)\b\s*",
     re.IGNORECASE,
 )
 _EVIDENCE_RE = re.compile(
@@ -265,6 +268,9 @@ _AUTHOR_VERBS = _wordset(
     "further also then finally"
 )
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes", "were": "was"}
+_AND_AUTHOR_VERB_RE = re.compile(
+    r",?\s+and\s+(?:" + "|".join(sorted(v for v in _AUTHOR_VERBS if v not in ("also", "then", "further", "finally", "theoretically", "empirically", "set", "model", "frame"))) + r")\b"
+)
 
 
 def third_person(verb: str) -> str:
@@ -300,8 +306,8 @@ def _conjugate_coordinated(rest: str) -> str:
             return f"{match.group(1)}{third_person(verb)}"
         return match.group(0)
 
-    rest = _COORDINATED_WE_RE.sub(with_we, rest)
-    return _COORDINATED_VERB_RE.sub(bare, rest)
+    rest = _COORDINATED_WE_RE.sub(with_we, " " + rest)
+    return _COORDINATED_VERB_RE.sub(bare, rest)[1:]
 
 
 def _drop_subject(text: str, subject: re.Match[str]) -> str:
@@ -316,7 +322,8 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
         if lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
             return f"{verb} {rest}"
         return text
-    if lower in _REPORTING and rest.lower().startswith("that "):
+    if lower in _REPORTING and rest.lower().startswith("that ") and not _AND_AUTHOR_VERB_RE.search(rest):
+        # "We show that X" -> "X"; but "We show that X, and develop Y" keeps its subject's verbs.
         return rest[5:]
     if lower in _NOT_VERBS:
         # "We can X" -> "can X"; "We are able to X" -> "able to X"; "We have shown" -> "shown".
@@ -359,7 +366,8 @@ METHOD_NOUNS = (
     "solution|module|strategy|design|tool|toolkit|library|benchmark|dataset|corpus|metric|loss|"
     "objective|network|mechanism|paradigm|procedure|protocol|agent|estimator|formulation|recipe|"
     "suite|platform|policy|planner|optimizer|regularizer|attack|defense|layer|encoder|decoder|"
-    "generator|detector|classifier|kernel|operator|technique|variant|family|simulator|environment"
+    "generator|detector|classifier|kernel|operator|technique|variant|family|simulator|environment|"
+    "implementation|extension|generalization|modification|formalism|theory"
 )
 _FIRST_PERSON_RE = re.compile(r"\b(?:[Ww]e|[Oo]ur|[Oo]urs|[Oo]urselves|us|Us)\b")
 _TO_OUR_KNOWLEDGE_RE = re.compile(r"\b[Tt]o (?:the best of )?our (?:knowledge|understanding),?\s*")
@@ -418,7 +426,8 @@ def impersonal(text: str, name: str = "") -> str | None:
         noun = match.group(2)
         if name and not noun.endswith("s"):
             return name
-        return ("The " if match.group(1) == "Our" else "the ") + noun
+        # Without a name, "our implementation" is the paper's: no earlier sentence is needed.
+        return ("The" if match.group(1) == "Our" else "the") + " paper's " + noun
 
     text = _OUR_NOUN_RE.sub(our_method, text)
     text = _OUR_ANY_RE.sub(lambda m: "The " if m.group(1) == "Our" else "the ", text)
@@ -486,12 +495,15 @@ _METHOD_SUBJECT_RE = re.compile(
 # Abstracts call their method "the approach", "the framework" and "the model" in turn.
 _GENERIC_METHOD_NOUNS = _wordset(
     "method approach framework technique model system algorithm scheme pipeline architecture "
-    "solution strategy"
+    "solution strategy implementation formulation"
 )
 _OWN_DETERMINER_RE = re.compile(
     r"^(?:our|the proposed|this proposed|the resulting|the new|this new|the presented)\s", re.IGNORECASE
 )
-_IT_SUBJECT_RE = re.compile(r"^(?:it|this)\s+(?=[a-z]+s\b)")
+_IT_SUBJECT_RE = re.compile(
+    r"^(?:it|this)\s+(?=(?:also |further |then |now |thus |additionally |still |" + _ADVERB_LY + r" )?[a-z]+s\b)",
+    re.IGNORECASE,
+)
 _ITS_RE = re.compile(r"^its\s+", re.IGNORECASE)
 _THIS_EVIDENCE_RE = re.compile(
     r"^(?:these|this|such|the|both)\s+(?:\w+\s+){0,3}?(?:results?|findings?|experiments?|analys[ie]s|"
@@ -510,7 +522,9 @@ _THIS_CLAIM_RE = re.compile(
     r"(?P<verb>improve|improves|enable|enables|yield|yields|explain|explains|allow|allows|"
     r"provide|provides|reduce|reduces|boost|boosts|lead|leads|outperform|outperforms|achieve|"
     r"achieves|offer|offers|make|makes|help|helps|raise|raises|increase|increases|deliver|"
-    r"delivers|establish|establishes|bring|brings|cut|cuts|accelerate|accelerates)\b",
+    r"delivers|establish|establishes|bring|brings|cut|cuts|accelerate|accelerates|bridge|bridges|"
+    r"connect|connects|unify|unifies|link|links|extend|extends|generalize|generalizes|complement|"
+    r"complements|suggest|suggests|reveal|reveals)\b",
     re.IGNORECASE,
 )
 
@@ -528,10 +542,15 @@ def starts_dangling(text: str) -> bool:
     return bool(_DANGLING_RE.match(text))
 
 
-def resolve_reference(text: str, name: str = "") -> str | None:
+def resolve_reference(text: str, name: str = "", *, after_contribution: int = 0, introduced: str = "") -> str | None:
     """The text made to stand alone: a leading connector ("To be specific,") is dropped, a
     dangling subject ("This framework", "The proposed method", "It") becomes the method's `name`,
-    "These results show that X" becomes X. None when it still depends on an earlier sentence."""
+    "These results show that X" becomes X. None when it still depends on an earlier sentence.
+
+    `after_contribution` says where the sentence stands: 0 unknown or before the contribution
+    sentence, 1 right after it, 2 later. After it, "the framework" is the paper's ("The paper's
+    framework"), and so is a thing the contribution sentence (`introduced`) named ("the agent");
+    right after it, "This enables X" is the paper's claim ("Enables X")."""
     text = text.strip()
     for _ in range(2):
         stripped = _CONNECTOR_OPENER_RE.sub("", text, count=1)
@@ -546,7 +565,8 @@ def resolve_reference(text: str, name: str = "") -> str | None:
         return text
     evidence = _THIS_EVIDENCE_RE.match(text)
     if evidence and len(text) - evidence.end() > 20:
-        return resolve_reference(_capitalize(text[evidence.end() :]), name)
+        return resolve_reference(_capitalize(text[evidence.end() :]), name,
+                                 after_contribution=after_contribution, introduced=introduced)
     claim = _THIS_CLAIM_RE.match(text)
     if claim and not _METHOD_SUBJECT_RE.match(text):
         # "These insights improve X" is the paper's claim: "Improves X", like "Proposes X".
@@ -555,20 +575,25 @@ def resolve_reference(text: str, name: str = "") -> str | None:
     if subject:
         noun = subject.group("noun")
         head = noun.split()[-1].lower()
-        generic = head in _GENERIC_METHOD_NOUNS and name.lower().split()[-1:] and name.lower().split()[-1] in _GENERIC_METHOD_NOUNS
-        if name and (name[:1].isupper() or name.lower().endswith(head) or generic) and not noun.endswith("s"):
+        name_head = name.lower().split()[-1] if name else ""
+        same_kind = name_head == head or (head in _GENERIC_METHOD_NOUNS and name_head in _GENERIC_METHOD_NOUNS)
+        if name and (name[:1].isupper() or same_kind) and not noun.endswith("s"):
             return _capitalize(name + text[subject.end() :])
-        if _OWN_DETERMINER_RE.match(text):
+        known = head in _GENERIC_METHOD_NOUNS or f" {head}" in introduced.lower()
+        if _OWN_DETERMINER_RE.match(text) or (after_contribution and known):
             # A part of the method other than its name ("The proposed training algorithm"): the
             # paper's part, which needs no earlier sentence.
             return f"The paper's {noun}{text[subject.end():]}"
         return None
-    if name:
-        if _IT_SUBJECT_RE.match(text) and not text.lower().startswith("this "):
-            return _capitalize(name + text[_IT_SUBJECT_RE.match(text).end() - 1 :])  # type: ignore[union-attr]
-        its = _ITS_RE.match(text)
-        if its:
-            return f"{name}'s {text[its.end():]}"
+    it = _IT_SUBJECT_RE.match(text)
+    if it and name and not text.lower().startswith("this "):
+        return _capitalize(name + text[it.end() - 1 :])
+    if it and after_contribution == 1:
+        # "We propose X. This enables Y." -> "Enables Y."
+        return _capitalize(text[it.end() :])
+    its = _ITS_RE.match(text)
+    if its and name:
+        return f"{name}'s {text[its.end():]}"
     return None
 
 
@@ -600,7 +625,12 @@ _TRAILING_CLAUSE_RE = re.compile(
     r"\s+(?=to (?:ease|make|enable|improve|reduce|support|allow|facilitate|help|provide|achieve|"
     r"address|ensure|capture|learn|handle|mitigate|overcome|avoid|prevent|increase|boost|"
     r"accelerate|obtain|identify|evaluate|assess|guide|bridge|produce|generate|build|create|train|"
-    r"optimize|solve|tackle|study|investigate|explore|understand|analyze|demonstrate|show|test)\b)|"
+    r"optimize|solve|tackle|study|investigate|explore|understand|analyze|demonstrate|show|test|"
+    r"deliver|offer|present|advance|foster|promote|strengthen|protect|secure|guarantee|maintain|"
+    r"preserve|compute|estimate|predict|detect|recognize|classify|extract|align|adapt|transfer|"
+    r"scale|speed|simplify|unify|integrate|combine|select|rank|retrieve|answer|reason|plan|control|"
+    r"navigate|generalize|compress|explain|interpret|measure|quantify|characterize|model|represent|"
+    r"encode|synthesize|render|reconstruct|edit|translate|summarize|defend|enhance|better)\b)|"
     r"\s+(?=(?:on|for|from|in|at|across|over|under|within|among|against|compared to|relative to)\s))"
 )
 _PREPOSITIONS = _wordset("on for from in at across over under within among against compared relative")
@@ -617,7 +647,14 @@ _CLAUSE_OPENERS = _wordset(
 )
 # What may follow "and" for the "and" to join clauses: a verb in the third person, an authors'
 # verb, or (after a comma) a gerund; "unlabeled and labeled images" joins adjectives.
-_VERBISH_RE = re.compile(r"^(?:[a-z]+[a-rt-z]s|" + "|".join(sorted(_AUTHOR_VERBS)) + r")$")
+_THIRD_PERSON_VERBS = frozenset(third_person(verb) for verb in _AUTHOR_VERBS) | _wordset(
+    "achieves outperforms improves reduces yields matches enables allows requires learns captures "
+    "supports scales exceeds surpasses remains becomes leads converges generalizes performs runs "
+    "uses reaches attains delivers obtains beats sets cuts lowers raises boosts speeds saves "
+    "handles works operates needs avoids prevents preserves retains recovers halves doubles "
+    "triples accelerates trains predicts detects generates produces"
+)
+_VERBISH_RE = re.compile(r"^(?:" + "|".join(sorted(_AUTHOR_VERBS | _THIRD_PERSON_VERBS)) + r")$")
 _TRAILING_STOP = _wordset(
     "a an the of to in on for with by from and or as at into onto via than that which whose "
     "where while is are was were be been its their his her this these those such both each "
@@ -694,9 +731,14 @@ def _tidy(text: str) -> str:
 
 def clause_heads(text: str) -> list[str]:
     """Heads of `text` that end at a clause boundary, longest first, each a readable whole:
-    none ends in a function word ("of", "the", "and") or inside brackets."""
-    heads: list[tuple[bool, int, str]] = []
+    none ends in a function word ("of", "the", "and") or inside brackets, and none stops inside
+    a fronted phrase ("By addressing X, Y achieves Z" never becomes "By addressing X.")."""
+    heads: list[tuple[int, int, str]] = []
+    fronted = _FRONTED_RE.match(text)
+    main_clause = text.find(",") + 1 if fronted else 0
     for match in _TRAILING_CLAUSE_RE.finditer(text):
+        if match.start() < main_clause:
+            continue
         head = text[: match.start()].rstrip(" ,;:—–-")
         if head.count("(") != head.count(")") or head.count("[") != head.count("]"):
             continue
@@ -721,10 +763,12 @@ def clause_heads(text: str) -> list[str]:
         if len(words) < 4 or last in _TRAILING_STOP or (last.endswith("ly") and len(last) > 4):
             continue
         punctuated = match.group(0).lstrip().startswith((",", ";", ":", "—", "–", "--"))
+        if not punctuated and opener == "by" and last.endswith("ed"):
+            continue  # "introduced by Anthropic": the agent belongs to the participle
         if not punctuated and opener in _PREPOSITIONS:
             # A trailing prepositional phrase ("... on a new collection of ...") goes last, and
-            # only from a head long enough to stand without it.
-            if len(words) < 8 or last.endswith("ed"):
+            # only from a head long enough to stand without it, never from inside a list.
+            if len(words) < 8 or last.endswith("ed") or ", and " in text[match.end() :] or ", or " in text[match.end() :]:
                 continue
             rank = 2
         else:
@@ -733,6 +777,19 @@ def clause_heads(text: str) -> list[str]:
     # Cutting at a comma or semicolon drops a clause; cutting before "where" or "with" can drop a
     # restrictive modifier ("areas where ..."); a prepositional phrase comes last. Longest first.
     return [head for _, _, head in sorted(heads)]
+
+
+_FRONTED_RE = re.compile(
+    r"^(?:by|through|using|with|to|for|in|on|via|based on|building on|leveraging|after|when|while|"
+    r"although|though|despite|unlike|compared|given|under|as|inspired by|motivated by|starting|"
+    r"once|if|because|since|from|at|across|beyond|besides)\b",
+    re.IGNORECASE,
+)
+
+
+def is_clause_verb(word: str) -> bool:
+    """Whether `word` is a verb that starts a clause ("shows", "evaluate"), not a noun."""
+    return bool(_VERBISH_RE.match(word.lower()))
 
 
 def finish(text: str) -> str:
@@ -754,7 +811,25 @@ def shorten(text: str, limit: int) -> str | None:
         candidate = finish(head)
         if len(candidate) <= limit:
             return candidate
-    return None
+    return _first_of_list(text, limit)
+
+
+_LIST_END_RE = re.compile(r",? (?:and|or) [^,;:()]+[.!?]$")
+
+
+def _first_of_list(text: str, limit: int) -> str | None:
+    """A sentence that ends in a long list, kept to the list's first item and saying so:
+    "Reviews A, B, C, and D." -> "Reviews A, among others." None when it does not end so."""
+    if _FRONTED_RE.match(text) or not _LIST_END_RE.search(text):
+        return None
+    first_comma = text.find(", ")
+    if first_comma < 0 or text.count(", ") < 2 or text[:first_comma].count("(") != text[:first_comma].count(")"):
+        return None
+    words = _WORD_RE.findall(text[:first_comma])
+    if len(words) < 5 or words[-1].lower() in _TRAILING_STOP:
+        return None
+    candidate = text[:first_comma] + ", among others."
+    return candidate if len(candidate) <= limit else None
 
 
 def compress(sentence: str, limit: int, *, name: str = "", keep: tuple[str, ...] = ()) -> str | None:
@@ -765,7 +840,13 @@ def compress(sentence: str, limit: int, *, name: str = "", keep: tuple[str, ...]
     spoken = impersonal(text, name)
     if spoken is not None:
         spoken = _capitalize(spoken)
-        return shorten(spoken, limit) if spoken else None
+        short = shorten(spoken, limit) if spoken else None
+        if short is None and _FRONTED_RE.match(spoken):
+            # "Across a variety of datasets, X achieves Y": the fronted phrase can go first.
+            comma = spoken.find(", ")
+            if 0 < comma <= 140:
+                short = shorten(_capitalize(spoken[comma + 2 :]), limit)
+        return short
     # First person left in a trailing clause ("..., by which we recover X"): a head without it.
     for head in clause_heads(text.rstrip(".!?")):
         spoken = impersonal(head, name)
@@ -820,12 +901,15 @@ _NOT_NAMES = _wordset(
 )
 
 
+_CLAIM_VERBS = _wordset("is are was were be can do does meets beats matters needs helps makes")
+
+
 def _is_name(candidate: str, abstract: str) -> bool:
     words = candidate.split()
     if not 1 <= len(words) <= 4 or not all(_NAMEY_WORD_RE.match(w) for w in words):
         return False
-    if words[0].lower() in _NOT_NAMES:
-        return False
+    if words[0].lower() in _NOT_NAMES or any(w.lower() in _CLAIM_VERBS for w in words):
+        return False  # "Transformers are SSMs" is a claim, not a name
     # An acronym or a coined word (inner capitals or digits: MoDeGPT, RL-STaR, Graph2Seq) is a
     # name; an ordinary capitalized word only when the abstract uses it mid-sentence (Adam).
     if any(any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w) for w in words):
@@ -858,7 +942,8 @@ def method_name(title: str, abstract: str, contribution: str = "") -> str:
             return acronym.group(1)
     if found:
         described = _DESCRIPTIVE_RE.match(drop_hedges(found.group("object")))
-        if described:
+        # "the self-reasoning framework" names the method; a bare "the framework" does not.
+        if described and len(described.group(1).split()) > 1:
             return "the " + described.group(1).strip()
     return ""
 
