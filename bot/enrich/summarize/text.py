@@ -9,6 +9,7 @@ it is written for speed (precompiled patterns, no per-call allocation of tables)
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -205,7 +206,7 @@ _LEAD_RE = re.compile(
 # An adverb in -ly, but not the verbs that end so ("apply", "rely", "imply").
 _ADVERB_LY = r"(?!(?:ap|sup|re|im|multi|com|re)ply\b|rely\b|fly\b)[a-z]{2,}ly"
 _SUBJECT_RE = re.compile(
-    r"^(?:we|this (?:paper|work|study|article|survey|review|note|letter|report|tutorial|thesis)|"
+    r"^(?:we|i|this (?:paper|work|study|article|survey|review|note|letter|report|tutorial|thesis)|"
     r"the (?:paper|authors?)|our (?:paper|work|study)|the present (?:paper|work|study))\s+"
     r"(?:(?:also|further|then|first|additionally|finally|next|now|subsequently|thus|therefore|"
     r"hence|here|" + _ADVERB_LY + r")\s+(?:and\s+" + _ADVERB_LY + r"\s+)?)*"
@@ -316,7 +317,7 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
     lower = verb.lower()
     if not rest:
         return text
-    if not subject.group(0).lower().startswith("we "):
+    if not subject.group(0).lower().startswith(("we ", "i ")):
         # "This paper presents X": the verb already agrees; drop only the subject. Anything
         # else ("This survey and guide ...") is not a subject-verb pair: leave it alone.
         if lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
@@ -339,23 +340,30 @@ def compact(sentence: str) -> str:
     "In this paper, we propose X." -> "Proposes X."; "Our experiments show that X." -> "X.";
     "We find that X." -> "X."; "Our method achieves X." -> "The method achieves X."
     """
-    text = _ENUMERATION_MARK_RE.sub("", sentence.strip(), count=1)
+    text = sentence.strip()
+    if text[:1] == "(" or text[:1].isdigit():
+        text = _ENUMERATION_MARK_RE.sub("", text, count=1)
     for _ in range(3):
         new = _LEAD_RE.sub("", text, count=1)
         if new == text:
             break
         text = new
-    text = _MAIN_RESULT_RE.sub("", text, count=1)
-    text = _NOT_ONLY_RE.sub(r"\1 and ", text, count=1)
+    lowered = text.lower()
+    if " is that" in lowered or " states that" in lowered:
+        text = _MAIN_RESULT_RE.sub("", text, count=1)
+    if "not only" in lowered:
+        text = _NOT_ONLY_RE.sub(r"\1 and ", text, count=1)
     evidence = _EVIDENCE_RE.match(text)
     subject = None if evidence else _SUBJECT_RE.match(text)
     if evidence and len(text) - evidence.end() > 20:
         text = text[evidence.end() :]
     elif subject:
         text = _drop_subject(text, subject)
-    text = _OUR_METHOD_RE.sub(lambda m: f"The {m.group(1) or ''}{m.group(2)}", text)
-    text = _OUR_NAMED_RE.sub("", text)
-    text = _IN_THIS_PAPER_RE.sub(" ", text)
+    if text[:4].lower() == "our ":
+        text = _OUR_METHOD_RE.sub(lambda m: f"The {m.group(1) or ''}{m.group(2)}", text)
+        text = _OUR_NAMED_RE.sub("", text)
+    if "in this " in text.lower():
+        text = _IN_THIS_PAPER_RE.sub(" ", text)
     return _capitalize(text.strip())
 
 
@@ -369,7 +377,7 @@ METHOD_NOUNS = (
     "generator|detector|classifier|kernel|operator|technique|variant|family|simulator|environment|"
     "implementation|extension|generalization|modification|formalism|theory"
 )
-_FIRST_PERSON_RE = re.compile(r"\b(?:[Ww]e|[Oo]ur|[Oo]urs|[Oo]urselves|us|Us)\b")
+_FIRST_PERSON_RE = re.compile(r"\b(?:[Ww]e|[Oo]ur|[Oo]urs|[Oo]urselves|us|Us|[Mm]y|I(?= [a-z]))\b")
 _TO_OUR_KNOWLEDGE_RE = re.compile(r"\b[Tt]o (?:the best of )?our (?:knowledge|understanding),?\s*")
 _AS_WE_SHOW_RE = re.compile(r"\b[Aa]s we (?:will )?(?:show|demonstrate|find|prove|observe|argue|see)(?: \w+)?,\s*")
 _WE_REPORT_THAT_RE = re.compile(
@@ -445,7 +453,8 @@ _PROSE_LEAD_RE = re.compile(
 )
 _PROSE_PRONOUNS = {"we": "they", "We": "They", "our": "their", "Our": "Their", "ours": "theirs",
                    "Ours": "Theirs", "us": "them", "Us": "Them", "ourselves": "themselves",
-                   "Ourselves": "Themselves"}
+                   "Ourselves": "Themselves", "I": "the author", "my": "the author's",
+                   "My": "The author's"}
 _PROSE_WE_START_RE = re.compile(r"^[Ww]e\b")
 
 
@@ -453,7 +462,12 @@ def reported(sentence: str) -> str:
     """A sentence of the abstract retold in a reader's words for the section paragraphs:
     "In this paper, we propose X" -> "The authors propose X"; later "we"/"our"/"us" become
     "they"/"their"/"them", which keeps every verb in agreement."""
+    if not _FIRST_PERSON_RE.search(sentence):
+        return _capitalize(sentence.strip())
     text = _PROSE_LEAD_RE.sub("", sentence.strip(), count=1)
+    if text.startswith("I "):
+        verb, _, rest = text[2:].partition(" ")
+        text = f"The author {third_person(verb) if verb.isalpha() else verb} {rest}".strip()
     text = _PROSE_WE_START_RE.sub("The authors", text, count=1)
     text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
     text = _FIRST_PERSON_RE.sub(lambda m: _PROSE_PRONOUNS[m.group(0)], text)
@@ -608,6 +622,7 @@ _INSERTION_RE = re.compile(
     r"perform|work|act|serve|behave|learn|fail|achieve|exhibit|show|share|suffer|rely|require|"
     r"yield|reduce|improve|outperform)\b)"
 )
+_INSERTION_WORDS = ("including", "such as", "e.g.", "i.e.", "especially", "particularly", "notably", "namely")
 _DASH_ASIDE_RE = re.compile(r"\s+(?:---|—|--|–)\s+[^—–]{1,120}?\s+(?:---|—|--|–)\s+")
 _HEDGE_RE = re.compile(
     r"\b(?:(a|an|A|An)\s+)?(?:novel|simple (?:yet|but|and) effective|simple|very|highly|"
@@ -664,7 +679,9 @@ _TRAILING_STOP = _wordset(
     "demonstrates find finds found reveal reveals indicate indicates suggest suggests prove "
     "proves ensure ensures such can could may might will would should must along toward towards "
     "combination compared consistent together associated coupled combined equipped deal cope "
-    "dealing par line contrast comparison conjunction accordance agreement respect"
+    "dealing par line contrast comparison conjunction accordance agreement respect possible "
+    "observe observes observed note notes argue argues believe believes claim claims conclude "
+    "concludes confirm confirms verify verifies"
 )
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*")
 
@@ -688,13 +705,16 @@ def drop_parentheticals(text: str, keep: tuple[str, ...] = ()) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
         return match.group(0) if inner.strip() in keep else ""
 
-    for _ in range(3):  # nested asides go from the inside out
-        new = _PARENTHETICAL_RE.sub(drop, text)
-        if new == text:
-            break
-        text = new
-    text = _DASH_ASIDE_RE.sub(lambda m: ", " if text[m.end() : m.end() + 3] == "we " else " ", text)
-    text = _INSERTION_RE.sub(" ", text)
+    if "(" in text or "[" in text:
+        for _ in range(3):  # nested asides go from the inside out
+            new = _PARENTHETICAL_RE.sub(drop, text)
+            if new == text:
+                break
+            text = new
+    if "—" in text or "–" in text or "--" in text:
+        text = _DASH_ASIDE_RE.sub(lambda m: ", " if text[m.end() : m.end() + 3] == "we " else " ", text)
+    if ", " in text and any(word in text for word in _INSERTION_WORDS):
+        text = _INSERTION_RE.sub(" ", text)
     return _tidy(text)
 
 
@@ -717,16 +737,19 @@ def drop_hedges(text: str) -> str:
         following = text[match.end() : match.end() + 4]
         return _article(match.group(1), following)
 
-    text = _PURPOSE_FILLER_RE.sub("", _HEDGE_RE.sub(drop, text))
+    text = _HEDGE_RE.sub(drop, text)
+    if " to " in text and " of " in text:
+        text = _PURPOSE_FILLER_RE.sub("", text)
     # "a novel and simple framework" loses both adjectives: "an and framework" -> "a framework".
     text = _ORPHAN_CONJUNCTION_RE.sub(lambda m: _article(m.group(1), m.string[m.start(2) : m.start(2) + 4]) + m.group(2), text)
     return _tidy(text)
 
 
 def _tidy(text: str) -> str:
-    text = _SPACES_RE.sub(" ", text).strip()
-    text = _SPACE_PUNCT_RE.sub(r"\1", text)
-    return _DOUBLE_COMMA_RE.sub(",", text)
+    text = " ".join(text.split())
+    for mark in ",;:.!?":
+        text = text.replace(" " + mark, mark)
+    return text.replace(",,", ",")
 
 
 def clause_heads(text: str) -> list[str]:
@@ -811,27 +834,10 @@ def shorten(text: str, limit: int) -> str | None:
         candidate = finish(head)
         if len(candidate) <= limit:
             return candidate
-    return _first_of_list(text, limit)
+    return None
 
 
-_LIST_END_RE = re.compile(r",? (?:and|or) [^,;:()]+[.!?]$")
-
-
-def _first_of_list(text: str, limit: int) -> str | None:
-    """A sentence that ends in a long list, kept to the list's first item and saying so:
-    "Reviews A, B, C, and D." -> "Reviews A, among others." None when it does not end so."""
-    if _FRONTED_RE.match(text) or not _LIST_END_RE.search(text):
-        return None
-    first_comma = text.find(", ")
-    if first_comma < 0 or text.count(", ") < 2 or text[:first_comma].count("(") != text[:first_comma].count(")"):
-        return None
-    words = _WORD_RE.findall(text[:first_comma])
-    if len(words) < 5 or words[-1].lower() in _TRAILING_STOP:
-        return None
-    candidate = text[:first_comma] + ", among others."
-    return candidate if len(candidate) <= limit else None
-
-
+@lru_cache(maxsize=512)  # the summarizer asks for one sentence in several passes; 512 spans one abstract
 def compress(sentence: str, limit: int, *, name: str = "", keep: tuple[str, ...] = ()) -> str | None:
     """One sentence rewritten as a reader would: compact (no "In this paper, we"), no first
     person, no parentheticals or hedges, then shortened at clause boundaries to fit `limit`.
@@ -895,6 +901,7 @@ _DESCRIPTIVE_RE = re.compile(
     r"^(?:a|an|the)\s+((?:(?!(?:for|to|of|that|which|with|in|on|by)\b)[A-Za-z0-9\-]+\s+){0,4}?"
     r"(?:" + METHOD_NOUNS + r"))\b"
 )
+_NEW_RE = re.compile(r"(?<=^a )new |(?<=^an )new |(?<=^the )new ")
 _NOT_NAMES = _wordset(
     "towards toward beyond rethinking revisiting understanding learning survey review position "
     "introduction benchmarking scaling on when why how what is are do does can the a an"
@@ -941,7 +948,7 @@ def method_name(title: str, abstract: str, contribution: str = "") -> str:
         if acronym and found and acronym.start() > found.start():
             return acronym.group(1)
     if found:
-        described = _DESCRIPTIVE_RE.match(drop_hedges(found.group("object")))
+        described = _DESCRIPTIVE_RE.match(_NEW_RE.sub("", drop_hedges(found.group("object"))))
         # "the self-reasoning framework" names the method; a bare "the framework" does not.
         if described and len(described.group(1).split()) > 1:
             return "the " + described.group(1).strip()
