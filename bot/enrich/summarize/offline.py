@@ -28,10 +28,12 @@ from functools import lru_cache
 from bot.core.models import Paper, Summary
 from bot.enrich.summarize.text import (
     _wordset,
+    acronym_definitions,
     clamp_sentences,
     clause_heads,
     clean_tex,
     compress,
+    expand_acronyms,
     finish,
     is_clause_verb,
     method_name,
@@ -598,7 +600,8 @@ def _tldr(sentences: list[_Sentence], name: str, title: str) -> tuple[str, _Sent
                 if clause and _overlap(clause, text) < 0.6:
                     text = f"{text[:-1]}; {clause}"
                     break
-        return text, sentence
+        abstract = " ".join(s.text for s in sentences)
+        return expand_acronyms(text, acronym_definitions(abstract), TLDR_LIMIT, keep=(name,)), sentence
     fallback = shorten(title, TLDR_LIMIT) if title else None
     return fallback or finish(" ".join(title.split()[:20])), None
 
@@ -897,6 +900,16 @@ def _last_resort_points(sentences: list[_Sentence], main: _Sentence | None, tldr
         short = _point(main.text, KEY_POINT_LIMIT, "", min_words=2)
         if short and fits(short):
             found.append(short)
+        # Then the contribution's own clauses ("..., which draws on X" -> "Draws on X"), even
+        # where the TL;DR says them too: better than a background sentence.
+        by_authors = bool(_BY_THE_AUTHORS_RE.match(main.text))
+        # Here even a "which" without its comma ("a direction which draws on X") will do.
+        loose = main.text.replace(" which ", ", which ") if by_authors else main.text
+        for clause in _promoted_clauses(loose, "") if by_authors else []:
+            point = _point(clause, KEY_POINT_LIMIT, "")
+            if len(found) < MIN_KEY_POINTS - 1 and point and point != tldr and all(
+                    _overlap(point, other) < 0.7 for other in found):
+                found.append(point)
     room = KEY_POINT_LIMIT - len("Context: ")
     for sentence in sentences:
         if len(found) >= MIN_KEY_POINTS - 1:

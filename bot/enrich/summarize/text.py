@@ -200,7 +200,7 @@ _LEAD_RE = re.compile(
     r"qualitatively(?=,)|technically(?=,)|"
     r"to (?:address|tackle|solve|overcome|bridge|fill|close|remedy|mitigate|alleviate|resolve|"
     r"fix|answer|study|investigate|explore|understand|achieve|this end)[^,]{0,80}|"
-    r"[^,;:()]{1,160}(?=,\s*we\s+[a-z]))\s*,?\s+",
+    r"(?:(?!\bwe\b|\bis that\b)[^,;:()]){1,160}(?=,\s*we\s+[a-z]))\s*,?\s+",
     re.IGNORECASE,
 )
 # An adverb in -ly, but not the verbs that end so ("apply", "rely", "imply").
@@ -303,6 +303,10 @@ def _conjugate_coordinated(rest: str) -> str:
 
     def bare(match: re.Match[str]) -> str:
         verb = match.group(2)
+        before = match.string[: match.start()]
+        # "to define, try and evaluate X" or "that X can ... and evaluate": not the authors' verb.
+        if any(marker in before for marker in (" to ", " that ", " can ", " will ", " may ")):
+            return match.group(0)
         if verb in _AUTHOR_VERBS and verb not in ("further", "also", "then", "finally", "theoretically", "empirically"):
             return f"{match.group(1)}{third_person(verb)}"
         return match.group(0)
@@ -786,6 +790,10 @@ def clause_heads(text: str) -> list[str]:
         if len(words) < 4 or last in _TRAILING_STOP or (last.endswith("ly") and len(last) > 4):
             continue
         punctuated = match.group(0).lstrip().startswith((",", ";", ":", "—", "–", "--"))
+        if not punctuated and opener in ("that", "which", "where", "whose") and (" that " in head or " whether " in head):
+            continue  # "Hopes that X, as well as Y [that ...]": the "that" clause is still open
+        if _OPEN_CONDITION_RE.search(head[head.rfind(",") + 1 :]):
+            continue  # "The premise is that if X gains Y": the condition has no main clause yet
         if not punctuated and opener == "by" and last.endswith("ed"):
             continue  # "introduced by Anthropic": the agent belongs to the participle
         if not punctuated and opener in _PREPOSITIONS:
@@ -808,6 +816,9 @@ _FRONTED_RE = re.compile(
     r"once|if|because|since|from|at|across|beyond|besides)\b",
     re.IGNORECASE,
 )
+
+
+_OPEN_CONDITION_RE = re.compile(r"(?:^|\s)(?:if|unless|whether|although|though|because)\s", re.IGNORECASE)
 
 
 def is_clause_verb(word: str) -> bool:
@@ -878,6 +889,62 @@ def shape_problems(text: str, limit: int) -> list[str]:
         opener = " ".join(stripped.split()[:2])
         problems.append(f'opens with "{opener}", a reference to an earlier sentence')
     return problems
+
+
+# --- acronyms ----------------------------------------------------------------------------------
+
+_DEFINED_RE = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9}?)s?\)")
+
+
+def acronym_definitions(text: str) -> dict[str, str]:
+    """Acronyms the text defines, with their long form: "Mixed precision training (MPT)" gives
+    {"MPT": "Mixed precision training"}. The letters of the acronym must start words of the long
+    form, in order (Schwartz and Hearst's rule)."""
+    found: dict[str, str] = {}
+    for match in _DEFINED_RE.finditer(text):
+        short = match.group(1)
+        letters = [c.lower() for c in short if c.isalnum()]
+        if sum(c.isupper() for c in short) < 2 or short in found:
+            continue
+        words = text[: match.start()].split()[-(len(letters) + 3) :]
+        long_form = " ".join(words).lower()
+        i, j = len(letters) - 1, len(long_form) - 1
+        while i >= 0:
+            while j >= 0 and (long_form[j] != letters[i] or (i == 0 and j > 0 and long_form[j - 1].isalnum())):
+                j -= 1
+            if j < 0:
+                break
+            i, j = i - 1, j - 1
+        if i >= 0:
+            continue
+        start = long_form.rfind(" ", 0, j + 1) + 1
+        phrase = " ".join(words)[start:].strip(" ,;:")
+        if len(short) + 2 < len(phrase) and len(phrase.split()) <= len(letters) + 2:
+            found[short] = phrase
+    return found
+
+
+def expand_acronyms(text: str, definitions: dict[str, str], limit: int, keep: tuple[str, ...] = ()) -> str:
+    """`text` with the first use of each acronym the abstract defined spelled out, so a TL;DR
+    read alone needs no abstract ("makes MPT easier" -> "makes mixed precision training easier");
+    the method's own name (`keep`) stays, and so does everything when it would not fit."""
+    for short, long_form in definitions.items():
+        if short in keep or long_form.lower() in text.lower():
+            continue
+        pattern = re.compile(rf"(?<![\w(-]){re.escape(short)}(?![\w-])")
+        found = pattern.search(text)
+        if not found:
+            continue
+        words = long_form.split()
+        # "Mixed precision training" is lowercased inside a sentence; "Low-Rank Adaptation" is a name.
+        sentence_case = all(w[:1].islower() for w in words[1:]) and not long_form[:2].isupper()
+        spelled = long_form[:1].lower() + long_form[1:] if sentence_case and found.start() > 0 else long_form
+        if found.start() == 0:
+            spelled = spelled[:1].upper() + spelled[1:]
+        candidate = text[: found.start()] + spelled + text[found.end() :]
+        if len(candidate) <= limit:
+            text = candidate
+    return text
 
 
 # --- the method's name ---------------------------------------------------------------------------
