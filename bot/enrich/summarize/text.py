@@ -327,9 +327,13 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
         if lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
             return f"{verb} {rest}"
         return text
-    if lower in _REPORTING and rest.lower().startswith("that ") and not _AND_AUTHOR_VERB_RE.search(rest):
-        # "We show that X" -> "X"; but "We show that X, and develop Y" keeps its subject's verbs.
-        return rest[5:]
+    if lower in _REPORTING and rest.lower().startswith("that "):
+        joined = _AND_AUTHOR_VERB_RE.search(rest)
+        if not joined:
+            return rest[5:]  # "We show that X" -> "X"
+        # "We show that X, and develop Y" -> "Shows that X, and develops Y": one subject, two verbs.
+        head, verb = joined.group(0).rsplit(" ", 1)
+        return f"{third_person(lower)} {rest[: joined.start()]}{head} {third_person(verb)}{rest[joined.end():]}"
     if lower in _NOT_VERBS:
         # "We can X" -> "can X"; "We are able to X" -> "able to X"; "We have shown" -> "shown".
         if lower in ("are", "were", "have", "had") and _PARTICIPLE_RE.match(rest):
@@ -629,7 +633,7 @@ _INSERTION_RE = re.compile(
 _INSERTION_WORDS = ("including", "such as", "e.g.", "i.e.", "especially", "particularly", "notably", "namely")
 _DASH_ASIDE_RE = re.compile(r"\s+(?:---|—|--|–)\s+[^—–]{1,120}?\s+(?:---|—|--|–)\s+")
 _HEDGE_RE = re.compile(
-    r"\b(?:(a|an|A|An)\s+)?(?:novel|simple (?:yet|but|and) effective|simple|very|highly|"
+    r"(?<!more )(?<!most )(?<!less )(?<!as )(?<!so )\b(?:(a|an|A|An)\s+)?(?:novel|simple (?:yet|but|and) effective|simple|very|highly|"
     r"significantly|substantially|considerably|remarkably|dramatically|potentially|arguably|"
     r"somewhat|relatively|largely|effectively|successfully|carefully|comprehensive(?:ly)?|"
     r"extensive(?:ly)?|thorough(?:ly)?|rigorous(?:ly)?|fundamentally|essentially|basically|"
@@ -673,7 +677,9 @@ _THIRD_PERSON_VERBS = frozenset(third_person(verb) for verb in _AUTHOR_VERBS) | 
     "handles works operates needs avoids prevents preserves retains recovers halves doubles "
     "triples accelerates trains predicts detects generates produces"
 )
-_VERBISH_RE = re.compile(r"^(?:" + "|".join(sorted(_AUTHOR_VERBS | _THIRD_PERSON_VERBS)) + r")$")
+_VERBISH_RE = re.compile(
+    r"^(?:" + "|".join(sorted(_AUTHOR_VERBS | _THIRD_PERSON_VERBS | _wordset("can could may might will would should thus"))) + r")$"
+)
 _TRAILING_STOP = _wordset(
     "a an the of to in on for with by from and or as at into onto via than that which whose "
     "where while is are was were be been its their his her this these those such both each "
@@ -803,7 +809,9 @@ def clause_heads(text: str) -> list[str]:
                 continue
             rank = 2
         else:
-            rank = 0 if punctuated else 1
+            # A comma, a semicolon or "and <verb>" closes a clause; "where", "with", "by" may
+            # close only a modifier.
+            rank = 0 if punctuated or opener == "and" else 1
         heads.append((rank, -len(head), head))
     # Cutting at a comma or semicolon drops a clause; cutting before "where" or "with" can drop a
     # restrictive modifier ("areas where ..."); a prepositional phrase comes last. Longest first.
@@ -893,7 +901,7 @@ def shape_problems(text: str, limit: int) -> list[str]:
 
 # --- acronyms ----------------------------------------------------------------------------------
 
-_DEFINED_RE = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9}?)s?\)")
+_DEFINED_RE = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9}?)(s?)\)")
 
 
 def acronym_definitions(text: str) -> dict[str, str]:
@@ -920,7 +928,8 @@ def acronym_definitions(text: str) -> dict[str, str]:
         start = long_form.rfind(" ", 0, j + 1) + 1
         phrase = " ".join(words)[start:].strip(" ,;:")
         if len(short) + 2 < len(phrase) and len(phrase.split()) <= len(letters) + 2:
-            found[short] = phrase
+            # "large language models (LLMs)": the singular "LLM" is "large language model".
+            found[short] = phrase[:-1] if match.group(2) and phrase.endswith("s") else phrase
     return found
 
 
@@ -931,10 +940,11 @@ def expand_acronyms(text: str, definitions: dict[str, str], limit: int, keep: tu
     for short, long_form in definitions.items():
         if short in keep or long_form.lower() in text.lower():
             continue
-        pattern = re.compile(rf"(?<![\w(-]){re.escape(short)}(?![\w-])")
-        found = pattern.search(text)
+        found = re.search(rf"(?<![\w(-]){re.escape(short)}(s?)(?![\w-])", text)
         if not found:
             continue
+        if found.group(1):
+            long_form += "s"
         words = long_form.split()
         # "Mixed precision training" is lowercased inside a sentence; "Low-Rank Adaptation" is a name.
         sentence_case = all(w[:1].islower() for w in words[1:]) and not long_form[:2].isupper()
