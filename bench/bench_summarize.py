@@ -152,12 +152,16 @@ def _words(text: str) -> list[str]:
 
 
 def is_cut(text: str, source_words: set[str]) -> bool:
-    """Cut: ends in an ellipsis, or its last word is not a word of the source (cut mid-word)."""
+    """Cut: ends in an ellipsis, or its last word is not a word of the source, nor the singular
+    of one ("model" for "models"), so it was cut mid-word."""
     stripped = text.rstrip()
     if stripped.endswith(("…", "...")):
         return True
     words = _words(stripped)
-    return bool(words) and words[-1] not in source_words
+    if not words:
+        return False
+    last = words[-1]
+    return last not in source_words and f"{last}s" not in source_words and f"{last}es" not in source_words
 
 
 def is_copied(text: str, sentences: list[list[str]]) -> bool:

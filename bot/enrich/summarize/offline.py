@@ -35,6 +35,7 @@ from bot.enrich.summarize.text import (
     compress,
     expand_acronyms,
     finish,
+    forget_rewrites,
     is_clause_verb,
     method_name,
     reported,
@@ -488,16 +489,27 @@ def _contribution_traits(lowered: str, index: int, count: int, title_words: set[
         "lists_contributions": float(listed),
         "states_finding": float(finding),
         "describes_study": float(study),
-        "by_the_authors": float(bool(_AUTHORIAL_RE.search(lowered)) or lowered.startswith("it ")),
+        "by_the_authors": float(_by_the_authors(lowered)),
         "secondary": float(bool(_SECONDARY_RE.search(lowered))),
-        "framing": float(bool(_FRAMING_RE.search(lowered))),
+        "framing": float(any(map(lowered.__contains__, _FRAMING_HINTS)) and bool(_FRAMING_RE.search(lowered))),
         "title_overlap": len(title_words & words) / (len(title_words) + 1) if title_words else 0.0,
         "salience": salience,
         "position": index / max(1, count - 1),
         "short": float(length < 8),
         "long": float(length > 45),
-        "quantitative": float(bool(_NUMBER_RE.search(lowered))),
+        "quantitative": float(any(map(lowered.__contains__, _DIGITS)) and bool(_NUMBER_RE.search(lowered))),
     }
+
+
+_FRAMING_HINTS = ("problem", "question", "task", "setting", "issue", "challenge")
+_ASIDE_HINTS = ("http", "github", "available", "released", "open-sourced", "open sourced", "accessible")
+
+
+def _by_the_authors(lowered: str) -> bool:
+    """Whether the authors (or the method, as "it") are the subject of the sentence."""
+    if lowered.startswith(("it ", "this ", "the present ", "in this ", "the authors")):
+        return lowered.startswith("it ") or bool(_AUTHORIAL_RE.search(lowered))
+    return ("we" in lowered or "our" in lowered) and bool(_AUTHORIAL_RE.search(lowered))
 
 
 def _contribution_score(traits: dict[str, float]) -> float:
@@ -511,7 +523,8 @@ def _analyse(title: str, abstract: str) -> tuple[list[_Sentence], str]:
     if not sentences:
         return [], ""
     lowered = [s.lower() for s in sentences]
-    asides = [bool(_ASIDE_RE.search(s)) and len(s) < 220 for s in sentences]
+    asides = [len(s) < 220 and any(map(low.__contains__, _ASIDE_HINTS)) and bool(_ASIDE_RE.search(s))
+              for s, low in zip(sentences, lowered, strict=True)]
     words_per_sentence = [_content_words(s) for s in sentences]
     frequency: Counter[str] = Counter()
     for words in words_per_sentence:
@@ -538,7 +551,7 @@ def _analyse(title: str, abstract: str) -> tuple[list[_Sentence], str]:
     if name.lower() != provisional.lower():
         views = [_subject_view(low, name.lower(), (provisional.lower(),)) for low in lowered]
     # Sentences about the method ("ZIA employs ...", "It achieves ...") count as the authors'.
-    authorial = [view.startswith("it ") or bool(_AUTHORIAL_RE.search(view)) for view in views]
+    authorial = [_by_the_authors(view) for view in views]
     evidence = [role_evidence(view, authorial=by_authors) for view, by_authors in zip(views, authorial, strict=True)]
     kept = [i for i in range(count) if not asides[i]]
     roles_kept = classify_roles([views[i] for i in kept], [evidence[i] for i in kept],
@@ -943,8 +956,9 @@ def _last_resort_points(sentences: list[_Sentence], main: _Sentence | None, tldr
 
 def forget_memos() -> None:
     """Empty the per-sentence memos (benchmarks call this so that rounds do not share them)."""
-    for memo in (_point, _content_words, compress):
+    for memo in (_point, _content_words):
         memo.cache_clear()
+    forget_rewrites()
 
 
 class OfflineSummarizer:

@@ -856,15 +856,22 @@ def shorten(text: str, limit: int) -> str | None:
     return None
 
 
+@lru_cache(maxsize=512)  # the TL;DR and a bullet may be made from the same sentence
+def _rewritten(sentence: str, name: str, keep: tuple[str, ...]) -> tuple[str, str | None]:
+    """The sentence without asides, openers and hedges, and its first-person-free form (None
+    when first person remains)."""
+    text = drop_hedges(compact(drop_parentheticals(sentence, keep)))
+    spoken = impersonal(text, name)
+    return text, (_capitalize(spoken) if spoken is not None else None)
+
+
 @lru_cache(maxsize=512)  # the summarizer asks for one sentence in several passes; 512 spans one abstract
 def compress(sentence: str, limit: int, *, name: str = "", keep: tuple[str, ...] = ()) -> str | None:
     """One sentence rewritten as a reader would: compact (no "In this paper, we"), no first
     person, no parentheticals or hedges, then shortened at clause boundaries to fit `limit`.
     None when it cannot be done without cutting or without leaving first person behind."""
-    text = drop_hedges(compact(drop_parentheticals(sentence, keep)))
-    spoken = impersonal(text, name)
+    text, spoken = _rewritten(sentence, name, keep)
     if spoken is not None:
-        spoken = _capitalize(spoken)
         short = shorten(spoken, limit) if spoken else None
         if short is None and _FRONTED_RE.match(spoken):
             # "Across a variety of datasets, X achieves Y": the fronted phrase can go first.
@@ -874,10 +881,16 @@ def compress(sentence: str, limit: int, *, name: str = "", keep: tuple[str, ...]
         return short
     # First person left in a trailing clause ("..., by which we recover X"): a head without it.
     for head in clause_heads(text.rstrip(".!?")):
-        spoken = impersonal(head, name)
-        if spoken is not None:
-            return shorten(_capitalize(spoken), limit)
+        candidate = impersonal(head, name)
+        if candidate is not None:
+            return shorten(_capitalize(candidate), limit)
     return None
+
+
+def forget_rewrites() -> None:
+    """Empty the sentence memos of this module (see `bot.enrich.summarize.offline.forget_memos`)."""
+    compress.cache_clear()
+    _rewritten.cache_clear()
 
 
 def shape_problems(text: str, limit: int) -> list[str]:
