@@ -2,8 +2,12 @@
 
 The model gets the paper fenced inside <paper>...</paper> with the rule that the fenced text is
 data, never instructions; whatever it answers is parsed and validated here (shape, types,
-lengths, taxonomy names), so a prompt injection in an abstract cannot change what paperbot
-posts beyond the text of the fields. An answer that is not valid summary JSON is retried once.
+taxonomy ids), so a prompt injection in an abstract cannot change what paperbot posts beyond
+the text of the fields. The answer is held to the offline summary's shape: every field is
+checked (lengths, nothing cut off, no "we"/"our", no dangling "This framework") and repaired
+where that is safe; what cannot be repaired is named in ONE follow-up request, and a field still
+broken after it comes from the offline summary. An answer that is not the JSON object at all is
+asked for once more too (never more than one extra request per paper).
 429/5xx are retried a bounded number of times after Retry-After; timeouts are not retried.
 Every call's token usage is recorded in `llm_usage`; when today's budget is spent the call is
 not made (BudgetExhausted). Callers fall back to the offline summary on any SummarizerError.

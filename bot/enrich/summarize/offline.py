@@ -59,7 +59,6 @@ MAX_KEY_POINTS = 4
 BACKGROUND, METHOD, RESULTS, IMPLICATIONS = "background", "method", "results", "implications"
 ROLES = (BACKGROUND, METHOD, RESULTS, IMPLICATIONS)
 """The roles in the order an abstract usually takes them."""
-PROBLEM = BACKGROUND  # the name earlier versions used
 
 
 # --- cues ---------------------------------------------------------------------------------------

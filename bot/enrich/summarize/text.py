@@ -1,9 +1,21 @@
-"""Text helpers shared by the summarizers: TeX made readable, sentence splitting that copes with
-abbreviations and numbers, compact rewriting ("In this paper, we propose X" -> "Proposes X"),
-and length clamping that cuts at a clause or word boundary.
+"""Text helpers shared by the summarizers, all pure and deterministic.
 
-Everything here is pure and deterministic; the offline summarizer runs it on every abstract, so
-it is written for speed (precompiled patterns, no per-call allocation of tables).
+- TeX made readable (`clean_tex`) and sentence splitting that copes with abbreviations and
+  numbers (`split_sentences`);
+- rewriting a sentence the way a reader would: without discourse openers or the authors' "we"
+  (`compact`, `impersonal`; `reported` for prose: "The authors propose ..."), without asides and
+  hedges (`drop_parentheticals`, `drop_hedges`), standing alone (`resolve_reference` turns "This
+  framework" into the method's name from `method_name`), with defined acronyms spelled out
+  (`expand_acronyms`);
+- shortening only at clause boundaries (`clause_heads`, `shorten`, `compress`): text is never
+  cut mid-clause or mid-word and never ends in "…"; what cannot be shortened that way is refused
+  (None) so the caller can pick other text;
+- `shape_problems`: the rules a TL;DR or key point must keep (also applied to LLM answers);
+- `clamp` (cut with an ellipsis) is kept for bounding untrusted text sent to an LLM and as the
+  last resort of `clamp_sentences`.
+
+The offline summarizer runs these on every abstract, so patterns are precompiled, cheap literal
+checks come before expensive patterns, and the per-sentence rewrite is memoised.
 """
 
 from __future__ import annotations
@@ -639,8 +651,6 @@ _HEDGE_RE = re.compile(
     r"extensive(?:ly)?|thorough(?:ly)?|rigorous(?:ly)?|fundamentally|essentially|basically|"
     r"surprisingly|interestingly|notably|importantly|indeed|readily)\s+(?=\w)"
 )
-_SPACE_PUNCT_RE = re.compile(r"\s+([,;:.!?])")
-_DOUBLE_COMMA_RE = re.compile(r",\s*,")
 # Clause boundaries where the tail can go and the head still reads as a whole clause.
 _TRAILING_CLAUSE_RE = re.compile(
     r"(?:;\s+|,\s+|\s+(?:—|–|--)\s+|:\s+|\s+(?=(?:by|through|via|using|while|without|with|in order to|"
