@@ -288,12 +288,3 @@ def related_topics(topic_id: str) -> tuple[Topic, ...]:
     """Neighbouring topics to suggest when a topic search finds nothing (unknown id: none)."""
     return tuple(_BY_ID[other] for other in _RELATED.get(topic_id, ()))
 
-
-def __getattr__(name: str) -> Any:
-    """The tagger moved to `bot.enrich.tagger`; its names are still found here for modules that
-    import them from the old place (the summarizers, being rewritten elsewhere)."""
-    if name in ("tag", "topic_scores", "fold_plural", "is_research", "MAX_TAGS"):
-        from bot.enrich import tagger
-
-        return getattr(tagger, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,7 +37,8 @@ from bot.core.models import Paper, PaperItem, Reply, SourceKind
 from bot.delivery.outbox import reply_from_json
 from bot.digests.email import EmailDigests
 from bot.digests.schedule import describe_local
-from bot.enrich.taxonomy import TAXONOMY, resolve_topic, tag, topic_by_id, topic_ids
+from bot.enrich.tagger import tag
+from bot.enrich.taxonomy import TAXONOMY, resolve_topic, topic_by_id, topic_ids
 from bot.ports import SummaryProvider
 from bot.search.engine import SearchEngine
 from bot.search.query import SearchQuery

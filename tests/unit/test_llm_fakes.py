@@ -29,7 +29,7 @@ GOOD_SUMMARY: dict[str, Any] = {
     "methodology": "A tiled kernel computes attention block by block.",
     "results": "2x less memory and 1.5x faster on A100 GPUs.",
     "implications": "Longer contexts fit on the same hardware.",
-    "topics": ["Efficient ML", "Large Language Models"],
+    "topics": ["efficient", "llm"],  # taxonomy ids, as the prompt asks
 }
 
 
@@ -38,6 +38,40 @@ def summary_json(**overrides: Any) -> str:
     data = dict(GOOD_SUMMARY)
     data.update(overrides)
     return json.dumps(data)
+
+
+# Answers that break one rule each (the summary shape of issue #14), as a model might write them.
+# Each value is the override for `summary_json`; the LLM tests check what becomes of each.
+RULE_BREAKERS: dict[str, dict[str, Any]] = {
+    # repairable in place: no second request
+    "first_person": {"tldr": "We propose a faster attention kernel that halves memory use."},
+    "dangling_opener": {"key_points": [
+        "This framework fuses the softmax into the matmul.",
+        "Halves peak memory on 8k-token sequences.",
+        "Matches baseline perplexity on language modeling benchmarks.",
+    ]},
+    "cut_with_ellipsis": {"key_points": [
+        "Fuses the softmax into the matmul, so the attention matrix is never materialized and…",
+        "Halves peak memory on 8k-token sequences.",
+        "Matches baseline perplexity on language modeling benchmarks.",
+    ]},
+    "parenthetical_too_long": {"tldr": (
+        "Introduces FlashFuse, a fused attention kernel that halves memory use (measured on A100 "
+        "GPUs with 8k-token sequences, batch size 16, bf16 precision, three seeds each, against the "
+        "unfused PyTorch baseline)."
+    )},
+    "section_in_first_person": {"methodology": "We tile the attention computation block by block."},
+    "five_key_points": {"key_points": [
+        "Fuses the softmax into the matmul.", "Halves peak memory.", "Matches baseline perplexity.",
+        "Runs on A100 GPUs.", "Needs no retraining.",
+    ]},
+    # not repairable: named in one follow-up request
+    "run_on_tldr": {"tldr": "kernel " * 60},
+    "two_key_points": {"key_points": ["Fuses the softmax into the matmul.", "Halves peak memory."]},
+    # topics: taxonomy ids only
+    "topic_names_not_ids": {"topics": ["Efficient ML", "Large Language Models"]},
+    "off_topic": {"topics": []},
+}
 
 
 @dataclass

@@ -22,11 +22,15 @@ from bot.enrich.summarize.llm import (
     OpenAIChatClient,
     build_user_prompt,
     parse_answer,
+    repair_line,
+    summary_json_schema,
 )
+from bot.enrich.summarize.offline import summarize_text
+from bot.enrich.summarize.text import has_first_person, starts_dangling
 from bot.enrich.taxonomy import TAXONOMY
 from bot.settings import Settings
 from bot.store import Store
-from tests.unit.test_llm_fakes import FakeLLMServer, Reply, summary_json
+from tests.unit.test_llm_fakes import RULE_BREAKERS, FakeLLMServer, Reply, summary_json
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 TOPIC_NAMES = {topic.name for topic in TAXONOMY}
@@ -137,27 +141,36 @@ async def test_anthropic_base_url_with_v1_suffix_is_accepted(session: aiohttp.Cl
     assert client.url == "https://api.anthropic.com/v1/messages"
 
 
-async def test_answer_lengths_are_clamped_and_unknown_topics_dropped(store: Store, session: aiohttp.ClientSession) -> None:
+async def test_overlong_answers_are_repaired_or_replaced_never_cut_and_unknown_topic_ids_dropped(
+    store: Store, session: aiohttp.ClientSession
+) -> None:
+    # Replaces the old clamping test: lengths still hold, but nothing is cut with "…" any more.
     long = summary_json(
         tldr="word " * 100,
-        key_points=["point " * 60, "second point", "third point", "fourth point", "fifth point"],
+        key_points=["point " * 60, "Second point here.", "Third point here.", "Fourth point here.", "Fifth point here."],
         results="r" * 5000,
-        topics=["Quantum Astrology", "computer vision", "Efficient ML", "Efficient ML"],
+        topics=["quantum-astrology", "cv", "efficient", "efficient", "Computer Vision"],
     )
     server = await _server("openai", [Reply(long)])
     try:
         summary = await _llm(server, session, store).summarize(PAPER)
     finally:
         await server.close()
-    assert len(summary.tldr) <= 200
-    assert len(summary.key_points) == 4
-    assert all(len(point) <= 160 for point in summary.key_points)
-    assert len(summary.results) <= 600
+    offline = summarize_text(PAPER.title, PAPER.abstract, PAPER.categories)
+    assert server.count == 2  # the violations were named once; the "model" repeated itself
+    assert "tldr is 499 characters long (at most 200)" in server.user_messages()[1]
+    assert summary.summarizer == "llm"
+    assert summary.tldr == offline.tldr  # unrepairable: the offline TL;DR for that field only
+    assert summary.key_points == ("Second point here.", "Third point here.", "Fourth point here.", "Fifth point here.")
+    assert summary.results == offline.results
+    assert summary.methodology == json.loads(long)["methodology"]
+    assert not any(text.endswith(("…", "...")) for text in (summary.tldr, *summary.key_points, summary.results))
+    # Topics are taxonomy ids only: names ("Computer Vision") and unknown ids are dropped.
     assert summary.topics == ("Computer Vision", "Efficient ML")
 
 
 async def test_no_known_topic_falls_back_to_the_offline_tagger(store: Store, session: aiohttp.ClientSession) -> None:
-    server = await _server("openai", [Reply(summary_json(topics=["Underwater Basket Weaving"]))])
+    server = await _server("openai", [Reply(summary_json(topics=["underwater-basket-weaving"]))])
     try:
         summary = await _llm(server, session, store).summarize(PAPER)
     finally:
@@ -399,3 +412,90 @@ def test_long_text_is_cut_before_it_reaches_the_model() -> None:
     prompt = build_user_prompt(huge)
     assert len(prompt) < 9000
     assert prompt.count("<paper>") == 1 and prompt.count("</paper>") == 1
+
+
+# --- the summary shape holds for LLM answers too (issue #14) ---------------------------------------
+
+
+async def _answer(store: Store, session: aiohttp.ClientSession, replies: list[Reply]) -> tuple[Summary, FakeLLMServer]:
+    server = await _server("openai", replies)
+    try:
+        summary = await _llm(server, session, store).summarize(PAPER)
+    finally:
+        await server.close()
+    return summary, server
+
+
+@pytest.mark.parametrize(
+    ("rule", "field", "expected"),
+    [
+        ("first_person", "tldr", "Proposes a faster attention kernel that halves memory use."),
+        ("dangling_opener", "key_points", ("FlashFuse fuses the softmax into the matmul.",
+                                           "Halves peak memory on 8k-token sequences.",
+                                           "Matches baseline perplexity on language modeling benchmarks.")),
+        ("cut_with_ellipsis", "key_points", ("Fuses the softmax into the matmul.",
+                                             "Halves peak memory on 8k-token sequences.",
+                                             "Matches baseline perplexity on language modeling benchmarks.")),
+        ("parenthetical_too_long", "tldr", "Introduces FlashFuse, a fused attention kernel that halves memory use."),
+        ("section_in_first_person", "methodology", "The authors tile the attention computation block by block."),
+        ("five_key_points", "key_points", ("Fuses the softmax into the matmul.", "Halves peak memory.",
+                                           "Matches baseline perplexity.", "Runs on A100 GPUs.")),
+    ],
+)
+async def test_a_repairable_answer_is_repaired_without_asking_again(
+    store: Store, session: aiohttp.ClientSession, rule: str, field: str, expected: object
+) -> None:
+    summary, server = await _answer(store, session, [Reply(summary_json(**RULE_BREAKERS[rule]))])
+    assert server.count == 1, rule
+    assert summary.summarizer == "llm"
+    assert getattr(summary, field) == expected
+    for text in (summary.tldr, *summary.key_points):
+        assert not has_first_person(text) and not text.endswith(("…", "...")) and not starts_dangling(text)
+
+
+async def test_a_broken_field_is_named_once_and_the_second_answer_used(store: Store, session: aiohttp.ClientSession) -> None:
+    summary, server = await _answer(store, session, [Reply(summary_json(**RULE_BREAKERS["run_on_tldr"])), Reply(summary_json())])
+    assert server.count == 2
+    follow_up = server.user_messages()[1]
+    assert "broke these rules" in follow_up and "tldr is 419 characters long (at most 200)" in follow_up
+    assert summary.tldr == "Introduces a faster attention kernel that halves memory use."
+    assert [row[4] for row in _usage_rows(store)] == [0, 1]  # the first answer is billed as failed
+
+
+async def test_a_field_broken_twice_comes_from_the_offline_summary_alone(store: Store, session: aiohttp.ClientSession) -> None:
+    summary, server = await _answer(store, session, [Reply(summary_json(**RULE_BREAKERS["two_key_points"]))])
+    offline = summarize_text(PAPER.title, PAPER.abstract, PAPER.categories)
+    assert server.count == 2  # asked once more, never a third time
+    assert "key_points has 2 usable items" in server.user_messages()[1]
+    assert summary.summarizer == "llm"
+    assert summary.key_points == offline.key_points  # only this field falls back
+    assert summary.tldr == "Introduces a faster attention kernel that halves memory use."
+    assert summary.results == "2x less memory and 1.5x faster on A100 GPUs."
+
+
+async def test_topics_must_be_taxonomy_ids(store: Store, session: aiohttp.ClientSession) -> None:
+    # Names are not ids: dropped, and with nothing left the offline tagger decides.
+    summary, _server = await _answer(store, session, [Reply(summary_json(**RULE_BREAKERS["topic_names_not_ids"]))])
+    assert summary.topics == summarize_text(PAPER.title, PAPER.abstract, PAPER.categories).topics
+    # An empty list is an answer: the text is not ML research.
+    summary, _server = await _answer(store, session, [Reply(summary_json(**RULE_BREAKERS["off_topic"]))])
+    assert summary.topics == ()
+
+
+def test_the_prompt_asks_for_ids_and_the_readers_voice() -> None:
+    assert "topic ids from this list" in SYSTEM_PROMPT and "Use [] when the text is not machine learning" in SYSTEM_PROMPT
+    assert all(f"  {topic.id}: {topic.name}" in SYSTEM_PROMPT for topic in TAXONOMY)
+    assert 'never "we", "our" or "us"' in SYSTEM_PROMPT and "never end with" in SYSTEM_PROMPT
+    enum = summary_json_schema()["properties"]["topics"]["items"]["enum"]
+    assert set(enum) == {topic.id for topic in TAXONOMY}
+
+
+def test_repair_never_cuts_mid_word() -> None:
+    # The model cut its own sentence: the cut clause goes, what came before it stays.
+    text, problems = repair_line("Fuses the softmax into the matmul and then recomputes the normaliz…", 160)
+    assert text == "Fuses the softmax into the matmul." and problems == ['is cut off (ends with "…")']
+    # Nothing whole before the cut: refused (the caller asks again or uses the offline text).
+    assert repair_line("Fuses the softmax into the matmul and recomputes the normaliz…", 160)[0] is None
+    text, problems = repair_line("We fuse the softmax into the matmul (as in FlashAttention) to save memory.", 60)
+    assert text == "Fuses the softmax into the matmul to save memory."
+    assert any("speaks as the authors" in p for p in problems) and any("characters long" in p for p in problems)

@@ -82,13 +82,30 @@ def test_fields_are_filled_where_the_abstract_supports_them() -> None:
     filled = [s for _row, s in with_numbers if s.results]
     assert len(filled) >= 0.9 * len(with_numbers)
     assert sum(1 for s in filled if re.search(r"\d", s.results)) >= 0.8 * len(filled)
-    assert sum(1 for s in summaries if s.implications) >= 0.5 * len(summaries)
+    # Implications come from the abstract's implication or conclusion sentence, not from filler:
+    # (this replaces "half of all abstracts", which counted any last sentence as an implication)
+    # where an abstract says why the work matters, the section says it.
+    with_implication = [(row, s) for row, s in zip(corpus(), summaries, strict=True) if _IMPLICATION.search(row["abstract"])]
+    assert len(with_implication) >= 25
+    assert sum(1 for _row, s in with_implication if s.implications) >= 0.9 * len(with_implication)
+    assert sum(1 for s in summaries if s.implications) >= 0.3 * len(summaries)
+
+
+# Phrases that say why a work matters (independent of the summarizer's own cues).
+_IMPLICATION = re.compile(
+    r"\b(?:paves? the way|we (?:hope|believe|envision)|sheds? light on|lays? the (?:groundwork|"
+    r"foundation)|(?:an?|first|important|promising) steps? (?:toward|towards)|future (?:work|research))",
+    re.IGNORECASE,
+)
 
 
 def test_sections_follow_the_cues_on_known_abstracts() -> None:
     _row, conj = _by_title("ConjNorm")
     assert "13.25%" in conj.results
-    assert "propose" in conj.summary and "ConjNorm" in conj.methodology
+    # The contribution that names the method is the summary's; the framework it rests on and the
+    # estimator are the methodology.
+    assert "introduce a ConjNorm method" in conj.summary
+    assert "Bregman divergence" in conj.methodology and "estimator" in conj.methodology
     _row, adam = _by_title("Adam: A Method")
     assert adam.tldr.startswith("Introduces Adam")
     assert "regret bound" in adam.results or "convergence" in adam.results

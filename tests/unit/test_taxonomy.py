@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.bench_tagging import CORE_NAMES, WEAK_LABELS
-from bot.enrich import tagger, taxonomy
+from bot.enrich import taxonomy
 from bot.enrich.taxonomy import SHIPPED, TAXONOMY, TaxonomyError, load_taxonomy, topic_by_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,10 +130,3 @@ def test_weak_label_categories_are_the_taxonomys_own() -> None:
     for category, topic_ids in WEAK_LABELS.items():
         for topic_id in topic_ids:
             assert category in topic_by_id(topic_id).arxiv_categories, (category, topic_id)
-
-
-def test_the_tagger_names_are_still_found_at_their_old_place() -> None:
-    assert taxonomy.tag is tagger.tag  # type: ignore[attr-defined]
-    assert taxonomy.fold_plural is tagger.fold_plural  # type: ignore[attr-defined]
-    with pytest.raises(AttributeError):
-        _ = taxonomy.no_such_name  # type: ignore[attr-defined]

@@ -1,14 +1,27 @@
-"""Text helpers shared by the summarizers: TeX made readable, sentence splitting that copes with
-abbreviations and numbers, compact rewriting ("In this paper, we propose X" -> "Proposes X"),
-and length clamping that cuts at a clause or word boundary.
+"""Text helpers shared by the summarizers, all pure and deterministic.
 
-Everything here is pure and deterministic; the offline summarizer runs it on every abstract, so
-it is written for speed (precompiled patterns, no per-call allocation of tables).
+- TeX made readable (`clean_tex`) and sentence splitting that copes with abbreviations and
+  numbers (`split_sentences`);
+- rewriting a sentence the way a reader would: without discourse openers or the authors' "we"
+  (`compact`, `impersonal`; `reported` for prose: "The authors propose ..."), without asides and
+  hedges (`drop_parentheticals`, `drop_hedges`), standing alone (`resolve_reference` turns "This
+  framework" into the method's name from `method_name`), with defined acronyms spelled out
+  (`expand_acronyms`);
+- shortening only at clause boundaries (`clause_heads`, `shorten`, `compress`): text is never
+  cut mid-clause or mid-word and never ends in "…"; what cannot be shortened that way is refused
+  (None) so the caller can pick other text;
+- `shape_problems`: the rules a TL;DR or key point must keep (also applied to LLM answers);
+- `clamp` (cut with an ellipsis) is kept for bounding untrusted text sent to an LLM and as the
+  last resort of `clamp_sentences`.
+
+The offline summarizer runs these on every abstract, so patterns are precompiled, cheap literal
+checks come before expensive patterns, and the per-sentence rewrite is memoised.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -62,9 +75,13 @@ _KEEP_ARG = (
     "mathcal|mathbb|mathfrak|mathscr|boldsymbol|bm|operatorname|underline|overline|hat|tilde|"
     "bar|vec|widehat|widetilde|mbox|hbox|url|textnormal|textup|footnotesize|small|large|Large"
 )
-_ACCENT_RE = re.compile(r"""\{?\\(["'`^~cvH])\s?\{?([A-Za-z])\}?\}?""")
+# Symbol accents (\"o, \'e) take the next letter; letter accents (\c, \v, \H) need a brace or a
+# space, so that \cdot, \cite, \vec and \cup are not read as accents.
+_ACCENT_RE = re.compile(
+    r"""\{?\\(?:(["'`^~])\s?\{?([A-Za-z])|([cvH])(?:\{\s*|\s+)([A-Za-z]))\}?\}?"""
+)
 _HREF_RE = re.compile(r"\\href\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
-_DROP_RE = re.compile(r"\\(?:cite[tp]?|ref|eqref|label|footnote)\s*\{[^{}]*\}")
+_DROP_RE = re.compile(r"[ ~]*\\(?:cite[a-z]*|ref|eqref|label|footnote)\s*(?:\[[^\]]*\]\s*)?\{[^{}]*\}")
 _KEEP_RE = re.compile(r"\\(?:" + _KEEP_ARG + r")\s*\{([^{}]*)\}")
 _FRAC_RE = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _SHORT_FRAC_RE = re.compile(r"\\[dt]?frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])")
@@ -80,6 +97,9 @@ _SPACES_RE = re.compile(r"\s+")
 _PAREN_SPACE_RE = re.compile(r"(?<=[(\[])\s+|\s+(?=[)\]])")
 
 
+_LOST_TIMES_RE = re.compile(r"(?<=\d)\s?times\b(?=\s+(?:the|faster|slower|more|less|fewer|higher|lower|larger|smaller|speed|acceleration|compression|reduction|improvement|sim|compared|over|than)\b|[,.;)]|\s+\d)")
+
+
 def _command(match: re.Match[str]) -> str:
     name = match.group(1)
     if name in _OPERATORS:
@@ -89,8 +109,9 @@ def _command(match: re.Match[str]) -> str:
 
 
 def _accent(match: re.Match[str]) -> str:
-    table = _ACCENTS.get(match.group(1), {})
-    return table.get(match.group(2), match.group(2))
+    accent = match.group(1) or match.group(3)
+    letter = match.group(2) or match.group(4)
+    return _ACCENTS.get(accent, {}).get(letter, letter)
 
 
 def _math(match: re.Match[str]) -> str:
@@ -102,12 +123,14 @@ def clean_tex(text: str) -> str:
     `\\textbf{x}` -> x, ``quotes'' -> "quotes"; whitespace squeezed. Plain text passes unchanged."""
     if not text:
         return ""
+    # "500\times" that lost its backslash upstream ("500times", "up to 64times").
+    text = _LOST_TIMES_RE.sub("×", text)
     if "\\" not in text and "$" not in text and "`" not in text and "~" not in text and "{" not in text:
         return _SPACES_RE.sub(" ", text).strip()
     text = _TEX_QUOTES_RE.sub(r'"\1"', text)
+    text = _DROP_RE.sub("", text)
     text = _ACCENT_RE.sub(_accent, text)
     text = _HREF_RE.sub(r"\2 (\1)", text)
-    text = _DROP_RE.sub("", text)
     text = _LEFTRIGHT_RE.sub(lambda m: (m.group(1) or "").lstrip("\\"), text)
     for _ in range(3):  # nested \textbf{\emph{x}}
         new = _KEEP_RE.sub(r"\1", text)
@@ -140,13 +163,15 @@ _ABBREVIATIONS = _wordset(
 )
 _BOUNDARY_RE = re.compile(r"""([.!?…])(["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9])""")
 _LAST_WORD_RE = re.compile(r"(\S+)$")
+_GLUED_SENTENCE_RE = re.compile(r"(?<=[a-z]{3})\.(?=(?:We|Our|This|These|The|In|It|Finally|However|Moreover)\s)")
 
 
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences. A boundary is ., ! or ? followed by space and a capital or a
     digit, except after abbreviations (e.g., i.e., et al., Fig., Eq., vs.) and single-letter
-    initials. Decimals (3.5) and versions (v1.2, GPT-3.5) never split: no space follows the dot."""
-    text = text.strip()
+    initials. Decimals (3.5) and versions (v1.2, GPT-3.5) never split: no space follows the dot.
+    A space lost upstream between two sentences ("of varphi.We offer") is put back."""
+    text = _GLUED_SENTENCE_RE.sub(". ", text.strip())
     if not text:
         return []
     sentences: list[str] = []
@@ -173,43 +198,49 @@ def split_sentences(text: str) -> list[str]:
 
 # --- compact rewriting ------------------------------------------------------------------------
 
+# Openers that say nothing on their own ("In this paper,", "To this end,", "Specifically,") and
+# any short framing phrase before ", we <verb>" ("Based on this observation, we ...").
 _LEAD_RE = re.compile(
     r"^(?:(?:in|within) (?:this|the present|our) (?:paper|work|study|article|survey|review|note|"
     r"letter|report|position paper|tutorial)|here|herein|to this end|to that end|specifically|"
     r"in particular|finally|first(?:ly)?|second(?:ly)?|third(?:ly)?|lastly|additionally|moreover|"
     r"furthermore|further|also|overall|concretely|in summary|in short|in addition|importantly|"
     r"notably|crucially|critically|consequently|therefore|thus|hence|besides|meanwhile|then|next|"
-    r"more specifically|more importantly|surprisingly|interestingly|altogether|"
+    r"more specifically|more importantly|surprisingly|interestingly|altogether|to be specific|"
+    r"to be precise|in this regard|in response|as such|instead(?=,)|in contrast(?=,)|by contrast(?=,)|"
+    r"empirically(?=,)|theoretically(?=,)|experimentally(?=,)|practically(?=,)|quantitatively(?=,)|"
+    r"qualitatively(?=,)|technically(?=,)|"
     r"to (?:address|tackle|solve|overcome|bridge|fill|close|remedy|mitigate|alleviate|resolve|"
     r"fix|answer|study|investigate|explore|understand|achieve|this end)[^,]{0,80}|"
-    r"to [^,]{1,100}(?=,\s*we\b)|"
-    r"(?:building|based|drawing|inspired|motivated|grounded|leveraging|using|by|with|through|"
-    r"guided|armed|starting|following|given|under|in light of|on the basis of)\b[^,]{0,90}"
-    r"(?=,\s*we\b))\s*,?\s+",
+    r"(?:(?!\bwe\b|\bis that\b)[^,;:()]){1,160}(?=,\s*we\s+[a-z]))\s*,?\s+",
     re.IGNORECASE,
 )
+# An adverb in -ly, but not the verbs that end so ("apply", "rely", "imply").
+_ADVERB_LY = r"(?!(?:ap|sup|re|im|multi|com|re)ply\b|rely\b|fly\b)[a-z]{2,}ly"
 _SUBJECT_RE = re.compile(
-    r"^(?:we|this (?:paper|work|study|article|survey|review|note|letter|report|tutorial|thesis)|"
+    r"^(?:we|i|this (?:paper|work|study|article|survey|review|note|letter|report|tutorial|thesis)|"
     r"the (?:paper|authors?)|our (?:paper|work|study)|the present (?:paper|work|study))\s+"
     r"(?:(?:also|further|then|first|additionally|finally|next|now|subsequently|thus|therefore|"
-    r"hence|here|empirically|theoretically|experimentally|formally|systematically|carefully|"
-    r"rigorously|mathematically|comprehensively|extensively|explicitly|thoroughly|critically)\s+)*"
-    r"(?P<verb>[a-z]+)\b\s*",
+    r"hence|here|" + _ADVERB_LY + r")\s+(?:and\s+" + _ADVERB_LY + r"\s+)?)*"
+    r"(?P<verb>(?!and\b|or\b|" + _ADVERB_LY + r"\b)[a-z]+)\b\s*",
     re.IGNORECASE,
 )
 _EVIDENCE_RE = re.compile(
     r"^(?:(?:our|the|these|such|extensive|comprehensive|empirical|experimental|numerical|"
     r"theoretical|detailed|further|additional|systematic|thorough|large[- ]scale|quantitative|"
-    r"qualitative|careful|both)\s+)*"
+    r"qualitative|careful|both|main|key|preliminary|initial)\s+)*"
     r"(?:results?|experiments?|evaluations?|findings|analys[ie]s|studies|simulations|"
     r"experimentation|evidence|observations?|tests?|ablations?|investigations?|benchmarks?|"
-    r"comparisons?|assessments?|validation)\b[^.;]{0,120}?\b"
+    r"comparisons?|assessments?|validation|this|these)\b[^.;]{0,120}?\b"
     r"(?:shows?|showed|demonstrates?|demonstrated|reveals?|revealed|indicates?|indicated|"
     r"confirms?|confirmed|verif(?:y|ies)|validates?|suggests?|suggested|establish(?:es)?|"
     r"highlights?|find|finds|prove|proves|imply|implies)\s+that\s+",
     re.IGNORECASE,
 )
-_OUR_NAMED_RE = re.compile(r"^our (?:proposed |new |novel )", re.IGNORECASE)
+_OUR_NAMED_RE = re.compile(r"^[Oo]ur (?:proposed |new |novel )(?=[A-Z0-9])")
+_ENUMERATION_MARK_RE = re.compile(r"^\(?(?:\d{1,2}|i{1,3}|iv|vi{0,3}|[a-e])\)\s+")
+_NOT_ONLY_RE = re.compile(r"\bnot only (.{3,160}?),? but (?:also )?")
+_MAIN_RESULT_RE = re.compile(r"^(?:our|the) (?:main|key|central|primary) (?:result|finding|theorem) (?:is|states) that\s+", re.IGNORECASE)
 _OUR_METHOD_RE = re.compile(
     r"^our (proposed )?(method|approach|framework|model|algorithm|system|technique|pipeline|"
     r"architecture|solution|scheme|design|theory|analysis|tool|benchmark|dataset)\b",
@@ -217,6 +248,12 @@ _OUR_METHOD_RE = re.compile(
 )
 _PARTICIPLE_RE = re.compile(r"^(?:able to|the first|\w+ed\b|\w+en\b|built|made|found|shown|seen|run|done)", re.IGNORECASE)
 _IN_THIS_PAPER_RE = re.compile(r"(?:,\s*|\s+)in this (?:paper|work|study|article)\b,?\s*", re.IGNORECASE)
+# After "We propose X", a coordinated "and we show" / "and evaluate" shares the dropped subject.
+_COORDINATED_WE_RE = re.compile(
+    r"(,?\s+(?:and|then|but|while|whereas|thereby)\s+)we\s+(?:also\s+|further\s+|then\s+|"
+    r"additionally\s+|finally\s+|empirically\s+|theoretically\s+)?([a-z]+)\b"
+)
+_COORDINATED_VERB_RE = re.compile(r"(,?\s+and\s+)([a-z]+)\b")
 # "We show that X" keeps only X; "We show X" becomes "Shows X".
 _REPORTING = _wordset(
     "show showed demonstrate demonstrated find found observe observed prove proved argue argued "
@@ -228,7 +265,25 @@ _NOT_VERBS = _wordset(
     "are were have had can could may might will would should must need is was do does did "
     "also not hereby"
 )
+# Verbs authors write after "we", in the base form: a coordinated one ("propose X and show Y")
+# is conjugated with the first ("Proposes X and shows Y").
+_AUTHOR_VERBS = _wordset(
+    "propose introduce present develop design devise build construct create release curate "
+    "collect show demonstrate evaluate find analyze analyse study investigate explore provide "
+    "conduct apply use train test compare establish prove derive obtain achieve observe identify "
+    "discuss extend validate verify formulate perform report argue describe examine measure "
+    "quantify offer leverage employ adopt combine incorporate integrate implement benchmark "
+    "assess highlight reveal illustrate outline review survey summarize characterize define "
+    "model frame consider address tackle solve learn explain annotate open-source make reach "
+    "set deliver run carry adapt give put take enable allow improve reduce outperform generalize "
+    "scale open publish gain attain uncover discover introduce contribute pretrain fine-tune "
+    "distill quantize prune align evaluate unify connect bridge reveal theoretically empirically "
+    "further also then finally"
+)
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes", "were": "was"}
+_AND_AUTHOR_VERB_RE = re.compile(
+    r",?\s+and\s+(?:" + "|".join(sorted(v for v in _AUTHOR_VERBS if v not in ("also", "then", "further", "finally", "theoretically", "empirically", "set", "model", "frame"))) + r")\b"
+)
 
 
 def third_person(verb: str) -> str:
@@ -249,26 +304,54 @@ def _capitalize(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def _conjugate_coordinated(rest: str) -> str:
+    """`X and show Y` -> `X and shows Y`; `X, and we evaluate Y` -> `X, and evaluates Y`."""
+
+    def with_we(match: re.Match[str]) -> str:
+        verb = match.group(2)
+        if verb in _NOT_VERBS:
+            return f"{match.group(1)}{_IRREGULAR.get(verb, verb)}"
+        return f"{match.group(1)}{third_person(verb)}"
+
+    def bare(match: re.Match[str]) -> str:
+        verb = match.group(2)
+        before = match.string[: match.start()]
+        # "to define, try and evaluate X" or "that X can ... and evaluate": not the authors' verb.
+        if any(marker in before for marker in (" to ", " that ", " can ", " will ", " may ")):
+            return match.group(0)
+        if verb in _AUTHOR_VERBS and verb not in ("further", "also", "then", "finally", "theoretically", "empirically"):
+            return f"{match.group(1)}{third_person(verb)}"
+        return match.group(0)
+
+    rest = _COORDINATED_WE_RE.sub(with_we, " " + rest)
+    return _COORDINATED_VERB_RE.sub(bare, rest)[1:]
+
+
 def _drop_subject(text: str, subject: re.Match[str]) -> str:
     verb = subject.group("verb")
     rest = text[subject.end() :]
     lower = verb.lower()
     if not rest:
         return text
-    if not subject.group(0).lower().startswith("we "):
+    if not subject.group(0).lower().startswith(("we ", "i ")):
         # "This paper presents X": the verb already agrees; drop only the subject. Anything
         # else ("This survey and guide ...") is not a subject-verb pair: leave it alone.
         if lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
             return f"{verb} {rest}"
         return text
     if lower in _REPORTING and rest.lower().startswith("that "):
-        return rest[5:]
+        joined = _AND_AUTHOR_VERB_RE.search(rest)
+        if not joined:
+            return rest[5:]  # "We show that X" -> "X"
+        # "We show that X, and develop Y" -> "Shows that X, and develops Y": one subject, two verbs.
+        head, verb = joined.group(0).rsplit(" ", 1)
+        return f"{third_person(lower)} {rest[: joined.start()]}{head} {third_person(verb)}{rest[joined.end():]}"
     if lower in _NOT_VERBS:
         # "We can X" -> "can X"; "We are able to X" -> "able to X"; "We have shown" -> "shown".
         if lower in ("are", "were", "have", "had") and _PARTICIPLE_RE.match(rest):
-            return rest
-        return f"{verb} {rest}"
-    return f"{third_person(verb)} {rest}"
+            return _conjugate_coordinated(rest)
+        return f"{verb} {_conjugate_coordinated(rest)}"
+    return f"{third_person(verb)} {_conjugate_coordinated(rest)}"
 
 
 def compact(sentence: str) -> str:
@@ -278,21 +361,698 @@ def compact(sentence: str) -> str:
     "We find that X." -> "X."; "Our method achieves X." -> "The method achieves X."
     """
     text = sentence.strip()
+    if text[:1] == "(" or text[:1].isdigit():
+        text = _ENUMERATION_MARK_RE.sub("", text, count=1)
     for _ in range(3):
         new = _LEAD_RE.sub("", text, count=1)
         if new == text:
             break
         text = new
+    lowered = text.lower()
+    if " is that" in lowered or " states that" in lowered:
+        text = _MAIN_RESULT_RE.sub("", text, count=1)
+    if "not only" in lowered:
+        text = _NOT_ONLY_RE.sub(r"\1 and ", text, count=1)
     evidence = _EVIDENCE_RE.match(text)
     subject = None if evidence else _SUBJECT_RE.match(text)
     if evidence and len(text) - evidence.end() > 20:
         text = text[evidence.end() :]
     elif subject:
         text = _drop_subject(text, subject)
-    text = _OUR_METHOD_RE.sub(lambda m: f"The {m.group(1) or ''}{m.group(2)}", text)
-    text = _OUR_NAMED_RE.sub("", text)
-    text = _IN_THIS_PAPER_RE.sub(" ", text)
+    if text[:4].lower() == "our ":
+        text = _OUR_METHOD_RE.sub(lambda m: f"The {m.group(1) or ''}{m.group(2)}", text)
+        text = _OUR_NAMED_RE.sub("", text)
+    if "in this " in text.lower():
+        text = _IN_THIS_PAPER_RE.sub(" ", text)
     return _capitalize(text.strip())
+
+
+# --- first person, dangling references ---------------------------------------------------------
+
+METHOD_NOUNS = (
+    "method|approach|framework|model|algorithm|system|technique|pipeline|architecture|scheme|"
+    "solution|module|strategy|design|tool|toolkit|library|benchmark|dataset|corpus|metric|loss|"
+    "objective|network|mechanism|paradigm|procedure|protocol|agent|estimator|formulation|recipe|"
+    "suite|platform|policy|planner|optimizer|regularizer|attack|defense|layer|encoder|decoder|"
+    "generator|detector|classifier|kernel|operator|technique|variant|family|simulator|environment|"
+    "implementation|extension|generalization|modification|formalism|theory"
+)
+_FIRST_PERSON_RE = re.compile(r"\b(?:[Ww]e|[Oo]ur|[Oo]urs|[Oo]urselves|us|Us|[Mm]y|I(?= [a-z]))\b")
+_TO_OUR_KNOWLEDGE_RE = re.compile(r"\b[Tt]o (?:the best of )?our (?:knowledge|understanding),?\s*")
+_AS_WE_SHOW_RE = re.compile(r"\b[Aa]s we (?:will )?(?:show|demonstrate|find|prove|observe|argue|see)(?: \w+)?,\s*")
+_WE_REPORT_THAT_RE = re.compile(
+    r"(,\s*|;\s*|\s+(?:and|but|while|whereas)\s+)we (?:also |further |empirically |theoretically )?"
+    r"(?:show|demonstrate|find|observe|prove|confirm|verify|argue|note|report|establish|reveal)\s+that\s+"
+)
+_WE_CALL_RE = re.compile(r"\b(?:that |which )?we (?:call|term|dub|name|refer to as|coin)\b")
+_US_RE = re.compile(r"\b(allow|enable|help|let)(s|ed|ing)? us(?: to)?\b")
+_MAKE_FORMS = {"": "make", "s": "makes", "ed": "made", "ing": "making"}
+_OUR_NOUN_RE = re.compile(
+    r"\b([Oo]ur)\s+(?:(?:proposed|novel|new|own)\s+)?((?:" + METHOD_NOUNS + r")s?)\b"
+)
+_OUR_ANY_RE = re.compile(r"\b([Oo]ur)\s+(?=[a-z])")
+# "the model (that) we propose outperforms" -> "the model proposed here outperforms"; a main
+# clause ("we propose a ...") is left for compact() or rejected.
+_WE_PROPOSED_RE = re.compile(
+    r"(?<=[a-z] )(?:that |which )?we (propos|introduc|present|develop|design|describ|stud|consider|us|adopt|"
+    r"employ|construct|train|obtain|deriv|collect|curat|releas|build)(?:e|es|y|ies)?\b"
+    r"(?!\s+(?:a|an|the|to|that|how|what|whether|two|three|several|new|novel|[A-Z0-9]))"
+)
+_PARTICIPLES = {"propos": "proposed", "introduc": "introduced", "present": "presented",
+                "develop": "developed", "design": "designed", "describ": "described",
+                "stud": "studied", "consider": "considered", "us": "used", "adopt": "adopted",
+                "employ": "employed", "construct": "constructed", "train": "trained",
+                "obtain": "obtained", "deriv": "derived", "collect": "collected",
+                "curat": "curated", "releas": "released", "build": "built"}
+
+
+_INNER_WE_RE = re.compile(r"(?<=\S)(\s+)we\b(?=\s+(?:\w+ly\s+)?[a-z])")
+_INNER_US_RE = re.compile(r"(?<=[a-z])(\s+)us\b(?=[\s,.;])")
+
+
+def has_first_person(text: str) -> bool:
+    """Whether the text still speaks as the authors: we, our, ours, us."""
+    return bool(_FIRST_PERSON_RE.search(text))
+
+
+def impersonal(text: str, name: str = "") -> str | None:
+    """The text without first person, rewritten in the neutral voice of a reader: "to our
+    knowledge" goes, "allows us to" -> "makes it possible to", "our framework" -> the method's
+    `name` (or "the framework"), "the model we propose" -> "the model proposed here", "our
+    results" -> "the results". None when first person remains that has no clean rewrite (the
+    caller then picks other text rather than post a garbled sentence)."""
+    if not _FIRST_PERSON_RE.search(text):
+        return text
+    text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
+    text = _AS_WE_SHOW_RE.sub("", text)
+    text = _WE_REPORT_THAT_RE.sub(lambda m: m.group(1) if m.group(1).strip() else " ", text)
+    text = _WE_CALL_RE.sub("called", text)
+    text = _US_RE.sub(lambda m: f"{_MAKE_FORMS[m.group(2) or '']} it possible to", text)
+    text = _WE_PROPOSED_RE.sub(lambda m: f"{_PARTICIPLES[m.group(1)]} here", text)
+
+    def our_method(match: re.Match[str]) -> str:
+        noun = match.group(2)
+        if name and not noun.endswith("s"):
+            return name
+        # Without a name, "our implementation" is the paper's: no earlier sentence is needed.
+        return ("The" if match.group(1) == "Our" else "the") + " paper's " + noun
+
+    text = _OUR_NOUN_RE.sub(our_method, text)
+    text = _OUR_ANY_RE.sub(lambda m: "The " if m.group(1) == "Our" else "the ", text)
+    # A "we" left inside the sentence ("..., and we propose Y", "X: from a scan, we detect Y")
+    # is the authors; the plural keeps the verb in agreement.
+    text = _INNER_WE_RE.sub(lambda m: m.group(1) + "the authors", text)
+    text = _INNER_US_RE.sub(lambda m: m.group(1) + "the authors", text)
+    text = _capitalize(_SPACES_RE.sub(" ", text).strip())
+    return None if _FIRST_PERSON_RE.search(text) else text
+
+
+_PROSE_LEAD_RE = re.compile(
+    r"^(?:(?:in|within) (?:this|the present) (?:paper|work|study|article)|here|herein),?\s+(?=we\b)",
+    re.IGNORECASE,
+)
+_PROSE_PRONOUNS = {"we": "they", "We": "They", "our": "their", "Our": "Their", "ours": "theirs",
+                   "Ours": "Theirs", "us": "them", "Us": "Them", "ourselves": "themselves",
+                   "Ourselves": "Themselves", "I": "the author", "my": "the author's",
+                   "My": "The author's"}
+_PROSE_WE_START_RE = re.compile(r"^[Ww]e\b")
+
+
+def reported(sentence: str) -> str:
+    """A sentence of the abstract retold in a reader's words for the section paragraphs:
+    "In this paper, we propose X" -> "The authors propose X"; later "we"/"our"/"us" become
+    "they"/"their"/"them", which keeps every verb in agreement."""
+    if not _FIRST_PERSON_RE.search(sentence):
+        return _capitalize(sentence.strip())
+    text = _PROSE_LEAD_RE.sub("", sentence.strip(), count=1)
+    if text.startswith("I "):
+        verb, _, rest = text[2:].partition(" ")
+        text = f"The author {third_person(verb) if verb.isalpha() else verb} {rest}".strip()
+    text = _PROSE_WE_START_RE.sub("The authors", text, count=1)
+    text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
+    text = _FIRST_PERSON_RE.sub(lambda m: _PROSE_PRONOUNS[m.group(0)], text)
+    return _capitalize(text)
+
+
+# A sentence that only makes sense after the one before it: "This framework ...", "The
+# proposed method ...", "It ...", "To be specific, ...", "These ...".
+_DANGLING_RE = re.compile(
+    r"^(?:this|these|that|those|such|it(?! (?:is|was|remains|has been) (?:\w+ly )?(?:important|crucial|"
+    r"essential|necessary|difficult|hard|possible|impossible|unclear|known|shown|natural|common|"
+    r"challenging|desirable|well[- ]known|widely|often|generally|believed|argued|hypothesi[sz]ed)\b)|"
+    r"its|they|their|them|"
+    r"the (?:proposed|resulting|above|aforementioned|latter|former|same|presented)\b|"
+    r"the (?:" + METHOD_NOUNS + r")s?\b|"
+    r"to be (?:specific|precise)|specifically|more specifically|moreover|however|furthermore|"
+    r"additionally|in addition|finally|then|thus|hence|therefore|consequently|in particular|"
+    r"besides|meanwhile|instead|also|as a result|to this end|based on (?:this|these)|"
+    r"in contrast|on the other hand|nevertheless|nonetheless|for (?:example|instance)|namely|"
+    r"that is|i\.e\.|e\.g\.)\b",
+    re.IGNORECASE,
+)
+_CONNECTOR_OPENER_RE = re.compile(
+    r"^(?:to be (?:specific|precise)|(?:more )?specifically|moreover|however|furthermore|"
+    r"additionally|in addition|finally|then|thus|hence|therefore|consequently|in particular|"
+    r"besides|meanwhile|instead|also|as a result|to this end|in contrast|on the other hand|"
+    r"nevertheless|nonetheless|namely|that is|importantly|notably|crucially|overall|"
+    r"in summary|in conclusion|taken together|altogether|first(?:ly)?|second(?:ly)?|lastly|"
+    r"next|further|as such|in practice|in particular|empirically|theoretically|experimentally|"
+    r"practically|quantitatively|qualitatively|technically)\s*,\s*",
+    re.IGNORECASE,
+)
+_METHOD_SUBJECT_RE = re.compile(
+    r"^(?:this|the|such an?|our|the resulting|the proposed|this proposed|the new|this new|"
+    r"the presented|the above)\s+(?:(?:proposed|resulting|novel|new|overall|whole|entire|full|"
+    r"presented)\s+)?(?P<noun>(?:[a-z][a-z\-]*\s+){0,2}?(?:" + METHOD_NOUNS + r")s?)\b",
+    re.IGNORECASE,
+)
+# Abstracts call their method "the approach", "the framework" and "the model" in turn.
+_GENERIC_METHOD_NOUNS = _wordset(
+    "method approach framework technique model system algorithm scheme pipeline architecture "
+    "solution strategy implementation formulation"
+)
+_OWN_DETERMINER_RE = re.compile(
+    r"^(?:our|the proposed|this proposed|the resulting|the new|this new|the presented)\s", re.IGNORECASE
+)
+_IT_SUBJECT_RE = re.compile(
+    r"^(?:it|this)\s+(?=(?:also |further |then |now |thus |additionally |still |" + _ADVERB_LY + r" )?[a-z]+s\b)",
+    re.IGNORECASE,
+)
+_ITS_RE = re.compile(r"^its\s+", re.IGNORECASE)
+_THIS_EVIDENCE_RE = re.compile(
+    r"^(?:these|this|such|the|both)\s+(?:\w+\s+){0,3}?(?:results?|findings?|experiments?|analys[ie]s|"
+    r"evaluations?|observations?|studies)\s+(?:\w+\s+){0,6}?(?:shows?|demonstrates?|suggests?|"
+    r"indicates?|reveals?|confirms?|highlights?|implies|imply|establish(?:es)?|underscores?)\s+"
+    r"(?:that\s+)?",
+    re.IGNORECASE,
+)
+
+
+_THIS_CLAIM_RE = re.compile(
+    r"^(?:this|these|such|the|both)\s+(?:[a-z\-]+\s+){0,2}?(?:insights?|findings?|results?|"
+    r"observations?|analys[ie]s|techniques?|strategies|components?|improvements?|modifications?|"
+    r"changes|contributions?|innovations?|designs?|properties|advances|extensions?)\s+"
+    r"(?:(?:\w+ly|also|further|together|jointly|collectively|consistently)\s+)?"
+    r"(?P<verb>improve|improves|enable|enables|yield|yields|explain|explains|allow|allows|"
+    r"provide|provides|reduce|reduces|boost|boosts|lead|leads|outperform|outperforms|achieve|"
+    r"achieves|offer|offers|make|makes|help|helps|raise|raises|increase|increases|deliver|"
+    r"delivers|establish|establishes|bring|brings|cut|cuts|accelerate|accelerates|bridge|bridges|"
+    r"connect|connects|unify|unifies|link|links|extend|extends|generalize|generalizes|complement|"
+    r"complements|suggest|suggests|reveal|reveals)\b",
+    re.IGNORECASE,
+)
+
+
+_THIS_DOCUMENT_RE = re.compile(
+    r"^(?:this|these)\s+(?=(?:paper|work|study|article|survey|review|tutorial|notes|lecture notes|"
+    r"chapter|book|thesis|monograph|primer|report|position paper|note|essay|manuscript|"
+    r"dissertation|overview|guide|handbook|course)\b)",
+    re.IGNORECASE,
+)
+
+
+def starts_dangling(text: str) -> bool:
+    """Whether the text opens with a reference to something said before it."""
+    return bool(_DANGLING_RE.match(text))
+
+
+def resolve_reference(text: str, name: str = "", *, after_contribution: int = 0, introduced: str = "") -> str | None:
+    """The text made to stand alone: a leading connector ("To be specific,") is dropped, a
+    dangling subject ("This framework", "The proposed method", "It") becomes the method's `name`,
+    "These results show that X" becomes X. None when it still depends on an earlier sentence.
+
+    `after_contribution` says where the sentence stands: 0 unknown or before the contribution
+    sentence, 1 right after it, 2 later. After it, "the framework" is the paper's ("The paper's
+    framework"), and so is a thing the contribution sentence (`introduced`) named ("the agent");
+    right after it, "This enables X" is the paper's claim ("Enables X")."""
+    text = text.strip()
+    for _ in range(2):
+        stripped = _CONNECTOR_OPENER_RE.sub("", text, count=1)
+        if stripped == text:
+            break
+        text = _capitalize(stripped)
+    document = _THIS_DOCUMENT_RE.match(text)
+    if document:
+        # "These notes are ...", "This survey covers ...": there is one document; say "The".
+        text = "The " + text[document.end() :]
+    if not _DANGLING_RE.match(text):
+        return text
+    evidence = _THIS_EVIDENCE_RE.match(text)
+    if evidence and len(text) - evidence.end() > 20:
+        return resolve_reference(_capitalize(text[evidence.end() :]), name,
+                                 after_contribution=after_contribution, introduced=introduced)
+    claim = _THIS_CLAIM_RE.match(text)
+    if claim and not _METHOD_SUBJECT_RE.match(text):
+        # "These insights improve X" is the paper's claim: "Improves X", like "Proposes X".
+        return _capitalize(third_person(claim.group("verb")) + text[claim.end("verb") :])
+    subject = _METHOD_SUBJECT_RE.match(text)
+    if subject:
+        noun = subject.group("noun")
+        head = noun.split()[-1].lower()
+        name_head = name.lower().split()[-1] if name else ""
+        same_kind = name_head == head or (head in _GENERIC_METHOD_NOUNS and name_head in _GENERIC_METHOD_NOUNS)
+        if name and (name[:1].isupper() or same_kind) and not noun.endswith("s"):
+            return _capitalize(name + text[subject.end() :])
+        known = head in _GENERIC_METHOD_NOUNS or f" {head}" in introduced.lower()
+        if _OWN_DETERMINER_RE.match(text) or (after_contribution and known):
+            # A part of the method other than its name ("The proposed training algorithm"): the
+            # paper's part, which needs no earlier sentence.
+            return f"The paper's {noun}{text[subject.end():]}"
+        return None
+    it = _IT_SUBJECT_RE.match(text)
+    if it and name and not text.lower().startswith("this "):
+        return _capitalize(name + text[it.end() - 1 :])
+    if it and after_contribution == 1:
+        # "We propose X. This enables Y." -> "Enables Y."
+        return _capitalize(text[it.end() :])
+    its = _ITS_RE.match(text)
+    if its and name:
+        return f"{name}'s {text[its.end():]}"
+    return None
+
+
+# --- compression ---------------------------------------------------------------------------------
+
+_PARENTHETICAL_RE = re.compile(r"\s+\(([^()]*)\)|\s+\[([^\[\]]*)\]")
+# ", including A and B, fundamentally function": an inserted example list, told apart from a
+# list that goes on (", including A, B, and C") by the verb that follows the closing comma.
+_INSERTION_RE = re.compile(
+    r",\s+(?:including|such as|e\.g\.,?|i\.e\.,?|especially|particularly|notably|namely)\s+"
+    r"[^,;()]{1,80}?,\s+(?=(?:\w+ly\s+)?(?:[a-z]+(?:s|ed)|can|may|could|will|do|remain|function|"
+    r"perform|work|act|serve|behave|learn|fail|achieve|exhibit|show|share|suffer|rely|require|"
+    r"yield|reduce|improve|outperform)\b)"
+)
+_INSERTION_WORDS = ("including", "such as", "e.g.", "i.e.", "especially", "particularly", "notably", "namely")
+_DASH_ASIDE_RE = re.compile(r"\s+(?:---|—|--|–)\s+[^—–]{1,120}?\s+(?:---|—|--|–)\s+")
+_HEDGE_RE = re.compile(
+    r"(?<!more )(?<!most )(?<!less )(?<!as )(?<!so )\b(?:(a|an|A|An)\s+)?(?:novel|simple (?:yet|but|and) effective|simple|very|highly|"
+    r"significantly|substantially|considerably|remarkably|dramatically|potentially|arguably|"
+    r"somewhat|relatively|largely|effectively|successfully|carefully|comprehensive(?:ly)?|"
+    r"extensive(?:ly)?|thorough(?:ly)?|rigorous(?:ly)?|fundamentally|essentially|basically|"
+    r"surprisingly|interestingly|notably|importantly|indeed|readily)\s+(?=\w)"
+)
+# Clause boundaries where the tail can go and the head still reads as a whole clause.
+_TRAILING_CLAUSE_RE = re.compile(
+    r"(?:;\s+|,\s+|\s+(?:—|–|--)\s+|:\s+|\s+(?=(?:by|through|via|using|while|without|with|in order to|"
+    r"so as to|such as|including|thereby|where|which|whose|that)\s)|\s+(?=and\s)|"
+    r"\s+(?=to (?:ease|make|enable|improve|reduce|support|allow|facilitate|help|provide|achieve|"
+    r"address|ensure|capture|learn|handle|mitigate|overcome|avoid|prevent|increase|boost|"
+    r"accelerate|obtain|identify|evaluate|assess|guide|bridge|produce|generate|build|create|train|"
+    r"optimize|solve|tackle|study|investigate|explore|understand|analyze|demonstrate|show|test|"
+    r"deliver|offer|present|advance|foster|promote|strengthen|protect|secure|guarantee|maintain|"
+    r"preserve|compute|estimate|predict|detect|recognize|classify|extract|align|adapt|transfer|"
+    r"scale|speed|simplify|unify|integrate|combine|select|rank|retrieve|answer|reason|plan|control|"
+    r"navigate|generalize|compress|explain|interpret|measure|quantify|characterize|model|represent|"
+    r"encode|synthesize|render|reconstruct|edit|translate|summarize|defend|enhance|better)\b)|"
+    r"\s+(?=(?:on|for|from|in|at|across|over|under|within|among|against|compared to|relative to)\s))"
+)
+_PREPOSITIONS = _wordset("on for from in at across over under within among against compared relative")
+# After a comma, only these words open a clause that can go; anything else ("A, B, and C",
+# "with X, Y") is a list, and cutting it would leave half a list.
+_CLAUSE_OPENERS = _wordset(
+    "which where while whereas thereby thus hence and but yet so enabling allowing making leading "
+    "resulting yielding providing achieving outperforming improving demonstrating showing offering "
+    "ensuring including such as with without using by through via when although though because "
+    "since whose that along especially particularly e.g i.e whereby reducing surpassing matching "
+    "requiring eliminating addressing enhancing boosting highlighting revealing suggesting "
+    "indicating establishing achieving attaining delivering resolving mitigating alleviating "
+    "overcoming capturing"
+)
+# What may follow "and" for the "and" to join clauses: a verb in the third person, an authors'
+# verb, or (after a comma) a gerund; "unlabeled and labeled images" joins adjectives.
+_THIRD_PERSON_VERBS = frozenset(third_person(verb) for verb in _AUTHOR_VERBS) | _wordset(
+    "achieves outperforms improves reduces yields matches enables allows requires learns captures "
+    "supports scales exceeds surpasses remains becomes leads converges generalizes performs runs "
+    "uses reaches attains delivers obtains beats sets cuts lowers raises boosts speeds saves "
+    "handles works operates needs avoids prevents preserves retains recovers halves doubles "
+    "triples accelerates trains predicts detects generates produces"
+)
+_VERBISH_RE = re.compile(
+    r"^(?:" + "|".join(sorted(_AUTHOR_VERBS | _THIRD_PERSON_VERBS | _wordset("can could may might will would should thus"))) + r")$"
+)
+_TRAILING_STOP = _wordset(
+    "a an the of to in on for with by from and or as at into onto via than that which whose "
+    "where while is are was were be been its their his her this these those such both each "
+    "between among over under across through without within e.g i.e etc including namely "
+    "like not but nor so also very more most less only just even still further then thus both "
+    "either neither solely mainly mostly simply directly show shows showed shown demonstrate "
+    "demonstrates find finds found reveal reveals indicate indicates suggest suggests prove "
+    "proves ensure ensures such can could may might will would should must along toward towards "
+    "combination compared consistent together associated coupled combined equipped deal cope "
+    "dealing par line contrast comparison conjunction accordance agreement respect possible "
+    "observe observes observed note notes argue argues believe believes claim claims conclude "
+    "concludes confirm confirms verify verifies"
+)
+_WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*")
+
+
+def _article(article: str | None, following: str) -> str:
+    if not article:
+        return ""
+    if article.lower() == "the":
+        return article + " "
+    vowel = following[:1].lower() in "aeiou" and not following.lower().startswith(("uni", "use", "one", "eu"))
+    word = "an" if vowel else "a"
+    return (word.capitalize() if article[:1].isupper() else word) + " "
+
+
+def drop_parentheticals(text: str, keep: tuple[str, ...] = ()) -> str:
+    """Text without its parenthetical asides "(...)", "[...]" and dash asides ("— a ... —").
+    Brackets glued to a word stay (`O(n^2)`, `f(x)`); so does an aside equal to one of `keep`
+    (the method's name, say)."""
+
+    def drop(match: re.Match[str]) -> str:
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        return match.group(0) if inner.strip() in keep else ""
+
+    if "(" in text or "[" in text:
+        for _ in range(3):  # nested asides go from the inside out
+            new = _PARENTHETICAL_RE.sub(drop, text)
+            if new == text:
+                break
+            text = new
+    if "—" in text or "–" in text or "--" in text:
+        text = _DASH_ASIDE_RE.sub(lambda m: ", " if text[m.end() : m.end() + 3] == "we " else " ", text)
+    if ", " in text and any(word in text for word in _INSERTION_WORDS):
+        text = _INSERTION_RE.sub(" ", text)
+    return _tidy(text)
+
+
+_PURPOSE_FILLER_RE = re.compile(
+    r",?\s*(?:in order )?to (?:demonstrate|show|validate|verify|evaluate|prove|highlight|confirm) "
+    r"the (?:superiority|effectiveness|efficacy|efficiency|advantages?|benefits?|performance|"
+    r"generality|robustness|validity|usefulness|merits?) of (?:our|the|this|these) (?:proposed )?"
+    r"(?:\w+(?: \w+)?)(?=[.;]|$|,\s+(?!which|that|where|whose))"
+)
+
+
+_ORPHAN_CONJUNCTION_RE = re.compile(r"\b(an?|An?|the|The)\s+(?:and|yet|but|or|,)\s+(\w)")
+
+
+def drop_hedges(text: str) -> str:
+    """Text without hedges and filler ("novel", "simple yet effective", "significantly",
+    "extensive"), keeping the article in agreement ("a novel approach" -> "an approach")."""
+
+    def drop(match: re.Match[str]) -> str:
+        following = text[match.end() : match.end() + 4]
+        return _article(match.group(1), following)
+
+    text = _HEDGE_RE.sub(drop, text)
+    if " to " in text and " of " in text:
+        text = _PURPOSE_FILLER_RE.sub("", text)
+    # "a novel and simple framework" loses both adjectives: "an and framework" -> "a framework".
+    text = _ORPHAN_CONJUNCTION_RE.sub(lambda m: _article(m.group(1), m.string[m.start(2) : m.start(2) + 4]) + m.group(2), text)
+    return _tidy(text)
+
+
+def _tidy(text: str) -> str:
+    text = " ".join(text.split())
+    for mark in ",;:.!?":
+        text = text.replace(" " + mark, mark)
+    return text.replace(",,", ",")
+
+
+def clause_heads(text: str) -> list[str]:
+    """Heads of `text` that end at a clause boundary, longest first, each a readable whole:
+    none ends in a function word ("of", "the", "and") or inside brackets, and none stops inside
+    a fronted phrase ("By addressing X, Y achieves Z" never becomes "By addressing X.")."""
+    heads: list[tuple[int, int, str]] = []
+    fronted = _FRONTED_RE.match(text)
+    main_clause = text.find(",") + 1 if fronted else 0
+    for match in _TRAILING_CLAUSE_RE.finditer(text):
+        if match.start() < main_clause:
+            continue
+        head = text[: match.start()].rstrip(" ,;:—–-")
+        if head.count("(") != head.count(")") or head.count("[") != head.count("]"):
+            continue
+        following = text[match.end() :].split(" ", 2)
+        opener = following[0].lower().rstrip(",.") if following else ""
+        if match.group(0).startswith(",") and opener not in _CLAUSE_OPENERS and not (
+            opener.endswith("ing") and len(opener) > 5
+        ):
+            continue
+        if opener == "and":
+            nxt = following[1].lower() if len(following) > 1 else ""
+            if nxt == "we":
+                nxt = "show"  # ", and we apply it" starts a clause of its own
+            if nxt.endswith("ly") and len(following) > 2:
+                nxt = following[2].split(" ", 1)[0].lower()
+            gerund = match.group(0).startswith(",") and nxt.endswith("ing")
+            if not (_VERBISH_RE.match(nxt) or gerund):
+                continue  # "A and B" joins nouns; "X and shows Y" joins clauses
+        words = _WORD_RE.findall(head)
+        last = words[-1].lower() if words else ""
+        # A head ending in a function word or an adverb ("while only") is not a whole clause.
+        if len(words) < 4 or last in _TRAILING_STOP or (last.endswith("ly") and len(last) > 4):
+            continue
+        punctuated = match.group(0).lstrip().startswith((",", ";", ":", "—", "–", "--"))
+        if not punctuated and opener in ("that", "which", "where", "whose") and (" that " in head or " whether " in head):
+            continue  # "Hopes that X, as well as Y [that ...]": the "that" clause is still open
+        if _OPEN_CONDITION_RE.search(head[head.rfind(",") + 1 :]):
+            continue  # "The premise is that if X gains Y": the condition has no main clause yet
+        if not punctuated and opener == "by" and last.endswith("ed"):
+            continue  # "introduced by Anthropic": the agent belongs to the participle
+        if not punctuated and opener in _PREPOSITIONS:
+            # A trailing prepositional phrase ("... on a new collection of ...") goes last, and
+            # only from a head long enough to stand without it, never from inside a list.
+            if len(words) < 8 or last.endswith("ed") or ", and " in text[match.end() :] or ", or " in text[match.end() :]:
+                continue
+            rank = 2
+        else:
+            # A comma, a semicolon or "and <verb>" closes a clause; "where", "with", "by" may
+            # close only a modifier.
+            rank = 0 if punctuated or opener == "and" else 1
+        heads.append((rank, -len(head), head))
+    # Cutting at a comma or semicolon drops a clause; cutting before "where" or "with" can drop a
+    # restrictive modifier ("areas where ..."); a prepositional phrase comes last. Longest first.
+    return [head for _, _, head in sorted(heads)]
+
+
+_FRONTED_RE = re.compile(
+    r"^(?:by|through|using|with|to|for|in|on|via|based on|building on|leveraging|after|when|while|"
+    r"although|though|despite|unlike|compared|given|under|as|inspired by|motivated by|starting|"
+    r"once|if|because|since|from|at|across|beyond|besides)\b",
+    re.IGNORECASE,
+)
+
+
+_OPEN_CONDITION_RE = re.compile(r"(?:^|\s)(?:if|unless|whether|although|though|because)\s", re.IGNORECASE)
+
+
+def is_clause_verb(word: str) -> bool:
+    """Whether `word` is a verb that starts a clause ("shows", "evaluate"), not a noun."""
+    return bool(_VERBISH_RE.match(word.lower()))
+
+
+def finish(text: str) -> str:
+    """Text ending with sentence punctuation (a period is added when there is none)."""
+    text = text.strip().rstrip(",;:—–- ")
+    if text and text[-1] not in ".!?\"”)":
+        text += "."
+    return text
+
+
+def shorten(text: str, limit: int) -> str | None:
+    """The longest head of `text` that ends at a clause boundary and fits in `limit` characters
+    with its period ("Proposes X, which does Y" -> "Proposes X."); `text` itself when it fits.
+    None when no such head exists: text is never cut mid-clause or mid-word."""
+    text = finish(text)
+    if len(text) <= limit:
+        return text
+    for head in clause_heads(text.rstrip(".!?")):
+        candidate = finish(head)
+        if len(candidate) <= limit:
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=512)  # the TL;DR and a bullet may be made from the same sentence
+def _rewritten(sentence: str, name: str, keep: tuple[str, ...]) -> tuple[str, str | None]:
+    """The sentence without asides, openers and hedges, and its first-person-free form (None
+    when first person remains)."""
+    text = drop_hedges(compact(drop_parentheticals(sentence, keep)))
+    spoken = impersonal(text, name)
+    return text, (_capitalize(spoken) if spoken is not None else None)
+
+
+@lru_cache(maxsize=512)  # the summarizer asks for one sentence in several passes; 512 spans one abstract
+def compress(sentence: str, limit: int, *, name: str = "", keep: tuple[str, ...] = ()) -> str | None:
+    """One sentence rewritten as a reader would: compact (no "In this paper, we"), no first
+    person, no parentheticals or hedges, then shortened at clause boundaries to fit `limit`.
+    None when it cannot be done without cutting or without leaving first person behind."""
+    text, spoken = _rewritten(sentence, name, keep)
+    if spoken is not None:
+        short = shorten(spoken, limit) if spoken else None
+        if short is None and _FRONTED_RE.match(spoken):
+            # "Across a variety of datasets, X achieves Y": the fronted phrase can go first.
+            comma = spoken.find(", ")
+            if 0 < comma <= 140:
+                short = shorten(_capitalize(spoken[comma + 2 :]), limit)
+        return short
+    # First person left in a trailing clause ("..., by which we recover X"): a head without it.
+    for head in clause_heads(text.rstrip(".!?")):
+        candidate = impersonal(head, name)
+        if candidate is not None:
+            return shorten(_capitalize(candidate), limit)
+    return None
+
+
+def forget_rewrites() -> None:
+    """Empty the sentence memos of this module (see `bot.enrich.summarize.offline.forget_memos`)."""
+    compress.cache_clear()
+    _rewritten.cache_clear()
+
+
+def shape_problems(text: str, limit: int) -> list[str]:
+    """What keeps `text` from being a TL;DR or key point: empty, longer than `limit`, cut off
+    ("…"), first person, or opening with a reference to an earlier sentence. Empty when fine."""
+    problems: list[str] = []
+    stripped = text.strip()
+    if not stripped:
+        return ["is empty"]
+    if len(stripped) > limit:
+        problems.append(f"is {len(stripped)} characters long (at most {limit})")
+    if stripped.endswith(("…", "...")):
+        problems.append('is cut off (ends with "…")')
+    if has_first_person(stripped):
+        problems.append('speaks as the authors ("we", "our")')
+    if starts_dangling(stripped):
+        opener = " ".join(stripped.split()[:2])
+        problems.append(f'opens with "{opener}", a reference to an earlier sentence')
+    return problems
+
+
+# --- acronyms ----------------------------------------------------------------------------------
+
+_DEFINED_RE = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,9}?)(s?)\)")
+
+
+def acronym_definitions(text: str) -> dict[str, str]:
+    """Acronyms the text defines, with their long form: "Mixed precision training (MPT)" gives
+    {"MPT": "Mixed precision training"}. The letters of the acronym must start words of the long
+    form, in order (Schwartz and Hearst's rule)."""
+    found: dict[str, str] = {}
+    for match in _DEFINED_RE.finditer(text):
+        short = match.group(1)
+        letters = [c.lower() for c in short if c.isalnum()]
+        if sum(c.isupper() for c in short) < 2 or short in found:
+            continue
+        words = text[: match.start()].split()[-(len(letters) + 3) :]
+        long_form = " ".join(words).lower()
+        i, j = len(letters) - 1, len(long_form) - 1
+        while i >= 0:
+            while j >= 0 and (long_form[j] != letters[i] or (i == 0 and j > 0 and long_form[j - 1].isalnum())):
+                j -= 1
+            if j < 0:
+                break
+            i, j = i - 1, j - 1
+        if i >= 0:
+            continue
+        start = long_form.rfind(" ", 0, j + 1) + 1
+        phrase = " ".join(words)[start:].strip(" ,;:")
+        if len(short) + 2 < len(phrase) and len(phrase.split()) <= len(letters) + 2:
+            # "large language models (LLMs)": the singular "LLM" is "large language model".
+            found[short] = phrase[:-1] if match.group(2) and phrase.endswith("s") else phrase
+    return found
+
+
+def expand_acronyms(text: str, definitions: dict[str, str], limit: int, keep: tuple[str, ...] = ()) -> str:
+    """`text` with the first use of each acronym the abstract defined spelled out, so a TL;DR
+    read alone needs no abstract ("makes MPT easier" -> "makes mixed precision training easier");
+    the method's own name (`keep`) stays, and so does everything when it would not fit."""
+    for short, long_form in definitions.items():
+        if short in keep or long_form.lower() in text.lower():
+            continue
+        found = re.search(rf"(?<![\w(-]){re.escape(short)}(s?)(?![\w-])", text)
+        if not found:
+            continue
+        if found.group(1):
+            long_form += "s"
+        words = long_form.split()
+        # "Mixed precision training" is lowercased inside a sentence; "Low-Rank Adaptation" is a name.
+        sentence_case = all(w[:1].islower() for w in words[1:]) and not long_form[:2].isupper()
+        spelled = long_form[:1].lower() + long_form[1:] if sentence_case and found.start() > 0 else long_form
+        if found.start() == 0:
+            spelled = spelled[:1].upper() + spelled[1:]
+        candidate = text[: found.start()] + spelled + text[found.end() :]
+        if len(candidate) <= limit:
+            text = candidate
+    return text
+
+
+# --- the method's name ---------------------------------------------------------------------------
+
+_TITLE_PREFIX_RE = re.compile(r"^\s*([^:]{2,48}?)\s*:\s+\S")
+_NAMEY_WORD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-+.]*$")
+_CALLED_RE = re.compile(
+    r"\b(?:called|named|dubbed|termed|coined|namely|which we call|referred to as)\s+"
+    r"([A-Z][A-Za-z0-9\-+]*(?:\s+[A-Z][A-Za-z0-9\-+]*){0,3}|[a-z][a-z0-9\-]*(?:\s+[a-z0-9\-]+){0,3}?)"
+    r"(?=\s*[,.;:()]|\s+(?:that|which|to|for|with|and|in|on|as|is)\b)"
+)
+_ACRONYM_RE = re.compile(r"\(([A-Za-z][A-Za-z0-9\-+]*[A-Z0-9][A-Za-z0-9\-+]*)\)")
+_CONTRIBUTION_OBJECT_RE = re.compile(
+    r"\b(?:propose|proposes|introduce|introduces|present|presents|develop|develops|design|"
+    r"designs|devise|devises|build|builds|release|releases|describe|describes|offer|offers|"
+    r"create|creates|construct|constructs|curate|curates|derive|derives|formulate|formulates|"
+    r"establish|establishes|give|gives|provide|provides)\s+(?P<object>[^.;]{3,160})"
+)
+_NAMED_OBJECT_RE = re.compile(r"^([A-Z][A-Za-z0-9\-+]*[A-Z0-9][A-Za-z0-9\-+]*|[A-Z][a-z]+[A-Z][A-Za-z0-9\-]*)(?=[,:(]|\s+(?:\(|a |an |which|that|to|for))")
+_DESCRIPTIVE_RE = re.compile(
+    r"^(?:a|an|the)\s+((?:(?!(?:for|to|of|that|which|with|in|on|by)\b)[A-Za-z0-9\-]+\s+){0,4}?"
+    r"(?:" + METHOD_NOUNS + r"))\b"
+)
+_NEW_RE = re.compile(r"(?<=^a )new |(?<=^an )new |(?<=^the )new ")
+_NOT_NAMES = _wordset(
+    "towards toward beyond rethinking revisiting understanding learning survey review position "
+    "introduction benchmarking scaling on when why how what is are do does can the a an"
+)
+
+
+_CLAIM_VERBS = _wordset("is are was were be can do does meets beats matters needs helps makes")
+
+
+def _is_name(candidate: str, abstract: str) -> bool:
+    words = candidate.split()
+    if not 1 <= len(words) <= 4 or not all(_NAMEY_WORD_RE.match(w) for w in words):
+        return False
+    if words[0].lower() in _NOT_NAMES or any(w.lower() in _CLAIM_VERBS for w in words):
+        return False  # "Transformers are SSMs" is a claim, not a name
+    # An acronym or a coined word (inner capitals or digits: MoDeGPT, RL-STaR, Graph2Seq) is a
+    # name; an ordinary capitalized word only when the abstract uses it mid-sentence (Adam).
+    if any(any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w) for w in words):
+        return True
+    return len(words) == 1 and f" {candidate}" in abstract and candidate[:1].isupper()
+
+
+def method_name(title: str, abstract: str, contribution: str = "") -> str:
+    """What to call the paper's method: a name the contribution sentence gives ("called X",
+    "X (ACRONYM)", "we introduce RPC, ..."), else the title's "Name:" prefix, else a description
+    from the contribution sentence ("the self-reasoning framework"); "" when there is none."""
+    found = _CONTRIBUTION_OBJECT_RE.search(contribution) if contribution else None
+    if found:
+        obj = found.group("object")
+        named = _NAMED_OBJECT_RE.match(obj)
+        if named:
+            return named.group(1)
+        called = _CALLED_RE.search(obj)
+        if called and len(called.group(1)) <= 40:
+            return called.group(1)
+        acronym = _ACRONYM_RE.search(obj)
+        if acronym:
+            return acronym.group(1)
+    prefix = _TITLE_PREFIX_RE.match(title)
+    if prefix and _is_name(prefix.group(1).strip(), abstract):
+        return prefix.group(1).strip()
+    if contribution:
+        acronym = _ACRONYM_RE.search(contribution)
+        if acronym and found and acronym.start() > found.start():
+            return acronym.group(1)
+    if found:
+        described = _DESCRIPTIVE_RE.match(_NEW_RE.sub("", drop_hedges(found.group("object"))))
+        # "the self-reasoning framework" names the method; a bare "the framework" does not.
+        if described and len(described.group(1).split()) > 1:
+            return "the " + described.group(1).strip()
+    return ""
 
 
 # --- clamping ---------------------------------------------------------------------------------
