@@ -17,7 +17,7 @@ from bot.delivery.outbox import Delivery, enqueue
 from bot.store import Store
 from bot.store.outbox import OutboxRow
 from tests.contract.harnesses import HARNESSES, Harness
-from tests.contract.support import T0, make_paper, new_store
+from tests.support.factories import T0, make_paper, new_store
 
 MENTIONS = "@everyone @here <!channel> <!here> <@U123> <@123> <@&456>"
 

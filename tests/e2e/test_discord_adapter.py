@@ -27,7 +27,7 @@ from bot.delivery.outbox import Delivery, enqueue
 from bot.ports import post, send_dm
 from bot.settings import Settings
 from bot.store import Store
-from tests.fakes.discord_api import (
+from tests.support.discord_api import (
     APP_ID,
     CHANNEL_ID,
     EPHEMERAL,
@@ -39,7 +39,7 @@ from tests.fakes.discord_api import (
     assert_discord_limits,
     fast_discord_retries,
 )
-from tests.fakes.discord_service import HOSTILE_TITLE, NOW, FakeService, make_item
+from tests.support.discord_service import HOSTILE_TITLE, NOW, FakeService, make_item
 
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from tests.e2e.support import child_env, paperbot
-from tests.fakes.discord_api import (
+from tests.support.discord_api import (
     APP_ID,
     CHANNEL_ID,
     EPHEMERAL,
@@ -22,6 +21,7 @@ from tests.fakes.discord_api import (
     FakeDiscord,
     assert_discord_limits,
 )
+from tests.support.processes import child_env, paperbot
 
 
 def _env(fake: FakeDiscord, data_dir: Path) -> dict[str, str]:

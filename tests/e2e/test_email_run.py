@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP as SMTPServer
 
-from tests.e2e.support import child_env, paperbot
+from tests.support.processes import child_env, paperbot
 
 
 class Mailbox:

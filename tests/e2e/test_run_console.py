@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import free_port
+from tests.support.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

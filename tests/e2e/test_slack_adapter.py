@@ -29,7 +29,7 @@ from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, Tra
 from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
 from bot.ports import post, send_dm
 from bot.settings import Settings
-from tests.fakes.slack_api import (
+from tests.support.slack_api import (
     BOT_USER_ID,
     TEAM_ID,
     FakeSlack,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import child_env, paperbot
-from tests.fakes.slack_api import assert_slack_limits, fake_slack, slash_command, visible_text
+from tests.support.processes import child_env, paperbot
+from tests.support.slack_api import assert_slack_limits, fake_slack, slash_command, visible_text
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from bot.app.samples import SAMPLE_NOW  # noqa: E402
 from bot.core.clock import ScaledClock  # noqa: E402
 from bot.core.models import Paper, SourceKind  # noqa: E402
 from tests.e2e.test_slack_adapter import HOSTILE, Sleeps, assert_inert, slack_settings  # noqa: E402
-from tests.fakes.slack_api import (  # noqa: E402
+from tests.support.slack_api import (  # noqa: E402
     FakeSlack,
     assert_slack_limits,
     block_action,

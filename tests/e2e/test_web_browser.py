@@ -24,7 +24,7 @@ import pytest
 
 from bot.core.models import Paper
 from bot.store import Store
-from tests.e2e.support import free_port
+from tests.support.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

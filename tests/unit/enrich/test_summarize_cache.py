@@ -1,0 +1,243 @@
+"""The Summaries facade: one cached summary per paper version and summarizer, reused everywhere."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+
+from bot.core.clock import FakeClock
+from bot.core.models import Paper, SourceKind, Summary
+from bot.enrich.summarize import OFFLINE_KEY, OfflineSummarizer, Summaries
+from bot.enrich.summarize.llm import LLMSummarizer, OpenAIChatClient
+from bot.enrich.taxonomy import topic_ids
+from bot.store import Store
+from tests.support.factories import make_paper
+from tests.unit.enrich.test_llm_fakes import FakeLLMServer, Reply, summary_json
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def _paper(number: int, version: int = 1) -> Paper:
+    return make_paper(
+        number,
+        version=version,
+        title=f"Sparse mixture routing for efficient transformers, part {number}",
+        abstract=(
+            "Large language models are expensive to serve. We propose a sparse routing scheme "
+            "that activates two experts per token. It reduces inference cost by 40% while matching "
+            "the dense baseline. This suggests sparse routing enables cheaper deployment."
+        ),
+        categories=("cs.LG", "cs.CL"),
+        published=NOW - timedelta(hours=5),
+    )
+
+
+FEED_ITEM = Paper(
+    id="feed:3f2a9c",
+    version=0,
+    title="How we cut our GPU bill with quantization",
+    abstract="We quantized our serving models to INT8. Latency dropped by 30%. Quality held.",
+    source=SourceKind.FEED,
+    source_label="Example Lab blog",
+)
+
+
+class CountingOffline(OfflineSummarizer):
+    """The offline summarizer, counting calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def summarize(self, paper: Paper) -> Summary:
+        self.calls += 1
+        return super().summarize(paper)
+
+
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeLLMServer]:
+    fake = FakeLLMServer("openai", [Reply(summary_json())])
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+def _llm(server: FakeLLMServer, session: aiohttp.ClientSession, store: Store, clock: FakeClock, budget: int = 0) -> LLMSummarizer:
+    client = OpenAIChatClient(session, base_url=server.url, api_key="k", model="test-model")
+    return LLMSummarizer(client, store.summaries, clock, daily_budget=budget, concurrency=2)
+
+
+# --- offline only ----------------------------------------------------------------------------------
+
+
+async def test_offline_summaries_are_cached_tagged_and_indexed(store: Store) -> None:
+    paper = _paper(1)
+    store.papers.ingest([paper], NOW)
+    offline = CountingOffline()
+    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
+    first = await summaries.get(paper)
+    again = await summaries.get(paper)
+    assert first == again
+    assert offline.calls == 1
+    assert store.summaries.get(paper.id, paper.version, OFFLINE_KEY) == first
+    assert store.papers.topics_of([paper.id])[paper.id] == topic_ids(first.topics) != ()
+    row = store.conn.execute("SELECT summary_text FROM papers WHERE id = ?", (paper.id,)).fetchone()
+    assert first.tldr in row[0] and first.topics[0] in row[0]
+    hits = store.conn.execute(
+        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (f'summary_text:"{first.topics[0]}"',)
+    ).fetchall()
+    assert len(hits) == 1
+    # A second facade over the same store (e.g. after a restart) reuses the cached summary.
+    offline2 = CountingOffline()
+    assert await Summaries(store, offline=offline2, clock=FakeClock(NOW)).get(paper) == first
+    assert offline2.calls == 0
+
+
+async def test_a_new_version_gets_a_new_summary(store: Store) -> None:
+    offline = CountingOffline()
+    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
+    await summaries.get(_paper(1, version=1))
+    await summaries.get(_paper(1, version=2))
+    await summaries.get(_paper(1, version=2))
+    assert offline.calls == 2
+
+
+async def test_non_arxiv_item_with_version_zero(store: Store) -> None:
+    store.papers.ingest([FEED_ITEM], NOW)
+    summaries = Summaries(store, clock=FakeClock(NOW))
+    summary = await summaries.get(FEED_ITEM)
+    assert summary.tldr
+    assert store.summaries.get(FEED_ITEM.id, 0, OFFLINE_KEY) == summary
+    assert "efficient" in store.papers.topics_of([FEED_ITEM.id])[FEED_ITEM.id]
+
+
+async def test_get_many_answers_every_paper_once(store: Store) -> None:
+    papers = [_paper(i) for i in range(5)]
+    summaries = Summaries(store, clock=FakeClock(NOW))
+    result = await summaries.get_many(papers + papers[:2])
+    assert set(result) == {paper.id for paper in papers}
+    assert await summaries.get_many([]) == {}
+
+
+async def test_an_unstored_paper_is_still_summarized(store: Store) -> None:
+    # Papers that are not in the store (a paper just looked up on arXiv) still get a summary.
+    summary = await Summaries(store, clock=FakeClock(NOW)).get(_paper(42))
+    assert summary.tldr
+    assert store.papers.get(_paper(42).id) is None
+
+
+async def test_background_pass_fills_recent_papers_in_bounded_batches(store: Store) -> None:
+    store.papers.ingest([_paper(i) for i in range(3)] + [FEED_ITEM], NOW)
+    offline = CountingOffline()
+    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
+    assert await summaries.background_pass(NOW, 3) == 3
+    assert await summaries.background_pass(NOW, 3) == 1
+    assert await summaries.background_pass(NOW, 3) == 0
+    assert offline.calls == 4
+    # Papers older than the background window are left to be summarized on demand.
+    store.papers.ingest([_paper(99)], NOW - timedelta(days=60))
+    assert await summaries.background_pass(NOW, 10) == 0
+
+
+# --- with the LLM ----------------------------------------------------------------------------------
+
+
+async def test_llm_cache_hits_make_no_request(store: Store, session: aiohttp.ClientSession, server: FakeLLMServer) -> None:
+    clock = FakeClock(NOW)
+    papers = [_paper(i) for i in range(3)]
+    store.papers.ingest(papers, NOW)
+    summaries = Summaries(store, llm=_llm(server, session, store, clock), clock=clock)
+    first = await summaries.get_many(papers)
+    assert server.count == 3
+    assert all(summary.summarizer == "llm" for summary in first.values())
+    again = await summaries.get_many(papers)
+    single = await summaries.get(papers[0])
+    assert server.count == 3
+    assert again == first and single == first[papers[0].id]
+    # Every channel, query and alert shares the store: a new facade (restart) hits the cache too.
+    restarted = Summaries(store, llm=_llm(server, session, store, clock), clock=clock)
+    assert await restarted.get(papers[1]) == first[papers[1].id]
+    assert server.count == 3
+    # The LLM's tags are what search and topic filters see.
+    assert store.papers.topics_of([papers[0].id])[papers[0].id] == ("efficient", "llm")
+    # A new version is a new summary.
+    await summaries.get(replace(papers[0], version=2))
+    assert server.count == 4
+
+
+async def test_concurrent_requests_for_one_paper_share_one_call(store: Store, session: aiohttp.ClientSession) -> None:
+    slow = FakeLLMServer("openai", [Reply(summary_json(), delay=0.05)])
+    await slow.start()
+    clock = FakeClock(NOW)
+    try:
+        summaries = Summaries(store, llm=_llm(slow, session, store, clock), clock=clock)
+        first, second = await asyncio.gather(summaries.get(_paper(1)), summaries.get(_paper(1)))
+    finally:
+        await slow.close()
+    assert first == second
+    assert slow.count == 1
+
+
+async def test_version_zero_item_with_llm(store: Store, session: aiohttp.ClientSession, server: FakeLLMServer) -> None:
+    clock = FakeClock(NOW)
+    store.papers.ingest([FEED_ITEM], NOW)
+    summaries = Summaries(store, llm=_llm(server, session, store, clock), clock=clock)
+    assert (await summaries.get(FEED_ITEM)).summarizer == "llm"
+    assert (await summaries.get(FEED_ITEM)).summarizer == "llm"
+    assert server.count == 1
+
+
+async def test_failed_paper_cools_down_before_the_llm_is_asked_again(store: Store, session: aiohttp.ClientSession) -> None:
+    failing = FakeLLMServer("openai", [Reply(status=500)] * 4 + [Reply(summary_json())])
+    await failing.start()
+    clock = FakeClock(NOW)
+    try:
+        summaries = Summaries(store, llm=_llm(failing, session, store, clock), clock=clock)
+        # 500 is retried (sleeping for real would slow the test: the client gets a fake sleep).
+        summaries.llm.client.sleep = _no_sleep  # type: ignore[union-attr]
+        first = await summaries.get(_paper(1))
+        assert first.summarizer == "offline"
+        requests_after_failure = failing.count
+        assert (await summaries.get(_paper(1))).summarizer == "offline"
+        assert failing.count == requests_after_failure  # in cool-down: no request
+        clock.advance(hours=2)
+        assert (await summaries.get(_paper(1))).summarizer == "llm"
+    finally:
+        await failing.close()
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+async def test_fast_replies_can_skip_the_llm(store: Store, session: aiohttp.ClientSession, server: FakeLLMServer) -> None:
+    clock = FakeClock(NOW)
+    summaries = Summaries(store, llm=_llm(server, session, store, clock), clock=clock)
+    summary = (await summaries.get_many([_paper(7)], use_llm=False))[_paper(7).id]
+    assert summary.summarizer == "offline"
+    assert server.count == 0
+    # ...and the LLM summary replaces it when asked normally.
+    assert (await summaries.get(_paper(7))).summarizer == "llm"
+
+
+async def test_background_pass_uses_the_llm_and_respects_the_budget(
+    store: Store, session: aiohttp.ClientSession, server: FakeLLMServer
+) -> None:
+    clock = FakeClock(NOW)
+    store.papers.ingest([_paper(i) for i in range(4)], NOW)
+    summaries = Summaries(store, llm=_llm(server, session, store, clock, budget=350), clock=clock)
+    assert await summaries.background_pass(NOW, 2) == 2
+    # Both calls started under budget (the cap may be overshot by up to `concurrency` calls).
+    assert server.count == 2
+    assert store.summaries.tokens_on(NOW) == 400
+    # Now the budget is spent: the pass only fills in offline summaries, with no request.
+    assert await summaries.background_pass(NOW, 5) == 2
+    assert server.count == 2
+    assert store.summaries.missing([summaries.key, OFFLINE_KEY], 10) == []
+    assert await summaries.background_pass(NOW, 5) == 0
