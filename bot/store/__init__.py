@@ -13,6 +13,7 @@ import sqlite3
 from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
 from bot.store.fulltext import FullTextIndex
+from bot.store.installations import InstallationStore
 from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.retention import Retention, RetentionStore
@@ -41,6 +42,8 @@ class Store:
         self.outbox = OutboxStore(conn)
         self.summaries = SummaryStore(conn)
         self.retention = RetentionStore(conn)
+        # A distributed chat app's installations (tokens per workspace) and OAuth states.
+        self.installations = InstallationStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL) -> Store:
