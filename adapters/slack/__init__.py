@@ -1,7 +1,9 @@
-"""The Slack adapter (slack-bolt AsyncApp): `/papers` in Socket Mode or HTTP mode.
+"""The Slack adapter (slack-bolt AsyncApp): `/papers` in Socket Mode or HTTP mode, as your own
+app (one bot token) or as a distributed app any workspace installs (OAuth).
 
 - app.py: `SlackAdapter`, the lifecycle (the Web API client, the bolt app, Socket Mode or the
-  HTTP server with /healthz) and the ChatAdapter methods the core calls;
+  HTTP server with /healthz and the OAuth routes) and the ChatAdapter methods the core calls;
+- installs.py: bolt's installation and state stores on paperbot's store (bot.ports.Installations);
 - listeners.py: the bolt listeners (command, Details, Share), the who/where middleware (with the
   SLACK_ADMIN_ONLY check), answers through response_url, and the one error handler;
 - delivery.py: posting and DMs for the outbox, per-channel spacing, 429 handling and the

@@ -1,5 +1,6 @@
-"""The bolt listeners: `/papers` and the Details and Share buttons, the one listener middleware
-that resolves who and where, and the one error handler.
+"""The bolt listeners: `/papers` and the Details and Share buttons, a workspace leaving
+(`app_uninstalled`, `tokens_revoked`), the one listener middleware that resolves who and where,
+and the one error handler.
 
 Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, so Slack's 3-second
 deadline never depends on the work; the answer then goes through the command's `response_url`
@@ -10,11 +11,17 @@ shareable answer ends with a "Share to channel" button that re-runs the command 
 thread reply under a channel message, or answered ephemerally under an ephemeral one (and when
 the bot cannot post in the channel).
 
-Who and where: `resolve_who_where`, a listener middleware on all three listeners, puts the
-request's `Place` and its `Actor` into bolt's `context` once per request. `Actor.can_manage` is
-True for everyone unless SLACK_ADMIN_ONLY=true; then only workspace admins and owners
+Who and where: `resolve_who_where`, a listener middleware on the listeners, puts the request's
+`Place` and its `Actor` into bolt's `context` once per request. A distributed app qualifies
+their ids by workspace (`T123:C456`; the Caller, also in the context, keeps Slack's own ids).
+`Actor.can_manage` is True for everyone unless SLACK_ADMIN_ONLY=true; then only workspace admins and owners
 (`users.info`: is_admin / is_owner / is_primary_owner), cached for `ADMIN_CACHE_SECONDS`; when
-`users.info` fails the user is treated as not an admin.
+`users.info` fails the user is treated as not an admin. It asks with the request's client, which
+in a distributed app carries that workspace's token.
+
+Leaving: in a distributed app, `app_uninstalled` and a revoked bot token forget the workspace
+(`Installations.forget_workspace`: tokens, digests, subscriptions, pending messages); as your own
+app, they are only logged (SLACK_BOT_TOKEN no longer works).
 
 Errors: one handler, `on_error`, registered as bolt's `app.error` (errors in the middleware or
 in bolt) and called by every listener for an exception in its work (see `_listener` for why
@@ -55,9 +62,10 @@ from adapters.slack.render import (
 from bot.chat.grammar import PaperCommand
 from bot.core.clock import system_monotonic
 from bot.core.errors import DeliveryError
+from bot.core.ids import scoped_id
 from bot.core.models import Actor, Place, Reply
 from bot.core.retry import Monotonic, Sleep
-from bot.ports import Part, ServiceAPI
+from bot.ports import Installations, Part, ServiceAPI
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,7 @@ SORRY = "Sorry, something went wrong on our side; it has been logged."
 # Where the middleware leaves its answers in bolt's context (prefixed: bolt has keys of its own).
 ACTOR_KEY = "paperbot_actor"  # an asyncio.Task[Actor]
 PLACE_KEY = "paperbot_place"  # a Place
+CALLER_KEY = "paperbot_caller"  # a Caller (the ids as Slack names them)
 
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
@@ -91,7 +100,16 @@ class Caller:
 
 
 def caller_of(body: dict[str, Any]) -> Caller:
-    """The caller of a slash command (flat form fields) or of a button (a block_actions payload)."""
+    """The caller of a slash command (flat form fields), of an event (app_home_opened: the
+    event names its user) or of an interaction (buttons, shortcuts, modals: nested objects)."""
+    if body.get("type") == "event_callback":
+        event = body.get("event") or {}
+        return Caller(
+            user_id=str(event.get("user", "")),
+            name="",
+            channel_id=str(event.get("channel", "")),
+            team_id=str(body.get("team_id", "")),
+        )
     if "command" in body:
         return Caller(
             user_id=str(body.get("user_id", "")),
@@ -109,14 +127,12 @@ def caller_of(body: dict[str, Any]) -> Caller:
     )
 
 
-def place_of(caller: Caller, default_team_id: str) -> Place:
-    """The core's view of where a request came from (a D... channel is a DM)."""
-    return Place(
-        PLATFORM,
-        caller.channel_id,
-        workspace_id=caller.team_id or default_team_id,
-        is_dm=caller.channel_id.startswith("D"),
-    )
+def place_of(caller: Caller, default_team_id: str, *, scoped: bool = False) -> Place:
+    """The core's view of where a request came from (a D... channel is a DM). `scoped` (a
+    distributed app) qualifies the channel id by its workspace (bot.core.ids.scoped_id)."""
+    team = caller.team_id or default_team_id
+    channel = scoped_id(team, caller.channel_id) if scoped and caller.channel_id else caller.channel_id
+    return Place(PLATFORM, channel, workspace_id=team, is_dm=caller.channel_id.startswith("D"))
 
 
 class AdminCheck:
@@ -127,29 +143,32 @@ class AdminCheck:
         self.client = client
         self.admin_only = admin_only
         self._monotonic = monotonic
-        self._answers: dict[str, tuple[bool, float]] = {}
+        self._answers: dict[tuple[str, str], tuple[bool, float]] = {}
 
-    async def can_manage(self, user_id: str) -> bool:
-        """Whether a user may change channel settings (False when users.info fails)."""
+    async def can_manage(self, user_id: str, *, client: AsyncWebClient | None = None, team_id: str = "") -> bool:
+        """Whether a user may change channel settings (False when users.info fails). `client`
+        is the request's (a distributed app's holds that workspace's token)."""
         if not self.admin_only:
             return True
         now = self._monotonic()
-        cached = self._answers.get(user_id)
+        cached = self._answers.get((team_id, user_id))
         if cached is not None and now - cached[1] < ADMIN_CACHE_SECONDS:
             return cached[0]
         try:
-            answer = await self.client.users_info(user=user_id)
+            answer = await (client or self.client).users_info(user=user_id)
         except Exception as exc:  # fail closed: an unknown user is not an admin
             log.warning("slack users.info failed for %s: %s", user_id, exc)
             return False
         user = answer.get("user") or {}
         allowed = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-        self._answers[user_id] = (allowed, now)
+        self._answers[(team_id, user_id)] = (allowed, now)
         return allowed
 
-    async def actor(self, caller: Caller) -> Actor:
-        """The core's view of who is asking."""
-        return Actor(PLATFORM, caller.user_id, name=caller.name, can_manage=await self.can_manage(caller.user_id))
+    async def actor(self, caller: Caller, *, client: AsyncWebClient | None = None, scoped: bool = False) -> Actor:
+        """The core's view of who is asking (the user id qualified by workspace when `scoped`)."""
+        allowed = await self.can_manage(caller.user_id, client=client, team_id=caller.team_id)
+        user_id = scoped_id(caller.team_id, caller.user_id) if scoped else caller.user_id
+        return Actor(PLATFORM, user_id, name=caller.name, can_manage=allowed)
 
 
 async def actor_in(context: AsyncBoltContext) -> Actor:
@@ -162,6 +181,12 @@ def place_in(context: AsyncBoltContext) -> Place:
     """The Place that `resolve_who_where` put into the context."""
     place: Place = context[PLACE_KEY]
     return place
+
+
+def caller_in(context: AsyncBoltContext) -> Caller:
+    """The Caller (Slack's own ids) that `resolve_who_where` put into the context."""
+    caller: Caller = context[CALLER_KEY]
+    return caller
 
 
 async def _respond_waiting_out_429(respond: AsyncRespond, message: dict[str, Any], sleep: Sleep) -> WebhookResponse:
@@ -234,6 +259,8 @@ def _what(body: dict[str, Any]) -> str:
     """A short name for a request, for the logs."""
     if "command" in body:
         return f"command {body.get('command')}"
+    if body.get("type") == "event_callback":
+        return f"event {(body.get('event') or {}).get('type', '?')}"
     actions = body.get("actions")
     action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
     return f"button {action.get('action_id', '?')}"
@@ -255,10 +282,14 @@ class SlackListeners:
         admins: AdminCheck,
         delivery: SlackDelivery,
         *,
+        installations: Installations | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.admins = admins
         self.delivery = delivery
+        # A distributed app (installed through OAuth) qualifies every id by its workspace.
+        self.installations = installations
+        self.distributed = installations is not None
         self.service: ServiceAPI | None = None
         self.default_team_id = ""
         self.inflight = InFlight()
@@ -270,6 +301,8 @@ class SlackListeners:
         app.command(command, middleware=middleware)(self._listener(self.command))
         app.action(re.compile(f"^{DETAILS_ACTION}"), middleware=middleware)(self._listener(self.details))
         app.action(SHARE_ACTION, middleware=middleware)(self._listener(self.share))
+        app.event("app_uninstalled")(self._listener(self.uninstalled))
+        app.event("tokens_revoked")(self._listener(self.tokens_revoked))
         app.error(self.on_error)
 
     def _listener(self, work: Work) -> Callable[..., Awaitable[None]]:
@@ -309,8 +342,10 @@ class SlackListeners:
         would delay the ack past Slack's 3 seconds when users.info is slow or rate limited. The
         admin check is therefore started here and awaited by the listener after its ack."""
         caller = caller_of(body)
-        context[PLACE_KEY] = place_of(caller, self.default_team_id)
-        context[ACTOR_KEY] = asyncio.create_task(self.admins.actor(caller), name="slack-admin-check")
+        context[CALLER_KEY] = caller
+        context[PLACE_KEY] = place_of(caller, self.default_team_id, scoped=self.distributed)
+        actor = self.admins.actor(caller, client=context.client, scoped=self.distributed)
+        context[ACTOR_KEY] = asyncio.create_task(actor, name="slack-admin-check")
         await next_()
 
     # --- listeners (run once acked, see _listener) ---------------------------------------------
@@ -353,7 +388,33 @@ class SlackListeners:
             await self._respond(respond, render_reply(reply), ephemeral=True)
             return
         shared = replace(reply, private=False, shareable=False)
-        await self._respond(respond, render_reply(shared, shared_by=actor.user_id), ephemeral=False)
+        await self._respond(respond, render_reply(shared, shared_by=caller_in(context).user_id), ephemeral=False)
+
+    # --- the workspace leaving -----------------------------------------------------------------
+
+    async def uninstalled(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """`app_uninstalled`: forget the workspace (its tokens, digests, alerts, pending messages)."""
+        self._forget(str(body.get("team_id") or ""), "the app was uninstalled")
+
+    async def tokens_revoked(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """`tokens_revoked`: a revoked bot token is the workspace leaving (nothing can reach it
+        any more), so it is forgotten like an uninstall. paperbot asks for no user tokens, so a
+        revoked user token leaves nothing to remove."""
+        tokens = (body.get("event") or {}).get("tokens") or {}
+        if tokens.get("bot"):
+            self._forget(str(body.get("team_id") or ""), "its bot token was revoked")
+        else:
+            log.info("slack: user tokens revoked in %s; paperbot holds none", body.get("team_id"))
+
+    def _forget(self, team_id: str, why: str) -> None:
+        if self.installations is None:
+            log.warning("slack: %s in workspace %s; SLACK_BOT_TOKEN no longer works", why, team_id or "?")
+            return
+        if not team_id:
+            log.warning("slack: %s, but the event names no workspace", why)
+            return
+        log.info("slack: %s in workspace %s; forgetting it", why, team_id)
+        self.installations.forget_workspace(PLATFORM, team_id)
 
     # --- errors --------------------------------------------------------------------------------
 

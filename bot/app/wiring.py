@@ -8,20 +8,36 @@ slack_bolt or discord.py.
 
 from __future__ import annotations
 
+from bot.app.workspaces import StoreInstallations
+from bot.core.clock import Clock
 from bot.ports import ChatAdapter, HealthCheck
 from bot.settings import Settings
+from bot.store import Store
 
 
 def build_adapters(
-    settings: Settings, *, console: bool, health: HealthCheck
+    settings: Settings,
+    *,
+    console: bool,
+    health: HealthCheck,
+    store: Store | None = None,
+    clock: Clock | None = None,
 ) -> list[ChatAdapter]:
-    """Slack and/or Discord when their tokens are set; the console when asked or when neither is."""
+    """Slack and/or Discord when their tokens are set; the console when asked or when neither is.
+
+    A distributed Slack app (SLACK_CLIENT_ID) keeps its installations in `store` (with `clock`
+    for OAuth state expiry): both are then required."""
     chosen: list[ChatAdapter] = []
     if not console:
         if settings.slack_enabled:
             from adapters.slack import SlackAdapter
 
-            chosen.append(SlackAdapter(settings, health=health))
+            installations = None
+            if settings.slack_distributed:
+                if store is None or clock is None:
+                    raise ValueError("a distributed Slack app needs the store and the clock")
+                installations = StoreInstallations(store, clock)
+            chosen.append(SlackAdapter(settings, health=health, installations=installations))
         if settings.discord_enabled:
             from adapters.discord import DiscordAdapter
 

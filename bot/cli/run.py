@@ -25,7 +25,7 @@ async def run_bot(settings: Settings, *, console: bool = False, offline: bool = 
         )
         offline = True
     runtime = await Runtime.initialize(settings, clock=_clock(settings, offline), offline=offline)
-    adapters = build_adapters(settings, console=console, health=runtime.health)
+    adapters = build_adapters(settings, console=console, health=runtime.health, store=runtime.store, clock=runtime.clock)
     try:
         if once:
             return await _run_once(runtime, adapters)
