@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from bot.core.commands import Command
+from bot.core.forms import DigestForm
+from bot.core.home import Home
 from bot.core.models import Actor, Installation, Paper, Place, Reply, Summary
 
 
@@ -57,6 +59,14 @@ class ServiceAPI(Protocol):
 
     def subscription_choices(self, who: Actor, prefix: str) -> list[tuple[str, str]]:
         """Autocomplete for the user's own subscriptions: (label, value) pairs."""
+        ...
+
+    async def home(self, who: Actor) -> Home:
+        """What the person's home shows (Slack's App Home tab), platform-neutral."""
+        ...
+
+    def digest_form(self, who: Actor, where: Place) -> DigestForm:
+        """The digest settings of a channel as a form (saved as a DigestOnCommand)."""
         ...
 
 
