@@ -124,7 +124,7 @@ async def quiet_hours_section(ctx: HomeContext) -> HomeSection:
     if state.quiet_start is not None and state.quiet_end is not None:
         entries = (
             HomeEntry(
-                text=f"{state.quiet_start:%H:%M}–{state.quiet_end:%H:%M} ({state.timezone}), every day",
+                text=f"{state.quiet_start:%H:%M}–{state.quiet_end:%H:%M} ({_zone(state.timezone)}), every day",
                 detail="Alerts that arrive then wait until the quiet hours end.",
                 actions=(HomeAction("Turn off", command="quiet off", danger=True),),
             ),
@@ -161,7 +161,7 @@ def _digest_entry(settings: ChannelSettings) -> HomeEntry:
         state, switch = "off", HomeAction("Turn on", command="digest on", channel_id=channel)
     topics = ", ".join(_topic_name(t) for t in settings.topics) or "all topics"
     return HomeEntry(
-        text=f"{state} · {settings.time_of_day:%H:%M} {settings.timezone} · {_days(settings.days)}",
+        text=f"{state} · {settings.time_of_day:%H:%M} {_zone(settings.timezone)} · {_days(settings.days)}",
         detail=f"{topics} · up to {settings.max_items} papers",
         channel_id=channel,
         actions=(HomeAction("Settings", kind=HomeActionKind.EDIT_DIGEST, channel_id=channel), switch),
@@ -175,6 +175,11 @@ def _days(days: tuple[int, ...]) -> str:
     if chosen == tuple(range(7)):
         return "every day"
     return ", ".join(_DAY_NAMES[d] for d in chosen) or "no days"
+
+
+def _zone(name: str) -> str:
+    """A time zone as people read it: America/New York (chat platforms mangle underscores)."""
+    return name.replace("_", " ")
 
 
 def _topic_name(topic_id: str) -> str:

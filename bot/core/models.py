@@ -152,6 +152,9 @@ class Reply:
     # @them". Slack re-runs the command for it (Slack does not send an ephemeral message's
     # content back); Discord reposts the message it showed.
     shareable: bool = False
+    # A channel's digest (or its quiet-day note): offer a way to change that channel's digest
+    # settings where it is posted (Slack: a Settings button opening the settings form).
+    digest_settings: bool = False
 
     @property
     def items(self) -> tuple[PaperItem, ...]:

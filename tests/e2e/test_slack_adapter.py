@@ -26,6 +26,8 @@ from adapters.slack.listeners import ADMIN_CACHE_SECONDS, SORRY
 from adapters.slack.render import DETAILS_ACTION, SHARE_ACTION
 from bot.chat.grammar import Command
 from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.forms import DigestForm
+from bot.core.home import Home, HomeSection
 from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
 from bot.ports import post, send_dm
 from bot.settings import Settings
@@ -94,6 +96,13 @@ class ScriptedService:
 
     def subscription_choices(self, who: Actor, prefix: str) -> list[tuple[str, str]]:
         return []
+
+    async def home(self, who: Actor) -> Home:
+        self.seen.append(("home", who, Place("slack", "")))
+        return Home("paperbot", (HomeSection("papers", "New for you", empty="Nothing yet."),))
+
+    def digest_form(self, who: Actor, where: Place) -> DigestForm:
+        raise NotImplementedError("the scripted service has no digest form")
 
 
 @dataclass

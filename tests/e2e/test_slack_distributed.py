@@ -30,11 +30,13 @@ from tests.fakes.slack_api import (
     CLIENT_ID,
     CLIENT_SECRET,
     FakeSlack,
+    assert_view_limits,
     event_callback,
     fake_slack,
     form_body,
     sign,
     slash_command,
+    view_text,
     visible_text,
 )
 
@@ -326,3 +328,21 @@ async def test_delivery_refuses_a_destination_without_an_installed_workspace(app
     assert await app.adapter.send("T1:DUBOB", {"text": "hello"})
     call = app.fake.calls_to("chat.postMessage")[-1]
     assert (app.fake.workspace_of(call), call.body["channel"]) == ("T1", "DUBOB")
+
+
+async def test_each_workspace_gets_its_own_home_with_its_own_token(app: App) -> None:
+    await app.install("T1")
+    await app.install("T2")
+    await app.command("T1", "subscribe diffusion", name="sub")
+    for team in ("T1", "T2"):
+        before = len(app.fake.calls_to("views.publish"))
+        await app.event(team, {"type": "app_home_opened", "user": "UADA", "channel": "DUADA", "tab": "home"})
+        # (the subscribe's own Home refresh may land meanwhile: look for this workspace's)
+        def opened(team: str = team, before: int = before) -> list[Any]:
+            return [c for c in app.fake.calls_to("views.publish")[before:] if app.fake.workspace_of(c) == team]
+
+        call = (await app.fake.wait_for(opened))[-1]
+        view = call.body["view"] if isinstance(call.body["view"], dict) else json.loads(call.body["view"])
+        assert_view_limits(view)
+        assert app.fake.workspace_of(call) == team and call.body["user_id"] == "UADA"
+        assert ("1. “diffusion”" in view_text(view)) is (team == "T1")

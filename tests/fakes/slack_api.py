@@ -45,6 +45,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.ports import ChatAdapter
 
@@ -522,6 +523,71 @@ def event_callback(event: dict[str, Any], *, team_id: str = TEAM_ID) -> dict[str
     }
 
 
+def _who(user_id: str, team_id: str) -> dict[str, Any]:
+    return {
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+        "team": {"id": team_id, "domain": "fake"},
+        "api_app_id": "APAPER",
+        "token": "legacy-verification-token",
+        "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+    }
+
+
+def home_action(action_id: str, value: str, *, user_id: str = "UADA", team_id: str = TEAM_ID, view_id: str = "V0001") -> dict[str, Any]:
+    """A button clicked in the Home tab (the container is the view; there is no channel)."""
+    return {
+        "type": "block_actions",
+        **_who(user_id, team_id),
+        "container": {"type": "view", "view_id": view_id},
+        "view": {"id": view_id, "type": "home", "blocks": []},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value, "action_ts": "1700000001.000001"}],
+    }
+
+
+def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str = "UADA", team_id: str = TEAM_ID) -> dict[str, Any]:
+    """A modal submitted with `values` (block_id -> action_id -> element state)."""
+    return {
+        "type": "view_submission",
+        **_who(user_id, team_id),
+        "view": {**view, "id": "VMODAL", "team_id": team_id, "state": {"values": values}},
+    }
+
+
+def block_suggestion(action_id: str, typed: str, *, user_id: str = "UADA", team_id: str = TEAM_ID) -> dict[str, Any]:
+    """An external select asking for options as someone types in a modal."""
+    return {
+        "type": "block_suggestion",
+        **_who(user_id, team_id),
+        "action_id": action_id,
+        "block_id": "timezone",
+        "value": typed,
+        "container": {"type": "view", "view_id": "VMODAL"},
+        "view": {"id": "VMODAL", "type": "modal", "callback_id": "paperbot_digest_settings"},
+    }
+
+
+def message_action(
+    callback_id: str,
+    message: dict[str, Any],
+    *,
+    response_url: str,
+    user_id: str = "UADA",
+    channel_id: str = "CGENERAL",
+    team_id: str = TEAM_ID,
+) -> dict[str, Any]:
+    """A message shortcut chosen on `message`."""
+    return {
+        "type": "message_action",
+        **_who(user_id, team_id),
+        "callback_id": callback_id,
+        "action_ts": "1700000002.000001",
+        "message_ts": message.get("ts", "1700000000.000100"),
+        "channel": {"id": channel_id, "name": "general"},
+        "message": {"type": "message", "ts": "1700000000.000100", "user": "UOTHER", **message},
+        "response_url": response_url,
+    }
+
+
 def form_body(payload: dict[str, Any]) -> str:
     """An interaction payload as Slack posts it over HTTP (form field `payload`)."""
     return urllib.parse.urlencode({"payload": json.dumps(payload)})
@@ -592,6 +658,56 @@ def assert_slack_limits(part: dict[str, Any]) -> None:
         if isinstance(e, dict) and "action_id" in e
     ]
     assert len(action_ids) == len(set(action_ids)), f"duplicate action ids {action_ids}"
+
+
+def assert_view_limits(view: dict[str, Any]) -> None:
+    """A Home or modal view must parse as Block Kit (slack_sdk's View and block models validate
+    it, nested elements included) and stay within Slack's limits (checked independently too)."""
+    json.dumps(view)
+    parsed = View(**view)
+    parsed.validate_json()
+    assert parsed.to_dict()["type"] == view["type"]  # to_dict validates every nested object
+    blocks = view["blocks"]
+    assert 1 <= len(blocks) <= 100, f"{len(blocks)} blocks"
+    if view["type"] == "modal":
+        assert 1 <= len(view["title"]["text"]) <= 24
+        assert len(view.get("private_metadata", "")) <= 3000
+    action_ids = []
+    for raw in blocks:
+        block = Block.parse(raw)
+        assert block is not None, raw
+        block.validate_json()
+        kind = raw["type"]
+        if kind == "section":
+            assert 1 <= len(raw["text"]["text"]) <= 3000
+        elif kind == "header":
+            assert raw["text"]["type"] == "plain_text" and 1 <= len(raw["text"]["text"]) <= 150
+        elif kind == "context":
+            assert 1 <= len(raw["elements"]) <= 10
+        elif kind == "input":
+            assert 1 <= len(raw["label"]["text"]) <= 2000 and raw["block_id"]
+            options = raw["element"].get("options", [])
+            assert len(options) <= 100
+        for element in raw.get("elements", []) + [raw.get("accessory") or {}]:
+            if element.get("type") == "button":
+                assert len(element["text"]["text"]) <= 75 and len(element.get("value", "")) <= 2000
+                action_ids.append(element["action_id"])
+    assert len(action_ids) == len(set(action_ids)), f"duplicate action ids {action_ids}"
+
+
+def view_text(view: dict[str, Any]) -> str:
+    """The text a user reads in a view (button labels left out)."""
+    return "\n".join(_texts(view.get("blocks") or []))
+
+
+def buttons(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button of a view or message, in order (accessories and actions blocks)."""
+    found = []
+    for raw in view.get("blocks") or []:
+        for element in raw.get("elements", []) + [raw.get("accessory") or {}]:
+            if isinstance(element, dict) and element.get("type") == "button":
+                found.append(element)
+    return found
 
 
 # --- the contract-suite harness ----------------------------------------------------------------
