@@ -49,11 +49,12 @@ def build_adapters(
     return chosen
 
 
-def slack_manifest(settings: Settings, request_url: str | None) -> str:
-    """The Slack app manifest (YAML) for this deployment (`paperbot slack-manifest`)."""
+def slack_manifest(settings: Settings, request_url: str | None, *, distribution: bool = False) -> str:
+    """The Slack app manifest (YAML) for this deployment (`paperbot slack-manifest`);
+    `distribution`: an app any workspace installs through OAuth (needs `request_url`)."""
     from adapters.slack.manifest import manifest_yaml
 
-    return manifest_yaml(command=settings.slack_command, request_url=request_url)
+    return manifest_yaml(command=settings.slack_command, request_url=request_url, distribution=distribution)
 
 
 def discord_invite_url(application_id: str) -> str:
