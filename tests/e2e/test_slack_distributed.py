@@ -233,6 +233,36 @@ async def test_two_workspaces_each_answered_with_their_own_token_and_isolated(ap
         assert call.headers["Authorization"] == f"Bearer {app.fake.workspaces[app.fake.workspace_of(call)].token}"
     rows = store.conn.execute("SELECT destination, state FROM outbox WHERE kind = 'digest-now' ORDER BY id").fetchall()
     assert [tuple(r) for r in rows] == [("T1:CGENERAL", "sent"), ("T2:CGENERAL", "sent")]
+    # The Home refreshes after each change went out with the changing workspace's token.
+    homes = await app.fake.wait_for(lambda: {app.fake.workspace_of(c) for c in app.fake.calls_to("views.publish")} == {"T1", "T2"})
+    assert homes and "" not in {app.fake.workspace_of(c) for c in app.fake.calls_to("views.publish")}
+
+
+async def test_admin_only_asks_each_workspace_with_its_own_token(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        for team in ("T1", "T2"):
+            fake.add_workspace(team)
+        settings = distributed_settings(fake, tmp_path, slack_admin_only=True)
+        clock = FakeClock(SAMPLE_NOW)
+        runtime = await build_runtime(settings, clock=clock, offline=True)
+        adapter = SlackAdapter(settings, installations=StoreInstallations(runtime.store, clock), sleep=Sleeps())
+        runtime.attach([adapter])
+        await adapter.start(runtime.service)
+        fake.redirect_uri = f"http://127.0.0.1:{adapter.http_port}/slack/oauth_redirect"
+        try:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+                app = App(fake, runtime, adapter, clock, http)
+                await app.install("T1")
+                await app.install("T2")
+                fake.admins.add("UBOSS")
+                allowed = await app.command("T1", "digest on 09:00", name="a", user="UBOSS")
+                denied = await app.command("T2", "digest on 09:00", name="d", user="UNEW")
+        finally:
+            await adapter.stop()
+            await runtime.close()
+        assert "Daily digest is on" in visible_text(allowed) and ":warning:" in visible_text(denied)
+        asked = {(c.body["user"], fake.workspace_of(c)) for c in fake.calls_to("users.info")}
+        assert asked == {("UBOSS", "T1"), ("UNEW", "T2")}
 
 
 async def test_an_alert_dm_reaches_the_right_workspace(app: App) -> None:

@@ -16,7 +16,6 @@ from adapters.slack.app import api_base_url
 from adapters.slack.delivery import delivery_error, retry_after_seconds
 from adapters.slack.listeners import unescape_command
 from adapters.slack.manifest import BOT_SCOPES, manifest_yaml
-from adapters.slack.shortcuts import SHORTCUTS
 from adapters.slack.render import (
     DETAILS_ACTION,
     MAX_HEADER_TEXT,
@@ -30,6 +29,7 @@ from adapters.slack.render import (
     safe_url,
     share_value,
 )
+from adapters.slack.shortcuts import SHORTCUTS
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.models import ItemGroup, Paper, PaperItem, Reply, SourceKind, Summary
 from tests.fakes.slack_api import assert_slack_limits, slack_mention_is_inert, visible_text
