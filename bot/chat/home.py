@@ -5,7 +5,8 @@ order they are shown, so adding a section (saved papers, a personal digest) is w
 function and adding it there. A section that fails is logged and left out: the rest still shows.
 
 - `new_papers_section`: the three most relevant new papers: the best of a search over each of
-  the person's subscriptions in the last `NEW_PAPERS_WINDOW`, taken in turns, no paper twice;
+  the person's subscriptions (in their numbered order, at most `MAX_SEARCHES`) in the last
+  `NEW_PAPERS_WINDOW`, taken in turns, no paper twice; a search runs only when its turn comes;
 - `subscriptions_section`: their subscriptions, numbered as `/papers subscriptions` numbers them,
   each with Unsubscribe;
 - `quiet_hours_section`: their DM quiet hours, with Turn off;
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 NEW_PAPERS_SHOWN = 3
 NEW_PAPERS_WINDOW = timedelta(days=2)
+MAX_SEARCHES = 10  # bounds the work on the event loop (a person may have 25 subscriptions)
 MAX_DIGESTS_LISTED = 20  # a Slack Home view holds 100 blocks
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -61,22 +63,32 @@ async def new_papers_section(ctx: HomeContext) -> HomeSection:
     if not subs:
         return HomeSection("papers", "New for you", empty=empty)
     since = ctx.now - NEW_PAPERS_WINDOW
-    ranked: list[list[tuple[Paper, str]]] = []
-    for number, sub in enumerate(subs, start=1):
-        if sub.paused_reason:
-            continue
-        label = f"matches your subscription #{number}: {describe_subscription(sub.query, sub.topics)}"
-        for query in _queries(sub, since):
-            result = ctx.search.search(query, ctx.now)
-            ranked.append([(hit.paper, label) for hit in result.hits])
+    searches = [
+        (query, f"matches your subscription #{number}: {describe_subscription(sub.query, sub.topics)}")
+        for number, sub in enumerate(subs, start=1)
+        if not sub.paused_reason
+        for query in _queries(sub, since)
+    ][:MAX_SEARCHES]
+    found: list[list[Paper]] = []
+
+    def hits(index: int) -> list[Paper]:
+        # Searched only when needed: searches run on the event loop, and usually the best
+        # hits of the first few subscriptions already fill the section.
+        while len(found) <= index:
+            query, _ = searches[len(found)]
+            found.append([hit.paper for hit in ctx.search.search(query, ctx.now).hits])
+        return found[index]
+
     # The best of each search first, then each one's second best, and so on: every
     # subscription gets a say, and no paper is shown twice.
     chosen: dict[str, tuple[Paper, str]] = {}
     for rank in range(NEW_PAPERS_SHOWN):
-        for found in ranked:
-            if rank < len(found) and len(chosen) < NEW_PAPERS_SHOWN:
-                paper, label = found[rank]
-                chosen.setdefault(paper.id, (paper, label))
+        for index, (_, label) in enumerate(searches):
+            if len(chosen) == NEW_PAPERS_SHOWN:
+                break
+            papers_found = hits(index)
+            if rank < len(papers_found):
+                chosen.setdefault(papers_found[rank].id, (papers_found[rank], label))
     papers = [paper for paper, _ in chosen.values()]
     summaries = await ctx.summaries.get_many(papers) if papers else {}
     items = make_items(papers, summaries, ctx.now, {pid: label for pid, (_, label) in chosen.items()})

@@ -5,6 +5,7 @@ nobody sees another person's, and that one failing section leaves the rest."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,18 @@ from bot.app.runtime import Runtime, build_runtime, fetch_due
 from bot.app.samples import SAMPLE_NOW
 from bot.chat.home import (
     HOME_SECTIONS,
+    MAX_SEARCHES,
     NEW_PAPERS_WINDOW,
     HomeContext,
     build_home,
+    new_papers_section,
     subscriptions_section,
 )
 from bot.core.clock import FakeClock
 from bot.core.home import HomeActionKind, HomeSection
 from bot.core.models import Actor, Place
+from bot.search.engine import SearchEngine, SearchResult
+from bot.search.query import SearchQuery
 from bot.settings import Settings
 
 ADA = Actor("slack", "T1:UADA", name="ada")
@@ -136,3 +141,31 @@ async def test_a_failing_section_is_left_out(runtime: Runtime, caplog: pytest.Lo
     assert [s.key for s in home.sections] == ["subscriptions"]
     assert "home section broken failed" in caplog.text
     assert len(HOME_SECTIONS) == 4
+
+
+class CountingSearch:
+    """The real engine, counting the searches made through it."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self.engine = engine
+        self.queries: list[SearchQuery] = []
+
+    def search(self, query: SearchQuery, now: datetime) -> SearchResult:
+        self.queries.append(query)
+        return self.engine.search(query, now)
+
+
+async def test_searches_run_only_until_three_papers_are_found_and_never_more_than_the_cap(runtime: Runtime) -> None:
+    for word in ("model", "learning", "diffusion", "transformer", "agents"):
+        await run(runtime, f"subscribe {word}")
+    counting = CountingSearch(runtime.search)
+    ctx = HomeContext(ADA, runtime.clock(), runtime.store, counting, runtime.summaries)  # type: ignore[arg-type]
+    papers = await new_papers_section(ctx)
+    assert len(papers.items) == 3 and len(counting.queries) == 3  # each of the first three had a hit
+    assert [q.text for q in counting.queries] == ["model", "learning", "diffusion"]
+    # Nothing recent at all: at most MAX_SEARCHES searches, however many subscriptions.
+    for number in range(20):  # (stored directly: the command's preview of each is slow)
+        runtime.store.subscriptions.add("slack", BOB.user_id, f"zzzunmatched{number}", (), runtime.clock())
+    counting.queries.clear()
+    empty = await new_papers_section(HomeContext(BOB, runtime.clock(), runtime.store, counting, runtime.summaries))  # type: ignore[arg-type]
+    assert empty.items == () and len(counting.queries) == MAX_SEARCHES
