@@ -19,7 +19,9 @@ from typing import Any, Protocol, TypedDict, runtime_checkable
 from aiohttp import web
 
 from bot.core.commands import Command
-from bot.core.models import Actor, Paper, Place, Reply, Summary
+from bot.core.forms import DigestForm
+from bot.core.home import Home
+from bot.core.models import Actor, Installation, Paper, Place, Reply, Summary
 
 
 class SourceHealth(TypedDict):
@@ -59,6 +61,49 @@ class ServiceAPI(Protocol):
 
     def subscription_choices(self, who: Actor, prefix: str) -> list[tuple[str, str]]:
         """Autocomplete for the user's own subscriptions: (label, value) pairs."""
+        ...
+
+    async def home(self, who: Actor) -> Home:
+        """What the person's home shows (Slack's App Home tab), platform-neutral."""
+        ...
+
+    def digest_form(self, who: Actor, where: Place) -> DigestForm:
+        """The digest settings of a channel as a form (saved as a DigestOnCommand)."""
+        ...
+
+
+class Installations(Protocol):
+    """What a distributed chat app (Slack with OAuth) keeps about the workspaces that installed
+    it, in paperbot's store (implemented by `bot.app.workspaces.StoreInstallations`).
+
+    Installations are found by (platform, workspace id); OAuth states are single use and expire.
+    `forget_workspace` is the uninstall: the workspace's tokens and everything paperbot holds
+    about its channels and people (digest settings and runs, subscriptions, queued alerts, user
+    state, notices, outbox rows) go, so its digests and alerts stop and a reinstall starts clean.
+    """
+
+    def save_installation(self, installation: Installation) -> None:
+        """Store an installation (replacing that installer's earlier one in the workspace)."""
+        ...
+
+    def find_installation(self, platform: str, workspace_id: str, installer_id: str | None = None) -> Installation | None:
+        """The installer's installation, or (no installer given) the workspace's latest one."""
+        ...
+
+    def delete_installations(self, platform: str, workspace_id: str, installer_id: str | None = None) -> int:
+        """Delete the installer's installation (or every one of the workspace); how many went."""
+        ...
+
+    def issue_state(self, platform: str, ttl_seconds: float) -> str:
+        """A new random OAuth state, valid once for `ttl_seconds`."""
+        ...
+
+    def consume_state(self, platform: str, state: str) -> bool:
+        """Whether `state` was issued and has not expired; it can never be used again."""
+        ...
+
+    def forget_workspace(self, platform: str, workspace_id: str) -> dict[str, int]:
+        """Remove the workspace's tokens and all its data (see the class); counts by kind."""
         ...
 
 

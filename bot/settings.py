@@ -266,6 +266,10 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr = _setting(SecretStr(""), "Slack bot token (xoxb-...); enables the Slack adapter.", SLACK)
     slack_app_token: SecretStr = _setting(SecretStr(""), "Slack app-level token (xapp-...); when set, Socket Mode is used.", SLACK)
     slack_signing_secret: SecretStr = _setting(SecretStr(""), "Slack signing secret; required in HTTP mode (no SLACK_APP_TOKEN).", SLACK)
+    slack_client_id: str = _setting("", "Slack app Client ID. With SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET (and no SLACK_BOT_TOKEN) paperbot is a distributed app: any workspace installs it at /slack/install (HTTP mode).", SLACK)
+    slack_client_secret: SecretStr = _setting(SecretStr(""), "Slack app Client Secret (used with SLACK_CLIENT_ID).", SLACK)
+    slack_authorize_url: BaseURL = _setting("https://slack.com/oauth/v2/authorize", "Where /slack/install sends people to approve the app (proxies, tests).", SLACK)
+    slack_redirect_uri: FeedURL = _setting("", "The OAuth redirect URL registered in the app (https://your.host/slack/oauth_redirect); empty: Slack uses the app's only one.", SLACK)
     slack_api_url: BaseURL = _setting("https://slack.com/api", "Slack Web API base URL (GovSlack, proxies, tests).", SLACK)
     slack_command: str = _setting("/papers", "Slash command name registered in the Slack app.", SLACK)
     slack_admin_only: Flag = _setting(False, "Only workspace admins and owners may change channel digest settings.", SLACK)
@@ -394,6 +398,27 @@ class Settings(BaseSettings):
             raise _whole_line("SMTP_FROM: must be one line")
         return sender.strip()
 
+    @field_validator("slack_client_secret")
+    @classmethod
+    def _distributed_app_needs_oauth_and_http_mode(cls, secret: SecretStr, info: ValidationInfo) -> SecretStr:
+        if not info.data.get("slack_client_id"):
+            return secret  # a client secret alone changes nothing: the client id turns OAuth on
+        problems = []
+        if not secret.get_secret_value():
+            problems.append("SLACK_CLIENT_ID needs SLACK_CLIENT_SECRET")
+        if _was_set(info, "slack_bot_token"):
+            problems.append(
+                "set SLACK_BOT_TOKEN (your own app in one workspace) or SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET (an app any workspace installs), not both"
+            )
+        if _was_set(info, "slack_app_token"):
+            problems.append("SLACK_CLIENT_ID runs in HTTP mode: unset SLACK_APP_TOKEN (Slack does not distribute Socket Mode apps)")
+        if not _was_set(info, "slack_signing_secret"):
+            problems.append("SLACK_CLIENT_ID needs SLACK_SIGNING_SECRET (the install flow runs in HTTP mode)")
+        if problems:
+            raise _whole_line("; ".join(problems))
+        return secret
+
     # --- derived values ----------------------------------------------------------------------
 
     @property
@@ -407,8 +432,13 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        """Whether the Slack adapter should start."""
-        return bool(self.slack_bot_token.get_secret_value())
+        """Whether the Slack adapter should start (your own app, or a distributed one)."""
+        return bool(self.slack_bot_token.get_secret_value()) or self.slack_distributed
+
+    @property
+    def slack_distributed(self) -> bool:
+        """Whether Slack runs as a distributed app: installed by any workspace through OAuth."""
+        return bool(self.slack_client_id)
 
     @property
     def discord_enabled(self) -> bool:

@@ -6,9 +6,16 @@ Modes:
   Web API call); `start()` returns once connected (or keeps trying in the background after
   `CONNECT_TIMEOUT` seconds).
 - **HTTP mode** otherwise: an aiohttp server on HTTP_HOST:HTTP_PORT serves `POST /slack/events`
-  (slash commands and interactivity; bolt verifies each request with SLACK_SIGNING_SECRET and
-  answers 401 to a bad signature) and `GET /healthz` (the JSON of `health()`; 503 when its
-  "ok" is false). Socket Mode opens no port, so it serves no /healthz.
+  (slash commands, interactivity and events; bolt verifies each request with
+  SLACK_SIGNING_SECRET and answers 401 to a bad signature) and `GET /healthz` (the JSON of
+  `health()`; 503 when its "ok" is false). Socket Mode opens no port, so it serves no /healthz.
+- **Distributed** (SLACK_CLIENT_ID, no bot token): HTTP mode for any number of workspaces. The
+  same server also serves bolt's OAuth flow, `GET /slack/install` and `GET /slack/oauth_redirect`
+  (installs.py: installations and states live in paperbot's store, through the
+  `bot.ports.Installations` that bot.app.wiring passes in). Each request is answered with its
+  workspace's token (bolt's authorize); the core sees ids qualified by workspace (`T123:C456`),
+  so workspaces never see each other's settings, and delivery picks the token per destination.
+  There is no token to check at start, so `start()` makes no auth.test.
 
 The rest lives next door: the listeners, the who/where middleware and the error handler in
 listeners.py; posting, DMs, rate limits and Slack-error mapping in delivery.py; Block Kit in
@@ -32,13 +39,15 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.delivery import AUTH_ERRORS, MIN_POST_INTERVAL, RateLimitRetry, SlackDelivery
+from adapters.slack.installs import INSTALL_PATH, REDIRECT_PATH, bot_token_of, oauth_settings
 from adapters.slack.listeners import PLATFORM, AdminCheck, SlackListeners
+from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.render import render
 from bot.core.clock import system_monotonic
 from bot.core.errors import ConfigError
 from bot.core.models import Reply
 from bot.core.retry import Monotonic, Sleep
-from bot.ports import HealthCheck, Part, ServiceAPI
+from bot.ports import HealthCheck, Installations, Part, ServiceAPI
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +83,7 @@ class SlackAdapter:
         settings: Settings,
         *,
         health: HealthCheck | None = None,
+        installations: Installations | None = None,
         sleep: Sleep = asyncio.sleep,
         monotonic: Monotonic = system_monotonic,
         min_interval: float = MIN_POST_INTERVAL,
@@ -81,24 +91,45 @@ class SlackAdapter:
         self.settings = settings
         self.health = health
         self.finished = asyncio.Event()  # never set: Slack runs until paperbot stops
-        self.socket_mode = bool(settings.slack_app_token.get_secret_value())
+        self.distributed = settings.slack_distributed
+        if self.distributed and installations is None:
+            raise ConfigError(["SLACK_CLIENT_ID: a distributed Slack app needs paperbot's installation store"])
+        self.installations = installations if self.distributed else None
+        self.socket_mode = not self.distributed and bool(settings.slack_app_token.get_secret_value())
         self.client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
+            token=None if self.distributed else settings.slack_bot_token.get_secret_value(),
             base_url=api_base_url(settings.slack_api_url),
             retry_handlers=[AsyncConnectionErrorRetryHandler(), RateLimitRetry(sleep=sleep)],
         )
-        # The bolt app uses our client (and, per request, copies of it), so every Web API call,
-        # including Socket Mode's apps.connections.open, goes to SLACK_API_URL.
+        oauth = None
+        if self.installations is not None:
+            oauth = oauth_settings(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                scopes=BOT_SCOPES,
+                authorize_url=settings.slack_authorize_url,
+                redirect_uri=settings.slack_redirect_uri,
+                installations=self.installations,
+                client=self.client,
+            )
+        # The bolt app uses our client (and, per request, copies of it carrying the workspace's
+        # token), so every Web API call, including Socket Mode's apps.connections.open and the
+        # OAuth flow's oauth.v2.access, goes to SLACK_API_URL.
         self.app = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret.get_secret_value() or None,
             request_verification_enabled=not self.socket_mode,
+            oauth_settings=oauth,
             name="paperbot",
             logger=bolt_log,
         )
-        self.delivery = SlackDelivery(self.client, min_interval=min_interval, sleep=sleep, monotonic=monotonic)
+        installed = self.installations
+        tokens = (lambda workspace: bot_token_of(installed, workspace)) if installed is not None else None
+        self.delivery = SlackDelivery(
+            self.client, bot_token_of=tokens, min_interval=min_interval, sleep=sleep, monotonic=monotonic
+        )
         self.admins = AdminCheck(self.client, admin_only=settings.slack_admin_only, monotonic=monotonic)
-        self.listeners = SlackListeners(self.admins, self.delivery, sleep=sleep)
+        self.listeners = SlackListeners(self.admins, self.delivery, installations=self.installations, sleep=sleep)
         self.listeners.attach(self.app, settings.slack_command)
         self.bot_user_id = ""
         self.team_id = ""
@@ -114,7 +145,8 @@ class SlackAdapter:
         """Check the bot token (auth.test), then connect Socket Mode or start the HTTP server."""
         self._session = aiohttp.ClientSession()
         self.client.session = self._session
-        await self._identify()
+        if not self.distributed:
+            await self._identify()
         self.listeners.service = service
         self.listeners.default_team_id = self.team_id
         if self.socket_mode:
@@ -191,18 +223,34 @@ class SlackAdapter:
         web_app = web.Application()
         web_app.router.add_post("/slack/events", self._http_events)
         web_app.router.add_get("/healthz", self._http_health)
+        if self.app.oauth_flow is not None:
+            web_app.router.add_get(INSTALL_PATH, self._http_install)
+            web_app.router.add_get(REDIRECT_PATH, self._http_oauth_redirect)
         self._runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=STOP_TIMEOUT)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port)
         await site.start()
         addresses = self._runner.addresses
         self.http_port = int(addresses[0][1]) if addresses else self.settings.http_port
-        log.info("slack: HTTP mode on %s:%s (/slack/events, /healthz)", self.settings.http_host, self.http_port)
+        routes = "/slack/events, /healthz" + (f", {INSTALL_PATH}, {REDIRECT_PATH}" if self.distributed else "")
+        log.info("slack: HTTP mode on %s:%s (%s)", self.settings.http_host, self.http_port, routes)
 
     async def _http_events(self, request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
+
+    async def _http_install(self, request: web.Request) -> web.Response:
+        """`/slack/install`: off to Slack's approval page with a new state (bolt's OAuth flow)."""
+        assert self.app.oauth_flow is not None
+        answer = await self.app.oauth_flow.handle_installation(await to_bolt_request(request))
+        return await to_aiohttp_response(answer)
+
+    async def _http_oauth_redirect(self, request: web.Request) -> web.Response:
+        """`/slack/oauth_redirect`: state checked, code exchanged, installation saved (bolt)."""
+        assert self.app.oauth_flow is not None
+        answer = await self.app.oauth_flow.handle_callback(await to_bolt_request(request))
+        return await to_aiohttp_response(answer)
 
     async def _http_health(self, request: web.Request) -> web.Response:
         if self.health is None:

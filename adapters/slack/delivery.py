@@ -4,6 +4,12 @@ Details button's thread replies), with every failure mapped onto bot.core.errors
 - Posts to one channel are spaced `min_interval` seconds apart (Slack allows about one message
   per second per channel), with `bot.core.retry.KeySpacer`.
 - DM channel ids (`conversations.open`) are remembered per user.
+- A distributed app (`bot_token_of` given) serves many workspaces: destinations are then
+  qualified by their workspace (`T123:C456`, bot.core.ids.scoped_id) and each call is made with
+  that workspace's bot token, read from the installations when it is made (a reinstall's new
+  token is used at once). A workspace with no installation is a permanent failure
+  (`missing_access`), as is an unqualified destination. Without it (your own app), destinations
+  are plain channel and user ids and the one bot token is used.
 - Short 429s are retried inside slack_sdk by `RateLimitRetry` (an
   `AsyncRateLimitErrorRetryHandler` with an injectable sleep); a 429 that persists, or one asking
   to wait longer than `MAX_INLINE_RETRY_AFTER`, surfaces as `RetryAfter` so the outbox
@@ -18,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -36,6 +42,7 @@ from bot.core.errors import (
     RetryAfter,
     TransientDeliveryError,
 )
+from bot.core.ids import scoped_id, split_scoped_id
 from bot.core.retry import KeySpacer, Monotonic, Sleep, parse_retry_after
 from bot.ports import Part
 
@@ -139,28 +146,56 @@ def delivery_error(method: str, status: int, error: str, headers: Mapping[str, A
     return TransientDeliveryError(f"Slack {method} failed: HTTP {status} {error}".strip())
 
 
+TokenLookup = Callable[[str], str | None]
+"""A workspace id -> that workspace's bot token (None when the app is not installed there)."""
+
+
 class SlackDelivery:
-    """Posts parts and opens DMs through one AsyncWebClient (see the module docstring)."""
+    """Posts parts and opens DMs through the Web API (see the module docstring)."""
 
     def __init__(
         self,
         client: AsyncWebClient,
         *,
+        bot_token_of: TokenLookup | None = None,
         min_interval: float = MIN_POST_INTERVAL,
         sleep: Sleep = asyncio.sleep,
         monotonic: Monotonic = system_monotonic,
     ) -> None:
         self.client = client
+        self.bot_token_of = bot_token_of
         self.min_interval = min_interval
         self._spacer = KeySpacer(lambda _channel: self.min_interval, sleep=sleep, monotonic=monotonic)
         self._dm_channels: dict[str, str] = {}
 
+    def client_for(self, destination: str) -> tuple[AsyncWebClient, str]:
+        """The client to reach a destination with, and the destination as Slack names it."""
+        workspace, local = split_scoped_id(destination)
+        if self.bot_token_of is None:
+            return self.client, destination
+        if not workspace:
+            raise PermanentDeliveryError("missing_access", f"Slack destination {destination!r} names no workspace")
+        token = self.bot_token_of(workspace)
+        if token is None:
+            raise PermanentDeliveryError("missing_access", f"paperbot is not installed in Slack workspace {workspace}")
+        # Cheap to make; sharing the base client's session and retry handlers keeps every call
+        # on SLACK_API_URL with the same 429 handling.
+        client = AsyncWebClient(
+            token=token,
+            base_url=self.client.base_url,
+            session=self.client.session,
+            timeout=self.client.timeout,
+            retry_handlers=list(self.client.retry_handlers),
+        )
+        return client, local
+
     async def send(self, destination: str, part: Part) -> str:
         """Post one part to a channel id (`thread_ts` in the part makes it a thread reply);
         returns the message ts. Posts to one channel are spaced `min_interval` apart."""
+        client, channel = self.client_for(destination)
         async with self._spacer.turn(destination):
             kwargs: dict[str, Any] = {
-                "channel": destination,
+                "channel": channel,
                 "text": part.get("text") or " ",
                 "blocks": part.get("blocks") or None,
                 "unfurl_links": False,
@@ -168,17 +203,20 @@ class SlackDelivery:
             }
             if part.get("thread_ts"):
                 kwargs["thread_ts"] = str(part["thread_ts"])
-            answer = await self._call("chat.postMessage", self.client.chat_postMessage(**kwargs))
+            answer = await self._call("chat.postMessage", client.chat_postMessage(**kwargs))
         return str(answer.get("ts", ""))
 
     async def open_dm(self, user_id: str) -> str:
-        """The id of the DM channel with a user (`conversations.open`, remembered)."""
+        """The id of the DM channel with a user (`conversations.open`, remembered), qualified
+        by the user's workspace like the user id."""
         if user_id in self._dm_channels:
             return self._dm_channels[user_id]
-        answer = await self._call("conversations.open", self.client.conversations_open(users=user_id))
+        client, user = self.client_for(user_id)
+        answer = await self._call("conversations.open", client.conversations_open(users=user))
         channel = str((answer.get("channel") or {}).get("id", ""))
         if not channel:
             raise TransientDeliveryError("Slack conversations.open returned no channel")
+        channel = scoped_id(split_scoped_id(user_id)[0], channel) if self.bot_token_of else channel
         self._dm_channels[user_id] = channel
         return channel
 

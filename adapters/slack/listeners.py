@@ -1,5 +1,6 @@
-"""The bolt listeners: `/papers` and the Details and Share buttons, the one listener middleware
-that resolves who and where, and the one error handler.
+"""The bolt listeners: `/papers` and the Details and Share buttons, a workspace leaving
+(`app_uninstalled`, `tokens_revoked`), the one listener middleware that resolves who and where,
+and the one error handler.
 
 Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, so Slack's 3-second
 deadline never depends on the work; the answer then goes through the command's `response_url`
@@ -10,11 +11,31 @@ shareable answer ends with a "Share to channel" button that re-runs the command 
 thread reply under a channel message, or answered ephemerally under an ephemeral one (and when
 the bot cannot post in the channel).
 
-Who and where: `resolve_who_where`, a listener middleware on all three listeners, puts the
-request's `Place` and its `Actor` into bolt's `context` once per request. `Actor.can_manage` is
-True for everyone unless SLACK_ADMIN_ONLY=true; then only workspace admins and owners
+Who and where: `resolve_who_where`, a listener middleware on the listeners, puts the request's
+`Place` and its `Actor` into bolt's `context` once per request. A distributed app qualifies
+their ids by workspace (`T123:C456`; the Caller, also in the context, keeps Slack's own ids).
+`Actor.can_manage` is True for everyone unless SLACK_ADMIN_ONLY=true; then only workspace admins and owners
 (`users.info`: is_admin / is_owner / is_primary_owner), cached for `ADMIN_CACHE_SECONDS`; when
-`users.info` fails the user is treated as not an admin.
+`users.info` fails the user is treated as not an admin. It asks with the request's client, which
+in a distributed app carries that workspace's token.
+
+App Home: `app_home_opened` publishes the person's Home (`ServiceAPI.home`, drawn by views.py);
+its buttons run their `/papers` command as the person in the channel they are about (or open
+that channel's settings, or a paper in a modal) and publish the Home again with the outcome on
+top; a typed command that changes what the Home shows refreshes it too (best effort).
+
+Digest settings: `/papers digest edit`, a digest's Settings button and a Home digest's Settings
+open the channel's settings modal (`ServiceAPI.digest_form`); someone who may not change it gets
+a modal saying so. On submit, every field is checked before the ack (bot.chat.forms, the
+command's own parsers) and bad ones are shown beside themselves (`response_action: errors`);
+good ones close the modal and run as the same DigestOnCommand, with its permission check, and
+the outcome is posted privately in the channel. Time zones are offered as one types.
+
+Message shortcuts (shortcuts.py) run their command about the paper a message links, privately.
+
+Leaving: in a distributed app, `app_uninstalled` and a revoked bot token forget the workspace
+(`Installations.forget_workspace`: tokens, digests, subscriptions, pending messages); as your own
+app, they are only logged (SLACK_BOT_TOKEN no longer works).
 
 Errors: one handler, `on_error`, registered as bolt's `app.error` (errors in the middleware or
 in bolt) and called by every listener for an exception in its work (see `_listener` for why
@@ -26,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
@@ -35,6 +57,7 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 
@@ -46,18 +69,46 @@ from adapters.slack.delivery import (
 )
 from adapters.slack.render import (
     DETAILS_ACTION,
+    SETTINGS_ACTION,
     SHARE_ACTION,
     parse_share_value,
     render_reply,
     section,
     share_value,
 )
-from bot.chat.grammar import PaperCommand
+from adapters.slack.shortcuts import SHORTCUTS, linked_paper, shortcut_for
+from adapters.slack.views import (
+    DIGEST_MODAL,
+    HOME_DETAILS_ACTION,
+    HOME_EDIT_ACTION,
+    HOME_RUN_ACTION,
+    TIME_ZONE_ACTION,
+    digest_modal,
+    digest_values,
+    field_errors,
+    home_view,
+    message_modal,
+    modal_channel,
+    paper_modal,
+    time_zone_options,
+)
+from bot.chat.forms import parse_digest_form, time_zone_choices
+from bot.chat.grammar import (
+    DigestOffCommand,
+    DigestOnCommand,
+    ListSubscriptionsCommand,
+    PaperCommand,
+    QuietHoursCommand,
+    SubscribeCommand,
+    UnsubscribeCommand,
+    parse_command,
+)
 from bot.core.clock import system_monotonic
-from bot.core.errors import DeliveryError
+from bot.core.errors import DeliveryError, FormErrors, UserInputError
+from bot.core.ids import scoped_id
 from bot.core.models import Actor, Place, Reply
 from bot.core.retry import Monotonic, Sleep
-from bot.ports import Part, ServiceAPI
+from bot.ports import Installations, Part, ServiceAPI
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +120,7 @@ SORRY = "Sorry, something went wrong on our side; it has been logged."
 # Where the middleware leaves its answers in bolt's context (prefixed: bolt has keys of its own).
 ACTOR_KEY = "paperbot_actor"  # an asyncio.Task[Actor]
 PLACE_KEY = "paperbot_place"  # a Place
+CALLER_KEY = "paperbot_caller"  # a Caller (the ids as Slack names them)
 
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
@@ -91,7 +143,16 @@ class Caller:
 
 
 def caller_of(body: dict[str, Any]) -> Caller:
-    """The caller of a slash command (flat form fields) or of a button (a block_actions payload)."""
+    """The caller of a slash command (flat form fields), of an event (app_home_opened: the
+    event names its user) or of an interaction (buttons, shortcuts, modals: nested objects)."""
+    if body.get("type") == "event_callback":
+        event = body.get("event") or {}
+        return Caller(
+            user_id=str(event.get("user", "")),
+            name="",
+            channel_id=str(event.get("channel", "")),
+            team_id=str(body.get("team_id", "")),
+        )
     if "command" in body:
         return Caller(
             user_id=str(body.get("user_id", "")),
@@ -109,14 +170,12 @@ def caller_of(body: dict[str, Any]) -> Caller:
     )
 
 
-def place_of(caller: Caller, default_team_id: str) -> Place:
-    """The core's view of where a request came from (a D... channel is a DM)."""
-    return Place(
-        PLATFORM,
-        caller.channel_id,
-        workspace_id=caller.team_id or default_team_id,
-        is_dm=caller.channel_id.startswith("D"),
-    )
+def place_of(caller: Caller, default_team_id: str, *, scoped: bool = False) -> Place:
+    """The core's view of where a request came from (a D... channel is a DM). `scoped` (a
+    distributed app) qualifies the channel id by its workspace (bot.core.ids.scoped_id)."""
+    team = caller.team_id or default_team_id
+    channel = scoped_id(team, caller.channel_id) if scoped and caller.channel_id else caller.channel_id
+    return Place(PLATFORM, channel, workspace_id=team, is_dm=caller.channel_id.startswith("D"))
 
 
 class AdminCheck:
@@ -127,29 +186,32 @@ class AdminCheck:
         self.client = client
         self.admin_only = admin_only
         self._monotonic = monotonic
-        self._answers: dict[str, tuple[bool, float]] = {}
+        self._answers: dict[tuple[str, str], tuple[bool, float]] = {}
 
-    async def can_manage(self, user_id: str) -> bool:
-        """Whether a user may change channel settings (False when users.info fails)."""
+    async def can_manage(self, user_id: str, *, client: AsyncWebClient | None = None, team_id: str = "") -> bool:
+        """Whether a user may change channel settings (False when users.info fails). `client`
+        is the request's (a distributed app's holds that workspace's token)."""
         if not self.admin_only:
             return True
         now = self._monotonic()
-        cached = self._answers.get(user_id)
+        cached = self._answers.get((team_id, user_id))
         if cached is not None and now - cached[1] < ADMIN_CACHE_SECONDS:
             return cached[0]
         try:
-            answer = await self.client.users_info(user=user_id)
+            answer = await (client or self.client).users_info(user=user_id)
         except Exception as exc:  # fail closed: an unknown user is not an admin
             log.warning("slack users.info failed for %s: %s", user_id, exc)
             return False
         user = answer.get("user") or {}
         allowed = bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-        self._answers[user_id] = (allowed, now)
+        self._answers[(team_id, user_id)] = (allowed, now)
         return allowed
 
-    async def actor(self, caller: Caller) -> Actor:
-        """The core's view of who is asking."""
-        return Actor(PLATFORM, caller.user_id, name=caller.name, can_manage=await self.can_manage(caller.user_id))
+    async def actor(self, caller: Caller, *, client: AsyncWebClient | None = None, scoped: bool = False) -> Actor:
+        """The core's view of who is asking (the user id qualified by workspace when `scoped`)."""
+        allowed = await self.can_manage(caller.user_id, client=client, team_id=caller.team_id)
+        user_id = scoped_id(caller.team_id, caller.user_id) if scoped else caller.user_id
+        return Actor(PLATFORM, user_id, name=caller.name, can_manage=allowed)
 
 
 async def actor_in(context: AsyncBoltContext) -> Actor:
@@ -162,6 +224,12 @@ def place_in(context: AsyncBoltContext) -> Place:
     """The Place that `resolve_who_where` put into the context."""
     place: Place = context[PLACE_KEY]
     return place
+
+
+def caller_in(context: AsyncBoltContext) -> Caller:
+    """The Caller (Slack's own ids) that `resolve_who_where` put into the context."""
+    caller: Caller = context[CALLER_KEY]
+    return caller
 
 
 async def _respond_waiting_out_429(respond: AsyncRespond, message: dict[str, Any], sleep: Sleep) -> WebhookResponse:
@@ -234,9 +302,54 @@ def _what(body: dict[str, Any]) -> str:
     """A short name for a request, for the logs."""
     if "command" in body:
         return f"command {body.get('command')}"
+    if body.get("type") == "event_callback":
+        return f"event {(body.get('event') or {}).get('type', '?')}"
+    if body.get("type") == "view_submission":
+        return f"modal {(body.get('view') or {}).get('callback_id', '?')}"
+    if body.get("type") in ("message_action", "shortcut"):
+        return f"shortcut {body.get('callback_id', '?')}"
     actions = body.get("actions")
     action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
     return f"button {action.get('action_id', '?')}"
+
+
+EDIT_COMMANDS = ("digest edit", "digest settings")  # answered with the settings modal
+
+
+def changes_home(text: str) -> bool:
+    """Whether a command changes what its sender's Home shows (their subscriptions, quiet
+    hours, or a digest they set up)."""
+    try:
+        command = parse_command(text)
+    except UserInputError:
+        return False
+    if isinstance(command, QuietHoursCommand):
+        return command.off or command.start is not None
+    return isinstance(command, (SubscribeCommand, UnsubscribeCommand, DigestOnCommand, DigestOffCommand))
+
+
+def is_personal(text: str) -> bool:
+    """Whether a command is about the person alone (subscriptions, quiet hours), so it may run
+    from a Home button that names no channel."""
+    try:
+        command = parse_command(text)
+    except UserInputError:
+        return False
+    return isinstance(command, (SubscribeCommand, UnsubscribeCommand, ListSubscriptionsCommand, QuietHoursCommand))
+
+
+def _json_value(body: dict[str, Any]) -> dict[str, Any]:
+    """A button's value as the JSON object the views put there ({} when it is not one)."""
+    try:
+        value = json.loads(str(body["actions"][0].get("value", "")))
+    except (KeyError, IndexError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _first_line(reply: Reply) -> str:
+    lines = [line for line in (reply.header, *reply.text.splitlines()) if line.strip()]
+    return ("⚠ " if reply.is_error else "") + (lines[0] if lines else "Done.")
 
 
 # What a listener does once acked: the request's body, bolt's context (with who and where in
@@ -255,10 +368,14 @@ class SlackListeners:
         admins: AdminCheck,
         delivery: SlackDelivery,
         *,
+        installations: Installations | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.admins = admins
         self.delivery = delivery
+        # A distributed app (installed through OAuth) qualifies every id by its workspace.
+        self.installations = installations
+        self.distributed = installations is not None
         self.service: ServiceAPI | None = None
         self.default_team_id = ""
         self.inflight = InFlight()
@@ -270,6 +387,18 @@ class SlackListeners:
         app.command(command, middleware=middleware)(self._listener(self.command))
         app.action(re.compile(f"^{DETAILS_ACTION}"), middleware=middleware)(self._listener(self.details))
         app.action(SHARE_ACTION, middleware=middleware)(self._listener(self.share))
+        app.event("app_uninstalled")(self._listener(self.uninstalled))
+        app.event("tokens_revoked")(self._listener(self.tokens_revoked))
+        # The App Home tab, its buttons, and the digest settings modal.
+        app.event("app_home_opened", middleware=middleware)(self._listener(self.home_opened))
+        app.action(re.compile(f"^{HOME_RUN_ACTION}"), middleware=middleware)(self._listener(self.home_run))
+        app.action(re.compile(f"^{HOME_EDIT_ACTION}"), middleware=middleware)(self._listener(self.home_edit))
+        app.action(re.compile(f"^{HOME_DETAILS_ACTION}"), middleware=middleware)(self._listener(self.home_details))
+        app.action(SETTINGS_ACTION, middleware=middleware)(self._listener(self.digest_settings))
+        app.options(TIME_ZONE_ACTION)(self.time_zone_options)
+        app.view_submission(DIGEST_MODAL, middleware=middleware)(self.settings_submitted)
+        for shortcut in SHORTCUTS:
+            app.message_shortcut(shortcut.callback_id, middleware=middleware)(self._listener(self.message_shortcut))
         app.error(self.on_error)
 
     def _listener(self, work: Work) -> Callable[..., Awaitable[None]]:
@@ -309,17 +438,28 @@ class SlackListeners:
         would delay the ack past Slack's 3 seconds when users.info is slow or rate limited. The
         admin check is therefore started here and awaited by the listener after its ack."""
         caller = caller_of(body)
-        context[PLACE_KEY] = place_of(caller, self.default_team_id)
-        context[ACTOR_KEY] = asyncio.create_task(self.admins.actor(caller), name="slack-admin-check")
+        context[CALLER_KEY] = caller
+        context[PLACE_KEY] = place_of(caller, self.default_team_id, scoped=self.distributed)
+        actor = self.admins.actor(caller, client=context.client, scoped=self.distributed)
+        context[ACTOR_KEY] = asyncio.create_task(actor, name="slack-admin-check")
         await next_()
 
     # --- listeners (run once acked, see _listener) ---------------------------------------------
 
     async def command(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
-        """`/papers ...`: the answer, through response_url."""
+        """`/papers ...`: the answer, through response_url (`digest edit`: the settings modal).
+        A command that changed what the person's Home shows refreshes it."""
         text = unescape_command(str(body.get("text") or ""))
-        reply = await self._service().handle_command(text, await actor_in(context), place_in(context))
+        if " ".join(text.lower().split()) in EDIT_COMMANDS:
+            problem = await self._open_settings(context, str(body.get("trigger_id") or ""), caller_in(context).channel_id)
+            if problem:
+                await self._respond(respond, render_reply(Reply(text=problem, is_error=True)), ephemeral=True)
+            return
+        actor = await actor_in(context)
+        reply = await self._service().handle_command(text, actor, place_in(context))
         await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=reply.private or reply.is_error)
+        if not reply.is_error and changes_home(text):
+            await self._publish_home(context, actor)
 
     async def details(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A Details button: the paper in full, in the message's thread (or ephemeral)."""
@@ -353,7 +493,157 @@ class SlackListeners:
             await self._respond(respond, render_reply(reply), ephemeral=True)
             return
         shared = replace(reply, private=False, shareable=False)
-        await self._respond(respond, render_reply(shared, shared_by=actor.user_id), ephemeral=False)
+        await self._respond(respond, render_reply(shared, shared_by=caller_in(context).user_id), ephemeral=False)
+
+    # --- the App Home tab ----------------------------------------------------------------------
+
+    async def home_opened(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """`app_home_opened` on the Home tab: publish that person's Home."""
+        if (body.get("event") or {}).get("tab", "home") == "home":
+            await self._publish_home(context, await actor_in(context))
+
+    async def home_run(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """A Home button that runs a command (Unsubscribe, Turn off, ...): run it as the person,
+        in the channel it is about, then show the Home again with what happened on top."""
+        value = _json_value(body)
+        command, channel = str(value.get("c") or ""), str(value.get("ch") or "")
+        actor = await actor_in(context)
+        if not command or not (channel or is_personal(command)):
+            await self._publish_home(context, actor, notice="That button no longer works.")
+            return
+        reply = await self._service().handle_command(command, actor, self._channel_place(context, channel))
+        await self._publish_home(context, actor, notice=_first_line(reply))
+
+    async def home_edit(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """A Home digest's Settings button: that channel's settings modal."""
+        channel = str(_json_value(body).get("ch") or "")
+        problem = await self._open_settings(context, str(body.get("trigger_id") or ""), channel)
+        if problem:
+            await self._publish_home(context, await actor_in(context), notice=problem)
+
+    async def home_details(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """A Home paper's Details button: the paper in full, in a modal."""
+        paper_id = str(body["actions"][0].get("value", ""))
+        reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), await actor_in(context), place_in(context))
+        await self._open_view(context, str(body.get("trigger_id") or ""), paper_modal(reply))
+
+    async def _publish_home(self, context: AsyncBoltContext, actor: Actor, *, notice: str = "") -> None:
+        """Publish the person's Home (views.publish); best effort: a failure is logged."""
+        try:
+            home = await self._service().home(actor)
+            await context.client.views_publish(user_id=caller_in(context).user_id, view=home_view(home, notice=notice))
+        except Exception:
+            log.warning("slack: could not publish the Home of %s", actor.user_id, exc_info=True)
+
+    # --- the digest settings modal ---------------------------------------------------------------
+
+    async def digest_settings(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """A digest's Settings button: the settings modal of the channel it was posted in."""
+        problem = await self._open_settings(context, str(body.get("trigger_id") or ""), caller_in(context).channel_id)
+        if problem:
+            await self._respond(respond, render_reply(Reply(text=problem, is_error=True)), ephemeral=True)
+
+    async def _open_settings(self, context: AsyncBoltContext, trigger_id: str, channel: str) -> str:
+        """Open the settings modal of `channel` (Slack's id); returns what went wrong, if anything.
+        Someone who may not change the digest gets a modal saying so instead of the form."""
+        if not channel:
+            return "Open the digest settings from the channel (or a digest's Settings button)."
+        form = self._service().digest_form(await actor_in(context), self._channel_place(context, channel))
+        view = digest_modal(form, channel) if form.can_change else message_modal("Digest settings", f"Sorry: {form.denied}.")
+        return await self._open_view(context, trigger_id, view)
+
+    async def _open_view(self, context: AsyncBoltContext, trigger_id: str, view: dict[str, Any]) -> str:
+        try:
+            await context.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            # e.g. expired_trigger_id: Slack allows 3 seconds from the click.
+            log.warning("slack: views.open failed: %s", exc.response.get("error"))
+            return "Slack did not open that in time; please try again."
+        return ""
+
+    async def time_zone_options(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """The time zone select's options for what has been typed so far."""
+        await ack(options=time_zone_options(time_zone_choices(str(body.get("value") or ""))))
+
+    async def settings_submitted(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """Saving the settings modal: bad fields are shown beside themselves (the modal stays);
+        good ones close it and run as `digest on` through the core, with its permission check;
+        the outcome comes as a private message in the channel, and the Home refreshes."""
+        view = body.get("view") or {}
+        channel = modal_channel(view)
+        try:
+            command = parse_digest_form(digest_values(view))
+        except FormErrors as errors:
+            await ack(response_action="errors", errors=field_errors(errors))
+            return
+        if not channel:
+            await ack(response_action="errors", errors={"time": "This form no longer works; open the settings again."})
+            return
+        await ack()
+        with self.inflight.track():
+            try:
+                actor = await actor_in(context)
+                reply = await self._service().handle_command(command, actor, self._channel_place(context, channel))
+                await self._tell(context, channel, reply)
+                await self._publish_home(context, actor)
+            except Exception as error:
+                await self.on_error(error, body, respond, None)
+
+    async def _tell(self, context: AsyncBoltContext, channel: str, reply: Reply) -> None:
+        """Show a reply privately to the caller in a channel (chat.postEphemeral); logged if not."""
+        part = render_reply(reply)[0]
+        try:
+            await context.client.chat_postEphemeral(
+                channel=channel, user=caller_in(context).user_id, text=part["text"], blocks=part["blocks"]
+            )
+        except SlackApiError as exc:
+            log.info("slack: could not answer in %s: %s", channel, exc.response.get("error"))
+
+    def _channel_place(self, context: AsyncBoltContext, channel: str) -> Place:
+        """The Place of a channel named by Slack's id, in the request's workspace."""
+        caller = caller_in(context)
+        return place_of(replace(caller, channel_id=channel), self.default_team_id, scoped=self.distributed)
+
+    # --- message shortcuts ----------------------------------------------------------------------
+
+    async def message_shortcut(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """A message shortcut (shortcuts.py): its command about the paper the message links,
+        answered privately."""
+        shortcut = shortcut_for(str(body.get("callback_id") or ""))
+        paper_id = linked_paper(body.get("message") or {})
+        if shortcut is None or paper_id is None:
+            text = "That message links no arXiv paper (an arxiv.org link, an arXiv:2504.17830 mention or a Hugging Face paper page)."
+            await self._respond(respond, render_reply(Reply(text=text, is_error=True)), ephemeral=True)
+            return
+        text = shortcut.command.format(id=paper_id)
+        reply = await self._service().handle_command(text, await actor_in(context), place_in(context))
+        await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=True)
+
+    # --- the workspace leaving -----------------------------------------------------------------
+
+    async def uninstalled(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """`app_uninstalled`: forget the workspace (its tokens, digests, alerts, pending messages)."""
+        self._forget(str(body.get("team_id") or ""), "the app was uninstalled")
+
+    async def tokens_revoked(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """`tokens_revoked`: a revoked bot token is the workspace leaving (nothing can reach it
+        any more), so it is forgotten like an uninstall. paperbot asks for no user tokens, so a
+        revoked user token leaves nothing to remove."""
+        tokens = (body.get("event") or {}).get("tokens") or {}
+        if tokens.get("bot"):
+            self._forget(str(body.get("team_id") or ""), "its bot token was revoked")
+        else:
+            log.info("slack: user tokens revoked in %s; paperbot holds none", body.get("team_id"))
+
+    def _forget(self, team_id: str, why: str) -> None:
+        if self.installations is None:
+            log.warning("slack: %s in workspace %s; SLACK_BOT_TOKEN no longer works", why, team_id or "?")
+            return
+        if not team_id:
+            log.warning("slack: %s, but the event names no workspace", why)
+            return
+        log.info("slack: %s in workspace %s; forgetting it", why, team_id)
+        self.installations.forget_workspace(PLATFORM, team_id)
 
     # --- errors --------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ Layout: a header block for the reply's header; the reply's text as sections; eac
 tags, TL;DR, key points) with a "Details" button as accessory, then a context block (why it is
 shown, authors, id). `Reply.show_details` renders Summary / Methodology / Results / Implications
 inline instead of the button. The footer is a context block; a "Share to channel" button ends
-the last part of a private, shareable reply.
+the last part of a private, shareable reply, and a "Settings" button (the channel's digest
+settings, in a modal) the last part of a digest.
 
 Limits, checked against Slack's docs (and a reported undocumented one):
 - at most 50 blocks per message;
@@ -66,6 +67,7 @@ MAX_URL = 1000
 
 DETAILS_ACTION = "paperbot_details"  # action_id prefix; one button per item, numbered
 SHARE_ACTION = "paperbot_share"
+SETTINGS_ACTION = "paperbot_digest_settings"  # opens the digest settings of the message's channel
 
 # Budgets below the hard limits keep a typical item small so several fit per message.
 _TITLE_CHARS = 300
@@ -237,8 +239,9 @@ def _authors(names: tuple[str, ...], shown: int) -> str:
     return fit(text, _LINE_CHARS * 2 if shown > _AUTHORS_SHOWN else _LINE_CHARS, oneline=True)
 
 
-def item_blocks(view: ItemView, *, details: bool, details_button: bool = True) -> list[Block]:
-    """The blocks of one paper: a section (plus details sections) and a context block."""
+def item_blocks(view: ItemView, *, details: bool, details_button: bool = True, details_action: str = DETAILS_ACTION) -> list[Block]:
+    """The blocks of one paper: a section (plus details sections) and a context block.
+    `details_action` is the Details button's action_id prefix (the Home tab has its own)."""
     lines = [f"*{view.number}. {link(view.url or '', view.title)}*"]
     meta = [view.source_line] if view.source_line else []
     if view.tags:
@@ -253,7 +256,7 @@ def item_blocks(view: ItemView, *, details: bool, details_button: bool = True) -
         lines.append(fit(view.preview, _ABSTRACT_PREVIEW_CHARS, oneline=True))
     accessory = None
     if details_button and not details:
-        accessory = button("Details", f"{DETAILS_ACTION}_{view.number}", view.paper_id[:MAX_BUTTON_VALUE])
+        accessory = button("Details", f"{details_action}_{view.number}", view.paper_id[:MAX_BUTTON_VALUE])
     blocks = [section("\n".join(lines), accessory)]
     if details:
         blocks.extend(section(f"*{label}*\n" + fit(body, _DETAIL_CHARS)) for label, body in view.sections)
@@ -377,6 +380,8 @@ def render_reply(
     if share and reply.shareable and reply.private and not reply.is_error:
         actions = {"type": "actions", "elements": [button("Share to channel", SHARE_ACTION, share)]}
         units.append(_Unit([actions]))
+    if reply.digest_settings:
+        units.append(_Unit([{"type": "actions", "elements": [button("Settings", SETTINGS_ACTION, "digest")]}]))
     if not any(b["type"] != "actions" for u in units for b in u.blocks):
         units.insert(0, _Unit([section("Nothing to show.")], ["Nothing to show."]))
     return _pack(units)

@@ -36,7 +36,7 @@ from bot.delivery.outbox import Delivery
 from bot.digests.channels_file import load_channels_file
 from bot.digests.commands import DigestCommands
 from bot.digests.email import EmailDigests
-from bot.digests.job import DigestJob
+from bot.digests.job import DigestJob, default_settings
 from bot.enrich.summarize import Summaries, build_summaries
 from bot.fetch.http import HttpClient
 from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source
@@ -140,6 +140,7 @@ class Runtime:
             notices=store.notices,
             lookup_paper=lookup,
             command_name=settings.slack_command,
+            new_digest=lambda where: default_settings(where.platform, where.channel_id, settings),
         )
         if settings.channels_file:
             load_channels_file(settings.channels_file, store, clock())

@@ -8,18 +8,28 @@ slack_bolt or discord.py.
 
 from __future__ import annotations
 
+from bot.app.workspaces import StoreInstallations
 from bot.core.clock import Clock, system_clock
 from bot.ports import ChatAdapter, HealthCheck
 from bot.settings import Settings
+from bot.store import Store
 
 
 def build_adapters(
-    settings: Settings, *, console: bool, health: HealthCheck, link_secret: str = "", clock: Clock = system_clock
+    settings: Settings,
+    *,
+    console: bool,
+    health: HealthCheck,
+    link_secret: str = "",
+    store: Store | None = None,
+    clock: Clock = system_clock,
 ) -> list[ChatAdapter]:
     """Slack and/or Discord when their tokens are set, email when SMTP_HOST is; the console
     when asked or when none of them is. Email alone is a whole deployment (digests to the
     CHANNELS_FILE's `email:<address>` destinations), so it runs without a console that would
-    end at the end of its input. `link_secret` signs email unsubscribe links."""
+    end at the end of its input. `link_secret` signs email unsubscribe links. A distributed
+    Slack app (SLACK_CLIENT_ID) keeps its installations in `store` (with `clock` for OAuth
+    state expiry): it is then required."""
     chosen: list[ChatAdapter] = []
     if settings.email_enabled:
         from adapters.email import EmailAdapter
@@ -29,7 +39,12 @@ def build_adapters(
         if settings.slack_enabled:
             from adapters.slack import SlackAdapter
 
-            chosen.append(SlackAdapter(settings, health=health))
+            installations = None
+            if settings.slack_distributed:
+                if store is None or clock is None:
+                    raise ValueError("a distributed Slack app needs the store and the clock")
+                installations = StoreInstallations(store, clock)
+            chosen.append(SlackAdapter(settings, health=health, installations=installations))
         if settings.discord_enabled:
             from adapters.discord import DiscordAdapter
 
@@ -41,11 +56,12 @@ def build_adapters(
     return chosen
 
 
-def slack_manifest(settings: Settings, request_url: str | None) -> str:
-    """The Slack app manifest (YAML) for this deployment (`paperbot slack-manifest`)."""
+def slack_manifest(settings: Settings, request_url: str | None, *, distribution: bool = False) -> str:
+    """The Slack app manifest (YAML) for this deployment (`paperbot slack-manifest`);
+    `distribution`: an app any workspace installs through OAuth (needs `request_url`)."""
     from adapters.slack.manifest import manifest_yaml
 
-    return manifest_yaml(command=settings.slack_command, request_url=request_url)
+    return manifest_yaml(command=settings.slack_command, request_url=request_url, distribution=distribution)
 
 
 def discord_invite_url(application_id: str) -> str:

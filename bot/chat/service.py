@@ -16,11 +16,15 @@ from datetime import datetime
 from typing import Protocol
 
 import bot.chat.grammar as cmd
+from bot.chat.forms import NewDigest, digest_form
+from bot.chat.home import HomeContext, build_home
 from bot.chat.present import describe_subscription, make_items
 from bot.chat.spec import help_text
 from bot.core.clock import Clock
 from bot.core.errors import PaperbotError, SourceError, UserInputError
-from bot.core.models import Actor, ItemGroup, Paper, Place, Reply
+from bot.core.forms import DigestForm
+from bot.core.home import Home
+from bot.core.models import Actor, ChannelSettings, ItemGroup, Paper, Place, Reply
 from bot.enrich.taxonomy import TAXONOMY, resolve_topic
 from bot.ports import SummaryProvider
 from bot.search.engine import SearchEngine
@@ -63,6 +67,7 @@ class BotService:
         notices: Notices,
         lookup_paper: PaperLookup | None = None,
         command_name: str = "/papers",
+        new_digest: NewDigest | None = None,
     ) -> None:
         self.store = store
         self.summaries = summaries
@@ -73,6 +78,7 @@ class BotService:
         self.notices = notices
         self.lookup_paper = lookup_paper
         self.command_name = command_name
+        self.new_digest: NewDigest = new_digest or (lambda where: ChannelSettings(where.platform, where.channel_id))
 
     # --- the adapter-facing API ---------------------------------------------------------------
 
@@ -117,6 +123,16 @@ class BotService:
             if not needle or needle in label.lower() or needle == str(number):
                 choices.append((f"{number}. {label}"[:100], str(number)))
         return choices[:25]
+
+    async def home(self, who: Actor) -> Home:
+        """The person's home (bot.chat.home: new papers, subscriptions, quiet hours, digests)."""
+        context = HomeContext(who, self.clock(), self.store, self.search, self.summaries, self.command_name)
+        return await build_home(context)
+
+    def digest_form(self, who: Actor, where: Place) -> DigestForm:
+        """The digest settings of `where` as a form for `who` (bot.chat.forms); saving it is
+        a DigestOnCommand through `handle_command`, with the command's permission checks."""
+        return digest_form(self.store, who, where, self.new_digest)
 
     # --- dispatch -----------------------------------------------------------------------------
 

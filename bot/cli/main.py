@@ -73,7 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--request-url",
         metavar="URL",
-        help="HTTP mode instead of Socket Mode: your public https://host/slack/events",
+        help="HTTP mode instead of Socket Mode: your public https://host (or https://host/slack/events)",
+    )
+    manifest.add_argument(
+        "--distribution",
+        action="store_true",
+        help="an app any workspace installs (OAuth redirect URL, HTTP mode; needs --request-url)",
     )
     sub.add_parser("discord-invite", help="print the Discord invite URL")
     return parser
@@ -150,7 +155,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
     if command == "slack-manifest":
         from bot.app.wiring import slack_manifest
 
-        stdout.write(slack_manifest(settings, args.request_url))
+        stdout.write(slack_manifest(settings, args.request_url, distribution=args.distribution))
         return 0
     if command == "discord-invite":
         from bot.app.wiring import discord_invite_url

@@ -26,7 +26,8 @@ async def run_bot(settings: Settings, *, console: bool = False, offline: bool = 
         offline = True
     runtime = await Runtime.initialize(settings, clock=_clock(settings, offline), offline=offline)
     adapters = build_adapters(
-        settings, console=console, health=runtime.health, link_secret=runtime.link_secret, clock=runtime.clock
+        settings, console=console, health=runtime.health, link_secret=runtime.link_secret,
+        store=runtime.store, clock=runtime.clock,
     )
     try:
         if once:

@@ -3,7 +3,8 @@
     PaperbotError
     ├── ConfigError              settings are missing or invalid (all problems in one message)
     ├── UserInputError           a user typed something we cannot do; the text is shown to them
-    │   └── PermissionDenied     the user may not change this (e.g. channel digest settings)
+    │   ├── PermissionDenied     the user may not change this (e.g. channel digest settings)
+    │   └── FormErrors           fields of a submitted form are invalid (.fields: field -> reason)
     ├── StoreError               the database cannot be opened or migrated
     │   └── UnsupportedDatabase  e.g. postgresql:// before that backend exists
     ├── SourceError              a source could not be fetched or its payload not understood
@@ -45,6 +46,15 @@ class UserInputError(PaperbotError):
 
 class PermissionDenied(UserInputError):
     """The user may not perform this change."""
+
+
+class FormErrors(UserInputError):
+    """Fields of a submitted form are invalid: `fields` maps each field's name to one line
+    saying what is wrong, to be shown beside that field."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = dict(fields)
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in self.fields.items()))
 
 
 class StoreError(PaperbotError):

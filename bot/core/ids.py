@@ -96,3 +96,25 @@ def is_arxiv_base(paper_id: str) -> bool:
     # Only the normalized form counts: no version, no prefix, lower-case archive.
     parsed = parse_arxiv_id(paper_id) if _BARE.match(paper_id) else None
     return parsed is not None and parsed.version is None and parsed.base == paper_id
+
+
+# --- ids qualified by their workspace -----------------------------------------------------------
+# Slack ids (channels, users) are unique only within one workspace, so a distributed app that
+# serves many workspaces keeps them as `T123:C456`; the store keys (`slack:T123:C456`) then never
+# meet across workspaces, and delivery reads the workspace (and so the token) off the destination.
+
+
+def scoped_id(workspace_id: str, local_id: str) -> str:
+    """`local_id` qualified by its workspace (`T123:C456`); unchanged when there is no workspace."""
+    return f"{workspace_id}:{local_id}" if workspace_id else local_id
+
+
+def split_scoped_id(value: str) -> tuple[str, str]:
+    """(workspace id, local id) of a `scoped_id`; ("", value) for an id without a workspace."""
+    workspace, sep, local = value.partition(":")
+    return (workspace, local) if sep else ("", value)
+
+
+def scope_prefix(workspace_id: str) -> str:
+    """What every id of one workspace starts with (`T123:`)."""
+    return f"{workspace_id}:"

@@ -6,9 +6,11 @@ into `Paper`s, and adapters turn `Reply`s into platform messages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
+from typing import Any
 
 from bot.core.ids import is_arxiv_base
 
@@ -150,6 +152,9 @@ class Reply:
     # @them". Slack re-runs the command for it (Slack does not send an ephemeral message's
     # content back); Discord reposts the message it showed.
     shareable: bool = False
+    # A channel's digest (or its quiet-day note): offer a way to change that channel's digest
+    # settings where it is posted (Slack: a Settings button opening the settings form).
+    digest_settings: bool = False
 
     @property
     def items(self) -> tuple[PaperItem, ...]:
@@ -183,6 +188,21 @@ class Place:
     def key(self) -> str:
         """The store key of this channel: `platform:channel_id`."""
         return f"{self.platform}:{self.channel_id}"
+
+
+# --- apps installed in a workspace --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Installation:
+    """A chat app installed in one workspace (Slack's OAuth install): who installed it and the
+    platform's own record of it, tokens included, kept as the platform gave it (JSON values)."""
+
+    platform: str
+    workspace_id: str
+    installer_id: str = ""
+    record: Mapping[str, Any] = field(default_factory=dict)
+    installed_at: datetime | None = None
 
 
 # --- settings users make -------------------------------------------------------------------

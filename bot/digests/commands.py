@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import bot.chat.grammar as cmd
+from bot.chat.forms import PERMISSION_TEXT, may_change_digest
 from bot.core.clock import Clock
 from bot.core.errors import PermissionDenied, UserInputError
 from bot.core.models import Actor, CatchUp, ChannelSettings, Place, Reply
@@ -19,8 +20,6 @@ from bot.digests.selection import effective_rank, topic_label
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
-
-PERMISSION_TEXT = "only members who can manage this channel can change its digest"
 
 
 def describe_settings(settings: ChannelSettings) -> list[str]:
@@ -78,8 +77,8 @@ class DigestCommands:
 
     @staticmethod
     def _check(who: Actor, where: Place) -> None:
-        # In a DM the user is the only member: their own digest is theirs to change.
-        if not (where.is_dm or who.can_manage):
+        # One rule for the command and the settings form (bot.chat.forms).
+        if not may_change_digest(who, where):
             raise PermissionDenied(PERMISSION_TEXT)
 
     def turn_on(self, command: cmd.DigestOnCommand, who: Actor, where: Place) -> Reply:

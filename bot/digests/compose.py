@@ -112,7 +112,7 @@ def digest_reply(
         header = "Delayed: " + header
     links = web_links(settings, local_date, total, site_url) if site_url else ""
     footer_lines = [line for line in (delayed_note, failing, links) if line]
-    return Reply(header=header, groups=tuple(groups), footer="\n".join(footer_lines), private=False)
+    return Reply(header=header, groups=tuple(groups), footer="\n".join(footer_lines), private=False, digest_settings=True)
 
 
 def web_links(settings: ChannelSettings, local_date: str, total: int, site_url: str) -> str:
@@ -132,7 +132,7 @@ def quiet_reply(store: Store, settings: ChannelSettings, local_date: str, since:
         reason = " (arXiv did not announce new papers: weekend or arXiv holiday)"
     text = f"No new papers for this channel on {_day_label(local_date)}{reason}."
     failing = failing_sources_note(store, settings)
-    return Reply(text=text, footer=failing, private=False)
+    return Reply(text=text, footer=failing, private=False, digest_settings=True)
 
 
 async def build_digest(

@@ -14,6 +14,7 @@ from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
 from bot.store.emails import EmailConfirmationStore
 from bot.store.fulltext import FullTextIndex
+from bot.store.installations import InstallationStore
 from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.retention import Retention, RetentionStore
@@ -43,6 +44,8 @@ class Store:
         self.summaries = SummaryStore(conn)
         self.retention = RetentionStore(conn)
         self.emails = EmailConfirmationStore(conn)
+        # A distributed chat app's installations (tokens per workspace) and OAuth states.
+        self.installations = InstallationStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL) -> Store:

@@ -157,6 +157,28 @@ class ChannelStore:
             "UPDATE channel_settings SET last_digest_at = ? WHERE key = ?", (to_iso(when), key)
         )
 
+    def forget_prefix(self, platform: str, id_prefix: str) -> int:
+        """Delete the settings and handled slots of every channel whose id starts with
+        `id_prefix` (a workspace's, see bot.core.ids.scoped_id); returns how many channels."""
+        key_prefix = f"{platform}:{id_prefix}"
+        self.conn.execute(
+            "DELETE FROM digest_runs WHERE substr(channel_key, 1, ?) = ?", (len(key_prefix), key_prefix)
+        )
+        cursor = self.conn.execute(
+            "DELETE FROM channel_settings WHERE platform = ? AND substr(channel_id, 1, ?) = ?",
+            (platform, len(id_prefix), id_prefix),
+        )
+        return cursor.rowcount
+
+    def set_up_by(self, platform: str, user_id: str) -> list[ChannelSettings]:
+        """The channels whose digest a user set up (switched on last), by key."""
+        rows = self.conn.execute(
+            """SELECT * FROM channel_settings WHERE platform = ? AND json_extract(data, '$.created_by') = ?
+               ORDER BY key""",
+            (platform, user_id),
+        )
+        return [_settings_from_row(row) for row in rows]
+
     # --- handled slots -------------------------------------------------------------------------
 
     def record_run(

@@ -228,6 +228,22 @@ class OutboxStore:
         found = dict(self.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
         return {state: int(found.get(state, 0)) for state in STATES}
 
+    def forget_prefix(self, platform: str, id_prefix: str) -> int:
+        """Delete every row, in any state, whose destination (a channel or user id) starts
+        with `id_prefix`, and those channels' delivered-papers ledger; returns how many rows
+        were still pending or being sent (what will now never be delivered)."""
+        key_prefix = f"{platform}:{id_prefix}"
+        self.conn.execute(
+            "DELETE FROM delivered_papers WHERE substr(channel_key, 1, ?) = ?", (len(key_prefix), key_prefix)
+        )
+        match = "platform = ? AND substr(destination, 1, ?) = ?"
+        params = (platform, len(id_prefix), id_prefix)
+        undelivered = self.conn.execute(
+            f"SELECT COUNT(*) FROM outbox WHERE {match} AND state IN ('pending', 'sending')", params
+        ).fetchone()[0]
+        self.conn.execute(f"DELETE FROM outbox WHERE {match}", params)
+        return int(undelivered)
+
     # --- papers already posted to a channel ----------------------------------------------------
 
     def record_delivered(

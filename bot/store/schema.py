@@ -266,4 +266,22 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX email_confirmations_user ON email_confirmations(platform, user_id);
     """,
+    # slack app: workspaces that installed the distributed app (the platform's record, tokens
+    # included, as JSON) and the single-use OAuth states of installs in progress.
+    """
+    CREATE TABLE installations (
+        platform TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        installer_id TEXT NOT NULL DEFAULT '',
+        record TEXT NOT NULL,
+        installed_at TEXT NOT NULL,
+        PRIMARY KEY (platform, workspace_id, installer_id)
+    );
+
+    CREATE TABLE oauth_states (
+        state TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    """,
 ]

@@ -99,6 +99,15 @@ class SubscriptionStore:
         )
         return cursor.rowcount
 
+    def forget_prefix(self, platform: str, id_prefix: str) -> int:
+        """Delete the subscriptions of every user whose id starts with `id_prefix` (a
+        workspace's, see bot.core.ids.scoped_id); returns how many."""
+        cursor = self.conn.execute(
+            "DELETE FROM subscriptions WHERE platform = ? AND substr(user_id, 1, ?) = ?",
+            (platform, len(id_prefix), id_prefix),
+        )
+        return cursor.rowcount
+
     def count(self) -> int:
         """How many subscriptions exist."""
         return int(self.conn.execute("SELECT COUNT(*) FROM subscriptions").fetchone()[0])
@@ -192,6 +201,15 @@ class AlertQueue:
         self.conn.execute(
             "UPDATE user_state SET alert_overflow = 0 WHERE platform = ? AND user_id = ?", (platform, user_id)
         )
+
+    def forget_prefix(self, platform: str, id_prefix: str) -> int:
+        """Delete every queued alert (waiting or assigned) of users whose id starts with
+        `id_prefix`; returns how many."""
+        cursor = self.conn.execute(
+            "DELETE FROM alert_queue WHERE platform = ? AND substr(user_id, 1, ?) = ?",
+            (platform, len(id_prefix), id_prefix),
+        )
+        return cursor.rowcount
 
     def drop_user(self, platform: str, user_id: str) -> int:
         """Forget a user's queued papers (they unsubscribed from everything)."""

@@ -93,6 +93,14 @@ class UserStateStore:
             (to_iso(when), platform, user_id),
         )
 
+    def forget_prefix(self, platform: str, id_prefix: str) -> int:
+        """Delete the state of every user whose id starts with `id_prefix`; returns how many."""
+        cursor = self.conn.execute(
+            "DELETE FROM user_state WHERE platform = ? AND substr(user_id, 1, ?) = ?",
+            (platform, len(id_prefix), id_prefix),
+        )
+        return cursor.rowcount
+
 
 # --- notices ---------------------------------------------------------------------------------
 
@@ -141,3 +149,11 @@ class NoticeStore:
                     [to_iso(now), *(row[0] for row in rows)],
                 )
         return [row[1] for row in rows]
+
+    def forget_prefix(self, platform: str, id_prefix: str) -> int:
+        """Delete every notice of users whose id starts with `id_prefix`; returns how many."""
+        cursor = self.conn.execute(
+            "DELETE FROM notices WHERE platform = ? AND substr(user_id, 1, ?) = ?",
+            (platform, len(id_prefix), id_prefix),
+        )
+        return cursor.rowcount

@@ -98,7 +98,7 @@ async def memory_harness() -> AsyncIterator[Harness]:
 
 @asynccontextmanager
 async def discord_harness() -> AsyncIterator[Harness]:
-    """The real Discord adapter against the fake Discord on 127.0.0.1 (tests/fakes/discord_harness.py)."""
+    """The real Discord adapter against the fake Discord on 127.0.0.1 (tests/support/discord_harness.py)."""
     from tests.support.discord_harness import discord_harness as start_discord
 
     async with start_discord() as harness:
@@ -107,7 +107,7 @@ async def discord_harness() -> AsyncIterator[Harness]:
 
 @asynccontextmanager
 async def slack_harness() -> AsyncIterator[Harness]:
-    """The real Slack adapter against the fake Slack Web API on 127.0.0.1 (tests/fakes/slack_api.py)."""
+    """The real Slack adapter against the fake Slack Web API on 127.0.0.1 (tests/support/slack_api.py)."""
     from tests.support.slack_api import slack_harness as start_slack
 
     async with start_slack() as harness:

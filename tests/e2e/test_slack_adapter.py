@@ -26,6 +26,8 @@ from adapters.slack.listeners import ADMIN_CACHE_SECONDS, SORRY
 from adapters.slack.render import DETAILS_ACTION, SHARE_ACTION
 from bot.chat.grammar import Command
 from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.forms import DigestForm
+from bot.core.home import Home, HomeSection
 from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
 from bot.ports import post, send_dm
 from bot.settings import Settings
@@ -35,6 +37,7 @@ from tests.support.slack_api import (
     FakeSlack,
     assert_slack_limits,
     block_action,
+    event_callback,
     fake_slack,
     sign,
     slack_mention_is_inert,
@@ -94,6 +97,13 @@ class ScriptedService:
 
     def subscription_choices(self, who: Actor, prefix: str) -> list[tuple[str, str]]:
         return []
+
+    async def home(self, who: Actor) -> Home:
+        self.seen.append(("home", who, Place("slack", "")))
+        return Home("paperbot", (HomeSection("papers", "New for you", empty="Nothing yet."),))
+
+    def digest_form(self, who: Actor, where: Place) -> DigestForm:
+        raise NotImplementedError("the scripted service has no digest form")
 
 
 @dataclass
@@ -318,6 +328,15 @@ async def test_a_429_from_the_response_url_is_waited_out(rig: Rig) -> None:
     answer = await rig.fake.response("busy")
     assert "done" in visible_text(answer) and 2.0 in rig.sleeps.waits
     assert [body for _, body in rig.fake.refused] == [answer]  # the same message, sent again
+
+
+async def test_as_your_own_app_an_uninstall_is_only_logged(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="adapters.slack"):
+        envelope = await rig.fake.send_envelope("events_api", event_callback({"type": "app_uninstalled"}))
+        await rig.fake.wait_for_ack(envelope)
+    # Handled right after the ack, in the same task, before bolt sends the ack on.
+    assert "app was uninstalled in workspace T0FAKE; SLACK_BOT_TOKEN no longer works" in caplog.text
+    assert rig.service.seen == []
 
 
 async def test_a_rejected_token_fails_the_start(tmp_path: Path) -> None:

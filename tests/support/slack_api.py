@@ -2,8 +2,15 @@
 
 `FakeSlack` is an aiohttp server that
 - answers `POST|GET /api/<method>` for auth.test, chat.postMessage, chat.postEphemeral,
-  conversations.open, users.info and apps.connections.open (which returns this server's
-  `ws://` URL), recording every call with its form/JSON body and headers;
+  conversations.open, users.info, views.publish, views.open, views.update, oauth.v2.access and
+  apps.connections.open (which returns this server's `ws://` URL), recording every call with its
+  form/JSON body and headers;
+- knows workspaces: `add_workspace("T1")` makes one whose bot token (issued by oauth.v2.access
+  after an install) answers auth.test and users.info as that workspace; `revoke("T1")` makes
+  its tokens fail with `token_revoked`. Other `xoxb-` tokens belong to TEAM_ID, as before;
+- serves `GET /oauth/v2/authorize` as the page where someone approves the app: it checks the
+  client id and answers with a redirect to the redirect URI carrying a one-time code and the
+  state, as Slack does (`?team=T1` picks the workspace that approves);
 - can be told to fail: `fail("chat.postMessage", "not_in_channel")` answers
   `{"ok": false, "error": "not_in_channel"}`; `fail_status("chat.postMessage", 429,
   retry_after=0)` answers HTTP 429 with Retry-After (both for the next `times` calls);
@@ -21,12 +28,14 @@ validation plus the size limits, written independently of the renderer), `visibl
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
 import json
 import re
 import time
+import urllib.parse
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -36,6 +45,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.ports import ChatAdapter
 
@@ -51,6 +61,27 @@ class SlackCall:
     body: dict[str, Any]
     headers: dict[str, str]
     ok: bool = True
+
+
+@dataclass
+class FakeWorkspace:
+    """A workspace of the fake: its id, its bot user, and the tokens issued to it."""
+
+    team_id: str
+    name: str
+    bot_user_id: str
+    installer_id: str = "UINSTALLER"
+    tokens: list[str] = field(default_factory=list)
+
+    @property
+    def token(self) -> str:
+        """The latest bot token issued to this workspace."""
+        assert self.tokens, f"{self.team_id} was never installed"
+        return self.tokens[-1]
+
+
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret"
 
 
 @dataclass
@@ -71,6 +102,12 @@ class FakeSlack:
         self.admins: set[str] = set()
         self.owners: set[str] = set()
         self.ws_connections = 0
+        self.workspaces: dict[str, FakeWorkspace] = {}
+        self.revoked: set[str] = set()  # tokens that answer token_revoked
+        self.redirect_uri = ""  # the app's registered redirect URL (set by the test once known)
+        self.codes: dict[str, str] = {}  # one-time OAuth code -> team id
+        self.views: dict[str, dict[str, Any]] = {}  # view id -> the last view sent for it
+        self._view_ids = itertools.count(1)
         self._failures: dict[str, deque[_Failure]] = {}
         self._response_failures: dict[str, deque[_Failure]] = {}
         self._held: dict[str, asyncio.Event] = {}
@@ -86,6 +123,7 @@ class FakeSlack:
         """Listen on 127.0.0.1, port chosen by the OS."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_post("/response/{name}", self._response_url)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -117,11 +155,31 @@ class FakeSlack:
         """The Socket Mode websocket URL apps.connections.open hands out."""
         return f"ws://127.0.0.1:{self.port}/socket"
 
+    @property
+    def authorize_url(self) -> str:
+        """What SLACK_AUTHORIZE_URL should be set to."""
+        return f"{self.base}/oauth/v2/authorize"
+
     def response_url(self, name: str = "cmd") -> str:
         """A response_url that records what is posted to it under `name`."""
         return f"{self.base}/response/{name}"
 
     # --- scripting -----------------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str, *, installer_id: str = "UINSTALLER") -> FakeWorkspace:
+        """A workspace that can install the app (its token is issued by oauth.v2.access)."""
+        workspace = FakeWorkspace(team_id, f"Team {team_id}", f"UBOT{team_id}", installer_id)
+        self.workspaces[team_id] = workspace
+        return workspace
+
+    def revoke(self, team_id: str) -> None:
+        """Every token issued to the workspace answers token_revoked from now on."""
+        self.revoked.update(self.workspaces[team_id].tokens)
+
+    def workspace_of(self, call: SlackCall) -> str:
+        """The workspace whose token made a call ("" when it was not a workspace token)."""
+        token = call.headers.get("Authorization", "").removeprefix("Bearer ")
+        return next((w.team_id for w in self.workspaces.values() if token in w.tokens), "")
 
     def fail(self, method: str, error: str, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
@@ -243,13 +301,28 @@ class FakeSlack:
             if not auth.startswith("Bearer xapp-"):
                 return {"ok": False, "error": "not_allowed_token_type"}
             return {"ok": True, "url": self.ws_url}
+        if method == "oauth.v2.access":
+            return self._oauth_access(auth, body)
         if not auth.startswith("Bearer xoxb-"):
             return {"ok": False, "error": "not_authed"}
+        token = auth.removeprefix("Bearer ")
+        if token in self.revoked:
+            return {"ok": False, "error": "token_revoked"}
+        workspace = next((w for w in self.workspaces.values() if token in w.tokens), None)
+        team_id = workspace.team_id if workspace else TEAM_ID
         if method == "auth.test":
+            if workspace is not None:
+                return {
+                    "ok": True, "url": f"https://{team_id.lower()}.slack.test/", "team": workspace.name,
+                    "user": "paperbot", "team_id": team_id, "user_id": workspace.bot_user_id,
+                    "bot_id": f"B{team_id}", "is_enterprise_install": False,
+                }
             return {
                 "ok": True, "url": "https://fake.slack.test/", "team": "Fake team", "user": "paperbot",
                 "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "BPAPER", "is_enterprise_install": False,
             }
+        if method in ("views.publish", "views.open", "views.update"):
+            return self._view(method, body)
         if method in ("chat.postMessage", "chat.postEphemeral"):
             if not body.get("channel"):
                 return {"ok": False, "error": "channel_not_found"}
@@ -268,9 +341,66 @@ class FakeSlack:
             user = str(body.get("user", ""))
             return {
                 "ok": True,
-                "user": {"id": user, "team_id": TEAM_ID, "is_admin": user in self.admins, "is_owner": user in self.owners},
+                "user": {"id": user, "team_id": team_id, "is_admin": user in self.admins, "is_owner": user in self.owners},
             }
         return {"ok": False, "error": "unknown_method"}
+
+    def _view(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        view = body.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or not view.get("blocks"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if method == "views.publish" and not body.get("user_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if method == "views.open" and not body.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if method == "views.update":
+            view_id = str(body.get("view_id", ""))
+            if view_id not in self.views:
+                return {"ok": False, "error": "not_found"}
+        else:
+            view_id = f"V{next(self._view_ids):04d}"
+        self.views[view_id] = view
+        return {"ok": True, "view": {**view, "id": view_id}}
+
+    def _oauth_access(self, auth: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Exchange a one-time code for a bot token (client id and secret in HTTP Basic auth)."""
+        try:
+            client_id, _, secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+        except ValueError:
+            return {"ok": False, "error": "invalid_client_id"}
+        if client_id != CLIENT_ID:
+            return {"ok": False, "error": "invalid_client_id"}
+        if secret != CLIENT_SECRET:
+            return {"ok": False, "error": "bad_client_secret"}
+        team_id = self.codes.pop(str(body.get("code", "")), None)
+        if team_id is None:
+            return {"ok": False, "error": "invalid_code"}
+        workspace = self.workspaces[team_id]
+        workspace.tokens.append(f"xoxb-{team_id}-{len(workspace.tokens) + 1}-{uuid.uuid4().hex[:8]}")
+        return {
+            "ok": True, "app_id": "APAPER", "access_token": workspace.token, "token_type": "bot",
+            "scope": "commands,chat:write,chat:write.public,im:write,users:read", "bot_user_id": workspace.bot_user_id,
+            "team": {"id": team_id, "name": workspace.name}, "enterprise": None, "is_enterprise_install": False,
+            "authed_user": {"id": workspace.installer_id},
+        }
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """The approval page: someone in `team` approves the app; off to the redirect URI."""
+        query = request.query
+        self.calls.append(SlackCall("oauth/v2/authorize", dict(query), dict(request.headers)))
+        await self._notify()
+        if query.get("client_id") != CLIENT_ID:
+            return web.Response(status=400, text="invalid_client_id")
+        team_id = query.get("team") or next(iter(self.workspaces), "")
+        redirect = query.get("redirect_uri") or self.redirect_uri
+        if team_id not in self.workspaces or not redirect:
+            return web.Response(status=400, text="no such workspace or no redirect URI")
+        code = uuid.uuid4().hex
+        self.codes[code] = team_id
+        params = urllib.parse.urlencode({"code": code, "state": query.get("state", "")})
+        raise web.HTTPFound(f"{redirect}?{params}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -318,11 +448,19 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-def slash_command(text: str, *, response_url: str, user_id: str = "UADA", channel_id: str = "CGENERAL", command: str = "/papers") -> dict[str, str]:
+def slash_command(
+    text: str,
+    *,
+    response_url: str,
+    user_id: str = "UADA",
+    channel_id: str = "CGENERAL",
+    command: str = "/papers",
+    team_id: str = TEAM_ID,
+) -> dict[str, str]:
     """The form fields of a slash command invocation."""
     return {
         "token": "legacy-verification-token",
-        "team_id": TEAM_ID,
+        "team_id": team_id,
         "team_domain": "fake",
         "channel_id": channel_id,
         "channel_name": "general" if channel_id.startswith("C") else "directmessage",
@@ -346,16 +484,17 @@ def block_action(
     channel_id: str = "CGENERAL",
     message_ts: str = "1700000000.000001",
     ephemeral: bool = False,
+    team_id: str = TEAM_ID,
 ) -> dict[str, Any]:
     """A `block_actions` payload for a button click on a message."""
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
         "api_app_id": "APAPER",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": ephemeral},
         "trigger_id": "1.2.3",
-        "team": {"id": TEAM_ID, "domain": "fake"},
+        "team": {"id": team_id, "domain": "fake"},
         "channel": {"id": channel_id, "name": "general"},
         "response_url": response_url,
         "actions": [
@@ -368,6 +507,90 @@ def block_action(
     if not ephemeral:
         payload["message"] = {"type": "message", "ts": message_ts, "text": "fallback", "user": BOT_USER_ID}
     return payload
+
+
+def event_callback(event: dict[str, Any], *, team_id: str = TEAM_ID) -> dict[str, Any]:
+    """An Events API envelope (`app_home_opened`, `app_uninstalled`, `tokens_revoked`)."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": team_id,
+        "api_app_id": "APAPER",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": 1700000000,
+        "authorizations": [{"team_id": team_id, "user_id": f"UBOT{team_id}", "is_bot": True}],
+    }
+
+
+def _who(user_id: str, team_id: str) -> dict[str, Any]:
+    return {
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+        "team": {"id": team_id, "domain": "fake"},
+        "api_app_id": "APAPER",
+        "token": "legacy-verification-token",
+        "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+    }
+
+
+def home_action(action_id: str, value: str, *, user_id: str = "UADA", team_id: str = TEAM_ID, view_id: str = "V0001") -> dict[str, Any]:
+    """A button clicked in the Home tab (the container is the view; there is no channel)."""
+    return {
+        "type": "block_actions",
+        **_who(user_id, team_id),
+        "container": {"type": "view", "view_id": view_id},
+        "view": {"id": view_id, "type": "home", "blocks": []},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b1", "value": value, "action_ts": "1700000001.000001"}],
+    }
+
+
+def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]], *, user_id: str = "UADA", team_id: str = TEAM_ID) -> dict[str, Any]:
+    """A modal submitted with `values` (block_id -> action_id -> element state)."""
+    return {
+        "type": "view_submission",
+        **_who(user_id, team_id),
+        "view": {**view, "id": "VMODAL", "team_id": team_id, "state": {"values": values}},
+    }
+
+
+def block_suggestion(action_id: str, typed: str, *, user_id: str = "UADA", team_id: str = TEAM_ID) -> dict[str, Any]:
+    """An external select asking for options as someone types in a modal."""
+    return {
+        "type": "block_suggestion",
+        **_who(user_id, team_id),
+        "action_id": action_id,
+        "block_id": "timezone",
+        "value": typed,
+        "container": {"type": "view", "view_id": "VMODAL"},
+        "view": {"id": "VMODAL", "type": "modal", "callback_id": "paperbot_digest_settings"},
+    }
+
+
+def message_action(
+    callback_id: str,
+    message: dict[str, Any],
+    *,
+    response_url: str,
+    user_id: str = "UADA",
+    channel_id: str = "CGENERAL",
+    team_id: str = TEAM_ID,
+) -> dict[str, Any]:
+    """A message shortcut chosen on `message`."""
+    return {
+        "type": "message_action",
+        **_who(user_id, team_id),
+        "callback_id": callback_id,
+        "action_ts": "1700000002.000001",
+        "message_ts": message.get("ts", "1700000000.000100"),
+        "channel": {"id": channel_id, "name": "general"},
+        "message": {"type": "message", "ts": "1700000000.000100", "user": "UOTHER", **message},
+        "response_url": response_url,
+    }
+
+
+def form_body(payload: dict[str, Any]) -> str:
+    """An interaction payload as Slack posts it over HTTP (form field `payload`)."""
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
 
 
 # --- what arrived ------------------------------------------------------------------------------
@@ -435,6 +658,56 @@ def assert_slack_limits(part: dict[str, Any]) -> None:
         if isinstance(e, dict) and "action_id" in e
     ]
     assert len(action_ids) == len(set(action_ids)), f"duplicate action ids {action_ids}"
+
+
+def assert_view_limits(view: dict[str, Any]) -> None:
+    """A Home or modal view must parse as Block Kit (slack_sdk's View and block models validate
+    it, nested elements included) and stay within Slack's limits (checked independently too)."""
+    json.dumps(view)
+    parsed = View(**view)
+    parsed.validate_json()
+    assert parsed.to_dict()["type"] == view["type"]  # to_dict validates every nested object
+    blocks = view["blocks"]
+    assert 1 <= len(blocks) <= 100, f"{len(blocks)} blocks"
+    if view["type"] == "modal":
+        assert 1 <= len(view["title"]["text"]) <= 24
+        assert len(view.get("private_metadata", "")) <= 3000
+    action_ids = []
+    for raw in blocks:
+        block = Block.parse(raw)
+        assert block is not None, raw
+        block.validate_json()
+        kind = raw["type"]
+        if kind == "section":
+            assert 1 <= len(raw["text"]["text"]) <= 3000
+        elif kind == "header":
+            assert raw["text"]["type"] == "plain_text" and 1 <= len(raw["text"]["text"]) <= 150
+        elif kind == "context":
+            assert 1 <= len(raw["elements"]) <= 10
+        elif kind == "input":
+            assert 1 <= len(raw["label"]["text"]) <= 2000 and raw["block_id"]
+            options = raw["element"].get("options", [])
+            assert len(options) <= 100
+        for element in raw.get("elements", []) + [raw.get("accessory") or {}]:
+            if element.get("type") == "button":
+                assert len(element["text"]["text"]) <= 75 and len(element.get("value", "")) <= 2000
+                action_ids.append(element["action_id"])
+    assert len(action_ids) == len(set(action_ids)), f"duplicate action ids {action_ids}"
+
+
+def view_text(view: dict[str, Any]) -> str:
+    """The text a user reads in a view (button labels left out)."""
+    return "\n".join(_texts(view.get("blocks") or []))
+
+
+def buttons(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button of a view or message, in order (accessories and actions blocks)."""
+    found = []
+    for raw in view.get("blocks") or []:
+        for element in raw.get("elements", []) + [raw.get("accessory") or {}]:
+            if isinstance(element, dict) and element.get("type") == "button":
+                found.append(element)
+    return found
 
 
 # --- the contract-suite harness ----------------------------------------------------------------

@@ -31,6 +31,7 @@ SECRET_VALUES = {
     "slack_bot_token": "xoxb-S3CRET-bot",
     "slack_app_token": "xapp-S3CRET-app",
     "slack_signing_secret": "S3CRET-signing",
+    "slack_client_secret": "S3CRET-client",
     "discord_token": "S3CRET.discord.token",
     "web_access_token": "S3CRET-web",
     "smtp_password": "S3CRET-smtp",
@@ -118,6 +119,33 @@ def test_a_malformed_bot_token_still_counts_as_set_for_the_other_slack_checks() 
     with pytest.raises(ConfigError) as socket_mode:
         load_settings({"SLACK_BOT_TOKEN": "bot-token", "SLACK_APP_TOKEN": "xapp-1"}, dotenv=None)
     assert socket_mode.value.problems == ["SLACK_BOT_TOKEN: expected a bot token starting with xoxb-"]
+
+
+def test_a_distributed_slack_app_needs_its_client_secret_a_signing_secret_and_http_mode() -> None:
+    oauth = {"SLACK_CLIENT_ID": "123.456", "SLACK_CLIENT_SECRET": "s3cr3t-client", "SLACK_SIGNING_SECRET": "sign"}
+    settings = load_settings(oauth, dotenv=None)
+    assert settings.slack_enabled and settings.slack_distributed
+    assert settings.slack_client_secret.get_secret_value() == "s3cr3t-client"
+    assert settings.slack_authorize_url == "https://slack.com/oauth/v2/authorize"
+    with pytest.raises(ConfigError) as alone:
+        load_settings({"SLACK_CLIENT_ID": "123.456"}, dotenv=None)
+    assert alone.value.problems == [
+        "SLACK_CLIENT_ID needs SLACK_CLIENT_SECRET; SLACK_CLIENT_ID needs SLACK_SIGNING_SECRET (the install flow runs in HTTP mode)"
+    ]
+    with pytest.raises(ConfigError) as mixed:
+        load_settings(oauth | {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, dotenv=None)
+    assert mixed.value.problems == [
+        "set SLACK_BOT_TOKEN (your own app in one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+        "(an app any workspace installs), not both; SLACK_CLIENT_ID runs in HTTP mode: unset SLACK_APP_TOKEN "
+        "(Slack does not distribute Socket Mode apps)"
+    ]
+    assert "s3cr3t" not in str(mixed.value)
+    # The client secret alone (copied next to a bot token) turns nothing on.
+    own = load_settings({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "sign", "SLACK_CLIENT_SECRET": "x"}, dotenv=None)
+    assert own.slack_enabled and not own.slack_distributed
+    with pytest.raises(ConfigError) as url:
+        load_settings(oauth | {"SLACK_REDIRECT_URI": "slack.example/redirect"}, dotenv=None)
+    assert set(bad_key_lines(url.value)) == {"SLACK_REDIRECT_URI"}
 
 
 def test_secrets_are_not_echoed_in_errors() -> None:

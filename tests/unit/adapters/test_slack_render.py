@@ -30,6 +30,7 @@ from adapters.slack.render import (
     safe_url,
     share_value,
 )
+from adapters.slack.shortcuts import SHORTCUTS
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.models import ItemGroup, Paper, PaperItem, Reply, Summary
 from tests.support.factories import make_paper
@@ -344,6 +345,37 @@ def test_manifest_for_http_mode_and_odd_names() -> None:
     assert manifest["features"]["slash_commands"][0]["url"] == "https://bot.example/slack/events"
     assert manifest["settings"]["interactivity"]["request_url"] == "https://bot.example/slack/events"
     assert manifest["settings"]["socket_mode_enabled"] is False
+
+
+def test_every_manifest_has_the_home_tab_events_and_shortcuts() -> None:
+    for text in (manifest_yaml(), manifest_yaml(request_url="https://bot.example")):
+        manifest = parse_yaml_subset(text)
+        assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+        assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+        assert manifest["features"]["shortcuts"] == [
+            {"name": s.name, "type": "message", "callback_id": s.callback_id, "description": s.description} for s in SHORTCUTS
+        ]
+        assert all(len(s.name) <= 24 and len(s.description) <= 40 for s in SHORTCUTS)
+        assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "app_uninstalled", "tokens_revoked"]
+        assert "redirect_urls" not in manifest["oauth_config"]
+
+
+def test_a_distributed_manifest_is_http_mode_with_the_oauth_redirect() -> None:
+    manifest = parse_yaml_subset(manifest_yaml(request_url="https://bot.example", distribution=True))
+    assert manifest["oauth_config"]["redirect_urls"] == ["https://bot.example/slack/oauth_redirect"]
+    events = "https://bot.example/slack/events"
+    assert manifest["features"]["slash_commands"][0]["url"] == events
+    assert manifest["settings"]["event_subscriptions"]["request_url"] == events
+    assert manifest["settings"]["interactivity"] == {"is_enabled": True, "request_url": events, "message_menu_options_url": events}
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    # A full events URL is kept as given; the redirect goes to the same host.
+    given = parse_yaml_subset(manifest_yaml(request_url="https://x.example:8443/hooks/slack", distribution=True))
+    assert given["settings"]["event_subscriptions"]["request_url"] == "https://x.example:8443/hooks/slack"
+    assert given["oauth_config"]["redirect_urls"] == ["https://x.example:8443/slack/oauth_redirect"]
+    with pytest.raises(ValueError, match="--request-url"):
+        manifest_yaml(distribution=True)
+    with pytest.raises(ValueError, match="public https"):
+        manifest_yaml(request_url="bot.example", distribution=True)
 
 
 def test_text_that_is_only_control_characters_leaves_no_empty_blocks() -> None:

@@ -200,6 +200,10 @@ def test_slack_manifest_and_discord_invite(capsys: pytest.CaptureFixture[str], m
     assert code == 0 and "socket_mode_enabled: true" in out
     code, out, _ = run(capsys, "slack-manifest", "--request-url", "https://bot.example/slack/events")
     assert code == 0 and "socket_mode_enabled: false" in out and '"https://bot.example/slack/events"' in out
+    code, out, _ = run(capsys, "slack-manifest", "--distribution", "--request-url", "https://bot.example")
+    assert code == 0 and '"https://bot.example/slack/oauth_redirect"' in out and "socket_mode_enabled: false" in out
+    code, _, err = run(capsys, "slack-manifest", "--distribution")
+    assert code == 2 and "--request-url" in err
     code, _, err = run(capsys, "discord-invite")
     assert code == 2 and "DISCORD_APPLICATION_ID" in err
     monkeypatch.setenv("DISCORD_APPLICATION_ID", "123456789012345678")

@@ -17,6 +17,7 @@ from bot.digests.channels_file import load_channels_file
 from bot.digests.compose import build_digest
 from bot.digests.selection import TRENDING, effective_rank, select, trending_score, window_start
 from bot.store.db import migrate
+from bot.store.schema import MIGRATIONS
 from tests.support.factories import (
     T0,
     FakeSummaries,
@@ -104,7 +105,7 @@ def test_migration_6_adds_rank_to_existing_channels() -> None:
     store = new_store()
     store.channels.save(channel(), T0)
     assert store.channels.get("slack:C1").rank == ""  # type: ignore[union-attr]
-    assert migrate(store.conn) == 6  # applied once, idempotent on a migrated store
+    assert migrate(store.conn) == len(MIGRATIONS)  # applied once, idempotent on a migrated store
     assert store.emails.get("nope") is None
 
 

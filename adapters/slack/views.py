@@ -1,0 +1,233 @@
+"""Pure Block Kit views: the App Home tab (a `bot.core.home.Home`), the digest settings modal
+(a `bot.core.forms.DigestForm`), and a paper's details in a modal; plus reading the modal's
+submitted values back and placing the core's field errors beside their fields.
+
+Views hold at most `MAX_VIEW_BLOCKS` (100) blocks; text is escaped with render.py's `inert`
+like every message. Buttons carry what to do in their value: a Home action's command and the
+channel it is about as Slack names it (never a workspace: the request's workspace is used).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from adapters.slack.render import (
+    MAX_BUTTON_VALUE,
+    Block,
+    context,
+    fit,
+    header_blocks,
+    item_blocks,
+    mrkdwn,
+    plain,
+    render_reply,
+    section,
+)
+from bot.chat.view import item_view
+from bot.core.errors import FormErrors
+from bot.core.forms import Choice, DigestForm, DigestFormValues
+from bot.core.home import Home, HomeAction, HomeActionKind, HomeEntry
+from bot.core.ids import split_scoped_id
+from bot.core.models import CatchUp, Reply
+
+MAX_VIEW_BLOCKS = 100
+MAX_TITLE = 24  # a view's title
+MAX_OPTIONS = 100  # a select's options
+MAX_PRIVATE_METADATA = 3000
+
+HOME_RUN_ACTION = "paperbot_home_run"  # value: {"c": command, "ch": channel or ""}
+HOME_EDIT_ACTION = "paperbot_home_edit"  # value: {"ch": channel}
+HOME_DETAILS_ACTION = "paperbot_home_details"  # action_id prefix; value: paper id
+DIGEST_MODAL = "paperbot_digest_settings"  # the modal's callback_id
+TIME_ZONE_ACTION = "paperbot_time_zone"  # the time zone select (options loaded as one types)
+FIELD_ACTION = "value"  # every other input's action_id (its block_id names the field)
+
+_CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,30}$")
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def channel_ref(channel_id: str) -> str:
+    """A channel as Slack shows it (`<#C123>`), from the core's id (maybe `T1:C123`)."""
+    local = split_scoped_id(channel_id)[1]
+    return f"<#{local}>" if _CHANNEL_ID.match(local) else fit(local, 80, oneline=True)
+
+
+# --- the Home tab ------------------------------------------------------------------------------
+
+
+def _action_button(action: HomeAction, index: int) -> Block:
+    channel = split_scoped_id(action.channel_id)[1]
+    if action.kind is HomeActionKind.EDIT_DIGEST:
+        action_id, value = f"{HOME_EDIT_ACTION}_{index}", json.dumps({"ch": channel})
+    else:
+        action_id, value = f"{HOME_RUN_ACTION}_{index}", json.dumps({"c": action.command, "ch": channel})
+    element: Block = {"type": "button", "text": plain(action.label[:75]), "action_id": action_id, "value": value[:MAX_BUTTON_VALUE]}
+    if action.danger:
+        element["style"] = "danger"
+        element["confirm"] = {
+            "title": plain(f"{action.label}?"[:100]),
+            "text": plain(f"{action.label}: are you sure?"),
+            "confirm": plain(action.label[:30]),
+            "deny": plain("Keep it"),
+        }
+    return element
+
+
+def _entry_blocks(entry: HomeEntry, first_index: int) -> list[Block]:
+    text = fit(entry.text, 1000)
+    if entry.channel_id:
+        text = f"{channel_ref(entry.channel_id)} · {text}"
+    if entry.detail:
+        text += "\n" + fit(entry.detail, 1000)
+    buttons = [_action_button(a, first_index + i) for i, a in enumerate(entry.actions)]
+    if len(buttons) == 1:
+        return [section(text, accessory=buttons[0])]
+    blocks = [section(text)]
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons[:25]})
+    return blocks
+
+
+def home_view(home: Home, *, notice: str = "") -> dict[str, Any]:
+    """The Home tab of one person (`notice`: the outcome of what they just did, on top)."""
+    blocks: list[Block] = []
+    if notice:
+        blocks.append(section(":information_source: " + fit(notice, 2000)))
+    index = 0
+    for number, home_section in enumerate(home.sections):
+        part: list[Block] = [{"type": "divider"}] if number else []
+        part += header_blocks(home_section.title)
+        for position, item in enumerate(home_section.items, start=1):
+            part += item_blocks(item_view(item, position), details=False, details_action=HOME_DETAILS_ACTION)
+        for entry in home_section.entries:
+            part += _entry_blocks(entry, index)
+            index += len(entry.actions)
+        if not home_section.entries and not home_section.items and home_section.empty:
+            part.append(context([fit(home_section.empty, 1000)]))
+        if home_section.note:
+            part.append(context([fit(home_section.note, 1000)]))
+        if len(blocks) + len(part) > MAX_VIEW_BLOCKS - 1:
+            blocks.append(context(["…more than a Home tab can show; see /papers subscriptions and /papers digest show."]))
+            break
+        blocks += part
+    return {"type": "home", "blocks": blocks or [section("Nothing here yet.")]}
+
+
+# --- a paper in a modal ---------------------------------------------------------------------------
+
+
+def paper_modal(reply: Reply) -> dict[str, Any]:
+    """A paper's details (a PaperCommand's reply) in a modal."""
+    blocks = [block for part in render_reply(reply, details_buttons=False) for block in part["blocks"]]
+    return {"type": "modal", "title": plain("Paper"), "close": plain("Close"), "blocks": blocks[:MAX_VIEW_BLOCKS]}
+
+
+def message_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (e.g. why the settings cannot be changed)."""
+    return {"type": "modal", "title": plain(title[:MAX_TITLE]), "close": plain("Close"), "blocks": [section(fit(text, 2900))]}
+
+
+# --- the digest settings modal ------------------------------------------------------------------
+
+
+def _option(choice: Choice) -> dict[str, Any]:
+    return {"text": plain(fit(choice.label, 75, oneline=True)), "value": choice.value[:150]}
+
+
+def time_zone_options(choices: list[Choice]) -> list[dict[str, Any]]:
+    """The time zone select's options (what the options request answers)."""
+    return [_option(c) for c in choices[:MAX_OPTIONS]]
+
+
+def _input(field: str, label: str, element: Block, *, optional: bool = False, hint: str = "") -> Block:
+    block: Block = {"type": "input", "block_id": field, "label": plain(label), "element": element, "optional": optional}
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def digest_modal(form: DigestForm, channel_id: str) -> dict[str, Any]:
+    """The settings modal of one channel's digest, filled with its current values."""
+    settings = form.settings
+    days = [Choice(name, str(number)) for number, name in enumerate(_DAYS)]
+    topics = form.topics[:MAX_OPTIONS]
+    chosen_topics = [_option(c) for c in topics if c.value in settings.topics]
+    chosen_sources = [_option(c) for c in form.sources if c.value in {s.value for s in settings.sources}]
+    catch_up = [Choice("Post the latest missed digest, marked delayed", CatchUp.POST.value), Choice("Skip it with a one-line note", CatchUp.SKIP.value)]
+    zone = Choice(settings.timezone.replace("_", " "), settings.timezone)
+
+    topic_select: Block = {"type": "multi_static_select", "action_id": FIELD_ACTION, "placeholder": plain("All topics"), "options": [_option(c) for c in topics]}
+    if chosen_topics:
+        topic_select["initial_options"] = chosen_topics
+    sources: Block = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in form.sources]}
+    if chosen_sources:
+        sources["initial_options"] = chosen_sources
+    day_boxes: Block = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in days]}
+    if settings.days:
+        day_boxes["initial_options"] = [_option(c) for c in days if int(c.value) in settings.days]
+    where = "your DMs" if channel_id.startswith("D") else channel_ref(channel_id)
+    intro = f"The daily digest of {where}." + (" It has none yet: saving switches it on." if form.is_new else "")
+    blocks: list[Block] = [
+        {"type": "section", "text": mrkdwn(intro)},
+        _input("time", "Time of day", {"type": "timepicker", "action_id": FIELD_ACTION, "initial_time": settings.time_of_day.strftime("%H:%M")}),
+        _input("timezone", "Time zone", {"type": "external_select", "action_id": TIME_ZONE_ACTION, "min_query_length": 1, "initial_option": _option(zone), "placeholder": plain("Type a city or region")}),
+        _input("days", "Days", day_boxes),
+        _input("topics", "Topics", topic_select, optional=True, hint="None chosen: papers of every topic."),
+        _input("max_items", "Papers per digest", {"type": "number_input", "action_id": FIELD_ACTION, "is_decimal_allowed": False, "min_value": "1", "max_value": str(form.max_items), "initial_value": str(settings.max_items)}),
+        _input("sources", "Sources", sources, optional=True, hint="None checked: every source."),
+        _input("catch_up", "After paperbot was down", {"type": "radio_buttons", "action_id": FIELD_ACTION, "options": [_option(c) for c in catch_up], "initial_option": _option(next(c for c in catch_up if c.value == settings.catch_up.value))}),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": DIGEST_MODAL,
+        "title": plain("Digest settings"),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps({"ch": channel_id})[:MAX_PRIVATE_METADATA],
+        "blocks": blocks,
+    }
+
+
+def modal_channel(view: dict[str, Any]) -> str:
+    """The channel (as Slack names it) a settings modal is about ("" when unreadable)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return ""
+    channel = data.get("ch") if isinstance(data, dict) else None
+    return channel if isinstance(channel, str) and _CHANNEL_ID.match(channel) else ""
+
+
+def digest_values(view: dict[str, Any]) -> DigestFormValues:
+    """What was submitted in a settings modal (`view.state.values`), as the core reads it."""
+    values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
+
+    def element(field: str) -> dict[str, Any]:
+        block = values.get(field) or {}
+        found: Any = next(iter(block.values()), {}) if isinstance(block, dict) else {}
+        return found if isinstance(found, dict) else {}
+
+    def one(field: str) -> str:
+        option = element(field).get("selected_option") or {}
+        return str(option.get("value", "")) if isinstance(option, dict) else ""
+
+    def many(field: str) -> tuple[str, ...]:
+        options = element(field).get("selected_options") or []
+        return tuple(str(o.get("value", "")) for o in options if isinstance(o, dict))
+
+    return DigestFormValues(
+        time=str(element("time").get("selected_time") or ""),
+        timezone=one("timezone"),
+        days=many("days"),
+        topics=many("topics"),
+        max_items=str(element("max_items").get("value") or ""),
+        sources=many("sources"),
+        catch_up=one("catch_up"),
+    )
+
+
+def field_errors(errors: FormErrors) -> dict[str, str]:
+    """The core's field errors as Slack's `response_action: errors` (block id -> message)."""
+    return {field: message[:150] for field, message in errors.fields.items()}
