@@ -5,10 +5,11 @@ Modes:
   opens the websocket (`apps.connections.open`, called through SLACK_API_URL like every other
   Web API call); `start()` returns once connected (or keeps trying in the background after
   `CONNECT_TIMEOUT` seconds).
-- **HTTP mode** otherwise: an aiohttp server on HTTP_HOST:HTTP_PORT serves `POST /slack/events`
-  (slash commands, interactivity and events; bolt verifies each request with
-  SLACK_SIGNING_SECRET and answers 401 to a bad signature) and `GET /healthz` (the JSON of
-  `health()`; 503 when its "ok" is false). Socket Mode opens no port, so it serves no /healthz.
+- **HTTP mode** otherwise: `POST /slack/events` (slash commands, interactivity and events; bolt
+  verifies each request with SLACK_SIGNING_SECRET and answers 401 to a bad signature). Under
+  `paperbot run` the core's one web server (bot/web) serves these routes beside the site,
+  /healthz and /readyz on HTTP_HOST:HTTP_PORT (`http_routes`); on its own (WEB_ENABLED=false,
+  tests) the adapter serves them, and `GET /healthz`, on an aiohttp server of its own.
 - **Distributed** (SLACK_CLIENT_ID, no bot token): HTTP mode for any number of workspaces. The
   same server also serves bolt's OAuth flow, `GET /slack/install` and `GET /slack/oauth_redirect`
   (installs.py: installations and states live in paperbot's store, through the
@@ -138,6 +139,9 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
+        # Set when the core's web server took our routes (http_routes); then we open no port.
+        self._routes_taken = False
+        self._started = False
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -151,11 +155,13 @@ class SlackAdapter:
         self.listeners.default_team_id = self.team_id
         if self.socket_mode:
             await self._start_socket_mode()
-        else:
+        elif not self._routes_taken:
             await self._start_http()
+        self._started = True
 
     async def stop(self) -> None:
         """Stop taking events, let answers in progress finish, close connections."""
+        self._started = False
         if self._socket is not None:
             with contextlib.suppress(Exception):
                 await self._socket.close_async()
@@ -178,7 +184,20 @@ class SlackAdapter:
         if self._socket is not None:
             session = self._socket.client.current_session
             return session is not None and not session.closed
-        return self._runner is not None
+        return self._runner is not None or (self._routes_taken and self._started)
+
+    def http_routes(self) -> list[web.RouteDef]:
+        """HTTP mode's routes (`POST /slack/events`, and the OAuth flow of a distributed app) for
+        the core's one web server, which then serves them beside the site, /healthz and /readyz;
+        calling this hands them over, so `start` opens no port of its own. Socket Mode: none.
+        Requests before `start` get 503 (Slack retries them)."""
+        if self.socket_mode:
+            return []
+        self._routes_taken = True
+        routes = [web.post("/slack/events", self._http_events)]
+        if self.app.oauth_flow is not None:
+            routes += [web.get(INSTALL_PATH, self._http_install), web.get(REDIRECT_PATH, self._http_oauth_redirect)]
+        return routes
 
     async def _identify(self) -> None:
         try:
@@ -236,6 +255,8 @@ class SlackAdapter:
         log.info("slack: HTTP mode on %s:%s (%s)", self.settings.http_host, self.http_port, routes)
 
     async def _http_events(self, request: web.Request) -> web.Response:
+        if self._routes_taken and not self._started:
+            return web.Response(status=503, text="starting")
         bolt_request = await to_bolt_request(request)
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)

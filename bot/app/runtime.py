@@ -42,7 +42,7 @@ from bot.fetch.http import HttpClient
 from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source
 from bot.fetch.sources import Source, build_sources
 from bot.fetch.sources.arxiv_api import ArxivAPISource
-from bot.ports import ChatAdapter, Health, HttpRoutes, adapter_routes
+from bot.ports import ChatAdapter, Health, adapter_routes
 from bot.search.engine import SearchEngine
 from bot.settings import Settings
 from bot.store import Store
@@ -179,14 +179,6 @@ class Runtime:
     async def start_web(self, adapters: Sequence[ChatAdapter]) -> None:
         """Serve the site, feeds, /healthz, /readyz and the adapters' routes; logs its URL once.
         A taken port is logged, not fatal: chat and email delivery go on without the site."""
-        if self.settings.slack_enabled and not self.settings.slack_app_token.get_secret_value():
-            slack = self.adapters.get("slack")
-            if slack is not None and not isinstance(slack, HttpRoutes):
-                # Until the Slack adapter contributes /slack/events through http_routes(), it
-                # serves HTTP_PORT itself in HTTP mode; a second server there could not bind.
-                log.warning("web site off: the Slack adapter serves %s:%s itself in HTTP mode",
-                            self.settings.http_host, self.settings.http_port)
-                return
         site = Site(
             store=self.store, search=self.search, summaries=self.summaries, clock=self.clock,
             settings=self.settings, refresh_every=min((s.interval for s in self.sources), default=3600.0),

@@ -191,3 +191,44 @@ async def test_hostile_titles_found_by_a_command_arrive_inert(bot: Bot) -> None:
     assert "Zebrafish" in visible_text(answer)
     assert_slack_limits(answer)
     assert_inert(answer)
+
+
+async def test_http_mode_is_served_by_the_one_web_server_beside_the_site(tmp_path: Path) -> None:
+    """Slack HTTP mode and the site share HTTP_HOST:HTTP_PORT: the runtime's web server mounts
+    the adapter's /slack/events, and the adapter opens no port of its own."""
+    import socket
+    import urllib.parse
+
+    import aiohttp
+
+    from tests.e2e.test_slack_adapter import SECRET
+    from tests.support.slack_api import sign, slash_command
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with fake_slack() as fake:
+        settings = slack_settings(fake, tmp_path, slack_app_token="", http_port=port, web_enabled=True)
+        runtime = await build_runtime(settings, clock=ScaledClock(SAMPLE_NOW), offline=True)
+        await fetch_due(runtime)
+        adapter = SlackAdapter(settings, health=runtime.health, sleep=Sleeps())
+        try:
+            await runtime.start([adapter])
+            assert adapter._runner is None and adapter.connected  # no second server
+            url = f"http://127.0.0.1:{port}"
+            body = urllib.parse.urlencode(slash_command("diffusion", response_url=fake.response_url("w")))
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            async with aiohttp.ClientSession() as session:
+                async with session.post(f"{url}/slack/events", data=body, headers={**form, **sign(SECRET, body)}) as acked:
+                    assert acked.status == 200
+                async with session.post(f"{url}/slack/events", data=body, headers=form) as unsigned:
+                    assert unsigned.status == 401
+                async with session.get(f"{url}/healthz") as health:
+                    assert (await health.json())["adapters"] == {"slack": True}
+                async with session.get(f"{url}/") as page:
+                    assert page.status == 200 and "paperbot" in await page.text()
+            answer = await fake.response("w")
+            assert "diffusion" in json.dumps(answer).lower()
+        finally:
+            await runtime.stop()
+            await runtime.shutdown()
