@@ -218,7 +218,7 @@ def _papers(settings: Settings, args: argparse.Namespace, stdout: TextIO) -> int
     if args.limit < 1:
         raise ValueError("--limit must be at least 1")
     since = parse_since(args.since, make_clock(settings)()) if args.since else None
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, writable=False)
     try:
         papers = store.papers.changed(
             since=since, source=SourceKind(args.source) if args.source else None, limit=args.limit

@@ -14,7 +14,7 @@ from bot.store import Store
 def print_status(settings: Settings, out: TextIO) -> int:
     """`paperbot status`: sources with last success, last failure and next fetch; store counts; LLM usage."""
     clock = make_clock(settings)
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, writable=False)
     try:
         states = {state.name: state for state in store.sources.all()}
         names = [s.name for s in build_sources(settings, clock)]

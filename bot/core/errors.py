@@ -4,8 +4,11 @@
     ├── ConfigError              settings are missing or invalid (all problems in one message)
     ├── UserInputError           a user typed something we cannot do; the text is shown to them
     │   └── PermissionDenied     the user may not change this (e.g. channel digest settings)
-    ├── StoreError               the database cannot be opened or migrated
-    │   └── UnsupportedDatabase  e.g. postgresql:// before that backend exists
+    ├── StoreError               the database cannot be opened, migrated or written
+    │   ├── UnsupportedDatabase  e.g. postgresql:// before that backend exists
+    │   ├── StoreReadOnly        the database (or its directory) cannot be written
+    │   ├── StoreFull            the disk (or the database's page limit) is full
+    │   └── StoreLocked          another paperbot process holds the store's writer lock
     ├── SourceError              a source could not be fetched or its payload not understood
     │   ├── FetchError           network trouble, timeouts, HTTP errors after retries
     │   │   ├── HTTPStatusError  a final non-success status (carries .status)
@@ -53,6 +56,23 @@ class StoreError(PaperbotError):
 
 class UnsupportedDatabase(StoreError):
     """The configured database URL names a backend that is not available yet."""
+
+
+class StoreReadOnly(StoreError):
+    """The database cannot be written: a read-only or immutable file, or no permission."""
+
+
+class StoreFull(StoreError):
+    """A write failed because the disk is full; the transaction was rolled back, nothing
+    already stored is lost."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the store's writer lock; `holder` describes it (pid, command)."""
+
+    def __init__(self, message: str, *, holder: str = "") -> None:
+        self.holder = holder
+        super().__init__(message)
 
 
 class SourceError(PaperbotError):
