@@ -34,6 +34,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -133,6 +134,7 @@ Flag = Annotated[bool, BeforeValidator(_flag)]
 PositiveWholeNumber = Annotated[PositiveInt, BeforeValidator(_whole_number)]
 WholeNumberOrZero = Annotated[NonNegativeInt, BeforeValidator(_whole_number)]
 PositiveNumber = Annotated[PositiveFloat, BeforeValidator(_number)]
+NumberOrZero = Annotated[NonNegativeFloat, BeforeValidator(_number)]
 BaseURL = Annotated[str, AfterValidator(_base_url)]
 # Feed URLs are fetched as written (a trailing slash may matter to the server), only checked.
 FeedURL = Annotated[str, AfterValidator(_check_url_scheme)]
@@ -182,6 +184,7 @@ class Settings(BaseSettings):
     # --- core --------------------------------------------------------------------------------
     data_dir: str = _setting(".paperbot", "Directory for the database and caches.", CORE, "PAPERBOT_DATA_DIR")
     database: str = _setting("", "Database path or URL (sqlite:///path.db); empty: <data dir>/paperbot.db. postgresql:// is not supported yet.", CORE, "PAPERBOT_DB")
+    store_lock_wait: NumberOrZero = _setting(60.0, "Seconds `paperbot run --once` waits for another paperbot on the same store to finish before giving up (`paperbot run` never waits: it refuses to start).", CORE)
     log_level: LogLevel = _setting("info", "Log verbosity: debug, info, warning or error.", CORE)
     log_format: LogFormat = _setting("text", "Log line format: text or json (one object per line).", CORE)
     user_agent: str = _setting("paperbot/0.1 (research paper bot; +https://github.com/paperbot/paperbot)", "User-Agent sent to every source; include a contact address for arXiv and Reddit.", CORE, "PAPERBOT_USER_AGENT")

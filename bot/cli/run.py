@@ -1,4 +1,10 @@
-"""`paperbot run`: the long-running bot (or `--once`: fetch, run what is due, deliver, exit)."""
+"""`paperbot run`: the long-running bot (or `--once`: fetch, run what is due, deliver, exit).
+
+Both deliver from the outbox, so both first take the store's writer lock (bot.store.lock): a
+second `paperbot run` on the same store refuses to start, naming the process that runs, and a
+`run --once` (from cron, say) waits up to STORE_LOCK_WAIT seconds for it, then gives up having
+sent nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,22 @@ from bot.app.runtime import Runtime, install_signal_handlers, unless_stopped
 from bot.app.wiring import build_adapters
 from bot.ports import ChatAdapter
 from bot.settings import Settings, make_clock
+from bot.store.lock import writer_lock
 
 log = logging.getLogger(__name__)
 
 
 async def run_bot(settings: Settings, *, console: bool = False, offline: bool = False, once: bool = False) -> int:
     """Run paperbot until SIGINT/SIGTERM or the end of console input; returns the exit status."""
+    lock = writer_lock(settings.database_url)
+    lock.acquire("paperbot run --once" if once else "paperbot run", wait=settings.store_lock_wait if once else 0.0)
+    try:
+        return await _run_locked(settings, console=console, offline=offline, once=once)
+    finally:
+        lock.release()
+
+
+async def _run_locked(settings: Settings, *, console: bool, offline: bool, once: bool) -> int:
     runtime = await Runtime.initialize(settings, clock=make_clock(settings), offline=offline)
     adapters = build_adapters(settings, console=console, health=runtime.health)
     try:
