@@ -50,6 +50,8 @@ class Scheduler:
         now = ensure_utc(now or self.clock())
         result = {"digests": 0, "alerts": 0, "sent": 0}
         for name, step in (("digests", self.digests.run_due), ("alerts", self.run_alerts)):
+            if self.delivery.stopping.is_set():
+                return result  # shutting down: start nothing new
             try:
                 result[name] = await step(now)
             except Exception:

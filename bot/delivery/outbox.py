@@ -243,6 +243,12 @@ class Delivery:
                         throttled.add(row.platform)
             return completed
 
+    async def idle(self) -> None:
+        """Return once no delivery pass is running (a pass started after `stopping` was set
+        returns at once, so at shutdown this waits only for the send in flight)."""
+        async with self._lock:
+            return
+
     async def _deliver_row(self, row: OutboxRow) -> str:
         adapter = self.adapters[row.platform]
         try:

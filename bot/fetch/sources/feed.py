@@ -27,6 +27,7 @@ import feedparser
 from bot.core.errors import ParseError
 from bot.core.ids import find_arxiv_id, item_id, parse_arxiv_id
 from bot.core.models import Paper, SourceKind
+from bot.core.redact import redact_url
 from bot.fetch.http import HttpClient
 from bot.fetch.sources.xml import (
     as_declared_utf8,
@@ -44,14 +45,18 @@ _NAME_LIMIT = 60
 
 
 def feed_name(url: str) -> str:
-    """A short, stable source name for a feed URL: `feed:<host><path>`, hashed when long."""
-    parts = urlsplit(url.strip())
+    """A short, stable source name for a feed URL: `feed:<host><path>`, hashed when long.
+
+    Names are shown (status, /healthz, logs), so credentials in the URL (`user:pass@`,
+    `?apikey=`) never reach them: they are built from `redact_url(url)`."""
+    url = redact_url(url.strip())
+    parts = urlsplit(url)
     host = (parts.hostname or "").removeprefix("www.")
     short = host + parts.path.rstrip("/")
     if parts.query:
         short += "?" + parts.query
     if len(short) > _NAME_LIMIT:
-        digest = hashlib.sha1(url.strip().encode("utf-8")).hexdigest()[:8]
+        digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:8]
         short = f"{short[: _NAME_LIMIT - 9]}~{digest}"
     return f"feed:{short}"
 
