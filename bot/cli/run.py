@@ -54,16 +54,24 @@ async def _run_locked(settings: Settings, *, console: bool, offline: bool, once:
 
 async def _run_once(runtime: Runtime, adapters: list[ChatAdapter]) -> int:
     """Fetch every source, run one scheduler tick with the platform adapters connected, exit;
-    1 when every source failed. The console prints what it is sent without being started."""
+    1 when any part of that failed: every source, a digest that could not be written, a step of
+    the tick, or a delivery attempt (what failed stays in the outbox for the next run). The
+    console prints what it is sent without being started."""
     runtime.attach(adapters)
     outcomes = await runtime.fetch_due(runtime.sources)
     platforms = [adapter for adapter in adapters if adapter.platform != "console"]
     for adapter in platforms:
         await adapter.start(runtime.service)
     try:
-        await runtime.scheduler.tick(runtime.clock())
+        result = await runtime.scheduler.tick(runtime.clock())
     finally:
         for adapter in platforms:
             with contextlib.suppress(Exception):
                 await adapter.stop()
-    return 1 if outcomes and all(not o.ok for o in outcomes) else 0
+    if outcomes and all(not o.ok for o in outcomes):
+        log.error("run --once: every source failed")
+        return 1
+    if result["failed"]:
+        log.error("run --once: %d failure(s) in digests or delivery (logged above); they are retried next run", result["failed"])
+        return 1
+    return 0
