@@ -258,19 +258,22 @@ class Runtime:
     async def _source_loop(self, source: Source) -> None:
         """Fetch one source whenever it is due, until stopping: its own schedule, so nothing
         another source does (hang, 429, time out) delays it."""
+        loop = asyncio.get_running_loop()
+        not_before = 0.0  # after a failure that could not be recorded in the store
         while not self.stopping.is_set():
             try:
-                wait = self._seconds_until_due(source)
+                wait = max(self._seconds_until_due(source), not_before - loop.time())
                 if wait <= 0:
                     await fetch_source(source, self.http, self.store, self.clock)
                     continue
-            except StoreError as exc:
-                # The state could not be saved either, so do not come straight back.
+            except Exception as exc:
+                # The source's state may not have been saved, so it would look due at once.
                 wait = retry_delay(source.interval, 1).total_seconds()
-                log.error("source %s could not be stored: %s; next attempt in %.0f s", source.name, exc, wait)
-            except Exception:
-                wait = retry_delay(source.interval, 1).total_seconds()
-                log.exception("fetching source %s failed unexpectedly; next attempt in %.0f s", source.name, wait)
+                not_before = loop.time() + wait
+                if isinstance(exc, StoreError):
+                    log.error("source %s could not be stored: %s; next attempt in %.0f s", source.name, exc, wait)
+                else:
+                    log.exception("fetching source %s failed unexpectedly; next attempt in %.0f s", source.name, wait)
             await self._pause(min(wait, FETCH_POLL_SECONDS))
 
     async def _pause(self, seconds: float) -> None:

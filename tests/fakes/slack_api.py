@@ -7,6 +7,9 @@
 - can be told to fail: `fail("chat.postMessage", "not_in_channel")` answers
   `{"ok": false, "error": "not_in_channel"}`; `fail_status("chat.postMessage", 429,
   retry_after=0)` answers HTTP 429 with Retry-After (both for the next `times` calls);
+- can be told to be slow: `slow("chat.postMessage", 2.0)` posts the message when the request
+  arrives (as Slack does) and answers 2 s later; `in_flight` counts requests waiting for their
+  answer. A client that dies meanwhile has posted the message without learning its ts;
 - serves `POST /response/<name>` as a command's response_url, recording each JSON body;
 - serves `GET /socket` as the Socket Mode websocket: sends `hello` on connect, lets the test
   push envelopes (`send_envelope`) and records what the client sends back (the acks).
@@ -43,12 +46,13 @@ TEAM_ID = "T0FAKE"
 
 @dataclass
 class SlackCall:
-    """One Web API call the fake received."""
+    """One Web API call the fake received (`at`: time.monotonic() on arrival)."""
 
     method: str
     body: dict[str, Any]
     headers: dict[str, str]
     ok: bool = True
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -69,6 +73,8 @@ class FakeSlack:
         self.owners: set[str] = set()
         self.ws_connections = 0
         self._failures: dict[str, deque[_Failure]] = {}
+        self._delays: dict[str, float] = {}
+        self.in_flight = 0
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._ws: web.WebSocketResponse | None = None
@@ -129,6 +135,10 @@ class FakeSlack:
         error = "ratelimited" if status == 429 else "internal_error"
         for _ in range(times):
             self._failures.setdefault(method, deque()).append(_Failure(status, {"ok": False, "error": error}, headers))
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer every call of `method` `seconds` after it arrived (it takes effect at once)."""
+        self._delays[method] = seconds
 
     # --- inspection ----------------------------------------------------------------------------
 
@@ -215,6 +225,14 @@ class FakeSlack:
         answer = self._answer(method, body, request)
         call.ok = bool(answer.get("ok"))
         await self._notify()
+        delay = self._delays.get(method, 0.0)
+        if delay:
+            self.in_flight += 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.in_flight -= 1
+                await self._notify()
         return web.json_response(answer)
 
     def _answer(self, method: str, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
