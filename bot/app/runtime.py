@@ -35,7 +35,7 @@ from bot.alerts.alerts import SubscriptionCommands
 from bot.app.samples import offline_sources
 from bot.app.scheduler import Scheduler
 from bot.chat.service import BotService
-from bot.core.clock import Clock, to_iso
+from bot.core.clock import Clock, system_monotonic, to_iso
 from bot.core.errors import StoreError
 from bot.core.models import Paper
 from bot.delivery.outbox import Delivery
@@ -258,18 +258,17 @@ class Runtime:
     async def _source_loop(self, source: Source) -> None:
         """Fetch one source whenever it is due, until stopping: its own schedule, so nothing
         another source does (hang, 429, time out) delays it."""
-        loop = asyncio.get_running_loop()
-        not_before = 0.0  # after a failure that could not be recorded in the store
+        not_before = 0.0  # monotonic seconds; set after a failure that could not be recorded
         while not self.stopping.is_set():
             try:
-                wait = max(self._seconds_until_due(source), not_before - loop.time())
+                wait = max(self._seconds_until_due(source), not_before - system_monotonic())
                 if wait <= 0:
                     await fetch_source(source, self.http, self.store, self.clock)
                     continue
             except Exception as exc:
                 # The source's state may not have been saved, so it would look due at once.
                 wait = retry_delay(source.interval, 1).total_seconds()
-                not_before = loop.time() + wait
+                not_before = system_monotonic() + wait
                 if isinstance(exc, StoreError):
                     log.error("source %s could not be stored: %s; next attempt in %.0f s", source.name, exc, wait)
                 else:

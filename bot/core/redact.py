@@ -27,6 +27,8 @@ SECRET_PARAMETERS = frozenset(
 
 # A URL in running text: a scheme, then everything up to whitespace, a quote or a closing bracket.
 _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]{}]+")
+# A query parameter anywhere, URL or not (`feed:host/path?apikey=...` source names).
+_PARAMETER_IN_TEXT = re.compile(r"(?<=[?&])([A-Za-z0-9_.-]+)=([^&#\s\"'<>()\[\]{}]*)")
 
 
 def is_secret_parameter(name: str) -> bool:
@@ -65,7 +67,14 @@ def redact_url(url: str) -> str:
 
 
 def redact_urls(text: str) -> str:
-    """`text` with every URL in it passed through `redact_url`."""
-    if "://" not in text:
-        return text
-    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    """`text` with every URL in it passed through `redact_url`, and the value of every
+    secret-looking query parameter masked even outside a URL (a source name such as
+    `feed:host/feed?apikey=...`)."""
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    if "=" in text:
+        text = _PARAMETER_IN_TEXT.sub(
+            lambda m: f"{m.group(1)}={MASK}" if is_secret_parameter(m.group(1)) and m.group(2) != MASK else m.group(0),
+            text,
+        )
+    return text

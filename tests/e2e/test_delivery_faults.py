@@ -53,6 +53,8 @@ async def until_a_send_is_in_flight(fake: FakeSlack, bot: Any, timeout: float = 
 async def deliver_the_rest(env: dict[str, str], database: Path) -> None:
     """Run the bot until every outbox row is sent, then stop it."""
     bot = await start_bot(env)
+    # Signals are handled once it runs; one sent earlier ends Python before paperbot starts.
+    await asyncio.wait_for(bot.running.wait(), 60)
     await wait_until(lambda: all_sent(database), timeout=120)
     code, _ = await stop(bot)
     assert code == 0, bot.log[-3000:]

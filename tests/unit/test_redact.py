@@ -51,6 +51,12 @@ def test_every_url_inside_a_text_is_redacted() -> None:
     assert "(https://x.org/f?token=***)" in shown and "'https://y.org/?key=***'" in shown
 
 
+def test_secret_parameters_outside_urls_are_masked_too() -> None:
+    # Source names recorded before names were redacted look like this.
+    assert redact_urls("feed:lab.example/rss?apikey=K123&lang=en") == "feed:lab.example/rss?apikey=***&lang=en"
+    assert redact_urls("see /feed?token=abc and key=value alone") == "see /feed?token=*** and key=value alone"
+
+
 @pytest.fixture
 def root_logger() -> Iterator[None]:
     root = logging.getLogger()
