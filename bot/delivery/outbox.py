@@ -27,8 +27,10 @@ What is guaranteed, exactly:
   warning) and never sent a third time. So each part reaches the platform at most twice, and at
   most one duplicate exists per part whose answer was not recorded, however many crashes follow.
 - Nothing is dropped: every part is sent at least once. The one exception is a part whose two
-  sends were both interrupted before the request left this machine (a window of microseconds
-  between a committed record and a write on a socket); it is then skipped, with that warning.
+  sends were both interrupted before their request reached the platform: a crash in the
+  instant between the committed record and the request, or a stop whose grace ran out while
+  the adapter itself still waited to send (Slack's per-channel spacing, a 429 retry inside the
+  client). It is then skipped, with that warning, rather than risk a third copy.
 - An adapter error (429, 5xx, network, refused) is an answer: the message was not posted, the
   part is retried later (below) and its count of unanswered sends starts again.
 - Two processes never deliver from one store: `paperbot run` holds the store's writer lock
