@@ -25,6 +25,9 @@ from tests.fakes.slack_api import FakeSlack
 
 PartKey = tuple[str, str]  # (Slack channel, the part's blocks as JSON)
 
+# Every bot start_bot() started, so a failing test can still kill what it left running.
+STARTED: list[RunningBot] = []
+
 
 def _reply(prefix: str, count: int) -> Reply:
     items = tuple(
@@ -75,7 +78,17 @@ async def start_bot(env: dict[str, str], *args: str) -> RunningBot:
     )
     bot = RunningBot(process)
     bot.reader = asyncio.create_task(bot._read_log())  # type: ignore[attr-defined]
+    STARTED.append(bot)
     return bot
+
+
+async def kill_leftovers() -> None:
+    """Kill every bot start_bot() started that is still running (after a failed test)."""
+    while STARTED:
+        bot = STARTED.pop()
+        if bot.process.returncode is None:
+            bot.process.kill()
+            await bot.process.wait()
 
 
 async def finish(bot: RunningBot, timeout: float = 60) -> int:

@@ -20,6 +20,7 @@ import asyncio
 import random
 import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ import pytest
 from tests.e2e.faults import (
     all_sent,
     finish,
+    kill_leftovers,
     outbox_counts,
     seed_outbox,
     slack_env,
@@ -38,6 +40,13 @@ from tests.e2e.faults import (
     wait_until,
 )
 from tests.fakes.slack_api import FakeSlack, fake_slack
+
+
+@pytest.fixture(autouse=True)
+async def no_bot_left_running() -> AsyncIterator[None]:
+    yield
+    await kill_leftovers()
+
 
 SLOW_POST = 0.5  # seconds the fake Slack takes to answer chat.postMessage (loopback answers in ~1 ms)
 
