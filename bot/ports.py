@@ -25,8 +25,12 @@ from bot.core.models import Actor, Installation, Paper, Place, Reply, Summary
 
 
 class SourceHealth(TypedDict):
-    """One source's fetch state as /healthz reports it (ISO times or None)."""
+    """One source's fetch state as /healthz reports it (ISO times or None): whether it is
+    configured now, whether it is failing and how many times in a row."""
 
+    configured: bool
+    failing: bool
+    consecutive_failures: int
     last_success: str | None
     last_failure: str | None
     last_error: str

@@ -34,6 +34,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -137,6 +138,7 @@ HistoryDays = Annotated[int, BeforeValidator(_whole_number), Field(ge=45)]
 PositiveWholeNumber = Annotated[PositiveInt, BeforeValidator(_whole_number)]
 WholeNumberOrZero = Annotated[NonNegativeInt, BeforeValidator(_whole_number)]
 PositiveNumber = Annotated[PositiveFloat, BeforeValidator(_number)]
+NumberOrZero = Annotated[NonNegativeFloat, BeforeValidator(_number)]
 BaseURL = Annotated[str, AfterValidator(_base_url)]
 # Feed URLs are fetched as written (a trailing slash may matter to the server), only checked.
 FeedURL = Annotated[str, AfterValidator(_check_url_scheme)]
@@ -189,6 +191,8 @@ class Settings(BaseSettings):
     # --- core --------------------------------------------------------------------------------
     data_dir: str = _setting(".paperbot", "Directory for the database and caches.", CORE, "PAPERBOT_DATA_DIR")
     database: str = _setting("", "Database path or URL (sqlite:///path.db); empty: <data dir>/paperbot.db. postgresql:// is not supported yet.", CORE, "PAPERBOT_DB")
+    store_lock_wait: NumberOrZero = _setting(60.0, "Seconds `paperbot run --once` waits for another paperbot on the same store to finish before giving up (`paperbot run` never waits: it refuses to start).", CORE)
+    shutdown_grace: PositiveNumber = _setting(5.0, "Seconds a message send in flight at SIGTERM/SIGINT gets for the platform's answer to be recorded; nothing new starts, and paperbot exits within about twice this.", CORE)
     log_level: LogLevel = _setting("info", "Log verbosity: debug, info, warning or error.", CORE)
     log_format: LogFormat = _setting("text", "Log line format: text or json (one object per line).", CORE)
     user_agent: str = _setting("paperbot/0.1 (research paper bot; +https://github.com/paperbot/paperbot)", "User-Agent sent to every source; include a contact address for arXiv and Reddit.", CORE, "PAPERBOT_USER_AGENT")
@@ -198,6 +202,8 @@ class Settings(BaseSettings):
     http_retries: WholeNumberOrZero = _setting(3, "Retries per request on connection errors, 5xx and 429 (with backoff).", HTTP)
     http_max_bytes: PositiveWholeNumber = _setting(26214400, "Largest response body accepted from a source, in bytes.", HTTP)
     http_concurrency: PositiveWholeNumber = _setting(4, "Requests to sources in flight at once (per host arXiv is always one).", HTTP)
+    http_request_deadline: PositiveNumber = _setting(90.0, "Seconds one request to a source may take in all (connect, headers, body, every retry and its wait); then that fetch fails and the source tries again later.", HTTP)
+    http_max_retry_wait: NumberOrZero = _setting(30.0, "Longest Retry-After (429/503) waited for inside a request; a longer one moves that source's next fetch instead.", HTTP)
 
     # --- sources -----------------------------------------------------------------------------
     arxiv_enabled: Flag = _setting(True, "Fetch the arXiv listing feeds.", SOURCES)

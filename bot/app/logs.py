@@ -1,4 +1,5 @@
-"""Logging setup: text or JSON lines, and secrets redacted from every record."""
+"""Logging setup: text or JSON lines, and secrets redacted from every record: the configured
+secrets (tokens, API keys) and any credentials inside a URL (`user:pass@`, `?apikey=`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from bot.core.redact import redact_urls
 from bot.settings import Settings
 
 
 class RedactingFormatter(logging.Formatter):
-    """Formats with `inner`, then replaces every configured secret (tokens, API keys) with `***`.
+    """Formats with `inner`, then replaces every configured secret (tokens, API keys) with `***`
+    and strips the credentials of every URL in the line (`bot.core.redact.redact_urls`).
 
     Redacting the finished line, not the message, also covers exception text and tracebacks,
     where a library may echo a URL or header that carries a token.
@@ -27,7 +30,7 @@ class RedactingFormatter(logging.Formatter):
         text = self.inner.format(record)
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return text
+        return redact_urls(text)
 
 
 class JsonFormatter(logging.Formatter):

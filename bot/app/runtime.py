@@ -3,15 +3,24 @@
     runtime = await Runtime.initialize(settings, clock=clock)   # store, session, services
     await runtime.start(adapters)   # adapters connected, background loops running
     await runtime.wait_until_done() # SIGINT/SIGTERM, or an adapter that finished (console EOF)
-    await runtime.stop()            # no new work; loops end after their current step; adapters stop
+    await runtime.stop()            # nothing new starts; a send in flight gets its answer; adapters stop
     await runtime.shutdown()        # session and store closed
+
+Background work is one set of tracked tasks (`spawn`): one fetch loop per source (each on its
+own schedule, so a slow, hanging or rate-limited source delays only itself), the scheduler tick
+(due digests, alert batches, the outbox) and the summarizer's background pass.
+
+Stopping (SIGTERM/SIGINT) sets `stopping`, which the outbox checks before every part: no new
+send starts. Fetch loops and the summarizer are cancelled at once (nothing half-written: each
+ingest is one transaction). A send already in flight gets SHUTDOWN_GRACE seconds (default 5)
+for the platform's answer to be recorded; whatever has not finished then is cancelled (such a
+send is repeated at most once, see bot.delivery.outbox). The adapters then get
+ADAPTER_STOP_TIMEOUT seconds to close, so the process exits within about 10 s with everything
+else left pending for the next start.
 
 `start` also serves the web site, feeds, /healthz and /readyz (bot.web, WEB_ENABLED) on
 HTTP_HOST:HTTP_PORT, with the routes adapters contribute (`bot.ports.HttpRoutes`), before the
-adapters connect; `stop` closes it last. Background work is one set of tracked tasks (`spawn`): the fetch loop (each source on its own
-interval), the scheduler tick (due digests, alert batches, the outbox) and the summarizer's
-background pass. Stopping lets the step in progress finish (an unsent outbox row simply stays
-pending) and cancels what has not finished within `STOP_TIMEOUT`.
+adapters connect; `stop` closes it last.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ from bot.alerts.alerts import SubscriptionCommands
 from bot.app.samples import offline_sources
 from bot.app.scheduler import Scheduler
 from bot.chat.service import BotService
-from bot.core.clock import Clock, to_iso
+from bot.core.clock import Clock, system_monotonic, to_iso
+from bot.core.errors import StoreError
 from bot.core.models import Paper
 from bot.delivery.outbox import Delivery
 from bot.digests.channels_file import load_channels_file
@@ -39,7 +49,7 @@ from bot.digests.email import EmailDigests
 from bot.digests.job import DigestJob, default_settings
 from bot.enrich.summarize import Summaries, build_summaries
 from bot.fetch.http import HttpClient
-from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source
+from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source, retry_delay, source_reports
 from bot.fetch.sources import Source, build_sources
 from bot.fetch.sources.arxiv_api import ArxivAPISource
 from bot.ports import ChatAdapter, Health, adapter_routes
@@ -51,9 +61,11 @@ from bot.web.server import WebServer, build_app
 
 log = logging.getLogger(__name__)
 
+# Longest a source's loop sleeps before reading its state again (another process, such as
+# `paperbot fetch`, may have fetched it meanwhile; an accelerated clock moves faster).
 FETCH_POLL_SECONDS = 5.0
 SUMMARIZE_EVERY_SECONDS = 120.0
-STOP_TIMEOUT = 30.0
+ADAPTER_STOP_TIMEOUT = 3.0
 
 
 def arxiv_hosts(settings: Settings) -> dict[str, float]:
@@ -83,6 +95,8 @@ class Runtime:
     web: WebServer | None = None
     ready: bool = False  # /readyz: the background loops are running
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # Tasks that stop() cancels at once instead of letting them finish their step.
+    _interruptible: set[asyncio.Task[None]] = field(default_factory=set)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -103,6 +117,8 @@ class Runtime:
             user_agent=settings.user_agent,
             timeout=settings.http_timeout,
             retries=settings.http_retries,
+            deadline=settings.http_request_deadline,
+            max_retry_after=settings.http_max_retry_wait,
             max_bytes=settings.http_max_bytes,
             concurrency=settings.http_concurrency,
             host_min_interval=arxiv_hosts(settings),
@@ -112,7 +128,8 @@ class Runtime:
         sources = offline_sources(clock) if offline else build_sources(settings, clock)
         summaries = build_summaries(settings, store, session, clock)
         search = SearchEngine(store)
-        delivery = Delivery(store, {}, clock)
+        stopping = asyncio.Event()
+        delivery = Delivery(store, {}, clock, stopping=stopping)
         digest_job = DigestJob(store=store, settings=settings, summaries=summaries)
         email = EmailDigests(store=store, settings=settings, clock=clock) if settings.email_enabled else None
         digests = DigestCommands(
@@ -150,6 +167,7 @@ class Runtime:
         return cls(
             settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler,
             link_secret=link_secret, email=email,
+            stopping=stopping,
         )
 
     def attach(self, adapters: Sequence[ChatAdapter]) -> None:
@@ -168,11 +186,12 @@ class Runtime:
                 return
             await adapter.start(self.service)
         settings = self.settings
-        self.spawn(self._every(FETCH_POLL_SECONDS, self.fetch_due, "fetch"), "fetch")
+        for source in self.sources:
+            self.spawn(self._source_loop(source), f"fetch {source.name}", interruptible=True)
         self.spawn(self._every(settings.scheduler_tick, lambda: self.scheduler.tick(self.clock()), "scheduler"), "scheduler")
         if settings.summarize_background:
             summarize = lambda: self.summaries.background_pass(self.clock(), settings.summarize_batch)  # noqa: E731
-            self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer")
+            self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer", interruptible=True)
         self.ready = True
         log.info("paperbot running: adapters %s, %d sources", ", ".join(self.adapters), len(self.sources))
 
@@ -206,21 +225,46 @@ class Runtime:
                 waiter.cancel()
 
     async def stop(self) -> None:
-        """Start no new work; let each loop finish its current step (cancel after
-        STOP_TIMEOUT); then stop the adapters and the web server."""
+        """Start nothing new; give a send in flight SHUTDOWN_GRACE seconds to record its answer
+        (cancel what is still running then); then stop the adapters (see the module)."""
         self.stopping.set()
         self.ready = False  # /readyz: load balancers stop sending new work
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_TIMEOUT)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        for adapter in self.adapters.values():
-            with contextlib.suppress(Exception):
-                await adapter.stop()
+        for task in list(self._interruptible):
+            task.cancel()
+        waiting: set[asyncio.Task[None]] = set(self._tasks - self._interruptible)
+        # `digest now` delivers outside the scheduler's task; its pass holds the outbox lock.
+        waiting.add(asyncio.create_task(self.delivery.idle(), name="delivery idle"))
+        _, pending = await asyncio.wait(waiting, timeout=self.settings.shutdown_grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, *self._interruptible, return_exceptions=True)
+        if any(task.get_name() != "delivery idle" for task in pending):
+            log.warning(
+                "stopping: work still running after %.0f s was cancelled; a message send it had in "
+                "flight is repeated at most once at the next start",
+                self.settings.shutdown_grace,
+            )
+        await self._stop_adapters()
         if self.web is not None:
             await self.web.stop()
             self.web = None
+
+    async def _stop_adapters(self) -> None:
+        async def stop_one(adapter: ChatAdapter) -> None:
+            try:
+                await adapter.stop()
+            except Exception:
+                log.warning("adapter %s did not stop cleanly", adapter.platform, exc_info=True)
+
+        stops = [asyncio.create_task(stop_one(adapter)) for adapter in self.adapters.values()]
+        if not stops:
+            return
+        _, late = await asyncio.wait(stops, timeout=ADAPTER_STOP_TIMEOUT)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        if late:
+            log.warning("an adapter took longer than %.0f s to stop; it was cancelled", ADAPTER_STOP_TIMEOUT)
 
     async def shutdown(self) -> None:
         """Close the HTTP session and the store (after `stop`)."""
@@ -230,22 +274,57 @@ class Runtime:
     # Kept for callers that only ever built the core (CLI one-shots, tests).
     close = shutdown
 
-    def spawn(self, work: Coroutine[object, object, None], name: str) -> asyncio.Task[None]:
-        """Run `work` as a tracked background task (awaited or cancelled by `stop`)."""
+    def spawn(self, work: Coroutine[object, object, None], name: str, *, interruptible: bool = False) -> asyncio.Task[None]:
+        """Run `work` as a tracked background task: `stop` gives it the shutdown grace to
+        finish its step, or cancels it at once when it is `interruptible`."""
         task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if interruptible:
+            self._interruptible.add(task)
+            task.add_done_callback(self._interruptible.discard)
         return task
 
     # --- work -----------------------------------------------------------------------------
 
     async def fetch_due(self, sources: Sequence[Source] | None = None) -> list[FetchOutcome]:
-        """Fetch every due source (or the given ones) concurrently, never raising.
+        """Fetch every due source (or the given ones) concurrently, never raising, and return
+        when all are done (one-shot runs: the first fetch, `run --once`). Each request is
+        bounded by HTTP_REQUEST_DEADLINE; the running bot uses one loop per source instead.
 
         Concurrency is safe: the HttpClient spaces requests per host (arXiv stays at one
         request per 3 s), and each ingest is one synchronous transaction."""
         todo = list(sources) if sources is not None else due_sources(self.sources, self.store, self.clock())
         return list(await asyncio.gather(*(fetch_source(s, self.http, self.store, self.clock) for s in todo)))
+
+    def _seconds_until_due(self, source: Source) -> float:
+        next_fetch = self.store.sources.get(source.name).next_fetch_at
+        return 0.0 if next_fetch is None else (next_fetch - self.clock()).total_seconds()
+
+    async def _source_loop(self, source: Source) -> None:
+        """Fetch one source whenever it is due, until stopping: its own schedule, so nothing
+        another source does (hang, 429, time out) delays it."""
+        not_before = 0.0  # monotonic seconds; set after a failure that could not be recorded
+        while not self.stopping.is_set():
+            try:
+                wait = max(self._seconds_until_due(source), not_before - system_monotonic())
+                if wait <= 0:
+                    await fetch_source(source, self.http, self.store, self.clock)
+                    continue
+            except Exception as exc:
+                # The source's state may not have been saved, so it would look due at once.
+                wait = retry_delay(source.interval, 1).total_seconds()
+                not_before = system_monotonic() + wait
+                if isinstance(exc, StoreError):
+                    log.error("source %s could not be stored: %s; next attempt in %.0f s", source.name, exc, wait)
+                else:
+                    log.exception("fetching source %s failed unexpectedly; next attempt in %.0f s", source.name, wait)
+            await self._pause(min(wait, FETCH_POLL_SECONDS))
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep `seconds`, or less when stopping is set meanwhile."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
 
     async def first_fetch(self, offline: bool) -> None:
         """Ingest before taking commands, so the first query already has papers to search; a
@@ -262,23 +341,27 @@ class Runtime:
                 await job()
             except Exception:
                 log.exception("%s failed; will try again", name)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+            await self._pause(seconds)
 
     def health(self) -> Health:
-        """Store access, adapters connected and source states (served at /healthz)."""
+        """Store access, adapters connected and every configured source, fetched yet or not,
+        with its last success, last failure and reason, and next attempt (served at /healthz;
+        the same list as `paperbot status`, credentials removed)."""
         return {
             "ok": self.store.healthy(),
             "store": "ok" if self.store.healthy() else "unavailable",
             "adapters": {name: adapter.connected for name, adapter in self.adapters.items()},
             "sources": {
-                state.name: {
-                    "last_success": to_iso(state.last_success),
-                    "last_failure": to_iso(state.last_failure),
-                    "last_error": state.last_error,
-                    "next_fetch_at": to_iso(state.next_fetch_at),
+                report.name: {
+                    "configured": report.configured,
+                    "failing": report.consecutive_failures > 0,
+                    "consecutive_failures": report.consecutive_failures,
+                    "last_success": to_iso(report.last_success),
+                    "last_failure": to_iso(report.last_failure),
+                    "last_error": report.last_error,
+                    "next_fetch_at": to_iso(report.next_fetch_at),
                 }
-                for state in self.store.sources.all()
+                for report in source_reports([source.name for source in self.sources], self.store)
             },
         }
 

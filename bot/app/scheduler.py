@@ -49,22 +49,30 @@ class Scheduler:
         self._alert_lock = asyncio.Lock()
 
     async def tick(self, now: datetime | None = None) -> dict[str, int]:
-        """One pass: due digests, alert batches, then delivery of the outbox."""
+        """One pass: due digests, alert batches, then delivery of the outbox. `failed` counts
+        what went wrong in this pass: steps that raised, digests that could not be written and
+        failed delivery attempts (a 429 is not a failure: the row just waits)."""
         now = ensure_utc(now or self.clock())
-        result = {"digests": 0, "alerts": 0, "sent": 0}
+        result = {"digests": 0, "alerts": 0, "sent": 0, "failed": 0}
+        failures_before = self.digests.failures + self.delivery.failures
         for name, step in (("digests", self.digests.run_due), ("alerts", self.run_alerts)):
+            if self.delivery.stopping.is_set():
+                return result  # shutting down: start nothing new
             try:
                 result[name] = await step(now)
             except Exception:
+                result["failed"] += 1
                 log.exception("scheduler step %s failed; the next tick tries again", name)
         try:
             result["sent"] = await self.delivery.deliver(now)
         except Exception:
+            result["failed"] += 1
             log.exception("delivery failed; the next tick tries again")
         try:
             result["pruned"] = self.prune_if_due(now)
         except Exception:
             log.exception("pruning old history failed; the next tick tries again")
+        result["failed"] += self.digests.failures + self.delivery.failures - failures_before
         return result
 
     def prune_if_due(self, now: datetime) -> int:

@@ -37,7 +37,7 @@ def list_papers(settings: Settings, args: argparse.Namespace, stdout: TextIO) ->
     if args.limit < 1:
         raise ValueError("--limit must be at least 1")
     since = parse_since(args.since, make_clock(settings)()) if args.since else None
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, writable=False)
     try:
         papers = store.papers.changed(
             since=since, source=SourceKind(args.source) if args.source else None, limit=args.limit

@@ -1,4 +1,10 @@
-"""`paperbot run`: the long-running bot (or `--once`: fetch, run what is due, deliver, exit)."""
+"""`paperbot run`: the long-running bot (or `--once`: fetch, run what is due, deliver, exit).
+
+Both deliver from the outbox, so both first take the store's writer lock (bot.store.lock): a
+second `paperbot run` on the same store refuses to start, naming the process that runs, and a
+`run --once` (from cron, say) waits up to STORE_LOCK_WAIT seconds for it, then gives up having
+sent nothing.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +18,22 @@ from bot.core.clock import Clock, scaled_or_system_clock
 from bot.fetch.http import any_host_resolves
 from bot.ports import ChatAdapter
 from bot.settings import Settings, make_clock
+from bot.store.lock import writer_lock
 
 log = logging.getLogger(__name__)
 
 
 async def run_bot(settings: Settings, *, console: bool = False, offline: bool = False, once: bool = False) -> int:
     """Run paperbot until SIGINT/SIGTERM or the end of console input; returns the exit status."""
+    lock = writer_lock(settings.database_url)
+    lock.acquire("paperbot run --once" if once else "paperbot run", wait=settings.store_lock_wait if once else 0.0)
+    try:
+        return await _run_locked(settings, console=console, offline=offline, once=once)
+    finally:
+        lock.release()
+
+
+async def _run_locked(settings: Settings, *, console: bool, offline: bool, once: bool) -> int:
     if not offline and not await _network_reachable(settings):
         log.warning(
             "no network: the source hosts do not resolve, so paperbot runs on its bundled samples "
@@ -68,16 +84,24 @@ async def _network_reachable(settings: Settings) -> bool:
 
 async def _run_once(runtime: Runtime, adapters: list[ChatAdapter]) -> int:
     """Fetch every source, run one scheduler tick with the platform adapters connected, exit;
-    1 when every source failed. The console prints what it is sent without being started."""
+    1 when any part of that failed: every source, a digest that could not be written, a step of
+    the tick, or a delivery attempt (what failed stays in the outbox for the next run). The
+    console prints what it is sent without being started."""
     runtime.attach(adapters)
     outcomes = await runtime.fetch_due(runtime.sources)
     platforms = [adapter for adapter in adapters if adapter.platform != "console"]
     for adapter in platforms:
         await adapter.start(runtime.service)
     try:
-        await runtime.scheduler.tick(runtime.clock())
+        result = await runtime.scheduler.tick(runtime.clock())
     finally:
         for adapter in platforms:
             with contextlib.suppress(Exception):
                 await adapter.stop()
-    return 1 if outcomes and all(not o.ok for o in outcomes) else 0
+    if outcomes and all(not o.ok for o in outcomes):
+        log.error("run --once: every source failed")
+        return 1
+    if result["failed"]:
+        log.error("run --once: %d failure(s) in digests or delivery (logged above); they are retried next run", result["failed"])
+        return 1
+    return 0

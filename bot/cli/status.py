@@ -1,4 +1,9 @@
-"""`paperbot status`: sources, store counts, today's LLM usage and calendar warnings."""
+"""`paperbot status`: sources, store counts, today's LLM usage and calendar warnings.
+
+Every configured source is listed, fetched yet or not, with its last success, last failure and
+reason, and next attempt: the same list /healthz serves (bot.fetch.ingest.source_reports), with
+credentials removed from names and errors.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import TextIO
 
 from bot.core.clock import to_iso
 from bot.digests.calendar import calendar_warning
+from bot.fetch.ingest import source_reports
 from bot.fetch.sources import build_sources
 from bot.settings import Settings, make_clock
 from bot.store import Store
@@ -14,24 +20,24 @@ from bot.store import Store
 def print_status(settings: Settings, out: TextIO) -> int:
     """`paperbot status`: sources with last success, last failure and next fetch; store counts; LLM usage."""
     clock = make_clock(settings)
-    store = Store.open(settings.database_url)
+    store = Store.open(settings.database_url, writable=False)
     try:
-        states = {state.name: state for state in store.sources.all()}
-        names = [s.name for s in build_sources(settings, clock)]
-        names += [n for n in states if n not in names]
+        reports = source_reports([s.name for s in build_sources(settings, clock)], store)
         out.write("sources:\n")
-        if not names:
+        if not reports:
             out.write("  (none enabled)\n")
-        for name in names:
-            state = states.get(name)
-            if state is None:
-                out.write(f"  {name}: never fetched\n")
+        for report in reports:
+            if report.last_success is None and report.last_failure is None:
+                out.write(f"  {report.name}: never fetched yet, next attempt now\n")
                 continue
+            failing = f" ({report.last_error})" if report.consecutive_failures else ""
+            streak = f", failing {report.consecutive_failures} times in a row" if report.consecutive_failures > 1 else ""
             out.write(
-                f"  {name}: last success {to_iso(state.last_success) or 'never'}, "
-                f"last failure {to_iso(state.last_failure) or 'never'}"
-                + (f" ({state.last_error})" if state.failing else "")
-                + f", next fetch {to_iso(state.next_fetch_at) or 'now'}\n"
+                f"  {report.name}: last success {to_iso(report.last_success) or 'never'}, "
+                f"last failure {to_iso(report.last_failure) or 'never'}{failing}{streak}, "
+                f"next attempt {to_iso(report.next_fetch_at) or 'now'}"
+                + ("" if report.configured else " (no longer configured)")
+                + "\n"
             )
         counts = store.counts()
         out.write("store:\n" + "".join(f"  {k}: {v}\n" for k, v in counts.items()))

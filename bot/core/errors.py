@@ -5,11 +5,15 @@
     ├── UserInputError           a user typed something we cannot do; the text is shown to them
     │   ├── PermissionDenied     the user may not change this (e.g. channel digest settings)
     │   └── FormErrors           fields of a submitted form are invalid (.fields: field -> reason)
-    ├── StoreError               the database cannot be opened or migrated
-    │   └── UnsupportedDatabase  e.g. postgresql:// before that backend exists
+    ├── StoreError               the database cannot be opened, migrated or written
+    │   ├── UnsupportedDatabase  e.g. postgresql:// before that backend exists
+    │   ├── StoreReadOnly        the database (or its directory) cannot be written
+    │   ├── StoreFull            the disk (or the database's page limit) is full
+    │   └── StoreLocked          another paperbot process holds the store's writer lock
     ├── SourceError              a source could not be fetched or its payload not understood
     │   ├── FetchError           network trouble, timeouts, HTTP errors after retries
     │   │   ├── HTTPStatusError  a final non-success status (carries .status)
+    │   │   │   └── SourceRateLimited  429/503 asking to wait longer than we hold a request
     │   │   └── ResponseTooLarge the body exceeded the size cap
     │   ├── ParseError           the payload is not what the source expects (HTML, bomb, truncated)
     │   └── ArxivAPIError        the arXiv API answered with its error feed
@@ -26,6 +30,8 @@ Callers catch the narrowest class they can handle; everything a user may see has
 """
 
 from __future__ import annotations
+
+from bot.core.redact import redact_url
 
 
 class PaperbotError(Exception):
@@ -65,6 +71,23 @@ class UnsupportedDatabase(StoreError):
     """The configured database URL names a backend that is not available yet."""
 
 
+class StoreReadOnly(StoreError):
+    """The database cannot be written: a read-only or immutable file, or no permission."""
+
+
+class StoreFull(StoreError):
+    """A write failed because the disk is full; the transaction was rolled back, nothing
+    already stored is lost."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the store's writer lock; `holder` describes it (pid, command)."""
+
+    def __init__(self, message: str, *, holder: str = "") -> None:
+        self.holder = holder
+        super().__init__(message)
+
+
 class SourceError(PaperbotError):
     """A source failed; `source` names it so one failing source never hides the others."""
 
@@ -80,11 +103,21 @@ class FetchError(SourceError):
 class HTTPStatusError(FetchError):
     """A final non-success HTTP status."""
 
-    def __init__(self, status: int, url: str, *, source: str = "", body: bytes = b"") -> None:
+    def __init__(self, status: int, url: str, *, source: str = "", body: bytes = b"", detail: str = "") -> None:
         self.status = status
         self.url = url
         self.body = body
-        super().__init__(f"HTTP {status} from {url}", source=source)
+        # The URL may carry credentials (FEEDS); the message is shown and stored, so not those.
+        super().__init__(f"HTTP {status} from {redact_url(url)}{detail}", source=source)
+
+
+class SourceRateLimited(HTTPStatusError):
+    """The server answered 429 or 503 with a Retry-After longer than a request may wait (or
+    than its deadline leaves): the source's next fetch moves to then, holding nothing meanwhile."""
+
+    def __init__(self, status: int, url: str, retry_after: float, *, source: str = "") -> None:
+        self.retry_after = max(0.0, float(retry_after))
+        super().__init__(status, url, source=source, detail=f", asking to wait {self.retry_after:.0f} s")
 
 
 class ResponseTooLarge(FetchError):

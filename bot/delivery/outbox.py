@@ -1,16 +1,40 @@
 """The outbox and ledger: every digest message and alert DM is sent once, across crashes,
-restarts and retries.
+restarts, stops and retries.
 
 Producers (the scheduler, `digest now`) put a `Reply` in the outbox under an idempotency key
 (`digest:<channel key>:<local date>`, `alert:<platform>:<user>:<window start>`): enqueueing the
 same key twice adds nothing. `Delivery.deliver()` then takes due rows, oldest first:
 
 1. The first attempt renders the reply with the platform's adapter (`adapter.render`) and keeps
-   the parts in the row, so a resumed row is split exactly as before.
-2. Parts are sent one by one; after EACH part the platform's message id is recorded and
-   `parts_sent` advanced in its own committed transaction. A row interrupted at part k resumes
-   at part k.
+   the parts in the row, so a resumed row is split exactly as before and never re-rendered.
+2. Parts are sent one by one. Before each part's request goes out, the row records (committed)
+   that a send of that part started (`unanswered_part`, `unanswered_sends`); after the platform
+   answers, its message id is recorded and `parts_sent` advanced in its own committed
+   transaction. A row interrupted at part k resumes at part k.
 3. When every part is recorded the row is `sent` and never sent again.
+
+Stopping (SIGTERM/SIGINT; `stopping` is set): no new part is started, for any row. A send
+already in flight is awaited by the runtime for SHUTDOWN_GRACE seconds, so its answer is
+recorded; the rest stays pending for the next start.
+
+What is guaranteed, exactly:
+
+- A part whose answer was recorded is never sent again, by this process or any later one.
+- A part whose send was interrupted before its answer was recorded (kill -9, power loss, a stop
+  whose grace ran out) may have reached the platform or not; paperbot cannot tell, because Slack
+  and Discord take no idempotency key. On the next attempt it is sent ONCE more. If that send is
+  interrupted as well, the part is recorded as delivered unconfirmed (`UNCONFIRMED`, logged as a
+  warning) and never sent a third time. So each part reaches the platform at most twice, and at
+  most one duplicate exists per part whose answer was not recorded, however many crashes follow.
+- Nothing is dropped: every part is sent at least once. The one exception is a part whose two
+  sends were both interrupted before their request reached the platform: a crash in the
+  instant between the committed record and the request, or a stop whose grace ran out while
+  the adapter itself still waited to send (Slack's per-channel spacing, a 429 retry inside the
+  client). It is then skipped, with that warning, rather than risk a third copy.
+- An adapter error (429, 5xx, network, refused) is an answer: the message was not posted, the
+  part is retried later (below) and its count of unanswered sends starts again.
+- Two processes never deliver from one store: `paperbot run` holds the store's writer lock
+  (bot.store.lock).
 
 Failures (raised by adapters as `bot.core.errors` classes):
 
@@ -23,12 +47,9 @@ Failures (raised by adapters as `bot.core.errors` classes):
   `paused_reason`; the owner is told when they next use a command (a notice) and, for a
   channel, also by DM (best effort). Nothing is dropped silently.
 
+`Delivery.failures` counts the failed attempts (transient, permanent, unexpected; not 429s)
+since it was built, so `paperbot run --once` can exit non-zero when delivery did not go through.
 Rows whose platform has no running adapter stay pending until one runs.
-
-The crash window: a crash (or kill) after the platform accepted a part but before its id was
-recorded makes that part be sent again on restart. That is at most ONE duplicate part per row
-(the one in flight); every part whose answer was recorded is never repeated. Closing the window
-entirely would need the platforms to accept our idempotency key, which Slack and Discord do not.
 """
 
 from __future__ import annotations
@@ -59,6 +80,11 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = 30.0
 MAX_BACKOFF = 3600.0
+# Sends of one part that may start without an answer being recorded: the first, and one more
+# after a crash or a stop. Beyond that the part is taken as delivered (see the module).
+MAX_UNANSWERED_SENDS = 2
+# The delivery id recorded for a part sent twice without either answer being recorded.
+UNCONFIRMED = "unconfirmed"
 
 # What a permanent failure reason means to a person reading a notice.
 REASONS = {
@@ -186,6 +212,7 @@ class Delivery:
         base_backoff: float = BASE_BACKOFF,
         max_backoff: float = MAX_BACKOFF,
         batch: int = 200,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self.store = store
         self.adapters: dict[str, ChatAdapter] = dict(adapters)  # the runtime adds adapters as they start
@@ -194,24 +221,30 @@ class Delivery:
         self.base_backoff = base_backoff
         self.max_backoff = max_backoff
         self.batch = batch
+        # Set by the runtime on SIGTERM/SIGINT: checked before every row and every part.
+        self.stopping = stopping if stopping is not None else asyncio.Event()
+        self.failures = 0
         # One delivery pass at a time: `digest now` and the scheduler tick may both call deliver().
         self._lock = asyncio.Lock()
 
     async def deliver(self, now: datetime | None = None, *, keys: Collection[str] | None = None) -> int:
         """Send every due row (or only those with the given keys); returns how many were
-        completed (sent). Never raises for a delivery failure: it is recorded on the row."""
+        completed (sent). Never raises for a delivery failure: it is recorded on the row.
+        Returns early, starting nothing new, once `stopping` is set."""
         async with self._lock:
             now = now or self.clock()
             completed = 0
             throttled: set[str] = set()
             last_id = 0
-            while True:  # page through every due row once, oldest first
+            while not self.stopping.is_set():  # page through every due row once, oldest first
                 rows = self.store.outbox.due(
                     now, list(self.adapters), keys=keys, after_id=last_id, limit=self.batch
                 )
                 if not rows:
                     return completed
                 for row in rows:
+                    if self.stopping.is_set():
+                        return completed
                     last_id = row.id
                     if row.platform in throttled:
                         continue  # the platform just said 429; its other rows wait for the next pass
@@ -220,6 +253,13 @@ class Delivery:
                         completed += 1
                     elif outcome == "throttled":
                         throttled.add(row.platform)
+            return completed
+
+    async def idle(self) -> None:
+        """Return once no delivery pass is running (a pass started after `stopping` was set
+        returns at once, so at shutdown this waits only for the send in flight)."""
+        async with self._lock:
+            return
 
     async def _deliver_row(self, row: OutboxRow) -> str:
         adapter = self.adapters[row.platform]
@@ -232,6 +272,18 @@ class Delivery:
                 self.store.outbox.start_sending(row.id, parts, self.clock())
             destination = await adapter.open_dm(row.destination) if row.is_dm else row.destination
             for index in range(row.parts_sent, len(parts)):
+                if self.stopping.is_set():
+                    return "stopped"  # the row stays `sending`; the next start resumes it here
+                sends = row.unanswered_sends_of(index)
+                if sends >= MAX_UNANSWERED_SENDS:
+                    log.warning(
+                        "outbox %s part %d was sent %d times without an answer being recorded "
+                        "(interrupted each time); taking it as delivered rather than risk a third copy",
+                        row.key, index + 1, sends,
+                    )
+                    self.store.outbox.record_part(row.id, index, UNCONFIRMED, self.clock())
+                    continue
+                self.store.outbox.start_part(row.id, index, sends + 1, self.clock())
                 message_id = await adapter.send(destination, parts[index])
                 # The crash window: between the platform's answer above and this record.
                 self.store.outbox.record_part(row.id, index, str(message_id), self.clock())
@@ -245,6 +297,7 @@ class Delivery:
             log.info("outbox %s rate limited; retrying in %.0fs", row.key, wait)
             return "throttled"
         except PermanentDeliveryError as exc:
+            self.failures += 1
             self.store.outbox.mark_failed(row.id, f"permanent: {exc.reason}", self.clock())
             log.warning("outbox %s failed permanently: %s", row.key, exc.reason)
             self._on_permanent(row, exc.reason, exc.hint)
@@ -255,6 +308,7 @@ class Delivery:
             return self._on_transient(row, exc)
 
     def _on_transient(self, row: OutboxRow, exc: Exception) -> str:
+        self.failures += 1
         now = self.clock()
         error = f"{type(exc).__name__}: {exc}"
         if row.attempts + 1 >= self.max_attempts:

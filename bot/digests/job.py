@@ -77,6 +77,8 @@ class DigestJob:
         self.grace = grace_for_tick(settings.scheduler_tick)
         # Digests link to the site only where readers can reach it (PUBLIC_BASE_URL).
         self.site_url = settings.public_base_url
+        # Channels whose digest failed to be written, since this job was built (run --once).
+        self.failures = 0
         self._lock = asyncio.Lock()
 
     def due_channels(self, now: datetime) -> list[tuple[ChannelSettings, Slot]]:
@@ -86,6 +88,7 @@ class DigestJob:
             try:
                 slot = latest_slot(settings, now, not_before=self.store.channels.changed_at(settings.key))
             except Exception:  # a broken row (e.g. a zone removed from tzdata) must not stop the rest
+                self.failures += 1
                 log.exception("cannot compute the schedule of %s", settings.key)
                 continue
             if slot is not None and self.store.channels.run_for(settings.key, slot.key) is None:
@@ -107,6 +110,7 @@ class DigestJob:
                 try:
                     enqueued += await self._handle_slot(settings, slot, now, pool)
                 except Exception:
+                    self.failures += 1
                     log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
             return enqueued
 

@@ -1,9 +1,20 @@
 """The one polite HTTP layer every source fetches through.
 
-One shared aiohttp session; per-host minimum interval between requests (arXiv: 3 s) and one
-connection at a time per host; a global concurrency limit; timeouts; retries with exponential
-backoff and jitter on connection errors, 5xx and 429 (honouring Retry-After); conditional GET
-with ETag / Last-Modified kept in the store; a response size cap; a configurable User-Agent.
+One shared aiohttp session; per-host minimum interval between requests (arXiv: 3 s) with one
+connection at a time to such a host; a global concurrency limit; timeouts; retries with
+exponential backoff and jitter on connection errors, 5xx and 429 (honouring Retry-After);
+conditional GET with ETag / Last-Modified kept in the store; a response size cap; a
+configurable User-Agent.
+
+A slow or failing source delays only itself:
+- hosts without a minimum interval are not serialized, so feeds on one host do not queue
+  behind one that hangs;
+- a request's total time (waiting for its host's turn, connect, headers, body, and every retry
+  with its wait) is bounded by `deadline` (HTTP_REQUEST_DEADLINE); then it fails;
+- a Retry-After longer than `max_retry_after` (HTTP_MAX_RETRY_WAIT), or than the deadline
+  leaves, is not waited for: `SourceRateLimited` carries it to the caller, which moves that
+  source's next fetch (bot.fetch.ingest).
+URLs in errors and log lines go through `bot.core.redact` (FEEDS URLs may carry credentials).
 
 Validators are only worth keeping for a response that was ingested: if a source's body fails
 to parse or to store, a 304 next time would hide those papers for good. So a fetch made on
@@ -16,6 +27,7 @@ answered like a 304, and nothing is parsed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -29,7 +41,8 @@ import aiohttp
 from multidict import CIMultiDict
 
 from bot.core.clock import Clock, system_clock, system_monotonic
-from bot.core.errors import FetchError, HTTPStatusError, ResponseTooLarge
+from bot.core.errors import FetchError, HTTPStatusError, ResponseTooLarge, SourceRateLimited
+from bot.core.redact import redact_url, redact_urls
 from bot.core.retry import KeySpacer, backoff_delay, parse_retry_after
 from bot.store.sources import CachedResponse
 
@@ -94,7 +107,8 @@ class HttpClient:
         host_min_interval: Mapping[str, float] | None = None,
         validators: ValidatorStore | None = None,
         backoff_base: float = 1.0,
-        max_retry_after: float = 300.0,
+        max_retry_after: float = 30.0,
+        deadline: float = 90.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = system_monotonic,
         wall_clock: Clock = system_clock,
@@ -107,8 +121,10 @@ class HttpClient:
         self.validators = validators
         self.backoff_base = backoff_base
         self.max_retry_after = max_retry_after
+        self.deadline = deadline
         self._host_min_interval = dict(host_min_interval or {})
         self._sleep = sleep
+        self._monotonic = monotonic
         self._wall_clock = wall_clock
         self._global = asyncio.Semaphore(concurrency)
         self._spacer = KeySpacer(self.min_interval, sleep=sleep, monotonic=monotonic)
@@ -130,7 +146,9 @@ class HttpClient:
         conditional: bool = True,
         source: str = "",
     ) -> Response:
-        """GET with every politeness rule applied. Raises FetchError subclasses on final failure."""
+        """GET with every politeness rule applied, finished or failed within `deadline`
+        seconds. Raises FetchError subclasses on final failure (SourceRateLimited when the
+        server asks for a wait longer than a request may take)."""
         full_url = f"{url}?{urlencode(params)}" if params else url
         request_headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate"}
         request_headers.update(headers or {})
@@ -139,24 +157,60 @@ class HttpClient:
             request_headers["If-None-Match"] = cached.etag
         if cached and cached.last_modified:
             request_headers["If-Modified-Since"] = cached.last_modified
+        limit = asyncio.timeout(self.deadline)
+        try:
+            async with limit:
+                return await self._get_with_retries(full_url, request_headers, cached, conditional, source)
+        except TimeoutError:
+            if not limit.expired():
+                raise
+            raise FetchError(
+                f"no complete answer within {self.deadline:g} s, retries included ({redact_url(full_url)})",
+                source=source,
+            ) from None
 
+    async def _get_with_retries(
+        self,
+        full_url: str,
+        request_headers: dict[str, str],
+        cached: CachedResponse | None,
+        conditional: bool,
+        source: str,
+    ) -> Response:
+        shown = redact_url(full_url)
+        ends_at = self._monotonic() + self.deadline
         attempt = 0
         while True:
             try:
-                response = await self._get_once(full_url, request_headers, source)
+                response = await self._get_once(full_url, request_headers, source, ends_at - self._monotonic())
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else redact_urls(str(exc)) or type(exc).__name__
                 if attempt >= self.retries or isinstance(exc, _DNS_ERROR):
-                    reason = "timed out" if isinstance(exc, asyncio.TimeoutError) else str(exc) or type(exc).__name__
-                    raise FetchError(f"{reason} ({full_url})", source=source) from exc
+                    raise FetchError(f"{reason} ({shown})", source=source) from exc
                 delay = self._backoff(attempt)
-                log.debug("fetch %s failed (%s); retry %d in %.1fs", full_url, exc, attempt + 1, delay)
+                if delay >= ends_at - self._monotonic():
+                    raise FetchError(
+                        f"{reason}, and no complete answer within {self.deadline:g} s, retries included ({shown})",
+                        source=source,
+                    ) from exc
+                log.debug("fetch %s failed (%s); retry %d in %.1fs", shown, reason, attempt + 1, delay)
             else:
+                waited = (
+                    parse_retry_after(response.headers.get("Retry-After"), self._wall_clock().timestamp())
+                    if response.status in RETRY_STATUSES
+                    else None
+                )
                 if response.status in RETRY_STATUSES and attempt < self.retries:
-                    waited = parse_retry_after(response.headers.get("Retry-After"), self._wall_clock().timestamp())
-                    if waited is not None and waited > self.max_retry_after:
-                        raise HTTPStatusError(response.status, full_url, source=source, body=response.body)
+                    if waited is not None and (
+                        waited > self.max_retry_after or waited >= ends_at - self._monotonic()
+                    ):
+                        # Waiting here would hold this source's fetch (and a worker) for minutes;
+                        # the caller moves the source's next fetch instead.
+                        raise SourceRateLimited(response.status, full_url, waited, source=source)
                     delay = waited if waited is not None else self._backoff(attempt)
-                    log.info("fetch %s got %d; retry %d in %.1fs", full_url, response.status, attempt + 1, delay)
+                    if delay >= ends_at - self._monotonic():
+                        raise HTTPStatusError(response.status, full_url, source=source, body=response.body)
+                    log.info("fetch %s got %d; retry %d in %.1fs", shown, response.status, attempt + 1, delay)
                 elif response.status == 304:
                     return Response(full_url, 304, b"", response.headers, not_modified=True)
                 elif 200 <= response.status < 300:
@@ -170,6 +224,8 @@ class HttpClient:
                     )
                     self._keep_validators(source, full_url, fresh)
                     return response
+                elif waited is not None:
+                    raise SourceRateLimited(response.status, full_url, waited, source=source)
                 else:
                     raise HTTPStatusError(response.status, full_url, source=source, body=response.body)
             attempt += 1
@@ -192,16 +248,19 @@ class HttpClient:
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt + 1, base=self.backoff_base, jitter=random.random)
 
-    async def _get_once(self, url: str, headers: Mapping[str, str], source: str) -> Response:
+    async def _get_once(self, url: str, headers: Mapping[str, str], source: str, time_left: float) -> Response:
         host = urlsplit(url).hostname or ""
-        # One connection at a time per host, spaced by the host's minimum interval.
-        async with self._spacer.turn(host), self._global:
-            timeout = aiohttp.ClientTimeout(total=self.timeout)
+        # A host that asks for spacing (arXiv) gets one connection at a time, spaced by its
+        # interval; other hosts only share the global limit, so one hanging feed never holds
+        # up the other feeds on its host.
+        spaced = self._spacer.turn(host) if self.min_interval(host) > 0 else contextlib.nullcontext()
+        async with spaced, self._global:
+            timeout = aiohttp.ClientTimeout(total=max(0.001, min(self.timeout, time_left)))
             async with self.session.get(url, headers=headers, timeout=timeout, allow_redirects=True) as resp:
                 declared = resp.content_length
                 if declared is not None and declared > self.max_bytes:
                     raise ResponseTooLarge(
-                        f"response of {declared} bytes exceeds the {self.max_bytes}-byte cap ({url})",
+                        f"response of {declared} bytes exceeds the {self.max_bytes}-byte cap ({redact_url(url)})",
                         source=source,
                     )
                 body = await self._read_capped(resp, url, source)
@@ -215,7 +274,7 @@ class HttpClient:
             total += len(chunk)
             if total > self.max_bytes:
                 raise ResponseTooLarge(
-                    f"response exceeds the {self.max_bytes}-byte cap ({url})", source=source
+                    f"response exceeds the {self.max_bytes}-byte cap ({redact_url(url)})", source=source
                 )
             chunks.append(chunk)
         return b"".join(chunks)

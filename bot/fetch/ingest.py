@@ -1,18 +1,24 @@
 """Fetching sources into the store, one source at a time, recording each source's state.
 
 A failing source never blocks the others: its error, failure count and next retry time are
-recorded in `source_state`, and callers (the fetch loop, `paperbot fetch`) move on.
+recorded in `source_state`, and callers (the fetch loops, `paperbot fetch`) move on. A server
+that asks for a long wait (429/503 with Retry-After beyond what a request waits) gets it: the
+source's next fetch moves to then. Errors are stored and logged with URL credentials removed.
+`source_reports` is what `paperbot status` and /healthz show: every configured source, from
+its first failure on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.core.clock import Clock
-from bot.core.errors import SourceError
+from bot.core.errors import SourceError, SourceRateLimited
+from bot.core.redact import redact_urls
 from bot.core.retry import backoff_delay
 from bot.fetch.http import HttpClient
 from bot.fetch.sources import Source
@@ -61,12 +67,19 @@ async def fetch_source(
         outcome.counts = store.papers.ingest(papers, clock())
         ingested = True
     except SourceError as exc:
-        outcome.error = str(exc)
+        outcome.error = redact_urls(str(exc))
         state.last_failure = clock()
-        state.last_error = str(exc)[:500]
+        state.last_error = outcome.error[:500]
         state.consecutive_failures += 1
-        state.next_fetch_at = state.last_failure + retry_delay(source.interval, state.consecutive_failures)
-        log.warning("source %s failed (%d in a row): %s", source.name, state.consecutive_failures, exc)
+        delay = retry_delay(source.interval, state.consecutive_failures)
+        if isinstance(exc, SourceRateLimited):
+            # The server said when; asking earlier would only be refused again.
+            delay = min(max(delay, timedelta(seconds=exc.retry_after)), MAX_FAILURE_BACKOFF)
+        state.next_fetch_at = state.last_failure + delay
+        log.warning(
+            "source %s failed (%d in a row): %s; next attempt in %.0f s",
+            redact_urls(source.name), state.consecutive_failures, outcome.error, delay.total_seconds(),
+        )
     finally:
         # Validators of a body that never reached the store would turn its papers into 304s.
         http.settle_validators(source.name, keep=ingested)
@@ -76,7 +89,7 @@ async def fetch_source(
         state.last_error = ""
         state.last_counts = outcome.counts.as_dict()
         state.next_fetch_at = started + timedelta(seconds=source.interval)
-        log.info("source %s: %s", source.name, outcome.counts.as_dict())
+        log.info("source %s: %s", redact_urls(source.name), outcome.counts.as_dict())
     store.sources.save(state)
     return outcome
 
@@ -106,3 +119,41 @@ def due_sources(sources: list[Source], store: Store, now: datetime) -> list[Sour
         if state.next_fetch_at is None or state.next_fetch_at <= now:
             due.append(source)
     return due
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """What `paperbot status` and /healthz say about one source (credentials removed)."""
+
+    name: str
+    configured: bool  # False: it has a recorded state but the settings no longer name it
+    last_success: datetime | None = None
+    last_failure: datetime | None = None
+    last_error: str = ""  # the reason of the last failure while the source is failing
+    consecutive_failures: int = 0
+    next_fetch_at: datetime | None = None  # None: due now (never fetched yet)
+
+
+def source_reports(configured: Sequence[str], store: Store) -> list[SourceReport]:
+    """Every configured source in order, fetched yet or not, then any source that has a
+    recorded state but is no longer configured."""
+    states = {state.name: state for state in store.sources.all()}
+    names = list(dict.fromkeys(configured))
+    reports = []
+    for name in names + [n for n in states if n not in names]:
+        state = states.get(name)
+        if state is None:
+            reports.append(SourceReport(redact_urls(name), configured=True))
+            continue
+        reports.append(
+            SourceReport(
+                redact_urls(name),
+                configured=name in names,
+                last_success=state.last_success,
+                last_failure=state.last_failure,
+                last_error=redact_urls(state.last_error) if state.failing else "",
+                consecutive_failures=state.consecutive_failures,
+                next_fetch_at=state.next_fetch_at,
+            )
+        )
+    return reports

@@ -48,10 +48,12 @@ class Store:
         self.installations = InstallationStore(conn)
 
     @classmethod
-    def open(cls, location: str | DatabaseURL) -> Store:
-        """Open (creating and migrating as needed) the database at a path or URL."""
+    def open(cls, location: str | DatabaseURL, *, writable: bool = True) -> Store:
+        """Open (creating and migrating as needed) the database at a path or URL. A database
+        that cannot be written is refused (StoreReadOnly) unless `writable` is False, which
+        commands that only read pass."""
         url = parse_database_url(location) if isinstance(location, str) else location
-        return cls(connect(url))
+        return cls(connect(url, writable=writable))
 
     def close(self) -> None:
         """Close the connection; the WAL is checkpointed by SQLite."""

@@ -1,15 +1,31 @@
-"""Opening the database: URL parsing, SQLite pragmas (WAL), and migrations applied at start."""
+"""Opening the database: URL parsing, SQLite pragmas (WAL), migrations applied at start, and
+storage faults turned into one clear error.
+
+A database paperbot cannot write (a read-only or immutable file, a directory without write
+permission, a file it may not open) is refused when it is opened (`StoreReadOnly`), not on the
+first command that writes. Every statement runs through `StoreConnection`, which turns SQLite's
+"database or disk is full" (and an I/O error on a disk with no space left) into `StoreFull`
+naming the path: the transaction is rolled back by SQLite, so nothing already stored is lost.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from bot.core.errors import StoreError, UnsupportedDatabase
+from bot.core.errors import StoreError, StoreFull, StoreReadOnly, UnsupportedDatabase
 from bot.store.schema import MIGRATIONS
+
+# Below this much free space an I/O error while writing is taken for a full disk: SQLite
+# reports ENOSPC on the WAL or a journal as SQLITE_IOERR ("disk I/O error"), not SQLITE_FULL.
+LOW_DISK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +59,64 @@ def parse_database_url(value: str) -> DatabaseURL:
     return DatabaseURL("sqlite", value)
 
 
-def connect(url: DatabaseURL) -> sqlite3.Connection:
-    """Open the database, switch SQLite to WAL, and apply pending migrations."""
+class StoreConnection(sqlite3.Connection):
+    """A SQLite connection whose storage faults are clear errors (see the module docstring).
+
+    `location` is the database path shown in those errors."""
+
+    location: str = ""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        """`sqlite3.Connection.execute`, with storage faults raised as StoreError subclasses."""
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            raise storage_fault(exc, self.location) from exc
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        """`sqlite3.Connection.executemany`, with storage faults raised as StoreError subclasses."""
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.OperationalError as exc:
+            raise storage_fault(exc, self.location) from exc
+
+
+def storage_fault(exc: sqlite3.OperationalError, location: str) -> Exception:
+    """The error to raise for `exc`: StoreFull for a full disk or database, StoreReadOnly for a
+    database that cannot be written, `exc` itself for anything else (locks, SQL errors)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _low_on_disk(location)):
+        return StoreFull(
+            f"disk full: cannot write to the database {location} ({exc}); the last change was "
+            "rolled back and nothing already stored is lost; free some space and try again"
+        )
+    if name.startswith("SQLITE_READONLY"):
+        return _read_only(location, str(exc))
+    return exc
+
+
+def _low_on_disk(location: str) -> bool:
+    if location in ("", ":memory:"):
+        return False
+    try:
+        return shutil.disk_usage(Path(location).expanduser().resolve().parent).free < LOW_DISK_BYTES
+    except OSError:
+        return False
+
+
+def _read_only(location: str, reason: str) -> StoreReadOnly:
+    return StoreReadOnly(
+        f"the database {location} is read-only ({reason}); paperbot must be able to write it "
+        "and its directory: fix the permissions or point PAPERBOT_DB elsewhere"
+    )
+
+
+def connect(url: DatabaseURL, *, writable: bool = True) -> sqlite3.Connection:
+    """Open the database, switch SQLite to WAL, and apply pending migrations.
+
+    With `writable` (the default) a database that cannot be written is refused at once with
+    StoreReadOnly; commands that only read pass False.
+    """
     if url.scheme == "postgresql":
         raise UnsupportedDatabase(
             "PostgreSQL is not supported yet; set PAPERBOT_DB to a file path or sqlite:/// URL"
@@ -61,16 +133,67 @@ def connect(url: DatabaseURL) -> sqlite3.Connection:
             isolation_level=None,
             check_same_thread=False,
             timeout=30,
+            factory=StoreConnection,
         )
+    except sqlite3.Error as exc:
+        raise _cannot_open(url.path, exc) from exc
+    assert isinstance(conn, StoreConnection)
+    conn.location = url.path
+    try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         migrate(conn)
+        if writable:
+            _check_writable(conn)
+    except StoreError:
+        conn.close()
+        raise
     except sqlite3.Error as exc:
-        raise StoreError(f"cannot open the database {url.path}: {exc}") from exc
+        conn.close()
+        raise _cannot_open(url.path, exc) from exc
     return conn
+
+
+def _check_writable(conn: StoreConnection) -> None:
+    """Refuse a database SQLite opened read-only (it falls back silently when the file or its
+    directory cannot be written): a write statement that changes nothing still needs write access."""
+    with transaction(conn):
+        conn.execute("INSERT INTO schema_version (version) SELECT version FROM schema_version WHERE 0")
+
+
+def _cannot_open(location: str, exc: sqlite3.Error) -> StoreError:
+    """A clear error for a database SQLite could not open or read."""
+    if location != ":memory:":
+        path = Path(location).expanduser()
+        if path.exists() and not _can_open_for_writing(path):
+            return _read_only(location, "no permission to write the file, or it is immutable")
+        if not _directory_writable(path.parent):
+            return _read_only(
+                location, f"cannot write its directory {path.parent}, where SQLite keeps the -wal and -shm files"
+            )
+    if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+        return _read_only(location, str(exc))
+    return StoreError(f"cannot open the database {location}: {exc}")
+
+
+def _can_open_for_writing(path: Path) -> bool:
+    # os.access ignores the immutable flag and answers True for root; opening tells the truth.
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except OSError:
+        return False
+    return True
+
+
+def _directory_writable(directory: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -119,6 +242,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite has already rolled back after some errors (SQLITE_FULL among them); a second
+        # ROLLBACK would raise and hide the error that matters.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # e.g. the disk filled up while the WAL was written
+            conn.execute("ROLLBACK")
+        raise

@@ -3,8 +3,12 @@ ledger of papers already posted to each channel (`delivered_papers`).
 
 An outbox row moves pending -> sending -> sent, or to failed. `parts` holds the rendered
 platform messages once the first attempt rendered them, and `parts_sent` / `delivery_ids` grow
-after each part the platform accepted, so a resumed row continues at the next part. The policy
-(retries, backoff, pausing) lives in `bot.delivery.outbox`; this module only reads and writes rows.
+after each part the platform accepted, so a resumed row continues at the next part. Before each
+part's request goes out, `start_part` commits `unanswered_part` (its index) and
+`unanswered_sends` (how many sends of it have started without an answer); recording the part,
+or any answer (an error included), clears them. A row read back with them set was interrupted
+mid-send by a crash or a stop. The policy (retries, backoff, pausing, how often an unanswered
+part may be resent) lives in `bot.delivery.outbox`; this module only reads and writes rows.
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ class OutboxRow:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     parts: list[dict[str, Any]] | None = None
+    unanswered_part: int | None = None  # a part whose send started but whose answer is unknown
+    unanswered_sends: int = 0  # how many sends of that part started without an answer
+
+    def unanswered_sends_of(self, index: int) -> int:
+        """How many sends of part `index` started without their answer being recorded."""
+        return self.unanswered_sends if self.unanswered_part == index else 0
 
     @property
     def is_dm(self) -> bool:
@@ -70,6 +80,8 @@ def _row(row: sqlite3.Row) -> OutboxRow:
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
         parts=json.loads(row["parts"]) if row["parts"] else None,
+        unanswered_part=row["unanswered_part"],
+        unanswered_sends=row["unanswered_sends"],
     )
 
 
@@ -145,8 +157,17 @@ class OutboxStore:
             (json.dumps(list(parts), ensure_ascii=False), to_iso(now), row_id),
         )
 
+    def start_part(self, row_id: int, index: int, sends: int, now: datetime) -> None:
+        """Record, before its request goes out, that the send number `sends` of part `index`
+        starts (committed at once: a crash right after it must find it)."""
+        self.conn.execute(
+            "UPDATE outbox SET unanswered_part = ?, unanswered_sends = ?, updated_at = ? WHERE id = ?",
+            (index, sends, to_iso(now), row_id),
+        )
+
     def record_part(self, row_id: int, index: int, message_id: str, now: datetime) -> None:
-        """Record that part `index` reached the platform as `message_id` (committed at once).
+        """Record that part `index` reached the platform as `message_id` (committed at once),
+        which also clears its unanswered send.
 
         Guarded by the expected `parts_sent`, so recording the same part twice changes nothing.
         """
@@ -158,7 +179,8 @@ class OutboxStore:
                 return
             ids = json.loads(row["delivery_ids"]) + [message_id]
             self.conn.execute(
-                "UPDATE outbox SET parts_sent = ?, delivery_ids = ?, updated_at = ? WHERE id = ?",
+                """UPDATE outbox SET parts_sent = ?, delivery_ids = ?, unanswered_part = NULL,
+                   unanswered_sends = 0, updated_at = ? WHERE id = ?""",
                 (index + 1, json.dumps(ids), to_iso(now), row_id),
             )
 
@@ -174,11 +196,13 @@ class OutboxStore:
     ) -> int:
         """Put a row back to pending for a later attempt; returns the attempts counted so far.
 
-        Rate limiting does not count as an attempt (`count_attempt=False`); failures do.
+        Rate limiting does not count as an attempt (`count_attempt=False`); failures do. A
+        failure is an answer, so the part it was about is no longer unanswered.
         """
         self.conn.execute(
             """UPDATE outbox SET state = 'pending', attempts = attempts + ?, next_attempt_at = ?,
-               last_error = ?, updated_at = ? WHERE id = ?""",
+               last_error = ?, unanswered_part = NULL, unanswered_sends = 0, updated_at = ?
+               WHERE id = ?""",
             (1 if count_attempt else 0, to_iso(next_attempt_at), error[:500], to_iso(now), row_id),
         )
         row = self.conn.execute("SELECT attempts FROM outbox WHERE id = ?", (row_id,)).fetchone()
@@ -188,7 +212,7 @@ class OutboxStore:
         """Give up on a row; it stays in the table with its error (never dropped silently)."""
         self.conn.execute(
             """UPDATE outbox SET state = 'failed', attempts = attempts + ?, last_error = ?,
-               updated_at = ? WHERE id = ?""",
+               unanswered_part = NULL, unanswered_sends = 0, updated_at = ? WHERE id = ?""",
             (1 if count_attempt else 0, error[:500], to_iso(now), row_id),
         )
 

@@ -284,4 +284,11 @@ MIGRATIONS: list[str] = [
         expires_at TEXT NOT NULL
     );
     """,
+    # delivery: the part whose send has started without its answer being recorded, and how many
+    # times it was started, written BEFORE each request goes out, so a crash (kill -9) or a stop
+    # between the platform's answer and its record resends that part at most once.
+    """
+    ALTER TABLE outbox ADD COLUMN unanswered_part INTEGER;
+    ALTER TABLE outbox ADD COLUMN unanswered_sends INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

@@ -17,6 +17,9 @@
   `hold("users.info")` keeps such calls waiting (recorded, unanswered) until its event is set;
 - serves `POST /response/<name>` as a command's response_url, recording each JSON body
   (`fail_response` refuses the next posts to one with an HTTP status, recorded apart);
+- can be told to be slow: `slow("chat.postMessage", 2.0)` posts the message when the request
+  arrives (as Slack does) and answers 2 s later; `in_flight` counts requests waiting for their
+  answer. A client that dies meanwhile has posted the message without learning its ts;
 - serves `GET /socket` as the Socket Mode websocket: sends `hello` on connect, lets the test
   push envelopes (`send_envelope`) and records what the client sends back (the acks).
 
@@ -55,12 +58,13 @@ TEAM_ID = "T0FAKE"
 
 @dataclass
 class SlackCall:
-    """One Web API call the fake received."""
+    """One Web API call the fake received (`at`: time.monotonic() on arrival)."""
 
     method: str
     body: dict[str, Any]
     headers: dict[str, str]
     ok: bool = True
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -111,6 +115,8 @@ class FakeSlack:
         self._failures: dict[str, deque[_Failure]] = {}
         self._response_failures: dict[str, deque[_Failure]] = {}
         self._held: dict[str, asyncio.Event] = {}
+        self._delays: dict[str, float] = {}
+        self.in_flight = 0
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
         self._ws: web.WebSocketResponse | None = None
@@ -204,6 +210,9 @@ class FakeSlack:
         headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
         for _ in range(times):
             self._response_failures.setdefault(name, deque()).append(_Failure(status, {}, headers))
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer every call of `method` `seconds` after it arrived (it takes effect at once)."""
+        self._delays[method] = seconds
 
     # --- inspection ----------------------------------------------------------------------------
 
@@ -293,6 +302,14 @@ class FakeSlack:
         answer = self._answer(method, body, request)
         call.ok = bool(answer.get("ok"))
         await self._notify()
+        delay = self._delays.get(method, 0.0)
+        if delay:
+            self.in_flight += 1
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self.in_flight -= 1
+                await self._notify()
         return web.json_response(answer)
 
     def _answer(self, method: str, body: dict[str, Any], request: web.Request) -> dict[str, Any]:

@@ -48,10 +48,12 @@ class FakeServer:
     routes: dict[str, Handler] = field(default_factory=dict)
     requests: list[SeenRequest] = field(default_factory=list)
     server: TestServer | None = None
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def serve(self, path: str, body: bytes, status: int = 200) -> None:
-        """Always answer `path` with this body and status."""
+    def serve(self, path: str, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        """Always answer `path` with this body, status and extra response headers."""
         self.routes[path] = lambda _request: (status, body)
+        self.headers[path] = dict(headers or {})
 
     def handle(self, path: str, handler: Handler) -> None:
         """Answer `path` with whatever `handler(request)` returns."""
@@ -69,7 +71,7 @@ class FakeServer:
         if handler is None:
             return web.Response(status=404, text="not found")
         status, body = handler(seen)
-        return web.Response(status=status, body=body)
+        return web.Response(status=status, body=body, headers=self.headers.get(request.path))
 
 
 @pytest.fixture

@@ -5,7 +5,10 @@ arXiv paper (or its Hugging Face paper page): then it becomes that arXiv id with
 the store merges it into the paper. The bytes are checked with defusedxml before feedparser
 sees them (entity declarations are refused), and a document that is not a feed at all, such as
 an HTML page served in its place, is a ParseError; small defects of real feeds that still have
-entries are tolerated.
+entries are tolerated. Text is decoded by the charset the feed declares (HTTP Content-Type, else
+its XML declaration), a byte that charset does not define becoming U+FFFD, before feedparser
+sees it: left to itself, feedparser re-guesses a whole document with one bad byte in another
+charset and every accented letter turns to mojibake.
 """
 
 from __future__ import annotations
@@ -24,8 +27,11 @@ import feedparser
 from bot.core.errors import ParseError
 from bot.core.ids import find_arxiv_id, item_id, parse_arxiv_id
 from bot.core.models import Paper, SourceKind
+from bot.core.redact import redact_url
 from bot.fetch.http import HttpClient
 from bot.fetch.sources.xml import (
+    as_declared_utf8,
+    charset_of,
     collapse,
     html_to_text,
     looks_like_html,
@@ -39,20 +45,27 @@ _NAME_LIMIT = 60
 
 
 def feed_name(url: str) -> str:
-    """A short, stable source name for a feed URL: `feed:<host><path>`, hashed when long."""
-    parts = urlsplit(url.strip())
+    """A short, stable source name for a feed URL: `feed:<host><path>`, hashed when long.
+
+    Names are shown (status, /healthz, logs), so credentials in the URL (`user:pass@`,
+    `?apikey=`) never reach them: they are built from `redact_url(url)`."""
+    url = redact_url(url.strip())
+    parts = urlsplit(url)
     host = (parts.hostname or "").removeprefix("www.")
     short = host + parts.path.rstrip("/")
     if parts.query:
         short += "?" + parts.query
     if len(short) > _NAME_LIMIT:
-        digest = hashlib.sha1(url.strip().encode("utf-8")).hexdigest()[:8]
+        digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:8]
         short = f"{short[: _NAME_LIMIT - 9]}~{digest}"
     return f"feed:{short}"
 
 
-def parse(data: bytes, *, url: str = "", source: str = "feed") -> list[Paper]:
-    """Entries of one RSS/Atom document as Papers; [] for a valid feed with no entries."""
+def parse(data: bytes, *, url: str = "", source: str = "feed", charset: str | None = None) -> list[Paper]:
+    """Entries of one RSS/Atom document as Papers; [] for a valid feed with no entries.
+
+    `charset` is the one the HTTP Content-Type declared, if any (see the module docstring)."""
+    data = as_declared_utf8(data, charset=charset)
     if not data.strip():
         raise ParseError("empty response instead of a feed", source=source)
     if looks_like_html(data):
@@ -170,4 +183,5 @@ class FeedSource:
         response = await http.get(self.url, source=self.name)
         if response.not_modified:
             return []
-        return parse(response.body, url=response.url or self.url, source=self.name)
+        charset = charset_of(response.headers.get("Content-Type"))
+        return parse(response.body, url=response.url or self.url, source=self.name, charset=charset)

@@ -5,10 +5,16 @@ declarations and external references are refused, which stops entity-expansion b
 XXE), and every failure, XML or JSON, becomes a `ParseError` whose message says what was wrong
 in plain words: an HTML page instead of a feed, a truncated document, a refused entity
 declaration.
+
+Text is decoded by the charset the document declares (the HTTP Content-Type, else the XML
+declaration), with U+FFFD for bytes that charset does not define (`as_declared_utf8`): a feed
+with one invalid byte keeps the rest of its text, instead of being re-guessed as a whole in a
+different charset (mojibake such as `RÃ©seaux` or `ŕ l'école`).
 """
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import html
 import json
@@ -44,6 +50,59 @@ def _a(what: str) -> str:
 
 
 _DTD_MARKUP = re.compile(rb"<!(?:doctype|entity)", re.IGNORECASE)
+_XML_DECLARATION = re.compile(rb"^(\s*<\?xml\b[^>]*?\bencoding\s*=\s*)([\"'])([A-Za-z0-9._:-]+)\2")
+_CHARSET_PARAMETER = re.compile(r";\s*charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+# Labels that mean Windows-1252 in practice (the WHATWG Encoding Standard, which browsers
+# follow): feeds labelled ISO-8859-1 routinely carry Windows-1252 quotes and dashes.
+_WINDOWS_1252_LABELS = frozenset({"iso8859-1", "latin-1", "ascii", "cp1252"})
+_UNICODE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def charset_of(content_type: str | None) -> str | None:
+    """The `charset` parameter of a Content-Type header value, if any."""
+    match = _CHARSET_PARAMETER.search(content_type or "")
+    return match.group(1) if match else None
+
+
+def _codec(label: str | None) -> str | None:
+    """Python's codec for a charset label, None for a label no codec knows."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return "cp1252" if name in _WINDOWS_1252_LABELS else name
+
+
+def as_declared_utf8(data: bytes, *, charset: str | None = None) -> bytes:
+    """The document re-encoded as UTF-8, decoded by its declared charset: `charset` (from the
+    HTTP Content-Type) or the XML declaration, whichever decodes it cleanly, else the first of
+    them (then UTF-8) with U+FFFD for each byte it does not define. The XML declaration of a
+    re-encoded document is changed to say UTF-8. Valid UTF-8 and UTF-16/32 documents (with a
+    byte order mark) come back unchanged."""
+    if data.startswith(_UNICODE_BOMS):
+        return data  # the XML parsers read these themselves
+    body = data.removeprefix(codecs.BOM_UTF8)
+    declaration = _XML_DECLARATION.match(body[:512])
+    declared = declaration.group(3).decode("ascii") if declaration else None
+    candidates = [c for c in dict.fromkeys((_codec(charset), _codec(declared))) if c] or ["utf-8"]
+    if body is not data:
+        candidates = ["utf-8"]  # a UTF-8 byte order mark outranks any label
+    for codec in candidates:
+        try:
+            text = body.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if codec == "utf-8" and body is data:
+            return data
+        return _utf8_document(text)
+    return _utf8_document(body.decode(candidates[0], errors="replace"))
+
+
+def _utf8_document(text: str) -> bytes:
+    encoded = text.encode("utf-8")
+    return _XML_DECLARATION.sub(lambda m: m.group(1) + m.group(2) + b"utf-8" + m.group(2), encoded, count=1)
 
 
 def _has_no_dtd(data: bytes) -> bool:
@@ -60,12 +119,14 @@ def looks_like_html(data: bytes) -> bool:
     return bool(_HTML_START.match(data.lstrip(b"\xef\xbb\xbf")[:4096]))
 
 
-def parse_xml(data: bytes, *, what: str = "feed", source: str = "") -> Element:
-    """Parse untrusted XML safely and return the root element.
+def parse_xml(data: bytes, *, what: str = "feed", source: str = "", charset: str | None = None) -> Element:
+    """Parse untrusted XML safely and return the root element; text is decoded by the declared
+    charset (`charset` from the HTTP Content-Type, or the XML declaration; see `as_declared_utf8`).
 
     Raises ParseError for an empty body, an HTML page, an entity declaration or external
     reference (entity-expansion bombs, XXE), or malformed/truncated XML.
     """
+    data = as_declared_utf8(data, charset=charset)
     if not data.strip():
         raise ParseError(f"empty response instead of {_a(what)}", source=source)
     if looks_like_html(data):

@@ -1,0 +1,59 @@
+"""The runtime's per-source fetch loops: a failure the store could not even record does not
+turn into a tight retry loop, and stop() cancels the loops at once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+import bot.app.runtime as runtime_module
+from bot.app.runtime import Runtime
+from bot.core.clock import system_clock
+from bot.core.errors import StoreFull
+from bot.core.models import Paper, SourceKind
+from bot.fetch.http import HttpClient
+from bot.settings import Settings
+
+
+class DiskFullSource:
+    """A source whose papers cannot be stored: the disk is full."""
+
+    name = "feed:full.example"
+    kind = SourceKind.FEED
+    interval = 3600.0
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def fetch(self, http: HttpClient, since: datetime | None) -> list[Paper]:
+        self.calls += 1
+        raise StoreFull("disk full: cannot write to the database /x/paperbot.db")
+
+
+async def test_a_fetch_the_store_cannot_record_is_not_repeated_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime_module, "FETCH_POLL_SECONDS", 0.01)
+    settings = Settings(
+        database=str(tmp_path / "paperbot.db"), arxiv_enabled=False, hf_enabled=False,
+        reddit_enabled=False, summarize_background=False,
+    )
+    runtime = await Runtime.initialize(settings, clock=system_clock)
+    source = DiskFullSource()
+    runtime.sources = [source]
+    try:
+        await runtime.start([])
+        for _ in range(500):
+            if source.calls:
+                break
+            await asyncio.sleep(0.01)
+        for _ in range(30):  # thirty polls of the loop later ...
+            await asyncio.sleep(0.01)
+        assert source.calls == 1  # ... it waits a minute, as for any first failure
+        await asyncio.wait_for(runtime.stop(), 5)
+        assert not runtime._tasks
+    finally:
+        await runtime.shutdown()
