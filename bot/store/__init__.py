@@ -1,8 +1,8 @@
 """The store: everything that must survive a restart, in one database.
 
 `Store` opens the database (migrating it) and exposes one repository object per area:
-`papers`, `summaries`, `sources` (fetch state and HTTP validators), plus those the delivery
-side adds. SQLite calls are fast enough to make from the event loop; long jobs batch.
+`papers`, `summaries`, `sources` (fetch state and HTTP validators), those the delivery
+side adds, and the relevance side's `feedback` and `vectors`. SQLite calls are fast enough to make from the event loop; long jobs batch.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ import sqlite3
 
 from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
+from bot.store.feedback import FeedbackStore
 from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.sources import SourceState, SourceStateStore
 from bot.store.subscriptions import AlertQueue, SubscriptionStore
 from bot.store.summaries import SummaryStore
 from bot.store.users import NoticeStore, UserStateStore
+from bot.store.vectors import VectorStore
 
 __all__ = ["Store", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
 
@@ -36,6 +38,9 @@ class Store:
         self.alert_queue = AlertQueue(conn)
         self.outbox = OutboxStore(conn)
         self.summaries = SummaryStore(conn)
+        # Relevance: feedback, saved papers, seeds, models; the ranking's vectors and state.
+        self.feedback = FeedbackStore(conn)
+        self.vectors = VectorStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL) -> Store:
