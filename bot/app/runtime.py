@@ -27,6 +27,7 @@ import aiohttp
 from bot.alerts.alerts import SubscriptionCommands
 from bot.app.samples import offline_sources
 from bot.app.scheduler import Scheduler
+from bot.chat.feedback import FeedbackCommands
 from bot.chat.service import BotService
 from bot.core.clock import Clock, to_iso
 from bot.core.models import Paper
@@ -34,12 +35,14 @@ from bot.delivery.outbox import Delivery
 from bot.digests.channels_file import load_channels_file
 from bot.digests.commands import DigestCommands
 from bot.digests.job import DigestJob
+from bot.digests.personal import PersonalDigests
 from bot.enrich.summarize import Summaries, build_summaries
 from bot.fetch.http import HttpClient
 from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source
 from bot.fetch.sources import Source, build_sources
 from bot.fetch.sources.arxiv_api import ArxivAPISource
 from bot.ports import ChatAdapter
+from bot.rank.ranking import Ranker
 from bot.search.engine import SearchEngine
 from bot.settings import Settings
 from bot.store import Store
@@ -72,6 +75,7 @@ class Runtime:
     delivery: Delivery
     scheduler: Scheduler
     adapters: dict[str, ChatAdapter] = field(default_factory=dict)
+    ranker: Ranker | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -104,11 +108,17 @@ class Runtime:
         summaries = build_summaries(settings, store, session, clock)
         search = SearchEngine(store)
         delivery = Delivery(store, {}, clock)
-        digest_job = DigestJob(store=store, settings=settings, summaries=summaries)
-        digests = DigestCommands(store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery)
+        # Loading the index reads the stored vectors; papers since are indexed by the "rank" loop.
+        ranker = Ranker(store, clock)
+        personal = PersonalDigests(store=store, ranker=ranker, summaries=summaries, clock=clock)
+        digest_job = DigestJob(store=store, settings=settings, summaries=summaries, ranker=ranker)
+        digests = DigestCommands(
+            store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery, personal=personal
+        )
         subscriptions = SubscriptionCommands(store=store, settings=settings, clock=clock)
         scheduler = Scheduler(
-            digests=digest_job, store=store, settings=settings, summaries=summaries, delivery=delivery, clock=clock
+            digests=digest_job, store=store, settings=settings, summaries=summaries, delivery=delivery, clock=clock,
+            ranker=ranker, personal=personal,
         )
         api = None if offline else ArxivAPISource(settings, clock=clock)
 
@@ -128,10 +138,15 @@ class Runtime:
             notices=store.notices,
             lookup_paper=lookup,
             command_name=settings.slack_command,
+            feedback=FeedbackCommands(
+                store=store, ranker=ranker, summaries=summaries, clock=clock, lookup_paper=lookup
+            ),
         )
         if settings.channels_file:
             load_channels_file(settings.channels_file, store, clock())
-        return cls(settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler)
+        return cls(
+            settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler, ranker=ranker
+        )
 
     def attach(self, adapters: Sequence[ChatAdapter]) -> None:
         """Register adapters with the runtime and the outbox (before they are started)."""
@@ -147,6 +162,9 @@ class Runtime:
             await adapter.start(self.service)
         settings = self.settings
         self.spawn(self._every(FETCH_POLL_SECONDS, self.fetch_due, "fetch"), "fetch")
+        if self.ranker is not None:
+            # New papers get their vectors soon after they arrive (CPU work runs in a thread).
+            self.spawn(self._every(FETCH_POLL_SECONDS, self.ranker.refresh, "rank"), "rank")
         self.spawn(self._every(settings.scheduler_tick, lambda: self.scheduler.tick(self.clock()), "scheduler"), "scheduler")
         if settings.summarize_background:
             summarize = lambda: self.summaries.background_pass(self.clock(), settings.summarize_batch)  # noqa: E731

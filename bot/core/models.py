@@ -150,6 +150,9 @@ class Reply:
     # @them". Slack re-runs the command for it (Slack does not send an ephemeral message's
     # content back); Discord reposts the message it showed.
     shareable: bool = False
+    # Each item offers the feedback actions (relevant, not for me, save, more like this); the
+    # person who acts is the one who clicks, wherever the list was posted.
+    offers_feedback: bool = False
 
     @property
     def items(self) -> tuple[PaperItem, ...]:
@@ -213,6 +216,7 @@ class ChannelSettings:
     show_updated: bool = False
     quiet_note: bool = False  # post a one-line note on days with nothing new
     catch_up: CatchUp = CatchUp.POST
+    threshold: float | None = None  # once the channel's model has feedback: the least relevance posted
     workspace_id: str = ""
     created_by: str = ""  # user id of whoever enabled it; told about delivery failures
     paused_reason: str = ""  # set when delivery failed permanently

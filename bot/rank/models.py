@@ -172,26 +172,27 @@ def train(data: TrainingSet) -> InterestModel | None:
 
 
 def _centroid(data: TrainingSet) -> InterestModel:
-    """Rocchio: the mean of the positive (or weak) rows minus a little of the negatives."""
-    parts = [data.positives.multiply(data.positive_weights[:, None]) if data.positives.shape[0] else None]
-    source = data.positives if data.positives.shape[0] else data.weak
-    mean = np.asarray(source.mean(axis=0)).ravel() if parts[0] is None else np.asarray(
-        sp.csr_matrix(parts[0]).sum(axis=0)
-    ).ravel() / max(float(data.positive_weights.sum()), 1e-9)
-    if data.positives.shape[0] and data.weak.shape[0]:
-        mean = 0.8 * mean + 0.2 * np.asarray(data.weak.mean(axis=0)).ravel()
+    """Rocchio: the weighted mean of the positive rows (or of the weak ones when there are no
+    positives, a little of them otherwise) minus a quarter of the negatives' mean."""
+    vector = np.zeros(N_FEATURES, dtype=np.float64)
+    n_pos = data.positives.shape[0]
+    if n_pos:
+        weighted = sp.csr_matrix(data.positives.multiply(data.positive_weights[:, None]))
+        vector += np.asarray(weighted.sum(axis=0)).ravel() / max(float(data.positive_weights.sum()), 1e-9)
+    if data.weak.shape[0]:
+        vector += (0.2 if n_pos else 1.0) * np.asarray(data.weak.mean(axis=0)).ravel()
     if data.negatives.shape[0]:
-        mean = mean - 0.25 * np.asarray(data.negatives.mean(axis=0)).ravel()
-    norm = float(np.linalg.norm(mean)) or 1.0
-    vector = (mean / norm).astype(np.float32)
-    nonzero = np.flatnonzero(vector).astype(np.int32)
+        vector -= 0.25 * np.asarray(data.negatives.mean(axis=0)).ravel()
+    norm = float(np.linalg.norm(vector)) or 1.0
+    unit = (vector / norm).astype(np.float32)
+    nonzero = np.flatnonzero(unit).astype(np.int32)
     return InterestModel(
         representation=REPRESENTATION,
         indices=nonzero,
-        weights=vector[nonzero],
+        weights=unit[nonzero],
         bias=0.0,
-        positives=data.positives.shape[0],
+        positives=n_pos,
         negatives=data.negatives.shape[0],
-        weak_only=data.positives.shape[0] == 0,
+        weak_only=n_pos == 0 and data.negatives.shape[0] == 0,
         positive_ids=data.positive_ids,
     )

@@ -312,6 +312,7 @@ class Ranker:
         rows = await asyncio.to_thread(self.index.sparse, texts)
         relevance = model.relevance(rows) if model is not None else None
         liked_rows = self._liked_rows(model)
+        liked_by = "you liked" if kind == PERSON else "liked here"
         ranked: list[RankedPaper] = []
         for i, paper in enumerate(papers):
             matched = self._weak_match(paper, topics.get(paper.id, ()), weak)
@@ -323,7 +324,7 @@ class Ranker:
                 score = value + base_weight * base.get(paper.id, 0.0) + topical
             if threshold is not None and value is not None and model is not None and model.has_feedback and value < threshold:
                 continue
-            why = self._why(paper, rows[i], model, liked_rows, matched, (reasons or {}).get(paper.id, ""))
+            why = self._why(paper, rows[i], model, liked_rows, matched, (reasons or {}).get(paper.id, ""), liked_by)
             ranked.append(RankedPaper(paper, score, value if model is not None and model.has_feedback else None, why))
         ranked.sort(key=lambda r: (-r.score, r.paper.id))
         return ranked
@@ -354,6 +355,7 @@ class Ranker:
         liked_rows: sp.csr_matrix | None,
         matched: WeakInterest | None,
         given: str,
+        liked_by: str,
     ) -> str:
         parts: list[str] = [given] if given else []
         if model is not None and model.has_feedback:
@@ -363,9 +365,9 @@ class Ranker:
                 similar = int((np.asarray((liked_rows @ row.T).todense()).ravel() >= LIKE_SIMILARITY).sum())
             about = f" on {', '.join(terms)}" if terms else ""
             if similar:
-                parts.append(f"like {similar} paper{'s' if similar != 1 else ''} you liked{about}")
+                parts.append(f"like {similar} paper{'s' if similar != 1 else ''} {liked_by}{about}")
             elif terms:
-                parts.append(f"close to what you liked: {', '.join(terms)}")
+                parts.append(f"close to what {liked_by}: {', '.join(terms)}")
         if matched is not None:
             parts.append(f"matches {matched.label}")
         popular = popularity_reason(paper)

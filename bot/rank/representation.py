@@ -39,6 +39,7 @@ DENSE_DIMENSIONS = 128
 PROJECTION_FEATURES = 40_000
 PROJECTION_SAMPLE = 20_000
 MIN_DOCS_FOR_PROJECTION = 50
+EXACT_FIT_ROWS = 2000  # up to this many sampled papers the SVD is computed exactly (fast there)
 
 _TEX_MATH = re.compile(r"\$[^$]*\$")
 _TEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
@@ -192,10 +193,14 @@ def fit_projection(tfidf: sp.csr_matrix, df: np.ndarray, store_size: int) -> Pro
         chosen = np.random.default_rng(0).choice(tfidf.shape[0], PROJECTION_SAMPLE, replace=False)
         sample = tfidf[np.sort(chosen)]
     kept = sample[:, features]
-    dimensions = max(2, min(DENSE_DIMENSIONS, kept.shape[0] - 1, len(features) - 1))
-    svd = TruncatedSVD(n_components=dimensions, algorithm="randomized", n_iter=5, random_state=0)
-    svd.fit(kept)
-    components = svd.components_.astype(np.float32)
+    # A few dozen papers cannot carry 128 topics: a small store gets a quarter as many numbers.
+    dimensions = max(2, min(DENSE_DIMENSIONS, kept.shape[0] // 4, len(features) - 1))
+    if kept.shape[0] <= EXACT_FIT_ROWS:
+        components = _exact_components(kept, dimensions)
+    else:
+        svd = TruncatedSVD(n_components=dimensions, algorithm="randomized", n_iter=5, random_state=0)
+        svd.fit(kept)
+        components = svd.components_.astype(np.float32)
     digest = hashlib.blake2b(components.tobytes()[:65536], digest_size=4).hexdigest()
     return Projection(
         version=f"lsa-v1-{dimensions}-{store_size}-{digest}",
@@ -203,3 +208,14 @@ def fit_projection(tfidf: sp.csr_matrix, df: np.ndarray, store_size: int) -> Pro
         features=features,
         components=components,
     )
+
+
+def _exact_components(rows: sp.csr_matrix, dimensions: int) -> np.ndarray:
+    """The top right singular vectors of a small matrix, from the eigenvectors of its Gram
+    matrix (rows x rows), which is exact and much faster than a randomized SVD there."""
+    gram = np.asarray((rows @ rows.T).toarray(), dtype=np.float64)
+    values, vectors = np.linalg.eigh(gram)
+    order = np.argsort(values)[::-1][:dimensions]
+    scale = np.sqrt(np.maximum(values[order], 1e-12))
+    components = np.asarray((rows.T @ vectors[:, order]).T, dtype=np.float64) / scale[:, None]
+    return components.astype(np.float32)

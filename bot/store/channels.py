@@ -25,6 +25,7 @@ def _settings_data(settings: ChannelSettings) -> dict[str, object]:
         "show_updated": settings.show_updated,
         "quiet_note": settings.quiet_note,
         "catch_up": settings.catch_up.value,
+        **({"threshold": settings.threshold} if settings.threshold is not None else {}),
         "workspace_id": settings.workspace_id,
         "created_by": settings.created_by,
     }
@@ -48,6 +49,7 @@ def _settings_from_row(row: sqlite3.Row) -> ChannelSettings:
         show_updated=data["show_updated"],
         quiet_note=data["quiet_note"],
         catch_up=CatchUp(data["catch_up"]),
+        threshold=data.get("threshold"),
         workspace_id=data.get("workspace_id", ""),
         created_by=data.get("created_by", ""),
         paused_reason=row["paused_reason"],

@@ -63,7 +63,7 @@ class VectorStore:
         """The row key of the paper stored last (0 for an empty store)."""
         return int(self.conn.execute("SELECT COALESCE(MAX(pk), 0) FROM papers").fetchone()[0])
 
-    def texts_by_pk(self, pks: Sequence[int]) -> list[PaperText]:
+    def texts_by_pk(self, pks: Sequence[int] | range) -> list[PaperText]:
         """The texts of papers by row key, in row order (missing keys are left out)."""
         found: list[PaperText] = []
         for start in range(0, len(pks), 500):
