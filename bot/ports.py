@@ -38,6 +38,11 @@ class ServiceAPI(Protocol):
         """Autocomplete for the user's own subscriptions: (label, value) pairs."""
         ...
 
+    async def item_action(self, action: str, paper_id: str, who: Actor, where: Place) -> Reply:
+        """A click on one paper's feedback action (like, dislike, save, similar); the reply is
+        for the person who clicked alone."""
+        ...
+
 
 class SummaryProvider(Protocol):
     """Summaries by paper id (implemented by `bot.enrich.summarize.Summaries`); what digests,
