@@ -42,6 +42,7 @@ from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source
 from bot.fetch.sources import Source, build_sources
 from bot.fetch.sources.arxiv_api import ArxivAPISource
 from bot.ports import ChatAdapter
+from bot.rank.embeddings import EmbeddingClient, Embeddings
 from bot.rank.ranking import Ranker
 from bot.search.engine import SearchEngine
 from bot.settings import Settings
@@ -109,7 +110,10 @@ class Runtime:
         search = SearchEngine(store)
         delivery = Delivery(store, {}, clock)
         # Loading the index reads the stored vectors; papers since are indexed by the "rank" loop.
-        ranker = Ranker(store, clock)
+        embeddings = None
+        if settings.embeddings_enabled:
+            embeddings = Embeddings(EmbeddingClient(session, settings, store, clock), store)
+        ranker = Ranker(store, clock, embeddings=embeddings)
         personal = PersonalDigests(store=store, ranker=ranker, summaries=summaries, clock=clock)
         digest_job = DigestJob(store=store, settings=settings, summaries=summaries, ranker=ranker)
         digests = DigestCommands(

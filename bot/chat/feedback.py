@@ -9,7 +9,6 @@ remembered as the person's last list, so numbers keep working.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -21,10 +20,8 @@ from bot.core.errors import SourceError, UserInputError
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply
 from bot.ports import SummaryProvider
 from bot.rank.ranking import Ranker
-from bot.rank.similar import nearest
 from bot.store import Store
 from bot.store.feedback import Choice, channel_scope
-from bot.store.vectors import PaperText
 
 log = logging.getLogger(__name__)
 
@@ -232,12 +229,7 @@ class FeedbackCommands:
 
     async def similar_to(self, paper: Paper, who: Actor) -> Reply:
         """The papers most like `paper` (also what the More like this button runs)."""
-        index = self.ranker.index
-        text = PaperText(0, paper.id, paper.version, paper.title, paper.abstract, "")
-        newest = self.store.vectors.max_pk()
-        # Before the first projection (a store of a few dozen papers) every paper is compared.
-        others = self.store.vectors.texts_by_pk(range(max(1, newest - 199), newest + 1)) if index.projection is None else []
-        neighbours = await asyncio.to_thread(nearest, index, text, SIMILAR_COUNT, None, others)
+        neighbours = await self.ranker.similar(paper, SIMILAR_COUNT)
         if not neighbours:
             return Reply(text=f"No stored paper is close to “{_short(paper.title)}” yet.", private=True)
         papers = self.store.papers.get_many([n.paper_id for n in neighbours])

@@ -41,7 +41,8 @@ _STATE_PROJECTION = "projection"
 _STATE_PROGRESS = "progress"
 
 
-def _seconds(when: str) -> float:
+def seconds_of(when: str) -> float:
+    """A stored ISO time as seconds since 1970 (0 when unreadable)."""
     try:
         parsed = datetime.fromisoformat(when)
     except ValueError:
@@ -129,7 +130,7 @@ class PaperIndex:
                 ids.append(paper_id)
                 rows.append(np.frombuffer(blob, dtype=np.float32))
             if ids:
-                times = {text.paper_id: _seconds(text.when) for text in store.vectors.texts_of(ids)}
+                times = {text.paper_id: seconds_of(text.when) for text in store.vectors.texts_of(ids)}
                 index.dense.add(ids, np.vstack(rows), [times.get(i, 0.0) for i in ids])
         return index
 
@@ -168,7 +169,7 @@ class PaperIndex:
         if self.projection is None:
             return None
         dense = self.projection.transform(self.tfidf.weigh(counts))
-        self.dense.add([t.paper_id for t in batch], dense, [_seconds(t.when) for t in batch])
+        self.dense.add([t.paper_id for t in batch], dense, [seconds_of(t.when) for t in batch])
         return dense
 
     async def _refit(self, store: Store, now: datetime) -> None:
@@ -192,7 +193,7 @@ class PaperIndex:
             if not batch:
                 break
             rows = await asyncio.to_thread(self._project, projection, batch)
-            fresh.add([t.paper_id for t in batch], rows, [_seconds(t.when) for t in batch])
+            fresh.add([t.paper_id for t in batch], rows, [seconds_of(t.when) for t in batch])
             store.vectors.put_vectors(
                 projection.version, [(t.paper_id, t.version, r.tobytes()) for t, r in zip(batch, rows, strict=True)]
             )

@@ -25,9 +25,11 @@ import scipy.sparse as sp
 from bot.core.clock import Clock, ensure_utc
 from bot.core.models import Paper, SourceKind
 from bot.enrich.taxonomy import resolve_topic, topic_by_id
-from bot.rank.index import PaperIndex
+from bot.rank.embeddings import Embeddings
+from bot.rank.index import DenseMatrix, PaperIndex
 from bot.rank.models import CHANNEL, PERSON, InterestModel, TrainingSet, train
 from bot.rank.representation import REPRESENTATION, paper_text
+from bot.rank.similar import Neighbour, nearest, semantic_candidates, top_k
 from bot.store import Store
 from bot.store.feedback import Choice, StoredModel, person_key
 from bot.store.vectors import PaperText
@@ -41,6 +43,8 @@ BASE_WEIGHT = 0.15  # popularity and recency next to a model's relevance
 TOPIC_WEIGHT = 0.1
 LIKE_SIMILARITY = 0.12  # TF-IDF cosine above which a paper is "like" one the owner liked
 POPULAR_VOTES = 20
+EMBED_PER_REFRESH = 256  # papers embedded per refresh (bounded by the token budget too)
+EMBEDDING_COVERAGE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +107,60 @@ def _query_words(query: str) -> tuple[str, ...]:
 class Ranker:
     """Models per person and per channel, and the rankings that use them (see the module)."""
 
-    def __init__(self, store: Store, clock: Clock, index: PaperIndex | None = None) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, index: PaperIndex | None = None, embeddings: Embeddings | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
         self.index = index if index is not None else PaperIndex.load(store)
+        self.embeddings = embeddings
         self._models: dict[tuple[str, str], InterestModel | None] = {}
 
     async def refresh(self) -> int:
-        """Bring the index up to date with the store (new papers since the last call)."""
-        return await self.index.refresh(self.store, self.clock())
+        """Bring the index up to date with the store (new papers since the last call), and
+        embed a bounded batch of papers that have no embedding yet when embeddings are on."""
+        added = await self.index.refresh(self.store, self.clock())
+        if self.embeddings is not None:
+            await self.embeddings.backfill(EMBED_PER_REFRESH)
+        return added
+
+    # --- similar papers and search by meaning ------------------------------------------------
+
+    def _embedded(self) -> DenseMatrix | None:
+        """The embeddings matrix when it covers (nearly) every indexed paper, else None:
+        a partial matrix would hide the papers not embedded yet."""
+        if self.embeddings is None:
+            return None
+        matrix = self.embeddings.load()
+        if matrix is None or len(matrix) < EMBEDDING_COVERAGE * max(1, len(self.index.dense)):
+            return None
+        return matrix
+
+    async def similar(self, paper: Paper, k: int = 5) -> list[Neighbour]:
+        """The k papers most like `paper`: by embeddings when they are on and cover the store,
+        else by the offline projection (TF-IDF directly in a store too small for one)."""
+        text = PaperText(0, paper.id, paper.version, paper.title, paper.abstract, "")
+        matrix = self._embedded()
+        if matrix is not None and self.embeddings is not None:
+            found = await self.embeddings.for_papers([text])
+            if found is not None:
+                return await asyncio.to_thread(top_k, matrix, found[paper.id], k, exclude=[paper.id])
+        others: list[PaperText] = []
+        if self.index.projection is None:
+            newest = self.store.vectors.max_pk()
+            others = self.store.vectors.texts_by_pk(range(max(1, newest - 199), newest + 1))
+        return await asyncio.to_thread(nearest, self.index, text, k, None, others)
+
+    async def meaning(self, query: str, k: int = 50, since: datetime | None = None) -> list[Neighbour]:
+        """Papers close in meaning to a free-text query, best first: the semantic side of a
+        search, for reciprocal rank fusion with keyword ranking (ids and cosine scores)."""
+        bound = ensure_utc(since).timestamp() if since is not None else None
+        matrix = self._embedded()
+        if matrix is not None and self.embeddings is not None:
+            vector = await self.embeddings.for_query(query)
+            if vector is not None:
+                return await asyncio.to_thread(top_k, matrix, vector, k, since=bound)
+        return await asyncio.to_thread(semantic_candidates, self.index, query, k, bound)
 
     # --- feedback ----------------------------------------------------------------------------
 

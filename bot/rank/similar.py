@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.rank.index import PaperIndex
+from bot.rank.index import DenseMatrix, PaperIndex
 from bot.rank.representation import paper_text
 from bot.store.vectors import PaperText
 
@@ -31,12 +31,14 @@ class Neighbour:
     score: float
 
 
-def top_k(index: PaperIndex, query: np.ndarray, k: int, *, exclude: Sequence[str] = (), since: float | None = None) -> list[Neighbour]:
-    """The k rows of the dense matrix most similar to `query` (unit length), best first."""
-    matrix, times = index.dense.rows, index.dense.times
-    if len(matrix) == 0 or k <= 0:
+def top_k(
+    dense: DenseMatrix, query: np.ndarray, k: int, *, exclude: Sequence[str] = (), since: float | None = None
+) -> list[Neighbour]:
+    """The k rows of a dense matrix most similar to `query` (unit length), best first."""
+    matrix, times = dense.rows, dense.times
+    if len(matrix) == 0 or k <= 0 or matrix.shape[1] != query.shape[0]:
         return []
-    skip = {index.dense.position[i] for i in exclude if i in index.dense.position}
+    skip = {dense.position[i] for i in exclude if i in dense.position}
     want = k + len(skip)
     best_scores: list[np.ndarray] = []
     best_rows: list[np.ndarray] = []
@@ -56,7 +58,7 @@ def top_k(index: PaperIndex, query: np.ndarray, k: int, *, exclude: Sequence[str
         row = int(rows[at])
         if row in skip or not np.isfinite(scores[at]):
             continue
-        found.append(Neighbour(index.dense.ids[row], float(scores[at])))
+        found.append(Neighbour(dense.ids[row], float(scores[at])))
         if len(found) == k:
             break
     return found
@@ -74,7 +76,7 @@ def nearest(
         if computed is None:
             return sparse_nearest(index, paper, others, k)
         row = computed[0]
-    return top_k(index, row, k, exclude=[paper.paper_id], since=since)
+    return top_k(index.dense, row, k, exclude=[paper.paper_id], since=since)
 
 
 def semantic_candidates(index: PaperIndex, query: str, k: int = 50, since: float | None = None) -> list[Neighbour]:
@@ -83,7 +85,7 @@ def semantic_candidates(index: PaperIndex, query: str, k: int = 50, since: float
     computed = index.dense_for_texts([query])
     if computed is None or not np.any(computed[0]):
         return []
-    return top_k(index, computed[0], k, since=since)
+    return top_k(index.dense, computed[0], k, since=since)
 
 
 def sparse_nearest(index: PaperIndex, paper: PaperText, others: Sequence[PaperText], k: int) -> list[Neighbour]:

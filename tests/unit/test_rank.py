@@ -188,8 +188,8 @@ async def test_similar_search_skips_the_paper_and_keeps_to_a_window(rig: Rig) ->
     assert [n.score for n in found] == sorted((n.score for n in found), reverse=True)
     row = index.dense.row(speculative.id)
     assert row is not None
-    assert top_k(index, row, 3, since=float(index.dense.times.max()) + 1) == []
-    assert len(top_k(index, row, 500)) == len(rig.papers)
+    assert top_k(index.dense, row, 3, since=float(index.dense.times.max()) + 1) == []
+    assert len(top_k(index.dense, row, 500)) == len(rig.papers)
 
 
 async def test_semantic_candidates_find_meaning_beyond_keywords(rig: Rig) -> None:
