@@ -55,10 +55,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -236,11 +237,11 @@ async def simulate_readers(days_used: int, readers: Sequence[Interest]) -> dict[
             for paper in shown:
                 if paper.id in likes[i] or paper.id in dislikes[i]:
                     continue
-                relevant = interest.relevant(paper.title, paper.abstract)
-                if relevant and len(likes[i]) < MAX_LIKES:
+                is_relevant = interest.relevant(paper.title, paper.abstract)
+                if is_relevant and len(likes[i]) < MAX_LIKES:
                     likes[i].append(paper.id)
                     choice = Choice.RELEVANT
-                elif not relevant and len(dislikes[i]) < MAX_DISLIKES:
+                elif not is_relevant and len(dislikes[i]) < MAX_DISLIKES:
                     dislikes[i].append(paper.id)
                     choice = Choice.NOT_RELEVANT
                 else:
@@ -396,7 +397,7 @@ def _dense_worker(args: tuple[int, int, int]) -> np.ndarray:
     return _dense_rows(synthetic_texts(n, seed, sentences, titles), _SHARED["tfidf"], _SHARED["projection"])
 
 
-_SHARED: dict[str, object] = {}
+_SHARED: dict[str, Any] = {}
 
 
 def similar_speed(sizes: Sequence[int], queries: int = 200) -> dict[str, object]:
@@ -458,7 +459,13 @@ async def foryou_speed(size: int, calls: int = 100) -> dict[str, object]:
         for i, (title, abstract) in enumerate(texts)
     ]
     started = time.perf_counter()
-    store.papers.ingest(papers, end)
+    # Each day's papers arrive on their day, so "changed since yesterday" is one day's worth.
+    by_day: dict[str, list[Paper]] = {}
+    for paper in papers:
+        assert paper.published is not None
+        by_day.setdefault(paper.published.date().isoformat(), []).append(paper)
+    for day_papers in by_day.values():
+        store.papers.ingest(day_papers, day_papers[-1].published or end)
     ingest_s = time.perf_counter() - started
     clock = StepClock(end)
     ranker = Ranker(store, clock)
@@ -502,13 +509,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     readers = INTERESTS[:8] if args.quick else INTERESTS
     out: dict[str, object] = {}
+    sections: list[tuple[str, Callable[[], object]]] = []
     if not args.skip_readers:
-        out["readers"] = asyncio.run(simulate_readers(FEEDBACK_DAYS + EVALUATION_DAYS, readers))
+        sections.append(("readers", lambda: asyncio.run(simulate_readers(FEEDBACK_DAYS + EVALUATION_DAYS, readers))))
     if not args.skip_speed:
         sizes = [100_000] if args.quick else [int(s) for s in args.sizes.split(",")]
-        out["similar"] = similar_speed(sizes)
+        sections.append(("similar", lambda: similar_speed(sizes)))
         if not args.quick:
-            out["foryou_100k"] = asyncio.run(foryou_speed(100_000))
+            sections.append(("foryou_100k", lambda: asyncio.run(foryou_speed(100_000))))
+    for name, run in sections:
+        try:
+            out[name] = run()
+        except Exception as exc:  # one failing section must not lose the others' figures
+            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps({name: out[name]}), file=sys.stderr, flush=True)
     json.dump(out, sys.stdout, indent=2)
     print()
     return 0

@@ -259,7 +259,12 @@ async def _cut_one(
     if ranker is not None:
         popularity = {q.paper_id: 1.0 + math.log1p(max(papers_by_id[q.paper_id].popularity, 0)) for q in ordered}
         by_model = await ranker.order(
-            PERSON, person_key(platform, user_id), [papers_by_id[q.paper_id] for q in ordered], popularity, reasons=why
+            PERSON,
+            person_key(platform, user_id),
+            [papers_by_id[q.paper_id] for q in ordered],
+            popularity,
+            reasons=why,
+            explain=settings.alert_max_items,
         )
         if by_model is not None:
             position = {r.paper.id: i for i, r in enumerate(by_model)}

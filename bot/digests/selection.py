@@ -159,6 +159,7 @@ async def rerank(settings: ChannelSettings, chosen: Sequence[Ranked], ranker: Ra
         {r.paper.id: r.score for r in chosen},
         threshold=settings.threshold,
         reasons={r.paper.id: r.why for r in chosen},
+        explain=settings.max_items,
     )
     if ordered is None:
         return None

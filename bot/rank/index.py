@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -75,7 +76,7 @@ class DenseMatrix:
         """Each row's paper time in seconds since 1970 (a view)."""
         return self._times[: len(self.ids)]
 
-    def add(self, ids: Sequence[str], rows: np.ndarray, times: Sequence[float]) -> None:
+    def add(self, ids: Sequence[str], rows: np.ndarray, times: Sequence[float] | np.ndarray) -> None:
         """Add or replace rows."""
         for paper_id, row, when in zip(ids, rows, times, strict=True):
             at = self.position.get(paper_id)
@@ -111,6 +112,7 @@ class PaperIndex:
         self.dense = DenseMatrix(projection.dimensions if projection else 1)
         self.last_pk = 0
         self._sparse: OrderedDict[str, tuple[int, sp.csr_matrix]] = OrderedDict()
+        self._sparse_lock = threading.Lock()  # `sparse` is called from the loop and from workers
         self._lock = asyncio.Lock()
 
     # --- loading and refreshing --------------------------------------------------------------
@@ -216,15 +218,21 @@ class PaperIndex:
 
     def sparse(self, texts: Sequence[PaperText]) -> sp.csr_matrix:
         """TF-IDF rows for these papers, in order (cached per paper version)."""
-        missing = [t for t in texts if self._cached(t) is None]
-        if missing:
-            rows = self.tfidf.vectors([paper_text(t.title, t.abstract) for t in missing])
+        with self._sparse_lock:
+            missing = [t for t in texts if self._cached(t) is None]
+        rows = self.tfidf.vectors([paper_text(t.title, t.abstract) for t in missing]) if missing else None
+        with self._sparse_lock:
             for i, text in enumerate(missing):
+                assert rows is not None
                 self._sparse[text.paper_id] = (text.version, rows[i])
                 self._sparse.move_to_end(text.paper_id)
             while len(self._sparse) > SPARSE_CACHE:
                 self._sparse.popitem(last=False)
-        found = [self._cached(t) for t in texts]
+            found = [self._cached(t) for t in texts]
+            if missing:
+                # A row evicted meanwhile by another caller is simply taken from this batch.
+                fresh = {t.paper_id: rows[i] for i, t in enumerate(missing)} if rows is not None else {}
+                found = [f if f is not None else fresh.get(t.paper_id) for f, t in zip(found, texts, strict=True)]
         if not found:
             return sp.csr_matrix((0, self.tfidf.vectorizer.n_features), dtype=np.float32)
         return sp.csr_matrix(sp.vstack([row for row in found if row is not None]), dtype=np.float32)

@@ -44,6 +44,7 @@ class TrainingSet:
     background: sp.csr_matrix
     weak: sp.csr_matrix
     positive_ids: tuple[str, ...] = ()
+    weak_signature: str = ""  # names the weak interests it saw (a change means retrain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class InterestModel:
     negatives: int  # "not for me"
     weak_only: bool  # trained on weak interests alone (no feedback yet)
     positive_ids: tuple[str, ...] = ()
+    weak_signature: str = ""
     _dense: list[np.ndarray] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -103,6 +105,7 @@ class InterestModel:
             weights=self.weights,
             meta=np.array([self.bias, self.positives, self.negatives, int(self.weak_only)], dtype=np.float64),
             positive_ids=np.array(list(self.positive_ids), dtype=str),
+            weak_signature=np.array([self.weak_signature]),
         )
         return buffer.getvalue()
 
@@ -120,6 +123,7 @@ class InterestModel:
             negatives=int(negatives),
             weak_only=bool(weak_only),
             positive_ids=tuple(str(i) for i in loaded["positive_ids"].tolist()),
+            weak_signature=str(loaded["weak_signature"][0]) if "weak_signature" in loaded else "",
         )
 
 
@@ -168,6 +172,7 @@ def train(data: TrainingSet) -> InterestModel | None:
         negatives=n_neg,
         weak_only=False,
         positive_ids=data.positive_ids,
+        weak_signature=data.weak_signature,
     )
 
 
@@ -195,4 +200,5 @@ def _centroid(data: TrainingSet) -> InterestModel:
         negatives=data.negatives.shape[0],
         weak_only=n_pos == 0 and data.negatives.shape[0] == 0,
         positive_ids=data.positive_ids,
+        weak_signature=data.weak_signature,
     )

@@ -38,11 +38,13 @@ log = logging.getLogger(__name__)
 
 BACKGROUND_SAMPLE = 300
 BACKGROUND_POOL = 5000  # drawn from the papers stored last
+BACKGROUND_CACHE = 1000  # owners whose stacked background rows are kept
 IMPORT_WEIGHT = 0.7
 BASE_WEIGHT = 0.15  # popularity and recency next to a model's relevance
 TOPIC_WEIGHT = 0.1
 LIKE_SIMILARITY = 0.12  # TF-IDF cosine above which a paper is "like" one the owner liked
 POPULAR_VOTES = 20
+EXPLAINED = 20  # ranked papers that get a full reason (more than any list shows)
 EMBED_PER_REFRESH = 256  # papers embedded per refresh (bounded by the token budget too)
 EMBEDDING_COVERAGE = 0.9
 
@@ -100,6 +102,12 @@ def _topic_name(topic_id: str) -> str:
     return topic.name if topic else topic_id
 
 
+def weak_signature(weak: Sequence[WeakInterest]) -> str:
+    """A short name of a set of weak interests (a model trained on others is stale)."""
+    text = "\x1f".join(sorted(w.text for w in weak))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest() if weak else ""
+
+
 def _query_words(query: str) -> tuple[str, ...]:
     return tuple(w.strip('"').lower() for w in query.split() if w.strip('"'))
 
@@ -115,6 +123,7 @@ class Ranker:
         self.index = index if index is not None else PaperIndex.load(store)
         self.embeddings = embeddings
         self._models: dict[tuple[str, str], InterestModel | None] = {}
+        self._backgrounds: dict[str, tuple[tuple[int, ...], sp.csr_matrix]] = {}
 
     async def refresh(self) -> int:
         """Bring the index up to date with the store (new papers since the last call), and
@@ -202,6 +211,7 @@ class Ranker:
         channels = self.store.feedback.channels_with_feedback_from(platform, user_id)
         counts = self.store.feedback.forget_person(platform, user_id)
         self._models.pop((PERSON, person_key(platform, user_id)), None)
+        self._backgrounds.pop(person_key(platform, user_id), None)
         for channel in channels:
             await self.retrain(CHANNEL, channel)
         return counts
@@ -210,14 +220,20 @@ class Ranker:
 
     async def model(self, kind: str, key: str) -> InterestModel | None:
         """The owner's model: cached, else stored, else (also when the stored one was trained
-        in another representation) rebuilt from the feedback rows."""
+        in another representation, or before the owner's subscriptions or topics changed)
+        rebuilt from the feedback rows."""
+        signature = weak_signature(self.weak_interests(kind, key))
         if (kind, key) in self._models:
-            return self._models[(kind, key)]
+            cached = self._models[(kind, key)]
+            if (cached.weak_signature if cached is not None else "") == signature:
+                return cached
+            return await self.retrain(kind, key)
         stored = self.store.feedback.model(kind, key)
         if stored is not None and stored.representation == REPRESENTATION:
             model = InterestModel.from_bytes(stored.data)
-            self._models[(kind, key)] = model
-            return model
+            if model.weak_signature == signature:
+                self._models[(kind, key)] = model
+                return model
         return await self.retrain(kind, key)
 
     async def retrain(self, kind: str, key: str) -> InterestModel | None:
@@ -264,10 +280,24 @@ class Ranker:
             positives=self.index.sparse(pos_texts) if pos_texts else empty,
             positive_weights=np.array([positives[t.paper_id] for t in pos_texts], dtype=np.float64),
             negatives=self.index.sparse(neg_texts) if neg_texts else empty,
-            background=self.index.sparse(background) if background else empty,
+            background=self._background_rows(key, background) if background else empty,
             weak=self.index.tfidf.vectors([w.text for w in weak]) if weak else empty,
             positive_ids=tuple(t.paper_id for t in pos_texts),
+            weak_signature=weak_signature(weak),
         )
+
+    def _background_rows(self, key: str, texts: list[PaperText]) -> sp.csr_matrix:
+        """The background's TF-IDF rows, stacked once per owner and sample (a click retrains
+        on the same sample, so this is a dictionary look-up then)."""
+        signature = tuple(t.pk for t in texts)
+        cached = self._backgrounds.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        rows = self.index.sparse(texts)
+        self._backgrounds[key] = (signature, rows)
+        while len(self._backgrounds) > BACKGROUND_CACHE:
+            self._backgrounds.pop(next(iter(self._backgrounds)))
+        return rows
 
     def _background(self, key: str, exclude: set[str]) -> list[PaperText]:
         """A fixed sample of the papers stored last (drawn by row key, seeded by the owner, so
@@ -319,7 +349,7 @@ class Ranker:
         if not candidates:
             return []
         base = {p.id: base_score(p, now) for p in candidates}
-        ranked = await self.rank(PERSON, key, candidates, base, threshold=threshold)
+        ranked = await self.rank(PERSON, key, candidates, base, threshold=threshold, explain=limit)
         return ranked[:limit]
 
     async def order(
@@ -331,6 +361,7 @@ class Ranker:
         *,
         threshold: float | None = None,
         reasons: Mapping[str, str] | None = None,
+        explain: int = EXPLAINED,
     ) -> list[RankedPaper] | None:
         """Papers already chosen by a digest or an alert batch, in the order of the owner's
         model blended with `today`'s score (normalized here). None when the owner's model has
@@ -340,7 +371,9 @@ class Ranker:
             return None
         top = max(today.values(), default=1.0) or 1.0
         base = {pid: score / top for pid, score in today.items()}
-        return await self.rank(kind, key, papers, base, threshold=threshold, reasons=reasons, base_weight=0.3)
+        return await self.rank(
+            kind, key, papers, base, threshold=threshold, reasons=reasons, base_weight=0.3, explain=explain
+        )
 
     async def rank(
         self,
@@ -352,17 +385,20 @@ class Ranker:
         threshold: float | None = None,
         reasons: Mapping[str, str] | None = None,
         base_weight: float = BASE_WEIGHT,
+        explain: int = EXPLAINED,
     ) -> list[RankedPaper]:
-        """Score papers for an owner (see the module); best first."""
+        """Score papers for an owner (see the module); best first. The best `explain` get a
+        full reason (the terms behind their score, how many liked papers they resemble);
+        the rest keep `reasons` and their weak-interest match (a reason costs a millisecond
+        or two, so only what is shown gets one)."""
         model = await self.model(kind, key)
         weak = self.weak_interests(kind, key)
         topics = self.store.papers.topics_of([p.id for p in papers]) if any(w.topic_id for w in weak) else {}
         texts = [PaperText(0, p.id, p.version, p.title, p.abstract, "") for p in papers]
         rows = await asyncio.to_thread(self.index.sparse, texts)
         relevance = model.relevance(rows) if model is not None else None
-        liked_rows = self._liked_rows(model)
-        liked_by = "you liked" if kind == PERSON else "liked here"
-        ranked: list[RankedPaper] = []
+        learned = model is not None and model.has_feedback
+        scored: list[tuple[float, str, int, float | None, WeakInterest | None]] = []
         for i, paper in enumerate(papers):
             matched = self._weak_match(paper, topics.get(paper.id, ()), weak)
             topical = TOPIC_WEIGHT if matched else 0.0
@@ -371,11 +407,21 @@ class Ranker:
                 score = base.get(paper.id, 0.0) + topical
             else:
                 score = value + base_weight * base.get(paper.id, 0.0) + topical
-            if threshold is not None and value is not None and model is not None and model.has_feedback and value < threshold:
+            if threshold is not None and learned and value is not None and value < threshold:
                 continue
-            why = self._why(paper, rows[i], model, liked_rows, matched, (reasons or {}).get(paper.id, ""), liked_by)
-            ranked.append(RankedPaper(paper, score, value if model is not None and model.has_feedback else None, why))
-        ranked.sort(key=lambda r: (-r.score, r.paper.id))
+            scored.append((score, paper.id, i, value, matched))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        liked_rows = self._liked_rows(model) if scored else None
+        liked_by = "you liked" if kind == PERSON else "liked here"
+        ranked: list[RankedPaper] = []
+        for place, (score, paper_id, i, value, matched) in enumerate(scored):
+            paper = papers[i]
+            given = (reasons or {}).get(paper_id, "")
+            if place < explain:
+                why = self._why(paper, rows[i], model, liked_rows, matched, given, liked_by)
+            else:
+                why = " · ".join(p for p in (given, f"matches {matched.label}" if matched else "") if p)
+            ranked.append(RankedPaper(paper, score, value if learned else None, why))
         return ranked
 
     # --- reasons -----------------------------------------------------------------------------

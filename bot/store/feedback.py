@@ -335,6 +335,13 @@ class FeedbackStore:
         with transaction(self.conn):
             for name, sql in deletions:
                 counts[name] = max(self.conn.execute(sql, (platform, user_id)).rowcount, 0)
+            # Their personal digest's handled days are keyed platform:@user_id (bot.digests.personal).
+            counts["personal digest days"] = max(
+                self.conn.execute(
+                    "DELETE FROM digest_runs WHERE channel_key = ?", (f"{platform}:@{user_id}",)
+                ).rowcount,
+                0,
+            )
             counts["models"] = max(
                 self.conn.execute(
                     "DELETE FROM interest_models WHERE owner_kind = 'person' AND owner_key = ?",

@@ -92,13 +92,14 @@ class VectorStore:
         return found
 
     def ids_since(self, since: datetime, until: datetime | None = None) -> list[str]:
-        """Ids of papers whose time (published, else first seen) is in [since, until)."""
-        clauses = ["COALESCE(published, first_seen) >= ?"]
+        """Ids of papers published in [since, until) (by the published index; papers without
+        a published time are found by `changed_ids_since`, as they were first seen then)."""
+        clauses = ["published >= ?"]
         params: list[str] = [to_iso(ensure_utc(since)) or ""]
         if until is not None:
-            clauses.append("COALESCE(published, first_seen) < ?")
+            clauses.append("published < ?")
             params.append(to_iso(ensure_utc(until)) or "")
-        rows = self.conn.execute(f"SELECT id FROM papers WHERE {' AND '.join(clauses)} ORDER BY pk", params)
+        rows = self.conn.execute(f"SELECT id FROM papers WHERE {' AND '.join(clauses)} ORDER BY published", params)
         return [row[0] for row in rows]
 
     def changed_ids_since(self, since: datetime) -> list[str]:

@@ -3,6 +3,7 @@ dislike, save, unlike, saved, seed, foryou, similar and forget me, over real arX
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -150,7 +151,10 @@ async def test_forget_me_deletes_every_row_about_the_person(rig: Rig) -> None:
     await rig.say(f"save {speculative[2].id}")
     await rig.say(f"seed {speculative[3].id}")
     await rig.say("digest me on 08:00 tz:Europe/Berlin")
-    await rig.say("foryou")
+    rig.clock.advance(days=3)  # Monday: the next announcement day
+    rig.store.papers.ingest([replace(speculative[6], id="2606.99999", published=rig.clock())], rig.clock())
+    assert await rig.personal.run_due(rig.clock()) == 1  # a DM digest in the outbox, its day handled
+    await rig.say("foryou since:5d")
     rig.store.notices.add("console", "ada", "a notice", rig.clock())
     rig.store.alert_queue.add([("console", "ada", speculative[4].id, [1])], rig.clock())
     await rig.say(f"like {speculative[5].id}", user_id="bob", channel_id="C-lab")
@@ -171,6 +175,7 @@ async def test_forget_me_deletes_every_row_about_the_person(rig: Rig) -> None:
         "notices": "SELECT COUNT(*) FROM notices WHERE user_id = 'ada'",
         "interest_models": "SELECT COUNT(*) FROM interest_models WHERE owner_key = 'console:ada'",
         "outbox": "SELECT COUNT(*) FROM outbox WHERE destination = 'ada'",
+        "digest_runs": "SELECT COUNT(*) FROM digest_runs WHERE channel_key = 'console:@ada'",
     }
     for table, sql in by_user.items():
         assert conn.execute(sql).fetchone()[0] == 0, table

@@ -240,3 +240,21 @@ async def test_channel_and_person_models_are_separate_owners(rig: Rig) -> None:
     assert await rig.ranker.model(CHANNEL, "discord:C1") is not None
     assert await rig.ranker.model(PERSON, "discord:ada") is not None
     assert await rig.ranker.model(CHANNEL, "discord:C2") is None
+
+
+async def test_a_new_subscription_or_channel_topic_refreshes_the_model(rig: Rig) -> None:
+    assert await rig.ranker.model(PERSON, "console:ada") is None
+    rig.store.subscriptions.add("console", "ada", "speculative decoding", (), rig.clock())
+    first = await rig.ranker.model(PERSON, "console:ada")
+    assert first is not None and first.weak_only
+    rig.store.subscriptions.add("console", "ada", "tumor segmentation", (), rig.clock())
+    second = await rig.ranker.model(PERSON, "console:ada")
+    assert second is not None and second.weak_signature != first.weak_signature
+    ranked = await rig.ranker.for_you("console", "ada", rig.clock() - timedelta(days=2), 10)
+    assert any(about(r.paper, SEGMENTATION) for r in ranked[:5]) and any(about(r.paper, SPECULATIVE) for r in ranked[:5])
+    settings = ChannelSettings(platform="discord", channel_id="C9", topics=("cv",))
+    rig.store.channels.save(settings, rig.clock())
+    before = await rig.ranker.model(CHANNEL, "discord:C9")
+    rig.store.channels.save(replace(settings, topics=("llm",)), rig.clock())
+    after = await rig.ranker.model(CHANNEL, "discord:C9")
+    assert before is not None and after is not None and before.weak_signature != after.weak_signature
