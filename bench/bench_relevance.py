@@ -39,7 +39,8 @@ in a real store with a reader with 8 clicks.
 
 Prints one JSON object.
 
-    .venv/bin/python -m bench.bench_relevance [--quick] [--skip-speed] [--sizes 100000,1000000]
+    .venv/bin/python -m bench.bench_relevance [--quick] [--skip-speed] [--skip-readers]
+        [--sizes 100000,1000000] [--only readers,similar,foryou]
 """
 
 from __future__ import annotations
@@ -506,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-readers", action="store_true")
     parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--only", default="", help="comma-separated sections to run: readers, similar, foryou")
     args = parser.parse_args(argv)
     readers = INTERESTS[:8] if args.quick else INTERESTS
     out: dict[str, object] = {}
@@ -517,7 +519,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sections.append(("similar", lambda: similar_speed(sizes)))
         if not args.quick:
             sections.append(("foryou_100k", lambda: asyncio.run(foryou_speed(100_000))))
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
     for name, run in sections:
+        if only and name.split("_")[0] not in only:
+            continue
         try:
             out[name] = run()
         except Exception as exc:  # one failing section must not lose the others' figures

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 
 BACKGROUND_SAMPLE = 300
 BACKGROUND_POOL = 5000  # drawn from the papers stored last
-BACKGROUND_CACHE = 1000  # owners whose stacked background rows are kept
+BACKGROUND_CACHE = 64  # stacked background samples kept (they differ by the owners' own examples)
+BACKGROUND_STEP = 1000
 IMPORT_WEIGHT = 0.7
 BASE_WEIGHT = 0.15  # popularity and recency next to a model's relevance
 TOPIC_WEIGHT = 0.1
@@ -123,7 +124,7 @@ class Ranker:
         self.index = index if index is not None else PaperIndex.load(store)
         self.embeddings = embeddings
         self._models: dict[tuple[str, str], InterestModel | None] = {}
-        self._backgrounds: dict[str, tuple[tuple[int, ...], sp.csr_matrix]] = {}
+        self._backgrounds: dict[tuple[int, ...], sp.csr_matrix] = {}
 
     async def refresh(self) -> int:
         """Bring the index up to date with the store (new papers since the last call), and
@@ -211,7 +212,6 @@ class Ranker:
         channels = self.store.feedback.channels_with_feedback_from(platform, user_id)
         counts = self.store.feedback.forget_person(platform, user_id)
         self._models.pop((PERSON, person_key(platform, user_id)), None)
-        self._backgrounds.pop(person_key(platform, user_id), None)
         for channel in channels:
             await self.retrain(CHANNEL, channel)
         return counts
@@ -274,41 +274,40 @@ class Ranker:
         neg_texts = [texts[p] for p in negatives if p in texts]
         background: list[PaperText] = []
         if pos_texts or neg_texts:
-            background = self._background(key, set(texts))
+            background = self._background(set(texts))
         empty = sp.csr_matrix((0, self.index.tfidf.vectorizer.n_features), dtype=np.float32)
         return TrainingSet(
             positives=self.index.sparse(pos_texts) if pos_texts else empty,
             positive_weights=np.array([positives[t.paper_id] for t in pos_texts], dtype=np.float64),
             negatives=self.index.sparse(neg_texts) if neg_texts else empty,
-            background=self._background_rows(key, background) if background else empty,
+            background=self._background_rows(background) if background else empty,
             weak=self.index.tfidf.vectors([w.text for w in weak]) if weak else empty,
             positive_ids=tuple(t.paper_id for t in pos_texts),
             weak_signature=weak_signature(weak),
         )
 
-    def _background_rows(self, key: str, texts: list[PaperText]) -> sp.csr_matrix:
-        """The background's TF-IDF rows, stacked once per owner and sample (a click retrains
-        on the same sample, so this is a dictionary look-up then)."""
+    def _background_rows(self, texts: list[PaperText]) -> sp.csr_matrix:
+        """The background's TF-IDF rows, stacked once per sample (every owner draws the same
+        sample, so after the first click anywhere this is a dictionary look-up)."""
         signature = tuple(t.pk for t in texts)
-        cached = self._backgrounds.get(key)
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-        rows = self.index.sparse(texts)
-        self._backgrounds[key] = (signature, rows)
-        while len(self._backgrounds) > BACKGROUND_CACHE:
-            self._backgrounds.pop(next(iter(self._backgrounds)))
+        rows = self._backgrounds.get(signature)
+        if rows is None:
+            rows = self._backgrounds[signature] = self.index.sparse(texts)
+            while len(self._backgrounds) > BACKGROUND_CACHE:
+                self._backgrounds.pop(next(iter(self._backgrounds)))
         return rows
 
-    def _background(self, key: str, exclude: set[str]) -> list[PaperText]:
-        """A fixed sample of the papers stored last (drawn by row key, seeded by the owner, so
-        retraining after a click sees the same background and its rows stay cached)."""
+    def _background(self, exclude: set[str]) -> list[PaperText]:
+        """A fixed sample of the papers stored last, less the owner's own examples. The pool
+        ends at a multiple of BACKGROUND_STEP papers, so the sample changes once per that many
+        new papers, not with each one."""
         newest = self.store.vectors.max_pk()
-        low = max(1, newest - BACKGROUND_POOL + 1)
-        if newest - low + 1 <= BACKGROUND_SAMPLE:
-            pks = list(range(low, newest + 1))
+        top = (newest // BACKGROUND_STEP) * BACKGROUND_STEP or newest
+        low = max(1, top - BACKGROUND_POOL + 1)
+        if top - low + 1 <= BACKGROUND_SAMPLE:
+            pks = list(range(low, top + 1))
         else:
-            seed = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=4).digest(), "big")
-            offsets = np.random.default_rng(seed).choice(newest - low + 1, BACKGROUND_SAMPLE, replace=False)
+            offsets = np.random.default_rng(top).choice(top - low + 1, BACKGROUND_SAMPLE, replace=False)
             pks = sorted(int(low + o) for o in offsets)
         return [t for t in self.store.vectors.texts_by_pk(pks) if t.paper_id not in exclude]
 
