@@ -258,3 +258,20 @@ async def test_a_new_subscription_or_channel_topic_refreshes_the_model(rig: Rig)
     rig.store.channels.save(replace(settings, topics=("llm",)), rig.clock())
     after = await rig.ranker.model(CHANNEL, "discord:C9")
     assert before is not None and after is not None and before.weak_signature != after.weak_signature
+
+
+async def test_a_personal_digest_that_cannot_be_delivered_is_turned_off_with_a_notice(rig: Rig) -> None:
+    from bot.core.errors import PermanentDeliveryError
+    from bot.delivery.outbox import Delivery
+    from tests.support.memory import InMemoryAdapter
+
+    now = rig.clock()
+    rig.store.feedback.save_personal_digest(PersonalDigest("memory", "ada", time_of_day=time(8, 0)), now - timedelta(days=2))
+    assert await rig.personal.run_due(now) == 1
+    adapter = InMemoryAdapter()
+    adapter.fail_next(PermanentDeliveryError("dm_blocked"))
+    await Delivery(rig.store, {"memory": adapter}, rig.clock).deliver(now)
+    digest = rig.store.feedback.personal_digest("memory", "ada")
+    assert digest is not None and not digest.enabled
+    assert rig.store.users.get("memory", "ada").dm_blocked
+    assert any("personal digest is off" in text for text in rig.store.notices.pending("memory", "ada"))
