@@ -67,6 +67,10 @@ class ServiceAPI(Protocol):
         """Autocomplete for the user's own subscriptions: (label, value) pairs."""
         ...
 
+    async def item_action(self, action: str, paper_id: str, who: Actor, where: Place) -> Reply:
+        """A click on one paper's feedback action (like, dislike, save, similar); the reply is
+        for the person who clicked alone."""
+
     async def home(self, who: Actor) -> Home:
         """What the person's home shows (Slack's App Home tab), platform-neutral."""
         ...

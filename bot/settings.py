@@ -157,6 +157,7 @@ CORE = "Core"
 HTTP = "HTTP requests to sources"
 SOURCES = "Sources"
 SUMMARIES = "Summaries"
+RELEVANCE = "Relevance and embeddings"
 DIGESTS = "Digests and alerts"
 CONSOLE = "Console and demo"
 SLACK = "Slack"
@@ -234,6 +235,14 @@ class Settings(BaseSettings):
     llm_daily_token_budget: WholeNumberOrZero = _setting(200000, "Tokens per UTC day across all LLM calls (0 = no limit); when spent, the offline summary is used.", SUMMARIES)
     summarize_background: Flag = _setting(True, "Summarize new papers in the background (bounded batches).", SUMMARIES)
     summarize_batch: PositiveWholeNumber = _setting(50, "Papers per background summarizing pass.", SUMMARIES)
+
+    # --- relevance and embeddings ------------------------------------------------------------
+    embeddings_base_url: BaseURL = _setting("", "Optional OpenAI-compatible embeddings API base URL (…/v1, POST /embeddings); empty: the offline representation only.", RELEVANCE)
+    embeddings_api_key: SecretStr = _setting(SecretStr(""), "Embeddings API key (never logged).", RELEVANCE)
+    embeddings_model: str = _setting("", "Embeddings model name, e.g. text-embedding-3-small; needed with EMBEDDINGS_BASE_URL.", RELEVANCE)
+    embeddings_batch_size: PositiveWholeNumber = _setting(64, "Texts per embeddings request.", RELEVANCE)
+    embeddings_timeout: PositiveNumber = _setting(30.0, "Seconds before one embeddings request is abandoned (the offline representation is used).", RELEVANCE)
+    embeddings_daily_token_budget: WholeNumberOrZero = _setting(500000, "Embedding tokens per UTC day (0 = no limit); when spent, the offline representation is used.", RELEVANCE)
 
     # --- digests and alerts ------------------------------------------------------------------
     scheduler_tick: PositiveNumber = _setting(60.0, "Seconds between scheduler ticks (due digests, alerts, outbox).", DIGESTS)
@@ -372,6 +381,13 @@ class Settings(BaseSettings):
             raise _whole_line("SUMMARIZER=llm needs LLM_MODEL")
         return model
 
+    @field_validator("embeddings_model")
+    @classmethod
+    def _embeddings_need_model(cls, model: str, info: ValidationInfo) -> str:
+        if info.data.get("embeddings_base_url") and not model.strip():
+            raise _whole_line("EMBEDDINGS_BASE_URL needs EMBEDDINGS_MODEL")
+        return model.strip()
+
     @field_validator("slack_app_token")
     @classmethod
     def _slack_app_token_fits_bot_token(cls, token: SecretStr, info: ValidationInfo) -> SecretStr:
@@ -464,6 +480,11 @@ class Settings(BaseSettings):
         host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.http_port}"
+
+    @property
+    def embeddings_enabled(self) -> bool:
+        """Whether an embeddings endpoint and model are configured."""
+        return bool(self.embeddings_base_url and self.embeddings_model)
 
     @property
     def llm_enabled(self) -> bool:

@@ -171,6 +171,7 @@ def digest_on_command(
     max_items: int | None = None,
     sources: str | None = None,
     days: str | None = None,
+    threshold: float | None = None,
 ) -> cmd.DigestOnCommand:
     """`/papers digest on` options -> DigestOnCommand (None keeps the channel's current value)."""
     return cmd.DigestOnCommand(
@@ -180,7 +181,48 @@ def digest_on_command(
         max_items=_in_range(max_items, "max", 1, cmd.MAX_DIGEST_ITEMS),
         sources=tuple(dict.fromkeys(cmd.parse_source(p) for p in _comma_list(sources))) if sources is not None else None,
         days=cmd.parse_days(days) if days and days.strip() else None,
+        threshold=cmd.parse_threshold(str(threshold)) if threshold is not None else None,
     )
+
+
+ACTION_CHOICES = [Choice(name="on", value="on"), Choice(name="off", value="off"), Choice(name="show", value="show")]
+
+
+def digest_me_command(
+    action: str,
+    at: str | None = None,
+    tz: str | None = None,
+    max_items: int | None = None,
+    threshold: float | None = None,
+) -> cmd.DigestMeCommand:
+    """`/papers digest me` options -> DigestMeCommand."""
+    if action not in ("on", "off", "show"):
+        raise UserInputError("action must be on, off or show")
+    if action != "on" and any(v is not None for v in (at, tz, max_items, threshold)):
+        raise UserInputError(f"digest me {action} takes no other options")
+    return cmd.DigestMeCommand(
+        action=action,
+        at=cmd.parse_time_of_day(at) if at and at.strip() else None,
+        timezone=cmd.parse_timezone(tz) if tz and tz.strip() else None,
+        max_items=_in_range(max_items, "max", 1, cmd.MAX_DIGEST_ITEMS),
+        threshold=cmd.parse_threshold(str(threshold)) if threshold is not None else None,
+    )
+
+
+def foryou_command(since: str | None = None, limit: int | None = None) -> cmd.ForYouCommand:
+    """`/papers foryou` options -> ForYouCommand."""
+    parts = [f"since:{_one_line(since)}" if since and since.strip() else "", f"limit:{limit}" if limit else ""]
+    return cmd.parse_foryou(" ".join(p for p in parts if p))
+
+
+def feedback_command(action: str, paper: str) -> cmd.Command:
+    """`/papers like|dislike|save|unlike|similar paper:<n or id>` -> the command."""
+    ref = cmd.parse_paper_ref(_one_line(paper), action)
+    if action == "unlike":
+        return cmd.UnlikeCommand(ref=ref)
+    if action == "similar":
+        return cmd.SimilarCommand(ref=ref)
+    return cmd.FeedbackCommand(action=action, ref=ref)
 
 
 # --- autocomplete helpers ----------------------------------------------------------------------
@@ -332,9 +374,10 @@ class PapersGroup(app_commands.Group):
         max: app_commands.Range[int, 1, 50] | None = None,
         sources: app_commands.Range[str, 1, 60] | None = None,
         days: app_commands.Range[str, 1, 40] | None = None,
+        threshold: app_commands.Range[float, 0.0, 1.0] | None = None,
     ) -> None:
         """Enable or change this channel's digest."""
-        await self.runner.run(interaction, lambda: digest_on_command(time, tz, topics, max, sources, days))
+        await self.runner.run(interaction, lambda: digest_on_command(time, tz, topics, max, sources, days, threshold))
 
     @digest_on.autocomplete("tz")
     async def _digest_tz(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
@@ -363,6 +406,83 @@ class PapersGroup(app_commands.Group):
     async def digest_now(self, interaction: discord.Interaction) -> None:
         """Post the digest now."""
         await self.runner.run(interaction, cmd.DigestNowCommand)
+
+    @digest.command(name="me", description=spec.command("digest", "me").help)
+    @app_commands.describe(**spec.option_help("digest", "me"))
+    @app_commands.choices(action=ACTION_CHOICES)
+    async def digest_me(
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        time: app_commands.Range[str, 1, 5] | None = None,
+        tz: app_commands.Range[str, 1, 64] | None = None,
+        max: app_commands.Range[int, 1, 50] | None = None,
+        threshold: app_commands.Range[float, 0.0, 1.0] | None = None,
+    ) -> None:
+        """The user's own DM digest."""
+        await self.runner.run(interaction, lambda: digest_me_command(action, time, tz, max, threshold))
+
+    @digest_me.autocomplete("tz")
+    async def _digest_me_tz(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        return to_choices(timezone_choices(current))
+
+    @app_commands.command(name="foryou", description=spec.command("foryou").help)
+    @app_commands.describe(**spec.option_help("foryou"))
+    async def foryou(
+        self,
+        interaction: discord.Interaction,
+        since: app_commands.Range[str, 1, 40] | None = None,
+        limit: app_commands.Range[int, 1, 20] | None = None,
+    ) -> None:
+        """Papers ranked for the user."""
+        await self.runner.run(interaction, lambda: foryou_command(since, limit))
+
+    @app_commands.command(name="like", description=spec.command("like").help)
+    @app_commands.describe(**spec.option_help("like"))
+    async def like(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, 200]) -> None:
+        """Mark a paper relevant."""
+        await self.runner.run(interaction, lambda: feedback_command("like", paper))
+
+    @app_commands.command(name="dislike", description=spec.command("dislike").help)
+    @app_commands.describe(**spec.option_help("dislike"))
+    async def dislike(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, 200]) -> None:
+        """Mark a paper not for me."""
+        await self.runner.run(interaction, lambda: feedback_command("dislike", paper))
+
+    @app_commands.command(name="save", description=spec.command("save").help)
+    @app_commands.describe(**spec.option_help("save"))
+    async def save(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, 200]) -> None:
+        """Save a paper."""
+        await self.runner.run(interaction, lambda: feedback_command("save", paper))
+
+    @app_commands.command(name="unlike", description=spec.command("unlike").help)
+    @app_commands.describe(**spec.option_help("unlike"))
+    async def unlike(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, 200]) -> None:
+        """Take a choice back."""
+        await self.runner.run(interaction, lambda: feedback_command("unlike", paper))
+
+    @app_commands.command(name="saved", description=spec.command("saved").help)
+    async def saved(self, interaction: discord.Interaction) -> None:
+        """The user's saved papers."""
+        await self.runner.run(interaction, cmd.SavedCommand)
+
+    @app_commands.command(name="similar", description=spec.command("similar").help)
+    @app_commands.describe(**spec.option_help("similar"))
+    async def similar(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, 200]) -> None:
+        """Papers like one paper."""
+        await self.runner.run(interaction, lambda: feedback_command("similar", paper))
+
+    @app_commands.command(name="seed", description=spec.command("seed").help)
+    @app_commands.describe(**spec.option_help("seed"))
+    async def seed(self, interaction: discord.Interaction, papers: app_commands.Range[str, 1, 1000]) -> None:
+        """Seed recommendations."""
+        await self.runner.run(interaction, lambda: cmd.parse_seed(papers))
+
+    @app_commands.command(name="forget", description=spec.command("forget").help)
+    @app_commands.describe(**spec.option_help("forget"))
+    async def forget(self, interaction: discord.Interaction, confirm: app_commands.Range[str, 1, 10]) -> None:
+        """Delete everything about the user."""
+        await self.runner.run(interaction, lambda: cmd.parse_forget(confirm))
 
     @app_commands.command(name="topics", description=spec.command("topics").help)
     async def topics(self, interaction: discord.Interaction) -> None:

@@ -1,4 +1,4 @@
-"""Answering interactions: slash commands, autocomplete and the Details / Share buttons.
+"""Answering interactions: slash commands, autocomplete and the Details, Share and feedback buttons.
 
 Discord wants an answer within 3 seconds. Commands that are pure and instant (help, topics) are
 answered directly; every other command is deferred first (`defer(ephemeral=True, thinking=True)`,
@@ -6,10 +6,18 @@ the user sees "paperbot is thinking...") and answered with follow-ups, which may
 minutes. Results are private (ephemeral) unless the core says otherwise; a private, shareable
 result carries a "Share" button that reposts it publicly with "Shared by @user". Errors are
 always private. Every message is sent with mentions disabled.
+
+Feedback buttons (👍 Relevant, 👎 Not for me, 🔖 Save) are answered at once and privately: the
+service records the choice (milliseconds) and the interaction is answered directly, never
+deferred unless the service takes longer than ACK_SECONDS. On a message only the clicker sees
+(an ephemeral answer or a DM) the message itself is updated to show the choice; on a message in
+a channel it is not, since everyone would see it: the clicker gets a private confirmation
+instead. "More like this" is a command: deferred, then answered privately.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -22,11 +30,14 @@ from adapters.discord.messages import NO_MENTIONS, build_view, send_kwargs
 from adapters.discord.render import (
     MAX_LABEL,
     SHARE_ID,
+    action_from_custom_id,
     details_buttons,
+    mark_choice,
     paper_id_from_custom_id,
     render_reply,
     share_content,
 )
+from bot.chat.view import ItemAction
 from bot.core.errors import UserInputError
 from bot.core.models import Actor, Place, Reply
 from bot.ports import ServiceAPI
@@ -37,6 +48,7 @@ PLATFORM = "discord"
 # Pure, in-memory commands: answered at once, without deferring.
 INSTANT = (cmd.HelpCommand, cmd.TopicsCommand)
 _SORRY = "Sorry, something went wrong on our side; it has been logged."
+ACK_SECONDS = 2.0  # Discord allows 3 s; past this a click is deferred and answered by a follow-up
 
 
 def can_manage(interaction: discord.Interaction, permission: str) -> bool:
@@ -149,10 +161,39 @@ class InteractionResponder:
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         paper_id = paper_id_from_custom_id(custom_id)
+        action = action_from_custom_id(custom_id)
         if paper_id is not None:
             await self.run(interaction, lambda: cmd.PaperCommand(paper_id=paper_id))
+        elif action is not None:
+            await self.act(interaction, *action)
         elif custom_id == SHARE_ID:
             await self.share(interaction)
+
+    async def act(self, interaction: discord.Interaction, action: ItemAction, paper_id: str) -> None:
+        """A feedback button: record it for whoever clicked and answer them alone, at once."""
+        who, where = actor_of(interaction, self.manage_permission), place_of(interaction)
+        if action is ItemAction.SIMILAR:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await self.answer(interaction, await self.service.item_action(action.value, paper_id, who, where))
+            return
+        work = asyncio.ensure_future(self.service.item_action(action.value, paper_id, who, where))
+        done, _ = await asyncio.wait({work}, timeout=ACK_SECONDS)
+        if not done:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await self.answer(interaction, await work)
+            return
+        reply = work.result()
+        message = interaction.message
+        only_theirs = message is not None and (message.flags.ephemeral or interaction.guild_id is None)
+        if reply.is_error or message is None or not only_theirs:
+            await self.answer(interaction, reply)
+            return
+        rows = mark_choice(_button_rows(message), action, paper_id)
+        try:
+            await interaction.response.edit_message(view=build_view([{"type": 1, "components": r} for r in rows]))
+            await interaction.followup.send(reply.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.warning("could not update message %s: %s", message.id, exc)
 
     async def share(self, interaction: discord.Interaction) -> None:
         """Repost the private message the button is on, publicly, with "Shared by @user"."""
@@ -178,3 +219,20 @@ class InteractionResponder:
         except discord.HTTPException as exc:
             log.warning("could not share message %s: %s", message.id, exc)
             await self.answer(interaction, _error_reply(f"Could not share it: {exc.text}"))
+
+
+def _button_rows(message: discord.Message) -> list[list[dict[str, Any]]]:
+    """A message's buttons as rows of Discord component dicts."""
+    rows: list[list[dict[str, Any]]] = []
+    for row in message.components:
+        buttons = []
+        for child in getattr(row, "children", []):
+            button: dict[str, Any] = {"type": 2, "style": int(getattr(child, "style", discord.ButtonStyle.secondary).value)}
+            for name in ("label", "custom_id", "url"):
+                value = getattr(child, name, None)
+                if value:
+                    button[name] = value
+            buttons.append(button)
+        if buttons:
+            rows.append(buttons)
+    return rows

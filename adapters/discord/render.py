@@ -11,6 +11,12 @@ Limits respected in every part (Discord's documented limits): content 2,000 char
 and value 1,024, footer 2,048; 5 action rows of 5 buttons; custom_id 100, label 80.
 Long text is truncated with an ellipsis, never rejected.
 
+Buttons: each paper has a "Details" button (packed five to a row); in a reply that offers
+feedback each paper instead gets a row of its own: Details, 👍 Relevant, 👎 Not for me,
+🔖 Save and More like this (bot.chat.view decides which), so a message then holds at most five
+papers (four with the Share row). custom_ids name the action and the paper
+(`paperbot:act:like:2504.17830`), so a click works after any restart.
+
 External text (titles, abstracts, summaries, Reddit posts, error messages echoing user input) is
 made inert: control characters dropped, markdown escaped, and a zero-width space placed after
 every `@` and `<`, so `@everyone`, `<@123>`, `<#1>`, `<t:0>` and `**x**` arrive as plain text.
@@ -27,7 +33,7 @@ from typing import Any
 from discord.utils import escape_markdown
 
 from bot.chat.present import source_line, web_url
-from bot.chat.view import ItemView, reply_views
+from bot.chat.view import ItemAction, ItemView, reply_views
 from bot.core.models import Reply, SourceKind
 from bot.ports import Part
 
@@ -47,6 +53,7 @@ MAX_LABEL = 80
 MAX_URL = 2048
 
 DETAILS_PREFIX = "paperbot:details:"
+ACTION_PREFIX = "paperbot:act:"
 SHARE_ID = "paperbot:share"
 
 # Budgets below the hard limits keep a typical item small enough that several fit per message.
@@ -58,6 +65,8 @@ _AUTHORS_SHOWN = 12
 
 _BUTTON_SECONDARY = 2
 _BUTTON_PRIMARY = 1
+BUTTON_SUCCESS = 3
+BUTTON_DANGER = 4
 
 _COLORS = {
     SourceKind.ARXIV: 0xB31B1B,
@@ -163,6 +172,37 @@ def paper_id_from_custom_id(custom_id: str) -> str | None:
     return None
 
 
+def action_custom_id(action: ItemAction, paper_id: str) -> str | None:
+    """The custom_id of a paper's action button (None when the id would be too long)."""
+    custom_id = f"{ACTION_PREFIX}{action.value}:{paper_id}"
+    return custom_id if len(custom_id) <= MAX_CUSTOM_ID else None
+
+
+def action_from_custom_id(custom_id: str) -> tuple[ItemAction, str] | None:
+    """(action, paper id) of an action button's custom_id, or None for other components."""
+    if not custom_id.startswith(ACTION_PREFIX):
+        return None
+    name, _, paper_id = custom_id[len(ACTION_PREFIX) :].partition(":")
+    try:
+        return ItemAction(name), paper_id
+    except ValueError:
+        return None
+
+
+def item_buttons(view: ItemView, *, details: bool) -> list[dict[str, Any]]:
+    """A paper's buttons: Details (unless the details are shown) and its actions."""
+    buttons = []
+    custom_id = details_custom_id(view.paper_id) if details else None
+    if custom_id is not None:
+        buttons.append({"type": 2, "style": _BUTTON_SECONDARY, "label": f"Details #{view.number}", "custom_id": custom_id})
+    for action in view.actions:
+        action_id = action_custom_id(action, view.paper_id)
+        if action_id is not None:
+            label = f"{action.label} #{view.number}" if action is ItemAction.LIKE else action.label
+            buttons.append({"type": 2, "style": _BUTTON_SECONDARY, "label": clip(label, MAX_LABEL), "custom_id": action_id})
+    return buttons[:MAX_BUTTONS_PER_ROW]
+
+
 def _field(name: str, value: str, *, inline: bool) -> dict[str, Any]:
     return {"name": clip(name, MAX_FIELD_NAME), "value": clip(value, MAX_FIELD_VALUE), "inline": inline}
 
@@ -225,11 +265,13 @@ def paper_embed(view: ItemView, source: str, *, details: bool = False) -> dict[s
 
 @dataclass
 class _Draft:
-    """A message being filled."""
+    """A message being filled. `rows` are its action rows of buttons: Details buttons share
+    rows (five to a row), a paper with actions has a row of its own."""
 
     content: str = ""
     embeds: list[dict[str, Any]] = field(default_factory=list)
-    buttons: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[list[dict[str, Any]]] = field(default_factory=list)
+    packed_last: bool = False  # the last row holds Details buttons and may take more
 
     @property
     def chars(self) -> int:
@@ -238,13 +280,28 @@ class _Draft:
     def empty(self) -> bool:
         return not self.content and not self.embeds
 
-    def room_for(self, embed: dict[str, Any], with_button: bool, reserved_buttons: int) -> bool:
-        button_slots = (MAX_ROWS - (1 if reserved_buttons else 0)) * MAX_BUTTONS_PER_ROW
+    def rows_after(self, buttons: list[dict[str, Any]], own_row: bool) -> int:
+        if not buttons:
+            return len(self.rows)
+        if not own_row and self.packed_last and len(self.rows[-1]) < MAX_BUTTONS_PER_ROW:
+            return len(self.rows)
+        return len(self.rows) + 1
+
+    def room_for(self, embed: dict[str, Any], buttons: list[dict[str, Any]], own_row: bool, reserved_rows: int) -> bool:
         return (
             len(self.embeds) < MAX_EMBEDS
             and self.chars + embed_length(embed) <= MAX_EMBED_TOTAL
-            and (not with_button or len(self.buttons) < button_slots)
+            and self.rows_after(buttons, own_row) <= MAX_ROWS - reserved_rows
         )
+
+    def add_buttons(self, buttons: list[dict[str, Any]], own_row: bool) -> None:
+        if not buttons:
+            return
+        if not own_row and self.packed_last and len(self.rows[-1]) < MAX_BUTTONS_PER_ROW:
+            self.rows[-1].extend(buttons)
+            return
+        self.rows.append(list(buttons))
+        self.packed_last = not own_row
 
 
 def _note_embed(text: str) -> dict[str, Any]:
@@ -268,26 +325,24 @@ def _chunks(text: str, limit: int) -> list[str]:
     return chunks
 
 
-def _buttons_to_rows(buttons: list[dict[str, Any]], share: bool) -> list[dict[str, Any]]:
-    rows = [
-        {"type": 1, "components": buttons[i : i + MAX_BUTTONS_PER_ROW]}
-        for i in range(0, len(buttons), MAX_BUTTONS_PER_ROW)
-    ]
+def _buttons_to_rows(rows: list[list[dict[str, Any]]], share: bool) -> list[dict[str, Any]]:
+    action_rows = [{"type": 1, "components": row[:MAX_BUTTONS_PER_ROW]} for row in rows if row]
     if share:
-        rows.append(
+        action_rows.append(
             {
                 "type": 1,
                 "components": [{"type": 2, "style": _BUTTON_PRIMARY, "label": "Share", "custom_id": SHARE_ID}],
             }
         )
-    return rows[:MAX_ROWS]
+    return action_rows[:MAX_ROWS]
 
 
 def render_reply(reply: Reply) -> list[Part]:
     """A Reply as Discord messages, split so each message respects every Discord limit.
 
     Private, shareable replies get a "Share" button on each message; every paper gets a
-    "Details" button unless the full details are already shown.
+    "Details" button unless the full details are already shown, and its action buttons when
+    the reply offers feedback.
     """
     share = reply.private and reply.shareable
     drafts: list[_Draft] = []
@@ -299,12 +354,11 @@ def render_reply(reply: Reply) -> list[Part]:
             drafts.append(current)
         current = _Draft()
 
-    def add_embed(embed: dict[str, Any], button: dict[str, Any] | None = None) -> None:
-        if not current.room_for(embed, button is not None, share):
+    def add_embed(embed: dict[str, Any], buttons: list[dict[str, Any]] | None = None, own_row: bool = False) -> None:
+        if not current.room_for(embed, buttons or [], own_row, 1 if share else 0):
             flush()
         current.embeds.append(embed)
-        if button is not None:
-            current.buttons.append(button)
+        current.add_buttons(buttons or [], own_row)
 
     # The lead: header and text in the first message's content; text too long goes to embeds.
     header = f"**{clip(inert(reply.header, newlines=False), 500)}**" if reply.header.strip() else ""
@@ -327,11 +381,7 @@ def render_reply(reply: Reply) -> list[Part]:
             current.content = f"{current.content}\n\n{title}" if current.content else title
         for item, view in zip(group.items, views, strict=True):
             embed = paper_embed(view, source_line(item.paper, None), details=reply.show_details)
-            button = None
-            custom_id = None if reply.show_details else details_custom_id(view.paper_id)
-            if custom_id is not None:
-                button = {"type": 2, "style": _BUTTON_SECONDARY, "label": f"Details #{view.number}", "custom_id": custom_id}
-            add_embed(embed, button)
+            add_embed(embed, item_buttons(view, details=not reply.show_details), own_row=bool(view.actions))
 
     if reply.footer.strip():
         footer = inert(reply.footer)
@@ -347,7 +397,7 @@ def render_reply(reply: Reply) -> list[Part]:
         {
             "content": clip(d.content, MAX_CONTENT),
             "embeds": d.embeds,
-            "components": _buttons_to_rows(d.buttons, share),
+            "components": _buttons_to_rows(d.rows, share),
         }
         for d in drafts
     ]
@@ -360,10 +410,37 @@ def share_content(user_mention: str, content: str) -> str:
 
 
 def details_buttons(custom_ids: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Action rows holding Details buttons given (label, custom_id) pairs (used when sharing)."""
+    """Action rows holding Details buttons given (label, custom_id) pairs (used when sharing:
+    the shared copy is public, so it keeps Details but not the private feedback buttons)."""
     buttons = [
         {"type": 2, "style": _BUTTON_SECONDARY, "label": clip(label, MAX_LABEL), "custom_id": custom_id}
         for label, custom_id in custom_ids
         if paper_id_from_custom_id(custom_id) is not None
-    ]
-    return _buttons_to_rows(buttons[: MAX_ROWS * MAX_BUTTONS_PER_ROW], share=False)
+    ][: MAX_ROWS * MAX_BUTTONS_PER_ROW]
+    rows = [buttons[i : i + MAX_BUTTONS_PER_ROW] for i in range(0, len(buttons), MAX_BUTTONS_PER_ROW)]
+    return _buttons_to_rows(rows, share=False)
+
+
+def mark_choice(
+    rows: list[list[dict[str, Any]]], action: ItemAction, paper_id: str
+) -> list[list[dict[str, Any]]]:
+    """The message's button rows with one paper's chosen action marked (green for relevant,
+    red for not for me, blue for saved) and its opposite unmarked."""
+    chosen = action_custom_id(action, paper_id)
+    styles = {ItemAction.LIKE: BUTTON_SUCCESS, ItemAction.DISLIKE: BUTTON_DANGER, ItemAction.SAVE: _BUTTON_PRIMARY}
+    marked: list[list[dict[str, Any]]] = []
+    for row in rows:
+        new_row = []
+        for button in row:
+            button = dict(button)
+            parsed = action_from_custom_id(str(button.get("custom_id", "")))
+            if parsed is not None and parsed[1] == paper_id and parsed[0] is not ItemAction.SIMILAR:
+                if button.get("custom_id") == chosen:
+                    button["style"] = styles.get(action, _BUTTON_PRIMARY)
+                    button["label"] = clip(action.done_label, MAX_LABEL)
+                elif action is not ItemAction.SAVE and parsed[0] in (ItemAction.LIKE, ItemAction.DISLIKE):
+                    button["style"] = _BUTTON_SECONDARY
+                    button["label"] = parsed[0].label
+            new_row.append(button)
+        marked.append(new_row)
+    return marked

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -31,6 +32,8 @@ from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription
 from bot.core.outbox import OutboxKind, alert_key
 from bot.delivery.outbox import enqueue
 from bot.ports import SummaryProvider
+from bot.rank.models import PERSON
+from bot.rank.ranking import Ranker
 from bot.search.matching import (
     Matcher,
     SubscriptionIndex,
@@ -41,6 +44,7 @@ from bot.search.matching import (
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
+from bot.store.feedback import person_key
 
 log = logging.getLogger(__name__)
 
@@ -201,9 +205,12 @@ async def scan_new_papers(
     return queued
 
 
-async def cut_batches(store: Store, summaries: SummaryProvider, settings: Settings, now: datetime) -> int:
+async def cut_batches(
+    store: Store, summaries: SummaryProvider, settings: Settings, now: datetime, ranker: Ranker | None = None
+) -> int:
     """Put one alert DM in the outbox for every user whose window is open and who has queued
-    papers; returns how many DMs were enqueued."""
+    papers; returns how many DMs were enqueued. With a ranker, a user whose model has
+    feedback gets the batch in the order of their model (popularity still counting)."""
     interval = timedelta(seconds=settings.alert_interval)
     enqueued = 0
     for platform, user_id in store.alert_queue.waiting_users():
@@ -214,13 +221,19 @@ async def cut_batches(store: Store, summaries: SummaryProvider, settings: Settin
             continue
         if quiet_until(now, state.quiet_start, state.quiet_end, state.timezone) is not None:
             continue
-        if await _cut_one(store, summaries, settings, platform, user_id, now):
+        if await _cut_one(store, summaries, settings, platform, user_id, now, ranker):
             enqueued += 1
     return enqueued
 
 
 async def _cut_one(
-    store: Store, summaries: SummaryProvider, settings: Settings, platform: str, user_id: str, now: datetime
+    store: Store,
+    summaries: SummaryProvider,
+    settings: Settings,
+    platform: str,
+    user_id: str,
+    now: datetime,
+    ranker: Ranker | None = None,
 ) -> bool:
     queued = store.alert_queue.waiting(platform, user_id)
     subs = store.subscriptions.list_for_user(platform, user_id)
@@ -242,11 +255,25 @@ async def _cut_one(
         (q for q in live if q.paper_id in papers_by_id),
         key=lambda q: (-papers_by_id[q.paper_id].popularity, q.matched_at, q.paper_id),
     )
+    why = {q.paper_id: _why(q.subscription_ids, active, numbers) for q in ordered}
+    if ranker is not None:
+        popularity = {q.paper_id: 1.0 + math.log1p(max(papers_by_id[q.paper_id].popularity, 0)) for q in ordered}
+        by_model = await ranker.order(
+            PERSON,
+            person_key(platform, user_id),
+            [papers_by_id[q.paper_id] for q in ordered],
+            popularity,
+            reasons=why,
+            explain=settings.alert_max_items,
+        )
+        if by_model is not None:
+            position = {r.paper.id: i for i, r in enumerate(by_model)}
+            why.update({r.paper.id: r.why for r in by_model})
+            ordered = sorted(ordered, key=lambda q: position.get(q.paper_id, len(position)))
     shown = ordered[: settings.alert_max_items]
     more = len(ordered) - len(shown) + store.alert_queue.overflow(platform, user_id)
     shown_papers = [papers_by_id[q.paper_id] for q in shown]
     made = await summaries.get_many(shown_papers)
-    why = {q.paper_id: _why(q.subscription_ids, active, numbers) for q in shown}
     items = make_items(shown_papers, made, now, why)
     matched_numbers = sorted({numbers[sid] for q in live for sid in q.subscription_ids if sid in active})
     count = len(shown) + more
@@ -263,10 +290,12 @@ async def _cut_one(
         groups=(ItemGroup(title="", items=items),),
         footer="\n".join(footer_lines),
         private=False,
+        offers_feedback=True,
     )
     with transaction(store.conn):
         if not enqueue(store, key, OutboxKind.ALERT, platform, user_id, reply, now):
             return False
+        store.feedback.record_shown(platform, user_id, [p.id for p in shown_papers], "alert", now)
         store.alert_queue.assign(platform, user_id, [q.paper_id for q in live] + stale, key)
         store.alert_queue.reset_overflow(platform, user_id)
         store.users.set_last_alert_at(platform, user_id, now)

@@ -38,6 +38,7 @@ import aiohttp
 from bot.alerts.alerts import SubscriptionCommands
 from bot.app.samples import offline_sources
 from bot.app.scheduler import Scheduler
+from bot.chat.feedback import FeedbackCommands
 from bot.chat.service import BotService
 from bot.core.clock import Clock, system_monotonic, to_iso
 from bot.core.errors import StoreError
@@ -47,12 +48,15 @@ from bot.digests.channels_file import load_channels_file
 from bot.digests.commands import DigestCommands
 from bot.digests.email import EmailDigests
 from bot.digests.job import DigestJob, default_settings
+from bot.digests.personal import PersonalDigests
 from bot.enrich.summarize import Summaries, build_summaries
 from bot.fetch.http import HttpClient
 from bot.fetch.ingest import FetchOutcome, due_sources, fetch_source, retry_delay, source_reports
 from bot.fetch.sources import Source, build_sources
 from bot.fetch.sources.arxiv_api import ArxivAPISource
 from bot.ports import ChatAdapter, Health, adapter_routes
+from bot.rank.embeddings import EmbeddingClient, Embeddings
+from bot.rank.ranking import Ranker
 from bot.search.engine import SearchEngine
 from bot.settings import Settings
 from bot.store import Store
@@ -89,6 +93,7 @@ class Runtime:
     delivery: Delivery
     scheduler: Scheduler
     adapters: dict[str, ChatAdapter] = field(default_factory=dict)
+    ranker: Ranker | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     link_secret: str = ""  # signs unsubscribe links (EMAIL_LINK_SECRET, else one kept in the store)
     email: EmailDigests | None = None  # /papers email, when SMTP_HOST is set
@@ -130,14 +135,22 @@ class Runtime:
         search = SearchEngine(store)
         stopping = asyncio.Event()
         delivery = Delivery(store, {}, clock, stopping=stopping)
-        digest_job = DigestJob(store=store, settings=settings, summaries=summaries)
+        # Loading the index reads the stored vectors; papers since are indexed by the "rank" loop.
+        embeddings = None
+        if settings.embeddings_enabled:
+            embeddings = Embeddings(EmbeddingClient(session, settings, store, clock), store)
+        ranker = Ranker(store, clock, embeddings=embeddings)
+        personal = PersonalDigests(store=store, ranker=ranker, summaries=summaries, clock=clock)
+        digest_job = DigestJob(store=store, settings=settings, summaries=summaries, ranker=ranker)
         email = EmailDigests(store=store, settings=settings, clock=clock) if settings.email_enabled else None
         digests = DigestCommands(
-            store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery, email=email
+            store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery, email=email,
+            personal=personal,
         )
         subscriptions = SubscriptionCommands(store=store, settings=settings, clock=clock)
         scheduler = Scheduler(
-            digests=digest_job, store=store, settings=settings, summaries=summaries, delivery=delivery, clock=clock
+            digests=digest_job, store=store, settings=settings, summaries=summaries, delivery=delivery, clock=clock,
+            ranker=ranker, personal=personal,
         )
         api = None if offline else ArxivAPISource(settings, clock=clock)
 
@@ -158,6 +171,9 @@ class Runtime:
             lookup_paper=lookup,
             command_name=settings.slack_command,
             new_digest=lambda where: default_settings(where.platform, where.channel_id, settings),
+            feedback=FeedbackCommands(
+                store=store, ranker=ranker, summaries=summaries, clock=clock, lookup_paper=lookup
+            ),
         )
         if settings.channels_file:
             load_channels_file(settings.channels_file, store, clock())
@@ -166,7 +182,7 @@ class Runtime:
         )
         return cls(
             settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler,
-            link_secret=link_secret, email=email,
+            link_secret=link_secret, email=email, ranker=ranker,
             stopping=stopping,
         )
 
@@ -188,6 +204,9 @@ class Runtime:
         settings = self.settings
         for source in self.sources:
             self.spawn(self._source_loop(source), f"fetch {source.name}", interruptible=True)
+        if self.ranker is not None:
+            # New papers get their vectors soon after they arrive (CPU work runs in a thread).
+            self.spawn(self._every(FETCH_POLL_SECONDS, self.ranker.refresh, "rank"), "rank", interruptible=True)
         self.spawn(self._every(settings.scheduler_tick, lambda: self.scheduler.tick(self.clock()), "scheduler"), "scheduler")
         if settings.summarize_background:
             summarize = lambda: self.summaries.background_pass(self.clock(), settings.summarize_batch)  # noqa: E731

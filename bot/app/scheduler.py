@@ -1,4 +1,4 @@
-"""The scheduler tick: due digests, alert batches, then delivery of the outbox.
+"""The scheduler tick: due digests, alert batches, personal digests, then delivery of the outbox.
 
 No in-memory timers: each tick reads the store and works out what is due, so a restart simply
 ticks again and finds the same answer. Digests are the digest job's (bot.digests.job); alerts
@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.alerts.alerts import cut_batches, scan_new_papers
 from bot.core.clock import Clock, ensure_utc
 from bot.delivery.outbox import Delivery
 from bot.digests.job import DigestJob
+from bot.digests.personal import PersonalDigests
 from bot.digests.selection import FIRST_WINDOW
 from bot.ports import SummaryProvider
+from bot.rank.ranking import Ranker
 from bot.settings import Settings
 from bot.store import Retention, Store
 
@@ -39,8 +42,12 @@ class Scheduler:
         summaries: SummaryProvider,
         delivery: Delivery,
         clock: Clock,
+        ranker: Ranker | None = None,
+        personal: PersonalDigests | None = None,
     ) -> None:
         self.digests = digests
+        self.ranker = ranker
+        self.personal = personal
         self.store = store
         self.settings = settings
         self.summaries = summaries
@@ -55,7 +62,14 @@ class Scheduler:
         now = ensure_utc(now or self.clock())
         result = {"digests": 0, "alerts": 0, "sent": 0, "failed": 0}
         failures_before = self.digests.failures + self.delivery.failures
-        for name, step in (("digests", self.digests.run_due), ("alerts", self.run_alerts)):
+        steps: list[tuple[str, Callable[[datetime], Awaitable[int]]]] = [
+            ("digests", self.digests.run_due),
+            ("alerts", self.run_alerts),
+        ]
+        if self.personal is not None:
+            result["personal digests"] = 0
+            steps.append(("personal digests", self.personal.run_due))
+        for name, step in steps:
             if self.delivery.stopping.is_set():
                 return result  # shutting down: start nothing new
             try:
@@ -101,4 +115,4 @@ class Scheduler:
             await scan_new_papers(
                 self.store, now, keep_per_user=self.settings.alert_max_items, first_window=FIRST_WINDOW
             )
-            return await cut_batches(self.store, self.summaries, self.settings, now)
+            return await cut_batches(self.store, self.summaries, self.settings, now, self.ranker)

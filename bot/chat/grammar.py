@@ -14,6 +14,14 @@
                       [rank:topic|trending]
     /papers digest off | digest show | digest now
     /papers email <address> | email off   (your own daily digest by email, double opt-in)
+                      [threshold:0-1]
+    /papers digest off | digest show | digest now
+    /papers digest me on [HH:MM] [tz:<IANA zone>] [max:N] [threshold:0-1] | digest me off | digest me show
+    /papers foryou [since:2d] [limit:N]
+    /papers like|dislike|save|unlike|similar <n | arXiv id or URL>   (n: from the last list shown)
+    /papers saved
+    /papers seed <arXiv ids or URLs ...>
+    /papers forget me
     /papers topics
     /papers help
 
@@ -35,18 +43,27 @@ from bot.chat.spec import option_keys
 from bot.core.clock import parse_window
 from bot.core.commands import (
     Command,
+    DigestMeCommand,
     DigestNowCommand,
     DigestOffCommand,
     DigestOnCommand,
     DigestShowCommand,
     EmailDigestCommand,
+    FeedbackCommand,
+    ForgetMeCommand,
+    ForYouCommand,
     HelpCommand,
     ListSubscriptionsCommand,
     PaperCommand,
+    PaperRef,
     QuietHoursCommand,
+    SavedCommand,
     SearchCommand,
+    SeedCommand,
+    SimilarCommand,
     SubscribeCommand,
     TopicsCommand,
+    UnlikeCommand,
     UnsubscribeCommand,
 )
 from bot.core.errors import UserInputError
@@ -63,6 +80,10 @@ SEARCH_OPTIONS = option_keys("search")
 DIGEST_OPTIONS = option_keys("digest", "on")
 SUBSCRIBE_OPTIONS = option_keys("subscribe")
 QUIET_OPTIONS = option_keys("quiet")
+FORYOU_OPTIONS = option_keys("foryou")
+DIGEST_ME_OPTIONS = option_keys("digest", "me")
+MAX_FORYOU = 20
+MAX_SEEDS = 50
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SOURCE_ALIASES = {
     "arxiv": SourceKind.ARXIV,
@@ -158,7 +179,128 @@ def parse_command(text: str) -> Command:
         return _parse_digest(rest)
     if verb == "email":
         return parse_email(rest)
+    if verb in ("like", "dislike", "save"):
+        return FeedbackCommand(action=verb, ref=parse_paper_ref(rest, verb))
+    if verb in ("unlike", "unsave", "undo"):
+        return UnlikeCommand(ref=parse_paper_ref(rest, "unlike"))
+    if verb == "similar":
+        return SimilarCommand(ref=parse_paper_ref(rest, "similar"))
+    if verb == "saved":
+        if rest:
+            raise UserInputError("saved takes nothing after it; try /papers saved")
+        return SavedCommand()
+    if verb in ("foryou", "for-you"):
+        return parse_foryou(rest)
+    if verb == "seed":
+        return parse_seed(rest)
+    if verb == "forget":
+        return parse_forget(rest)
     return _parse_search(text)
+
+
+def parse_paper_ref(rest: str, verb: str) -> PaperRef:
+    """`3`, `#3`, an arXiv id or an arXiv URL -> PaperRef. Also used by typed adapters."""
+    ref = rest.strip()
+    if not ref:
+        raise UserInputError(
+            f"{verb} needs a number from the last list you were shown or an arXiv id, e.g. /papers {verb} 3"
+        )
+    if ref.lstrip("#").isdigit():
+        number = int(ref.lstrip("#"))
+        if not 1 <= number <= 100:
+            raise UserInputError(f"{number} is not a number from a list; use the number shown before the title")
+        return PaperRef(number=number)
+    if len(ref.split()) > 1:
+        raise UserInputError(f"{verb} takes one paper; e.g. /papers {verb} 3 or /papers {verb} 2504.17830")
+    parsed = parse_arxiv_id(ref)
+    if parsed is None:
+        shown = ref if len(ref) <= 60 else ref[:57] + "..."
+        raise UserInputError(
+            f"{shown!r} is neither a number from the last list nor an arXiv id or URL (e.g. 3 or 2504.17830)"
+        )
+    return PaperRef(paper_id=parsed.base)
+
+
+def parse_foryou(rest: str) -> ForYouCommand:
+    """`[since:2d] [limit:N]` -> ForYouCommand. Also used by typed adapters."""
+    parsed = _tokenize(rest, FORYOU_OPTIONS)
+    if parsed.words:
+        raise UserInputError("foryou takes only since: and limit:, e.g. /papers foryou since:2d limit:5")
+    since = parsed.options.get("since")
+    if since is not None:
+        try:
+            parse_window(since)
+        except ValueError as exc:
+            raise UserInputError(f"since: {exc}") from None
+    limit = _parse_int(parsed.options["limit"], "limit", 1, MAX_FORYOU) if "limit" in parsed.options else 10
+    return ForYouCommand(since=since, limit=limit)
+
+
+def parse_seed(rest: str) -> SeedCommand:
+    """`<arXiv ids or URLs ...>` -> SeedCommand (every one must be an arXiv id or URL)."""
+    refs = rest.replace(",", " ").split()
+    if not refs:
+        raise UserInputError("seed needs arXiv ids or URLs of papers you like, e.g. /papers seed 2504.17830 2211.17192")
+    if len(refs) > MAX_SEEDS:
+        raise UserInputError(f"seed takes at most {MAX_SEEDS} papers at once; for a whole library use paperbot import-library")
+    ids: list[str] = []
+    for ref in refs:
+        parsed = parse_arxiv_id(ref)
+        if parsed is None:
+            shown = ref if len(ref) <= 60 else ref[:57] + "..."
+            raise UserInputError(f"{shown!r} is not an arXiv id or URL (e.g. 2504.17830 or https://arxiv.org/abs/2504.17830)")
+        ids.append(parsed.base)
+    return SeedCommand(paper_ids=tuple(dict.fromkeys(ids)))
+
+
+def parse_forget(rest: str) -> ForgetMeCommand:
+    """`me` -> ForgetMeCommand; anything else is refused (nothing is deleted by accident)."""
+    if rest.strip().lower() != "me":
+        raise UserInputError(
+            "to delete everything paperbot holds about you, type exactly /papers forget me"
+        )
+    return ForgetMeCommand()
+
+
+def parse_threshold(text: str) -> float:
+    """A relevance threshold from 0 to 1 (0 turns it off). Raises UserInputError."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserInputError(f"threshold:{text} is not a number; use threshold:0.5 (0 to 1, 0 = off)") from None
+    if not 0.0 <= value <= 1.0:
+        raise UserInputError(f"threshold:{text} is out of range; use a number from 0 to 1 (0 = off)")
+    return value
+
+
+def parse_digest_me(rest: str) -> DigestMeCommand:
+    """`on [HH:MM] [tz:..] [max:N] [threshold:..]`, `off` or `show` -> DigestMeCommand."""
+    action, _, options = rest.strip().partition(" ")
+    action = action.lower() or "show"
+    if action in ("off", "show", "status"):
+        if options.strip():
+            raise UserInputError(f"digest me {action} takes nothing after it")
+        return DigestMeCommand(action="show" if action == "status" else action)
+    if action != "on":
+        raise UserInputError(f"digest me {action} is not understood; use digest me on, off or show")
+    parsed = _tokenize(options, DIGEST_ME_OPTIONS)
+    at = parse_time_of_day(parsed.options["time"]) if "time" in parsed.options else None
+    for word in parsed.words:
+        if re.fullmatch(r"\d{1,2}:\d{2}", word) and at is None:
+            at = parse_time_of_day(word)
+        else:
+            raise UserInputError(
+                f"{word!r} is not understood after digest me on; use a time like 08:00 and options "
+                + ", ".join(f"{k}:" for k in DIGEST_ME_OPTIONS)
+            )
+    opts = parsed.options
+    return DigestMeCommand(
+        action="on",
+        at=at,
+        timezone=parse_timezone(opts["tz"]) if "tz" in opts else None,
+        max_items=_parse_int(opts["max"], "max", 1, MAX_DIGEST_ITEMS) if "max" in opts else None,
+        threshold=parse_threshold(opts["threshold"]) if "threshold" in opts else None,
+    )
 
 
 def parse_paper(rest: str) -> PaperCommand:
@@ -274,8 +416,10 @@ def _parse_digest(rest: str) -> Command:
         return DigestShowCommand()
     if action == "now":
         return DigestNowCommand()
+    if action == "me":
+        return parse_digest_me(options)
     if action != "on":
-        raise UserInputError(f"digest {action} is not a digest command; use digest on, off, show or now")
+        raise UserInputError(f"digest {action} is not a digest command; use digest on, off, show or now (or digest me on|off|show for your own DM digest)")
     parsed = _tokenize(options, DIGEST_OPTIONS)
     at = None
     for word in parsed.words:
@@ -302,6 +446,7 @@ def _parse_digest(rest: str) -> Command:
         quiet_note=_parse_yes_no(opts["notes"], "notes") if "notes" in opts else None,
         catch_up=_parse_catch_up(opts["catchup"]) if "catchup" in opts else None,
         rank=parse_rank(opts["rank"]) if "rank" in opts else None,
+        threshold=parse_threshold(opts["threshold"]) if "threshold" in opts else None,
     )
 
 

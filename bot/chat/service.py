@@ -10,21 +10,21 @@ scheduler's (bot.app.scheduler), which `paperbot run` ticks directly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
 import bot.chat.grammar as cmd
+from bot.chat.feedback import FeedbackCommands, PaperLookup, find_paper, record_shown
 from bot.chat.forms import NewDigest, digest_form
 from bot.chat.home import HomeContext, build_home
 from bot.chat.present import describe_subscription, make_items
 from bot.chat.spec import help_text
 from bot.core.clock import Clock
-from bot.core.errors import PaperbotError, SourceError, UserInputError
+from bot.core.errors import PaperbotError, UserInputError
 from bot.core.forms import DigestForm
 from bot.core.home import Home
-from bot.core.models import Actor, ChannelSettings, ItemGroup, Paper, Place, Reply
+from bot.core.models import Actor, ChannelSettings, ItemGroup, Place, Reply
 from bot.enrich.taxonomy import TAXONOMY, resolve_topic
 from bot.ports import SummaryProvider
 from bot.search.engine import SearchEngine
@@ -33,8 +33,17 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-PaperLookup = Callable[[str], Awaitable[Paper | None]]
-"""Fetch one paper by arXiv base id from the arXiv API (None when it does not exist)."""
+__all__ = ["BotService", "PaperLookup", "describe_search"]
+
+FEEDBACK_COMMANDS = (
+    cmd.FeedbackCommand,
+    cmd.UnlikeCommand,
+    cmd.SavedCommand,
+    cmd.SeedCommand,
+    cmd.ForYouCommand,
+    cmd.SimilarCommand,
+    cmd.ForgetMeCommand,
+)
 
 
 class CommandSlice(Protocol):
@@ -68,6 +77,7 @@ class BotService:
         lookup_paper: PaperLookup | None = None,
         command_name: str = "/papers",
         new_digest: NewDigest | None = None,
+        feedback: FeedbackCommands | None = None,
     ) -> None:
         self.store = store
         self.summaries = summaries
@@ -79,6 +89,7 @@ class BotService:
         self.lookup_paper = lookup_paper
         self.command_name = command_name
         self.new_digest: NewDigest = new_digest or (lambda where: ChannelSettings(where.platform, where.channel_id))
+        self.feedback = feedback
 
     # --- the adapter-facing API ---------------------------------------------------------------
 
@@ -138,9 +149,9 @@ class BotService:
 
     async def _dispatch(self, command: cmd.Command, who: Actor, where: Place) -> Reply:
         if isinstance(command, cmd.SearchCommand):
-            return await self._search(command)
+            return await self._search(command, who)
         if isinstance(command, cmd.PaperCommand):
-            return await self._paper(command)
+            return await self._paper(command, who)
         if isinstance(command, cmd.TopicsCommand):
             return self._topics()
         if isinstance(command, cmd.HelpCommand):
@@ -150,9 +161,33 @@ class BotService:
             (cmd.SubscribeCommand, cmd.UnsubscribeCommand, cmd.ListSubscriptionsCommand, cmd.QuietHoursCommand),
         ):
             return await self.subscriptions.handle(command, who, where)
+        if isinstance(command, FEEDBACK_COMMANDS):
+            if self.feedback is None:
+                raise UserInputError("feedback and recommendations are not available on this paperbot")
+            return await self.feedback.handle(command, who, where)
         return await self.digests.handle(command, who, where)
 
-    async def _search(self, command: cmd.SearchCommand) -> Reply:
+    async def item_action(self, action: str, paper_id: str, who: Actor, where: Place) -> Reply:
+        """A feedback button on one paper: like, dislike, save or similar (More like this).
+        Answered privately to whoever clicked, like the commands."""
+        try:
+            if self.feedback is None:
+                raise UserInputError("feedback and recommendations are not available on this paperbot")
+            if action not in ("like", "dislike", "save", "similar"):
+                raise UserInputError(f"{action!r} is not an action on a paper")
+            paper = await find_paper(self.store, self.lookup_paper, self.clock, paper_id)
+            if action == "similar":
+                reply = await self.feedback.similar_to(paper, who)
+            else:
+                reply = await self.feedback.act(action, paper, who, where, "button")
+        except UserInputError as exc:
+            reply = Reply(text=str(exc), private=True, is_error=True)
+        except Exception:
+            log.exception("unexpected error handling a paper action")
+            reply = Reply(text="Sorry, something went wrong on our side; it has been logged.", private=True, is_error=True)
+        return self._with_notices(reply, who)
+
+    async def _search(self, command: cmd.SearchCommand, who: Actor) -> Reply:
         now = self.clock()
         query = SearchQuery(
             text=command.query,
@@ -170,6 +205,7 @@ class BotService:
         papers = [hit.paper for hit in result.hits]
         summaries = await self.summaries.get_many(papers)
         items = make_items(papers, summaries, now, {hit.paper.id: hit.why for hit in result.hits})
+        record_shown(self.store, who, [p.id for p in papers], "search", now)
         shown = len(items)
         total = f"{result.total:,}" if result.total > shown else str(shown)
         return Reply(
@@ -177,22 +213,14 @@ class BotService:
             groups=(ItemGroup(title="", items=items),),
             private=True,
             shareable=True,
+            offers_feedback=True,
         )
 
-    async def _paper(self, command: cmd.PaperCommand) -> Reply:
-        paper = self.store.papers.get(command.paper_id)
-        if paper is None and self.lookup_paper is not None:
-            try:
-                fetched = await self.lookup_paper(command.paper_id)
-            except SourceError as exc:
-                raise UserInputError(f"could not look up {command.paper_id} on arXiv: {exc}") from None
-            if fetched is not None:
-                self.store.papers.ingest([fetched], self.clock())
-                paper = self.store.papers.get(command.paper_id)
-        if paper is None:
-            raise UserInputError(f"no paper {command.paper_id} on arXiv or in the store")
+    async def _paper(self, command: cmd.PaperCommand, who: Actor) -> Reply:
+        paper = await find_paper(self.store, self.lookup_paper, self.clock, command.paper_id)
         summaries = await self.summaries.get_many([paper])
         items = make_items([paper], summaries, self.clock())
+        record_shown(self.store, who, [paper.id], "paper", self.clock())
         footer = ""
         if command.version and command.version != paper.version:
             footer = f"You asked for v{command.version}; the latest version seen is v{paper.version}."
@@ -202,6 +230,7 @@ class BotService:
             show_details=True,
             shareable=True,
             footer=footer,
+            offers_feedback=True,
         )
 
     def _topics(self) -> Reply:

@@ -5,18 +5,59 @@ its number in the reply, linked title, source line, tags, TL;DR and key points (
 preview when there is no summary), the detail sections (Summary / Methodology / Results /
 Implications, or the abstract when none was made), why it is shown, its authors and its id.
 Renderers only decide how that looks and how long each text may be on their platform.
+
+An item of a reply that offers feedback also carries its actions (relevant, not for me, save,
+more like this): which ones, their labels and order are decided here so every platform offers
+the same; a platform only decides how a click reaches `BotService.item_action`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from bot.chat.present import web_url
 from bot.core.models import PaperItem, Reply, SourceKind
 
 MAX_KEY_POINTS = 4
 MAX_URL_CHARS = 2048
+
+
+class ItemAction(StrEnum):
+    """What a person can do with one paper of a list; the value is the action's name in
+    `BotService.item_action` and the feedback commands."""
+
+    LIKE = "like"
+    DISLIKE = "dislike"
+    SAVE = "save"
+    SIMILAR = "similar"
+
+    @property
+    def label(self) -> str:
+        """The button text every platform shows."""
+        return _ACTION_LABELS[self]
+
+    @property
+    def done_label(self) -> str:
+        """The button text once the person chose it (shown to them alone)."""
+        return _DONE_LABELS.get(self, _ACTION_LABELS[self])
+
+
+_ACTION_LABELS = {
+    ItemAction.LIKE: "👍 Relevant",
+    ItemAction.DISLIKE: "👎 Not for me",
+    ItemAction.SAVE: "🔖 Save",
+    ItemAction.SIMILAR: "More like this",
+}
+_DONE_LABELS = {
+    ItemAction.LIKE: "👍 Relevant ✓",
+    ItemAction.DISLIKE: "👎 Not for me ✓",
+    ItemAction.SAVE: "🔖 Saved ✓",
+}
+ITEM_ACTIONS = (ItemAction.LIKE, ItemAction.DISLIKE, ItemAction.SAVE, ItemAction.SIMILAR)
+# Choosing one of these undoes the other (one verdict per person and paper).
+OPPOSITE = {ItemAction.LIKE: ItemAction.DISLIKE, ItemAction.DISLIKE: ItemAction.LIKE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +79,7 @@ class ItemView:
     why: str
     authors: tuple[str, ...]
     published: datetime | None
+    actions: tuple[ItemAction, ...] = ()  # offered on this item (empty: none)
 
     @property
     def has_summary(self) -> bool:
@@ -45,8 +87,8 @@ class ItemView:
         return bool(self.tldr or self.key_points)
 
 
-def item_view(item: PaperItem, number: int) -> ItemView:
-    """The view of one item, numbered as the reply lists it."""
+def item_view(item: PaperItem, number: int, actions: tuple[ItemAction, ...] = ()) -> ItemView:
+    """The view of one item, numbered as the reply lists it, with the actions it offers."""
     paper = item.paper
     summary = item.summary
     sections: tuple[tuple[str, str], ...] = ()
@@ -81,7 +123,14 @@ def item_view(item: PaperItem, number: int) -> ItemView:
         why=item.why,
         authors=tuple(paper.authors),
         published=paper.published or paper.first_seen,
+        actions=actions,
     )
+
+
+def item_actions(reply: Reply, item: PaperItem) -> tuple[ItemAction, ...]:
+    """The actions one item of a reply offers: all of them when the reply offers feedback and
+    the item is a paper the store can name, none otherwise."""
+    return ITEM_ACTIONS if reply.offers_feedback and item.paper.id else ()
 
 
 def reply_views(reply: Reply) -> list[list[ItemView]]:
@@ -92,6 +141,6 @@ def reply_views(reply: Reply) -> list[list[ItemView]]:
         views = []
         for item in group.items:
             number += 1
-            views.append(item_view(item, number))
+            views.append(item_view(item, number, item_actions(reply, item)))
         groups.append(views)
     return groups

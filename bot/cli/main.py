@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="an app any workspace installs (OAuth redirect URL, HTTP mode; needs --request-url)",
     )
     sub.add_parser("discord-invite", help="print the Discord invite URL")
+
+    library = sub.add_parser(
+        "import-library",
+        help="add a reference library (BibTeX, RIS, Zotero CSL-JSON, or arXiv ids/URLs) as a person's seeds",
+    )
+    library.add_argument("file", type=Path, metavar="FILE")
+    library.add_argument("--user", required=True, metavar="PLATFORM:USER_ID", help="whose seeds, e.g. slack:U0123 or discord:1234")
     return parser
 
 
@@ -148,6 +155,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
             "topics": summarize_commands.run_topics,
         }[command]
         return runner(args, settings, stdin, stdout)
+    if command == "import-library":
+        from bot.cli.import_library import import_library
+
+        return asyncio.run(import_library(settings, args.file, args.user, stdout))
     if command == "digest":
         from bot.cli.digest import print_digest
 

@@ -87,6 +87,7 @@ class DigestOnCommand:
     quiet_note: bool | None = None
     catch_up: str | None = None
     rank: str | None = None  # "topic" or "trending"
+    threshold: float | None = None  # a relevance in (0, 1]: fewer papers on a quiet day; 0 clears it
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,76 @@ class EmailDigestCommand:
 
     address: str = ""
     off: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRef:
+    """A paper named in a feedback command: its number in the last list shown, or an id."""
+
+    number: int | None = None
+    paper_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackCommand:
+    """`like`, `dislike` or `save` one paper."""
+
+    action: str  # "like" | "dislike" | "save"
+    ref: PaperRef
+
+
+@dataclass(frozen=True, slots=True)
+class UnlikeCommand:
+    """Take a like, a dislike, a seed or a save back."""
+
+    ref: PaperRef
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCommand:
+    """List the papers the user saved."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetMeCommand:
+    """Delete everything paperbot holds about the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class SeedCommand:
+    """Name papers (arXiv ids) as examples of what the user wants."""
+
+    paper_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForYouCommand:
+    """New papers ranked for the user by what they liked, seeded and subscribed to."""
+
+    since: str | None = None
+    limit: int = 10
+
+    def since_datetime(self, now: datetime) -> datetime | None:
+        """The lower time bound relative to `now`, or None (the default window)."""
+        return parse_since(self.since, now) if self.since else None
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarCommand:
+    """Papers most like one paper."""
+
+    ref: PaperRef
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMeCommand:
+    """The user's own daily DM digest: on (with settings), off or show."""
+
+    action: str  # "on" | "off" | "show"
+    at: time | None = None
+    timezone: str | None = None
+    max_items: int | None = None
+    threshold: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,4 +209,12 @@ Command = (
     | EmailDigestCommand
     | TopicsCommand
     | HelpCommand
+    | FeedbackCommand
+    | UnlikeCommand
+    | SavedCommand
+    | ForgetMeCommand
+    | SeedCommand
+    | ForYouCommand
+    | SimilarCommand
+    | DigestMeCommand
 )

@@ -155,6 +155,9 @@ class Reply:
     # A channel's digest (or its quiet-day note): offer a way to change that channel's digest
     # settings where it is posted (Slack: a Settings button opening the settings form).
     digest_settings: bool = False
+    # Each item offers the feedback actions (relevant, not for me, save, more like this); the
+    # person who acts is the one who clicks, wherever the list was posted.
+    offers_feedback: bool = False
 
     @property
     def items(self) -> tuple[PaperItem, ...]:
@@ -234,6 +237,7 @@ class ChannelSettings:
     quiet_note: bool = False  # post a one-line note on days with nothing new
     catch_up: CatchUp = CatchUp.POST
     rank: str = ""  # "topic" or "trending"; empty: trending for email without topics, else topic
+    threshold: float | None = None  # once the channel's model has feedback: the least relevance posted
     workspace_id: str = ""
     created_by: str = ""  # user id of whoever enabled it; told about delivery failures
     paused_reason: str = ""  # set when delivery failed permanently

@@ -23,6 +23,7 @@ class OutboxKind(StrEnum):
     DIGEST_NOTE = "digest-note"  # a quiet-day or skipped-digest note in the channel
     ALERT = "alert"  # a DM alert batch for one user
     NOTICE = "notice"  # a DM telling a digest's owner that it was paused
+    PERSONAL_DIGEST = "personal-digest"  # a person's own daily digest by DM (`digest me on`)
 
     @property
     def is_digest(self) -> bool:
@@ -32,7 +33,7 @@ class OutboxKind(StrEnum):
     @property
     def is_dm(self) -> bool:
         """Sent to a user's direct messages (the destination is a user id)."""
-        return self in (OutboxKind.ALERT, OutboxKind.NOTICE)
+        return self in (OutboxKind.ALERT, OutboxKind.NOTICE, OutboxKind.PERSONAL_DIGEST)
 
 
 def digest_key(channel_key: str, local_date: str) -> str:
@@ -53,6 +54,11 @@ def digest_now_prefix(channel_key: str, utc_date: str) -> str:
 def alert_key(platform: str, user_id: str, window: datetime) -> str:
     """One user's alert batch for the window starting at `window`."""
     return f"alert:{platform}:{user_id}:{to_iso(window)}"
+
+
+def personal_digest_key(platform: str, user_id: str, local_date: str) -> str:
+    """A person's own DM digest for one local date in their time zone."""
+    return f"personal-digest:{platform}:{user_id}:{local_date}"
 
 
 def notice_key(platform: str, user_id: str, about_key: str) -> str:

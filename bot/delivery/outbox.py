@@ -62,6 +62,7 @@ import logging
 import types
 import typing
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -369,6 +370,20 @@ class Delivery:
                 f"{describe_reason(reason)}. Allow DMs from paperbot, then subscribe again to resume.",
                 now,
             )
+        elif row.kind == OutboxKind.PERSONAL_DIGEST:
+            with transaction(self.store.conn):
+                if reason in ("dm_blocked", "user_not_found", "missing_access", "channel_not_found"):
+                    self.store.users.set_dm_blocked(row.platform, row.destination, True)
+                digest = self.store.feedback.personal_digest(row.platform, row.destination)
+                if digest is not None and digest.enabled:
+                    self.store.feedback.save_personal_digest(replace(digest, enabled=False), now)
+            self.store.notices.add(
+                row.platform,
+                row.destination,
+                f"your personal digest is off: {describe_reason(reason)}. Allow DMs from paperbot, "
+                "then run /papers digest me on to resume it.",
+                now,
+            )
         else:
             log.warning("notice %s could not be delivered (%s); it stays recorded as failed", row.key, reason)
 
@@ -387,4 +402,6 @@ def _what(row: OutboxRow) -> str:
         return f"digest message for channel {row.destination}"
     if row.kind == OutboxKind.ALERT:
         return "paper alert DM"
+    if row.kind == OutboxKind.PERSONAL_DIGEST:
+        return "personal digest DM"
     return "notice"

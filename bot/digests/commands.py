@@ -15,6 +15,7 @@ from bot.core.models import Actor, CatchUp, ChannelSettings, Place, Reply
 from bot.delivery.outbox import Delivery
 from bot.digests.email import EmailDigests
 from bot.digests.job import DigestJob, default_settings
+from bot.digests.personal import PersonalDigests
 from bot.digests.schedule import describe_days, describe_local, next_slot
 from bot.digests.selection import effective_rank, topic_label
 from bot.settings import Settings
@@ -34,6 +35,11 @@ def describe_settings(settings: ChannelSettings) -> list[str]:
         f"Ranked by: {'what is trending' if effective_rank(settings) == 'trending' else 'topic match'}",
         f"Note on quiet days: {'yes' if settings.quiet_note else 'no'} · After downtime: "
         + ("post the latest missed digest, marked delayed" if settings.catch_up == CatchUp.POST else "skip it with a note"),
+        *(
+            [f"Relevance threshold: {settings.threshold:g} (once people here gave feedback; fewer papers on quiet days)"]
+            if settings.threshold is not None
+            else []
+        ),
     ]
 
 
@@ -49,6 +55,7 @@ class DigestCommands:
         job: DigestJob,
         delivery: Delivery | None = None,
         email: EmailDigests | None = None,
+        personal: PersonalDigests | None = None,
     ) -> None:
         self.store = store
         self.email = email
@@ -56,6 +63,7 @@ class DigestCommands:
         self.clock = clock
         self.job = job
         self.delivery = delivery
+        self.personal = personal
         self._tasks: set[asyncio.Task[int]] = set()
 
     async def handle(self, command: cmd.Command, who: Actor, where: Place) -> Reply:
@@ -73,6 +81,10 @@ class DigestCommands:
             return await self.post_now(who, where)
         if isinstance(command, cmd.EmailDigestCommand):
             return self._email(command, who)
+        if isinstance(command, cmd.DigestMeCommand):
+            if self.personal is None:
+                raise UserInputError("personal digests are not available on this paperbot")
+            return self.personal.handle(command, who)
         raise UserInputError("that is not a digest command; use digest on, off, show or now")
 
     @staticmethod
@@ -101,6 +113,8 @@ class DigestCommands:
                 changes[attr] = value
         if command.catch_up is not None:
             changes["catch_up"] = CatchUp(command.catch_up)
+        if command.threshold is not None:
+            changes["threshold"] = command.threshold or None  # 0 turns the threshold off
         if command.timezone is not None:
             changes["timezone"] = cmd.parse_timezone(command.timezone)  # typed options skip the parser
         updated = replace(current, **changes)

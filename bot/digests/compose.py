@@ -20,11 +20,13 @@ from bot.digests.selection import (
     group_ranked,
     is_recent,
     load_pool,
+    rerank,
     select,
     topic_label,
     window_start,
 )
 from bot.ports import SummaryProvider
+from bot.rank.ranking import Ranker
 from bot.store import Store
 
 
@@ -112,7 +114,21 @@ def digest_reply(
         header = "Delayed: " + header
     links = web_links(settings, local_date, total, site_url) if site_url else ""
     footer_lines = [line for line in (delayed_note, failing, links) if line]
-    return Reply(header=header, groups=tuple(groups), footer="\n".join(footer_lines), private=False, digest_settings=True)
+    return Reply(
+        header=header, groups=tuple(groups), footer="\n".join(footer_lines), private=False,
+        digest_settings=True, offers_feedback=True,
+    )
+
+
+def nothing_relevant_reply(settings: ChannelSettings, local_date: str, total: int) -> Reply:
+    """The one line of a day whose new papers are all below the channel's threshold."""
+    return Reply(
+        text=(
+            f"Nothing relevant today ({_day_label(local_date)}): none of {total:,} new papers reached this "
+            f"channel's relevance threshold of {settings.threshold:g}."
+        ),
+        private=False,
+    )
 
 
 def web_links(settings: ChannelSettings, local_date: str, total: int, site_url: str) -> str:
@@ -145,8 +161,11 @@ async def build_digest(
     pool: Pool | None = None,
     delayed_note: str = "",
     site_url: str = "",
+    ranker: Ranker | None = None,
 ) -> Digest | None:
-    """The channel's digest for `local_date`, or None when it has nothing new.
+    """The channel's digest for `local_date`, or None when it has nothing new. When the
+    channel's relevance threshold keeps none of its new papers, the digest is a one-line
+    "nothing relevant today" note with no papers.
 
     Reads only; recording what was posted is the caller's job (in the enqueue transaction).
     """
@@ -157,9 +176,21 @@ async def build_digest(
     if not candidates:
         return None
     delivered = store.outbox.delivered_versions(settings.key, [p.id for p in candidates])
-    ranked = select(settings, candidates, pool.topics, delivered, now, doc_of=pool.doc, facts_of=pool.facts)
+    ranked = select(
+        settings, candidates, pool.topics, delivered, now, doc_of=pool.doc, facts_of=pool.facts, keep_all=ranker is not None
+    )
     if not ranked:
         return None
+    if ranker is not None:
+        reranked = await rerank(settings, ranked, ranker)
+        ranked = ranked[: settings.max_items] if reranked is None else reranked
+        if not ranked:
+            return Digest(
+                channel_key=settings.key,
+                local_date=local_date,
+                reply=nothing_relevant_reply(settings, local_date, len(candidates)),
+                delayed=bool(delayed_note),
+            )
     made = await summaries.get_many([r.paper for r in ranked])
     reply = digest_reply(
         settings,

@@ -36,9 +36,11 @@ from bot.digests.schedule import (
 )
 from bot.digests.selection import Pool, load_pool, window_start
 from bot.ports import SummaryProvider
+from bot.rank.ranking import Ranker
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
+from bot.store.feedback import channel_scope
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,13 @@ def default_settings(place_platform: str, channel_id: str, app: Settings) -> Cha
 class DigestJob:
     """Works out which digests are due and writes each one exactly once (see the module)."""
 
-    def __init__(self, *, store: Store, settings: Settings, summaries: SummaryProvider) -> None:
+    def __init__(
+        self, *, store: Store, settings: Settings, summaries: SummaryProvider, ranker: Ranker | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
         self.summaries = summaries
+        self.ranker = ranker
         self.grace = grace_for_tick(settings.scheduler_tick)
         # Digests link to the site only where readers can reach it (PUBLIC_BASE_URL).
         self.site_url = settings.public_base_url
@@ -119,7 +124,8 @@ class DigestJob:
         own key (it does not replace the daily one; its papers are not repeated there).
         Returns the digest and its outbox key, or None when there is nothing new."""
         digest = await build_digest(
-            self.store, settings, self.summaries, now, self.local_date(settings, now), site_url=self.site_url
+            self.store, settings, self.summaries, now, self.local_date(settings, now), site_url=self.site_url,
+            ranker=self.ranker,
         )
         if digest is None:
             return None
@@ -142,7 +148,9 @@ class DigestJob:
                 raise ConfigError([f"--date {date_text!r} is not a date like 2026-11-23"]) from None
         else:
             local_date = self.local_date(settings, now)
-        return await build_digest(self.store, settings, self.summaries, now, local_date, site_url=self.site_url)
+        return await build_digest(
+            self.store, settings, self.summaries, now, local_date, site_url=self.site_url, ranker=self.ranker
+        )
 
     @staticmethod
     def local_date(settings: ChannelSettings, now: datetime) -> str:
@@ -166,11 +174,17 @@ class DigestJob:
             )
         digest = await build_digest(
             self.store, settings, self.summaries, now, slot.key, pool=pool, delayed_note=delayed_note,
-            site_url=self.site_url,
+            site_url=self.site_url, ranker=self.ranker,
         )
         with transaction(self.store.conn):
             if self.store.channels.run_for(settings.key, slot.key) is not None:
                 return 0  # handled meanwhile (another tick or process)
+            if digest is not None and not digest.paper_ids:
+                # Nothing reached the channel's relevance threshold: one line, and the window moves on.
+                noted = enqueue(self.store, key, OutboxKind.DIGEST_NOTE, settings.platform, settings.channel_id, digest.reply, now)
+                self.store.channels.set_last_digest_at(settings.key, now)
+                self.store.channels.record_run(settings.key, slot.key, "quiet", key, 0, now)
+                return int(noted)
             if digest is not None:
                 added = self._write(settings, digest, key, OutboxKind.DIGEST, now)
                 self.store.channels.record_run(
@@ -191,6 +205,10 @@ class DigestJob:
         added = enqueue(self.store, key, kind, settings.platform, settings.channel_id, digest.reply, now)
         if added:
             record_digest(self.store, digest, versions_of(digest))
+            # Everyone in the channel was shown it: `like 3` there means its third paper.
+            self.store.feedback.record_shown(
+                settings.platform, channel_scope(settings.channel_id), digest.paper_ids, "digest", now
+            )
             if kind is OutboxKind.DIGEST:
                 self.store.channels.set_last_digest_at(settings.key, now)
         return int(added)

@@ -3,8 +3,10 @@
 A digest holds the papers announced or trending since the channel's previous digest (the first
 one: the last 24 h) that the channel has not seen yet (`delivered_papers`), filtered by the
 channel's topics, query, sources, minimum score and whether replaced versions are shown.
-Papers are ranked by topic match, popularity and recency and the best `max_items` kept. The
-pool of candidates is loaded once for every channel due at the same time.
+Papers are ranked by topic match, popularity and recency and the best `max_items` kept; once
+people in the channel gave feedback, the channel's model (bot.rank) re-ranks them blended with
+that score, and a relevance threshold may keep fewer. The pool of candidates is loaded once for
+every channel due at the same time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from bot.core.clock import ensure_utc, to_iso
 from bot.core.models import ChannelSettings, Paper, SourceKind
 from bot.core.text import plural_folded_words
 from bot.enrich.taxonomy import topic_by_id
+from bot.rank.models import CHANNEL
+from bot.rank.ranking import Ranker
 from bot.search.matching import Matcher, PaperDoc, paper_doc, topics_for
 from bot.store import Store
 
@@ -110,10 +114,13 @@ def select(
     now: datetime,
     doc_of: Callable[[Paper], PaperDoc] | None = None,
     facts_of: Callable[[Paper], tuple[int, float]] | None = None,
+    *,
+    keep_all: bool = False,
 ) -> list[Ranked]:
     """Filter candidates by the channel's settings, drop what it already got, rank, keep the
-    best `max_items`. `doc_of` and `facts_of` give a paper's PaperDoc and `paper_facts` from a
-    pool shared by many channels; without them they are computed here."""
+    best `max_items` (every one with `keep_all`, for a channel model to re-rank). `doc_of` and
+    `facts_of` give a paper's PaperDoc and `paper_facts` from a pool shared by many channels;
+    without them they are computed here."""
     wanted_sources = set(settings.sources)
     wanted_topics = settings.topics
     matcher = Matcher.compile(settings.query) if settings.query else None
@@ -155,7 +162,29 @@ def select(
         why = f"topic: {topic_label(group)}" if hits else (f"matched: {settings.query}" if matcher else "")
         chosen.append(Ranked(paper, score, group, why))
     chosen.sort(key=lambda r: (-r.score, r.paper.id))
-    return chosen[: settings.max_items]
+    return chosen if keep_all else chosen[: settings.max_items]
+
+
+async def rerank(settings: ChannelSettings, chosen: Sequence[Ranked], ranker: Ranker) -> list[Ranked] | None:
+    """The channel's candidates (already filtered, today's score in `score`) in the order of
+    the channel's model blended with today's score, cut to `max_items`, above the channel's
+    relevance threshold when it has one; None while the channel's model has no feedback (the
+    caller keeps today's order)."""
+    by_id = {r.paper.id: r for r in chosen}
+    ordered = await ranker.order(
+        CHANNEL,
+        settings.key,
+        [r.paper for r in chosen],
+        {r.paper.id: r.score for r in chosen},
+        threshold=settings.threshold,
+        reasons={r.paper.id: r.why for r in chosen},
+        explain=settings.max_items,
+    )
+    if ordered is None:
+        return None
+    return [
+        Ranked(by_id[o.paper.id].paper, o.score, by_id[o.paper.id].group, o.why) for o in ordered[: settings.max_items]
+    ]
 
 
 def paper_facts(paper: Paper, now: datetime) -> tuple[int, float]:

@@ -2,8 +2,8 @@
 
 `Store` opens the database (migrating it) and exposes one repository object per area:
 `papers`, `fulltext` (the search index's reads), `summaries`, `sources` (fetch state and HTTP
-validators), plus those the delivery side adds. SQLite calls are fast enough to make from the
-event loop; long jobs batch.
+validators), those the delivery side adds, and the relevance side's `feedback` and `vectors`.
+SQLite calls are fast enough to make from the event loop; long jobs batch.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlite3
 from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
 from bot.store.emails import EmailConfirmationStore
+from bot.store.feedback import FeedbackStore
 from bot.store.fulltext import FullTextIndex
 from bot.store.installations import InstallationStore
 from bot.store.outbox import OutboxStore
@@ -22,6 +23,7 @@ from bot.store.sources import SourceState, SourceStateStore
 from bot.store.subscriptions import AlertQueue, SubscriptionStore
 from bot.store.summaries import SummaryStore
 from bot.store.users import NoticeStore, UserStateStore
+from bot.store.vectors import VectorStore
 
 __all__ = ["Store", "Retention", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
 
@@ -46,6 +48,9 @@ class Store:
         self.emails = EmailConfirmationStore(conn)
         # A distributed chat app's installations (tokens per workspace) and OAuth states.
         self.installations = InstallationStore(conn)
+        # Relevance: feedback, saved papers, seeds, models; the ranking's vectors and state.
+        self.feedback = FeedbackStore(conn)
+        self.vectors = VectorStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL, *, writable: bool = True) -> Store:

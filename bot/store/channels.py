@@ -25,6 +25,7 @@ def _settings_data(settings: ChannelSettings) -> dict[str, object]:
         "show_updated": settings.show_updated,
         "quiet_note": settings.quiet_note,
         "catch_up": settings.catch_up.value,
+        **({"threshold": settings.threshold} if settings.threshold is not None else {}),
         "workspace_id": settings.workspace_id,
         "created_by": settings.created_by,
     }
@@ -49,6 +50,7 @@ def _settings_from_row(row: sqlite3.Row) -> ChannelSettings:
         quiet_note=data["quiet_note"],
         catch_up=CatchUp(data["catch_up"]),
         rank=row["rank"],
+        threshold=data.get("threshold"),
         workspace_id=data.get("workspace_id", ""),
         created_by=data.get("created_by", ""),
         paused_reason=row["paused_reason"],

@@ -408,6 +408,18 @@ class PaperStore:
             (lo, hi, lo, hi),
         ).fetchall()
         return {str(row[0]): int(row[1]) for row in rows}
+    def ids_by_doi(self, doi: str) -> list[str]:
+        """Ids of stored papers with this DOI (compared case-insensitively, as DOIs are)."""
+        rows = self.conn.execute("SELECT id FROM papers WHERE lower(doi) = lower(?) ORDER BY pk", (doi.strip(),))
+        return [row[0] for row in rows]
+
+    def ids_by_title(self, title: str) -> list[str]:
+        """Ids of stored papers whose title is exactly this one (ignoring case and spacing)."""
+        wanted = " ".join(title.split()).lower()
+        rows = self.conn.execute(
+            "SELECT id, title FROM papers WHERE lower(title) LIKE ? ORDER BY pk", (wanted[:40].replace("%", "") + "%",)
+        )
+        return [row[0] for row in rows if " ".join(row[1].split()).lower() == wanted]
 
     def count(self) -> int:
         """How many papers and items are stored."""

@@ -291,4 +291,96 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN unanswered_part INTEGER;
     ALTER TABLE outbox ADD COLUMN unanswered_sends INTEGER NOT NULL DEFAULT 0;
     """,
+    # relevance: what people told paperbot about papers (one choice per person and paper, with
+    # the channel it was given in, so a channel's model uses only that channel's feedback),
+    # saved papers, seeds, the last list each person (or channel) was shown (so `like 3` works),
+    # stored interest models, the personal DM digest settings, the state of the text
+    # representation (document frequencies, the fitted projection) and cached paper vectors.
+    """
+    CREATE TABLE feedback (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        paper_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        channel_key TEXT NOT NULL DEFAULT '',
+        shown_in TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id, paper_id)
+    );
+    CREATE INDEX feedback_channel ON feedback(channel_key);
+
+    CREATE TABLE saved_papers (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        paper_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id, paper_id)
+    );
+
+    CREATE TABLE seeds (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        paper_id TEXT NOT NULL,
+        origin TEXT NOT NULL DEFAULT 'seed',
+        at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id, paper_id)
+    );
+
+    CREATE TABLE shown_lists (
+        platform TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        paper_ids TEXT NOT NULL,
+        context TEXT NOT NULL DEFAULT '',
+        at TEXT NOT NULL,
+        PRIMARY KEY (platform, scope)
+    );
+
+    CREATE TABLE interest_models (
+        owner_kind TEXT NOT NULL,
+        owner_key TEXT NOT NULL,
+        representation TEXT NOT NULL,
+        data BLOB NOT NULL,
+        feedback_count INTEGER NOT NULL DEFAULT 0,
+        trained_at TEXT NOT NULL,
+        PRIMARY KEY (owner_kind, owner_key)
+    );
+
+    CREATE TABLE personal_digests (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        time_of_day TEXT NOT NULL,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        max_items INTEGER NOT NULL DEFAULT 10,
+        threshold REAL,
+        last_digest_at TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+
+    CREATE TABLE rank_state (
+        name TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+
+    CREATE TABLE paper_vectors (
+        paper_id TEXT NOT NULL,
+        representation TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (paper_id, representation)
+    );
+    CREATE INDEX paper_vectors_representation ON paper_vectors(representation);
+
+    CREATE TABLE embedding_usage (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        at TEXT NOT NULL,
+        model TEXT NOT NULL,
+        tokens INTEGER NOT NULL DEFAULT 0,
+        ok INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX embedding_usage_day ON embedding_usage(day);
+    """,
 ]

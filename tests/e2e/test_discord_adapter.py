@@ -124,7 +124,10 @@ async def test_login_identify_heartbeat_and_guild_sync(fake: FakeDiscord, adapte
     subcommands = {o["name"]: o for o in papers["options"]}
     assert set(subcommands) == {
         "search", "paper", "subscribe", "unsubscribe", "subscriptions", "quiet", "digest", "topics", "help",
+        "foryou", "like", "dislike", "save", "unlike", "saved", "similar", "seed", "forget",
     }
+    assert {o["name"] for o in subcommands["digest"]["options"]} == {"on", "off", "show", "now", "me"}
+    assert _option(subcommands["like"]["options"], "paper")["required"] is True
     search = subcommands["search"]["options"]
     assert not any(o.get("required") for o in search)  # a topic alone is a valid search
     assert _option(subcommands["paper"]["options"], "id")["required"] is True
@@ -137,9 +140,10 @@ async def test_login_identify_heartbeat_and_guild_sync(fake: FakeDiscord, adapte
     assert _option(subcommands["subscribe"]["options"], "topics")["autocomplete"] is True
     digest = subcommands["digest"]
     assert digest["type"] == 2
-    assert {o["name"] for o in digest["options"]} == {"on", "off", "show", "now"}
+    assert {o["name"] for o in digest["options"]} == {"on", "off", "show", "now", "me"}
     digest_on = _option(digest["options"], "on")["options"]
-    assert {o["name"] for o in digest_on} == {"time", "tz", "topics", "max", "sources", "days"}
+    assert {o["name"] for o in digest_on} == {"time", "tz", "topics", "max", "sources", "days", "threshold"}
+    assert (_option(digest_on, "threshold")["min_value"], _option(digest_on, "threshold")["max_value"]) == (0, 1)
     assert _option(digest_on, "tz")["autocomplete"] is True
     assert _option(digest_on, "topics")["autocomplete"] is True
     assert (_option(digest_on, "max")["min_value"], _option(digest_on, "max")["max_value"]) == (1, 50)
@@ -158,7 +162,9 @@ async def test_commands_sync_globally_without_guild_ids(fake: FakeDiscord, servi
     assert answer["type"] == 4 and answer["data"]["flags"] == EPHEMERAL
     assert "paperbot commands" in answer["data"]["content"]
     # Discord's own option syntax, not the typed grammar of Slack and the console.
-    assert "/papers search query:" in answer["data"]["content"] and "time:09:00" in answer["data"]["content"]
+    # The help is longer than one message's content: the rest is in embeds of the same answer.
+    shown = answer["data"]["content"] + "\n".join(e.get("description", "") for e in answer["data"].get("embeds", []))
+    assert "/papers search query:" in shown and "time:09:00" in shown
 
 
 async def test_a_rejected_token_is_a_clear_error(fake: FakeDiscord, service: FakeService) -> None:

@@ -51,8 +51,10 @@ class FakeService:
     """Records (command, who, where); answers like the core would, without a store."""
 
     calls: list[tuple[cmd.Command, Actor, Place]] = field(default_factory=list)
+    actions: list[tuple[str, str, Actor, Place]] = field(default_factory=list)
     hostile: bool = False
     results: int = 3
+    feedback: bool = False  # search answers offer the feedback buttons
 
     async def handle_command(self, command: str | cmd.Command, who: Actor, where: Place) -> Reply:
         """Answer a typed command (text is parsed with the real grammar)."""
@@ -67,6 +69,7 @@ class FakeService:
                 groups=(ItemGroup(title="", items=items),),
                 private=True,
                 shareable=True,
+                offers_feedback=self.feedback,
             )
         if isinstance(parsed, cmd.PaperCommand):
             return Reply(
@@ -83,6 +86,16 @@ class FakeService:
         if isinstance(parsed, cmd.TopicsCommand):
             return Reply(header="Topics", text="\n".join(f"{t.id} — {t.name}" for t in TAXONOMY))
         return Reply(text=f"ok: {type(parsed).__name__}", private=True)
+
+    async def item_action(self, action: str, paper_id: str, who: Actor, where: Place) -> Reply:
+        """Record a feedback click; answer like the core (similar: a list of papers)."""
+        self.actions.append((action, paper_id, who, where))
+        if action == "similar":
+            items = tuple(make_item(i) for i in range(4, 7))
+            return Reply(header=f"3 papers like {paper_id}", groups=(ItemGroup(title="", items=items),), offers_feedback=True)
+        if paper_id == "2511.99999":
+            return Reply(text="no paper 2511.99999 on arXiv or in the store", is_error=True)
+        return Reply(text=f"Noted: {action} {paper_id}", private=True)
 
     def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
         """Topics whose id or name starts with the prefix."""

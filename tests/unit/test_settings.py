@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 SECRET_VALUES = {
     "hf_token": "hf_S3CRET_hf",
     "llm_api_key": "sk-S3CRET-llm",
+    "embeddings_api_key": "sk-S3CRET-embeddings",
     "slack_bot_token": "xoxb-S3CRET-bot",
     "slack_app_token": "xapp-S3CRET-app",
     "slack_signing_secret": "S3CRET-signing",

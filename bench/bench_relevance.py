@@ -1,0 +1,537 @@
+"""Relevance that learns, measured against simulated readers on real arXiv announcements.
+
+**Readers.** 24 readers, each with a hidden interest: a name (what a person would type) and a
+set of phrases that defines it (a paper is relevant when its title or abstract contains one),
+narrow (speculative decoding, medical image segmentation, KV-cache compression) and broad (LLM
+agents, hallucination, robot manipulation). The ranking never sees the phrases. The corpus is
+../shared/corpus/arxiv_daily (71,011 real announcements); the simulation takes its last
+`--days` announcement days: 3 feedback days, then 10 evaluation days. Everything before is
+history, ingested first through the real store (`store.papers.ingest`, topics by the offline
+tagger); each simulated day is ingested on its own day, so nothing from the future is known.
+
+**Protocol.** Day 1, a reader subscribes to their interest's name (a weak interest), searches
+it (`SearchEngine`, since:14d, 10 results) and reads `/papers foryou`; days 2-3 `/papers
+foryou` again. Of what they are shown, in order, they like relevant papers (up to 5 in all)
+and mark irrelevant ones "not for me" (up to 3 in all), through `Ranker.record`, the code the
+commands run. Then on each of the next 10 announcement days `/papers foryou` (that day's
+papers, 10 items) is judged. A reader-day with no relevant paper among that day's candidates
+cannot be judged and is left out (counted in the output).
+
+**Systems, in the same run on the same days and candidates.**
+- `paperbot`: `Ranker.for_you` with the subscription and the feedback.
+- `no_feedback`: `Ranker.for_you` for a reader whose only interest is a topic subscription
+  (the taxonomy topic of the interest): topics, popularity and recency.
+- `keyword_subscription`: `Ranker.for_you` with the subscription to the interest's name only.
+- `svm`: arxiv-sanity-lite: scikit-learn TfidfVectorizer (words and bigrams, sublinear tf,
+  max_df 0.1, min_df 5, 20,000 features) fitted on every paper up to the first evaluation day,
+  LinearSVC(C=0.01, class_weight=balanced) with the reader's likes as positives and every other
+  paper (dislikes included) as negatives, the same feedback as paperbot's.
+
+**Metrics.** precision@10 (relevant among the 10 shown / 10), capped precision@10 (relevant
+among the 10 shown / min(10, relevant candidates that day): on a day with 3 relevant papers,
+showing all 3 is perfect) and nDCG@10 (binary gains). Means over judged reader-days.
+
+**Speed.** Model update after one click (`Ranker.record`: store write + retrain), p50/p99;
+`/papers similar` (`similar.nearest` over the dense matrix) p50/p99 at 100k and 1M synthetic
+papers made by resampling real sentences of the corpus (vectors through the production
+representation, fitted on the real corpus); `/papers foryou` p50/p99 at 100k synthetic papers
+in a real store with a reader with 8 clicks.
+
+Prints one JSON object.
+
+    .venv/bin/python -m bench.bench_relevance [--quick] [--skip-speed] [--skip-readers]
+        [--sizes 100000,1000000] [--only readers,similar,foryou]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import math
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.core.models import Paper, SourceKind
+from bot.enrich.taxonomy import tag, topic_ids
+from bot.rank.index import PaperIndex
+from bot.rank.ranking import Ranker
+from bot.rank.representation import HashedTfidf, fit_projection, paper_text
+from bot.rank.similar import nearest
+from bot.search.engine import SearchEngine, SearchQuery
+from bot.store import Store
+from bot.store.feedback import Choice
+from bot.store.vectors import PaperText
+
+ARXIV_DAILY = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "arxiv_daily"
+    / "arxiv_cs_daily_2025-03-18_2026-06-11.jsonl.gz"
+)
+FEEDBACK_DAYS = 3
+EVALUATION_DAYS = 10
+MAX_LIKES = 5
+MAX_DISLIKES = 3
+K = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """A hidden interest: the name a reader types, the phrases that define it, its topic."""
+
+    name: str
+    phrases: tuple[str, ...]
+    topic: str
+    narrow: bool
+
+    def relevant(self, title: str, abstract: str) -> bool:
+        """The reader's judgement (never shown to the ranking)."""
+        text = f"{title} {abstract}".lower()
+        return any(phrase in text for phrase in self.phrases)
+
+
+INTERESTS = (
+    Interest("speculative decoding", ("speculative decoding", "speculative sampling", "draft model", "draft tokens", "self-speculative"), "llm", True),
+    Interest("medical image segmentation", ("medical image segmentation", "lesion segmentation", "tumor segmentation", "organ segmentation", "polyp segmentation"), "medical", True),
+    Interest("kv cache compression", ("kv cache", "kv-cache", "key-value cache"), "llm", True),
+    Interest("gaussian splatting", ("gaussian splatting", "3dgs", "3d gaussian"), "3d", True),
+    Interest("autonomous driving", ("autonomous driving", "self-driving", "driving scene"), "robotics", False),
+    Interest("retrieval augmented generation", ("retrieval-augmented", "retrieval augmented", "rag pipeline", "rag system"), "ir", False),
+    Interest("hallucination in language models", ("hallucination",), "llm", False),
+    Interest("llm agents", ("llm agent", "llm-based agent", "language agent", "agentic", "multi-agent"), "agents", False),
+    Interest("text to image diffusion", ("text-to-image", "text to image"), "generative", False),
+    Interest("video generation", ("video generation", "video diffusion", "text-to-video"), "generative", False),
+    Interest("vision language models", ("vision-language model", "vision language model", "vlm", "multimodal large language model", "mllm"), "multimodal", False),
+    Interest("reinforcement learning for reasoning", ("grpo", "rlvr", "verifiable reward", "reinforcement learning with verifiable"), "rl", True),
+    Interest("chain of thought reasoning", ("chain-of-thought", "chain of thought"), "llm", False),
+    Interest("robot manipulation", ("robot manipulation", "robotic manipulation", "grasping", "vision-language-action", "manipulation tasks"), "robotics", False),
+    Interest("jailbreak attacks", ("jailbreak",), "safety", True),
+    Interest("quantization of llms", ("quantization", "quantized"), "efficient", False),
+    Interest("mixture of experts", ("mixture of experts", "mixture-of-experts", "moe "), "efficient", True),
+    Interest("point cloud", ("point cloud",), "3d", False),
+    Interest("remote sensing", ("remote sensing", "satellite imagery", "aerial image"), "cv", True),
+    Interest("speech recognition", ("speech recognition", "asr ", "automatic speech"), "speech", True),
+    Interest("knowledge distillation", ("knowledge distillation", "distillation"), "efficient", False),
+    Interest("federated learning", ("federated learning", "federated"), "privacy", True),
+    Interest("graph neural networks", ("graph neural network", "gnn"), "graphs", True),
+    Interest("machine translation", ("machine translation", "translation quality", "low-resource language"), "nlp", True),
+)
+
+
+class StepClock:
+    """The simulation's clock (set by the driver)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _paper(record: dict[str, object], day: datetime) -> Paper:
+    categories = tuple(str(c) for c in record["categories"])  # type: ignore[attr-defined]
+    return Paper(
+        id=str(record["id"]),
+        version=1,
+        title=str(record["title"]),
+        abstract=str(record["abstract"]),
+        authors=tuple(str(a) for a in record["authors"]),  # type: ignore[attr-defined]
+        categories=categories,
+        primary_category=categories[0] if categories else None,
+        published=day + timedelta(hours=1),
+        url=f"https://arxiv.org/abs/{record['id']}",
+        source=SourceKind.ARXIV,
+        source_label=f"arXiv {categories[0]}" if categories else "arXiv",
+    )
+
+
+def _load_days() -> list[tuple[str, list[dict[str, object]]]]:
+    days: dict[str, list[dict[str, object]]] = {}
+    with gzip.open(ARXIV_DAILY, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            days.setdefault(record["announced"], []).append(record)
+    return sorted(days.items())
+
+
+def _day_start(day: str) -> datetime:
+    return datetime.fromisoformat(day).replace(tzinfo=UTC)
+
+
+def _ingest(store: Store, records: Sequence[dict[str, object]], day: datetime) -> list[Paper]:
+    papers = [_paper(r, day) for r in records]
+    store.papers.ingest(papers, day + timedelta(hours=2))
+    for paper in papers:
+        store.papers.set_topics(paper.id, topic_ids(tag(paper.title, paper.abstract, paper.categories)))
+    return papers
+
+
+def _metrics(shown: Sequence[str], relevant: set[str], available: int) -> dict[str, float]:
+    hits = [1.0 if pid in relevant else 0.0 for pid in shown[:K]]
+    dcg = sum(h / math.log2(i + 2) for i, h in enumerate(hits))
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(K, available)))
+    return {
+        "precision@10": sum(hits) / K,
+        "capped_precision@10": sum(hits) / min(K, available),
+        "ndcg@10": dcg / ideal if ideal else 0.0,
+    }
+
+
+def _mean(rows: Sequence[dict[str, float]], key: str) -> float:
+    return round(statistics.fmean(r[key] for r in rows), 3) if rows else 0.0
+
+
+async def simulate_readers(days_used: int, readers: Sequence[Interest]) -> dict[str, object]:
+    """Run the reader simulation; returns the metrics table."""
+    all_days = _load_days()
+    history, simulated = all_days[:-days_used], all_days[-days_used:]
+    feedback_days, eval_days = simulated[:FEEDBACK_DAYS], simulated[FEEDBACK_DAYS : FEEDBACK_DAYS + EVALUATION_DAYS]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-relevance-"))
+    store = Store.open(str(workdir / "paperbot.db"))
+    clock = StepClock(_day_start(history[0][0]))
+    started = time.perf_counter()
+    for day, records in history:
+        clock.now = _day_start(day) + timedelta(hours=2)
+        _ingest(store, records, _day_start(day))
+    ingest_seconds = time.perf_counter() - started
+    ranker = Ranker(store, clock)
+    started = time.perf_counter()
+    await ranker.refresh()
+    index_seconds = time.perf_counter() - started
+    search = SearchEngine(store)
+
+    systems = ("paperbot", "no_feedback", "keyword_subscription")
+    people = {(system, i): f"{system}-{i}" for system in systems for i in range(len(readers))}
+    for i, interest in enumerate(readers):
+        now = _day_start(feedback_days[0][0])
+        store.subscriptions.add("bench", people[("paperbot", i)], interest.name, (), now)
+        store.subscriptions.add("bench", people[("keyword_subscription", i)], interest.name, (), now)
+        store.subscriptions.add("bench", people[("no_feedback", i)], "", (interest.topic,), now)
+
+    likes: dict[int, list[str]] = {i: [] for i in range(len(readers))}
+    dislikes: dict[int, list[str]] = {i: [] for i in range(len(readers))}
+    click_ms: list[float] = []
+    for number, (day, records) in enumerate(feedback_days):
+        start = _day_start(day)
+        clock.now = start + timedelta(hours=2)
+        _ingest(store, records, start)
+        await ranker.refresh()
+        clock.now = start + timedelta(hours=12)
+        for i, interest in enumerate(readers):
+            person = people[("paperbot", i)]
+            shown: list[Paper] = []
+            if number == 0:
+                result = search.search(SearchQuery(text=interest.name, since=start - timedelta(days=14), limit=K), clock.now)
+                shown.extend(hit.paper for hit in result.hits)
+            shown.extend(r.paper for r in await ranker.for_you("bench", person, start, K))
+            for paper in shown:
+                if paper.id in likes[i] or paper.id in dislikes[i]:
+                    continue
+                is_relevant = interest.relevant(paper.title, paper.abstract)
+                if is_relevant and len(likes[i]) < MAX_LIKES:
+                    likes[i].append(paper.id)
+                    choice = Choice.RELEVANT
+                elif not is_relevant and len(dislikes[i]) < MAX_DISLIKES:
+                    dislikes[i].append(paper.id)
+                    choice = Choice.NOT_RELEVANT
+                else:
+                    continue
+                began = time.perf_counter()
+                await ranker.record("bench", person, paper.id, choice, shown_in="foryou")
+                click_ms.append((time.perf_counter() - began) * 1000)
+
+    svm_scores = _svm_baseline(store, readers, likes, [r for _, recs in eval_days for r in recs], history, feedback_days)
+    results: dict[str, list[dict[str, float]]] = {s: [] for s in (*systems, "svm", "oracle")}
+    per_reader: dict[str, dict[str, list[float]]] = {}
+    skipped = 0
+    for day, records in eval_days:
+        start = _day_start(day)
+        clock.now = start + timedelta(hours=2)
+        _ingest(store, records, start)
+        await ranker.refresh()
+        clock.now = start + timedelta(hours=12)
+        day_ids = [str(r["id"]) for r in records]
+        for i, interest in enumerate(readers):
+            relevant = {str(r["id"]) for r in records if interest.relevant(str(r["title"]), str(r["abstract"]))}
+            judged = set(likes[i]) | set(dislikes[i])
+            relevant -= judged
+            if not relevant:
+                skipped += 1
+                continue
+            for system in systems:
+                ranked = await ranker.for_you("bench", people[(system, i)], start, K)
+                shown_ids = [r.paper.id for r in ranked]
+                row = _metrics(shown_ids, relevant, len(relevant))
+                results[system].append(row)
+                per_reader.setdefault(interest.name, {}).setdefault(system, []).append(row["capped_precision@10"])
+            scores = svm_scores[i]
+            svm_ids = sorted((pid for pid in day_ids if pid not in judged), key=lambda pid: -scores.get(pid, -1e9))[:K]
+            row = _metrics(svm_ids, relevant, len(relevant))
+            results["svm"].append(row)
+            per_reader.setdefault(interest.name, {}).setdefault("svm", []).append(row["capped_precision@10"])
+            results["oracle"].append(_metrics(sorted(relevant)[:K], relevant, len(relevant)))
+    store.close()
+    table = {
+        system: {
+            "precision@10": _mean(rows, "precision@10"),
+            "capped_precision@10": _mean(rows, "capped_precision@10"),
+            "ndcg@10": _mean(rows, "ndcg@10"),
+            "reader_days": len(rows),
+        }
+        for system, rows in results.items()
+    }
+    return {
+        "readers": len(readers),
+        "history_days": len(history),
+        "history_papers": sum(len(r) for _, r in history),
+        "feedback_days": [d for d, _ in feedback_days],
+        "evaluation_days": [d for d, _ in eval_days],
+        "reader_days_without_relevant_papers": skipped,
+        "likes_given": sum(len(v) for v in likes.values()),
+        "dislikes_given": sum(len(v) for v in dislikes.values()),
+        "table": table,
+        "per_reader_capped_precision@10": {
+            name: {system: round(statistics.fmean(values), 2) for system, values in systems_.items()}
+            for name, systems_ in per_reader.items()
+        },
+        "click_update_ms": _percentiles(click_ms),
+        "ingest_history_s": round(ingest_seconds, 1),
+        "index_history_s": round(index_seconds, 1),
+    }
+
+
+def _svm_baseline(
+    store: Store,
+    readers: Sequence[Interest],
+    likes: dict[int, list[str]],
+    eval_records: Sequence[dict[str, object]],
+    history: Sequence[tuple[str, list[dict[str, object]]]],
+    feedback_days: Sequence[tuple[str, list[dict[str, object]]]],
+) -> dict[int, dict[str, float]]:
+    """arxiv-sanity-lite's ranking: TF-IDF + LinearSVC per reader, liked vs everything else."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    records = [r for _, recs in (*history, *feedback_days) for r in recs]
+    vectorizer = TfidfVectorizer(
+        input="content", encoding="utf-8", decode_error="replace", strip_accents="unicode",
+        lowercase=True, analyzer="word", stop_words="english",
+        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b", ngram_range=(1, 2), max_features=20000,
+        norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True, max_df=0.1, min_df=5,
+    )
+    corpus_text = [f"{r['title']} {r['abstract']}" for r in records]
+    features = vectorizer.fit_transform(corpus_text)
+    eval_features = vectorizer.transform([f"{r['title']} {r['abstract']}" for r in eval_records])
+    position = {str(r["id"]): i for i, r in enumerate(records)}
+    scores: dict[int, dict[str, float]] = {}
+    for i in range(len(readers)):
+        labels = np.zeros(features.shape[0])
+        for pid in likes[i]:
+            if pid in position:
+                labels[position[pid]] = 1
+        if labels.sum() == 0:
+            scores[i] = {}
+            continue
+        classifier = LinearSVC(class_weight="balanced", max_iter=10000, tol=1e-6, C=0.01)
+        classifier.fit(features, labels)
+        values = classifier.decision_function(eval_features)
+        scores[i] = {str(r["id"]): float(v) for r, v in zip(eval_records, values, strict=True)}
+    return scores
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered), 1),
+        "p99": round(ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)], 1),
+        "max": round(ordered[-1], 1),
+    }
+
+
+# --- speed at scale ------------------------------------------------------------------------------
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def _sentences_and_titles() -> tuple[list[str], list[str]]:
+    sentences: list[str] = []
+    titles: list[str] = []
+    for _, records in _load_days():
+        for r in records:
+            titles.append(" ".join(str(r["title"]).split()))
+            sentences.extend(" ".join(s.split()) for s in _SENTENCE.split(str(r["abstract"])) if len(s) > 30)
+    return sentences, titles
+
+
+def synthetic_texts(n: int, seed: int, sentences: Sequence[str], titles: Sequence[str]) -> list[tuple[str, str]]:
+    """n (title, abstract) pairs resampled from real titles and abstract sentences."""
+    rng = random.Random(seed)
+    return [(rng.choice(titles), " ".join(rng.choice(sentences) for _ in range(rng.randint(4, 8)))) for _ in range(n)]
+
+
+def _dense_rows(texts: Sequence[tuple[str, str]], tfidf: HashedTfidf, projection: object) -> np.ndarray:
+    rows = []
+    for start in range(0, len(texts), 20000):
+        chunk = texts[start : start + 20000]
+        rows.append(projection.transform(tfidf.vectors([paper_text(t, a) for t, a in chunk])))  # type: ignore[attr-defined]
+    return np.vstack(rows)
+
+
+def _dense_worker(args: tuple[int, int, int]) -> np.ndarray:
+    n, seed, _ = args
+    sentences, titles = _SHARED["sentences"], _SHARED["titles"]
+    return _dense_rows(synthetic_texts(n, seed, sentences, titles), _SHARED["tfidf"], _SHARED["projection"])
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def similar_speed(sizes: Sequence[int], queries: int = 200) -> dict[str, object]:
+    """`similar.nearest` latency over synthetic corpora of each size."""
+    import multiprocessing
+
+    sentences, titles = _sentences_and_titles()
+    tfidf = HashedTfidf()
+    sample = synthetic_texts(20000, 1, sentences, titles)
+    counts = tfidf.counts([paper_text(t, a) for t, a in sample])
+    tfidf.observe(counts)
+    projection = fit_projection(tfidf.weigh(counts), tfidf.df, 20000)
+    _SHARED.update(sentences=sentences, titles=titles, tfidf=tfidf, projection=projection)
+    out: dict[str, object] = {}
+    biggest = max(sizes)
+    per_worker = 50_000
+    jobs = [(per_worker, 100 + j, j) for j in range(math.ceil(biggest / per_worker))]
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        parts = pool.map(_dense_worker, jobs)
+    all_rows = np.vstack(parts)[:biggest]
+    build_s = time.perf_counter() - started
+    for size in sizes:
+        index = PaperIndex(tfidf, projection)
+        from bot.rank.index import DenseMatrix
+
+        index.dense = DenseMatrix(projection.dimensions, capacity=size)
+        ids = [f"syn{i}" for i in range(size)]
+        index.dense.add(ids, all_rows[:size], np.linspace(0, 3e7, size))
+        rng = random.Random(7)
+        timings = []
+        for _ in range(queries):
+            pid = ids[rng.randrange(size)]
+            began = time.perf_counter()
+            found = nearest(index, PaperText(0, pid, 0, "", "", ""), 10)
+            timings.append((time.perf_counter() - began) * 1000)
+            assert len(found) == 10
+        out[str(size)] = {"similar_ms": _percentiles(timings), "matrix_mb": round(index.state_bytes() / 2**20)}
+    out["vectorize_s"] = round(build_s, 1)
+    return out
+
+
+async def foryou_speed(size: int, calls: int = 100) -> dict[str, object]:
+    """`Ranker.for_you` latency in a store of `size` synthetic papers, the last day's ~size/365."""
+    sentences, titles = _sentences_and_titles()
+    texts = synthetic_texts(size, 3, sentences, titles)
+    end = datetime(2026, 6, 12, tzinfo=UTC)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-foryou-"))
+    store = Store.open(str(workdir / "paperbot.db"))
+    papers = [
+        Paper(
+            id=f"26{(i % 12) + 1:02d}.{i:06d}",
+            version=1,
+            title=title,
+            abstract=abstract,
+            published=end - timedelta(days=365) + timedelta(days=365 * i / size),
+            source=SourceKind.ARXIV,
+        )
+        for i, (title, abstract) in enumerate(texts)
+    ]
+    started = time.perf_counter()
+    # Each day's papers arrive on their day, so "changed since yesterday" is one day's worth.
+    by_day: dict[str, list[Paper]] = {}
+    for paper in papers:
+        assert paper.published is not None
+        by_day.setdefault(paper.published.date().isoformat(), []).append(paper)
+    for day_papers in by_day.values():
+        store.papers.ingest(day_papers, day_papers[-1].published or end)
+    ingest_s = time.perf_counter() - started
+    clock = StepClock(end)
+    ranker = Ranker(store, clock)
+    started = time.perf_counter()
+    await ranker.refresh()
+    index_s = time.perf_counter() - started
+    store.subscriptions.add("bench", "reader", "speculative decoding", (), end)
+    recent = papers[-400:]
+    rng = random.Random(5)
+    click_ms = []
+    for paper in rng.sample(recent[:-300], 8):
+        began = time.perf_counter()
+        await ranker.record("bench", "reader", paper.id, rng.choice([Choice.RELEVANT, Choice.NOT_RELEVANT]))
+        click_ms.append((time.perf_counter() - began) * 1000)
+    since = end - timedelta(days=1)
+    candidates = len(store.vectors.ids_since(since))
+    timings = []
+    for _ in range(calls):
+        began = time.perf_counter()
+        ranked = await ranker.for_you("bench", "reader", since, 10)
+        timings.append((time.perf_counter() - began) * 1000)
+    store.close()
+    return {
+        "papers": size,
+        "candidates_per_call": candidates,
+        "returned": len(ranked),
+        "foryou_ms": _percentiles(timings),
+        "click_update_ms": _percentiles(click_ms),
+        "ingest_s": round(ingest_s, 1),
+        "index_s": round(index_s, 1),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print one JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="8 readers, 100k similar only, no foryou at 100k")
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-readers", action="store_true")
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--only", default="", help="comma-separated sections to run: readers, similar, foryou")
+    args = parser.parse_args(argv)
+    readers = INTERESTS[:8] if args.quick else INTERESTS
+    out: dict[str, object] = {}
+    sections: list[tuple[str, Callable[[], object]]] = []
+    if not args.skip_readers:
+        sections.append(("readers", lambda: asyncio.run(simulate_readers(FEEDBACK_DAYS + EVALUATION_DAYS, readers))))
+    if not args.skip_speed:
+        sizes = [100_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+        sections.append(("similar", lambda: similar_speed(sizes)))
+        if not args.quick:
+            sections.append(("foryou_100k", lambda: asyncio.run(foryou_speed(100_000))))
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    for name, run in sections:
+        if only and name.split("_")[0] not in only:
+            continue
+        try:
+            out[name] = run()
+        except Exception as exc:  # one failing section must not lose the others' figures
+            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps({name: out[name]}), file=sys.stderr, flush=True)
+    json.dump(out, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

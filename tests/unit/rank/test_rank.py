@@ -1,0 +1,277 @@
+"""bot.rank over real arXiv papers: the representation, stored models and their rebuild, the
+order of channel digests and alert batches once there is feedback, the relevance threshold's
+quiet day, personal DM digests, similar papers and semantic candidates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import time, timedelta
+
+import numpy as np
+import pytest
+
+from bot.alerts.alerts import cut_batches, scan_new_papers
+from bot.core.models import ChannelSettings
+from bot.core.outbox import OutboxKind
+from bot.delivery.outbox import reply_from_json
+from bot.rank.index import PaperIndex
+from bot.rank.models import CHANNEL, PERSON, InterestModel
+from bot.rank.representation import N_FEATURES, REPRESENTATION, HashedTfidf, paper_text
+from bot.rank.similar import nearest, semantic_candidates, top_k
+from bot.store import Store
+from bot.store.feedback import Choice, PersonalDigest
+from bot.store.vectors import PaperText
+from tests.support.factories import FakeSummaries, app_settings
+from tests.support.relevance import SEGMENTATION, SPECULATIVE, Rig, about, make_rig
+
+
+@pytest.fixture
+async def rig(store: Store) -> Rig:
+    return await make_rig(store)
+
+
+def test_bucket_names_agree_with_the_vectorizer() -> None:
+    tfidf = HashedTfidf()
+    text = paper_text("Speculative decoding with draft models", "We accelerate LLM inference by drafting tokens.")
+    names = tfidf.terms_by_bucket(text)
+    row = tfidf.counts([text])
+    assert set(names) == set(row.indices.tolist())
+    assert "speculative decoding" in names.values() and "draft models" in names.values()
+
+
+def test_document_frequencies_round_trip_and_weigh_rare_words_more() -> None:
+    tfidf = HashedTfidf()
+    texts = ["graph neural networks for molecules", "graph neural networks for traffic", "speculative decoding"]
+    tfidf.observe(tfidf.counts(texts))
+    restored = HashedTfidf.from_state(tfidf.to_state())
+    assert restored.n_docs == 3 and np.array_equal(restored.df, tfidf.df)
+    row = restored.vectors(["graph speculative"])
+    weights = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+    names = {v: k for k, v in restored.terms_by_bucket("graph speculative").items()}
+    assert weights[names["speculative"]] > weights[names["graph"]]
+    assert abs(float(row.multiply(row).sum()) - 1.0) < 1e-5
+
+
+async def test_the_index_is_saved_and_reloaded_with_its_vectors(rig: Rig) -> None:
+    index = rig.ranker.index
+    assert index.projection is not None and len(index.dense) == len(rig.papers)
+    again = PaperIndex.load(rig.store)
+    assert again.projection is not None and again.projection.version == index.projection.version
+    assert again.last_pk == index.last_pk and again.tfidf.n_docs == len(rig.papers)
+    pid = rig.papers[3].id
+    assert np.allclose(again.dense.row(pid), index.dense.row(pid))  # type: ignore[arg-type]
+    assert await again.refresh(rig.store, rig.clock()) == 0  # nothing new to index
+
+
+async def test_models_are_stored_and_rebuilt_when_the_representation_changes(rig: Rig) -> None:
+    speculative = [p for p in rig.papers if about(p, SPECULATIVE)]
+    for paper in speculative[:3]:
+        await rig.ranker.record("console", "ada", paper.id, Choice.RELEVANT)
+    stored = rig.store.feedback.model(PERSON, "console:ada")
+    assert stored is not None and stored.representation == REPRESENTATION and stored.feedback_count == 3
+    model = InterestModel.from_bytes(stored.data)
+    assert model.positive_ids == tuple(p.id for p in speculative[:3]) and model.has_feedback
+    # A model from an older representation is never used: it is rebuilt from the feedback rows.
+    rig.store.feedback.save_model(replace(stored, representation="hash-tfidf-v0", data=b"old"))
+    rig.ranker._models.clear()
+    rebuilt = await rig.ranker.model(PERSON, "console:ada")
+    assert rebuilt is not None and rebuilt.representation == REPRESENTATION
+    assert rig.store.feedback.model(PERSON, "console:ada").representation == REPRESENTATION  # type: ignore[union-attr]
+
+
+async def test_a_subscription_alone_ranks_by_similarity_until_feedback_exists(rig: Rig) -> None:
+    rig.store.subscriptions.add("console", "ada", "medical image segmentation", (), rig.clock())
+    ranked = await rig.ranker.for_you("console", "ada", rig.clock() - timedelta(days=2), 5)
+    assert all(about(r.paper, SEGMENTATION) for r in ranked[:4]), [r.paper.title for r in ranked]
+    assert any("matches your subscription “medical image segmentation”" in r.why for r in ranked)
+    assert all(r.relevance is None for r in ranked)  # no feedback: no relevance to threshold on
+
+
+async def _digest_ids(rig: Rig, key: str) -> list[str]:
+    digest = await rig.job.preview(key, None, rig.clock())
+    assert digest is not None
+    return list(digest.paper_ids)
+
+
+async def test_channel_feedback_changes_the_next_digest_order(rig: Rig) -> None:
+    settings = ChannelSettings(platform="discord", channel_id="C-lab", max_items=8)
+    rig.store.channels.save(settings, rig.clock() - timedelta(days=3))
+    before = await _digest_ids(rig, "discord:C-lab")
+    segmentation = [p for p in rig.papers if about(p, SEGMENTATION)]
+    speculative = [p for p in rig.papers if about(p, SPECULATIVE)]
+    for paper in segmentation[:3]:
+        await rig.ranker.record("discord", "u1", paper.id, Choice.RELEVANT, channel_key="discord:C-lab")
+    await rig.ranker.record("discord", "u2", speculative[0].id, Choice.NOT_RELEVANT, channel_key="discord:C-lab")
+    # Feedback given elsewhere (another channel, a DM) does not touch this channel's model.
+    await rig.ranker.record("discord", "u1", speculative[1].id, Choice.RELEVANT, channel_key="discord:C-other")
+    after = await _digest_ids(rig, "discord:C-lab")
+    assert before != after
+    by_id = {p.id: p for p in rig.papers}
+    assert sum(about(by_id[pid], SEGMENTATION) for pid in after[:5]) >= 4
+    assert sum(about(by_id[pid], SEGMENTATION) for pid in before[:5]) <= 2
+    digest = await rig.job.preview("discord:C-lab", None, rig.clock())
+    assert digest is not None and any("liked here" in item.why for item in digest.reply.items)
+    assert digest.reply.offers_feedback
+
+
+async def test_a_threshold_gives_a_quiet_day_one_line(rig: Rig) -> None:
+    now = rig.clock()
+    settings = ChannelSettings(
+        platform="discord", channel_id="C-med", days=tuple(range(7)), time_of_day=time(9, 0), threshold=0.97,
+    )
+    rig.store.channels.save(settings, now - timedelta(days=2))
+    segmentation = [p for p in rig.papers if about(p, SEGMENTATION)]
+    for paper in segmentation[:3]:
+        await rig.ranker.record("discord", "u1", paper.id, Choice.RELEVANT, channel_key="discord:C-med")
+    # Today only papers far from what the channel liked are new: none reaches 0.97.
+    rig.store.conn.execute("DELETE FROM paper_topics")
+    others = [p.id for p in rig.papers if not about(p, SEGMENTATION)]
+    rig.store.outbox.record_delivered("discord:C-med", [(p.id, 1) for p in segmentation], "2026-06-11")
+    assert await rig.job.run_due(rig.clock()) == 1
+    (row,) = rig.store.outbox.rows()
+    assert row.kind == OutboxKind.DIGEST_NOTE.value
+    reply = reply_from_json(row.payload)
+    assert reply.text.startswith("Nothing relevant today") and "0.97" in reply.text and not reply.items
+    assert rig.store.channels.run_for("discord:C-med", "2026-06-12").status == "quiet"  # type: ignore[union-attr]
+    # With a lower threshold the same day brings only the papers that pass it.
+    lower = replace(rig.store.channels.get("discord:C-med"), threshold=0.5, channel_id="C-med2")  # type: ignore[arg-type]
+    rig.store.channels.save(lower, now - timedelta(days=2))
+    for paper in segmentation[:3]:
+        await rig.ranker.record("discord", "u1", paper.id, Choice.RELEVANT, channel_key="discord:C-med2")
+    digest = await rig.job.preview("discord:C-med2", None, rig.clock())
+    assert digest is not None and 0 < len(digest.paper_ids) < len(others)
+
+
+async def test_alert_batches_follow_the_persons_model(rig: Rig) -> None:
+    store = rig.store
+    settings = app_settings(alert_max_items=5)
+    store.subscriptions.add("discord", "ada", "model", (), rig.clock() - timedelta(days=1))
+    await scan_new_papers(store, rig.clock(), keep_per_user=50, first_window=timedelta(days=2))
+    queued = store.alert_queue.waiting("discord", "ada")
+    assert len(queued) > 10
+    by_id = {p.id: p for p in rig.papers}
+    speculative = [q.paper_id for q in queued if about(by_id[q.paper_id], SPECULATIVE)]
+    for paper_id in speculative[:3]:
+        await rig.ranker.record("discord", "ada", paper_id, Choice.RELEVANT)
+    assert await cut_batches(store, FakeSummaries(store), settings, rig.clock(), rig.ranker) == 1
+    (row,) = store.outbox.rows(kind="alert")
+    reply = reply_from_json(row.payload)
+    assert sum(about(item.paper, SPECULATIVE) for item in reply.items) >= 4
+    assert all(item.why.startswith("matches #1") for item in reply.items) and reply.offers_feedback
+    # The batch is this person's last list: `like 2` means its second paper.
+    shown = store.feedback.last_shown("discord", "ada")
+    assert shown is not None and shown.context == "alert" and shown.paper_ids == tuple(i.paper.id for i in reply.items)
+
+
+async def test_personal_digest_is_written_once_per_day_and_says_why(rig: Rig) -> None:
+    now = rig.clock()
+    rig.store.feedback.save_personal_digest(
+        PersonalDigest("discord", "ada", time_of_day=time(8, 0), max_items=4), now - timedelta(days=2)
+    )
+    speculative = [p for p in rig.papers if about(p, SPECULATIVE)]
+    await rig.ranker.seed("discord", "ada", [p.id for p in speculative[:2]])
+    assert await rig.personal.run_due(now) == 1
+    assert await rig.personal.run_due(now) == 0  # the same local date is handled once
+    (row,) = rig.store.outbox.rows(kind=OutboxKind.PERSONAL_DIGEST.value)
+    assert row.destination == "ada" and row.key.startswith("personal-digest:discord:ada:")
+    reply = reply_from_json(row.payload)
+    assert len(reply.items) == 4 and all(item.why for item in reply.items) and reply.offers_feedback
+    assert sum(about(item.paper, SPECULATIVE) for item in reply.items) >= 3
+
+
+async def test_similar_search_skips_the_paper_and_keeps_to_a_window(rig: Rig) -> None:
+    index = rig.ranker.index
+    speculative = next(p for p in rig.papers if "speculative" in p.title.lower())
+    text = PaperText(0, speculative.id, 1, speculative.title, speculative.abstract, "")
+    found = nearest(index, text, 5)
+    assert speculative.id not in [n.paper_id for n in found] and len(found) == 5
+    assert [n.score for n in found] == sorted((n.score for n in found), reverse=True)
+    row = index.dense.row(speculative.id)
+    assert row is not None
+    assert top_k(index.dense, row, 3, since=float(index.dense.times.max()) + 1) == []
+    assert len(top_k(index.dense, row, 500)) == len(rig.papers)
+
+
+async def test_semantic_candidates_find_meaning_beyond_keywords(rig: Rig) -> None:
+    found = semantic_candidates(rig.ranker.index, "making LLM inference faster", 5)
+    by_id = {p.id: p for p in rig.papers}
+    assert sum(about(by_id[n.paper_id], SPECULATIVE) for n in found) >= 4
+    assert semantic_candidates(rig.ranker.index, "the of and", 5) == []
+
+
+async def test_a_small_store_before_any_projection_still_finds_similar_papers(store: Store) -> None:
+    from tests.support.relevance import as_paper, sample_records
+
+    records = [r for r in sample_records() if "segmentation" in str(r["title"]).lower()][:12]
+    records += sample_records()[-20:]
+    rig = await make_rig(store, papers=[as_paper(r) for r in records])
+    assert rig.ranker.index.projection is None  # fewer than 50 papers
+    reply = await rig.say(f"similar {records[0]['id']}")
+    assert reply.items and sum("segmentation" in i.paper.title.lower() for i in reply.items[:3]) >= 2
+
+
+def test_model_weights_cover_only_buckets_seen_in_training() -> None:
+    tfidf = HashedTfidf()
+    from bot.rank.models import TrainingSet, train
+
+    rows = tfidf.vectors(["speculative decoding draft", "speculative sampling draft", "medical segmentation", "tumor"])
+    empty = rows[:0]
+    model = train(
+        TrainingSet(
+            positives=rows[:2], positive_weights=np.ones(2), negatives=rows[2:3], background=rows[3:], weak=empty
+        )
+    )
+    assert model is not None and set(model.indices.tolist()) <= set(rows.indices.tolist())
+    assert model.indices.max() < N_FEATURES
+    scores = model.relevance(tfidf.vectors(["draft speculative decoding", "tumor segmentation"]))
+    assert scores[0] > 0.5 > scores[1]
+    assert InterestModel.from_bytes(model.to_bytes()).bias == model.bias
+    # Only dislikes: a model that pushes such papers down.
+    negative = train(TrainingSet(positives=empty, positive_weights=np.ones(0), negatives=rows[2:3], background=empty, weak=empty))
+    assert negative is not None and negative.has_feedback
+    assert negative.relevance(rows[2:3])[0] < negative.relevance(rows[0:1])[0]
+    # Nothing at all: no model.
+    assert train(TrainingSet(positives=empty, positive_weights=np.ones(0), negatives=empty, background=empty, weak=empty)) is None
+
+
+async def test_channel_and_person_models_are_separate_owners(rig: Rig) -> None:
+    paper = rig.papers[0]
+    await rig.ranker.record("discord", "ada", paper.id, Choice.RELEVANT, channel_key="discord:C1")
+    assert await rig.ranker.model(CHANNEL, "discord:C1") is not None
+    assert await rig.ranker.model(PERSON, "discord:ada") is not None
+    assert await rig.ranker.model(CHANNEL, "discord:C2") is None
+
+
+async def test_a_new_subscription_or_channel_topic_refreshes_the_model(rig: Rig) -> None:
+    assert await rig.ranker.model(PERSON, "console:ada") is None
+    rig.store.subscriptions.add("console", "ada", "speculative decoding", (), rig.clock())
+    first = await rig.ranker.model(PERSON, "console:ada")
+    assert first is not None and first.weak_only
+    rig.store.subscriptions.add("console", "ada", "tumor segmentation", (), rig.clock())
+    second = await rig.ranker.model(PERSON, "console:ada")
+    assert second is not None and second.weak_signature != first.weak_signature
+    ranked = await rig.ranker.for_you("console", "ada", rig.clock() - timedelta(days=2), 10)
+    assert any(about(r.paper, SEGMENTATION) for r in ranked[:5]) and any(about(r.paper, SPECULATIVE) for r in ranked[:5])
+    settings = ChannelSettings(platform="discord", channel_id="C9", topics=("cv",))
+    rig.store.channels.save(settings, rig.clock())
+    before = await rig.ranker.model(CHANNEL, "discord:C9")
+    rig.store.channels.save(replace(settings, topics=("llm",)), rig.clock())
+    after = await rig.ranker.model(CHANNEL, "discord:C9")
+    assert before is not None and after is not None and before.weak_signature != after.weak_signature
+
+
+async def test_a_personal_digest_that_cannot_be_delivered_is_turned_off_with_a_notice(rig: Rig) -> None:
+    from bot.core.errors import PermanentDeliveryError
+    from bot.delivery.outbox import Delivery
+    from tests.support.memory import InMemoryAdapter
+
+    now = rig.clock()
+    rig.store.feedback.save_personal_digest(PersonalDigest("memory", "ada", time_of_day=time(8, 0)), now - timedelta(days=2))
+    assert await rig.personal.run_due(now) == 1
+    adapter = InMemoryAdapter()
+    adapter.fail_next(PermanentDeliveryError("dm_blocked"))
+    await Delivery(rig.store, {"memory": adapter}, rig.clock).deliver(now)
+    digest = rig.store.feedback.personal_digest("memory", "ada")
+    assert digest is not None and not digest.enabled
+    assert rig.store.users.get("memory", "ada").dm_blocked
+    assert any("personal digest is off" in text for text in rig.store.notices.pending("memory", "ada"))
