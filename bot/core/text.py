@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "MAX_WORD_CHARS", "fold", "split_words", "folded_words", "fold_plural", "plural_folded_words",
@@ -24,17 +25,32 @@ __all__ = [
 MAX_WORD_CHARS = 40
 
 _ALNUM = re.compile(r"[^\W_]+")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
 def fold(text: str) -> str:
     """Lower case, compatibility forms and accents folded ("Schrödinger" -> "schrodinger")."""
+    # Nearly every title and abstract is ASCII, which NFKD leaves as it is: then lower() is the
+    # whole fold. Otherwise only the non-ASCII runs are looked at character by character
+    # (combining marks are never ASCII); the order NFKD, drop marks, lower is the original one.
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if decomposed.isascii():
+        return decomposed.lower()
+    return _NON_ASCII_RUN.sub(_without_combining_marks, decomposed).lower()
+
+
+def _without_combining_marks(run: re.Match[str]) -> str:
+    return "".join(ch for ch in run.group() if not unicodedata.combining(ch))
 
 
 def split_words(folded: str) -> list[str]:
     """The words of already folded text: every run of letters and digits, each at most 40 chars."""
-    return [word[:MAX_WORD_CHARS] for word in _ALNUM.findall(folded)]
+    words: list[str] = _ALNUM.findall(folded)
+    if words and max(map(len, words)) > MAX_WORD_CHARS:  # rare: cut only when some word is long
+        return [word[:MAX_WORD_CHARS] for word in words]
+    return words
 
 
 def folded_words(text: str) -> list[str]:
@@ -52,9 +68,14 @@ def fold_plural(word: str) -> str:
     return word
 
 
+# Paper text repeats the same few thousand words: remembering their plural folding makes
+# tokenizing a batch of papers for matching several times faster.
+_fold_plural_remembered = lru_cache(maxsize=1 << 16)(fold_plural)
+
+
 def plural_folded_words(text: str) -> list[str]:
     """Folded words, plural-folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
-    return [fold_plural(word) for word in folded_words(text)]
+    return list(map(_fold_plural_remembered, folded_words(text)))
 
 
 _SUFFIXES = ("ational", "ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "s")
