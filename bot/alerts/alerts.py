@@ -1,11 +1,11 @@
 """Per-user DM alerts: subscriptions, scanning new papers into the alert queue, batching.
 
-Matching itself (tokenizing, compiled queries, the inverted subscription index) lives in
-`bot.search.matching`, shared with channel digests. Here:
-
-- `match_batch` reduces the matches per user. Topic-only subscriptions are worked out per
-  topic combination rather than per paper (a whole topic matches hundreds of papers a day),
-  and per user only the `keep_per_user` most popular papers are kept, the rest counted.
+Matching itself (tokenizing, compiled queries, the inverted query index) lives in
+`bot.search.matching`, shared with channel digests; the long-lived index over every
+subscription, kept current from the store's change feed and reducing matches per user (only
+the `keep_per_user` most popular papers kept, the rest counted), is `bot.alerts.matcher`. Here:
+`scan_new_papers` (what the scheduler runs), `match_batch` (the same over given subscriptions),
+cutting alert batches, and the subscription commands.
 
 Alerts are batched per user: matches wait in the alert queue; a user gets at most one DM per
 `ALERT_INTERVAL` with up to `ALERT_MAX_ITEMS` papers (the rest counted as "+N more"), never
@@ -16,13 +16,13 @@ during their quiet hours, never the same paper twice. Each DM goes through the o
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from itertools import islice
 
 import bot.chat.grammar as cmd
+from bot.alerts.matcher import AlertMatcher, BatchMatches, ScanMatches
 from bot.chat.present import describe_subscription, make_items
 from bot.core.clock import Clock, to_iso
 from bot.core.errors import UserInputError
@@ -31,13 +31,7 @@ from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription
 from bot.core.outbox import OutboxKind, alert_key
 from bot.delivery.outbox import enqueue
 from bot.ports import SummaryProvider
-from bot.search.matching import (
-    Matcher,
-    SubscriptionIndex,
-    key_frequency,
-    paper_doc,
-    topics_for,
-)
+from bot.search.matching import Matcher, paper_doc, topics_for
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
@@ -54,20 +48,6 @@ SCAN_WATERMARK = "alerts.scanned_until"
 # --- scanning new papers into the queue, and cutting alert batches -------------------------
 
 
-UserKey = tuple[str, str]  # (platform, user id)
-
-
-@dataclass(slots=True)
-class BatchMatches:
-    """What one batch of new papers means for each user: the papers worth listing (at most
-    `keep_per_user`, most popular first, each with the ids of the subscriptions it matched),
-    how many more matched, and the total of (user, paper) matches."""
-
-    kept: dict[UserKey, list[tuple[str, tuple[int, ...]]]]
-    overflow: dict[UserKey, int]
-    total: int
-
-
 def match_batch(
     subscriptions: Sequence[Subscription],
     papers: Sequence[Paper],
@@ -78,125 +58,60 @@ def match_batch(
 ) -> BatchMatches:
     """Match a batch of new papers against every subscription and reduce it per user. Pure.
 
-    Queries go through the inverted index paper by paper. Topic-only subscriptions are worked
-    out per topic instead: a whole topic matches hundreds of papers a day, so per user the
-    union of their topics' papers is taken (cached per topic combination, which users share)
-    and only its top `keep_per_user` is looked at. A subscription created after `since` only
-    gets papers first seen after it was created.
+    The same matching as the scheduler's long-lived `AlertMatcher`, over subscriptions given
+    here rather than read from the store: per user only the `keep_per_user` most popular papers
+    are kept (with the ids of the subscriptions each matched) and the rest counted. A
+    subscription created after `since` only gets papers first seen after it was created.
     """
-    docs = [paper_doc(paper, topics.get(paper.id, ())) for paper in papers]
-    first_seen = {p.id: p.first_seen for p in papers}
-    rank = {p.id: (p.popularity, to_iso(p.first_seen) or "", p.id) for p in papers}
-    late = {s.id: s.created_at for s in subscriptions if s.created_at is not None and s.created_at > since}
+    matcher = AlertMatcher()
+    matcher.add_many(subscriptions)
+    return matcher.match(papers, topics, since=since, keep_per_user=keep_per_user).to_batch()
 
-    def arrived_after(sub_id: int, paper_id: str) -> bool:
-        created = late.get(sub_id)
-        seen = first_seen.get(paper_id)
-        return created is None or seen is None or seen >= created
 
-    index = SubscriptionIndex(subscriptions, key_frequency(docs))
-    topic_subs: dict[UserKey, list[Subscription]] = {}
-    for sub in {s.id: s for subs in index.by_topic.values() for s in subs}.values():
-        topic_subs.setdefault((sub.platform, sub.user_id), []).append(sub)
-
-    # Queries: paper by paper through the index. Each subscription knows its user's hits.
-    hits: dict[UserKey, dict[str, list[int]]] = {}
-    bucket_of = {
-        sub.id: hits.setdefault((sub.platform, sub.user_id), {})
-        for entries in index.by_word.values()
-        for sub, _ in entries
-    }
-    for doc in docs:
-        pid = doc.paper_id
-        for sub in index.query_matches(doc):
-            if late and sub.id in late and not arrived_after(sub.id, pid):
-                continue
-            bucket = bucket_of[sub.id]
-            found = bucket.get(pid)
-            if found is None:
-                bucket[pid] = [sub.id]
-            else:
-                found.append(sub.id)
-
-    # Topics: per topic combination.
-    with_topic: dict[str, list[str]] = {}
-    for paper in papers:
-        for topic in topics.get(paper.id, ()):
-            with_topic.setdefault(topic, []).append(paper.id)
-    unions: dict[frozenset[str], tuple[frozenset[str], list[str]]] = {}
-
-    def union_of(user_subs: list[Subscription]) -> tuple[frozenset[str], list[str]]:
-        wanted = frozenset(t for s in user_subs for t in s.topics)
-        if any(s.id in late for s in user_subs):  # rare: filter per subscription, no caching
-            ids = frozenset(
-                pid for s in user_subs for t in s.topics for pid in with_topic.get(t, ()) if arrived_after(s.id, pid)
-            )
-            return ids, sorted(ids, key=rank.__getitem__, reverse=True)
-        if wanted not in unions:
-            ids = frozenset(pid for t in wanted for pid in with_topic.get(t, ()))
-            unions[wanted] = (ids, sorted(ids, key=rank.__getitem__, reverse=True))
-        return unions[wanted]
-
-    kept: dict[UserKey, list[tuple[str, tuple[int, ...]]]] = {}
-    overflow: dict[UserKey, int] = {}
-    total = 0
-    for user in set(hits) | set(topic_subs):
-        user_hits = hits.get(user, {})
-        user_topic_subs = topic_subs.get(user, [])
-        if user_topic_subs:
-            in_topics, ordered = union_of(user_topic_subs)
-            extra = [pid for pid in user_hits if pid not in in_topics]
-            count = len(in_topics) + len(extra)
-            candidates = ordered[:keep_per_user] + extra
-        else:
-            count = len(user_hits)
-            candidates = list(user_hits)
-        if not count:
-            continue
-        chosen = heapq.nlargest(keep_per_user, candidates, key=rank.__getitem__)
-        listed = []
-        for pid in chosen:
-            paper_topics = set(topics.get(pid, ()))
-            ids = set(user_hits.get(pid, ()))
-            ids.update(s.id for s in user_topic_subs if paper_topics.intersection(s.topics) and arrived_after(s.id, pid))
-            listed.append((pid, tuple(sorted(ids))))
-        kept[user] = listed
-        if count > len(chosen):
-            overflow[user] = count - len(chosen)
-        total += count
-    return BatchMatches(kept, overflow, total)
+QUEUE_CHUNK = 50_000  # alert-queue rows written per transaction; the event loop runs between
 
 
 async def scan_new_papers(
-    store: Store, now: datetime, *, keep_per_user: int = 10, first_window: timedelta = FIRST_SCAN_WINDOW
+    store: Store,
+    now: datetime,
+    *,
+    keep_per_user: int = 10,
+    first_window: timedelta = FIRST_SCAN_WINDOW,
+    matcher: AlertMatcher | None = None,
 ) -> int:
     """Match papers first seen since the last scan (up to `now`) against every active
     subscription and queue them per user; returns how many (user, paper) pairs were queued.
 
-    Per user only the `keep_per_user` most popular matches of a scan are queued (a DM lists at
-    most that many); the others are counted for its "+N more", which bounds the queue however
-    broad a subscription is. The matching itself runs in a worker thread (it is pure and can
-    take seconds with 100,000 subscriptions) so the event loop keeps answering commands. The
-    queue rows, the counts and the watermark are written in one transaction: a crash repeats
-    the whole scan.
+    `matcher` is the scheduler's long-lived one: it is refreshed from the store's change feed
+    (only what changed since the last scan is read) and then matches. Without one, a matcher is
+    loaded for this scan alone. Per user only the `keep_per_user` most popular matches of a scan
+    are queued (a DM lists at most that many); the others are counted for its "+N more", which
+    bounds the queue however broad a subscription is. The matching runs in a worker thread (it
+    is pure and can take seconds with a million subscriptions) so the event loop keeps
+    answering commands, and the rows are written in chunks with the loop running in between.
+    A crash repeats the scan: the watermark and the counts are written last, in one
+    transaction, and rows already queued are not queued again.
     """
     since = store.alert_queue.watermark(SCAN_WATERMARK) or (now - first_window)
     changed = store.papers.changed(since=since, limit=None)
     papers = [p for p in changed if p.first_seen is None or since <= p.first_seen < now]
-    subscriptions = store.subscriptions.active()
-    result = BatchMatches({}, {}, 0)
-    if papers and subscriptions:
+    if matcher is None:
+        matcher = AlertMatcher()
+    await matcher.refresh(store, now)
+    found: ScanMatches | None = None
+    if papers and matcher.size:
         topics = topics_for(store, papers)
-        result = await asyncio.to_thread(
-            match_batch, subscriptions, papers, topics, since=since, keep_per_user=keep_per_user
-        )
-    rows = [(platform, user_id, pid, ids) for (platform, user_id), listed in result.kept.items() for pid, ids in listed]
+        found = await asyncio.to_thread(matcher.match, papers, topics, since=since, keep_per_user=keep_per_user)
     queued = 0
+    if found is not None:
+        rows = found.rows()
+        while chunk := list(islice(rows, QUEUE_CHUNK)):
+            with transaction(store.conn):
+                queued += store.alert_queue.add(chunk, now)
+            await asyncio.sleep(0)
     with transaction(store.conn):
-        if rows:
-            queued = store.alert_queue.add(rows, now)
-        if result.overflow:
-            store.alert_queue.add_overflow(result.overflow)
+        if found is not None:
+            store.alert_queue.add_overflow(found.overflow())
         store.alert_queue.set_watermark(SCAN_WATERMARK, now)
     return queued
 

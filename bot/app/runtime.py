@@ -145,6 +145,8 @@ class Runtime:
                 return
             await adapter.start(self.service)
         settings = self.settings
+        # Subscriptions are loaded into the alert matcher now, not on the first tick's clock.
+        self.spawn(self._prepare_alerts(), "alert matcher")
         self.spawn(self._every(FETCH_POLL_SECONDS, self.fetch_due, "fetch"), "fetch")
         self.spawn(self._every(settings.scheduler_tick, lambda: self.scheduler.tick(self.clock()), "scheduler"), "scheduler")
         if settings.summarize_background:
@@ -217,6 +219,13 @@ class Runtime:
                 log.exception("%s failed; will try again", name)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+
+    async def _prepare_alerts(self) -> None:
+        """Load the scheduler's alert matcher; on failure the first tick loads it instead."""
+        try:
+            await self.scheduler.prepare_alerts(self.clock())
+        except Exception:
+            log.exception("loading subscriptions into the alert matcher failed; the next tick tries again")
 
     def health(self) -> Health:
         """Store access, adapters connected and source states (served at /healthz)."""

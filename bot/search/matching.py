@@ -1,5 +1,5 @@
 """Matching papers against standing queries (subscriptions, a channel's digest query): query
-terms, the compiled `Matcher`, and the inverted `SubscriptionIndex`.
+terms, the compiled `Matcher`, and the inverted indexes `QueryIndex` and `SubscriptionIndex`.
 
 A query matches when every term occurs in the paper's title or abstract (a quoted phrase or
 hyphenated word as consecutive words) and, when topics are given, the paper has at least one
@@ -8,16 +8,20 @@ hyphenated compounds, stop words dropped); paper text is split into words the sa
 (`bot.core.text.plural_folded_words`), and both sides fold a plural `s` ("transformers" finds
 "transformer", `bot.core.text.fold_plural`).
 
-New papers are matched against ALL subscriptions at once, never every subscription against
-every paper (`match_brute_force` is only the reference the tests compare with):
-`SubscriptionIndex` files each query under one key every matching paper must have: a word, or
-an adjacent word pair of a phrase, choosing the rarest among the batch being matched
-(`key_frequency`); a paper looks up only its own keys and verifies those few candidates.
-Topic-only subscriptions are filed under their topics.
+New papers are matched against ALL standing queries at once, never every query against every
+paper (`match_brute_force` is only the reference the tests compare with): `QueryIndex` keeps
+each DISTINCT query once (many users share "diffusion") and files it under one key every
+matching paper must have: a word, or an adjacent word pair of a phrase, choosing the rarest by
+a document frequency sampled from recent papers (`key_frequency`), so the index does not depend
+on the batch being matched and is updated in place as queries come and go. A paper looks up
+only its own keys and verifies those few candidates. Queries of topics only are listed apart.
+`SubscriptionIndex` puts subscriptions on top of it (the reference-checked general index; the
+alert scan's long-lived one is `bot.alerts.matcher`).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,8 +69,8 @@ def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
     """Tokenize a paper's title and abstract once for matching."""
     words = plural_folded_words(f"{paper.title}\n{paper.abstract}")
     distinct = frozenset(words)
-    pairs = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
-    return PaperDoc(paper.id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), distinct | pairs)
+    keys = distinct.union(map(" ".join, zip(words, words[1:], strict=False)))  # words and pairs
+    return PaperDoc(paper.id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), keys)
 
 
 def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
@@ -128,8 +132,13 @@ class Matcher:
         return max(self.words, key=lambda w: (len(w), w))
 
 
-@lru_cache(maxsize=262_144)
-def _compile(query: str, topics: frozenset[str]) -> Matcher:
+def compile_query(query: str, topics: Iterable[str] = ()) -> Matcher:
+    """Compile query text and topic ids without `Matcher.compile`'s cache (for loading many
+    distinct queries once: they would only push the commands' queries out of it)."""
+    return _build(query, frozenset(topics))
+
+
+def _build(query: str, topics: frozenset[str]) -> Matcher:
     terms = query_terms(query)
     words = frozenset(word for term in terms for word in term)
     pairs = {f"{a} {b}" for term in terms for a, b in zip(term, term[1:], strict=False)}
@@ -142,59 +151,223 @@ def _compile(query: str, topics: frozenset[str]) -> Matcher:
     )
 
 
-class SubscriptionIndex:
-    """Inverted index over subscriptions: anchor key -> subscriptions; topic -> subscriptions.
+_compile = lru_cache(maxsize=262_144)(_build)
 
-    Given `frequency` (key -> how many of the papers about to be matched have it, see
-    `key_frequency`), each query is filed under its rarest key (a word, or a word pair of a
-    phrase), and a query with a key no paper has is left out: it cannot match this batch.
-    Without it, the longest word is the anchor.
+
+def anchor_key(keys: Iterable[str], frequency: Mapping[str, int]) -> str:
+    """The key to file a query under: the rarest of its keys by `frequency` (a key it does not
+    list counts as unseen: rarest), the longest on a tie."""
+    return min(keys, key=lambda k: (frequency.get(k, 0), -len(k), k))
+
+
+@dataclass(slots=True)
+class _Query:
+    """One distinct query in a QueryIndex: its keys (all required), its phrases of 3+ words,
+    its topics (one required, if any), and the ids of the members (subscriptions) using it."""
+
+    canonical: str
+    keys: tuple[str, ...]
+    phrases: tuple[str, ...]
+    topics: frozenset[str]
+    members: array[int]
+
+
+# A bucket: the queries filed under one key. `plain` ones need nothing but that key (a single
+# word, no topics): having the key is the match. `checked` ones are (slot, the other keys, the
+# long phrases, the topics) to verify.
+_Checked = tuple[int, tuple[str, ...], tuple[str, ...], frozenset[str]]
+
+
+class QueryIndex:
+    """Inverted index over distinct compiled queries, updated in place.
+
+    `add(matcher, member)` files a query (once, however many members share it: equal keys,
+    phrases and topics are one query) and returns its slot; `discard(slot, member)` forgets a
+    member and the query with its last one. `matching(doc)` lists the slots of the word queries
+    a paper matches; `topic_only` maps the slots of topic-only queries to their topics (having
+    one of them is the whole condition, which callers work out per topic). Anchors come from
+    `frequency` (see `anchor_key`); `reanchor` files every query again under a new one.
     """
 
-    def __init__(self, subscriptions: Iterable[Subscription], frequency: Mapping[str, int] | None = None) -> None:
-        self.by_word: dict[str, list[tuple[Subscription, Matcher]]] = {}
-        self.by_topic: dict[str, list[Subscription]] = {}
-        self.size = 0
-        for sub in subscriptions:
-            matcher = Matcher.compile(sub.query, sub.topics)
-            if matcher.empty:
+    def __init__(self, frequency: Mapping[str, int] | None = None) -> None:
+        self.frequency: Mapping[str, int] = frequency or {}
+        self.topic_only: dict[int, frozenset[str]] = {}
+        self._queries: list[_Query | None] = []
+        self._free: list[int] = []
+        self._slot_of: dict[str, int] = {}
+        self._plain: dict[str, list[int]] = {}
+        self._checked: dict[str, list[_Checked]] = {}
+        self._topics: dict[frozenset[str], frozenset[str]] = {}  # one object per topic set
+
+    def __len__(self) -> int:
+        """How many distinct queries are filed."""
+        return len(self._slot_of)
+
+    def add(self, matcher: Matcher, member: int) -> int:
+        """File `member` under the query `matcher` (filing the query if it is new); its slot."""
+        if matcher.empty:
+            raise ValueError("an empty query matches nothing and is not indexed")
+        keys = tuple(sorted(matcher.keys))
+        phrases = tuple(sorted(matcher.long_phrases))
+        topics = self._topics.setdefault(matcher.topics, matcher.topics)
+        canonical = "\x1f".join(keys) + "\x1e" + "\x1f".join(phrases) + "\x1e" + "\x1f".join(sorted(topics))
+        slot = self._slot_of.get(canonical)
+        if slot is not None:
+            query = self._queries[slot]
+            assert query is not None
+            query.members.append(member)
+            return slot
+        query = _Query(canonical, keys, phrases, topics, array("q", (member,)))
+        if self._free:
+            slot = self._free.pop()
+            self._queries[slot] = query
+        else:
+            slot = len(self._queries)
+            self._queries.append(query)
+        self._slot_of[canonical] = slot
+        self._file(slot, query)
+        return slot
+
+    def discard(self, slot: int, member: int) -> None:
+        """Forget one member of the query in `slot`; the query goes with its last member."""
+        query = self._queries[slot]
+        if query is None or member not in query.members:
+            return
+        query.members.remove(member)
+        if query.members:
+            return
+        self._unfile(slot, query)
+        del self._slot_of[query.canonical]
+        self._queries[slot] = None
+        self._free.append(slot)
+
+    def members(self, slot: int) -> array[int]:
+        """The members (subscription ids) of the query in `slot`, in the order they came."""
+        query = self._queries[slot]
+        return query.members if query is not None else array("q")
+
+    def reanchor(self, frequency: Mapping[str, int]) -> None:
+        """File every query again under its rarest key by a new `frequency` (the queries stay)."""
+        self.frequency = frequency
+        self._plain, self._checked = {}, {}
+        for slot, query in enumerate(self._queries):
+            if query is not None and query.keys:
+                self._file(slot, query)
+
+    def matching(self, doc: PaperDoc) -> list[int]:
+        """Slots of the word queries (not topic-only ones) that the paper matches, each once."""
+        found: list[int] = []
+        keys, text, topics = doc.keys, doc.text, doc.topics
+        plain, checked = self._plain, self._checked
+        for key in keys:
+            simple = plain.get(key)
+            if simple is not None:
+                found.extend(simple)
+            candidates = checked.get(key)
+            if candidates is None:
                 continue
-            anchor = matcher.anchor(frequency)
-            if anchor is None:
-                for topic in matcher.topics:
-                    self.by_topic.setdefault(topic, []).append(sub)
-            elif frequency is not None and not frequency.get(anchor):
-                continue  # a required word no paper in the batch has
-            else:
-                self.by_word.setdefault(anchor, []).append((sub, matcher))
-            self.size += 1
+            for slot, rest, phrases, wanted in candidates:
+                if wanted and wanted.isdisjoint(topics):
+                    continue
+                if not keys.issuperset(rest):
+                    continue
+                if phrases and not all(phrase in text for phrase in phrases):
+                    continue
+                found.append(slot)
+        return found
+
+    def _file(self, slot: int, query: _Query) -> None:
+        if not query.keys:
+            self.topic_only[slot] = query.topics
+            return
+        anchor = anchor_key(query.keys, self.frequency)
+        if len(query.keys) == 1 and not query.topics:
+            self._plain.setdefault(anchor, []).append(slot)
+            return
+        # The other keys rarest first, so a paper without them is turned away soonest.
+        rest = tuple(sorted((k for k in query.keys if k != anchor), key=lambda k: (self.frequency.get(k, 0), k)))
+        self._checked.setdefault(anchor, []).append((slot, rest, query.phrases, query.topics))
+
+    def _unfile(self, slot: int, query: _Query) -> None:
+        if not query.keys:
+            del self.topic_only[slot]
+            return
+        anchor = anchor_key(query.keys, self.frequency)
+        if len(query.keys) == 1 and not query.topics:
+            bucket = self._plain[anchor]
+            bucket.remove(slot)
+            if not bucket:
+                del self._plain[anchor]
+            return
+        entries = self._checked[anchor]
+        entries[:] = [entry for entry in entries if entry[0] != slot]
+        if not entries:
+            del self._checked[anchor]
+
+
+class SubscriptionIndex:
+    """Subscriptions on a QueryIndex: each distinct query is checked once per paper, then every
+    subscription using it matches. Add and remove subscriptions in place.
+
+    `frequency` (key -> how many recent papers have it, see `key_frequency`) picks the anchors;
+    without it the longest key is the anchor. Either way the matches are the same.
+    """
+
+    def __init__(self, subscriptions: Iterable[Subscription] = (), frequency: Mapping[str, int] | None = None) -> None:
+        self.queries = QueryIndex(frequency)
+        self._subscriptions: dict[int, tuple[Subscription, int]] = {}  # id -> (it, its query slot)
+        for sub in subscriptions:
+            self.add(sub)
+
+    @property
+    def size(self) -> int:
+        """How many subscriptions are indexed (empty queries never are)."""
+        return len(self._subscriptions)
+
+    def add(self, sub: Subscription) -> bool:
+        """Index a subscription (replacing one with its id); False if its query is empty."""
+        self.remove(sub.id)
+        matcher = Matcher.compile(sub.query, sub.topics)
+        if matcher.empty:
+            return False
+        self._subscriptions[sub.id] = (sub, self.queries.add(matcher, sub.id))
+        return True
+
+    def remove(self, subscription_id: int) -> bool:
+        """Forget a subscription; False if it was not indexed."""
+        found = self._subscriptions.pop(subscription_id, None)
+        if found is None:
+            return False
+        self.queries.discard(found[1], subscription_id)
+        return True
 
     def query_matches(self, doc: PaperDoc) -> Iterator[Subscription]:
-        """Subscriptions with a query that the paper matches (each once: one anchor each)."""
-        by_word = self.by_word
-        for key in doc.keys:
-            candidates = by_word.get(key)
-            if candidates:
-                for sub, matcher in candidates:
-                    if matcher.matches(doc):
-                        yield sub
+        """Subscriptions with words in their query that the paper matches (each once)."""
+        subscriptions = self._subscriptions
+        for slot in self.queries.matching(doc):
+            for member in self.queries.members(slot):
+                yield subscriptions[member][0]
 
     def match(self, doc: PaperDoc) -> list[Subscription]:
         """Every subscription the paper matches, each once, by id."""
         found: dict[int, Subscription] = {sub.id: sub for sub in self.query_matches(doc)}
-        by_topic = self.by_topic
-        for topic in doc.topics:
-            for sub in by_topic.get(topic, ()):
-                found[sub.id] = sub  # topic-only: having the topic is the whole condition
+        for slot, topics in self.queries.topic_only.items():
+            if not topics.isdisjoint(doc.topics):  # topic-only: having the topic is the whole condition
+                for member in self.queries.members(slot):
+                    found[member] = self._subscriptions[member][0]
         return [found[key] for key in sorted(found)]
 
 
-def key_frequency(docs: Iterable[PaperDoc]) -> dict[str, int]:
-    """How many of the docs have each index key (document frequency within a batch)."""
+def key_frequency(docs: Iterable[PaperDoc], *, at_least: int = 1) -> dict[str, int]:
+    """How many of the docs have each index key (document frequency), keeping the keys found in
+    at least `at_least` of them (a sample of recent papers for anchors need not remember every
+    word pair seen once: an unlisted key counts as the rarest anyway)."""
     counts: dict[str, int] = {}
     for doc in docs:
         for key in doc.keys:
             counts[key] = counts.get(key, 0) + 1
+    if at_least > 1:
+        return {key: count for key, count in counts.items() if count >= at_least}
     return counts
 
 
