@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from itertools import islice
 
@@ -29,19 +30,27 @@ from bot.core.errors import UserInputError
 from bot.core.localtime import quiet_until
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription
 from bot.core.outbox import OutboxKind, alert_key
+from bot.core.text import fold
 from bot.delivery.outbox import enqueue
+from bot.enrich.taxonomy import tag, topic_ids
 from bot.ports import SummaryProvider
-from bot.search.matching import Matcher, paper_doc, topics_for
+from bot.search.matching import Matcher, text_doc, topics_for
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
+from bot.store.papers import PaperText
 
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS_PER_USER = 25
 FIRST_SCAN_WINDOW = timedelta(hours=24)
 PREVIEW_WINDOW = timedelta(days=7)
+# The preview of a new subscription answers within the platforms' deadline at any store size:
+# it reads at most PREVIEW_MAX_PAPERS of the window (most recently changed first) and runs at
+# most PREVIEW_MAX_CHECKED costly checks (tokenizing a paper, or tagging an untagged one) on
+# those a cheap text test leaves; past either bound its count is "at least".
 PREVIEW_MAX_PAPERS = 20_000
+PREVIEW_MAX_CHECKED = 2_000
 SCAN_WATERMARK = "alerts.scanned_until"
 
 
@@ -204,6 +213,17 @@ def _describe_quiet(start: time | None, end: time | None, zone: str) -> str:
 # --- the subscription commands ---------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RecentMatches:
+    """What a new subscription would have matched lately: the papers (most recently changed
+    first), whether that is all of them (`complete`; else the count is a lower bound), and
+    whether the last 24 hours were checked completely (`day_complete`)."""
+
+    papers: list[PaperText]
+    complete: bool
+    day_complete: bool
+
+
 class SubscriptionCommands:
     """`subscribe`, `unsubscribe`, `subscriptions` and `quiet` (a BotService command slice)."""
 
@@ -262,12 +282,16 @@ class SubscriptionCommands:
                 self.store.users.set_dm_blocked(who.platform, who.user_id, False)
         number = len(existing) + 1
         recent = self.recent_matches(matcher, now)
-        first = self._queue_first_alert(sub, recent, now)
+        first = self._queue_first_alert(sub, recent.papers, now)
         hours = self.settings.alert_interval / 3600
         every = "hour" if hours == 1 else (f"{hours:g} hours" if hours >= 1 else f"{self.settings.alert_interval // 60} minutes")
-        count_line = f"{len(recent):,} paper{'s' if len(recent) != 1 else ''} of the last 7 days would have matched"
+        found = len(recent.papers)
+        count_line = f"{found:,} paper{'s' if found != 1 else ''} of the last 7 days would have matched"
+        if not recent.complete:
+            count_line = "At least " + count_line
         if first:
-            count_line += f"; the {first:,} from the last 24 hours come in your first DM"
+            the = "the" if recent.day_complete else "at least"
+            count_line += f"; {the} {first:,} from the last 24 hours come in your first DM"
         lines = [
             f"Subscribed (#{number}): {describe_subscription(sub.query, sub.topics)}.",
             count_line + ".",
@@ -278,22 +302,55 @@ class SubscriptionCommands:
             lines.append(f"Your {resumed} paused subscription{'s' if resumed != 1 else ''} resumed too.")
         return Reply(text="\n".join(lines), private=True)
 
-    def recent_matches(self, matcher: Matcher, now: datetime) -> list[Paper]:
-        """Papers first seen in the last 7 days that a query matches, newest first."""
-        papers = self.store.papers.changed(since=now - PREVIEW_WINDOW, limit=PREVIEW_MAX_PAPERS)
-        papers = [p for p in papers if p.first_seen is None or p.first_seen >= now - PREVIEW_WINDOW]
-        if not papers:
-            return []
-        topics = topics_for(self.store, papers) if matcher.topics else {}
-        return [p for p in papers if matcher.matches(paper_doc(p, topics.get(p.id, ())))]
+    def recent_matches(self, matcher: Matcher, now: datetime) -> RecentMatches:
+        """Papers first seen in the last 7 days that a query matches, most recently changed
+        first, with bounded work whatever the store holds (see PREVIEW_MAX_PAPERS).
 
-    def _queue_first_alert(self, sub: Subscription, recent: Sequence[Paper], now: datetime) -> int:
+        A paper is tokenized only if the cheap `Matcher.could_match` test on its folded text
+        passes, and skipped without tagging if its stored topics miss the wanted ones; a
+        topic-only query with stored topics needs no costly check at all.
+        """
+        window = now - PREVIEW_WINDOW
+        texts = self.store.papers.recent_texts(since=window, limit=PREVIEW_MAX_PAPERS + 1)
+        stopped_at: datetime | None = None  # the last change time of the first paper not checked
+        if len(texts) > PREVIEW_MAX_PAPERS:
+            stopped_at = texts[PREVIEW_MAX_PAPERS].changed_at or window
+            texts = texts[:PREVIEW_MAX_PAPERS]
+        stored = self.store.papers.topics_of([t.id for t in texts]) if matcher.topics else {}
+        matched: list[PaperText] = []
+        checked = 0
+        for text in texts:
+            if text.first_seen is not None and text.first_seen < window:
+                continue
+            if matcher.words and not matcher.could_match(fold(f"{text.title}\n{text.abstract}")):
+                continue
+            topics = stored.get(text.id) or ()
+            if topics and matcher.topics.isdisjoint(topics):
+                continue
+            if topics and not matcher.words:
+                matched.append(text)  # a topic-only query: the stored topics are the whole answer
+                continue
+            if checked == PREVIEW_MAX_CHECKED:
+                stopped_at = text.changed_at or window
+                break
+            checked += 1
+            if matcher.topics and not topics:  # not tagged yet: the offline tagger's topics
+                topics = topic_ids(tag(text.title, text.abstract, text.categories))
+            if matcher.matches(text_doc(text.id, text.title, text.abstract, topics)):
+                matched.append(text)
+        # Every paper first seen in the last 24 hours changed since then, so it was checked if
+        # the checking stopped at a paper last changed before that.
+        day_complete = stopped_at is None or stopped_at < now - FIRST_SCAN_WINDOW
+        return RecentMatches(matched, complete=stopped_at is None, day_complete=day_complete)
+
+    def _queue_first_alert(self, sub: Subscription, recent: Sequence[PaperText], now: datetime) -> int:
         """Queue the matches of the last 24 hours for the user's next DM, like a channel's first
         digest (later scans only bring papers that arrive after the subscription). Returns how
         many matched."""
-        day = [p for p in recent if p.first_seen is None or p.first_seen >= now - FIRST_SCAN_WINDOW]
-        if not day:
+        day_ids = [p.id for p in recent if p.first_seen is None or p.first_seen >= now - FIRST_SCAN_WINDOW]
+        if not day_ids:
             return 0
+        day = self.store.papers.get_many(day_ids)
         keep = sorted(day, key=lambda p: (p.popularity, to_iso(p.first_seen) or "", p.id), reverse=True)
         listed = keep[: self.settings.alert_max_items]
         user = (sub.platform, sub.user_id)

@@ -67,10 +67,15 @@ class PaperDoc:
 
 def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
     """Tokenize a paper's title and abstract once for matching."""
-    words = plural_folded_words(f"{paper.title}\n{paper.abstract}")
+    return text_doc(paper.id, paper.title, paper.abstract, topic_ids_)
+
+
+def text_doc(paper_id: str, title: str, abstract: str, topic_ids_: Iterable[str]) -> PaperDoc:
+    """`paper_doc` from a paper's id, title and abstract alone."""
+    words = plural_folded_words(f"{title}\n{abstract}")
     distinct = frozenset(words)
     keys = distinct.union(map(" ".join, zip(words, words[1:], strict=False)))  # words and pairs
-    return PaperDoc(paper.id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), keys)
+    return PaperDoc(paper_id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), keys)
 
 
 def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
@@ -120,6 +125,13 @@ class Matcher:
             if phrase not in doc.text:
                 return False
         return bool(self.terms or self.topics)
+
+    def could_match(self, folded_text: str) -> bool:
+        """A cheap necessary condition on `fold(title + "\\n" + abstract)`, before tokenizing:
+        each required word, less its last letter, occurs in it. (A paper word matches a query
+        word when its plural folding equals it: "transformers", "studies" -> "study"; both
+        still contain the query word cut by one letter.)"""
+        return all((word[:-1] or word) in folded_text for word in self.words)
 
     def anchor(self, frequency: Mapping[str, int] | None = None) -> str | None:
         """The key the index files this query under: the rarest in `frequency` (how many of
