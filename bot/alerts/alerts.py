@@ -336,7 +336,10 @@ class SubscriptionCommands:
             checked += 1
             if matcher.topics and not topics:  # not tagged yet: the offline tagger's topics
                 topics = topic_ids(tag(text.title, text.abstract, text.categories))
-            if matcher.matches(text_doc(text.id, text.title, text.abstract, topics)):
+            if not matcher.words:
+                if not matcher.topics.isdisjoint(topics):
+                    matched.append(text)
+            elif matcher.matches(text_doc(text.id, text.title, text.abstract, topics)):
                 matched.append(text)
         # Every paper first seen in the last 24 hours changed since then, so it was checked if
         # the checking stopped at a paper last changed before that.
