@@ -20,7 +20,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from itertools import islice
 
 import bot.chat.grammar as cmd
 from bot.alerts.matcher import AlertMatcher, BatchMatches, ScanMatches
@@ -113,13 +112,13 @@ async def scan_new_papers(
         found = await asyncio.to_thread(matcher.match, papers, topics, since=since, keep_per_user=keep_per_user)
     queued = 0
     if found is not None:
-        rows = found.rows()
-        while chunk := list(islice(rows, QUEUE_CHUNK)):
+        for start in range(0, len(found.single_user), QUEUE_CHUNK):
             with transaction(store.conn):
-                queued += store.alert_queue.add(chunk, now)
+                queued += store.alert_queue.add_columns(*found.single_columns(start, start + QUEUE_CHUNK), now)
             await asyncio.sleep(0)
     with transaction(store.conn):
         if found is not None:
+            queued += store.alert_queue.add(found.several_rows(), now)
             store.alert_queue.add_overflow(found.overflow())
         store.alert_queue.set_watermark(SCAN_WATERMARK, now)
     return queued

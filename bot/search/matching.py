@@ -182,12 +182,15 @@ class _Query:
     phrases: tuple[str, ...]
     topics: frozenset[str]
     members: array[int]
+    anchor: str = ""  # the key it is filed under ("" for a topic-only query)
 
 
-# A bucket: the queries filed under one key. `plain` ones need nothing but that key (a single
-# word, no topics): having the key is the match. `checked` ones are (slot, the other keys, the
-# long phrases, the topics) to verify.
+# A bucket: the queries filed under one key, as [plain, checked]. `plain` ones need nothing but
+# that key (a single word, no topics): having the key is the match. `checked` ones are (slot,
+# the other keys, the long phrases, the topics) to verify. One dict of buckets: a paper looks
+# each of its keys up once.
 _Checked = tuple[int, tuple[str, ...], tuple[str, ...], frozenset[str]]
+_Bucket = tuple[list[int], list[_Checked]]
 
 
 class QueryIndex:
@@ -207,8 +210,7 @@ class QueryIndex:
         self._queries: list[_Query | None] = []
         self._free: list[int] = []
         self._slot_of: dict[str, int] = {}
-        self._plain: dict[str, list[int]] = {}
-        self._checked: dict[str, list[_Checked]] = {}
+        self._buckets: dict[str, _Bucket] = {}
         self._topics: dict[frozenset[str], frozenset[str]] = {}  # one object per topic set
 
     def __len__(self) -> int:
@@ -225,9 +227,7 @@ class QueryIndex:
         canonical = "\x1f".join(keys) + "\x1e" + "\x1f".join(phrases) + "\x1e" + "\x1f".join(sorted(topics))
         slot = self._slot_of.get(canonical)
         if slot is not None:
-            query = self._queries[slot]
-            assert query is not None
-            query.members.append(member)
+            self.join(slot, member)
             return slot
         query = _Query(canonical, keys, phrases, topics, array("q", (member,)))
         if self._free:
@@ -239,6 +239,14 @@ class QueryIndex:
         self._slot_of[canonical] = slot
         self._file(slot, query)
         return slot
+
+    def join(self, slot: int, member: int) -> None:
+        """Add a member to the query already filed in `slot` (what `add` does for a query it
+        has, without compiling the query again)."""
+        query = self._queries[slot]
+        if query is None:
+            raise KeyError(slot)
+        query.members.append(member)
 
     def discard(self, slot: int, member: int) -> None:
         """Forget one member of the query in `slot`; the query goes with its last member."""
@@ -261,7 +269,7 @@ class QueryIndex:
     def reanchor(self, frequency: Mapping[str, int]) -> None:
         """File every query again under its rarest key by a new `frequency` (the queries stay)."""
         self.frequency = frequency
-        self._plain, self._checked = {}, {}
+        self._buckets = {}
         for slot, query in enumerate(self._queries):
             if query is not None and query.keys:
                 self._file(slot, query)
@@ -270,14 +278,14 @@ class QueryIndex:
         """Slots of the word queries (not topic-only ones) that the paper matches, each once."""
         found: list[int] = []
         keys, text, topics = doc.keys, doc.text, doc.topics
-        plain, checked = self._plain, self._checked
+        buckets = self._buckets
         for key in keys:
-            simple = plain.get(key)
-            if simple is not None:
-                found.extend(simple)
-            candidates = checked.get(key)
-            if candidates is None:
+            bucket = buckets.get(key)
+            if bucket is None:
                 continue
+            simple, candidates = bucket
+            if simple:
+                found.extend(simple)
             for slot, rest, phrases, wanted in candidates:
                 if wanted and wanted.isdisjoint(topics):
                     continue
@@ -292,29 +300,28 @@ class QueryIndex:
         if not query.keys:
             self.topic_only[slot] = query.topics
             return
-        anchor = anchor_key(query.keys, self.frequency)
+        anchor = query.anchor = anchor_key(query.keys, self.frequency)
+        bucket = self._buckets.get(anchor)
+        if bucket is None:
+            bucket = self._buckets[anchor] = ([], [])
         if len(query.keys) == 1 and not query.topics:
-            self._plain.setdefault(anchor, []).append(slot)
+            bucket[0].append(slot)
             return
         # The other keys rarest first, so a paper without them is turned away soonest.
         rest = tuple(sorted((k for k in query.keys if k != anchor), key=lambda k: (self.frequency.get(k, 0), k)))
-        self._checked.setdefault(anchor, []).append((slot, rest, query.phrases, query.topics))
+        bucket[1].append((slot, rest, query.phrases, query.topics))
 
     def _unfile(self, slot: int, query: _Query) -> None:
         if not query.keys:
             del self.topic_only[slot]
             return
-        anchor = anchor_key(query.keys, self.frequency)
-        if len(query.keys) == 1 and not query.topics:
-            bucket = self._plain[anchor]
-            bucket.remove(slot)
-            if not bucket:
-                del self._plain[anchor]
-            return
-        entries = self._checked[anchor]
-        entries[:] = [entry for entry in entries if entry[0] != slot]
-        if not entries:
-            del self._checked[anchor]
+        plain, checked = self._buckets[query.anchor]
+        if slot in plain:
+            plain.remove(slot)
+        else:
+            checked[:] = [entry for entry in checked if entry[0] != slot]
+        if not plain and not checked:
+            del self._buckets[query.anchor]
 
 
 class SubscriptionIndex:
