@@ -31,9 +31,8 @@ from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription
 from bot.core.outbox import OutboxKind, alert_key
 from bot.core.text import fold
 from bot.delivery.outbox import enqueue
-from bot.enrich.taxonomy import tag, topic_ids
 from bot.ports import SummaryProvider
-from bot.search.matching import Matcher, text_doc, topics_for
+from bot.search.matching import Matcher, tagged_topics, text_doc, topics_for
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
@@ -334,7 +333,7 @@ class SubscriptionCommands:
                 break
             checked += 1
             if matcher.topics and not topics:  # not tagged yet: the offline tagger's topics
-                topics = topic_ids(tag(text.title, text.abstract, text.categories))
+                topics = tagged_topics(text.title, text.abstract, text.categories)
             if not matcher.words:
                 if not matcher.topics.isdisjoint(topics):
                     matched.append(text)

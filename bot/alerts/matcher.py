@@ -4,7 +4,7 @@ store's change feed, and matched against each batch of new papers, reduced per u
 `AlertMatcher` is owned by the scheduler. Its first `refresh` loads the active subscriptions in
 pages (compiling them in a worker thread); every later one applies only what changed since
 (`SubscriptionStore.changes_since`: added, removed, paused, resumed, by this process or another
-sharing the store). Anchor keys come from the document frequency of a sample of recent papers,
+sharing the store). Anchor words come from the document frequency of a sample of recent papers,
 sampled again once a day (`ANCHOR_EVERY`), so the index never depends on the batch.
 
 `match` is pure CPU work (run it in a worker thread) and gives exactly what testing every
@@ -21,7 +21,7 @@ subscription against every paper and reducing per user gives (the tests check it
   was created: its mask is narrowed to those.
 
 Memory stays small for a million subscriptions: per subscription only three array entries
-(indexed by subscription id, which SQLite hands out densely from 1), per distinct query its keys
+(indexed by subscription id, which SQLite hands out densely from 1), per distinct query its words
 and members, per user one (platform, user id) pair; results are arrays too (`ScanMatches`).
 """
 

@@ -10,11 +10,12 @@ hyphenated compounds, stop words dropped); paper text is split into words the sa
 
 New papers are matched against ALL standing queries at once, never every query against every
 paper (`match_brute_force` is only the reference the tests compare with): `QueryIndex` keeps
-each DISTINCT query once (many users share "diffusion") and files it under one key every
-matching paper must have: a word, or an adjacent word pair of a phrase, choosing the rarest by
-a document frequency sampled from recent papers (`key_frequency`), so the index does not depend
-on the batch being matched and is updated in place as queries come and go. A paper looks up
-only its own keys and verifies those few candidates. Queries of topics only are listed apart.
+each DISTINCT query once (many users share "diffusion") and files it under one word every
+matching paper must have, the rarest by a document frequency sampled from recent papers
+(`key_frequency`), so the index does not depend on the batch being matched and is updated in
+place as queries come and go. A paper looks up only its own distinct words and verifies those
+few candidates (the other words, then each phrase in its padded word text: " a b " occurs
+exactly when the words a, b are adjacent). Queries of topics only are listed apart.
 `SubscriptionIndex` puts subscriptions on top of it (the reference-checked general index; the
 alert scan's long-lived one is `bot.alerts.matcher`).
 """
@@ -55,14 +56,13 @@ def query_terms(text: str) -> tuple[Term, ...]:
 
 @dataclass(frozen=True, slots=True)
 class PaperDoc:
-    """A paper as the matcher sees it: its distinct words, its word text, its topic ids, and
-    its index keys (the words plus each adjacent word pair "a b", for phrase queries)."""
+    """A paper as the matcher sees it: its distinct words, its words as one padded text (a
+    phrase "a b" occurs exactly when " a b " is in it), and its topic ids."""
 
     paper_id: str
     words: frozenset[str]
     text: str  # " tok tok tok " (padded) for phrase checks
     topics: frozenset[str]
-    keys: frozenset[str]
 
 
 def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
@@ -73,9 +73,7 @@ def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
 def text_doc(paper_id: str, title: str, abstract: str, topic_ids_: Iterable[str]) -> PaperDoc:
     """`paper_doc` from a paper's id, title and abstract alone."""
     words = plural_folded_words(f"{title}\n{abstract}")
-    distinct = frozenset(words)
-    keys = distinct.union(map(" ".join, zip(words, words[1:], strict=False)))  # words and pairs
-    return PaperDoc(paper_id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), keys)
+    return PaperDoc(paper_id, frozenset(words), " " + " ".join(words) + " ", frozenset(topic_ids_))
 
 
 def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
@@ -86,9 +84,14 @@ def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ..
     for paper in papers:
         found = stored.get(paper.id) or ()
         if not found:
-            found = topic_ids(tag(paper.title, paper.abstract, paper.categories))
+            found = tagged_topics(paper.title, paper.abstract, paper.categories)
         result[paper.id] = found
     return result
+
+
+def tagged_topics(title: str, abstract: str, categories: Sequence[str]) -> tuple[str, ...]:
+    """The offline tagger's topic ids for a paper that has no stored tags yet."""
+    return topic_ids(tag(title, abstract, categories))
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -101,8 +104,9 @@ class Matcher:
     terms: tuple[Term, ...]
     topics: frozenset[str]
     words: frozenset[str] = frozenset()  # every word of every term (all are required)
-    keys: frozenset[str] = frozenset()  # index keys a matching paper must have: words and pairs
-    long_phrases: tuple[str, ...] = ()  # terms of 3+ words as " a b c ": pairs are not enough
+    keys: frozenset[str] = frozenset()  # the words and each adjacent pair "a b" of a phrase
+    long_phrases: tuple[str, ...] = ()  # terms of 3+ words as " a b c "
+    phrases: tuple[str, ...] = ()  # every term of 2+ words as " a b ": checked in the paper's text
 
     @classmethod
     def compile(cls, query: str, topics: Iterable[str] = ()) -> Matcher:
@@ -118,20 +122,17 @@ class Matcher:
         """Whether the paper satisfies every term and (if any) one of the topics."""
         if self.topics and self.topics.isdisjoint(doc.topics):
             return False
-        # Every word and every adjacent pair of a phrase: exact for words and 2-word phrases.
-        if not self.keys <= doc.keys:
+        if not self.words <= doc.words:
             return False
-        for phrase in self.long_phrases:
+        for phrase in self.phrases:
             if phrase not in doc.text:
                 return False
         return bool(self.terms or self.topics)
 
     def could_match(self, folded_text: str) -> bool:
         """A cheap necessary condition on `fold(title + "\\n" + abstract)`, before tokenizing:
-        each required word, less its last letter, occurs in it. (A paper word matches a query
-        word when its plural folding equals it: "transformers", "studies" -> "study"; both
-        still contain the query word cut by one letter.)"""
-        return all((word[:-1] or word) in folded_text for word in self.words)
+        the head of each required word (`word_head`) occurs in it."""
+        return all(word_head(word) in folded_text for word in self.words)
 
     def anchor(self, frequency: Mapping[str, int] | None = None) -> str | None:
         """The key the index files this query under: the rarest in `frequency` (how many of
@@ -142,6 +143,14 @@ class Matcher:
         if frequency is not None:
             return min(self.keys, key=lambda k: (frequency.get(k, 0), -len(k), k))
         return max(self.words, key=lambda w: (len(w), w))
+
+
+def word_head(word: str) -> str:
+    """What every paper word whose plural folding is `word` starts with: all but its last 3
+    letters, and at least its first 3. Plural folding only rewrites a word's ending, and by at
+    most 2 of the folded word's letters ("studies" -> "study", "indices" -> "index",
+    "corpora" -> "corpus", "analyses" -> "analysis"); the third is to spare."""
+    return word[: max(3, len(word) - 3)]
 
 
 def compile_query(query: str, topics: Iterable[str] = ()) -> Matcher:
@@ -160,35 +169,37 @@ def _build(query: str, topics: frozenset[str]) -> Matcher:
         words=words,
         keys=words | pairs,
         long_phrases=tuple(f" {' '.join(term)} " for term in terms if len(term) > 2),
+        phrases=tuple(f" {' '.join(term)} " for term in terms if len(term) > 1),
     )
 
 
 _compile = lru_cache(maxsize=262_144)(_build)
 
 
-def anchor_key(keys: Iterable[str], frequency: Mapping[str, int]) -> str:
-    """The key to file a query under: the rarest of its keys by `frequency` (a key it does not
-    list counts as unseen: rarest), the longest on a tie."""
-    return min(keys, key=lambda k: (frequency.get(k, 0), -len(k), k))
+def anchor_key(words: Iterable[str], frequency: Mapping[str, int]) -> str:
+    """The word to file a query under: the rarest of its words by `frequency` (a word it does
+    not list counts as unseen: rarest), the longest on a tie."""
+    return min(words, key=lambda w: (frequency.get(w, 0), -len(w), w))
 
 
 @dataclass(slots=True)
 class _Query:
-    """One distinct query in a QueryIndex: its keys (all required), its phrases of 3+ words,
-    its topics (one required, if any), and the ids of the members (subscriptions) using it."""
+    """One distinct query in a QueryIndex: its words (all required), its phrases (terms of 2+
+    words, each required in the paper's text), its topics (one required, if any), and the ids
+    of the members (subscriptions) using it."""
 
     canonical: str
-    keys: tuple[str, ...]
+    words: tuple[str, ...]
     phrases: tuple[str, ...]
     topics: frozenset[str]
     members: array[int]
-    anchor: str = ""  # the key it is filed under ("" for a topic-only query)
+    anchor: str = ""  # the word it is filed under ("" for a topic-only query)
 
 
-# A bucket: the queries filed under one key, as [plain, checked]. `plain` ones need nothing but
-# that key (a single word, no topics): having the key is the match. `checked` ones are (slot,
-# the other keys, the long phrases, the topics) to verify. One dict of buckets: a paper looks
-# each of its keys up once.
+# A bucket: the queries filed under one word, as (plain, checked). `plain` ones need nothing but
+# that word (a single word, no phrase, no topics): having it is the match. `checked` ones are
+# (slot, the other words, the phrases, the topics) to verify. One dict of buckets: a paper looks
+# each of its distinct words up once.
 _Checked = tuple[int, tuple[str, ...], tuple[str, ...], frozenset[str]]
 _Bucket = tuple[list[int], list[_Checked]]
 
@@ -196,7 +207,7 @@ _Bucket = tuple[list[int], list[_Checked]]
 class QueryIndex:
     """Inverted index over distinct compiled queries, updated in place.
 
-    `add(matcher, member)` files a query (once, however many members share it: equal keys,
+    `add(matcher, member)` files a query (once, however many members share it: equal words,
     phrases and topics are one query) and returns its slot; `discard(slot, member)` forgets a
     member and the query with its last one. `matching(doc)` lists the slots of the word queries
     a paper matches; `topic_only` maps the slots of topic-only queries to their topics (having
@@ -221,15 +232,15 @@ class QueryIndex:
         """File `member` under the query `matcher` (filing the query if it is new); its slot."""
         if matcher.empty:
             raise ValueError("an empty query matches nothing and is not indexed")
-        keys = tuple(sorted(matcher.keys))
-        phrases = tuple(sorted(matcher.long_phrases))
+        words = tuple(sorted(matcher.words))
+        phrases = tuple(sorted(set(matcher.phrases)))
         topics = self._topics.setdefault(matcher.topics, matcher.topics)
-        canonical = "\x1f".join(keys) + "\x1e" + "\x1f".join(phrases) + "\x1e" + "\x1f".join(sorted(topics))
+        canonical = "\x1f".join(words) + "\x1e" + "\x1f".join(phrases) + "\x1e" + "\x1f".join(sorted(topics))
         slot = self._slot_of.get(canonical)
         if slot is not None:
             self.join(slot, member)
             return slot
-        query = _Query(canonical, keys, phrases, topics, array("q", (member,)))
+        query = _Query(canonical, words, phrases, topics, array("q", (member,)))
         if self._free:
             slot = self._free.pop()
             self._queries[slot] = query
@@ -267,20 +278,20 @@ class QueryIndex:
         return query.members if query is not None else array("q")
 
     def reanchor(self, frequency: Mapping[str, int]) -> None:
-        """File every query again under its rarest key by a new `frequency` (the queries stay)."""
+        """File every query again under its rarest word by a new `frequency` (the queries stay)."""
         self.frequency = frequency
         self._buckets = {}
         for slot, query in enumerate(self._queries):
-            if query is not None and query.keys:
+            if query is not None and query.words:
                 self._file(slot, query)
 
     def matching(self, doc: PaperDoc) -> list[int]:
         """Slots of the word queries (not topic-only ones) that the paper matches, each once."""
         found: list[int] = []
-        keys, text, topics = doc.keys, doc.text, doc.topics
+        words, text, topics = doc.words, doc.text, doc.topics
         buckets = self._buckets
-        for key in keys:
-            bucket = buckets.get(key)
+        for word in words:
+            bucket = buckets.get(word)
             if bucket is None:
                 continue
             simple, candidates = bucket
@@ -289,7 +300,7 @@ class QueryIndex:
             for slot, rest, phrases, wanted in candidates:
                 if wanted and wanted.isdisjoint(topics):
                     continue
-                if not keys.issuperset(rest):
+                if rest and not words.issuperset(rest):
                     continue
                 if phrases and not all(phrase in text for phrase in phrases):
                     continue
@@ -297,22 +308,22 @@ class QueryIndex:
         return found
 
     def _file(self, slot: int, query: _Query) -> None:
-        if not query.keys:
+        if not query.words:
             self.topic_only[slot] = query.topics
             return
-        anchor = query.anchor = anchor_key(query.keys, self.frequency)
+        anchor = query.anchor = anchor_key(query.words, self.frequency)
         bucket = self._buckets.get(anchor)
         if bucket is None:
             bucket = self._buckets[anchor] = ([], [])
-        if len(query.keys) == 1 and not query.topics:
+        if len(query.words) == 1 and not query.phrases and not query.topics:
             bucket[0].append(slot)
             return
-        # The other keys rarest first, so a paper without them is turned away soonest.
-        rest = tuple(sorted((k for k in query.keys if k != anchor), key=lambda k: (self.frequency.get(k, 0), k)))
+        # The other words rarest first, so a paper without them is turned away soonest.
+        rest = tuple(sorted((w for w in query.words if w != anchor), key=lambda w: (self.frequency.get(w, 0), w)))
         bucket[1].append((slot, rest, query.phrases, query.topics))
 
     def _unfile(self, slot: int, query: _Query) -> None:
-        if not query.keys:
+        if not query.words:
             del self.topic_only[slot]
             return
         plain, checked = self._buckets[query.anchor]
@@ -378,13 +389,13 @@ class SubscriptionIndex:
 
 
 def key_frequency(docs: Iterable[PaperDoc], *, at_least: int = 1) -> dict[str, int]:
-    """How many of the docs have each index key (document frequency), keeping the keys found in
+    """How many of the docs have each word (document frequency), keeping the words found in
     at least `at_least` of them (a sample of recent papers for anchors need not remember every
-    word pair seen once: an unlisted key counts as the rarest anyway)."""
+    word seen once: an unlisted word counts as the rarest anyway)."""
     counts: dict[str, int] = {}
     for doc in docs:
-        for key in doc.keys:
-            counts[key] = counts.get(key, 0) + 1
+        for word in doc.words:
+            counts[word] = counts.get(word, 0) + 1
     if at_least > 1:
         return {key: count for key, count in counts.items() if count >= at_least}
     return counts

@@ -25,14 +25,15 @@ from bot.core.clock import FakeClock
 from bot.core.models import Actor, Paper, Place, Subscription
 from bot.core.text import fold
 from bot.delivery.outbox import Delivery
-from bot.enrich.taxonomy import tag, topic_ids
 from bot.search.matching import (
     Matcher,
     QueryIndex,
     key_frequency,
     match_brute_force,
     paper_doc,
+    tagged_topics,
     topics_for,
+    word_head,
 )
 from bot.store import Store
 from bot.store.subscriptions import SubscriptionChanges, SubscriptionStore
@@ -123,7 +124,7 @@ async def test_scan_queues_exactly_what_brute_force_gives_per_user(tmp_path: Pat
     store = Store.open(str(tmp_path / "exact.db"))
     store.papers.ingest(papers, since)
     for paper in papers[::2]:  # half tagged in the store, half left to the offline tagger
-        store.papers.set_topics(paper.id, topic_ids(tag(paper.title, paper.abstract, paper.categories)))
+        store.papers.set_topics(paper.id, tagged_topics(paper.title, paper.abstract, paper.categories))
     generated = random_subscriptions(3_000, rng, texts, users=500)
     for sub in generated:
         # One in eight was made while the batch was arriving: it gets only later papers.
@@ -164,7 +165,7 @@ def test_match_batch_and_any_anchors_give_the_reference() -> None:
     rows = corpus()
     texts = [r["title"] + " " + r["abstract"] for r in rows]
     papers = corpus_papers(100, rng, T0)
-    topics = {p.id: topic_ids(tag(p.title, p.abstract, p.categories)) for p in papers}
+    topics = {p.id: tagged_topics(p.title, p.abstract, p.categories) for p in papers}
     subs = random_subscriptions(2_000, rng, texts, users=300)
     subs += [replace(s, id=s.id + 10_000, user_id="U-dup") for s in subs[:50]]  # shared queries
     expected = reference(subs, papers, topics, T0, keep=3)
@@ -349,7 +350,10 @@ async def test_subscribe_preview_with_room_to_spare_counts_exactly(tmp_path: Pat
     store.close()
 
 
+# Plurals of every kind a plural folding may handle: -s, -ies, -es, -yses/-eses, Latin and Greek.
 WORDS = ["diffusion", "transformers", "studies", "study", "policy", "policies", "gnns", "loss", "analysis",
+         "analyses", "hypotheses", "patches", "boxes", "classes", "indices", "matrices", "vertices",
+         "corpora", "criteria", "phenomena", "caches", "movies", "biases", "lenses", "news", "series",
          "GPT-4o", "self-supervised", "Schrödinger", "naïve", "ﬁne", "x" * 45, "LLMs", "bus", "ties", "注意力"]
 
 
@@ -360,3 +364,14 @@ def test_the_cheap_preview_test_never_turns_away_a_match(paper_words: list[str],
         matcher = Matcher.compile(query)
         if matcher.matches(paper_doc(make_paper(1, title=title, abstract="Abstract."), ())):
             assert matcher.could_match(fold(f"{title}\nAbstract."))
+
+
+def test_every_corpus_word_starts_with_the_head_of_its_plural_folding() -> None:
+    """What `could_match` relies on, for every word of the shared abstracts and the plurals
+    above, whatever `fold_plural` does to them."""
+    from bot.core.text import fold_plural, folded_words
+
+    words = {w for row in corpus() for w in folded_words(row["title"] + " " + row["abstract"])}
+    words |= {w for text in WORDS for w in folded_words(text)}
+    assert len(words) > 5_000
+    assert [w for w in sorted(words) if not w.startswith(word_head(fold_plural(w)))] == []
