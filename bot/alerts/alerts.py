@@ -75,7 +75,7 @@ def match_batch(
     return matcher.match(papers, topics, since=since, keep_per_user=keep_per_user).to_batch()
 
 
-QUEUE_CHUNK = 50_000  # alert-queue rows written per transaction; the event loop runs between
+QUEUE_CHUNK = 10_000  # alert-queue rows per transaction (fits SQLite's page cache); the loop runs between
 
 
 async def scan_new_papers(

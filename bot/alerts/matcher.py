@@ -57,6 +57,14 @@ def _micros(when: datetime) -> int:
     return (when - _EPOCH) // timedelta(microseconds=1)
 
 
+def _bit_positions(mask: int) -> Iterator[int]:
+    """The positions of the set bits of `mask`, lowest first."""
+    while mask:
+        lowest = mask & -mask
+        yield lowest.bit_length() - 1
+        mask ^= lowest
+
+
 def paper_rank(paper: Paper) -> tuple[int, str, str]:
     """The order papers are kept in per user: most popular, then newest, then by id (descending)."""
     return (paper.popularity, to_iso(paper.first_seen) or "", paper.id)
@@ -77,8 +85,8 @@ class ScanMatches:
     """A batch matched, reduced per user, in arrays: a million subscriptions list millions of
     (user, paper) rows. Nearly every row was matched by one subscription: those are three
     arrays (user number, paper position, subscription id), handed to the store as columns
-    (`single_columns`); the few matched by several are tuples (`several`). Users come in key
-    order, each user's most popular paper first."""
+    (`single_columns`); the few matched by several are tuples (`several`). Rows come grouped
+    by user, users in key order (`to_batch` puts each user's most popular paper first)."""
 
     def __init__(self, paper_ids: Sequence[str], users: Sequence[UserKey]) -> None:
         self.paper_ids = paper_ids  # the batch, most popular first (a row's paper is a position)
@@ -177,6 +185,8 @@ class AlertMatcher:
         # `slots` remembers the query slot of each (query, topics) text seen in this batch (-1:
         # an empty query); valid while no query is dropped, so it is forgotten when one may be.
         sid = sub.id
+        if sid < 0:
+            raise ValueError(f"subscription ids are positive: {sid}")
         if sid < len(self._slot):
             if self._slot[sid] >= 0:
                 self.remove(sid)
@@ -364,27 +374,34 @@ class AlertMatcher:
         for user in sorted(per_user):
             entries = per_user[user]
             if len(entries) == 1:
-                subscription_id, union = entries[0]
+                union, shared = entries[0][1], 0
             else:
                 entries.sort()
-                union = 0
+                union = shared = 0  # shared: papers matched by two or more of the user's subscriptions
                 for _, mask in entries:
+                    shared |= union & mask
                     union |= mask
             count = union.bit_count()
             listed = min(count, keep_per_user)
-            rest = union
-            for _ in range(listed):
-                lowest = rest & -rest
-                rest ^= lowest
-                if len(entries) > 1:
-                    ids = [sid for sid, mask in entries if mask & lowest]
-                    if len(ids) > 1:
-                        several.append((user, lowest.bit_length() - 1, ids))
-                        continue
-                    subscription_id = ids[0]
-                single_user.append(user)
-                single_paper.append(lowest.bit_length() - 1)
-                single_subscription.append(subscription_id)
+            kept = union  # the `listed` most popular papers: the lowest bits
+            if count > listed:
+                rest = union
+                for _ in range(listed):
+                    rest &= rest - 1  # drop the lowest paper
+                kept ^= rest
+            if shared & kept:
+                for position in _bit_positions(shared & kept):
+                    bit = 1 << position
+                    several.append((user, position, [sid for sid, mask in entries if mask & bit]))
+                kept ^= shared & kept
+            for subscription_id, mask in entries:
+                own = mask & kept
+                while own:
+                    lowest = own & -own
+                    own ^= lowest
+                    single_user.append(user)
+                    single_paper.append(lowest.bit_length() - 1)
+                    single_subscription.append(subscription_id)
             if count > listed:
                 result.overflow_user.append(user)
                 result.overflow_count.append(count - listed)

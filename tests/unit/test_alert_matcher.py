@@ -152,8 +152,10 @@ async def test_scan_queues_exactly_what_brute_force_gives_per_user(tmp_path: Pat
     got_overflow = {u: store.alert_queue.overflow(*u) for u in users if store.alert_queue.overflow(*u)}
     assert got_overflow == expected.overflow
     assert queued == sum(len(v) for v in expected.kept.values())
-    # Not vacuous: many users, some over their limit, late and paused subscriptions in play.
+    # Not vacuous: many users, some over their limit, papers matched by several subscriptions
+    # of one user, late and paused subscriptions in play.
     assert len(expected.kept) > 300 and len(expected.overflow) > 100 and expected.total > 2_000
+    assert sum(len(ids) > 1 for listed in expected.kept.values() for _, ids in listed) > 20
     assert matcher.anchor_sample_size > 100 and len(matcher.queries.frequency) > 100
     store.close()
 
