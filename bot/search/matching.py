@@ -290,11 +290,8 @@ class QueryIndex:
         found: list[int] = []
         words, text, topics = doc.words, doc.text, doc.topics
         buckets = self._buckets
-        for word in words:
-            bucket = buckets.get(word)
-            if bucket is None:
-                continue
-            simple, candidates = bucket
+        for word in buckets.keys() & words:  # the paper's words that anchor something (in C)
+            simple, candidates = buckets[word]
             if simple:
                 found.extend(simple)
             for slot, rest, phrases, wanted in candidates:
@@ -302,9 +299,11 @@ class QueryIndex:
                     continue
                 if rest and not words.issuperset(rest):
                     continue
-                if phrases and not all(phrase in text for phrase in phrases):
-                    continue
-                found.append(slot)
+                for phrase in phrases:
+                    if phrase not in text:
+                        break
+                else:
+                    found.append(slot)
         return found
 
     def _file(self, slot: int, query: _Query) -> None:
