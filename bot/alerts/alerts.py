@@ -45,8 +45,8 @@ FIRST_SCAN_WINDOW = timedelta(hours=24)
 PREVIEW_WINDOW = timedelta(days=7)
 # The preview of a new subscription answers within the platforms' deadline at any store size:
 # it reads at most PREVIEW_MAX_PAPERS of the window (most recently changed first) and runs at
-# most PREVIEW_MAX_CHECKED costly checks (tokenizing a paper, or tagging an untagged one) on
-# those a cheap text test leaves; past either bound its count is "at least".
+# most PREVIEW_MAX_CHECKED costly checks (tokenizing a paper for a phrase, or tagging an
+# untagged one); past either bound its count is "at least".
 PREVIEW_MAX_PAPERS = 20_000
 PREVIEW_MAX_CHECKED = 2_000
 SCAN_WATERMARK = "alerts.scanned_until"
@@ -304,9 +304,10 @@ class SubscriptionCommands:
         """Papers first seen in the last 7 days that a query matches, most recently changed
         first, with bounded work whatever the store holds (see PREVIEW_MAX_PAPERS).
 
-        A paper is tokenized only if the cheap `Matcher.could_match` test on its folded text
-        passes, and skipped without tagging if its stored topics miss the wanted ones; a
-        topic-only query with stored topics needs no costly check at all.
+        Words are looked up in each paper's folded text without tokenizing it
+        (`Matcher.words_in`) and topics in the stored tags: for most queries that is the whole
+        answer. Only a phrase (tokenizing) or a paper not tagged yet (the tagger) costs more,
+        and those checks are bounded by PREVIEW_MAX_CHECKED.
         """
         window = now - PREVIEW_WINDOW
         texts = self.store.papers.recent_texts(since=window, limit=PREVIEW_MAX_PAPERS + 1)
@@ -320,13 +321,13 @@ class SubscriptionCommands:
         for text in texts:
             if text.first_seen is not None and text.first_seen < window:
                 continue
-            if matcher.words and not matcher.could_match(fold(f"{text.title}\n{text.abstract}")):
+            if matcher.words and not matcher.words_in(fold(f"{text.title}\n{text.abstract}")):
                 continue
             topics = stored.get(text.id) or ()
             if topics and matcher.topics.isdisjoint(topics):
                 continue
-            if topics and not matcher.words:
-                matched.append(text)  # a topic-only query: the stored topics are the whole answer
+            if not matcher.phrases and (topics or not matcher.topics):
+                matched.append(text)  # the words are there and the topics known: a match
                 continue
             if checked == PREVIEW_MAX_CHECKED:
                 stopped_at = text.changed_at or window
@@ -334,10 +335,9 @@ class SubscriptionCommands:
             checked += 1
             if matcher.topics and not topics:  # not tagged yet: the offline tagger's topics
                 topics = tagged_topics(text.title, text.abstract, text.categories)
-            if not matcher.words:
-                if not matcher.topics.isdisjoint(topics):
-                    matched.append(text)
-            elif matcher.matches(text_doc(text.id, text.title, text.abstract, topics)):
+                if matcher.topics.isdisjoint(topics):
+                    continue
+            if not matcher.phrases or matcher.matches(text_doc(text.id, text.title, text.abstract, topics)):
                 matched.append(text)
         # Every paper first seen in the last 24 hours changed since then, so it was checked if
         # the checking stopped at a paper last changed before that.

@@ -1,7 +1,8 @@
 """The one text normalizer: how every part of paperbot turns text into comparable words.
 
 - `fold`: lower case, compatibility forms and accents folded ("Schrödinger" -> "schrodinger").
-- `split_words` / `folded_words`: every run of letters and digits, each cut to MAX_WORD_CHARS.
+- `split_words` / `folded_words`: every run of letters and digits, each cut to MAX_WORD_CHARS;
+  `word_starting_at` one of them, found at a position without splitting the rest.
 - `fold_plural`: a tiny plural folding ("transformers" -> "transformer", "studies" -> "study"),
   used wherever two texts must agree on a word: alert and digest matching, the topic tagger.
 - `plural_folded_words`: folded words, plural-folded: the words standing queries are matched on.
@@ -18,8 +19,8 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
-    "MAX_WORD_CHARS", "fold", "split_words", "folded_words", "fold_plural", "plural_folded_words",
-    "strip_suffix",
+    "MAX_WORD_CHARS", "fold", "split_words", "word_starting_at", "folded_words", "fold_plural",
+    "plural_folded_words", "strip_suffix",
 ]
 
 MAX_WORD_CHARS = 40
@@ -51,6 +52,16 @@ def split_words(folded: str) -> list[str]:
     if words and max(map(len, words)) > MAX_WORD_CHARS:  # rare: cut only when some word is long
         return [word[:MAX_WORD_CHARS] for word in words]
     return words
+
+
+def word_starting_at(folded: str, start: int) -> str | None:
+    """The word of already folded text that starts at `start` (cut to 40 chars, as
+    `split_words` has it), or None if no word starts there (inside a word, or not a letter or
+    digit): a word found without splitting the whole text."""
+    if start > 0 and _ALNUM.match(folded, start - 1):
+        return None
+    found = _ALNUM.match(folded, start)
+    return found.group()[:MAX_WORD_CHARS] if found else None
 
 
 def folded_words(text: str) -> list[str]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.core.models import Paper, Subscription
-from bot.core.text import fold_plural, plural_folded_words
+from bot.core.text import fold_plural, plural_folded_words, word_starting_at
 from bot.enrich.taxonomy import tag, topic_ids
 from bot.search.query import STOPWORDS
 from bot.search.query import query_terms as search_query_terms
@@ -129,10 +129,10 @@ class Matcher:
                 return False
         return bool(self.terms or self.topics)
 
-    def could_match(self, folded_text: str) -> bool:
-        """A cheap necessary condition on `fold(title + "\\n" + abstract)`, before tokenizing:
-        the head of each required word (`word_head`) occurs in it."""
-        return all(word_head(word) in folded_text for word in self.words)
+    def words_in(self, folded_text: str) -> bool:
+        """Whether every required word is a word of `fold(title + "\\n" + abstract)`, found
+        without tokenizing it (`has_word`): the whole answer for a query without phrases."""
+        return all(has_word(folded_text, word) for word in self.words)
 
     def anchor(self, frequency: Mapping[str, int] | None = None) -> str | None:
         """The key the index files this query under: the rarest in `frequency` (how many of
@@ -151,6 +151,20 @@ def word_head(word: str) -> str:
     most 2 of the folded word's letters ("studies" -> "study", "indices" -> "index",
     "corpora" -> "corpus", "analyses" -> "analysis"); the third is to spare."""
     return word[: max(3, len(word) - 3)]
+
+
+def has_word(folded_text: str, word: str) -> bool:
+    """Whether `word` is one of the plural-folded words of already folded text: each place the
+    word's head occurs at the start of a word is checked (every word whose plural folding is
+    `word` starts with its head), not every word of the text."""
+    head = word_head(word)
+    start = folded_text.find(head)
+    while start >= 0:
+        found = word_starting_at(folded_text, start)
+        if found is not None and fold_plural(found) == word:
+            return True
+        start = folded_text.find(head, start + 1)
+    return False
 
 
 def compile_query(query: str, topics: Iterable[str] = ()) -> Matcher:
