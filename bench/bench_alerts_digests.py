@@ -1,16 +1,24 @@
 """Alerts and digests at scale. Prints one JSON object.
 
-1. Matching: 2,000 new papers against 10,000 and against 100,000 subscriptions (three per
-   user: keywords, phrases from real titles, whole topics, keyword + topic). Reported:
-   - `index_plus_match_s`: tokenizing the papers, building the inverted index
-     (bot.search.matching.SubscriptionIndex) and listing every (subscription, paper) match; a sample is
-     checked against brute force. Targets: under 1 s (10k) and under 5 s (100k).
-   - `match_batch_per_user_s`: what production runs, the same matching reduced per user (the
-     10 most popular papers and a count), topic-only subscriptions per topic combination.
-   - `scan_new_papers_with_store_s`: the whole alert scan over a SQLite store (load papers and
-     subscriptions, match in a worker thread, write the alert queue).
-   - peak RSS of the process running the case.
-2. Digests: a store of 100,000 papers (~1,000 a day, ingested day by day), 1,000 channels with
+1. Matching, timed through the production path: 2,000 new papers against 10,000, 100,000 and
+   1,000,000 subscriptions (three per user: keywords, phrases from real titles, whole topics,
+   keyword + topic). A setup process writes the subscriptions, papers and topics into a SQLite
+   store; the measuring process then runs what the bot runs:
+   - `matcher_load_s`: the scheduler's long-lived `AlertMatcher` loading every active
+     subscription (once per process start, paged, compiled in a worker thread);
+   - `scan_new_papers_s` (the headline): one scheduler scan, `scan_new_papers` with that
+     matcher: reading the subscription change feed and applying it (another Store on the same
+     file has just added, removed, paused and resumed some), reading the new papers and their
+     topics, matching in a worker thread, and writing the alert queue and the "+N more" counts;
+   - `match_only_s`: the matching alone (`AlertMatcher.match`, the worker-thread part);
+   - `apply_changes_s`: a later refresh applying another set of changes;
+   - peak RSS of the measuring process after the scan (setup is another process), and a
+     sample of users whose queued rows and counts are checked against brute force.
+   Targets: 0.5 s (10k), 2 s (100k), 15 s and 1 GB (1M).
+2. Subscribe preview: `/papers subscribe` (SubscriptionCommands.subscribe, its 7-day preview
+   count and first-DM queueing) for broad, rare, phrase and topic queries over a store with
+   20,000 papers (and, without --quick, 100,000) first seen in the last 7 days. Target: 3 s.
+3. Digests: a store of 100,000 papers (~1,000 a day, ingested day by day), 1,000 channels with
    different topics (some with a query, sources or a minimum score), all due at once:
    `Scheduler.run_due_digests` builds and enqueues every digest. Target: under 10 s.
 
@@ -21,6 +29,7 @@ also caches them in the store); `--summaries fake|offline` runs one. Each case r
 process so its peak RSS is its own.
 
     .venv/bin/python -m bench.bench_alerts_digests [--summaries fake|offline|both] [--quick]
+        [--match 10000,100000,1000000] [--timeout SECONDS]
 """
 
 from __future__ import annotations
@@ -94,65 +103,174 @@ def make_subscriptions(count: int, seed: int = 3) -> list[Subscription]:
 
 # --- case: matching ---------------------------------------------------------------------------
 
+MATCH_PAPERS = 2_000
+SCAN_SINCE = NOW - timedelta(hours=1)
 
-def case_match(subscription_count: int) -> dict[str, Any]:
-    """Index build and matching of 2,000 papers; then scan_new_papers over a store."""
-    from bot.alerts.alerts import match_batch, scan_new_papers
-    from bot.search.matching import SubscriptionIndex, key_frequency, match_brute_force, paper_doc
+
+def match_papers() -> list[Paper]:
+    """The batch of new papers every matching case uses."""
+    return list(synthetic_papers(MATCH_PAPERS, seed=11, end=NOW, years=0.01))
+
+
+def case_match_store(subscription_count: int, path: str) -> dict[str, Any]:
+    """Setup (its own process): a store with the subscriptions and the papers of earlier days
+    (what the matcher samples its anchors from when it loads, before the new batch arrives)."""
     from bot.store import Store
 
-    papers = list(synthetic_papers(2_000, seed=11, end=NOW, years=0.01))
-    topics = {p.id: corpus_topics(p) for p in papers}
+    store = Store.open(path)
     subs = make_subscriptions(subscription_count)
+    store.subscriptions.add_many(((s.platform, s.user_id, s.query, s.topics) for s in subs), NOW - timedelta(days=30))
+    del subs
+    # A month earlier than the batch, so their arXiv-style ids (numbered per month) differ.
+    earlier = synthetic_papers(3_000, seed=12, end=NOW - timedelta(days=40), years=0.02)
+    store.papers.ingest(earlier, NOW - timedelta(days=40))
+    store.close()
+    return {"subscriptions": subscription_count}
 
-    # The inverted index alone: tokenize the batch, count its words, file every subscription
-    # under its rarest word (or its topics), then list every (subscription, paper) match.
-    started = time.perf_counter()
-    docs = [paper_doc(paper, topics[paper.id]) for paper in papers]
-    index = SubscriptionIndex(subs, key_frequency(docs))
-    built = time.perf_counter()
-    matches = sum(len(index.match(doc)) for doc in docs)
-    matched = time.perf_counter()
 
-    # What production runs: the same matching reduced per user (top 10 + a count), with
-    # topic-only subscriptions worked out per topic combination.
-    batch_started = time.perf_counter()
-    batch = match_batch(subs, papers, topics, since=NOW - timedelta(hours=1), keep_per_user=10)
-    batch_seconds = time.perf_counter() - batch_started
+def add_new_papers(store: Any) -> None:
+    """The batch of new papers (first seen in the scan window) with their topics, and the scan
+    watermark at the window's start."""
+    papers = match_papers()
+    store.papers.ingest(papers, NOW - timedelta(minutes=30))
+    store.conn.execute("BEGIN")
+    for paper in papers:
+        store.papers.set_topics(paper.id, corpus_topics(paper))
+    store.conn.execute("COMMIT")
+    store.alert_queue.set_watermark("alerts.scanned_until", SCAN_SINCE)
 
-    # Correctness on a sample: the index finds exactly what testing every pair finds.
-    sample = docs[:: max(1, len(docs) // 50)]
-    reference = match_brute_force(subs, sample)
-    agree = all([s.id for s in index.match(d)] == [s.id for s in reference[d.paper_id]] for d in sample)
 
-    # The production path: papers from the store, topics from paper_topics, matches queued.
+def user_changes(path: str, round_: int) -> int:
+    """What users do between two ticks, written by another Store on the same file (as another
+    process would): 20 subscribe, 10 unsubscribe, one user pauses (blocked DMs), one resumes."""
+    from bot.store import Store
+
+    other = Store.open(path)
+    rng = random.Random(round_)
+    vocab = vocabulary()
+    for i in range(20):
+        other.subscriptions.add("slack", f"NEW{round_}-{i}", rng.choice(vocab), (), NOW - timedelta(minutes=rng.randrange(90)))
+    top = other.subscriptions.count()
+    other.subscriptions.remove([rng.randrange(1, top) for _ in range(10)])
+    other.subscriptions.pause_for_user("slack", f"U{rng.randrange(1000)}", "you do not accept direct messages")
+    other.subscriptions.resume_for_user("slack", f"U{rng.randrange(1000)}")
+    other.close()
+    return 32
+
+
+def match_papers_from(store: Any) -> list[Paper]:
+    """The new papers as the scan reads them from the store."""
+    changed = store.papers.changed(since=SCAN_SINCE, limit=None)
+    return [p for p in changed if p.first_seen is None or SCAN_SINCE <= p.first_seen < NOW]
+
+
+def brute_force_sample(store: Any, papers: Sequence[Paper], users: Sequence[tuple[str, str]], keep: int) -> bool:
+    """Whether the queued rows and counts of `users` are what testing each of their
+    subscriptions against every paper gives (the reference `match_brute_force`)."""
+    from bot.alerts.matcher import paper_rank
+    from bot.search.matching import match_brute_force, paper_doc, topics_for
+
+    topics = topics_for(store, papers)
+    docs = [paper_doc(p, topics.get(p.id, ())) for p in papers]
+    first_seen = {p.id: p.first_seen for p in papers}
+    rank = {p.id: paper_rank(p) for p in papers}
+    for platform, user_id in users:
+        subs = [s for s in store.subscriptions.list_for_user(platform, user_id) if not s.paused_reason]
+        hits: dict[str, list[int]] = {}
+        for pid, found in match_brute_force(subs, docs).items():
+            for sub in found:
+                late = sub.created_at is not None and sub.created_at > SCAN_SINCE
+                if late and first_seen[pid] is not None and first_seen[pid] < sub.created_at:
+                    continue
+                hits.setdefault(pid, []).append(sub.id)
+        ordered = sorted(hits, key=rank.__getitem__, reverse=True)
+        expected = {(pid, tuple(sorted(hits[pid]))) for pid in ordered[:keep]}
+        queued = {(q.paper_id, q.subscription_ids) for q in store.alert_queue.waiting(platform, user_id)}
+        if queued != expected or store.alert_queue.overflow(platform, user_id) != max(0, len(ordered) - keep):
+            return False
+    return True
+
+
+class Timer:
+    """Wall-clock and CPU seconds (all threads of this process) of a block. On a shared, busy
+    machine the CPU figure is the steadier one; both are reported."""
+
+    def __enter__(self) -> Timer:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = round(time.perf_counter() - self.wall, 3)
+        self.cpu = round(time.process_time() - self.cpu, 3)
+
+
+def case_match(subscription_count: int) -> dict[str, Any]:
+    """The alert scan over a store of `subscription_count` subscriptions and 2,000 new papers,
+    through the production path (see the module docstring)."""
+    from bot.alerts.alerts import scan_new_papers
+    from bot.alerts.matcher import AlertMatcher
+    from bot.search.matching import topics_for
+    from bot.store import Store
+
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(str(Path(tmp) / "bench.db"))
-        store.subscriptions.add_many(((s.platform, s.user_id, s.query, s.topics) for s in subs), NOW - timedelta(days=30))
-        store.papers.ingest(papers, NOW - timedelta(minutes=30))
-        store.conn.execute("BEGIN")
-        for paper in papers:
-            store.papers.set_topics(paper.id, topics[paper.id])
-        store.conn.execute("COMMIT")
-        store.alert_queue.set_watermark("alerts.scanned_until", NOW - timedelta(hours=1))
-        scan_started = time.perf_counter()
-        queued = asyncio.run(scan_new_papers(store, NOW))
-        scan_seconds = time.perf_counter() - scan_started
+        path = str(Path(tmp) / "bench.db")
+        with Timer() as setup:
+            run_case(["match-store", str(subscription_count), path])
+        store = Store.open(path)
+        rss_before = peak_rss_mb()
+
+        matcher = AlertMatcher()
+        with Timer() as load:
+            asyncio.run(matcher.refresh(store, NOW))
+        rss_loaded = peak_rss_mb()
+
+        add_new_papers(store)
+        changes = user_changes(path, 1)
+        with Timer() as scan:
+            queued = asyncio.run(scan_new_papers(store, NOW, keep_per_user=10, matcher=matcher))
+        rss_scanned = peak_rss_mb()
+
+        # Correctness on a sample: 100 users with queued papers, and the 20 who just subscribed.
+        rng = random.Random(4)
+        waiting = store.alert_queue.waiting_users()
+        sample = rng.sample(waiting, min(100, len(waiting))) + [("slack", f"NEW1-{i}") for i in range(20)]
+        agrees = brute_force_sample(store, match_papers_from(store), sample, keep=10)
+
+        # The parts, measured again on their own (the scan above is the production figure).
+        with Timer() as read:
+            papers = match_papers_from(store)
+            topics = topics_for(store, papers)
+        with Timer() as match:
+            result = matcher.match(papers, topics, since=SCAN_SINCE, keep_per_user=10)
+        user_changes(path, 2)
+        with Timer() as apply:
+            asyncio.run(matcher.refresh(store, NOW))
+        queue_rows = store.conn.execute("SELECT COUNT(*) FROM alert_queue").fetchone()[0]
         store.close()
     return {
+        "timed": "production path: AlertMatcher.refresh (change feed) + read papers and topics + match in a worker thread + write alert queue and counts (scan_new_papers)",
         "subscriptions": subscription_count,
         "papers": len(papers),
-        "tokenize_and_index_build_s": round(built - started, 3),
-        "match_s": round(matched - built, 3),
-        "index_plus_match_s": round(matched - started, 3),
-        "matches": matches,
-        "match_batch_per_user_s": round(batch_seconds, 3),
-        "users_with_matches": len(batch.kept),
-        "user_paper_matches": batch.total,
-        "sample_agrees_with_brute_force": agree,
-        "scan_new_papers_with_store_s": round(scan_seconds, 3),
+        "setup_s": round(setup.wall, 1),
+        "matcher_load_s": load.wall,
+        "matcher_load_cpu_s": load.cpu,
+        "distinct_queries": len(matcher.queries),
+        "changes_applied_by_scan": changes,
+        "scan_new_papers_s": scan.wall,
+        "scan_new_papers_cpu_s": scan.cpu,
         "queued_user_paper_pairs": queued,
-        "peak_rss_mb": peak_rss_mb(),
+        "alert_queue_rows": queue_rows,
+        "users_with_matches": result.users_with_matches,
+        "user_paper_matches": result.total,
+        "read_papers_and_topics_s": read.wall,
+        "match_only_s": match.wall,
+        "match_only_cpu_s": match.cpu,
+        "apply_changes_s": apply.wall,
+        "sample_users_checked": len(sample),
+        "sample_agrees_with_brute_force": agrees,
+        "peak_rss_mb": rss_scanned,
+        "peak_rss_mb_after_open": rss_before,
+        "peak_rss_mb_after_load": rss_loaded,
     }
 
 
@@ -167,8 +285,9 @@ class FixedSummaries:
         return {p.id: Summary(tldr="A fixed TL;DR.", key_points=("One.", "Two.", "Three."), topics=("Machine Learning",)) for p in papers}
 
 
-def build_store(path: str, count: int) -> tuple[Any, float]:
-    """A store of `count` synthetic papers ingested day by day (changed_at = that day)."""
+def build_store(path: str, count: int, days: float | None = None) -> tuple[Any, float]:
+    """A store of `count` synthetic papers ingested day by day (changed_at = that day), over
+    `days` (default: about 1,000 papers a day)."""
     from bot.store import Store
 
     store = Store.open(path)
@@ -177,7 +296,8 @@ def build_store(path: str, count: int) -> tuple[Any, float]:
     current = None
     # 100,000 papers over about 100 days: ~1,000 a day, like arXiv's CS listings, so a
     # channel's 24-hour window holds a realistic day of papers.
-    for paper in synthetic_papers(count, seed=5, end=NOW - timedelta(hours=1), years=count / 365_000):
+    years = (days / 365) if days is not None else count / 365_000
+    for paper in synthetic_papers(count, seed=5, end=NOW - timedelta(hours=1), years=years):
         key = paper.published.date() if paper.published else None
         if day and key != current:
             _ingest_day(store, day)
@@ -264,16 +384,54 @@ def case_digests(paper_count: int, channel_count: int, summaries: str) -> dict[s
     return result
 
 
+# --- case: the subscribe preview -----------------------------------------------------------------
+
+PREVIEW_QUERIES = ("model", "diffusion", '"gaussian splatting"', "quantum", "topic:cv", "reward topic:rl")
+
+
+def case_preview(paper_count: int) -> dict[str, Any]:
+    """`/papers subscribe` for broad, rare, phrase and topic queries over a store whose last 7
+    days hold `paper_count` papers (its preview count and first-DM queueing included)."""
+    import bot.chat.grammar as cmd
+    from bot.alerts.alerts import SubscriptionCommands
+    from bot.core.clock import FakeClock
+    from bot.core.models import Actor, Place
+    from bot.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store, build_seconds = build_store(str(Path(tmp) / "bench.db"), paper_count, days=6.9)
+        commands = SubscriptionCommands(store=store, settings=Settings(), clock=FakeClock(NOW))
+        where = Place(platform="slack", channel_id="C1")
+        timings: dict[str, Any] = {}
+        for number, query in enumerate(PREVIEW_QUERIES):
+            command = cmd.parse_command(f"subscribe {query}")
+            started = time.perf_counter()
+            reply = asyncio.run(commands.handle(command, Actor(platform="slack", user_id=f"P{number}"), where))
+            timings[query] = {"s": round(time.perf_counter() - started, 3), "reply": (reply.text or "").splitlines()[1:2]}
+        store.close()
+    return {
+        "timed": "SubscriptionCommands.subscribe: add, 7-day preview count, first-DM queueing",
+        "papers_in_last_7_days": paper_count,
+        "store_build_s": round(build_seconds, 1),
+        "max_s": max(t["s"] for t in timings.values()),
+        "queries": timings,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 # --- driver -------------------------------------------------------------------------------------
 
 
-def run_case(args: list[str]) -> dict[str, Any]:
+def run_case(args: list[str], timeout: float | None = None) -> dict[str, Any]:
     """Run one case in a fresh interpreter (its own peak RSS) and return its JSON."""
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.bench_alerts_digests", "--case", *args],
-        check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
-    )
-    return json.loads(output.stdout.strip().splitlines()[-1])
+    try:
+        output = subprocess.run(
+            [sys.executable, "-m", "bench.bench_alerts_digests", "--case", *args],
+            check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1], timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"timed_out_after_s": timeout}
+    return cast(dict[str, Any], json.loads(output.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
@@ -281,26 +439,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--summaries", choices=("fake", "offline", "both"), default="both")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--match", help="subscription counts to match, comma-separated (default 10000,100000,1000000)")
+    parser.add_argument("--no-digests", action="store_true", help="only the matching and preview cases")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds before a case is given up")
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
         kind, *rest = args.case
         if kind == "match":
             result = case_match(int(rest[0]))
+        elif kind == "match-store":
+            result = case_match_store(int(rest[0]), rest[1])
+        elif kind == "preview":
+            result = case_preview(int(rest[0]))
         else:
             result = case_digests(int(rest[0]), int(rest[1]), rest[2])
         print(json.dumps(result))
         return
     papers, channels = (10_000, 100) if args.quick else (100_000, 1_000)
-    report: dict[str, Any] = {
-        "match_2000_papers_vs_10000_subscriptions": run_case(["match", "10000"]),
-        "match_2000_papers_vs_100000_subscriptions": run_case(["match", "100000"]),
+    sizes = args.match or ("10000,100000" if args.quick else "10000,100000,1000000")
+    report: dict[str, Any] = {}
+    for size in (int(n) for n in sizes.split(",")):
+        report[f"match_2000_papers_vs_{size}_subscriptions"] = run_case(["match", str(size)], args.timeout)
+    for count in (20_000,) if args.quick else (20_000, 100_000):
+        report[f"subscribe_preview_{count}_papers_in_7_days"] = run_case(["preview", str(count)], args.timeout)
+    if not args.no_digests:
+        for summaries in (["fake", "offline"] if args.summaries == "both" else [args.summaries]):
+            report[f"digests_{channels}_channels_from_{papers}_papers_{summaries}_summaries"] = run_case(
+                ["digests", str(papers), str(channels), summaries], args.timeout
+            )
+    report["targets"] = {
+        "match_10k_scan_s": 0.5, "match_100k_scan_s": 2.0, "match_1m_scan_s": 15.0, "match_1m_peak_rss_mb": 1000,
+        "subscribe_preview_s": 3.0, "digests_1000_channels_s": 10.0,
     }
-    for summaries in (["fake", "offline"] if args.summaries == "both" else [args.summaries]):
-        report[f"digests_{channels}_channels_from_{papers}_papers_{summaries}_summaries"] = run_case(
-            ["digests", str(papers), str(channels), summaries]
-        )
-    report["targets_s"] = {"match_10k": 1.0, "match_100k": 5.0, "digests_1000_channels": 10.0}
     print(json.dumps(report, indent=2))
 
 

@@ -1,11 +1,11 @@
 """Per-user DM alerts: subscriptions, scanning new papers into the alert queue, batching.
 
-Matching itself (tokenizing, compiled queries, the inverted subscription index) lives in
-`bot.search.matching`, shared with channel digests. Here:
-
-- `match_batch` reduces the matches per user. Topic-only subscriptions are worked out per
-  topic combination rather than per paper (a whole topic matches hundreds of papers a day),
-  and per user only the `keep_per_user` most popular papers are kept, the rest counted.
+Matching itself (tokenizing, compiled queries, the inverted query index) lives in
+`bot.search.matching`, shared with channel digests; the long-lived index over every
+subscription, kept current from the store's change feed and reducing matches per user (only
+the `keep_per_user` most popular papers kept, the rest counted), is `bot.alerts.matcher`. Here:
+`scan_new_papers` (what the scheduler runs), `match_batch` (the same over given subscriptions),
+cutting alert batches, and the subscription commands.
 
 Alerts are batched per user: matches wait in the alert queue; a user gets at most one DM per
 `ALERT_INTERVAL` with up to `ALERT_MAX_ITEMS` papers (the rest counted as "+N more"), never
@@ -16,7 +16,6 @@ during their quiet hours, never the same paper twice. Each DM goes through the o
 from __future__ import annotations
 
 import asyncio
-import heapq
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -24,52 +23,45 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 import bot.chat.grammar as cmd
+from bot.alerts.matcher import AlertMatcher, BatchMatches, ScanMatches
 from bot.chat.present import describe_subscription, make_items
 from bot.core.clock import Clock, to_iso
 from bot.core.errors import UserInputError
 from bot.core.localtime import quiet_until
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription
 from bot.core.outbox import OutboxKind, alert_key
+from bot.core.text import fold
 from bot.delivery.outbox import enqueue
 from bot.ports import SummaryProvider
 from bot.rank.models import PERSON
 from bot.rank.ranking import Ranker
 from bot.search.matching import (
     Matcher,
-    SubscriptionIndex,
-    key_frequency,
-    paper_doc,
+    tagged_topics,
+    text_doc,
     topics_for,
 )
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
 from bot.store.feedback import person_key
+from bot.store.papers import PaperText
 
 log = logging.getLogger(__name__)
 
 MAX_SUBSCRIPTIONS_PER_USER = 25
 FIRST_SCAN_WINDOW = timedelta(hours=24)
 PREVIEW_WINDOW = timedelta(days=7)
+# The preview of a new subscription answers within the platforms' deadline at any store size:
+# it reads at most PREVIEW_MAX_PAPERS of the window (most recently changed first) and runs at
+# most PREVIEW_MAX_CHECKED costly checks (tokenizing a paper for a phrase, or tagging an
+# untagged one); past either bound its count is "at least".
 PREVIEW_MAX_PAPERS = 20_000
+PREVIEW_MAX_CHECKED = 2_000
 SCAN_WATERMARK = "alerts.scanned_until"
 
 
 # --- scanning new papers into the queue, and cutting alert batches -------------------------
-
-
-UserKey = tuple[str, str]  # (platform, user id)
-
-
-@dataclass(slots=True)
-class BatchMatches:
-    """What one batch of new papers means for each user: the papers worth listing (at most
-    `keep_per_user`, most popular first, each with the ids of the subscriptions it matched),
-    how many more matched, and the total of (user, paper) matches."""
-
-    kept: dict[UserKey, list[tuple[str, tuple[int, ...]]]]
-    overflow: dict[UserKey, int]
-    total: int
 
 
 def match_batch(
@@ -82,125 +74,60 @@ def match_batch(
 ) -> BatchMatches:
     """Match a batch of new papers against every subscription and reduce it per user. Pure.
 
-    Queries go through the inverted index paper by paper. Topic-only subscriptions are worked
-    out per topic instead: a whole topic matches hundreds of papers a day, so per user the
-    union of their topics' papers is taken (cached per topic combination, which users share)
-    and only its top `keep_per_user` is looked at. A subscription created after `since` only
-    gets papers first seen after it was created.
+    The same matching as the scheduler's long-lived `AlertMatcher`, over subscriptions given
+    here rather than read from the store: per user only the `keep_per_user` most popular papers
+    are kept (with the ids of the subscriptions each matched) and the rest counted. A
+    subscription created after `since` only gets papers first seen after it was created.
     """
-    docs = [paper_doc(paper, topics.get(paper.id, ())) for paper in papers]
-    first_seen = {p.id: p.first_seen for p in papers}
-    rank = {p.id: (p.popularity, to_iso(p.first_seen) or "", p.id) for p in papers}
-    late = {s.id: s.created_at for s in subscriptions if s.created_at is not None and s.created_at > since}
+    matcher = AlertMatcher()
+    matcher.add_many(subscriptions)
+    return matcher.match(papers, topics, since=since, keep_per_user=keep_per_user).to_batch()
 
-    def arrived_after(sub_id: int, paper_id: str) -> bool:
-        created = late.get(sub_id)
-        seen = first_seen.get(paper_id)
-        return created is None or seen is None or seen >= created
 
-    index = SubscriptionIndex(subscriptions, key_frequency(docs))
-    topic_subs: dict[UserKey, list[Subscription]] = {}
-    for sub in {s.id: s for subs in index.by_topic.values() for s in subs}.values():
-        topic_subs.setdefault((sub.platform, sub.user_id), []).append(sub)
-
-    # Queries: paper by paper through the index. Each subscription knows its user's hits.
-    hits: dict[UserKey, dict[str, list[int]]] = {}
-    bucket_of = {
-        sub.id: hits.setdefault((sub.platform, sub.user_id), {})
-        for entries in index.by_word.values()
-        for sub, _ in entries
-    }
-    for doc in docs:
-        pid = doc.paper_id
-        for sub in index.query_matches(doc):
-            if late and sub.id in late and not arrived_after(sub.id, pid):
-                continue
-            bucket = bucket_of[sub.id]
-            found = bucket.get(pid)
-            if found is None:
-                bucket[pid] = [sub.id]
-            else:
-                found.append(sub.id)
-
-    # Topics: per topic combination.
-    with_topic: dict[str, list[str]] = {}
-    for paper in papers:
-        for topic in topics.get(paper.id, ()):
-            with_topic.setdefault(topic, []).append(paper.id)
-    unions: dict[frozenset[str], tuple[frozenset[str], list[str]]] = {}
-
-    def union_of(user_subs: list[Subscription]) -> tuple[frozenset[str], list[str]]:
-        wanted = frozenset(t for s in user_subs for t in s.topics)
-        if any(s.id in late for s in user_subs):  # rare: filter per subscription, no caching
-            ids = frozenset(
-                pid for s in user_subs for t in s.topics for pid in with_topic.get(t, ()) if arrived_after(s.id, pid)
-            )
-            return ids, sorted(ids, key=rank.__getitem__, reverse=True)
-        if wanted not in unions:
-            ids = frozenset(pid for t in wanted for pid in with_topic.get(t, ()))
-            unions[wanted] = (ids, sorted(ids, key=rank.__getitem__, reverse=True))
-        return unions[wanted]
-
-    kept: dict[UserKey, list[tuple[str, tuple[int, ...]]]] = {}
-    overflow: dict[UserKey, int] = {}
-    total = 0
-    for user in set(hits) | set(topic_subs):
-        user_hits = hits.get(user, {})
-        user_topic_subs = topic_subs.get(user, [])
-        if user_topic_subs:
-            in_topics, ordered = union_of(user_topic_subs)
-            extra = [pid for pid in user_hits if pid not in in_topics]
-            count = len(in_topics) + len(extra)
-            candidates = ordered[:keep_per_user] + extra
-        else:
-            count = len(user_hits)
-            candidates = list(user_hits)
-        if not count:
-            continue
-        chosen = heapq.nlargest(keep_per_user, candidates, key=rank.__getitem__)
-        listed = []
-        for pid in chosen:
-            paper_topics = set(topics.get(pid, ()))
-            ids = set(user_hits.get(pid, ()))
-            ids.update(s.id for s in user_topic_subs if paper_topics.intersection(s.topics) and arrived_after(s.id, pid))
-            listed.append((pid, tuple(sorted(ids))))
-        kept[user] = listed
-        if count > len(chosen):
-            overflow[user] = count - len(chosen)
-        total += count
-    return BatchMatches(kept, overflow, total)
+QUEUE_CHUNK = 10_000  # alert-queue rows per transaction (fits SQLite's page cache); the loop runs between
 
 
 async def scan_new_papers(
-    store: Store, now: datetime, *, keep_per_user: int = 10, first_window: timedelta = FIRST_SCAN_WINDOW
+    store: Store,
+    now: datetime,
+    *,
+    keep_per_user: int = 10,
+    first_window: timedelta = FIRST_SCAN_WINDOW,
+    matcher: AlertMatcher | None = None,
 ) -> int:
     """Match papers first seen since the last scan (up to `now`) against every active
     subscription and queue them per user; returns how many (user, paper) pairs were queued.
 
-    Per user only the `keep_per_user` most popular matches of a scan are queued (a DM lists at
-    most that many); the others are counted for its "+N more", which bounds the queue however
-    broad a subscription is. The matching itself runs in a worker thread (it is pure and can
-    take seconds with 100,000 subscriptions) so the event loop keeps answering commands. The
-    queue rows, the counts and the watermark are written in one transaction: a crash repeats
-    the whole scan.
+    `matcher` is the scheduler's long-lived one: it is refreshed from the store's change feed
+    (only what changed since the last scan is read) and then matches. Without one, a matcher is
+    loaded for this scan alone. Per user only the `keep_per_user` most popular matches of a scan
+    are queued (a DM lists at most that many); the others are counted for its "+N more", which
+    bounds the queue however broad a subscription is. The matching runs in a worker thread (it
+    is pure and can take seconds with a million subscriptions) so the event loop keeps
+    answering commands, and the rows are written in chunks with the loop running in between.
+    A crash repeats the scan: the watermark and the counts are written last, in one
+    transaction, and rows already queued are not queued again.
     """
     since = store.alert_queue.watermark(SCAN_WATERMARK) or (now - first_window)
     changed = store.papers.changed(since=since, limit=None)
     papers = [p for p in changed if p.first_seen is None or since <= p.first_seen < now]
-    subscriptions = store.subscriptions.active()
-    result = BatchMatches({}, {}, 0)
-    if papers and subscriptions:
+    if matcher is None:
+        matcher = AlertMatcher()
+    await matcher.refresh(store, now)
+    found: ScanMatches | None = None
+    if papers and matcher.size:
         topics = topics_for(store, papers)
-        result = await asyncio.to_thread(
-            match_batch, subscriptions, papers, topics, since=since, keep_per_user=keep_per_user
-        )
-    rows = [(platform, user_id, pid, ids) for (platform, user_id), listed in result.kept.items() for pid, ids in listed]
+        found = await asyncio.to_thread(matcher.match, papers, topics, since=since, keep_per_user=keep_per_user)
     queued = 0
+    if found is not None:
+        for start in range(0, len(found.single_user), QUEUE_CHUNK):
+            with transaction(store.conn):
+                queued += store.alert_queue.add_columns(*found.single_columns(start, start + QUEUE_CHUNK), now)
+            await asyncio.sleep(0)
     with transaction(store.conn):
-        if rows:
-            queued = store.alert_queue.add(rows, now)
-        if result.overflow:
-            store.alert_queue.add_overflow(result.overflow)
+        if found is not None:
+            queued += store.alert_queue.add(found.several_rows(), now)
+            store.alert_queue.add_overflow(found.overflow())
         store.alert_queue.set_watermark(SCAN_WATERMARK, now)
     return queued
 
@@ -318,6 +245,17 @@ def _describe_quiet(start: time | None, end: time | None, zone: str) -> str:
 # --- the subscription commands ---------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RecentMatches:
+    """What a new subscription would have matched lately: the papers (most recently changed
+    first), whether that is all of them (`complete`; else the count is a lower bound), and
+    whether the last 24 hours were checked completely (`day_complete`)."""
+
+    papers: list[PaperText]
+    complete: bool
+    day_complete: bool
+
+
 class SubscriptionCommands:
     """`subscribe`, `unsubscribe`, `subscriptions` and `quiet` (a BotService command slice)."""
 
@@ -376,12 +314,16 @@ class SubscriptionCommands:
                 self.store.users.set_dm_blocked(who.platform, who.user_id, False)
         number = len(existing) + 1
         recent = self.recent_matches(matcher, now)
-        first = self._queue_first_alert(sub, recent, now)
+        first = self._queue_first_alert(sub, recent.papers, now)
         hours = self.settings.alert_interval / 3600
         every = "hour" if hours == 1 else (f"{hours:g} hours" if hours >= 1 else f"{self.settings.alert_interval // 60} minutes")
-        count_line = f"{len(recent):,} paper{'s' if len(recent) != 1 else ''} of the last 7 days would have matched"
+        found = len(recent.papers)
+        count_line = f"{found:,} paper{'s' if found != 1 else ''} of the last 7 days would have matched"
+        if not recent.complete:
+            count_line = "At least " + count_line
         if first:
-            count_line += f"; the {first:,} from the last 24 hours come in your first DM"
+            the = "the" if recent.day_complete else "at least"
+            count_line += f"; {the} {first:,} from the last 24 hours come in your first DM"
         lines = [
             f"Subscribed (#{number}): {describe_subscription(sub.query, sub.topics)}.",
             count_line + ".",
@@ -392,22 +334,58 @@ class SubscriptionCommands:
             lines.append(f"Your {resumed} paused subscription{'s' if resumed != 1 else ''} resumed too.")
         return Reply(text="\n".join(lines), private=True)
 
-    def recent_matches(self, matcher: Matcher, now: datetime) -> list[Paper]:
-        """Papers first seen in the last 7 days that a query matches, newest first."""
-        papers = self.store.papers.changed(since=now - PREVIEW_WINDOW, limit=PREVIEW_MAX_PAPERS)
-        papers = [p for p in papers if p.first_seen is None or p.first_seen >= now - PREVIEW_WINDOW]
-        if not papers:
-            return []
-        topics = topics_for(self.store, papers) if matcher.topics else {}
-        return [p for p in papers if matcher.matches(paper_doc(p, topics.get(p.id, ())))]
+    def recent_matches(self, matcher: Matcher, now: datetime) -> RecentMatches:
+        """Papers first seen in the last 7 days that a query matches, most recently changed
+        first, with bounded work whatever the store holds (see PREVIEW_MAX_PAPERS).
 
-    def _queue_first_alert(self, sub: Subscription, recent: Sequence[Paper], now: datetime) -> int:
+        Words are looked up in each paper's folded text without tokenizing it
+        (`Matcher.words_in`) and topics in the stored tags: for most queries that is the whole
+        answer. Only a phrase (tokenizing) or a paper not tagged yet (the tagger) costs more,
+        and those checks are bounded by PREVIEW_MAX_CHECKED.
+        """
+        window = now - PREVIEW_WINDOW
+        texts = self.store.papers.recent_texts(since=window, limit=PREVIEW_MAX_PAPERS + 1)
+        stopped_at: datetime | None = None  # the last change time of the first paper not checked
+        if len(texts) > PREVIEW_MAX_PAPERS:
+            stopped_at = texts[PREVIEW_MAX_PAPERS].changed_at or window
+            texts = texts[:PREVIEW_MAX_PAPERS]
+        stored = self.store.papers.topics_of([t.id for t in texts]) if matcher.topics else {}
+        matched: list[PaperText] = []
+        checked = 0
+        for text in texts:
+            if text.first_seen is not None and text.first_seen < window:
+                continue
+            if matcher.words and not matcher.words_in(fold(f"{text.title}\n{text.abstract}")):
+                continue
+            topics = stored.get(text.id) or ()
+            if topics and matcher.topics.isdisjoint(topics):
+                continue
+            if not matcher.phrases and (topics or not matcher.topics):
+                matched.append(text)  # the words are there and the topics known: a match
+                continue
+            if checked == PREVIEW_MAX_CHECKED:
+                stopped_at = text.changed_at or window
+                break
+            checked += 1
+            if matcher.topics and not topics:  # not tagged yet: the offline tagger's topics
+                topics = tagged_topics(text.title, text.abstract, text.categories)
+                if matcher.topics.isdisjoint(topics):
+                    continue
+            if not matcher.phrases or matcher.matches(text_doc(text.id, text.title, text.abstract, topics)):
+                matched.append(text)
+        # Every paper first seen in the last 24 hours changed since then, so it was checked if
+        # the checking stopped at a paper last changed before that.
+        day_complete = stopped_at is None or stopped_at < now - FIRST_SCAN_WINDOW
+        return RecentMatches(matched, complete=stopped_at is None, day_complete=day_complete)
+
+    def _queue_first_alert(self, sub: Subscription, recent: Sequence[PaperText], now: datetime) -> int:
         """Queue the matches of the last 24 hours for the user's next DM, like a channel's first
         digest (later scans only bring papers that arrive after the subscription). Returns how
         many matched."""
-        day = [p for p in recent if p.first_seen is None or p.first_seen >= now - FIRST_SCAN_WINDOW]
-        if not day:
+        day_ids = [p.id for p in recent if p.first_seen is None or p.first_seen >= now - FIRST_SCAN_WINDOW]
+        if not day_ids:
             return 0
+        day = self.store.papers.get_many(day_ids)
         keep = sorted(day, key=lambda p: (p.popularity, to_iso(p.first_seen) or "", p.id), reverse=True)
         listed = keep[: self.settings.alert_max_items]
         user = (sub.platform, sub.user_id)

@@ -362,6 +362,13 @@ class Runtime:
                 log.exception("%s failed; will try again", name)
             await self._pause(seconds)
 
+    async def _prepare_alerts(self) -> None:
+        """Load the scheduler's alert matcher; on failure the first tick loads it instead."""
+        try:
+            await self.scheduler.prepare_alerts(self.clock())
+        except Exception:
+            log.exception("loading subscriptions into the alert matcher failed; the next tick tries again")
+
     def health(self) -> Health:
         """Store access, adapters connected and every configured source, fetched yet or not,
         with its last success, last failure and reason, and next attempt (served at /healthz;

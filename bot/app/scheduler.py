@@ -4,6 +4,11 @@ No in-memory timers: each tick reads the store and works out what is due, so a r
 ticks again and finds the same answer. Digests are the digest job's (bot.digests.job); alerts
 match new papers into the alert queue, then put one DM per user whose window is open in the
 outbox (bot.alerts.alerts). A failure in one step is logged and does not stop the others.
+
+The one in-memory thing is a cache: the alert matcher (bot.alerts.matcher), which holds every
+active subscription compiled and indexed. It is built here, loaded once (`prepare_alerts`, which
+the runtime starts with the bot), and after that only applies the store's subscription change
+feed at each tick; a restart loads it again from the store.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.alerts.alerts import cut_batches, scan_new_papers
+from bot.alerts.matcher import AlertMatcher
 from bot.core.clock import Clock, ensure_utc
 from bot.delivery.outbox import Delivery
 from bot.digests.job import DigestJob
@@ -53,6 +59,7 @@ class Scheduler:
         self.summaries = summaries
         self.delivery = delivery
         self.clock = clock
+        self.alert_matcher = AlertMatcher()
         self._alert_lock = asyncio.Lock()
 
     async def tick(self, now: datetime | None = None) -> dict[str, int]:
@@ -107,12 +114,22 @@ class Scheduler:
             log.info("pruned %d rows of old history: %s", total, ", ".join(f"{k} {v}" for k, v in deleted.items() if v))
         return total
 
+    async def prepare_alerts(self, now: datetime | None = None) -> None:
+        """Load the alert matcher (every active subscription) ahead of the first tick; reading
+        is paged and compiling runs in a worker thread, so the event loop stays responsive."""
+        async with self._alert_lock:
+            await self.alert_matcher.refresh(self.store, ensure_utc(now or self.clock()))
+
     async def run_alerts(self, now: datetime) -> int:
         """Match new papers against every subscription, then enqueue one DM per user whose
         alert window is open; returns how many DMs were enqueued."""
         now = ensure_utc(now)
         async with self._alert_lock:
             await scan_new_papers(
-                self.store, now, keep_per_user=self.settings.alert_max_items, first_window=FIRST_WINDOW
+                self.store,
+                now,
+                keep_per_user=self.settings.alert_max_items,
+                first_window=FIRST_WINDOW,
+                matcher=self.alert_matcher,
             )
             return await cut_batches(self.store, self.summaries, self.settings, now, self.ranker)

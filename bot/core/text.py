@@ -1,7 +1,8 @@
 """The one text normalizer: how every part of paperbot turns text into comparable words.
 
 - `fold`: lower case, compatibility forms and accents folded ("Schrödinger" -> "schrodinger").
-- `split_words` / `folded_words`: every run of letters and digits, each cut to MAX_WORD_CHARS.
+- `split_words` / `folded_words`: every run of letters and digits, each cut to MAX_WORD_CHARS;
+  `word_starting_at` one of them, found at a position without splitting the rest.
 - `fold_plural`: a small plural folding ("transformers" -> "transformer", "studies" -> "study",
   "analyses" -> "analysis"; "news" and "bias" stay), used wherever two texts must agree on a word:
   alert and digest matching, the topic tagger.
@@ -16,26 +17,52 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
-    "MAX_WORD_CHARS", "fold", "split_words", "folded_words", "fold_plural", "plural_folded_words",
-    "strip_suffix",
+    "MAX_WORD_CHARS", "fold", "split_words", "word_starting_at", "folded_words", "fold_plural",
+    "plural_folded_words", "strip_suffix",
 ]
 
 MAX_WORD_CHARS = 40
 
 _ALNUM = re.compile(r"[^\W_]+")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
 def fold(text: str) -> str:
     """Lower case, compatibility forms and accents folded ("Schrödinger" -> "schrodinger")."""
+    # Nearly every title and abstract is ASCII, which NFKD leaves as it is: then lower() is the
+    # whole fold. Otherwise only the non-ASCII runs are looked at character by character
+    # (combining marks are never ASCII); the order NFKD, drop marks, lower is the original one.
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if decomposed.isascii():
+        return decomposed.lower()
+    return _NON_ASCII_RUN.sub(_without_combining_marks, decomposed).lower()
+
+
+def _without_combining_marks(run: re.Match[str]) -> str:
+    return "".join(ch for ch in run.group() if not unicodedata.combining(ch))
 
 
 def split_words(folded: str) -> list[str]:
     """The words of already folded text: every run of letters and digits, each at most 40 chars."""
-    return [word[:MAX_WORD_CHARS] for word in _ALNUM.findall(folded)]
+    words: list[str] = _ALNUM.findall(folded)
+    if words and max(map(len, words)) > MAX_WORD_CHARS:  # rare: cut only when some word is long
+        return [word[:MAX_WORD_CHARS] for word in words]
+    return words
+
+
+def word_starting_at(folded: str, start: int) -> str | None:
+    """The word of already folded text that starts at `start` (cut to 40 chars, as
+    `split_words` has it), or None if no word starts there (inside a word, or not a letter or
+    digit): a word found without splitting the whole text."""
+    if start > 0 and _ALNUM.match(folded, start - 1):
+        return None
+    found = _ALNUM.match(folded, start)
+    return found.group()[:MAX_WORD_CHARS] if found else None
 
 
 def folded_words(text: str) -> list[str]:
@@ -82,9 +109,14 @@ def fold_plural(word: str) -> str:
     return word
 
 
+# Paper text repeats the same few thousand words: remembering their plural folding makes
+# tokenizing a batch of papers for matching several times faster.
+_fold_plural_remembered = lru_cache(maxsize=1 << 16)(fold_plural)
+
+
 def plural_folded_words(text: str) -> list[str]:
     """Folded words, plural-folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
-    return [fold_plural(word) for word in folded_words(text)]
+    return list(map(_fold_plural_remembered, folded_words(text)))
 
 
 _SUFFIXES = ("ational", "ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "s")

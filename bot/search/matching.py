@@ -1,5 +1,5 @@
 """Matching papers against standing queries (subscriptions, a channel's digest query): query
-terms, the compiled `Matcher`, and the inverted `SubscriptionIndex`.
+terms, the compiled `Matcher`, and the inverted indexes `QueryIndex` and `SubscriptionIndex`.
 
 A query matches when every term occurs in the paper's title or abstract (a quoted phrase or
 hyphenated word as consecutive words) and, when topics are given, the paper has at least one
@@ -8,22 +8,27 @@ hyphenated compounds, stop words dropped); paper text is split into words the sa
 (`bot.core.text.plural_folded_words`), and both sides fold a plural `s` ("transformers" finds
 "transformer", `bot.core.text.fold_plural`).
 
-New papers are matched against ALL subscriptions at once, never every subscription against
-every paper (`match_brute_force` is only the reference the tests compare with):
-`SubscriptionIndex` files each query under one key every matching paper must have: a word, or
-an adjacent word pair of a phrase, choosing the rarest among the batch being matched
-(`key_frequency`); a paper looks up only its own keys and verifies those few candidates.
-Topic-only subscriptions are filed under their topics.
+New papers are matched against ALL standing queries at once, never every query against every
+paper (`match_brute_force` is only the reference the tests compare with): `QueryIndex` keeps
+each DISTINCT query once (many users share "diffusion") and files it under one word every
+matching paper must have, the rarest by a document frequency sampled from recent papers
+(`key_frequency`), so the index does not depend on the batch being matched and is updated in
+place as queries come and go. A paper looks up only its own distinct words and verifies those
+few candidates (the other words, then each phrase in its padded word text: " a b " occurs
+exactly when the words a, b are adjacent). Queries of topics only are listed apart.
+`SubscriptionIndex` puts subscriptions on top of it (the reference-checked general index; the
+alert scan's long-lived one is `bot.alerts.matcher`).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.core.models import Paper, Subscription
-from bot.core.text import fold_plural, plural_folded_words
+from bot.core.text import fold_plural, plural_folded_words, word_starting_at
 from bot.enrich.tagger import tag
 from bot.enrich.taxonomy import topic_ids
 from bot.search.query import STOPWORDS
@@ -52,22 +57,24 @@ def query_terms(text: str) -> tuple[Term, ...]:
 
 @dataclass(frozen=True, slots=True)
 class PaperDoc:
-    """A paper as the matcher sees it: its distinct words, its word text, its topic ids, and
-    its index keys (the words plus each adjacent word pair "a b", for phrase queries)."""
+    """A paper as the matcher sees it: its distinct words, its words as one padded text (a
+    phrase "a b" occurs exactly when " a b " is in it), and its topic ids."""
 
     paper_id: str
     words: frozenset[str]
     text: str  # " tok tok tok " (padded) for phrase checks
     topics: frozenset[str]
-    keys: frozenset[str]
 
 
 def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
     """Tokenize a paper's title and abstract once for matching."""
-    words = plural_folded_words(f"{paper.title}\n{paper.abstract}")
-    distinct = frozenset(words)
-    pairs = {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
-    return PaperDoc(paper.id, distinct, " " + " ".join(words) + " ", frozenset(topic_ids_), distinct | pairs)
+    return text_doc(paper.id, paper.title, paper.abstract, topic_ids_)
+
+
+def text_doc(paper_id: str, title: str, abstract: str, topic_ids_: Iterable[str]) -> PaperDoc:
+    """`paper_doc` from a paper's id, title and abstract alone."""
+    words = plural_folded_words(f"{title}\n{abstract}")
+    return PaperDoc(paper_id, frozenset(words), " " + " ".join(words) + " ", frozenset(topic_ids_))
 
 
 def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
@@ -78,9 +85,14 @@ def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ..
     for paper in papers:
         found = stored.get(paper.id) or ()
         if not found:
-            found = topic_ids(tag(paper.title, paper.abstract, paper.categories))
+            found = tagged_topics(paper.title, paper.abstract, paper.categories)
         result[paper.id] = found
     return result
+
+
+def tagged_topics(title: str, abstract: str, categories: Sequence[str]) -> tuple[str, ...]:
+    """The offline tagger's topic ids for a paper that has no stored tags yet."""
+    return topic_ids(tag(title, abstract, categories))
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -93,8 +105,9 @@ class Matcher:
     terms: tuple[Term, ...]
     topics: frozenset[str]
     words: frozenset[str] = frozenset()  # every word of every term (all are required)
-    keys: frozenset[str] = frozenset()  # index keys a matching paper must have: words and pairs
-    long_phrases: tuple[str, ...] = ()  # terms of 3+ words as " a b c ": pairs are not enough
+    keys: frozenset[str] = frozenset()  # the words and each adjacent pair "a b" of a phrase
+    long_phrases: tuple[str, ...] = ()  # terms of 3+ words as " a b c "
+    phrases: tuple[str, ...] = ()  # every term of 2+ words as " a b ": checked in the paper's text
 
     @classmethod
     def compile(cls, query: str, topics: Iterable[str] = ()) -> Matcher:
@@ -110,13 +123,17 @@ class Matcher:
         """Whether the paper satisfies every term and (if any) one of the topics."""
         if self.topics and self.topics.isdisjoint(doc.topics):
             return False
-        # Every word and every adjacent pair of a phrase: exact for words and 2-word phrases.
-        if not self.keys <= doc.keys:
+        if not self.words <= doc.words:
             return False
-        for phrase in self.long_phrases:
+        for phrase in self.phrases:
             if phrase not in doc.text:
                 return False
         return bool(self.terms or self.topics)
+
+    def words_in(self, folded_text: str) -> bool:
+        """Whether every required word is a word of `fold(title + "\\n" + abstract)`, found
+        without tokenizing it (`has_word`): the whole answer for a query without phrases."""
+        return all(has_word(folded_text, word) for word in self.words)
 
     def anchor(self, frequency: Mapping[str, int] | None = None) -> str | None:
         """The key the index files this query under: the rarest in `frequency` (how many of
@@ -129,8 +146,35 @@ class Matcher:
         return max(self.words, key=lambda w: (len(w), w))
 
 
-@lru_cache(maxsize=262_144)
-def _compile(query: str, topics: frozenset[str]) -> Matcher:
+def word_head(word: str) -> str:
+    """What every paper word whose plural folding is `word` starts with: all but its last 3
+    letters, and at least its first 3. Plural folding only rewrites a word's ending, and by at
+    most 2 of the folded word's letters ("studies" -> "study", "indices" -> "index",
+    "corpora" -> "corpus", "analyses" -> "analysis"); the third is to spare."""
+    return word[: max(3, len(word) - 3)]
+
+
+def has_word(folded_text: str, word: str) -> bool:
+    """Whether `word` is one of the plural-folded words of already folded text: each place the
+    word's head occurs at the start of a word is checked (every word whose plural folding is
+    `word` starts with its head), not every word of the text."""
+    head = word_head(word)
+    start = folded_text.find(head)
+    while start >= 0:
+        found = word_starting_at(folded_text, start)
+        if found is not None and fold_plural(found) == word:
+            return True
+        start = folded_text.find(head, start + 1)
+    return False
+
+
+def compile_query(query: str, topics: Iterable[str] = ()) -> Matcher:
+    """Compile query text and topic ids without `Matcher.compile`'s cache (for loading many
+    distinct queries once: they would only push the commands' queries out of it)."""
+    return _build(query, frozenset(topics))
+
+
+def _build(query: str, topics: frozenset[str]) -> Matcher:
     terms = query_terms(query)
     words = frozenset(word for term in terms for word in term)
     pairs = {f"{a} {b}" for term in terms for a, b in zip(term, term[1:], strict=False)}
@@ -140,62 +184,234 @@ def _compile(query: str, topics: frozenset[str]) -> Matcher:
         words=words,
         keys=words | pairs,
         long_phrases=tuple(f" {' '.join(term)} " for term in terms if len(term) > 2),
+        phrases=tuple(f" {' '.join(term)} " for term in terms if len(term) > 1),
     )
 
 
-class SubscriptionIndex:
-    """Inverted index over subscriptions: anchor key -> subscriptions; topic -> subscriptions.
+_compile = lru_cache(maxsize=262_144)(_build)
 
-    Given `frequency` (key -> how many of the papers about to be matched have it, see
-    `key_frequency`), each query is filed under its rarest key (a word, or a word pair of a
-    phrase), and a query with a key no paper has is left out: it cannot match this batch.
-    Without it, the longest word is the anchor.
+
+def anchor_key(words: Iterable[str], frequency: Mapping[str, int]) -> str:
+    """The word to file a query under: the rarest of its words by `frequency` (a word it does
+    not list counts as unseen: rarest), the longest on a tie."""
+    return min(words, key=lambda w: (frequency.get(w, 0), -len(w), w))
+
+
+@dataclass(slots=True)
+class _Query:
+    """One distinct query in a QueryIndex: its words (all required), its phrases (terms of 2+
+    words, each required in the paper's text), its topics (one required, if any), and the ids
+    of the members (subscriptions) using it."""
+
+    canonical: str
+    words: tuple[str, ...]
+    phrases: tuple[str, ...]
+    topics: frozenset[str]
+    members: array[int]
+    anchor: str = ""  # the word it is filed under ("" for a topic-only query)
+
+
+# A bucket: the queries filed under one word, as (plain, checked). `plain` ones need nothing but
+# that word (a single word, no phrase, no topics): having it is the match. `checked` ones are
+# (slot, the other words, the phrases, the topics) to verify. One dict of buckets: a paper looks
+# each of its distinct words up once.
+_Checked = tuple[int, tuple[str, ...], tuple[str, ...], frozenset[str]]
+_Bucket = tuple[list[int], list[_Checked]]
+
+
+class QueryIndex:
+    """Inverted index over distinct compiled queries, updated in place.
+
+    `add(matcher, member)` files a query (once, however many members share it: equal words,
+    phrases and topics are one query) and returns its slot; `discard(slot, member)` forgets a
+    member and the query with its last one. `matching(doc)` lists the slots of the word queries
+    a paper matches; `topic_only` maps the slots of topic-only queries to their topics (having
+    one of them is the whole condition, which callers work out per topic). Anchors come from
+    `frequency` (see `anchor_key`); `reanchor` files every query again under a new one.
     """
 
-    def __init__(self, subscriptions: Iterable[Subscription], frequency: Mapping[str, int] | None = None) -> None:
-        self.by_word: dict[str, list[tuple[Subscription, Matcher]]] = {}
-        self.by_topic: dict[str, list[Subscription]] = {}
-        self.size = 0
+    def __init__(self, frequency: Mapping[str, int] | None = None) -> None:
+        self.frequency: Mapping[str, int] = frequency or {}
+        self.topic_only: dict[int, frozenset[str]] = {}
+        self._queries: list[_Query | None] = []
+        self._free: list[int] = []
+        self._slot_of: dict[str, int] = {}
+        self._buckets: dict[str, _Bucket] = {}
+        self._topics: dict[frozenset[str], frozenset[str]] = {}  # one object per topic set
+
+    def __len__(self) -> int:
+        """How many distinct queries are filed."""
+        return len(self._slot_of)
+
+    def add(self, matcher: Matcher, member: int) -> int:
+        """File `member` under the query `matcher` (filing the query if it is new); its slot."""
+        if matcher.empty:
+            raise ValueError("an empty query matches nothing and is not indexed")
+        words = tuple(sorted(matcher.words))
+        phrases = tuple(sorted(set(matcher.phrases)))
+        topics = self._topics.setdefault(matcher.topics, matcher.topics)
+        canonical = "\x1f".join(words) + "\x1e" + "\x1f".join(phrases) + "\x1e" + "\x1f".join(sorted(topics))
+        slot = self._slot_of.get(canonical)
+        if slot is not None:
+            self.join(slot, member)
+            return slot
+        query = _Query(canonical, words, phrases, topics, array("q", (member,)))
+        if self._free:
+            slot = self._free.pop()
+            self._queries[slot] = query
+        else:
+            slot = len(self._queries)
+            self._queries.append(query)
+        self._slot_of[canonical] = slot
+        self._file(slot, query)
+        return slot
+
+    def join(self, slot: int, member: int) -> None:
+        """Add a member to the query already filed in `slot` (what `add` does for a query it
+        has, without compiling the query again)."""
+        query = self._queries[slot]
+        if query is None:
+            raise KeyError(slot)
+        query.members.append(member)
+
+    def discard(self, slot: int, member: int) -> None:
+        """Forget one member of the query in `slot`; the query goes with its last member."""
+        query = self._queries[slot]
+        if query is None or member not in query.members:
+            return
+        query.members.remove(member)
+        if query.members:
+            return
+        self._unfile(slot, query)
+        del self._slot_of[query.canonical]
+        self._queries[slot] = None
+        self._free.append(slot)
+
+    def members(self, slot: int) -> array[int]:
+        """The members (subscription ids) of the query in `slot`, in the order they came."""
+        query = self._queries[slot]
+        return query.members if query is not None else array("q")
+
+    def reanchor(self, frequency: Mapping[str, int]) -> None:
+        """File every query again under its rarest word by a new `frequency` (the queries stay)."""
+        self.frequency = frequency
+        self._buckets = {}
+        for slot, query in enumerate(self._queries):
+            if query is not None and query.words:
+                self._file(slot, query)
+
+    def matching(self, doc: PaperDoc) -> list[int]:
+        """Slots of the word queries (not topic-only ones) that the paper matches, each once."""
+        found: list[int] = []
+        words, text, topics = doc.words, doc.text, doc.topics
+        buckets = self._buckets
+        for word in buckets.keys() & words:  # the paper's words that anchor something (in C)
+            simple, candidates = buckets[word]
+            if simple:
+                found.extend(simple)
+            for slot, rest, phrases, wanted in candidates:
+                if wanted and wanted.isdisjoint(topics):
+                    continue
+                if rest and not words.issuperset(rest):
+                    continue
+                for phrase in phrases:
+                    if phrase not in text:
+                        break
+                else:
+                    found.append(slot)
+        return found
+
+    def _file(self, slot: int, query: _Query) -> None:
+        if not query.words:
+            self.topic_only[slot] = query.topics
+            return
+        anchor = query.anchor = anchor_key(query.words, self.frequency)
+        bucket = self._buckets.get(anchor)
+        if bucket is None:
+            bucket = self._buckets[anchor] = ([], [])
+        if len(query.words) == 1 and not query.phrases and not query.topics:
+            bucket[0].append(slot)
+            return
+        # The other words rarest first, so a paper without them is turned away soonest.
+        rest = tuple(sorted((w for w in query.words if w != anchor), key=lambda w: (self.frequency.get(w, 0), w)))
+        bucket[1].append((slot, rest, query.phrases, query.topics))
+
+    def _unfile(self, slot: int, query: _Query) -> None:
+        if not query.words:
+            del self.topic_only[slot]
+            return
+        plain, checked = self._buckets[query.anchor]
+        if slot in plain:
+            plain.remove(slot)
+        else:
+            checked[:] = [entry for entry in checked if entry[0] != slot]
+        if not plain and not checked:
+            del self._buckets[query.anchor]
+
+
+class SubscriptionIndex:
+    """Subscriptions on a QueryIndex: each distinct query is checked once per paper, then every
+    subscription using it matches. Add and remove subscriptions in place.
+
+    `frequency` (key -> how many recent papers have it, see `key_frequency`) picks the anchors;
+    without it the longest key is the anchor. Either way the matches are the same.
+    """
+
+    def __init__(self, subscriptions: Iterable[Subscription] = (), frequency: Mapping[str, int] | None = None) -> None:
+        self.queries = QueryIndex(frequency)
+        self._subscriptions: dict[int, tuple[Subscription, int]] = {}  # id -> (it, its query slot)
         for sub in subscriptions:
-            matcher = Matcher.compile(sub.query, sub.topics)
-            if matcher.empty:
-                continue
-            anchor = matcher.anchor(frequency)
-            if anchor is None:
-                for topic in matcher.topics:
-                    self.by_topic.setdefault(topic, []).append(sub)
-            elif frequency is not None and not frequency.get(anchor):
-                continue  # a required word no paper in the batch has
-            else:
-                self.by_word.setdefault(anchor, []).append((sub, matcher))
-            self.size += 1
+            self.add(sub)
+
+    @property
+    def size(self) -> int:
+        """How many subscriptions are indexed (empty queries never are)."""
+        return len(self._subscriptions)
+
+    def add(self, sub: Subscription) -> bool:
+        """Index a subscription (replacing one with its id); False if its query is empty."""
+        self.remove(sub.id)
+        matcher = Matcher.compile(sub.query, sub.topics)
+        if matcher.empty:
+            return False
+        self._subscriptions[sub.id] = (sub, self.queries.add(matcher, sub.id))
+        return True
+
+    def remove(self, subscription_id: int) -> bool:
+        """Forget a subscription; False if it was not indexed."""
+        found = self._subscriptions.pop(subscription_id, None)
+        if found is None:
+            return False
+        self.queries.discard(found[1], subscription_id)
+        return True
 
     def query_matches(self, doc: PaperDoc) -> Iterator[Subscription]:
-        """Subscriptions with a query that the paper matches (each once: one anchor each)."""
-        by_word = self.by_word
-        for key in doc.keys:
-            candidates = by_word.get(key)
-            if candidates:
-                for sub, matcher in candidates:
-                    if matcher.matches(doc):
-                        yield sub
+        """Subscriptions with words in their query that the paper matches (each once)."""
+        subscriptions = self._subscriptions
+        for slot in self.queries.matching(doc):
+            for member in self.queries.members(slot):
+                yield subscriptions[member][0]
 
     def match(self, doc: PaperDoc) -> list[Subscription]:
         """Every subscription the paper matches, each once, by id."""
         found: dict[int, Subscription] = {sub.id: sub for sub in self.query_matches(doc)}
-        by_topic = self.by_topic
-        for topic in doc.topics:
-            for sub in by_topic.get(topic, ()):
-                found[sub.id] = sub  # topic-only: having the topic is the whole condition
+        for slot, topics in self.queries.topic_only.items():
+            if not topics.isdisjoint(doc.topics):  # topic-only: having the topic is the whole condition
+                for member in self.queries.members(slot):
+                    found[member] = self._subscriptions[member][0]
         return [found[key] for key in sorted(found)]
 
 
-def key_frequency(docs: Iterable[PaperDoc]) -> dict[str, int]:
-    """How many of the docs have each index key (document frequency within a batch)."""
+def key_frequency(docs: Iterable[PaperDoc], *, at_least: int = 1) -> dict[str, int]:
+    """How many of the docs have each word (document frequency), keeping the words found in
+    at least `at_least` of them (a sample of recent papers for anchors need not remember every
+    word seen once: an unlisted word counts as the rarest anyway)."""
     counts: dict[str, int] = {}
     for doc in docs:
-        for key in doc.keys:
-            counts[key] = counts.get(key, 0) + 1
+        for word in doc.words:
+            counts[word] = counts.get(word, 0) + 1
+    if at_least > 1:
+        return {key: count for key, count in counts.items() if count >= at_least}
     return counts
 
 

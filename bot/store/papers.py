@@ -27,6 +27,18 @@ _PAPER_COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class PaperText:
+    """The words of a paper and when it arrived: what a query preview reads (no signals)."""
+
+    id: str
+    title: str
+    abstract: str
+    categories: tuple[str, ...]
+    first_seen: datetime | None
+    changed_at: datetime | None
+
+
 @dataclass(slots=True)
 class IngestCounts:
     """What one ingest did: papers new to the store, new versions, merges from other sources,
@@ -420,6 +432,18 @@ class PaperStore:
             "SELECT id, title FROM papers WHERE lower(title) LIKE ? ORDER BY pk", (wanted[:40].replace("%", "") + "%",)
         )
         return [row[0] for row in rows if " ".join(row[1].split()).lower() == wanted]
+    def recent_texts(self, *, since: datetime, limit: int) -> list[PaperText]:
+        """Title and abstract of up to `limit` papers first seen or changed since `since`,
+        most recently changed first (a light read: no signals, authors or metadata)."""
+        rows = self.conn.execute(
+            """SELECT id, title, abstract, categories, first_seen, changed_at FROM papers
+               WHERE changed_at >= ? ORDER BY changed_at DESC, pk DESC LIMIT ?""",
+            (ensure_utc(since).isoformat(), limit),
+        )
+        return [
+            PaperText(row[0], row[1], row[2], tuple(json.loads(row[3])), from_iso(row[4]), from_iso(row[5]))
+            for row in rows
+        ]
 
     def count(self) -> int:
         """How many papers and items are stored."""

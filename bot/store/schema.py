@@ -383,4 +383,24 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX embedding_usage_day ON embedding_usage(day);
     """,
+    # alerts: a change feed over subscriptions, so the long-lived matcher applies what changed
+    # instead of reloading them all (a change made by another process sharing the store too).
+    # Every write takes the next number of the 'subscriptions' sequence and stamps it on the
+    # rows it adds, pauses or resumes, or on a removal record for each row it deletes.
+    """
+    ALTER TABLE subscriptions ADD COLUMN changed_seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX subscriptions_changed ON subscriptions(changed_seq);
+
+    CREATE TABLE subscription_removals (
+        subscription_id INTEGER PRIMARY KEY,
+        changed_seq INTEGER NOT NULL
+    );
+    CREATE INDEX subscription_removals_changed ON subscription_removals(changed_seq);
+
+    CREATE TABLE sequences (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    INSERT INTO sequences (name, value) VALUES ('subscriptions', 0);
+    """,
 ]

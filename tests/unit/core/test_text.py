@@ -3,6 +3,11 @@ matching and tagging agree on, and the cruder suffix strip that only search expl
 
 from __future__ import annotations
 
+import json
+import re
+import unicodedata
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,3 +70,53 @@ def test_folding_is_idempotent_on_words(text: str) -> None:
     words = folded_words(text)
     assert all(0 < len(word) <= MAX_WORD_CHARS for word in words)
     assert folded_words(" ".join(words)) == words
+
+
+# --- the fast paths give exactly what the plain definitions give -----------------------------------
+
+
+def reference_fold(text: str) -> str:
+    """`fold` as first written: NFKD, every combining mark dropped, lower case (slow: a Python
+    generator over every character)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def reference_folded_words(text: str) -> list[str]:
+    return [word[:MAX_WORD_CHARS] for word in re.findall(r"[^\W_]+", reference_fold(text))]
+
+
+def reference_plural_folded_words(text: str) -> list[str]:
+    return [fold_plural(word) for word in reference_folded_words(text)]
+
+
+# Text like titles and abstracts (ASCII words, digits, punctuation), with accents, combining
+# marks, compatibility forms, case-changing letters and other scripts mixed in, and long words.
+PIECES = [
+    "Diffusion", "transformers", "GPT-4o", "self-supervised", "studies", "LLMs", "x" * 45, " ", "\n",
+    ",", "_", "3.5", "é", "É", "e\u0301", "ﬁ", "①", "Å", "ß", "İ", "ǅ", "Ⅻ", "\u0345", "\u0307", "Σ",
+    "注意力", "トランス", "😀", "\u200b", "Schrödinger", "naïve", "Ωmega", "ﬃ", "\ufeff", "¼",
+]
+mixed_text = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=40).map("".join)
+
+
+@given(mixed_text)
+def test_fold_equals_the_plain_definition(text: str) -> None:
+    assert fold(text) == reference_fold(text)
+
+
+@given(mixed_text)
+def test_plural_folded_words_equal_the_plain_definition(text: str) -> None:
+    assert plural_folded_words(text) == reference_plural_folded_words(text)
+    assert folded_words(text) == reference_folded_words(text)
+
+
+def test_fold_fast_paths_on_real_abstracts() -> None:
+    """Every abstract of the shared corpus (ASCII and not) folds and splits as before."""
+    corpus = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [f"{row['title']}\n{row['abstract']}" for row in rows]
+    assert len(texts) > 300 and any(not t.isascii() for t in texts)
+    for text in texts:
+        assert fold(text) == reference_fold(text)
+        assert plural_folded_words(text) == reference_plural_folded_words(text)

@@ -174,3 +174,39 @@ def test_a_listed_replacement_keeps_the_papers_first_publication_date(store: Sto
     stored = store.papers.get("2112.14988")
     assert stored is not None and stored.published == datetime(2021, 12, 30, 10, 0, tzinfo=UTC)
     assert stored.updated == replaced.updated
+
+
+def test_subscription_change_feed_sees_adds_pauses_resumes_and_removals(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "feed.db")
+    store, other = Store.open(path), Store.open(path)  # two processes sharing one database
+    subs = store.subscriptions
+    start = subs.change_seq()
+    a = subs.add("slack", "U1", "diffusion", (), NOW)
+    b = subs.add("slack", "U2", "", ("rl",), NOW)
+    first = subs.changes_since(start)
+    assert [s.id for s in first.changed] == [a.id, b.id] and first.removed == []
+    assert subs.changes_since(first.seq) == type(first)(first.seq, [], [])  # nothing new
+
+    subs.pause_for_user("slack", "U1", "blocked")
+    paused = subs.changes_since(first.seq)
+    assert [(s.id, s.paused_reason) for s in paused.changed] == [(a.id, "blocked")]
+    subs.resume_for_user("slack", "U1")
+    resumed = subs.changes_since(paused.seq)
+    assert [(s.id, s.paused_reason) for s in resumed.changed] == [(a.id, "")]
+
+    c = other.subscriptions.add("slack", "U3", "agents", (), NOW)  # the other process's write
+    subs.remove([a.id])
+    other.subscriptions.remove_all("slack", "U2")
+    later = subs.changes_since(resumed.seq)
+    assert [s.id for s in later.changed] == [c.id] and later.removed == [a.id, b.id]
+    assert subs.changes_since(later.seq).seq == later.seq == subs.change_seq()
+
+    # Bulk adds share one change number; pages of active subscriptions read them back by id.
+    subs.add_many([("slack", f"V{i}", f"q{i}", ()) for i in range(5)], NOW)
+    bulk = subs.changes_since(later.seq)
+    assert len(bulk.changed) == 5 and bulk.seq == later.seq + 1
+    page = subs.active_page(0, 3)
+    assert [s.id for s in page] == [c.id, *[s.id for s in bulk.changed][:2]]
+    assert [s.id for s in subs.active_page(page[-1].id, 100)] == [s.id for s in bulk.changed][2:]
+    store.close()
+    other.close()
