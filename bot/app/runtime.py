@@ -101,7 +101,7 @@ class Runtime:
         )
         sources = offline_sources(clock) if offline else build_sources(settings, clock)
         summaries = build_summaries(settings, store, session, clock)
-        search = SearchEngine(store)
+        search = SearchEngine.for_data_dir(store, settings.data_dir)
         delivery = Delivery(store, {}, clock)
         digest_job = DigestJob(store=store, settings=settings, summaries=summaries)
         digests = DigestCommands(store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery)

@@ -156,6 +156,8 @@ class BotService:
         items = make_items(papers, summaries, now, {hit.paper.id: hit.why for hit in result.hits})
         shown = len(items)
         total = f"{result.total:,}" if result.total > shown else str(shown)
+        if not result.total_exact and result.total > shown:
+            total = f"at least {total}"
         return Reply(
             header=f"{shown} of {total} papers for {described}",
             groups=(ItemGroup(title="", items=items),),

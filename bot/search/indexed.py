@@ -1,0 +1,185 @@
+"""Ranking over the search engine's index (`bot.store.search_index`): time windows, newest
+first, each asked only for its best few, stopping on a bound. Used whenever the index is there
+and in step; `bot.search.ranking` (FTS5) is the fallback and documents the shared formula.
+
+Score (sort "relevance")
+    score = S x recency x popularity, where recency and popularity are `bot.search.ranking`'s
+    factors and S is tantivy's BM25 of the query: for each term (a word or a phrase, all
+    required), the sum over the fields it occurs in of that field's BM25 times the column weight
+    (title 8, abstract 1, authors 3, summary 1; k1 = 1.2, b = 0.75, each field with its own
+    length normalization); the author: filter adds its phrase in the authors field. Without
+    words S is 1 (newest and most popular first).
+
+Windows and the stop rule (why this is exact)
+    The time before `now` is cut at ages WINDOW_DAYS (2, 7, 14, 30 ... days); the first window
+    also holds papers dated in the future. Windows are read newest first. From a window we
+    take its best `m` matches by S (m = 2k + 10 first) and score them fully. A match of the window
+    that was not taken has S <= the m-th S, and recency <= the window's newest recency r_w, so
+    it scores below S_m x r_w x POPULARITY_MAX: while that exceeds the kth best score so far, m
+    grows four-fold and the window is read again. Before reading a window, every match in it
+    and in all older windows scores below B x POPULARITY_MAX x r_w, where B bounds S for any
+    document (`IndexSnapshot.compile`: per term and field, weight x idf x (k1 + 1)); once the
+    kth best score reaches that, no unread paper can enter the top k and the scan stops.
+    Without words a window is read by its newest m and its most popular m: an unread paper is
+    older than the m-th newest and less popular than the m-th most popular, which bounds it.
+
+Other sorts
+    "new": windows newest first, each asked for its newest matches, until k are found.
+    "top": the most popular matches first (ties: newest), exactly over every match (tantivy
+    leads with the few popular papers); when fewer than k matches are popular, the newest of
+    the others follow.
+
+Totals
+    `Scan.total` counts the matches in the windows read; `Scan.total_exact` says whether those
+    were all the windows (otherwise the total is a lower bound: "at least").
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.search.query import Plan
+from bot.search.ranking import COLUMN_WEIGHTS, POPULARITY_MAX, popularity_factor, recency
+from bot.store.fulltext import FTS_PK_BITS
+from bot.store.search_index import IndexQuery, IndexSnapshot
+
+__all__ = ["IndexedScan", "WINDOW_DAYS", "rank_indexed", "windows"]
+
+WINDOW_DAYS = (2, 7, 14, 30, 60, 90, 135, 180, 270, 365, 545, 730, 1095)
+_DAY = 86400
+_BOUND_MARGIN = 1.0 + 1e-6  # tantivy scores in f32; the bound is computed in f64
+
+
+@dataclass(frozen=True)
+class IndexedScan:
+    """What a scan over the index found: (score, key, popularity) best first, how many papers
+    match in the windows it read (`total`), and whether those were all (`total_exact`)."""
+
+    ranked: list[tuple[float, int, int]]
+    total: int
+    total_exact: bool
+    windows_read: int
+
+
+def windows(lo_key: int, now: datetime) -> list[tuple[int, int | None, float]]:
+    """(lo_key, hi_key or None, largest recency in the window) newest first, cut at WINDOW_DAYS
+    before `now`, none below `lo_key`."""
+    now_s = int(now.timestamp())
+    result: list[tuple[int, int | None, float]] = []
+    hi: int | None = None
+    newest_age = 0.0
+    for days in (*WINDOW_DAYS, None):
+        lo = 0 if days is None else max(0, now_s - days * _DAY) << FTS_PK_BITS
+        lo = max(lo, lo_key)
+        if hi is not None and lo >= hi:
+            break
+        result.append((lo, hi, recency(newest_age)))
+        if lo <= lo_key:
+            break
+        hi = lo
+        newest_age = float(days or 0) * _DAY
+    return result
+
+
+def rank_indexed(snapshot: IndexSnapshot, plan: Plan, now: datetime) -> IndexedScan:
+    """The best `plan.k` matches of a plan in its sort order, from the index."""
+    query = snapshot.compile(plan.terms, plan.author_words, plan.filters, COLUMN_WEIGHTS)
+    if query.text is not None and query.bound <= 0.0:
+        return IndexedScan([], 0, True, 0)  # a term occurs nowhere
+    if plan.sort == "new":
+        return _newest(snapshot, query, plan, now)
+    if plan.sort == "top":
+        return _most_popular(snapshot, query, plan, now)
+    return _relevance(snapshot, query, plan, now)
+
+
+def _score(base: float, key: int, popularity: int, now_s: float) -> float:
+    return base * recency(now_s - (key >> FTS_PK_BITS)) * popularity_factor(popularity)
+
+
+def _kth(found: dict[int, tuple[float, int, int]], k: int) -> float:
+    if len(found) < k:
+        return -1.0
+    return heapq.nlargest(k, found.values())[-1][0]
+
+
+def _relevance(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetime) -> IndexedScan:
+    now_s = now.timestamp()
+    k = plan.k
+    bound = query.bound * _BOUND_MARGIN if query.text is not None else 1.0
+    found: dict[int, tuple[float, int, int]] = {}
+    total = read = 0
+    plan_windows = windows(plan.lo_key, now)
+    for lo, hi, newest in plan_windows:
+        if _kth(found, k) >= bound * POPULARITY_MAX * newest:
+            break  # nothing here or older can enter the top k
+        read += 1
+        take = 2 * k + 10
+        while True:
+            if query.text is not None:
+                hits, count, remainder = _best_by_text(snapshot, query, lo, hi, take, newest)
+            else:
+                hits, count, remainder = _best_without_text(snapshot, query, lo, hi, take, now_s)
+            for base, key, pop in hits:
+                found[key] = (_score(base, key, pop, now_s), key, pop)
+            if remainder <= 0.0 or _kth(found, k) >= remainder:
+                break
+            take *= 4
+        total += count
+    ranked = heapq.nlargest(k, found.values())
+    return IndexedScan(ranked, total, read == len(plan_windows), read)
+
+
+def _best_by_text(
+    snapshot: IndexSnapshot, query: IndexQuery, lo: int, hi: int | None, take: int, newest: float
+) -> tuple[list[tuple[float, int, int]], int, float]:
+    """The window's best `take` by S, its match count, and the bound of any match not taken."""
+    hits, count = snapshot.best(query, lo, hi, take)
+    remainder = hits[-1][0] * _BOUND_MARGIN * newest * POPULARITY_MAX if len(hits) == take else 0.0
+    return hits, count, remainder
+
+
+def _best_without_text(
+    snapshot: IndexSnapshot, query: IndexQuery, lo: int, hi: int | None, take: int, now_s: float
+) -> tuple[list[tuple[float, int, int]], int, float]:
+    """The window's newest `take` and most popular `take` (S = 1), its paper count, and the bound
+    of any paper in neither list."""
+    newest = snapshot.ordered(query, lo, hi, take, "key")
+    popular = snapshot.ordered(query, lo, hi, take, "top", popular_only=True)
+    hits = [(1.0, key, pop) for key, pop in dict(newest + popular).items()]
+    if len(newest) < take:
+        return hits, len(newest), 0.0
+    oldest_taken = newest[-1][0]
+    least_popular = popular[-1][1] if len(popular) == take else 0
+    remainder = recency(now_s - (oldest_taken >> FTS_PK_BITS)) * popularity_factor(least_popular)
+    return hits, snapshot.count(query, lo, hi), remainder * _BOUND_MARGIN
+
+
+def _newest(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetime) -> IndexedScan:
+    now_s = now.timestamp()
+    ranked: list[tuple[float, int, int]] = []
+    total = read = 0
+    plan_windows = windows(plan.lo_key, now)
+    for lo, hi, _ in plan_windows:
+        if len(ranked) >= plan.k:
+            break
+        read += 1
+        rows = snapshot.ordered(query, lo, hi, plan.k - len(ranked), "key")
+        ranked += [(recency(now_s - (key >> FTS_PK_BITS)), key, pop) for key, pop in rows]
+        total += snapshot.count(query, lo, hi) if len(ranked) >= plan.k else len(rows)
+    return IndexedScan(ranked, total, read == len(plan_windows), read)
+
+
+def _most_popular(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetime) -> IndexedScan:
+    popular = snapshot.ordered(query, plan.lo_key, None, plan.k, "top", popular_only=True)
+    ranked = [(float(pop), key, pop) for key, pop in popular]
+    if len(ranked) >= plan.k:
+        # Counting every match would read them all; the popular ones are a cheap lower bound.
+        return IndexedScan(ranked, snapshot.count(query, plan.lo_key, popular_only=True), False, 1)
+    # Every popular match is in; the newest of the others (popularity 0) follow.
+    taken = {key for _, key, _ in ranked}
+    rest = _newest(snapshot, query, replace(plan, k=plan.k + len(taken)), now)
+    ranked += [(0.0, key, pop) for _, key, pop in rest.ranked if key not in taken][: plan.k - len(ranked)]
+    return IndexedScan(ranked, max(rest.total, len(ranked)), rest.total_exact, rest.windows_read)
