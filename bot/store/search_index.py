@@ -425,7 +425,9 @@ class SearchIndex:
                 writer.commit()
                 _write_state(self.directory, seq, str(self._generation))
         finally:
-            del writer  # releases tantivy's lock for other processes
+            # Finishing the merges the commit scheduled keeps the segment count (and so the cost
+            # of every search) from growing with each catch-up; it also releases the writer lock.
+            writer.wait_merging_threads()
         self._state_mtime = None
         return self._refresh_state()
 
