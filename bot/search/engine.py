@@ -63,7 +63,8 @@ class SearchHit:
 class SearchResult:
     """The hits, best first. `total` is how many papers match in all when `total_exact`;
     otherwise at least that many match (see the module docstring). `suggestion` is set when
-    there are no hits. `engine` names the index that ranked: "index" or "fts5"."""
+    there are no hits. `engine` names what ranked: "index", "fts5", or "none" (nothing could
+    match, no index was asked)."""
 
     hits: tuple[SearchHit, ...]
     total: int
@@ -94,7 +95,7 @@ class SearchEngine:
         try:
             plan = plan_for(query)
             if plan.impossible or no_words(plan, query):
-                return SearchResult((), 0, suggestion(self.index, query, plan, now))
+                return SearchResult((), 0, suggestion(self.index, query, plan, now), engine="none")
             snapshot = self._snapshot()
             if snapshot is not None:
                 try:

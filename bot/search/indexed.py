@@ -30,8 +30,11 @@ Other sorts
     the others follow.
 
 Totals
-    `Scan.total` counts the matches in the windows read; `Scan.total_exact` says whether those
-    were all the windows (otherwise the total is a lower bound: "at least").
+    `IndexedScan.total` counts the matches in the windows read. When windows were left unread,
+    the rest is counted too if at most EXACT_COUNT_LIMIT papers can match at all (the rarest
+    term's document frequency, `IndexQuery.max_matches`: cheap to count), or known to be empty
+    when the windows read already hold that many; otherwise the total is a lower bound and
+    `total_exact` is False ("at least").
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = ["IndexedScan", "WINDOW_DAYS", "rank_indexed", "windows"]
 
 WINDOW_DAYS = (2, 7, 14, 30, 60, 90, 135, 180, 270, 365, 545, 730, 1095)
 _DAY = 86400
+EXACT_COUNT_LIMIT = 20_000
 _BOUND_MARGIN = 1.0 + 1e-6  # tantivy scores in f32; the bound is computed in f64
 
 
@@ -129,7 +133,24 @@ def _relevance(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: date
             take *= 4
         total += count
     ranked = heapq.nlargest(k, found.values())
-    return IndexedScan(ranked, total, read == len(plan_windows), read)
+    return _with_total(snapshot, query, plan_windows, read, ranked, total)
+
+
+def _with_total(
+    snapshot: IndexSnapshot,
+    query: IndexQuery,
+    plan_windows: list[tuple[int, int | None, float]],
+    read: int,
+    ranked: list[tuple[float, int, int]],
+    total: int,
+) -> IndexedScan:
+    """The scan with its total made exact when the unread windows are cheap to count."""
+    if read == len(plan_windows) or total >= query.max_matches:
+        return IndexedScan(ranked, total, True, read)
+    if query.max_matches <= EXACT_COUNT_LIMIT:
+        lo, hi = plan_windows[-1][0], plan_windows[read][1]
+        return IndexedScan(ranked, total + snapshot.count(query, lo, hi), True, read)
+    return IndexedScan(ranked, total, False, read)
 
 
 def _best_by_text(
@@ -169,13 +190,15 @@ def _newest(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetim
         rows = snapshot.ordered(query, lo, hi, plan.k - len(ranked), "key")
         ranked += [(recency(now_s - (key >> FTS_PK_BITS)), key, pop) for key, pop in rows]
         total += snapshot.count(query, lo, hi) if len(ranked) >= plan.k else len(rows)
-    return IndexedScan(ranked, total, read == len(plan_windows), read)
+    return _with_total(snapshot, query, plan_windows, read, ranked, total)
 
 
 def _most_popular(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetime) -> IndexedScan:
     popular = snapshot.ordered(query, plan.lo_key, None, plan.k, "top", popular_only=True)
     ranked = [(float(pop), key, pop) for key, pop in popular]
     if len(ranked) >= plan.k:
+        if query.max_matches <= EXACT_COUNT_LIMIT:
+            return IndexedScan(ranked, snapshot.count(query, plan.lo_key), True, 1)
         # Counting every match would read them all; the popular ones are a cheap lower bound.
         return IndexedScan(ranked, snapshot.count(query, plan.lo_key, popular_only=True), False, 1)
     # Every popular match is in; the newest of the others (popularity 0) follow.

@@ -172,12 +172,14 @@ def _write_state(directory: Path, seq: int, generation: str) -> None:
 
 @dataclass(frozen=True)
 class IndexQuery:
-    """A query compiled for the index: `text` (None: every paper) with the filters, and the
-    bound of its score (no document scores more than `bound`)."""
+    """A query compiled for the index: `text` (None: every paper) with the filters, the bound of
+    its score (no document scores more than `bound`) and of its matches (no more than
+    `max_matches` papers match: the rarest term's document frequencies added over the fields)."""
 
     text: tantivy.Query | None
     filters: tuple[tantivy.Query, ...]
     bound: float
+    max_matches: int
 
 
 class IndexSnapshot:
@@ -205,35 +207,42 @@ class IndexSnapshot:
         boosts = dict(zip(TEXT_FIELDS, weights, strict=True))
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
         bound = 0.0
+        max_matches = int(self.searcher.num_docs)
         for term in terms:
-            query, term_bound = self._term(term.split(), boosts)
+            query, term_bound, term_matches = self._term(term.split(), boosts)
             clauses.append((tantivy.Occur.Must, query))
             bound += term_bound
+            max_matches = min(max_matches, term_matches)
         if author_words:
-            query, term_bound = self._term(list(author_words), {"authors": boosts["authors"]})
+            query, term_bound, term_matches = self._term(list(author_words), {"authors": boosts["authors"]})
             clauses.append((tantivy.Occur.Must, query))
             bound += term_bound
+            max_matches = min(max_matches, term_matches)
         extra = []
         if filters.topic:
             extra.append(_unscored(tantivy.Query.term_query(SCHEMA, "topic", filters.topic)))
+            max_matches = min(max_matches, self.searcher.doc_freq("topic", filters.topic))
         if filters.source is not None:
             extra.append(_unscored(tantivy.Query.term_query(SCHEMA, "source", filters.source)))
+            max_matches = min(max_matches, self.searcher.doc_freq("source", filters.source))
         text = tantivy.Query.boolean_query(clauses) if clauses else None
-        return IndexQuery(text, tuple(extra), bound)
+        return IndexQuery(text, tuple(extra), bound, max_matches)
 
-    def _term(self, words: Sequence[str], boosts: dict[str, float]) -> tuple[tantivy.Query, float]:
-        """One required term in any of the boosted fields, and the bound of its score: for each
-        field the term occurs in, weight x idf x (K1 + 1) (BM25 saturates below that; a
-        phrase's idf is the sum of its words' idf, as tantivy computes it)."""
+    def _term(self, words: Sequence[str], boosts: dict[str, float]) -> tuple[tantivy.Query, float, int]:
+        """One required term in any of the boosted fields, the bound of its score (for each
+        field the term occurs in, weight x idf x (K1 + 1): BM25 saturates below that; a phrase's
+        idf is the sum of its words' idf, as tantivy computes it) and of its matches."""
         tokens: list[str | tuple[int, str]] = [token for word in words for token in _ANALYZER.analyze(word)]
         if not tokens:
-            return tantivy.Query.empty_query(), 0.0
+            return tantivy.Query.empty_query(), 0.0, 0
         fields: list[tuple[tantivy.Occur, tantivy.Query]] = []
         bound = 0.0
+        matches = 0
         for field, boost in boosts.items():
             frequencies = [self.searcher.doc_freq(field, str(token)) for token in tokens]
             if min(frequencies) == 0:
                 continue  # the term cannot match this field
+            matches += min(frequencies)
             if len(tokens) == 1:
                 query = tantivy.Query.term_query(SCHEMA, field, str(tokens[0]))
             else:
@@ -241,8 +250,8 @@ class IndexSnapshot:
             fields.append((tantivy.Occur.Should, tantivy.Query.boost_query(query, boost)))
             bound += boost * sum(self._idf(n) for n in frequencies) * (K1 + 1.0)
         if not fields:
-            return tantivy.Query.empty_query(), 0.0
-        return tantivy.Query.boolean_query(fields), bound
+            return tantivy.Query.empty_query(), 0.0, 0
+        return tantivy.Query.boolean_query(fields), bound, matches
 
     def _idf(self, doc_freq: int) -> float:
         documents = self._documents_for_idf()
