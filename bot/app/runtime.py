@@ -148,7 +148,11 @@ class Runtime:
         self.spawn(self._every(FETCH_POLL_SECONDS, self.fetch_due, "fetch"), "fetch")
         self.spawn(self._every(settings.scheduler_tick, lambda: self.scheduler.tick(self.clock()), "scheduler"), "scheduler")
         if settings.summarize_background:
-            summarize = lambda: self.summaries.background_pass(self.clock(), settings.summarize_batch)  # noqa: E731
+
+            async def summarize() -> None:
+                await self.summaries.background_pass(self.clock(), settings.summarize_batch)
+                self.search.catch_up()  # index the new summary texts and tags now, not in a search
+
             self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer")
         log.info("paperbot running: adapters %s, %d sources", ", ".join(self.adapters), len(self.sources))
 
@@ -198,7 +202,10 @@ class Runtime:
         Concurrency is safe: the HttpClient spaces requests per host (arXiv stays at one
         request per 3 s), and each ingest is one synchronous transaction."""
         todo = list(sources) if sources is not None else due_sources(self.sources, self.store, self.clock())
-        return list(await asyncio.gather(*(fetch_source(s, self.http, self.store, self.clock) for s in todo)))
+        outcomes = list(await asyncio.gather(*(fetch_source(s, self.http, self.store, self.clock) for s in todo)))
+        if todo:
+            self.search.catch_up()  # index what was ingested now, so that no search pays for it
+        return outcomes
 
     async def first_fetch(self, offline: bool) -> None:
         """Ingest before taking commands, so the first query already has papers to search; a

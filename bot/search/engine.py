@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +83,7 @@ class SearchEngine:
         self.index = store.fulltext
         self.search_index = search_index
         self._tried_building = False
+        self.builder: threading.Thread | None = None  # a background build of a missing index
 
     @classmethod
     def for_data_dir(cls, store: Store, data_dir: str | Path) -> SearchEngine:
@@ -129,12 +131,17 @@ class SearchEngine:
             snapshot = self._snapshot()
             if snapshot is not None:
                 compiled = snapshot.compile(plan.terms, plan.author_words, plan.filters, COLUMN_WEIGHTS)
-                if compiled.text is not None and compiled.bound <= 0.0:
+                if compiled.text is not None and compiled.max_matches == 0:
                     return 0
                 return snapshot.count(compiled, plan.lo_key)
             return self.index.count(plan.match, plan.lo_key, plan.filters)
         except sqlite3.Error as exc:
             raise _store_error(exc) from exc
+
+    def catch_up(self) -> bool:
+        """Bring the search index in step with the store now (e.g. right after a large ingest,
+        so that no search pays for it); False when there is no usable index."""
+        return self._snapshot() is not None
 
     def _snapshot(self) -> IndexSnapshot | None:
         """The search index in step with the store, or None (no index, or not usable now)."""
@@ -149,18 +156,39 @@ class SearchEngine:
             return None
 
     def _build_small_index(self) -> None:
-        """A missing index is built here when the store is small (a new install: seconds at
-        most); a large store waits for `paperbot reindex` and searches with FTS5 meanwhile."""
+        """A missing index is built on first use when the store is small (a new install:
+        seconds at most), in a background thread with its own connection when the store is a
+        file, so that searches meanwhile answer from FTS5 without waiting; a large store waits
+        for `paperbot reindex` and searches with FTS5 meanwhile."""
         assert self.search_index is not None
         self._tried_building = True
         papers = self.store.papers.count()
+        directory = self.search_index.directory
         if papers > AUTO_BUILD_PAPERS:
             log.warning(
                 "no search index at %s for %d papers: searching with FTS5 (slower) until `paperbot reindex`",
-                self.search_index.directory, papers,
+                directory, papers,
             )
             return
-        rebuild(self.store.conn, self.search_index.directory)
+        location = self.store.location
+        if location is None:
+            rebuild(self.store.conn, directory)
+            return
+
+        def build() -> None:
+            from bot.store import Store
+
+            try:
+                own = Store.open(location)
+                try:
+                    rebuild(own.conn, directory)
+                finally:
+                    own.close()
+            except Exception:  # the engine keeps answering from FTS5; the next process tries again
+                log.exception("building the search index at %s failed", directory)
+
+        self.builder = threading.Thread(target=build, name="search-index-build", daemon=True)
+        self.builder.start()
 
     def _hits(
         self, ranked: list[tuple[float, int, int]], plan: Plan, query: SearchQuery, now: datetime

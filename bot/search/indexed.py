@@ -18,8 +18,10 @@ Windows and the stop rule (why this is exact)
     it scores below S_m x r_w x POPULARITY_MAX: while that exceeds the kth best score so far, m
     grows four-fold and the window is read again. Before reading a window, every match in it
     and in all older windows scores below B x POPULARITY_MAX x r_w, where B bounds S for any
-    document (`IndexSnapshot.compile`: per term and field, weight x idf x (k1 + 1)); once the
-    kth best score reaches that, no unread paper can enter the top k and the scan stops.
+    document that matches no term in a rare field (`IndexSnapshot.compile`: per term and field,
+    weight x idf x (k1 + 1), over the fields where more than RARE_FIELD_DOCS papers have the term);
+    the few papers with a term in a rare field are scored one by one before the windows. Once the
+    kth best score reaches the bound, no unread paper can enter the top k and the scan stops.
     Without words a window is read by its newest m and its most popular m: an unread paper is
     older than the m-th newest and less popular than the m-th most popular, which bounds it.
 
@@ -90,7 +92,7 @@ def windows(lo_key: int, now: datetime) -> list[tuple[int, int | None, float]]:
 def rank_indexed(snapshot: IndexSnapshot, plan: Plan, now: datetime) -> IndexedScan:
     """The best `plan.k` matches of a plan in its sort order, from the index."""
     query = snapshot.compile(plan.terms, plan.author_words, plan.filters, COLUMN_WEIGHTS)
-    if query.text is not None and query.bound <= 0.0:
+    if query.text is not None and query.max_matches == 0:
         return IndexedScan([], 0, True, 0)  # a term occurs nowhere
     if plan.sort == "new":
         return _newest(snapshot, query, plan, now)
@@ -114,13 +116,18 @@ def _relevance(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: date
     k = plan.k
     bound = query.bound * _BOUND_MARGIN if query.text is not None else 1.0
     found: dict[int, tuple[float, int, int]] = {}
+    # Papers with a term in a rare field are few: scored one by one, so `bound` leaves them out.
+    rare = snapshot.rare_matches(query, plan.lo_key)
+    for base, key, pop in rare:
+        found[key] = (_score(base, key, pop, now_s), key, pop)
     total = read = 0
     plan_windows = windows(plan.lo_key, now)
+    take = 2 * k + 10
     for lo, hi, newest in plan_windows:
         if _kth(found, k) >= bound * POPULARITY_MAX * newest:
             break  # nothing here or older can enter the top k
         read += 1
-        take = 2 * k + 10
+        # Older windows are larger: start where the last one ended (a re-read scans it again).
         while True:
             if query.text is not None:
                 hits, count, remainder = _best_by_text(snapshot, query, lo, hi, take, newest)
@@ -133,6 +140,9 @@ def _relevance(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: date
             take *= 4
         total += count
     ranked = heapq.nlargest(k, found.values())
+    if read < len(plan_windows):  # the rare matches of the unread windows are known matches too
+        boundary = plan_windows[read][1]
+        total += sum(1 for _, key, _ in rare if boundary is None or key < boundary)
     return _with_total(snapshot, query, plan_windows, read, ranked, total)
 
 

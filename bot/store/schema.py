@@ -261,5 +261,8 @@ MIGRATIONS: list[str] = [
         value INTEGER NOT NULL
     );
     INSERT INTO search_sequence (id, value) VALUES (1, 0);
+    -- FTS5 is now the fallback: merge its segments 16 at a time instead of 4 (about a fifth
+    -- less ingest CPU at 100k papers; FTS5 searches measured no slower).
+    INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 16);
     """,
 ]

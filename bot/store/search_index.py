@@ -51,6 +51,7 @@ import math
 import os
 import shutil
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ _WRITER_HEAP = 64_000_000
 _BUILD_HEAP = 400_000_000
 _CHUNK = 2000
 _MAX_POPULARITY = (1 << 31) - 1
+# A term in a field with at most this many papers is scored paper by paper, not bounded.
+RARE_FIELD_DOCS = 5000
 
 _DOC_SQL = (
     "SELECT p.pk, p.title, p.abstract, p.authors, p.summary_text, COALESCE(p.published, p.first_seen), "
@@ -172,14 +175,19 @@ def _write_state(directory: Path, seq: int, generation: str) -> None:
 
 @dataclass(frozen=True)
 class IndexQuery:
-    """A query compiled for the index: `text` (None: every paper) with the filters, the bound of
-    its score (no document scores more than `bound`) and of its matches (no more than
-    `max_matches` papers match: the rarest term's document frequencies added over the fields)."""
+    """A query compiled for the index: `text` (None: every paper) with the filters; the bound of
+    its score for papers that match no rare field (`bound`); `rare`, the matches of a term in a
+    field where at most RARE_FIELD_DOCS papers have it (None: no such field), which are few and
+    are scored one by one instead of being bounded (a rare field's idf is large, so its bound
+    would be far above any real score); and `max_matches`, no more papers than that match (the
+    rarest term's document frequencies added over the fields)."""
 
     text: tantivy.Query | None
     filters: tuple[tantivy.Query, ...]
     bound: float
     max_matches: int
+    rare: tantivy.Query | None = None
+    rare_limit: int = 0
 
 
 class IndexSnapshot:
@@ -206,18 +214,20 @@ class IndexSnapshot:
         order)."""
         boosts = dict(zip(TEXT_FIELDS, weights, strict=True))
         clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        rare: list[tuple[tantivy.Occur, tantivy.Query]] = []
         bound = 0.0
+        rare_limit = 0
         max_matches = int(self.searcher.num_docs)
-        for term in terms:
-            query, term_bound, term_matches = self._term(term.split(), boosts)
-            clauses.append((tantivy.Occur.Must, query))
-            bound += term_bound
-            max_matches = min(max_matches, term_matches)
+        wanted = [(term.split(), boosts) for term in terms]
         if author_words:
-            query, term_bound, term_matches = self._term(list(author_words), {"authors": boosts["authors"]})
-            clauses.append((tantivy.Occur.Must, query))
-            bound += term_bound
-            max_matches = min(max_matches, term_matches)
+            wanted.append((list(author_words), {"authors": boosts["authors"]}))
+        for words, term_boosts in wanted:
+            compiled = self._term(words, term_boosts)
+            clauses.append((tantivy.Occur.Must, compiled.query))
+            bound += compiled.bound
+            max_matches = min(max_matches, compiled.matches)
+            rare += [(tantivy.Occur.Should, query) for query in compiled.rare]
+            rare_limit += compiled.rare_matches
         extra = []
         if filters.topic:
             extra.append(_unscored(tantivy.Query.term_query(SCHEMA, "topic", filters.topic)))
@@ -226,18 +236,21 @@ class IndexSnapshot:
             extra.append(_unscored(tantivy.Query.term_query(SCHEMA, "source", filters.source)))
             max_matches = min(max_matches, self.searcher.doc_freq("source", filters.source))
         text = tantivy.Query.boolean_query(clauses) if clauses else None
-        return IndexQuery(text, tuple(extra), bound, max_matches)
+        rare_query = _unscored(tantivy.Query.boolean_query(rare)) if rare else None
+        return IndexQuery(text, tuple(extra), bound, max_matches, rare_query, rare_limit)
 
-    def _term(self, words: Sequence[str], boosts: dict[str, float]) -> tuple[tantivy.Query, float, int]:
-        """One required term in any of the boosted fields, the bound of its score (for each
-        field the term occurs in, weight x idf x (K1 + 1): BM25 saturates below that; a phrase's
-        idf is the sum of its words' idf, as tantivy computes it) and of its matches."""
+    def _term(self, words: Sequence[str], boosts: dict[str, float]) -> _Term:
+        """One required term in any of the boosted fields, with the bound of its score outside
+        its rare fields (for each other field the term occurs in, weight x idf x (K1 + 1): BM25
+        saturates below that; a phrase's idf is the sum of its words' idf, as tantivy computes
+        it), its rare fields, and the bound of its matches."""
         tokens: list[str | tuple[int, str]] = [token for word in words for token in _ANALYZER.analyze(word)]
         if not tokens:
-            return tantivy.Query.empty_query(), 0.0, 0
+            return _Term(tantivy.Query.empty_query(), 0.0, 0, (), 0)
         fields: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        rare: list[tantivy.Query] = []
         bound = 0.0
-        matches = 0
+        matches = rare_matches = 0
         for field, boost in boosts.items():
             frequencies = [self.searcher.doc_freq(field, str(token)) for token in tokens]
             if min(frequencies) == 0:
@@ -248,10 +261,14 @@ class IndexSnapshot:
             else:
                 query = tantivy.Query.phrase_query(SCHEMA, field, tokens)
             fields.append((tantivy.Occur.Should, tantivy.Query.boost_query(query, boost)))
-            bound += boost * sum(self._idf(n) for n in frequencies) * (K1 + 1.0)
+            if min(frequencies) <= RARE_FIELD_DOCS:
+                rare.append(query)
+                rare_matches += min(frequencies)
+            else:
+                bound += boost * sum(self._idf(n) for n in frequencies) * (K1 + 1.0)
         if not fields:
-            return tantivy.Query.empty_query(), 0.0, 0
-        return tantivy.Query.boolean_query(fields), bound, matches
+            return _Term(tantivy.Query.empty_query(), 0.0, 0, (), 0)
+        return _Term(tantivy.Query.boolean_query(fields), bound, matches, tuple(rare), rare_matches)
 
     def _idf(self, doc_freq: int) -> float:
         documents = self._documents_for_idf()
@@ -280,6 +297,18 @@ class IndexSnapshot:
         result = self.searcher.search(self._bounded(query, lo_key, hi_key), limit, count=True)
         hits = self._with_fields([score for score, _ in result.hits], [address for _, address in result.hits])
         return hits, int(result.count)  # type: ignore[attr-defined]
+
+    def rare_matches(self, query: IndexQuery, lo_key: int) -> list[tuple[float, int, int]]:
+        """(score, key, popularity) of every match with key >= lo_key that has a term in one of
+        its rare fields (`IndexQuery.rare`): at most `rare_limit` papers."""
+        if query.rare is None or query.text is None:
+            return []
+        both = IndexQuery(
+            tantivy.Query.boolean_query([(tantivy.Occur.Must, query.text), (tantivy.Occur.Must, query.rare)]),
+            query.filters, query.bound, query.max_matches,
+        )
+        hits, _ = self.best(both, lo_key, None, max(1, query.rare_limit))
+        return hits
 
     def ordered(
         self, query: IndexQuery, lo_key: int, hi_key: int | None, limit: int, by: str, popular_only: bool = False
@@ -328,6 +357,15 @@ class IndexSnapshot:
         ]
 
 
+@dataclass(frozen=True)
+class _Term:
+    query: tantivy.Query
+    bound: float  # outside the rare fields
+    matches: int
+    rare: tuple[tantivy.Query, ...]
+    rare_matches: int
+
+
 def _unscored(query: tantivy.Query) -> tantivy.Query:
     """A filter that adds nothing to the score (tantivy's Must clauses add their scores)."""
     return tantivy.Query.const_score_query(query, 0.0)
@@ -357,6 +395,7 @@ class SearchIndex:
         self._state_seq = -1
         self._reader_seq = -1
         self._snapshot: IndexSnapshot | None = None
+        self._lock = threading.Lock()  # searches from worker threads share this view
 
     def exists(self) -> bool:
         """Whether an index (with its state) is there at all."""
@@ -366,6 +405,10 @@ class SearchIndex:
         """A view of the index holding every change committed to the store, or None when there
         is no index (or it is being swapped, or another process is catching it up): the caller
         then searches with FTS5."""
+        with self._lock:
+            return self._current(conn)
+
+    def _current(self, conn: sqlite3.Connection) -> IndexSnapshot | None:
         if not self._refresh_state():
             return None
         if _store_seq(conn) > self._state_seq and not self._catch_up(conn):

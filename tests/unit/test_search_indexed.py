@@ -66,9 +66,11 @@ class IndexedEngine(SearchEngine):
 
 
 def engine_index(store: Store):  # type: ignore[no-untyped-def]  # noqa: F811
-    from bot.store.search_index import SearchIndex, index_directory
+    from bot.store.search_index import SearchIndex, index_directory, rebuild
 
-    return SearchIndex(index_directory(_SCRATCH / f"engine{next(_NUMBERS)}"))
+    directory = index_directory(_SCRATCH / f"engine{next(_NUMBERS)}")
+    rebuild(store.conn, directory)  # now, not in the background on first use
+    return SearchIndex(directory)
 
 
 @pytest.fixture(autouse=True)
