@@ -78,17 +78,19 @@ class SearchEngine:
     """Searches one store, with the search index when one is given and in step (FTS5 otherwise).
     Cheap to create; the index object keeps this process's view of the index files."""
 
-    def __init__(self, store: Store, search_index: SearchIndex | None = None) -> None:
+    def __init__(self, store: Store, search_index: SearchIndex | None = None, *, auto_build: bool = True) -> None:
         self.store = store
         self.index = store.fulltext
         self.search_index = search_index
-        self._tried_building = False
+        # A one-shot process (the CLI) would exit during a background build: it does not start one.
+        self._tried_building = not auto_build
         self.builder: threading.Thread | None = None  # a background build of a missing index
 
     @classmethod
-    def for_data_dir(cls, store: Store, data_dir: str | Path) -> SearchEngine:
-        """The engine with the search index of a data directory (`<data_dir>/search-index`)."""
-        return cls(store, SearchIndex(index_directory(data_dir)))
+    def for_data_dir(cls, store: Store, data_dir: str | Path, *, auto_build: bool = True) -> SearchEngine:
+        """The engine with the search index of a data directory (`<data_dir>/search-index`);
+        `auto_build`: build a missing index of a small store in the background."""
+        return cls(store, SearchIndex(index_directory(data_dir)), auto_build=auto_build)
 
     def search(self, query: SearchQuery, now: datetime) -> SearchResult:
         """Ranked hits for a query at time `now`; never raises for any user input."""

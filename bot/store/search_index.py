@@ -507,11 +507,30 @@ def _rows(conn: sqlite3.Connection) -> Iterator[Sequence[object]]:
         yield from chunk
 
 
+def _remove_leftovers(target: Path) -> None:
+    """Building or retired directories left by processes that no longer run (the process id is
+    in the name: `<name>.building-<pid>-<tag>`, `<name>.old-<pid>-<tag>`)."""
+    for leftover in target.parent.glob(f"{target.name}.*-*-*"):
+        try:
+            pid = int(leftover.name.rsplit("-", 2)[-2])
+        except ValueError:
+            continue
+        if pid == os.getpid() or not leftover.is_dir():
+            continue
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            shutil.rmtree(leftover, ignore_errors=True)
+        except PermissionError:
+            continue  # it exists (another user's)
+
+
 def rebuild(conn: sqlite3.Connection, directory: str | Path, threads: int = 0) -> dict[str, int]:
     """Build the index of every paper into `directory` (replacing what is there) from one read
     snapshot of the store; returns {"papers": n, "seq": S}."""
     target = Path(directory).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     building = target.with_name(f"{target.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     building.mkdir()
     try:

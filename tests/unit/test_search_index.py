@@ -379,3 +379,15 @@ def test_the_reply_says_at_least_when_the_total_is_a_lower_bound(tmp_path: Path,
     reply = asyncio.run(service.handle_command("numbat", who, where))
     assert reply.header == "5 of 8 papers for “numbat”"
     store.close()
+
+
+def test_a_rebuild_removes_what_dead_builds_left(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "paperbot.db"))
+    store.papers.ingest([paper(1, "Okapi estimation")], NOW)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    leftover = tmp_path / f"search-index.building-{dead.stdout.strip()}-abcd1234"
+    leftover.mkdir()
+    (leftover / "meta.json").write_text("{}")
+    rebuild(store.conn, index_directory(tmp_path))
+    assert not leftover.exists() and (index_directory(tmp_path) / "state.json").exists()
+    store.close()
