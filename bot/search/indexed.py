@@ -22,8 +22,8 @@ Windows and the stop rule (why this is exact)
     weight x idf x (k1 + 1), over the fields where more than RARE_FIELD_DOCS papers have the term);
     the few papers with a term in a rare field are scored one by one before the windows. Once the
     kth best score reaches the bound, no unread paper can enter the top k and the scan stops.
-    Without words a window is read by its newest m and its most popular m: an unread paper is
-    older than the m-th newest and less popular than the m-th most popular, which bounds it.
+    Without words (filters only) the k newest matches are read, then every popular match young
+    enough to beat the kth of them (`_relevance_without_text`).
 
 Other sorts
     "new": windows newest first, each asked for its newest matches, until k are found.
@@ -42,11 +42,18 @@ Totals
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.search.query import Plan
-from bot.search.ranking import COLUMN_WEIGHTS, POPULARITY_MAX, popularity_factor, recency
+from bot.search.ranking import (
+    COLUMN_WEIGHTS,
+    POPULARITY_MAX,
+    RECENCY_DAYS,
+    popularity_factor,
+    recency,
+)
 from bot.store.fulltext import FTS_PK_BITS
 from bot.store.search_index import IndexQuery, IndexSnapshot
 
@@ -112,9 +119,11 @@ def _kth(found: dict[int, tuple[float, int, int]], k: int) -> float:
 
 
 def _relevance(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetime) -> IndexedScan:
+    if query.text is None:
+        return _relevance_without_text(snapshot, query, plan, now)
     now_s = now.timestamp()
     k = plan.k
-    bound = query.bound * _BOUND_MARGIN if query.text is not None else 1.0
+    bound = query.bound * _BOUND_MARGIN
     found: dict[int, tuple[float, int, int]] = {}
     # Papers with a term in a rare field are few: scored one by one, so `bound` leaves them out.
     rare = snapshot.rare_matches(query, plan.lo_key)
@@ -129,10 +138,7 @@ def _relevance(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: date
         read += 1
         # Older windows are larger: start where the last one ended (a re-read scans it again).
         while True:
-            if query.text is not None:
-                hits, count, remainder = _best_by_text(snapshot, query, lo, hi, take, newest)
-            else:
-                hits, count, remainder = _best_without_text(snapshot, query, lo, hi, take, now_s)
+            hits, count, remainder = _best_by_text(snapshot, query, lo, hi, take, newest)
             for base, key, pop in hits:
                 found[key] = (_score(base, key, pop, now_s), key, pop)
             if remainder <= 0.0 or _kth(found, k) >= remainder:
@@ -172,20 +178,27 @@ def _best_by_text(
     return hits, count, remainder
 
 
-def _best_without_text(
-    snapshot: IndexSnapshot, query: IndexQuery, lo: int, hi: int | None, take: int, now_s: float
-) -> tuple[list[tuple[float, int, int]], int, float]:
-    """The window's newest `take` and most popular `take` (S = 1), its paper count, and the bound
-    of any paper in neither list."""
-    newest = snapshot.ordered(query, lo, hi, take, "key")
-    popular = snapshot.ordered(query, lo, hi, take, "top", popular_only=True)
-    hits = [(1.0, key, pop) for key, pop in dict(newest + popular).items()]
-    if len(newest) < take:
-        return hits, len(newest), 0.0
-    oldest_taken = newest[-1][0]
-    least_popular = popular[-1][1] if len(popular) == take else 0
-    remainder = recency(now_s - (oldest_taken >> FTS_PK_BITS)) * popularity_factor(least_popular)
-    return hits, snapshot.count(query, lo, hi), remainder * _BOUND_MARGIN
+def _relevance_without_text(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetime) -> IndexedScan:
+    """Filters only: score = recency x popularity. The k newest papers score at least the kth of
+    them, `floor`; a paper not among them is older than all of them, so it beats `floor` only
+    when popular and younger than the age at which recency x POPULARITY_MAX falls to `floor`:
+    those few popular papers are all read."""
+    now_s = now.timestamp()
+    newest = _newest(snapshot, query, plan, now)
+    found = {key: (_score(1.0, key, pop, now_s), key, pop) for _, key, pop in newest.ranked}
+    if len(found) >= plan.k:
+        floor = _kth(found, plan.k) / POPULARITY_MAX
+        lo = plan.lo_key
+        if floor > 0.0:
+            # recency(age) >= floor  <=>  age <= 90 days x sqrt(1 / floor - 1)
+            age = _DAY * RECENCY_DAYS * math.sqrt(max(0.0, 1.0 / min(1.0, floor) - 1.0))
+            lo = max(lo, max(0, int(now_s - age)) << FTS_PK_BITS)
+        popular = snapshot.count(query, lo, None, popular_only=True)
+        if popular:
+            for key, pop in snapshot.ordered(query, lo, None, popular, "top", popular_only=True):
+                found[key] = (_score(1.0, key, pop, now_s), key, pop)
+    ranked = heapq.nlargest(plan.k, found.values())
+    return IndexedScan(ranked, newest.total, newest.total_exact, newest.windows_read)
 
 
 def _newest(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetime) -> IndexedScan:
