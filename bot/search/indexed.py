@@ -11,8 +11,8 @@ Score (sort "relevance")
     words S is 1 (newest and most popular first).
 
 Windows and the stop rule (why this is exact)
-    The time before `now` is cut at ages WINDOW_DAYS (2, 7, 14, 30 ... days); the first window
-    also holds papers dated in the future. Windows are read newest first. From a window we
+    The time before `now` is cut at the starts of the UTC days WINDOW_DAYS (2, 7, 14, 30 ...)
+    before it; the first window also holds papers dated in the future. Windows are read newest first. From a window we
     take its best `m` matches by S (m = 2k + 10 first) and score them fully. A match of the window
     that was not taken has S <= the m-th S, and recency <= the window's newest recency r_w, so
     it scores below S_m x r_w x POPULARITY_MAX: while that exceeds the kth best score so far, m
@@ -77,22 +77,22 @@ class IndexedScan:
 
 
 def windows(lo_key: int, now: datetime) -> list[tuple[int, int | None, float]]:
-    """(lo_key, hi_key or None, largest recency in the window) newest first, cut at WINDOW_DAYS
-    before `now`, none below `lo_key`."""
+    """(lo_key, hi_key or None, largest recency in the window) newest first, cut at the start of
+    the UTC day WINDOW_DAYS before `now` (whole days are cheap to select: see
+    `IndexSnapshot._window`), none below `lo_key`."""
     now_s = int(now.timestamp())
     result: list[tuple[int, int | None, float]] = []
     hi: int | None = None
-    newest_age = 0.0
     for days in (*WINDOW_DAYS, None):
-        lo = 0 if days is None else max(0, now_s - days * _DAY) << FTS_PK_BITS
+        lo = 0 if days is None else max(0, (now_s - days * _DAY) // _DAY * _DAY) << FTS_PK_BITS
         lo = max(lo, lo_key)
         if hi is not None and lo >= hi:
             break
+        newest_age = 0.0 if hi is None else max(0.0, now_s - (hi >> FTS_PK_BITS))
         result.append((lo, hi, recency(newest_age)))
         if lo <= lo_key:
             break
         hi = lo
-        newest_age = float(days or 0) * _DAY
     return result
 
 

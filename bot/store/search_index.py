@@ -12,7 +12,8 @@ What it holds (one document per paper; nothing is stored, every value is a fast 
     pk; key (`bot.store.fulltext.fts_key`: time << 31 | pk, so time order and time windows are
     key order and key ranges, as in papers_fts); popularity; top (popularity << 32 | seconds, the
     sort:top order); popular ("yes" when popularity > 0, an indexed term so that tantivy can lead
-    with the few popular papers); kind ("paper" in every document); title, abstract, authors and summary text (tokenizer "paper":
+    with the few popular papers); kind ("paper" in every document); day (the UTC day number of
+    the key's time, so that a window of whole days is a set of terms: see `_bounded`); title, abstract, authors and summary text (tokenizer "paper":
     simple split, lower case, ASCII folding, English stemming, like FTS5's porter unicode61
     remove_diacritics); topic ids and source kinds (exact terms).
 
@@ -67,7 +68,7 @@ __all__ = [
     "FORMAT", "TEXT_FIELDS", "SearchIndex", "IndexSnapshot", "IndexQuery", "index_directory", "rebuild",
 ]
 
-FORMAT = 1
+FORMAT = 2  # 2: the day field
 TEXT_FIELDS = ("title", "abstract", "authors", "summary")
 STATE_FILE = "state.json"
 # tantivy's BM25 constants (fixed in tantivy): the bound of one term is idf * (K1 + 1).
@@ -78,6 +79,10 @@ _CHUNK = 2000
 _MAX_POPULARITY = (1 << 31) - 1
 # A term in a field with at most this many papers is scored paper by paper, not bounded.
 RARE_FIELD_DOCS = 5000
+DAY = 86400
+# A window of whole days is selected by its day terms (tantivy then leads with the window's own
+# papers) rather than a range of keys (which visits every match of the words): up to this many.
+MAX_DAY_TERMS = 800
 
 _DOC_SQL = (
     "SELECT p.pk, p.title, p.abstract, p.authors, p.summary_text, COALESCE(p.published, p.first_seen), "
@@ -113,7 +118,7 @@ def _schema() -> tantivy.Schema:
     builder.add_unsigned_field("top", indexed=False, fast=True)
     for name in TEXT_FIELDS:
         builder.add_text_field(name, tokenizer_name="paper", index_option="position")
-    for name in ("topic", "source", "popular", "kind"):
+    for name in ("topic", "source", "popular", "kind", "day"):
         builder.add_text_field(name, tokenizer_name="raw", index_option="basic")
     return builder.build()
 
@@ -149,6 +154,7 @@ def _document(row: Sequence[object]) -> tantivy.Document:
     if popularity > 0:
         doc.add_text("popular", "yes")
     doc.add_text("kind", "paper")  # every document: the probe of `_documents_for_idf`
+    doc.add_text("day", str((key >> FTS_PK_BITS) // DAY))
     return doc
 
 
@@ -198,6 +204,7 @@ class IndexSnapshot:
         self.searcher = searcher
         self.seq = seq
         self._docs_for_idf: int | None = None
+        self._newest: int | None = None
 
     # --- queries -------------------------------------------------------------------------
 
@@ -336,14 +343,38 @@ class IndexSnapshot:
         clauses = [(tantivy.Occur.Must, query.text if query.text is not None else tantivy.Query.all_query())]
         clauses += [(tantivy.Occur.Must, extra) for extra in query.filters]
         if lo_key > 0 or hi_key is not None:
-            window = tantivy.Query.range_query(
-                SCHEMA, "key", tantivy.FieldType.Unsigned, lo_key if lo_key > 0 else None, hi_key,
-                include_upper=hi_key is None,
-            )
-            clauses.append((tantivy.Occur.Must, _unscored(window)))
+            clauses.append((tantivy.Occur.Must, _unscored(self._window(lo_key, hi_key))))
         if popular_only:
             clauses.append((tantivy.Occur.Must, _unscored(tantivy.Query.term_query(SCHEMA, "popular", "yes"))))
         return tantivy.Query.boolean_query(clauses)
+
+    def _window(self, lo_key: int, hi_key: int | None) -> tantivy.Query:
+        """The papers with lo_key <= key < hi_key: as day terms when both ends are day starts
+        (measured at 1M papers: 0.25 ms instead of 3 ms for two days of a common word, since
+        tantivy then leads with the window's papers), else as a range of keys."""
+        lo_s = lo_key >> FTS_PK_BITS
+        aligned = lo_key == lo_s << FTS_PK_BITS and lo_s % DAY == 0
+        if hi_key is None:
+            hi_s = (self._newest_key() >> FTS_PK_BITS) // DAY * DAY + DAY
+        else:
+            hi_s = hi_key >> FTS_PK_BITS
+            aligned = aligned and hi_key == hi_s << FTS_PK_BITS and hi_s % DAY == 0
+        first, last = lo_s // DAY, max(lo_s // DAY, hi_s // DAY)
+        if aligned and last <= first:
+            return tantivy.Query.empty_query()  # no paper is that new
+        if aligned and last - first <= MAX_DAY_TERMS:
+            return tantivy.Query.term_set_query(SCHEMA, "day", [str(day) for day in range(first, last)])
+        return tantivy.Query.range_query(
+            SCHEMA, "key", tantivy.FieldType.Unsigned, lo_key if lo_key > 0 else None, hi_key,
+            include_upper=hi_key is None,
+        )
+
+    def _newest_key(self) -> int:
+        """The largest key in the index (cached for this snapshot): where an open window ends."""
+        if self._newest is None:
+            hits = self.searcher.search(tantivy.Query.all_query(), 1, count=False, order_by_field="key").hits
+            self._newest = int(hits[0][0]) if hits else 0
+        return self._newest
 
     def _with_fields(self, scores: list[float], addresses: list[tantivy.DocAddress]) -> list[tuple[float, int, int]]:
         if not addresses:
