@@ -195,7 +195,7 @@ def _relevance_without_text(snapshot: IndexSnapshot, query: IndexQuery, plan: Pl
             lo = max(lo, max(0, int(now_s - age)) << FTS_PK_BITS)
         popular = snapshot.count(query, lo, None, popular_only=True)
         if popular:
-            for key, pop in snapshot.ordered(query, lo, None, popular, "top", popular_only=True):
+            for key, pop in snapshot.ordered(query, lo, None, popular, "top", popular_only=True)[0]:
                 found[key] = (_score(1.0, key, pop, now_s), key, pop)
     ranked = heapq.nlargest(plan.k, found.values())
     return IndexedScan(ranked, newest.total, newest.total_exact, newest.windows_read)
@@ -210,20 +210,20 @@ def _newest(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetim
         if len(ranked) >= plan.k:
             break
         read += 1
-        rows = snapshot.ordered(query, lo, hi, plan.k - len(ranked), "key")
+        rows, count = snapshot.ordered(query, lo, hi, plan.k - len(ranked), "key")
         ranked += [(recency(now_s - (key >> FTS_PK_BITS)), key, pop) for key, pop in rows]
-        total += snapshot.count(query, lo, hi) if len(ranked) >= plan.k else len(rows)
+        total += count
     return _with_total(snapshot, query, plan_windows, read, ranked, total)
 
 
 def _most_popular(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: datetime) -> IndexedScan:
-    popular = snapshot.ordered(query, plan.lo_key, None, plan.k, "top", popular_only=True)
+    popular, popular_count = snapshot.ordered(query, plan.lo_key, None, plan.k, "top", popular_only=True)
     ranked = [(float(pop), key, pop) for key, pop in popular]
     if len(ranked) >= plan.k:
         if query.max_matches <= EXACT_COUNT_LIMIT:
             return IndexedScan(ranked, snapshot.count(query, plan.lo_key), True, 1)
         # Counting every match would read them all; the popular ones are a cheap lower bound.
-        return IndexedScan(ranked, snapshot.count(query, plan.lo_key, popular_only=True), False, 1)
+        return IndexedScan(ranked, popular_count, False, 1)
     # Every popular match is in; the newest of the others (popularity 0) follow.
     taken = {key for _, key, _ in ranked}
     rest = _newest(snapshot, query, replace(plan, k=plan.k + len(taken)), now)

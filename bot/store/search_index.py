@@ -319,12 +319,14 @@ class IndexSnapshot:
 
     def ordered(
         self, query: IndexQuery, lo_key: int, hi_key: int | None, limit: int, by: str, popular_only: bool = False
-    ) -> list[tuple[int, int]]:
+    ) -> tuple[list[tuple[int, int]], int]:
         """(key, popularity) of the first `limit` matches in a window by descending `by` ("key":
-        newest first; "top": most popular first, ties newest), optionally popular papers only."""
+        newest first; "top": most popular first, ties newest), optionally popular papers only,
+        and how many match in that window (counted in the same pass)."""
         bounded = self._bounded(query, lo_key, hi_key, popular_only)
-        result = self.searcher.search(bounded, limit, count=False, order_by_field=by, order=tantivy.Order.Desc)
-        return [(key, pop) for _, key, pop in self._with_fields([0.0] * len(result.hits), [a for _, a in result.hits])]
+        result = self.searcher.search(bounded, limit, count=True, order_by_field=by, order=tantivy.Order.Desc)
+        rows = self._with_fields([0.0] * len(result.hits), [a for _, a in result.hits])
+        return [(key, pop) for _, key, pop in rows], int(result.count)  # type: ignore[attr-defined]
 
     def count(
         self, query: IndexQuery, lo_key: int, hi_key: int | None = None, popular_only: bool = False
