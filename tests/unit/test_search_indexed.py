@@ -11,7 +11,6 @@ checked in test_search_index.py).
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,7 +48,7 @@ from tests.unit.test_search import (  # noqa: F401  (collected here, with this m
     test_why_names_the_field_of_a_word_fts5_matched_by_its_stem,
 )
 
-_SCRATCH = Path(tempfile.mkdtemp(prefix="search_indexed_"))
+_SCRATCH: list[Path] = []  # pytest's temporary directory for the indexes (set by the fixture)
 _NUMBERS = itertools.count()
 
 
@@ -68,9 +67,16 @@ class IndexedEngine(SearchEngine):
 def engine_index(store: Store):  # type: ignore[no-untyped-def]  # noqa: F811
     from bot.store.search_index import SearchIndex, index_directory, rebuild
 
-    directory = index_directory(_SCRATCH / f"engine{next(_NUMBERS)}")
+    directory = index_directory(_SCRATCH[0] / f"engine{next(_NUMBERS)}")
     rebuild(store.conn, directory)  # now, not in the background on first use
     return SearchIndex(directory)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    _SCRATCH.append(tmp_path_factory.mktemp("search_indexed"))
+    yield
+    _SCRATCH.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -81,5 +87,5 @@ def indexed_engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def engine(store: Store) -> SearchEngine:  # noqa: F811
+def engine(store: Store, scratch: None) -> SearchEngine:  # noqa: F811
     return IndexedEngine(store)
