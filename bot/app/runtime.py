@@ -132,7 +132,7 @@ class Runtime:
         )
         sources = offline_sources(clock) if offline else build_sources(settings, clock)
         summaries = build_summaries(settings, store, session, clock)
-        search = SearchEngine(store)
+        search = SearchEngine.for_data_dir(store, settings.data_dir)
         stopping = asyncio.Event()
         delivery = Delivery(store, {}, clock, stopping=stopping)
         # Loading the index reads the stored vectors; papers since are indexed by the "rank" loop.
@@ -209,7 +209,11 @@ class Runtime:
             self.spawn(self._every(FETCH_POLL_SECONDS, self.ranker.refresh, "rank"), "rank", interruptible=True)
         self.spawn(self._every(settings.scheduler_tick, lambda: self.scheduler.tick(self.clock()), "scheduler"), "scheduler")
         if settings.summarize_background:
-            summarize = lambda: self.summaries.background_pass(self.clock(), settings.summarize_batch)  # noqa: E731
+
+            async def summarize() -> None:
+                await self.summaries.background_pass(self.clock(), settings.summarize_batch)
+                self.search.catch_up()  # index the new summary texts and tags now, not in a search
+
             self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer", interruptible=True)
         self.ready = True
         log.info("paperbot running: adapters %s, %d sources", ", ".join(self.adapters), len(self.sources))
@@ -314,7 +318,10 @@ class Runtime:
         Concurrency is safe: the HttpClient spaces requests per host (arXiv stays at one
         request per 3 s), and each ingest is one synchronous transaction."""
         todo = list(sources) if sources is not None else due_sources(self.sources, self.store, self.clock())
-        return list(await asyncio.gather(*(fetch_source(s, self.http, self.store, self.clock) for s in todo)))
+        outcomes = list(await asyncio.gather(*(fetch_source(s, self.http, self.store, self.clock) for s in todo)))
+        if todo:
+            self.search.catch_up()  # index what was ingested now, so that no search pays for it
+        return outcomes
 
     def _seconds_until_due(self, source: Source) -> float:
         next_fetch = self.store.sources.get(source.name).next_fetch_at

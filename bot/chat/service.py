@@ -208,6 +208,8 @@ class BotService:
         record_shown(self.store, who, [p.id for p in papers], "search", now)
         shown = len(items)
         total = f"{result.total:,}" if result.total > shown else str(shown)
+        if not result.total_exact and result.total > shown:
+            total = f"at least {total}"
         return Reply(
             header=f"{shown} of {total} papers for {described}",
             groups=(ItemGroup(title="", items=items),),

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=10, help="at most this many (default 10)")
     search.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    sub.add_parser("reindex", help="rebuild the search index from the stored papers (safe while the bot runs)")
+
     for name, help_text in (("summarize", "summarize JSON Lines from stdin"), ("tag", "tag JSON Lines from stdin with topics")):
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--summarizer", choices=("offline", "llm"), help="override the SUMMARIZER setting")
@@ -146,6 +148,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdou
         from bot.cli.search import search_cli
 
         return search_cli(settings, args, stdout)
+    if command == "reindex":
+        from bot.cli.reindex import reindex
+
+        return reindex(settings, stdout)
     if command in ("summarize", "tag", "topics"):
         import bot.cli.summarize as summarize_commands
 

@@ -37,7 +37,7 @@ def search_cli(settings: Settings, args: Any, out: TextIO) -> int:
     async def go() -> int:
         async with aiohttp.ClientSession() as session:
             query = SearchQuery(text=text, since=since, topic=topic, limit=args.limit)
-            result = SearchEngine(store).search(query, clock())
+            result = SearchEngine.for_data_dir(store, settings.data_dir, auto_build=False).search(query, clock())
             summaries = await build_summaries(settings, store, session, clock).get_many([h.paper for h in result.hits])
             for hit in result.hits:
                 summary = summaries.get(hit.paper.id)

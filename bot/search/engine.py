@@ -7,32 +7,46 @@ A search reads as its data flows, one module per step:
         --here--> SearchHit (the Paper, its score, `why` from bot.search.explain)
     nothing found --bot.search.suggest--> a suggestion sentence
 
-Every statement runs in `bot.store.fulltext` (the index and its time-ordered key layout); the
-words of queries and papers are folded by `bot.core.text`. `total` is exact when the scan read
-every match and every filter was checked; otherwise it is an estimate extrapolated over time
-from what was read (`ranking.estimate_total`). Empty results carry a `suggestion` (a wider time
-window, a topic the words do appear in, fewer words, dropping a filter).
+Two indexes can answer the ranking step. With a `SearchIndex` (the tantivy index derived from
+the store, `bot.store.search_index`, under the data directory) and that index in step,
+`bot.search.indexed` ranks from it: time windows newest first with an exact stop rule, a few
+milliseconds at a million papers. Without one, or while it is missing, being rebuilt or caught
+up by another process, `bot.search.ranking` ranks from FTS5 (`bot.store.fulltext`), as before.
+The words of queries and papers are folded by `bot.core.text`. `total` is exact when
+`total_exact` says so; otherwise it is a lower bound, the matches counted in what was read
+(shown as "at least"). Empty results carry a `suggestion` (a wider time window, a topic the
+words do appear in, fewer words, dropping a filter).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.core.clock import ensure_utc
 from bot.core.errors import StoreError
 from bot.core.models import Paper
 from bot.search.explain import why
+from bot.search.indexed import rank_indexed
 from bot.search.query import Plan, SearchQuery, no_words, normalized, plan_for
-from bot.search.ranking import estimate_total, rank
+from bot.search.ranking import COLUMN_WEIGHTS, rank, total_of
 from bot.search.suggest import suggestion
 from bot.store.fulltext import FTS_PK_MASK
+from bot.store.search_index import IndexSnapshot, SearchIndex, index_directory, rebuild
 
 if TYPE_CHECKING:
     from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+# A missing search index is built on first use up to this many papers (a few seconds).
+AUTO_BUILD_PAPERS = 20_000
 
 __all__ = ["SearchHit", "SearchResult", "SearchEngine"]
 
@@ -48,21 +62,35 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The hits, best first. `total` is how many papers match in all; it is exact when the
-    search read every match, otherwise an estimate (see the module docstring). `suggestion` is
-    set when there are no hits."""
+    """The hits, best first. `total` is how many papers match in all when `total_exact`;
+    otherwise at least that many match (see the module docstring). `suggestion` is set when
+    there are no hits. `engine` names what ranked: "index", "fts5", or "none" (nothing could
+    match, no index was asked)."""
 
     hits: tuple[SearchHit, ...]
     total: int
     suggestion: str = ""
+    total_exact: bool = True
+    engine: str = "fts5"
 
 
 class SearchEngine:
-    """Searches one store. Cheap to create; holds no state besides the store."""
+    """Searches one store, with the search index when one is given and in step (FTS5 otherwise).
+    Cheap to create; the index object keeps this process's view of the index files."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, search_index: SearchIndex | None = None, *, auto_build: bool = True) -> None:
         self.store = store
         self.index = store.fulltext
+        self.search_index = search_index
+        # A one-shot process (the CLI) would exit during a background build: it does not start one.
+        self._tried_building = not auto_build
+        self.builder: threading.Thread | None = None  # a background build of a missing index
+
+    @classmethod
+    def for_data_dir(cls, store: Store, data_dir: str | Path, *, auto_build: bool = True) -> SearchEngine:
+        """The engine with the search index of a data directory (`<data_dir>/search-index`);
+        `auto_build`: build a missing index of a small store in the background."""
+        return cls(store, SearchIndex(index_directory(data_dir)), auto_build=auto_build)
 
     def search(self, query: SearchQuery, now: datetime) -> SearchResult:
         """Ranked hits for a query at time `now`; never raises for any user input."""
@@ -71,27 +99,98 @@ class SearchEngine:
         try:
             plan = plan_for(query)
             if plan.impossible or no_words(plan, query):
-                return SearchResult((), 0, suggestion(self.index, query, plan, now))
+                return SearchResult((), 0, suggestion(self.index, query, plan, now), engine="none")
+            snapshot = self._snapshot()
+            if snapshot is not None:
+                try:
+                    found = rank_indexed(snapshot, plan, now)
+                except ValueError as exc:  # tantivy reports its failures as ValueError
+                    log.warning("search index failed (%s); searching with FTS5", exc)
+                else:
+                    if not found.ranked:
+                        return SearchResult((), 0, suggestion(self.index, query, plan, now), engine="index")
+                    hits = self._hits(found.ranked, plan, query, now)
+                    total = max(len(hits), found.total)
+                    return SearchResult(hits, total, total_exact=found.total_exact, engine="index")
             scan = rank(self.index, plan, now)
             if not scan.ranked:
                 return SearchResult((), 0, suggestion(self.index, query, plan, now))
             hits = self._hits(scan.ranked, plan, query, now)
-            return SearchResult(hits, max(len(hits), estimate_total(self.index, scan, plan, now)))
+            total, exact = total_of(scan, filtered=bool(plan.filters.source or plan.filters.topic))
+            return SearchResult(hits, max(len(hits), total), total_exact=exact)
         except sqlite3.Error as exc:
             raise _store_error(exc) from exc
 
     def count_matches(self, query: SearchQuery, now: datetime) -> int:
         """Exactly how many papers match the words and filters of `query` (sort and limit are
-        ignored). Costs one pass over the matches: about 25 ms per million matching rows, more
-        with source/topic filters."""
+        ignored). Costs one pass over the matches: with FTS5 about 25 ms per million matching
+        rows (more with source/topic filters), with the search index a few times less."""
         query = normalized(query)
         try:
             plan = plan_for(query)
             if plan.impossible or no_words(plan, query):
                 return 0
+            snapshot = self._snapshot()
+            if snapshot is not None:
+                compiled = snapshot.compile(plan.terms, plan.author_words, plan.filters, COLUMN_WEIGHTS)
+                if compiled.text is not None and compiled.max_matches == 0:
+                    return 0
+                return snapshot.count(compiled, plan.lo_key)
             return self.index.count(plan.match, plan.lo_key, plan.filters)
         except sqlite3.Error as exc:
             raise _store_error(exc) from exc
+
+    def catch_up(self) -> bool:
+        """Bring the search index in step with the store now (e.g. right after a large ingest,
+        so that no search pays for it); False when there is no usable index."""
+        return self._snapshot() is not None
+
+    def _snapshot(self) -> IndexSnapshot | None:
+        """The search index in step with the store, or None (no index, or not usable now)."""
+        if self.search_index is None:
+            return None
+        try:
+            if not self._tried_building and not self.search_index.exists():
+                self._build_small_index()
+            return self.search_index.snapshot(self.store.conn)
+        except (OSError, ValueError) as exc:
+            log.warning("search index unavailable (%s); searching with FTS5", exc)
+            return None
+
+    def _build_small_index(self) -> None:
+        """A missing index is built on first use when the store is small (a new install:
+        seconds at most), in a background thread with its own connection when the store is a
+        file, so that searches meanwhile answer from FTS5 without waiting; a large store waits
+        for `paperbot reindex` and searches with FTS5 meanwhile."""
+        assert self.search_index is not None
+        self._tried_building = True
+        papers = self.store.papers.count()
+        directory = self.search_index.directory
+        if papers > AUTO_BUILD_PAPERS:
+            log.warning(
+                "no search index at %s for %d papers: searching with FTS5 (slower) until `paperbot reindex`",
+                directory, papers,
+            )
+            return
+        location = self.store.location
+        if location is None:
+            rebuild(self.store.conn, directory)
+            return
+
+        def build() -> None:
+            from bot.store import Store
+
+            try:
+                own = Store.open(location)
+                try:
+                    rebuild(own.conn, directory)
+                finally:
+                    own.close()
+            except Exception:  # the engine keeps answering from FTS5; the next process tries again
+                log.exception("building the search index at %s failed", directory)
+
+        self.builder = threading.Thread(target=build, name="search-index-build", daemon=True)
+        self.builder.start()
 
     def _hits(
         self, ranked: list[tuple[float, int, int]], plan: Plan, query: SearchQuery, now: datetime

@@ -11,6 +11,7 @@ of control characters and shortened.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from bot.core.clock import humanize_age
 from bot.core.models import Paper, SourceKind
@@ -20,6 +21,7 @@ from bot.search.query import Plan, SearchQuery, has_words, utc
 __all__ = ["why", "describe", "clean", "POPULAR_WHY"]
 
 POPULAR_WHY = 10  # mention popularity in `why` from this many upvotes / points
+_stem = lru_cache(maxsize=200_000)(strip_suffix)  # the same words recur across abstracts
 _DAY = 86400.0
 
 
@@ -62,10 +64,18 @@ def why(paper: Paper, plan: Plan, query: SearchQuery, popularity: int, now: date
     parts: list[str] = []
     if plan.terms:
         fields = (("title", paper.title), ("abstract", paper.abstract), ("author", " ".join(paper.authors)))
+        phrases = [[_stem(w) for w in t.split()] for t in plan.terms]
         matched_any = False
         for name, text in fields:
-            tokens = [strip_suffix(w) for w in folded_words(text)]
-            found = [t for t in plan.terms if _has_phrase(tokens, [strip_suffix(w) for w in t.split()])]
+            # Cheap first look: in ASCII text folding is lower-casing and a stem is a prefix of
+            # its word, so a field none of whose first stems occurs in cannot match; this skips
+            # splitting most abstracts.
+            if text.isascii():
+                lowered = text.lower()
+                if not any(phrase and phrase[0] in lowered for phrase in phrases):
+                    continue
+            tokens = [_stem(w) for w in folded_words(text)]
+            found = [t for t, phrase in zip(plan.terms, phrases, strict=True) if _has_phrase(tokens, phrase)]
             if found:
                 parts.append(f"{name}: {', '.join(found[:4])}")
                 matched_any = True

@@ -39,8 +39,8 @@ Other sorts
     Without words the partial index is walked directly, then the newest papers fill up.
 
 Totals
-    `estimate_total` is exact when the scan read every match and every filter was checked;
-    otherwise it is an estimate extrapolated over time from what was read.
+    `total_of` is exact when the scan read every match and every filter was checked; otherwise
+    it is the number of matches known to pass, marked as a lower bound.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK, FullTextIndex
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Scan", "rank", "scan_relevance", "scan_new", "scan_top", "estimate_total", "recency", "popularity_factor"]
+__all__ = ["Scan", "rank", "scan_relevance", "scan_new", "scan_top", "total_of", "recency", "popularity_factor"]
 
 # bm25() column weights, in papers_fts column order: title, abstract, authors, summary_text.
 COLUMN_WEIGHTS = (8.0, 1.0, 3.0, 1.0)
@@ -263,18 +263,13 @@ def _scan_top_browse(index: FullTextIndex, plan: Plan, now: datetime) -> Scan:
     return Scan(ranked, rest.passed + len(rows), rest.checked, rest.read, rest.last_key, rest.exhausted)
 
 
-def estimate_total(index: FullTextIndex, scan: Scan, plan: Plan, now: datetime) -> int:
-    """How many papers match in all: exact when everything was read and checked; else
-    extrapolated over time."""
-    if scan.checked < scan.read:  # filters were checked on some rows only
-        seen = scan.read * (scan.passed / scan.checked if scan.checked else 1.0)
-    else:
-        seen = float(scan.passed)
-    if scan.exhausted or scan.last_key is None:
-        return round(seen)
-    now_s = now.timestamp()
-    oldest = index.oldest_key(plan.lo_key)
-    start_s = (oldest if oldest is not None else plan.lo_key) >> FTS_PK_BITS
-    read_span = max(1.0, now_s - (scan.last_key >> FTS_PK_BITS))
-    full_span = max(read_span, now_s - start_s)
-    return round(seen * full_span / read_span)
+def total_of(scan: Scan, filtered: bool) -> tuple[int, bool]:
+    """How many papers match, and whether that is exact. Without source/topic filters every row
+    read matches; with them, the rows known to pass. Exact when the scan read every match (and
+    checked every filter); otherwise a lower bound ("at least").
+
+    An earlier version extrapolated over the time since the oldest paper, which one paper from
+    2012 among recent ones turned into millions; a lower bound is never more than the truth."""
+    if not filtered:
+        return scan.read, scan.exhausted
+    return scan.passed, scan.exhausted and scan.checked >= scan.read

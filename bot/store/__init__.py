@@ -31,8 +31,10 @@ __all__ = ["Store", "Retention", "IngestCounts", "SourceState", "DatabaseURL", "
 class Store:
     """One open database and its repositories."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, location: str | None = None) -> None:
         self.conn = conn
+        # The database file (None: in memory, or unknown), for work that opens its own connection.
+        self.location = location if location and location != ":memory:" else None
         self.papers = PaperStore(conn)
         self.fulltext = FullTextIndex(conn)
         self.sources = SourceStateStore(conn)
@@ -58,7 +60,7 @@ class Store:
         that cannot be written is refused (StoreReadOnly) unless `writable` is False, which
         commands that only read pass."""
         url = parse_database_url(location) if isinstance(location, str) else location
-        return cls(connect(url, writable=writable))
+        return cls(connect(url, writable=writable), url.path)
 
     def close(self) -> None:
         """Close the connection; the WAL is checkpointed by SQLite."""

@@ -1,7 +1,12 @@
 """Papers, their versions and per-source signals: ingest (idempotent, merging) and reads.
 
 Ingest keeps the full-text index (papers_fts, keyed by `bot.store.fulltext.fts_key`) in step
-with each paper, in the same transaction; search reads the index through `bot.store.fulltext`."""
+with each paper, in the same transaction; search reads the index through `bot.store.fulltext`.
+
+Every write that changes what the search engine's index holds for a paper (its texts, time,
+popularity, sources or topics) also sets `papers.index_seq` to a fresh value of the store's
+search sequence (`next_index_seq`), in the same transaction; `bot.store.search_index` catches
+up from those numbers (see its docstring). A new write path must do the same."""
 
 from __future__ import annotations
 
@@ -114,8 +119,9 @@ class PaperStore:
         known_signals = self._load_signals(list(by_id))
         now_iso = to_iso(now)
         with transaction(self.conn):
+            seq = self.next_index_seq()
             for paper in by_id.values():
-                outcome = self._ingest_one(paper, existing.get(paper.id), known_signals, now_iso)
+                outcome = self._ingest_one(paper, existing.get(paper.id), known_signals, now_iso, seq)
                 if outcome == "new":
                     counts.new += 1
                     counts.new_ids.append(paper.id)
@@ -160,13 +166,14 @@ class PaperStore:
         row: sqlite3.Row | None,
         known_signals: dict[tuple[str, str, str], tuple[int, int]],
         now_iso: str | None,
+        seq: int,
     ) -> str:
         rank = _META_RANK[paper.source]
         digest = _content_hash(paper)
         signals_changed = self._upsert_signals(paper, known_signals, now_iso)
         popularity = max((s.score for s in paper.signals), default=0)
         if row is None:
-            self._insert(paper, rank, digest, popularity, now_iso)
+            self._insert(paper, rank, digest, popularity, now_iso, seq)
             if paper.version:
                 self._record_version(paper, now_iso)
             return "new"
@@ -179,7 +186,7 @@ class PaperStore:
         better_meta = rank > row["meta_rank"] or (rank == row["meta_rank"] and paper.version > row["version"])
         changed_meta = (rank == row["meta_rank"] and paper.version == row["version"] and digest != row["content_hash"])
         if newer_version or better_meta or changed_meta:
-            self._update_meta(paper, row, rank, digest, sources, newer_version, now_iso)
+            self._update_meta(paper, row, rank, digest, sources, newer_version, now_iso, seq)
             if paper.version:
                 self._record_version(paper, now_iso)
             if newer_version:
@@ -187,16 +194,19 @@ class PaperStore:
             return "merged"
         if new_source or signals_changed:
             self.conn.execute(
-                "UPDATE papers SET sources = ?, popularity = MAX(popularity, ?), changed_at = ? WHERE pk = ?",
-                (json.dumps(sources), popularity, now_iso, row["pk"]),
+                "UPDATE papers SET sources = ?, popularity = MAX(popularity, ?), changed_at = ?, index_seq = ? "
+                "WHERE pk = ?",
+                (json.dumps(sources), popularity, now_iso, seq, row["pk"]),
             )
             return "merged"
         return "skipped"
 
-    def _insert(self, paper: Paper, rank: int, digest: str, popularity: int, now_iso: str | None) -> None:
+    def _insert(
+        self, paper: Paper, rank: int, digest: str, popularity: int, now_iso: str | None, seq: int
+    ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
         cursor = self.conn.execute(
-            f"INSERT INTO papers ({_PAPER_COLUMNS}) VALUES ({','.join('?' * 24)})",
+            f"INSERT INTO papers ({_PAPER_COLUMNS}, index_seq) VALUES ({','.join('?' * 25)})",
             (
                 paper.id, paper.version, paper.title, paper.abstract, authors,
                 json.dumps(list(paper.categories)), paper.primary_category,
@@ -204,7 +214,7 @@ class PaperStore:
                 paper.source_label, paper.announce_type, paper.doi, paper.journal_ref,
                 paper.comment, rank, digest, json.dumps([paper.source.value]), popularity,
                 int(paper.announce_type in ("replace", "replace-cross") or paper.version > 1),
-                now_iso, now_iso, "",
+                now_iso, now_iso, "", seq,
             ),
         )
         pk = int(cursor.lastrowid)  # type: ignore[arg-type]
@@ -219,6 +229,7 @@ class PaperStore:
         sources: list[str],
         newer_version: bool,
         now_iso: str | None,
+        seq: int,
     ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
         old = self._fts_delete(row["pk"])
@@ -229,7 +240,7 @@ class PaperStore:
                doi = COALESCE(?, doi), journal_ref = COALESCE(?, journal_ref),
                comment = COALESCE(?, comment), meta_rank = MAX(meta_rank, ?), content_hash = ?,
                sources = ?, popularity = MAX(popularity, ?),
-               is_updated = CASE WHEN ? THEN 1 ELSE is_updated END, changed_at = ?
+               is_updated = CASE WHEN ? THEN 1 ELSE is_updated END, changed_at = ?, index_seq = ?
                WHERE pk = ?""",
             (
                 paper.version, paper.title, paper.abstract or old["abstract"], authors,
@@ -237,7 +248,7 @@ class PaperStore:
                 to_iso(paper.published), to_iso(paper.updated), paper.url, paper.source_label,
                 paper.announce_type, paper.doi, paper.journal_ref, paper.comment, rank, digest,
                 json.dumps(sources), max((s.score for s in paper.signals), default=0),
-                newer_version, now_iso, row["pk"],
+                newer_version, now_iso, seq, row["pk"],
             ),
         )
         # The key follows the stored time: published = COALESCE(new, old), else first_seen.
@@ -299,25 +310,47 @@ class PaperStore:
             )
         return changed
 
+    def next_index_seq(self) -> int:
+        """A fresh number of the search sequence, for `papers.index_seq` of rows written in the
+        current transaction (the caller holds it: a write transaction serializes the numbers)."""
+        row = self.conn.execute("UPDATE search_sequence SET value = value + 1 RETURNING value").fetchone()
+        return int(row[0])
+
     def set_summary_text(self, paper_id: str, text: str) -> None:
         """Index a summary's text with the paper so searches find words only the summary has."""
-        row = self.conn.execute("SELECT pk, summary_text FROM papers WHERE id = ?", (paper_id,)).fetchone()
-        if row is None or row["summary_text"] == text:
-            return
-        old = self._fts_delete(row["pk"])
-        self.conn.execute("UPDATE papers SET summary_text = ? WHERE pk = ?", (text, row["pk"]))
-        self._fts_insert(
-            fts_key(old["published"] or old["first_seen"], row["pk"]),
-            old["title"], old["abstract"], old["authors"], text,
-        )
+        with transaction(self.conn):
+            row = self.conn.execute("SELECT pk, summary_text FROM papers WHERE id = ?", (paper_id,)).fetchone()
+            if row is None or row["summary_text"] == text:
+                return
+            old = self._fts_delete(row["pk"])
+            self.conn.execute(
+                "UPDATE papers SET summary_text = ?, index_seq = ? WHERE pk = ?",
+                (text, self.next_index_seq(), row["pk"]),
+            )
+            self._fts_insert(
+                fts_key(old["published"] or old["first_seen"], row["pk"]),
+                old["title"], old["abstract"], old["authors"], text,
+            )
 
     def set_topics(self, paper_id: str, topic_ids: Iterable[str]) -> None:
         """Replace the topic tags of a paper (topic ids from the taxonomy)."""
-        self.conn.execute("DELETE FROM paper_topics WHERE paper_id = ?", (paper_id,))
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO paper_topics (paper_id, topic_id) VALUES (?, ?)",
-            [(paper_id, topic) for topic in topic_ids],
-        )
+        wanted = list(dict.fromkeys(topic_ids))
+        with transaction(self.conn):
+            current = [
+                row[0] for row in self.conn.execute(
+                    "SELECT topic_id FROM paper_topics WHERE paper_id = ? ORDER BY rowid", (paper_id,)
+                )
+            ]
+            if current == wanted:
+                return  # nothing changes, so the search index has nothing to catch up
+            self.conn.execute("DELETE FROM paper_topics WHERE paper_id = ?", (paper_id,))
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO paper_topics (paper_id, topic_id) VALUES (?, ?)",
+                [(paper_id, topic) for topic in wanted],
+            )
+            self.conn.execute(
+                "UPDATE papers SET index_seq = ? WHERE id = ?", (self.next_index_seq(), paper_id)
+            )
 
     def topics_of(self, paper_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """Topic ids per paper id, for the given papers."""
