@@ -3,7 +3,8 @@
 Discord wants an answer within 3 seconds. Commands that are pure and instant (help, topics) are
 answered directly; every other command is deferred first (`defer(ephemeral=True, thinking=True)`,
 the user sees "paperbot is thinking...") and answered with follow-ups, which may come for 15
-minutes. Results are private (ephemeral) unless the core says otherwise; a private, shareable
+minutes. Results are private (ephemeral) unless the core says otherwise (`/papers email` always
+is: its answer names the address, which nobody else may see); a private, shareable
 result carries a "Share" button that reposts it publicly with "Shared by @user". Errors are
 always private. Every message is sent with mentions disabled.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 # Pure, in-memory commands: answered at once, without deferring.
 INSTANT = (cmd.HelpCommand, cmd.TopicsCommand)
+# Answered privately whatever the core says: the answer names the person's email address.
+PRIVATE_ALWAYS = (cmd.EmailDigestCommand,)
 _SORRY = "Sorry, something went wrong on our side; it has been logged."
 ACK_SECONDS = 2.0  # Discord allows 3 s; past this a click is deferred and answered by a follow-up
 
@@ -129,6 +133,8 @@ class InteractionResponder:
         except Exception:  # the service answers errors itself; this is the last line of defence
             log.exception("command %s failed", type(command).__name__)
             reply = _error_reply(_SORRY)
+        if isinstance(command, PRIVATE_ALWAYS):
+            reply = replace(reply, private=True, shareable=False)
         await self.answer(interaction, reply)
 
     async def answer(self, interaction: discord.Interaction, reply: Reply) -> None:
