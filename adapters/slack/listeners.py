@@ -21,8 +21,9 @@ in a distributed app carries that workspace's token.
 
 App Home: `app_home_opened` publishes the person's Home (`ServiceAPI.home`, drawn by views.py);
 its buttons run their `/papers` command as the person in the channel they are about (or open
-that channel's settings, or a paper in a modal) and publish the Home again with the outcome on
-top; a typed command that changes what the Home shows refreshes it too (best effort).
+that channel's settings, their own digest's form, or a paper in a modal) and publish the Home
+again with the outcome on top; a typed command that changes what the Home shows refreshes it too
+(best effort). Their own digest's form (Change) saves as `digest me on` through the core.
 
 Digest settings: `/papers digest edit`, a digest's Settings button and a Home digest's Settings
 open the channel's settings modal (`ServiceAPI.digest_form`); someone who may not change it gets
@@ -31,7 +32,8 @@ command's own parsers) and bad ones are shown beside themselves (`response_actio
 good ones close the modal and run as the same DigestOnCommand, with its permission check, and
 the outcome is posted privately in the channel. Time zones are offered as one types.
 
-Message shortcuts (shortcuts.py) run their command about the paper a message links, privately.
+Message shortcuts (shortcuts.py: Paper details, Save paper, More like this) run their command
+about the paper a message links, privately; "Save paper" refreshes the Home like a typed save.
 
 Leaving: in a distributed app, `app_uninstalled` and a revoked bot token forget the workspace
 (`Installations.forget_workspace`: tokens, digests, subscriptions, pending messages); as your own
@@ -81,7 +83,9 @@ from adapters.slack.views import (
     DIGEST_MODAL,
     HOME_DETAILS_ACTION,
     HOME_EDIT_ACTION,
+    HOME_PERSONAL_ACTION,
     HOME_RUN_ACTION,
+    PERSONAL_MODAL,
     TIME_ZONE_ACTION,
     digest_modal,
     digest_values,
@@ -90,16 +94,21 @@ from adapters.slack.views import (
     message_modal,
     modal_channel,
     paper_modal,
+    personal_digest_modal,
+    personal_digest_values,
     time_zone_options,
 )
-from bot.chat.forms import parse_digest_form, time_zone_choices
+from bot.chat.forms import parse_digest_form, parse_personal_digest_form, time_zone_choices
 from bot.chat.grammar import (
+    DigestMeCommand,
     DigestOffCommand,
     DigestOnCommand,
+    FeedbackCommand,
     ListSubscriptionsCommand,
     PaperCommand,
     QuietHoursCommand,
     SubscribeCommand,
+    UnlikeCommand,
     UnsubscribeCommand,
     parse_command,
 )
@@ -318,24 +327,31 @@ EDIT_COMMANDS = ("digest edit", "digest settings")  # answered with the settings
 
 def changes_home(text: str) -> bool:
     """Whether a command changes what its sender's Home shows (their subscriptions, quiet
-    hours, or a digest they set up)."""
+    hours, saved papers, personal digest, or a digest they set up)."""
     try:
         command = parse_command(text)
     except UserInputError:
         return False
     if isinstance(command, QuietHoursCommand):
         return command.off or command.start is not None
-    return isinstance(command, (SubscribeCommand, UnsubscribeCommand, DigestOnCommand, DigestOffCommand))
+    if isinstance(command, FeedbackCommand):
+        return command.action == "save"
+    if isinstance(command, DigestMeCommand):
+        return command.action != "show"
+    return isinstance(command, (SubscribeCommand, UnsubscribeCommand, UnlikeCommand, DigestOnCommand, DigestOffCommand))
 
 
 def is_personal(text: str) -> bool:
-    """Whether a command is about the person alone (subscriptions, quiet hours), so it may run
-    from a Home button that names no channel."""
+    """Whether a command is about the person alone (subscriptions, quiet hours, saved papers,
+    their personal digest), so it may run from a Home button that names no channel."""
     try:
         command = parse_command(text)
     except UserInputError:
         return False
-    return isinstance(command, (SubscribeCommand, UnsubscribeCommand, ListSubscriptionsCommand, QuietHoursCommand))
+    return isinstance(
+        command,
+        (SubscribeCommand, UnsubscribeCommand, ListSubscriptionsCommand, QuietHoursCommand, UnlikeCommand, DigestMeCommand),
+    )
 
 
 def _json_value(body: dict[str, Any]) -> dict[str, Any]:
@@ -397,6 +413,8 @@ class SlackListeners:
         app.action(SETTINGS_ACTION, middleware=middleware)(self._listener(self.digest_settings))
         app.options(TIME_ZONE_ACTION)(self.time_zone_options)
         app.view_submission(DIGEST_MODAL, middleware=middleware)(self.settings_submitted)
+        app.action(re.compile(f"^{HOME_PERSONAL_ACTION}"), middleware=middleware)(self._listener(self.home_personal))
+        app.view_submission(PERSONAL_MODAL, middleware=middleware)(self.personal_submitted)
         for shortcut in SHORTCUTS:
             app.message_shortcut(shortcut.callback_id, middleware=middleware)(self._listener(self.message_shortcut))
         app.error(self.on_error)
@@ -604,6 +622,39 @@ class SlackListeners:
         caller = caller_in(context)
         return place_of(replace(caller, channel_id=channel), self.default_team_id, scoped=self.distributed)
 
+    # --- the personal digest modal ---------------------------------------------------------------
+
+    async def home_personal(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """The Home's Change button of the person's own digest: its modal, filled in from the
+        `digest me on ...` command the button carries (its current settings)."""
+        try:
+            current = parse_command(str(_json_value(body).get("c") or ""))
+        except UserInputError:
+            current = None
+        if not isinstance(current, DigestMeCommand):
+            await self._publish_home(context, await actor_in(context), notice="That button no longer works.")
+            return
+        problem = await self._open_view(context, str(body.get("trigger_id") or ""), personal_digest_modal(current))
+        if problem:
+            await self._publish_home(context, await actor_in(context), notice=problem)
+
+    async def personal_submitted(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """Saving the personal digest modal: bad fields are shown beside themselves; good ones
+        close it and run as `digest me on` through the core, and the Home shows the outcome."""
+        try:
+            command = parse_personal_digest_form(personal_digest_values(body.get("view") or {}))
+        except FormErrors as errors:
+            await ack(response_action="errors", errors=field_errors(errors))
+            return
+        await ack()
+        with self.inflight.track():
+            try:
+                actor = await actor_in(context)
+                reply = await self._service().handle_command(command, actor, place_in(context))
+                await self._publish_home(context, actor, notice=_first_line(reply))
+            except Exception as error:
+                await self.on_error(error, body, respond, None)
+
     # --- message shortcuts ----------------------------------------------------------------------
 
     async def message_shortcut(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
@@ -616,8 +667,11 @@ class SlackListeners:
             await self._respond(respond, render_reply(Reply(text=text, is_error=True)), ephemeral=True)
             return
         text = shortcut.command.format(id=paper_id)
-        reply = await self._service().handle_command(text, await actor_in(context), place_in(context))
+        actor = await actor_in(context)
+        reply = await self._service().handle_command(text, actor, place_in(context))
         await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=True)
+        if not reply.is_error and changes_home(text):  # "Save paper": the Home lists saved papers
+            await self._publish_home(context, actor)
 
     # --- the workspace leaving -----------------------------------------------------------------
 

@@ -6,9 +6,9 @@ A shortcut's command is `/papers` text with `{id}` for the paper's arXiv id, fou
 the message: its text, its blocks (links and texts) and its attachments (arxiv.org abs/pdf/html
 links, `arXiv:2504.17830` mentions, Hugging Face paper pages; bot.core.ids.find_arxiv_id).
 
-Only shortcuts whose command the core has are listed: "Paper details" (`paper {id}`). "Save
-paper" (`save {id}`) and "More like this" (`similar {id}`) are one line each here once the core
-has those commands; until then `/papers save 2504.17830` would be read as a search.
+The shortcuts: "Paper details" (`paper {id}`), "Save paper" (`save {id}`: the paper joins the
+person's saved list, and their App Home shows it) and "More like this" (`similar {id}`: the
+stored papers closest to it). Every answer is private, like the commands they run.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class Shortcut:
 
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("paperbot_paper", "Paper details", "Summary and methods of the linked paper", "paper {id}"),
+    Shortcut("paperbot_save", "Save paper", "Save the linked paper to your list", "save {id}"),
+    Shortcut("paperbot_similar", "More like this", "Papers like the linked one", "similar {id}"),
 )
 
 

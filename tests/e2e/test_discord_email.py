@@ -21,7 +21,13 @@ from bot.core.clock import FakeClock
 from bot.core.outbox import OutboxKind
 from bot.settings import Settings
 from tests.e2e.test_discord_adapter import _answers, _restore_discord_endpoints, settings_for  # noqa: F401
-from tests.support.discord_api import EPHEMERAL, GUILD_ID, USER_ID, FakeDiscord, assert_discord_limits
+from tests.support.discord_api import (
+    EPHEMERAL,
+    GUILD_ID,
+    USER_ID,
+    FakeDiscord,
+    assert_discord_limits,
+)
 from tests.support.discord_service import FakeService
 
 ADDRESS = "ada@example.org"
