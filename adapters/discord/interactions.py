@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
 
 import discord
 
@@ -39,6 +38,7 @@ from adapters.discord.render import (
     render_reply,
     share_content,
 )
+from adapters.discord.types import ActionRow, ButtonComponent
 from bot.chat.view import ItemAction
 from bot.core.errors import UserInputError
 from bot.core.models import Actor, Place, Reply
@@ -164,7 +164,7 @@ class InteractionResponder:
 
     async def on_component(self, interaction: discord.Interaction) -> None:
         """Details and Share buttons, recognised by custom_id (so they outlive restarts)."""
-        data: dict[str, Any] = dict(interaction.data or {})
+        data: Mapping[str, object] = interaction.data or {}
         custom_id = str(data.get("custom_id", ""))
         paper_id = paper_id_from_custom_id(custom_id)
         action = action_from_custom_id(custom_id)
@@ -196,7 +196,8 @@ class InteractionResponder:
             return
         rows = mark_choice(_button_rows(message), action, paper_id)
         try:
-            await interaction.response.edit_message(view=build_view([{"type": 1, "components": r} for r in rows]))
+            action_rows: list[ActionRow] = [{"type": 1, "components": r} for r in rows]
+            await interaction.response.edit_message(view=build_view(action_rows))
             await interaction.followup.send(reply.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("could not update message %s: %s", message.id, exc)
@@ -213,31 +214,32 @@ class InteractionResponder:
             for child in getattr(row, "children", [])
         ]
         view = build_view(details_buttons(details))
-        kwargs: dict[str, Any] = {
-            "content": share_content(interaction.user.mention, message.content),
-            "embeds": message.embeds,
-            "allowed_mentions": NO_MENTIONS,
-        }
-        if view is not None:
-            kwargs["view"] = view
+        content = share_content(interaction.user.mention, message.content)
         try:
-            await interaction.response.send_message(**kwargs)
+            if view is not None:
+                await interaction.response.send_message(content=content, embeds=message.embeds, allowed_mentions=NO_MENTIONS, view=view)
+            else:
+                await interaction.response.send_message(content=content, embeds=message.embeds, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("could not share message %s: %s", message.id, exc)
             await self.answer(interaction, _error_reply(f"Could not share it: {exc.text}"))
 
 
-def _button_rows(message: discord.Message) -> list[list[dict[str, Any]]]:
+def _button_rows(message: discord.Message) -> list[list[ButtonComponent]]:
     """A message's buttons as rows of Discord component dicts."""
-    rows: list[list[dict[str, Any]]] = []
+    rows: list[list[ButtonComponent]] = []
     for row in message.components:
-        buttons = []
+        buttons: list[ButtonComponent] = []
         for child in getattr(row, "children", []):
-            button: dict[str, Any] = {"type": 2, "style": int(getattr(child, "style", discord.ButtonStyle.secondary).value)}
-            for name in ("label", "custom_id", "url"):
-                value = getattr(child, name, None)
-                if value:
-                    button[name] = value
+            button: ButtonComponent = {"type": 2, "style": int(getattr(child, "style", discord.ButtonStyle.secondary).value)}
+            label, custom_id, url = (getattr(child, name, None) for name in ("label", "custom_id", "url"))
+            # Only what the button has (discord.py gives None for what it has not).
+            if label:
+                button["label"] = str(label)
+            if custom_id:
+                button["custom_id"] = str(custom_id)
+            if url:
+                button["url"] = str(url)
             buttons.append(button)
         if buttons:
             rows.append(buttons)

@@ -13,9 +13,8 @@ stored papers closest to it). Every answer is private, like the commands they ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.ids import find_arxiv_id
 
@@ -42,10 +41,10 @@ def shortcut_for(callback_id: str) -> Shortcut | None:
     return next((s for s in SHORTCUTS if s.callback_id == callback_id), None)
 
 
-def _strings(node: Any) -> Iterator[str]:
+def _strings(node: object) -> Iterator[str]:
     if isinstance(node, str):
         yield node
-    elif isinstance(node, dict):
+    elif isinstance(node, Mapping):
         for value in node.values():
             yield from _strings(value)
     elif isinstance(node, list):
@@ -53,7 +52,7 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(value)
 
 
-def linked_paper(message: dict[str, Any]) -> str | None:
+def linked_paper(message: Mapping[str, object]) -> str | None:
     """The arXiv id (base, no version) of the first paper a message links or mentions."""
     for key in ("text", "blocks", "attachments"):
         for text in _strings(message.get(key)):

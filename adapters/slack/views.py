@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import time
-from typing import Any
 
 from adapters.slack.render import (
     MAX_BUTTON_VALUE,
-    Block,
     context,
     fit,
     header_blocks,
@@ -27,6 +25,20 @@ from adapters.slack.render import (
     plain,
     render_reply,
     section,
+)
+from adapters.slack.types import (
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    HomeView,
+    InputBlock,
+    InputElement,
+    ModalView,
+    MultiStaticSelectElement,
+    NumberInputElement,
+    OptionObject,
+    object_or_empty,
+    objects,
 )
 from bot.chat.grammar import MAX_DIGEST_ITEMS, DigestMeCommand
 from bot.chat.view import item_view
@@ -66,7 +78,7 @@ def channel_ref(channel_id: str) -> str:
 # --- the Home tab ------------------------------------------------------------------------------
 
 
-def _action_button(action: HomeAction, index: int) -> Block:
+def _action_button(action: HomeAction, index: int) -> ButtonElement:
     channel = split_scoped_id(action.channel_id)[1]
     if action.kind is HomeActionKind.EDIT_DIGEST:
         action_id, value = f"{HOME_EDIT_ACTION}_{index}", json.dumps({"ch": channel})
@@ -77,7 +89,7 @@ def _action_button(action: HomeAction, index: int) -> Block:
         action_id, value = f"{HOME_PERSONAL_ACTION}_{index}", json.dumps({"c": action.command})
     else:
         action_id, value = f"{HOME_RUN_ACTION}_{index}", json.dumps({"c": action.command, "ch": channel})
-    element: Block = {"type": "button", "text": plain(action.label[:75]), "action_id": action_id, "value": value[:MAX_BUTTON_VALUE]}
+    element: ButtonElement = {"type": "button", "text": plain(action.label[:75]), "action_id": action_id, "value": value[:MAX_BUTTON_VALUE]}
     if action.danger:
         element["style"] = "danger"
         element["confirm"] = {
@@ -98,13 +110,13 @@ def _entry_blocks(entry: HomeEntry, first_index: int) -> list[Block]:
     buttons = [_action_button(a, first_index + i) for i, a in enumerate(entry.actions)]
     if len(buttons) == 1:
         return [section(text, accessory=buttons[0])]
-    blocks = [section(text)]
+    blocks: list[Block] = [section(text)]
     if buttons:
         blocks.append({"type": "actions", "elements": buttons[:25]})
     return blocks
 
 
-def home_view(home: Home, *, notice: str = "") -> dict[str, Any]:
+def home_view(home: Home, *, notice: str = "") -> HomeView:
     """The Home tab of one person (`notice`: the outcome of what they just did, on top).
 
     Within MAX_VIEW_BLOCKS: a section that does not fit whole shows the papers and entries that
@@ -161,13 +173,13 @@ def _units_that_fit(units: list[list[Block]], room: int) -> int:
 # --- a paper in a modal ---------------------------------------------------------------------------
 
 
-def paper_modal(reply: Reply) -> dict[str, Any]:
+def paper_modal(reply: Reply) -> ModalView:
     """A paper's details (a PaperCommand's reply) in a modal."""
-    blocks = [block for part in render_reply(reply, details_buttons=False) for block in part["blocks"]]
+    blocks: list[Block] = [block for part in render_reply(reply, details_buttons=False) for block in part["blocks"]]
     return {"type": "modal", "title": plain("Paper"), "close": plain("Close"), "blocks": blocks[:MAX_VIEW_BLOCKS]}
 
 
-def message_modal(title: str, text: str) -> dict[str, Any]:
+def message_modal(title: str, text: str) -> ModalView:
     """A modal that only says something (e.g. why the settings cannot be changed)."""
     return {"type": "modal", "title": plain(title[:MAX_TITLE]), "close": plain("Close"), "blocks": [section(fit(text, 2900))]}
 
@@ -175,23 +187,23 @@ def message_modal(title: str, text: str) -> dict[str, Any]:
 # --- the digest settings modal ------------------------------------------------------------------
 
 
-def _option(choice: Choice) -> dict[str, Any]:
+def _option(choice: Choice) -> OptionObject:
     return {"text": plain(fit(choice.label, 75, oneline=True)), "value": choice.value[:150]}
 
 
-def time_zone_options(choices: list[Choice]) -> list[dict[str, Any]]:
+def time_zone_options(choices: list[Choice]) -> list[OptionObject]:
     """The time zone select's options (what the options request answers)."""
     return [_option(c) for c in choices[:MAX_OPTIONS]]
 
 
-def _input(field: str, label: str, element: Block, *, optional: bool = False, hint: str = "") -> Block:
-    block: Block = {"type": "input", "block_id": field, "label": plain(label), "element": element, "optional": optional}
+def _input(field: str, label: str, element: InputElement, *, optional: bool = False, hint: str = "") -> InputBlock:
+    block: InputBlock = {"type": "input", "block_id": field, "label": plain(label), "element": element, "optional": optional}
     if hint:
         block["hint"] = plain(hint)
     return block
 
 
-def digest_modal(form: DigestForm, channel_id: str) -> dict[str, Any]:
+def digest_modal(form: DigestForm, channel_id: str) -> ModalView:
     """The settings modal of one channel's digest, filled with its current values."""
     settings = form.settings
     days = [Choice(name, str(number)) for number, name in enumerate(_DAYS)]
@@ -201,13 +213,13 @@ def digest_modal(form: DigestForm, channel_id: str) -> dict[str, Any]:
     catch_up = [Choice("Post the latest missed digest, marked delayed", CatchUp.POST.value), Choice("Skip it with a one-line note", CatchUp.SKIP.value)]
     zone = Choice(settings.timezone.replace("_", " "), settings.timezone)
 
-    topic_select: Block = {"type": "multi_static_select", "action_id": FIELD_ACTION, "placeholder": plain("All topics"), "options": [_option(c) for c in topics]}
+    topic_select: MultiStaticSelectElement = {"type": "multi_static_select", "action_id": FIELD_ACTION, "placeholder": plain("All topics"), "options": [_option(c) for c in topics]}
     if chosen_topics:
         topic_select["initial_options"] = chosen_topics
-    sources: Block = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in form.sources]}
+    sources: CheckboxesElement = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in form.sources]}
     if chosen_sources:
         sources["initial_options"] = chosen_sources
-    day_boxes: Block = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in days]}
+    day_boxes: CheckboxesElement = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in days]}
     if settings.days:
         day_boxes["initial_options"] = [_option(c) for c in days if int(c.value) in settings.days]
     where = "your DMs" if channel_id.startswith("D") else channel_ref(channel_id)
@@ -233,13 +245,13 @@ def digest_modal(form: DigestForm, channel_id: str) -> dict[str, Any]:
     }
 
 
-def personal_digest_modal(current: DigestMeCommand) -> dict[str, Any]:
+def personal_digest_modal(current: DigestMeCommand) -> ModalView:
     """The form of a person's own DM digest, filled in from `current` (the `digest me on` that
     keeps its settings); saving it runs `digest me on` with what was submitted."""
     at = (current.at or DEFAULT_PERSONAL_TIME).strftime("%H:%M")
     zone_name = current.timezone or "UTC"
     zone = Choice(zone_name.replace("_", " "), zone_name)
-    threshold: Block = {
+    threshold: NumberInputElement = {
         "type": "number_input", "action_id": FIELD_ACTION, "is_decimal_allowed": True, "min_value": "0", "max_value": "1",
         "placeholder": plain("e.g. 0.5"),
     }
@@ -262,55 +274,48 @@ def personal_digest_modal(current: DigestMeCommand) -> dict[str, Any]:
     }
 
 
-def personal_digest_values(view: dict[str, Any]) -> PersonalDigestFormValues:
+def personal_digest_values(view: Mapping[str, object]) -> PersonalDigestFormValues:
     """What was submitted in the personal digest modal, as the core reads it."""
-    values = _submitted(view)
+    element = _submitted(view)
     return PersonalDigestFormValues(
-        time=str(values("time").get("selected_time") or ""),
-        timezone=str((values("timezone").get("selected_option") or {}).get("value") or ""),
-        max_items=str(values("max_items").get("value") or ""),
-        threshold=str(values("threshold").get("value") or ""),
+        time=str(element("time").get("selected_time") or ""),
+        timezone=str(object_or_empty(element("timezone").get("selected_option")).get("value") or ""),
+        max_items=str(element("max_items").get("value") or ""),
+        threshold=str(element("threshold").get("value") or ""),
     )
 
 
-def _submitted(view: dict[str, Any]) -> Callable[[str], dict[str, Any]]:
+def _submitted(view: Mapping[str, object]) -> Callable[[str], Mapping[str, object]]:
     """The submitted element of each field of a modal (`view.state.values`), by block id."""
-    values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
+    values = object_or_empty(object_or_empty(view.get("state")).get("values"))
 
-    def element(field: str) -> dict[str, Any]:
-        block = values.get(field) or {}
-        found: Any = next(iter(block.values()), {}) if isinstance(block, dict) else {}
-        return found if isinstance(found, dict) else {}
+    def element(field: str) -> Mapping[str, object]:
+        block = object_or_empty(values.get(field))
+        return object_or_empty(next(iter(block.values()), {}))
 
     return element
 
 
-def modal_channel(view: dict[str, Any]) -> str:
+def modal_channel(view: Mapping[str, object]) -> str:
     """The channel (as Slack names it) a settings modal is about ("" when unreadable)."""
     try:
-        data = json.loads(view.get("private_metadata") or "{}")
+        data = json.loads(str(view.get("private_metadata") or "{}"))
     except ValueError:
         return ""
     channel = data.get("ch") if isinstance(data, dict) else None
     return channel if isinstance(channel, str) and _CHANNEL_ID.match(channel) else ""
 
 
-def digest_values(view: dict[str, Any]) -> DigestFormValues:
+def digest_values(view: Mapping[str, object]) -> DigestFormValues:
     """What was submitted in a settings modal (`view.state.values`), as the core reads it."""
-    values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
-
-    def element(field: str) -> dict[str, Any]:
-        block = values.get(field) or {}
-        found: Any = next(iter(block.values()), {}) if isinstance(block, dict) else {}
-        return found if isinstance(found, dict) else {}
+    element = _submitted(view)
 
     def one(field: str) -> str:
         option = element(field).get("selected_option") or {}
-        return str(option.get("value", "")) if isinstance(option, dict) else ""
+        return str(option.get("value", "")) if isinstance(option, Mapping) else ""
 
     def many(field: str) -> tuple[str, ...]:
-        options = element(field).get("selected_options") or []
-        return tuple(str(o.get("value", "")) for o in options if isinstance(o, dict))
+        return tuple(str(o.get("value", "")) for o in objects(element(field).get("selected_options") or []))
 
     return DigestFormValues(
         time=str(element("time").get("selected_time") or ""),
