@@ -13,8 +13,8 @@ Delivery failures are raised as `bot.core.errors` classes: `RetryAfter` (rate li
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypedDict, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol, TypedDict, runtime_checkable
 
 from aiohttp import web
 
@@ -48,8 +48,19 @@ class Health(TypedDict):
 
 HealthCheck = Callable[[], Health]
 
-Part = dict[str, Any]
-"""One rendered platform message, JSON-serializable (stored in the outbox)."""
+Part = Mapping[str, object]
+"""One rendered platform message: a JSON object (stored in the outbox as JSON, sent later).
+
+Each adapter renders its own precisely typed payloads (`adapters/slack/types.py`,
+`adapters/discord/types.py`: TypedDicts) and the core only stores and hands them back, so the
+neutral type is the read-only `Mapping[str, object]` every TypedDict already is; adapters read
+a part they are given (maybe one rendered by an earlier version and loaded from the outbox)
+through small accessors that check types (`isinstance`), never casts. A recursive
+`Mapping[str, JSONValue]` would say "JSON" in the type, but no TypedDict is one (mypy treats a
+TypedDict only as `Mapping[str, object]`), so every renderer would need a cast; what makes a part
+JSON is the renderers building only str, int, float, bool, lists and dicts, checked by the
+render tests and, for every adapter, by the contract suite (each part survives
+`json.loads(json.dumps(part))` unchanged)."""
 
 
 class ServiceAPI(Protocol):
@@ -146,7 +157,7 @@ class ChatAdapter(Protocol):
         """Stop taking new work, finish in-flight sends, close connections."""
         ...
 
-    def render(self, reply: Reply) -> list[Part]:
+    def render(self, reply: Reply) -> Sequence[Part]:
         """Pure: the reply as platform messages, split to respect every platform limit."""
         ...
 

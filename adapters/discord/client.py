@@ -29,6 +29,7 @@ from adapters.discord.commands import PapersGroup
 from adapters.discord.interactions import InteractionResponder
 from adapters.discord.messages import NO_MENTIONS, delivery_error, send_kwargs
 from adapters.discord.render import render_reply
+from adapters.discord.types import MessagePayload
 from bot.core.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from bot.core.models import Reply
 from bot.ports import Part, ServiceAPI
@@ -201,7 +202,7 @@ class DiscordAdapter:
 
     # --- delivery (used by the core outbox) ------------------------------------------------------
 
-    def render(self, reply: Reply) -> list[Part]:
+    def render(self, reply: Reply) -> list[MessagePayload]:
         """Pure: the reply as Discord message payloads (see render.py)."""
         return render_reply(reply)
 

@@ -7,6 +7,9 @@
     /papers subscriptions
     /papers digest on   time tz(autocomplete) topics(autocomplete) max(1-50) sources days
     /papers digest off | show | now
+    /papers digest me   action(on|off|show) time tz max threshold
+    /papers email   address (or off; always answered privately)
+    /papers foryou | like | dislike | save | unlike | unsave | saved | similar | seed | forget
     /papers topics
     /papers help
 
@@ -209,6 +212,11 @@ def digest_me_command(
     )
 
 
+def email_command(address: str) -> cmd.EmailDigestCommand:
+    """`/papers email address:<address>|off` -> EmailDigestCommand (the grammar's checks)."""
+    return cmd.parse_email(_one_line(address))
+
+
 def foryou_command(since: str | None = None, limit: int | None = None) -> cmd.ForYouCommand:
     """`/papers foryou` options -> ForYouCommand."""
     parts = [f"since:{_one_line(since)}" if since and since.strip() else "", f"limit:{limit}" if limit else ""]
@@ -216,10 +224,12 @@ def foryou_command(since: str | None = None, limit: int | None = None) -> cmd.Fo
 
 
 def feedback_command(action: str, paper: str) -> cmd.Command:
-    """`/papers like|dislike|save|unlike|similar paper:<n or id>` -> the command."""
+    """`/papers like|dislike|save|unlike|unsave|similar paper:<n or id>` -> the command."""
     ref = cmd.parse_paper_ref(_one_line(paper), action)
     if action == "unlike":
         return cmd.UnlikeCommand(ref=ref)
+    if action == "unsave":
+        return cmd.UnlikeCommand(ref=ref, saved_only=True)
     if action == "similar":
         return cmd.SimilarCommand(ref=ref)
     return cmd.FeedbackCommand(action=action, ref=ref)
@@ -426,6 +436,12 @@ class PapersGroup(app_commands.Group):
     async def _digest_me_tz(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return to_choices(timezone_choices(current))
 
+    @app_commands.command(name="email", description=spec.command("email").help)
+    @app_commands.describe(**spec.option_help("email"))
+    async def email(self, interaction: discord.Interaction, address: app_commands.Range[str, 1, 254]) -> None:
+        """The user's own digest by email; always answered privately (see interactions.py)."""
+        await self.runner.run(interaction, lambda: email_command(address))
+
     @app_commands.command(name="foryou", description=spec.command("foryou").help)
     @app_commands.describe(**spec.option_help("foryou"))
     async def foryou(
@@ -460,6 +476,12 @@ class PapersGroup(app_commands.Group):
     async def unlike(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, 200]) -> None:
         """Take a choice back."""
         await self.runner.run(interaction, lambda: feedback_command("unlike", paper))
+
+    @app_commands.command(name="unsave", description=spec.command("unsave").help)
+    @app_commands.describe(**spec.option_help("unsave"))
+    async def unsave(self, interaction: discord.Interaction, paper: app_commands.Range[str, 1, 200]) -> None:
+        """Remove a paper from the saved list."""
+        await self.runner.run(interaction, lambda: feedback_command("unsave", paper))
 
     @app_commands.command(name="saved", description=spec.command("saved").help)
     async def saved(self, interaction: discord.Interaction) -> None:

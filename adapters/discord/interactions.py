@@ -3,7 +3,8 @@
 Discord wants an answer within 3 seconds. Commands that are pure and instant (help, topics) are
 answered directly; every other command is deferred first (`defer(ephemeral=True, thinking=True)`,
 the user sees "paperbot is thinking...") and answered with follow-ups, which may come for 15
-minutes. Results are private (ephemeral) unless the core says otherwise; a private, shareable
+minutes. Results are private (ephemeral) unless the core says otherwise (`/papers email` always
+is: its answer names the address, which nobody else may see); a private, shareable
 result carries a "Share" button that reposts it publicly with "Shared by @user". Errors are
 always private. Every message is sent with mentions disabled.
 
@@ -19,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import discord
 
@@ -37,6 +38,7 @@ from adapters.discord.render import (
     render_reply,
     share_content,
 )
+from adapters.discord.types import ActionRow, ButtonComponent
 from bot.chat.view import ItemAction
 from bot.core.errors import UserInputError
 from bot.core.models import Actor, Place, Reply
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 # Pure, in-memory commands: answered at once, without deferring.
 INSTANT = (cmd.HelpCommand, cmd.TopicsCommand)
+# Answered privately whatever the core says: the answer names the person's email address.
+PRIVATE_ALWAYS = (cmd.EmailDigestCommand,)
 _SORRY = "Sorry, something went wrong on our side; it has been logged."
 ACK_SECONDS = 2.0  # Discord allows 3 s; past this a click is deferred and answered by a follow-up
 
@@ -129,6 +133,8 @@ class InteractionResponder:
         except Exception:  # the service answers errors itself; this is the last line of defence
             log.exception("command %s failed", type(command).__name__)
             reply = _error_reply(_SORRY)
+        if isinstance(command, PRIVATE_ALWAYS):
+            reply = replace(reply, private=True, shareable=False)
         await self.answer(interaction, reply)
 
     async def answer(self, interaction: discord.Interaction, reply: Reply) -> None:
@@ -158,7 +164,7 @@ class InteractionResponder:
 
     async def on_component(self, interaction: discord.Interaction) -> None:
         """Details and Share buttons, recognised by custom_id (so they outlive restarts)."""
-        data: dict[str, Any] = dict(interaction.data or {})
+        data: Mapping[str, object] = interaction.data or {}
         custom_id = str(data.get("custom_id", ""))
         paper_id = paper_id_from_custom_id(custom_id)
         action = action_from_custom_id(custom_id)
@@ -190,7 +196,8 @@ class InteractionResponder:
             return
         rows = mark_choice(_button_rows(message), action, paper_id)
         try:
-            await interaction.response.edit_message(view=build_view([{"type": 1, "components": r} for r in rows]))
+            action_rows: list[ActionRow] = [{"type": 1, "components": r} for r in rows]
+            await interaction.response.edit_message(view=build_view(action_rows))
             await interaction.followup.send(reply.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("could not update message %s: %s", message.id, exc)
@@ -207,31 +214,32 @@ class InteractionResponder:
             for child in getattr(row, "children", [])
         ]
         view = build_view(details_buttons(details))
-        kwargs: dict[str, Any] = {
-            "content": share_content(interaction.user.mention, message.content),
-            "embeds": message.embeds,
-            "allowed_mentions": NO_MENTIONS,
-        }
-        if view is not None:
-            kwargs["view"] = view
+        content = share_content(interaction.user.mention, message.content)
         try:
-            await interaction.response.send_message(**kwargs)
+            if view is not None:
+                await interaction.response.send_message(content=content, embeds=message.embeds, allowed_mentions=NO_MENTIONS, view=view)
+            else:
+                await interaction.response.send_message(content=content, embeds=message.embeds, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("could not share message %s: %s", message.id, exc)
             await self.answer(interaction, _error_reply(f"Could not share it: {exc.text}"))
 
 
-def _button_rows(message: discord.Message) -> list[list[dict[str, Any]]]:
+def _button_rows(message: discord.Message) -> list[list[ButtonComponent]]:
     """A message's buttons as rows of Discord component dicts."""
-    rows: list[list[dict[str, Any]]] = []
+    rows: list[list[ButtonComponent]] = []
     for row in message.components:
-        buttons = []
+        buttons: list[ButtonComponent] = []
         for child in getattr(row, "children", []):
-            button: dict[str, Any] = {"type": 2, "style": int(getattr(child, "style", discord.ButtonStyle.secondary).value)}
-            for name in ("label", "custom_id", "url"):
-                value = getattr(child, name, None)
-                if value:
-                    button[name] = value
+            button: ButtonComponent = {"type": 2, "style": int(getattr(child, "style", discord.ButtonStyle.secondary).value)}
+            label, custom_id, url = (getattr(child, name, None) for name in ("label", "custom_id", "url"))
+            # Only what the button has (discord.py gives None for what it has not).
+            if label:
+                button["label"] = str(label)
+            if custom_id:
+                button["custom_id"] = str(custom_id)
+            if url:
+                button["url"] = str(url)
             buttons.append(button)
         if buttons:
             rows.append(buttons)

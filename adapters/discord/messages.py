@@ -1,4 +1,5 @@
-"""Turning rendered parts (plain dicts) into discord.py send arguments, and errors back into ours.
+"""Turning rendered parts (types.MessagePayload, or one loaded back from the outbox) into
+discord.py send arguments, and errors back into ours.
 
 Buttons are sent through a view that is never registered with discord.py's view store: button
 clicks are handled by custom_id in `on_interaction`, so they keep working after a restart and
@@ -8,11 +9,12 @@ nothing accumulates in memory per message sent.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 import discord
 
+from adapters.discord.types import BUTTON, SendArguments, number, objects, text_or_none
 from bot.core.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -43,36 +45,37 @@ class StaticView(discord.ui.View):
         return False
 
 
-def build_view(rows: list[dict[str, Any]]) -> discord.ui.View | None:
+def build_view(rows: Sequence[Mapping[str, object]]) -> discord.ui.View | None:
     """Buttons from the part's action rows (None when there are none)."""
     if not rows:
         return None
     view = StaticView(timeout=None)
     for row_number, row in enumerate(rows):
-        for component in row.get("components", []):
-            if component.get("type") != 2:
+        for component in objects(row.get("components", [])):
+            if component.get("type") != BUTTON:
                 continue
             view.add_item(
                 discord.ui.Button(
-                    style=discord.ButtonStyle(component.get("style", 2)),
-                    label=component.get("label"),
-                    custom_id=component.get("custom_id"),
-                    url=component.get("url"),
+                    style=discord.ButtonStyle(number(component, "style", 2)),
+                    label=text_or_none(component, "label"),
+                    custom_id=text_or_none(component, "custom_id"),
+                    url=text_or_none(component, "url"),
                     row=row_number,
                 )
             )
     return view
 
 
-def send_kwargs(part: Part) -> dict[str, Any]:
+def send_kwargs(part: Part) -> SendArguments:
     """Keyword arguments for `Messageable.send` / `Webhook.send` / `send_message`."""
-    kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
-    if part.get("content"):
-        kwargs["content"] = part["content"]
-    embeds = [discord.Embed.from_dict(e) for e in part.get("embeds", [])]
+    kwargs: SendArguments = {"allowed_mentions": NO_MENTIONS}
+    content = part.get("content")
+    if content:
+        kwargs["content"] = str(content)
+    embeds = [discord.Embed.from_dict(e) for e in objects(part.get("embeds", []))]
     if embeds:
         kwargs["embeds"] = embeds
-    view = build_view(part.get("components", []))
+    view = build_view(objects(part.get("components", [])))
     if view is not None:
         kwargs["view"] = view
     return kwargs

@@ -28,14 +28,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from discord.utils import escape_markdown
 
+from adapters.discord.types import ActionRow, ButtonComponent, Embed, EmbedField, MessagePayload
 from bot.chat.present import source_line, web_url
 from bot.chat.view import ItemAction, ItemView, reply_views
 from bot.core.models import Reply, SourceKind
-from bot.ports import Part
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
@@ -129,16 +128,17 @@ def safe_url(url: str) -> str | None:
 # --- sizes ------------------------------------------------------------------------------------
 
 
-def embed_length(embed: dict[str, Any]) -> int:
+def embed_length(embed: Embed) -> int:
     """Characters Discord counts toward the 6,000 limit: title, description, fields, footer, author."""
     total = len(embed.get("title", "")) + len(embed.get("description", ""))
-    total += sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields", []))
-    total += len(embed.get("footer", {}).get("text", ""))
-    total += len(embed.get("author", {}).get("name", ""))
+    total += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+    footer, author = embed.get("footer"), embed.get("author")
+    total += len(footer["text"]) if footer else 0
+    total += len(author["name"]) if author else 0
     return total
 
 
-def _fit(embed: dict[str, Any], limit: int = MAX_EMBED_TOTAL) -> dict[str, Any]:
+def _fit(embed: Embed, limit: int = MAX_EMBED_TOTAL) -> Embed:
     """Shrink the longest texts of one embed until it fits `limit` characters in total."""
     while embed_length(embed) > limit:
         excess = embed_length(embed) - limit
@@ -151,7 +151,9 @@ def _fit(embed: dict[str, Any], limit: int = MAX_EMBED_TOTAL) -> dict[str, Any]:
             embed["description"] = clip(description, max(1, len(description) - excess - 1))
         else:  # only title/footer left; cannot happen with our budgets, but never loop forever
             embed["title"] = clip(embed.get("title", ""), 64)
-            embed.get("footer", {}).update(text=clip(embed.get("footer", {}).get("text", ""), 64))
+            footer = embed.get("footer")
+            if footer:
+                footer["text"] = clip(footer["text"], 64)
             break
     return embed
 
@@ -189,9 +191,9 @@ def action_from_custom_id(custom_id: str) -> tuple[ItemAction, str] | None:
         return None
 
 
-def item_buttons(view: ItemView, *, details: bool) -> list[dict[str, Any]]:
+def item_buttons(view: ItemView, *, details: bool) -> list[ButtonComponent]:
     """A paper's buttons: Details (unless the details are shown) and its actions."""
-    buttons = []
+    buttons: list[ButtonComponent] = []
     custom_id = details_custom_id(view.paper_id) if details else None
     if custom_id is not None:
         buttons.append({"type": 2, "style": _BUTTON_SECONDARY, "label": f"Details #{view.number}", "custom_id": custom_id})
@@ -203,7 +205,7 @@ def item_buttons(view: ItemView, *, details: bool) -> list[dict[str, Any]]:
     return buttons[:MAX_BUTTONS_PER_ROW]
 
 
-def _field(name: str, value: str, *, inline: bool) -> dict[str, Any]:
+def _field(name: str, value: str, *, inline: bool) -> EmbedField:
     return {"name": clip(name, MAX_FIELD_NAME), "value": clip(value, MAX_FIELD_VALUE), "inline": inline}
 
 
@@ -212,14 +214,14 @@ def _age_markup(view: ItemView) -> str:
     return f"<t:{int(view.published.timestamp())}:R>" if view.published is not None else ""
 
 
-def paper_embed(view: ItemView, source: str, *, details: bool = False) -> dict[str, Any]:
+def paper_embed(view: ItemView, source: str, *, details: bool = False) -> Embed:
     """One paper as an embed: linked title, TL;DR and key points, source/age/tags fields.
 
     `source` is the paper's source line without ages (the Age field shows a live relative
     time). With `details`, the detail sections and the authors are added as fields. The result
     always fits Discord's limits for one embed.
     """
-    embed: dict[str, Any] = {
+    embed: Embed = {
         "title": clip(f"{view.number}. " + inert(view.title, newlines=False), MAX_TITLE),
         "color": _COLORS.get(view.source_kind, _NOTE_COLOR),
     }
@@ -236,7 +238,7 @@ def paper_embed(view: ItemView, source: str, *, details: bool = False) -> dict[s
         lines.append(clip(inert(view.preview, newlines=False), budget))
     if lines:
         embed["description"] = clip("\n".join(lines), MAX_DESCRIPTION)
-    fields = []
+    fields: list[EmbedField] = []
     if source:
         fields.append(_field("Source", inert(source, newlines=False), inline=True))
     age = _age_markup(view)
@@ -269,8 +271,8 @@ class _Draft:
     rows (five to a row), a paper with actions has a row of its own."""
 
     content: str = ""
-    embeds: list[dict[str, Any]] = field(default_factory=list)
-    rows: list[list[dict[str, Any]]] = field(default_factory=list)
+    embeds: list[Embed] = field(default_factory=list)
+    rows: list[list[ButtonComponent]] = field(default_factory=list)
     packed_last: bool = False  # the last row holds Details buttons and may take more
 
     @property
@@ -280,21 +282,21 @@ class _Draft:
     def empty(self) -> bool:
         return not self.content and not self.embeds
 
-    def rows_after(self, buttons: list[dict[str, Any]], own_row: bool) -> int:
+    def rows_after(self, buttons: list[ButtonComponent], own_row: bool) -> int:
         if not buttons:
             return len(self.rows)
         if not own_row and self.packed_last and len(self.rows[-1]) < MAX_BUTTONS_PER_ROW:
             return len(self.rows)
         return len(self.rows) + 1
 
-    def room_for(self, embed: dict[str, Any], buttons: list[dict[str, Any]], own_row: bool, reserved_rows: int) -> bool:
+    def room_for(self, embed: Embed, buttons: list[ButtonComponent], own_row: bool, reserved_rows: int) -> bool:
         return (
             len(self.embeds) < MAX_EMBEDS
             and self.chars + embed_length(embed) <= MAX_EMBED_TOTAL
             and self.rows_after(buttons, own_row) <= MAX_ROWS - reserved_rows
         )
 
-    def add_buttons(self, buttons: list[dict[str, Any]], own_row: bool) -> None:
+    def add_buttons(self, buttons: list[ButtonComponent], own_row: bool) -> None:
         if not buttons:
             return
         if not own_row and self.packed_last and len(self.rows[-1]) < MAX_BUTTONS_PER_ROW:
@@ -304,7 +306,7 @@ class _Draft:
         self.packed_last = not own_row
 
 
-def _note_embed(text: str) -> dict[str, Any]:
+def _note_embed(text: str) -> Embed:
     return {"description": clip(text, MAX_DESCRIPTION), "color": _NOTE_COLOR}
 
 
@@ -325,8 +327,8 @@ def _chunks(text: str, limit: int) -> list[str]:
     return chunks
 
 
-def _buttons_to_rows(rows: list[list[dict[str, Any]]], share: bool) -> list[dict[str, Any]]:
-    action_rows = [{"type": 1, "components": row[:MAX_BUTTONS_PER_ROW]} for row in rows if row]
+def _buttons_to_rows(rows: list[list[ButtonComponent]], share: bool) -> list[ActionRow]:
+    action_rows: list[ActionRow] = [{"type": 1, "components": row[:MAX_BUTTONS_PER_ROW]} for row in rows if row]
     if share:
         action_rows.append(
             {
@@ -337,7 +339,7 @@ def _buttons_to_rows(rows: list[list[dict[str, Any]]], share: bool) -> list[dict
     return action_rows[:MAX_ROWS]
 
 
-def render_reply(reply: Reply) -> list[Part]:
+def render_reply(reply: Reply) -> list[MessagePayload]:
     """A Reply as Discord messages, split so each message respects every Discord limit.
 
     Private, shareable replies get a "Share" button on each message; every paper gets a
@@ -354,7 +356,7 @@ def render_reply(reply: Reply) -> list[Part]:
             drafts.append(current)
         current = _Draft()
 
-    def add_embed(embed: dict[str, Any], buttons: list[dict[str, Any]] | None = None, own_row: bool = False) -> None:
+    def add_embed(embed: Embed, buttons: list[ButtonComponent] | None = None, own_row: bool = False) -> None:
         if not current.room_for(embed, buttons or [], own_row, 1 if share else 0):
             flush()
         current.embeds.append(embed)
@@ -409,30 +411,31 @@ def share_content(user_mention: str, content: str) -> str:
     return clip(f"{lead}\n{content}" if content else lead, MAX_CONTENT)
 
 
-def details_buttons(custom_ids: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+def details_buttons(custom_ids: Iterable[tuple[str, str]]) -> list[ActionRow]:
     """Action rows holding Details buttons given (label, custom_id) pairs (used when sharing:
     the shared copy is public, so it keeps Details but not the private feedback buttons)."""
-    buttons = [
+    found: list[ButtonComponent] = [
         {"type": 2, "style": _BUTTON_SECONDARY, "label": clip(label, MAX_LABEL), "custom_id": custom_id}
         for label, custom_id in custom_ids
         if paper_id_from_custom_id(custom_id) is not None
-    ][: MAX_ROWS * MAX_BUTTONS_PER_ROW]
+    ]
+    buttons = found[: MAX_ROWS * MAX_BUTTONS_PER_ROW]
     rows = [buttons[i : i + MAX_BUTTONS_PER_ROW] for i in range(0, len(buttons), MAX_BUTTONS_PER_ROW)]
     return _buttons_to_rows(rows, share=False)
 
 
 def mark_choice(
-    rows: list[list[dict[str, Any]]], action: ItemAction, paper_id: str
-) -> list[list[dict[str, Any]]]:
+    rows: list[list[ButtonComponent]], action: ItemAction, paper_id: str
+) -> list[list[ButtonComponent]]:
     """The message's button rows with one paper's chosen action marked (green for relevant,
     red for not for me, blue for saved) and its opposite unmarked."""
     chosen = action_custom_id(action, paper_id)
     styles = {ItemAction.LIKE: BUTTON_SUCCESS, ItemAction.DISLIKE: BUTTON_DANGER, ItemAction.SAVE: _BUTTON_PRIMARY}
-    marked: list[list[dict[str, Any]]] = []
+    marked: list[list[ButtonComponent]] = []
     for row in rows:
-        new_row = []
-        for button in row:
-            button = dict(button)
+        new_row: list[ButtonComponent] = []
+        for original in row:
+            button = original.copy()
             parsed = action_from_custom_id(str(button.get("custom_id", "")))
             if parsed is not None and parsed[1] == paper_id and parsed[0] is not ItemAction.SIMILAR:
                 if button.get("custom_id") == chosen:

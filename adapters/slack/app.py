@@ -44,6 +44,7 @@ from adapters.slack.installs import INSTALL_PATH, REDIRECT_PATH, bot_token_of, o
 from adapters.slack.listeners import PLATFORM, AdminCheck, SlackListeners
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.render import render
+from adapters.slack.types import Message
 from bot.core.clock import system_monotonic
 from bot.core.errors import ConfigError
 from bot.core.models import Reply
@@ -285,7 +286,7 @@ class SlackAdapter:
 
     # --- delivery (used by the core outbox) ------------------------------------------------------
 
-    def render(self, reply: Reply) -> list[Part]:
+    def render(self, reply: Reply) -> list[Message]:
         """Pure: the reply as Block Kit messages (see render.py)."""
         return render(reply)
 

@@ -21,8 +21,9 @@ in a distributed app carries that workspace's token.
 
 App Home: `app_home_opened` publishes the person's Home (`ServiceAPI.home`, drawn by views.py);
 its buttons run their `/papers` command as the person in the channel they are about (or open
-that channel's settings, or a paper in a modal) and publish the Home again with the outcome on
-top; a typed command that changes what the Home shows refreshes it too (best effort).
+that channel's settings, their own digest's form, or a paper in a modal) and publish the Home
+again with the outcome on top; a typed command that changes what the Home shows refreshes it too
+(best effort). Their own digest's form (Change) saves as `digest me on` through the core.
 
 Digest settings: `/papers digest edit`, a digest's Settings button and a Home digest's Settings
 open the channel's settings modal (`ServiceAPI.digest_form`); someone who may not change it gets
@@ -31,7 +32,8 @@ command's own parsers) and bad ones are shown beside themselves (`response_actio
 good ones close the modal and run as the same DigestOnCommand, with its permission check, and
 the outcome is posted privately in the channel. Time zones are offered as one types.
 
-Message shortcuts (shortcuts.py) run their command about the paper a message links, privately.
+Message shortcuts (shortcuts.py: Paper details, Save paper, More like this) run their command
+about the paper a message links, privately; "Save paper" refreshes the Home like a typed save.
 
 Leaving: in a distributed app, `app_uninstalled` and a revoked bot token forget the workspace
 (`Installations.forget_workspace`: tokens, digests, subscriptions, pending messages); as your own
@@ -50,7 +52,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -77,11 +79,24 @@ from adapters.slack.render import (
     share_value,
 )
 from adapters.slack.shortcuts import SHORTCUTS, linked_paper, shortcut_for
+from adapters.slack.types import (
+    Body,
+    Message,
+    ModalView,
+    ResponseMessage,
+    as_dicts,
+    first_action,
+    mapping,
+    object_or_empty,
+    sdk_view,
+)
 from adapters.slack.views import (
     DIGEST_MODAL,
     HOME_DETAILS_ACTION,
     HOME_EDIT_ACTION,
+    HOME_PERSONAL_ACTION,
     HOME_RUN_ACTION,
+    PERSONAL_MODAL,
     TIME_ZONE_ACTION,
     digest_modal,
     digest_values,
@@ -90,16 +105,21 @@ from adapters.slack.views import (
     message_modal,
     modal_channel,
     paper_modal,
+    personal_digest_modal,
+    personal_digest_values,
     time_zone_options,
 )
-from bot.chat.forms import parse_digest_form, time_zone_choices
+from bot.chat.forms import parse_digest_form, parse_personal_digest_form, time_zone_choices
 from bot.chat.grammar import (
+    DigestMeCommand,
     DigestOffCommand,
     DigestOnCommand,
+    FeedbackCommand,
     ListSubscriptionsCommand,
     PaperCommand,
     QuietHoursCommand,
     SubscribeCommand,
+    UnlikeCommand,
     UnsubscribeCommand,
     parse_command,
 )
@@ -108,7 +128,7 @@ from bot.core.errors import DeliveryError, FormErrors, UserInputError
 from bot.core.ids import scoped_id
 from bot.core.models import Actor, Place, Reply
 from bot.core.retry import Monotonic, Sleep
-from bot.ports import Installations, Part, ServiceAPI
+from bot.ports import Installations, ServiceAPI
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +162,11 @@ class Caller:
     team_id: str
 
 
-def caller_of(body: dict[str, Any]) -> Caller:
+def caller_of(body: Body) -> Caller:
     """The caller of a slash command (flat form fields), of an event (app_home_opened: the
     event names its user) or of an interaction (buttons, shortcuts, modals: nested objects)."""
     if body.get("type") == "event_callback":
-        event = body.get("event") or {}
+        event = mapping(body, "event")
         return Caller(
             user_id=str(event.get("user", "")),
             name="",
@@ -160,13 +180,13 @@ def caller_of(body: dict[str, Any]) -> Caller:
             channel_id=str(body.get("channel_id", "")),
             team_id=str(body.get("team_id", "")),
         )
-    user = body.get("user") or {}
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+    user = mapping(body, "user")
+    channel = mapping(body, "channel").get("id") or mapping(body, "container").get("channel_id") or ""
     return Caller(
         user_id=str(user.get("id", "")),
         name=str(user.get("username") or user.get("name") or ""),
         channel_id=str(channel),
-        team_id=str((body.get("team") or {}).get("id") or user.get("team_id") or ""),
+        team_id=str(mapping(body, "team").get("id") or user.get("team_id") or ""),
     )
 
 
@@ -232,7 +252,7 @@ def caller_in(context: AsyncBoltContext) -> Caller:
     return caller
 
 
-async def _respond_waiting_out_429(respond: AsyncRespond, message: dict[str, Any], sleep: Sleep) -> WebhookResponse:
+async def _respond_waiting_out_429(respond: AsyncRespond, message: ResponseMessage, sleep: Sleep) -> WebhookResponse:
     """bolt's `respond`, with a 429 waited out the way RateLimitRetry waits for Web API calls:
     at most RATE_LIMIT_RETRIES times, and only when Retry-After is at most MAX_INLINE_RETRY_AFTER."""
     for _ in range(RATE_LIMIT_RETRIES):
@@ -244,7 +264,7 @@ async def _respond_waiting_out_429(respond: AsyncRespond, message: dict[str, Any
     return await respond(**message)
 
 
-async def respond_parts(respond: AsyncRespond, parts: list[Part], *, ephemeral: bool, sleep: Sleep = asyncio.sleep) -> None:
+async def respond_parts(respond: AsyncRespond, parts: Sequence[Message], *, ephemeral: bool, sleep: Sleep = asyncio.sleep) -> None:
     """Send parts through the request's response_url (at most 5 messages; a longer answer is cut
     with a note). Failures are logged: nobody is left to tell."""
     if not respond.response_url:
@@ -253,13 +273,13 @@ async def respond_parts(respond: AsyncRespond, parts: list[Part], *, ephemeral: 
     if len(parts) > MAX_RESPONSES:
         cut = len(parts) - (MAX_RESPONSES - 1)
         note = f"…and {cut} more message{'s' if cut != 1 else ''} cut here (Slack allows {MAX_RESPONSES} answers per command). Narrow the query to see the rest."
-        parts = parts[: MAX_RESPONSES - 1] + [{"text": note, "blocks": [section(note)]}]
+        parts = [*parts[: MAX_RESPONSES - 1], {"text": note, "blocks": [section(note)]}]
     for part in parts:
-        message = {
+        message: ResponseMessage = {
             "response_type": "ephemeral" if ephemeral else "in_channel",
             "replace_original": False,
             "text": part.get("text") or " ",
-            "blocks": part.get("blocks") or [],
+            "blocks": as_dicts(part.get("blocks") or []),
         }
         try:
             answer = await _respond_waiting_out_429(respond, message, sleep)
@@ -275,7 +295,7 @@ class InFlight:
     """The tasks answering requests right now, so that stop() can let them finish."""
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
 
     @contextlib.contextmanager
     def track(self) -> Iterator[None]:
@@ -298,18 +318,18 @@ class InFlight:
             await asyncio.wait(pending, timeout=timeout)
 
 
-def _what(body: dict[str, Any]) -> str:
+def _what(body: Body) -> str:
     """A short name for a request, for the logs."""
     if "command" in body:
         return f"command {body.get('command')}"
     if body.get("type") == "event_callback":
-        return f"event {(body.get('event') or {}).get('type', '?')}"
+        return f"event {mapping(body, 'event').get('type', '?')}"
     if body.get("type") == "view_submission":
-        return f"modal {(body.get('view') or {}).get('callback_id', '?')}"
+        return f"modal {mapping(body, 'view').get('callback_id', '?')}"
     if body.get("type") in ("message_action", "shortcut"):
         return f"shortcut {body.get('callback_id', '?')}"
     actions = body.get("actions")
-    action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    action = object_or_empty(actions[0]) if isinstance(actions, list) and actions else {}
     return f"button {action.get('action_id', '?')}"
 
 
@@ -318,31 +338,38 @@ EDIT_COMMANDS = ("digest edit", "digest settings")  # answered with the settings
 
 def changes_home(text: str) -> bool:
     """Whether a command changes what its sender's Home shows (their subscriptions, quiet
-    hours, or a digest they set up)."""
+    hours, saved papers, personal digest, or a digest they set up)."""
     try:
         command = parse_command(text)
     except UserInputError:
         return False
     if isinstance(command, QuietHoursCommand):
         return command.off or command.start is not None
-    return isinstance(command, (SubscribeCommand, UnsubscribeCommand, DigestOnCommand, DigestOffCommand))
+    if isinstance(command, FeedbackCommand):
+        return command.action == "save"
+    if isinstance(command, DigestMeCommand):
+        return command.action != "show"
+    return isinstance(command, (SubscribeCommand, UnsubscribeCommand, UnlikeCommand, DigestOnCommand, DigestOffCommand))
 
 
 def is_personal(text: str) -> bool:
-    """Whether a command is about the person alone (subscriptions, quiet hours), so it may run
-    from a Home button that names no channel."""
+    """Whether a command is about the person alone (subscriptions, quiet hours, saved papers,
+    their personal digest), so it may run from a Home button that names no channel."""
     try:
         command = parse_command(text)
     except UserInputError:
         return False
-    return isinstance(command, (SubscribeCommand, UnsubscribeCommand, ListSubscriptionsCommand, QuietHoursCommand))
+    return isinstance(
+        command,
+        (SubscribeCommand, UnsubscribeCommand, ListSubscriptionsCommand, QuietHoursCommand, UnlikeCommand, DigestMeCommand),
+    )
 
 
-def _json_value(body: dict[str, Any]) -> dict[str, Any]:
+def _json_value(body: Body) -> Mapping[str, object]:
     """A button's value as the JSON object the views put there ({} when it is not one)."""
     try:
-        value = json.loads(str(body["actions"][0].get("value", "")))
-    except (KeyError, IndexError, ValueError):
+        value = json.loads(str(first_action(body).get("value", "")))
+    except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
 
@@ -354,7 +381,7 @@ def _first_line(reply: Reply) -> str:
 
 # What a listener does once acked: the request's body, bolt's context (with who and where in
 # it) and bolt's respond.
-Work = Callable[[dict[str, Any], AsyncBoltContext, AsyncRespond], Awaitable[None]]
+Work = Callable[[Body, AsyncBoltContext, AsyncRespond], Awaitable[None]]
 
 
 class SlackListeners:
@@ -397,6 +424,8 @@ class SlackListeners:
         app.action(SETTINGS_ACTION, middleware=middleware)(self._listener(self.digest_settings))
         app.options(TIME_ZONE_ACTION)(self.time_zone_options)
         app.view_submission(DIGEST_MODAL, middleware=middleware)(self.settings_submitted)
+        app.action(re.compile(f"^{HOME_PERSONAL_ACTION}"), middleware=middleware)(self._listener(self.home_personal))
+        app.view_submission(PERSONAL_MODAL, middleware=middleware)(self.personal_submitted)
         for shortcut in SHORTCUTS:
             app.message_shortcut(shortcut.callback_id, middleware=middleware)(self._listener(self.message_shortcut))
         app.error(self.on_error)
@@ -410,7 +439,7 @@ class SlackListeners:
         its 10 ms ack poll has not seen the ack yet, Slack gets no ack at all (Socket Mode) or a
         404 after 3 seconds (HTTP mode), on top of the apology."""
 
-        async def listener(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        async def listener(ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
             await ack()
             with self.inflight.track():
                 try:
@@ -426,12 +455,12 @@ class SlackListeners:
             raise RuntimeError("SlackAdapter.start() was not called")
         return self.service
 
-    async def _respond(self, respond: AsyncRespond, parts: list[Part], *, ephemeral: bool) -> None:
+    async def _respond(self, respond: AsyncRespond, parts: Sequence[Message], *, ephemeral: bool) -> None:
         await respond_parts(respond, parts, ephemeral=ephemeral, sleep=self._sleep)
 
     # --- middleware ----------------------------------------------------------------------------
 
-    async def resolve_who_where(self, context: AsyncBoltContext, body: dict[str, Any], next_: Callable[[], Awaitable[None]]) -> None:
+    async def resolve_who_where(self, context: AsyncBoltContext, body: Body, next_: Callable[[], Awaitable[None]]) -> None:
         """Listener middleware: the request's Place and Actor, into `context` once per request.
 
         Listener middleware runs before the listener, so before its ack(): anything awaited here
@@ -446,7 +475,7 @@ class SlackListeners:
 
     # --- listeners (run once acked, see _listener) ---------------------------------------------
 
-    async def command(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def command(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """`/papers ...`: the answer, through response_url (`digest edit`: the settings modal).
         A command that changed what the person's Home shows refreshes it."""
         text = unescape_command(str(body.get("text") or ""))
@@ -461,21 +490,22 @@ class SlackListeners:
         if not reply.is_error and changes_home(text):
             await self._publish_home(context, actor)
 
-    async def details(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def details(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A Details button: the paper in full, in the message's thread (or ephemeral)."""
-        paper_id = str(body["actions"][0].get("value", ""))
+        paper_id = str(first_action(body).get("value", ""))
         place = place_in(context)
         reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), await actor_in(context), place)
         private = render_reply(reply, share=share_value(paper_id=paper_id))
-        container = body.get("container") or {}
-        thread_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+        container = mapping(body, "container")
+        thread_ts = container.get("message_ts") or mapping(body, "message").get("ts")
         if reply.is_error or container.get("is_ephemeral") or not thread_ts or not place.channel_id:
             await self._respond(respond, private, ephemeral=True)
             return
         public = replace(reply, private=False, shareable=False)
         try:
             for part in render_reply(public, details_buttons=False):
-                await self.delivery.send(place.channel_id, {**part, "thread_ts": str(thread_ts)})
+                threaded: Message = {**part, "thread_ts": str(thread_ts)}
+                await self.delivery.send(place.channel_id, threaded)
         except DeliveryError as exc:
             log.info("slack: details thread reply failed (%s); answering privately", exc)
             await self._respond(respond, private, ephemeral=True)
@@ -497,12 +527,12 @@ class SlackListeners:
 
     # --- the App Home tab ----------------------------------------------------------------------
 
-    async def home_opened(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def home_opened(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """`app_home_opened` on the Home tab: publish that person's Home."""
-        if (body.get("event") or {}).get("tab", "home") == "home":
+        if mapping(body, "event").get("tab", "home") == "home":
             await self._publish_home(context, await actor_in(context))
 
-    async def home_run(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def home_run(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A Home button that runs a command (Unsubscribe, Turn off, ...): run it as the person,
         in the channel it is about, then show the Home again with what happened on top."""
         value = _json_value(body)
@@ -514,16 +544,16 @@ class SlackListeners:
         reply = await self._service().handle_command(command, actor, self._channel_place(context, channel))
         await self._publish_home(context, actor, notice=_first_line(reply))
 
-    async def home_edit(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def home_edit(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A Home digest's Settings button: that channel's settings modal."""
         channel = str(_json_value(body).get("ch") or "")
         problem = await self._open_settings(context, str(body.get("trigger_id") or ""), channel)
         if problem:
             await self._publish_home(context, await actor_in(context), notice=problem)
 
-    async def home_details(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def home_details(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A Home paper's Details button: the paper in full, in a modal."""
-        paper_id = str(body["actions"][0].get("value", ""))
+        paper_id = str(first_action(body).get("value", ""))
         reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), await actor_in(context), place_in(context))
         await self._open_view(context, str(body.get("trigger_id") or ""), paper_modal(reply))
 
@@ -531,13 +561,13 @@ class SlackListeners:
         """Publish the person's Home (views.publish); best effort: a failure is logged."""
         try:
             home = await self._service().home(actor)
-            await context.client.views_publish(user_id=caller_in(context).user_id, view=home_view(home, notice=notice))
+            await context.client.views_publish(user_id=caller_in(context).user_id, view=sdk_view(home_view(home, notice=notice)))
         except Exception:
             log.warning("slack: could not publish the Home of %s", actor.user_id, exc_info=True)
 
     # --- the digest settings modal ---------------------------------------------------------------
 
-    async def digest_settings(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def digest_settings(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A digest's Settings button: the settings modal of the channel it was posted in."""
         problem = await self._open_settings(context, str(body.get("trigger_id") or ""), caller_in(context).channel_id)
         if problem:
@@ -552,24 +582,24 @@ class SlackListeners:
         view = digest_modal(form, channel) if form.can_change else message_modal("Digest settings", f"Sorry: {form.denied}.")
         return await self._open_view(context, trigger_id, view)
 
-    async def _open_view(self, context: AsyncBoltContext, trigger_id: str, view: dict[str, Any]) -> str:
+    async def _open_view(self, context: AsyncBoltContext, trigger_id: str, view: ModalView) -> str:
         try:
-            await context.client.views_open(trigger_id=trigger_id, view=view)
+            await context.client.views_open(trigger_id=trigger_id, view=sdk_view(view))
         except SlackApiError as exc:
             # e.g. expired_trigger_id: Slack allows 3 seconds from the click.
             log.warning("slack: views.open failed: %s", exc.response.get("error"))
             return "Slack did not open that in time; please try again."
         return ""
 
-    async def time_zone_options(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def time_zone_options(self, ack: AsyncAck, body: Body) -> None:
         """The time zone select's options for what has been typed so far."""
-        await ack(options=time_zone_options(time_zone_choices(str(body.get("value") or ""))))
+        await ack(options=as_dicts(time_zone_options(time_zone_choices(str(body.get("value") or "")))))
 
-    async def settings_submitted(self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def settings_submitted(self, ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """Saving the settings modal: bad fields are shown beside themselves (the modal stays);
         good ones close it and run as `digest on` through the core, with its permission check;
         the outcome comes as a private message in the channel, and the Home refreshes."""
-        view = body.get("view") or {}
+        view = mapping(body, "view")
         channel = modal_channel(view)
         try:
             command = parse_digest_form(digest_values(view))
@@ -594,7 +624,7 @@ class SlackListeners:
         part = render_reply(reply)[0]
         try:
             await context.client.chat_postEphemeral(
-                channel=channel, user=caller_in(context).user_id, text=part["text"], blocks=part["blocks"]
+                channel=channel, user=caller_in(context).user_id, text=part["text"], blocks=as_dicts(part["blocks"])
             )
         except SlackApiError as exc:
             log.info("slack: could not answer in %s: %s", channel, exc.response.get("error"))
@@ -604,32 +634,68 @@ class SlackListeners:
         caller = caller_in(context)
         return place_of(replace(caller, channel_id=channel), self.default_team_id, scoped=self.distributed)
 
+    # --- the personal digest modal ---------------------------------------------------------------
+
+    async def home_personal(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """The Home's Change button of the person's own digest: its modal, filled in from the
+        `digest me on ...` command the button carries (its current settings)."""
+        try:
+            current = parse_command(str(_json_value(body).get("c") or ""))
+        except UserInputError:
+            current = None
+        if not isinstance(current, DigestMeCommand):
+            await self._publish_home(context, await actor_in(context), notice="That button no longer works.")
+            return
+        problem = await self._open_view(context, str(body.get("trigger_id") or ""), personal_digest_modal(current))
+        if problem:
+            await self._publish_home(context, await actor_in(context), notice=problem)
+
+    async def personal_submitted(self, ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """Saving the personal digest modal: bad fields are shown beside themselves; good ones
+        close it and run as `digest me on` through the core, and the Home shows the outcome."""
+        try:
+            command = parse_personal_digest_form(personal_digest_values(mapping(body, "view")))
+        except FormErrors as errors:
+            await ack(response_action="errors", errors=field_errors(errors))
+            return
+        await ack()
+        with self.inflight.track():
+            try:
+                actor = await actor_in(context)
+                reply = await self._service().handle_command(command, actor, place_in(context))
+                await self._publish_home(context, actor, notice=_first_line(reply))
+            except Exception as error:
+                await self.on_error(error, body, respond, None)
+
     # --- message shortcuts ----------------------------------------------------------------------
 
-    async def message_shortcut(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def message_shortcut(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A message shortcut (shortcuts.py): its command about the paper the message links,
         answered privately."""
         shortcut = shortcut_for(str(body.get("callback_id") or ""))
-        paper_id = linked_paper(body.get("message") or {})
+        paper_id = linked_paper(mapping(body, "message"))
         if shortcut is None or paper_id is None:
             text = "That message links no arXiv paper (an arxiv.org link, an arXiv:2504.17830 mention or a Hugging Face paper page)."
             await self._respond(respond, render_reply(Reply(text=text, is_error=True)), ephemeral=True)
             return
         text = shortcut.command.format(id=paper_id)
-        reply = await self._service().handle_command(text, await actor_in(context), place_in(context))
+        actor = await actor_in(context)
+        reply = await self._service().handle_command(text, actor, place_in(context))
         await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=True)
+        if not reply.is_error and changes_home(text):  # "Save paper": the Home lists saved papers
+            await self._publish_home(context, actor)
 
     # --- the workspace leaving -----------------------------------------------------------------
 
-    async def uninstalled(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def uninstalled(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """`app_uninstalled`: forget the workspace (its tokens, digests, alerts, pending messages)."""
         self._forget(str(body.get("team_id") or ""), "the app was uninstalled")
 
-    async def tokens_revoked(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def tokens_revoked(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """`tokens_revoked`: a revoked bot token is the workspace leaving (nothing can reach it
         any more), so it is forgotten like an uninstall. paperbot asks for no user tokens, so a
         revoked user token leaves nothing to remove."""
-        tokens = (body.get("event") or {}).get("tokens") or {}
+        tokens = mapping(mapping(body, "event"), "tokens")
         if tokens.get("bot"):
             self._forget(str(body.get("team_id") or ""), "its bot token was revoked")
         else:
@@ -647,7 +713,7 @@ class SlackListeners:
 
     # --- errors --------------------------------------------------------------------------------
 
-    async def on_error(self, error: Exception, body: dict[str, Any], respond: AsyncRespond, response: BoltResponse | None) -> BoltResponse | None:
+    async def on_error(self, error: Exception, body: Body, respond: AsyncRespond, response: BoltResponse | None) -> BoltResponse | None:
         """The one error handler (bolt's `app.error`, and `_listener` for the listeners' work):
         log the exception, apologise to the user privately.
 

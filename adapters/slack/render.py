@@ -1,8 +1,8 @@
 """Pure Block Kit rendering of a `Reply` into Slack message payloads ("parts").
 
-A part is a JSON-serializable dict `{"text": fallback, "blocks": [...]}`, the shape
-`chat.postMessage` and a `response_url` take, so the outbox can keep it and send it later exactly
-as it was split.
+A part is a `Message` (adapters/slack/types.py), the JSON object `{"text": fallback, "blocks":
+[...]}` that `chat.postMessage` and a `response_url` take, so the outbox can keep it and send it
+later exactly as it was split.
 
 Layout: a header block for the reply's header; the reply's text as sections; each titled group
 (a digest's topic) as a header block; per paper a section (bold linked title, source and age,
@@ -44,14 +44,21 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
+from adapters.slack.types import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    Message,
+    MrkdwnText,
+    PlainText,
+    SectionBlock,
+)
 from bot.chat.present import web_url
 from bot.chat.view import ItemView, reply_views
 from bot.core.models import Reply
-from bot.ports import Part
-
-Block = dict[str, Any]
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -146,12 +153,12 @@ def link(url: str, title: str, limit: int = _TITLE_CHARS) -> str:
     return f"<{target}|{label}>" if target else label
 
 
-def mrkdwn(text: str) -> dict[str, Any]:
+def mrkdwn(text: str) -> MrkdwnText:
     """A mrkdwn text object; verbatim so Slack does not auto-parse bare mentions or URLs."""
     return {"type": "mrkdwn", "text": text or " ", "verbatim": True}
 
 
-def plain(text: str) -> dict[str, Any]:
+def plain(text: str) -> PlainText:
     """A plain_text object (headers, button labels)."""
     return {"type": "plain_text", "text": text or " ", "emoji": True}
 
@@ -162,24 +169,25 @@ def plain(text: str) -> dict[str, Any]:
 def header_blocks(text: str) -> list[Block]:
     """A header block (inert, at most 150 characters), or none when nothing visible is left."""
     shown = fit(text, MAX_HEADER_TEXT, oneline=True)
-    return [{"type": "header", "text": plain(shown)}] if shown.strip() else []
+    header: HeaderBlock = {"type": "header", "text": plain(shown)}
+    return [header] if shown.strip() else []
 
 
-def section(text: str, accessory: Block | None = None) -> Block:
+def section(text: str, accessory: ButtonElement | None = None) -> SectionBlock:
     """A section of already-inert mrkdwn, clipped to 3,000 characters."""
-    block: Block = {"type": "section", "text": mrkdwn(_clip_escaped(text, MAX_SECTION_TEXT))}
+    block: SectionBlock = {"type": "section", "text": mrkdwn(_clip_escaped(text, MAX_SECTION_TEXT))}
     if accessory is not None:
         block["accessory"] = accessory
     return block
 
 
-def context(elements: Iterable[str]) -> Block:
+def context(elements: Iterable[str]) -> ContextBlock:
     """A context block of already-inert mrkdwn elements (at most 10)."""
     texts = [e for e in elements if e.strip()][:MAX_CONTEXT_ELEMENTS]
     return {"type": "context", "elements": [mrkdwn(_clip_escaped(t, MAX_CONTEXT_TEXT)) for t in texts]}
 
 
-def button(label: str, action_id: str, value: str) -> Block:
+def button(label: str, action_id: str, value: str) -> ButtonElement:
     """A button element."""
     return {
         "type": "button",
@@ -257,7 +265,7 @@ def item_blocks(view: ItemView, *, details: bool, details_button: bool = True, d
     accessory = None
     if details_button and not details:
         accessory = button("Details", f"{details_action}_{view.number}", view.paper_id[:MAX_BUTTON_VALUE])
-    blocks = [section("\n".join(lines), accessory)]
+    blocks: list[Block] = [section("\n".join(lines), accessory)]
     if details:
         blocks.extend(section(f"*{label}*\n" + fit(body, _DETAIL_CHARS)) for label, body in view.sections)
     notes = []
@@ -286,7 +294,7 @@ class _Unit:
     fallback: list[str] = field(default_factory=list)
 
 
-def block_chars(block: Any) -> int:
+def block_chars(block: object) -> int:
     """Characters of text a block carries (every `text` string in it, recursively)."""
     if isinstance(block, dict):
         own = len(block["text"]) if isinstance(block.get("text"), str) else 0
@@ -296,7 +304,7 @@ def block_chars(block: Any) -> int:
     return 0
 
 
-def _pack(units: list[_Unit]) -> list[Part]:
+def _pack(units: list[_Unit]) -> list[Message]:
     messages: list[tuple[list[Block], list[str]]] = []
     blocks: list[Block] = []
     fallback: list[str] = []
@@ -327,7 +335,7 @@ def _pack(units: list[_Unit]) -> list[Part]:
             blocks.append(block)
             chars += one
     flush()
-    parts = []
+    parts: list[Message] = []
     for index, (message_blocks, lines) in enumerate(messages):
         # Lines of only control characters escape to nothing; the fallback must never be empty.
         text = _clip_escaped("\n".join(lines), MAX_FALLBACK_TEXT).strip()
@@ -344,7 +352,7 @@ def render_reply(
     share: str | None = None,
     shared_by: str | None = None,
     details_buttons: bool = True,
-) -> list[Part]:
+) -> list[Message]:
     """A Reply as Slack messages, each within every Block Kit limit (pure).
 
     `share` is the Share button's value (see `share_value`); the button is shown only on a
@@ -378,15 +386,16 @@ def render_reply(
         if lines:
             units.append(_Unit([context(["\n".join(lines)])]))
     if share and reply.shareable and reply.private and not reply.is_error:
-        actions = {"type": "actions", "elements": [button("Share to channel", SHARE_ACTION, share)]}
+        actions: ActionsBlock = {"type": "actions", "elements": [button("Share to channel", SHARE_ACTION, share)]}
         units.append(_Unit([actions]))
     if reply.digest_settings:
-        units.append(_Unit([{"type": "actions", "elements": [button("Settings", SETTINGS_ACTION, "digest")]}]))
+        settings: ActionsBlock = {"type": "actions", "elements": [button("Settings", SETTINGS_ACTION, "digest")]}
+        units.append(_Unit([settings]))
     if not any(b["type"] != "actions" for u in units for b in u.blocks):
         units.insert(0, _Unit([section("Nothing to show.")], ["Nothing to show."]))
     return _pack(units)
 
 
-def render(reply: Reply) -> list[Part]:
+def render(reply: Reply) -> list[Message]:
     """The ChatAdapter rendering: Details buttons, no Share button (delivery has no command)."""
     return render_reply(reply)

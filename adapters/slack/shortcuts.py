@@ -6,16 +6,15 @@ A shortcut's command is `/papers` text with `{id}` for the paper's arXiv id, fou
 the message: its text, its blocks (links and texts) and its attachments (arxiv.org abs/pdf/html
 links, `arXiv:2504.17830` mentions, Hugging Face paper pages; bot.core.ids.find_arxiv_id).
 
-Only shortcuts whose command the core has are listed: "Paper details" (`paper {id}`). "Save
-paper" (`save {id}`) and "More like this" (`similar {id}`) are one line each here once the core
-has those commands; until then `/papers save 2504.17830` would be read as a search.
+The shortcuts: "Paper details" (`paper {id}`), "Save paper" (`save {id}`: the paper joins the
+person's saved list, and their App Home shows it) and "More like this" (`similar {id}`: the
+stored papers closest to it). Every answer is private, like the commands they run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from bot.core.ids import find_arxiv_id
 
@@ -32,6 +31,8 @@ class Shortcut:
 
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("paperbot_paper", "Paper details", "Summary and methods of the linked paper", "paper {id}"),
+    Shortcut("paperbot_save", "Save paper", "Save the linked paper to your list", "save {id}"),
+    Shortcut("paperbot_similar", "More like this", "Papers like the linked one", "similar {id}"),
 )
 
 
@@ -40,10 +41,10 @@ def shortcut_for(callback_id: str) -> Shortcut | None:
     return next((s for s in SHORTCUTS if s.callback_id == callback_id), None)
 
 
-def _strings(node: Any) -> Iterator[str]:
+def _strings(node: object) -> Iterator[str]:
     if isinstance(node, str):
         yield node
-    elif isinstance(node, dict):
+    elif isinstance(node, Mapping):
         for value in node.values():
             yield from _strings(value)
     elif isinstance(node, list):
@@ -51,7 +52,7 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(value)
 
 
-def linked_paper(message: dict[str, Any]) -> str | None:
+def linked_paper(message: Mapping[str, object]) -> str | None:
     """The arXiv id (base, no version) of the first paper a message links or mentions."""
     for key in ("text", "blocks", "attachments"):
         for text in _strings(message.get(key)):

@@ -1,6 +1,7 @@
 """Pure Block Kit views: the App Home tab (a `bot.core.home.Home`), the digest settings modal
-(a `bot.core.forms.DigestForm`), and a paper's details in a modal; plus reading the modal's
-submitted values back and placing the core's field errors beside their fields.
+(a `bot.core.forms.DigestForm`), the personal digest modal (filled from a `digest me on`
+command), and a paper's details in a modal; plus reading the modals' submitted values back and
+placing the core's field errors beside their fields.
 
 Views hold at most `MAX_VIEW_BLOCKS` (100) blocks; text is escaped with render.py's `inert`
 like every message. Buttons carry what to do in their value: a Home action's command and the
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import time
 
 from adapters.slack.render import (
     MAX_BUTTON_VALUE,
-    Block,
     context,
     fit,
     header_blocks,
@@ -25,9 +26,24 @@ from adapters.slack.render import (
     render_reply,
     section,
 )
+from adapters.slack.types import (
+    Block,
+    ButtonElement,
+    CheckboxesElement,
+    HomeView,
+    InputBlock,
+    InputElement,
+    ModalView,
+    MultiStaticSelectElement,
+    NumberInputElement,
+    OptionObject,
+    object_or_empty,
+    objects,
+)
+from bot.chat.grammar import MAX_DIGEST_ITEMS, DigestMeCommand
 from bot.chat.view import item_view
 from bot.core.errors import FormErrors
-from bot.core.forms import Choice, DigestForm, DigestFormValues
+from bot.core.forms import Choice, DigestForm, DigestFormValues, PersonalDigestFormValues
 from bot.core.home import Home, HomeAction, HomeActionKind, HomeEntry
 from bot.core.ids import split_scoped_id
 from bot.core.models import CatchUp, Reply
@@ -40,9 +56,14 @@ MAX_PRIVATE_METADATA = 3000
 HOME_RUN_ACTION = "paperbot_home_run"  # value: {"c": command, "ch": channel or ""}
 HOME_EDIT_ACTION = "paperbot_home_edit"  # value: {"ch": channel}
 HOME_DETAILS_ACTION = "paperbot_home_details"  # action_id prefix; value: paper id
+HOME_PERSONAL_ACTION = "paperbot_home_personal"  # value: {"c": "digest me on ..."} (current settings)
+PERSONAL_MODAL = "paperbot_personal_digest"  # the personal digest modal's callback_id
 DIGEST_MODAL = "paperbot_digest_settings"  # the modal's callback_id
 TIME_ZONE_ACTION = "paperbot_time_zone"  # the time zone select (options loaded as one types)
 FIELD_ACTION = "value"  # every other input's action_id (its block_id names the field)
+
+DEFAULT_PERSONAL_TIME = time(8, 0)  # the personal digest's own default (bot.digests.personal)
+DEFAULT_PERSONAL_MAX = 10
 
 _CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,30}$")
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -57,13 +78,18 @@ def channel_ref(channel_id: str) -> str:
 # --- the Home tab ------------------------------------------------------------------------------
 
 
-def _action_button(action: HomeAction, index: int) -> Block:
+def _action_button(action: HomeAction, index: int) -> ButtonElement:
     channel = split_scoped_id(action.channel_id)[1]
     if action.kind is HomeActionKind.EDIT_DIGEST:
         action_id, value = f"{HOME_EDIT_ACTION}_{index}", json.dumps({"ch": channel})
+    elif action.kind is HomeActionKind.PAPER:
+        # "e": an entry's button, apart from the numbered papers' Details (_1.._3) in one view.
+        action_id, value = f"{HOME_DETAILS_ACTION}_e{index}", action.paper_id
+    elif action.kind is HomeActionKind.EDIT_PERSONAL_DIGEST:
+        action_id, value = f"{HOME_PERSONAL_ACTION}_{index}", json.dumps({"c": action.command})
     else:
         action_id, value = f"{HOME_RUN_ACTION}_{index}", json.dumps({"c": action.command, "ch": channel})
-    element: Block = {"type": "button", "text": plain(action.label[:75]), "action_id": action_id, "value": value[:MAX_BUTTON_VALUE]}
+    element: ButtonElement = {"type": "button", "text": plain(action.label[:75]), "action_id": action_id, "value": value[:MAX_BUTTON_VALUE]}
     if action.danger:
         element["style"] = "danger"
         element["confirm"] = {
@@ -84,47 +110,76 @@ def _entry_blocks(entry: HomeEntry, first_index: int) -> list[Block]:
     buttons = [_action_button(a, first_index + i) for i, a in enumerate(entry.actions)]
     if len(buttons) == 1:
         return [section(text, accessory=buttons[0])]
-    blocks = [section(text)]
+    blocks: list[Block] = [section(text)]
     if buttons:
         blocks.append({"type": "actions", "elements": buttons[:25]})
     return blocks
 
 
-def home_view(home: Home, *, notice: str = "") -> dict[str, Any]:
-    """The Home tab of one person (`notice`: the outcome of what they just did, on top)."""
+def home_view(home: Home, *, notice: str = "") -> HomeView:
+    """The Home tab of one person (`notice`: the outcome of what they just did, on top).
+
+    Within MAX_VIEW_BLOCKS: a section that does not fit whole shows the papers and entries that
+    do, then "…and N more: <see_all>"; the sections after it give way to one closing line."""
     blocks: list[Block] = []
     if notice:
         blocks.append(section(":information_source: " + fit(notice, 2000)))
     index = 0
     for number, home_section in enumerate(home.sections):
-        part: list[Block] = [{"type": "divider"}] if number else []
-        part += header_blocks(home_section.title)
-        for position, item in enumerate(home_section.items, start=1):
-            part += item_blocks(item_view(item, position), details=False, details_action=HOME_DETAILS_ACTION)
+        head: list[Block] = [{"type": "divider"}] if number else []
+        head += header_blocks(home_section.title)
+        # Each paper and each entry is a unit: shown whole or not at all.
+        units = [
+            item_blocks(item_view(item, position), details=False, details_action=HOME_DETAILS_ACTION)
+            for position, item in enumerate(home_section.items, start=1)
+        ]
         for entry in home_section.entries:
-            part += _entry_blocks(entry, index)
+            units.append(_entry_blocks(entry, index))
             index += len(entry.actions)
+        tail: list[Block] = []
         if not home_section.entries and not home_section.items and home_section.empty:
-            part.append(context([fit(home_section.empty, 1000)]))
+            tail.append(context([fit(home_section.empty, 1000)]))
         if home_section.note:
-            part.append(context([fit(home_section.note, 1000)]))
-        if len(blocks) + len(part) > MAX_VIEW_BLOCKS - 1:
-            blocks.append(context(["…more than a Home tab can show; see /papers subscriptions and /papers digest show."]))
-            break
-        blocks += part
+            tail.append(context([fit(home_section.note, 1000)]))
+        last = number == len(home.sections) - 1
+        room = MAX_VIEW_BLOCKS - len(blocks) - (0 if last else 1)  # one kept for the closing line
+        whole = len(head) + sum(len(u) for u in units) + len(tail)
+        if whole <= room:
+            blocks += head + [block for unit in units for block in unit] + tail
+            continue
+        shown = _units_that_fit(units, room - len(head) - 1)  # one for "…and N more"
+        if shown:
+            blocks += head + [block for unit in units[:shown] for block in unit]
+            more = len(units) - shown
+            where = f": {home_section.see_all}" if home_section.see_all else ""
+            blocks.append(context([fit(f"…and {more} more{where}", 1000)]))
+        if not last or not shown:
+            blocks.append(context(["…more than a Home tab can show; see /papers subscriptions, /papers saved and /papers digest show."]))
+        break
     return {"type": "home", "blocks": blocks or [section("Nothing here yet.")]}
+
+
+def _units_that_fit(units: list[list[Block]], room: int) -> int:
+    """How many of the units, from the first, fit in `room` blocks."""
+    used = shown = 0
+    for unit in units:
+        if used + len(unit) > room:
+            break
+        used += len(unit)
+        shown += 1
+    return shown
 
 
 # --- a paper in a modal ---------------------------------------------------------------------------
 
 
-def paper_modal(reply: Reply) -> dict[str, Any]:
+def paper_modal(reply: Reply) -> ModalView:
     """A paper's details (a PaperCommand's reply) in a modal."""
-    blocks = [block for part in render_reply(reply, details_buttons=False) for block in part["blocks"]]
+    blocks: list[Block] = [block for part in render_reply(reply, details_buttons=False) for block in part["blocks"]]
     return {"type": "modal", "title": plain("Paper"), "close": plain("Close"), "blocks": blocks[:MAX_VIEW_BLOCKS]}
 
 
-def message_modal(title: str, text: str) -> dict[str, Any]:
+def message_modal(title: str, text: str) -> ModalView:
     """A modal that only says something (e.g. why the settings cannot be changed)."""
     return {"type": "modal", "title": plain(title[:MAX_TITLE]), "close": plain("Close"), "blocks": [section(fit(text, 2900))]}
 
@@ -132,23 +187,23 @@ def message_modal(title: str, text: str) -> dict[str, Any]:
 # --- the digest settings modal ------------------------------------------------------------------
 
 
-def _option(choice: Choice) -> dict[str, Any]:
+def _option(choice: Choice) -> OptionObject:
     return {"text": plain(fit(choice.label, 75, oneline=True)), "value": choice.value[:150]}
 
 
-def time_zone_options(choices: list[Choice]) -> list[dict[str, Any]]:
+def time_zone_options(choices: list[Choice]) -> list[OptionObject]:
     """The time zone select's options (what the options request answers)."""
     return [_option(c) for c in choices[:MAX_OPTIONS]]
 
 
-def _input(field: str, label: str, element: Block, *, optional: bool = False, hint: str = "") -> Block:
-    block: Block = {"type": "input", "block_id": field, "label": plain(label), "element": element, "optional": optional}
+def _input(field: str, label: str, element: InputElement, *, optional: bool = False, hint: str = "") -> InputBlock:
+    block: InputBlock = {"type": "input", "block_id": field, "label": plain(label), "element": element, "optional": optional}
     if hint:
         block["hint"] = plain(hint)
     return block
 
 
-def digest_modal(form: DigestForm, channel_id: str) -> dict[str, Any]:
+def digest_modal(form: DigestForm, channel_id: str) -> ModalView:
     """The settings modal of one channel's digest, filled with its current values."""
     settings = form.settings
     days = [Choice(name, str(number)) for number, name in enumerate(_DAYS)]
@@ -158,13 +213,13 @@ def digest_modal(form: DigestForm, channel_id: str) -> dict[str, Any]:
     catch_up = [Choice("Post the latest missed digest, marked delayed", CatchUp.POST.value), Choice("Skip it with a one-line note", CatchUp.SKIP.value)]
     zone = Choice(settings.timezone.replace("_", " "), settings.timezone)
 
-    topic_select: Block = {"type": "multi_static_select", "action_id": FIELD_ACTION, "placeholder": plain("All topics"), "options": [_option(c) for c in topics]}
+    topic_select: MultiStaticSelectElement = {"type": "multi_static_select", "action_id": FIELD_ACTION, "placeholder": plain("All topics"), "options": [_option(c) for c in topics]}
     if chosen_topics:
         topic_select["initial_options"] = chosen_topics
-    sources: Block = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in form.sources]}
+    sources: CheckboxesElement = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in form.sources]}
     if chosen_sources:
         sources["initial_options"] = chosen_sources
-    day_boxes: Block = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in days]}
+    day_boxes: CheckboxesElement = {"type": "checkboxes", "action_id": FIELD_ACTION, "options": [_option(c) for c in days]}
     if settings.days:
         day_boxes["initial_options"] = [_option(c) for c in days if int(c.value) in settings.days]
     where = "your DMs" if channel_id.startswith("D") else channel_ref(channel_id)
@@ -190,32 +245,77 @@ def digest_modal(form: DigestForm, channel_id: str) -> dict[str, Any]:
     }
 
 
-def modal_channel(view: dict[str, Any]) -> str:
+def personal_digest_modal(current: DigestMeCommand) -> ModalView:
+    """The form of a person's own DM digest, filled in from `current` (the `digest me on` that
+    keeps its settings); saving it runs `digest me on` with what was submitted."""
+    at = (current.at or DEFAULT_PERSONAL_TIME).strftime("%H:%M")
+    zone_name = current.timezone or "UTC"
+    zone = Choice(zone_name.replace("_", " "), zone_name)
+    threshold: NumberInputElement = {
+        "type": "number_input", "action_id": FIELD_ACTION, "is_decimal_allowed": True, "min_value": "0", "max_value": "1",
+        "placeholder": plain("e.g. 0.5"),
+    }
+    if current.threshold:
+        threshold["initial_value"] = f"{current.threshold:g}"
+    blocks: list[Block] = [
+        {"type": "section", "text": mrkdwn("Your own digest: the new papers ranked for you, by DM on arXiv announcement days.")},
+        _input("time", "Time of day", {"type": "timepicker", "action_id": FIELD_ACTION, "initial_time": at}),
+        _input("timezone", "Time zone", {"type": "external_select", "action_id": TIME_ZONE_ACTION, "min_query_length": 1, "initial_option": _option(zone), "placeholder": plain("Type a city or region")}),
+        _input("max_items", "Papers per digest", {"type": "number_input", "action_id": FIELD_ACTION, "is_decimal_allowed": False, "min_value": "1", "max_value": str(MAX_DIGEST_ITEMS), "initial_value": str(current.max_items or DEFAULT_PERSONAL_MAX)}),
+        _input("threshold", "Only papers at least this relevant (0-1)", threshold, optional=True, hint="Empty: no threshold, every digest lists its papers."),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": PERSONAL_MODAL,
+        "title": plain("Your daily digest"),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": blocks,
+    }
+
+
+def personal_digest_values(view: Mapping[str, object]) -> PersonalDigestFormValues:
+    """What was submitted in the personal digest modal, as the core reads it."""
+    element = _submitted(view)
+    return PersonalDigestFormValues(
+        time=str(element("time").get("selected_time") or ""),
+        timezone=str(object_or_empty(element("timezone").get("selected_option")).get("value") or ""),
+        max_items=str(element("max_items").get("value") or ""),
+        threshold=str(element("threshold").get("value") or ""),
+    )
+
+
+def _submitted(view: Mapping[str, object]) -> Callable[[str], Mapping[str, object]]:
+    """The submitted element of each field of a modal (`view.state.values`), by block id."""
+    values = object_or_empty(object_or_empty(view.get("state")).get("values"))
+
+    def element(field: str) -> Mapping[str, object]:
+        block = object_or_empty(values.get(field))
+        return object_or_empty(next(iter(block.values()), {}))
+
+    return element
+
+
+def modal_channel(view: Mapping[str, object]) -> str:
     """The channel (as Slack names it) a settings modal is about ("" when unreadable)."""
     try:
-        data = json.loads(view.get("private_metadata") or "{}")
+        data = json.loads(str(view.get("private_metadata") or "{}"))
     except ValueError:
         return ""
     channel = data.get("ch") if isinstance(data, dict) else None
     return channel if isinstance(channel, str) and _CHANNEL_ID.match(channel) else ""
 
 
-def digest_values(view: dict[str, Any]) -> DigestFormValues:
+def digest_values(view: Mapping[str, object]) -> DigestFormValues:
     """What was submitted in a settings modal (`view.state.values`), as the core reads it."""
-    values: dict[str, Any] = (view.get("state") or {}).get("values") or {}
-
-    def element(field: str) -> dict[str, Any]:
-        block = values.get(field) or {}
-        found: Any = next(iter(block.values()), {}) if isinstance(block, dict) else {}
-        return found if isinstance(found, dict) else {}
+    element = _submitted(view)
 
     def one(field: str) -> str:
         option = element(field).get("selected_option") or {}
-        return str(option.get("value", "")) if isinstance(option, dict) else ""
+        return str(option.get("value", "")) if isinstance(option, Mapping) else ""
 
     def many(field: str) -> tuple[str, ...]:
-        options = element(field).get("selected_options") or []
-        return tuple(str(o.get("value", "")) for o in options if isinstance(o, dict))
+        return tuple(str(o.get("value", "")) for o in objects(element(field).get("selected_options") or []))
 
     return DigestFormValues(
         time=str(element("time").get("selected_time") or ""),

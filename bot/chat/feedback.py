@@ -1,4 +1,4 @@
-"""The feedback commands: like, dislike, save, unlike, saved, seed, foryou, similar, forget me.
+"""The feedback commands: like, dislike, save, unlike, unsave, saved, seed, foryou, similar, forget me.
 
 A paper is named by its number in the last list the person was shown (their own last answer,
 or the last digest or alert posted in the channel they type in, whichever came later) or by an
@@ -147,8 +147,12 @@ class FeedbackCommands:
         return Reply(text=text + f" Take it back with /papers unlike {paper.id}.", private=True)
 
     async def unlike(self, command: cmd.UnlikeCommand, who: Actor, where: Place) -> Reply:
-        """Take a choice, a seed or a save back."""
+        """Take a choice, a seed or a save back (`unsave`: only the save)."""
         paper, _ = await self.resolve(command.ref, who, where)
+        if command.saved_only:
+            if not self.store.feedback.unsave(who.platform, who.user_id, paper.id):
+                return Reply(text=f"“{_short(paper.title)}” was not in your saved papers.", private=True)
+            return Reply(text=f"Removed “{_short(paper.title)}” from your saved papers.", private=True)
         removed = await self.ranker.take_back(who.platform, who.user_id, paper.id)
         unsaved = self.store.feedback.unsave(who.platform, who.user_id, paper.id)
         if removed is None and not unsaved:

@@ -1,6 +1,7 @@
 """The digest settings form: who may change a channel's digest, the form for a channel
 (`digest_form`), a submitted form turned into the `DigestOnCommand` that `/papers digest on`
-builds (`parse_digest_form`), and the time zones to choose from (`time_zone_choices`).
+builds (`parse_digest_form`), a person's own digest form turned into `digest me on`
+(`parse_personal_digest_form`), and the time zones to choose from (`time_zone_choices`).
 
 Each field is checked with the same parser the text command uses (bot.chat.grammar), so the
 form accepts exactly what the command accepts and says so in the same words; every bad field is
@@ -16,7 +17,7 @@ from typing import NoReturn, TypeVar
 
 import bot.chat.grammar as cmd
 from bot.core.errors import FormErrors, UserInputError
-from bot.core.forms import Choice, DigestForm, DigestFormValues
+from bot.core.forms import Choice, DigestForm, DigestFormValues, PersonalDigestFormValues
 from bot.core.models import Actor, ChannelSettings, Place, SourceKind
 from bot.enrich.taxonomy import TAXONOMY
 from bot.store import Store
@@ -79,6 +80,30 @@ def parse_digest_form(values: DigestFormValues) -> cmd.DigestOnCommand:
         max_items=check("max_items", lambda: _max_items(values.max_items)),
         sources=check("sources", lambda: tuple(dict.fromkeys(cmd.parse_source(s) for s in values.sources))),
         catch_up=check("catch_up", lambda: _catch_up(values.catch_up)),
+    )
+    if errors:
+        raise FormErrors(errors)
+    return command
+
+
+def parse_personal_digest_form(values: PersonalDigestFormValues) -> cmd.DigestMeCommand:
+    """The `digest me on` a submitted personal digest form asks for; FormErrors naming every
+    bad field otherwise. The time and the zone are required; an empty threshold turns it off."""
+    errors: dict[str, str] = {}
+
+    def check(name: str, parse: Callable[[], T]) -> T | None:
+        try:
+            return parse()
+        except UserInputError as exc:
+            errors[name] = str(exc)
+            return None
+
+    command = cmd.DigestMeCommand(
+        action="on",
+        at=check("time", lambda: cmd.parse_time_of_day(values.time) if values.time else _missing("a time of day")),
+        timezone=check("timezone", lambda: cmd.parse_timezone(values.timezone) if values.timezone else _missing("a time zone")),
+        max_items=check("max_items", lambda: _max_items(values.max_items)),
+        threshold=check("threshold", lambda: cmd.parse_threshold(values.threshold) if values.threshold.strip() else 0.0),
     )
     if errors:
         raise FormErrors(errors)

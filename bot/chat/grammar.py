@@ -11,14 +11,13 @@
     /papers digest on [HH:MM] [tz:<IANA zone>] [topics:llm,rl] [max:N] [sources:arxiv,hf]
                       [days:weekdays|daily|mon,wed] [query:"..."] [minscore:N]
                       [updated:yes|no] [notes:yes|no] [catchup:post|skip]
-                      [rank:topic|trending]
+                      [rank:topic|trending] [threshold:0-1]
     /papers digest off | digest show | digest now
+    /papers digest edit   (Slack: the settings form; answered by the adapter, never parsed here)
     /papers email <address> | email off   (your own daily digest by email, double opt-in)
-                      [threshold:0-1]
-    /papers digest off | digest show | digest now
     /papers digest me on [HH:MM] [tz:<IANA zone>] [max:N] [threshold:0-1] | digest me off | digest me show
     /papers foryou [since:2d] [limit:N]
-    /papers like|dislike|save|unlike|similar <n | arXiv id or URL>   (n: from the last list shown)
+    /papers like|dislike|save|unlike|unsave|similar <n | arXiv id or URL>   (n: from the last list shown)
     /papers saved
     /papers seed <arXiv ids or URLs ...>
     /papers forget me
@@ -181,8 +180,10 @@ def parse_command(text: str) -> Command:
         return parse_email(rest)
     if verb in ("like", "dislike", "save"):
         return FeedbackCommand(action=verb, ref=parse_paper_ref(rest, verb))
-    if verb in ("unlike", "unsave", "undo"):
+    if verb in ("unlike", "undo"):
         return UnlikeCommand(ref=parse_paper_ref(rest, "unlike"))
+    if verb == "unsave":
+        return UnlikeCommand(ref=parse_paper_ref(rest, "unsave"), saved_only=True)
     if verb == "similar":
         return SimilarCommand(ref=parse_paper_ref(rest, "similar"))
     if verb == "saved":
@@ -418,6 +419,12 @@ def _parse_digest(rest: str) -> Command:
         return DigestNowCommand()
     if action == "me":
         return parse_digest_me(options)
+    if action in ("edit", "settings"):
+        # Slack's adapter answers these with its settings form before they reach the grammar.
+        raise UserInputError(
+            f"digest {action} opens a settings form in Slack; here, change the settings with /papers digest on "
+            "(e.g. digest on 09:00 tz:Europe/Berlin) and see them with /papers digest show"
+        )
     if action != "on":
         raise UserInputError(f"digest {action} is not a digest command; use digest on, off, show or now (or digest me on|off|show for your own DM digest)")
     parsed = _tokenize(options, DIGEST_OPTIONS)

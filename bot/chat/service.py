@@ -136,8 +136,10 @@ class BotService:
         return choices[:25]
 
     async def home(self, who: Actor) -> Home:
-        """The person's home (bot.chat.home: new papers, subscriptions, quiet hours, digests)."""
-        context = HomeContext(who, self.clock(), self.store, self.search, self.summaries, self.command_name)
+        """The person's home (bot.chat.home: new papers, subscriptions, quiet hours, their own
+        digest, saved papers, digests they set up)."""
+        ranker = self.feedback.ranker if self.feedback is not None else None
+        context = HomeContext(who, self.clock(), self.store, self.search, self.summaries, self.command_name, ranker)
         return await build_home(context)
 
     def digest_form(self, who: Actor, where: Place) -> DigestForm:

@@ -111,8 +111,10 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("digest", "off"), "Stop this channel's digest"),
     CommandSpec(("digest", "show"), "Show this channel's digest settings"),
     CommandSpec(("digest", "now"), "Post this channel's digest now"),
+    # Slack answers it with the settings modal (adapters/slack/listeners.py); Discord has none.
+    CommandSpec(("digest", "edit"), "Slack: change this channel's digest in a settings form", in_discord=False),
     CommandSpec(("email",), "Get your own daily digest by email (confirm the link sent first); off stops it",
-                argument="<address>|off", discord_argument="address", in_discord=False),
+                argument="<address>|off", discord_argument="address"),
     CommandSpec(
         ("digest", "me"), "Your own daily digest by DM, ranked for you: on, off or show",
         argument="<on|off|show> [08:00]", discord_argument="action",
@@ -133,6 +135,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(("save",), "Save a paper for later: a number from the last list you saw, or an arXiv id",
                 argument="<n|arXiv id>", discord_argument="paper"),
     CommandSpec(("unlike",), "Take back a like, not-for-me, seed or save of a paper",
+                argument="<n|arXiv id>", discord_argument="paper"),
+    CommandSpec(("unsave",), "Remove a paper from your saved list (a like or seed stays)",
                 argument="<n|arXiv id>", discord_argument="paper"),
     CommandSpec(("saved",), "Your saved papers (only you see them)"),
     CommandSpec(("similar",), "Papers most like one paper: a number from the last list, or an arXiv id",
@@ -186,6 +190,7 @@ def _argument_help(spec: CommandSpec) -> str:
         "papers": "arXiv ids or URLs separated by spaces",
         "confirm": "Type me to confirm: everything paperbot holds about you is deleted",
         "action": "on, off or show",
+        "address": "Your email address (only you see the answer), or off to stop",
     }.get(spec.discord_argument, spec.help)
 
 

@@ -131,9 +131,10 @@ class FeedbackCommand:
 
 @dataclass(frozen=True, slots=True)
 class UnlikeCommand:
-    """Take a like, a dislike, a seed or a save back."""
+    """Take a like, a dislike, a seed or a save back (`unsave`: only the save)."""
 
     ref: PaperRef
+    saved_only: bool = False  # `unsave`: the paper leaves the saved list, a like or seed stays
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,9 @@ digest would get), the choices, and whether this person may change them. `Digest
 what came back, as text, field by field; bot.chat.forms turns it into the same
 `DigestOnCommand` that `/papers digest on` builds, or into `FormErrors` naming each bad field
 (see `DIGEST_FIELDS`) with one line to show beside it.
+
+`PersonalDigestFormValues` is the same for a person's own DM digest (`/papers digest me`):
+time, zone, size and threshold (`PERSONAL_DIGEST_FIELDS`), turned into a `DigestMeCommand`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from bot.core.models import ChannelSettings
 
 # The fields of the digest form, in the order they are shown.
 DIGEST_FIELDS = ("time", "timezone", "days", "topics", "max_items", "sources", "catch_up")
+PERSONAL_DIGEST_FIELDS = ("time", "timezone", "max_items", "threshold")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +55,14 @@ class DigestFormValues:
     max_items: str = ""
     sources: tuple[str, ...] = ()
     catch_up: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalDigestFormValues:
+    """What a person submitted in their own digest's form, as text ("" when left empty; an
+    empty threshold means none)."""
+
+    time: str = ""
+    timezone: str = ""
+    max_items: str = ""
+    threshold: str = ""

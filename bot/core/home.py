@@ -4,9 +4,12 @@ platform-neutral description the core builds (bot.chat.home) and each adapter dr
 A `Home` is a list of `HomeSection`s. A section lists `HomeEntry`s (one line each, maybe a
 second line and a channel it is about) with `HomeAction`s, and/or papers (`PaperItem`s, drawn
 like the items of a reply). An action either runs a `/papers` command as the person, in the
-channel it is about (`RUN`; the core checks permissions as for the typed command), or opens the
-digest settings form of that channel (`EDIT_DIGEST`). All text is plain and may hold what
-people typed (subscription queries): adapters escape it like any other text.
+channel it is about (`RUN`; the core checks permissions as for the typed command), opens the
+digest settings form of that channel (`EDIT_DIGEST`), shows one paper in full (`PAPER`), or
+opens a form for the person's own DM digest filled in from its current settings, given as the
+`digest me on ...` command that would keep them (`EDIT_PERSONAL_DIGEST`; saving the form runs
+that command with what was changed). All text is plain and may hold what people typed
+(subscription queries, paper titles): adapters escape it like any other text.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ class HomeActionKind(StrEnum):
 
     RUN = "run"  # run `command` (the text after /papers) as the person, in `channel_id`
     EDIT_DIGEST = "edit-digest"  # open the digest settings form of `channel_id`
+    PAPER = "paper"  # show the paper `paper_id` in full
+    EDIT_PERSONAL_DIGEST = "edit-personal-digest"  # a form for `command` (`digest me on ...`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,7 @@ class HomeAction:
     command: str = ""
     channel_id: str = ""
     danger: bool = False  # removes something: shown as such, and confirmed first
+    paper_id: str = ""  # the paper a PAPER action shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,9 @@ class HomeEntry:
 @dataclass(frozen=True, slots=True)
 class HomeSection:
     """A titled part of the home. `key` names it for adapters and tests ("subscriptions");
-    `empty` is shown when it has neither entries nor items; `note` under it (how to do more)."""
+    `empty` is shown when it has neither entries nor items; `note` under it (how to do more);
+    `see_all` is the command that lists everything, for an adapter that has to cut entries
+    ("/papers saved")."""
 
     key: str
     title: str
@@ -57,6 +65,7 @@ class HomeSection:
     items: tuple[PaperItem, ...] = ()
     empty: str = ""
     note: str = ""
+    see_all: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ import json
 import logging
 import types
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -71,7 +71,7 @@ from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliver
 from bot.core.models import Reply
 from bot.core.outbox import OutboxKind, notice_key
 from bot.core.retry import backoff_delay
-from bot.ports import ChatAdapter
+from bot.ports import ChatAdapter, Part
 from bot.store import Store
 from bot.store.db import transaction
 from bot.store.outbox import OutboxRow
@@ -265,12 +265,12 @@ class Delivery:
     async def _deliver_row(self, row: OutboxRow) -> str:
         adapter = self.adapters[row.platform]
         try:
-            parts = row.parts
+            parts: Sequence[Part] | None = row.parts
             if parts is None:
                 parts = adapter.render(reply_from_json(row.payload))
-                self.store.outbox.start_sending(row.id, parts, self.clock())
+                self.store.outbox.start_sending(row.id, [dict(part) for part in parts], self.clock())
             elif row.state != "sending":
-                self.store.outbox.start_sending(row.id, parts, self.clock())
+                self.store.outbox.start_sending(row.id, [dict(part) for part in parts], self.clock())
             destination = await adapter.open_dm(row.destination) if row.is_dm else row.destination
             for index in range(row.parts_sent, len(parts)):
                 if self.stopping.is_set():

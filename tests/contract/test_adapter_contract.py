@@ -6,6 +6,7 @@ is retried later, not lost."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -90,6 +91,17 @@ async def test_digest_arrives_whole_across_split_messages(rig: Rig, count: int) 
     assert joined.count("FOOTERMARK") == 1
     if count == 60:
         assert len(arrived) > 1  # no platform takes 60 items in one message
+
+
+async def test_rendered_parts_are_json_objects_the_outbox_keeps_unchanged(rig: Rig) -> None:
+    # bot.ports.Part is Mapping[str, object]: what makes a part JSON is this promise.
+    reply = digest(60)
+    parts = rig.harness.adapter.render(reply)
+    assert parts and all(isinstance(part, dict) for part in parts)
+    assert json.loads(json.dumps(list(parts), ensure_ascii=False)) == list(parts)
+    key = rig.enqueue(reply)
+    await rig.deliver_until_done(key)
+    assert rig.row(key).parts == list(parts)  # stored as rendered, sent from what was stored
 
 
 async def test_long_text_is_truncated_never_rejected(rig: Rig) -> None:

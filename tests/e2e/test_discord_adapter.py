@@ -124,7 +124,7 @@ async def test_login_identify_heartbeat_and_guild_sync(fake: FakeDiscord, adapte
     subcommands = {o["name"]: o for o in papers["options"]}
     assert set(subcommands) == {
         "search", "paper", "subscribe", "unsubscribe", "subscriptions", "quiet", "digest", "topics", "help",
-        "foryou", "like", "dislike", "save", "unlike", "saved", "similar", "seed", "forget",
+        "email", "foryou", "like", "dislike", "save", "unlike", "unsave", "saved", "similar", "seed", "forget",
     }
     assert {o["name"] for o in subcommands["digest"]["options"]} == {"on", "off", "show", "now", "me"}
     assert _option(subcommands["like"]["options"], "paper")["required"] is True

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from adapters.slack.render import SETTINGS_ACTION
@@ -17,11 +18,15 @@ from adapters.slack.shortcuts import SHORTCUTS
 from adapters.slack.views import (
     HOME_DETAILS_ACTION,
     HOME_EDIT_ACTION,
+    HOME_PERSONAL_ACTION,
     HOME_RUN_ACTION,
+    PERSONAL_MODAL,
     TIME_ZONE_ACTION,
 )
+from tests.e2e.test_slack_adapter import SECRET
 from tests.e2e.test_slack_runtime import Bot, start_bot
 from tests.support.slack_api import (
+    FakeSlack,
     assert_slack_limits,
     assert_view_limits,
     block_action,
@@ -29,8 +34,10 @@ from tests.support.slack_api import (
     buttons,
     event_callback,
     fake_slack,
+    form_body,
     home_action,
     message_action,
+    sign,
     slash_command,
     view_submission,
     view_text,
@@ -226,6 +233,72 @@ async def test_with_admin_only_the_home_shows_the_refusal(tmp_path: Path) -> Non
             await bot.runtime.close()
 
 
+async def test_saved_papers_on_the_home_open_in_a_modal_and_unsave_from_there(bot: Bot) -> None:
+    papers = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=2)
+    await bot.command(f"like {papers[0].id}", name="like")
+    for paper in papers:
+        await change(bot, f"save {paper.id}", name=f"save-{paper.id}")  # a save refreshes the Home
+    home = await open_home(bot)
+    assert "Saved papers" in view_text(home)
+    details = button(home, "Details", papers[0].id)
+    assert details["action_id"].startswith(HOME_DETAILS_ACTION) and details["value"] == papers[0].id
+    await interact(bot, home_action(details["action_id"], details["value"]))
+    modal = await opened(bot)
+    assert papers[0].id in view_text(modal) and any(label in view_text(modal) for label in ("*Summary*", "*Abstract*"))
+
+    unsave = button(home, "Unsave", papers[0].id)
+    assert unsave["style"] == "danger" and "confirm" in unsave
+    before = len(bot.fake.calls_to("views.publish"))
+    await interact(bot, home_action(unsave["action_id"], unsave["value"]))
+    after = await published(bot, before)
+    assert view_text(after).startswith(":information_source: Removed")
+    store = bot.runtime.store
+    assert store.feedback.saved("slack", "UADA") == [papers[1].id]
+    assert store.feedback.choice("slack", "UADA", papers[0].id) is not None  # the like stays
+    saved_part = json.dumps(after["blocks"][next(i for i, b in enumerate(after["blocks"]) if "Saved papers" in json.dumps(b)):])
+    assert f"unsave {papers[0].id}" not in saved_part and f"unsave {papers[1].id}" in saved_part
+
+
+async def test_the_personal_digest_is_changed_in_its_own_modal_from_the_home(bot: Bot) -> None:
+    await change(bot, "digest me on 07:30 tz:Europe/Berlin max:4", name="me", channel_id="DUADA")
+    home = await open_home(bot)
+    assert "on · 07:30 Europe/Berlin · up to 4 papers" in view_text(home)
+    edit = button(home, "Change", "07:30")
+    assert edit["action_id"].startswith(HOME_PERSONAL_ACTION)
+    await interact(bot, home_action(edit["action_id"], edit["value"]))
+    modal = await opened(bot)
+    assert modal["callback_id"] == PERSONAL_MODAL
+    fields = {b["block_id"]: b["element"] for b in modal["blocks"] if b["type"] == "input"}
+    assert fields["time"]["initial_time"] == "07:30" and fields["timezone"]["initial_option"]["value"] == "Europe/Berlin"
+    assert fields["max_items"]["initial_value"] == "4"
+
+    bad = {"time": {"value": {"type": "timepicker", "selected_time": "06:00"}},
+           "timezone": {TIME_ZONE_ACTION: {"type": "external_select", "selected_option": {"value": "Europe/Berlin"}}},
+           "max_items": {"value": {"type": "number_input", "value": "99"}},
+           "threshold": {"value": {"type": "number_input", "value": "2"}}}
+    ack = await interact(bot, view_submission(modal, bad))
+    assert ack["payload"]["response_action"] == "errors" and set(ack["payload"]["errors"]) == {"max_items", "threshold"}
+    digest = bot.runtime.store.feedback.personal_digest("slack", "UADA")
+    assert digest is not None and digest.max_items == 4
+
+    good = {**bad, "max_items": {"value": {"type": "number_input", "value": "6"}}, "threshold": {"value": {"type": "number_input", "value": "0.4"}}}
+    before = len(bot.fake.calls_to("views.publish"))
+    ack = await interact(bot, view_submission(modal, good))
+    assert ack == {"envelope_id": ack["envelope_id"]}  # closes the modal
+    home = await published(bot, before)
+    assert view_text(home).startswith(":information_source: Your personal digest is on")
+    assert "on · 06:00 Europe/Berlin · up to 6 papers" in view_text(home)
+    digest = bot.runtime.store.feedback.personal_digest("slack", "UADA")
+    assert digest is not None and (digest.time_of_day.strftime("%H:%M"), digest.max_items, digest.threshold) == ("06:00", 6, 0.4)
+
+    off = button(home, "Turn off", "06:00")
+    before = len(bot.fake.calls_to("views.publish"))
+    await interact(bot, home_action(off["action_id"], off["value"]))
+    home = await published(bot, before)
+    assert "off · 06:00 Europe/Berlin" in view_text(home)
+    assert not bot.runtime.store.feedback.personal_digest("slack", "UADA").enabled  # type: ignore[union-attr]
+
+
 # --- the digest settings modal ------------------------------------------------------------------------
 
 
@@ -349,7 +422,7 @@ async def test_home_settings_open_the_modal_of_that_channel(bot: Bot) -> None:
 
 async def test_a_shortcut_on_a_message_linking_a_paper_answers_with_that_paper(bot: Bot) -> None:
     paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
-    assert [s.callback_id for s in SHORTCUTS] == ["paperbot_paper"]
+    assert [s.callback_id for s in SHORTCUTS] == ["paperbot_paper", "paperbot_save", "paperbot_similar"]
     message = {"text": f"have you read <https://arxiv.org/abs/{paper.id}v2|this>?"}
     payload = message_action("paperbot_paper", message, response_url=bot.fake.response_url("sc"))
     await interact(bot, payload)
@@ -366,3 +439,81 @@ async def test_a_shortcut_on_a_message_without_a_paper_says_so(bot: Bot) -> None
     await interact(bot, message_action("paperbot_paper", {"text": "lunch?"}, response_url=bot.fake.response_url("none")))
     answer = await bot.fake.response("none")
     assert answer["response_type"] == "ephemeral" and "links no arXiv paper" in visible_text(answer)
+
+
+async def signed_bot(fake: FakeSlack, tmp_path: Path) -> Bot:
+    """The real core behind the adapter in HTTP mode: interactions arrive as signed POSTs."""
+    return await start_bot(fake, tmp_path, slack_app_token="")
+
+
+async def post_signed(bot: Bot, payload: dict[str, Any], *, secret: str = SECRET) -> int:
+    """An interaction as Slack posts it over HTTP, signed (with the app's signing secret unless
+    told otherwise); the HTTP status of the answer, whose body must be empty when accepted."""
+    body = form_body(payload)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(secret, body)}
+    url = f"http://127.0.0.1:{bot.adapter.http_port}/slack/events"
+    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as answer:
+        assert answer.status != 200 or await answer.text() == ""
+        return answer.status
+
+
+async def test_save_paper_on_a_linked_message_saves_it_privately_and_refreshes_the_home(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        bot = await signed_bot(fake, tmp_path)
+        try:
+            paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
+            message = {"text": f"worth a read: <https://arxiv.org/abs/{paper.id}v1|arXiv:{paper.id}>"}
+            before = len(fake.calls_to("views.publish"))
+            assert await post_signed(bot, message_action("paperbot_save", message, response_url=fake.response_url("save"))) == 200
+            answer = await fake.response("save")
+            assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+            assert_slack_limits(answer)
+            assert "Saved" in visible_text(answer) and paper.id in visible_text(answer)
+            assert bot.runtime.store.feedback.saved("slack", "UADA") == [paper.id]
+            home = await published(bot, before)
+            saved = next(i for i, b in enumerate(home["blocks"]) if "Saved papers" in json.dumps(b))
+            assert paper.id in json.dumps(home["blocks"][saved:])
+            # Saving it again says so and keeps one save.
+            assert await post_signed(bot, message_action("paperbot_save", message, response_url=fake.response_url("again"))) == 200
+            assert "already in your saved papers" in visible_text(await fake.response("again"))
+            assert bot.runtime.store.feedback.saved("slack", "UADA") == [paper.id]
+            assert not fake.posted()  # nothing went to the channel
+        finally:
+            await bot.adapter.stop()
+            await bot.runtime.close()
+
+
+async def test_more_like_this_on_a_linked_message_answers_privately_with_similar_papers(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        bot = await signed_bot(fake, tmp_path)
+        try:
+            paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
+            message = {"text": "see below", "attachments": [{"title_link": f"https://huggingface.co/papers/{paper.id}"}]}
+            assert await post_signed(bot, message_action("paperbot_similar", message, response_url=fake.response_url("sim"))) == 200
+            answer = await fake.response("sim")
+            assert answer["response_type"] == "ephemeral"
+            assert_slack_limits(answer)
+            text = visible_text(answer)
+            assert "papers like" in text and "similar to" in text
+            listed = {b["accessory"]["value"] for b in answer["blocks"] if "accessory" in b}
+            assert listed and paper.id not in listed
+            # The list is the person's last one, so `/papers save 1` names its first paper.
+            shown = bot.runtime.store.feedback.last_shown("slack", "UADA")
+            assert shown is not None and shown.context == "similar" and set(shown.paper_ids) == listed
+            assert not fake.posted() and bot.runtime.store.feedback.saved("slack", "UADA") == []
+        finally:
+            await bot.adapter.stop()
+            await bot.runtime.close()
+
+
+async def test_shortcuts_with_a_bad_signature_reach_nothing(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        bot = await signed_bot(fake, tmp_path)
+        try:
+            paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
+            payload = message_action("paperbot_save", {"text": f"arXiv:{paper.id}"}, response_url=fake.response_url("bad"))
+            assert await post_signed(bot, payload, secret="not-the-secret") == 401
+            assert bot.runtime.store.feedback.saved("slack", "UADA") == [] and fake.responses_to("bad") == []
+        finally:
+            await bot.adapter.stop()
+            await bot.runtime.close()

@@ -55,6 +55,7 @@ class FakeService:
     hostile: bool = False
     results: int = 3
     feedback: bool = False  # search answers offer the feedback buttons
+    public_email_answer: bool = False  # answer /papers email publicly (the adapter must not post it)
 
     async def handle_command(self, command: str | cmd.Command, who: Actor, where: Place) -> Reply:
         """Answer a typed command (text is parsed with the real grammar)."""
@@ -81,6 +82,9 @@ class FakeService:
                     text="Only members with Manage Channels can change this channel's digest.", private=True, is_error=True
                 )
             return Reply(text=f"Daily digest on for this channel (changed by {who.name}).", private=False)
+        if isinstance(parsed, cmd.EmailDigestCommand):
+            text = "Your email digest is off." if parsed.off else f"Check {parsed.address}: a confirmation link is on its way."
+            return Reply(text=text, private=not self.public_email_answer, shareable=self.public_email_answer)
         if isinstance(parsed, cmd.HelpCommand):
             return Reply(header="paperbot commands", text="/papers search query:<words>\n/papers help")
         if isinstance(parsed, cmd.TopicsCommand):

@@ -14,6 +14,8 @@ import bot.chat.grammar as cmd
 from adapters.discord.commands import (
     comma_choices,
     digest_on_command,
+    email_command,
+    feedback_command,
     paper_command,
     quiet_command,
     search_command,
@@ -70,6 +72,15 @@ def test_paper_subscribe_unsubscribe() -> None:
     assert unsubscribe_command("#3") == cmd.UnsubscribeCommand(number=3)
     assert unsubscribe_command("ALL") == cmd.UnsubscribeCommand(everything=True)
     assert unsubscribe_command("diffusion") == cmd.UnsubscribeCommand(query="diffusion")
+
+
+def test_email_and_unsave_options() -> None:
+    assert email_command(" ada@Example.org ") == cmd.EmailDigestCommand(address="ada@example.org")
+    assert email_command("OFF") == cmd.EmailDigestCommand(off=True)
+    with pytest.raises(cmd.UserInputError, match="not an email address"):
+        email_command("<@123>")
+    assert feedback_command("unsave", "#2") == cmd.UnlikeCommand(ref=cmd.PaperRef(number=2), saved_only=True)
+    assert feedback_command("unlike", "2") == cmd.UnlikeCommand(ref=cmd.PaperRef(number=2))
 
 
 def test_quiet_options() -> None:

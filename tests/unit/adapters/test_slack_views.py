@@ -8,10 +8,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time
 
-from adapters.slack.render import SETTINGS_ACTION, render_reply
+import pytest
+
+from adapters.slack.render import SETTINGS_ACTION, plain, render_reply
 from adapters.slack.views import (
+    HOME_DETAILS_ACTION,
     HOME_EDIT_ACTION,
+    HOME_PERSONAL_ACTION,
     HOME_RUN_ACTION,
+    MAX_VIEW_BLOCKS,
+    PERSONAL_MODAL,
     TIME_ZONE_ACTION,
     channel_ref,
     digest_modal,
@@ -19,7 +25,11 @@ from adapters.slack.views import (
     field_errors,
     home_view,
     modal_channel,
+    personal_digest_modal,
+    personal_digest_values,
 )
+from bot.chat.forms import parse_personal_digest_form
+from bot.chat.grammar import DigestMeCommand
 from bot.core.errors import FormErrors
 from bot.core.forms import Choice, DigestForm
 from bot.core.home import Home, HomeAction, HomeActionKind, HomeEntry, HomeSection
@@ -128,3 +138,100 @@ def test_a_digest_ends_with_one_settings_button_however_many_parts() -> None:
     found = [(i, b) for i, part in enumerate(parts) for b in buttons(part) if b["action_id"] == SETTINGS_ACTION]
     assert [i for i, _ in found] == [len(parts) - 1] and found[0][1]["text"]["text"] == "Settings"
     assert not [b for part in render_reply(Reply(text="search answer")) for b in buttons(part) if b["action_id"] == SETTINGS_ACTION]
+
+
+def every_section_full(saved: int = 5, subscriptions: int = 25, digests: int = 20) -> Home:
+    """The fullest home with every section the core builds: the new ones (personal digest,
+    saved papers) between quiet hours and digests, as bot.chat.home orders them."""
+    base = fullest_home()
+    papers, subs, quiet, channel_digests = base.sections
+    subs = HomeSection(subs.key, subs.title, entries=subs.entries[:subscriptions], note=subs.note, see_all="/papers subscriptions")
+    personal = HomeSection("personal-digest", "Your daily digest", entries=(HomeEntry("on · 08:00 UTC · up to 10 papers", detail=HOSTILE, actions=(
+        HomeAction("Change", kind=HomeActionKind.EDIT_PERSONAL_DIGEST, command="digest me on 08:00 tz:UTC max:10"),
+        HomeAction("Turn off", command="digest me off", danger=True),
+    )),))
+    saved_entries = tuple(
+        HomeEntry(HOSTILE, detail=f"arXiv:2603.{n:05d}", actions=(
+            HomeAction("Details", kind=HomeActionKind.PAPER, paper_id=f"2603.{n:05d}"),
+            HomeAction("Unsave", command=f"unsave 2603.{n:05d}", danger=True),
+        ))
+        for n in range(saved)
+    )
+    saved_section = HomeSection("saved", "Saved papers", entries=saved_entries, note="…and 40 more: /papers saved", see_all="/papers saved")
+    digest_section = HomeSection(channel_digests.key, channel_digests.title, entries=channel_digests.entries[:digests], note=channel_digests.note)
+    return Home("paperbot", (papers, subs, quiet, personal, saved_section, digest_section))
+
+
+def test_saved_papers_and_the_personal_digest_are_drawn_with_their_buttons() -> None:
+    view = home_view(every_section_full(subscriptions=2, digests=1))
+    assert_view_limits(view)
+    text = view_text(view)
+    assert "Saved papers" in text and "Your daily digest" in text and "…and 40 more: /papers saved" in text
+    assert slack_mention_is_inert(text.replace("<#C", "#C")) and "<!channel>" not in json.dumps(view)
+    found = buttons(view)
+    details = [b for b in found if b["action_id"].startswith(f"{HOME_DETAILS_ACTION}_e")]
+    assert [b["value"] for b in details] == [f"2603.{n:05d}" for n in range(5)]
+    unsave = [b for b in found if b["text"]["text"] == "Unsave"]
+    assert [json.loads(b["value"]) for b in unsave] == [{"c": f"unsave 2603.{n:05d}", "ch": ""} for n in range(5)]
+    assert all(b["style"] == "danger" and "confirm" in b for b in unsave)
+    (change,) = [b for b in found if b["action_id"].startswith(HOME_PERSONAL_ACTION)]
+    assert json.loads(change["value"]) == {"c": "digest me on 08:00 tz:UTC max:10"}
+    assert {"c": "digest me off", "ch": ""} in [json.loads(b["value"]) for b in found if b["action_id"].startswith(HOME_RUN_ACTION)]
+
+
+@pytest.mark.parametrize("saved", [5, 60])
+def test_the_fullest_home_with_every_section_stays_within_100_blocks(saved: int) -> None:
+    view = home_view(every_section_full(saved=saved), notice=HOSTILE)
+    assert_view_limits(view)
+    assert len(view["blocks"]) <= MAX_VIEW_BLOCKS
+    text = view_text(view)
+    # Everything up to the saved papers is whole; what did not fit says how many more, and where.
+    labels = [b["text"]["text"] for b in buttons(view)]
+    assert labels.count("Unsubscribe") == 25 and "Your daily digest" in text
+    if saved == 60:
+        shown = labels.count("Unsave")
+        assert 0 < shown < 60 and f"…and {60 - shown} more: /papers saved" in text
+        assert "more than a Home tab can show" in text and "Digests you set up" not in text
+    else:  # at the core's caps every section fits whole, the last digest included
+        assert labels.count("Unsave") == 5 and "<#C0019>" in text and "more than a Home tab" not in text
+
+
+def test_a_section_cut_in_the_middle_keeps_its_first_entries_and_counts_the_rest() -> None:
+    many = tuple(HomeEntry(f"sub {n}", actions=(HomeAction("Unsubscribe", command=f"unsubscribe {n}"),)) for n in range(1, 200))
+    view = home_view(Home("paperbot", (HomeSection("subscriptions", "Your subscriptions", entries=many, see_all="/papers subscriptions"),)))
+    assert_view_limits(view)
+    assert len(view["blocks"]) == MAX_VIEW_BLOCKS
+    text = view_text(view)
+    shown = [b["text"]["text"] for b in buttons(view)].count("Unsubscribe")
+    assert "sub 1\n" in text + "\n" and f"sub {shown}" in text and f"sub {shown + 1}" not in text
+    assert view["blocks"][-1]["elements"][0]["text"] == f"…and {199 - shown} more: /papers subscriptions"
+    assert "more than a Home tab can show" not in text  # it was the last section
+
+
+def test_the_personal_digest_modal_is_filled_in_validates_and_reads_back() -> None:
+    current = DigestMeCommand(action="on", at=time(7, 30), timezone="America/New_York", max_items=3, threshold=0.6)
+    view = personal_digest_modal(current)
+    assert_view_limits(view)
+    assert view["callback_id"] == PERSONAL_MODAL and view["title"]["text"] == "Your daily digest"
+    inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert list(inputs) == ["time", "timezone", "max_items", "threshold"]
+    assert inputs["time"]["initial_time"] == "07:30" and inputs["timezone"]["action_id"] == TIME_ZONE_ACTION
+    assert inputs["timezone"]["initial_option"] == {"text": plain("America/New York"), "value": "America/New_York"}
+    assert (inputs["max_items"]["initial_value"], inputs["max_items"]["max_value"]) == ("3", "50")
+    assert inputs["threshold"]["initial_value"] == "0.6"
+    assert "initial_value" not in personal_digest_modal(DigestMeCommand(action="on"))["blocks"][4]["element"]
+    state = {"values": {
+        "time": {"value": {"selected_time": "06:15"}},
+        "timezone": {TIME_ZONE_ACTION: {"selected_option": {"value": "Europe/Berlin"}}},
+        "max_items": {"value": {"value": "12"}},
+        "threshold": {"value": {"value": None}},
+    }}
+    values = personal_digest_values({**view, "state": state})
+    assert (values.time, values.timezone, values.max_items, values.threshold) == ("06:15", "Europe/Berlin", "12", "")
+    assert parse_personal_digest_form(values) == DigestMeCommand(
+        action="on", at=time(6, 15), timezone="Europe/Berlin", max_items=12, threshold=0.0  # empty: no threshold
+    )
+    bad = {"values": {"time": {"value": {"selected_time": None}}, "max_items": {"value": {"value": "0"}}, "threshold": {"value": {"value": "3"}}}}
+    with pytest.raises(FormErrors) as caught:
+        parse_personal_digest_form(personal_digest_values({**view, "state": bad}))
+    assert set(field_errors(caught.value)) == {"time", "timezone", "max_items", "threshold"}

@@ -3,6 +3,8 @@ the grammar accepts exactly the options it documents."""
 
 from __future__ import annotations
 
+import pytest
+
 import bot.chat.grammar as grammar
 from adapters.discord.commands import HELP_TEXT as DISCORD_HELP
 from adapters.discord.commands import PapersGroup
@@ -23,7 +25,7 @@ def test_discord_commands_are_described_by_the_spec() -> None:
     for child in group.walk_commands():
         if hasattr(child, "parameters"):
             found[tuple(child.qualified_name.split()[1:])] = child
-    # Commands marked in_discord=False (email) are not Discord app commands yet.
+    # Commands marked in_discord=False (digest edit: Slack's settings form) are no Discord app commands.
     assert set(found) == {c.path for c in spec.COMMANDS if c.in_discord}
     for path, command in found.items():
         described = spec.option_help(*path)
@@ -55,3 +57,20 @@ def test_both_help_texts_name_every_command() -> None:
             assert (f"/papers {command.name}" in discord) == command.in_discord
     assert "since:7d" in text and "query:<query>" in discord and "[time:09:00]" in discord
     assert spec.help_text("/pp").startswith("/pp <query>")
+
+
+def test_digest_edit_is_in_the_text_help_and_explained_where_there_is_no_form() -> None:
+    text = spec.help_text("/papers")
+    assert "/papers digest edit\n    Slack: change this channel's digest in a settings form" in text
+    assert "digest edit" not in DISCORD_HELP
+    assert "/papers email address:<address>|off" in DISCORD_HELP and "/papers unsave paper:" in DISCORD_HELP
+    for typed in ("digest edit", "digest settings"):
+        with pytest.raises(grammar.UserInputError, match="opens a settings form in Slack; here, change the settings with /papers digest on"):
+            grammar.parse_command(typed)
+
+
+def test_unsave_is_its_own_command_and_unlike_takes_everything_back() -> None:
+    assert grammar.parse_command("unsave 2504.17830") == grammar.UnlikeCommand(
+        ref=grammar.PaperRef(paper_id="2504.17830"), saved_only=True
+    )
+    assert grammar.parse_command("unlike 3") == grammar.UnlikeCommand(ref=grammar.PaperRef(number=3))
