@@ -1,5 +1,6 @@
 """The plumbing every fake service shares: an aiohttp server on 127.0.0.1 (port chosen by the
-OS), waiting until what it recorded satisfies a test, and answers queued for the next requests.
+OS), waiting until what it recorded satisfies a test, and answers queued for the next requests;
+and, for code that blocks (the CLI), an http.server in a thread (`http_server_in_thread`).
 
 A fake subclasses `FakeServer`, adds its routes in `add_routes`, records what arrives in its own
 terms (Slack calls, Discord requests, feed hits) and calls `changed()` after each record so that
@@ -19,9 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
@@ -124,3 +128,35 @@ class FakeServer:
     def clear_queued(self) -> None:
         """Drop every answer still queued: requests from now on get the fake's usual answers."""
         self._queued.clear()
+
+
+# --- for code that runs synchronously (the CLI): http.server in a thread ----------------------
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """An http.server request handler that logs nothing and answers with `send_body`."""
+
+    def send_body(self, body: bytes, content_type: str, status: int = 200) -> None:
+        """Answer with `body` (its Content-Type and Content-Length set)."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass  # one line per request would bury the test's own output
+
+
+@contextmanager
+def http_server_in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on 127.0.0.1 (port chosen by the OS) from a thread, for code that blocks
+    (the CLI runs its own event loop); yields http://127.0.0.1:<port>."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
