@@ -56,7 +56,7 @@ def make_paper(
         published=when,
         url=f"https://arxiv.org/abs/{paper_id}",
         source=source,
-        source_label="arXiv cs.LG" if source == SourceKind.ARXIV else "",
+        source_label=(f"arXiv {categories[0]}" if categories else "arXiv") if source == SourceKind.ARXIV else "",
         announce_type=announce_type if source == SourceKind.ARXIV else None,
         signals=tuple(signals),
     )
