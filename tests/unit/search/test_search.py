@@ -16,11 +16,12 @@ import bot.search.ranking as ranking
 from bot.core.models import Paper, Signal, SourceKind
 from bot.search.engine import SearchEngine, SearchResult
 from bot.search.query import SearchQuery, fts_query, plan_for, query_terms
-from bot.search.ranking import popularity_factor, recency, scan_relevance
+from bot.search.ranking import scan_relevance
 from bot.store import Store
-from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK, fts_key
+from bot.store.fulltext import fts_key
 from bot.store.schema import MIGRATIONS
 from tests.support.factories import make_paper
+from tests.support.search_oracle import best_by_formula
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -387,23 +388,6 @@ def test_limit_is_any_positive_number(engine: SearchEngine) -> None:
 # --- early stop is exact --------------------------------------------------------------------
 
 
-def brute_force(store: Store, query: SearchQuery, k: int) -> list[str]:
-    """Every match scored with the documented formula, best k (no source/topic filters)."""
-    plan = plan_for(query)
-    weights = ", ".join(str(w) for w in ranking.COLUMN_WEIGHTS)
-    rows = store.conn.execute(
-        f"SELECT f.rowid, bm25(papers_fts, {weights}), p.popularity, p.id FROM papers_fts f "
-        f"JOIN papers p ON p.pk = (f.rowid & {FTS_PK_MASK}) WHERE papers_fts MATCH ? AND f.rowid >= ?",
-        (plan.match, plan.lo_key),
-    ).fetchall()
-    now_s = NOW.timestamp()
-    scored = sorted(
-        ((-bm * recency(now_s - (key >> FTS_PK_BITS)) * popularity_factor(pop), key, pid_) for key, bm, pop, pid_ in rows),
-        reverse=True,
-    )
-    return [row[2] for row in scored[:k]]
-
-
 def test_early_stop_returns_exactly_the_best(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Three years of dates so that recency lets the scan stop; tiny batches so that it does.
     when = {i: NOW - timedelta(days=2.8 * i) for i in range(392)}
@@ -422,7 +406,7 @@ def test_early_stop_returns_exactly_the_best(tmp_path: Path, monkeypatch: pytest
         for k in (1, 3, 10):
             query = SearchQuery(text, limit=k)
             got = [h.paper.id for h in engine.search(query, NOW).hits]
-            assert got == brute_force(store, query, k), (text, k)
+            assert got == [paper_id for _, paper_id in best_by_formula(store, query, NOW, k)], (text, k)
             scan = scan_relevance(store.fulltext, plan_for(query), NOW)
             stopped_early += not scan.exhausted
     assert stopped_early >= 10
