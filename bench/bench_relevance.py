@@ -65,7 +65,8 @@ from typing import Any
 import numpy as np
 
 from bot.core.models import Paper, SourceKind
-from bot.enrich.taxonomy import tag, topic_ids
+from bot.enrich.tagger import tag
+from bot.enrich.taxonomy import topic_ids
 from bot.rank.index import PaperIndex
 from bot.rank.ranking import Ranker
 from bot.rank.representation import HashedTfidf, fit_projection, paper_text
@@ -74,6 +75,7 @@ from bot.search.engine import SearchEngine, SearchQuery
 from bot.store import Store
 from bot.store.feedback import Choice
 from bot.store.vectors import PaperText
+from tests.support.relevance import as_paper
 
 ARXIV_DAILY = (
     Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "arxiv_daily"
@@ -139,23 +141,6 @@ class StepClock:
         return self.now
 
 
-def _paper(record: dict[str, object], day: datetime) -> Paper:
-    categories = tuple(str(c) for c in record["categories"])  # type: ignore[attr-defined]
-    return Paper(
-        id=str(record["id"]),
-        version=1,
-        title=str(record["title"]),
-        abstract=str(record["abstract"]),
-        authors=tuple(str(a) for a in record["authors"]),  # type: ignore[attr-defined]
-        categories=categories,
-        primary_category=categories[0] if categories else None,
-        published=day + timedelta(hours=1),
-        url=f"https://arxiv.org/abs/{record['id']}",
-        source=SourceKind.ARXIV,
-        source_label=f"arXiv {categories[0]}" if categories else "arXiv",
-    )
-
-
 def _load_days() -> list[tuple[str, list[dict[str, object]]]]:
     days: dict[str, list[dict[str, object]]] = {}
     with gzip.open(ARXIV_DAILY, "rt", encoding="utf-8") as handle:
@@ -170,7 +155,7 @@ def _day_start(day: str) -> datetime:
 
 
 def _ingest(store: Store, records: Sequence[dict[str, object]], day: datetime) -> list[Paper]:
-    papers = [_paper(r, day) for r in records]
+    papers = [as_paper(r, published=day + timedelta(hours=1)) for r in records]
     store.papers.ingest(papers, day + timedelta(hours=2))
     for paper in papers:
         store.papers.set_topics(paper.id, topic_ids(tag(paper.title, paper.abstract, paper.categories)))

@@ -69,6 +69,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK
 from bot.store.search_index import SearchIndex, rebuild
+from tests.support.search_oracle import best_by_formula
 from tests.support.wiring import make_digest_commands
 
 NOW = DEFAULT_END
@@ -232,23 +233,6 @@ def raw_top10(store: Store, query: SearchQuery) -> None:
     ).fetchall()
 
 
-def fts5_brute_force(store: Store, query: SearchQuery) -> list[int]:
-    """Every match scored with the FTS5 engine's formula; pks of the best 10 (no filters)."""
-    plan = plan_for(query)
-    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
-    rows = store.conn.execute(
-        f"SELECT f.rowid, bm25(papers_fts, {weights}), p.popularity FROM papers_fts f "
-        f"JOIN papers p ON p.pk = (f.rowid & {FTS_PK_MASK}) WHERE papers_fts MATCH ? AND f.rowid >= ?",
-        (plan.match, plan.lo_key),
-    ).fetchall()
-    now_s = NOW.timestamp()
-    scored = sorted(
-        ((-bm * recency(now_s - (key >> FTS_PK_BITS)) * popularity_factor(pop), key) for key, bm, pop in rows),
-        reverse=True,
-    )
-    return [key & FTS_PK_MASK for _, key in scored[:10]]
-
-
 def index_brute_force(engine: SearchEngine, query: SearchQuery) -> list[int]:
     """Every match scored with the indexed engine's formula (S x recency x popularity); pks of
     the best 10."""
@@ -347,7 +331,7 @@ def measure(path: Path, index_dir: Path) -> dict[str, object]:
         got_index = _pks(store, [h.paper.id for h in indexed.search(ten, NOW).hits])
         got_fts5 = _pks(store, [h.paper.id for h in fts5.search(ten, NOW).hits])
         exact_index += got_index == index_brute_force(indexed, ten)
-        exact_fts5 += got_fts5 == fts5_brute_force(store, ten)
+        exact_fts5 += got_fts5 == [pk for pk, _ in best_by_formula(store, ten, NOW, 10)]
         overlap += len(set(got_index) & set(got_fts5))
     count_ms = []
     for _, query in queries[:20]:

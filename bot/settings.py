@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -144,6 +144,7 @@ BaseURL = Annotated[str, AfterValidator(_base_url)]
 FeedURL = Annotated[str, AfterValidator(_check_url_scheme)]
 TimeZoneName = Annotated[str, AfterValidator(_time_zone)]
 TimeOfDay = Annotated[str, AfterValidator(_time_of_day)]
+StrippedText = Annotated[str, AfterValidator(str.strip)]
 LogLevel = Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lowered)]
 LogFormat = Annotated[Literal["text", "json"], BeforeValidator(_lowered)]
 SmtpSecurity = Annotated[Literal["starttls", "tls", "none"], BeforeValidator(_lowered)]
@@ -164,6 +165,25 @@ SLACK = "Slack"
 DISCORD = "Discord"
 WEB = "Web site and feeds"
 EMAIL = "Email"
+
+
+# Settings that an earlier setting makes required: field -> (whether the earlier settings, as
+# validated so far, need it; the line shown when it is empty). One validator checks them all.
+_NEEDED_BY_EARLIER: dict[str, tuple[Callable[[dict[str, Any]], bool], str]] = {
+    "llm_provider": (
+        lambda earlier: earlier.get("summarizer") == "llm",
+        "SUMMARIZER=llm needs LLM_PROVIDER (openai or anthropic)",
+    ),
+    "llm_api_key": (
+        lambda earlier: earlier.get("summarizer") == "llm" and earlier.get("llm_provider") == "anthropic",
+        "LLM_PROVIDER=anthropic needs LLM_API_KEY",
+    ),
+    "llm_model": (lambda earlier: earlier.get("summarizer") == "llm", "SUMMARIZER=llm needs LLM_MODEL"),
+    "embeddings_model": (
+        lambda earlier: bool(earlier.get("embeddings_base_url")),
+        "EMBEDDINGS_BASE_URL needs EMBEDDINGS_MODEL",
+    ),
+}
 
 
 def _setting(default: Any, doc: str, group: str, env: str | None = None) -> Any:
@@ -239,7 +259,7 @@ class Settings(BaseSettings):
     # --- relevance and embeddings ------------------------------------------------------------
     embeddings_base_url: BaseURL = _setting("", "Optional OpenAI-compatible embeddings API base URL (…/v1, POST /embeddings); empty: the offline representation only.", RELEVANCE)
     embeddings_api_key: SecretStr = _setting(SecretStr(""), "Embeddings API key (never logged).", RELEVANCE)
-    embeddings_model: str = _setting("", "Embeddings model name, e.g. text-embedding-3-small; needed with EMBEDDINGS_BASE_URL.", RELEVANCE)
+    embeddings_model: StrippedText = _setting("", "Embeddings model name, e.g. text-embedding-3-small; needed with EMBEDDINGS_BASE_URL.", RELEVANCE)
     embeddings_batch_size: PositiveWholeNumber = _setting(64, "Texts per embeddings request.", RELEVANCE)
     embeddings_timeout: PositiveNumber = _setting(30.0, "Seconds before one embeddings request is abandoned (the offline representation is used).", RELEVANCE)
     embeddings_daily_token_budget: WholeNumberOrZero = _setting(500000, "Embedding tokens per UTC day (0 = no limit); when spent, the offline representation is used.", RELEVANCE)
@@ -351,13 +371,6 @@ class Settings(BaseSettings):
 
     # --- checks across settings: on the later field, reading earlier ones from info.data ------
 
-    @field_validator("llm_provider")
-    @classmethod
-    def _llm_needs_provider(cls, provider: str, info: ValidationInfo) -> str:
-        if info.data.get("summarizer") == "llm" and not provider:
-            raise _whole_line("SUMMARIZER=llm needs LLM_PROVIDER (openai or anthropic)")
-        return provider
-
     @field_validator("llm_base_url")
     @classmethod
     def _llm_base_url_defaults_to_provider(cls, base_url: str, info: ValidationInfo) -> str:
@@ -366,27 +379,14 @@ class Settings(BaseSettings):
             return "https://api.anthropic.com" if provider == "anthropic" else "https://api.openai.com/v1"
         return base_url
 
-    @field_validator("llm_api_key")
+    @field_validator(*_NEEDED_BY_EARLIER)
     @classmethod
-    def _anthropic_needs_key(cls, key: SecretStr, info: ValidationInfo) -> SecretStr:
-        chosen = info.data.get("summarizer") == "llm" and info.data.get("llm_provider") == "anthropic"
-        if chosen and not key.get_secret_value():
-            raise _whole_line("LLM_PROVIDER=anthropic needs LLM_API_KEY")
-        return key
-
-    @field_validator("llm_model")
-    @classmethod
-    def _llm_needs_model(cls, model: str, info: ValidationInfo) -> str:
-        if info.data.get("summarizer") == "llm" and not model:
-            raise _whole_line("SUMMARIZER=llm needs LLM_MODEL")
-        return model
-
-    @field_validator("embeddings_model")
-    @classmethod
-    def _embeddings_need_model(cls, model: str, info: ValidationInfo) -> str:
-        if info.data.get("embeddings_base_url") and not model.strip():
-            raise _whole_line("EMBEDDINGS_BASE_URL needs EMBEDDINGS_MODEL")
-        return model.strip()
+    def _needed_by_an_earlier_setting(cls, value: str | SecretStr, info: ValidationInfo) -> str | SecretStr:
+        needed, line = _NEEDED_BY_EARLIER[str(info.field_name)]
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if needed(info.data) and not text:
+            raise _whole_line(line)
+        return value
 
     @field_validator("slack_app_token")
     @classmethod

@@ -70,6 +70,16 @@ _SEARCH_OPTIONS = (
     OptionSpec("limit", "5", "How many results (1-10)"),
 )
 
+# Options and arguments that several subcommands share, written once.
+_TZ_OPTION = OptionSpec("tz", "Europe/Berlin", "IANA time zone, e.g. Europe/Berlin")
+_MAX_PER_DIGEST_OPTION = OptionSpec("max", "10", "Most papers per digest (1-50)")
+
+
+def _on_one_paper(name: str, help_line: str) -> CommandSpec:
+    """A subcommand about one paper: a number from the last list seen, or an arXiv id."""
+    return CommandSpec((name,), help_line, argument="<n|arXiv id>", discord_argument="paper")
+
+
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         ("search",), "Search stored papers; quote phrases: \"gaussian splatting\" since:2w",
@@ -88,15 +98,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         ("quiet",), "Hours with no alert DMs (they wait until the end); off clears them",
         argument="22:00-07:00", discord_argument="hours",
-        options=(OptionSpec("tz", "Europe/Berlin", "IANA time zone, e.g. Europe/Berlin"),),
+        options=(_TZ_OPTION,),
     ),
     CommandSpec(
         ("digest", "on"), "Post a daily digest here, or change its settings",
         argument="[09:00]", discord_argument="time",
         options=(
-            OptionSpec("tz", "Europe/Berlin", "IANA time zone, e.g. Europe/Berlin"),
+            _TZ_OPTION,
             OptionSpec("topics", "llm,rl", "Topic ids, comma-separated (e.g. llm,rl); empty: all"),
-            OptionSpec("max", "10", "Most papers per digest (1-50)"),
+            _MAX_PER_DIGEST_OPTION,
             OptionSpec("sources", "arxiv,hf", "Sources, comma-separated: arxiv,hf,reddit,feed"),
             OptionSpec("days", "weekdays", "Which days: weekdays, daily, or e.g. mon,wed,fri"),
             OptionSpec("query", '"..."', "Only papers matching these words", discord=""),
@@ -120,27 +130,21 @@ COMMANDS: tuple[CommandSpec, ...] = (
         argument="<on|off|show> [08:00]", discord_argument="action",
         options=(
             OptionSpec("time", "08:00", "Local time of day, e.g. 08:00 (also as a plain word after on)"),
-            OptionSpec("tz", "Europe/Berlin", "IANA time zone, e.g. Europe/Berlin"),
-            OptionSpec("max", "10", "Most papers per digest (1-50)"),
+            _TZ_OPTION,
+            _MAX_PER_DIGEST_OPTION,
             OptionSpec("threshold", "0.5", "Only papers at least this relevant to you (0-1; 0 = off)"),
         ),
     ),
     CommandSpec(("foryou",), "New papers ranked for you by what you liked, seeded and subscribed to",
                 options=(OptionSpec("since", "2d", "How far back: 36h, 2d, 1w (default 2d: the latest announcements)"),
                          OptionSpec("limit", "10", "How many papers (1-20)"))),
-    CommandSpec(("like",), "More like this: a number from the last list you saw, or an arXiv id",
-                argument="<n|arXiv id>", discord_argument="paper"),
-    CommandSpec(("dislike",), "Not for me: a number from the last list you saw, or an arXiv id",
-                argument="<n|arXiv id>", discord_argument="paper"),
-    CommandSpec(("save",), "Save a paper for later: a number from the last list you saw, or an arXiv id",
-                argument="<n|arXiv id>", discord_argument="paper"),
-    CommandSpec(("unlike",), "Take back a like, not-for-me, seed or save of a paper",
-                argument="<n|arXiv id>", discord_argument="paper"),
-    CommandSpec(("unsave",), "Remove a paper from your saved list (a like or seed stays)",
-                argument="<n|arXiv id>", discord_argument="paper"),
+    _on_one_paper("like", "More like this: a number from the last list you saw, or an arXiv id"),
+    _on_one_paper("dislike", "Not for me: a number from the last list you saw, or an arXiv id"),
+    _on_one_paper("save", "Save a paper for later: a number from the last list you saw, or an arXiv id"),
+    _on_one_paper("unlike", "Take back a like, not-for-me, seed or save of a paper"),
+    _on_one_paper("unsave", "Remove a paper from your saved list (a like or seed stays)"),
     CommandSpec(("saved",), "Your saved papers (only you see them)"),
-    CommandSpec(("similar",), "Papers most like one paper: a number from the last list, or an arXiv id",
-                argument="<n|arXiv id>", discord_argument="paper"),
+    _on_one_paper("similar", "Papers most like one paper: a number from the last list, or an arXiv id"),
     CommandSpec(("seed",), "Start your recommendations from papers you like: arXiv ids or URLs",
                 argument="<arXiv ids or URLs...>", discord_argument="papers"),
     CommandSpec(("forget",), "Delete everything paperbot holds about you (feedback, saved, subscriptions)",

@@ -5,9 +5,10 @@ offline projection and optional embeddings), and the embeddings endpoint's token
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal, TypeVar
 
 from bot.core.clock import ensure_utc, to_iso
 from bot.store.db import transaction
@@ -57,7 +58,7 @@ class VectorStore:
             "WHERE pk > ? ORDER BY pk LIMIT ?",
             (pk, limit),
         )
-        return [PaperText(row[0], row[1], row[2], row[3], row[4], row[5] or "") for row in rows]
+        return [_paper_text(row) for row in rows]
 
     def max_pk(self) -> int:
         """The row key of the paper stored last (0 for an empty store)."""
@@ -65,30 +66,23 @@ class VectorStore:
 
     def texts_by_pk(self, pks: Sequence[int] | range) -> list[PaperText]:
         """The texts of papers by row key, in row order (missing keys are left out)."""
-        found: list[PaperText] = []
-        for start in range(0, len(pks), 500):
-            chunk = list(pks[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                "SELECT pk, id, version, title, abstract, COALESCE(published, first_seen) FROM papers "
-                f"WHERE pk IN ({marks}) ORDER BY pk",
-                chunk,
-            )
-            found.extend(PaperText(row[0], row[1], row[2], row[3], row[4], row[5] or "") for row in rows)
-        return found
+        return self._texts_in("pk", pks, order_by="ORDER BY pk")
 
     def texts_of(self, paper_ids: Sequence[str]) -> list[PaperText]:
         """The texts of the given papers (missing ids are left out), in no particular order."""
+        return self._texts_in("id", paper_ids)
+
+    def _texts_in(self, column: Literal["pk", "id"], keys: Sequence[Key], order_by: str = "") -> list[PaperText]:
+        """The texts of papers whose `column` (pk or id) is one of `keys`, read in chunks."""
         found: list[PaperText] = []
-        for start in range(0, len(paper_ids), 500):
-            chunk = list(paper_ids[start : start + 500])
+        for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
                 "SELECT pk, id, version, title, abstract, COALESCE(published, first_seen) FROM papers "
-                f"WHERE id IN ({marks})",
+                f"WHERE {column} IN ({marks}) {order_by}",
                 chunk,
             )
-            found.extend(PaperText(row[0], row[1], row[2], row[3], row[4], row[5] or "") for row in rows)
+            found.extend(_paper_text(row) for row in rows)
         return found
 
     def ids_since(self, since: datetime, until: datetime | None = None) -> list[str]:
@@ -112,8 +106,7 @@ class VectorStore:
     def vectors(self, representation: str, paper_ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
         """Stored vectors of one representation: paper id -> (paper version, vector bytes)."""
         found: dict[str, tuple[int, bytes]] = {}
-        for start in range(0, len(paper_ids), 500):
-            chunk = list(paper_ids[start : start + 500])
+        for chunk in _chunks(paper_ids):
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
                 f"SELECT paper_id, version, vector FROM paper_vectors WHERE representation = ? AND paper_id IN ({marks})",
@@ -168,3 +161,19 @@ class VectorStore:
             (ensure_utc(now).date().isoformat(),),
         ).fetchone()
         return int(row[0])
+
+
+# Keys per `IN (...)` query: well below SQLite's limit on bound parameters.
+_CHUNK = 500
+Key = TypeVar("Key", int, str)
+
+
+def _chunks(keys: Sequence[Key]) -> Iterator[list[Key]]:
+    """`keys` in lists of at most _CHUNK, for one query each."""
+    for start in range(0, len(keys), _CHUNK):
+        yield list(keys[start : start + _CHUNK])
+
+
+def _paper_text(row: Sequence[Any]) -> PaperText:
+    """A row of (pk, id, version, title, abstract, published or first seen) as a PaperText."""
+    return PaperText(row[0], row[1], row[2], row[3], row[4], row[5] or "")

@@ -28,9 +28,10 @@ from bot.chat.grammar import Command
 from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.forms import DigestForm
 from bot.core.home import Home, HomeSection
-from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
+from bot.core.models import Actor, ItemGroup, PaperItem, Place, Reply, Summary
 from bot.ports import post, send_dm
 from bot.settings import Settings
+from tests.support.factories import make_paper
 from tests.support.slack_api import (
     BOT_USER_ID,
     TEAM_ID,
@@ -128,9 +129,9 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 def hostile_reply() -> Reply:
-    paper = Paper(
-        id="2504.99999", title=HOSTILE, abstract=HOSTILE, version=1, authors=("<@U1> *Eve*",),
-        url="https://arxiv.org/abs/2504.99999?a=1&b=<x>|y", source=SourceKind.ARXIV,
+    paper = make_paper(
+        paper_id="2504.99999", title=HOSTILE, abstract=HOSTILE,
+        authors=("<@U1> *Eve*",), url="https://arxiv.org/abs/2504.99999?a=1&b=<x>|y",
     )
     summary = Summary(tldr=HOSTILE, key_points=(HOSTILE,), summary=HOSTILE, topics=("Safety & Alignment",))
     item = PaperItem(paper, summary, source_line=f"r/{HOSTILE}", why=HOSTILE)
@@ -193,7 +194,7 @@ async def test_public_replies_go_in_channel_and_errors_stay_private(rig: Rig) ->
 
 async def test_a_long_answer_is_cut_to_five_response_url_messages(rig: Rig) -> None:
     items = tuple(
-        PaperItem(Paper(id=f"2501.{i:05d}", title=f"T{i}", url="https://arxiv.org"), Summary(tldr="x " * 280, key_points=("y " * 170,) * 4))
+        PaperItem(make_paper(i, paper_id=f"2501.{i:05d}", title=f"T{i}", url="https://arxiv.org"), Summary(tldr="x " * 280, key_points=("y " * 170,) * 4))
         for i in range(120)
     )
     rig.service.reply = Reply(header="Lots", groups=(ItemGroup("", items),), private=True)

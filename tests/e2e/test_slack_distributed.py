@@ -293,7 +293,7 @@ async def test_uninstall_forgets_the_workspace_and_a_reinstall_starts_clean(app:
     await app.runtime.service.digests.wait_idle()  # type: ignore[attr-defined]
     store = app.runtime.store
     assert store.conn.execute("SELECT state FROM outbox WHERE destination = 'T1:CGENERAL'").fetchone()[0] == "pending"
-    app.fake._failures.clear()
+    app.fake.clear_queued()
 
     app.fake.revoke("T1")  # Slack revokes the tokens on uninstall
     await app.event("T1", {"type": "app_uninstalled"})

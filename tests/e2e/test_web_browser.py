@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.models import Paper
 from bot.store import Store
+from tests.support.factories import make_paper
 from tests.support.processes import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -144,9 +144,9 @@ def test_the_site_in_headless_chromium(site: tuple[str, Path, list[str]]) -> Non
             # A hostile paper announced "today" (the samples' day), written as an ingest would.
             store = Store.open(str(database))
             try:
-                store.papers.ingest([Paper(
-                    id="2606.99999", version=1, title=HOSTILE_TITLE, abstract=HOSTILE_TITLE + " javascript:alert(1)",
-                    published=datetime(2026, 6, 11, 4, tzinfo=UTC), url="javascript:alert(2)", categories=("cs.CL",),
+                store.papers.ingest([make_paper(
+                    paper_id="2606.99999", title=HOSTILE_TITLE, abstract=HOSTILE_TITLE + " javascript:alert(1)",
+                    published=datetime(2026, 6, 11, 4, tzinfo=UTC), categories=("cs.CL",), url="javascript:alert(2)",
                 )], datetime(2026, 6, 11, 12, tzinfo=UTC))
             finally:
                 store.close()

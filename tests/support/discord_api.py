@@ -28,12 +28,11 @@ import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiohttp.test_utils import TestServer
 
-T = TypeVar("T")
+from tests.support.fake_server import FakeServer
 
 APP_ID = "1100000000000000001"
 BOT_ID = "1100000000000000001"
@@ -149,8 +148,10 @@ class Failure:
 
 
 @dataclass
-class FakeDiscord:
+class FakeDiscord(FakeServer):
     """The fake Discord REST API and gateway. Use `async with FakeDiscord() as fake:`."""
+
+    name = "fake Discord"
 
     heartbeat_interval_ms: int = 41250
     guild_ids: tuple[str, ...] = (GUILD_ID,)
@@ -165,65 +166,39 @@ class FakeDiscord:
     blocked_dm_users: set[str] = field(default_factory=set)
     dm_channels: dict[str, str] = field(default_factory=dict)  # user id -> DM channel id
     failures: list[Failure] = field(default_factory=list)
-    server: TestServer | None = None
     _sockets: list[tuple[web.WebSocketResponse, Callable[[bytes], bytes]]] = field(default_factory=list)
     _seq: int = 0
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        FakeServer.__init__(self)  # the dataclass __init__ sets only the fields above
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
-    async def start(self) -> FakeDiscord:
-        """Serve on 127.0.0.1 on a free port."""
-        app = web.Application()
-        app.router.add_get("/gateway", self._gateway)
-        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
-        self.server = TestServer(app, host="127.0.0.1", port=0)
-        await self.server.start_server()
-        return self
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """The gateway websocket and the REST API."""
+        router.add_get("/gateway", self._gateway)
+        router.add_route("*", "/api/v10/{tail:.*}", self._rest)
 
     async def close(self) -> None:
         """Close gateway connections and the server."""
         for ws, _ in list(self._sockets):
             with contextlib.suppress(Exception):
                 await ws.close(code=1001)
-        if self.server is not None:
-            await self.server.close()
-
-    async def __aenter__(self) -> FakeDiscord:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+        await super().close()
 
     @property
     def api_url(self) -> str:
         """The REST base to put in DISCORD_API_URL."""
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.port}/api/v10"
+        return self.url("/api/v10")
 
     @property
     def gateway_url(self) -> str:
         """The gateway URL to put in DISCORD_GATEWAY_URL."""
-        assert self.server is not None
-        return f"ws://127.0.0.1:{self.server.port}/gateway"
+        return f"ws://127.0.0.1:{self.port}/gateway"
 
     def _touch(self) -> None:
-        self._changed.set()
-
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 15.0, what: str = "") -> T:
-        """Wait until `predicate()` is truthy (re-checked on every request and gateway event)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            self._changed.clear()
-            result = predicate()
-            if result:
-                return result
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise AssertionError(f"fake Discord: gave up waiting for {what or predicate}")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=remaining)
+        # The handlers' name for FakeServer.changed(), kept while other branches add handlers.
+        self.changed()
 
     # --- scripted failures ------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import bot.chat.grammar as cmd
-from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
+from bot.core.models import Actor, ItemGroup, PaperItem, Place, Reply, Summary
 from bot.enrich.taxonomy import TAXONOMY
+from tests.support.factories import make_paper
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 HOSTILE_TITLE = "@everyone <@123> **x** [click](https://evil.example) <#456> @here"
@@ -21,18 +22,14 @@ HOSTILE_TITLE = "@everyone <@123> **x** [click](https://evil.example) <#456> @he
 def make_item(number: int, *, title: str | None = None, long: bool = False) -> PaperItem:
     """A paper item with a summary; `long` fills every text to its limit and beyond."""
     filler = "word " * (400 if long else 12)
-    paper = Paper(
-        id=f"2511.{10000 + number:05d}",
+    paper = make_paper(
+        number,
+        paper_id=f"2511.{10000 + number:05d}",
         title=title or f"Paper number {number}: diffusion models for things",
         abstract="We study diffusion. " + filler,
-        version=1,
-        authors=tuple(f"Author {i}" for i in range(20 if long else 3)),
-        categories=("cs.LG",),
-        primary_category="cs.LG",
         published=NOW - timedelta(hours=16),
-        url=f"https://arxiv.org/abs/2511.{10000 + number:05d}",
-        source=SourceKind.ARXIV,
-        source_label="arXiv cs.LG",
+        announce_type=None,
+        authors=tuple(f"Author {i}" for i in range(20 if long else 3)),
     )
     summary = Summary(
         tldr=("A one-line TL;DR. " + filler)[: 2000 if long else 200],

@@ -4,9 +4,11 @@ a paper factory, a fake summary provider, a fresh store and settings."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.core.ids import is_arxiv_base
 from bot.core.models import Paper, Signal, SourceKind, Summary
 from bot.enrich.taxonomy import topic_by_id
 from bot.settings import Settings
@@ -16,8 +18,9 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday
 
 
 def make_paper(
-    number: int,
+    number: int = 1,
     *,
+    paper_id: str | None = None,
     title: str | None = None,
     abstract: str = "",
     source: SourceKind = SourceKind.ARXIV,
@@ -27,30 +30,37 @@ def make_paper(
     reddit_score: int | None = None,
     announce_type: str | None = "new",
     categories: Sequence[str] = ("cs.LG",),
+    **fields: Any,
 ) -> Paper:
-    """An arXiv-style paper `2603.<number>` (or a non-arXiv item for other sources)."""
+    """An arXiv-style paper `2603.<number>` (or a non-arXiv item for other sources).
+
+    `paper_id` replaces the numbered id (the URL follows it; a non-arXiv id has version 0);
+    `fields` sets any other Paper field (authors, url, source_label, updated, ...) over the
+    factory's choice."""
     signals = []
     when = published or T0
     if hf_upvotes is not None:
         signals.append(Signal(SourceKind.HF, when.date().isoformat(), hf_upvotes, 0, "HF daily", "https://hf.co/x", when))
     if reddit_score is not None:
         signals.append(Signal(SourceKind.REDDIT, f"t3_{number}", reddit_score, 3, "r/MachineLearning", "https://reddit.com/x", when))
-    paper_id = f"2603.{number:05d}" if source in (SourceKind.ARXIV, SourceKind.HF) else f"{source.value}:{number}"
-    return Paper(
+    if paper_id is None:
+        paper_id = f"2603.{number:05d}" if source in (SourceKind.ARXIV, SourceKind.HF) else f"{source.value}:{number}"
+    paper = Paper(
         id=paper_id,
         title=title or f"Paper number {number}",
         abstract=abstract or f"We study problem {number}.",
-        version=version if paper_id[0].isdigit() else 0,
+        version=version if is_arxiv_base(paper_id) else 0,
         authors=("A. Author",),
         categories=tuple(categories),
         primary_category=categories[0] if categories else None,
         published=when,
         url=f"https://arxiv.org/abs/{paper_id}",
         source=source,
-        source_label="arXiv cs.LG" if source == SourceKind.ARXIV else "",
+        source_label=(f"arXiv {categories[0]}" if categories else "arXiv") if source == SourceKind.ARXIV else "",
         announce_type=announce_type if source == SourceKind.ARXIV else None,
         signals=tuple(signals),
     )
+    return replace(paper, **fields) if fields else paper
 
 
 class FakeSummaries:

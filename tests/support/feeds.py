@@ -21,6 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.fake_server import FakeServer
+
 
 def rss(title: str, items: int = 3) -> bytes:
     """A small valid RSS 2.0 feed whose items are named after `title`."""
@@ -35,36 +37,27 @@ def rss(title: str, items: int = 3) -> bytes:
     ).encode()
 
 
-class FakeFeeds:
+class FakeFeeds(FakeServer):
     """The fake feed host (see the module docstring)."""
 
+    name = "fake feeds"
+    shutdown_timeout = 0.5
+
     def __init__(self) -> None:
+        super().__init__()
         self._routes: dict[str, Callable[[web.Request], Any]] = {}
         self._seen: dict[str, list[float]] = {}
         self._open: set[str] = set()
         self._closing = asyncio.Event()
-        self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
-    async def start(self) -> FakeFeeds:
-        app = web.Application()
-        app.router.add_get("/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        return self
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """Every GET goes to the handler set for its path (404 when there is none)."""
+        router.add_get("/{tail:.*}", self._dispatch)
 
     async def close(self) -> None:
+        """Release the hanging requests, then stop the server."""
         self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    def url(self, path: str) -> str:
-        """http://127.0.0.1:<port><path>"""
-        return f"http://127.0.0.1:{self.port}{path}"
+        await super().close()
 
     # --- what each path does -------------------------------------------------------------------
 
@@ -112,21 +105,10 @@ class FakeFeeds:
         """Whether a request for a hanging `path` is being held open right now."""
         return path in self._open
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float) -> None:
-        """Wait until `predicate()` holds (the timeout only stops a hang)."""
-
-        async def until() -> None:
-            async with self._changed:
-                while not predicate():
-                    await self._changed.wait()
-
-        await asyncio.wait_for(until(), timeout)
-
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         self._seen.setdefault(path, []).append(time.monotonic())
-        async with self._changed:
-            self._changed.notify_all()
+        self.changed()
         handler = self._routes.get(path)
         if handler is None:
             return web.Response(status=404)
@@ -137,8 +119,5 @@ class FakeFeeds:
 @asynccontextmanager
 async def fake_feeds() -> AsyncIterator[FakeFeeds]:
     """A started FakeFeeds, closed on exit."""
-    feeds = await FakeFeeds().start()
-    try:
+    async with FakeFeeds() as feeds:
         yield feeds
-    finally:
-        await feeds.close()

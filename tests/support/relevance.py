@@ -18,14 +18,14 @@ from bot.alerts.alerts import SubscriptionCommands
 from bot.chat.feedback import FeedbackCommands, PaperLookup
 from bot.chat.service import BotService
 from bot.core.clock import FakeClock
-from bot.core.models import Actor, Paper, Place, SourceKind
+from bot.core.models import Actor, Paper, Place
 from bot.digests.commands import DigestCommands
 from bot.digests.job import DigestJob
 from bot.digests.personal import PersonalDigests
 from bot.rank.ranking import Ranker
 from bot.search.engine import SearchEngine
 from bot.store import Store
-from tests.support.factories import FakeSummaries, app_settings
+from tests.support.factories import FakeSummaries, app_settings, make_paper
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "arxiv_sample.jsonl"
 SPECULATIVE = ("speculative decoding", "draft model")
@@ -41,17 +41,14 @@ def as_paper(record: dict[str, object], published: datetime | None = None) -> Pa
     """One record as the arXiv source would give it."""
     categories = tuple(str(c) for c in record["categories"])  # type: ignore[attr-defined]
     day = datetime.fromisoformat(str(record["announced"])).replace(tzinfo=UTC) + timedelta(hours=1)
-    return Paper(
-        id=str(record["id"]),
-        version=1,
+    return make_paper(
+        paper_id=str(record["id"]),
         title=str(record["title"]),
         abstract=str(record["abstract"]),
-        authors=tuple(str(a) for a in record["authors"]),  # type: ignore[attr-defined]
         categories=categories,
-        primary_category=categories[0] if categories else None,
         published=published or day,
-        url=f"https://arxiv.org/abs/{record['id']}",
-        source=SourceKind.ARXIV,
+        announce_type=None,
+        authors=tuple(str(a) for a in record["authors"]),  # type: ignore[attr-defined]
         source_label=f"arXiv {categories[0]}" if categories else "arXiv",
     )
 

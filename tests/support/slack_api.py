@@ -40,8 +40,7 @@ import re
 import time
 import urllib.parse
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +50,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.ports import ChatAdapter
+from tests.support.fake_server import Canned, FakeServer
 
 BOT_USER_ID = "UBOTPAPER"
 TEAM_ID = "T0FAKE"
@@ -88,17 +88,13 @@ CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "fake-client-secret"
 
 
-@dataclass
-class _Failure:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class FakeSlack:
+class FakeSlack(FakeServer):
     """The fake Slack server (see the module docstring)."""
 
+    name = "fake Slack"
+
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[SlackCall] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []  # (response_url name, JSON body)
         self.refused: list[tuple[str, dict[str, Any]]] = []  # response_url posts answered with an error
@@ -112,49 +108,31 @@ class FakeSlack:
         self.codes: dict[str, str] = {}  # one-time OAuth code -> team id
         self.views: dict[str, dict[str, Any]] = {}  # view id -> the last view sent for it
         self._view_ids = itertools.count(1)
-        self._failures: dict[str, deque[_Failure]] = {}
-        self._response_failures: dict[str, deque[_Failure]] = {}
         self._held: dict[str, asyncio.Event] = {}
         self._delays: dict[str, float] = {}
         self.in_flight = 0
         self._ts = itertools.count(1)
-        self._changed = asyncio.Condition()
         self._ws: web.WebSocketResponse | None = None
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self) -> FakeSlack:
-        """Listen on 127.0.0.1, port chosen by the OS."""
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_get("/oauth/v2/authorize", self._authorize)
-        app.router.add_post("/response/{name}", self._response_url)
-        app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-        return self
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """The Web API, the OAuth approval page, response_urls and the Socket Mode websocket."""
+        router.add_route("*", "/api/{method}", self._api)
+        router.add_get("/oauth/v2/authorize", self._authorize)
+        router.add_post("/response/{name}", self._response_url)
+        router.add_get("/socket", self._socket)
 
     async def close(self) -> None:
         """Close the websocket and stop the server."""
         if self._ws is not None and not self._ws.closed:
             await self._ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    @property
-    def base(self) -> str:
-        """http://127.0.0.1:<port>"""
-        return f"http://127.0.0.1:{self.port}"
+        await super().close()
 
     @property
     def api_url(self) -> str:
         """What SLACK_API_URL should be set to (no trailing slash, as a user would write it)."""
-        return f"{self.base}/api"
+        return f"{self.base_url}/api"
 
     @property
     def ws_url(self) -> str:
@@ -164,11 +142,11 @@ class FakeSlack:
     @property
     def authorize_url(self) -> str:
         """What SLACK_AUTHORIZE_URL should be set to."""
-        return f"{self.base}/oauth/v2/authorize"
+        return f"{self.base_url}/oauth/v2/authorize"
 
     def response_url(self, name: str = "cmd") -> str:
         """A response_url that records what is posted to it under `name`."""
-        return f"{self.base}/response/{name}"
+        return f"{self.base_url}/response/{name}"
 
     # --- scripting -----------------------------------------------------------------------------
 
@@ -189,15 +167,13 @@ class FakeSlack:
 
     def fail(self, method: str, error: str, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
-        for _ in range(times):
-            self._failures.setdefault(method, deque()).append(_Failure(200, {"ok": False, "error": error}))
+        self.queue(method, Canned(200, {"ok": False, "error": error}), times=times)
 
     def fail_status(self, method: str, status: int, *, retry_after: float | None = None, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with an HTTP error status (429 -> ratelimited)."""
         headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
         error = "ratelimited" if status == 429 else "internal_error"
-        for _ in range(times):
-            self._failures.setdefault(method, deque()).append(_Failure(status, {"ok": False, "error": error}, headers))
+        self.queue(method, Canned(status, {"ok": False, "error": error}, headers), times=times)
 
     def hold(self, method: str) -> asyncio.Event:
         """Keep calls of `method` waiting, recorded but unanswered, until the returned event is set."""
@@ -208,8 +184,8 @@ class FakeSlack:
     def fail_response(self, name: str, status: int, *, retry_after: float | None = None, times: int = 1) -> None:
         """Answer the next `times` posts to one response_url with an HTTP error status."""
         headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
-        for _ in range(times):
-            self._response_failures.setdefault(name, deque()).append(_Failure(status, {}, headers))
+        self.queue(_response_key(name), Canned(status, {}, headers), times=times)
+
     def slow(self, method: str, seconds: float) -> None:
         """Answer every call of `method` `seconds` after it arrived (it takes effect at once)."""
         self._delays[method] = seconds
@@ -233,20 +209,9 @@ class FakeSlack:
         found: dict[str, Any] = await self.wait_for(lambda: next(iter(self.responses_to(name)), None), timeout)
         return found
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-        """Wait until `predicate()` is truthy and return its value (the timeout only stops a hang)."""
-
-        async def until() -> Any:
-            async with self._changed:
-                while not (value := predicate()):
-                    await self._changed.wait()
-                return value
-
-        return await asyncio.wait_for(until(), timeout)
-
     async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        # The handlers' name for FakeServer.changed(), kept while other branches add handlers.
+        self.changed()
 
     # --- socket mode ---------------------------------------------------------------------------
 
@@ -293,9 +258,8 @@ class FakeSlack:
         if method in self._held:
             await self._notify()
             await self._held[method].wait()
-        failures = self._failures.get(method)
-        if failures:
-            failure = failures.popleft()
+        failure = self.next_queued(method)
+        if failure is not None:
             call.ok = False
             await self._notify()
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
@@ -421,9 +385,8 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        failures = self._response_failures.get(name)
-        if failures:
-            failure = failures.popleft()
+        failure = self.next_queued(_response_key(name))
+        if failure is not None:
             self.refused.append((name, await request.json()))
             await self._notify()
             return web.Response(text="rate_limited", status=failure.status, headers=failure.headers)
@@ -445,14 +408,16 @@ class FakeSlack:
         return ws
 
 
+def _response_key(name: str) -> str:
+    """Where failures of one response_url queue (apart from the Web API methods' queues)."""
+    return f"/response/{name}"
+
+
 @asynccontextmanager
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     """A started FakeSlack, closed on exit."""
-    fake = await FakeSlack().start()
-    try:
+    async with FakeSlack() as fake:
         yield fake
-    finally:
-        await fake.close()
 
 
 # --- payloads Slack would send ------------------------------------------------------------------

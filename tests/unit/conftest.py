@@ -4,15 +4,15 @@ HttpClient that never sleeps."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from bot.fetch.http import HttpClient
+from tests.support.fake_server import FakeServer
 
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "real"
 
@@ -41,14 +41,20 @@ class SeenRequest:
 Handler = Callable[[SeenRequest], tuple[int, bytes]]
 
 
-@dataclass
-class FakeServer:
-    """Answers by path with canned (status, body) pairs or a handler; records every request."""
+class FakeSource(FakeServer):
+    """Answers GETs by path with canned (status, body) pairs or a handler; records every request."""
 
-    routes: dict[str, Handler] = field(default_factory=dict)
-    requests: list[SeenRequest] = field(default_factory=list)
-    server: TestServer | None = None
-    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    name = "fake source"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.routes: dict[str, Handler] = {}
+        self.requests: list[SeenRequest] = []
+        self.headers: dict[str, dict[str, str]] = {}
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """Every GET goes to `_dispatch`, which looks the path up in `routes`."""
+        router.add_route("GET", "/{tail:.*}", self._dispatch)
 
     def serve(self, path: str, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> None:
         """Always answer `path` with this body, status and extra response headers."""
@@ -59,14 +65,10 @@ class FakeServer:
         """Answer `path` with whatever `handler(request)` returns."""
         self.routes[path] = handler
 
-    def url(self, path: str = "") -> str:
-        """Absolute URL of `path` on this server."""
-        assert self.server is not None
-        return str(self.server.make_url(path))
-
     async def _dispatch(self, request: web.Request) -> web.Response:
         seen = SeenRequest(request.path, dict(request.query), dict(request.headers))
         self.requests.append(seen)
+        self.changed()
         handler = self.routes.get(request.path)
         if handler is None:
             return web.Response(status=404, text="not found")
@@ -75,17 +77,10 @@ class FakeServer:
 
 
 @pytest.fixture
-async def fake_server() -> AsyncIterator[FakeServer]:
+async def fake_server() -> AsyncIterator[FakeSource]:
     """A fake source server bound to 127.0.0.1 on a free port."""
-    fake = FakeServer()
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", fake._dispatch)
-    fake.server = TestServer(app, host="127.0.0.1", port=0)
-    await fake.server.start_server()
-    try:
+    async with FakeSource() as fake:
         yield fake
-    finally:
-        await fake.server.close()
 
 
 @pytest.fixture

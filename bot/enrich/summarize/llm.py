@@ -645,17 +645,12 @@ class LLMSummarizer:
             user = build_user_prompt(paper)
             answer = await self._call(paper, SYSTEM_PROMPT, user)
             try:
-                draft = repair_answer(read_answer(answer.text), paper)
+                draft = self._repaired(answer, paper)
             except LLMResponseError as first:
-                self._record(paper, answer, ok=False)
                 log.info("LLM answer for %s was unusable (%s); asking once more", paper.id, first)
                 self._check_budget()
                 retry = await self._call(paper, SYSTEM_PROMPT, user + "\n\n" + RETRY_PROMPT)
-                try:
-                    draft = repair_answer(read_answer(retry.text), paper)
-                except LLMResponseError:
-                    self._record(paper, retry, ok=False)
-                    raise
+                draft = self._repaired(retry, paper)
                 self._record(paper, retry, ok=True)
                 return self._finish(draft, paper)
             broken = _unrepaired(draft)
@@ -665,13 +660,22 @@ class LLMSummarizer:
                          paper.id, "; ".join(broken))
                 retry = await self._call(paper, SYSTEM_PROMPT, user + "\n\n" + violations_prompt(broken))
                 try:
-                    second = repair_answer(read_answer(retry.text), paper)
+                    second = self._repaired(retry, paper)
                 except LLMResponseError:
-                    self._record(paper, retry, ok=False)
+                    pass  # keep the first answer's draft; the failed call is recorded
                 else:
                     self._record(paper, retry, ok=not _unrepaired(second))
                     draft = _merge(draft, second)
             return self._finish(draft, paper)
+
+    def _repaired(self, answer: Completion, paper: Paper) -> Draft:
+        """The answer read and repaired; an unusable one is recorded as failed before
+        LLMResponseError is raised (a usable one is recorded by the caller, who knows if it is ok)."""
+        try:
+            return repair_answer(read_answer(answer.text), paper)
+        except LLMResponseError:
+            self._record(paper, answer, ok=False)
+            raise
 
     def _finish(self, draft: Draft, paper: Paper) -> Summary:
         """The Summary, with the offline summary's field wherever the answer's stayed broken."""

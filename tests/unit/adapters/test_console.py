@@ -6,9 +6,10 @@ import io
 
 from adapters.console import ConsoleAdapter
 from bot.chat.plaintext import render_text
-from bot.core.models import Actor, ItemGroup, Paper, PaperItem, Place, Reply, SourceKind, Summary
+from bot.core.models import Actor, ItemGroup, PaperItem, Place, Reply, Summary
+from tests.support.factories import make_paper
 
-PAPER = Paper(id="2504.17830", version=1, title="Self-Adjoint \x1b[31mTime\x1b[0m Operator", url="https://arxiv.org/abs/2504.17830", source=SourceKind.ARXIV, authors=("A. Author",))
+PAPER = make_paper(paper_id="2504.17830", title="Self-Adjoint \x1b[31mTime\x1b[0m Operator")
 SUMMARY = Summary(tldr="A time operator.", key_points=("one", "two", "three"), summary="S.", methodology="M.", results="R.", implications="I.", topics=("Theory",))
 
 

@@ -23,9 +23,10 @@ from adapters.discord.render import (
     safe_url,
 )
 from bot.chat.view import item_view
-from bot.core.models import ItemGroup, Paper, PaperItem, Reply, Summary
+from bot.core.models import ItemGroup, PaperItem, Reply, Summary
 from tests.support.discord_api import assert_discord_limits
 from tests.support.discord_service import HOSTILE_TITLE, make_item
+from tests.support.factories import make_paper
 
 
 def _check(parts: list[dict]) -> None:
@@ -81,7 +82,7 @@ def test_sixty_items_split_within_every_limit_and_keep_order() -> None:
 
 def test_long_text_is_truncated_never_rejected() -> None:
     huge = "word " * 3000
-    paper = Paper(id="2511.00001", title="Start " + huge, abstract=huge, url="https://arxiv.org/abs/2511.00001", authors=("A",) * 200)
+    paper = make_paper(paper_id="2511.00001", title="Start " + huge, abstract=huge, authors=("A",) * 200)
     summary = Summary(tldr=huge, key_points=(huge,) * 4, summary=huge, methodology=huge, results=huge, implications=huge, topics=("T " * 300,))
     item = PaperItem(paper=paper, summary=summary, source_line=huge, why=huge)
     reply = Reply(header=huge, text=huge, groups=(ItemGroup(huge, (item,)),), footer=huge, show_details=True, private=False)

@@ -31,7 +31,7 @@ from adapters.email.render import render_email, subject_line
 from bot.app.scheduler import Scheduler
 from bot.chat.grammar import parse_command
 from bot.core.clock import FakeClock
-from bot.core.models import Actor, ChannelSettings, Paper, Place, Reply
+from bot.core.models import Actor, ChannelSettings, Place, Reply
 from bot.core.outbox import OutboxKind
 from bot.delivery.outbox import Delivery, enqueue
 from bot.digests.commands import DigestCommands
@@ -43,6 +43,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.web.pages import Site
 from bot.web.server import build_app
+from tests.support.factories import make_paper
 
 ADDRESS = "ada@example.org"
 SECRET = "test-link-secret"
@@ -89,11 +90,11 @@ def mail_store(tmp_path: Path) -> Iterator[Store]:
     published = datetime(2026, 6, 11, 4, 0, tzinfo=UTC)
     store.papers.ingest(
         [
-            Paper(id="2606.00001", version=1, title="Diffusion models that denoise faster",
-                  abstract="We propose a faster diffusion sampler. It needs fewer steps.", published=published,
-                  url="https://arxiv.org/abs/2606.00001", categories=("cs.CV",), primary_category="cs.CV"),
-            Paper(id="2606.00666", version=1, title=HOSTILE, abstract=HOSTILE + " We study markup.",
-                  published=published, url="javascript:alert(3)", categories=("cs.CL",), primary_category="cs.CL"),
+            make_paper(paper_id="2606.00001", title="Diffusion models that denoise faster",
+                       abstract="We propose a faster diffusion sampler. It needs fewer steps.", published=published,
+                       categories=("cs.CV",)),
+            make_paper(paper_id="2606.00666", title=HOSTILE, abstract=HOSTILE + " We study markup.",
+                       published=published, categories=("cs.CL",), url="javascript:alert(3)"),
         ],
         SLOT_DAY - timedelta(hours=4),
     )

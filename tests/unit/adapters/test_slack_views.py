@@ -33,7 +33,8 @@ from bot.chat.grammar import DigestMeCommand
 from bot.core.errors import FormErrors
 from bot.core.forms import Choice, DigestForm
 from bot.core.home import Home, HomeAction, HomeActionKind, HomeEntry, HomeSection
-from bot.core.models import ChannelSettings, ItemGroup, Paper, PaperItem, Reply, Summary
+from bot.core.models import ChannelSettings, ItemGroup, PaperItem, Reply, Summary
+from tests.support.factories import make_paper
 from tests.support.slack_api import (
     assert_slack_limits,
     assert_view_limits,
@@ -48,7 +49,7 @@ T = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 def fullest_home() -> Home:
     papers = tuple(
-        PaperItem(Paper(id=f"2603.0000{n}", title=HOSTILE, url="https://arxiv.org/abs/2603.00001"), Summary(tldr=HOSTILE, key_points=(HOSTILE,) * 4), why=HOSTILE)
+        PaperItem(make_paper(n, title=HOSTILE, url="https://arxiv.org/abs/2603.00001"), Summary(tldr=HOSTILE, key_points=(HOSTILE,) * 4), why=HOSTILE)
         for n in range(3)
     )
     subs = tuple(HomeEntry(f"{n}. {HOSTILE}", detail=HOSTILE, actions=(HomeAction("Unsubscribe", command=f"unsubscribe {n}", danger=True),)) for n in range(1, 26))
@@ -129,7 +130,7 @@ def test_the_modal_of_a_new_digest_validates_and_reads_back() -> None:
 
 
 def test_a_digest_ends_with_one_settings_button_however_many_parts() -> None:
-    items = tuple(PaperItem(Paper(id=f"2603.{n:05d}", title=f"T{n}"), Summary(tldr="t " * 250, key_points=("k " * 150,) * 4)) for n in range(60))
+    items = tuple(PaperItem(make_paper(n, title=f"T{n}"), Summary(tldr="t " * 250, key_points=("k " * 150,) * 4)) for n in range(60))
     digest = Reply(header="Digest", groups=(ItemGroup("LLM", items),), private=False, digest_settings=True)
     parts = render_reply(digest)
     assert len(parts) > 1

@@ -11,6 +11,7 @@ import pytest
 from bot.core.models import Paper
 from bot.store import Store
 from bot.store.feedback import Choice
+from tests.support.factories import make_paper
 from tests.support.relevance import (
     SEGMENTATION,
     SPECULATIVE,
@@ -55,7 +56,7 @@ async def test_numbers_out_of_range_and_unknown_ids_get_clear_answers(rig: Rig) 
 async def test_an_id_that_is_not_stored_is_looked_up_on_arxiv(store: Store) -> None:
     looked: list[str] = []
     extra = as_paper(sample_records()[0])
-    fresh = Paper(id="2511.00001", version=1, title="A paper only arXiv knows", abstract=extra.abstract)
+    fresh = make_paper(paper_id="2511.00001", title="A paper only arXiv knows", abstract=extra.abstract)
 
     async def lookup(paper_id: str) -> Paper | None:
         looked.append(paper_id)

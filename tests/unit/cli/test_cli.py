@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 import bot.cli.main as cli
+from tests.support.fake_server import QuietHandler, http_server_in_thread
 
 REAL = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "real"
 SUBCOMMANDS = sorted(cli.build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
@@ -147,30 +146,18 @@ def test_search_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
-class _Upstream(BaseHTTPRequestHandler):
+class _Upstream(QuietHandler):
     """Serves the arXiv listing for any path, and an arXiv API page for /api/query."""
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         name = "arxiv_api_query_testing_m10.xml" if self.path.startswith("/api") else "arxiv_rss_new_quant-ph_2025-04-28.xml"
-        body = (REAL / name).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body((REAL / name).read_bytes(), "application/xml")
 
 
 @pytest.fixture
 def upstream() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with http_server_in_thread(_Upstream) as url:
+        yield url
 
 
 def test_fetch_prints_counts_per_source_and_a_progress_bar(

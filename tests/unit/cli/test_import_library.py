@@ -5,9 +5,7 @@ that answers with real arXiv API entries from ../shared/fixtures/real)."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +14,7 @@ import pytest
 from bot.cli.import_library import detect_format, read_library
 from bot.cli.main import main
 from bot.store import Store
+from tests.support.fake_server import QuietHandler, http_server_in_thread
 
 REAL = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "real"
 LIBRARY = Path(__file__).resolve().parents[2] / "data" / "library"
@@ -43,7 +42,7 @@ ENTRIES = _entries()
 SHELL = (REAL / "arxiv_api_empty_result.xml").read_text(encoding="utf-8")
 
 
-class _FakeArxiv(BaseHTTPRequestHandler):
+class _FakeArxiv(QuietHandler):
     """id_list= and search_query=ti:"..." answered with the matching real entries."""
 
     asked: list[dict[str, list[str]]] = []
@@ -60,31 +59,19 @@ class _FakeArxiv(BaseHTTPRequestHandler):
         if search.startswith("ti:"):
             wanted = search[3:].strip('"')
             chosen += [entry for title, entry in ENTRIES.values() if title == wanted]
-        body = SHELL.replace("</feed>", "".join(chosen) + "</feed>").encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/atom+xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body(SHELL.replace("</feed>", "".join(chosen) + "</feed>").encode(), "application/atom+xml")
 
 
 @pytest.fixture
 def arxiv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     """A fake arXiv API and a data dir; yields the database path."""
     _FakeArxiv.asked = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeArxiv)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("ARXIV_API_URL", f"http://127.0.0.1:{server.server_address[1]}/api/query")
-    monkeypatch.setenv("ARXIV_MIN_DELAY", "0.01")
-    monkeypatch.setenv("PAPERBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path / "paperbot.db"
-    server.shutdown()
-    server.server_close()
+    with http_server_in_thread(_FakeArxiv) as url:
+        monkeypatch.setenv("ARXIV_API_URL", f"{url}/api/query")
+        monkeypatch.setenv("ARXIV_MIN_DELAY", "0.01")
+        monkeypatch.setenv("PAPERBOT_DATA_DIR", str(tmp_path))
+        monkeypatch.chdir(tmp_path)
+        yield tmp_path / "paperbot.db"
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

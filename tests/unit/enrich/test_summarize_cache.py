@@ -37,9 +37,8 @@ def _paper(number: int, version: int = 1) -> Paper:
     )
 
 
-FEED_ITEM = Paper(
-    id="feed:3f2a9c",
-    version=0,
+FEED_ITEM = make_paper(
+    paper_id="feed:3f2a9c",
     title="How we cut our GPU bill with quantization",
     abstract="We quantized our serving models to INT8. Latency dropped by 30%. Quality held.",
     source=SourceKind.FEED,

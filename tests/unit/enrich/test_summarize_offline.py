@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.models import Paper, Summary
+from bot.core.models import Summary
 from bot.enrich.summarize.offline import (
     KEY_POINT_LIMIT,
     PROMPT_VERSION,
@@ -21,6 +21,7 @@ from bot.enrich.summarize.offline import (
 from bot.enrich.summarize.text import clamp, clean_tex, compact, split_sentences
 from bot.enrich.tagger import tag
 from bot.enrich.taxonomy import TAXONOMY
+from tests.support.factories import make_paper
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
 TOPIC_NAMES = {topic.name for topic in TAXONOMY}
@@ -128,7 +129,7 @@ def test_empty_sections_when_the_text_says_nothing_about_them() -> None:
 def test_deterministic() -> None:
     again = [summarize_text(row["title"], row["abstract"]) for row in corpus()[:60]]
     assert again == corpus_summaries()[:60]
-    paper = Paper(id="2501.00001", version=1, title=corpus()[5]["title"], abstract=corpus()[5]["abstract"])
+    paper = make_paper(paper_id="2501.00001", title=corpus()[5]["title"], abstract=corpus()[5]["abstract"])
     assert OfflineSummarizer().summarize(paper) == OfflineSummarizer().summarize(paper)
 
 

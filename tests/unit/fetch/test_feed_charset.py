@@ -14,7 +14,7 @@ from bot.fetch.http import HttpClient
 from bot.fetch.sources import arxiv_rss, feed
 from bot.fetch.sources.feed import FeedSource
 from bot.fetch.sources.xml import as_declared_utf8, charset_of
-from tests.unit.conftest import FakeServer
+from tests.unit.conftest import FakeSource
 
 ISO_FEED = (Path(__file__).resolve().parents[2] / "data" / "feed_iso-8859-1.xml").read_bytes()
 MOJIBAKE = ("Ã", "Â", "ŕ", "Ť", "ť", "ď", "\x81")
@@ -39,7 +39,7 @@ def test_an_iso_8859_1_feed_reads_its_accents_and_marks_the_bad_byte() -> None:
     assert_no_mojibake(first.title, first.abstract, second.title, second.abstract, *second.authors)
 
 
-async def test_a_charset_declared_only_by_http_is_used(fake_server: FakeServer, http: HttpClient) -> None:
+async def test_a_charset_declared_only_by_http_is_used(fake_server: FakeSource, http: HttpClient) -> None:
     # The same bytes without an encoding in the XML declaration, as a server that relies on
     # its Content-Type header sends them. feedparser alone guessed ISO-8859-2 here.
     undeclared = ISO_FEED.replace(b' encoding="ISO-8859-1"', b"")

@@ -16,10 +16,12 @@ import bot.search.ranking as ranking
 from bot.core.models import Paper, Signal, SourceKind
 from bot.search.engine import SearchEngine, SearchResult
 from bot.search.query import SearchQuery, fts_query, plan_for, query_terms
-from bot.search.ranking import popularity_factor, recency, scan_relevance
+from bot.search.ranking import scan_relevance
 from bot.store import Store
-from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK, fts_key
+from bot.store.fulltext import fts_key
 from bot.store.schema import MIGRATIONS
+from tests.support.factories import make_paper
+from tests.support.search_oracle import best_by_formula
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -39,14 +41,12 @@ def corpus_papers(when: dict[int, datetime] | None = None) -> list[Paper]:
     """Paper i is published i*2h before NOW unless `when` says otherwise."""
     when = when or {}
     return [
-        Paper(
-            id=pid(i),
+        make_paper(
+            paper_id=pid(i),
             title=doc["title"],
             abstract=doc["abstract"],
-            version=1,
-            authors=(f"Author {i}", "Shared Coauthor"),
             published=when.get(i, NOW - timedelta(hours=HOURS_APART * i)),
-            url=f"https://arxiv.org/abs/{pid(i)}",
+            authors=(f"Author {i}", "Shared Coauthor"),
         )
         for i, doc in enumerate(corpus())
     ]
@@ -74,12 +74,12 @@ def store() -> Iterator[Store]:
     docs = corpus()
     opened.papers.ingest(
         [
-            Paper(id=pid(3), title=docs[3]["title"], abstract=docs[3]["abstract"], version=1,
-                  source=SourceKind.HF, published=NOW - timedelta(hours=6),
-                  signals=(Signal(SourceKind.HF, "2026-11-20", 154, 3, "HF daily", "", NOW),)),
-            Paper(id=pid(7), title=docs[7]["title"], abstract=docs[7]["abstract"], version=1,
-                  source=SourceKind.REDDIT, published=NOW - timedelta(hours=14),
-                  signals=(Signal(SourceKind.REDDIT, "t3_x", 40, 12, "r/MachineLearning", "", NOW),)),
+            make_paper(paper_id=pid(3), title=docs[3]["title"], abstract=docs[3]["abstract"],
+                       source=SourceKind.HF, published=NOW - timedelta(hours=6),
+                       signals=(Signal(SourceKind.HF, "2026-11-20", 154, 3, "HF daily", "", NOW),)),
+            make_paper(paper_id=pid(7), title=docs[7]["title"], abstract=docs[7]["abstract"],
+                       source=SourceKind.REDDIT, published=NOW - timedelta(hours=14),
+                       signals=(Signal(SourceKind.REDDIT, "t3_x", 40, 12, "r/MachineLearning", "", NOW),)),
         ],
         NOW,
     )
@@ -124,8 +124,8 @@ def test_why_names_the_field_of_a_word_fts5_matched_by_its_stem() -> None:
     # which is why it compares words with strip_suffix rather than the plural-only fold_plural.
     store = Store.open(":memory:")
     store.papers.ingest(
-        [Paper(id=pid(0), title="Robots that learned walking", abstract="We report the operations.",
-               version=1, published=NOW - timedelta(hours=1))],
+        [make_paper(paper_id=pid(0), title="Robots that learned walking", abstract="We report the operations.",
+                    published=NOW - timedelta(hours=1))],
         NOW,
     )
     engine = SearchEngine(store)
@@ -159,10 +159,10 @@ def test_quoted_phrase_is_narrower_than_the_words(engine: SearchEngine) -> None:
 def test_popularity_boosts_among_equally_relevant_papers(tmp_path: Path) -> None:
     store = Store.open(str(tmp_path / "db.sqlite"))
     twin = dict(title="Twin papers about quokka detection", abstract="Quokka detection in the wild.", version=1, published=NOW - timedelta(days=2))
-    store.papers.ingest([Paper(id="2511.00001", **twin), Paper(id="2511.00002", **twin)], NOW)  # type: ignore[arg-type]
+    store.papers.ingest([make_paper(paper_id="2511.00001", **twin), make_paper(paper_id="2511.00002", **twin)], NOW)  # type: ignore[arg-type]
     store.papers.ingest(
-        [Paper(id="2511.00001", **twin, source=SourceKind.HF,  # type: ignore[arg-type]
-               signals=(Signal(SourceKind.HF, "d", 120, 0, "HF daily", "", NOW),))],
+        [make_paper(paper_id="2511.00001", **twin, source=SourceKind.HF,  # type: ignore[arg-type]
+                    signals=(Signal(SourceKind.HF, "d", 120, 0, "HF daily", "", NOW),))],
         NOW,
     )
     hits = SearchEngine(store).search(SearchQuery("quokka"), NOW).hits
@@ -176,8 +176,8 @@ def test_more_recent_wins_among_equally_relevant_papers(tmp_path: Path) -> None:
     store = Store.open(str(tmp_path / "db.sqlite"))
     twin = dict(title="Wombat tracking", abstract="Wombat tracking at night.", version=1)
     store.papers.ingest(
-        [Paper(id="2511.00001", published=NOW - timedelta(days=40), **twin),  # type: ignore[arg-type]
-         Paper(id="2511.00002", published=NOW - timedelta(days=1), **twin)],  # type: ignore[arg-type]
+        [make_paper(paper_id="2511.00001", published=NOW - timedelta(days=40), **twin),  # type: ignore[arg-type]
+         make_paper(paper_id="2511.00002", published=NOW - timedelta(days=1), **twin)],  # type: ignore[arg-type]
         NOW,
     )
     assert [h.paper.id for h in SearchEngine(store).search(SearchQuery("wombat"), NOW).hits] == ["2511.00002", "2511.00001"]
@@ -388,23 +388,6 @@ def test_limit_is_any_positive_number(engine: SearchEngine) -> None:
 # --- early stop is exact --------------------------------------------------------------------
 
 
-def brute_force(store: Store, query: SearchQuery, k: int) -> list[str]:
-    """Every match scored with the documented formula, best k (no source/topic filters)."""
-    plan = plan_for(query)
-    weights = ", ".join(str(w) for w in ranking.COLUMN_WEIGHTS)
-    rows = store.conn.execute(
-        f"SELECT f.rowid, bm25(papers_fts, {weights}), p.popularity, p.id FROM papers_fts f "
-        f"JOIN papers p ON p.pk = (f.rowid & {FTS_PK_MASK}) WHERE papers_fts MATCH ? AND f.rowid >= ?",
-        (plan.match, plan.lo_key),
-    ).fetchall()
-    now_s = NOW.timestamp()
-    scored = sorted(
-        ((-bm * recency(now_s - (key >> FTS_PK_BITS)) * popularity_factor(pop), key, pid_) for key, bm, pop, pid_ in rows),
-        reverse=True,
-    )
-    return [row[2] for row in scored[:k]]
-
-
 def test_early_stop_returns_exactly_the_best(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Three years of dates so that recency lets the scan stop; tiny batches so that it does.
     when = {i: NOW - timedelta(days=2.8 * i) for i in range(392)}
@@ -423,7 +406,7 @@ def test_early_stop_returns_exactly_the_best(tmp_path: Path, monkeypatch: pytest
         for k in (1, 3, 10):
             query = SearchQuery(text, limit=k)
             got = [h.paper.id for h in engine.search(query, NOW).hits]
-            assert got == brute_force(store, query, k), (text, k)
+            assert got == [paper_id for _, paper_id in best_by_formula(store, query, NOW, k)], (text, k)
             scan = scan_relevance(store.fulltext, plan_for(query), NOW)
             stopped_early += not scan.exhausted
     assert stopped_early >= 10
@@ -439,7 +422,7 @@ def fts_rowids(store: Store, word: str) -> list[int]:
 
 def test_keys_follow_published_and_updates(tmp_path: Path) -> None:
     store = Store.open(str(tmp_path / "db.sqlite"))
-    first = Paper(id="2510.00001", title="Okapi estimation", version=1, published=NOW - timedelta(days=10))
+    first = make_paper(paper_id="2510.00001", title="Okapi estimation", published=NOW - timedelta(days=10))
     store.papers.ingest([first], NOW)
     pk = store.conn.execute("SELECT pk FROM papers WHERE id = '2510.00001'").fetchone()[0]
     assert fts_rowids(store, "okapi") == [fts_key((NOW - timedelta(days=10)).isoformat(), pk)]

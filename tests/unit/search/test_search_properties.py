@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.models import Paper, Signal, SourceKind
+from bot.core.models import Signal, SourceKind
 from bot.search.engine import SearchEngine, SearchResult
 from bot.search.query import SORTS, SearchQuery, fts_query, query_terms
 from bot.store import Store
+from tests.support.factories import make_paper
 
 CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -64,11 +65,11 @@ def store() -> Iterator[Store]:
     opened = Store.open(":memory:")
     docs = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()][:80]
     papers = [
-        Paper(
-            id=f"2501.{i + 1:05d}", title=d["title"], abstract=d["abstract"], version=1,
-            authors=(f"Author {i}", "Yann LeCun" if i % 10 == 0 else "Léon Bottou"),
+        make_paper(
+            paper_id=f"2501.{i + 1:05d}", title=d["title"], abstract=d["abstract"],
             published=NOW - timedelta(days=17 * i),
             source=SourceKind.HF if i % 7 == 0 else SourceKind.ARXIV,
+            authors=(f"Author {i}", "Yann LeCun" if i % 10 == 0 else "Léon Bottou"),
             signals=(Signal(SourceKind.HF, "d", 3 * i, 0, "HF daily", "", NOW),) if i % 7 == 0 else (),
         )
         for i, d in enumerate(docs)

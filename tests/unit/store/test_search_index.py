@@ -30,13 +30,14 @@ from bot.search.ranking import COLUMN_WEIGHTS, popularity_factor, recency
 from bot.store import Store
 from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK
 from bot.store.search_index import index_directory, rebuild
+from tests.support.factories import make_paper
 from tests.unit.search.test_search import NOW, corpus_papers, pid
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def paper(number: int, title: str, days_old: float = 1.0, **fields: object) -> Paper:
-    return Paper(id=f"2511.{number:05d}", title=title, version=1, published=NOW - timedelta(days=days_old), **fields)  # type: ignore[arg-type]
+    return make_paper(number, paper_id=f"2511.{number:05d}", title=title, published=NOW - timedelta(days=days_old), **fields)  # type: ignore[arg-type]
 
 
 def ids(result: object) -> list[str]:
@@ -329,7 +330,7 @@ def test_totals_are_exact_or_marked_with_one_very_old_paper(
     monkeypatch.setattr(search_index, "RARE_FIELD_DOCS", 20)  # "okapi" as a common word
     store = Store.open(str(tmp_path / "paperbot.db"))
     recent = [paper(i, f"Okapi study number {i}", days_old=i / 10) for i in range(1, 301)]
-    old = Paper(id="1201.00001", title="An okapi paper from 2012", version=1, published=datetime(2012, 1, 5, tzinfo=UTC))
+    old = make_paper(paper_id="1201.00001", title="An okapi paper from 2012", published=datetime(2012, 1, 5, tzinfo=UTC))
     store.papers.ingest([*recent, old], NOW)
     true_count = 301
     for engine in (SearchEngine(store), indexed(store, tmp_path)):
