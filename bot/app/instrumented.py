@@ -1,5 +1,6 @@
 """The service adapters talk to, measured: each command is counted by kind and outcome, timed,
-and handled inside a log context naming it (a fresh command id, its kind and its channel).
+and handled inside a log context naming it (a fresh command id, its kind and its channel);
+at debug level each command also logs one line when answered.
 
 `InstrumentedService` wraps `bot.chat.service.BotService` and implements the same
 `bot.ports.ServiceAPI`, so adapters cannot tell the difference; the runtime hands it to every
@@ -8,6 +9,7 @@ adapter it starts.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -24,6 +26,8 @@ from bot.core.models import Actor, Place, Reply
 from bot.ports import ServiceAPI
 
 _Run = Callable[[], Awaitable[Reply]]
+
+log = logging.getLogger(__name__)
 
 
 def command_kind(command: str | Command) -> str:
@@ -70,8 +74,11 @@ class InstrumentedService:
                 outcome = "error" if reply.is_error else "ok"
                 return reply
             finally:
-                self.metrics.command_seconds.labels(kind=kind).observe(system_monotonic() - started)
+                elapsed = system_monotonic() - started
+                self.metrics.command_seconds.labels(kind=kind).observe(elapsed)
                 self.metrics.commands.labels(platform=who.platform, kind=kind, outcome=outcome).inc()
+                # Debug: at info, every command would interleave with the console's own output.
+                log.debug("command %s answered in %.3f s (%s)", kind, elapsed, outcome)
 
     def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
         """Autocomplete for topics (not measured: it runs on every key press)."""
