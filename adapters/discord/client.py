@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 # they surface as RetryAfter and the outbox reschedules the row.
 MAX_RATELIMIT_WAIT = 30.0
 DEFAULT_READY_TIMEOUT = 60.0
+# discord.py identifies the shards of one process 5 s apart (Discord's identify rate limit).
+IDENTIFY_SPACING = 5.0
 
 
 def configure_endpoints(api_url: str, gateway_url: str) -> None:
@@ -132,7 +134,8 @@ class DiscordAdapter:
         self.metrics = metrics
         self.shards = settings.discord_shards  # empty: not sharded
         self.finished = asyncio.Event()  # never set: Discord runs until paperbot stops
-        self.ready_timeout = ready_timeout
+        # Every shard after the first identifies 5 s later, so READY on all of them comes later.
+        self.ready_timeout = ready_timeout + IDENTIFY_SPACING * max(0, len(self.shards) - 1)
         self.guild_ready_timeout = guild_ready_timeout
         self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None

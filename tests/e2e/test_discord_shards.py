@@ -126,6 +126,7 @@ async def test_one_process_holding_both_shards_uses_one_auto_sharded_client() ->
             discord_gateway_url=fake.gateway_url, discord_shard_count=2,
         )
         adapter = DiscordAdapter(settings, ready_timeout=60, guild_ready_timeout=0.05)
+        assert adapter.ready_timeout == 65  # the second shard identifies 5 s after the first
         service = FakeService()
         await adapter.start(service)
         try:
