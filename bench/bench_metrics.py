@@ -48,7 +48,9 @@ def fill(runtime: Runtime, outbox: int, pending: int, summaries: int) -> None:
             store.outbox.enqueue(f"digest:bench:C{n % 500}:{n}", "digest", "slack", f"C{n % 500}", "{}", at)
         store.conn.execute("UPDATE outbox SET state = 'sent'")  # bench shortcut, not an app query
         for n in range(pending):
-            store.outbox.enqueue(f"alert:bench:U{n}", "alert", "slack", f"U{n}", "{}", NOW - timedelta(minutes=n % 60))
+            # Written over the last hour, oldest first (ids follow the time rows are written).
+            at = NOW - timedelta(hours=1) + timedelta(seconds=n * 3600 / max(pending, 1))
+            store.outbox.enqueue(f"alert:bench:U{n}", "alert", "slack", f"U{n}", "{}", at)
         for n in range(summaries):
             store.summaries.put(f"2611.{n:05d}", 1, key, summary, NOW)
         for minute in range(0, 30 * 24 * 60, 10):  # a call every 10 minutes for 30 days
