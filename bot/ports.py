@@ -171,6 +171,17 @@ class ChatAdapter(Protocol):
 
 
 @runtime_checkable
+class Sharded(Protocol):
+    """Optional for an adapter: the platform splits its workspaces between replicas (Discord's
+    shards), and this process holds only some of them. The outbox leaves a channel's messages
+    for the replica that holds its workspace; DMs may go from any replica."""
+
+    def holds_workspace(self, workspace_id: str) -> bool:
+        """Whether this process's connection receives the workspace's (guild's) events."""
+        ...
+
+
+@runtime_checkable
 class HttpRoutes(Protocol):
     """Optional for an adapter: routes it serves on the bot's one HTTP server (bot.web), next
     to the site, /healthz and /readyz; e.g. Slack's `POST /slack/events` in HTTP mode.

@@ -88,6 +88,13 @@ def _whole_number(value: Any) -> Any:
         raise ValueError("expected a whole number") from None
 
 
+def _optional_whole_number(value: Any) -> Any:
+    """Empty text is "not set" (None); anything else must be a whole number."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return _whole_number(value)
+
+
 def _number(value: Any) -> Any:
     """Text as Python's float() reads it ("30", "0.5", "1e3")."""
     if not isinstance(value, str):
@@ -153,6 +160,8 @@ LLMProvider = Annotated[Literal["", "openai", "anthropic"], BeforeValidator(_low
 Names = Annotated[tuple[str, ...], BeforeValidator(_comma_separated)]
 FeedURLs = Annotated[tuple[FeedURL, ...], BeforeValidator(_comma_separated)]
 GuildIds = Annotated[tuple[Annotated[int, BeforeValidator(_whole_number)], ...], BeforeValidator(_comma_separated)]
+ShardIds = Annotated[tuple[Annotated[NonNegativeInt, BeforeValidator(_whole_number)], ...], BeforeValidator(_comma_separated)]
+OptionalShardCount = Annotated[PositiveInt | None, BeforeValidator(_optional_whole_number)]
 
 CORE = "Core"
 HTTP = "HTTP requests to sources"
@@ -286,6 +295,7 @@ class Settings(BaseSettings):
     http_port: WholeNumberOrZero = _setting(3000, "Port of the HTTP server (web site, feeds, /healthz, Slack HTTP mode).", WEB)
     public_base_url: BaseURL = _setting("", "The site's address as readers reach it (e.g. https://papers.example.org), for links in digests and emails; empty: no links in chat digests.", WEB)
     web_access_token: SecretStr = _setting(SecretStr(""), "Optional token the site's pages and feeds require (Authorization: Bearer <token> or ?token=<token>).", WEB)
+    metrics_enabled: Flag = _setting(True, "Serve Prometheus metrics at /metrics on the HTTP server (open, like /healthz: keep the port internal).", WEB)
 
     # --- email -------------------------------------------------------------------------------
     smtp_host: str = _setting("", "SMTP server; enables email digests (email:<address> channels and /papers email).", EMAIL)
@@ -316,6 +326,8 @@ class Settings(BaseSettings):
     discord_gateway_url: BaseURL = _setting("wss://gateway.discord.gg", "Discord gateway websocket URL (proxies, tests).", DISCORD)
     discord_guild_ids: GuildIds = _setting((), "Comma-separated guild ids to sync commands to instantly; empty: global sync.", DISCORD)
     discord_manage_permission: str = _setting("manage_channels", "Discord permission needed to change channel digest settings.", DISCORD)
+    discord_shard_count: OptionalShardCount = _setting(None, "Total number of gateway shards across every replica; empty: one connection holds every guild.", DISCORD)
+    discord_shard_ids: ShardIds = _setting((), "Comma-separated shard ids this replica runs (each below DISCORD_SHARD_COUNT); empty with a count: all of them.", DISCORD)
 
     @classmethod
     def settings_customise_sources(
@@ -441,7 +453,35 @@ class Settings(BaseSettings):
             raise _whole_line("; ".join(problems))
         return secret
 
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shard_ids_below_count(cls, shard_ids: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
+        if not shard_ids:
+            return shard_ids
+        if "discord_shard_count" not in info.data:
+            return shard_ids  # the count itself is invalid, and reported
+        count = info.data["discord_shard_count"]
+        if count is None:
+            raise _whole_line("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total number of shards across replicas)")
+        too_big = [shard for shard in shard_ids if shard >= count]
+        if too_big:
+            raise _whole_line(
+                f"DISCORD_SHARD_IDS: shard ids run from 0 to DISCORD_SHARD_COUNT-1 ({count - 1}); "
+                f"{', '.join(map(str, too_big))} is out of range"
+            )
+        if len(set(shard_ids)) != len(shard_ids):
+            raise _whole_line("DISCORD_SHARD_IDS: a shard id is listed twice")
+        return tuple(sorted(shard_ids))
+
     # --- derived values ----------------------------------------------------------------------
+
+    @property
+    def discord_shards(self) -> tuple[int, ...]:
+        """The shard ids this process runs (every one when only the count is set); empty when
+        Discord is not sharded."""
+        if self.discord_shard_count is None:
+            return ()
+        return self.discord_shard_ids or tuple(range(self.discord_shard_count))
 
     @property
     def database_url(self) -> DatabaseURL:
@@ -583,7 +623,9 @@ def config_problems(error: ValidationError, text_by_key: Mapping[str, str] | Non
 
 
 def _env_text(value: Any) -> str:
-    """A default as it is written in `.env`."""
+    """A default as it is written in `.env` (an unset optional value is empty)."""
+    if value is None:
+        return ""
     if isinstance(value, SecretStr):
         return value.get_secret_value()
     if isinstance(value, bool):

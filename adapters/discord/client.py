@@ -10,6 +10,14 @@ DISCORD_API_URL and DISCORD_GATEWAY_URL point discord.py elsewhere (proxies, tes
 takes its REST base from `discord.http.Route.BASE` and always opens the gateway at
 `DiscordWebSocket.DEFAULT_GATEWAY` (a yarl.URL; it never asks REST for it), so both class
 attributes are set before logging in. They are process-wide, as is the one Discord client.
+
+Sharding (DISCORD_SHARD_COUNT, DISCORD_SHARD_IDS): replicas split the guilds, each running some
+of the shards; Discord sends a guild's events to shard `(guild_id >> 22) % shard_count` (and
+DMs to shard 0). One shard in this process is a `discord.Client(shard_id=, shard_count=)`;
+several (or all, when only the count is given) are one `discord.AutoShardedClient(shard_count=,
+shard_ids=)`, which identifies each shard on its own connection, five seconds apart as Discord
+asks. `holds_workspace` tells the outbox which guilds' channel messages are this replica's to
+send (`bot.ports.Sharded`); DMs go from any shard.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import aiohttp
 import discord
@@ -31,6 +40,7 @@ from adapters.discord.messages import NO_MENTIONS, delivery_error, send_kwargs
 from adapters.discord.render import render_reply
 from adapters.discord.types import MessagePayload
 from bot.core.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from bot.core.metrics import Metrics
 from bot.core.models import Reply
 from bot.ports import Part, ServiceAPI
 from bot.settings import Settings
@@ -41,6 +51,8 @@ log = logging.getLogger(__name__)
 # they surface as RetryAfter and the outbox reschedules the row.
 MAX_RATELIMIT_WAIT = 30.0
 DEFAULT_READY_TIMEOUT = 60.0
+# discord.py identifies the shards of one process 5 s apart (Discord's identify rate limit).
+IDENTIFY_SPACING = 5.0
 
 
 def configure_endpoints(api_url: str, gateway_url: str) -> None:
@@ -49,15 +61,22 @@ def configure_endpoints(api_url: str, gateway_url: str) -> None:
     DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-class _Client(discord.Client):
-    """The discord.py client: command tree, command sync at login, READY and button events."""
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to."""
+    return (guild_id >> 22) % shard_count
 
-    def __init__(self, adapter: DiscordAdapter, responder: InteractionResponder) -> None:
+
+class _Client(discord.Client):
+    """The discord.py client: command tree, command sync at login, READY and button events.
+    `shards` are discord.py's sharding options (shard_id or shard_ids, and shard_count)."""
+
+    def __init__(self, adapter: DiscordAdapter, responder: InteractionResponder, **shards: Any) -> None:
         super().__init__(
             intents=discord.Intents.default(),
             allowed_mentions=NO_MENTIONS,
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
             guild_ready_timeout=adapter.guild_ready_timeout,
+            **shards,
         )
         self.adapter = adapter
         self.responder = responder
@@ -70,8 +89,10 @@ class _Client(discord.Client):
         await self.adapter.sync_commands(self)
 
     async def on_ready(self) -> None:
-        """The gateway session is established (also after a reconnect)."""
-        log.info("discord connected as %s (%d guilds)", self.user, len(self.guilds))
+        """The gateway session is established, on every shard this process runs (also after a
+        reconnect)."""
+        shards = f", shards {self.adapter.shards_text}" if self.adapter.shards else ""
+        log.info("discord connected as %s (%d guilds%s)", self.user, len(self.guilds), shards)
         self.ready_event.set()
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -83,8 +104,12 @@ class _Client(discord.Client):
                 log.exception("discord button handling failed")
 
 
+class _ShardedClient(_Client, discord.AutoShardedClient):
+    """The same client holding several shards in this process (discord.py's AutoShardedClient)."""
+
+
 class DiscordAdapter:
-    """The Discord ChatAdapter (`platform = "discord"`)."""
+    """The Discord ChatAdapter (`platform = "discord"`), also `bot.ports.Sharded`."""
 
     platform = "discord"
 
@@ -94,9 +119,11 @@ class DiscordAdapter:
         *,
         ready_timeout: float = DEFAULT_READY_TIMEOUT,
         guild_ready_timeout: float = 2.0,
+        metrics: Metrics | None = None,
     ) -> None:
-        """`ready_timeout`: how long start() waits for READY; `guild_ready_timeout`: how long
-        discord.py waits for the guilds listed in READY before reporting ready (its default)."""
+        """`ready_timeout`: how long start() waits for READY (on every shard); `guild_ready_timeout`:
+        how long discord.py waits for the guilds listed in READY before reporting ready (its
+        default); `metrics`: where interaction acknowledgement times are recorded."""
         if settings.discord_manage_permission not in discord.Permissions.VALID_FLAGS:
             raise ConfigError(
                 [
@@ -105,11 +132,35 @@ class DiscordAdapter:
                 ]
             )
         self.settings = settings
+        self.metrics = metrics
+        self.shards = settings.discord_shards  # empty: not sharded
         self.finished = asyncio.Event()  # never set: Discord runs until paperbot stops
-        self.ready_timeout = ready_timeout
+        # Every shard after the first identifies 5 s later, so READY on all of them comes later.
+        self.ready_timeout = ready_timeout + IDENTIFY_SPACING * max(0, len(self.shards) - 1)
         self.guild_ready_timeout = guild_ready_timeout
         self._client: _Client | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def shards_text(self) -> str:
+        """This process's shards as a log line shows them ("0,1 of 4")."""
+        return f"{','.join(map(str, self.shards))} of {self.settings.discord_shard_count}"
+
+    def holds_workspace(self, workspace_id: str) -> bool:
+        """Whether this process runs the shard of the guild `workspace_id` (always, unsharded)."""
+        count = self.settings.discord_shard_count
+        if count is None or not workspace_id.isdigit():
+            return True
+        return shard_of(int(workspace_id), count) in self.shards
+
+    def _build_client(self, responder: InteractionResponder) -> _Client:
+        """One shard: a Client for it; several: an AutoShardedClient; unsharded: a plain Client."""
+        count = self.settings.discord_shard_count
+        if count is None:
+            return _Client(self, responder)
+        if len(self.shards) == 1:
+            return _Client(self, responder, shard_id=self.shards[0], shard_count=count)
+        return _ShardedClient(self, responder, shard_ids=list(self.shards), shard_count=count)
 
     @property
     def connected(self) -> bool:
@@ -129,7 +180,9 @@ class DiscordAdapter:
         if not settings.discord_enabled:
             raise ConfigError(["DISCORD_TOKEN is not set"])
         configure_endpoints(settings.discord_api_url, settings.discord_gateway_url)
-        client = _Client(self, InteractionResponder(service, settings.discord_manage_permission))
+        client = self._build_client(
+            InteractionResponder(service, settings.discord_manage_permission, metrics=self.metrics)
+        )
         self._client = client
         try:
             await client.login(settings.discord_token.get_secret_value())

@@ -14,6 +14,9 @@ deferred unless the service takes longer than ACK_SECONDS. On a message only the
 (an ephemeral answer or a DM) the message itself is updated to show the choice; on a message in
 a channel it is not, since everyone would see it: the clicker gets a private confirmation
 instead. "More like this" is a command: deferred, then answered privately.
+
+With a `Metrics`, the time from receiving a command or click to its first response to Discord
+(the answer itself, or the deferral) is recorded as the acknowledgement latency.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ from adapters.discord.render import (
 )
 from adapters.discord.types import ActionRow, ButtonComponent
 from bot.chat.view import ItemAction
+from bot.core.clock import system_monotonic
 from bot.core.errors import UserInputError
+from bot.core.metrics import Metrics
 from bot.core.models import Actor, Place, Reply
 from bot.ports import ServiceAPI
 
@@ -91,9 +96,15 @@ def _error_reply(text: str) -> Reply:
 class InteractionResponder:
     """Runs commands for interactions against the core service and answers them."""
 
-    def __init__(self, service: ServiceAPI, manage_permission: str) -> None:
+    def __init__(self, service: ServiceAPI, manage_permission: str, *, metrics: Metrics | None = None) -> None:
         self.service = service
         self.manage_permission = manage_permission
+        self.metrics = metrics
+
+    def _acked(self, interaction: discord.Interaction, started: float) -> None:
+        """Record the acknowledgement latency, once the interaction has its first response."""
+        if self.metrics is not None and interaction.response.is_done():
+            self.metrics.ack_seconds.labels(platform=PLATFORM).observe(system_monotonic() - started)
 
     # --- autocomplete (must answer within 3 s; all of these are local lookups) -------------------
 
@@ -117,17 +128,22 @@ class InteractionResponder:
 
     async def run(self, interaction: discord.Interaction, build: Callable[[], cmd.Command]) -> None:
         """Build the command from the options, run it and answer; bad input gets a private line."""
+        started = system_monotonic()
         try:
             command = build()
         except UserInputError as exc:
             await self.answer(interaction, _error_reply(str(exc)))
+            self._acked(interaction, started)
             return
         if isinstance(command, cmd.HelpCommand):
             await self.answer(interaction, Reply(header="paperbot commands", text=HELP_TEXT, private=True))
+            self._acked(interaction, started)
             return
         who, where = actor_of(interaction, self.manage_permission), place_of(interaction)
-        if not isinstance(command, INSTANT):
+        deferred = not isinstance(command, INSTANT)
+        if deferred:
             await interaction.response.defer(ephemeral=True, thinking=True)
+            self._acked(interaction, started)
         try:
             reply = await self.service.handle_command(command, who, where)
         except Exception:  # the service answers errors itself; this is the last line of defence
@@ -136,6 +152,8 @@ class InteractionResponder:
         if isinstance(command, PRIVATE_ALWAYS):
             reply = replace(reply, private=True, shareable=False)
         await self.answer(interaction, reply)
+        if not deferred:
+            self._acked(interaction, started)
 
     async def answer(self, interaction: discord.Interaction, reply: Reply) -> None:
         """Send a reply as the interaction's response (or its follow-ups when already deferred)."""
@@ -177,15 +195,18 @@ class InteractionResponder:
 
     async def act(self, interaction: discord.Interaction, action: ItemAction, paper_id: str) -> None:
         """A feedback button: record it for whoever clicked and answer them alone, at once."""
+        started = system_monotonic()
         who, where = actor_of(interaction, self.manage_permission), place_of(interaction)
         if action is ItemAction.SIMILAR:
             await interaction.response.defer(ephemeral=True, thinking=True)
+            self._acked(interaction, started)
             await self.answer(interaction, await self.service.item_action(action.value, paper_id, who, where))
             return
         work = asyncio.ensure_future(self.service.item_action(action.value, paper_id, who, where))
         done, _ = await asyncio.wait({work}, timeout=ACK_SECONDS)
         if not done:
             await interaction.response.defer(ephemeral=True, thinking=True)
+            self._acked(interaction, started)
             await self.answer(interaction, await work)
             return
         reply = work.result()
@@ -193,11 +214,13 @@ class InteractionResponder:
         only_theirs = message is not None and (message.flags.ephemeral or interaction.guild_id is None)
         if reply.is_error or message is None or not only_theirs:
             await self.answer(interaction, reply)
+            self._acked(interaction, started)
             return
         rows = mark_choice(_button_rows(message), action, paper_id)
         try:
             action_rows: list[ActionRow] = [{"type": 1, "components": r} for r in rows]
             await interaction.response.edit_message(view=build_view(action_rows))
+            self._acked(interaction, started)
             await interaction.followup.send(reply.text, ephemeral=True, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException as exc:
             log.warning("could not update message %s: %s", message.id, exc)

@@ -47,6 +47,7 @@ from adapters.slack.render import render
 from adapters.slack.types import Message
 from bot.core.clock import system_monotonic
 from bot.core.errors import ConfigError
+from bot.core.metrics import Metrics
 from bot.core.models import Reply
 from bot.core.retry import Monotonic, Sleep
 from bot.ports import HealthCheck, Installations, Part, ServiceAPI
@@ -89,6 +90,7 @@ class SlackAdapter:
         sleep: Sleep = asyncio.sleep,
         monotonic: Monotonic = system_monotonic,
         min_interval: float = MIN_POST_INTERVAL,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.health = health
@@ -131,7 +133,9 @@ class SlackAdapter:
             self.client, bot_token_of=tokens, min_interval=min_interval, sleep=sleep, monotonic=monotonic
         )
         self.admins = AdminCheck(self.client, admin_only=settings.slack_admin_only, monotonic=monotonic)
-        self.listeners = SlackListeners(self.admins, self.delivery, installations=self.installations, sleep=sleep)
+        self.listeners = SlackListeners(
+            self.admins, self.delivery, installations=self.installations, sleep=sleep, metrics=metrics, monotonic=monotonic
+        )
         self.listeners.attach(self.app, settings.slack_command)
         self.bot_user_id = ""
         self.team_id = ""

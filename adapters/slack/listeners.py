@@ -126,6 +126,7 @@ from bot.chat.grammar import (
 from bot.core.clock import system_monotonic
 from bot.core.errors import DeliveryError, FormErrors, UserInputError
 from bot.core.ids import scoped_id
+from bot.core.metrics import Metrics
 from bot.core.models import Actor, Place, Reply
 from bot.core.retry import Monotonic, Sleep
 from bot.ports import Installations, ServiceAPI
@@ -141,6 +142,7 @@ SORRY = "Sorry, something went wrong on our side; it has been logged."
 ACTOR_KEY = "paperbot_actor"  # an asyncio.Task[Actor]
 PLACE_KEY = "paperbot_place"  # a Place
 CALLER_KEY = "paperbot_caller"  # a Caller (the ids as Slack names them)
+RECEIVED_KEY = "paperbot_received_at"  # monotonic seconds when the middleware saw the request
 
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
@@ -397,8 +399,12 @@ class SlackListeners:
         *,
         installations: Installations | None = None,
         sleep: Sleep = asyncio.sleep,
+        metrics: Metrics | None = None,
+        monotonic: Monotonic = system_monotonic,
     ) -> None:
         self.admins = admins
+        self.metrics = metrics  # records how long each ack took (from the middleware on)
+        self._monotonic = monotonic
         self.delivery = delivery
         # A distributed app (installed through OAuth) qualifies every id by its workspace.
         self.installations = installations
@@ -440,7 +446,10 @@ class SlackListeners:
         404 after 3 seconds (HTTP mode), on top of the apology."""
 
         async def listener(ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
+            received = context.get(RECEIVED_KEY) or self._monotonic()
             await ack()
+            if self.metrics is not None:
+                self.metrics.ack_seconds.labels(platform="slack").observe(self._monotonic() - received)
             with self.inflight.track():
                 try:
                     await work(body, context, respond)
@@ -466,6 +475,7 @@ class SlackListeners:
         Listener middleware runs before the listener, so before its ack(): anything awaited here
         would delay the ack past Slack's 3 seconds when users.info is slow or rate limited. The
         admin check is therefore started here and awaited by the listener after its ack."""
+        context[RECEIVED_KEY] = self._monotonic()
         caller = caller_of(body)
         context[CALLER_KEY] = caller
         context[PLACE_KEY] = place_of(caller, self.default_team_id, scoped=self.distributed)

@@ -1,5 +1,10 @@
 """Logging setup: text or JSON lines, and secrets redacted from every record: the configured
-secrets (tokens, API keys) and any credentials inside a URL (`user:pass@`, `?apikey=`)."""
+secrets (tokens, API keys) and any credentials inside a URL (`user:pass@`, `?apikey=`).
+
+JSON lines also carry the ids of the work in progress (`outbox_part`, `channel`, `command`,
+`command_kind`): from `bot.core.logcontext` (set where a part is delivered and a command is
+handled) or from a call's own `extra={...}`. Redaction applies to the finished line, ids
+included."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from bot.core.logcontext import FIELDS, current_fields
 from bot.core.redact import redact_urls
 from bot.settings import Settings
 
@@ -34,7 +40,8 @@ class RedactingFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message (and the exception, if any)."""
+    """One JSON object per line: time, level, logger, message, the work's ids (see the module)
+    and the exception, if any."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -43,6 +50,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(current_fields())
+        for name in FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                entry[name] = str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -20,7 +20,10 @@ else left pending for the next start.
 
 `start` also serves the web site, feeds, /healthz and /readyz (bot.web, WEB_ENABLED) on
 HTTP_HOST:HTTP_PORT, with the routes adapters contribute (`bot.ports.HttpRoutes`), before the
-adapters connect; `stop` closes it last.
+adapters connect; `stop` closes it last. With METRICS_ENABLED it also serves /metrics from the
+runtime's own `bot.core.metrics.Metrics` (one registry per runtime): commands (adapters get
+the service wrapped by bot.app.instrumented), deliveries, fetches and summaries are counted as
+they happen; the outbox, source lag and token gauges are read from the store at scrape time.
 """
 
 from __future__ import annotations
@@ -36,12 +39,14 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.alerts.alerts import SubscriptionCommands
+from bot.app.instrumented import InstrumentedService
 from bot.app.samples import offline_sources
 from bot.app.scheduler import Scheduler
 from bot.chat.feedback import FeedbackCommands
 from bot.chat.service import BotService
-from bot.core.clock import Clock, system_monotonic, to_iso
+from bot.core.clock import Clock, ensure_utc, system_monotonic, to_iso
 from bot.core.errors import StoreError
+from bot.core.metrics import Metrics, OperationalState
 from bot.core.models import Paper
 from bot.delivery.outbox import Delivery
 from bot.digests.channels_file import load_channels_file
@@ -99,6 +104,7 @@ class Runtime:
     email: EmailDigests | None = None  # /papers email, when SMTP_HOST is set
     web: WebServer | None = None
     ready: bool = False  # /readyz: the background loops are running
+    metrics: Metrics = field(default_factory=Metrics)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     # Tasks that stop() cancels at once instead of letting them finish their step.
     _interruptible: set[asyncio.Task[None]] = field(default_factory=set)
@@ -134,7 +140,8 @@ class Runtime:
         summaries = build_summaries(settings, store, session, clock)
         search = SearchEngine.for_data_dir(store, settings.data_dir)
         stopping = asyncio.Event()
-        delivery = Delivery(store, {}, clock, stopping=stopping)
+        metrics = Metrics()
+        delivery = Delivery(store, {}, clock, stopping=stopping, metrics=metrics)
         # Loading the index reads the stored vectors; papers since are indexed by the "rank" loop.
         embeddings = None
         if settings.embeddings_enabled:
@@ -180,11 +187,13 @@ class Runtime:
         link_secret = settings.email_link_secret.get_secret_value() or store.emails.stored_secret(
             "links", lambda: secrets.token_hex(32)
         )
-        return cls(
+        runtime = cls(
             settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler,
             link_secret=link_secret, email=email, ranker=ranker,
-            stopping=stopping,
+            stopping=stopping, metrics=metrics,
         )
+        metrics.read_state_with(runtime.operational_state)
+        return runtime
 
     def attach(self, adapters: Sequence[ChatAdapter]) -> None:
         """Register adapters with the runtime and the outbox (before they are started)."""
@@ -197,10 +206,11 @@ class Runtime:
         self.attach(adapters)
         if self.settings.web_enabled:
             await self.start_web(list(self.adapters.values()))
+        measured = InstrumentedService(self.service, self.metrics)
         for adapter in adapters:
             if self.stopping.is_set():
                 return
-            await adapter.start(self.service)
+            await adapter.start(measured)
         settings = self.settings
         for source in self.sources:
             self.spawn(self._source_loop(source), f"fetch {source.name}", interruptible=True)
@@ -211,7 +221,8 @@ class Runtime:
         if settings.summarize_background:
 
             async def summarize() -> None:
-                await self.summaries.background_pass(self.clock(), settings.summarize_batch)
+                made = await self.summaries.background_pass(self.clock(), settings.summarize_batch)
+                self.metrics.summaries_made.inc(made)
                 self.search.catch_up()  # index the new summary texts and tags now, not in a search
 
             self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer", interruptible=True)
@@ -226,7 +237,10 @@ class Runtime:
             settings=self.settings, refresh_every=min((s.interval for s in self.sources), default=3600.0),
             link_secret=self.link_secret, email=self.email,
         )
-        app = build_app(site, health=self.health, ready=lambda: self.ready, extra_routes=adapter_routes(adapters))
+        app = build_app(
+            site, health=self.health, ready=lambda: self.ready, extra_routes=adapter_routes(adapters),
+            metrics=self.metrics if self.settings.metrics_enabled else None,
+        )
         server = WebServer(app, self.settings.http_host, self.settings.http_port)
         try:
             url = await server.start()
@@ -318,10 +332,19 @@ class Runtime:
         Concurrency is safe: the HttpClient spaces requests per host (arXiv stays at one
         request per 3 s), and each ingest is one synchronous transaction."""
         todo = list(sources) if sources is not None else due_sources(self.sources, self.store, self.clock())
-        outcomes = list(await asyncio.gather(*(fetch_source(s, self.http, self.store, self.clock) for s in todo)))
+        outcomes = list(await asyncio.gather(*(self._fetch_one(s) for s in todo)))
         if todo:
             self.search.catch_up()  # index what was ingested now, so that no search pays for it
         return outcomes
+
+    async def _fetch_one(self, source: Source) -> FetchOutcome:
+        """Fetch one source into the store (never raising for a fetch failure), counted."""
+        outcome = await fetch_source(source, self.http, self.store, self.clock)
+        self.metrics.fetches.labels(source=source.name, outcome="ok" if outcome.ok else "error").inc()
+        changed = outcome.counts.new + outcome.counts.updated
+        if changed:
+            self.metrics.papers_ingested.labels(source=source.name).inc(changed)
+        return outcome
 
     def _seconds_until_due(self, source: Source) -> float:
         next_fetch = self.store.sources.get(source.name).next_fetch_at
@@ -335,7 +358,7 @@ class Runtime:
             try:
                 wait = max(self._seconds_until_due(source), not_before - system_monotonic())
                 if wait <= 0:
-                    await fetch_source(source, self.http, self.store, self.clock)
+                    await self._fetch_one(source)
                     continue
             except Exception as exc:
                 # The source's state may not have been saved, so it would look due at once.
@@ -375,6 +398,30 @@ class Runtime:
             await self.scheduler.prepare_alerts(self.clock())
         except Exception:
             log.exception("loading subscriptions into the alert matcher failed; the next tick tries again")
+
+    def operational_state(self) -> OperationalState:
+        """What /metrics reads from the store on each scrape: a few indexed reads and sums."""
+        now = ensure_utc(self.clock())
+        counts = self.store.outbox.counts()
+        waiting = [
+            row.created_at
+            for state in ("sending", "pending")
+            for row in self.store.outbox.rows(state=state, limit=1)
+            if row.created_at is not None
+        ]
+        lag = {
+            report.name: max(0.0, (now - report.last_success).total_seconds())
+            for report in source_reports([source.name for source in self.sources], self.store)
+            if report.configured and report.last_success is not None
+        }
+        return OperationalState(
+            outbox_depth=counts.get("pending", 0) + counts.get("sending", 0),
+            oldest_pending_seconds=max(0.0, (now - min(waiting)).total_seconds()) if waiting else 0.0,
+            source_lag_seconds=lag,
+            llm_tokens_today=self.store.summaries.tokens_on(now),
+            embedding_tokens_today=self.store.vectors.embedding_tokens_on(now),
+            summaries_stored=self.store.summaries.count(),
+        )
 
     def health(self) -> Health:
         """Store access, adapters connected and every configured source, fetched yet or not,

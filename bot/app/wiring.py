@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.app.workspaces import StoreInstallations
 from bot.core.clock import Clock, system_clock
+from bot.core.metrics import Metrics
 from bot.ports import ChatAdapter, HealthCheck
 from bot.settings import Settings
 from bot.store import Store
@@ -23,13 +24,15 @@ def build_adapters(
     link_secret: str = "",
     store: Store | None = None,
     clock: Clock = system_clock,
+    metrics: Metrics | None = None,
 ) -> list[ChatAdapter]:
     """Slack and/or Discord when their tokens are set, email when SMTP_HOST is; the console
     when asked or when none of them is. Email alone is a whole deployment (digests to the
     CHANNELS_FILE's `email:<address>` destinations), so it runs without a console that would
     end at the end of its input. `link_secret` signs email unsubscribe links. A distributed
     Slack app (SLACK_CLIENT_ID) keeps its installations in `store` (with `clock` for OAuth
-    state expiry): it is then required."""
+    state expiry): it is then required. `metrics`: where Slack and Discord record how fast
+    they acknowledge commands."""
     chosen: list[ChatAdapter] = []
     if settings.email_enabled:
         from adapters.email import EmailAdapter
@@ -44,11 +47,11 @@ def build_adapters(
                 if store is None or clock is None:
                     raise ValueError("a distributed Slack app needs the store and the clock")
                 installations = StoreInstallations(store, clock)
-            chosen.append(SlackAdapter(settings, health=health, installations=installations))
+            chosen.append(SlackAdapter(settings, health=health, installations=installations, metrics=metrics))
         if settings.discord_enabled:
             from adapters.discord import DiscordAdapter
 
-            chosen.append(DiscordAdapter(settings))
+            chosen.append(DiscordAdapter(settings, metrics=metrics))
     if console or not chosen:
         from adapters.console import ConsoleAdapter
 

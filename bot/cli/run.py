@@ -43,7 +43,7 @@ async def _run_locked(settings: Settings, *, console: bool, offline: bool, once:
     runtime = await Runtime.initialize(settings, clock=_clock(settings, offline), offline=offline)
     adapters = build_adapters(
         settings, console=console, health=runtime.health, link_secret=runtime.link_secret,
-        store=runtime.store, clock=runtime.clock,
+        store=runtime.store, clock=runtime.clock, metrics=runtime.metrics,
     )
     try:
         if once:

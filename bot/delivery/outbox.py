@@ -49,7 +49,13 @@ Failures (raised by adapters as `bot.core.errors` classes):
 
 `Delivery.failures` counts the failed attempts (transient, permanent, unexpected; not 429s)
 since it was built, so `paperbot run --once` can exit non-zero when delivery did not go through.
-Rows whose platform has no running adapter stay pending until one runs.
+Rows whose platform has no running adapter stay pending until one runs, and so do rows for a
+workspace (a Discord guild) whose shard another replica holds (`bot.ports.Sharded`): that
+replica delivers them. DMs go from any replica.
+
+With a `bot.core.metrics.Metrics`, each part accepted counts as sent, each failed attempt as
+failed and each row put back for later (backoff, 429) as retried, by platform; every log line
+written while a part is delivered carries `outbox_part` (`<key>#<part>`) and `channel`.
 """
 
 from __future__ import annotations
@@ -68,10 +74,12 @@ from typing import Any
 
 from bot.core.clock import Clock, from_iso, to_iso
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.logcontext import log_context
+from bot.core.metrics import Metrics
 from bot.core.models import Reply
 from bot.core.outbox import OutboxKind, notice_key
 from bot.core.retry import backoff_delay
-from bot.ports import ChatAdapter, Part
+from bot.ports import ChatAdapter, Part, Sharded
 from bot.store import Store
 from bot.store.db import transaction
 from bot.store.outbox import OutboxRow
@@ -214,8 +222,10 @@ class Delivery:
         max_backoff: float = MAX_BACKOFF,
         batch: int = 200,
         stopping: asyncio.Event | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.adapters: dict[str, ChatAdapter] = dict(adapters)  # the runtime adds adapters as they start
         self.clock = clock
         self.max_attempts = max_attempts
@@ -249,6 +259,8 @@ class Delivery:
                     last_id = row.id
                     if row.platform in throttled:
                         continue  # the platform just said 429; its other rows wait for the next pass
+                    if not self._held_here(row):
+                        continue  # another replica holds this guild's shard and delivers it
                     outcome = await self._deliver_row(row)
                     if outcome == "sent":
                         completed += 1
@@ -262,7 +274,31 @@ class Delivery:
         async with self._lock:
             return
 
+    def _held_here(self, row: OutboxRow) -> bool:
+        """Whether this process delivers the row: always, unless the adapter is sharded and the
+        row's channel belongs to a workspace on a shard this process does not hold."""
+        adapter = self.adapters[row.platform]
+        if row.is_dm or not isinstance(adapter, Sharded) or not OutboxKind(row.kind).is_digest:
+            return True
+        settings = self.store.channels.get(f"{row.platform}:{row.destination}")
+        workspace = settings.workspace_id if settings is not None else ""
+        return not workspace or adapter.holds_workspace(workspace)
+
+    def _count(self, result: str, platform: str) -> None:
+        if self.metrics is None:
+            return
+        counter = {
+            "sent": self.metrics.messages_sent,
+            "failed": self.metrics.messages_failed,
+            "retried": self.metrics.messages_retried,
+        }[result]
+        counter.labels(platform=platform).inc()
+
     async def _deliver_row(self, row: OutboxRow) -> str:
+        with log_context(outbox_part=f"{row.key}#{row.parts_sent + 1}", channel=f"{row.platform}:{row.destination}"):
+            return await self._deliver_row_parts(row)
+
+    async def _deliver_row_parts(self, row: OutboxRow) -> str:
         adapter = self.adapters[row.platform]
         try:
             parts: Sequence[Part] | None = row.parts
@@ -284,10 +320,12 @@ class Delivery:
                     )
                     self.store.outbox.record_part(row.id, index, UNCONFIRMED, self.clock())
                     continue
-                self.store.outbox.start_part(row.id, index, sends + 1, self.clock())
-                message_id = await adapter.send(destination, parts[index])
-                # The crash window: between the platform's answer above and this record.
-                self.store.outbox.record_part(row.id, index, str(message_id), self.clock())
+                with log_context(outbox_part=f"{row.key}#{index + 1}"):
+                    self.store.outbox.start_part(row.id, index, sends + 1, self.clock())
+                    message_id = await adapter.send(destination, parts[index])
+                    # The crash window: between the platform's answer above and this record.
+                    self.store.outbox.record_part(row.id, index, str(message_id), self.clock())
+                    self._count("sent", row.platform)
             self.store.outbox.mark_sent(row.id, self.clock())
             return "sent"
         except RetryAfter as exc:
@@ -296,9 +334,11 @@ class Delivery:
                 row.id, self.clock() + timedelta(seconds=wait), str(exc), self.clock(), count_attempt=False
             )
             log.info("outbox %s rate limited; retrying in %.0fs", row.key, wait)
+            self._count("retried", row.platform)
             return "throttled"
         except PermanentDeliveryError as exc:
             self.failures += 1
+            self._count("failed", row.platform)
             self.store.outbox.mark_failed(row.id, f"permanent: {exc.reason}", self.clock())
             log.warning("outbox %s failed permanently: %s", row.key, exc.reason)
             self._on_permanent(row, exc.reason, exc.hint)
@@ -310,6 +350,7 @@ class Delivery:
 
     def _on_transient(self, row: OutboxRow, exc: Exception) -> str:
         self.failures += 1
+        self._count("failed", row.platform)
         now = self.clock()
         error = f"{type(exc).__name__}: {exc}"
         if row.attempts + 1 >= self.max_attempts:
@@ -323,6 +364,7 @@ class Delivery:
             return "failed"
         wait = backoff(row.attempts + 1, self.base_backoff, self.max_backoff)
         self.store.outbox.reschedule(row.id, now + wait, error, now, count_attempt=True)
+        self._count("retried", row.platform)
         log.warning("outbox %s attempt %d failed (%s); retrying in %s", row.key, row.attempts + 1, error, wait)
         return "retry"
 

@@ -9,6 +9,11 @@ all (the site needs none: "Read more" is `<details>`), no framing and no referre
 WEB_ACCESS_TOKEN set, the pages and feeds need `Authorization: Bearer <token>` or
 `?token=<token>`; health, readiness, the stylesheet, the signed-link actions (their signature
 or token is the permission) and adapters' routes (a platform signs its own requests) do not.
+
+/metrics (when the runtime passes its `Metrics`) answers Prometheus' text format and is open
+too, like /healthz: Prometheus scrapes without credentials, and the numbers carry no content
+(counts, durations, source names). A deployment that exposes the port publicly should route
+only the site through its proxy (see the README's Deployment section).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from bot.core.metrics import CONTENT_TYPE, Metrics
 from bot.ports import HealthCheck
 from bot.web import feeds, pages
 from bot.web.pages import SITE_KEY, Site
@@ -41,7 +47,7 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 # Reachable without the access token (see the module docstring).
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/unsubscribe", "/email/confirm"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/unsubscribe", "/email/confirm"})
 OPEN_PREFIXES = ("/static/",)
 OPEN_ROUTES: web.AppKey[frozenset[str]] = web.AppKey("open_routes", frozenset)
 
@@ -90,9 +96,15 @@ async def _html_errors(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 def build_app(
-    site: Site, *, health: HealthCheck, ready: Callable[[], bool], extra_routes: Sequence[web.AbstractRouteDef] = ()
+    site: Site,
+    *,
+    health: HealthCheck,
+    ready: Callable[[], bool],
+    extra_routes: Sequence[web.AbstractRouteDef] = (),
+    metrics: Metrics | None = None,
 ) -> web.Application:
-    """The application: health, readiness, feeds, pages, the stylesheet, adapters' routes."""
+    """The application: health, readiness, metrics (when given), feeds, pages, the stylesheet,
+    adapters' routes."""
     token = site.settings.web_access_token.get_secret_value()
     middlewares: list[Middleware] = [_html_errors]
     if token:
@@ -111,6 +123,14 @@ def build_app(
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if metrics is not None:
+
+        async def metrics_page(request: web.Request) -> web.Response:
+            response = web.Response(body=metrics.exposition())
+            response.headers["Content-Type"] = CONTENT_TYPE
+            return response
+
+        app.router.add_get("/metrics", metrics_page)
     feeds.add_routes(app)
     pages.add_routes(app)
     app.router.add_static("/static/", static_dir(), name="static")

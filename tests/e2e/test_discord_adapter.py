@@ -22,6 +22,7 @@ from adapters.discord import DiscordAdapter
 from adapters.discord.render import SHARE_ID
 from bot.core.clock import FakeClock
 from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
+from bot.core.metrics import Metrics
 from bot.core.models import ItemGroup, Reply, SourceKind
 from bot.delivery.outbox import Delivery, enqueue
 from bot.ports import post, send_dm
@@ -441,3 +442,18 @@ async def test_the_fake_answers_json_exactly_as_discord_does(fake: FakeDiscord) 
         assert response.headers["Content-Type"] == "application/json"
     async with aiohttp.ClientSession() as session, session.get(f"{fake.api_url}/nope") as response:
         assert response.status == 404 and response.headers["Content-Type"] == "application/json"
+
+
+async def test_acknowledgements_are_timed_into_the_metrics(fake: FakeDiscord, service: FakeService) -> None:
+    metrics = Metrics()
+    adapter = DiscordAdapter(settings_for(fake), ready_timeout=20, guild_ready_timeout=0.05, metrics=metrics)
+    await adapter.start(service)
+    try:
+        topics = await fake.interact(fake.slash(["topics"]))  # answered at once
+        search = await fake.interact(fake.slash(["search"], {"query": "diffusion"}))  # deferred, then answered
+        await fake.wait_for(lambda: fake.callbacks_for(topics) and fake.followups_for(search), what="both answers")
+        count = metrics.registry.get_sample_value("paperbot_ack_seconds_count", {"platform": "discord"})
+        total = metrics.registry.get_sample_value("paperbot_ack_seconds_sum", {"platform": "discord"})
+        assert count == 2 and total is not None and total > 0
+    finally:
+        await adapter.stop()

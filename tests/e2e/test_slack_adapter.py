@@ -28,6 +28,7 @@ from bot.chat.grammar import Command
 from bot.core.errors import ConfigError, PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.forms import DigestForm
 from bot.core.home import Home, HomeSection
+from bot.core.metrics import Metrics
 from bot.core.models import Actor, ItemGroup, PaperItem, Place, Reply, Summary
 from bot.ports import post, send_dm
 from bot.settings import Settings
@@ -513,3 +514,20 @@ async def test_posts_to_one_channel_are_spaced(tmp_path: Path) -> None:
 async def test_thread_ts_in_a_part_makes_a_thread_reply(rig: Rig) -> None:
     await rig.adapter.send("CGENERAL", {"text": "in thread", "thread_ts": "1700000000.000123"})
     assert rig.fake.posted()[0]["thread_ts"] == "1700000000.000123"
+
+
+async def test_the_ack_is_timed_into_the_metrics_from_the_middleware_on(tmp_path: Path) -> None:
+    now = [100.0]
+    metrics = Metrics()
+    async with fake_slack() as fake:
+        adapter = SlackAdapter(slack_settings(fake, tmp_path), sleep=Sleeps(), monotonic=lambda: now[0], metrics=metrics)
+        await adapter.start(ScriptedService())
+        try:
+            payload = slash_command("diffusion", response_url=fake.response_url("timed"), channel_id="C1")
+            envelope = await fake.send_envelope("slash_commands", payload, accepts_response_payload=True)
+            await fake.wait_for_ack(envelope)
+            await fake.response("timed")
+        finally:
+            await adapter.stop()
+    assert metrics.registry.get_sample_value("paperbot_ack_seconds_count", {"platform": "slack"}) == 1
+    assert metrics.registry.get_sample_value("paperbot_ack_seconds_sum", {"platform": "slack"}) == 0  # the fake clock did not move

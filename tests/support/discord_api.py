@@ -12,8 +12,13 @@ Gateway (/gateway): speaks the compression discord.py asks for in its `compress`
 parameter (zlib-stream: one zlib stream per connection, each message ends in a Z_SYNC_FLUSH;
 zstd-stream when the `zstandard` module is importable), and the opening handshake: HELLO ->
 IDENTIFY -> READY -> GUILD_CREATE, HEARTBEAT -> HEARTBEAT_ACK. `dispatch(event, data)` pushes
-an event (INTERACTION_CREATE) to the connected client. Payload builders make real-shaped
-interaction payloads (slash commands, autocomplete, button clicks).
+an event (INTERACTION_CREATE) to the connected clients. Payload builders make real-shaped
+interaction payloads (slash commands, autocomplete, button clicks), in any of `guild_ids`.
+
+Sharding, as Discord does it: an IDENTIFY with `shard: [id, count]` makes that connection one
+shard; its READY lists, and GUILD_CREATE follows for, only the guilds with
+`(guild_id >> 22) % count == id`, and a guild's events are dispatched to that shard alone (DMs
+to shard 0). A connection that identified without `shard` gets every guild and every event.
 
 `assert_discord_limits(payload)` checks one message payload against Discord's documented limits.
 """
@@ -40,6 +45,9 @@ GUILD_ID = "1200000000000000001"
 CHANNEL_ID = "1300000000000000001"
 USER_ID = "1400000000000000001"
 OTHER_USER_ID = "1400000000000000002"
+# A second guild, on the other shard of two (GUILD_ID is on shard 1 of 2, this one on shard 0).
+OTHER_GUILD_ID = "1200000000004194305"
+OTHER_CHANNEL_ID = "1300000000000000002"
 TOKEN = "fake-discord-bot-token"
 
 # Permission bits: what an ordinary member has, and the same plus Manage Channels.
@@ -54,6 +62,11 @@ _SNOWFLAKES = itertools.count(1500000000000000001)
 def snowflake() -> str:
     """A fresh, increasing snowflake id."""
     return str(next(_SNOWFLAKES))
+
+
+def shard_of(guild_id: str, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to."""
+    return (int(guild_id) >> 22) % shard_count
 
 
 def user_payload(user_id: str, name: str = "someone", *, bot: bool = False) -> dict[str, Any]:
@@ -148,6 +161,22 @@ class Failure:
 
 
 @dataclass
+class _Connection:
+    """One gateway websocket and, once it identified with one, its shard (id, count)."""
+
+    ws: web.WebSocketResponse
+    compress: Callable[[bytes], bytes]
+    shard: tuple[int, int] | None = None
+
+    def receives(self, guild_id: str | None) -> bool:
+        """Whether Discord would send this connection an event of `guild_id` (None: a DM)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_id == (0 if guild_id is None else shard_of(guild_id, count))
+
+
+@dataclass
 class FakeDiscord(FakeServer):
     """The fake Discord REST API and gateway. Use `async with FakeDiscord() as fake:`."""
 
@@ -155,6 +184,8 @@ class FakeDiscord(FakeServer):
 
     heartbeat_interval_ms: int = 41250
     guild_ids: tuple[str, ...] = (GUILD_ID,)
+    # The one text channel of each guild (GUILD_ID's is CHANNEL_ID, as is any unlisted guild's).
+    guild_channels: dict[str, str] = field(default_factory=lambda: {OTHER_GUILD_ID: OTHER_CHANNEL_ID})
     requests: list[Seen] = field(default_factory=list)
     messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (channel id, payload)
     callbacks: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (interaction id, payload)
@@ -166,7 +197,7 @@ class FakeDiscord(FakeServer):
     blocked_dm_users: set[str] = field(default_factory=set)
     dm_channels: dict[str, str] = field(default_factory=dict)  # user id -> DM channel id
     failures: list[Failure] = field(default_factory=list)
-    _sockets: list[tuple[web.WebSocketResponse, Callable[[bytes], bytes]]] = field(default_factory=list)
+    _sockets: list[_Connection] = field(default_factory=list)
     _seq: int = 0
 
     def __post_init__(self) -> None:
@@ -181,9 +212,9 @@ class FakeDiscord(FakeServer):
 
     async def close(self) -> None:
         """Close gateway connections and the server."""
-        for ws, _ in list(self._sockets):
+        for connection in list(self._sockets):
             with contextlib.suppress(Exception):
-                await ws.close(code=1001)
+                await connection.ws.close(code=1001)
         await super().close()
 
     @property
@@ -388,7 +419,7 @@ class FakeDiscord(FakeServer):
         self.gateway_queries.append(query)
         kind = query.get("compress", "")
         compress = self._compressor(kind) if kind else None
-        entry = (ws, compress or (lambda data: data))
+        entry = _Connection(ws, compress or (lambda data: data))
         self._sockets.append(entry)
         self._touch()
         try:
@@ -403,7 +434,10 @@ class FakeDiscord(FakeServer):
                     await self._send(ws, compress, {"op": 11, "d": None, "s": None, "t": None})
                 elif op == 2:
                     self.identifies.append(payload["d"])
-                    await self._send_ready(ws, compress)
+                    shard = payload["d"].get("shard")
+                    if shard:
+                        entry.shard = (int(shard[0]), int(shard[1]))
+                    await self._send_ready(entry, compress)
                 elif op == 6:  # RESUME: keep it simple, start a fresh session
                     await self._send(ws, compress, {"op": 9, "d": False, "s": None, "t": None})
                 self._touch()
@@ -416,24 +450,41 @@ class FakeDiscord(FakeServer):
         self._seq += 1
         return self._seq
 
-    async def _send_ready(self, ws: web.WebSocketResponse, compress: Callable[[bytes], bytes] | None) -> None:
-        ready = {
+    def channel_of(self, guild_id: str) -> str:
+        """The text channel of a guild."""
+        return self.guild_channels.get(guild_id, CHANNEL_ID)
+
+    async def _send_ready(self, connection: _Connection, compress: Callable[[bytes], bytes] | None) -> None:
+        ws = connection.ws
+        guilds = [gid for gid in self.guild_ids if connection.receives(gid)]
+        ready: dict[str, Any] = {
             "v": 10,
             "user": user_payload(BOT_ID, "paperbot", bot=True),
-            "guilds": [{"id": gid, "unavailable": True} for gid in self.guild_ids],
-            "session_id": "fake-session",
+            "guilds": [{"id": gid, "unavailable": True} for gid in guilds],
+            "session_id": f"fake-session-{id(connection)}",
             "resume_gateway_url": self.gateway_url,
             "application": {"id": APP_ID, "flags": 0},
         }
+        if connection.shard is not None:
+            ready["shard"] = list(connection.shard)
         await self._send(ws, compress, {"op": 0, "t": "READY", "s": self._next_seq(), "d": ready})
-        for gid in self.guild_ids:
-            await self._send(ws, compress, {"op": 0, "t": "GUILD_CREATE", "s": self._next_seq(), "d": guild_payload(gid)})
+        for gid in guilds:
+            created = {"op": 0, "t": "GUILD_CREATE", "s": self._next_seq(), "d": guild_payload(gid, self.channel_of(gid))}
+            await self._send(ws, compress, created)
+
+    def shards_identified(self) -> list[tuple[int, int]]:
+        """The (shard id, count) of every IDENTIFY that named one, in order."""
+        return [(int(d["shard"][0]), int(d["shard"][1])) for d in self.identifies if d.get("shard")]
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a DISPATCH event to every connected client."""
-        assert self._sockets, "no gateway client is connected"
-        for ws, compress in list(self._sockets):
-            await ws.send_bytes(compress(json.dumps({"op": 0, "t": event, "s": self._next_seq(), "d": data}).encode()))
+        """Send a DISPATCH event to the connections that receive it: the shard of its guild
+        (`data["guild_id"]`), shard 0 for a DM, every unsharded connection."""
+        guild_id = data.get("guild_id")
+        targets = [c for c in self._sockets if c.receives(str(guild_id) if guild_id else None)]
+        assert targets, f"no gateway client is connected for guild {guild_id}"
+        for connection in targets:
+            payload = {"op": 0, "t": event, "s": self._next_seq(), "d": data}
+            await connection.ws.send_bytes(connection.compress(json.dumps(payload).encode()))
 
     # --- interaction payloads ------------------------------------------------------------------------
 
@@ -443,7 +494,7 @@ class FakeDiscord(FakeServer):
         return guilds[0] if guilds else None
 
     def _base_interaction(
-        self, kind: int, *, user_id: str, permissions: int, dm: bool, channel_id: str | None
+        self, kind: int, *, user_id: str, permissions: int, dm: bool, channel_id: str | None, guild_id: str = GUILD_ID
     ) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "id": snowflake(),
@@ -466,16 +517,16 @@ class FakeDiscord(FakeServer):
                 "authorizing_integration_owners": {"0": "0"},
             }
         else:
-            channel = channel_id or CHANNEL_ID
+            channel = channel_id or self.channel_of(guild_id)
             payload |= {
-                "guild_id": GUILD_ID,
+                "guild_id": guild_id,
                 "guild_locale": "en-US",
-                "guild": {"id": GUILD_ID, "locale": "en-US", "features": []},
+                "guild": {"id": guild_id, "locale": "en-US", "features": []},
                 "channel_id": channel,
                 "channel": {
                     "id": channel,
                     "type": 0,
-                    "guild_id": GUILD_ID,
+                    "guild_id": guild_id,
                     "name": "papers",
                     "position": 0,
                     "permission_overwrites": [],
@@ -495,7 +546,7 @@ class FakeDiscord(FakeServer):
                     "avatar": None,
                 },
                 "context": 0,
-                "authorizing_integration_owners": {"0": GUILD_ID},
+                "authorizing_integration_owners": {"0": guild_id},
             }
         return payload
 
@@ -530,9 +581,12 @@ class FakeDiscord(FakeServer):
         permissions: int = MEMBER_PERMISSIONS,
         dm: bool = False,
         channel_id: str | None = None,
+        guild_id: str = GUILD_ID,
     ) -> dict[str, Any]:
-        """An APPLICATION_COMMAND interaction: `/papers <path...> <options>`."""
-        payload = self._base_interaction(2, user_id=user_id, permissions=permissions, dm=dm, channel_id=channel_id)
+        """An APPLICATION_COMMAND interaction: `/papers <path...> <options>` (in `guild_id`)."""
+        payload = self._base_interaction(
+            2, user_id=user_id, permissions=permissions, dm=dm, channel_id=channel_id, guild_id=guild_id
+        )
         payload["data"] = self._command_data(path, options or {}, None)
         return payload
 
@@ -578,7 +632,7 @@ class FakeDiscord(FakeServer):
         return [body for token, body in self.followups if token == payload["token"]]
 
 
-def guild_payload(guild_id: str) -> dict[str, Any]:
+def guild_payload(guild_id: str, channel_id: str = CHANNEL_ID) -> dict[str, Any]:
     """A GUILD_CREATE payload with one text channel."""
     return {
         "id": guild_id,
@@ -605,7 +659,7 @@ def guild_payload(guild_id: str) -> dict[str, Any]:
         ],
         "channels": [
             {
-                "id": CHANNEL_ID,
+                "id": channel_id,
                 "type": 0,
                 "guild_id": guild_id,
                 "name": "papers",

@@ -353,3 +353,20 @@ def test_every_field_is_settable_through_its_env_key() -> None:
             assert value is (text == "true"), name
         else:
             assert value == float(text), name
+
+
+def test_discord_shards_are_checked_against_the_count() -> None:
+    settings = load_settings({"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "3,1"}, dotenv=None)
+    assert settings.discord_shard_count == 4 and settings.discord_shards == (1, 3)
+    assert load_settings({"DISCORD_SHARD_COUNT": "2"}, dotenv=None).discord_shards == (0, 1)
+    assert load_settings({"DISCORD_SHARD_COUNT": ""}, dotenv=None).discord_shards == ()
+    for env, problem in [
+        ({"DISCORD_SHARD_IDS": "0"}, "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "0,2"}, "2 is out of range"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "1,1"}, "listed twice"),
+        ({"DISCORD_SHARD_COUNT": "0"}, "DISCORD_SHARD_COUNT"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "-1"}, "DISCORD_SHARD_IDS"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            load_settings(env, dotenv=None)
+        assert problem in str(caught.value), (env, str(caught.value))

@@ -21,6 +21,7 @@ from bot.core.models import (
     SourceKind,
     Summary,
 )
+from bot.core.outbox import OutboxKind
 from bot.delivery.outbox import Delivery, backoff, enqueue, reply_from_json, reply_to_json
 from bot.ports import Part
 from bot.store import Store
@@ -464,3 +465,34 @@ async def test_a_row_written_before_the_restructuring_still_decodes_and_sends() 
     text = "\n".join(adapter.texts())
     assert "hostile" in text and "TL;DR text" in text
     assert slack_render(reply)  # the Slack renderer still accepts it
+
+
+# --- sharded platforms ----------------------------------------------------------------------------
+
+
+class ShardedAdapter(InMemoryAdapter):
+    """An in-memory platform whose process holds only some workspaces (like Discord shards)."""
+
+    def __init__(self, held: set[str]) -> None:
+        super().__init__()
+        self.held = held
+
+    def holds_workspace(self, workspace_id: str) -> bool:
+        return workspace_id in self.held
+
+
+async def test_a_digest_for_a_workspace_on_another_shard_is_left_for_its_replica() -> None:
+    store, clock = new_store(), FakeClock(T0)
+    here, there = ShardedAdapter({"G-here"}), ShardedAdapter({"G-there"})
+    for channel, guild in (("C-here", "G-here"), ("C-there", "G-there")):
+        store.channels.save(ChannelSettings(platform="memory", channel_id=channel, workspace_id=guild), T0)
+        enqueue(store, f"digest:{channel}", OutboxKind.DIGEST, "memory", channel, digest_reply(1), T0)
+    enqueue(store, "alert:U1", OutboxKind.ALERT, "memory", "U1", digest_reply(1, "Alert"), T0)  # a DM
+    first = Delivery(store, {"memory": here}, clock)
+    assert await first.deliver() == 2  # its own guild's digest and the DM
+    assert {dest for dest, _ in here.sent} == {"C-here", "D-U1"}
+    row = store.outbox.get("digest:C-there")
+    assert row is not None and row.state == "pending" and row.attempts == 0  # untouched
+    second = Delivery(store, {"memory": there}, clock)
+    assert await second.deliver() == 1
+    assert {dest for dest, _ in there.sent} == {"C-there"}
