@@ -281,11 +281,18 @@ class PgConnection:
     dialect = POSTGRESQL
 
     def __init__(self, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> None:
+        import psycopg
         from psycopg_pool import ConnectionPool
 
         self.url = url
         self.location = pg_location(url)
         self._local = threading.local()
+        # One direct attempt first: a server that is down is one clear error at once, where the
+        # pool would keep retrying in the background until its timeout.
+        try:
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+        except psycopg.Error as exc:
+            raise pg_fault(exc, self.location) from exc
         self._pool = ConnectionPool(
             url,
             min_size=min_size,
@@ -299,17 +306,7 @@ class PgConnection:
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS + 5)
         except Exception as exc:
             self._pool.close()
-            raise self._unreachable(exc) from exc
-
-    def _unreachable(self, exc: Exception) -> StoreError:
-        """Why the pool could not connect: the server's own answer when there is one."""
-        import psycopg
-
-        try:
-            psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
-        except psycopg.Error as direct:
-            return pg_fault(direct, self.location)
-        return StoreError(f"cannot reach the PostgreSQL database {self.location}: {exc}")
+            raise StoreError(f"cannot reach the PostgreSQL database {self.location}: {exc}") from exc
 
     @property
     def in_transaction(self) -> bool:

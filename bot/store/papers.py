@@ -232,23 +232,25 @@ class PaperStore:
         seq: int,
     ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
+        popularity = max((s.score for s in paper.signals), default=0)
         old = self._fts_delete(row["pk"])
         self.conn.execute(
-            """UPDATE papers SET version = MAX(version, ?), title = ?, abstract = ?, authors = ?,
+            # CASE, not SQLite's two-argument MAX, which PostgreSQL spells GREATEST.
+            """UPDATE papers SET version = CASE WHEN version > ? THEN version ELSE ? END,
+               title = ?, abstract = ?, authors = ?,
                categories = ?, primary_category = ?, published = COALESCE(?, published),
                updated = COALESCE(?, updated), url = ?, source_label = ?, announce_type = ?,
-               doi = COALESCE(?, doi), journal_ref = COALESCE(?, journal_ref),
-               comment = COALESCE(?, comment), meta_rank = MAX(meta_rank, ?), content_hash = ?,
-               sources = ?, popularity = MAX(popularity, ?),
+               doi = COALESCE(?, doi), journal_ref = COALESCE(?, journal_ref), comment = COALESCE(?, comment),
+               meta_rank = CASE WHEN meta_rank > ? THEN meta_rank ELSE ? END, content_hash = ?,
+               sources = ?, popularity = CASE WHEN popularity > ? THEN popularity ELSE ? END,
                is_updated = CASE WHEN ? <> 0 THEN 1 ELSE is_updated END, changed_at = ?, index_seq = ?
                WHERE pk = ?""",
             (
-                paper.version, paper.title, paper.abstract or old["abstract"], authors,
+                paper.version, paper.version, paper.title, paper.abstract or old["abstract"], authors,
                 json.dumps(list(paper.categories)), paper.primary_category,
                 to_iso(paper.published), to_iso(paper.updated), paper.url, paper.source_label,
-                paper.announce_type, paper.doi, paper.journal_ref, paper.comment, rank, digest,
-                json.dumps(sources), max((s.score for s in paper.signals), default=0),
-                newer_version, now_iso, seq, row["pk"],
+                paper.announce_type, paper.doi, paper.journal_ref, paper.comment, rank, rank, digest,
+                json.dumps(sources), popularity, popularity, newer_version, now_iso, seq, row["pk"],
             ),
         )
         # The key follows the stored time: published = COALESCE(new, old), else first_seen.

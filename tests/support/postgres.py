@@ -149,3 +149,50 @@ class PostgresServer:
             except (RuntimeError, subprocess.TimeoutExpired):
                 pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class ResettableDatabase:
+    """One migrated database reused by many tests: `reset()` empties every table and puts back
+    the rows the migrations seeded (sequence counters), which is far quicker than a new
+    database per test on a loaded machine."""
+
+    url: str
+    tables: list[str]
+    seeded: dict[str, list[tuple[object, ...]]]
+
+    @classmethod
+    def create(cls, server: PostgresServer) -> ResettableDatabase:
+        """A new database, migrated by paperbot itself, and what its migrations left in it."""
+        import psycopg
+
+        from bot.store import Store
+
+        url = server.new_database("shared")
+        Store.open(url).close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            tables = [
+                row[0] for row in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                    "AND table_type = 'BASE TABLE' AND table_name != 'schema_version' ORDER BY table_name"
+                )
+            ]
+            seeded = {}
+            for table in tables:
+                rows = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+                if rows:
+                    seeded[table] = rows
+        return cls(url, tables, seeded)
+
+    def reset(self) -> None:
+        """Every table as the migrations left it; identity counters restart at 1."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn, conn.transaction():
+            conn.execute(
+                "TRUNCATE " + ", ".join(f'"{table}"' for table in self.tables) + " RESTART IDENTITY"
+            )
+            for table, rows in self.seeded.items():
+                marks = ", ".join(["%s"] * len(rows[0]))
+                with conn.cursor() as cursor:
+                    cursor.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
