@@ -169,7 +169,7 @@ def connect(url: DatabaseURL, *, writable: bool = True) -> Connection:
 
 
 def _connect_postgres(url: str, *, writable: bool) -> PgConnection:
-    conn = PgConnection(_libpq_url(url))
+    conn = PgConnection(libpq_url(url))
     try:
         migrate(conn)
         if writable and conn.execute("SHOW transaction_read_only").fetchone()[0] == "on":
@@ -184,7 +184,7 @@ def _connect_postgres(url: str, *, writable: bool) -> PgConnection:
     return conn
 
 
-def _libpq_url(url: str) -> str:
+def libpq_url(url: str) -> str:
     """The URL as libpq reads it: `postgres://` is the same, SQLAlchemy's `postgresql+driver://`
     loses its driver part."""
     scheme, _, rest = url.partition("://")
