@@ -11,7 +11,10 @@ says how one interface serves both); SQLite, a file, stays the default.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from bot.core.errors import StoreError
 from bot.store.backend import Connection, PgConnection, is_postgres
@@ -29,6 +32,8 @@ from bot.store.subscriptions import AlertQueue, SubscriptionStore
 from bot.store.summaries import SummaryStore
 from bot.store.users import NoticeStore, UserStateStore
 from bot.store.vectors import VectorStore
+
+T = TypeVar("T")
 
 __all__ = ["Store", "Retention", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
 
@@ -93,6 +98,15 @@ class Store:
             return True
         except (sqlite3.Error, StoreError):  # a PostgreSQL error arrives as a StoreError
             return False
+
+    async def run_blocking(self, work: Callable[..., T], /, *args: Any) -> T:
+        """Run `work(*args)` (store calls that take long, such as ingesting a large batch) off
+        the event loop when the backend allows it: PostgreSQL gives the worker thread a pooled
+        connection and a transaction of its own. SQLite's one connection is the process's, so
+        there `work` runs inline, as every other store call does."""
+        if isinstance(self.conn, PgConnection):
+            return await asyncio.to_thread(work, *args)
+        return work(*args)
 
     def describe(self) -> str:
         """Where the store is, for `paperbot status`: the SQLite path or the PostgreSQL URL
