@@ -11,7 +11,12 @@ import aiohttp
 import pytest
 
 from bot.store import Store
-from tests.support.postgres import PostgresServer, PostgresUnavailable, ResettableDatabase, postgres_required
+from tests.support.postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    ResettableDatabase,
+    postgres_required,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -70,6 +75,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(str(tmp_path / "db" / "paperbot.db"))
     yield opened
     opened.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the PostgreSQL server is marked `postgres` (`-m "not postgres"`
+    leaves them out), whichever fixture brought the server in."""
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(scope="session")

@@ -251,8 +251,10 @@ def migrate(conn: Connection) -> int:
 
 def _migrate_postgres(conn: PgConnection) -> int:
     """`migrate` for PostgreSQL: the same versions from PG_MIGRATIONS, each in a transaction,
-    all under an advisory lock so that two processes starting at once migrate only once."""
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    all under an advisory lock so that two processes starting at once migrate only once. A
+    database already at the current version is only read (a read-only one can be opened)."""
+    if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     with transaction(conn):
         conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_KEY,))
         current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0

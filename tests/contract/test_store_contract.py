@@ -16,12 +16,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.core.errors import StoreError
+from bot.core.errors import StoreError, StoreFull, StoreReadOnly
 from bot.core.models import Summary
 from bot.search.engine import SearchEngine
 from bot.search.query import SearchQuery
 from bot.store import Store
-from bot.store.backend import pg_sql
+from bot.store.backend import pg_fault, pg_location, pg_sql
 from bot.store.db import transaction
 from bot.store.feedback import Choice, PersonalDigest, StoredModel
 from bot.store.pg_schema import PG_MIGRATIONS
@@ -83,6 +83,41 @@ def test_reopening_a_postgres_store_applies_nothing_again(postgres_url: str) -> 
         assert again.describe().startswith("PostgreSQL postgresql://")
     finally:
         again.close()
+
+
+@pytest.mark.postgres
+def test_a_read_only_postgres_database_is_refused_unless_only_reading(postgres_server) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    url = postgres_server.new_database("readonly")
+    Store.open(url).close()  # migrated while writable
+    database = url.split("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+    with pytest.raises(StoreReadOnly, match="is read-only"):
+        Store.open(url)
+    reader = Store.open(url, writable=False)  # `paperbot status`, `papers`, `search`
+    try:
+        assert reader.counts()["papers"] == 0
+        with pytest.raises(StoreReadOnly):
+            reader.outbox.enqueue("k", "digest", "slack", "C1", "{}", T0)
+    finally:
+        reader.close()
+
+
+def test_postgres_errors_map_to_the_store_errors() -> None:
+    class Fault(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__("could not extend file: No space left on device")
+            self.sqlstate = sqlstate
+
+    assert isinstance(pg_fault(Fault("53100"), "postgresql://u@h/db"), StoreFull)
+    assert isinstance(pg_fault(Fault("25006"), "postgresql://u@h/db"), StoreReadOnly)
+    other = pg_fault(Fault("42P01"), "postgresql://u@h/db")
+    assert type(other) is StoreError and "postgresql://u@h/db" in str(other)
+    assert pg_location("postgresql://bot:s3cret@db.example:5433/papers?sslmode=require&password=x") == (
+        "postgresql://bot@db.example:5433/papers?sslmode=require&password=***"
+    )
 
 
 def test_placeholders_become_psycopg_ones_outside_literals_only() -> None:

@@ -14,6 +14,7 @@ silently skipping the PostgreSQL half of the suite.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -144,10 +145,8 @@ class PostgresServer:
     def stop(self) -> None:
         """Stop the server at once (nothing in it is worth a clean shutdown) and delete it."""
         if (self.root / "data" / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 self._run("pg_ctl", "stop", "-m", "immediate", "-w", "-D", str(self.root / "data"))
-            except (RuntimeError, subprocess.TimeoutExpired):
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -18,7 +18,7 @@ from bot.store.fulltext import (
     fts_seconds,
     since_key,
 )
-from tests.support.factories import T0, hours, make_paper, new_store
+from tests.support.factories import T0, hours, make_paper
 
 COUNT = 1200  # more than one 500-pk chunk of `popularity_of`
 

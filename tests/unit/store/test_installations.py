@@ -12,7 +12,7 @@ from bot.core.ids import scoped_id, split_scoped_id
 from bot.core.models import ChannelSettings, Installation
 from bot.core.outbox import OutboxKind
 from bot.store import Store
-from tests.support.factories import T0, new_store
+from tests.support.factories import T0
 
 
 def install(workspace: str, installer: str = "UADMIN", token: str = "xoxb-1") -> Installation:
