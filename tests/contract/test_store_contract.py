@@ -149,12 +149,13 @@ def test_an_sql_error_is_an_error_of_the_backend_and_the_store_stays_usable(any_
     assert any_store.healthy() and any_store.papers.count() == 0
 
 
-def test_threads_have_their_own_transactions(any_store: Store) -> None:
+@pytest.mark.postgres
+def test_postgres_threads_have_their_own_transactions(postgres_url: str) -> None:
     """What one thread writes inside its open transaction is its own until it commits (the
-    runtime calls the store from worker threads). SQLite's single writer serializes them;
-    PostgreSQL pins one pooled connection per thread."""
-    if any_store.dialect == "sqlite":
-        pytest.skip("one SQLite connection is shared by every thread of a process, by design")
+    runtime ingests from a worker thread on PostgreSQL, which pins one pooled connection per
+    thread; SQLite's one connection is shared by a process's threads, by design, and its
+    callers never overlap transactions)."""
+    any_store = Store.open(postgres_url)
     entered, release = threading.Event(), threading.Event()
     seen: list[bool] = []
 
@@ -171,6 +172,7 @@ def test_threads_have_their_own_transactions(any_store: Store) -> None:
     release.set()
     thread.join(30)
     seen.append(any_store.outbox.get("in-thread") is not None)
+    any_store.close()
     assert seen == [False, True]
 
 

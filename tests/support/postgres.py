@@ -187,6 +187,13 @@ class ResettableDatabase:
         """Every table as the migrations left it; identity counters restart at 1."""
         import psycopg
 
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            # A store an earlier test left open (failed mid-transaction, say) would hold locks
+            # that TRUNCATE waits for: its connections go first.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         with psycopg.connect(self.url, autocommit=True) as conn, conn.transaction():
             conn.execute(
                 "TRUNCATE " + ", ".join(f'"{table}"' for table in self.tables) + " RESTART IDENTITY"
