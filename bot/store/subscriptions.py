@@ -290,7 +290,7 @@ class AlertQueue:
         self.conn.executemany(
             """INSERT INTO user_state (platform, user_id, alert_overflow) VALUES (?, ?, ?)
                ON CONFLICT (platform, user_id) DO UPDATE SET
-               alert_overflow = alert_overflow + excluded.alert_overflow""",
+               alert_overflow = user_state.alert_overflow + excluded.alert_overflow""",
             [(platform, user_id, count) for (platform, user_id), count in counts.items() if count],
         )
 

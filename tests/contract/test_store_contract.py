@@ -280,6 +280,18 @@ def test_subscription_change_feed_across_two_store_objects(store_location: str) 
         reader.close()
 
 
+def test_alert_queue_columns_and_overflow_counts(any_store: Store) -> None:
+    queue = any_store.alert_queue
+    assert queue.add_columns(["slack", "slack"], ["U1", "U1"], ["p1", "p2"], [3, 4], T0) == 2
+    assert queue.add_columns(["slack"], ["U1"], ["p1"], [3], T0) == 0  # already queued
+    assert [(a.paper_id, a.subscription_ids) for a in queue.waiting("slack", "U1")] == [("p1", (3,)), ("p2", (4,))]
+    queue.add_overflow({("slack", "U1"): 3})
+    queue.add_overflow({("slack", "U1"): 2})  # adds to what is counted already
+    assert queue.overflow("slack", "U1") == 5
+    queue.reset_overflow("slack", "U1")
+    assert queue.overflow("slack", "U1") == 0
+
+
 # --- search -----------------------------------------------------------------------------------
 
 
