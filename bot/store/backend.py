@@ -123,12 +123,22 @@ def pg_sql(sql: str) -> str:
 
 def _bindable(parameters: Any) -> Sequence[Any]:
     """Parameters as psycopg binds them: booleans as 0/1 (the schema stores flags as integers,
-    as SQLite does), a mapping or sequence otherwise unchanged."""
+    as SQLite does); text with NUL characters, which PostgreSQL's text cannot hold (SQLite's
+    can), with each NUL as U+FFFD (a lookup by such text then finds nothing, as it would on
+    SQLite, and stored text keeps its other characters)."""
     if parameters is None:
         return ()
     if isinstance(parameters, dict):
         raise TypeError("named parameters are not used by the store; pass a sequence")
-    return tuple(int(p) if isinstance(p, bool) else p for p in parameters)
+    return tuple(_bindable_value(p) for p in parameters)
+
+
+def _bindable_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
 
 
 def pg_location(url: str) -> str:

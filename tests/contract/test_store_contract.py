@@ -120,6 +120,15 @@ def test_postgres_errors_map_to_the_store_errors() -> None:
     )
 
 
+def test_text_with_nul_characters_is_stored_and_looked_up(any_store: Store) -> None:
+    """PostgreSQL's text cannot hold NUL (SQLite's can): such text is kept with U+FFFD instead."""
+    any_store.papers.ingest([make_paper(1, title="Nul\x00in a title", published=T0)], T0)
+    paper = any_store.papers.get(make_paper(1).id)
+    assert paper is not None and paper.title in ("Nul\x00in a title", "Nul\ufffdin a title")
+    assert any_store.papers.get("\x00") is None
+    assert SearchEngine(any_store).search(SearchQuery(text="", topic="\x00"), T0).hits == ()
+
+
 def test_placeholders_become_psycopg_ones_outside_literals_only() -> None:
     assert pg_sql("SELECT ? WHERE a = '?' AND b LIKE 'x%' AND c = ?") == "SELECT %s WHERE a = '?' AND b LIKE 'x%%' AND c = %s"
     assert pg_sql('SELECT "odd?name", 5 % 2 -- why?\nFROM t WHERE k = ?') == 'SELECT "odd?name", 5 %% 2 -- why?\nFROM t WHERE k = %s'
