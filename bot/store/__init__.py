@@ -93,6 +93,8 @@ class Store:
 
     def healthy(self) -> bool:
         """Whether the database answers a trivial query (for /healthz)."""
+        if isinstance(self.conn, PgConnection):
+            return self.conn.ping()
         try:
             self.conn.execute("SELECT 1").fetchone()
             return True

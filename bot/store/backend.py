@@ -54,6 +54,7 @@ SQLITE = "sqlite"
 POOL_MIN = 1
 POOL_MAX = 8
 CONNECT_TIMEOUT_SECONDS = 10
+PING_TIMEOUT_SECONDS = 3.0
 
 
 class Cursor(Protocol):
@@ -398,6 +399,19 @@ class PgConnection:
         finally:
             self._pool.putconn(conn)
         return PgCursor([], -1)
+
+    def ping(self, timeout: float = PING_TIMEOUT_SECONDS) -> bool:
+        """Whether the server answers `SELECT 1` within about `timeout` seconds (for /healthz,
+        which must not hang on a pool waiting for a server that is gone)."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                conn.execute("SELECT 1").fetchone()
+            return True
+        except (psycopg.Error, PoolTimeout):
+            return False
 
     def run_script(self, script: str) -> None:
         """Run several statements as one (migrations), in this thread's transaction if open."""
