@@ -220,7 +220,7 @@ class Settings(BaseSettings):
 
     # --- core --------------------------------------------------------------------------------
     data_dir: str = _setting(".paperbot", "Directory for the database and caches.", CORE, "PAPERBOT_DATA_DIR")
-    database: str = _setting("", "Database path or URL (sqlite:///path.db); empty: <data dir>/paperbot.db. postgresql:// is not supported yet.", CORE, "PAPERBOT_DB")
+    database: str = _setting("", "Database path or URL: sqlite:///path.db, or postgresql://user:password@host/db for PostgreSQL; empty: <data dir>/paperbot.db.", CORE, "PAPERBOT_DB")
     store_lock_wait: NumberOrZero = _setting(60.0, "Seconds `paperbot run --once` waits for another paperbot on the same store to finish before giving up (`paperbot run` never waits: it refuses to start).", CORE)
     shutdown_grace: PositiveNumber = _setting(5.0, "Seconds a message send in flight at SIGTERM/SIGINT gets for the platform's answer to be recorded; nothing new starts, and paperbot exits within about twice this.", CORE)
     log_level: LogLevel = _setting("info", "Log verbosity: debug, info, warning or error.", CORE)
@@ -352,9 +352,7 @@ class Settings(BaseSettings):
         from bot.store.db import parse_database_url
 
         # A ValueError (e.g. an unknown scheme) is reported as PAPERBOT_DB='...': reason.
-        if parse_database_url(database).scheme == "postgresql":
-            # Whole line: the URL may carry a password, so it is not echoed.
-            raise _whole_line("PAPERBOT_DB: PostgreSQL is not supported yet; use a file path or sqlite:///path.db")
+        parse_database_url(database)
         return database
 
     @field_validator("clock_start")

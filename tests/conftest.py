@@ -11,6 +11,12 @@ import aiohttp
 import pytest
 
 from bot.store import Store
+from tests.support.postgres import (
+    PostgresServer,
+    PostgresUnavailable,
+    ResettableDatabase,
+    postgres_required,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -67,6 +73,58 @@ def fixtures_dir() -> Path:
 def store(tmp_path: Path) -> Iterator[Store]:
     """An empty store in a file of the test's own (modules with seeded stores override this)."""
     opened = Store.open(str(tmp_path / "db" / "paperbot.db"))
+    yield opened
+    opened.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the PostgreSQL server is marked `postgres` (`-m "not postgres"`
+    leaves them out), whichever fixture brought the server in."""
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole run (tests/support/postgres.py); the tests
+    that need it are skipped without the binaries, unless PAPERBOT_TEST_POSTGRES=required."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        if postgres_required():
+            pytest.fail(f"PAPERBOT_TEST_POSTGRES=required but {exc}")
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _postgres_database(postgres_server: PostgresServer) -> ResettableDatabase:
+    """The one migrated database the PostgreSQL tests share, emptied before each of them."""
+    return ResettableDatabase.create(postgres_server)
+
+
+@pytest.fixture
+def postgres_url(_postgres_database: ResettableDatabase) -> str:
+    """The URL of an empty, migrated PostgreSQL database of the test's own."""
+    _postgres_database.reset()
+    return _postgres_database.url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each backend in turn: a SQLite file, then PostgreSQL."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(tmp_path / "db" / "paperbot.db")
+
+
+@pytest.fixture
+def any_store(store_location: str) -> Iterator[Store]:
+    """An empty store on each backend in turn (the store contract runs on both)."""
+    opened = Store.open(store_location)
     yield opened
     opened.close()
 

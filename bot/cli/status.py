@@ -1,4 +1,5 @@
-"""`paperbot status`: sources, store counts, today's LLM usage and calendar warnings.
+"""`paperbot status`: sources, the store (which backend, where) and its counts, today's LLM
+usage and calendar warnings.
 
 Every configured source is listed, fetched yet or not, with its last success, last failure and
 reason, and next attempt: the same list /healthz serves (bot.fetch.ingest.source_reports), with
@@ -40,7 +41,7 @@ def print_status(settings: Settings, out: TextIO) -> int:
                 + "\n"
             )
         counts = store.counts()
-        out.write("store:\n" + "".join(f"  {k}: {v}\n" for k, v in counts.items()))
+        out.write(f"store: {store.describe()}\n" + "".join(f"  {k}: {v}\n" for k, v in counts.items()))
         used, budget = store.summaries.tokens_on(clock()), settings.llm_daily_token_budget
         mode = f"{settings.llm_provider} {settings.llm_model}" if settings.llm_enabled else "offline summarizer"
         limit = f"of {budget:,}" if budget else "(no daily limit)"

@@ -6,7 +6,7 @@
     │   ├── PermissionDenied     the user may not change this (e.g. channel digest settings)
     │   └── FormErrors           fields of a submitted form are invalid (.fields: field -> reason)
     ├── StoreError               the database cannot be opened, migrated or written
-    │   ├── UnsupportedDatabase  e.g. postgresql:// before that backend exists
+    │   ├── UnsupportedDatabase  a database paperbot has no backend for
     │   ├── StoreReadOnly        the database (or its directory) cannot be written
     │   ├── StoreFull            the disk (or the database's page limit) is full
     │   └── StoreLocked          another paperbot process holds the store's writer lock

@@ -64,7 +64,8 @@ async def fetch_source(
     ingested = False
     try:
         papers = await source.fetch(http, since)
-        outcome.counts = store.papers.ingest(papers, clock())
+        # Seconds for a large listing on PostgreSQL: off the event loop there (see Store.run_blocking).
+        outcome.counts = await store.run_blocking(store.papers.ingest, papers, clock())
         ingested = True
     except SourceError as exc:
         outcome.error = redact_urls(str(exc))

@@ -4,12 +4,20 @@
 `papers`, `fulltext` (the search index's reads), `summaries`, `sources` (fetch state and HTTP
 validators), those the delivery side adds, and the relevance side's `feedback` and `vectors`.
 SQLite calls are fast enough to make from the event loop; long jobs batch.
+
+`PAPERBOT_DB=postgresql://...` opens the same repositories over PostgreSQL (bot/store/backend.py
+says how one interface serves both); SQLite, a file, stays the default.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from bot.core.errors import StoreError
+from bot.store.backend import Connection, PgConnection, is_postgres
 from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, connect, parse_database_url
 from bot.store.emails import EmailConfirmationStore
@@ -25,16 +33,20 @@ from bot.store.summaries import SummaryStore
 from bot.store.users import NoticeStore, UserStateStore
 from bot.store.vectors import VectorStore
 
+T = TypeVar("T")
+
 __all__ = ["Store", "Retention", "IngestCounts", "SourceState", "DatabaseURL", "parse_database_url"]
 
 
 class Store:
     """One open database and its repositories."""
 
-    def __init__(self, conn: sqlite3.Connection, location: str | None = None) -> None:
+    def __init__(self, conn: Connection, location: str | None = None) -> None:
         self.conn = conn
-        # The database file (None: in memory, or unknown), for work that opens its own connection.
+        # The database file or URL (None: in memory, or unknown), for work that opens its own
+        # connection.
         self.location = location if location and location != ":memory:" else None
+        self.dialect = "postgresql" if is_postgres(conn) else "sqlite"
         self.papers = PaperStore(conn)
         self.fulltext = FullTextIndex(conn)
         self.sources = SourceStateStore(conn)
@@ -63,7 +75,7 @@ class Store:
         return cls(connect(url, writable=writable), url.path)
 
     def close(self) -> None:
-        """Close the connection; the WAL is checkpointed by SQLite."""
+        """Close the connection (SQLite checkpoints the WAL; PostgreSQL's pool is closed)."""
         self.conn.close()
 
     def counts(self) -> dict[str, int]:
@@ -81,8 +93,26 @@ class Store:
 
     def healthy(self) -> bool:
         """Whether the database answers a trivial query (for /healthz)."""
+        if isinstance(self.conn, PgConnection):
+            return self.conn.ping()
         try:
             self.conn.execute("SELECT 1").fetchone()
             return True
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError):  # a PostgreSQL error arrives as a StoreError
             return False
+
+    async def run_blocking(self, work: Callable[..., T], /, *args: Any) -> T:
+        """Run `work(*args)` (store calls that take long, such as ingesting a large batch) off
+        the event loop when the backend allows it: PostgreSQL gives the worker thread a pooled
+        connection and a transaction of its own. SQLite's one connection is the process's, so
+        there `work` runs inline, as every other store call does."""
+        if isinstance(self.conn, PgConnection):
+            return await asyncio.to_thread(work, *args)
+        return work(*args)
+
+    def describe(self) -> str:
+        """Where the store is, for `paperbot status`: the SQLite path or the PostgreSQL URL
+        without its password."""
+        if isinstance(self.conn, PgConnection):
+            return f"PostgreSQL {self.conn.location}"
+        return f"SQLite {self.location or ':memory:'}"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 
 from bot.core.clock import from_iso, to_iso
 from bot.core.models import CatchUp, ChannelSettings, SourceKind
+from bot.store.backend import Connection, Row
 
 # --- channel settings ------------------------------------------------------------------------
 
@@ -31,7 +31,7 @@ def _settings_data(settings: ChannelSettings) -> dict[str, object]:
     }
 
 
-def _settings_from_row(row: sqlite3.Row) -> ChannelSettings:
+def _settings_from_row(row: Row) -> ChannelSettings:
     data = json.loads(row["data"])
     hour, minute = (int(part) for part in data["time_of_day"].split(":"))
     return ChannelSettings(
@@ -73,7 +73,7 @@ class DigestRun:
 class ChannelStore:
     """Digest settings per channel (`platform:channel_id`) and the slots already handled."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def get(self, key: str) -> ChannelSettings | None:
@@ -209,7 +209,7 @@ class ChannelStore:
         return [_run(row) for row in rows]
 
 
-def _run(row: sqlite3.Row) -> DigestRun:
+def _run(row: Row) -> DigestRun:
     return DigestRun(
         channel_key=row["channel_key"],
         local_date=row["local_date"],

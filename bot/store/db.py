@@ -1,5 +1,10 @@
-"""Opening the database: URL parsing, SQLite pragmas (WAL), migrations applied at start, and
-storage faults turned into one clear error.
+"""Opening the database: URL parsing, SQLite pragmas (WAL) or the PostgreSQL pool, migrations
+applied at start, and storage faults turned into one clear error.
+
+`connect` opens either backend behind one connection interface (bot/store/backend.py):
+a `postgresql://` URL gives a `PgConnection` migrated with `PG_MIGRATIONS`
+(bot/store/pg_schema.py), anything else a SQLite `StoreConnection` migrated with `MIGRATIONS`.
+Both record the version in the same `schema_version` table and reach the same numbers.
 
 A database paperbot cannot write (a read-only or immutable file, a directory without write
 permission, a file it may not open) is refused when it is opened (`StoreReadOnly`), not on the
@@ -20,8 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.core.errors import StoreError, StoreFull, StoreReadOnly, UnsupportedDatabase
+from bot.core.errors import StoreError, StoreFull, StoreReadOnly
+from bot.store.backend import Connection, PgConnection
+from bot.store.pg_schema import PG_MIGRATIONS
 from bot.store.schema import MIGRATIONS
+
+# Held while a PostgreSQL database migrates, so that replicas starting together migrate once.
+_MIGRATION_LOCK_KEY = 0x70617065  # "pape"
 
 # Below this much free space an I/O error while writing is taken for a full disk: SQLite
 # reports ENOSPC on the WAL or a journal as SQLITE_IOERR ("disk I/O error"), not SQLITE_FULL.
@@ -65,6 +75,7 @@ class StoreConnection(sqlite3.Connection):
     `location` is the database path shown in those errors."""
 
     location: str = ""
+    dialect = "sqlite"
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """`sqlite3.Connection.execute`, with storage faults raised as StoreError subclasses."""
@@ -111,16 +122,16 @@ def _read_only(location: str, reason: str) -> StoreReadOnly:
     )
 
 
-def connect(url: DatabaseURL, *, writable: bool = True) -> sqlite3.Connection:
-    """Open the database, switch SQLite to WAL, and apply pending migrations.
+def connect(url: DatabaseURL, *, writable: bool = True) -> Connection:
+    """Open the database (SQLite: switched to WAL; PostgreSQL: a connection pool) and apply
+    pending migrations.
 
     With `writable` (the default) a database that cannot be written is refused at once with
-    StoreReadOnly; commands that only read pass False.
+    StoreReadOnly; commands that only read pass False. A PostgreSQL server that does not answer
+    is a StoreError of one line naming the URL (its password removed).
     """
     if url.scheme == "postgresql":
-        raise UnsupportedDatabase(
-            "PostgreSQL is not supported yet; set PAPERBOT_DB to a file path or sqlite:/// URL"
-        )
+        return _connect_postgres(url.path, writable=writable)
     if url.path != ":memory:":
         try:
             Path(url.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -155,6 +166,29 @@ def connect(url: DatabaseURL, *, writable: bool = True) -> sqlite3.Connection:
         conn.close()
         raise _cannot_open(url.path, exc) from exc
     return conn
+
+
+def _connect_postgres(url: str, *, writable: bool) -> PgConnection:
+    conn = PgConnection(libpq_url(url))
+    try:
+        migrate(conn)
+        if writable and conn.execute("SHOW transaction_read_only").fetchone()[0] == "on":
+            raise StoreReadOnly(
+                f"the PostgreSQL database {conn.location} is read-only (a standby, or "
+                "default_transaction_read_only); paperbot must be able to write it: point "
+                "PAPERBOT_DB at the primary server"
+            )
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq reads it: `postgres://` is the same, SQLAlchemy's `postgresql+driver://`
+    loses its driver part."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql://{rest}" if scheme.startswith("postgresql+") else url
 
 
 def _check_writable(conn: StoreConnection) -> None:
@@ -196,8 +230,10 @@ def _directory_writable(directory: Path) -> bool:
         return False
 
 
-def migrate(conn: sqlite3.Connection) -> int:
+def migrate(conn: Connection) -> int:
     """Apply every migration newer than the stored schema version; return the new version."""
+    if isinstance(conn, PgConnection):
+        return _migrate_postgres(conn)
     conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     current = row[0] or 0
@@ -211,6 +247,29 @@ def migrate(conn: sqlite3.Connection) -> int:
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
     return len(MIGRATIONS)
+
+
+def _migrate_postgres(conn: PgConnection) -> int:
+    """`migrate` for PostgreSQL: the same versions from PG_MIGRATIONS, each in a transaction,
+    all under an advisory lock so that two processes starting at once migrate only once. A
+    database already at the current version is only read (a read-only one can be opened)."""
+    if conn.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    with transaction(conn):
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_KEY,))
+        current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+    if current > len(PG_MIGRATIONS):
+        raise StoreError(
+            f"the database schema is version {current}, newer than this paperbot ({len(PG_MIGRATIONS)})"
+        )
+    for number in range(current + 1, len(PG_MIGRATIONS) + 1):
+        with transaction(conn):
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK_KEY,))
+            if (conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0) >= number:
+                continue  # another process applied it while we waited for the lock
+            conn.run_script(PG_MIGRATIONS[number - 1])
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+    return len(PG_MIGRATIONS)
 
 
 def _split_sql(script: str) -> list[str]:
@@ -229,11 +288,12 @@ def _split_sql(script: str) -> list[str]:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: Connection) -> Iterator[Connection]:
     """One write transaction; inside an open transaction it simply joins it.
 
     The connection runs in autocommit mode (isolation_level=None), so statements outside a
-    transaction commit one by one; several repositories writing together use this.
+    transaction commit one by one; several repositories writing together use this. On
+    PostgreSQL the transaction belongs to the calling thread (see bot/store/backend.py).
     """
     if conn.in_transaction:
         yield conn

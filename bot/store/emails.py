@@ -3,12 +3,12 @@ deployment's stored secrets (the key that signs unsubscribe links when none is c
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import from_iso, to_iso
+from bot.store.backend import Connection, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class EmailConfirmation:
     confirmed_at: datetime | None
 
 
-def _confirmation(row: sqlite3.Row) -> EmailConfirmation:
+def _confirmation(row: Row) -> EmailConfirmation:
     return EmailConfirmation(
         token=row["token"],
         address=row["address"],
@@ -38,7 +38,7 @@ def _confirmation(row: sqlite3.Row) -> EmailConfirmation:
 class EmailConfirmationStore:
     """Pending and confirmed email addresses, by their confirmation token."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def add(self, token: str, address: str, platform: str, user_id: str, now: datetime) -> None:

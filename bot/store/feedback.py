@@ -11,13 +11,13 @@ and user id; a channel's model reads only the feedback given in that channel.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
 
 from bot.core.clock import from_iso, to_iso
+from bot.store.backend import Connection, Row
 from bot.store.db import transaction
 
 
@@ -90,7 +90,7 @@ def channel_scope(channel_id: str) -> str:
 class FeedbackStore:
     """Feedback, saved papers, seeds, shown lists, interest models and personal digests."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # --- feedback ----------------------------------------------------------------------------
@@ -360,7 +360,7 @@ class FeedbackStore:
         return [row[0] for row in rows]
 
 
-def _feedback(row: sqlite3.Row) -> FeedbackRow:
+def _feedback(row: Row) -> FeedbackRow:
     return FeedbackRow(
         platform=row["platform"],
         user_id=row["user_id"],
@@ -372,7 +372,7 @@ def _feedback(row: sqlite3.Row) -> FeedbackRow:
     )
 
 
-def _personal_digest(row: sqlite3.Row) -> PersonalDigest:
+def _personal_digest(row: Row) -> PersonalDigest:
     hour, minute = (int(part) for part in row["time_of_day"].split(":"))
     return PersonalDigest(
         platform=row["platform"],

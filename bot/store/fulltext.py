@@ -14,16 +14,32 @@ Reads
     are, the popular papers, ...) and returns plain values: keys, pks, counts, topic ids.
     `match` arguments are FTS5 MATCH expressions built by `bot.search.query` (None: no words,
     every paper in the window); `PaperFilter` is the source/topic condition on the paper.
+
+PostgreSQL
+    papers_fts is a table of (key, document tsvector, authors tsvector) (bot/store/pg_schema.py)
+    with the same keys. `index_paper` / `unindex_paper` are the one write path for both backends.
+    A MATCH expression (quoted phrases, implicitly AND, and at most one `authors : "..."`
+    phrase) becomes `phraseto_tsquery` per phrase (`_pg_match`). The texts are folded and split
+    into words here, by the same `bot.core.text` functions that make the query terms, so both
+    sides tokenize alike; PostgreSQL then stems them (English Snowball, as FTS5's porter).
+    The score is `-ts_rank(weights, document, query, 32)`: the same column weights scaled to
+    at most 1, and normalization 32 maps a rank r to r / (r + 1) < 1, so -1 bounds every row's
+    score and the early stop of `bot.search.ranking` stays exact (the "bound" column is -1).
+    Reads page through the keys (`key < last` ... `LIMIT batch`) instead of holding a cursor.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Generator, Sequence
+import contextlib
+import json
+import re
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.core.clock import to_iso
+from bot.core.text import fold, split_words
+from bot.store.backend import Connection, is_postgres
 
 # papers_fts rowids ("keys") sort by paper time: whole UTC seconds since 1970 of
 # COALESCE(published, first_seen) (the first 19 characters of the stored ISO text), clamped to
@@ -86,6 +102,99 @@ def _filter_sql(filters: PaperFilter) -> tuple[str, tuple[str, ...]]:
     return "".join(clauses), tuple(args)
 
 
+# --- writes (both backends) ---------------------------------------------------------------------
+
+
+def index_paper(conn: Connection, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:
+    """Add a paper's texts to papers_fts under `key` (`authors` is the stored JSON list)."""
+    if is_postgres(conn):
+        conn.execute(
+            f"""INSERT INTO papers_fts (key, document, authors) VALUES (?, {_PG_DOCUMENT}, to_tsvector('paperbot', ?))
+               ON CONFLICT (key) DO UPDATE SET document = excluded.document, authors = excluded.authors""",
+            (key, *(_pg_words(text) for text in (title, authors, abstract, summary_text)), _pg_words(authors)),
+        )
+        return
+    conn.execute(
+        "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
+        (key, title, abstract, authors, summary_text),
+    )
+
+
+def unindex_paper(conn: Connection, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:
+    """Remove the row `key` from papers_fts. FTS5's contentless table needs the exact texts
+    that were indexed (the paper's current columns); PostgreSQL only the key."""
+    if is_postgres(conn):
+        conn.execute("DELETE FROM papers_fts WHERE key = ?", (key,))
+        return
+    conn.execute(
+        "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, summary_text) "
+        "VALUES ('delete', ?, ?, ?, ?, ?)",
+        (key, title, abstract, authors, summary_text),
+    )
+
+
+# Title A, authors B, abstract C, summary D: ts_rank's weights are given as {D, C, B, A}.
+_PG_DOCUMENT = (
+    "setweight(to_tsvector('paperbot', ?), 'A') || setweight(to_tsvector('paperbot', ?), 'B') || "
+    "setweight(to_tsvector('paperbot', ?), 'C') || setweight(to_tsvector('paperbot', ?), 'D')"
+)
+_PHRASE = re.compile(r'(authors\s*:\s*)?"((?:[^"]|"")*)"')
+
+
+def _pg_words(text: str) -> str:
+    """Text as the words the query side uses (folded, split), one space apart."""
+    if text.startswith("[") and text.endswith("]"):
+        with contextlib.suppress(ValueError):  # the authors column: a JSON list of names
+            text = " ; ".join(str(name) for name in json.loads(text))
+    return " ".join(split_words(fold(text)))
+
+
+@dataclass(frozen=True, slots=True)
+class _PgMatch:
+    """A MATCH expression as PostgreSQL conditions on papers_fts `f`, and the rank query."""
+
+    where: str
+    args: tuple[str, ...]
+    rank_query: str
+    rank_args: tuple[str, ...]
+
+
+def _pg_match(match: str) -> _PgMatch:
+    """Translate the MATCH expressions `bot.search.query` builds (see the module docstring)."""
+    everywhere: list[str] = []
+    authors: list[str] = []
+    for found in _PHRASE.finditer(match):
+        words = " ".join(split_words(fold(found.group(2).replace('""', '"'))))
+        (authors if found.group(1) else everywhere).append(words)
+    conditions, args = [], []
+    if everywhere:
+        conditions.append(f"f.document @@ ({_pg_and(len(everywhere))})")
+        args += everywhere
+    if authors:
+        conditions.append(f"f.authors @@ ({_pg_and(len(authors))})")
+        args += authors
+    if not conditions:  # nothing searchable: FTS5 would match nothing either
+        return _PgMatch("FALSE", (), "''::tsquery", ())
+    phrases = everywhere + authors
+    return _PgMatch(
+        " AND ".join(conditions), tuple(args),
+        f"({_pg_and(len(phrases))})", tuple(phrases),
+    )
+
+
+def _pg_and(phrases: int) -> str:
+    """A tsquery matching all of `phrases` phrases (each bound as one parameter)."""
+    return " && ".join(["phraseto_tsquery('paperbot', ?)"] * phrases)
+
+
+def _pg_weights(weights: Sequence[float]) -> str:
+    """Column weights (title, abstract, authors, summary) as ts_rank's array {D, C, B, A},
+    scaled so the largest is 1."""
+    title, abstract, authors, summary = (float(w) for w in weights)
+    top = max(title, abstract, authors, summary) or 1.0
+    return "ARRAY[" + ", ".join(repr(w / top) for w in (summary, abstract, authors, title)) + "]::real[]"
+
+
 def _bm25(weights: Sequence[float]) -> str:
     """An FTS5 bm25() call with these column weights (title, abstract, authors, summary_text)."""
     return f"bm25(papers_fts, {', '.join(str(float(w)) for w in weights)})"
@@ -94,7 +203,7 @@ def _bm25(weights: Sequence[float]) -> str:
 class FullTextIndex:
     """Reads of papers_fts and of the papers columns search ranks and filters on."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def newest_first(
@@ -109,6 +218,9 @@ class FullTextIndex:
         every paper) with key >= `since`, newest first, `batch` rows at a time (the last batch
         may be shorter). Without `weights` (or without `match`) both scores are -1. bm25 is
         FTS5's (lower is better). Close the generator to stop reading early."""
+        if is_postgres(self.conn):
+            yield from self._pg_newest_first(match, since, batch, weights)
+            return
         score = ", -1.0, -1.0"
         if weights is not None and match:
             score = f", {_bm25(weights)}, {_bm25(bound_weights or weights)}"
@@ -127,8 +239,41 @@ class FullTextIndex:
         finally:
             cursor.close()
 
+    def _pg_newest_first(
+        self, match: str | None, since: int, batch: int, weights: Sequence[float] | None
+    ) -> Iterator[list[ScoredRow]]:
+        condition: _PgMatch | None = _pg_match(match) if match is not None else None
+        score, score_args = "-1.0::float8", tuple[str, ...]()
+        if condition is not None and weights is not None:
+            score = f"-ts_rank({_pg_weights(weights)}, f.document, {condition.rank_query}, 32)::float8"
+            score_args = condition.rank_args
+        where = f" AND {condition.where}" if condition is not None else ""
+        where_args = condition.args if condition is not None else ()
+        below = (1 << 63) - 1  # keys are < 2**63: the first page starts at the top
+        while True:
+            rows = self.conn.execute(
+                f"SELECT f.key, {score}, -1.0::float8 FROM papers_fts f "
+                f"WHERE f.key >= ? AND f.key < ?{where} ORDER BY f.key DESC LIMIT ?",
+                (*score_args, since, below, *where_args, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield [(int(r[0]), float(r[1]), float(r[2])) for r in rows]
+            if len(rows) < batch:
+                return
+            below = int(rows[-1][0])
+
     def newest_keys(self, match: str, since: int, limit: int) -> list[int]:
         """Keys of the newest `limit` matches of `match` with key >= `since`, newest first."""
+        if is_postgres(self.conn):
+            condition = _pg_match(match)
+            return [
+                int(row[0]) for row in self.conn.execute(
+                    f"SELECT f.key FROM papers_fts f WHERE {condition.where} AND f.key >= ? "
+                    "ORDER BY f.key DESC LIMIT ?",
+                    (*condition.args, since, limit),
+                )
+            ]
         return [
             row[0]
             for row in self.conn.execute(
@@ -141,6 +286,15 @@ class FullTextIndex:
     def count(self, match: str | None, since: int, filters: PaperFilter) -> int:
         """How many matches of `match` (None: papers) with key >= `since` pass the filters."""
         filter_sql, filter_args = _filter_sql(filters)
+        if is_postgres(self.conn):
+            join = f" JOIN papers p ON p.pk = (f.key & {FTS_PK_MASK})" if filter_sql else ""
+            pg_where, pg_args = "f.key >= ?", list[object]([since])
+            if match is not None:
+                condition = _pg_match(match)
+                pg_where = f"{condition.where} AND {pg_where}"
+                pg_args = [*condition.args, since]
+            pg_sql = f"SELECT count(*) FROM papers_fts f{join} WHERE {pg_where}{filter_sql}"
+            return int(self.conn.execute(pg_sql, [*pg_args, *filter_args]).fetchone()[0])
         join = f" JOIN papers p ON p.pk = (f.rowid & {FTS_PK_MASK})" if filter_sql else ""
         where = ["f.rowid >= ?"]
         args: list[object] = [since]
@@ -152,6 +306,11 @@ class FullTextIndex:
 
     def oldest_key(self, since: int) -> int | None:
         """The smallest key >= `since` in the index (the oldest paper in a window), or None."""
+        if is_postgres(self.conn):
+            row = self.conn.execute(
+                "SELECT key FROM papers_fts WHERE key >= ? ORDER BY key LIMIT 1", (since,)
+            ).fetchone()
+            return int(row[0]) if row else None
         row = self.conn.execute(
             "SELECT rowid FROM papers_fts WHERE rowid >= ? ORDER BY rowid LIMIT 1", (since,)
         ).fetchone()

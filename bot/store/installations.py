@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 from datetime import datetime, timedelta
 
 from bot.core.clock import from_iso, to_iso
 from bot.core.models import Installation
+from bot.store.backend import Connection, Row
 from bot.store.db import transaction
 
 
-def _installation(row: sqlite3.Row) -> Installation:
+def _installation(row: Row) -> Installation:
     return Installation(
         platform=row["platform"],
         workspace_id=row["workspace_id"],
@@ -31,7 +31,7 @@ def _installation(row: sqlite3.Row) -> Installation:
 class InstallationStore:
     """Installations by (platform, workspace id, installer) and single-use OAuth states."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # --- installations -------------------------------------------------------------------------

@@ -10,9 +10,13 @@ let a newcomer lock a fresh file while the holder still locks the old one.
 `paperbot run` refuses to start while another process holds the lock (`wait=0`); `run --once`
 waits for it, up to STORE_LOCK_WAIT seconds, then gives up without sending anything.
 
-PostgreSQL (later): several replicas share one database on purpose and claim outbox rows with
-leases in the store instead. `writer_lock()` then returns `SharedStore`, which is always granted,
-so the callers stay as they are.
+PostgreSQL: the same promise with a session-level advisory lock (`StoreAdvisoryLock`):
+`pg_try_advisory_lock` on a connection of its own, held for as long as the process runs. The
+server releases it when that connection ends, which a killed process's does (kill -9 included:
+the server sees the socket close), so nothing stale is left either. The holder is named from
+`pg_stat_activity`: the lock's connection carries `paperbot pid <n> (<command>)` as its
+application_name. One process delivers per database, as on SQLite; replicas that divide the
+work between them (outbox leases, `FOR UPDATE SKIP LOCKED`) are not built yet (issue #19 part 2).
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.clock import system_monotonic
 from bot.core.errors import StoreError, StoreLocked, StoreReadOnly
-from bot.store.db import DatabaseURL
+from bot.store.backend import pg_fault, pg_location
+from bot.store.db import DatabaseURL, libpq_url
 
 POLL_SECONDS = 0.2
 
@@ -40,8 +45,7 @@ class WriterLock(Protocol):
 
 
 class SharedStore:
-    """A store that several processes may deliver from (in memory, or later PostgreSQL with
-    leases): the lock is always granted."""
+    """A store no other process can reach (in memory): the lock is always granted."""
 
     def acquire(self, command: str, *, wait: float = 0.0) -> None:
         """Nothing to wait for."""
@@ -148,8 +152,116 @@ class StoreFileLock:
         )
 
 
+# The advisory lock's key (one per database: advisory locks are scoped to their database).
+ADVISORY_KEY = 0x7062_7772  # "pbwr"
+
+
+class StoreAdvisoryLock:
+    """A PostgreSQL session advisory lock on a connection of its own (see the module)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = system_monotonic,
+    ) -> None:
+        self.url = url
+        self.location = pg_location(url)
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._conn: Any = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock."""
+        return self._conn is not None
+
+    def acquire(self, command: str, *, wait: float = 0.0) -> None:
+        """Take the lock, waiting up to `wait` seconds; raises StoreLocked naming the holder
+        when it stays taken, StoreError when the server cannot be reached."""
+        import psycopg
+
+        if self._conn is not None:
+            return
+        name = f"paperbot pid {os.getpid()} ({command})"[:63]  # application_name's limit
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, application_name=name, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise pg_fault(exc, self.location) from exc
+        deadline = self._monotonic() + max(0.0, wait)
+        try:
+            while not self._try_lock(conn):
+                if self._monotonic() >= deadline:
+                    holder = self._holder(conn)
+                    conn.close()
+                    raise StoreLocked(self._refusal(holder, wait), holder=holder)
+                self._sleep(POLL_SECONDS)
+        except psycopg.Error as exc:
+            conn.close()
+            raise pg_fault(exc, self.location) from exc
+        self._conn = conn
+
+    @staticmethod
+    def _try_lock(conn: Any) -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
+        return bool(row and row[0])
+
+    def release(self) -> None:
+        """Let go of the lock now (closing the connection alone would release it only once the
+        server has ended that session, a moment later)."""
+        import psycopg
+
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        try:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
+        except psycopg.Error:
+            pass  # the session is gone, and the lock with it
+        finally:
+            conn.close()
+
+    def holder(self) -> str:
+        """`pid <n> (<command>)` of the process holding the lock, or ''."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                return self._holder(conn)
+        except psycopg.Error:
+            return ""
+
+    @staticmethod
+    def _holder(conn: Any) -> str:
+        row = conn.execute(
+            """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %s
+               AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
+            (ADVISORY_KEY,),
+        ).fetchone()
+        name = str(row[0]) if row else ""
+        return name.removeprefix("paperbot ") if name.startswith("paperbot pid ") else ""
+
+    def _refusal(self, holder: str, waited: float) -> str:
+        who = f"another paperbot ({holder})" if holder else "another paperbot"
+        if waited > 0:
+            return (
+                f"{who} is using the store {self.location} and did not finish within {waited:g} s; "
+                "nothing was sent, so nothing can be sent twice: the running bot delivers on its "
+                "own, so drop this cron job while it runs (or raise STORE_LOCK_WAIT)"
+            )
+        return (
+            f"{who} is already running on the store {self.location}; two bots on one store would "
+            "post everything twice: stop it first, or give this one its own PAPERBOT_DB"
+        )
+
+
 def writer_lock(url: DatabaseURL) -> WriterLock:
-    """The writer lock of a store: a lock file for a SQLite file, none for a store in memory."""
-    if url.scheme == "sqlite" and url.path != ":memory:":
+    """The writer lock of a store: a lock file for a SQLite file, an advisory lock for
+    PostgreSQL, none for a store in memory."""
+    if url.scheme == "postgresql":
+        return StoreAdvisoryLock(libpq_url(url.path))
+    if url.path != ":memory:":
         return StoreFileLock(Path(url.path).expanduser().absolute())
     return SharedStore()

@@ -14,7 +14,6 @@ part may be resent) lives in `bot.delivery.outbox`; this module only reads and w
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +21,7 @@ from typing import Any
 
 from bot.core.clock import from_iso, to_iso
 from bot.core.outbox import OutboxKind, digest_key, digest_now_prefix
+from bot.store.backend import Connection, Row
 from bot.store.db import transaction
 
 PENDING = "pending"
@@ -63,7 +63,7 @@ class OutboxRow:
         return OutboxKind(self.kind).is_dm
 
 
-def _row(row: sqlite3.Row) -> OutboxRow:
+def _row(row: Row) -> OutboxRow:
     return OutboxRow(
         id=row["id"],
         key=row["key"],
@@ -88,7 +88,7 @@ def _row(row: sqlite3.Row) -> OutboxRow:
 class OutboxStore:
     """Reads and writes outbox rows and the delivered-papers ledger."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # --- the outbox ----------------------------------------------------------------------------
@@ -278,7 +278,9 @@ class OutboxStore:
             """INSERT INTO delivered_papers (channel_key, paper_id, local_date, version)
                VALUES (?, ?, ?, ?)
                ON CONFLICT (channel_key, paper_id) DO UPDATE SET
-               version = MAX(version, excluded.version), local_date = excluded.local_date""",
+               version = CASE WHEN excluded.version > delivered_papers.version
+                         THEN excluded.version ELSE delivered_papers.version END,
+               local_date = excluded.local_date""",
             [(channel_key, paper_id, local_date, version) for paper_id, version in papers],
         )
 

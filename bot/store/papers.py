@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.clock import ensure_utc, from_iso, to_iso
 from bot.core.models import Paper, Signal, SourceKind
+from bot.store.backend import Connection, Row
 from bot.store.db import transaction
-from bot.store.fulltext import fts_key
+from bot.store.fulltext import fts_key, index_paper, unindex_paper
 
 # Whose metadata wins when two sources describe the same arXiv paper.
 _META_RANK = {SourceKind.ARXIV: 3, SourceKind.HF: 2, SourceKind.FEED: 1, SourceKind.REDDIT: 1}
@@ -90,7 +90,7 @@ def _content_hash(paper: Paper) -> str:
 class PaperStore:
     """Reads and writes papers; one instance per connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # --- ingest ----------------------------------------------------------------------------
@@ -134,8 +134,8 @@ class PaperStore:
                     counts.skipped += 1
         return counts
 
-    def _load_existing(self, ids: list[str]) -> dict[str, sqlite3.Row]:
-        rows: dict[str, sqlite3.Row] = {}
+    def _load_existing(self, ids: list[str]) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -163,7 +163,7 @@ class PaperStore:
     def _ingest_one(
         self,
         paper: Paper,
-        row: sqlite3.Row | None,
+        row: Row | None,
         known_signals: dict[tuple[str, str, str], tuple[int, int]],
         now_iso: str | None,
         seq: int,
@@ -194,9 +194,9 @@ class PaperStore:
             return "merged"
         if new_source or signals_changed:
             self.conn.execute(
-                "UPDATE papers SET sources = ?, popularity = MAX(popularity, ?), changed_at = ?, index_seq = ? "
+                "UPDATE papers SET sources = ?, popularity = CASE WHEN popularity > ? THEN popularity ELSE ? END, changed_at = ?, index_seq = ? "
                 "WHERE pk = ?",
-                (json.dumps(sources), popularity, now_iso, seq, row["pk"]),
+                (json.dumps(sources), popularity, popularity, now_iso, seq, row["pk"]),
             )
             return "merged"
         return "skipped"
@@ -206,7 +206,7 @@ class PaperStore:
     ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
         cursor = self.conn.execute(
-            f"INSERT INTO papers ({_PAPER_COLUMNS}, index_seq) VALUES ({','.join('?' * 25)})",
+            f"INSERT INTO papers ({_PAPER_COLUMNS}, index_seq) VALUES ({','.join('?' * 25)}) RETURNING pk",
             (
                 paper.id, paper.version, paper.title, paper.abstract, authors,
                 json.dumps(list(paper.categories)), paper.primary_category,
@@ -217,13 +217,13 @@ class PaperStore:
                 now_iso, now_iso, "", seq,
             ),
         )
-        pk = int(cursor.lastrowid)  # type: ignore[arg-type]
+        pk = int(cursor.fetchone()[0])
         self._fts_insert(fts_key(to_iso(paper.published) or now_iso, pk), paper.title, paper.abstract, authors, "")
 
     def _update_meta(
         self,
         paper: Paper,
-        row: sqlite3.Row,
+        row: Row,
         rank: int,
         digest: str,
         sources: list[str],
@@ -232,23 +232,25 @@ class PaperStore:
         seq: int,
     ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
+        popularity = max((s.score for s in paper.signals), default=0)
         old = self._fts_delete(row["pk"])
         self.conn.execute(
-            """UPDATE papers SET version = MAX(version, ?), title = ?, abstract = ?, authors = ?,
+            # CASE, not SQLite's two-argument MAX, which PostgreSQL spells GREATEST.
+            """UPDATE papers SET version = CASE WHEN version > ? THEN version ELSE ? END,
+               title = ?, abstract = ?, authors = ?,
                categories = ?, primary_category = ?, published = COALESCE(?, published),
                updated = COALESCE(?, updated), url = ?, source_label = ?, announce_type = ?,
-               doi = COALESCE(?, doi), journal_ref = COALESCE(?, journal_ref),
-               comment = COALESCE(?, comment), meta_rank = MAX(meta_rank, ?), content_hash = ?,
-               sources = ?, popularity = MAX(popularity, ?),
-               is_updated = CASE WHEN ? THEN 1 ELSE is_updated END, changed_at = ?, index_seq = ?
+               doi = COALESCE(?, doi), journal_ref = COALESCE(?, journal_ref), comment = COALESCE(?, comment),
+               meta_rank = CASE WHEN meta_rank > ? THEN meta_rank ELSE ? END, content_hash = ?,
+               sources = ?, popularity = CASE WHEN popularity > ? THEN popularity ELSE ? END,
+               is_updated = CASE WHEN ? <> 0 THEN 1 ELSE is_updated END, changed_at = ?, index_seq = ?
                WHERE pk = ?""",
             (
-                paper.version, paper.title, paper.abstract or old["abstract"], authors,
+                paper.version, paper.version, paper.title, paper.abstract or old["abstract"], authors,
                 json.dumps(list(paper.categories)), paper.primary_category,
                 to_iso(paper.published), to_iso(paper.updated), paper.url, paper.source_label,
-                paper.announce_type, paper.doi, paper.journal_ref, paper.comment, rank, digest,
-                json.dumps(sources), max((s.score for s in paper.signals), default=0),
-                newer_version, now_iso, seq, row["pk"],
+                paper.announce_type, paper.doi, paper.journal_ref, paper.comment, rank, rank, digest,
+                json.dumps(sources), popularity, popularity, newer_version, now_iso, seq, row["pk"],
             ),
         )
         # The key follows the stored time: published = COALESCE(new, old), else first_seen.
@@ -257,7 +259,7 @@ class PaperStore:
             fts_key(when, row["pk"]), paper.title, paper.abstract or old["abstract"], authors, old["summary_text"]
         )
 
-    def _fts_delete(self, pk: int) -> sqlite3.Row:
+    def _fts_delete(self, pk: int) -> Row:
         """Remove a paper's terms from papers_fts; returns the row's indexed values and times.
 
         papers_fts is contentless: FTS5 needs the exact values that were indexed, which are the
@@ -266,25 +268,19 @@ class PaperStore:
             "SELECT title, abstract, authors, summary_text, published, first_seen FROM papers WHERE pk = ?",
             (pk,),
         ).fetchone()
-        self.conn.execute(
-            "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, summary_text) "
-            "VALUES ('delete', ?, ?, ?, ?, ?)",
-            (
-                fts_key(old["published"] or old["first_seen"], pk),
-                old["title"], old["abstract"], old["authors"], old["summary_text"],
-            ),
+        unindex_paper(
+            self.conn, fts_key(old["published"] or old["first_seen"], pk),
+            old["title"], old["abstract"], old["authors"], old["summary_text"],
         )
-        return old  # type: ignore[no-any-return]
+        return old
 
     def _fts_insert(self, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:
-        self.conn.execute(
-            "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
-            (key, title, abstract, authors, summary_text),
-        )
+        index_paper(self.conn, key, title, abstract, authors, summary_text)
 
     def _record_version(self, paper: Paper, now_iso: str | None) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO paper_versions (paper_id, version, updated, seen_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO paper_versions (paper_id, version, updated, seen_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (paper.id, paper.version, to_iso(paper.updated), now_iso),
         )
 
@@ -345,7 +341,7 @@ class PaperStore:
                 return  # nothing changes, so the search index has nothing to catch up
             self.conn.execute("DELETE FROM paper_topics WHERE paper_id = ?", (paper_id,))
             self.conn.executemany(
-                "INSERT OR IGNORE INTO paper_topics (paper_id, topic_id) VALUES (?, ?)",
+                "INSERT INTO paper_topics (paper_id, topic_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(paper_id, topic) for topic in wanted],
             )
             self.conn.execute(
@@ -374,7 +370,7 @@ class PaperStore:
 
     def get_many(self, paper_ids: Sequence[str]) -> list[Paper]:
         """Papers in the order of `paper_ids` (missing ids are left out)."""
-        rows: dict[str, sqlite3.Row] = {}
+        rows: dict[str, Row] = {}
         for start in range(0, len(paper_ids), 500):
             chunk = list(paper_ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
@@ -385,7 +381,7 @@ class PaperStore:
 
     def get_by_pks(self, pks: Sequence[int]) -> list[Paper]:
         """Papers by internal row key, in the given order (used by the search index)."""
-        rows: dict[int, sqlite3.Row] = {}
+        rows: dict[int, Row] = {}
         for start in range(0, len(pks), 500):
             chunk = list(pks[start : start + 500])
             marks = ",".join("?" * len(chunk))
@@ -418,8 +414,9 @@ class PaperStore:
             clauses.append("changed_at < ?")
             params.append(ensure_utc(until).isoformat())
         if source is not None:
-            clauses.append("EXISTS (SELECT 1 FROM json_each(papers.sources) WHERE value = ?)")
-            params.append(source.value)
+            # sources is a JSON list of SourceKind values, none of which contains another.
+            clauses.append("instr(sources, ?) > 0")
+            params.append(f'"{source.value}"')
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM papers {where} ORDER BY changed_at DESC, pk DESC"
         if limit is not None:
@@ -513,7 +510,7 @@ class PaperStore:
         return {pid: tuple(sigs) for pid, sigs in result.items()}
 
     @staticmethod
-    def _paper_from_row(row: sqlite3.Row, signals: tuple[Signal, ...]) -> Paper:
+    def _paper_from_row(row: Row, signals: tuple[Signal, ...]) -> Paper:
         return Paper(
             id=row["id"],
             version=row["version"],

@@ -13,11 +13,11 @@ Papers, summaries, settings, subscriptions and pending outbox rows are never pru
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.clock import to_iso
+from bot.store.backend import Connection
 from bot.store.db import transaction
 
 
@@ -33,7 +33,7 @@ class Retention:
 class RetentionStore:
     """Deletes history past its retention, in one transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def prune(self, now: datetime, policy: Retention) -> dict[str, int]:

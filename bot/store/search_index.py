@@ -51,7 +51,6 @@ import logging
 import math
 import os
 import shutil
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -60,6 +59,7 @@ from pathlib import Path
 
 import tantivy
 
+from bot.store.backend import Connection
 from bot.store.fulltext import FTS_PK_BITS, PaperFilter, fts_key, fts_seconds
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def _document(row: Sequence[object]) -> tantivy.Document:
     return doc
 
 
-def _store_seq(conn: sqlite3.Connection) -> int:
+def _store_seq(conn: Connection) -> int:
     row = conn.execute("SELECT value FROM search_sequence").fetchone()
     return int(row[0]) if row else 0
 
@@ -434,14 +434,14 @@ class SearchIndex:
         """Whether an index (with its state) is there at all."""
         return _read_state(self.directory) is not None
 
-    def snapshot(self, conn: sqlite3.Connection) -> IndexSnapshot | None:
+    def snapshot(self, conn: Connection) -> IndexSnapshot | None:
         """A view of the index holding every change committed to the store, or None when there
         is no index (or it is being swapped, or another process is catching it up): the caller
         then searches with FTS5."""
         with self._lock:
             return self._current(conn)
 
-    def _current(self, conn: sqlite3.Connection) -> IndexSnapshot | None:
+    def _current(self, conn: Connection) -> IndexSnapshot | None:
         if not self._refresh_state():
             return None
         if _store_seq(conn) > self._state_seq and not self._catch_up(conn):
@@ -486,7 +486,7 @@ class SearchIndex:
         self._snapshot = None
         self._state_seq = self._reader_seq = -1
 
-    def _catch_up(self, conn: sqlite3.Connection) -> bool:
+    def _catch_up(self, conn: Connection) -> bool:
         """Apply the store's changes above the index's watermark; False when another process
         holds the writer (it is doing the same) or the index went away."""
         assert self._index is not None
@@ -520,7 +520,7 @@ class SearchIndex:
 class _read_snapshot:
     """One read transaction (a consistent snapshot in WAL mode), or the caller's own."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.own = False
 
@@ -534,7 +534,7 @@ class _read_snapshot:
             self.conn.execute("COMMIT")
 
 
-def _rows(conn: sqlite3.Connection) -> Iterator[Sequence[object]]:
+def _rows(conn: Connection) -> Iterator[Sequence[object]]:
     cursor = conn.execute(f"{_DOC_SQL} ORDER BY p.pk")
     while chunk := cursor.fetchmany(_CHUNK):
         yield from chunk
@@ -558,7 +558,7 @@ def _remove_leftovers(target: Path) -> None:
             continue  # it exists (another user's)
 
 
-def rebuild(conn: sqlite3.Connection, directory: str | Path, threads: int = 0) -> dict[str, int]:
+def rebuild(conn: Connection, directory: str | Path, threads: int = 0) -> dict[str, int]:
     """Build the index of every paper into `directory` (replacing what is there) from one read
     snapshot of the store; returns {"papers": n, "seq": S}."""
     target = Path(directory).expanduser()

@@ -4,11 +4,11 @@ Last-Modified, body digest) and the digests of payload files already ingested.""
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.clock import from_iso, to_iso
+from bot.store.backend import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class SourceState:
 class SourceStateStore:
     """Reads and writes fetch state and HTTP cache validators."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def get(self, name: str) -> SourceState:
@@ -109,6 +109,7 @@ class SourceStateStore:
     def record_payload(self, kind: str, sha256: str, items: int, now: datetime) -> None:
         """Remember that a payload was ingested whole, so the same bytes are not parsed again."""
         self.conn.execute(
-            "INSERT OR REPLACE INTO ingested_payloads (kind, sha256, items, ingested_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO ingested_payloads (kind, sha256, items, ingested_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (kind, sha256) DO UPDATE SET items = excluded.items, ingested_at = excluded.ingested_at",
             (kind, sha256, items, to_iso(now)),
         )

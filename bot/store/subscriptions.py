@@ -10,7 +10,6 @@ sharing the database (SQLite serializes writers, so numbers become visible in or
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +17,13 @@ from itertools import repeat
 
 from bot.core.clock import from_iso, to_iso
 from bot.core.models import Subscription
+from bot.store.backend import Connection, Row
 from bot.store.db import transaction
 
 # --- subscriptions ---------------------------------------------------------------------------
 
 
-def _subscription(row: sqlite3.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     topics = row["topics"]
     return Subscription(
         id=row["id"],
@@ -49,7 +49,7 @@ class SubscriptionChanges:
 class SubscriptionStore:
     """Users' standing queries. A user's list is ordered by id, which is how it is numbered."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def _next_seq(self) -> int:
@@ -64,10 +64,11 @@ class SubscriptionStore:
         with transaction(self.conn):
             cursor = self.conn.execute(
                 """INSERT INTO subscriptions (platform, user_id, query, topics, created_at, changed_seq)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?) RETURNING id""",
                 (platform, user_id, query, json.dumps(list(topics)), to_iso(now), self._next_seq()),
             )
-        found = self.get(int(cursor.lastrowid or 0))
+            new_id = int(cursor.fetchone()[0])
+        found = self.get(new_id)
         assert found is not None
         return found
 
@@ -214,7 +215,7 @@ class AlertQueue:
     """Papers matched per user, waiting for that user's next alert window; the count of
     matches beyond what a DM lists (kept in user_state); and the scan watermark."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def watermark(self, name: str) -> datetime | None:
@@ -289,7 +290,7 @@ class AlertQueue:
         self.conn.executemany(
             """INSERT INTO user_state (platform, user_id, alert_overflow) VALUES (?, ?, ?)
                ON CONFLICT (platform, user_id) DO UPDATE SET
-               alert_overflow = alert_overflow + excluded.alert_overflow""",
+               alert_overflow = user_state.alert_overflow + excluded.alert_overflow""",
             [(platform, user_id, count) for (platform, user_id), count in counts.items() if count],
         )
 

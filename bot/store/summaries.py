@@ -8,13 +8,13 @@ LLM call so the daily token budget survives restarts.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from bot.core.clock import ensure_utc, to_iso
 from bot.core.models import Summary
+from bot.store.backend import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,7 @@ def summary_from_json(text: str) -> Summary | None:
 class SummaryStore:
     """Reads and writes cached summaries and LLM usage; one instance per connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def get_many(self, papers: Sequence[tuple[str, int]], key: SummaryKey) -> dict[str, Summary]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, time
 
 from bot.core.clock import from_iso, to_iso
+from bot.store.backend import Connection
 from bot.store.db import transaction
 
 # --- per-user state --------------------------------------------------------------------------
@@ -35,7 +35,7 @@ def _parse_hhmm(text: str | None) -> time | None:
 class UserStateStore:
     """Quiet hours, blocked DMs and the last alert time, per (platform, user)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def get(self, platform: str, user_id: str) -> UserState:
@@ -108,7 +108,7 @@ class UserStateStore:
 class NoticeStore:
     """One-line messages for a user, shown with the answer to their next command."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def add(self, platform: str, user_id: str, text: str, now: datetime) -> bool:

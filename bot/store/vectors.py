@@ -4,13 +4,13 @@ offline projection and optional embeddings), and the embeddings endpoint's token
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from bot.core.clock import ensure_utc, to_iso
+from bot.store.backend import Connection
 from bot.store.db import transaction
 
 
@@ -29,7 +29,7 @@ class PaperText:
 class VectorStore:
     """Representation state, cached vectors and embedding usage."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # --- the representation's state ----------------------------------------------------------

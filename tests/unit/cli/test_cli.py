@@ -90,10 +90,23 @@ def test_invalid_settings_are_named_together_and_exit_2(capsys: pytest.CaptureFi
     assert code == 2 and "HTTP_TIMEOUT" in err and "DIGEST_DEFAULT_TZ" in err and "Traceback" not in err
 
 
-def test_postgres_is_accepted_but_not_supported_yet(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PAPERBOT_DB", "postgresql://bot@db/paperbot")
+def test_a_postgres_server_that_does_not_answer_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERBOT_DB", "postgresql://bot:pa55word@/paperbot?host=/nonexistent-socket-dir")
     code, _, err = run(capsys, "status")
-    assert code == 2 and "not supported yet" in err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("paperbot: cannot reach the PostgreSQL database postgresql://bot@/paperbot")
+    assert "pa55word" not in err
+
+
+@pytest.mark.postgres
+def test_status_names_a_postgres_store(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    monkeypatch.setenv("PAPERBOT_DB", postgres_url)
+    code, out, _ = run(capsys, "status")
+    assert code == 0 and "store: PostgreSQL postgresql://paperbot@/" in out and "  papers: 0" in out
 
 
 def test_ingest_papers_and_status_on_real_payloads(capsys: pytest.CaptureFixture[str]) -> None:

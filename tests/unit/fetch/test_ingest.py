@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,8 +55,8 @@ async def http():  # type: ignore[no-untyped-def]
         yield HttpClient(session, user_agent="t")
 
 
-async def test_success_records_counts_and_next_fetch(http, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    store = Store.open(str(tmp_path / "p.db"))
+async def test_success_records_counts_and_next_fetch(http, store_location: str) -> None:  # type: ignore[no-untyped-def]
+    store = Store.open(store_location)  # on SQLite, then PostgreSQL
     clock = FakeClock(NOW)
     source = FakeSource("arxiv", [[paper("2601.00001"), paper("2601.00002")], [paper("2601.00001")]])
     outcome = await fetch_source(source, http, store, clock)
@@ -70,6 +71,23 @@ async def test_success_records_counts_and_next_fetch(http, tmp_path) -> None:  #
     assert second.counts.skipped == 1
     # The second fetch asks only for what came after the last success.
     assert source.since_seen[1] == NOW
+    store.close()
+
+
+@pytest.mark.postgres
+async def test_on_postgres_ingest_runs_off_the_event_loop(http, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
+    store = Store.open(postgres_url)
+    ingest, threads = store.papers.ingest, []
+
+    def recording_ingest(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.get_ident())
+        return ingest(*args, **kwargs)
+
+    store.papers.ingest = recording_ingest  # type: ignore[method-assign]
+    outcome = await fetch_source(FakeSource("arxiv", [[paper("2601.00001")]]), http, store, FakeClock(NOW))
+    assert outcome.ok and outcome.counts.new == 1 and store.papers.count() == 1
+    assert threads and threads[0] != threading.get_ident()  # a worker thread, not the loop's
+    store.close()
 
 
 async def test_failure_is_recorded_and_contained(http, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from bot.store.fulltext import (
     fts_seconds,
     since_key,
 )
-from tests.support.factories import T0, hours, make_paper, new_store
+from tests.support.factories import T0, hours, make_paper
 
 COUNT = 1200  # more than one 500-pk chunk of `popularity_of`
 
@@ -36,10 +36,11 @@ def is_cv(i: int) -> bool:
 
 
 @pytest.fixture()
-def store() -> Store:
+def store(any_store: Store) -> Store:
     """Paper i: published i hours before T0, 'zebra' in every third title, HF upvotes
-    `upvotes(i)`, also listed on HF when `is_hf(i)`, tagged cv when `is_cv(i)`."""
-    store = new_store()
+    `upvotes(i)`, also listed on HF when `is_hf(i)`, tagged cv when `is_cv(i)` (on each
+    backend in turn)."""
+    store = any_store
     papers = [
         make_paper(i, title=f"okapi {'zebra' if i % 3 == 0 else 'yak'} study {i}", published=T0 - hours(i),
                    hf_upvotes=upvotes(i) or None)
@@ -148,11 +149,10 @@ def test_most_popular_orders_by_popularity_then_newest_pk(store: Store) -> None:
     assert windowed == [(pks[i], upvotes(i), key_of(i, pks[i])) for i in order if i <= 100 and is_cv(i)]
 
 
-def test_oldest_key_and_has_papers() -> None:
-    empty = new_store()
-    assert not empty.fulltext.has_papers()
-    assert empty.fulltext.oldest_key(0) is None
-    store = new_store()
+def test_oldest_key_and_has_papers(any_store: Store) -> None:
+    store = any_store
+    assert not store.fulltext.has_papers()
+    assert store.fulltext.oldest_key(0) is None
     store.papers.ingest([make_paper(i, published=T0 - hours(i)) for i in range(3)], T0)
     pks = pk_of(store)
     assert store.fulltext.has_papers()

@@ -12,7 +12,7 @@ from bot.core.ids import scoped_id, split_scoped_id
 from bot.core.models import ChannelSettings, Installation
 from bot.core.outbox import OutboxKind
 from bot.store import Store
-from tests.support.factories import T0, new_store
+from tests.support.factories import T0
 
 
 def install(workspace: str, installer: str = "UADMIN", token: str = "xoxb-1") -> Installation:
@@ -24,9 +24,9 @@ def test_scoped_ids_round_trip_and_leave_plain_ids_alone() -> None:
     assert scoped_id("", "C9") == "C9" and split_scoped_id("C9") == ("", "C9")
 
 
-def test_an_installation_round_trips_and_the_latest_one_answers_for_the_workspace() -> None:
+def test_an_installation_round_trips_and_the_latest_one_answers_for_the_workspace(store: Store) -> None:
     clock = FakeClock(T0)
-    installs = StoreInstallations(new_store(), clock)
+    installs = StoreInstallations(store, clock)
     installs.save_installation(install("T1", "UFIRST", "xoxb-old"))
     clock.advance(minutes=5)
     installs.save_installation(install("T1", "USECOND", "xoxb-new"))
@@ -44,9 +44,9 @@ def test_an_installation_round_trips_and_the_latest_one_answers_for_the_workspac
     assert installs.find_installation("slack", "T1") is None
 
 
-def test_a_state_is_single_use_and_expires() -> None:
+def test_a_state_is_single_use_and_expires(store: Store) -> None:
     clock = FakeClock(T0)
-    installs = StoreInstallations(new_store(), clock)
+    installs = StoreInstallations(store, clock)
     state = installs.issue_state("slack", 600)
     other = installs.issue_state("slack", 600)
     assert len(state) >= 32 and state != other
@@ -96,8 +96,7 @@ def _rows(store: Store, workspace: str) -> dict[str, int]:
     return {table: store.conn.execute(sql, (pattern(value),)).fetchone()[0] for table, (sql, value) in queries.items()}
 
 
-def test_forgetting_a_workspace_removes_its_rows_everywhere_and_nothing_else() -> None:
-    store = new_store()
+def test_forgetting_a_workspace_removes_its_rows_everywhere_and_nothing_else(store: Store) -> None:
     installs = StoreInstallations(store, FakeClock(T0))
     for workspace in ("T1", "T2"):
         installs.save_installation(install(workspace))
@@ -128,8 +127,7 @@ def test_forgetting_a_workspace_removes_its_rows_everywhere_and_nothing_else() -
     assert store.subscriptions.list_for_user("slack", "T1:UADA") == []
 
 
-def test_channels_set_up_by_a_user() -> None:
-    store = new_store()
+def test_channels_set_up_by_a_user(store: Store) -> None:
     for channel, owner in (("T1:C1", "T1:UADA"), ("T1:C2", "T1:UBOB"), ("T1:C3", "T1:UADA"), ("T2:C1", "T2:UADA")):
         store.channels.save(ChannelSettings("slack", channel, created_by=owner), T0)
     assert [s.channel_id for s in store.channels.set_up_by("slack", "T1:UADA")] == ["T1:C1", "T1:C3"]

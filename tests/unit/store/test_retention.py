@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.models import SourceKind
 from bot.settings import Settings
-from bot.store import Retention
+from bot.store import Retention, Store
 from tests.unit.digests.test_digest_schedule import add_channel, make_env
 
 
@@ -41,10 +41,7 @@ async def test_a_year_of_daily_digests_keeps_history_bounded_and_never_repeats_a
     assert sizes_by_day[20]["outbox"] == 21  # nothing is pruned before its time
 
 
-def test_prune_keeps_what_is_pending_and_recent() -> None:
-    from tests.support.factories import new_store
-
-    store = new_store()
+def test_prune_keeps_what_is_pending_and_recent(store: Store) -> None:
     now = datetime(2026, 6, 1, tzinfo=UTC)
     old, recent = now - timedelta(days=90), now - timedelta(days=5)
     store.outbox.enqueue("digest:x:old", "digest", "slack", "C1", "{}", old)

@@ -53,8 +53,9 @@ def indexed(store: Store, data_dir: Path) -> SearchEngine:
 
 
 @pytest.fixture()
-def opened(tmp_path: Path) -> tuple[Store, SearchEngine]:
-    store = Store.open(str(tmp_path / "paperbot.db"))
+def opened(tmp_path: Path, store_location: str) -> tuple[Store, SearchEngine]:
+    """A store on each backend in turn (the index lives in the data dir either way)."""
+    store = Store.open(store_location)
     return store, indexed(store, tmp_path)
 
 
@@ -92,12 +93,12 @@ def test_the_index_follows_ingest_versions_summaries_topics_and_popularity(opene
     store.close()
 
 
-def test_a_second_store_object_ingesting_is_seen(tmp_path: Path) -> None:
-    store = Store.open(str(tmp_path / "paperbot.db"))
+def test_a_second_store_object_ingesting_is_seen(tmp_path: Path, store_location: str) -> None:
+    store = Store.open(store_location)
     engine = indexed(store, tmp_path)
     store.papers.ingest([paper(1, "Okapi estimation")], NOW)
     assert ids(engine.search(SearchQuery("okapi"), NOW)) == ["2511.00001"]
-    other = Store.open(str(tmp_path / "paperbot.db"))
+    other = Store.open(store_location)
     other.papers.ingest([paper(2, "Okapi tracking")], NOW)
     other.papers.set_summary_text("2511.00001", "a numbat summary")
     result = engine.search(SearchQuery("okapi"), NOW)

@@ -17,8 +17,7 @@ from bot.store import Store
 from tests.support.factories import T0, new_store
 
 
-def test_channel_settings_round_trip_and_change_detection() -> None:
-    store = new_store()
+def test_channel_settings_round_trip_and_change_detection(store: Store) -> None:
     settings = ChannelSettings(
         platform="slack", channel_id="C1", time_of_day=time(7, 45), timezone="Pacific/Kiritimati",
         days=(0, 2), topics=("llm", "rl"), query='"gaussian splatting"', sources=(SourceKind.ARXIV, SourceKind.HF),
@@ -35,8 +34,7 @@ def test_channel_settings_round_trip_and_change_detection() -> None:
     assert store.channels.changed_at("slack:C1") == T0 + timedelta(days=1)
 
 
-def test_channel_pause_disable_and_active_list() -> None:
-    store = new_store()
+def test_channel_pause_disable_and_active_list(store: Store) -> None:
     for cid in ("C1", "C2", "C3"):
         store.channels.save(ChannelSettings(platform="discord", channel_id=cid, created_by="U9"), T0)
     assert store.channels.pause("discord:C2", "the channel no longer exists").paused_reason
@@ -48,8 +46,7 @@ def test_channel_pause_disable_and_active_list() -> None:
     assert store.channels.get("discord:C1").last_digest_at == T0
 
 
-def test_digest_runs_are_unique_per_channel_and_local_date() -> None:
-    store = new_store()
+def test_digest_runs_are_unique_per_channel_and_local_date(store: Store) -> None:
     assert store.channels.record_run("slack:C1", "2026-03-02", "posted", "digest:slack:C1:2026-03-02", 4, T0)
     assert not store.channels.record_run("slack:C1", "2026-03-02", "posted", "x", 4, T0)
     assert store.channels.record_run("slack:C1", "2026-03-03", "empty", None, 0, T0)
@@ -57,8 +54,7 @@ def test_digest_runs_are_unique_per_channel_and_local_date() -> None:
     assert [r.local_date for r in store.channels.runs("slack:C1")] == ["2026-03-03", "2026-03-02"]
 
 
-def test_subscriptions_numbering_pause_resume_and_removal() -> None:
-    store = new_store()
+def test_subscriptions_numbering_pause_resume_and_removal(store: Store) -> None:
     first = store.subscriptions.add("slack", "U1", "diffusion", ("cv",), T0)
     store.subscriptions.add("slack", "U1", "", ("rl",), T0)
     store.subscriptions.add("slack", "U2", "agents", (), T0)
@@ -72,8 +68,7 @@ def test_subscriptions_numbering_pause_resume_and_removal() -> None:
     assert store.subscriptions.count() == 1
 
 
-def test_user_state_defaults_and_updates() -> None:
-    store = new_store()
+def test_user_state_defaults_and_updates(store: Store) -> None:
     assert store.users.get("slack", "U1").timezone == "UTC"
     store.users.set_quiet_hours("slack", "U1", time(22, 0), time(7, 0), "Europe/Berlin")
     store.users.set_dm_blocked("slack", "U1", True)
@@ -83,8 +78,7 @@ def test_user_state_defaults_and_updates() -> None:
     assert state.dm_blocked and state.last_alert_at == T0
 
 
-def test_notices_pop_once_and_dedupe_waiting() -> None:
-    store = new_store()
+def test_notices_pop_once_and_dedupe_waiting(store: Store) -> None:
     assert store.notices.add("slack", "U1", "digest paused", T0)
     assert not store.notices.add("slack", "U1", "digest paused", T0)
     store.notices.add("slack", "U1", "alerts paused", T0)
@@ -93,8 +87,7 @@ def test_notices_pop_once_and_dedupe_waiting() -> None:
     assert not store.notices.add("slack", "", "nobody to tell", T0)
 
 
-def test_alert_queue_never_queues_a_paper_twice_for_a_user() -> None:
-    store = new_store()
+def test_alert_queue_never_queues_a_paper_twice_for_a_user(store: Store) -> None:
     assert store.alert_queue.add([("slack", "U1", "2603.00001", [1]), ("slack", "U2", "2603.00001", [2])], T0) == 2
     assert store.alert_queue.add([("slack", "U1", "2603.00001", [1, 3])], T0) == 0
     assert store.alert_queue.waiting_users() == [("slack", "U1"), ("slack", "U2")]
@@ -105,8 +98,7 @@ def test_alert_queue_never_queues_a_paper_twice_for_a_user() -> None:
     assert store.alert_queue.watermark("w") == T0
 
 
-def test_outbox_enqueue_is_idempotent_and_parts_are_recorded_once() -> None:
-    store = new_store()
+def test_outbox_enqueue_is_idempotent_and_parts_are_recorded_once(store: Store) -> None:
     assert store.outbox.enqueue("digest:slack:C1:2026-03-02", "digest", "slack", "C1", "{}", T0)
     assert not store.outbox.enqueue("digest:slack:C1:2026-03-02", "digest", "slack", "C1", "{}", T0)
     row = store.outbox.get("digest:slack:C1:2026-03-02")
@@ -120,8 +112,7 @@ def test_outbox_enqueue_is_idempotent_and_parts_are_recorded_once() -> None:
     assert store.outbox.due(T0, ["discord"]) == []
 
 
-def test_delivered_papers_keep_the_highest_version() -> None:
-    store = new_store()
+def test_delivered_papers_keep_the_highest_version(store: Store) -> None:
     store.outbox.record_delivered("slack:C1", [("2603.00001", 1), ("2603.00002", 2)], "2026-03-02")
     store.outbox.record_delivered("slack:C1", [("2603.00001", 3)], "2026-03-03")
     assert store.outbox.delivered_versions("slack:C1", ["2603.00001", "2603.00002", "x"]) == {
@@ -146,7 +137,7 @@ def test_store_survives_reopen(tmp_path: Path) -> None:
 # --- CHANNELS_FILE ---------------------------------------------------------------------------
 
 
-def test_load_channels_file_applies_settings(tmp_path: Path) -> None:
+def test_load_channels_file_applies_settings(tmp_path: Path, store: Store) -> None:
     path = tmp_path / "channels.json"
     path.write_text(json.dumps({"channels": [
         {"channel": "slack:C1", "time": "08:30", "timezone": "America/New_York", "days": "daily",
@@ -154,7 +145,6 @@ def test_load_channels_file_applies_settings(tmp_path: Path) -> None:
          "quiet_note": True, "catch_up": "skip", "created_by": "U0ADMIN"},
         {"platform": "discord", "channel_id": "123", "days": ["mon", "wed"]},
     ]}))
-    store = new_store()
     assert load_channels_file(path, store, T0) == 2
     slack = store.channels.get("slack:C1")
     assert slack.time_of_day == time(8, 30) and slack.timezone == "America/New_York"
