@@ -65,7 +65,8 @@ from typing import Any
 import numpy as np
 
 from bot.core.models import Paper, SourceKind
-from bot.enrich.taxonomy import tag, topic_ids
+from bot.enrich.tagger import tag
+from bot.enrich.taxonomy import topic_ids
 from bot.rank.index import PaperIndex
 from bot.rank.ranking import Ranker
 from bot.rank.representation import HashedTfidf, fit_projection, paper_text
