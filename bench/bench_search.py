@@ -18,6 +18,11 @@ milliseconds with p50/p90/p99/max/mean:
   `second_pass` repeats it (summary text is searchable and tags change topic filters, so a few
   hits are new and summarized then); `warm` is the third pass (every summary cached): what
   users mostly get;
+  the production engine is wired as the runtime wires it, with search by meaning (a `Ranker`
+  indexed over the store; `meaning_index_build_s`), so free-text queries are fused with the
+  papers closest in meaning (bot.search.fusion); `warm_words_only` times each command of the
+  warm pass also through an engine without meaning (alternating which goes first), the figure
+  before search by meaning; `meaning_ms` is the semantic side alone;
   `warm_with_fts5_only` is that pass through a BotService whose engine has no search index
   (FTS5 ranks, as before the index);
 - `engine_ms`: `SearchEngine.search` alone with the search index, and `fts5_engine_ms` with FTS5
@@ -62,7 +67,9 @@ from bot.core.clock import FakeClock
 from bot.core.commands import SearchCommand
 from bot.core.models import Actor, Place
 from bot.enrich.summarize import Summaries
+from bot.rank.ranking import Ranker
 from bot.search.engine import SearchEngine
+from bot.search.fusion import SEMANTIC_CANDIDATES, meaning_text, since_seconds, wants_meaning
 from bot.search.query import STOPWORDS, SearchQuery, fts_query, plan_for
 from bot.search.ranking import COLUMN_WEIGHTS, popularity_factor, recency
 from bot.settings import Settings
@@ -259,7 +266,19 @@ def measure(path: Path, index_dir: Path) -> dict[str, object]:
     summaries = Summaries(store, clock=clock)
     indexed = SearchEngine(store, SearchIndex(index_dir))
     fts5 = SearchEngine(store)
+    # As the runtime wires it: free-text queries also by meaning, from the ranker's vectors.
+    started = time.perf_counter()
+    ranker = Ranker(store, clock)
+    asyncio.run(ranker.refresh())
+    meaning_index_s = round(time.perf_counter() - started, 1)
+    production_engine = SearchEngine(store, SearchIndex(index_dir), meaning=ranker.search_meaning)
     service = BotService(
+        store=store, summaries=summaries, search=production_engine, clock=clock,
+        digests=make_digest_commands(store=store, settings=settings, clock=clock, summaries=summaries),
+        subscriptions=SubscriptionCommands(store=store, settings=settings, clock=clock),
+        notices=store.notices,
+    )
+    words_service = BotService(
         store=store, summaries=summaries, search=indexed, clock=clock,
         digests=make_digest_commands(store=store, settings=settings, clock=clock, summaries=summaries),
         subscriptions=SubscriptionCommands(store=store, settings=settings, clock=clock),
@@ -290,10 +309,16 @@ def measure(path: Path, index_dir: Path) -> dict[str, object]:
     # few new hits; the third is the warm one.
     settle = [loop.run_until_complete(production(text))[0] for _, text in commands]
     warm: list[float] = []
+    words_warm: list[float] = []
     by_kind: dict[str, list[float]] = {}
     headers: dict[str, str] = {}
-    for kind, text in commands:
+    for n, (kind, text) in enumerate(commands):
+        # The same command by words alone (before search by meaning), in alternating order.
+        if n % 2:
+            words_warm.append(loop.run_until_complete(production(text, words_service))[0])
         ms, rendered = loop.run_until_complete(production(text))
+        if not n % 2:
+            words_warm.append(loop.run_until_complete(production(text, words_service))[0])
         warm.append(ms)
         by_kind.setdefault(kind, []).append(ms)
         headers.setdefault(kind, f"/papers {text} -> {rendered.splitlines()[0] if rendered else ''}")
@@ -333,6 +358,13 @@ def measure(path: Path, index_dir: Path) -> dict[str, object]:
         exact_index += got_index == index_brute_force(indexed, ten)
         exact_fts5 += got_fts5 == [pk for pk, _ in best_by_formula(store, ten, NOW, 10)]
         overlap += len(set(got_index) & set(got_fts5))
+    meaning_ms = []
+    for _, query in queries:
+        plan = plan_for(query)
+        if wants_meaning(plan):
+            start = time.perf_counter()
+            ranker.search_meaning(meaning_text(plan), SEMANTIC_CANDIDATES, since_seconds(query))
+            meaning_ms.append((time.perf_counter() - start) * 1000)
     count_ms = []
     for _, query in queries[:20]:
         start = time.perf_counter()
@@ -350,7 +382,10 @@ def measure(path: Path, index_dir: Path) -> dict[str, object]:
 
     return {
         "production_ms": {"warm": production_warm, "cold": percentiles(cold), "second_pass": percentiles(settle),
+                          "warm_words_only (before search by meaning)": percentiles(words_warm),
                           "warm_with_fts5_only (before the index)": percentiles(fts5_warm)},
+        "meaning_ms (the semantic side alone, free-text queries)": percentiles(meaning_ms),
+        "meaning_index_build_s": meaning_index_s,
         "engine_ms": engine,
         "fts5_engine_ms": fallback,
         "raw_fts5_ms": raw,

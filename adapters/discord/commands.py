@@ -191,6 +191,11 @@ def digest_on_command(
 ACTION_CHOICES = [Choice(name="on", value="on"), Choice(name="off", value="off"), Choice(name="show", value="show")]
 
 
+def alert_settings_command(threshold: float | None = None) -> cmd.AlertSettingsCommand:
+    """`/papers alerts [threshold:0-1]` -> AlertSettingsCommand (no threshold: show)."""
+    return cmd.AlertSettingsCommand(threshold=cmd.parse_threshold(str(threshold)) if threshold is not None else None)
+
+
 def digest_me_command(
     action: str,
     at: str | None = None,
@@ -372,6 +377,16 @@ class PapersGroup(app_commands.Group):
     @quiet.autocomplete("tz")
     async def _quiet_tz(self, interaction: discord.Interaction, current: str) -> list[Choice[str]]:
         return to_choices(timezone_choices(current))
+
+    @app_commands.command(name="alerts", description=spec.command("alerts").help)
+    @app_commands.describe(**spec.option_help("alerts"))
+    async def alerts(
+        self,
+        interaction: discord.Interaction,
+        threshold: app_commands.Range[float, 0.0, 1.0] | None = None,
+    ) -> None:
+        """Show the user's DM alert settings, or set their relevance threshold (0: off)."""
+        await self.runner.run(interaction, lambda: alert_settings_command(threshold))
 
     @digest.command(name="on", description=spec.command("digest", "on").help)
     @app_commands.describe(**spec.option_help("digest", "on"))

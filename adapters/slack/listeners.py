@@ -11,6 +11,17 @@ shareable answer ends with a "Share to channel" button that re-runs the command 
 thread reply under a channel message, or answered ephemerally under an ephemeral one (and when
 the bot cannot post in the channel).
 
+Feedback buttons (👍 Relevant, 👎 Not for me, 🔖 Save) are acked at once; the service records
+the choice for whoever clicked (milliseconds) and the click is shown to them alone. Their own
+message (an ephemeral answer, their DM with paperbot) is redrawn with the choice marked through
+the click's response_url (`replace_original`). Slack sends no blocks with a click on an
+ephemeral message, so the private answers this process sent (the last PRIVATE_ANSWERS_KEPT) are
+remembered under a token carried in their rows' block_ids, per person; a click on one no longer
+held (after a restart) is still recorded and confirmed privately. A message in a channel is
+never redrawn, since everyone would see the mark: the clicker gets a private confirmation. Public
+copies (Share, a Details thread reply) carry no feedback buttons. More like this answers
+privately with papers.
+
 Who and where: `resolve_who_where`, a listener middleware on the listeners, puts the request's
 `Place` and its `Actor` into bolt's `context` once per request. A distributed app qualifies
 their ids by workspace (`T123:C456`; the Caller, also in the context, keeps Slack's own ids).
@@ -52,9 +63,11 @@ import contextlib
 import json
 import logging
 import re
+import secrets
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -71,8 +84,12 @@ from adapters.slack.delivery import (
 )
 from adapters.slack.render import (
     DETAILS_ACTION,
+    FEEDBACK_ACTION,
+    ITEM_ACTIONS_BLOCK,
     SETTINGS_ACTION,
     SHARE_ACTION,
+    mark_choice,
+    parse_feedback_action,
     parse_share_value,
     render_reply,
     section,
@@ -123,6 +140,7 @@ from bot.chat.grammar import (
     UnsubscribeCommand,
     parse_command,
 )
+from bot.chat.view import ItemAction
 from bot.core.clock import system_monotonic
 from bot.core.errors import DeliveryError, FormErrors, UserInputError
 from bot.core.ids import scoped_id
@@ -131,11 +149,18 @@ from bot.core.models import Actor, Place, Reply
 from bot.core.retry import Monotonic, Sleep
 from bot.ports import Installations, ServiceAPI
 
+# A message as Slack echoes it back in a block_actions body (or as kept for a redraw): raw
+# JSON read key by key, so it stays a plain dict rather than the Message TypedDict.
+RawMessage = dict[str, Any]
+
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 ADMIN_CACHE_SECONDS = 300.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
+# Private answers with feedback buttons kept (per process, newest last) so a click can redraw
+# them: Slack does not send an ephemeral message's blocks with a click on it.
+PRIVATE_ANSWERS_KEPT = 500
 SORRY = "Sorry, something went wrong on our side; it has been logged."
 
 # Where the middleware leaves its answers in bolt's context (prefixed: bolt has keys of its own).
@@ -413,6 +438,8 @@ class SlackListeners:
         self.default_team_id = ""
         self.inflight = InFlight()
         self._sleep = sleep
+        # token -> (Slack user id, the part as sent); see PRIVATE_ANSWERS_KEPT.
+        self._private_answers: OrderedDict[str, tuple[str, RawMessage]] = OrderedDict()
 
     def attach(self, app: AsyncApp, command: str) -> None:
         """Register the listeners (each behind the who/where middleware) and the error handler."""
@@ -420,6 +447,7 @@ class SlackListeners:
         app.command(command, middleware=middleware)(self._listener(self.command))
         app.action(re.compile(f"^{DETAILS_ACTION}"), middleware=middleware)(self._listener(self.details))
         app.action(SHARE_ACTION, middleware=middleware)(self._listener(self.share))
+        app.action(re.compile(f"^{FEEDBACK_ACTION}"), middleware=middleware)(self._listener(self.feedback))
         app.event("app_uninstalled")(self._listener(self.uninstalled))
         app.event("tokens_revoked")(self._listener(self.tokens_revoked))
         # The App Home tab, its buttons, and the digest settings modal.
@@ -464,8 +492,50 @@ class SlackListeners:
             raise RuntimeError("SlackAdapter.start() was not called")
         return self.service
 
-    async def _respond(self, respond: AsyncRespond, parts: Sequence[Message], *, ephemeral: bool) -> None:
+    async def _respond(self, respond: AsyncRespond, parts: Sequence[Message], *, ephemeral: bool, owner: str = "") -> None:
+        """Answer through the response_url; private parts with feedback buttons are remembered
+        for `owner` (the clicker to be, by Slack user id) so a click can show the choice."""
+        if ephemeral and owner:
+            # The remembered copy is the same message with stamped block_ids.
+            parts = [cast(Message, self._remember(owner, part)) for part in parts]
         await respond_parts(respond, parts, ephemeral=ephemeral, sleep=self._sleep)
+
+    def _remember(self, owner: str, part: Mapping[str, Any], token: str = "") -> RawMessage:
+        """The part with its feedback rows' block_ids carrying a fresh token, kept under that
+        token for its owner (a part without feedback buttons is returned as it is)."""
+        blocks = part.get("blocks") or []
+        if not any(str(b.get("block_id", "")).startswith(ITEM_ACTIONS_BLOCK) for b in blocks):
+            return dict(part)
+        token = token or secrets.token_hex(6)
+        stamped = [
+            {**b, "block_id": f"{str(b['block_id']).split('.', 1)[0]}.{token}"}
+            if str(b.get("block_id", "")).startswith(ITEM_ACTIONS_BLOCK)
+            else b
+            for b in blocks
+        ]
+        kept: RawMessage = {**part, "blocks": stamped}
+        self._private_answers[token] = (owner, kept)
+        while len(self._private_answers) > PRIVATE_ANSWERS_KEPT:
+            self._private_answers.popitem(last=False)
+        return kept
+
+    def _clicked_message(self, body: dict[str, Any], user_id: str) -> RawMessage | None:
+        """The message a feedback button was clicked on, when only the clicker sees it (their
+        ephemeral answer or their DM with paperbot); None for a message others see too, or an
+        ephemeral one this process no longer holds."""
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        if container.get("is_ephemeral"):
+            if message.get("blocks"):
+                return {"text": str(message.get("text") or " "), "blocks": list(message["blocks"])}
+            block_id = str(body["actions"][0].get("block_id", ""))
+            token = block_id.split(".", 1)[1] if block_id.startswith(ITEM_ACTIONS_BLOCK) and "." in block_id else ""
+            kept = self._private_answers.get(token)
+            return kept[1] if kept is not None and kept[0] == user_id else None
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+        if channel.startswith("D") and message.get("blocks"):
+            return {"text": str(message.get("text") or " "), "blocks": list(message["blocks"])}
+        return None
 
     # --- middleware ----------------------------------------------------------------------------
 
@@ -496,7 +566,8 @@ class SlackListeners:
             return
         actor = await actor_in(context)
         reply = await self._service().handle_command(text, actor, place_in(context))
-        await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=reply.private or reply.is_error)
+        private = reply.private or reply.is_error
+        await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=private, owner=caller_in(context).user_id)
         if not reply.is_error and changes_home(text):
             await self._publish_home(context, actor)
 
@@ -509,16 +580,17 @@ class SlackListeners:
         container = mapping(body, "container")
         thread_ts = container.get("message_ts") or mapping(body, "message").get("ts")
         if reply.is_error or container.get("is_ephemeral") or not thread_ts or not place.channel_id:
-            await self._respond(respond, private, ephemeral=True)
+            await self._respond(respond, private, ephemeral=True, owner=caller_in(context).user_id)
             return
-        public = replace(reply, private=False, shareable=False)
+        # Public copies carry no feedback buttons (as on Discord): a choice is the clicker's own.
+        public = replace(reply, private=False, shareable=False, offers_feedback=False)
         try:
             for part in render_reply(public, details_buttons=False):
                 threaded: Message = {**part, "thread_ts": str(thread_ts)}
                 await self.delivery.send(place.channel_id, threaded)
         except DeliveryError as exc:
             log.info("slack: details thread reply failed (%s); answering privately", exc)
-            await self._respond(respond, private, ephemeral=True)
+            await self._respond(respond, private, ephemeral=True, owner=caller_in(context).user_id)
 
     async def share(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """The Share button: re-run the command and post the answer in the channel."""
@@ -532,8 +604,53 @@ class SlackListeners:
         if reply.is_error:
             await self._respond(respond, render_reply(reply), ephemeral=True)
             return
-        shared = replace(reply, private=False, shareable=False)
+        shared = replace(reply, private=False, shareable=False, offers_feedback=False)
         await self._respond(respond, render_reply(shared, shared_by=caller_in(context).user_id), ephemeral=False)
+
+    async def feedback(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+        """A paper's 👍 / 👎 / 🔖 button: recorded for whoever clicked (the service answers in
+        milliseconds) and shown to them alone. On a message only they see (their ephemeral
+        answer, their DM) the message is redrawn with the choice marked (`replace_original`); a
+        message in a channel is left alone, since everyone would see the mark, and the clicker
+        gets a private confirmation instead. More like this answers privately with papers."""
+        clicked = body["actions"][0]
+        action = parse_feedback_action(str(clicked.get("action_id", "")))
+        paper_id = str(clicked.get("value") or "")
+        if action is None or not paper_id:
+            await self._respond(respond, render_reply(Reply(text="That button no longer works.", is_error=True)), ephemeral=True)
+            return
+        caller = caller_in(context)
+        reply = await self._service().item_action(action.value, paper_id, await actor_in(context), place_in(context))
+        if action is ItemAction.SIMILAR or reply.is_error:
+            await self._respond(respond, render_reply(reply), ephemeral=True, owner=caller.user_id)
+            return
+        message = self._clicked_message(body, caller.user_id)
+        if message is None or not await self._redraw(respond, body, message, action, paper_id, caller.user_id):
+            await self._respond(respond, render_reply(reply), ephemeral=True)
+
+    async def _redraw(
+        self, respond: AsyncRespond, body: dict[str, Any], message: RawMessage, action: ItemAction, paper_id: str, owner: str
+    ) -> bool:
+        """Replace the clicked message with the choice marked; False when Slack refused."""
+        ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
+        token = secrets.token_hex(6)
+        marked: RawMessage = {**message, "blocks": mark_choice(list(message.get("blocks") or []), action, paper_id, iteration=token)}
+        if ephemeral:
+            marked = self._remember(owner, marked, token)
+        update: ResponseMessage = {
+            "replace_original": True, "text": marked.get("text") or " ", "blocks": marked["blocks"]
+        }
+        if ephemeral:
+            update["response_type"] = "ephemeral"
+        try:
+            answer = await _respond_waiting_out_429(respond, update, self._sleep)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            log.warning("slack: could not redraw the clicked message: %s", exc)
+            return False
+        if answer.status_code != 200:
+            log.warning("slack: redrawing the clicked message answered %s %s", answer.status_code, str(answer.body)[:200])
+            return False
+        return True
 
     # --- the App Home tab ----------------------------------------------------------------------
 
@@ -691,7 +808,7 @@ class SlackListeners:
         text = shortcut.command.format(id=paper_id)
         actor = await actor_in(context)
         reply = await self._service().handle_command(text, actor, place_in(context))
-        await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=True)
+        await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=True, owner=caller_in(context).user_id)
         if not reply.is_error and changes_home(text):  # "Save paper": the Home lists saved papers
             await self._publish_home(context, actor)
 

@@ -7,7 +7,11 @@ later exactly as it was split.
 Layout: a header block for the reply's header; the reply's text as sections; each titled group
 (a digest's topic) as a header block; per paper a section (bold linked title, source and age,
 tags, TL;DR, key points) with a "Details" button as accessory, then a context block (why it is
-shown, authors, id). `Reply.show_details` renders Summary / Methodology / Results / Implications
+shown, authors, id) and, in a reply that offers feedback, an actions block of 👍 Relevant,
+👎 Not for me, 🔖 Save and More like this (bot.chat.view decides which; action_id
+`paperbot_act_<action>_<number>`, value the paper id, block_id `paperbot_items_<number>`, so three
+blocks a paper and at most 16 papers a message). `mark_choice` redraws a clicked message's blocks
+with the choice shown. `Reply.show_details` renders Summary / Methodology / Results / Implications
 inline instead of the button. The footer is a context block; a "Share to channel" button ends
 the last part of a private, shareable reply, and a "Settings" button (the channel's digest
 settings, in a modal) the last part of a digest.
@@ -15,7 +19,8 @@ settings, in a modal) the last part of a digest.
 Limits, checked against Slack's docs (and a reported undocumented one):
 - at most 50 blocks per message;
 - section text at most 3,000 characters, header text (plain_text) at most 150;
-- context blocks at most 10 elements; button text 75, button value 2,000, action_id 255;
+- context blocks at most 10 elements; actions blocks at most 25 elements; button text 75, button
+  value 2,000, action_id 255, block_id 255 (a new block_id whenever a message is updated);
 - the `text` fallback is always set and kept under 4,000 characters (we use 3,000);
 - Slack also rejects messages whose blocks hold more than about 13,200 characters in total
   (`msg_blocks_too_long`, slackapi/bolt-js#2509), so each message keeps its block text under
@@ -42,8 +47,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from adapters.slack.types import (
     ActionsBlock,
@@ -57,7 +63,7 @@ from adapters.slack.types import (
     SectionBlock,
 )
 from bot.chat.present import web_url
-from bot.chat.view import ItemView, reply_views
+from bot.chat.view import OPPOSITE, ItemAction, ItemView, reply_views
 from bot.core.models import Reply
 
 MAX_BLOCKS = 50
@@ -75,6 +81,13 @@ MAX_URL = 1000
 DETAILS_ACTION = "paperbot_details"  # action_id prefix; one button per item, numbered
 SHARE_ACTION = "paperbot_share"
 SETTINGS_ACTION = "paperbot_digest_settings"  # opens the digest settings of the message's channel
+# A paper's feedback buttons: action_id `paperbot_act_<action>_<number>` (unique in the message),
+# value the paper id, so a click works after any restart.
+FEEDBACK_ACTION = "paperbot_act_"
+ITEM_ACTIONS_BLOCK = "paperbot_items_"  # block_id prefix of a paper's row of actions
+MAX_ACTIONS_ELEMENTS = 25  # Slack's limit per actions block (we use at most 4)
+MAX_BLOCK_ID = 255
+_CHOSEN_STYLE = {ItemAction.LIKE: "primary", ItemAction.DISLIKE: "danger", ItemAction.SAVE: "primary"}
 
 # Budgets below the hard limits keep a typical item small so several fit per message.
 _TITLE_CHARS = 300
@@ -197,6 +210,69 @@ def button(label: str, action_id: str, value: str) -> ButtonElement:
     }
 
 
+def action_buttons(view: ItemView) -> Block | None:
+    """A paper's row of feedback buttons (👍 Relevant, 👎 Not for me, 🔖 Save, More like this),
+    or None when the reply offers none or the paper id does not fit a button's value."""
+    if not view.actions or len(view.paper_id) > MAX_BUTTON_VALUE:
+        return None
+    elements = [
+        button(action.label, f"{FEEDBACK_ACTION}{action.value}_{view.number}", view.paper_id)
+        for action in view.actions[:MAX_ACTIONS_ELEMENTS]
+    ]
+    row: ActionsBlock = {"type": "actions", "block_id": f"{ITEM_ACTIONS_BLOCK}{view.number}", "elements": elements}
+    return row
+
+
+def parse_feedback_action(action_id: str) -> ItemAction | None:
+    """The action a feedback button's action_id names, or None for any other action_id."""
+    if not action_id.startswith(FEEDBACK_ACTION):
+        return None
+    name = action_id[len(FEEDBACK_ACTION) :].rpartition("_")[0]
+    try:
+        return ItemAction(name)
+    except ValueError:
+        return None
+
+
+def mark_choice(
+    blocks: Sequence[Mapping[str, Any]], action: ItemAction, paper_id: str, *, iteration: str
+) -> list[Mapping[str, Any]]:
+    """The message's blocks with one paper's chosen action shown (its button relabelled "✓" and
+    styled) and the opposite choice unmarked; other papers are untouched.
+
+    Slack asks for a new block_id whenever a message is updated, so every changed actions block
+    gets one carrying `iteration` (a short token, unique per update). The blocks are raw JSON
+    as Slack echoes a message back, so they are read key by key."""
+    if action is ItemAction.SIMILAR:
+        return list(blocks)
+    marked: list[Mapping[str, Any]] = []
+    for block in blocks:
+        elements = block.get("elements") if block.get("type") == "actions" else None
+        if not isinstance(elements, list) or not any(_is_feedback_of(e, paper_id) for e in elements):
+            marked.append(block)
+            continue
+        new_elements = []
+        for element in elements:
+            shown = parse_feedback_action(str(element.get("action_id", ""))) if _is_feedback_of(element, paper_id) else None
+            if shown is action:
+                element = {**element, "text": plain(action.done_label[:MAX_BUTTON_TEXT]), "style": _CHOSEN_STYLE[action]}
+            elif shown is not None and shown is OPPOSITE.get(action):
+                element = {key: value for key, value in element.items() if key != "style"}
+                element["text"] = plain(shown.label[:MAX_BUTTON_TEXT])
+            new_elements.append(element)
+        base = str(block.get("block_id") or ITEM_ACTIONS_BLOCK).split(".", 1)[0]
+        marked.append({**block, "elements": new_elements, "block_id": f"{base}.{iteration}"[:MAX_BLOCK_ID]})
+    return marked
+
+
+def _is_feedback_of(element: object, paper_id: str) -> bool:
+    return (
+        isinstance(element, dict)
+        and element.get("value") == paper_id
+        and parse_feedback_action(str(element.get("action_id", ""))) is not None
+    )
+
+
 def text_sections(text: str, limit: int = MAX_SECTION_TEXT) -> list[Block]:
     """Inert sections holding `text`, split on line boundaries to respect the section limit."""
     sections: list[Block] = []
@@ -276,6 +352,9 @@ def item_blocks(view: ItemView, *, details: bool, details_button: bool = True, d
         notes.append(authors)
     notes.append(fit(view.id_label, 120, oneline=True))
     blocks.append(context(notes))
+    actions = action_buttons(view)
+    if actions is not None:
+        blocks.append(actions)
     return blocks
 
 

@@ -164,6 +164,7 @@ class ActionsBlock(TypedDict):
 
     type: Literal["actions"]
     elements: list[ButtonElement]
+    block_id: NotRequired[str]  # rows of feedback buttons are found again by it
 
 
 class DividerBlock(TypedDict):
@@ -201,7 +202,7 @@ class Message(TypedDict):
 class ResponseMessage(TypedDict):
     """A message sent through a command's response_url (bolt's `respond` keywords)."""
 
-    response_type: Literal["ephemeral", "in_channel"]
+    response_type: NotRequired[Literal["ephemeral", "in_channel"]]  # absent: as the original
     replace_original: bool
     text: str
     blocks: list[dict[str, object]]

@@ -9,7 +9,9 @@ cutting alert batches, and the subscription commands.
 
 Alerts are batched per user: matches wait in the alert queue; a user gets at most one DM per
 `ALERT_INTERVAL` with up to `ALERT_MAX_ITEMS` papers (the rest counted as "+N more"), never
-during their quiet hours, never the same paper twice. Each DM goes through the outbox under
+during their quiet hours, never the same paper twice. A person who set a relevance threshold
+(`/papers alerts threshold:0.5`) and has given feedback gets only the matches their model scores
+at least that high (the rest counted in the footer); a batch with none is one line saying so. Each DM goes through the outbox under
 `alert:<platform>:<user>:<window start>` and says how to unsubscribe.
 """
 
@@ -183,6 +185,8 @@ async def _cut_one(
         key=lambda q: (-papers_by_id[q.paper_id].popularity, q.matched_at, q.paper_id),
     )
     why = {q.paper_id: _why(q.subscription_ids, active, numbers) for q in ordered}
+    threshold = store.feedback.alert_threshold(platform, user_id)
+    below: list[str] = []  # matched, but under the person's relevance threshold
     if ranker is not None:
         popularity = {q.paper_id: 1.0 + math.log1p(max(papers_by_id[q.paper_id].popularity, 0)) for q in ordered}
         by_model = await ranker.order(
@@ -190,13 +194,18 @@ async def _cut_one(
             person_key(platform, user_id),
             [papers_by_id[q.paper_id] for q in ordered],
             popularity,
+            threshold=threshold,
             reasons=why,
             explain=settings.alert_max_items,
         )
         if by_model is not None:
             position = {r.paper.id: i for i, r in enumerate(by_model)}
             why.update({r.paper.id: r.why for r in by_model})
-            ordered = sorted(ordered, key=lambda q: position.get(q.paper_id, len(position)))
+            below = [q.paper_id for q in ordered if q.paper_id not in position]
+            ordered = sorted((q for q in ordered if q.paper_id in position), key=lambda q: position[q.paper_id])
+    if below and not ordered:
+        handled = [q.paper_id for q in live] + stale
+        return _enqueue_nothing_relevant(store, platform, user_id, now, key, handled, len(below), threshold)
     shown = ordered[: settings.alert_max_items]
     more = len(ordered) - len(shown) + store.alert_queue.overflow(platform, user_id)
     shown_papers = [papers_by_id[q.paper_id] for q in shown]
@@ -207,6 +216,10 @@ async def _cut_one(
     footer_lines = []
     if more:
         footer_lines.append(f"+{more} more matched; find them with /papers <your query> since:1d")
+    if below and threshold is not None:
+        footer_lines.append(
+            f"{len(below)} more matched below your relevance threshold {threshold:g} (change it with /papers alerts threshold:…)"
+        )
     example = matched_numbers[0] if matched_numbers else 1
     footer_lines.append(
         f"To stop these alerts: /papers unsubscribe {example} (a number from /papers subscriptions) "
@@ -229,11 +242,48 @@ async def _cut_one(
     return True
 
 
+def _enqueue_nothing_relevant(
+    store: Store,
+    platform: str,
+    user_id: str,
+    now: datetime,
+    key: str,
+    handled: Sequence[str],
+    count: int,
+    threshold: float | None,
+) -> bool:
+    """A batch whose every match (`count` of them) is below the person's threshold: one line,
+    not a list; the queue entries it stands for (`handled`) are consumed all the same."""
+    reply = Reply(
+        text=(
+            f"Nothing relevant for you this time: {count} new paper{'s' if count != 1 else ''} matched your "
+            f"subscriptions, none at your relevance threshold {threshold or 0:g}. "
+            "Find them with /papers <your query> since:1d, or get every match with /papers alerts threshold:0."
+        ),
+        private=False,
+    )
+    with transaction(store.conn):
+        if not enqueue(store, key, OutboxKind.ALERT, platform, user_id, reply, now):
+            return False
+        store.alert_queue.assign(platform, user_id, handled, key)
+        store.alert_queue.reset_overflow(platform, user_id)
+        store.users.set_last_alert_at(platform, user_id, now)
+    return True
+
+
 def _why(subscription_ids: Sequence[int], active: Mapping[int, Subscription], numbers: Mapping[int, int]) -> str:
     labels = [
         f"#{numbers[sid]} {describe_subscription(active[sid].query, active[sid].topics)}" for sid in subscription_ids if sid in active
     ]
     return "matches " + "; ".join(labels)
+
+
+def _describe_interval(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "hour" if hours == 1 else f"{hours} hours"
+    minutes = max(1, round(seconds / 60))
+    return "minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def _describe_quiet(start: time | None, end: time | None, zone: str) -> str:
@@ -274,6 +324,8 @@ class SubscriptionCommands:
             return self.list_subscriptions(who)
         if isinstance(command, cmd.QuietHoursCommand):
             return self.quiet_hours(command, who)
+        if isinstance(command, cmd.AlertSettingsCommand):
+            return self.alert_settings(command, who)
         raise UserInputError("that is not a subscription command; see /papers help")
 
     def subscribe(self, command: cmd.SubscribeCommand, who: Actor) -> Reply:
@@ -461,6 +513,33 @@ class SubscriptionCommands:
             + " Alerts that arrive then wait until the quiet hours end. Stop with /papers quiet off.",
             private=True,
         )
+
+    def alert_settings(self, command: cmd.AlertSettingsCommand, who: Actor) -> Reply:
+        """Show the person's alert settings, or change their relevance threshold (0: off)."""
+        if command.threshold is not None:
+            threshold = command.threshold or None
+            self.store.feedback.set_alert_threshold(who.platform, who.user_id, threshold, self.clock())
+            if threshold is None:
+                text = "Alert threshold off: every paper matching your subscriptions is sent (up to the batch size)."
+            else:
+                text = (
+                    f"Alert threshold {threshold:g}: once you have given feedback, alerts send only papers at least "
+                    "this relevant to you; a batch with none says so in one line. Turn it off with /papers alerts threshold:0."
+                )
+            return Reply(text=text, private=True)
+        state = self.store.users.get(who.platform, who.user_id)
+        subs = self.store.subscriptions.list_for_user(who.platform, who.user_id)
+        threshold = self.store.feedback.alert_threshold(who.platform, who.user_id)
+        lines = [
+            f"Subscriptions: {len(subs)} (see /papers subscriptions)",
+            f"At most one DM every {_describe_interval(self.settings.alert_interval)}, up to {self.settings.alert_max_items} papers each.",
+            "Threshold: " + (
+                f"{threshold:g} (only papers at least this relevant to you, once you gave feedback)"
+                if threshold is not None else "none (set one with /papers alerts threshold:0.5)"
+            ),
+            _describe_quiet(state.quiet_start, state.quiet_end, state.timezone),
+        ]
+        return Reply(header="Your DM alerts", text="\n".join(lines), private=True)
 
     def list_subscriptions(self, who: Actor) -> Reply:
         """The user's subscriptions, numbered; paused ones say why."""

@@ -147,6 +147,7 @@ class Runtime:
         if settings.embeddings_enabled:
             embeddings = Embeddings(EmbeddingClient(session, settings, store, clock), store)
         ranker = Ranker(store, clock, embeddings=embeddings)
+        search.meaning = ranker.search_meaning  # free-text /papers also by meaning (bot.search.fusion)
         personal = PersonalDigests(store=store, ranker=ranker, summaries=summaries, clock=clock)
         digest_job = DigestJob(store=store, settings=settings, summaries=summaries, ranker=ranker)
         email = EmailDigests(store=store, settings=settings, clock=clock) if settings.email_enabled else None

@@ -8,6 +8,7 @@
     /papers unsubscribe <number|query|all>
     /papers subscriptions
     /papers quiet [HH:MM-HH:MM [tz:<IANA zone>] | off]   (no DM alerts in those hours)
+    /papers alerts [threshold:0-1]   (show the DM alert settings, or send only papers this relevant)
     /papers digest on [HH:MM] [tz:<IANA zone>] [topics:llm,rl] [max:N] [sources:arxiv,hf]
                       [days:weekdays|daily|mon,wed] [query:"..."] [minscore:N]
                       [updated:yes|no] [notes:yes|no] [catchup:post|skip]
@@ -41,6 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.chat.spec import option_keys
 from bot.core.clock import parse_window
 from bot.core.commands import (
+    AlertSettingsCommand,
     Command,
     DigestMeCommand,
     DigestNowCommand,
@@ -79,6 +81,7 @@ SEARCH_OPTIONS = option_keys("search")
 DIGEST_OPTIONS = option_keys("digest", "on")
 SUBSCRIBE_OPTIONS = option_keys("subscribe")
 QUIET_OPTIONS = option_keys("quiet")
+ALERTS_OPTIONS = option_keys("alerts")
 FORYOU_OPTIONS = option_keys("foryou")
 DIGEST_ME_OPTIONS = option_keys("digest", "me")
 MAX_FORYOU = 20
@@ -174,6 +177,8 @@ def parse_command(text: str) -> Command:
         return ListSubscriptionsCommand()
     if verb == "quiet":
         return parse_quiet_hours(rest)
+    if verb == "alerts":
+        return parse_alert_settings(rest)
     if verb == "digest":
         return _parse_digest(rest)
     if verb == "email":
@@ -384,6 +389,15 @@ def parse_unsubscribe(rest: str) -> UnsubscribeCommand:
     if rest.lstrip("#").isdigit():
         return UnsubscribeCommand(number=int(rest.lstrip("#")))
     return UnsubscribeCommand(query=query_text([rest]))
+
+
+def parse_alert_settings(rest: str) -> AlertSettingsCommand:
+    """`alerts` (show) or `alerts threshold:0.5` (0 turns the threshold off)."""
+    parsed = _tokenize(rest, ALERTS_OPTIONS)
+    if parsed.words:
+        raise UserInputError("alerts takes only threshold:, e.g. /papers alerts threshold:0.5 (0 = off)")
+    given = parsed.options.get("threshold")
+    return AlertSettingsCommand(threshold=parse_threshold(given) if given is not None else None)
 
 
 def parse_quiet_hours(rest: str) -> QuietHoursCommand:

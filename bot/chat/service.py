@@ -160,7 +160,10 @@ class BotService:
             return Reply(header="paperbot commands", text=help_text(self.command_name))
         if isinstance(
             command,
-            (cmd.SubscribeCommand, cmd.UnsubscribeCommand, cmd.ListSubscriptionsCommand, cmd.QuietHoursCommand),
+            (
+                cmd.SubscribeCommand, cmd.UnsubscribeCommand, cmd.ListSubscriptionsCommand,
+                cmd.QuietHoursCommand, cmd.AlertSettingsCommand,
+            ),
         ):
             return await self.subscriptions.handle(command, who, where)
         if isinstance(command, FEEDBACK_COMMANDS):

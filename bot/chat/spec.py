@@ -101,6 +101,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
         options=(_TZ_OPTION,),
     ),
     CommandSpec(
+        ("alerts",), "Your DM alert settings; threshold: sends only papers this relevant to you",
+        options=(
+            OptionSpec("threshold", "0.5", "Once you gave feedback: only papers this relevant to you (0-1; 0 = off)"),
+        ),
+    ),
+    CommandSpec(
         ("digest", "on"), "Post a daily digest here, or change its settings",
         argument="[09:00]", discord_argument="time",
         options=(

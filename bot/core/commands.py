@@ -72,6 +72,14 @@ class QuietHoursCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertSettingsCommand:
+    """Show (no options) or change the user's DM alert settings: a relevance threshold from 0
+    to 1 (0 turns it off; None keeps it)."""
+
+    threshold: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DigestOnCommand:
     """Enable (or change) the daily digest of the current channel; None keeps the current value."""
 
@@ -203,6 +211,7 @@ Command = (
     | UnsubscribeCommand
     | ListSubscriptionsCommand
     | QuietHoursCommand
+    | AlertSettingsCommand
     | DigestOnCommand
     | DigestOffCommand
     | DigestShowCommand

@@ -29,7 +29,7 @@ from bot.rank.embeddings import Embeddings
 from bot.rank.index import DenseMatrix, PaperIndex
 from bot.rank.models import CHANNEL, PERSON, InterestModel, TrainingSet, train
 from bot.rank.representation import REPRESENTATION, paper_text
-from bot.rank.similar import Neighbour, nearest, semantic_candidates, top_k
+from bot.rank.similar import SEARCH_ROWS, Neighbour, nearest, semantic_candidates, top_k
 from bot.store import Store
 from bot.store.feedback import Choice, StoredModel, person_key
 from bot.store.vectors import PaperText
@@ -171,6 +171,13 @@ class Ranker:
             if vector is not None:
                 return await asyncio.to_thread(top_k, matrix, vector, k, since=bound)
         return await asyncio.to_thread(semantic_candidates, self.index, query, k, bound)
+
+    def search_meaning(self, query: str, k: int, since: float | None) -> list[tuple[str, float]]:
+        """The semantic side of `/papers` (`bot.search.fusion.Meaning`): papers close in
+        meaning to a query's words among the newest SEARCH_ROWS, as (id, cosine). Always the
+        offline representation: a search must not wait for an embeddings API. Synchronous and
+        bounded (a few milliseconds), like the word ranking it joins."""
+        return [(n.paper_id, n.score) for n in semantic_candidates(self.index, query, k, since, SEARCH_ROWS)]
 
     # --- feedback ----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ import hashlib
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -141,6 +141,16 @@ class Projection:
     fitted_on: int  # how many papers the store held when it was fitted
     features: np.ndarray  # int32 bucket ids kept
     components: np.ndarray  # float32, DENSE_DIMENSIONS x len(features)
+    # Derived once (see transform): the components transposed into their own contiguous array,
+    # and each bucket's column among `features` (-1: not kept).
+    _by_feature: np.ndarray = field(init=False, repr=False, compare=False)
+    _column: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        column = np.full(N_FEATURES, -1, dtype=np.int32)
+        column[self.features] = np.arange(len(self.features), dtype=np.int32)
+        object.__setattr__(self, "_column", column)
+        object.__setattr__(self, "_by_feature", np.ascontiguousarray(self.components.T))
 
     @property
     def dimensions(self) -> int:
@@ -148,9 +158,20 @@ class Projection:
         return int(self.components.shape[0])
 
     def transform(self, tfidf: sp.csr_matrix) -> np.ndarray:
-        """Dense unit-length rows for TF-IDF rows."""
-        kept = tfidf[:, self.features]
-        dense = np.asarray(kept @ self.components.T, dtype=np.float32)
+        """Dense unit-length rows for TF-IDF rows.
+
+        The kept buckets are found with a lookup table rather than scipy's column slicing, and
+        multiplied with a contiguous copy of the transposed components: a one-row query went
+        from about 20 ms to well under one (scipy's sparse-times-dense is slow on a transposed
+        view), which `/papers` by meaning pays on every free-text query."""
+        tfidf = sp.csr_matrix(tfidf)
+        position = self._column[tfidf.indices]
+        keep = position >= 0
+        rows = np.repeat(np.arange(tfidf.shape[0]), np.diff(tfidf.indptr))
+        kept = sp.csr_matrix(
+            (tfidf.data[keep], (rows[keep], position[keep])), shape=(tfidf.shape[0], len(self.features))
+        )
+        dense = np.asarray(kept @ self._by_feature, dtype=np.float32)
         norms = np.linalg.norm(dense, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return dense / norms

@@ -21,6 +21,10 @@ from bot.rank.representation import paper_text
 from bot.store.vectors import PaperText
 
 CHUNK = 131_072
+# `/papers` asks for meaning on every free-text query: it reads only the newest this many
+# vectors (about four months of arXiv's cs listings), so its cost stays a few milliseconds at
+# any store size. Older papers are still found by their words.
+SEARCH_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +36,16 @@ class Neighbour:
 
 
 def top_k(
-    dense: DenseMatrix, query: np.ndarray, k: int, *, exclude: Sequence[str] = (), since: float | None = None
+    dense: DenseMatrix,
+    query: np.ndarray,
+    k: int,
+    *,
+    exclude: Sequence[str] = (),
+    since: float | None = None,
+    newest: int | None = None,
 ) -> list[Neighbour]:
-    """The k rows of a dense matrix most similar to `query` (unit length), best first."""
+    """The k rows of a dense matrix most similar to `query` (unit length), best first;
+    `newest` reads only that many of the most recently added rows."""
     matrix, times = dense.rows, dense.times
     if len(matrix) == 0 or k <= 0 or matrix.shape[1] != query.shape[0]:
         return []
@@ -42,7 +53,8 @@ def top_k(
     want = k + len(skip)
     best_scores: list[np.ndarray] = []
     best_rows: list[np.ndarray] = []
-    for start in range(0, len(matrix), CHUNK):
+    first = max(0, len(matrix) - newest) if newest is not None else 0
+    for start in range(first, len(matrix), CHUNK):
         scores = matrix[start : start + CHUNK] @ query
         if since is not None:
             scores = np.where(times[start : start + CHUNK] >= since, scores, -np.inf)
@@ -79,13 +91,16 @@ def nearest(
     return top_k(index.dense, row, k, exclude=[paper.paper_id], since=since)
 
 
-def semantic_candidates(index: PaperIndex, query: str, k: int = 50, since: float | None = None) -> list[Neighbour]:
+def semantic_candidates(
+    index: PaperIndex, query: str, k: int = 50, since: float | None = None, newest: int | None = None
+) -> list[Neighbour]:
     """Papers close in meaning to a free-text query, best first (for reciprocal rank fusion
-    with keyword search). Empty before the first projection is fitted."""
+    with keyword search), among the `newest` rows when given. Empty before the first
+    projection is fitted."""
     computed = index.dense_for_texts([query])
     if computed is None or not np.any(computed[0]):
         return []
-    return top_k(index.dense, computed[0], k, since=since)
+    return top_k(index.dense, computed[0], k, since=since, newest=newest)
 
 
 def sparse_nearest(index: PaperIndex, paper: PaperText, others: Sequence[PaperText], k: int) -> list[Neighbour]:

@@ -33,6 +33,17 @@ from bot.core.clock import ensure_utc
 from bot.core.errors import StoreError
 from bot.core.models import Paper
 from bot.search.explain import why
+from bot.search.fusion import (
+    SEMANTIC_CANDIDATES,
+    Meaning,
+    filtered_candidates,
+    fuse,
+    meaning_text,
+    meaning_why,
+    since_seconds,
+    uses_every_word,
+    wants_meaning,
+)
 from bot.search.indexed import rank_indexed
 from bot.search.query import Plan, SearchQuery, no_words, normalized, plan_for
 from bot.search.ranking import COLUMN_WEIGHTS, rank, total_of
@@ -78,10 +89,19 @@ class SearchEngine:
     """Searches one store, with the search index when one is given and in step (FTS5 otherwise).
     Cheap to create; the index object keeps this process's view of the index files."""
 
-    def __init__(self, store: Store, search_index: SearchIndex | None = None, *, auto_build: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        search_index: SearchIndex | None = None,
+        *,
+        auto_build: bool = True,
+        meaning: Meaning | None = None,
+    ) -> None:
         self.store = store
         self.index = store.fulltext
         self.search_index = search_index
+        # Papers close in meaning to a query (bot.search.fusion); None: words alone.
+        self.meaning = meaning
         # A one-shot process (the CLI) would exit during a background build: it does not start one.
         self._tried_building = not auto_build
         self.builder: threading.Thread | None = None  # a background build of a missing index
@@ -107,19 +127,68 @@ class SearchEngine:
                 except ValueError as exc:  # tantivy reports its failures as ValueError
                     log.warning("search index failed (%s); searching with FTS5", exc)
                 else:
-                    if not found.ranked:
-                        return SearchResult((), 0, suggestion(self.index, query, plan, now), engine="index")
-                    hits = self._hits(found.ranked, plan, query, now)
-                    total = max(len(hits), found.total)
-                    return SearchResult(hits, total, total_exact=found.total_exact, engine="index")
+                    hits = self._hits(found.ranked, plan, query, now) if found.ranked else ()
+                    return self._result(hits, found.total, found.total_exact, "index", plan, query, now)
             scan = rank(self.index, plan, now)
-            if not scan.ranked:
-                return SearchResult((), 0, suggestion(self.index, query, plan, now))
-            hits = self._hits(scan.ranked, plan, query, now)
-            total, exact = total_of(scan, filtered=bool(plan.filters.source or plan.filters.topic))
-            return SearchResult(hits, max(len(hits), total), total_exact=exact)
+            hits = self._hits(scan.ranked, plan, query, now) if scan.ranked else ()
+            total, exact = total_of(scan, filtered=bool(plan.filters.source or plan.filters.topic)) if hits else (0, True)
+            return self._result(hits, total, exact, "fts5", plan, query, now)
         except sqlite3.Error as exc:
             raise _store_error(exc) from exc
+
+    def _result(
+        self,
+        hits: tuple[SearchHit, ...],
+        total: int,
+        exact: bool,
+        engine: str,
+        plan: Plan,
+        query: SearchQuery,
+        now: datetime,
+    ) -> SearchResult:
+        """The result of the word ranking, fused with meaning for a free-text query; the
+        papers found by meaning alone count toward the total."""
+        fused = self._with_meaning(hits, plan, query)
+        if fused is not None:
+            hits, added = fused
+            total += added
+        if not hits:
+            return SearchResult((), 0, suggestion(self.index, query, plan, now), engine=engine)
+        return SearchResult(hits, max(len(hits), total), total_exact=exact, engine=engine)
+
+    def _with_meaning(
+        self, hits: tuple[SearchHit, ...], plan: Plan, query: SearchQuery
+    ) -> tuple[tuple[SearchHit, ...], int] | None:
+        """The word hits fused with the papers closest in meaning (bot.search.fusion), and how
+        many of the fused hits the word ranking did not count (found by meaning alone); None when the query is not free
+        text or there is no meaning side. A failing meaning side never costs the answer."""
+        if self.meaning is None or not wants_meaning(plan):
+            return None
+        try:
+            candidates = list(self.meaning(meaning_text(plan), SEMANTIC_CANDIDATES, since_seconds(query)))
+        except Exception:
+            log.exception("search by meaning failed; answering by words alone")
+            return None
+        by_id = {hit.paper.id: hit for hit in hits}
+        new_ids = [paper_id for paper_id, _ in candidates if paper_id not in by_id]
+        papers = {paper.id: paper for paper in self.store.papers.get_many(new_ids)} if new_ids else {}
+        papers.update({paper_id: hit.paper for paper_id, hit in by_id.items()})
+        topics = self.store.papers.topics_of(new_ids) if plan.filters.topic and new_ids else {}
+        topics.update({paper_id: (plan.filters.topic or "",) for paper_id in by_id})  # they matched it
+        kept = filtered_candidates(candidates, papers, topics, plan, query)
+        if not kept:
+            return None
+        fused: list[SearchHit] = []
+        added = 0
+        for one in fuse([hit.paper.id for hit in hits], kept, plan.k):
+            if one.word_rank is not None:
+                hit = by_id[one.paper_id]
+                fused.append(SearchHit(hit.paper, one.score, hit.why))
+            else:
+                paper = papers[one.paper_id]
+                added += 0 if uses_every_word(paper, plan) else 1
+                fused.append(SearchHit(paper, one.score, meaning_why(one.similarity or 0.0)))
+        return tuple(fused), added
 
     def count_matches(self, query: SearchQuery, now: datetime) -> int:
         """Exactly how many papers match the words and filters of `query` (sort and limit are

@@ -313,6 +313,24 @@ class FeedbackStore:
             (to_iso(when), platform, user_id),
         )
 
+    # --- alert settings ------------------------------------------------------------------------
+
+    def set_alert_threshold(self, platform: str, user_id: str, threshold: float | None, now: datetime) -> None:
+        """Set (or with None, clear) the relevance a paper needs to be sent in the person's alerts."""
+        self.conn.execute(
+            """INSERT INTO alert_settings (platform, user_id, threshold, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (platform, user_id) DO UPDATE SET threshold = excluded.threshold,
+               updated_at = excluded.updated_at""",
+            (platform, user_id, threshold, to_iso(now)),
+        )
+
+    def alert_threshold(self, platform: str, user_id: str) -> float | None:
+        """The person's alert relevance threshold, or None when they set none."""
+        row = self.conn.execute(
+            "SELECT threshold FROM alert_settings WHERE platform = ? AND user_id = ?", (platform, user_id)
+        ).fetchone()
+        return float(row[0]) if row is not None and row[0] is not None else None
+
     # --- forgetting --------------------------------------------------------------------------
 
     def forget_person(self, platform: str, user_id: str) -> dict[str, int]:
@@ -324,6 +342,7 @@ class FeedbackStore:
             ("seeds", "DELETE FROM seeds WHERE platform = ? AND user_id = ?"),
             ("shown lists", "DELETE FROM shown_lists WHERE platform = ? AND scope = ?"),
             ("personal digest", "DELETE FROM personal_digests WHERE platform = ? AND user_id = ?"),
+            ("alert settings", "DELETE FROM alert_settings WHERE platform = ? AND user_id = ?"),
             ("subscriptions", "DELETE FROM subscriptions WHERE platform = ? AND user_id = ?"),
             ("queued alerts", "DELETE FROM alert_queue WHERE platform = ? AND user_id = ?"),
             ("user state", "DELETE FROM user_state WHERE platform = ? AND user_id = ?"),

@@ -436,4 +436,14 @@ PG_MIGRATIONS: list[str] = [
     );
     INSERT INTO search_sequence (id, value) VALUES (1, 0);
     """,
+    # alerts: a person's relevance threshold for alert DMs (see schema.py)
+    """
+    CREATE TABLE alert_settings (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        threshold DOUBLE PRECISION,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    """,
 ]

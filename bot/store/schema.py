@@ -418,4 +418,14 @@ MIGRATIONS: list[str] = [
     -- less ingest CPU at 100k papers; FTS5 searches measured no slower).
     INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 16);
     """,
+    # relevance: a person's DM alert settings; a relevance threshold like the digests' (NULL: off).
+    """
+    CREATE TABLE alert_settings (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        threshold REAL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    """,
 ]

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("bot.search.engine", reason="the real core needs bot.search.engine")
 
 from adapters.slack import SlackAdapter  # noqa: E402
-from adapters.slack.render import DETAILS_ACTION, SHARE_ACTION  # noqa: E402
+from adapters.slack.render import DETAILS_ACTION, FEEDBACK_ACTION, SHARE_ACTION  # noqa: E402
 from bot.app.runtime import Runtime, build_runtime, fetch_due  # noqa: E402
 from bot.app.samples import SAMPLE_NOW  # noqa: E402
 from bot.core.clock import ScaledClock  # noqa: E402
@@ -82,8 +82,8 @@ async def test_a_search_is_answered_privately_with_details_and_share_buttons(bot
     assert_slack_limits(answer)
     assert "papers for" in visible_text(answer)
     assert "https://arxiv.org/abs/" in json.dumps(answer["blocks"])
-    shares = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert [e["action_id"] for e in shares] == [SHARE_ACTION]
+    actions = [e["action_id"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [a for a in actions if not a.startswith(FEEDBACK_ACTION)] == [SHARE_ACTION]
     details = [b["accessory"] for b in answer["blocks"] if "accessory" in b]
     assert details and all(d["action_id"].startswith(DETAILS_ACTION) for d in details)
 
@@ -126,7 +126,7 @@ async def test_details_fall_back_to_ephemeral_when_the_bot_cannot_post(bot: Bot)
 
 async def test_share_button_posts_in_channel_shared_by_the_user(bot: Bot) -> None:
     answer = await bot.command("diffusion", name="q")
-    value = next(e["value"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"])
+    value = next(e["value"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == SHARE_ACTION)
     await bot.click(block_action(SHARE_ACTION, value, response_url=bot.fake.response_url("s"), ephemeral=True))
     shared = await bot.fake.response("s")
     assert shared["response_type"] == "in_channel"

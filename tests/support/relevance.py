@@ -98,7 +98,7 @@ async def make_rig(
     service = BotService(
         store=store,
         summaries=summaries,
-        search=SearchEngine(store),
+        search=SearchEngine(store, meaning=ranker.search_meaning),
         clock=clock,
         digests=DigestCommands(store=store, settings=settings, clock=clock, job=job, personal=personal),
         subscriptions=SubscriptionCommands(store=store, settings=settings, clock=clock),

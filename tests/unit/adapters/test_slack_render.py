@@ -19,11 +19,14 @@ from adapters.slack.listeners import unescape_command
 from adapters.slack.manifest import BOT_SCOPES, manifest_yaml
 from adapters.slack.render import (
     DETAILS_ACTION,
+    FEEDBACK_ACTION,
     MAX_HEADER_TEXT,
     SHARE_ACTION,
     fit,
     inert,
     link,
+    mark_choice,
+    parse_feedback_action,
     parse_share_value,
     render,
     render_reply,
@@ -31,6 +34,7 @@ from adapters.slack.render import (
     share_value,
 )
 from adapters.slack.shortcuts import SHORTCUTS
+from bot.chat.view import ItemAction
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.models import ItemGroup, Paper, PaperItem, Reply, Summary
 from tests.support.factories import make_paper
@@ -186,6 +190,48 @@ def test_digests_split_within_limits_and_arrive_whole(count: int) -> None:
     # Every message's Details buttons are numbered uniquely and follow the item numbers.
     numbers = [int(b["accessory"]["action_id"].rsplit("_", 1)[1]) for p in parts for b in p["blocks"] if "accessory" in b]
     assert numbers == list(range(1, count + 1))
+
+
+@pytest.mark.parametrize("count", [1, 16, 17, 60])
+def test_feedback_rows_follow_each_paper_and_messages_split_within_limits(count: int) -> None:
+    parts = render(digest(count, offers_feedback=True))
+    check(parts)
+    rows = [(b, p) for p in parts for b in p["blocks"] if str(b.get("block_id", "")).startswith("paperbot_items_")]
+    assert len(rows) == count
+    for number, (row, part) in enumerate(rows, start=1):
+        ids = [e["action_id"] for e in row["elements"]]
+        assert ids == [f"{FEEDBACK_ACTION}{a.value}_{number}" for a in ItemAction]
+        assert [parse_feedback_action(i) for i in ids] == list(ItemAction)
+        # The row sits right after its paper's context block, in the same message.
+        position = part["blocks"].index(row)
+        assert part["blocks"][position - 1]["type"] == "context"
+        assert row["elements"][0]["value"] == part["blocks"][position - 2]["accessory"]["value"]
+    if count >= 17:  # three blocks a paper: 17 papers cannot fit Slack's 50 blocks
+        assert len(parts) > 1
+    # Without feedback, no rows at all.
+    assert not any(b["type"] == "actions" for p in render(digest(count)) for b in p["blocks"])
+
+
+def test_marking_a_choice_touches_only_that_paper_and_undoes_the_opposite() -> None:
+    (part,) = render(digest(3, offers_feedback=True))
+    paper_2 = next(b["elements"][0]["value"] for b in part["blocks"] if b.get("block_id") == "paperbot_items_2")
+    liked = mark_choice(part["blocks"], ItemAction.LIKE, paper_2, iteration="t1")
+    changed = [(a, b) for a, b in zip(part["blocks"], liked, strict=True) if a != b]
+    assert len(changed) == 1 and changed[0][1]["block_id"] == "paperbot_items_2.t1"
+    like, dislike, save, similar = changed[0][1]["elements"]
+    assert (like["text"]["text"], like["style"]) == ("👍 Relevant ✓", "primary")
+    assert "style" not in dislike and "style" not in save and "style" not in similar
+    disliked = mark_choice(liked, ItemAction.DISLIKE, paper_2, iteration="t2")
+    row = next(b for b in disliked if str(b.get("block_id", "")).startswith("paperbot_items_2"))
+    assert row["block_id"] == "paperbot_items_2.t2"
+    assert row["elements"][0]["text"]["text"] == "👍 Relevant" and "style" not in row["elements"][0]
+    assert (row["elements"][1]["text"]["text"], row["elements"][1]["style"]) == ("👎 Not for me ✓", "danger")
+    saved = mark_choice(disliked, ItemAction.SAVE, paper_2, iteration="t3")
+    row = next(b for b in saved if str(b.get("block_id", "")).startswith("paperbot_items_2"))
+    assert row["elements"][1]["style"] == "danger" and row["elements"][2]["text"]["text"] == "🔖 Saved ✓"
+    assert mark_choice(part["blocks"], ItemAction.SIMILAR, paper_2, iteration="t4") == part["blocks"]
+    check([{**part, "blocks": saved}])
+    assert parse_feedback_action("paperbot_act_explode_1") is None and parse_feedback_action(DETAILS_ACTION + "_1") is None
 
 
 def test_long_text_is_truncated_never_rejected() -> None:

@@ -62,6 +62,15 @@ def test_quiet_hours_forms() -> None:
     assert c.parse_command("quiet 12:00 - 14:00") == c.QuietHoursCommand(start=time(12, 0), end=time(14, 0))
 
 
+def test_alert_settings_forms() -> None:
+    assert c.parse_command("alerts") == c.AlertSettingsCommand()
+    assert c.parse_command("alerts threshold:0.5") == c.AlertSettingsCommand(threshold=0.5)
+    assert c.parse_command("alerts threshold:0") == c.AlertSettingsCommand(threshold=0.0)
+    for bad in ("alerts threshold:2", "alerts threshold:high", "alerts loud"):
+        with pytest.raises(UserInputError):
+            c.parse_command(bad)
+
+
 def test_digest_forms() -> None:
     cmd = c.parse_command("digest on 09:30 tz:Europe/Berlin topics:llm,rl max:5 sources:arxiv,hf days:mon,wed updated:yes notes:no catchup:skip minscore:10")
     assert cmd == c.DigestOnCommand(

@@ -205,6 +205,17 @@ async def test_personal_digest_commands(rig: Rig) -> None:
     assert digest is not None and not digest.enabled and digest.max_items == 3 and digest.threshold == 0.6
 
 
+async def test_alert_settings_commands(rig: Rig) -> None:
+    shown = await rig.say("alerts")
+    assert "Threshold: none" in shown.text and "quiet hours" in shown.text
+    on = await rig.say("alerts threshold:0.6")
+    assert "Alert threshold 0.6" in on.text and rig.store.feedback.alert_threshold("console", "ada") == 0.6
+    assert "Threshold: 0.6" in (await rig.say("alerts")).text
+    off = await rig.say("alerts threshold:0")
+    assert "threshold off" in off.text and rig.store.feedback.alert_threshold("console", "ada") is None
+    assert (await rig.say("alerts threshold:7")).is_error
+
+
 async def test_foryou_window_and_limits(rig: Rig) -> None:
     rig.clock.advance(days=5)
     empty = await rig.say("foryou since:1d")

@@ -10,8 +10,9 @@ from datetime import time, timedelta
 import numpy as np
 import pytest
 
-from bot.alerts.alerts import cut_batches, scan_new_papers
-from bot.core.models import ChannelSettings
+import bot.chat.grammar as cmd
+from bot.alerts.alerts import SubscriptionCommands, cut_batches, scan_new_papers
+from bot.core.models import Actor, ChannelSettings, Place
 from bot.core.outbox import OutboxKind
 from bot.delivery.outbox import reply_from_json
 from bot.rank.index import PaperIndex
@@ -161,6 +162,55 @@ async def test_alert_batches_follow_the_persons_model(rig: Rig) -> None:
     # The batch is this person's last list: `like 2` means its second paper.
     shown = store.feedback.last_shown("discord", "ada")
     assert shown is not None and shown.context == "alert" and shown.paper_ids == tuple(i.paper.id for i in reply.items)
+
+
+async def test_an_alert_threshold_keeps_only_relevant_matches_and_a_quiet_batch_is_one_line(rig: Rig) -> None:
+    store = rig.store
+    settings = app_settings(alert_max_items=5)
+    service = SubscriptionCommands(store=store, settings=settings, clock=rig.clock)
+    ada = Actor("discord", "ada")
+    store.subscriptions.add("discord", "ada", "model", (), rig.clock() - timedelta(days=1))
+    await scan_new_papers(store, rig.clock(), keep_per_user=50, first_window=timedelta(days=2))
+    queued = store.alert_queue.waiting("discord", "ada")
+    by_id = {p.id: p for p in rig.papers}
+    speculative = [q.paper_id for q in queued if about(by_id[q.paper_id], SPECULATIVE)]
+    others = [q.paper_id for q in queued if not about(by_id[q.paper_id], SPECULATIVE)]
+    assert len(speculative) >= 5 and len(others) >= 5
+    for paper_id in speculative[:3]:
+        await rig.ranker.record("discord", "ada", paper_id, Choice.RELEVANT)
+    for paper_id in others[:2]:
+        await rig.ranker.record("discord", "ada", paper_id, Choice.NOT_RELEVANT)
+
+    # A quiet batch: only matches far from what Ada liked are waiting, none reaches 0.9.
+    store.alert_queue.assign("discord", "ada", speculative, "held:for-later")
+    answer = await service.handle(cmd.AlertSettingsCommand(threshold=0.9), ada, Place("discord", "D-ada", is_dm=True))
+    assert "0.9" in answer.text and store.feedback.alert_threshold("discord", "ada") == 0.9
+    assert await cut_batches(store, FakeSummaries(store), settings, rig.clock(), rig.ranker) == 1
+    (quiet,) = store.outbox.rows(kind="alert")
+    reply = reply_from_json(quiet.payload)
+    assert not reply.items and reply.text.startswith("Nothing relevant for you this time")
+    assert "0.9" in reply.text and "/papers alerts threshold:0" in reply.text
+    assert store.alert_queue.waiting("discord", "ada") == []  # consumed: not offered again
+
+    # The next batch holds Ada's kind of papers and others: only those passing a 0.5 threshold
+    # are listed, the rest counted in the footer.
+    store.conn.execute(
+        "UPDATE alert_queue SET outbox_key = NULL WHERE platform = 'discord' AND user_id = 'ada' AND outbox_key = 'held:for-later'"
+    )
+    store.conn.executemany("UPDATE alert_queue SET outbox_key = NULL WHERE paper_id = ?", [(pid,) for pid in others[2:8]])
+    await service.handle(cmd.AlertSettingsCommand(threshold=0.5), ada, Place("discord", "D-ada", is_dm=True))
+    later = rig.clock() + timedelta(seconds=settings.alert_interval)  # the next window
+    assert await cut_batches(store, FakeSummaries(store), settings, later, rig.ranker) == 1
+    relevant = reply_from_json(store.outbox.rows(kind="alert")[-1].payload)
+    assert relevant.items and all(about(item.paper, SPECULATIVE) for item in relevant.items)
+    assert "below your relevance threshold 0.5" in relevant.footer
+
+    # Showing the settings, and turning the threshold off.
+    shown = await service.handle(cmd.AlertSettingsCommand(), ada, Place("discord", "D-ada", is_dm=True))
+    assert "Threshold: 0.5" in shown.text and "Subscriptions: 1" in shown.text
+    await service.handle(cmd.AlertSettingsCommand(threshold=0.0), ada, Place("discord", "D-ada", is_dm=True))
+    assert store.feedback.alert_threshold("discord", "ada") is None
+    assert "alert settings" in store.feedback.forget_person("discord", "ada")
 
 
 async def test_personal_digest_is_written_once_per_day_and_says_why(rig: Rig) -> None:

@@ -1,0 +1,127 @@
+"""Search by meaning fused with search by words (bot/search/fusion.py, SearchEngine), over the
+120 real arXiv announcements of tests/data/arxiv_sample.jsonl: a paraphrase finds papers that
+do not use its words, and quoted phrases, filters and `sort:` keep their meaning. Both ranking
+paths are checked: the tantivy search index and the FTS5 fallback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.models import SourceKind
+from bot.core.text import folded_words
+from bot.search.engine import SearchEngine, SearchResult
+from bot.search.fusion import RRF_K, fuse
+from bot.search.query import SearchQuery, query_terms
+from bot.store import Store
+from bot.store.search_index import SearchIndex, index_directory, rebuild
+from tests.support.relevance import SPECULATIVE, Rig, about, make_rig
+
+PARAPHRASE = "making LLM inference faster"
+
+
+@pytest.fixture
+async def rig(store: Store) -> Rig:
+    return await make_rig(store)
+
+
+@pytest.fixture(params=["index", "fts5"])
+def engine(request: pytest.FixtureRequest, rig: Rig, tmp_path: Path) -> SearchEngine:
+    """The engine as the runtime wires it (meaning from the ranker), on either ranking path."""
+    if request.param == "fts5":
+        return SearchEngine(rig.store, meaning=rig.ranker.search_meaning)
+    directory = index_directory(tmp_path)
+    rebuild(rig.store.conn, directory)
+    return SearchEngine(rig.store, SearchIndex(directory), meaning=rig.ranker.search_meaning)
+
+
+def by_words(engine: SearchEngine) -> SearchEngine:
+    """The same ranking path without meaning."""
+    return SearchEngine(engine.store, engine.search_index, auto_build=False)
+
+
+def search(rig: Rig, engine: SearchEngine, text: str, **kw: object) -> SearchResult:
+    return engine.search(SearchQuery(text=text, limit=10, **kw), rig.clock())  # type: ignore[arg-type]
+
+
+def words_of(hit_title: str, abstract: str) -> set[str]:
+    return set(folded_words(f"{hit_title} {abstract}"))
+
+
+def test_a_paraphrase_finds_papers_that_do_not_use_its_words(rig: Rig, engine: SearchEngine) -> None:
+    words_only = by_words(engine).search(SearchQuery(text=PARAPHRASE, limit=10), rig.clock())
+    assert not words_only.hits  # no paper says all of it
+    result = search(rig, engine, PARAPHRASE)
+    assert len(result.hits) >= 5 and result.engine in ("index", "fts5")
+    assert sum(about(hit.paper, SPECULATIVE) for hit in result.hits[:5]) >= 4
+    terms = set(query_terms(PARAPHRASE))
+    for hit in result.hits:
+        assert not terms <= words_of(hit.paper.title, hit.paper.abstract)  # found by meaning alone
+        assert hit.why.startswith("close in meaning to your words")
+    assert result.total == len(result.hits)
+
+
+def test_a_word_query_keeps_its_word_matches_first(rig: Rig, engine: SearchEngine) -> None:
+    words_only = by_words(engine).search(SearchQuery(text="speculative decoding", limit=10), rig.clock())
+    fused = search(rig, engine, "speculative decoding")
+    word_ids = {h.paper.id for h in words_only.hits}
+    # Papers both rankings agree on come first; each is a match by words.
+    assert fused.hits[0].paper.id in word_ids and fused.hits[1].paper.id in word_ids
+    assert sum(h.paper.id in word_ids for h in fused.hits) >= len(fused.hits) // 2
+    assert all(about(hit.paper, SPECULATIVE) for hit in fused.hits)
+    assert fused.total >= words_only.total
+
+
+def test_quoted_phrases_stay_required(rig: Rig, engine: SearchEngine) -> None:
+    result = search(rig, engine, '"speculative decoding" tree')
+    assert any(hit.why.startswith("close in meaning") for hit in result.hits)  # meaning did add papers
+    for hit in result.hits:
+        assert "speculative decoding" in " ".join(folded_words(f"{hit.paper.title} {hit.paper.abstract}"))
+
+
+def test_sort_new_and_top_are_orders_not_meanings(rig: Rig, engine: SearchEngine) -> None:
+    for sort in ("new", "top"):
+        assert not search(rig, engine, PARAPHRASE, sort=sort).hits
+        words = by_words(engine).search(SearchQuery(text="decoding", sort=sort, limit=10), rig.clock())
+        fused = search(rig, engine, "decoding", sort=sort)
+        assert [h.paper.id for h in fused.hits] == [h.paper.id for h in words.hits]
+
+
+def test_filters_apply_to_papers_found_by_meaning(rig: Rig, engine: SearchEngine) -> None:
+    future = rig.clock() + timedelta(days=1)
+    assert not search(rig, engine, PARAPHRASE, since=future).hits
+    assert not search(rig, engine, PARAPHRASE, source=SourceKind.REDDIT).hits
+    assert search(rig, engine, PARAPHRASE, source=SourceKind.ARXIV).hits
+    speculative = next(h.paper for h in search(rig, engine, PARAPHRASE).hits)
+    surname = speculative.authors[0].split()[-1]
+    by_author = search(rig, engine, PARAPHRASE, author=surname)
+    assert by_author.hits and all(any(surname in name for name in hit.paper.authors) for hit in by_author.hits)
+    rig.store.papers.set_topics(speculative.id, ("cv",))
+    engine.catch_up()
+    in_cv = search(rig, engine, PARAPHRASE, topic="cv")
+    assert speculative.id in {h.paper.id for h in in_cv.hits}
+    topics = rig.store.papers.topics_of([h.paper.id for h in in_cv.hits])
+    assert all("cv" in topics[h.paper.id] for h in in_cv.hits)
+
+
+def test_a_failing_meaning_side_answers_by_words_alone(rig: Rig) -> None:
+    def broken(text: str, k: int, since: float | None) -> list[tuple[str, float]]:
+        raise RuntimeError("index unavailable")
+
+    engine = SearchEngine(rig.store, meaning=broken)
+    result = engine.search(SearchQuery(text="speculative decoding", limit=10), rig.clock())
+    words = SearchEngine(rig.store).search(SearchQuery(text="speculative decoding", limit=10), rig.clock())
+    assert [h.paper.id for h in result.hits] == [h.paper.id for h in words.hits]
+
+
+def test_reciprocal_rank_fusion() -> None:
+    fused = fuse(["a", "b", "c"], [("c", 0.9), ("d", 0.8), ("a", 0.5)], 10)
+    scores = {f.paper_id: f.score for f in fused}
+    assert [f.paper_id for f in fused] == ["a", "c", "b", "d"]
+    assert scores["a"] == pytest.approx(1 / (RRF_K + 1) + 1 / (RRF_K + 3))
+    assert scores["c"] == pytest.approx(1 / (RRF_K + 3) + 1 / (RRF_K + 1))  # ties keep the word order
+    assert (fused[0].word_rank, fused[0].similarity) == (1, 0.5)
+    assert (fused[3].word_rank, fused[3].similarity) == (None, 0.8)
+    assert [f.paper_id for f in fuse(["a", "b"], [], 1)] == ["a"]
