@@ -30,7 +30,7 @@ from bot.enrich.summarize.text import has_first_person, starts_dangling
 from bot.enrich.taxonomy import TAXONOMY
 from bot.settings import Settings
 from bot.store import Store
-from tests.unit.enrich.test_llm_fakes import RULE_BREAKERS, FakeLLMServer, Reply, summary_json
+from tests.support.llm_api import RULE_BREAKERS, FakeLLMServer, Reply, summary_json
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 TOPIC_NAMES = {topic.name for topic in TAXONOMY}

@@ -17,7 +17,7 @@ from bot.enrich.summarize.llm import LLMSummarizer, OpenAIChatClient
 from bot.enrich.taxonomy import topic_ids
 from bot.store import Store
 from tests.support.factories import make_paper
-from tests.unit.enrich.test_llm_fakes import FakeLLMServer, Reply, summary_json
+from tests.support.llm_api import FakeLLMServer, Reply, summary_json
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
