@@ -159,7 +159,7 @@ class Summaries:
         if limit <= 0:
             return 0
         since = now - BACKGROUND_WINDOW
-        offline_only = self.llm is None or self.llm.budget_left() == 0
+        offline_only = self.llm is None or not self.llm.can_afford_a_call()
         # With the budget spent, fill in papers that have no summary of any kind.
         keys = [self.key, OFFLINE_KEY] if offline_only else [self.key]
         # Ask for extra ids: papers in their failure cool-down are skipped, not retried.

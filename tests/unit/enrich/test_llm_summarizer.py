@@ -300,11 +300,13 @@ async def test_spent_budget_means_offline_without_a_request(store: Store, sessio
 
 async def test_budget_resets_the_next_utc_day(store: Store, session: aiohttp.ClientSession) -> None:
     store.summaries.record_usage(now=NOW, provider="openai", model="test-model", paper_id="x",
-                                 prompt_tokens=5000, completion_tokens=0, ok=True)
+                                 prompt_tokens=50000, completion_tokens=0, ok=True)
     clock = FakeClock(NOW + timedelta(days=1))
     server = await _server("openai", [Reply(summary_json())])
     try:
-        summary = await _llm(server, session, store, budget=1000, clock=clock).summarize(PAPER)
+        # Yesterday's 50,000 tokens were five times the budget; a call (its prompt and the
+        # longest answer, about 2,000 tokens) must fit in it today.
+        summary = await _llm(server, session, store, budget=10000, clock=clock).summarize(PAPER)
     finally:
         await server.close()
     assert summary.summarizer == "llm"
