@@ -129,3 +129,24 @@ async def test_stopping_with_llm_work_in_flight_logs_no_traceback(
     noisy = [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING or r.name == "asyncio"]
     assert noisy == [], [f"{r.name}: {r.getMessage()}" for r in noisy]
     assert not runtime._tasks and not runtime.summaries._inflight
+
+
+async def test_stopping_during_the_background_pass_logs_nothing(
+    tmp_path: Path, held_llm: FakeLLMServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: the cancelled pass left its LLM calls running; closing the session under them
+    # logged 88 tracebacks and 150 warnings for the sample papers.
+    caplog.set_level(logging.DEBUG)
+    runtime = await started(tmp_path, held_llm, summarize_background=True)
+    try:
+        for _ in range(500):
+            if held_llm.in_flight == 2:  # LLM_CONCURRENCY
+                break
+            await asyncio.sleep(0.02)
+        assert held_llm.in_flight == 2
+        await asyncio.wait_for(runtime.stop(), BOUND)
+    finally:
+        await runtime.shutdown()
+    await asyncio.sleep(0.05)
+    noisy = [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING or r.name == "asyncio"]
+    assert noisy == [], [f"{r.name}: {r.getMessage()}" for r in noisy[:5]]
