@@ -78,6 +78,17 @@ def send_kwargs(part: Part) -> dict[str, Any]:
     return kwargs
 
 
+def edit_kwargs(part: Part) -> dict[str, Any]:
+    """Keyword arguments for `edit_original_response`: the part replaces the message whole
+    (content, embeds and buttons it does not have are removed)."""
+    return {
+        "content": part.get("content") or None,
+        "embeds": [discord.Embed.from_dict(e) for e in part.get("embeds", [])],
+        "view": build_view(part.get("components", [])),
+        "allowed_mentions": NO_MENTIONS,
+    }
+
+
 def _retry_after(exc: discord.HTTPException) -> float:
     response = getattr(exc, "response", None)
     seconds = parse_retry_after(response.headers.get("Retry-After") if response is not None else None)

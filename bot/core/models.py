@@ -158,6 +158,9 @@ class Reply:
     # Each item offers the feedback actions (relevant, not for me, save, more like this); the
     # person who acts is the one who clicks, wherever the list was posted.
     offers_feedback: bool = False
+    # A placeholder shown at once while slow work runs ("Looking up 2504.17830 on arXiv…"): the
+    # final answer to the same command replaces it (see bot.ports.Progress). No buttons.
+    interim: bool = False
 
     @property
     def items(self) -> tuple[PaperItem, ...]:
