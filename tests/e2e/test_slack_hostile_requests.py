@@ -56,29 +56,31 @@ def command_body(text: str = "quantum", name: str = "h") -> str:
     return urllib.parse.urlencode(slash_command(text, response_url=f"http://127.0.0.1:1/response/{name}"))
 
 
-HOSTILE: dict[str, tuple[dict[str, str], str | bytes, int]] = {
-    # name: (headers, body, expected status) — headers=None-ish cases are built in the test
-    "unsigned": (FORM, command_body(), 401),
-    "unsigned, malformed payload": (FORM, "payload=%7Bnot+json", 401),
-    "unsigned, binary garbage": (FORM, b"\xff\xfe\x00payload=\x80\x81", 401),
-    "wrong secret": ({**FORM, **sign("wrong", command_body())}, command_body(), 401),
-    "stale timestamp": ({**FORM, **sign(SECRET, command_body(), timestamp=1_000_000_000)}, command_body(), 401),
-    "signature of another body": ({**FORM, **sign(SECRET, command_body("other"))}, command_body(), 401),
-    "timestamp not a number": ({**FORM, "X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}, command_body(), 401),
-    "signed, payload not JSON": ({**FORM, **sign(SECRET, "payload=%7Bnot+json")}, "payload=%7Bnot+json", 400),
-    "signed, payload a JSON list": ({**FORM, **sign(SECRET, "payload=%5B1%5D")}, "payload=%5B1%5D", 400),
-    "signed, JSON body not JSON": ({**JSON, **sign(SECRET, "{oops")}, "{oops", 400),
-    # slack_sdk checks signatures over text: bytes that are not UTF-8 cannot be Slack's
-    "signed, not UTF-8": ({**FORM, **sign(SECRET, b"payload=\xff\xfe")}, b"payload=\xff\xfe", 401),
-    "signed, empty": ({**FORM, **sign(SECRET, "")}, "", 400),
-}
+def hostile_requests() -> dict[str, tuple[dict[str, str], str | bytes, int]]:
+    """name: (headers, body, the status expected). Built when a test runs: a signature carries
+    the time it was made, and one made at collection would be stale minutes later."""
+    return {
+        "unsigned": (FORM, command_body(), 401),
+        "unsigned, malformed payload": (FORM, "payload=%7Bnot+json", 401),
+        "unsigned, binary garbage": (FORM, b"\xff\xfe\x00payload=\x80\x81", 401),
+        "wrong secret": ({**FORM, **sign("wrong", command_body())}, command_body(), 401),
+        "stale timestamp": ({**FORM, **sign(SECRET, command_body(), timestamp=1_000_000_000)}, command_body(), 401),
+        "signature of another body": ({**FORM, **sign(SECRET, command_body("other"))}, command_body(), 401),
+        "timestamp not a number": ({**FORM, "X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}, command_body(), 401),
+        "signed, payload not JSON": ({**FORM, **sign(SECRET, "payload=%7Bnot+json")}, "payload=%7Bnot+json", 400),
+        "signed, payload a JSON list": ({**FORM, **sign(SECRET, "payload=%5B1%5D")}, "payload=%5B1%5D", 400),
+        "signed, JSON body not JSON": ({**JSON, **sign(SECRET, "{oops")}, "{oops", 400),
+        # slack_sdk checks signatures over text: bytes that are not UTF-8 cannot be Slack's
+        "signed, not UTF-8": ({**FORM, **sign(SECRET, b"payload=\xff\xfe")}, b"payload=\xff\xfe", 401),
+        "signed, empty": ({**FORM, **sign(SECRET, "")}, "", 400),
+    }
 
 
-@pytest.mark.parametrize("case", list(HOSTILE))
+@pytest.mark.parametrize("case", list(hostile_requests()))
 async def test_a_hostile_request_is_refused_before_parsing_and_logged_briefly(
     door: Door, case: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    headers, body, status = HOSTILE[case]
+    headers, body, status = hostile_requests()[case]
     caplog.set_level(logging.DEBUG)
     async with aiohttp.ClientSession() as session, session.post(door.url, data=body, headers=headers) as answer:
         assert answer.status == status
