@@ -112,7 +112,8 @@ class RequestGuard:
     for bolt, or a Refusal."""
 
     def __init__(self, signing_secret: str, *, monotonic: Monotonic = system_monotonic, max_body: int = MAX_BODY_BYTES) -> None:
-        self.verifier = SignatureVerifier(signing_secret)
+        # No secret (Socket Mode, where no request comes this way): every request is refused.
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.max_body = max_body
         self.log = LogLimiter(monotonic=monotonic)
 
@@ -123,7 +124,7 @@ class RequestGuard:
             return self._refuse(request, Refusal(413, "body too large"))
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
         signature = request.headers.get("X-Slack-Signature")
-        if not timestamp or not signature:
+        if not timestamp or not signature or self.verifier is None:
             return self._refuse(request, Refusal(401, "no signature"))
         try:
             valid = self.verifier.is_valid(raw, timestamp, signature)

@@ -133,3 +133,16 @@ async def test_a_well_signed_request_still_works(door: Door) -> None:
     assert (await door.fake.response("ok"))["response_type"] == "ephemeral"
     await door.fake.response("d")
     assert [c for c, _, _ in door.service.seen][0] == "quantum"
+
+
+async def test_without_a_signing_secret_every_request_is_refused() -> None:
+    """Socket Mode has no signing secret (and gets no HTTP requests): the guard still builds,
+    and refuses whatever might reach it."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from adapters.slack.guard import RequestGuard
+
+    guard = RequestGuard("")
+    request = make_mocked_request("POST", "/slack/events", headers={**FORM, **sign("", command_body())})
+    refusal = await guard.check(request)
+    assert not isinstance(refusal, str) and refusal.status == 401

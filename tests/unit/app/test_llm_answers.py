@@ -26,7 +26,7 @@ from tests.support.llm_api import Reply as LLMReply
 
 WHO = Actor("console", "ada", "ada")
 WHERE = Place("console", "console")
-BOUND = 20.0  # seconds a wait may take before the test fails (never reached when it passes)
+BOUND = 120.0  # seconds a wait may take before the test fails (never reached when it passes; the CI machine is loaded)
 
 
 def llm_settings(tmp_path: Path, url: str, **overrides: Any) -> Settings:
@@ -66,10 +66,12 @@ async def test_a_search_answers_with_offline_summaries_while_the_llm_is_held(tmp
         assert held_llm.in_flight == 1 and held_llm.max_in_flight == 1  # LLM_BACKGROUND_CONCURRENCY=1
         held_llm.release()
         await asyncio.wait_for(runtime.summaries.drained(), BOUND)
-        later = await asyncio.wait_for(runtime.service.handle_command("diffusion", WHO, WHERE), BOUND)
-        assert [i.paper.id for i in later.items] == [i.paper.id for i in first.items]
-        assert set(summarizers(later)) == {"llm"}  # a later view shows the LLM version
-        assert held_llm.count == len(first.items)  # one LLM call per paper, none for the second view
+        # A later view shows the LLM version (each paper of the first answer, by id: the LLM's
+        # texts are indexed with the papers, so the same search may now rank them differently).
+        for item in first.items:
+            later = await asyncio.wait_for(runtime.service.handle_command(f"paper {item.paper.id}", WHO, WHERE), BOUND)
+            assert summarizers(later) == ["llm"], item.paper.id
+        assert held_llm.count == len(first.items)  # one LLM call per paper, none for the later views
     finally:
         await runtime.stop()
         await runtime.shutdown()
