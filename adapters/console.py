@@ -1,6 +1,8 @@
 """The console adapter: a terminal chat. Type `/papers ...` exactly as in Slack or Discord.
 
-It is also a channel ("console") that receives digests, and the place where the console user's
+A command whose work is slow (`paper <id>` looked up on arXiv) prints the core's interim reply
+first ("Looking up … on arXiv…") and its answer when it comes. It is also a channel ("console")
+that receives digests, and the place where the console user's
 DM alerts print. It reads standard input line by line, so it works when stdin is a pipe or a
 file: at the end of input it sets `finished`, and `paperbot run` finishes in-flight work and
 exits 0. Every paper URL is printed in full (not only as a terminal hyperlink) so it can be
@@ -85,7 +87,13 @@ class ConsoleAdapter:
             self.finished.set()
             return None
         assert self._service is not None, "start() first"
-        reply = await self._service.handle_command(text, self.actor, self.place)
+
+        async def progress(interim: Reply) -> None:
+            # The terminal cannot replace a line already printed: the interim prints first, the
+            # answer after it.
+            self._write(render_text(interim, color=self.color))
+
+        reply = await self._service.handle_command(text, self.actor, self.place, progress=progress)
         self._write(render_text(reply, color=self.color))
         return reply
 

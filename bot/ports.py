@@ -13,7 +13,7 @@ Delivery failures are raised as `bot.core.errors` classes: `RetryAfter` (rate li
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol, TypedDict, runtime_checkable
 
 from aiohttp import web
@@ -63,11 +63,20 @@ render tests and, for every adapter, by the contract suite (each part survives
 `json.loads(json.dumps(part))` unchanged)."""
 
 
+Progress = Callable[[Reply], Awaitable[None]]
+"""How an adapter shows an interim reply (`Reply.interim`) at once, while a command's slow work
+runs: a real chat message, which the final reply to the same command then replaces (Slack:
+`respond` with replace_original; Discord: edit_original_response; console: printed first)."""
+
+
 class ServiceAPI(Protocol):
     """What adapters may ask of the core (implemented by `bot.chat.service.BotService`)."""
 
-    async def handle_command(self, command: str | Command, who: Actor, where: Place) -> Reply:
-        """Run a `/papers` command (text or typed) and return the reply to show."""
+    async def handle_command(
+        self, command: str | Command, who: Actor, where: Place, *, progress: Progress | None = None
+    ) -> Reply:
+        """Run a `/papers` command (text or typed) and return the reply to show. Before slow
+        work (looking a paper up on arXiv) the service calls `progress` with an interim reply."""
         ...
 
     def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
@@ -88,6 +97,17 @@ class ServiceAPI(Protocol):
 
     def digest_form(self, who: Actor, where: Place) -> DigestForm:
         """The digest settings of a channel as a form (saved as a DigestOnCommand)."""
+        ...
+
+    def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
+        """A Share button's token for `reply` as it was shown to `who` in `where`: kept in the
+        store for a while, good for one share, by that person, in that place."""
+        ...
+
+    def take_shared(self, token: str, who: Actor, where: Place) -> Reply | None:
+        """The reply a Share token was issued for, once, to the person and place it was issued
+        to (ready to post publicly); None for a token that was forged, used, expired or issued
+        to someone else or elsewhere."""
         ...
 
 

@@ -260,6 +260,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = _setting(SecretStr(""), "LLM API key (never logged).", SUMMARIES)
     llm_model: str = _setting("", "LLM model name, e.g. gpt-4o-mini or claude-3-5-haiku-latest.", SUMMARIES)
     llm_concurrency: PositiveWholeNumber = _setting(2, "LLM requests in flight at once.", SUMMARIES)
+    llm_background_concurrency: PositiveWholeNumber = _setting(1, "LLM requests at once for papers already answered with their offline summary (commands and the site never wait for the LLM; these upgrade the summary for the next view). Within LLM_CONCURRENCY.", SUMMARIES)
+    llm_queue_size: PositiveWholeNumber = _setting(500, "Papers waiting for an LLM summary after an answer showed their offline one; when full, the background pass picks them up later.", SUMMARIES)
     llm_timeout: PositiveNumber = _setting(60.0, "Seconds before one LLM request is abandoned (the offline summary is used).", SUMMARIES)
     llm_daily_token_budget: WholeNumberOrZero = _setting(200000, "Tokens per UTC day across all LLM calls (0 = no limit); when spent, the offline summary is used.", SUMMARIES)
     summarize_background: Flag = _setting(True, "Summarize new papers in the background (bounded batches).", SUMMARIES)

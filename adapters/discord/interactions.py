@@ -3,9 +3,13 @@
 Discord wants an answer within 3 seconds. Commands that are pure and instant (help, topics) are
 answered directly; every other command is deferred first (`defer(ephemeral=True, thinking=True)`,
 the user sees "paperbot is thinking...") and answered with follow-ups, which may come for 15
-minutes. Results are private (ephemeral) unless the core says otherwise (`/papers email` always
+minutes. A command whose work is slow (`paper <id>` looked up on arXiv) shows the core's interim
+reply in place of "thinking..." (edit_original_response), and the final answer then replaces it
+the same way. Results are private (ephemeral) unless the core says otherwise (`/papers email` always
 is: its answer names the address, which nobody else may see); a private, shareable
-result carries a "Share" button that reposts it publicly with "Shared by @user". Errors are
+result carries a "Share" button that reposts it publicly with "Shared by @user": the button
+carries no value, and what it reposts is the message Discord says it is on (the answer as shown;
+Discord only sends clicks on components of real messages), so it runs no command. Errors are
 always private. Every message is sent with mentions disabled.
 
 Feedback buttons (👍 Relevant, 👎 Not for me, 🔖 Save) are answered at once and privately: the
@@ -30,7 +34,7 @@ import discord
 
 import bot.chat.grammar as cmd
 from adapters.discord.commands import HELP_TEXT
-from adapters.discord.messages import NO_MENTIONS, build_view, send_kwargs
+from adapters.discord.messages import NO_MENTIONS, build_view, edit_kwargs, send_kwargs
 from adapters.discord.render import (
     MAX_LABEL,
     SHARE_ID,
@@ -144,23 +148,38 @@ class InteractionResponder:
         if deferred:
             await interaction.response.defer(ephemeral=True, thinking=True)
             self._acked(interaction, started)
+        interim_shown = False
+
+        async def progress(interim: Reply) -> None:
+            nonlocal interim_shown
+            if not interaction.response.is_done():
+                await interaction.response.defer(ephemeral=True, thinking=True)
+            await interaction.edit_original_response(**edit_kwargs(render_reply(interim)[0]))
+            interim_shown = True
+
         try:
-            reply = await self.service.handle_command(command, who, where)
+            reply = await self.service.handle_command(command, who, where, progress=progress)
         except Exception:  # the service answers errors itself; this is the last line of defence
             log.exception("command %s failed", type(command).__name__)
             reply = _error_reply(_SORRY)
         if isinstance(command, PRIVATE_ALWAYS):
             reply = replace(reply, private=True, shareable=False)
-        await self.answer(interaction, reply)
+        await self.answer(interaction, reply, replace_interim=interim_shown)
         if not deferred:
             self._acked(interaction, started)
 
-    async def answer(self, interaction: discord.Interaction, reply: Reply) -> None:
-        """Send a reply as the interaction's response (or its follow-ups when already deferred)."""
+    async def answer(self, interaction: discord.Interaction, reply: Reply, *, replace_interim: bool = False) -> None:
+        """Send a reply as the interaction's response (or its follow-ups when already deferred).
+        `replace_interim`: the original response shows an interim reply, which the answer's
+        first part replaces (a public answer leaves it saying where the answer went)."""
         parts = render_reply(reply)
         private = reply.private or reply.is_error
         try:
-            if not interaction.response.is_done():
+            if replace_interim:
+                first = parts[0] if private else {"content": "Posted in the channel."}
+                await interaction.edit_original_response(**edit_kwargs(first))
+                parts = parts[1:] if private else parts
+            elif not interaction.response.is_done():
                 await interaction.response.send_message(ephemeral=private, **send_kwargs(parts[0]))
                 parts = parts[1:]
             elif not private:

@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 import aiohttp
 import discord
 
-from adapters.discord.types import BUTTON, SendArguments, number, objects, text_or_none
+from adapters.discord.types import (
+    BUTTON,
+    EditArguments,
+    SendArguments,
+    number,
+    objects,
+    text_or_none,
+)
 from bot.core.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -79,6 +86,18 @@ def send_kwargs(part: Part) -> SendArguments:
     if view is not None:
         kwargs["view"] = view
     return kwargs
+
+
+def edit_kwargs(part: Part) -> EditArguments:
+    """Keyword arguments for `edit_original_response`: the part replaces the message whole
+    (content, embeds and buttons it does not have are removed)."""
+    content = part.get("content")
+    return {
+        "content": str(content) if content else None,
+        "embeds": [discord.Embed.from_dict(e) for e in objects(part.get("embeds", []))],
+        "view": build_view(objects(part.get("components", []))),
+        "allowed_mentions": NO_MENTIONS,
+    }
 
 
 def _retry_after(exc: discord.HTTPException) -> float:

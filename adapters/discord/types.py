@@ -86,6 +86,15 @@ class SendArguments(TypedDict):
     view: NotRequired[discord.ui.View]
 
 
+class EditArguments(TypedDict):
+    """Keyword arguments of `edit_original_response` replacing a message whole."""
+
+    allowed_mentions: discord.AllowedMentions
+    content: str | None
+    embeds: list[discord.Embed]
+    view: discord.ui.View | None
+
+
 # --- reading a stored part -------------------------------------------------------------------------
 
 

@@ -5,8 +5,11 @@ Modes:
   opens the websocket (`apps.connections.open`, called through SLACK_API_URL like every other
   Web API call); `start()` returns once connected (or keeps trying in the background after
   `CONNECT_TIMEOUT` seconds).
-- **HTTP mode** otherwise: `POST /slack/events` (slash commands, interactivity and events; bolt
-  verifies each request with SLACK_SIGNING_SECRET and answers 401 to a bad signature). Under
+- **HTTP mode** otherwise: `POST /slack/events` (slash commands, interactivity and events).
+  Before bolt sees a request, guard.py reads its body (at most 1 MiB), checks its signature
+  with SLACK_SIGNING_SECRET on the raw bytes, and only then parses it: 401 for a missing, bad or
+  stale signature, 400 for a signed body bolt could not parse, 413 for an oversized one, each
+  logged as at most one short line a minute. Under
   `paperbot run` the core's one web server (bot/web) serves these routes beside the site,
   /healthz and /readyz on HTTP_HOST:HTTP_PORT (`http_routes`); on its own (WEB_ENABLED=false,
   tests) the adapter serves them, and `GET /healthz`, on an aiohttp server of its own.
@@ -35,11 +38,13 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.delivery import AUTH_ERRORS, MIN_POST_INTERVAL, RateLimitRetry, SlackDelivery
+from adapters.slack.guard import Refusal, RequestGuard
 from adapters.slack.installs import INSTALL_PATH, REDIRECT_PATH, bot_token_of, oauth_settings
 from adapters.slack.listeners import PLATFORM, AdminCheck, SlackListeners
 from adapters.slack.manifest import BOT_SCOPES
@@ -137,6 +142,7 @@ class SlackAdapter:
             self.admins, self.delivery, installations=self.installations, sleep=sleep, metrics=metrics, monotonic=monotonic
         )
         self.listeners.attach(self.app, settings.slack_command)
+        self.guard = RequestGuard(settings.slack_signing_secret.get_secret_value(), monotonic=monotonic)
         self.bot_user_id = ""
         self.team_id = ""
         self.http_port: int | None = None
@@ -262,7 +268,10 @@ class SlackAdapter:
     async def _http_events(self, request: web.Request) -> web.Response:
         if self._routes_taken and not self._started:
             return web.Response(status=503, text="starting")
-        bolt_request = await to_bolt_request(request)
+        checked = await self.guard.check(request)
+        if isinstance(checked, Refusal):
+            return web.Response(status=checked.status, text="invalid request" if checked.status != 401 else "invalid signature")
+        bolt_request = AsyncBoltRequest(body=checked, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

@@ -4,10 +4,14 @@ and the one error handler.
 
 Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, so Slack's 3-second
 deadline never depends on the work; the answer then goes through the command's `response_url`
-with bolt's `respond` (ephemeral when the Reply is private, `in_channel` otherwise, never
-replacing the original; at most 5 messages, a longer answer is cut with a note). A private,
-shareable answer ends with a "Share to channel" button that re-runs the command and posts it
-`in_channel`, "Shared by @user". Each paper has a "Details" button: its details are posted as a
+with bolt's `respond` (ephemeral when the Reply is private, `in_channel` otherwise; at most 5
+messages, a longer answer is cut with a note). A command whose work is slow (`paper <id>` looked
+up on arXiv) first gets the core's interim reply through `respond`, and the final answer then
+replaces it (`replace_original`). A private, shareable answer ends with a "Share to channel"
+button whose value is only a token the core issued for that answer, that person and that place
+(`ServiceAPI.keep_for_sharing`): Share posts exactly that answer `in_channel`, "Shared by @user",
+once; a forged, replayed, expired or someone else's token gets a short private note, and no
+button value is ever run as a command. Each paper has a "Details" button: its details are posted as a
 thread reply under a channel message, or answered ephemerally under an ephemeral one (and when
 the bot cannot post in the channel).
 
@@ -90,10 +94,8 @@ from adapters.slack.render import (
     SHARE_ACTION,
     mark_choice,
     parse_feedback_action,
-    parse_share_value,
     render_reply,
     section,
-    share_value,
 )
 from adapters.slack.shortcuts import SHORTCUTS, linked_paper, shortcut_for
 from adapters.slack.types import (
@@ -291,9 +293,12 @@ async def _respond_waiting_out_429(respond: AsyncRespond, message: ResponseMessa
     return await respond(**message)
 
 
-async def respond_parts(respond: AsyncRespond, parts: Sequence[Message], *, ephemeral: bool, sleep: Sleep = asyncio.sleep) -> None:
+async def respond_parts(
+    respond: AsyncRespond, parts: Sequence[Message], *, ephemeral: bool, sleep: Sleep = asyncio.sleep, replace_first: bool = False
+) -> None:
     """Send parts through the request's response_url (at most 5 messages; a longer answer is cut
-    with a note). Failures are logged: nobody is left to tell."""
+    with a note). `replace_first`: the first part replaces the message the response_url posted
+    last (an interim reply). Failures are logged: nobody is left to tell."""
     if not respond.response_url:
         log.warning("slack: no response_url to answer with")
         return
@@ -301,10 +306,10 @@ async def respond_parts(respond: AsyncRespond, parts: Sequence[Message], *, ephe
         cut = len(parts) - (MAX_RESPONSES - 1)
         note = f"…and {cut} more message{'s' if cut != 1 else ''} cut here (Slack allows {MAX_RESPONSES} answers per command). Narrow the query to see the rest."
         parts = [*parts[: MAX_RESPONSES - 1], {"text": note, "blocks": [section(note)]}]
-    for part in parts:
+    for index, part in enumerate(parts):
         message: ResponseMessage = {
             "response_type": "ephemeral" if ephemeral else "in_channel",
-            "replace_original": False,
+            "replace_original": replace_first and index == 0,
             "text": part.get("text") or " ",
             "blocks": as_dicts(part.get("blocks") or []),
         }
@@ -492,13 +497,16 @@ class SlackListeners:
             raise RuntimeError("SlackAdapter.start() was not called")
         return self.service
 
-    async def _respond(self, respond: AsyncRespond, parts: Sequence[Message], *, ephemeral: bool, owner: str = "") -> None:
+    async def _respond(
+        self, respond: AsyncRespond, parts: Sequence[Message], *, ephemeral: bool, owner: str = "", replace_first: bool = False
+    ) -> None:
         """Answer through the response_url; private parts with feedback buttons are remembered
-        for `owner` (the clicker to be, by Slack user id) so a click can show the choice."""
+        for `owner` (the clicker to be, by Slack user id) so a click can show the choice.
+        `replace_first`: the first part replaces the interim reply posted last."""
         if ephemeral and owner:
             # The remembered copy is the same message with stamped block_ids.
             parts = [cast(Message, self._remember(owner, part)) for part in parts]
-        await respond_parts(respond, parts, ephemeral=ephemeral, sleep=self._sleep)
+        await respond_parts(respond, parts, ephemeral=ephemeral, sleep=self._sleep, replace_first=replace_first)
 
     def _remember(self, owner: str, part: Mapping[str, Any], token: str = "") -> RawMessage:
         """The part with its feedback rows' block_ids carrying a fresh token, kept under that
@@ -565,9 +573,7 @@ class SlackListeners:
                 await self._respond(respond, render_reply(Reply(text=problem, is_error=True)), ephemeral=True)
             return
         actor = await actor_in(context)
-        reply = await self._service().handle_command(text, actor, place_in(context))
-        private = reply.private or reply.is_error
-        await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=private, owner=caller_in(context).user_id)
+        reply = await self._answer(text, actor, place_in(context), respond, owner=caller_in(context).user_id)
         if not reply.is_error and changes_home(text):
             await self._publish_home(context, actor)
 
@@ -575,8 +581,9 @@ class SlackListeners:
         """A Details button: the paper in full, in the message's thread (or ephemeral)."""
         paper_id = str(first_action(body).get("value", ""))
         place = place_in(context)
-        reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), await actor_in(context), place)
-        private = render_reply(reply, share=share_value(paper_id=paper_id))
+        actor = await actor_in(context)
+        reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), actor, place)
+        private = render_reply(reply, share=self._share_token(reply, actor, place))
         container = mapping(body, "container")
         thread_ts = container.get("message_ts") or mapping(body, "message").get("ts")
         if reply.is_error or container.get("is_ephemeral") or not thread_ts or not place.channel_id:
@@ -593,18 +600,14 @@ class SlackListeners:
             await self._respond(respond, private, ephemeral=True, owner=caller_in(context).user_id)
 
     async def share(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
-        """The Share button: re-run the command and post the answer in the channel."""
-        kind, value = parse_share_value(str(body["actions"][0].get("value", "")))
-        if not kind:
-            await self._respond(respond, render_reply(Reply(text="That button no longer works.", is_error=True)), ephemeral=True)
+        """The Share button: post the answer its token was issued for, exactly as that person
+        was shown it, in the channel; anything else gets a short private note."""
+        token = str(body["actions"][0].get("value", ""))
+        shared = self._service().take_shared(token, await actor_in(context), place_in(context))
+        if shared is None:
+            note = "That Share button no longer works (it was used already, it expired, or it is not yours)."
+            await self._respond(respond, render_reply(Reply(text=note, is_error=True)), ephemeral=True)
             return
-        actor = await actor_in(context)
-        command = PaperCommand(paper_id=value) if kind == "paper" else value
-        reply = await self._service().handle_command(command, actor, place_in(context))
-        if reply.is_error:
-            await self._respond(respond, render_reply(reply), ephemeral=True)
-            return
-        shared = replace(reply, private=False, shareable=False, offers_feedback=False)
         await self._respond(respond, render_reply(shared, shared_by=caller_in(context).user_id), ephemeral=False)
 
     async def feedback(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
@@ -651,6 +654,43 @@ class SlackListeners:
             log.warning("slack: redrawing the clicked message answered %s %s", answer.status_code, str(answer.body)[:200])
             return False
         return True
+
+    # --- answering a command -----------------------------------------------------------------
+
+    async def _answer(
+        self, command: str, actor: Actor, place: Place, respond: AsyncRespond, *, ephemeral: bool = False, owner: str = ""
+    ) -> Reply:
+        """Run a command and answer it through `respond`: the core's interim reply (if its work
+        is slow) at once, then the final one in its place; a private, shareable answer gets a
+        Share token. `ephemeral` forces a private answer (message shortcuts); `owner` is the Slack
+        user a private answer's feedback buttons are remembered for."""
+        interim_shown = False
+
+        async def progress(interim: Reply) -> None:
+            nonlocal interim_shown
+            await self._respond(respond, render_reply(interim), ephemeral=True)
+            interim_shown = True
+
+        reply = await self._service().handle_command(command, actor, place, progress=progress)
+        private = ephemeral or reply.private or reply.is_error
+        parts = render_reply(reply, share=self._share_token(reply, actor, place) if private else None)
+        if interim_shown and not private:
+            # An ephemeral interim cannot become a channel message: it says where the answer went.
+            await self._respond(respond, render_reply(Reply(text="Posted in the channel.")), ephemeral=True, replace_first=True)
+            interim_shown = False
+        await self._respond(respond, parts, ephemeral=private, owner=owner, replace_first=interim_shown)
+        return reply
+
+    def _share_token(self, reply: Reply, actor: Actor, place: Place) -> str | None:
+        """A Share token for a private, shareable answer (None for any other, or when the
+        store cannot keep one: the answer then goes out without its Share button)."""
+        if not (reply.shareable and reply.private) or reply.is_error or reply.interim:
+            return None
+        try:
+            return self._service().keep_for_sharing(reply, actor, place)
+        except Exception:
+            log.warning("slack: could not keep the answer for sharing; no Share button", exc_info=True)
+            return None
 
     # --- the App Home tab ----------------------------------------------------------------------
 
@@ -807,8 +847,7 @@ class SlackListeners:
             return
         text = shortcut.command.format(id=paper_id)
         actor = await actor_in(context)
-        reply = await self._service().handle_command(text, actor, place_in(context))
-        await self._respond(respond, render_reply(reply, share=share_value(text)), ephemeral=True, owner=caller_in(context).user_id)
+        reply = await self._answer(text, actor, place_in(context), respond, ephemeral=True, owner=caller_in(context).user_id)
         if not reply.is_error and changes_home(text):  # "Save paper": the Home lists saved papers
             await self._publish_home(context, actor)
 

@@ -45,7 +45,6 @@ and whitespace are percent-encoded. Inside `<url|title>` the title has `|` repla
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -294,25 +293,6 @@ def text_sections(text: str, limit: int = MAX_SECTION_TEXT) -> list[Block]:
     return sections
 
 
-def share_value(command: str | None = None, *, paper_id: str | None = None) -> str | None:
-    """The Share button's value: what to re-run (command text or one paper), as JSON."""
-    value = json.dumps({"p": paper_id} if paper_id else {"c": command or ""}, ensure_ascii=False)
-    return value if len(value) <= MAX_BUTTON_VALUE else None
-
-
-def parse_share_value(value: str) -> tuple[str, str]:
-    """("paper", id) or ("command", text) from a Share button's value; ("", "") if invalid."""
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return "", ""
-    if isinstance(data, dict) and isinstance(data.get("p"), str):
-        return "paper", data["p"]
-    if isinstance(data, dict) and isinstance(data.get("c"), str):
-        return "command", data["c"]
-    return "", ""
-
-
 # --- items ---------------------------------------------------------------------------------
 
 
@@ -434,8 +414,9 @@ def render_reply(
 ) -> list[Message]:
     """A Reply as Slack messages, each within every Block Kit limit (pure).
 
-    `share` is the Share button's value (see `share_value`); the button is shown only on a
-    private, shareable reply. `shared_by` (a Slack user id) adds "Shared by @user" on top.
+    `share` is the Share button's value: the token the core issued for this answer
+    (`ServiceAPI.keep_for_sharing`), nothing else; the button is shown only on a private,
+    shareable reply. `shared_by` (a Slack user id) adds "Shared by @user" on top.
     `details_buttons=False` leaves out the per-paper Details buttons (thread replies)."""
     units: list[_Unit] = []
     if shared_by and _USER_ID.match(shared_by):
@@ -464,7 +445,7 @@ def render_reply(
         lines = [line for line in (fit(raw, 1000) for raw in reply.footer.splitlines()) if line.strip()]
         if lines:
             units.append(_Unit([context(["\n".join(lines)])]))
-    if share and reply.shareable and reply.private and not reply.is_error:
+    if share and len(share) <= MAX_BUTTON_VALUE and reply.shareable and reply.private and not reply.is_error:
         actions: ActionsBlock = {"type": "actions", "elements": [button("Share to channel", SHARE_ACTION, share)]}
         units.append(_Unit([actions]))
     if reply.digest_settings:

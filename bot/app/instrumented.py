@@ -23,7 +23,7 @@ from bot.core.home import Home
 from bot.core.logcontext import log_context
 from bot.core.metrics import Metrics
 from bot.core.models import Actor, Place, Reply
-from bot.ports import ServiceAPI
+from bot.ports import Progress, ServiceAPI
 
 _Run = Callable[[], Awaitable[Reply]]
 
@@ -55,9 +55,11 @@ class InstrumentedService:
         self.inner = inner
         self.metrics = metrics
 
-    async def handle_command(self, command: str | Command, who: Actor, where: Place) -> Reply:
+    async def handle_command(
+        self, command: str | Command, who: Actor, where: Place, *, progress: Progress | None = None
+    ) -> Reply:
         """Run the command through the wrapped service, counted, timed and logged with its ids."""
-        return await self._measured(command_kind(command), who, where, lambda: self.inner.handle_command(command, who, where))
+        return await self._measured(command_kind(command), who, where, lambda: self.inner.handle_command(command, who, where, progress=progress))
 
     async def item_action(self, action: str, paper_id: str, who: Actor, where: Place) -> Reply:
         """A feedback click, measured like a command of kind `action_<action>`."""
@@ -95,3 +97,11 @@ class InstrumentedService:
     def digest_form(self, who: Actor, where: Place) -> DigestForm:
         """A channel's digest settings form, from the wrapped service."""
         return self.inner.digest_form(who, where)
+
+    def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
+        """A Share token for `reply` as shown, from the wrapped service."""
+        return self.inner.keep_for_sharing(reply, who, where)
+
+    def take_shared(self, token: str, who: Actor, where: Place) -> Reply | None:
+        """The reply a Share token was issued for, from the wrapped service."""
+        return self.inner.take_shared(token, who, where)

@@ -8,11 +8,15 @@
 
 Background work is one set of tracked tasks (`spawn`): one fetch loop per source (each on its
 own schedule, so a slow, hanging or rate-limited source delays only itself), the scheduler tick
-(due digests, alert batches, the outbox) and the summarizer's background pass.
+(due digests, alert batches, the outbox), the summarizer's background pass and the workers of
+the LLM queue (LLM_BACKGROUND_CONCURRENCY of them). Answers (commands, the site) never wait for
+the LLM: they are given `summaries.for_answers()`, which answers from the cache or with the
+offline summary and queues the LLM work (bot.enrich.summarize.cache).
 
 Stopping (SIGTERM/SIGINT) sets `stopping`, which the outbox checks before every part: no new
 send starts. Fetch loops and the summarizer are cancelled at once (nothing half-written: each
-ingest is one transaction). A send already in flight gets SHUTDOWN_GRACE seconds (default 5)
+ingest is one transaction), and so are the LLM queue's workers and every LLM call in flight
+(`Summaries.stop`, quietly: an answer already given kept its offline summary). A send already in flight gets SHUTDOWN_GRACE seconds (default 5)
 for the platform's answer to be recorded; whatever has not finished then is cancelled (such a
 send is repeated at most once, see bot.delivery.outbox). The adapters then get
 ADAPTER_STOP_TIMEOUT seconds to close, so the process exits within about 10 s with everything
@@ -168,9 +172,10 @@ class Runtime:
             found = await api.fetch_ids(http, [paper_id])
             return found[0] if found else None
 
+        answers = summaries.for_answers()  # commands never wait for the LLM
         service = BotService(
             store=store,
-            summaries=summaries,
+            summaries=answers,
             search=search,
             clock=clock,
             digests=digests,
@@ -180,7 +185,7 @@ class Runtime:
             command_name=settings.slack_command,
             new_digest=lambda where: default_settings(where.platform, where.channel_id, settings),
             feedback=FeedbackCommands(
-                store=store, ranker=ranker, summaries=summaries, clock=clock, lookup_paper=lookup
+                store=store, ranker=ranker, summaries=answers, clock=clock, lookup_paper=lookup
             ),
         )
         if settings.channels_file:
@@ -227,6 +232,9 @@ class Runtime:
                 self.search.catch_up()  # index the new summary texts and tags now, not in a search
 
             self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer", interruptible=True)
+        if self.summaries.llm is not None:
+            for number in range(settings.llm_background_concurrency):
+                self.spawn(self.summaries.work_queue(), f"llm queue {number + 1}", interruptible=True)
         self.ready = True
         log.info("paperbot running: adapters %s, %d sources", ", ".join(self.adapters), len(self.sources))
 
@@ -234,7 +242,7 @@ class Runtime:
         """Serve the site, feeds, /healthz, /readyz and the adapters' routes; logs its URL once.
         A taken port is logged, not fatal: chat and email delivery go on without the site."""
         site = Site(
-            store=self.store, search=self.search, summaries=self.summaries, clock=self.clock,
+            store=self.store, search=self.search, summaries=self.summaries.for_answers(), clock=self.clock,
             settings=self.settings, refresh_every=min((s.interval for s in self.sources), default=3600.0),
             link_secret=self.link_secret, email=self.email,
         )
@@ -276,6 +284,7 @@ class Runtime:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, *self._interruptible, return_exceptions=True)
+        await self.summaries.stop()  # LLM calls the cancelled work left running
         if any(task.get_name() != "delivery idle" for task in pending):
             log.warning(
                 "stopping: work still running after %.0f s was cancelled; a message send it had in "

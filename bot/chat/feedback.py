@@ -17,6 +17,7 @@ import bot.chat.grammar as cmd
 from bot.chat.present import make_items
 from bot.core.clock import Clock
 from bot.core.errors import SourceError, UserInputError
+from bot.core.ids import is_arxiv_base
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply
 from bot.ports import SummaryProvider
 from bot.rank.ranking import Ranker
@@ -40,9 +41,10 @@ class PaperNotFound(UserInputError):
 
 async def find_paper(store: Store, lookup: PaperLookup | None, clock: Clock, paper_id: str) -> Paper:
     """A stored paper, or one looked up on arXiv and stored; raises PaperNotFound, or
-    UserInputError when arXiv cannot be reached."""
+    UserInputError when arXiv cannot be reached. Only an arXiv id is looked up: a button's value
+    comes from the platform's request and may be anything."""
     paper = store.papers.get(paper_id)
-    if paper is None and lookup is not None:
+    if paper is None and lookup is not None and is_arxiv_base(paper_id):
         try:
             fetched = await lookup(paper_id)
         except SourceError as exc:
@@ -51,7 +53,7 @@ async def find_paper(store: Store, lookup: PaperLookup | None, clock: Clock, pap
             store.papers.ingest([fetched], clock())
             paper = store.papers.get(paper_id)
     if paper is None:
-        raise PaperNotFound(f"no paper {paper_id} on arXiv or in the store")
+        raise PaperNotFound(f"no paper {paper_id[:60]} on arXiv or in the store")
     return paper
 
 

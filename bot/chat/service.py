@@ -1,21 +1,31 @@
 """BotService: the one facade adapters call. Platform-neutral in, platform-neutral out.
 
-`handle_command(text or Command, who, where) -> Reply` parses (when given text), checks
-permissions, runs the command against the store and returns a Reply. Errors a user caused come
-back as private one-line replies, never as exceptions. Digest and subscription commands are
+`handle_command(text or Command, who, where, progress=...) -> Reply` parses (when given text),
+checks permissions, runs the command against the store and returns a Reply. Errors a user caused
+come back as private one-line replies, never as exceptions. Answers never wait for the LLM (the
+runtime gives this service `Summaries.for_answers()`). `paper <id>` for a paper not in the store
+looks it up on arXiv: it first shows an interim reply through `progress` ("Looking up … on
+arXiv"), and the look-up gets LOOKUP_SECONDS, so the final answer or a clear failure comes within
+PAPER_ANSWER_SECONDS.
+
+Share: `keep_for_sharing` keeps a private answer as it was shown behind a single-use token
+(bot/store/shares.py, SHARE_TTL) bound to the person and the place; `take_shared` gives it back
+once, to them, there. A Share button carries only the token, so it can post nothing but what
+that person was shown, and run no command. Digest and subscription commands are
 handled by their own slices (bot.digests.commands, bot.alerts.alerts); scheduled work (digests, alerts) is the
 scheduler's (bot.app.scheduler), which `paperbot run` ticks directly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import bot.chat.grammar as cmd
-from bot.chat.feedback import FeedbackCommands, PaperLookup, find_paper, record_shown
+from bot.chat.feedback import FeedbackCommands, PaperLookup, PaperNotFound, find_paper, record_shown
 from bot.chat.forms import NewDigest, digest_form
 from bot.chat.home import HomeContext, build_home
 from bot.chat.present import describe_subscription, make_items
@@ -24,9 +34,11 @@ from bot.core.clock import Clock
 from bot.core.errors import PaperbotError, UserInputError
 from bot.core.forms import DigestForm
 from bot.core.home import Home
-from bot.core.models import Actor, ChannelSettings, ItemGroup, Place, Reply
+from bot.core.ids import is_arxiv_base
+from bot.core.models import Actor, ChannelSettings, ItemGroup, Paper, Place, Reply
+from bot.delivery.outbox import reply_from_json, reply_to_json
 from bot.enrich.taxonomy import TAXONOMY, resolve_topic
-from bot.ports import SummaryProvider
+from bot.ports import Progress, SummaryProvider
 from bot.search.engine import SearchEngine
 from bot.search.query import SearchQuery
 from bot.store import Store
@@ -34,6 +46,10 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 __all__ = ["BotService", "PaperLookup", "describe_search"]
+
+PAPER_ANSWER_SECONDS = 15.0  # `paper <id>`: the final answer or a clear failure within this
+LOOKUP_SECONDS = 12.0  # of which the arXiv look-up may take this much (the rest: summary, sending)
+SHARE_TTL = timedelta(hours=24)  # an ephemeral answer stays on screen until the client reloads
 
 FEEDBACK_COMMANDS = (
     cmd.FeedbackCommand,
@@ -78,6 +94,7 @@ class BotService:
         command_name: str = "/papers",
         new_digest: NewDigest | None = None,
         feedback: FeedbackCommands | None = None,
+        lookup_seconds: float = LOOKUP_SECONDS,
     ) -> None:
         self.store = store
         self.summaries = summaries
@@ -90,14 +107,18 @@ class BotService:
         self.command_name = command_name
         self.new_digest: NewDigest = new_digest or (lambda where: ChannelSettings(where.platform, where.channel_id))
         self.feedback = feedback
+        self.lookup_seconds = lookup_seconds
 
     # --- the adapter-facing API ---------------------------------------------------------------
 
-    async def handle_command(self, command: str | cmd.Command, who: Actor, where: Place) -> Reply:
-        """Run one command; user errors and failures come back as private one-line replies."""
+    async def handle_command(
+        self, command: str | cmd.Command, who: Actor, where: Place, *, progress: Progress | None = None
+    ) -> Reply:
+        """Run one command; user errors and failures come back as private one-line replies.
+        `progress` shows an interim reply before slow work (see the module)."""
         try:
             parsed = cmd.parse_command(command) if isinstance(command, str) else command
-            reply = await self._dispatch(parsed, who, where)
+            reply = await self._dispatch(parsed, who, where, progress)
         except UserInputError as exc:
             reply = Reply(text=str(exc), private=True, is_error=True)
         except PaperbotError as exc:
@@ -147,13 +168,32 @@ class BotService:
         a DigestOnCommand through `handle_command`, with the command's permission checks."""
         return digest_form(self.store, who, where, self.new_digest)
 
+    def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
+        """A single-use Share token for `reply` as shown to `who` in `where` (see the module)."""
+        return self.store.shares.issue(
+            platform=who.platform, user_id=who.user_id, channel_id=where.channel_id,
+            reply_json=reply_to_json(reply), now=self.clock(), ttl=SHARE_TTL,
+        )
+
+    def take_shared(self, token: str, who: Actor, where: Place) -> Reply | None:
+        """The reply behind a Share token, once, for the person and place it was issued to,
+        ready to post for everyone; None when the token is not theirs to use (see the module)."""
+        if not token or len(token) > 100:
+            return None
+        kept = self.store.shares.take(
+            token, platform=who.platform, user_id=who.user_id, channel_id=where.channel_id, now=self.clock()
+        )
+        if kept is None:
+            return None
+        return replace(reply_from_json(kept), private=False, shareable=False, interim=False, offers_feedback=False)
+
     # --- dispatch -----------------------------------------------------------------------------
 
-    async def _dispatch(self, command: cmd.Command, who: Actor, where: Place) -> Reply:
+    async def _dispatch(self, command: cmd.Command, who: Actor, where: Place, progress: Progress | None = None) -> Reply:
         if isinstance(command, cmd.SearchCommand):
             return await self._search(command, who)
         if isinstance(command, cmd.PaperCommand):
-            return await self._paper(command, who)
+            return await self._paper(command, who, progress)
         if isinstance(command, cmd.TopicsCommand):
             return self._topics()
         if isinstance(command, cmd.HelpCommand):
@@ -223,8 +263,8 @@ class BotService:
             offers_feedback=True,
         )
 
-    async def _paper(self, command: cmd.PaperCommand, who: Actor) -> Reply:
-        paper = await find_paper(self.store, self.lookup_paper, self.clock, command.paper_id)
+    async def _paper(self, command: cmd.PaperCommand, who: Actor, progress: Progress | None = None) -> Reply:
+        paper = await self._find_paper(command.paper_id, progress)
         summaries = await self.summaries.get_many([paper])
         items = make_items([paper], summaries, self.clock())
         record_shown(self.store, who, [paper.id], "paper", self.clock())
@@ -239,6 +279,29 @@ class BotService:
             footer=footer,
             offers_feedback=True,
         )
+
+    async def _find_paper(self, paper_id: str, progress: Progress | None) -> Paper:
+        """The stored paper, or one looked up on arXiv after an interim reply, within
+        `lookup_seconds`; only an arXiv id is looked up (a button's value is not trusted)."""
+        stored = self.store.papers.get(paper_id)
+        if stored is not None:
+            return stored
+        if self.lookup_paper is None:
+            return await find_paper(self.store, None, self.clock, paper_id)
+        if not is_arxiv_base(paper_id):
+            raise PaperNotFound(f"no paper {paper_id[:60]} in the store")
+        if progress is not None:
+            try:
+                await progress(Reply(text=f"Looking up {paper_id} on arXiv…", private=True, interim=True))
+            except Exception:  # the interim is a courtesy; the answer still comes
+                log.warning("could not show the interim reply for %s", paper_id, exc_info=True)
+        try:
+            async with asyncio.timeout(self.lookup_seconds):
+                return await find_paper(self.store, self.lookup_paper, self.clock, paper_id)
+        except TimeoutError:
+            raise UserInputError(
+                f"arXiv did not answer about {paper_id} within {self.lookup_seconds:g} seconds; please try again in a minute"
+            ) from None
 
     def _topics(self) -> Reply:
         lines = []

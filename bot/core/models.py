@@ -149,8 +149,9 @@ class Reply:
     show_details: bool = False  # render each item's full summary sections inline
     # Offer a Share button. Share means the same on every platform: the person who was shown
     # this private answer posts the same answer in the channel for everyone, marked "Shared by
-    # @them". Slack re-runs the command for it (Slack does not send an ephemeral message's
-    # content back); Discord reposts the message it showed.
+    # @them". Slack does not send an ephemeral message's content back, so its button carries a
+    # single-use token for the answer as shown (ServiceAPI.keep_for_sharing); Discord reposts
+    # the message it showed. No button value is ever run as a command.
     shareable: bool = False
     # A channel's digest (or its quiet-day note): offer a way to change that channel's digest
     # settings where it is posted (Slack: a Settings button opening the settings form).
@@ -158,6 +159,9 @@ class Reply:
     # Each item offers the feedback actions (relevant, not for me, save, more like this); the
     # person who acts is the one who clicks, wherever the list was posted.
     offers_feedback: bool = False
+    # A placeholder shown at once while slow work runs ("Looking up 2504.17830 on arXiv…"): the
+    # final answer to the same command replaces it (see bot.ports.Progress). No buttons.
+    interim: bool = False
 
     @property
     def items(self) -> tuple[PaperItem, ...]:

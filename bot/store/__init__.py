@@ -27,6 +27,7 @@ from bot.store.installations import InstallationStore
 from bot.store.outbox import OutboxStore
 from bot.store.papers import IngestCounts, PaperStore
 from bot.store.retention import Retention, RetentionStore
+from bot.store.shares import ShareStore
 from bot.store.sources import SourceState, SourceStateStore
 from bot.store.subscriptions import AlertQueue, SubscriptionStore
 from bot.store.summaries import SummaryStore
@@ -65,6 +66,8 @@ class Store:
         # Relevance: feedback, saved papers, seeds, models; the ranking's vectors and state.
         self.feedback = FeedbackStore(conn)
         self.vectors = VectorStore(conn)
+        # Share buttons' single-use tokens (the answer as it was shown).
+        self.shares = ShareStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL, *, writable: bool = True) -> Store:

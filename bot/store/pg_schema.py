@@ -446,4 +446,16 @@ PG_MIGRATIONS: list[str] = [
         PRIMARY KEY (platform, user_id)
     );
     """,
+    # Share buttons: single-use tokens for answers as shown (see schema.py)
+    """
+    CREATE TABLE share_tokens (
+        token TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX share_tokens_expiry ON share_tokens(expires_at);
+    """,
 ]

@@ -428,4 +428,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (platform, user_id)
     );
     """,
+    # Share buttons: a private answer kept as it was shown, behind a single-use token bound to
+    # the person and the place it was shown to (bot/store/shares.py).
+    """
+    CREATE TABLE share_tokens (
+        token TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX share_tokens_expiry ON share_tokens(expires_at);
+    """,
 ]

@@ -297,6 +297,20 @@ async def test_details_and_share_buttons(fake: FakeDiscord, adapter: DiscordAdap
     assert_discord_limits(data)
 
 
+async def test_a_paper_looked_up_on_arxiv_shows_the_interim_then_the_answer_in_its_place(
+    fake: FakeDiscord, adapter: DiscordAdapter, service: FakeService
+) -> None:
+    details = await fake.interact(fake.button("paperbot:details:2512.00001", {"id": "1", "channel_id": CHANNEL_ID, "flags": EPHEMERAL}))
+    interim, final = await _answers(fake, details, 2)
+    assert fake.callbacks_for(details) == [{"type": 5, "data": {"flags": EPHEMERAL}}]  # deferred first
+    # Both edit the original response: the interim replaces "thinking...", the answer the interim.
+    assert interim["edit"] is True and interim["content"] == "Looking up 2512.00001 on arXiv…"
+    assert final["edit"] is True and final["content"] is None and final["embeds"]
+    fields = {f["name"] for e in final["embeds"] for f in e.get("fields", [])}
+    assert "Summary" in fields
+    assert_discord_limits({k: v for k, v in final.items() if k != "edit"})
+
+
 async def test_hostile_titles_arrive_inert(fake: FakeDiscord, adapter: DiscordAdapter, service: FakeService) -> None:
     service.hostile = True
     payload = await fake.interact(fake.slash(["search"], {"query": "@everyone"}))

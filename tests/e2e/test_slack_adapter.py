@@ -30,7 +30,7 @@ from bot.core.forms import DigestForm
 from bot.core.home import Home, HomeSection
 from bot.core.metrics import Metrics
 from bot.core.models import Actor, ItemGroup, PaperItem, Place, Reply, Summary
-from bot.ports import post, send_dm
+from bot.ports import Progress, post, send_dm
 from bot.settings import Settings
 from tests.support.factories import make_paper
 from tests.support.slack_api import (
@@ -78,21 +78,44 @@ def slack_settings(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Setting
 
 class ScriptedService:
     """A ServiceAPI answering every command with `reply` (or raising `error` when set);
-    clearing `release` holds answers back."""
+    clearing `release` holds answers back. `interim` is shown through `progress` before the
+    answer, as the core does for a paper it looks up on arXiv. Share tokens are kept in memory
+    the way the core keeps them in the store: one use, for the person and place issued to."""
 
     def __init__(self, reply: Reply | None = None) -> None:
         self.reply = reply or Reply(text="done", private=True)
         self.error: Exception | None = None
+        self.interim: Reply | None = None
         self.release = asyncio.Event()
         self.release.set()
         self.seen: list[tuple[str | Command, Actor, Place]] = []
+        self.kept: dict[str, tuple[Reply, Actor, Place]] = {}
 
-    async def handle_command(self, command: str | Command, who: Actor, where: Place) -> Reply:
+    async def handle_command(
+        self, command: str | Command, who: Actor, where: Place, *, progress: Progress | None = None
+    ) -> Reply:
         self.seen.append((command, who, where))
+        if self.interim is not None and progress is not None:
+            await progress(self.interim)
         await self.release.wait()
         if self.error is not None:
             raise self.error
         return self.reply
+
+    def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
+        token = f"token-{len(self.kept) + 1}"
+        self.kept[token] = (reply, who, where)
+        return token
+
+    def take_shared(self, token: str, who: Actor, where: Place) -> Reply | None:
+        self.seen.append((f"share:{token}", who, where))
+        if self.error is not None:
+            raise self.error
+        kept = self.kept.get(token)
+        if kept is None or (kept[1].user_id, kept[2].channel_id) != (who.user_id, where.channel_id):
+            return None
+        del self.kept[token]
+        return replace(kept[0], private=False, shareable=False)
 
     def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
         return []
@@ -209,22 +232,73 @@ async def test_a_long_answer_is_cut_to_five_response_url_messages(rig: Rig) -> N
         assert_slack_limits(answer)
 
 
-async def test_share_button_reruns_the_command_in_channel(rig: Rig) -> None:
+def share_button_value(message: dict[str, Any]) -> str:
+    """The value of the Share button on a message (the token the core issued)."""
+    return next(e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == SHARE_ACTION)
+
+
+async def test_share_posts_the_answer_as_it_was_shown_in_channel_once(rig: Rig) -> None:
     rig.service.reply = Reply(header="Results", text="one paper", private=True, shareable=True)
-    payload = block_action(SHARE_ACTION, json.dumps({"c": "gaussian splatting"}), response_url=rig.fake.response_url("s"), ephemeral=True)
+    command = slash_command("gaussian splatting", response_url=rig.fake.response_url("c"))
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("slash_commands", command))
+    token = share_button_value(await rig.fake.response("c"))
+    assert token == "token-1"  # the button carries the core's token, not the command
+    rig.service.reply = Reply(text="a different answer now", private=True, shareable=True)
+    payload = block_action(SHARE_ACTION, token, response_url=rig.fake.response_url("s"), ephemeral=True)
     await rig.fake.wait_for_ack(await rig.fake.send_envelope("interactive", payload))
     shared = await rig.fake.response("s")
-    assert rig.service.seen[-1][0] == "gaussian splatting"
     assert shared["response_type"] == "in_channel" and shared["replace_original"] is False
     assert visible_text(shared).startswith("Shared by <@UADA>")
+    assert "one paper" in visible_text(shared) and "different" not in visible_text(shared)
     assert not any(b["type"] == "actions" for b in shared["blocks"])
+    assert [c for c, _, _ in rig.service.seen] == ["gaussian splatting", f"share:{token}"]  # nothing re-run
+    # The same button again (a replay): refused privately, nothing posted.
+    again = block_action(SHARE_ACTION, token, response_url=rig.fake.response_url("again"), ephemeral=True)
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("interactive", again))
+    refused = await rig.fake.response("again")
+    assert refused["response_type"] == "ephemeral" and "no longer works" in visible_text(refused)
 
 
-async def test_a_broken_button_value_gets_a_private_note(rig: Rig) -> None:
-    payload = block_action(SHARE_ACTION, "garbage", response_url=rig.fake.response_url("g"))
+@pytest.mark.parametrize("value", ["garbage", json.dumps({"c": "digest off"}), json.dumps({"p": "2504.17830"}), "token-999", "x" * 5000])
+async def test_a_forged_share_value_gets_a_private_note_and_runs_nothing(rig: Rig, value: str) -> None:
+    payload = block_action(SHARE_ACTION, value, response_url=rig.fake.response_url("g"))
     await rig.fake.wait_for_ack(await rig.fake.send_envelope("interactive", payload))
     note = await rig.fake.response("g")
-    assert note["response_type"] == "ephemeral" and rig.service.seen == []
+    assert note["response_type"] == "ephemeral" and "no longer works" in visible_text(note)
+    assert [c for c, _, _ in rig.service.seen] == [f"share:{value}"]  # no command ran
+    assert rig.fake.posted() == []
+
+
+async def test_a_share_token_works_only_for_whoever_was_shown_the_answer(rig: Rig) -> None:
+    rig.service.reply = Reply(header="Results", text="one paper", private=True, shareable=True)
+    command = slash_command("quantum", response_url=rig.fake.response_url("c"), user_id="UADA", channel_id="CLAB")
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("slash_commands", command))
+    token = share_button_value(await rig.fake.response("c"))
+    for name, user, channel in (("other-user", "UEVE", "CLAB"), ("other-channel", "UADA", "CGENERAL")):
+        click = block_action(SHARE_ACTION, token, response_url=rig.fake.response_url(name), user_id=user, channel_id=channel)
+        await rig.fake.wait_for_ack(await rig.fake.send_envelope("interactive", click))
+        assert (await rig.fake.response(name))["response_type"] == "ephemeral"
+    # ...and still works for Ada where she was shown it.
+    mine = block_action(SHARE_ACTION, token, response_url=rig.fake.response_url("mine"), user_id="UADA", channel_id="CLAB")
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("interactive", mine))
+    assert (await rig.fake.response("mine"))["response_type"] == "in_channel"
+
+
+async def test_a_slow_command_shows_the_interim_reply_then_replaces_it(rig: Rig) -> None:
+    rig.service.interim = Reply(text="Looking up 2512.00001 on arXiv…", private=True, interim=True)
+    rig.service.reply = Reply(header="The paper", text="all about it", private=True, shareable=True)
+    rig.service.release.clear()
+    command = slash_command("paper 2512.00001", response_url=rig.fake.response_url("p"))
+    await rig.fake.wait_for_ack(await rig.fake.send_envelope("slash_commands", command))
+    interim = await rig.fake.response("p")  # shown while the work is still held
+    assert interim["response_type"] == "ephemeral" and interim["replace_original"] is False
+    assert visible_text(interim) == "Looking up 2512.00001 on arXiv…"
+    assert not any(b["type"] == "actions" for b in interim["blocks"])
+    rig.service.release.set()
+    await rig.fake.wait_for(lambda: len(rig.fake.responses_to("p")) == 2)
+    final = rig.fake.responses_to("p")[1]
+    assert final["replace_original"] is True and final["response_type"] == "ephemeral"
+    assert "all about it" in visible_text(final) and share_button_value(final) == "token-1"
 
 
 async def test_admin_only_asks_users_info_and_caches_it(tmp_path: Path) -> None:
@@ -360,7 +434,7 @@ async def test_a_rejected_token_fails_the_start(tmp_path: Path) -> None:
 
 async def test_http_mode_verifies_signatures_and_serves_healthz(tmp_path: Path) -> None:
     async with fake_slack() as fake:
-        service = ScriptedService(Reply(text="signed answer", private=True))
+        service = ScriptedService(Reply(text="signed answer", private=True, shareable=True))
         health = {"ok": True, "adapters": {"slack": True}}
         adapter = SlackAdapter(slack_settings(fake, tmp_path, slack_app_token=""), health=lambda: health)
         await adapter.start(service)
@@ -384,7 +458,8 @@ async def test_http_mode_verifies_signatures_and_serves_healthz(tmp_path: Path) 
                 health["ok"] = False
                 async with session.get(f"{url}/healthz") as answer:
                     assert answer.status == 503
-                click = block_action(SHARE_ACTION, json.dumps({"c": "quantum"}), response_url=fake.response_url("hs"), ephemeral=True)
+                token = share_button_value(await fake.response("h"))
+                click = block_action(SHARE_ACTION, token, response_url=fake.response_url("hs"), ephemeral=True)
                 click_body = urllib.parse.urlencode({"payload": json.dumps(click)})
                 async with session.post(f"{url}/slack/events", data=click_body, headers={**form, **sign(SECRET, click_body)}) as clicked:
                     assert clicked.status == 200

@@ -223,6 +223,12 @@ async def test_http_mode_is_served_by_the_one_web_server_beside_the_site(tmp_pat
                     assert acked.status == 200
                 async with session.post(f"{url}/slack/events", data=body, headers=form) as unsigned:
                     assert unsigned.status == 401
+                # Malformed bodies are refused before parsing on the shared server too.
+                garbage = "payload=%7Bnot+json"
+                async with session.post(f"{url}/slack/events", data=garbage, headers=form) as refused:
+                    assert refused.status == 401
+                async with session.post(f"{url}/slack/events", data=garbage, headers={**form, **sign(SECRET, garbage)}) as bad:
+                    assert bad.status == 400
                 async with session.get(f"{url}/healthz") as health:
                     assert (await health.json())["adapters"] == {"slack": True}
                 async with session.get(f"{url}/") as page:

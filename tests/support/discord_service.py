@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import bot.chat.grammar as cmd
 from bot.core.models import Actor, ItemGroup, PaperItem, Place, Reply, Summary
 from bot.enrich.taxonomy import TAXONOMY
+from bot.ports import Progress
 from tests.support.factories import make_paper
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -53,11 +54,16 @@ class FakeService:
     results: int = 3
     feedback: bool = False  # search answers offer the feedback buttons
     public_email_answer: bool = False  # answer /papers email publicly (the adapter must not post it)
+    not_stored: tuple[str, ...] = ("2512.00001",)  # `paper` of these shows the interim reply first
 
-    async def handle_command(self, command: str | cmd.Command, who: Actor, where: Place) -> Reply:
+    async def handle_command(
+        self, command: str | cmd.Command, who: Actor, where: Place, *, progress: Progress | None = None
+    ) -> Reply:
         """Answer a typed command (text is parsed with the real grammar)."""
         parsed = cmd.parse_command(command) if isinstance(command, str) else command
         self.calls.append((parsed, who, where))
+        if isinstance(parsed, cmd.PaperCommand) and parsed.paper_id in self.not_stored and progress is not None:
+            await progress(Reply(text=f"Looking up {parsed.paper_id} on arXiv…", private=True, interim=True))
         if isinstance(parsed, cmd.SearchCommand):
             items = tuple(
                 make_item(i, title=HOSTILE_TITLE if self.hostile and i == 1 else None) for i in range(1, self.results + 1)

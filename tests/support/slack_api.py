@@ -423,10 +423,11 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 # --- payloads Slack would send ------------------------------------------------------------------
 
 
-def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
-    """The headers of a Slack request signed with the v0 scheme."""
+def sign(secret: str, body: str | bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers of a Slack request signed with the v0 scheme (over the body's bytes)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + raw, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 

@@ -1,7 +1,9 @@
 """Summaries of papers: the offline extractive summarizer, LLM summarizers and the cache.
 
 The rest of the app uses one facade, `Summaries` (`get`, `get_many`, `background_pass`), built
-with `build_summaries(settings, store, session, clock)`. Token usage per UTC day is in the store
+with `build_summaries(settings, store, session, clock)`; answers (commands, the site) use
+`Summaries.for_answers()`, which never waits for the LLM and queues its work for the workers
+the runtime runs (`work_queue`). Token usage per UTC day is in the store
 (`store.summaries.tokens_on`), which `paperbot status` shows against the budget.
 
     offline.py   extractive summary from title + abstract (default; deterministic; no network)

@@ -5,6 +5,14 @@ are summarized (LLM when configured, else offline), stored, and their topic tags
 text written to the paper so search and topic filters see them. A paper is never lost because
 its summary failed: any LLM failure falls back to the offline summary (cached under its own key,
 so the LLM is asked again later, after a cool-down).
+
+Answers never wait for the LLM: `Summaries.for_answers()` is the provider the chat service and
+the site use. It answers at once from the cache, or with the offline summary when no LLM summary
+exists yet, and puts the LLM misses on a bounded queue (`queue_size`; when it is full a paper
+is left to the background pass). `work_queue()` is one worker of that queue; the runtime runs
+LLM_BACKGROUND_CONCURRENCY of them as tracked background tasks, so the queue has its own
+concurrency (within LLM_CONCURRENCY, the LLM client's own cap). A later view finds the LLM
+summary in the cache. `stop()` cancels every LLM call in flight and waits for them quietly.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ log = logging.getLogger(__name__)
 OFFLINE_KEY = SummaryKey("offline", "", OFFLINE_PROMPT_VERSION)
 FAILURE_COOLDOWN = timedelta(hours=1)
 BACKGROUND_WINDOW = timedelta(days=14)
+QUEUE_SIZE = 500
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -55,6 +64,7 @@ class Summaries:
         llm: LLMSummarizer | None = None,
         clock: Clock,
         failure_cooldown: timedelta = FAILURE_COOLDOWN,
+        queue_size: int = QUEUE_SIZE,
     ) -> None:
         self.store = store
         self.offline = offline or OfflineSummarizer()
@@ -65,6 +75,10 @@ class Summaries:
         # simply tries again).
         self._cooldown: dict[str, datetime] = {}
         self._inflight: dict[tuple[str, int], asyncio.Task[Summary]] = {}
+        # LLM work for papers already answered with their offline summary (see the module).
+        self._queue: asyncio.Queue[Paper] = asyncio.Queue(maxsize=max(1, queue_size))
+        self._queued: set[tuple[str, int]] = set()
+        self._stopping = False
 
     @property
     def key(self) -> SummaryKey:
@@ -77,10 +91,14 @@ class Summaries:
         """The summary of one paper (made and cached on a miss)."""
         return (await self.get_many([paper]))[paper.id]
 
+    def for_answers(self) -> AnswerSummaries:
+        """The provider for answers (commands, the site): never waits for the LLM."""
+        return AnswerSummaries(self)
+
     async def get_many(self, papers: Sequence[Paper], *, use_llm: bool = True) -> dict[str, Summary]:
         """Summaries for papers, by paper id. Misses are made now (LLM misses concurrently, within
         the concurrency cap). `use_llm=False` answers misses with the offline summary at once
-        (for replies that must be fast); the background pass upgrades them later."""
+        (for replies that must be fast) and queues their LLM summaries (see the module)."""
         unique = list({paper.id: paper for paper in papers}.values())
         if not unique:
             return {}
@@ -98,8 +116,11 @@ class Summaries:
         llm_papers = []
         for paper in misses:
             blocked = self._cooldown.get(paper.id)
-            if not use_llm or (blocked is not None and blocked > now):
+            if blocked is not None and blocked > now:
                 found[paper.id] = offline_cached.get(paper.id) or self._offline(paper)
+            elif not use_llm:
+                found[paper.id] = offline_cached.get(paper.id) or self._offline(paper)
+                self._enqueue(paper)
             else:
                 llm_papers.append(paper)
         if llm_papers:
@@ -137,6 +158,58 @@ class Summaries:
         self._save(paper, self.key, summary)
         return summary
 
+    # --- the queue of LLM work for answers already given ---------------------------------------
+
+    @property
+    def queued(self) -> int:
+        """Papers waiting on the queue."""
+        return self._queue.qsize()
+
+    def _enqueue(self, paper: Paper) -> None:
+        slot = (paper.id, paper.version)
+        if self.llm is None or self._stopping or slot in self._queued or slot in self._inflight:
+            return
+        try:
+            self._queue.put_nowait(paper)
+        except asyncio.QueueFull:
+            log.debug("LLM queue full; %s is left to the background pass", paper.id)
+            return
+        self._queued.add(slot)
+
+    async def work_queue(self) -> None:
+        """One worker of the LLM queue: summarize queued papers, one at a time, until cancelled.
+        A failure falls back to the offline summary (already given) and is logged by `_make_llm`."""
+        while True:
+            paper = await self._queue.get()
+            slot = (paper.id, paper.version)
+            try:
+                if self.llm is None or self._has(paper, self.key):
+                    continue  # a digest or a search made it meanwhile
+                offline_cached = self.store.summaries.get_many([slot], OFFLINE_KEY)
+                await self._llm_or_offline(paper, offline_cached)
+            except Exception:  # a worker outlives any one paper
+                log.exception("the LLM queue failed on %s; going on", paper.id)
+            finally:
+                self._queued.discard(slot)
+                self._queue.task_done()
+
+    async def drained(self) -> None:
+        """Return when every queued paper has been handled (tests, one-shot runs)."""
+        await self._queue.join()
+
+    async def stop(self) -> None:
+        """Take no more LLM work and cancel the calls in flight, waiting for them quietly (an
+        answer already given keeps its offline summary; the LLM is asked again another time)."""
+        self._stopping = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            self._queue.task_done()
+        self._queued.clear()
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _offline(self, paper: Paper) -> Summary:
         summary = self.offline.summarize(paper)
         self._save(paper, OFFLINE_KEY, summary)
@@ -159,7 +232,7 @@ class Summaries:
         if limit <= 0:
             return 0
         since = now - BACKGROUND_WINDOW
-        offline_only = self.llm is None or self.llm.budget_left() == 0
+        offline_only = self.llm is None or not self.llm.can_afford_a_call()
         # With the budget spent, fill in papers that have no summary of any kind.
         keys = [self.key, OFFLINE_KEY] if offline_only else [self.key]
         # Ask for extra ids: papers in their failure cool-down are skipped, not retried.
@@ -174,6 +247,18 @@ class Summaries:
             return len(papers)
         await self.get_many(papers)
         return len(papers)
+
+
+class AnswerSummaries:
+    """A `bot.ports.SummaryProvider` that never waits for the LLM (see the module): what the
+    chat service, its feedback commands, the home and the site are given."""
+
+    def __init__(self, summaries: Summaries) -> None:
+        self.summaries = summaries
+
+    async def get_many(self, papers: Sequence[Paper]) -> dict[str, Summary]:
+        """Cached summaries, else offline ones made now; LLM summaries are queued for later."""
+        return await self.summaries.get_many(papers, use_llm=False)
 
 
 def build_summaries(
@@ -197,4 +282,4 @@ def build_summaries(
                 client, store.summaries, clock,
                 daily_budget=settings.llm_daily_token_budget, concurrency=settings.llm_concurrency,
             )
-    return Summaries(store, offline=OfflineSummarizer(), llm=llm, clock=clock)
+    return Summaries(store, offline=OfflineSummarizer(), llm=llm, clock=clock, queue_size=settings.llm_queue_size)

@@ -9,13 +9,20 @@ where that is safe; what cannot be repaired is named in ONE follow-up request, a
 broken after it comes from the offline summary. An answer that is not the JSON object at all is
 asked for once more too (never more than one extra request per paper).
 429/5xx are retried a bounded number of times after Retry-After; timeouts are not retried.
-Every call's token usage is recorded in `llm_usage`; when today's budget is spent the call is
-not made (BudgetExhausted). Callers fall back to the offline summary on any SummarizerError.
+An answer's body is read up to MAX_RESPONSE_BYTES and no further (a bigger one is a failure).
+
+The budget: every call's token usage is recorded in `llm_usage`, as the server reports it, or
+counted from the text (`estimate_tokens`) when the server omits `usage`; a failed call, and each
+try before a retried call succeeded, counts the prompt it sent. A call is made only when its
+prompt and the longest answer it may get (MAX_OUTPUT_TOKENS) fit in what is left of today's
+budget after the calls in flight, so concurrent calls cannot overrun it together; otherwise
+BudgetExhausted. Callers fall back to the offline summary on any SummarizerError.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -66,17 +73,37 @@ MAX_OUTPUT_TOKENS = 1024
 ANTHROPIC_VERSION = "2023-06-01"
 MAX_PROMPT_TITLE = 500  # characters of untrusted text sent; a Reddit post can be very long
 MAX_PROMPT_ABSTRACT = 8000
+MAX_RESPONSE_BYTES = 1 << 20  # an answer of MAX_OUTPUT_TOKENS is a few KB; more is not read
+READ_CHUNK = 64 * 1024
+# English text runs at about 4 characters a token; counting 3 errs high, so a budget counted
+# from the text (a server that omits `usage`) is spent early rather than overrun.
+CHARS_PER_TOKEN = 3
 
 Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """One model answer and what it cost."""
+    """One model answer and what it cost (0 tokens: the server did not say). `requests` is how
+    many HTTP requests it took (retries after 429/5xx, a response_format the server refused)."""
 
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    requests: int = 1
+
+
+class LLMRequestFailed(SummarizerError):
+    """A call that failed after sending `requests` HTTP requests (each carried the prompt)."""
+
+    def __init__(self, message: str, *, requests: int) -> None:
+        super().__init__(message)
+        self.requests = requests
+
+
+def estimate_tokens(text: str) -> int:
+    """The tokens a text costs, counted from its length (see CHARS_PER_TOKEN)."""
+    return -(-len(text) // CHARS_PER_TOKEN)
 
 
 class ChatClient(Protocol):
@@ -403,6 +430,29 @@ def parse_answer(text: str, paper: Paper, *, model: str, fallback: Summary | Non
 # --- HTTP -------------------------------------------------------------------------------------
 
 
+async def _read_capped(response: aiohttp.ClientResponse, provider: str) -> bytes:
+    """The body, read up to MAX_RESPONSE_BYTES; a bigger one raises SummarizerError without
+    being read further (leaving the block closes the connection)."""
+    declared = response.content_length
+    if declared is not None and declared > MAX_RESPONSE_BYTES:
+        raise SummarizerError(f"{provider}: answer larger than {MAX_RESPONSE_BYTES} bytes ({declared} declared)")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(READ_CHUNK):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise SummarizerError(f"{provider}: answer larger than {MAX_RESPONSE_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    data: Any
+    requests: int
+
+
 async def _post_json(
     session: aiohttp.ClientSession,
     url: str,
@@ -412,11 +462,12 @@ async def _post_json(
     timeout: float,
     sleep: Sleep,
     provider: str,
-) -> tuple[int, Any]:
-    """POST JSON; retry 429/5xx after Retry-After (bounded); return (status, parsed body).
+) -> _Answer:
+    """POST JSON; retry 429/5xx after Retry-After (bounded); return the status, the parsed body
+    and how many requests were sent.
 
     Returns non-retryable error statuses to the caller (which may adapt the request); raises
-    SummarizerError on timeouts, network errors and exhausted retries.
+    LLMRequestFailed on timeouts, network errors, oversized answers and exhausted retries.
     """
     attempt = 0
     while True:
@@ -424,18 +475,20 @@ async def _post_json(
             async with session.post(
                 url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as response:
-                raw = await response.read()
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                raw = await _read_capped(response, provider)
         except TimeoutError:
-            raise SummarizerError(f"{provider}: no answer within {timeout:g}s") from None
+            raise LLMRequestFailed(f"{provider}: no answer within {timeout:g}s", requests=attempt + 1) from None
         except aiohttp.ClientError as exc:
-            raise SummarizerError(f"{provider}: request failed ({type(exc).__name__})") from None
+            raise LLMRequestFailed(f"{provider}: request failed ({type(exc).__name__})", requests=attempt + 1) from None
+        except SummarizerError as exc:
+            raise LLMRequestFailed(str(exc), requests=attempt + 1) from None
         if status in RETRY_STATUSES:
             attempt += 1
             wait = retry_after if retry_after is not None else backoff_delay(attempt + 1, base=1.0, cap=MAX_RETRY_WAIT)
             if attempt > MAX_RATE_LIMIT_RETRIES or wait > MAX_RETRY_WAIT:
-                raise SummarizerError(f"{provider}: HTTP {status} after {attempt} attempts")
+                raise LLMRequestFailed(f"{provider}: HTTP {status} after {attempt} attempts", requests=attempt)
             log.info("%s answered HTTP %s; retrying in %.1fs", provider, status, wait)
             await sleep(wait)
             continue
@@ -443,7 +496,7 @@ async def _post_json(
             data = json.loads(raw) if raw else None
         except ValueError:
             data = None
-        return status, data
+        return _Answer(status, data, attempt + 1)
 
 
 def _error_message(data: Any) -> str:
@@ -511,27 +564,33 @@ class OpenAIChatClient:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        sent = 0
         while True:
-            status, data = await _post_json(
-                self.session, self.url, headers=headers, body=self._body(system, user),
-                timeout=self.timeout, sleep=self.sleep, provider=self.provider,
-            )
-            if status == 400 and self.mode < len(self._MODES) - 1:
+            try:
+                answer = await _post_json(
+                    self.session, self.url, headers=headers, body=self._body(system, user),
+                    timeout=self.timeout, sleep=self.sleep, provider=self.provider,
+                )
+            except LLMRequestFailed as exc:
+                raise LLMRequestFailed(str(exc), requests=sent + exc.requests) from None
+            sent += answer.requests
+            if answer.status == 400 and self.mode < len(self._MODES) - 1:
                 log.info("LLM server rejected response_format=%s; trying %s",
                          self._MODES[self.mode], self._MODES[self.mode + 1])
                 self.mode += 1
                 continue
             break
+        status, data = answer.status, answer.data
         if status != 200:
-            raise SummarizerError(f"openai: HTTP {status} {_error_message(data)}".strip())
+            raise LLMRequestFailed(f"openai: HTTP {status} {_error_message(data)}".strip(), requests=sent)
         try:
             choice = data["choices"][0]["message"]
             text = choice.get("content") or choice.get("refusal") or ""
         except (KeyError, IndexError, TypeError, AttributeError):
-            raise SummarizerError("openai: response has no choices[0].message") from None
+            raise LLMRequestFailed("openai: response has no choices[0].message", requests=sent) from None
         usage = data.get("usage") if isinstance(data, dict) else None
         usage = usage if isinstance(usage, dict) else {}
-        return Completion(str(text), _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
+        return Completion(str(text), _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")), sent)
 
 
 class AnthropicClient:
@@ -574,21 +633,22 @@ class AnthropicClient:
             "system": system,
             "messages": [{"role": "user", "content": user}],
         }
-        status, data = await _post_json(
+        answer = await _post_json(
             self.session, self.url, headers=headers, body=body,
             timeout=self.timeout, sleep=self.sleep, provider=self.provider,
         )
+        status, data, sent = answer.status, answer.data, answer.requests
         if status != 200:
-            raise SummarizerError(f"anthropic: HTTP {status} {_error_message(data)}".strip())
+            raise LLMRequestFailed(f"anthropic: HTTP {status} {_error_message(data)}".strip(), requests=sent)
         if not isinstance(data, dict) or not isinstance(data.get("content"), list):
-            raise SummarizerError("anthropic: response has no content list")
+            raise LLMRequestFailed("anthropic: response has no content list", requests=sent)
         text = "".join(
             block.get("text", "") for block in data["content"]
             if isinstance(block, dict) and block.get("type") == "text"
         )
         usage = data.get("usage")
         usage = usage if isinstance(usage, dict) else {}
-        return Completion(text, _int(usage.get("input_tokens")), _int(usage.get("output_tokens")))
+        return Completion(text, _int(usage.get("input_tokens")), _int(usage.get("output_tokens")), sent)
 
 
 # --- the summarizer ---------------------------------------------------------------------------
@@ -614,6 +674,7 @@ class LLMSummarizer:
         self.clock = clock
         self.daily_budget = daily_budget
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        self._reserved = 0  # tokens the calls in flight may still spend
 
     @property
     def model(self) -> str:
@@ -621,10 +682,17 @@ class LLMSummarizer:
         return self.client.model
 
     def budget_left(self) -> int | None:
-        """Tokens left today, or None when there is no budget (0 = unlimited)."""
+        """Tokens left today (less what the calls in flight may spend), or None when there is
+        no budget (0 = unlimited)."""
         if self.daily_budget <= 0:
             return None
-        return max(0, self.daily_budget - self.usage.tokens_on(self.clock()))
+        return max(0, self.daily_budget - self.usage.tokens_on(self.clock()) - self._reserved)
+
+    def can_afford_a_call(self) -> bool:
+        """Whether what is left today pays for a call with a short paper (the system prompt,
+        a little of the paper and the longest answer)."""
+        left = self.budget_left()
+        return left is None or left >= estimate_tokens(SYSTEM_PROMPT) + MAX_OUTPUT_TOKENS + 100
 
     def _check_budget(self) -> None:
         left = self.budget_left()
@@ -638,6 +706,7 @@ class LLMSummarizer:
         The answer is held to the offline summary's shape (see `repair_answer`): what repair
         cannot fix is named in one follow-up request; a field still broken after it comes from
         the offline summary. An answer that is not the JSON object at all is asked for once more.
+        A follow-up the budget cannot pay for is not asked.
         """
         self._check_budget()
         async with self._semaphore:
@@ -648,17 +717,19 @@ class LLMSummarizer:
                 draft = self._repaired(answer, paper)
             except LLMResponseError as first:
                 log.info("LLM answer for %s was unusable (%s); asking once more", paper.id, first)
-                self._check_budget()
                 retry = await self._call(paper, SYSTEM_PROMPT, user + "\n\n" + RETRY_PROMPT)
                 draft = self._repaired(retry, paper)
                 self._record(paper, retry, ok=True)
                 return self._finish(draft, paper)
             broken = _unrepaired(draft)
             self._record(paper, answer, ok=not broken)
-            if broken and (self.budget_left() is None or (self.budget_left() or 0) > 0):
+            if broken:
                 log.info("LLM answer for %s broke the summary rules (%s); asking once more",
                          paper.id, "; ".join(broken))
-                retry = await self._call(paper, SYSTEM_PROMPT, user + "\n\n" + violations_prompt(broken))
+                try:
+                    retry = await self._call(paper, SYSTEM_PROMPT, user + "\n\n" + violations_prompt(broken))
+                except BudgetExhausted:
+                    return self._finish(draft, paper)
                 try:
                     second = self._repaired(retry, paper)
                 except LLMResponseError:
@@ -685,12 +756,44 @@ class LLMSummarizer:
         offline = summarize_text(paper.title, paper.abstract, paper.categories)
         return finalize(draft, paper, model=self.model, fallback=offline)
 
+    def _reserve(self, tokens: int) -> None:
+        """Hold `tokens` of today's budget for a call, or raise BudgetExhausted."""
+        left = self.budget_left()
+        if left is not None and tokens > left:
+            raise BudgetExhausted(
+                f"today's LLM token budget ({self.daily_budget}) cannot pay for another call ({tokens} tokens, {left} left)"
+            )
+        self._reserved += tokens
+
     async def _call(self, paper: Paper, system: str, user: str) -> Completion:
+        """One call, paid for: the prompt and the longest answer are held from the budget while
+        it runs; a failed call records the prompt of every request it sent; an answer without
+        usage is counted from its text (the caller records a successful answer)."""
+        prompt = estimate_tokens(system) + estimate_tokens(user)
+        held = prompt + MAX_OUTPUT_TOKENS
+        self._reserve(held)
         try:
-            return await self.client.complete(system, user)
-        except SummarizerError:
-            self._record(paper, Completion(""), ok=False)
+            answer = await self.client.complete(system, user)
+        except LLMRequestFailed as exc:
+            self._record(paper, Completion("", prompt * exc.requests), ok=False)
             raise
+        except SummarizerError:
+            self._record(paper, Completion("", prompt), ok=False)
+            raise
+        except asyncio.CancelledError:
+            # Stopping: the request went out, so it counts (a closed store must not turn the
+            # cancellation into another error).
+            with contextlib.suppress(Exception):
+                self._record(paper, Completion("", prompt), ok=False)
+            raise
+        finally:
+            self._reserved -= held
+        return Completion(
+            answer.text,
+            (answer.prompt_tokens or prompt) + prompt * (answer.requests - 1),
+            answer.completion_tokens or estimate_tokens(answer.text),
+            answer.requests,
+        )
 
     def _record(self, paper: Paper, answer: Completion, *, ok: bool) -> None:
         self.usage.record_usage(

@@ -35,8 +35,10 @@ class EchoService:
     def __init__(self) -> None:
         self.calls: list[tuple[str, Actor, Place]] = []
 
-    async def handle_command(self, command, who, where):  # type: ignore[no-untyped-def]
+    async def handle_command(self, command, who, where, *, progress=None):  # type: ignore[no-untyped-def]
         self.calls.append((command, who, where))
+        if progress is not None and "paper 2512" in command:
+            await progress(Reply(text="Looking up 2512.00001 on arXiv…", interim=True))
         return Reply(text=f"echo {command}")
 
     def topic_choices(self, prefix: str) -> list[tuple[str, str]]:
@@ -68,3 +70,14 @@ async def test_digests_and_dms_print_with_their_destination() -> None:
     await adapter.send(dm, adapter.render(Reply(text="alert"))[0])
     out = stdout.getvalue()
     assert "[#console]" in out and "[DM] alert" in out
+
+
+async def test_a_slow_command_prints_the_interim_reply_then_the_answer() -> None:
+    stdin = io.StringIO("/papers paper 2512.00001\n")
+    stdout = io.StringIO()
+    adapter = ConsoleAdapter(user="ada", stdin=stdin, stdout=stdout)
+    await adapter.start(EchoService())
+    await adapter.finished.wait()
+    await adapter.stop()
+    printed = stdout.getvalue()
+    assert printed.index("Looking up 2512.00001 on arXiv…") < printed.index("echo /papers paper 2512.00001")

@@ -27,11 +27,9 @@ from adapters.slack.render import (
     link,
     mark_choice,
     parse_feedback_action,
-    parse_share_value,
     render,
     render_reply,
     safe_url,
-    share_value,
 )
 from adapters.slack.shortcuts import SHORTCUTS
 from bot.chat.view import ItemAction
@@ -109,11 +107,17 @@ def test_links_only_for_http_urls_and_escaped() -> None:
     assert link("https://a.org", "") == "<https://a.org|(untitled)>"
 
 
-def test_share_values_round_trip() -> None:
-    assert parse_share_value(share_value("diffusion since:7d") or "") == ("command", "diffusion since:7d")
-    assert parse_share_value(share_value(paper_id="reddit:t3_x") or "") == ("paper", "reddit:t3_x")
-    assert parse_share_value("not json") == ("", "")
-    assert share_value("x" * 3000) is None
+TOKEN = "Qm9vbXRva2VuLXNoYXJlLTE"  # a share token as the core issues them (24 characters)
+
+
+def test_the_share_button_carries_the_token_alone() -> None:
+    # The button's value is exactly the token the core issued: no command, no paper id.
+    parts = render_reply(Reply(text="x", private=True, shareable=True), share=TOKEN)
+    (button,) = [e for p in parts for b in p["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert (button["action_id"], button["value"]) == (SHARE_ACTION, TOKEN)
+    # A value Slack would refuse (over 2,000 characters) leaves the button out rather than fail.
+    too_long = render_reply(Reply(text="x", private=True, shareable=True), share="x" * 3000)
+    assert not any(b["type"] == "actions" for p in too_long for b in p["blocks"])
 
 
 # --- layout --------------------------------------------------------------------------------
@@ -121,7 +125,7 @@ def test_share_values_round_trip() -> None:
 
 def test_search_reply_layout() -> None:
     reply = Reply(header="2 of 9 papers", groups=(ItemGroup("", (item(1), item(2))),), private=True, shareable=True)
-    parts = render_reply(reply, share=share_value("diffusion"))
+    parts = render_reply(reply, share=TOKEN)
     check(parts)
     assert len(parts) == 1
     blocks = parts[0]["blocks"]
@@ -138,7 +142,7 @@ def test_search_reply_layout() -> None:
 
 
 def test_share_button_only_on_private_shareable_replies() -> None:
-    value = share_value("q")
+    value = TOKEN
     public = render_reply(Reply(text="x", private=False, shareable=True), share=value)
     not_shareable = render_reply(Reply(text="x", private=True), share=value)
     error = render_reply(Reply(text="x", private=True, shareable=True, is_error=True), share=value)
@@ -294,7 +298,7 @@ def test_any_text_renders_within_limits(
     summary = Summary(tldr=tldr, key_points=tuple(points), summary=text, methodology=tldr)
     items = tuple(PaperItem(paper(i, title=title or "t", url=url), summary, source_line=title, why=tldr) for i in range(count))
     reply = Reply(header=header, text=text, groups=(ItemGroup(title, items),), footer=footer, show_details=details, shareable=True)
-    parts = render_reply(reply, share=share_value(text))
+    parts = render_reply(reply, share=TOKEN)
     check(parts)
     for part in parts:
         assert slack_mention_is_inert(visible_text(part))

@@ -22,7 +22,7 @@ from bot.core.metrics import Metrics
 from bot.core.models import Actor, Place, Reply
 from bot.core.outbox import OutboxKind
 from bot.delivery.outbox import Delivery, enqueue
-from bot.ports import Part
+from bot.ports import Part, Progress
 from bot.settings import Settings
 from tests.support.factories import T0, new_store
 from tests.support.memory import InMemoryAdapter
@@ -81,7 +81,7 @@ class LoggingAdapter(InMemoryAdapter):
 class LoggingService:
     """The least ServiceAPI: answers every command and logs while doing it."""
 
-    async def handle_command(self, command: str | Command, who: Actor, where: Place) -> Reply:
+    async def handle_command(self, command: str | Command, who: Actor, where: Place, *, progress: Progress | None = None) -> Reply:
         logging.getLogger("paperbot.test.service").info("handling %s", command)
         return Reply(text="done")
 

@@ -13,7 +13,7 @@ import pytest
 from bot.cli.summarize import SUMMARY_FIELDS, run_summarize, run_tag, run_topics
 from bot.enrich.taxonomy import TAXONOMY
 from bot.settings import Settings
-from tests.unit.enrich.test_llm_fakes import FakeLLMServer, Reply, serve_in_thread, summary_json
+from tests.support.llm_api import FakeLLMServer, Reply, serve_in_thread, summary_json
 
 GOOD = {
     "id": "2503.01234",

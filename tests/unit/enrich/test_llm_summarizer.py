@@ -31,7 +31,7 @@ from bot.enrich.taxonomy import TAXONOMY
 from bot.settings import Settings
 from bot.store import Store
 from tests.support.factories import make_paper
-from tests.unit.enrich.test_llm_fakes import RULE_BREAKERS, FakeLLMServer, Reply, summary_json
+from tests.support.llm_api import RULE_BREAKERS, FakeLLMServer, Reply, summary_json
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 TOPIC_NAMES = {topic.name for topic in TAXONOMY}
@@ -301,11 +301,13 @@ async def test_spent_budget_means_offline_without_a_request(store: Store, sessio
 
 async def test_budget_resets_the_next_utc_day(store: Store, session: aiohttp.ClientSession) -> None:
     store.summaries.record_usage(now=NOW, provider="openai", model="test-model", paper_id="x",
-                                 prompt_tokens=5000, completion_tokens=0, ok=True)
+                                 prompt_tokens=50000, completion_tokens=0, ok=True)
     clock = FakeClock(NOW + timedelta(days=1))
     server = await _server("openai", [Reply(summary_json())])
     try:
-        summary = await _llm(server, session, store, budget=1000, clock=clock).summarize(PAPER)
+        # Yesterday's 50,000 tokens were five times the budget; a call (its prompt and the
+        # longest answer, about 2,000 tokens) must fit in it today.
+        summary = await _llm(server, session, store, budget=10000, clock=clock).summarize(PAPER)
     finally:
         await server.close()
     assert summary.summarizer == "llm"

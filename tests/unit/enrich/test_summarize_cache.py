@@ -13,11 +13,18 @@ import pytest
 from bot.core.clock import FakeClock
 from bot.core.models import Paper, SourceKind, Summary
 from bot.enrich.summarize import OFFLINE_KEY, OfflineSummarizer, Summaries
-from bot.enrich.summarize.llm import LLMSummarizer, OpenAIChatClient
+from bot.enrich.summarize.llm import (
+    MAX_OUTPUT_TOKENS,
+    SYSTEM_PROMPT,
+    LLMSummarizer,
+    OpenAIChatClient,
+    build_user_prompt,
+    estimate_tokens,
+)
 from bot.enrich.taxonomy import topic_ids
 from bot.store import Store
 from tests.support.factories import make_paper
-from tests.unit.enrich.test_llm_fakes import FakeLLMServer, Reply, summary_json
+from tests.support.llm_api import FakeLLMServer, Reply, summary_json
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -230,11 +237,14 @@ async def test_background_pass_uses_the_llm_and_respects_the_budget(
 ) -> None:
     clock = FakeClock(NOW)
     store.papers.ingest([_paper(i) for i in range(4)], NOW)
-    summaries = Summaries(store, llm=_llm(server, session, store, clock, budget=350), clock=clock)
+    server.replies = [Reply(summary_json(), prompt_tokens=1000, completion_tokens=500)]
+    # A call holds its prompt and the longest answer while it runs: the budget pays for two at once.
+    held = max(estimate_tokens(SYSTEM_PROMPT) + estimate_tokens(build_user_prompt(_paper(i))) for i in range(4)) + MAX_OUTPUT_TOKENS
+    budget = 2 * held
+    summaries = Summaries(store, llm=_llm(server, session, store, clock, budget=budget), clock=clock)
     assert await summaries.background_pass(NOW, 2) == 2
-    # Both calls started under budget (the cap may be overshot by up to `concurrency` calls).
     assert server.count == 2
-    assert store.summaries.tokens_on(NOW) == 400
+    assert store.summaries.tokens_on(NOW) == 3000 <= budget
     # Now the budget is spent: the pass only fills in offline summaries, with no request.
     assert await summaries.background_pass(NOW, 5) == 2
     assert server.count == 2
