@@ -124,9 +124,11 @@ async def test_login_identify_heartbeat_and_guild_sync(fake: FakeDiscord, adapte
     assert papers["name"] == "papers"
     subcommands = {o["name"]: o for o in papers["options"]}
     assert set(subcommands) == {
-        "search", "paper", "subscribe", "unsubscribe", "subscriptions", "quiet", "digest", "topics", "help",
+        "search", "paper", "subscribe", "unsubscribe", "subscriptions", "quiet", "alerts", "digest", "topics", "help",
         "email", "foryou", "like", "dislike", "save", "unlike", "unsave", "saved", "similar", "seed", "forget",
     }
+    threshold = _option(subcommands["alerts"]["options"], "threshold")
+    assert threshold["required"] is False and (threshold["min_value"], threshold["max_value"]) == (0, 1)
     assert {o["name"] for o in subcommands["digest"]["options"]} == {"on", "off", "show", "now", "me"}
     assert _option(subcommands["like"]["options"], "paper")["required"] is True
     search = subcommands["search"]["options"]
