@@ -20,9 +20,10 @@ subscription against every paper and reducing per user gives (the tests check it
 - A subscription created after the scan's start (`since`) only gets papers first seen after it
   was created: its mask is narrowed to those.
 
-Memory stays small for a million subscriptions: per subscription only three array entries
-(indexed by subscription id, which SQLite hands out densely from 1), per distinct query its words
-and members, per user one (platform, user id) pair; results are arrays too (`ScanMatches`).
+Memory stays small for a million subscriptions: per subscription three array entries (indexed
+by subscription id, which SQLite hands out densely from 1) and its id in its query's and its
+user's arrays; per distinct query its words; per user one (platform, user id) pair. Results
+are arrays too (`ScanMatches`).
 """
 
 from __future__ import annotations

@@ -228,6 +228,7 @@ class _Bucket:
     checked: list[_Checked]
 
     def empty(self) -> bool:
+        """Whether no query is filed here any more."""
         return not (self.plain or self.with_word or self.with_topic or self.checked)
 
 
