@@ -118,8 +118,13 @@ def describe_reason(reason: str) -> str:
 
 
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if value is None or type(value) in _PLAIN:
+        return value  # most values of a reply (exact types: an enum member that is a str is not one)
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {name: _encode(getattr(value, name)) for name in names}
     if isinstance(value, datetime):
         return to_iso(value)
     if isinstance(value, time):
@@ -131,6 +136,11 @@ def _encode(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
     return value
+
+
+_PLAIN = (str, int, float, bool)
+# A dataclass's field names, looked up once per class (a digest encodes hundreds of values).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _decode(kind: Any, data: Any) -> Any:

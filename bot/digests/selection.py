@@ -10,7 +10,7 @@ every channel due at the same time.
 
 Choosing from a shared pool costs each channel in proportion to what it can show, not to the
 pool (`select_top`): the pool keeps its papers in one order by the score part no channel
-changes (`paper_facts`), and per topic and per query word the same order, built once. A channel
+changes (`paper_facts`), and per set of topics and per query word the same order, built once. A channel
 walks the shortest of those that holds every paper it could take, scores each paper exactly as
 `select` does, and stops as soon as its `max_items` best are certain: the next paper's score
 could at most be its base plus the largest topic and title bonus, and that is below the
@@ -73,7 +73,7 @@ class Pool:
         return found
 
     _order: list[Paper] | None = None
-    _by_topic: dict[str, list[Paper]] = field(default_factory=dict)
+    _by_topic_set: dict[frozenset[str], list[Paper]] | None = None
     _by_word: dict[str, list[Paper]] = field(default_factory=dict)
     _folded: dict[str, str] = field(default_factory=dict)
     _totals: dict[datetime, int] = field(default_factory=dict)
@@ -112,12 +112,15 @@ class Pool:
             self._order = sorted(self.papers, key=lambda p: (-self.facts(p)[1], p.id))
         return self._order
 
-    def with_topic(self, topic_id: str) -> list[Paper]:
-        """The pool papers tagged `topic_id`, in `ordered()` order."""
-        found = self._by_topic.get(topic_id)
-        if found is None:
-            found = self._by_topic[topic_id] = [p for p in self.ordered() if topic_id in self.topics.get(p.id, ())]
-        return found
+    def by_topic_set(self) -> dict[frozenset[str], list[Paper]]:
+        """The pool papers grouped by the set of topic ids they carry, each group in
+        `ordered()` order (few groups: papers carry one to three of a few dozen topics)."""
+        if self._by_topic_set is None:
+            groups: dict[frozenset[str], list[Paper]] = {}
+            for paper in self.ordered():
+                groups.setdefault(frozenset(self.topics.get(paper.id, ())), []).append(paper)
+            self._by_topic_set = groups
+        return self._by_topic_set
 
     def with_word(self, word: str) -> list[Paper]:
         """The pool papers whose title or abstract has `word` (as matching folds it), in
@@ -281,14 +284,14 @@ def select_top(
         return select(settings, candidates, pool.topics, delivered, pool.now, pool.doc, pool.facts)
     wanted = settings.max_items
     top: list[tuple[float, str, Ranked]] = []  # kept best first by (-score, id)
-    walked = (p for p in _walk(chooser, pool) if pool.in_window(p, since) and is_recent(p, since))
+    walked = ((bound, p) for bound, p in _walk(chooser, pool) if pool.in_window(p, since) and is_recent(p, since))
     while True:
-        chunk = [paper for _, paper in zip(range(LEDGER_CHUNK), walked, strict=False)]
+        chunk = [entry for _, entry in zip(range(LEDGER_CHUNK), walked, strict=False)]
         if not chunk:
             break
-        seen = delivered_of([p.id for p in chunk])
-        for paper in chunk:
-            if len(top) >= wanted and chooser.best_possible(pool.facts(paper)[1]) < -top[-1][0]:
+        seen = delivered_of([paper.id for _, paper in chunk])
+        for bound, paper in chunk:
+            if len(top) >= wanted and bound < -top[-1][0]:
                 return [entry[2] for entry in top]  # the walk is best-first: nothing later can enter
             ranked = chooser.consider(paper, seen.get(paper.id))
             if ranked is not None:
@@ -297,27 +300,40 @@ def select_top(
     return [entry[2] for entry in top]
 
 
-def _walk(chooser: _Chooser, pool: Pool) -> Iterator[Paper]:
-    """The pool papers the channel could take, best base first: those with the query's rarest
-    word, else those with one of its topics, else all."""
+def _walk(chooser: _Chooser, pool: Pool) -> Iterator[tuple[float, Paper]]:
+    """The pool papers the channel could take, each with the highest score it could get here,
+    highest first: those with the query's rarest word, else those with one of its topics, else
+    all. Topic channels walk one list per set of topics papers carry (its topic bonus is
+    exact), merged by that bound, so a paper with two of the channel's topics comes ahead of
+    a better-voted paper with one when it scores more."""
     if chooser.matcher is not None and chooser.matcher.words:
         postings: list[list[Paper]] = [pool.with_word(word) for word in chooser.matcher.words]
         rarest = min(postings, key=len)
-        return iter(rarest)
-    if chooser.wanted_topics:
-        lists = [pool.with_topic(t) for t in dict.fromkeys(chooser.wanted_topics)]
-        merged = heapq.merge(*lists, key=lambda p: (-pool.facts(p)[1], p.id))
-        return _distinct(merged)
-    return iter(pool.ordered())
+        return ((chooser.best_possible(pool.facts(p)[1]), p) for p in rarest)
+    if not chooser.wanted_topics:
+        return ((chooser.best_possible(pool.facts(p)[1]), p) for p in pool.ordered())
+    streams = []
+    for signature, papers in pool.by_topic_set().items():
+        hits = [t for t in chooser.wanted_topics if t in signature]
+        if hits:
+            streams.append((1.0 + 0.25 * (len(hits) - 1), papers))
+    return _merged(streams, pool)
 
 
-def _distinct(papers: Iterator[Paper]) -> Iterator[Paper]:
-    """Papers of a merged walk, each once (a paper with two of the topics comes twice in a row)."""
-    last = None
-    for paper in papers:
-        if paper.id != last:
-            last = paper.id
-            yield paper
+def _merged(streams: list[tuple[float, list[Paper]]], pool: Pool) -> Iterator[tuple[float, Paper]]:
+    """Papers of several `ordered()` lists, each list with its own topic bonus, by their
+    score (`_Chooser.consider`'s expression without a title hit), highest first."""
+    def bound(topical: float, paper: Paper) -> float:
+        return 2.0 * topical + pool.facts(paper)[1] + 0.5 * 0.0
+
+    heap = [(-bound(topical, papers[0]), index, 0) for index, (topical, papers) in enumerate(streams) if papers]
+    heapq.heapify(heap)
+    while heap:
+        negative, index, position = heapq.heappop(heap)
+        topical, papers = streams[index]
+        yield -negative, papers[position]
+        if position + 1 < len(papers):
+            heapq.heappush(heap, (-bound(topical, papers[position + 1]), index, position + 1))
 
 
 async def rerank(settings: ChannelSettings, chosen: Sequence[Ranked], ranker: Ranker) -> list[Ranked] | None:
