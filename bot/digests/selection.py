@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 
 from bot.core.clock import ensure_utc, to_iso
 from bot.core.models import ChannelSettings, Paper, SourceKind
-from bot.core.text import fold, plural_folded_words
+from bot.core.text import fold, fold_plural, plural_folded_words, word_starting_at
 from bot.enrich.taxonomy import topic_by_id
 from bot.rank.models import CHANNEL
 from bot.rank.ranking import Ranker
-from bot.search.matching import Matcher, PaperDoc, has_word, paper_doc, topics_for
+from bot.search.matching import Matcher, PaperDoc, paper_doc, topics_for, word_head
 from bot.store import Store
 from bot.store.sources import SourceState
 
@@ -75,7 +75,8 @@ class Pool:
     _order: list[Paper] | None = None
     _by_topic_set: dict[frozenset[str], list[Paper]] | None = None
     _by_word: dict[str, list[Paper]] = field(default_factory=dict)
-    _folded: dict[str, str] = field(default_factory=dict)
+    _word_text: str | None = None
+    _word_starts: list[int] = field(default_factory=list)
     _totals: dict[datetime, int] = field(default_factory=dict)
     _source_states: list[SourceState] | None = None
 
@@ -127,15 +128,36 @@ class Pool:
         `ordered()` order."""
         found = self._by_word.get(word)
         if found is None:
-            # Found in the folded text without tokenizing every paper (`has_word` answers
-            # exactly what `word in doc(p).words` would); only papers walked get a PaperDoc.
-            found = self._by_word[word] = [p for p in self.ordered() if has_word(self._folded_text(p), word)]
+            found = self._by_word[word] = self._find_word(word)
         return found
 
-    def _folded_text(self, paper: Paper) -> str:
-        found = self._folded.get(paper.id)
-        if found is None:
-            found = self._folded[paper.id] = fold(f"{paper.title}\n{paper.abstract}")
+    def _find_word(self, word: str) -> list[Paper]:
+        # `has_word` over one text of every paper's folded title and abstract, joined by line
+        # breaks (not letters or digits, so words end at a paper's end as in its own text):
+        # the scan for the word's head runs in C over the whole pool, and only places where
+        # it occurs are checked. The answer is `word in doc(p).words` without a PaperDoc.
+        ordered = self.ordered()
+        if self._word_text is None:
+            texts = [fold(f"{p.title}\n{p.abstract}") for p in ordered]
+            starts, offset = [], 0
+            for text in texts:
+                starts.append(offset)
+                offset += len(text) + 1
+            self._word_text, self._word_starts = "\n".join(texts), starts
+        text, starts = self._word_text, self._word_starts
+        head = word_head(word)
+        found: list[Paper] = []
+        position = text.find(head)
+        while position >= 0:
+            index = bisect.bisect_right(starts, position) - 1
+            candidate = word_starting_at(text, position)
+            if candidate is not None and fold_plural(candidate) == word:
+                found.append(ordered[index])
+                if index + 1 == len(starts):
+                    break
+                position = text.find(head, starts[index + 1])  # on to the next paper
+            else:
+                position = text.find(head, position + 1)
         return found
 
 

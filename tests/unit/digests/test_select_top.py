@@ -156,3 +156,14 @@ def test_channels_with_feedback_are_the_ones_a_model_may_rerank() -> None:
     store.feedback.save_model(StoredModel("channel", "slack:C3", "r", b"x", 0, T0))
     store.feedback.save_model(StoredModel("person", "slack:U9", "r", b"x", 5, T0))
     assert store.feedback.channels_with_feedback() == {"slack:C1", "slack:C2"}
+
+
+@pytest.mark.parametrize("word", ["diffusion", "agent", "study", "token", "graph", "xyz", "imag", "robot"])
+def test_with_word_finds_the_papers_whose_words_hold_it(word: str) -> None:
+    """The pool's word lists are what tokenizing every paper would give (plurals folded,
+    words cut at a paper's end, in the pool's order)."""
+    pool = make_pool(4)
+    pool.papers.append(dataclasses.replace(pool.papers[0], id="2603.99999", title="Agents", abstract="robots"))
+    pool.papers.append(dataclasses.replace(pool.papers[0], id="2603.99998", title="x", abstract="diffusions"))
+    expected = [p for p in pool.ordered() if word in pool.doc(p).words]
+    assert pool.with_word(word) == expected
