@@ -113,6 +113,7 @@ from bot.ports import Installations, Part, ServiceAPI
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+WORK_SLOTS = 4  # requests worked on at once after their ack (see SlackListeners)
 ADMIN_CACHE_SECONDS = 300.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 SORRY = "Sorry, something went wrong on our side; it has been logged."
@@ -370,6 +371,7 @@ class SlackListeners:
         *,
         installations: Installations | None = None,
         sleep: Sleep = asyncio.sleep,
+        work_slots: int = WORK_SLOTS,
     ) -> None:
         self.admins = admins
         self.delivery = delivery
@@ -380,6 +382,10 @@ class SlackListeners:
         self.default_team_id = ""
         self.inflight = InFlight()
         self._sleep = sleep
+        # Work after the ack waits for one of these: a burst of commands is then answered a few
+        # at a time, and the event loop is free between those few to ack every other request
+        # within Slack's 3 seconds (bolt sends an ack only when its 10 ms poll gets a turn).
+        self._work_slots = asyncio.Semaphore(work_slots)
 
     def attach(self, app: AsyncApp, command: str) -> None:
         """Register the listeners (each behind the who/where middleware) and the error handler."""
@@ -414,7 +420,8 @@ class SlackListeners:
             await ack()
             with self.inflight.track():
                 try:
-                    await work(body, context, respond)
+                    async with self._work_slots:
+                        await work(body, context, respond)
                 except Exception as error:
                     await self.on_error(error, body, respond, None)
 

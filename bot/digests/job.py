@@ -118,6 +118,9 @@ class DigestJob:
                 except Exception:
                     self.failures += 1
                     log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+                # One channel's digest is a few milliseconds of work; let commands and acks
+                # waiting on the event loop in between, so a run over thousands never blocks it.
+                await asyncio.sleep(0)
             return enqueued
 
     async def post_now(self, settings: ChannelSettings, now: datetime) -> tuple[Digest, str] | None:
