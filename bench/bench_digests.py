@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--channels", default="1000,10000", help="channel counts, comma-separated")
     parser.add_argument("--summaries", default="fake,offline", help="fake, offline or both (comma-separated)")
+    parser.add_argument("--template", help="a store built earlier (e.g. bench_acks' template paperbot.db) to copy")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -152,8 +153,9 @@ def main() -> None:
         return
     report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        template = str(Path(tmp) / "template.db")
-        report["store"] = run_case(["setup", str(args.papers), template], args.timeout)
+        template = args.template or str(Path(tmp) / "template.db")
+        if not args.template:
+            report["store"] = run_case(["setup", str(args.papers), template], args.timeout)
         for channels in (int(n) for n in args.channels.split(",")):
             for summaries in args.summaries.split(","):
                 report[f"{channels}_channels_{summaries}_summaries"] = run_case(
