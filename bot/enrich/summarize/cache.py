@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 OFFLINE_KEY = SummaryKey("offline", "", OFFLINE_PROMPT_VERSION)
 FAILURE_COOLDOWN = timedelta(hours=1)
 BACKGROUND_WINDOW = timedelta(days=14)
+OFFLINE_CHUNK = 10  # papers summarized offline per worker-thread call (about 10-50 ms)
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -152,7 +153,11 @@ class Summaries:
         """Offline summaries of papers, by paper id: made in a worker thread (pure CPU work,
         which would otherwise hold the event loop for milliseconds per paper; the summarizer
         is a pure function, its memo caches thread-safe), then stored in one transaction."""
-        made = await asyncio.to_thread(self._summarize_offline, list(papers))
+        made: list[Summary] = []
+        for start in range(0, len(papers), OFFLINE_CHUNK):
+            # A chunk per thread call: a cancelled caller (the bot stopping) waits for one
+            # chunk's thread to finish, never for a whole background batch.
+            made += await asyncio.to_thread(self._summarize_offline, list(papers[start : start + OFFLINE_CHUNK]))
         self._save_many([(paper, OFFLINE_KEY, summary) for paper, summary in zip(papers, made, strict=True)])
         return {paper.id: summary for paper, summary in zip(papers, made, strict=True)}
 

@@ -167,3 +167,41 @@ def test_with_word_finds_the_papers_whose_words_hold_it(word: str) -> None:
     pool.papers.append(dataclasses.replace(pool.papers[0], id="2603.99998", title="x", abstract="diffusions"))
     expected = [p for p in pool.ordered() if word in pool.doc(p).words]
     assert pool.with_word(word) == expected
+
+
+async def test_a_digest_run_lets_other_tasks_run_between_channels() -> None:
+    """A run over many channels is not one stretch of the event loop: a task that only counts
+    its turns gets turns while the run is under way."""
+    import asyncio
+    from datetime import time as clock_time
+
+    from bot.digests.job import DigestJob
+    from tests.support.factories import FakeSummaries, app_settings, hours, ingest, new_store
+
+    store = new_store()
+    ingest(store, [make_paper(n, title=f"Language models {n}") for n in range(1, 6)], T0 - hours(1), {})
+    for number in range(8):
+        settings = ChannelSettings(
+            platform="slack", channel_id=f"C{number}", days=tuple(range(7)), time_of_day=clock_time(9, 0)
+        )
+        store.channels.save(settings, T0 - timedelta(days=2))
+    job = DigestJob(store=store, settings=app_settings(), summaries=FakeSummaries(store))
+    turns_during_run: list[int] = []
+    turns = 0
+    running = True
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while running:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count_turns())
+    run = asyncio.create_task(job.run_due(T0))
+    while not run.done():
+        turns_during_run.append(turns)
+        await asyncio.sleep(0)
+    running = False
+    await counter
+    assert await run == 8
+    assert turns_during_run[-1] >= 8  # at least a turn per channel while the run went on
