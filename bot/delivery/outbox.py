@@ -68,7 +68,7 @@ from typing import Any
 
 from bot.core.clock import Clock, from_iso, to_iso
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
-from bot.core.models import Reply
+from bot.core.models import Paper, Reply
 from bot.core.outbox import OutboxKind, notice_key
 from bot.core.retry import backoff_delay
 from bot.ports import ChatAdapter
@@ -124,6 +124,8 @@ def _encode(value: Any) -> Any:
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
     if names is not None:
+        if type(value) is Paper:
+            return _encoded_paper(value, names)
         return {name: _encode(getattr(value, name)) for name in names}
     if isinstance(value, datetime):
         return to_iso(value)
@@ -138,6 +140,22 @@ def _encode(value: Any) -> Any:
     return value
 
 
+def _encoded_paper(paper: Paper, names: tuple[str, ...]) -> Any:
+    """A paper's encoding, remembered for the paper object: the digests of one run share the
+    pool's Paper objects, and a paper (frozen) encodes the same every time. The entry keeps its
+    paper alive, so an id is never reused while it is remembered."""
+    found = _PAPERS.get(id(paper))
+    if found is not None and found[0] is paper:
+        return found[1]
+    encoded = {name: _encode(getattr(paper, name)) for name in names}
+    if len(_PAPERS) >= PAPER_ENCODINGS:
+        _PAPERS.clear()
+    _PAPERS[id(paper)] = (paper, encoded)
+    return encoded
+
+
+PAPER_ENCODINGS = 2048  # papers whose encoding is remembered (a few MB)
+_PAPERS: dict[int, tuple[Paper, Any]] = {}
 _PLAIN = (str, int, float, bool)
 # A dataclass's field names, looked up once per class (a digest encodes hundreds of values).
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
