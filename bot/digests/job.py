@@ -34,7 +34,7 @@ from bot.digests.schedule import (
     missed_slots,
     next_slot,
 )
-from bot.digests.selection import Pool, load_pool, window_start
+from bot.digests.selection import Pool, load_pool_off_loop, window_start
 from bot.ports import SummaryProvider
 from bot.rank.ranking import Ranker
 from bot.settings import Settings
@@ -109,7 +109,7 @@ class DigestJob:
                 return 0
             # One pool of candidate papers for every channel due now (from the earliest window).
             since = min(window_start(settings, now) for settings, _ in due)
-            pool = load_pool(self.store, since, now)
+            pool = await load_pool_off_loop(self.store, since, now)
             judged = self.store.feedback.channels_with_feedback() if self.ranker is not None else None
             enqueued = 0
             for settings, slot in due:

@@ -19,6 +19,7 @@ channel's worst kept score. The result is `select`'s, paper for paper (a test co
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import heapq
 import math
@@ -170,6 +171,25 @@ def load_pool(store: Store, since: datetime, now: datetime) -> Pool:
     papers = store.papers.changed(since=since, limit=None)
     changed = store.papers.changed_at_since(since)
     return Pool(since, papers, changed, topics_for(store, papers), now)
+
+
+async def load_pool_off_loop(store: Store, since: datetime, now: datetime) -> Pool:
+    """`load_pool`, read in a worker thread through a read-only connection of its own when the
+    store is a file: thousands of rows made into Papers (and the tagger for untagged ones)
+    would hold the event loop for a second or more. It reads what is committed, as the
+    store's own connection does between transactions. An in-memory store is read here."""
+    location = store.location
+    if location is None:
+        return load_pool(store, since, now)
+
+    def read() -> Pool:
+        reader = Store.open(location, writable=False)
+        try:
+            return load_pool(reader, since, now)
+        finally:
+            reader.close()
+
+    return await asyncio.to_thread(read)
 
 
 def is_recent(paper: Paper, since: datetime) -> bool:

@@ -205,3 +205,23 @@ async def test_a_digest_run_lets_other_tasks_run_between_channels() -> None:
     await counter
     assert await run == 8
     assert turns_during_run[-1] >= 8  # at least a turn per channel while the run went on
+
+
+async def test_the_pool_read_off_the_loop_is_the_pool_read_here(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A file store's pool is read in a worker thread by a connection of its own: the same
+    papers, change times and topics (stored tags, and the tagger's for untagged papers)."""
+    from bot.digests.selection import load_pool, load_pool_off_loop
+    from bot.store import Store
+    from tests.support.factories import hours, ingest
+
+    store = Store.open(str(tmp_path / "pool.db"))
+    papers = [make_paper(n, title=f"Diffusion policies for robots {n}", hf_upvotes=n) for n in range(1, 30)]
+    ingest(store, papers[:20], T0 - hours(2), {p.id: ["rl"] for p in papers[:10]})
+    ingest(store, papers[20:], T0 - hours(40), {})
+    since = T0 - hours(24)
+    here = load_pool(store, since, T0)
+    there = await load_pool_off_loop(store, since, T0)
+    assert [p.id for p in there.papers] == [p.id for p in here.papers] and len(here.papers) == 20
+    assert there.papers == here.papers
+    assert there.changed_at == here.changed_at and there.topics == here.topics
+    store.close()
