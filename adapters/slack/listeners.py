@@ -158,6 +158,7 @@ RawMessage = dict[str, Any]
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
+WORK_SLOTS = 4  # requests worked on at once after their ack (see SlackListeners)
 ADMIN_CACHE_SECONDS = 300.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 # Private answers with feedback buttons kept (per process, newest last) so a click can redraw
@@ -431,6 +432,7 @@ class SlackListeners:
         sleep: Sleep = asyncio.sleep,
         metrics: Metrics | None = None,
         monotonic: Monotonic = system_monotonic,
+        work_slots: int = WORK_SLOTS,
     ) -> None:
         self.admins = admins
         self.metrics = metrics  # records how long each ack took (from the middleware on)
@@ -445,6 +447,10 @@ class SlackListeners:
         self._sleep = sleep
         # token -> (Slack user id, the part as sent); see PRIVATE_ANSWERS_KEPT.
         self._private_answers: OrderedDict[str, tuple[str, RawMessage]] = OrderedDict()
+        # Work after the ack waits for one of these: a burst of commands is then answered a few
+        # at a time, and the event loop is free between those few to ack every other request
+        # within Slack's 3 seconds (bolt sends an ack only when its 10 ms poll gets a turn).
+        self._work_slots = asyncio.Semaphore(work_slots)
 
     def attach(self, app: AsyncApp, command: str) -> None:
         """Register the listeners (each behind the who/where middleware) and the error handler."""
@@ -485,7 +491,8 @@ class SlackListeners:
                 self.metrics.ack_seconds.labels(platform="slack").observe(self._monotonic() - received)
             with self.inflight.track():
                 try:
-                    await work(body, context, respond)
+                    async with self._work_slots:
+                        await work(body, context, respond)
                 except Exception as error:
                     await self.on_error(error, body, respond, None)
 

@@ -20,9 +20,10 @@ subscription against every paper and reducing per user gives (the tests check it
 - A subscription created after the scan's start (`since`) only gets papers first seen after it
   was created: its mask is narrowed to those.
 
-Memory stays small for a million subscriptions: per subscription only three array entries
-(indexed by subscription id, which SQLite hands out densely from 1), per distinct query its words
-and members, per user one (platform, user id) pair; results are arrays too (`ScanMatches`).
+Memory stays small for a million subscriptions: per subscription three array entries (indexed
+by subscription id, which SQLite hands out densely from 1) and its id in its query's and its
+user's arrays; per distinct query its words; per user one (platform, user id) pair. Results
+are arrays too (`ScanMatches`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from operator import itemgetter
 
 from bot.core.clock import to_iso
@@ -159,6 +161,7 @@ class AlertMatcher:
         self._newest_created = _NO_TIME
         self._users: list[UserKey] = []
         self._user_number: dict[UserKey, int] = {}
+        self._subscriptions_of: list[array[int]] = []  # by user number: their subscription ids
 
     @property
     def size(self) -> int:
@@ -213,6 +216,8 @@ class AlertMatcher:
         if user is None:
             user = self._user_number[key] = len(self._users)
             self._users.append(key)
+            self._subscriptions_of.append(array("q"))
+        self._subscriptions_of[user].append(sid)
         self._slot[sid] = slot
         self._user[sid] = user
         created = _micros(sub.created_at) if sub.created_at is not None else _NO_TIME
@@ -227,6 +232,7 @@ class AlertMatcher:
         if not 0 <= subscription_id < len(self._slot) or self._slot[subscription_id] < 0:
             return False
         self.queries.discard(self._slot[subscription_id], subscription_id)
+        self._subscriptions_of[self._user[subscription_id]].remove(subscription_id)
         self._slot[subscription_id] = -1
         self._created[subscription_id] = _NO_TIME
         self._count -= 1
@@ -279,6 +285,7 @@ class AlertMatcher:
         for new, old in enumerate(order):
             renumbered[old] = new
         self._users = [self._users[old] for old in order]
+        self._subscriptions_of = [self._subscriptions_of[old] for old in order]
         self._user_number = {key: number for number, key in enumerate(self._users)}
         self._user = array("i", map(renumbered.__getitem__, self._user))
 
@@ -333,6 +340,7 @@ class AlertMatcher:
             if mask:
                 masks[slot] = mask
 
+        slot_of = self._slot
         late = self._created_after(_micros(since))
         arrived: dict[int, int] = {}  # creation time -> mask of the papers first seen since then
 
@@ -346,41 +354,36 @@ class AlertMatcher:
                 arrived[created] = found
             return found
 
-        # Per user: (subscription id, mask) of each subscription that matched something.
-        per_user: dict[int, list[tuple[int, int]]] = {}
-        user_of = self._user
-        members = self.queries.members
-        for slot, mask in masks.items():
-            for subscription_id in members(slot):
-                own = mask
-                if late and subscription_id in late:
-                    own &= arrived_since(late[subscription_id])
-                    if not own:
-                        continue
-                user = user_of[subscription_id]
-                entries = per_user.get(user)
-                if entries is None:
-                    per_user[user] = [(subscription_id, own)]
-                else:
-                    entries.append((subscription_id, own))
+        def own_mask(subscription_id: int) -> int:
+            mask = masks.get(slot_of[subscription_id], 0)
+            if mask and late and subscription_id in late:
+                mask &= arrived_since(late[subscription_id])
+            return mask
 
-        # Per user: OR the masks; its lowest set bits are the most popular papers. Users go in
-        # number order, which is key order for all but those added since the load (see
-        # `_number_users`): inserting millions of rows in the alert queue's key order is about
-        # twice as fast as in a random one.
+        # Per user, in user number order (key order for all but users added since the load, see
+        # `_number_users`: inserting millions of rows in the alert queue's key order is about
+        # twice as fast as in a random one): OR the masks of their subscriptions. Its popcount is
+        # how many papers matched, its lowest bits the most popular ones.
         single_user, single_paper, single_subscription = result.single_user, result.single_paper, result.single_subscription
         several = result.several
-        total = 0
-        for user in sorted(per_user):
-            entries = per_user[user]
-            if len(entries) == 1:
-                union, shared = entries[0][1], 0
-            else:
-                entries.sort()
-                union = shared = 0  # shared: papers matched by two or more of the user's subscriptions
-                for _, mask in entries:
-                    shared |= union & mask
-                    union |= mask
+        total = users_with_matches = 0
+        for user, subscriptions in enumerate(self._subscriptions_of):
+            union = shared = 0  # shared: papers matched by two or more of the user's subscriptions
+            matched = first = 0
+            for subscription_id in subscriptions:
+                hits = masks.get(slot_of[subscription_id])
+                if hits is None:
+                    continue
+                if late and subscription_id in late:
+                    hits &= arrived_since(late[subscription_id])
+                    if not hits:
+                        continue
+                shared |= union & hits
+                union |= hits
+                matched += 1
+                first = subscription_id
+            if not matched:
+                continue
             count = union.bit_count()
             listed = min(count, keep_per_user)
             kept = union  # the `listed` most popular papers: the lowest bits
@@ -389,25 +392,27 @@ class AlertMatcher:
                 for _ in range(listed):
                     rest &= rest - 1  # drop the lowest paper
                 kept ^= rest
-            if shared & kept:
-                for position in _bit_positions(shared & kept):
-                    bit = 1 << position
-                    several.append((user, position, [sid for sid, mask in entries if mask & bit]))
-                kept ^= shared & kept
+            if matched == 1:
+                entries = [(first, kept)]
+            else:
+                entries = sorted((sid, own_mask(sid)) for sid in subscriptions)
+                if shared & kept:
+                    for position in _bit_positions(shared & kept):
+                        bit = 1 << position
+                        several.append((user, position, [sid for sid, mask in entries if mask & bit]))
+                    kept ^= shared & kept
             for subscription_id, mask in entries:
-                own = mask & kept
-                while own:
-                    lowest = own & -own
-                    own ^= lowest
-                    single_user.append(user)
-                    single_paper.append(lowest.bit_length() - 1)
-                    single_subscription.append(subscription_id)
+                positions = list(_bit_positions(mask & kept))
+                single_paper.extend(positions)
+                single_user.extend(repeat(user, len(positions)))
+                single_subscription.extend(repeat(subscription_id, len(positions)))
             if count > listed:
                 result.overflow_user.append(user)
                 result.overflow_count.append(count - listed)
             total += count
+            users_with_matches += 1
         result.total = total
-        result.users_with_matches = len(per_user)
+        result.users_with_matches = users_with_matches
         return result
 
     def _created_after(self, moment: int) -> dict[int, int]:

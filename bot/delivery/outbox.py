@@ -76,7 +76,7 @@ from bot.core.clock import Clock, from_iso, to_iso
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.logcontext import log_context
 from bot.core.metrics import Metrics
-from bot.core.models import Reply
+from bot.core.models import Paper, Reply
 from bot.core.outbox import OutboxKind, notice_key
 from bot.core.retry import backoff_delay
 from bot.ports import ChatAdapter, Part, Sharded
@@ -126,8 +126,15 @@ def describe_reason(reason: str) -> str:
 
 
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if value is None or type(value) in _PLAIN:
+        return value  # most values of a reply (exact types: an enum member that is a str is not one)
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        if type(value) is Paper:
+            return _encoded_paper(value, names)
+        return {name: _encode(getattr(value, name)) for name in names}
     if isinstance(value, datetime):
         return to_iso(value)
     if isinstance(value, time):
@@ -139,6 +146,27 @@ def _encode(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
     return value
+
+
+def _encoded_paper(paper: Paper, names: tuple[str, ...]) -> Any:
+    """A paper's encoding, remembered for the paper object: the digests of one run share the
+    pool's Paper objects, and a paper (frozen) encodes the same every time. The entry keeps its
+    paper alive, so an id is never reused while it is remembered."""
+    found = _PAPERS.get(id(paper))
+    if found is not None and found[0] is paper:
+        return found[1]
+    encoded = {name: _encode(getattr(paper, name)) for name in names}
+    if len(_PAPERS) >= PAPER_ENCODINGS:
+        _PAPERS.clear()
+    _PAPERS[id(paper)] = (paper, encoded)
+    return encoded
+
+
+PAPER_ENCODINGS = 2048  # papers whose encoding is remembered (a few MB)
+_PAPERS: dict[int, tuple[Paper, Any]] = {}
+_PLAIN = (str, int, float, bool)
+# A dataclass's field names, looked up once per class (a digest encodes hundreds of values).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _decode(kind: Any, data: Any) -> Any:

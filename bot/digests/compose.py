@@ -4,7 +4,7 @@ read like search results."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -22,12 +22,15 @@ from bot.digests.selection import (
     load_pool,
     rerank,
     select,
+    select_top,
     topic_label,
     window_start,
 )
 from bot.ports import SummaryProvider
+from bot.rank.models import CHANNEL
 from bot.rank.ranking import Ranker
 from bot.store import Store
+from bot.store.sources import SourceState
 
 
 def _short_topic(topic_id: str) -> str:
@@ -65,10 +68,11 @@ def _source_kind(name: str) -> SourceKind | None:
         return None
 
 
-def failing_sources_note(store: Store, settings: ChannelSettings) -> str:
-    """`arXiv listing unavailable, will retry` for each failing source the channel reads."""
+def failing_sources_note(store: Store, settings: ChannelSettings, states: Sequence[SourceState] | None = None) -> str:
+    """`arXiv listing unavailable, will retry` for each failing source the channel reads
+    (`states`: the sources' states when the caller has read them already)."""
     notes = []
-    for state in store.sources.all():
+    for state in store.sources.all() if states is None else states:
         if not state.failing:
             continue
         kind = _source_kind(state.name)
@@ -151,6 +155,13 @@ def quiet_reply(store: Store, settings: ChannelSettings, local_date: str, since:
     return Reply(text=text, footer=failing, private=False, digest_settings=True)
 
 
+async def has_channel_model(ranker: Ranker, settings: ChannelSettings) -> bool:
+    """Whether the channel's model has feedback, so `rerank` would re-order its digest (it
+    asks the same question and keeps today's order when the answer is no)."""
+    model = await ranker.model(CHANNEL, settings.key)
+    return model is not None and model.has_feedback
+
+
 async def build_digest(
     store: Store,
     settings: ChannelSettings,
@@ -162,44 +173,51 @@ async def build_digest(
     delayed_note: str = "",
     site_url: str = "",
     ranker: Ranker | None = None,
+    judged: Container[str] | None = None,
 ) -> Digest | None:
     """The channel's digest for `local_date`, or None when it has nothing new. When the
     channel's relevance threshold keeps none of its new papers, the digest is a one-line
-    "nothing relevant today" note with no papers.
+    "nothing relevant today" note with no papers. `judged`, when given, holds every channel
+    that could have a model with feedback (`FeedbackStore.channels_with_feedback`, read once
+    for many channels): the others are not asked of the ranker.
 
     Reads only; recording what was posted is the caller's job (in the enqueue transaction).
     """
     since = window_start(settings, now)
     if pool is None or pool.since > since:
         pool = load_pool(store, since, now)
-    candidates = [paper for paper in pool.window(since) if is_recent(paper, since)]
-    if not candidates:
+    total = pool.candidate_count(since)
+    if not total:
         return None
-    delivered = store.outbox.delivered_versions(settings.key, [p.id for p in candidates])
-    ranked = select(
-        settings, candidates, pool.topics, delivered, now, doc_of=pool.doc, facts_of=pool.facts, keep_all=ranker is not None
-    )
-    if not ranked:
-        return None
-    if ranker is not None:
+    if ranker is not None and (judged is None or settings.key in judged) and await has_channel_model(ranker, settings):
+        # The channel's model re-ranks every candidate, so every one is scored.
+        candidates = [paper for paper in pool.window(since) if is_recent(paper, since)]
+        delivered = store.outbox.delivered_versions(settings.key, [p.id for p in candidates])
+        ranked = select(settings, candidates, pool.topics, delivered, now, doc_of=pool.doc, facts_of=pool.facts, keep_all=True)
+        if not ranked:
+            return None
         reranked = await rerank(settings, ranked, ranker)
         ranked = ranked[: settings.max_items] if reranked is None else reranked
         if not ranked:
             return Digest(
                 channel_key=settings.key,
                 local_date=local_date,
-                reply=nothing_relevant_reply(settings, local_date, len(candidates)),
+                reply=nothing_relevant_reply(settings, local_date, total),
                 delayed=bool(delayed_note),
             )
+    else:
+        ranked = select_top(settings, pool, since, lambda ids: store.outbox.delivered_versions(settings.key, ids))
+        if not ranked:
+            return None
     made = await summaries.get_many([r.paper for r in ranked])
     reply = digest_reply(
         settings,
         ranked,
         made,
-        len(candidates),
+        total,
         local_date,
         now,
-        failing=failing_sources_note(store, settings),
+        failing=failing_sources_note(store, settings, pool.source_states(store)),
         delayed_note=delayed_note,
         site_url=site_url,
     )

@@ -34,7 +34,7 @@ from bot.digests.schedule import (
     missed_slots,
     next_slot,
 )
-from bot.digests.selection import Pool, load_pool, window_start
+from bot.digests.selection import Pool, load_pool_off_loop, window_start
 from bot.ports import SummaryProvider
 from bot.rank.ranking import Ranker
 from bot.settings import Settings
@@ -109,14 +109,18 @@ class DigestJob:
                 return 0
             # One pool of candidate papers for every channel due now (from the earliest window).
             since = min(window_start(settings, now) for settings, _ in due)
-            pool = load_pool(self.store, since, now)
+            pool = await load_pool_off_loop(self.store, since, now)
+            judged = self.store.feedback.channels_with_feedback() if self.ranker is not None else None
             enqueued = 0
             for settings, slot in due:
                 try:
-                    enqueued += await self._handle_slot(settings, slot, now, pool)
+                    enqueued += await self._handle_slot(settings, slot, now, pool, judged)
                 except Exception:
                     self.failures += 1
                     log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+                # One channel's digest is a few milliseconds of work; let commands and acks
+                # waiting on the event loop in between, so a run over thousands never blocks it.
+                await asyncio.sleep(0)
             return enqueued
 
     async def post_now(self, settings: ChannelSettings, now: datetime) -> tuple[Digest, str] | None:
@@ -159,7 +163,9 @@ class DigestJob:
 
     # --- handling one slot -----------------------------------------------------------------
 
-    async def _handle_slot(self, settings: ChannelSettings, slot: Slot, now: datetime, pool: Pool) -> int:
+    async def _handle_slot(
+        self, settings: ChannelSettings, slot: Slot, now: datetime, pool: Pool, judged: set[str] | None
+    ) -> int:
         key = digest_key(settings.key, slot.key)
         late = is_late(slot, now, self.grace)
         if late and settings.catch_up == CatchUp.SKIP:
@@ -174,7 +180,7 @@ class DigestJob:
             )
         digest = await build_digest(
             self.store, settings, self.summaries, now, slot.key, pool=pool, delayed_note=delayed_note,
-            site_url=self.site_url, ranker=self.ranker,
+            site_url=self.site_url, ranker=self.ranker, judged=judged,
         )
         with transaction(self.store.conn):
             if self.store.channels.run_for(settings.key, slot.key) is not None:

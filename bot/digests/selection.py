@@ -7,23 +7,35 @@ Papers are ranked by topic match, popularity and recency and the best `max_items
 people in the channel gave feedback, the channel's model (bot.rank) re-ranks them blended with
 that score, and a relevance threshold may keep fewer. The pool of candidates is loaded once for
 every channel due at the same time.
+
+Choosing from a shared pool costs each channel in proportion to what it can show, not to the
+pool (`select_top`): the pool keeps its papers in one order by the score part no channel
+changes (`paper_facts`), and per set of topics and per query word the same order, built once. A channel
+walks the shortest of those that holds every paper it could take, scores each paper exactly as
+`select` does, and stops as soon as its `max_items` best are certain: the next paper's score
+could at most be its base plus the largest topic and title bonus, and that is below the
+channel's worst kept score. The result is `select`'s, paper for paper (a test compares them).
 """
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import heapq
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.core.clock import ensure_utc, to_iso
 from bot.core.models import ChannelSettings, Paper, SourceKind
-from bot.core.text import plural_folded_words
+from bot.core.text import fold, fold_plural, plural_folded_words, word_starting_at
 from bot.enrich.taxonomy import topic_by_id
 from bot.rank.models import CHANNEL
 from bot.rank.ranking import Ranker
-from bot.search.matching import Matcher, PaperDoc, paper_doc, topics_for
+from bot.search.matching import Matcher, PaperDoc, paper_doc, topics_for, word_head
 from bot.store import Store
+from bot.store.sources import SourceState
 
 FIRST_WINDOW = timedelta(hours=24)
 MAX_WINDOW = timedelta(days=14)  # after a long downtime, a digest still looks back at most this far
@@ -61,11 +73,92 @@ class Pool:
             found = self._docs[paper.id] = paper_doc(paper, self.topics.get(paper.id, ()))
         return found
 
+    _order: list[Paper] | None = None
+    _by_topic_set: dict[frozenset[str], list[Paper]] | None = None
+    _by_word: dict[str, list[Paper]] = field(default_factory=dict)
+    _word_text: str | None = None
+    _word_starts: list[int] = field(default_factory=list)
+    _totals: dict[datetime, int] = field(default_factory=dict)
+    _source_states: list[SourceState] | None = None
+
     def facts(self, paper: Paper) -> tuple[int, float]:
         """`paper_facts` at the pool's time, computed once per paper."""
         found = self._facts.get(paper.id)
         if found is None:
             found = self._facts[paper.id] = paper_facts(paper, self.now)
+        return found
+
+    def source_states(self, store: Store) -> list[SourceState]:
+        """The sources' fetch states (for the failing-sources note), read once per pool."""
+        if self._source_states is None:
+            self._source_states = store.sources.all()
+        return self._source_states
+
+    def in_window(self, paper: Paper, since: datetime) -> bool:
+        """Whether a pool paper is one of `window(since)`."""
+        if since <= self.since:
+            return True
+        return self.changed_at.get(paper.id, "") >= (to_iso(since) or "")
+
+    def candidate_count(self, since: datetime) -> int:
+        """How many papers of `window(since)` are news for it (`is_recent`): a digest's "from N
+        announced". Counted once per window start, however many channels share it."""
+        found = self._totals.get(since)
+        if found is None:
+            found = self._totals[since] = sum(1 for p in self.window(since) if is_recent(p, since))
+        return found
+
+    def ordered(self) -> list[Paper]:
+        """Every pool paper by its channel-independent score part, best first (ties by id)."""
+        if self._order is None:
+            self._order = sorted(self.papers, key=lambda p: (-self.facts(p)[1], p.id))
+        return self._order
+
+    def by_topic_set(self) -> dict[frozenset[str], list[Paper]]:
+        """The pool papers grouped by the set of topic ids they carry, each group in
+        `ordered()` order (few groups: papers carry one to three of a few dozen topics)."""
+        if self._by_topic_set is None:
+            groups: dict[frozenset[str], list[Paper]] = {}
+            for paper in self.ordered():
+                groups.setdefault(frozenset(self.topics.get(paper.id, ())), []).append(paper)
+            self._by_topic_set = groups
+        return self._by_topic_set
+
+    def with_word(self, word: str) -> list[Paper]:
+        """The pool papers whose title or abstract has `word` (as matching folds it), in
+        `ordered()` order."""
+        found = self._by_word.get(word)
+        if found is None:
+            found = self._by_word[word] = self._find_word(word)
+        return found
+
+    def _find_word(self, word: str) -> list[Paper]:
+        # `has_word` over one text of every paper's folded title and abstract, joined by line
+        # breaks (not letters or digits, so words end at a paper's end as in its own text):
+        # the scan for the word's head runs in C over the whole pool, and only places where
+        # it occurs are checked. The answer is `word in doc(p).words` without a PaperDoc.
+        ordered = self.ordered()
+        if self._word_text is None:
+            texts = [fold(f"{p.title}\n{p.abstract}") for p in ordered]
+            starts, offset = [], 0
+            for text in texts:
+                starts.append(offset)
+                offset += len(text) + 1
+            self._word_text, self._word_starts = "\n".join(texts), starts
+        text, starts = self._word_text, self._word_starts
+        head = word_head(word)
+        found: list[Paper] = []
+        position = text.find(head)
+        while position >= 0:
+            index = bisect.bisect_right(starts, position) - 1
+            candidate = word_starting_at(text, position)
+            if candidate is not None and fold_plural(candidate) == word:
+                found.append(ordered[index])
+                if index + 1 == len(starts):
+                    break
+                position = text.find(head, starts[index + 1])  # on to the next paper
+            else:
+                position = text.find(head, position + 1)
         return found
 
 
@@ -78,6 +171,25 @@ def load_pool(store: Store, since: datetime, now: datetime) -> Pool:
     papers = store.papers.changed(since=since, limit=None)
     changed = store.papers.changed_at_since(since)
     return Pool(since, papers, changed, topics_for(store, papers), now)
+
+
+async def load_pool_off_loop(store: Store, since: datetime, now: datetime) -> Pool:
+    """`load_pool`, read in a worker thread through a read-only connection of its own when the
+    store is a file: thousands of rows made into Papers (and the tagger for untagged ones)
+    would hold the event loop for a second or more. It reads what is committed, as the
+    store's own connection does between transactions. An in-memory store is read here."""
+    location = store.location
+    if location is None:
+        return load_pool(store, since, now)
+
+    def read() -> Pool:
+        reader = Store.open(location, writable=False)
+        try:
+            return load_pool(reader, since, now)
+        finally:
+            reader.close()
+
+    return await asyncio.to_thread(read)
 
 
 def is_recent(paper: Paper, since: datetime) -> bool:
@@ -106,6 +218,72 @@ def _sources_of(paper: Paper) -> set[SourceKind]:
     return set(paper.sources) or {paper.source}
 
 
+class _Chooser:
+    """One channel's filters and scoring, compiled once: `consider` is what `select` and
+    `select_top` both apply to each candidate, so the two cannot disagree."""
+
+    def __init__(
+        self,
+        settings: ChannelSettings,
+        topics: Mapping[str, tuple[str, ...]],
+        now: datetime,
+        doc_of: Callable[[Paper], PaperDoc] | None,
+        facts_of: Callable[[Paper], tuple[int, float]] | None,
+    ) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.now = now
+        self.doc_of = doc_of
+        self.facts_of = facts_of
+        self.wanted_sources = set(settings.sources)
+        self.wanted_topics = settings.topics
+        matcher = Matcher.compile(settings.query) if settings.query else None
+        self.matcher = None if matcher is not None and matcher.empty else matcher
+        self.trending = effective_rank(settings) == "trending"
+        self.since = window_start(settings, now)
+
+    def consider(self, paper: Paper, seen_version: int | None) -> Ranked | None:
+        """The paper ranked for this channel, or None when the channel does not take it."""
+        settings = self.settings
+        if seen_version is not None and not (settings.show_updated and paper.version > seen_version):
+            return None  # never repeat a paper; a newer version only when updates are shown
+        if paper.is_updated and not settings.show_updated:
+            return None  # a replaced version (arXiv "replace" or a newer version): only with updated:yes
+        if self.wanted_sources and not (_sources_of(paper) & self.wanted_sources):
+            return None
+        popularity, base = self.facts_of(paper) if self.facts_of else paper_facts(paper, self.now)
+        if popularity < settings.min_score:
+            return None
+        paper_topics = self.topics.get(paper.id, ())
+        hits = [t for t in self.wanted_topics if t in paper_topics]
+        if self.wanted_topics and not hits:
+            return None
+        title_hit = 0.0
+        matcher = self.matcher
+        if matcher is not None:
+            doc = self.doc_of(paper) if self.doc_of else paper_doc(paper, paper_topics)
+            if not matcher.matches(doc):
+                return None
+            title_words = set(plural_folded_words(paper.title))
+            title_hit = 1.0 if any(word in title_words for term in matcher.terms for word in term) else 0.0
+        if self.trending:
+            gained, score = trending_score(paper, self.since, self.now)
+            why = f"trending: +{gained:,} upvotes and points" if gained else ""
+            return Ranked(paper, score, TRENDING, why)
+        topical = (1.0 + 0.25 * (len(hits) - 1)) if self.wanted_topics else 1.0
+        score = 2.0 * topical + base + 0.5 * title_hit
+        group = hits[0] if hits else (paper_topics[0] if paper_topics else NO_TOPIC)
+        why = f"topic: {topic_label(group)}" if hits else (f"matched: {settings.query}" if matcher else "")
+        return Ranked(paper, score, group, why)
+
+    def best_possible(self, base: float) -> float:
+        """The highest score a paper with this channel-independent `base` can get here: the
+        largest topic bonus and, with a query, a title hit. Computed with `consider`'s own
+        expression, so (rounding being monotonic) no paper's score is above it."""
+        topical = (1.0 + 0.25 * (len(self.wanted_topics) - 1)) if self.wanted_topics else 1.0
+        return 2.0 * topical + base + 0.5 * (1.0 if self.matcher is not None else 0.0)
+
+
 def select(
     settings: ChannelSettings,
     candidates: Sequence[Paper],
@@ -121,48 +299,83 @@ def select(
     best `max_items` (every one with `keep_all`, for a channel model to re-rank). `doc_of` and
     `facts_of` give a paper's PaperDoc and `paper_facts` from a pool shared by many channels;
     without them they are computed here."""
-    wanted_sources = set(settings.sources)
-    wanted_topics = settings.topics
-    matcher = Matcher.compile(settings.query) if settings.query else None
-    if matcher is not None and matcher.empty:
-        matcher = None
-    trending = effective_rank(settings) == "trending"
-    since = window_start(settings, now)
-    chosen: list[Ranked] = []
-    for paper in candidates:
-        seen_version = delivered.get(paper.id)
-        if seen_version is not None and not (settings.show_updated and paper.version > seen_version):
-            continue  # never repeat a paper; a newer version only when updates are shown
-        if paper.is_updated and not settings.show_updated:
-            continue  # a replaced version (arXiv "replace" or a newer version): only with updated:yes
-        if wanted_sources and not (_sources_of(paper) & wanted_sources):
-            continue
-        popularity, base = facts_of(paper) if facts_of else paper_facts(paper, now)
-        if popularity < settings.min_score:
-            continue
-        paper_topics = topics.get(paper.id, ())
-        hits = [t for t in wanted_topics if t in paper_topics]
-        if wanted_topics and not hits:
-            continue
-        title_hit = 0.0
-        if matcher is not None:
-            doc = doc_of(paper) if doc_of else paper_doc(paper, paper_topics)
-            if not matcher.matches(doc):
-                continue
-            title_words = set(plural_folded_words(paper.title))
-            title_hit = 1.0 if any(word in title_words for term in matcher.terms for word in term) else 0.0
-        if trending:
-            gained, score = trending_score(paper, since, now)
-            why = f"trending: +{gained:,} upvotes and points" if gained else ""
-            chosen.append(Ranked(paper, score, TRENDING, why))
-            continue
-        topical = (1.0 + 0.25 * (len(hits) - 1)) if wanted_topics else 1.0
-        score = 2.0 * topical + base + 0.5 * title_hit
-        group = hits[0] if hits else (paper_topics[0] if paper_topics else NO_TOPIC)
-        why = f"topic: {topic_label(group)}" if hits else (f"matched: {settings.query}" if matcher else "")
-        chosen.append(Ranked(paper, score, group, why))
+    chooser = _Chooser(settings, topics, now, doc_of, facts_of)
+    chosen = [r for paper in candidates if (r := chooser.consider(paper, delivered.get(paper.id))) is not None]
     chosen.sort(key=lambda r: (-r.score, r.paper.id))
     return chosen if keep_all else chosen[: settings.max_items]
+
+
+# How many papers a channel looks up in the delivered ledger at once while walking the pool.
+LEDGER_CHUNK = 64
+
+
+def select_top(
+    settings: ChannelSettings,
+    pool: Pool,
+    since: datetime,
+    delivered_of: Callable[[list[str]], Mapping[str, int]],
+) -> list[Ranked]:
+    """`select(settings, <pool papers of window(since) that are news>, ..., delivered)[:max_items]`
+    without looking at every pool paper (see the module). `delivered_of(ids)` answers the
+    ledger for some paper ids; it is asked in chunks, only for papers walked. A trending
+    channel ranks by what papers gained, not by the pool's order, so it gets `select` itself."""
+    chooser = _Chooser(settings, pool.topics, pool.now, pool.doc, pool.facts)
+    if chooser.trending:
+        candidates = [p for p in pool.window(since) if is_recent(p, since)]
+        delivered = delivered_of([p.id for p in candidates])
+        return select(settings, candidates, pool.topics, delivered, pool.now, pool.doc, pool.facts)
+    wanted = settings.max_items
+    top: list[tuple[float, str, Ranked]] = []  # kept best first by (-score, id)
+    walked = ((bound, p) for bound, p in _walk(chooser, pool) if pool.in_window(p, since) and is_recent(p, since))
+    while True:
+        chunk = [entry for _, entry in zip(range(LEDGER_CHUNK), walked, strict=False)]
+        if not chunk:
+            break
+        seen = delivered_of([paper.id for _, paper in chunk])
+        for bound, paper in chunk:
+            if len(top) >= wanted and bound < -top[-1][0]:
+                return [entry[2] for entry in top]  # the walk is best-first: nothing later can enter
+            ranked = chooser.consider(paper, seen.get(paper.id))
+            if ranked is not None:
+                bisect.insort(top, (-ranked.score, paper.id, ranked), key=lambda e: (e[0], e[1]))
+                del top[wanted:]
+    return [entry[2] for entry in top]
+
+
+def _walk(chooser: _Chooser, pool: Pool) -> Iterator[tuple[float, Paper]]:
+    """The pool papers the channel could take, each with the highest score it could get here,
+    highest first: those with the query's rarest word, else those with one of its topics, else
+    all. Topic channels walk one list per set of topics papers carry (its topic bonus is
+    exact), merged by that bound, so a paper with two of the channel's topics comes ahead of
+    a better-voted paper with one when it scores more."""
+    if chooser.matcher is not None and chooser.matcher.words:
+        postings: list[list[Paper]] = [pool.with_word(word) for word in chooser.matcher.words]
+        rarest = min(postings, key=len)
+        return ((chooser.best_possible(pool.facts(p)[1]), p) for p in rarest)
+    if not chooser.wanted_topics:
+        return ((chooser.best_possible(pool.facts(p)[1]), p) for p in pool.ordered())
+    streams = []
+    for signature, papers in pool.by_topic_set().items():
+        hits = [t for t in chooser.wanted_topics if t in signature]
+        if hits:
+            streams.append((1.0 + 0.25 * (len(hits) - 1), papers))
+    return _merged(streams, pool)
+
+
+def _merged(streams: list[tuple[float, list[Paper]]], pool: Pool) -> Iterator[tuple[float, Paper]]:
+    """Papers of several `ordered()` lists, each list with its own topic bonus, by their
+    score (`_Chooser.consider`'s expression without a title hit), highest first."""
+    def bound(topical: float, paper: Paper) -> float:
+        return 2.0 * topical + pool.facts(paper)[1] + 0.5 * 0.0
+
+    heap = [(-bound(topical, papers[0]), index, 0) for index, (topical, papers) in enumerate(streams) if papers]
+    heapq.heapify(heap)
+    while heap:
+        negative, index, position = heapq.heappop(heap)
+        topical, papers = streams[index]
+        yield -negative, papers[position]
+        if position + 1 < len(papers):
+            heapq.heappush(heap, (-bound(topical, papers[position + 1]), index, position + 1))
 
 
 async def rerank(settings: ChannelSettings, chosen: Sequence[Ranked], ranker: Ranker) -> list[Ranked] | None:

@@ -211,12 +211,25 @@ class _Query:
     anchor: str = ""  # the word it is filed under ("" for a topic-only query)
 
 
-# A bucket: the queries filed under one word, as (plain, checked). `plain` ones need nothing but
-# that word (a single word, no phrase, no topics): having it is the match. `checked` ones are
-# (slot, the other words, the phrases, the topics) to verify. One dict of buckets: a paper looks
-# each of its distinct words up once.
 _Checked = tuple[int, tuple[str, ...], tuple[str, ...], frozenset[str]]
-_Bucket = tuple[list[int], list[_Checked]]
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """The queries filed under one word, sorted by what else they need, so that the common
+    kinds are found by set intersections (in C) rather than checked one by one: `plain` need
+    nothing more (one word, no topics); `with_word` one more word (keyed by it); `with_topic`
+    one topic (keyed by it); `checked` are (slot, the other words, the phrases, the topics) to
+    verify. A paper looks each of its words up once."""
+
+    plain: list[int]
+    with_word: dict[str, list[int]]
+    with_topic: dict[str, list[int]]
+    checked: list[_Checked]
+
+    def empty(self) -> bool:
+        """Whether no query is filed here any more."""
+        return not (self.plain or self.with_word or self.with_topic or self.checked)
 
 
 class QueryIndex:
@@ -306,10 +319,16 @@ class QueryIndex:
         words, text, topics = doc.words, doc.text, doc.topics
         buckets = self._buckets
         for word in buckets.keys() & words:  # the paper's words that anchor something (in C)
-            simple, candidates = buckets[word]
-            if simple:
-                found.extend(simple)
-            for slot, rest, phrases, wanted in candidates:
+            bucket = buckets[word]
+            if bucket.plain:
+                found.extend(bucket.plain)
+            if bucket.with_word:
+                for other in bucket.with_word.keys() & words:
+                    found.extend(bucket.with_word[other])
+            if bucket.with_topic and topics:
+                for topic in bucket.with_topic.keys() & topics:
+                    found.extend(bucket.with_topic[topic])
+            for slot, rest, phrases, wanted in bucket.checked:
                 if wanted and wanted.isdisjoint(topics):
                     continue
                 if rest and not words.issuperset(rest):
@@ -328,25 +347,49 @@ class QueryIndex:
         anchor = query.anchor = anchor_key(query.words, self.frequency)
         bucket = self._buckets.get(anchor)
         if bucket is None:
-            bucket = self._buckets[anchor] = ([], [])
-        if len(query.words) == 1 and not query.phrases and not query.topics:
-            bucket[0].append(slot)
-            return
+            bucket = self._buckets[anchor] = _Bucket([], {}, {}, [])
         # The other words rarest first, so a paper without them is turned away soonest.
         rest = tuple(sorted((w for w in query.words if w != anchor), key=lambda w: (self.frequency.get(w, 0), w)))
-        bucket[1].append((slot, rest, query.phrases, query.topics))
+        kind, key = _kind(rest, query)
+        if kind == "plain":
+            bucket.plain.append(slot)
+        elif kind == "word":
+            bucket.with_word.setdefault(key, []).append(slot)
+        elif kind == "topic":
+            bucket.with_topic.setdefault(key, []).append(slot)
+        else:
+            bucket.checked.append((slot, rest, query.phrases, query.topics))
 
     def _unfile(self, slot: int, query: _Query) -> None:
         if not query.words:
             del self.topic_only[slot]
             return
-        plain, checked = self._buckets[query.anchor]
-        if slot in plain:
-            plain.remove(slot)
+        bucket = self._buckets[query.anchor]
+        kind, key = _kind(tuple(w for w in query.words if w != query.anchor), query)
+        if kind == "plain":
+            bucket.plain.remove(slot)
+        elif kind in ("word", "topic"):
+            keyed = bucket.with_word if kind == "word" else bucket.with_topic
+            keyed[key].remove(slot)
+            if not keyed[key]:
+                del keyed[key]
         else:
-            checked[:] = [entry for entry in checked if entry[0] != slot]
-        if not plain and not checked:
+            bucket.checked[:] = [entry for entry in bucket.checked if entry[0] != slot]
+        if bucket.empty():
             del self._buckets[query.anchor]
+
+
+def _kind(rest: tuple[str, ...], query: _Query) -> tuple[str, str]:
+    """Which part of its anchor's bucket a query goes in, and under which key."""
+    if query.phrases:
+        return "checked", ""
+    if not rest and not query.topics:
+        return "plain", ""
+    if len(rest) == 1 and not query.topics:
+        return "word", rest[0]
+    if not rest and len(query.topics) == 1:
+        return "topic", next(iter(query.topics))
+    return "checked", ""
 
 
 class SubscriptionIndex:

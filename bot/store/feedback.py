@@ -370,6 +370,15 @@ class FeedbackStore:
             )
         return counts
 
+    def channels_with_feedback(self) -> set[str]:
+        """Every channel that has feedback rows or a stored model trained on feedback: the
+        only channels whose model can re-rank their digest."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT channel_key FROM feedback WHERE channel_key != '' "
+            "UNION SELECT owner_key FROM interest_models WHERE owner_kind = 'channel' AND feedback_count > 0"
+        )
+        return {row[0] for row in rows}
+
     def channels_with_feedback_from(self, platform: str, user_id: str) -> list[str]:
         """The channels whose models learned from this person (rebuilt after they are forgotten)."""
         rows = self.conn.execute(

@@ -83,13 +83,20 @@ class SummaryStore:
 
     def put(self, paper_id: str, version: int, key: SummaryKey, summary: Summary, now: datetime) -> None:
         """Store (or replace) the summary of one paper version."""
-        self.conn.execute(
+        self.put_many([(paper_id, version, key, summary)], now)
+
+    def put_many(self, made: Sequence[tuple[str, int, SummaryKey, Summary]], now: datetime) -> None:
+        """Store (or replace) summaries of (paper id, version, key, summary), in one statement
+        run for each (inside the caller's transaction, when there is one)."""
+        self.conn.executemany(
             """INSERT INTO summaries (paper_id, version, summarizer, model, prompt_version, data, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (paper_id, version, summarizer, model, prompt_version)
                DO UPDATE SET data = excluded.data, created_at = excluded.created_at""",
-            (paper_id, version, key.summarizer, key.model, key.prompt_version,
-             summary_to_json(summary), to_iso(now)),
+            [
+                (paper_id, version, key.summarizer, key.model, key.prompt_version, summary_to_json(summary), to_iso(now))
+                for paper_id, version, key, summary in made
+            ],
         )
 
     def missing(self, keys: Sequence[SummaryKey], limit: int, since: datetime | None = None) -> list[str]:

@@ -202,6 +202,27 @@ async def test_ack_is_sent_before_the_work_finishes(rig: Rig) -> None:
     assert not rig.fake.calls_to("users.info")  # only asked with SLACK_ADMIN_ONLY
 
 
+async def test_a_burst_is_acked_at_once_and_worked_on_a_few_at_a_time(rig: Rig) -> None:
+    """Twelve commands at once, answers held back: every one is acked, at most WORK_SLOTS are
+    being worked on, and once released every one is answered."""
+    from adapters.slack.listeners import WORK_SLOTS
+
+    rig.service.release.clear()
+    names = [f"burst{i}" for i in range(12)]
+    envelopes = [
+        await rig.fake.send_envelope("slash_commands", slash_command(f"q{i}", response_url=rig.fake.response_url(name)))
+        for i, name in enumerate(names)
+    ]
+    for envelope in envelopes:
+        await rig.fake.wait_for_ack(envelope)
+    await rig.fake.wait_for(lambda: len(rig.service.seen) >= WORK_SLOTS)
+    assert len(rig.service.seen) == WORK_SLOTS  # the rest wait for a slot, acked already
+    rig.service.release.set()
+    for name in names:
+        assert "done" in visible_text(await rig.fake.response(name))
+    assert sorted(str(command) for command, _, _ in rig.service.seen) == sorted(f"q{i}" for i in range(12))
+
+
 async def test_public_replies_go_in_channel_and_errors_stay_private(rig: Rig) -> None:
     rig.service.reply = Reply(text="Digest is on", private=False)
     payload = slash_command("digest on", response_url=rig.fake.response_url("pub"))

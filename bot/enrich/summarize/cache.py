@@ -30,6 +30,7 @@ from bot.enrich.summarize.llm import LLMSummarizer, build_client
 from bot.enrich.summarize.offline import PROMPT_VERSION as OFFLINE_PROMPT_VERSION
 from bot.enrich.summarize.offline import OfflineSummarizer
 from bot.enrich.taxonomy import topic_ids
+from bot.store.db import transaction
 from bot.store.summaries import SummaryKey
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ OFFLINE_KEY = SummaryKey("offline", "", OFFLINE_PROMPT_VERSION)
 FAILURE_COOLDOWN = timedelta(hours=1)
 BACKGROUND_WINDOW = timedelta(days=14)
 QUEUE_SIZE = 500
+OFFLINE_CHUNK = 10  # papers summarized offline per worker-thread call (about 10-50 ms)
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -108,21 +110,25 @@ class Summaries:
         if not misses:
             return found
         if self.llm is None:
-            for paper in misses:
-                found[paper.id] = self._offline(paper)
+            found.update(await self._offline_many(misses))
             return found
         offline_cached = self.store.summaries.get_many([(p.id, p.version) for p in misses], OFFLINE_KEY)
         now = self.clock()
         llm_papers = []
+        offline_papers = []
         for paper in misses:
             blocked = self._cooldown.get(paper.id)
-            if blocked is not None and blocked > now:
-                found[paper.id] = offline_cached.get(paper.id) or self._offline(paper)
-            elif not use_llm:
-                found[paper.id] = offline_cached.get(paper.id) or self._offline(paper)
-                self._enqueue(paper)
+            if not use_llm or (blocked is not None and blocked > now):
+                if paper.id in offline_cached:
+                    found[paper.id] = offline_cached[paper.id]
+                else:
+                    offline_papers.append(paper)
+                if not use_llm and not (blocked is not None and blocked > now):
+                    self._enqueue(paper)  # the LLM version, for a later view
             else:
                 llm_papers.append(paper)
+        if offline_papers:
+            found.update(await self._offline_many(offline_papers))
         if llm_papers:
             made = await asyncio.gather(*(self._llm_or_offline(paper, offline_cached) for paper in llm_papers))
             for paper, summary in zip(llm_papers, made, strict=True):
@@ -215,13 +221,38 @@ class Summaries:
         self._save(paper, OFFLINE_KEY, summary)
         return summary
 
+    async def _offline_many(self, papers: Sequence[Paper]) -> dict[str, Summary]:
+        """Offline summaries of papers, by paper id: made in a worker thread (pure CPU work,
+        which would otherwise hold the event loop for milliseconds per paper; the summarizer
+        is a pure function, its memo caches thread-safe), then stored in one transaction."""
+        made: list[Summary] = []
+        for start in range(0, len(papers), OFFLINE_CHUNK):
+            # A chunk per thread call: a cancelled caller (the bot stopping) waits for one
+            # chunk's thread to finish, never for a whole background batch.
+            made += await asyncio.to_thread(self._summarize_offline, list(papers[start : start + OFFLINE_CHUNK]))
+        self._save_many([(paper, OFFLINE_KEY, summary) for paper, summary in zip(papers, made, strict=True)])
+        return {paper.id: summary for paper, summary in zip(papers, made, strict=True)}
+
+    def _summarize_offline(self, papers: list[Paper]) -> list[Summary]:
+        return [self.offline.summarize(paper) for paper in papers]
+
     def _save(self, paper: Paper, key: SummaryKey, summary: Summary) -> None:
         """Cache the summary and index its tags and text with the paper (when it is stored)."""
-        self.store.summaries.put(paper.id, paper.version, key, summary, self.clock())
-        if summary.summarizer == "offline" and self.llm is not None and self._has(paper, self.key):
-            return  # never let an offline fallback overwrite an LLM summary's tags
-        self.store.papers.set_topics(paper.id, topic_ids(summary.topics))
-        self.store.papers.set_summary_text(paper.id, summary_search_text(summary))
+        self._save_many([(paper, key, summary)])
+
+    def _save_many(self, made: Sequence[tuple[Paper, SummaryKey, Summary]]) -> None:
+        """Cache summaries and index their tags and text with their papers, all in one
+        transaction (one commit per batch instead of three per paper)."""
+        if not made:
+            return
+        now = self.clock()
+        with transaction(self.store.conn):
+            self.store.summaries.put_many([(paper.id, paper.version, key, summary) for paper, key, summary in made], now)
+            for paper, _key, summary in made:
+                if summary.summarizer == "offline" and self.llm is not None and self._has(paper, self.key):
+                    continue  # never let an offline fallback overwrite an LLM summary's tags
+                self.store.papers.set_topics(paper.id, topic_ids(summary.topics))
+                self.store.papers.set_summary_text(paper.id, summary_search_text(summary))
 
     def _has(self, paper: Paper, key: SummaryKey) -> bool:
         return self.store.summaries.get(paper.id, paper.version, key) is not None
@@ -242,8 +273,7 @@ class Summaries:
             return 0
         papers = self.store.papers.get_many(ids)
         if offline_only:
-            for paper in papers:
-                self._offline(paper)
+            await self._offline_many(papers)
             return len(papers)
         await self.get_many(papers)
         return len(papers)

@@ -94,6 +94,25 @@ def test_reply_json_round_trip_keeps_every_field() -> None:
     assert again.items[0].paper.signals[0].observed_at.tzinfo is not None
 
 
+def test_a_paper_shared_by_many_replies_encodes_as_a_fresh_copy_does() -> None:
+    """Replies sharing one Paper object (a digest run's pool) give the JSON that an equal,
+    never encoded copy gives, also once the remembered encodings were forgotten."""
+    import bot.delivery.outbox as outbox
+
+    shared = full_paper()
+
+    def reply_with(paper: Paper) -> Reply:
+        return Reply(header="h", groups=(ItemGroup("", (PaperItem(paper, full_summary(), "", "why"),)),), private=False)
+
+    first = reply_to_json(reply_with(shared))
+    assert reply_to_json(reply_with(shared)) == first
+    assert reply_to_json(reply_with(dataclasses.replace(shared))) == first
+    for number in range(outbox.PAPER_ENCODINGS + 5):  # more papers than are remembered
+        reply_to_json(reply_with(make_paper(number)))
+    assert reply_to_json(reply_with(shared)) == first
+    assert reply_from_json(first) == reply_with(shared)
+
+
 # --- splitting and arriving whole ------------------------------------------------------------
 
 

@@ -116,7 +116,7 @@ async def test_scan_queues_exactly_what_brute_force_gives_per_user(tmp_path: Pat
     """The production path (store, long-lived matcher, chunked queue writes) against the
     reference, on real abstracts and 3,000 generated subscriptions: shared queries, phrases,
     topics, keyword + topic, some made while the batch arrived, some paused."""
-    monkeypatch.setattr(alerts, "QUEUE_CHUNK", 97)  # many chunks
+    monkeypatch.setattr(alerts, "QUEUE_CHUNK", 250)  # many chunks, each 2 statements of 100 rows and 50 more
     rng = random.Random(5)
     rows = corpus()
     texts = [r["title"] + " " + r["abstract"] for r in rows]

@@ -215,3 +215,14 @@ def test_subscription_change_feed_sees_adds_pauses_resumes_and_removals(tmp_path
     assert [s.id for s in subs.active_page(page[-1].id, 100)] == [s.id for s in bulk.changed][2:]
     store.close()
     other.close()
+
+
+def test_alert_queue_columns_insert_many_rows_per_statement_and_skips_queued_ones(store: Store) -> None:
+    store.alert_queue.add([("slack", "U3", "p3", (7,))], NOW)  # already queued: not again
+    users = [f"U{i}" for i in range(250)]
+    added = store.alert_queue.add_columns(["slack"] * 250, users, [f"p{i}" for i in range(250)], range(250), NOW)
+    assert added == 249  # 2 statements of 100 rows, then 50 one by one; U3's p3 was there
+    rows = store.conn.execute("SELECT user_id, paper_id, subscription_ids, matched_at FROM alert_queue ORDER BY rowid").fetchall()
+    assert len(rows) == 250 and tuple(rows[0]) == ("U3", "p3", "[7]", NOW.isoformat())
+    assert {tuple(r) for r in rows[1:]} == {(f"U{i}", f"p{i}", f"[{i}]", NOW.isoformat()) for i in range(250) if i != 3}
+    assert [q.subscription_ids for q in store.alert_queue.waiting("slack", "U249")] == [(249,)]
