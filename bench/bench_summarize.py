@@ -41,6 +41,7 @@ from bot.core.models import Summary
 from bot.enrich.summarize.offline import summarize_text
 from bot.enrich.summarize.text import clean_tex
 from bot.enrich.tagger import tag
+from bot.enrich.taxonomy import topic_names
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -228,7 +229,7 @@ def tagger_scores(rows: list[dict[str, Any]]) -> dict[str, float]:
     (rows with title, text and topic names); the test suite holds the held-out F1 to 0.70."""
     tp = fp = fn = 0
     for row in rows:
-        predicted, gold = set(tag(row["title"], row["text"])), set(row["topics"])
+        predicted, gold = set(topic_names(tag(row["title"], row["text"]))), set(row["topics"])
         tp += len(predicted & gold)
         fp += len(predicted - gold)
         fn += len(gold - predicted)

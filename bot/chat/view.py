@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from bot.chat.present import web_url
 from bot.core.models import PaperItem, Reply, SourceKind
+from bot.enrich.taxonomy import topic_names
 
 MAX_KEY_POINTS = 4
 MAX_URL_CHARS = 2048
@@ -71,7 +72,7 @@ class ItemView:
     url: str | None  # a checked http(s) URL, or None when the item's link is not one
     source_kind: SourceKind  # where the paper was first seen (colours, icons)
     source_line: str  # "arXiv cs.LG · 16h ago · HF daily · 154 upvotes"
-    tags: tuple[str, ...]
+    tags: tuple[str, ...]  # topic display names ("Computer Vision"), best first
     tldr: str
     key_points: tuple[str, ...]
     preview: str  # the abstract, shown when there is no summary
@@ -115,7 +116,7 @@ def item_view(item: PaperItem, number: int, actions: tuple[ItemAction, ...] = ()
         url=web_url(paper.url, MAX_URL_CHARS),
         source_kind=paper.source,
         source_line=item.source_line,
-        tags=tuple(item.topics),
+        tags=topic_names(item.topics),
         tldr=tldr,
         key_points=points,
         preview="" if (tldr or points) else paper.abstract.strip(),

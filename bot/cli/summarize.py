@@ -121,7 +121,7 @@ def run_summarize(args: argparse.Namespace, settings: Settings, stdin: TextIO, s
 
 
 def run_tag(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
-    """`paperbot tag`: JSON Lines in, each line out with `"topics": [names]` added."""
+    """`paperbot tag`: JSON Lines in, each line out with `"topics": [topic ids]` added."""
     if _choice(args, settings) == "llm":
         return asyncio.run(_run_llm(settings, stdin, stdout, tag_only=True))
     return _each_item(

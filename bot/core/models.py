@@ -89,7 +89,7 @@ class Summary:
     methodology: str = ""
     results: str = ""
     implications: str = ""
-    topics: tuple[str, ...] = ()  # taxonomy names, e.g. "Large Language Models"
+    topics: tuple[str, ...] = ()  # taxonomy topic ids, e.g. "llm" (names are for display only)
     summarizer: str = "offline"
     model: str = ""
     prompt_version: str = ""
@@ -120,7 +120,7 @@ class PaperItem:
 
     @property
     def topics(self) -> tuple[str, ...]:
-        """Topic names from the summary (empty when no summary was made)."""
+        """Topic ids from the summary (empty when no summary was made)."""
         return self.summary.topics if self.summary else ()
 
 

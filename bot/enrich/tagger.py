@@ -1,4 +1,4 @@
-"""The offline topic tagger: 0 to 3 taxonomy topic names for a paper, from its text and categories.
+"""The offline topic tagger: 0 to 3 taxonomy topic ids for a paper, from its text and categories.
 
 How a paper is tagged:
 
@@ -9,27 +9,33 @@ How a paper is tagged:
 2. Evidence. Every topic's phrases are looked up in the title (counted double) and the abstract;
    repeats add less than first mentions. arXiv categories add evidence too, and the topic the
    PRIMARY category names is always kept (authors choose it; cs.AI and cs.LG name none).
-   An extended topic's text evidence also counts, at a discount, for its core parent.
+   An extended topic's text evidence also counts, at a discount, for its core parent, when the
+   parent has some evidence of its own ("reasoning" alone does not make an LLM paper).
 3. Choosing. Core topics are ranked on their own: the best one is tagged, a second and third
    only when their evidence is close enough to the best one's (relative, not absolute, so short
    and long abstracts are treated alike). Extended topics compete only for what is left: they
    never push out the first two core tags, and take the third slot only when stronger than the
-   third core candidate. Research with no topic evidence gets the catch-all "Machine Learning".
+   third core candidate. Research with no topic evidence gets the catch-all "ml".
+4. Confirming. A learned model (bot.enrich.topic_model: one logistic regression per core topic
+   over every word and word pair) vetoes a core tag it finds very unlikely and adds a core topic
+   it is sure of. The rules read phrases; the model reads the whole text and learned what arXiv
+   authors file under cs.CV, cs.CL and cs.RO, so the two disagree where one of them is wrong.
 
-Deterministic, offline, thousands of papers per second: text is tokenized once, and each 1- to
-5-word window that starts a known phrase is looked up in one dict of phrases. All weights and
-phrases are in taxonomy.toml; the few numbers below say how evidence is combined.
+Deterministic, offline, thousands of papers per second: text is tokenized once (for the rules and
+the model), and each 1- to 5-word window that starts a known phrase is looked up in one dict.
+All weights and phrases are in taxonomy.toml; the few numbers below say how evidence is combined.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
 from bot.core.text import fold_plural, folded_words
 from bot.enrich.taxonomy import SHIPPED, Taxonomy
+from bot.enrich.topic_model import TopicModel, shipped_model
 
 MAX_TAGS = 3
 _TITLE_FACTOR = 2.0
@@ -39,6 +45,7 @@ _MAX_REPEATS = 3
 _PRIMARY_CATEGORY = 4.0
 _OTHER_CATEGORY = 1.5
 _PARENT_SHARE = 0.5
+_PARENT_EVIDENCE = 1.0  # more than one weak phrase's worth
 # A second or third core tag needs this share of the best core topic's score, and at least one
 # normal phrase's worth of evidence.
 _CORE_RELATIVE = 0.35
@@ -47,6 +54,10 @@ _CORE_MINIMUM = 1.5
 _EXTENDED_RELATIVE = 0.5
 _EXTENDED_MINIMUM = 3.0
 _MAX_PHRASE = 5
+# The learned model (bot.enrich.topic_model) vetoes a core rule tag below the first chance and adds
+# a core topic at or above the second; both chosen on the tuning half and the weak labels.
+_MODEL_VETO = 0.1
+_MODEL_SURE = 0.7
 _GENRE_MINIMUM = 1
 
 
@@ -64,7 +75,6 @@ class _Tables:
     """Everything the tagger looks up, built once from a taxonomy."""
 
     ids: tuple[str, ...]
-    names: tuple[str, ...]
     core: tuple[bool, ...]
     parent: tuple[int, ...]  # index of the core parent, or -1
     catch_all: int
@@ -101,7 +111,6 @@ def _build_tables(taxonomy: Taxonomy) -> _Tables:
     genre = {tuple(_tokens(phrase)) for phrase in taxonomy.research.genre}
     return _Tables(
         ids=tuple(entry.topic.id for entry in entries),
-        names=tuple(entry.topic.name for entry in entries),
         core=tuple(entry.core for entry in entries),
         parent=tuple(index[entry.parent] if entry.parent else -1 for entry in entries),
         catch_all=next(i for i, entry in enumerate(entries) if entry.catch_all),
@@ -175,12 +184,14 @@ class _Evidence:
     primary: tuple[int, ...]  # topics the primary category names
 
 
-def _evidence(title: str, abstract: str, categories: Sequence[str], tables: _Tables) -> _Evidence:
+def _evidence(
+    title_words: list[str], abstract_words: list[str], categories: Sequence[str], tables: _Tables
+) -> _Evidence:
     scores = [0.0] * len(tables.ids)
     research: dict[tuple[str, ...], float] = {}
     genre = 0
-    for text, factor in ((title, _TITLE_FACTOR), (abstract, 1.0)):
-        scan = _scan(_tokens(text), tables)
+    for words, factor in ((title_words, _TITLE_FACTOR), (abstract_words, 1.0)):
+        scan = _scan(words, tables)
         for key, count in scan.topic_phrases.items():
             repeat = 1.0 + _REPEAT_BONUS * min(count - 1, _MAX_REPEATS)
             for i, weight in tables.phrases[key]:
@@ -188,9 +199,11 @@ def _evidence(title: str, abstract: str, categories: Sequence[str], tables: _Tab
         research.update(scan.vocabulary)
         genre += scan.genre
     # An extended topic's text evidence is evidence for its core parent too ("Agents" -> LLMs).
+    # Only a parent with some evidence of its own: "reasoning" about document images is no LLM paper.
+    direct = scores.copy()
     for i, parent in enumerate(tables.parent):
-        if parent >= 0:
-            scores[parent] += _PARENT_SHARE * scores[i]
+        if parent >= 0 and direct[parent] >= _PARENT_EVIDENCE:
+            scores[parent] += _PARENT_SHARE * direct[i]
     primary: tuple[int, ...] = ()
     ml_category = False
     for position, category in enumerate(categories):
@@ -212,7 +225,7 @@ def topic_scores(title: str, abstract: str, categories: Sequence[str] = ()) -> d
     """Evidence score per topic id (only topics with evidence), for tagging and for tuning; the
     pseudo-id "research" holds the gate's ML/AI evidence."""
     tables = _SHIPPED_TABLES
-    evidence = _evidence(title, abstract, categories, tables)
+    evidence = _evidence(_tokens(title), _tokens(abstract), categories, tables)
     scores = {tables.ids[i]: round(s, 3) for i, s in enumerate(evidence.scores) if s > 0}
     scores["research"] = round(evidence.research, 3)
     return scores
@@ -249,17 +262,61 @@ def _choose(evidence: _Evidence, tables: _Tables) -> list[int]:
     return sorted(chosen, key=lambda i: (-scores[i], i))
 
 
-def tag(title: str, abstract: str, categories: Sequence[str] = ()) -> tuple[str, ...]:
-    """Topic NAMES for a paper, best first: 1 to 3 for ML/AI research, `()` for anything else.
+def _confirm(chosen: list[int], evidence: _Evidence, chances: Mapping[str, float], tables: _Tables) -> list[int]:
+    """The rule tags checked against the learned model: a core tag the model finds very unlikely
+    is dropped (unless the primary category names it), a core topic the model is sure of is
+    added (taking the place of an extended tag when all slots are full). A paper is never left
+    with extended tags only: then the model's most likely core topic joins them."""
+    kept = [
+        i for i in chosen
+        if not tables.core[i] or i in evidence.primary or chances.get(tables.ids[i], 1.0) >= _MODEL_VETO
+    ]
+    sure = sorted(
+        (i for i, topic in enumerate(tables.ids) if tables.core[i] and chances.get(topic, 0.0) >= _MODEL_SURE),
+        key=lambda i: (-chances[tables.ids[i]], i),
+    )
+    if kept and not sure and not any(tables.core[i] for i in kept):
+        likely = [i for i, topic in enumerate(tables.ids) if tables.core[i] and topic in chances]
+        sure = [max(likely, key=lambda i: (chances[tables.ids[i]], -i))] if likely else []
+    for i in sure:
+        if i in kept:
+            continue
+        if len(kept) >= MAX_TAGS:
+            extended = [j for j in kept if not tables.core[j] and j not in evidence.primary]
+            if not extended:
+                break
+            kept.remove(extended[-1])
+        kept.append(i)
+    return kept
 
-    Deterministic and offline. Research with no specific evidence gets ("Machine Learning",).
-    """
+
+def rule_tags(title: str, abstract: str, categories: Sequence[str] = ()) -> tuple[str, ...]:
+    """What the rules alone tag (topic ids, best first): the labels the learned model was
+    trained on for topics no arXiv category names."""
     tables = _SHIPPED_TABLES
-    evidence = _evidence(title, abstract, categories, tables)
+    evidence = _evidence(_tokens(title), _tokens(abstract), categories, tables)
     if not _passes_gate(evidence, tables):
         return ()
-    chosen = _choose(evidence, tables) or [tables.catch_all]
-    return tuple(tables.names[i] for i in chosen)
+    return tuple(tables.ids[i] for i in _choose(evidence, tables) or [tables.catch_all])
+
+
+def tag(
+    title: str, abstract: str, categories: Sequence[str] = (), *, model: TopicModel | None = None
+) -> tuple[str, ...]:
+    """Taxonomy topic ids for a paper, best first: 1 to 3 for ML/AI research, `()` for anything
+    else (names are for display only: `bot.enrich.taxonomy.topic_name`).
+
+    Deterministic and offline. Research with no specific evidence gets the catch-all ("ml",).
+    `model` replaces the shipped learned model (for training and its tests).
+    """
+    tables = _SHIPPED_TABLES
+    title_words, abstract_words = _tokens(title), _tokens(abstract)
+    evidence = _evidence(title_words, abstract_words, categories, tables)
+    if not _passes_gate(evidence, tables):
+        return ()
+    chances = (model or shipped_model()).probabilities(title_words, abstract_words)
+    chosen = _confirm(_choose(evidence, tables), evidence, chances, tables) or [tables.catch_all]
+    return tuple(tables.ids[i] for i in chosen)
 
 
 def is_research(title: str, abstract: str, categories: Sequence[str] = ()) -> bool:
@@ -271,7 +328,7 @@ def is_research(title: str, abstract: str, categories: Sequence[str] = ()) -> bo
     off-topic posts are not.
     """
     tables = _SHIPPED_TABLES
-    evidence = _evidence(title, abstract, categories, tables)
+    evidence = _evidence(_tokens(title), _tokens(abstract), categories, tables)
     if evidence.ml_category:
         return True
     if evidence.research < tables.threshold:

@@ -279,6 +279,18 @@ def topic_by_id(topic_id: str) -> Topic:
     return _BY_ID[topic_id]
 
 
+def topic_name(topic_id: str) -> str:
+    """The display name of a topic id ("cv" -> "Computer Vision"); an id no longer in the
+    taxonomy is shown as it is rather than failing a whole reply."""
+    topic = _BY_ID.get(topic_id)
+    return topic.name if topic is not None else topic_id
+
+
+def topic_names(topic_ids_: Sequence[str]) -> tuple[str, ...]:
+    """Display names for topic ids, in order (see `topic_name`)."""
+    return tuple(topic_name(topic_id) for topic_id in topic_ids_)
+
+
 def topic_ids(names: Sequence[str]) -> tuple[str, ...]:
     """Topic ids for topic names (unknown names are skipped)."""
     return tuple(_BY_NAME[name].id for name in names if name in _BY_NAME)

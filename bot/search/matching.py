@@ -30,7 +30,6 @@ from functools import lru_cache
 from bot.core.models import Paper, Subscription
 from bot.core.text import fold_plural, plural_folded_words, word_starting_at
 from bot.enrich.tagger import tag
-from bot.enrich.taxonomy import topic_ids
 from bot.search.query import STOPWORDS
 from bot.search.query import query_terms as search_query_terms
 from bot.store import Store
@@ -92,7 +91,7 @@ def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ..
 
 def tagged_topics(title: str, abstract: str, categories: Sequence[str]) -> tuple[str, ...]:
     """The offline tagger's topic ids for a paper that has no stored tags yet."""
-    return topic_ids(tag(title, abstract, categories))
+    return tag(title, abstract, categories)
 
 
 # --- matching ------------------------------------------------------------------------------

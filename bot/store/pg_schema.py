@@ -32,6 +32,8 @@ SQLite functions the portable statements use are defined here: `instr`, `json_ex
 
 from __future__ import annotations
 
+from bot.store.schema import topic_names_to_ids_sql
+
 PG_MIGRATIONS: list[str] = [
     # 1: the initial schema
     """
@@ -458,4 +460,6 @@ PG_MIGRATIONS: list[str] = [
     );
     CREATE INDEX share_tokens_expiry ON share_tokens(expires_at);
     """,
+    # topic ids: cached summaries name their topics by id (see schema.py; plain REPLACE and LIKE)
+    topic_names_to_ids_sql(),
 ]

@@ -6,6 +6,37 @@ Timestamps are ISO 8601 UTC text; JSON columns hold lists and objects.
 
 from __future__ import annotations
 
+# The taxonomy's topic ids and names when summaries started holding ids (a fixed copy: the
+# migration below must mean the same thing whatever the taxonomy becomes).
+_TOPIC_NAMES_TO_IDS: tuple[tuple[str, str], ...] = (
+    ("llm", "Large Language Models"), ("nlp", "NLP"), ("cv", "Computer Vision"), ("mm", "Multimodal"),
+    ("gen", "Generative Models"), ("rl", "Reinforcement Learning"), ("robotics", "Robotics"),
+    ("graph", "Graph Learning"), ("ts", "Time Series"), ("opt", "Optimization"), ("theory", "Theory"),
+    ("efficient", "Efficient ML"), ("interp", "Interpretability"), ("fl", "Federated Learning"),
+    ("agents", "Agents"), ("safety", "Safety & Alignment"), ("rag", "Retrieval & RAG"),
+    ("speech", "Speech & Audio"), ("bench", "Datasets & Benchmarks"), ("science", "AI for Science"),
+    ("health", "Healthcare"), ("reasoning", "Reasoning"), ("code", "Code Generation"),
+    ("recsys", "Recommender Systems"), ("privacy", "Privacy & Security"),
+    ("fairness", "Fairness & Ethics"), ("repr", "Representation Learning"),
+    ("causal", "Causal Inference"), ("prob", "Probabilistic ML"), ("ml", "Machine Learning"),
+)
+
+
+def topic_names_to_ids_sql() -> str:
+    """Cached summaries hold topic ids instead of names: every JSON string that is exactly a
+    topic name and an element of a list ("Computer Vision", or "Computer Vision"] ) becomes the
+    id. Inside other strings a quote is escaped (\\"), so text that merely mentions a name is
+    left alone; the only other list, key points, holds sentences of four words or more. Plain
+    REPLACE and LIKE, which SQLite and PostgreSQL both have."""
+    statements = []
+    for topic_id, name in _TOPIC_NAMES_TO_IDS:
+        statements.append(
+            f"UPDATE summaries SET data = REPLACE(REPLACE(data, '\"{name}\",', '\"{topic_id}\",'), "
+            f"'\"{name}\"]', '\"{topic_id}\"]') WHERE data LIKE '%\"{name}\"%';"
+        )
+    return "\n".join(statements)
+
+
 MIGRATIONS: list[str] = [
     # 1: the initial schema
     """
@@ -441,4 +472,6 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX share_tokens_expiry ON share_tokens(expires_at);
     """,
+    # topic ids: cached summaries name their topics by taxonomy id, no longer by display name
+    topic_names_to_ids_sql(),
 ]

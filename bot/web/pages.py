@@ -38,7 +38,7 @@ from bot.delivery.outbox import reply_from_json
 from bot.digests.email import EmailDigests
 from bot.digests.schedule import describe_local
 from bot.enrich.tagger import tag
-from bot.enrich.taxonomy import TAXONOMY, resolve_topic, topic_by_id, topic_ids
+from bot.enrich.taxonomy import TAXONOMY, resolve_topic, topic_by_id
 from bot.ports import SummaryProvider
 from bot.search.engine import SearchEngine
 from bot.search.query import SearchQuery
@@ -90,7 +90,7 @@ MAX_TAG_CACHE = 100_000
 
 
 def _tagged(papers: Sequence[Paper]) -> dict[tuple[str, int], tuple[str, ...]]:
-    return {(p.id, p.version): topic_ids(tag(p.title, p.abstract, p.categories)) for p in papers}
+    return {(p.id, p.version): tag(p.title, p.abstract, p.categories) for p in papers}
 
 
 async def paper_topics(site: Site, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
@@ -162,10 +162,10 @@ def _signals(paper: Paper) -> tuple[str, ...]:
     return tuple(shown)
 
 
-def _topic_pairs(names: Sequence[str], fallback: Sequence[str]) -> tuple[tuple[str, str], ...]:
+def _topic_pairs(topic_ids: Sequence[str], fallback: Sequence[str]) -> tuple[tuple[str, str], ...]:
     pairs = []
-    for name in names:
-        topic = resolve_topic(name)
+    for topic_id in topic_ids:
+        topic = resolve_topic(topic_id)
         if topic is not None:
             pairs.append((topic.id, topic.name))
     if not pairs:
@@ -191,7 +191,7 @@ def cards_of(items: Sequence[PaperItem], topics: Mapping[str, Sequence[str]] | N
                 page=paper_path(paper.id),
                 links=tuple(paper_links(paper)),
                 signals=_signals(paper),
-                topics=_topic_pairs(view.tags, (topics or {}).get(paper.id, ())),
+                topics=_topic_pairs(item.topics, (topics or {}).get(paper.id, ())),
             )
         )
     return cards

@@ -112,7 +112,7 @@ async def test_long_text_is_truncated_never_rejected(rig: Rig) -> None:
         summary=Summary(
             tldr="tldr " * 1000, key_points=tuple("point " * 1000 for _ in range(4)),
             summary="s " * 2500, methodology="m " * 2500, results="r " * 2500, implications="i " * 2500,
-            topics=("Large Language Models",) * 3,
+            topics=("llm",) * 3,
         ),
         source_line="source " * 200,
         why="why " * 500,
@@ -132,7 +132,7 @@ async def test_long_text_is_truncated_never_rejected(rig: Rig) -> None:
 async def test_mentions_arrive_inert(rig: Rig) -> None:
     item = PaperItem(
         paper=make_paper(1, title=f"Title {MENTIONS}", abstract=MENTIONS),
-        summary=Summary(tldr=f"TLDR {MENTIONS}", key_points=(f"Point {MENTIONS}",), topics=("Safety & Alignment",)),
+        summary=Summary(tldr=f"TLDR {MENTIONS}", key_points=(f"Point {MENTIONS}",), topics=("safety",)),
         source_line=f"r/{MENTIONS}",
         why=f"matches {MENTIONS}",
     )

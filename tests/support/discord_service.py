@@ -39,7 +39,7 @@ def make_item(number: int, *, title: str | None = None, long: bool = False) -> P
         methodology="Methodology. " + filler,
         results="Results. " + filler,
         implications="Implications. " + filler,
-        topics=("Large Language Models", "Computer Vision"),
+        topics=("llm", "cv"),
     )
     return PaperItem(paper=paper, summary=summary, source_line="arXiv cs.LG · 16h ago", why="matched: diffusion in title")
 

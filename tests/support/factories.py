@@ -10,7 +10,6 @@ from typing import Any
 
 from bot.core.ids import is_arxiv_base
 from bot.core.models import Paper, Signal, SourceKind, Summary
-from bot.enrich.taxonomy import topic_by_id
 from bot.settings import Settings
 from bot.store import Store
 
@@ -81,7 +80,7 @@ class FakeSummaries:
                 methodology="method",
                 results="results",
                 implications="implications",
-                topics=tuple(topic_by_id(t).name for t in topics.get(p.id, ())) or ("Machine Learning",),
+                topics=tuple(topics.get(p.id, ())) or ("ml",),
             )
             for p in papers
         }

@@ -29,7 +29,7 @@ from bot.core.models import Paper, Summary
 from bot.enrich.summarize.llm import LLMSummarizer, build_client
 from bot.enrich.summarize.offline import PROMPT_VERSION as OFFLINE_PROMPT_VERSION
 from bot.enrich.summarize.offline import OfflineSummarizer
-from bot.enrich.taxonomy import topic_ids
+from bot.enrich.taxonomy import topic_names
 from bot.store.db import transaction
 from bot.store.summaries import SummaryKey
 
@@ -49,8 +49,9 @@ OFFLINE_CHUNK = 10  # papers summarized offline per worker-thread call (about 10
 
 
 def summary_search_text(summary: Summary) -> str:
-    """The text indexed with a paper: topic names, TL;DR, key points and sections."""
-    parts = [" ".join(summary.topics), summary.tldr, *summary.key_points, summary.summary,
+    """The text indexed with a paper: topic names (so that words of a name find its papers),
+    TL;DR, key points and sections."""
+    parts = [" ".join(topic_names(summary.topics)), summary.tldr, *summary.key_points, summary.summary,
              summary.methodology, summary.results, summary.implications]
     return "\n".join(part for part in parts if part)
 
@@ -251,7 +252,7 @@ class Summaries:
             for paper, _key, summary in made:
                 if summary.summarizer == "offline" and self.llm is not None and self._has(paper, self.key):
                     continue  # never let an offline fallback overwrite an LLM summary's tags
-                self.store.papers.set_topics(paper.id, topic_ids(summary.topics))
+                self.store.papers.set_topics(paper.id, summary.topics)
                 self.store.papers.set_summary_text(paper.id, summary_search_text(summary))
 
     def _has(self, paper: Paper, key: SummaryKey) -> bool:

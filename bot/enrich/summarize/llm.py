@@ -240,7 +240,7 @@ class Draft:
     tldr: str | None
     key_points: tuple[str, ...] | None
     sections: dict[str, str | None]
-    topics: tuple[str, ...] | None  # names; None when the answer named no known topic
+    topics: tuple[str, ...] | None  # taxonomy ids; None when the answer named no known topic
     problems: tuple[str, ...]
 
 
@@ -315,11 +315,12 @@ def _repair_section(value: Any) -> tuple[str | None, list[str]]:
 
 
 def _topics(value: Any) -> tuple[tuple[str, ...] | None, list[str]]:
-    """Taxonomy ids -> topic names. [] stays [] (not ML research); unknown ids are dropped, and
-    an answer with no known id at all gets None (the offline tagger decides)."""
+    """The answer's taxonomy ids, checked and de-duplicated. [] stays [] (not ML research);
+    unknown ids are dropped, and an answer with no known id at all gets None (the offline
+    tagger decides)."""
     if not isinstance(value, list):
         return None, ["topics is not a list of taxonomy ids"]
-    names: list[str] = []
+    ids: list[str] = []
     unknown: list[str] = []
     for item in value:
         if not isinstance(item, str):
@@ -329,12 +330,12 @@ def _topics(value: Any) -> tuple[tuple[str, ...] | None, list[str]]:
         except KeyError:
             unknown.append(item)
             continue
-        if topic.name not in names:
-            names.append(topic.name)
+        if topic.id not in ids:
+            ids.append(topic.id)
     problems = [f"topics {unknown!r} are not taxonomy ids"] if unknown else []
-    if not names and value:
+    if not ids and value:
         return None, problems
-    return tuple(names[:3]), problems
+    return tuple(ids[:3]), problems
 
 
 def repair_answer(data: dict[str, Any], paper: Paper) -> Draft:

@@ -47,7 +47,7 @@ from bot.enrich.summarize.text import (
 )
 from bot.enrich.tagger import tag
 
-PROMPT_VERSION = "offline-2"
+PROMPT_VERSION = "offline-3"  # 3: topics are taxonomy ids, tagged with the learned model too
 """The offline algorithm's version; part of the summary cache key."""
 
 TLDR_LIMIT = 200

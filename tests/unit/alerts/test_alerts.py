@@ -17,7 +17,7 @@ from bot.core.clock import FakeClock
 from bot.core.errors import UserInputError
 from bot.core.models import Actor, Place, Subscription
 from bot.enrich.tagger import tag
-from bot.enrich.taxonomy import TAXONOMY, topic_ids
+from bot.enrich.taxonomy import TAXONOMY
 from bot.search.matching import (
     Matcher,
     SubscriptionIndex,
@@ -93,7 +93,7 @@ def test_index_matches_exactly_what_brute_force_matches_for_10000_subscriptions(
     day = [
         make_paper(i, title=row["title"], abstract=row["abstract"]) for i, row in enumerate(rows[:300])
     ]
-    docs = [paper_doc(p, topic_ids(tag(p.title, p.abstract, p.categories))) for p in day]
+    docs = [paper_doc(p, tag(p.title, p.abstract, p.categories)) for p in day]
     subs = random_subscriptions(10_000, rng, [r["title"] + " " + r["abstract"] for r in rows])
     index = SubscriptionIndex(subs)
     # A few random phrases are only stopwords ("of the"): nothing to match, not indexed.
@@ -116,7 +116,7 @@ def test_match_batch_per_user_equals_brute_force_with_top_k_and_counts() -> None
                 first_seen=T0 + timedelta(minutes=i))
         for i, row in enumerate(rows[:120])
     ]
-    topics = {p.id: topic_ids(tag(p.title, p.abstract, p.categories)) for p in papers}
+    topics = {p.id: tag(p.title, p.abstract, p.categories) for p in papers}
     subs = random_subscriptions(2_000, rng, [r["title"] + " " + r["abstract"] for r in rows], users=400)
     # Some subscriptions were made while the batch was arriving: they get only later papers.
     subs = [replace(s, created_at=T0 + timedelta(minutes=60)) if s.id % 7 == 0 else s for s in subs]

@@ -10,7 +10,7 @@ from tests.support.factories import make_paper
 
 
 def test_numbers_run_across_groups_and_sections_fall_back_to_the_abstract() -> None:
-    summary = Summary(tldr="t", key_points=("a", "b", "c", "d", "e"), results="r", topics=("Computer Vision",))
+    summary = Summary(tldr="t", key_points=("a", "b", "c", "d", "e"), results="r", topics=("cv",))
     with_summary = PaperItem(make_paper(1), summary=summary, source_line="arXiv cs.CV · 2h ago")
     bare = PaperItem(make_paper(2))
     reply = Reply(groups=(ItemGroup("A", (with_summary,)), ItemGroup("B", (bare,))))

@@ -65,12 +65,12 @@ def test_all_good_lines_exit_zero() -> None:
     assert code == 0 and len(out) == 3 and out[0] == out[2]
 
 
-def test_tag_adds_topic_names() -> None:
+def test_tag_adds_topic_ids() -> None:
     code, out = _run(run_tag, LINES, summarizer="offline")
-    names = {topic.name for topic in TAXONOMY}
+    ids = {topic.id for topic in TAXONOMY}
     assert code == 1 and len(out) == len(LINES)
     assert set(out[0]) == set(GOOD) | {"topics"}
-    assert 1 <= len(out[0]["topics"]) <= 3 and set(out[0]["topics"]) <= names
+    assert 1 <= len(out[0]["topics"]) <= 3 and set(out[0]["topics"]) <= ids
     assert out[1]["line"] == 2
 
 

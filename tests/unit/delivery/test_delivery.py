@@ -68,7 +68,7 @@ def full_paper() -> Paper:
 def full_summary() -> Summary:
     return Summary(
         tldr="tl", key_points=("k1", "k2"), summary="s", methodology="m", results="r", implications="i",
-        topics=("Large Language Models",), summarizer="llm", model="gpt", prompt_version="v2",
+        topics=("llm",), summarizer="llm", model="gpt", prompt_version="v2",
     )
 
 

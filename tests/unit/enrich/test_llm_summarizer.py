@@ -34,7 +34,7 @@ from tests.support.factories import make_paper
 from tests.support.llm_api import RULE_BREAKERS, FakeLLMServer, Reply, summary_json
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-TOPIC_NAMES = {topic.name for topic in TAXONOMY}
+TOPIC_IDS = {topic.id for topic in TAXONOMY}
 
 PAPER = make_paper(
     paper_id="2503.01234",
@@ -104,7 +104,7 @@ async def test_openai_good_json_becomes_a_validated_summary(store: Store, sessio
     assert summary.prompt_version == PROMPT_VERSION
     assert summary.tldr.startswith("Introduces a faster attention kernel")
     assert len(summary.key_points) == 3
-    assert summary.topics == ("Efficient ML", "Large Language Models")
+    assert summary.topics == ("efficient", "llm")
     body = server.requests[0]
     assert server.paths == ["/v1/chat/completions"]
     assert body["model"] == "test-model"
@@ -124,7 +124,7 @@ async def test_anthropic_good_json_uses_messages_api(store: Store, session: aioh
     finally:
         await server.close()
     assert summary.summarizer == "llm"
-    assert summary.topics == ("Efficient ML", "Large Language Models")
+    assert summary.topics == ("efficient", "llm")
     assert server.paths == ["/v1/messages"]
     headers = {k.lower(): v for k, v in server.headers[0].items()}
     assert headers["x-api-key"] == "sk-test-key-123"
@@ -167,7 +167,7 @@ async def test_overlong_answers_are_repaired_or_replaced_never_cut_and_unknown_t
     assert summary.methodology == json.loads(long)["methodology"]
     assert not any(text.endswith(("…", "...")) for text in (summary.tldr, *summary.key_points, summary.results))
     # Topics are taxonomy ids only: names ("Computer Vision") and unknown ids are dropped.
-    assert summary.topics == ("Computer Vision", "Efficient ML")
+    assert summary.topics == ("cv", "efficient")
 
 
 async def test_no_known_topic_falls_back_to_the_offline_tagger(store: Store, session: aiohttp.ClientSession) -> None:
@@ -177,7 +177,7 @@ async def test_no_known_topic_falls_back_to_the_offline_tagger(store: Store, ses
     finally:
         await server.close()
     assert summary.topics
-    assert set(summary.topics) <= TOPIC_NAMES
+    assert set(summary.topics) <= TOPIC_IDS
 
 
 async def test_server_without_json_schema_support_gets_json_object(store: Store, session: aiohttp.ClientSession) -> None:
@@ -363,7 +363,7 @@ async def test_injected_instructions_do_not_change_the_output_shape(store: Store
     assert isinstance(summary, Summary)
     assert summary.summarizer == "offline"  # the attacker's shape was rejected
     assert 3 <= len(summary.key_points) <= 4
-    assert set(summary.topics) <= TOPIC_NAMES
+    assert set(summary.topics) <= TOPIC_IDS
 
 
 async def test_extra_keys_and_wrong_types_are_not_passed_through(store: Store, session: aiohttp.ClientSession) -> None:

@@ -21,7 +21,7 @@ from bot.enrich.summarize.llm import (
     build_user_prompt,
     estimate_tokens,
 )
-from bot.enrich.taxonomy import topic_ids
+from bot.enrich.taxonomy import topic_name
 from bot.store import Store
 from tests.support.factories import make_paper
 from tests.support.llm_api import FakeLLMServer, Reply, summary_json
@@ -92,11 +92,12 @@ async def test_offline_summaries_are_cached_tagged_and_indexed(store: Store) -> 
     assert first == again
     assert offline.calls == 1
     assert store.summaries.get(paper.id, paper.version, OFFLINE_KEY) == first
-    assert store.papers.topics_of([paper.id])[paper.id] == topic_ids(first.topics) != ()
+    assert store.papers.topics_of([paper.id])[paper.id] == first.topics != ()
     row = store.conn.execute("SELECT summary_text FROM papers WHERE id = ?", (paper.id,)).fetchone()
-    assert first.tldr in row[0] and first.topics[0] in row[0]
+    # Ids are stored as tags; the indexed text holds the names, whose words find the paper.
+    assert first.tldr in row[0] and topic_name(first.topics[0]) in row[0]
     hits = store.conn.execute(
-        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (f'summary_text:"{first.topics[0]}"',)
+        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (f'summary_text:"{topic_name(first.topics[0])}"',)
     ).fetchall()
     assert len(hits) == 1
     # A second facade over the same store (e.g. after a restart) reuses the cached summary.

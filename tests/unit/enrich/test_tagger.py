@@ -30,7 +30,8 @@ from bot.enrich.taxonomy import TAXONOMY
 
 HF_ABSTRACTS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "hf_trending_abstracts.jsonl"
 CORE = set(CORE_NAMES)
-NAMES = {topic.name for topic in TAXONOMY}
+CORE_IDS = {topic.id for topic in TAXONOMY if topic.name in CORE}
+IDS = {topic.id for topic in TAXONOMY}
 
 
 @lru_cache(maxsize=1)
@@ -110,7 +111,7 @@ def test_the_gate_keeps_ml_research() -> None:
 
 def test_an_ml_category_opens_the_gate_and_no_evidence_keeps_it_shut() -> None:
     assert tag("", "") == ()
-    assert tag("A short note", "Results are below.", ["cs.LG"]) == ("Machine Learning",)
+    assert tag("A short note", "Results are below.", ["cs.LG"]) == ("ml",)
     assert tag("Thermal relaxation of neutron stars", "We model the cooling of neutron stars.", ["astro-ph.HE"]) == ()
 
 
@@ -127,13 +128,13 @@ def test_is_research() -> None:
 # --- choosing tags ---------------------------------------------------------------------------
 
 
-def test_one_to_three_distinct_taxonomy_names_for_every_labelled_paper() -> None:
+def test_one_to_three_distinct_taxonomy_ids_for_every_labelled_paper() -> None:
     for row in labelled():
         for categories in ((), row["categories"]):
             tags = tag(row["title"], row["abstract"], categories)
             assert 1 <= len(tags) <= MAX_TAGS, row["id"]
-            assert len(set(tags)) == len(tags) and set(tags) <= NAMES
-            assert set(tags) & CORE, row["id"]  # extended topics never leave a paper without a core tag
+            assert len(set(tags)) == len(tags) and set(tags) <= IDS
+            assert set(tags) & CORE_IDS, row["id"]  # extended topics never leave a paper without a core tag
 
 
 def test_deterministic() -> None:
@@ -142,39 +143,39 @@ def test_deterministic() -> None:
 
 
 def test_nlp_can_come_first() -> None:
-    assert tag(*_paper("2504.05020"))[0] == "NLP"  # Batch Aggregation for text classification
-    assert tag(*_paper("2604.17108"))[0] == "NLP"  # a Hebrew coreference benchmark
-    assert tag(*_paper("2504.14669"))[:2] == ("NLP", "Large Language Models")  # LLM translation
+    assert tag(*_paper("2504.05020"))[0] == "nlp"  # Batch Aggregation for text classification
+    assert tag(*_paper("2604.17108"))[0] == "nlp"  # a Hebrew coreference benchmark
+    assert tag(*_paper("2504.14669"))[:2] == ("nlp", "llm")  # LLM translation
 
 
 def test_second_tags_come_from_relative_evidence() -> None:
     # One phrase each: the old tagger needed an absolute score of 10 for a second tag.
     assert tag("Federated learning for image classification on phones",
                "We train an image classifier across many phones with federated averaging.") == (
-        "Federated Learning", "Computer Vision")
+        "fl", "cv")
     # A topic mentioned once in passing in a long abstract is not a tag.
     title, abstract = _paper("2504.09852")  # GFT, fine-grained image classification; mentions efficiency
-    assert tag(title, abstract) == ("Computer Vision",)
+    assert tag(title, abstract) == ("cv",)
     # Real papers with two strong topics get both.
-    assert set(tag(*_paper("2510.21583"))) == {"Generative Models", "Computer Vision", "Reinforcement Learning"}
-    assert set(tag(*_paper("2505.18413"))) == {"Large Language Models", "Efficient ML"}
+    assert set(tag(*_paper("2510.21583"))) == {"gen", "cv", "rl"}
+    assert set(tag(*_paper("2505.18413"))) == {"llm", "efficient"}
 
 
 def test_extended_topics_do_not_crowd_out_core_ones() -> None:
     # Strong Healthcare evidence (thyroid carcinoma, patients, clinical) and CV evidence: CV first.
-    assert tag(*_paper("2505.02211")) == ("Computer Vision", "Healthcare")
+    assert tag(*_paper("2505.02211")) == ("cv", "health")
     # Speech & Audio and its core parent NLP: both kept, the core one first.
-    assert tag(*_paper("2505.22236")) == ("NLP", "Speech & Audio")
+    assert tag(*_paper("2505.22236")) == ("nlp", "speech")
     # An extended topic's evidence counts for its core parent: LLM agents -> LLMs.
-    assert tag(*_paper("2601.09264")) == ("Large Language Models", "Agents")
+    assert tag(*_paper("2601.09264")) == ("llm", "agents")
 
 
 def test_the_primary_category_topic_is_kept() -> None:
     title, abstract = _paper("2601.09264")  # LLM agents for pandemic policy, listed under cs.AI
-    assert "Robotics" not in tag(title, abstract)
-    assert "Robotics" in tag(title, abstract, ["cs.RO", "cs.AI"])
+    assert "robotics" not in tag(title, abstract)
+    assert "robotics" in tag(title, abstract, ["cs.RO", "cs.AI"])
     title, abstract = _paper("2504.09852")
-    assert tag(title, abstract, ["cs.CV", "cs.LG"]) == ("Computer Vision",)  # cs.LG names no topic
+    assert tag(title, abstract, ["cs.CV", "cs.LG"]) == ("cv",)  # cs.LG names no topic
 
 
 def test_a_multimodal_llm_is_not_also_a_large_language_model_phrase() -> None:
@@ -190,16 +191,20 @@ def test_held_out_micro_f1_on_hand_labelled_arxiv_papers() -> None:
     assert len(heldout) >= 100 and len(labelled("tune")) >= 100
     text_only = core_scores(heldout, tag)
     with_categories = core_scores(heldout, tag, with_categories=True)
-    assert text_only["f1"] >= 0.76  # measured 0.781 (P 0.766, R 0.797); before the rewrite 0.574
-    assert with_categories["f1"] >= 0.77  # measured 0.792; before 0.625
-    assert core_scores(labelled("tune"), tag)["f1"] >= 0.84  # measured 0.865 (tuned on)
+    # Measured 0.816 with the learned model (rules alone 0.782, 0.781 before the parent
+    # implication needed the parent's own evidence; 0.574 before the rewrite).
+    assert text_only["f1"] >= 0.80
+    assert with_categories["f1"] >= 0.80  # measured 0.813; rules alone 0.791; before 0.625
+    assert core_scores(labelled("tune"), tag)["f1"] >= 0.87  # measured 0.891 (thresholds chosen on it)
 
 
 def test_weak_labels_from_arxiv_categories() -> None:
     shares = weak_label_shares(_corpus_sample(), tag)
     assert shares["papers"] >= 2500
     assert shares["with_categories_share"] >= 0.97  # measured 1.0 on the whole corpus
-    assert shares["text_only_share"] >= 0.77  # measured 0.801 (cs.CV 0.915, cs.CL 0.607)
+    # Measured 0.890 on the third of the corpus the model never saw (rules alone 0.801: cs.CV
+    # 0.915, cs.CL 0.607).
+    assert shares["text_only_share"] >= 0.85
     assert shares["per_category"]["cs.CV"]["text_only"] >= 0.88
 
 
