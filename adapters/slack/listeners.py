@@ -708,11 +708,13 @@ class SlackListeners:
 
     async def home_run(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A Home button that runs a command (Unsubscribe, Turn off, ...): run it as the person,
-        in the channel it is about, then show the Home again with what happened on top."""
+        in the channel it is about, then show the Home again with what happened on top. Only
+        commands a Home button issues run (those changing the person's own Home), so a forged
+        value can do no more than the Home's own buttons."""
         value = _json_value(body)
         command, channel = str(value.get("c") or ""), str(value.get("ch") or "")
         actor = await actor_in(context)
-        if not command or not (channel or is_personal(command)):
+        if not command or not changes_home(command) or not (channel or is_personal(command)):
             await self._publish_home(context, actor, notice="That button no longer works.")
             return
         reply = await self._service().handle_command(command, actor, self._channel_place(context, channel))

@@ -202,6 +202,18 @@ async def test_a_broken_or_channelless_home_button_changes_nothing(bot: Bot) -> 
     assert bot.runtime.store.channels.get("slack:CGENERAL").enabled  # type: ignore[union-attr]
 
 
+async def test_a_forged_home_button_runs_no_command_the_home_does_not_issue(bot: Bot) -> None:
+    # A Home button's value names a command; a forged one naming any other command (here: post
+    # a digest to the channel now) is refused like a broken button, and nothing is sent.
+    await set_up(bot)
+    sent_before = len(bot.fake.calls_to("chat.postMessage"))
+    before = len(bot.fake.calls_to("views.publish"))
+    await interact(bot, home_action(f"{HOME_RUN_ACTION}_9", json.dumps({"c": "digest now", "ch": "CGENERAL"})))
+    view = await published(bot, before)
+    assert "That button no longer works." in view_text(view)
+    assert len(bot.fake.calls_to("chat.postMessage")) == sent_before
+
+
 async def test_a_home_papers_details_open_in_a_modal(bot: Bot) -> None:
     await set_up(bot)
     home = await open_home(bot)
