@@ -16,7 +16,7 @@ import contextlib
 import logging
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.chat.plaintext import render_text
 from bot.core.models import Actor, Place, Reply
@@ -145,7 +145,7 @@ class ConsoleAdapter:
 
     async def send(self, destination: str, part: Part) -> str:
         """Print a part; DMs are marked so they stand out from channel digests."""
-        text: Any = part["color_text"] if self.color else part["text"]
+        text: object = part["color_text"] if self.color else part["text"]
         prefix = "[DM] " if destination.startswith("dm:") else f"[#{destination}] "
         self._write(prefix + str(text))
         return f"console-{id(part)}"

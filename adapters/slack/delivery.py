@@ -76,7 +76,7 @@ PERMANENT_ERRORS = {
 AUTH_ERRORS = ("invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "not_allowed_token_type")
 
 
-def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
+def _header(headers: Mapping[str, object] | None, name: str) -> str | None:
     for key, value in (headers or {}).items():
         if key.lower() == name:
             if isinstance(value, list):
@@ -85,7 +85,7 @@ def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
     return None
 
 
-def retry_after_seconds(headers: Mapping[str, Any] | None, default: float = 1.0) -> float:
+def retry_after_seconds(headers: Mapping[str, object] | None, default: float = 1.0) -> float:
     """The Retry-After header in seconds (a missing or odd value gives `default`)."""
     seconds = parse_retry_after(_header(headers, "retry-after"))
     return default if seconds is None else seconds
@@ -129,7 +129,7 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def delivery_error(method: str, status: int, error: str, headers: Mapping[str, Any] | None) -> DeliveryError:
+def delivery_error(method: str, status: int, error: str, headers: Mapping[str, object] | None) -> DeliveryError:
     """The bot.core.errors class for a failed Web API call."""
     if status == 429 or error == "ratelimited":
         return RetryAfter(retry_after_seconds(headers), f"Slack rate limited {method}")

@@ -37,7 +37,7 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600  # how long an install may take between /slack/install and the redirect
 
 
-def record_of(installation: SlackInstallation) -> dict[str, Any]:
+def record_of(installation: SlackInstallation) -> dict[str, object]:
     """A Slack installation as JSON values: bolt's own fields, timestamps as numbers."""
     record = installation.to_dict_for_copying()
     record.update(

@@ -71,7 +71,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import cast
 
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
@@ -107,6 +107,7 @@ from adapters.slack.types import (
     first_action,
     mapping,
     object_or_empty,
+    objects,
     sdk_view,
 )
 from adapters.slack.views import (
@@ -153,7 +154,7 @@ from bot.ports import Installations, ServiceAPI
 
 # A message as Slack echoes it back in a block_actions body (or as kept for a redraw): raw
 # JSON read key by key, so it stays a plain dict rather than the Message TypedDict.
-RawMessage = dict[str, Any]
+RawMessage = dict[str, object]
 
 log = logging.getLogger(__name__)
 
@@ -515,17 +516,17 @@ class SlackListeners:
             parts = [cast(Message, self._remember(owner, part)) for part in parts]
         await respond_parts(respond, parts, ephemeral=ephemeral, sleep=self._sleep, replace_first=replace_first)
 
-    def _remember(self, owner: str, part: Mapping[str, Any], token: str = "") -> RawMessage:
+    def _remember(self, owner: str, part: Mapping[str, object], token: str = "") -> RawMessage:
         """The part with its feedback rows' block_ids carrying a fresh token, kept under that
         token for its owner (a part without feedback buttons is returned as it is)."""
-        blocks = part.get("blocks") or []
+        blocks = objects(part.get("blocks"))
         if not any(str(b.get("block_id", "")).startswith(ITEM_ACTIONS_BLOCK) for b in blocks):
             return dict(part)
         token = token or secrets.token_hex(6)
         stamped = [
             {**b, "block_id": f"{str(b['block_id']).split('.', 1)[0]}.{token}"}
             if str(b.get("block_id", "")).startswith(ITEM_ACTIONS_BLOCK)
-            else b
+            else dict(b)
             for b in blocks
         ]
         kept: RawMessage = {**part, "blocks": stamped}
@@ -534,22 +535,23 @@ class SlackListeners:
             self._private_answers.popitem(last=False)
         return kept
 
-    def _clicked_message(self, body: dict[str, Any], user_id: str) -> RawMessage | None:
+    def _clicked_message(self, body: Body, user_id: str) -> RawMessage | None:
         """The message a feedback button was clicked on, when only the clicker sees it (their
         ephemeral answer or their DM with paperbot); None for a message others see too, or an
         ephemeral one this process no longer holds."""
-        container = body.get("container") or {}
-        message = body.get("message") or {}
+        container = mapping(body, "container")
+        message = mapping(body, "message")
+        blocks = objects(message.get("blocks"))
         if container.get("is_ephemeral"):
-            if message.get("blocks"):
-                return {"text": str(message.get("text") or " "), "blocks": list(message["blocks"])}
-            block_id = str(body["actions"][0].get("block_id", ""))
+            if blocks:
+                return {"text": str(message.get("text") or " "), "blocks": as_dicts(blocks)}
+            block_id = str(first_action(body).get("block_id", ""))
             token = block_id.split(".", 1)[1] if block_id.startswith(ITEM_ACTIONS_BLOCK) and "." in block_id else ""
             kept = self._private_answers.get(token)
             return kept[1] if kept is not None and kept[0] == user_id else None
-        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
-        if channel.startswith("D") and message.get("blocks"):
-            return {"text": str(message.get("text") or " "), "blocks": list(message["blocks"])}
+        channel = str(container.get("channel_id") or mapping(body, "channel").get("id") or "")
+        if channel.startswith("D") and blocks:
+            return {"text": str(message.get("text") or " "), "blocks": as_dicts(blocks)}
         return None
 
     # --- middleware ----------------------------------------------------------------------------
@@ -606,10 +608,10 @@ class SlackListeners:
             log.info("slack: details thread reply failed (%s); answering privately", exc)
             await self._respond(respond, private, ephemeral=True, owner=caller_in(context).user_id)
 
-    async def share(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def share(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """The Share button: post the answer its token was issued for, exactly as that person
         was shown it, in the channel; anything else gets a short private note."""
-        token = str(body["actions"][0].get("value", ""))
+        token = str(first_action(body).get("value", ""))
         shared = self._service().take_shared(token, await actor_in(context), place_in(context))
         if shared is None:
             note = "That Share button no longer works (it was used already, it expired, or it is not yours)."
@@ -617,13 +619,13 @@ class SlackListeners:
             return
         await self._respond(respond, render_reply(shared, shared_by=caller_in(context).user_id), ephemeral=False)
 
-    async def feedback(self, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    async def feedback(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A paper's 👍 / 👎 / 🔖 button: recorded for whoever clicked (the service answers in
         milliseconds) and shown to them alone. On a message only they see (their ephemeral
         answer, their DM) the message is redrawn with the choice marked (`replace_original`); a
         message in a channel is left alone, since everyone would see the mark, and the clicker
         gets a private confirmation instead. More like this answers privately with papers."""
-        clicked = body["actions"][0]
+        clicked = first_action(body)
         action = parse_feedback_action(str(clicked.get("action_id", "")))
         paper_id = str(clicked.get("value") or "")
         if action is None or not paper_id:
@@ -639,16 +641,16 @@ class SlackListeners:
             await self._respond(respond, render_reply(reply), ephemeral=True)
 
     async def _redraw(
-        self, respond: AsyncRespond, body: dict[str, Any], message: RawMessage, action: ItemAction, paper_id: str, owner: str
+        self, respond: AsyncRespond, body: Body, message: RawMessage, action: ItemAction, paper_id: str, owner: str
     ) -> bool:
         """Replace the clicked message with the choice marked; False when Slack refused."""
-        ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
+        ephemeral = bool(mapping(body, "container").get("is_ephemeral"))
         token = secrets.token_hex(6)
-        marked: RawMessage = {**message, "blocks": mark_choice(list(message.get("blocks") or []), action, paper_id, iteration=token)}
+        marked: RawMessage = {**message, "blocks": mark_choice(objects(message.get("blocks")), action, paper_id, iteration=token)}
         if ephemeral:
             marked = self._remember(owner, marked, token)
         update: ResponseMessage = {
-            "replace_original": True, "text": marked.get("text") or " ", "blocks": marked["blocks"]
+            "replace_original": True, "text": str(marked.get("text") or " "), "blocks": as_dicts(objects(marked.get("blocks")))
         }
         if ephemeral:
             update["response_type"] = "ephemeral"

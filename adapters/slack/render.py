@@ -48,7 +48,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from adapters.slack.types import (
     ActionsBlock,
@@ -234,8 +233,8 @@ def parse_feedback_action(action_id: str) -> ItemAction | None:
 
 
 def mark_choice(
-    blocks: Sequence[Mapping[str, Any]], action: ItemAction, paper_id: str, *, iteration: str
-) -> list[Mapping[str, Any]]:
+    blocks: Sequence[Mapping[str, object]], action: ItemAction, paper_id: str, *, iteration: str
+) -> list[dict[str, object]]:
     """The message's blocks with one paper's chosen action shown (its button relabelled "✓" and
     styled) and the opposite choice unmarked; other papers are untouched.
 
@@ -243,16 +242,17 @@ def mark_choice(
     gets one carrying `iteration` (a short token, unique per update). The blocks are raw JSON
     as Slack echoes a message back, so they are read key by key."""
     if action is ItemAction.SIMILAR:
-        return list(blocks)
-    marked: list[Mapping[str, Any]] = []
+        return [dict(block) for block in blocks]
+    marked: list[dict[str, object]] = []
     for block in blocks:
         elements = block.get("elements") if block.get("type") == "actions" else None
         if not isinstance(elements, list) or not any(_is_feedback_of(e, paper_id) for e in elements):
-            marked.append(block)
+            marked.append(dict(block))
             continue
-        new_elements = []
-        for element in elements:
-            shown = parse_feedback_action(str(element.get("action_id", ""))) if _is_feedback_of(element, paper_id) else None
+        new_elements: list[dict[str, object]] = []
+        for raw in elements:
+            element: dict[str, object] = dict(raw)
+            shown = parse_feedback_action(str(element.get("action_id", ""))) if _is_feedback_of(raw, paper_id) else None
             if shown is action:
                 element = {**element, "text": plain(action.done_label[:MAX_BUTTON_TEXT]), "style": _CHOSEN_STYLE[action]}
             elif shown is not None and shown is OPPOSITE.get(action):
