@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -34,7 +33,9 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from adapters.slack.types import as_dicts, objects
 from bot.core.clock import system_monotonic
 from bot.core.errors import (
     DeliveryError,
@@ -194,16 +195,16 @@ class SlackDelivery:
         returns the message ts. Posts to one channel are spaced `min_interval` apart."""
         client, channel = self.client_for(destination)
         async with self._spacer.turn(destination):
-            kwargs: dict[str, Any] = {
-                "channel": channel,
-                "text": part.get("text") or " ",
-                "blocks": part.get("blocks") or None,
-                "unfurl_links": False,
-                "unfurl_media": False,
-            }
-            if part.get("thread_ts"):
-                kwargs["thread_ts"] = str(part["thread_ts"])
-            answer = await self._call("chat.postMessage", client.chat_postMessage(**kwargs))
+            thread_ts = part.get("thread_ts")
+            posted = client.chat_postMessage(
+                channel=channel,
+                text=str(part.get("text") or " "),
+                blocks=as_dicts(objects(part.get("blocks"))) or None,
+                thread_ts=str(thread_ts) if thread_ts else None,  # None is left out by slack_sdk
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            answer = await self._call("chat.postMessage", posted)
         return str(answer.get("ts", ""))
 
     async def open_dm(self, user_id: str) -> str:
@@ -220,7 +221,7 @@ class SlackDelivery:
         self._dm_channels[user_id] = channel
         return channel
 
-    async def _call(self, method: str, call: Awaitable[Any]) -> Any:
+    async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
         """Await a Web API call, mapping every failure onto bot.core.errors."""
         try:
             return await call
