@@ -622,8 +622,18 @@ def _tldr(sentences: list[_Sentence], name: str, title: str) -> tuple[str, _Sent
                     break
         abstract = " ".join(s.text for s in sentences)
         return expand_acronyms(text, acronym_definitions(abstract), TLDR_LIMIT, keep=(name,)), sentence
-    fallback = shorten(title, TLDR_LIMIT) if title else None
+    fallback = shorten(title_as_one_sentence(title), TLDR_LIMIT) if title else None
     return fallback or finish(" ".join(title.split()[:20])), None
+
+
+def title_as_one_sentence(title: str) -> str:
+    """A title read as one sentence, for a TL;DR that falls back to it: a title of several
+    sentences ("Patience is all you need! An agentic system ...") has its breaks joined with a
+    colon, since a TL;DR is one sentence."""
+    parts = split_sentences(title)
+    if len(parts) <= 1:
+        return title
+    return ": ".join(part.rstrip(".!?") if i < len(parts) - 1 else part for i, part in enumerate(parts))
 
 
 def _pick(pool: list[_Sentence], name: str, taken: list[str], used: set[int], role: str,
@@ -979,7 +989,7 @@ def summarize_text(title: str, abstract: str, categories: tuple[str, ...] | list
     topics = tag(title, abstract, tuple(categories))
     sentences, name = _analyse(title, abstract)
     if not sentences:
-        tldr = (shorten(title, TLDR_LIMIT) or "") if title else ""
+        tldr = (shorten(title_as_one_sentence(title), TLDR_LIMIT) or "") if title else ""
         return Summary(tldr=tldr, key_points=(), topics=topics, summarizer="offline",
                        model="", prompt_version=PROMPT_VERSION)
     tldr, main = _tldr(sentences, name, title)
