@@ -23,7 +23,7 @@ from adapters.slack.render import FEEDBACK_ACTION  # noqa: E402
 from bot.chat.view import ItemAction  # noqa: E402
 from bot.store.feedback import Choice  # noqa: E402
 from tests.e2e.test_slack_adapter import SECRET  # noqa: E402
-from tests.e2e.test_slack_runtime import Bot, start_bot  # noqa: E402
+from tests.e2e.test_slack_runtime import Bot, running_bot, start_bot  # noqa: E402
 from tests.support.slack_api import (  # noqa: E402
     assert_slack_limits,
     block_action,
@@ -35,13 +35,8 @@ from tests.support.slack_api import (  # noqa: E402
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with fake_slack() as fake:
-        started = await start_bot(fake, tmp_path)
-        try:
-            yield started
-        finally:
-            await started.adapter.stop()
-            await started.runtime.close()
+    async with running_bot(tmp_path) as started:
+        yield started
 
 
 def feedback_rows(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from adapters.slack.views import (
     TIME_ZONE_ACTION,
 )
 from tests.e2e.test_slack_adapter import SECRET
-from tests.e2e.test_slack_runtime import Bot, start_bot
+from tests.e2e.test_slack_runtime import Bot, running_bot, start_bot
 from tests.support.slack_api import (
     FakeSlack,
     assert_slack_limits,
@@ -57,13 +57,8 @@ GOOD_VALUES: dict[str, dict[str, Any]] = {
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with fake_slack() as fake:
-        started = await start_bot(fake, tmp_path)
-        try:
-            yield started
-        finally:
-            await started.adapter.stop()
-            await started.runtime.close()
+    async with running_bot(tmp_path) as started:
+        yield started
 
 
 async def interact(bot: Bot, payload: dict[str, Any]) -> dict[str, Any]:

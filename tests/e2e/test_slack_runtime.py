@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,9 @@ async def start_bot(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Bot:
     return Bot(fake, runtime, adapter)
 
 
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+@asynccontextmanager
+async def running_bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    """The real runtime and Slack adapter against a fake Slack, stopped on the way out."""
     async with fake_slack() as fake:
         started = await start_bot(fake, tmp_path)
         try:
@@ -70,6 +72,12 @@ async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
         finally:
             await started.adapter.stop()
             await started.runtime.close()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    async with running_bot(tmp_path) as started:
+        yield started
 
 
 def first_paper_id(answer: dict[str, Any]) -> str:
