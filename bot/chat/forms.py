@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from datetime import time
+from typing import TypeVar
 
 import bot.chat.grammar as cmd
 from bot.core.errors import FormErrors, UserInputError
@@ -63,55 +64,66 @@ def parse_digest_form(values: DigestFormValues) -> cmd.DigestOnCommand:
 
     An empty topics or sources field means all of them (as in a new digest); days must name at
     least one day; the time and the time zone are required."""
-    errors: dict[str, str] = {}
-
-    def check(name: str, parse: Callable[[], T]) -> T | None:
-        try:
-            return parse()
-        except UserInputError as exc:
-            errors[name] = str(exc)
-            return None
-
+    fields = _Fields()
     command = cmd.DigestOnCommand(
-        at=check("time", lambda: cmd.parse_time_of_day(values.time) if values.time else _missing("a time of day")),
-        timezone=check("timezone", lambda: cmd.parse_timezone(values.timezone) if values.timezone else _missing("a time zone")),
-        days=check("days", lambda: _days(values.days)),
-        topics=check("topics", lambda: tuple(cmd.parse_topic(t) for t in values.topics)),
-        max_items=check("max_items", lambda: _max_items(values.max_items)),
-        sources=check("sources", lambda: tuple(dict.fromkeys(cmd.parse_source(s) for s in values.sources))),
-        catch_up=check("catch_up", lambda: _catch_up(values.catch_up)),
+        at=fields.check("time", lambda: _time_of_day(values.time)),
+        timezone=fields.check("timezone", lambda: _timezone(values.timezone)),
+        days=fields.check("days", lambda: _days(values.days)),
+        topics=fields.check("topics", lambda: tuple(cmd.parse_topic(t) for t in values.topics)),
+        max_items=fields.check("max_items", lambda: _max_items(values.max_items)),
+        sources=fields.check("sources", lambda: tuple(dict.fromkeys(cmd.parse_source(s) for s in values.sources))),
+        catch_up=fields.check("catch_up", lambda: _catch_up(values.catch_up)),
     )
-    if errors:
-        raise FormErrors(errors)
+    fields.raise_errors()
     return command
 
 
 def parse_personal_digest_form(values: PersonalDigestFormValues) -> cmd.DigestMeCommand:
     """The `digest me on` a submitted personal digest form asks for; FormErrors naming every
     bad field otherwise. The time and the zone are required; an empty threshold turns it off."""
-    errors: dict[str, str] = {}
-
-    def check(name: str, parse: Callable[[], T]) -> T | None:
-        try:
-            return parse()
-        except UserInputError as exc:
-            errors[name] = str(exc)
-            return None
-
+    fields = _Fields()
     command = cmd.DigestMeCommand(
         action="on",
-        at=check("time", lambda: cmd.parse_time_of_day(values.time) if values.time else _missing("a time of day")),
-        timezone=check("timezone", lambda: cmd.parse_timezone(values.timezone) if values.timezone else _missing("a time zone")),
-        max_items=check("max_items", lambda: _max_items(values.max_items)),
-        threshold=check("threshold", lambda: cmd.parse_threshold(values.threshold) if values.threshold.strip() else 0.0),
+        at=fields.check("time", lambda: _time_of_day(values.time)),
+        timezone=fields.check("timezone", lambda: _timezone(values.timezone)),
+        max_items=fields.check("max_items", lambda: _max_items(values.max_items)),
+        threshold=fields.check("threshold", lambda: cmd.parse_threshold(values.threshold) if values.threshold.strip() else 0.0),
     )
-    if errors:
-        raise FormErrors(errors)
+    fields.raise_errors()
     return command
 
 
-def _missing(what: str) -> NoReturn:
-    raise UserInputError(f"choose {what}")
+class _Fields:
+    """A submitted form's fields parsed one by one, every field's error kept under its name
+    (so the person sees all of them at once, not the first only)."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def check(self, name: str, parse: Callable[[], T]) -> T | None:
+        """`parse()`, or None with its UserInputError kept under `name`."""
+        try:
+            return parse()
+        except UserInputError as exc:
+            self.errors[name] = str(exc)
+            return None
+
+    def raise_errors(self) -> None:
+        """FormErrors naming every bad field, if any field was bad."""
+        if self.errors:
+            raise FormErrors(self.errors)
+
+
+def _time_of_day(text: str) -> time:
+    if not text:
+        raise UserInputError("choose a time of day")
+    return cmd.parse_time_of_day(text)
+
+
+def _timezone(text: str) -> str:
+    if not text:
+        raise UserInputError("choose a time zone")
+    return cmd.parse_timezone(text)
 
 
 def _days(days: tuple[str, ...]) -> tuple[int, ...]:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -326,33 +326,29 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Any = (), /) -> PgCursor:
         """Run one statement (see the module docstring for BEGIN/COMMIT/ROLLBACK)."""
-        import psycopg
-
         command = " ".join(sql.split()).upper().rstrip(";")
         if command in _BEGIN:
             return self._begin(_BEGIN[command])
         if command in _END:
             return self._end("ROLLBACK" if command == "ROLLBACK" else "COMMIT")
-        pinned = getattr(self._local, "conn", None)
-        try:
-            if pinned is not None:
-                return self._run(pinned, sql, parameters)
-            with self._pool.connection() as conn:
-                return self._run(conn, sql, parameters)
-        except psycopg.Error as exc:
-            raise pg_fault(exc, self.location) from exc
+        return self._on_connection(lambda conn: self._run(conn, sql, parameters))
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> PgCursor:
         """Run one statement once per parameter row."""
+        rows = [_bindable(p) for p in parameters]
+        return self._on_connection(lambda conn: self._run_many(conn, sql, rows))
+
+    def _on_connection(self, run: Callable[[Any], PgCursor]) -> PgCursor:
+        """`run(conn)` on this thread's transaction connection, or else on one from the pool
+        for just this statement; a psycopg error becomes the store's own (pg_fault)."""
         import psycopg
 
-        rows = [_bindable(p) for p in parameters]
         pinned = getattr(self._local, "conn", None)
         try:
             if pinned is not None:
-                return self._run_many(pinned, sql, rows)
+                return run(pinned)
             with self._pool.connection() as conn:
-                return self._run_many(conn, sql, rows)
+                return run(conn)
         except psycopg.Error as exc:
             raise pg_fault(exc, self.location) from exc
 

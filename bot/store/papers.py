@@ -15,12 +15,15 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal, TypeVar
 
 from bot.core.clock import ensure_utc, from_iso, to_iso
 from bot.core.models import Paper, Signal, SourceKind
 from bot.store.backend import Connection, Row
 from bot.store.db import transaction
 from bot.store.fulltext import fts_key, index_paper, unindex_paper
+
+K = TypeVar("K", str, int)  # a paper's key: its arXiv id or its row's pk
 
 # Whose metadata wins when two sources describe the same arXiv paper.
 _META_RANK = {SourceKind.ARXIV: 3, SourceKind.HF: 2, SourceKind.FEED: 1, SourceKind.REDDIT: 1}
@@ -370,25 +373,23 @@ class PaperStore:
 
     def get_many(self, paper_ids: Sequence[str]) -> list[Paper]:
         """Papers in the order of `paper_ids` (missing ids are left out)."""
-        rows: dict[str, Row] = {}
-        for start in range(0, len(paper_ids), 500):
-            chunk = list(paper_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(f"SELECT * FROM papers WHERE id IN ({marks})", chunk):
-                rows[row["id"]] = row
-        signals = self._signals_for(list(rows))
-        return [self._paper_from_row(rows[pid], signals.get(pid, ())) for pid in paper_ids if pid in rows]
+        return self._papers_by("id", paper_ids)
 
     def get_by_pks(self, pks: Sequence[int]) -> list[Paper]:
         """Papers by internal row key, in the given order (used by the search index)."""
-        rows: dict[int, Row] = {}
-        for start in range(0, len(pks), 500):
-            chunk = list(pks[start : start + 500])
+        return self._papers_by("pk", pks)
+
+    def _papers_by(self, key: Literal["id", "pk"], values: Sequence[K]) -> list[Paper]:
+        """The papers whose `key` column is one of `values`, in their order (missing ones left out);
+        asked 500 at a time (a statement's bound parameters are limited)."""
+        rows: dict[K, Row] = {}
+        for start in range(0, len(values), 500):
+            chunk = list(values[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(f"SELECT * FROM papers WHERE pk IN ({marks})", chunk):
-                rows[row["pk"]] = row
+            for row in self.conn.execute(f"SELECT * FROM papers WHERE {key} IN ({marks})", chunk):
+                rows[row[key]] = row
         signals = self._signals_for([row["id"] for row in rows.values()])
-        return [self._paper_from_row(rows[pk], signals.get(rows[pk]["id"], ())) for pk in pks if pk in rows]
+        return [self._paper_from_row(rows[value], signals.get(rows[value]["id"], ())) for value in values if value in rows]
 
     def changed_at_since(self, since: datetime) -> dict[str, str]:
         """Paper id -> when it was last first seen or changed (ISO text), for papers changed

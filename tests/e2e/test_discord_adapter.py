@@ -8,14 +8,13 @@ payloads, and everything it sends is checked as the fake received it.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import discord
 import discord.http
 import pytest
-from discord.gateway import DiscordWebSocket
 
 import bot.chat.grammar as cmd
 from adapters.discord import DiscordAdapter
@@ -26,10 +25,8 @@ from bot.core.metrics import Metrics
 from bot.core.models import ItemGroup, Reply, SourceKind
 from bot.delivery.outbox import Delivery, enqueue
 from bot.ports import post, send_dm
-from bot.settings import Settings
 from bot.store import Store
 from tests.support.discord_api import (
-    APP_ID,
     CHANNEL_ID,
     EPHEMERAL,
     GUILD_ID,
@@ -40,52 +37,10 @@ from tests.support.discord_api import (
     assert_discord_limits,
     fast_discord_retries,
 )
+from tests.support.discord_harness import answers, settings_for, started_adapter
 from tests.support.discord_service import HOSTILE_TITLE, NOW, FakeService, make_item
 
 PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
-
-
-@pytest.fixture(autouse=True)
-def _restore_discord_endpoints() -> Iterator[None]:
-    """The adapter sets discord.py's process-wide endpoints; put them back after each test."""
-    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
-    yield
-    discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
-
-
-def settings_for(fake: FakeDiscord, *, guilds: bool = True) -> Settings:
-    """Settings as `paperbot run` would load them from DISCORD_* variables."""
-    return Settings(
-        discord_token=TOKEN,
-        discord_application_id=APP_ID,
-        discord_api_url=fake.api_url,
-        discord_gateway_url=fake.gateway_url,
-        discord_guild_ids=(int(GUILD_ID),) if guilds else (),
-    )
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    """A fake Discord on 127.0.0.1."""
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
-def service() -> FakeService:
-    """The small ServiceAPI used by these tests."""
-    return FakeService()
-
-
-@pytest.fixture
-async def adapter(fake: FakeDiscord, service: FakeService) -> AsyncIterator[DiscordAdapter]:
-    """A started adapter connected to the fake."""
-    bot = DiscordAdapter(settings_for(fake), ready_timeout=20, guild_ready_timeout=0.05)
-    await bot.start(service)
-    try:
-        yield bot
-    finally:
-        await bot.stop()
 
 
 def _option(options: list[dict[str, Any]], *path: str) -> dict[str, Any]:
@@ -93,11 +48,6 @@ def _option(options: list[dict[str, Any]], *path: str) -> dict[str, Any]:
     for name in path:
         found = next(o for o in found["options"] if o["name"] == name)
     return found
-
-
-async def _answers(fake: FakeDiscord, payload: dict[str, Any], followups: int) -> list[dict[str, Any]]:
-    await fake.wait_for(lambda: len(fake.followups_for(payload)) >= followups, what=f"{followups} follow-ups")
-    return fake.followups_for(payload)
 
 
 # --- connecting ----------------------------------------------------------------------------------
@@ -153,14 +103,10 @@ async def test_login_identify_heartbeat_and_guild_sync(fake: FakeDiscord, adapte
 
 
 async def test_commands_sync_globally_without_guild_ids(fake: FakeDiscord, service: FakeService) -> None:
-    bot = DiscordAdapter(settings_for(fake, guilds=False), ready_timeout=20, guild_ready_timeout=0.05)
-    await bot.start(service)
-    try:
+    async with started_adapter(fake, service, guilds=False):
         assert list(fake.synced) == ["global"]
         payload = await fake.interact(fake.slash(["help"]))
         await fake.wait_for(lambda: fake.callbacks_for(payload), what="the help answer")
-    finally:
-        await bot.stop()
     (answer,) = fake.callbacks_for(payload)
     assert answer["type"] == 4 and answer["data"]["flags"] == EPHEMERAL
     assert "paperbot commands" in answer["data"]["content"]
@@ -193,7 +139,7 @@ async def test_search_defers_then_answers_privately_with_followups(
     payload = await fake.interact(
         fake.slash(["search"], {"query": "diffusion", "source": "hf", "topic": "cv", "sort": "new", "limit": 3, "since": "7d"})
     )
-    followups = await _answers(fake, payload, 1)
+    followups = await answers(fake, payload, 1)
     assert fake.callbacks_for(payload) == [{"type": 5, "data": {"flags": EPHEMERAL}}]  # deferred, thinking, private
     command, who, where = service.calls[0]
     assert command == cmd.SearchCommand(
@@ -227,14 +173,14 @@ async def test_bad_option_values_get_a_private_error_without_reaching_the_core(
 
 async def test_digest_settings_need_manage_channels(fake: FakeDiscord, adapter: DiscordAdapter, service: FakeService) -> None:
     member = await fake.interact(fake.slash(["digest", "on"], {"time": "09:00", "tz": "Europe/Berlin", "topics": "llm,cv"}))
-    (denied,) = await _answers(fake, member, 1)
+    (denied,) = await answers(fake, member, 1)
     assert service.calls[0][1].can_manage is False
     assert denied["flags"] & EPHEMERAL and "Manage Channels" in denied["content"]
 
     manager = await fake.interact(
         fake.slash(["digest", "on"], {"time": "09:00", "tz": "Europe/Berlin", "topics": "llm,cv", "max": 5}, permissions=MANAGER_PERMISSIONS)
     )
-    note, public = await _answers(fake, manager, 2)
+    note, public = await answers(fake, manager, 2)
     command, who, _ = service.calls[1]
     assert isinstance(command, cmd.DigestOnCommand)
     assert who.can_manage is True
@@ -245,7 +191,7 @@ async def test_digest_settings_need_manage_channels(fake: FakeDiscord, adapter: 
     assert not public.get("flags", 0) & EPHEMERAL and "Daily digest on" in public["content"]
 
     in_dm = await fake.interact(fake.slash(["digest", "show"], dm=True))
-    await _answers(fake, in_dm, 1)
+    await answers(fake, in_dm, 1)
     _, who, where = service.calls[2]
     assert who.can_manage is True and where.is_dm and where.workspace_id == ""
 
@@ -274,11 +220,11 @@ async def test_autocomplete_answers_with_choices(fake: FakeDiscord, adapter: Dis
 
 async def test_details_and_share_buttons(fake: FakeDiscord, adapter: DiscordAdapter, service: FakeService) -> None:
     search = await fake.interact(fake.slash(["search"], {"query": "diffusion"}))
-    (result,) = await _answers(fake, search, 1)
+    (result,) = await answers(fake, search, 1)
     stored = fake.message_payload(CHANNEL_ID, result, webhook=True)  # the message as Discord keeps it
 
     details = await fake.interact(fake.button("paperbot:details:2511.10002", stored))
-    (full,) = await _answers(fake, details, 1)
+    (full,) = await answers(fake, details, 1)
     assert fake.callbacks_for(details) == [{"type": 5, "data": {"flags": EPHEMERAL}}]
     assert service.calls[-1][0] == cmd.PaperCommand(paper_id="2511.10002")
     assert_discord_limits(full)
@@ -303,7 +249,7 @@ async def test_a_paper_looked_up_on_arxiv_shows_the_interim_then_the_answer_in_i
     fake: FakeDiscord, adapter: DiscordAdapter, service: FakeService
 ) -> None:
     details = await fake.interact(fake.button("paperbot:details:2512.00001", {"id": "1", "channel_id": CHANNEL_ID, "flags": EPHEMERAL}))
-    interim, final = await _answers(fake, details, 2)
+    interim, final = await answers(fake, details, 2)
     assert fake.callbacks_for(details) == [{"type": 5, "data": {"flags": EPHEMERAL}}]  # deferred first
     # Both edit the original response: the interim replaces "thinking...", the answer the interim.
     assert interim["edit"] is True and interim["content"] == "Looking up 2512.00001 on arXiv…"
@@ -316,7 +262,7 @@ async def test_a_paper_looked_up_on_arxiv_shows_the_interim_then_the_answer_in_i
 async def test_hostile_titles_arrive_inert(fake: FakeDiscord, adapter: DiscordAdapter, service: FakeService) -> None:
     service.hostile = True
     payload = await fake.interact(fake.slash(["search"], {"query": "@everyone"}))
-    followups = await _answers(fake, payload, 1)
+    followups = await answers(fake, payload, 1)
     reply = Reply(text=HOSTILE_TITLE, groups=(ItemGroup(title=HOSTILE_TITLE, items=(make_item(1, title=HOSTILE_TITLE),)),))
     await post(adapter, CHANNEL_ID, reply)
     sent = [body for _, body in fake.messages] + followups
@@ -462,14 +408,10 @@ async def test_the_fake_answers_json_exactly_as_discord_does(fake: FakeDiscord) 
 
 async def test_acknowledgements_are_timed_into_the_metrics(fake: FakeDiscord, service: FakeService) -> None:
     metrics = Metrics()
-    adapter = DiscordAdapter(settings_for(fake), ready_timeout=20, guild_ready_timeout=0.05, metrics=metrics)
-    await adapter.start(service)
-    try:
+    async with started_adapter(fake, service, metrics=metrics):
         topics = await fake.interact(fake.slash(["topics"]))  # answered at once
         search = await fake.interact(fake.slash(["search"], {"query": "diffusion"}))  # deferred, then answered
         await fake.wait_for(lambda: fake.callbacks_for(topics) and fake.followups_for(search), what="both answers")
         count = metrics.registry.get_sample_value("paperbot_ack_seconds_count", {"platform": "discord"})
         total = metrics.registry.get_sample_value("paperbot_ack_seconds_sum", {"platform": "discord"})
         assert count == 2 and total is not None and total > 0
-    finally:
-        await adapter.stop()

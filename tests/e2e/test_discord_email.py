@@ -7,20 +7,15 @@ for that address and nothing is posted anywhere else."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import bot.chat.grammar as cmd
-from adapters.discord import DiscordAdapter
 from bot.app.runtime import build_runtime, fetch_due
 from bot.app.samples import SAMPLE_NOW
 from bot.core.clock import FakeClock
 from bot.core.outbox import OutboxKind
 from bot.settings import Settings
-from tests.e2e.test_discord_adapter import _answers, _restore_discord_endpoints, settings_for  # noqa: F401
 from tests.support.discord_api import (
     EPHEMERAL,
     GUILD_ID,
@@ -28,15 +23,10 @@ from tests.support.discord_api import (
     FakeDiscord,
     assert_discord_limits,
 )
+from tests.support.discord_harness import answers, started_adapter
 from tests.support.discord_service import FakeService
 
 ADDRESS = "ada@example.org"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
 
 
 def shown(message: dict[str, Any]) -> str:
@@ -46,26 +36,20 @@ def shown(message: dict[str, Any]) -> str:
 
 
 async def test_the_email_command_is_synced_with_its_address_option(fake: FakeDiscord) -> None:
-    adapter = DiscordAdapter(settings_for(fake), ready_timeout=20, guild_ready_timeout=0.05)
-    await adapter.start(FakeService())
-    try:
+    async with started_adapter(fake, FakeService()):
         (papers,) = fake.synced[GUILD_ID]
         email = next(o for o in papers["options"] if o["name"] == "email")
         assert email["type"] == 1 and "email" in email["description"]
         (address,) = email["options"]
         assert (address["name"], address["type"], address["required"]) == ("address", 3, True)
         assert address["max_length"] == 254 and "only you see" in address["description"]
-    finally:
-        await adapter.stop()
 
 
 async def test_the_answer_stays_private_even_when_the_core_says_public(fake: FakeDiscord) -> None:
     service = FakeService(public_email_answer=True)
-    adapter = DiscordAdapter(settings_for(fake), ready_timeout=20, guild_ready_timeout=0.05)
-    await adapter.start(service)
-    try:
+    async with started_adapter(fake, service):
         payload = await fake.interact(fake.slash(["email"], {"address": "  ada@Example.ORG "}))
-        (answer,) = await _answers(fake, payload, 1)
+        (answer,) = await answers(fake, payload, 1)
         assert fake.callbacks_for(payload) == [{"type": 5, "data": {"flags": EPHEMERAL}}]  # deferred privately
         assert answer["flags"] & EPHEMERAL and f"Check {ADDRESS}" in shown(answer)
         assert not answer.get("components")  # no Share button to post it publicly
@@ -76,7 +60,7 @@ async def test_the_answer_stays_private_even_when_the_core_says_public(fake: Fak
         assert (who.user_id, where.workspace_id) == (USER_ID, GUILD_ID)
 
         off = await fake.interact(fake.slash(["email"], {"address": "off"}))
-        (stopped,) = await _answers(fake, off, 1)
+        (stopped,) = await answers(fake, off, 1)
         assert stopped["flags"] & EPHEMERAL and service.calls[-1][0] == cmd.EmailDigestCommand(off=True)
 
         # A bad address is refused privately by the grammar, before the core.
@@ -86,8 +70,6 @@ async def test_the_answer_stays_private_even_when_the_core_says_public(fake: Fak
         assert refusal["type"] == 4 and refusal["data"]["flags"] & EPHEMERAL
         assert "not an email address" in refusal["data"]["content"]
         assert len(service.calls) == 2 and fake.messages == []
-    finally:
-        await adapter.stop()
 
 
 async def test_with_the_real_core_the_confirmation_is_queued_and_the_answer_is_private(fake: FakeDiscord, tmp_path: Path) -> None:
@@ -96,22 +78,20 @@ async def test_with_the_real_core_the_confirmation_is_queued_and_the_answer_is_p
     )
     runtime = await build_runtime(settings, clock=FakeClock(SAMPLE_NOW), offline=True)
     await fetch_due(runtime)
-    adapter = DiscordAdapter(settings_for(fake), ready_timeout=20, guild_ready_timeout=0.05)
-    await adapter.start(runtime.service)
     try:
-        payload = await fake.interact(fake.slash(["email"], {"address": ADDRESS}))
-        (answer,) = await _answers(fake, payload, 1)
-        assert answer["flags"] & EPHEMERAL and ADDRESS in shown(answer) and "confirmation link" in shown(answer)
-        rows = runtime.store.outbox.rows(kind=OutboxKind.NOTICE.value)
-        assert [(r.platform, r.destination) for r in rows] == [("email", ADDRESS)]
-        assert runtime.store.emails.requests_since("discord", USER_ID, SAMPLE_NOW.replace(year=2000)) == 1
-        assert fake.messages == []  # nothing was posted to any channel or DM
-        assert ADDRESS not in json.dumps(fake.messages)
+        async with started_adapter(fake, runtime.service):
+            payload = await fake.interact(fake.slash(["email"], {"address": ADDRESS}))
+            (answer,) = await answers(fake, payload, 1)
+            assert answer["flags"] & EPHEMERAL and ADDRESS in shown(answer) and "confirmation link" in shown(answer)
+            rows = runtime.store.outbox.rows(kind=OutboxKind.NOTICE.value)
+            assert [(r.platform, r.destination) for r in rows] == [("email", ADDRESS)]
+            assert runtime.store.emails.requests_since("discord", USER_ID, SAMPLE_NOW.replace(year=2000)) == 1
+            assert fake.messages == []  # nothing was posted to any channel or DM
+            assert ADDRESS not in json.dumps(fake.messages)
 
-        off = await fake.interact(fake.slash(["email"], {"address": "off"}))
-        (cancelled,) = await _answers(fake, off, 1)
-        assert cancelled["flags"] & EPHEMERAL and "cancelled" in cancelled["content"]
-        assert fake.messages == []
+            off = await fake.interact(fake.slash(["email"], {"address": "off"}))
+            (cancelled,) = await answers(fake, off, 1)
+            assert cancelled["flags"] & EPHEMERAL and "cancelled" in cancelled["content"]
+            assert fake.messages == []
     finally:
-        await adapter.stop()
         await runtime.close()

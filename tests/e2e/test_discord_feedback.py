@@ -5,7 +5,6 @@ the choice, a public message is left alone, and More like this answers with pape
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,30 +13,15 @@ from adapters.discord import DiscordAdapter
 from adapters.discord.render import SHARE_ID, action_from_custom_id, render_reply
 from bot.chat.view import ItemAction
 from bot.core.models import ItemGroup, Reply
-from tests.e2e.test_discord_adapter import _answers, _restore_discord_endpoints, settings_for  # noqa: F401
 from tests.support.discord_api import CHANNEL_ID, EPHEMERAL, FakeDiscord, assert_discord_limits
+from tests.support.discord_harness import answers
 from tests.support.discord_service import FakeService, make_item
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        yield server
-
-
-@pytest.fixture
 def service() -> FakeService:
+    """The ServiceAPI behind the adapter (tests/e2e/conftest.py), offering feedback buttons."""
     return FakeService(feedback=True)
-
-
-@pytest.fixture
-async def adapter(fake: FakeDiscord, service: FakeService) -> AsyncIterator[DiscordAdapter]:
-    bot = DiscordAdapter(settings_for(fake), ready_timeout=20, guild_ready_timeout=0.05)
-    await bot.start(service)
-    try:
-        yield bot
-    finally:
-        await bot.stop()
 
 
 def _buttons(message: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -67,7 +51,7 @@ async def test_a_like_on_a_private_answer_is_acked_at_once_and_updates_it(
     fake: FakeDiscord, adapter: DiscordAdapter, service: FakeService
 ) -> None:
     search = await fake.interact(fake.slash(["search"], {"query": "diffusion"}))
-    (result,) = await _answers(fake, search, 1)
+    (result,) = await answers(fake, search, 1)
     assert result["flags"] & EPHEMERAL
     stored = fake.message_payload(CHANNEL_ID, result, webhook=True)
     like = await fake.interact(fake.button("paperbot:act:like:2511.10002", stored))
@@ -118,7 +102,7 @@ async def test_more_like_this_answers_with_papers(fake: FakeDiscord, adapter: Di
     digest = render_reply(Reply(header="Digest", groups=(ItemGroup("", (make_item(1),)),), offers_feedback=True, private=False))[0]
     public = fake.message_payload(CHANNEL_ID, digest)
     similar = await fake.interact(fake.button("paperbot:act:similar:2511.10001", public))
-    (answer,) = await _answers(fake, similar, 1)
+    (answer,) = await answers(fake, similar, 1)
     assert fake.callbacks_for(similar) == [{"type": 5, "data": {"flags": EPHEMERAL}}]
     assert answer["flags"] & EPHEMERAL and len(answer["embeds"]) == 3
     assert service.actions[-1][:2] == ("similar", "2511.10001")

@@ -12,32 +12,20 @@ import asyncio
 from pathlib import Path
 
 from tests.support.discord_api import (
-    APP_ID,
     CHANNEL_ID,
     EPHEMERAL,
     GUILD_ID,
     MANAGER_PERMISSIONS,
-    TOKEN,
     FakeDiscord,
     assert_discord_limits,
 )
-from tests.support.processes import child_env, paperbot
-
-
-def _env(fake: FakeDiscord, data_dir: Path) -> dict[str, str]:
-    return child_env(
-        data_dir,
-        DISCORD_TOKEN=TOKEN,
-        DISCORD_APPLICATION_ID=APP_ID,
-        DISCORD_API_URL=fake.api_url,
-        DISCORD_GATEWAY_URL=fake.gateway_url,
-        DISCORD_GUILD_IDS=GUILD_ID,
-    )
+from tests.support.discord_harness import run_env
+from tests.support.processes import paperbot
 
 
 async def test_paperbot_run_serves_discord(tmp_path: Path) -> None:
     async with FakeDiscord() as fake:
-        async with paperbot(["run", "--offline"], cwd=tmp_path, env=_env(fake, tmp_path / "data")) as bot:
+        async with paperbot(["run", "--offline"], cwd=tmp_path, env=run_env(fake, tmp_path / "data", DISCORD_GUILD_IDS=GUILD_ID)) as bot:
             proc = bot.process
             await fake.wait_for(
                 lambda: proc.returncode is not None or (fake.identifies and fake.synced.get(GUILD_ID)),

@@ -18,7 +18,6 @@ from pathlib import Path
 import aiohttp
 import discord
 import discord.http
-from discord.gateway import DiscordWebSocket
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.discord import DiscordAdapter
@@ -34,17 +33,15 @@ from tests.support.discord_api import (
     FakeDiscord,
     shard_of,
 )
+from tests.support.discord_harness import run_env
 from tests.support.discord_service import FakeService
-from tests.support.processes import RunningBot, child_env, paperbot
+from tests.support.processes import RunningBot, paperbot
 
 
 def _env(fake: FakeDiscord, data_dir: Path, shard: int) -> dict[str, str]:
-    return child_env(
+    return run_env(
+        fake,
         data_dir,
-        DISCORD_TOKEN=TOKEN,
-        DISCORD_APPLICATION_ID=APP_ID,
-        DISCORD_API_URL=fake.api_url,
-        DISCORD_GATEWAY_URL=fake.gateway_url,
         DISCORD_SHARD_COUNT="2",
         DISCORD_SHARD_IDS=str(shard),
         LOG_FORMAT="json",
@@ -119,7 +116,6 @@ async def test_two_processes_each_run_their_shard_and_answer_their_guilds(tmp_pa
 
 
 async def test_one_process_holding_both_shards_uses_one_auto_sharded_client() -> None:
-    base, gateway = discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     async with FakeDiscord(guild_ids=(GUILD_ID, OTHER_GUILD_ID)) as fake:
         settings = Settings(
             discord_token=TOKEN, discord_application_id=APP_ID, discord_api_url=fake.api_url,
@@ -137,8 +133,7 @@ async def test_one_process_holding_both_shards_uses_one_auto_sharded_client() ->
                 asked = await fake.interact(fake.slash(["topics"], guild_id=guild))
                 await fake.wait_for(lambda asked=asked: fake.callbacks_for(asked), timeout=30, what=f"topics in {guild}")
         finally:
-            await adapter.stop()
-            discord.http.Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+            await adapter.stop()  # discord.py's endpoints are put back by tests/e2e/conftest.py
 
 
 async def test_one_shard_is_a_plain_client_that_holds_only_its_guilds() -> None:

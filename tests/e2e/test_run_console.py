@@ -1,7 +1,7 @@
 """`paperbot run --offline --console` as a user starts it: a subprocess driven through stdin.
 
 The bot's clock is accelerated (PAPERBOT_CLOCK_START/SPEED) so a scheduled digest becomes due
-within a second or two of real time; nothing in these tests waits on wall-clock minutes.
+within seconds of real time; nothing in these tests waits on wall-clock minutes.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support.processes import free_port
+from tests.support.processes import RunQueueWait, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,10 +55,16 @@ class Bot:
         self.process.stdin.write(line + "\n")
         self.process.stdin.flush()
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def send_and_wait(self, line: str, text: str, timeout: float = 60.0) -> str:
+        """Send `line`; wait until `text` appears in what the bot writes after it; return that."""
+        before = len(self.output)
+        self.send(line)
+        return self.wait_for(text, timeout, since=before)[before:]
+
+    def wait_for(self, text: str, timeout: float = 30.0, *, since: int = 0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.output:
+            if text in self.output[since:]:
                 return self.output
             if self.process.poll() is not None:
                 break
@@ -80,20 +87,54 @@ def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+CLOCK_START = datetime(2026, 6, 11, 8, 58, tzinfo=UTC)  # the samples' last announcement day
+CLOCK_SPEED = 30  # bot seconds per real second
+
+
+class BotClockBound:
+    """An upper bound of a subprocess's accelerated clock: it cannot read later than its start
+    plus the real time since the process was spawned (its clock starts a little after that)."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self.start, self.speed, self.spawned = start, speed, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self.spawned) * self.speed)
+
+
+def digest_slot_after(latest: datetime) -> str:
+    """The first whole minute after `latest` (a bot-clock bound), as `digest on` takes it."""
+    return (latest.replace(second=0, microsecond=0) + timedelta(minutes=1)).strftime("%H:%M")
+
+
 @pytest.mark.slow
 def test_console_session_query_subscribe_digest_and_sigterm(tmp_path: Path) -> None:
-    # 08:58 UTC on the samples' last announcement day, 30 bot-seconds per real second: 09:00
-    # arrives in about 4 s.
-    env = bot_env(tmp_path, PAPERBOT_CLOCK_START="2026-06-11T08:58:00Z", PAPERBOT_CLOCK_SPEED="30")
+    # The bot's clock starts at 08:58 and runs 30 times faster. The digest's time is not fixed
+    # in advance: a loaded machine can take longer than any fixed gap to start the bot and
+    # answer the first commands. It is chosen when `digest on` is sent, later than the bot's
+    # clock can read by then plus a margin of three times the slowest answer so far (at 30x),
+    # and the bot's "Next digest:" line confirms the slot is still today's; should a stall
+    # have let the bot's clock pass it anyway, `digest on` is sent again with a later slot.
+    env = bot_env(tmp_path, PAPERBOT_CLOCK_START=CLOCK_START.isoformat(), PAPERBOT_CLOCK_SPEED=str(CLOCK_SPEED))
+    bot_clock = BotClockBound(CLOCK_START, CLOCK_SPEED)
     bot = Bot(["run", "--offline", "--console"], env)
     try:
         bot.send("/papers diffusion")
-        bot.wait_for("papers for")
+        bot.wait_for("papers for", timeout=120)  # the first answer waits for the first fetch
         bot.wait_for("https://arxiv.org/abs/")
-        bot.send("/papers subscribe diffusion")
-        bot.wait_for("last 7 days")
-        bot.send("/papers digest on 09:00 tz:UTC days:daily")
-        bot.wait_for("09:00")
+        sent = time.monotonic()
+        bot.send_and_wait("/papers subscribe diffusion", "last 7 days")
+        slowest = time.monotonic() - sent
+        for _attempt in range(5):
+            margin = timedelta(seconds=CLOCK_SPEED * 3 * max(slowest, 1.0))
+            slot = digest_slot_after(bot_clock() + margin)
+            sent = time.monotonic()
+            answer = bot.send_and_wait(f"/papers digest on {slot} tz:UTC days:daily", "Next digest:")
+            slowest = max(slowest, time.monotonic() - sent)
+            if f"Next digest: Thu 11 Jun 2026 {slot} UTC" in answer:
+                break
+        else:
+            raise AssertionError(f"the bot's clock passed every slot offered:\n{bot.output}")
         out = bot.wait_for("[#console]", timeout=60)
         assert "[DM]" in bot.wait_for("[DM]", timeout=60)
         assert "Traceback" not in out + "".join(bot.errors)
@@ -158,11 +199,16 @@ def test_sigterm_during_the_first_fetch_exits_cleanly(tmp_path: Path) -> None:
             assert time.monotonic() < deadline and bot.process.poll() is None, "".join(bot.errors)[-3000:]
             time.sleep(0.05)
         time.sleep(0.3)  # the request is in flight
+        cpu_wait = RunQueueWait(bot.process.pid)
         started = time.monotonic()
         bot.process.send_signal(signal.SIGTERM)
-        code = bot.process.wait(timeout=30)
+        while bot.process.poll() is None and time.monotonic() - started < 30:
+            cpu_wait.sample()
+            time.sleep(0.02)
+        code = bot.process.wait(timeout=1)
         assert code == 0, "".join(bot.errors)[-3000:]
-        assert time.monotonic() - started < 10
+        # Within 10 s on its own time: less what it waited for a CPU on a shared machine.
+        assert time.monotonic() - started - cpu_wait.seconds < 10
         assert "Traceback" not in "".join(bot.errors)
     finally:
         if bot.process.poll() is None:

@@ -24,16 +24,14 @@ from adapters.slack.views import (
     TIME_ZONE_ACTION,
 )
 from tests.e2e.test_slack_adapter import SECRET
-from tests.e2e.test_slack_runtime import Bot, running_bot, start_bot
+from tests.e2e.test_slack_runtime import Bot, running_bot
 from tests.support.slack_api import (
-    FakeSlack,
     assert_slack_limits,
     assert_view_limits,
     block_action,
     block_suggestion,
     buttons,
     event_callback,
-    fake_slack,
     form_body,
     home_action,
     message_action,
@@ -220,24 +218,20 @@ async def test_a_home_papers_details_open_in_a_modal(bot: Bot) -> None:
 
 
 async def test_with_admin_only_the_home_shows_the_refusal(tmp_path: Path) -> None:
-    async with fake_slack() as fake:
-        bot = await start_bot(fake, tmp_path, slack_admin_only=True)
-        try:
-            fake.admins.add("UBOSS")
-            await change(bot, "digest on 09:00", name="on", user_id="UBOSS")
-            # UBOSS loses admin rights; the Home still lists the digest they set up.
-            fake.admins.clear()
-            bot.adapter.admins._answers.clear()  # forget the cached answer, as ADMIN_CACHE_SECONDS would
-            home = await open_home(bot, "UBOSS")
-            off = button(home, "Turn off", "CGENERAL")
-            before = len(fake.calls_to("views.publish"))
-            await interact(bot, home_action(off["action_id"], off["value"], user_id="UBOSS"))
-            view = await published(bot, before)
-            assert "⚠ only members who can manage this channel can change its digest" in view_text(view)
-            assert bot.runtime.store.channels.get("slack:CGENERAL").enabled  # type: ignore[union-attr]
-        finally:
-            await bot.adapter.stop()
-            await bot.runtime.close()
+    async with running_bot(tmp_path, slack_admin_only=True) as bot:
+        fake = bot.fake
+        fake.admins.add("UBOSS")
+        await change(bot, "digest on 09:00", name="on", user_id="UBOSS")
+        # UBOSS loses admin rights; the Home still lists the digest they set up.
+        fake.admins.clear()
+        bot.adapter.admins._answers.clear()  # forget the cached answer, as ADMIN_CACHE_SECONDS would
+        home = await open_home(bot, "UBOSS")
+        off = button(home, "Turn off", "CGENERAL")
+        before = len(fake.calls_to("views.publish"))
+        await interact(bot, home_action(off["action_id"], off["value"], user_id="UBOSS"))
+        view = await published(bot, before)
+        assert "⚠ only members who can manage this channel can change its digest" in view_text(view)
+        assert bot.runtime.store.channels.get("slack:CGENERAL").enabled  # type: ignore[union-attr]
 
 
 async def test_saved_papers_on_the_home_open_in_a_modal_and_unsave_from_there(bot: Bot) -> None:
@@ -375,25 +369,21 @@ async def test_saving_the_modal_applies_the_settings_tells_the_person_and_refres
 
 
 async def test_the_modal_is_refused_to_whoever_may_not_change_the_digest(tmp_path: Path) -> None:
-    async with fake_slack() as fake:
-        bot = await start_bot(fake, tmp_path, slack_admin_only=True)
-        try:
-            fake.admins.add("UBOSS")
-            await change(bot, "digest on 09:00", name="on", user_id="UBOSS")
-            await interact(bot, block_action(SETTINGS_ACTION, "digest", response_url=fake.response_url("s"), user_id="UNEW"))
-            refusal = await opened(bot)
-            assert "callback_id" not in refusal and "only members who can manage this channel" in view_text(refusal)
-            # A submission anyway (e.g. the person lost admin rights with the modal open):
-            # the core's permission check refuses it, as it refuses the command.
-            bossy = await open_settings_from_digest(bot, user_id="UBOSS", before=1)
-            ack = await interact(bot, view_submission(bossy, GOOD_VALUES, user_id="UNEW"))
-            assert ack == {"envelope_id": ack["envelope_id"]}
-            told = await fake.wait_for(lambda: fake.calls_to("chat.postEphemeral"))
-            assert told[0].body["user"] == "UNEW" and "only members who can manage" in visible_text(told[0].body)
-            assert bot.runtime.store.channels.get("slack:CGENERAL").timezone == "UTC"  # type: ignore[union-attr]
-        finally:
-            await bot.adapter.stop()
-            await bot.runtime.close()
+    async with running_bot(tmp_path, slack_admin_only=True) as bot:
+        fake = bot.fake
+        fake.admins.add("UBOSS")
+        await change(bot, "digest on 09:00", name="on", user_id="UBOSS")
+        await interact(bot, block_action(SETTINGS_ACTION, "digest", response_url=fake.response_url("s"), user_id="UNEW"))
+        refusal = await opened(bot)
+        assert "callback_id" not in refusal and "only members who can manage this channel" in view_text(refusal)
+        # A submission anyway (e.g. the person lost admin rights with the modal open):
+        # the core's permission check refuses it, as it refuses the command.
+        bossy = await open_settings_from_digest(bot, user_id="UBOSS", before=1)
+        ack = await interact(bot, view_submission(bossy, GOOD_VALUES, user_id="UNEW"))
+        assert ack == {"envelope_id": ack["envelope_id"]}
+        told = await fake.wait_for(lambda: fake.calls_to("chat.postEphemeral"))
+        assert told[0].body["user"] == "UNEW" and "only members who can manage" in visible_text(told[0].body)
+        assert bot.runtime.store.channels.get("slack:CGENERAL").timezone == "UTC"  # type: ignore[union-attr]
 
 
 async def open_settings_from_digest(bot: Bot, *, user_id: str = "UADA", before: int = 0) -> dict[str, Any]:
@@ -448,9 +438,7 @@ async def test_a_shortcut_on_a_message_without_a_paper_says_so(bot: Bot) -> None
     assert answer["response_type"] == "ephemeral" and "links no arXiv paper" in visible_text(answer)
 
 
-async def signed_bot(fake: FakeSlack, tmp_path: Path) -> Bot:
-    """The real core behind the adapter in HTTP mode: interactions arrive as signed POSTs."""
-    return await start_bot(fake, tmp_path, slack_app_token="")
+HTTP_MODE = {"slack_app_token": ""}  # no Socket Mode: interactions arrive as signed POSTs (post_signed)
 
 
 async def post_signed(bot: Bot, payload: dict[str, Any], *, secret: str = SECRET) -> int:
@@ -465,62 +453,50 @@ async def post_signed(bot: Bot, payload: dict[str, Any], *, secret: str = SECRET
 
 
 async def test_save_paper_on_a_linked_message_saves_it_privately_and_refreshes_the_home(tmp_path: Path) -> None:
-    async with fake_slack() as fake:
-        bot = await signed_bot(fake, tmp_path)
-        try:
-            paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
-            message = {"text": f"worth a read: <https://arxiv.org/abs/{paper.id}v1|arXiv:{paper.id}>"}
-            before = len(fake.calls_to("views.publish"))
-            assert await post_signed(bot, message_action("paperbot_save", message, response_url=fake.response_url("save"))) == 200
-            answer = await fake.response("save")
-            assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
-            assert_slack_limits(answer)
-            assert "Saved" in visible_text(answer) and paper.id in visible_text(answer)
-            assert bot.runtime.store.feedback.saved("slack", "UADA") == [paper.id]
-            home = await published(bot, before)
-            saved = next(i for i, b in enumerate(home["blocks"]) if "Saved papers" in json.dumps(b))
-            assert paper.id in json.dumps(home["blocks"][saved:])
-            # Saving it again says so and keeps one save.
-            assert await post_signed(bot, message_action("paperbot_save", message, response_url=fake.response_url("again"))) == 200
-            assert "already in your saved papers" in visible_text(await fake.response("again"))
-            assert bot.runtime.store.feedback.saved("slack", "UADA") == [paper.id]
-            assert not fake.posted()  # nothing went to the channel
-        finally:
-            await bot.adapter.stop()
-            await bot.runtime.close()
+    async with running_bot(tmp_path, **HTTP_MODE) as bot:
+        fake = bot.fake
+        paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
+        message = {"text": f"worth a read: <https://arxiv.org/abs/{paper.id}v1|arXiv:{paper.id}>"}
+        before = len(fake.calls_to("views.publish"))
+        assert await post_signed(bot, message_action("paperbot_save", message, response_url=fake.response_url("save"))) == 200
+        answer = await fake.response("save")
+        assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+        assert_slack_limits(answer)
+        assert "Saved" in visible_text(answer) and paper.id in visible_text(answer)
+        assert bot.runtime.store.feedback.saved("slack", "UADA") == [paper.id]
+        home = await published(bot, before)
+        saved = next(i for i, b in enumerate(home["blocks"]) if "Saved papers" in json.dumps(b))
+        assert paper.id in json.dumps(home["blocks"][saved:])
+        # Saving it again says so and keeps one save.
+        assert await post_signed(bot, message_action("paperbot_save", message, response_url=fake.response_url("again"))) == 200
+        assert "already in your saved papers" in visible_text(await fake.response("again"))
+        assert bot.runtime.store.feedback.saved("slack", "UADA") == [paper.id]
+        assert not fake.posted()  # nothing went to the channel
 
 
 async def test_more_like_this_on_a_linked_message_answers_privately_with_similar_papers(tmp_path: Path) -> None:
-    async with fake_slack() as fake:
-        bot = await signed_bot(fake, tmp_path)
-        try:
-            paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
-            message = {"text": "see below", "attachments": [{"title_link": f"https://huggingface.co/papers/{paper.id}"}]}
-            assert await post_signed(bot, message_action("paperbot_similar", message, response_url=fake.response_url("sim"))) == 200
-            answer = await fake.response("sim")
-            assert answer["response_type"] == "ephemeral"
-            assert_slack_limits(answer)
-            text = visible_text(answer)
-            assert "papers like" in text and "similar to" in text
-            listed = {b["accessory"]["value"] for b in answer["blocks"] if "accessory" in b}
-            assert listed and paper.id not in listed
-            # The list is the person's last one, so `/papers save 1` names its first paper.
-            shown = bot.runtime.store.feedback.last_shown("slack", "UADA")
-            assert shown is not None and shown.context == "similar" and set(shown.paper_ids) == listed
-            assert not fake.posted() and bot.runtime.store.feedback.saved("slack", "UADA") == []
-        finally:
-            await bot.adapter.stop()
-            await bot.runtime.close()
+    async with running_bot(tmp_path, **HTTP_MODE) as bot:
+        fake = bot.fake
+        paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
+        message = {"text": "see below", "attachments": [{"title_link": f"https://huggingface.co/papers/{paper.id}"}]}
+        assert await post_signed(bot, message_action("paperbot_similar", message, response_url=fake.response_url("sim"))) == 200
+        answer = await fake.response("sim")
+        assert answer["response_type"] == "ephemeral"
+        assert_slack_limits(answer)
+        text = visible_text(answer)
+        assert "papers like" in text and "similar to" in text
+        listed = {b["accessory"]["value"] for b in answer["blocks"] if "accessory" in b}
+        assert listed and paper.id not in listed
+        # The list is the person's last one, so `/papers save 1` names its first paper.
+        shown = bot.runtime.store.feedback.last_shown("slack", "UADA")
+        assert shown is not None and shown.context == "similar" and set(shown.paper_ids) == listed
+        assert not fake.posted() and bot.runtime.store.feedback.saved("slack", "UADA") == []
 
 
 async def test_shortcuts_with_a_bad_signature_reach_nothing(tmp_path: Path) -> None:
-    async with fake_slack() as fake:
-        bot = await signed_bot(fake, tmp_path)
-        try:
-            paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
-            payload = message_action("paperbot_save", {"text": f"arXiv:{paper.id}"}, response_url=fake.response_url("bad"))
-            assert await post_signed(bot, payload, secret="not-the-secret") == 401
-            assert bot.runtime.store.feedback.saved("slack", "UADA") == [] and fake.responses_to("bad") == []
-        finally:
-            await bot.adapter.stop()
-            await bot.runtime.close()
+    async with running_bot(tmp_path, **HTTP_MODE) as bot:
+        fake = bot.fake
+        paper = bot.runtime.store.papers.changed(since=bot.runtime.clock().replace(year=2000), limit=1)[0]
+        payload = message_action("paperbot_save", {"text": f"arXiv:{paper.id}"}, response_url=fake.response_url("bad"))
+        assert await post_signed(bot, payload, secret="not-the-secret") == 401
+        assert bot.runtime.store.feedback.saved("slack", "UADA") == [] and fake.responses_to("bad") == []

@@ -63,10 +63,11 @@ async def start_bot(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Bot:
 
 
 @asynccontextmanager
-async def running_bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    """The real runtime and Slack adapter against a fake Slack, stopped on the way out."""
+async def running_bot(tmp_path: Path, **overrides: Any) -> AsyncIterator[Bot]:
+    """The real runtime and Slack adapter against a fake Slack (settings changed by `overrides`),
+    stopped on the way out."""
     async with fake_slack() as fake:
-        started = await start_bot(fake, tmp_path)
+        started = await start_bot(fake, tmp_path, **overrides)
         try:
             yield started
         finally:

@@ -20,7 +20,7 @@ from bot.core.outbox import OutboxKind, alert_key, digest_key
 from bot.delivery.outbox import enqueue
 from bot.store import Store
 from tests.support.factories import T0, make_paper
-from tests.support.processes import REPO, RunningBot, child_env
+from tests.support.processes import REPO, RunningBot, RunQueueWait, child_env
 from tests.support.slack_api import FakeSlack
 
 PartKey = tuple[str, str]  # (Slack channel, the part's blocks as JSON)
@@ -98,12 +98,32 @@ async def finish(bot: RunningBot, timeout: float = 60) -> int:
     return code
 
 
-async def stop(bot: RunningBot, signum: int = signal.SIGTERM) -> tuple[int, float]:
-    """Send `signum`; returns (exit status, seconds from the signal to the exit)."""
+@dataclass
+class Stopped:
+    """How a stop went: the exit status, and the seconds from the signal to the exit."""
+
+    code: int
+    seconds: float  # on the wall clock
+    waiting_for_cpu: float  # of those, the time the bot stood runnable while other processes ran
+
+    @property
+    def own_seconds(self) -> float:
+        """The shutdown's own time: the wall time less the wait for a CPU (what a machine
+        that is not shared with dozens of busy processes would show)."""
+        return self.seconds - self.waiting_for_cpu
+
+
+async def stop(bot: RunningBot, signum: int = signal.SIGTERM) -> Stopped:
+    """Send `signum`, wait for the exit; the exit status and how long the shutdown took."""
+    cpu_wait = RunQueueWait(bot.process.pid)
     sent = time.monotonic()
     bot.process.send_signal(signum)
+    exited = asyncio.create_task(bot.process.wait())
+    while not exited.done():
+        cpu_wait.sample()
+        await asyncio.wait({exited}, timeout=0.02)
     code = await finish(bot)
-    return code, time.monotonic() - sent
+    return Stopped(code, time.monotonic() - sent, cpu_wait.seconds)
 
 
 def outbox_counts(database: Path) -> dict[str, int]:

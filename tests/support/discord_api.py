@@ -69,6 +69,20 @@ def shard_of(guild_id: str, shard_count: int) -> int:
     return (int(guild_id) >> 22) % shard_count
 
 
+def text_channel_payload(channel_id: str, guild_id: str) -> dict[str, Any]:
+    """A guild's text channel object (#papers), as in GUILD_CREATE and in interactions."""
+    return {
+        "id": channel_id,
+        "type": 0,
+        "guild_id": guild_id,
+        "name": "papers",
+        "position": 0,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "parent_id": None,
+    }
+
+
 def user_payload(user_id: str, name: str = "someone", *, bot: bool = False) -> dict[str, Any]:
     """A Discord user object."""
     return {
@@ -523,16 +537,7 @@ class FakeDiscord(FakeServer):
                 "guild_locale": "en-US",
                 "guild": {"id": guild_id, "locale": "en-US", "features": []},
                 "channel_id": channel,
-                "channel": {
-                    "id": channel,
-                    "type": 0,
-                    "guild_id": guild_id,
-                    "name": "papers",
-                    "position": 0,
-                    "permission_overwrites": [],
-                    "nsfw": False,
-                    "parent_id": None,
-                },
+                "channel": text_channel_payload(channel, guild_id),
                 "member": {
                     "user": user_payload(user_id),
                     "roles": [],
@@ -657,18 +662,7 @@ def guild_payload(guild_id: str, channel_id: str = CHANNEL_ID) -> dict[str, Any]
                 "flags": 0,
             }
         ],
-        "channels": [
-            {
-                "id": channel_id,
-                "type": 0,
-                "guild_id": guild_id,
-                "name": "papers",
-                "position": 0,
-                "permission_overwrites": [],
-                "nsfw": False,
-                "parent_id": None,
-            }
-        ],
+        "channels": [text_channel_payload(channel_id, guild_id)],
         "threads": [],
         "members": [],
         "voice_states": [],

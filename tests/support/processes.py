@@ -77,3 +77,44 @@ async def paperbot(args: list[str], *, cwd: Path, env: dict[str, str]) -> AsyncI
             process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), timeout=60)
         await reader
+
+
+class RunQueueWait:
+    """How long a process's threads have stood runnable, waiting for a CPU that other processes
+    held, since this was made (Linux: /proc/<pid>/task/<tid>/schedstat, field 2, in ns).
+
+    A time limit on a subprocess (say, "exits within 10 s of SIGTERM") is about what the process
+    does: sleeping, waiting for an answer, its own CPU work. On a machine shared with many busy
+    processes a CPU-bound second can take ten on the wall clock; subtracting this wait from the
+    wall time leaves the part the process is answerable for. Call `sample()` often while the
+    process runs (a thread's wait is read per thread, so one that ends between samples keeps
+    what was last read of it; what comes after the last sample is not subtracted, so the result
+    errs on the strict side). Where schedstat cannot be read it stays 0: the plain wall time."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._start = self._read()
+        self._last = dict(self._start)
+
+    def _read(self) -> dict[str, int]:
+        waits: dict[str, int] = {}
+        try:
+            threads = os.listdir(f"/proc/{self.pid}/task")
+        except OSError:
+            return waits
+        for tid in threads:
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/schedstat") as stat:
+                    waits[tid] = int(stat.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the thread ended meanwhile
+        return waits
+
+    def sample(self) -> None:
+        """Read every thread's wait so far (a no-op once the process has gone)."""
+        self._last.update(self._read())
+
+    @property
+    def seconds(self) -> float:
+        """Seconds waited for a CPU since this was made, over all threads, as last sampled."""
+        return sum(wait - self._start.get(tid, 0) for tid, wait in self._last.items()) / 1e9

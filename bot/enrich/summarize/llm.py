@@ -514,16 +514,12 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
-class OpenAIChatClient:
-    """`POST {base_url}/chat/completions` on any OpenAI-compatible server.
+class _ApiClient:
+    """What both LLM clients hold: the session, the endpoint under `base_url`, the key, the
+    model, the per-request timeout and the sleep between retries (injected in tests)."""
 
-    Asks for structured output (`response_format` json_schema); a server that rejects that with
-    HTTP 400 is asked again with json_object, then without response_format, and the working
-    mode is remembered.
-    """
-
-    provider = "openai"
-    _MODES = ("json_schema", "json_object", "none")
+    provider: str
+    path: str  # the endpoint's path under the base URL
 
     def __init__(
         self,
@@ -536,12 +532,30 @@ class OpenAIChatClient:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.session = session
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.url = self.endpoint(base_url.rstrip("/"))
         self.api_key = api_key
         self.model = model
         self.timeout = timeout
         self.sleep = sleep
-        self.mode = 0
+
+    @classmethod
+    def endpoint(cls, base: str) -> str:
+        """The URL requests go to: `path` under `base` (the base URL without its trailing slash)."""
+        return base + cls.path
+
+
+class OpenAIChatClient(_ApiClient):
+    """`POST {base_url}/chat/completions` on any OpenAI-compatible server.
+
+    Asks for structured output (`response_format` json_schema); a server that rejects that with
+    HTTP 400 is asked again with json_object, then without response_format, and the working
+    mode is remembered (per client: `self.mode += 1` sets the instance's own).
+    """
+
+    provider = "openai"
+    _MODES = ("json_schema", "json_object", "none")
+    path = "/chat/completions"
+    mode = 0  # the index in _MODES of the response_format this server accepts
 
     def _body(self, system: str, user: str) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -594,31 +608,16 @@ class OpenAIChatClient:
         return Completion(str(text), _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")), sent)
 
 
-class AnthropicClient:
+class AnthropicClient(_ApiClient):
     """`POST {base_url}/v1/messages` with `x-api-key` and `anthropic-version: 2023-06-01`."""
 
     provider = "anthropic"
+    path = "/v1/messages"
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        base_url: str,
-        api_key: str,
-        model: str,
-        timeout: float = 60.0,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        base = base_url.rstrip("/")
-        # Accept both https://api.anthropic.com and https://api.anthropic.com/v1 as the base.
-        if base.endswith("/v1"):
-            base = base[:-3]
-        self.session = session
-        self.url = base + "/v1/messages"
-        self.api_key = api_key
-        self.model = model
-        self.timeout = timeout
-        self.sleep = sleep
+    @classmethod
+    def endpoint(cls, base: str) -> str:
+        """`{base_url}/v1/messages`: https://api.anthropic.com and .../v1 are both taken as the base."""
+        return base.removesuffix("/v1") + cls.path
 
     async def complete(self, system: str, user: str) -> Completion:
         """One Messages API call; the text blocks of the answer are joined."""
