@@ -391,3 +391,25 @@ async def test_a_subscription_keeps_counting_once_there_is_feedback(rig: Rig) ->
     alone = await Ranker(rig.store, rig.clock, rig.ranker.index, blend=Blend(0, 0, 0, 0)).for_you("console", "ada", since, 5)
     assert sum(about(r.paper, SEGMENTATION) for r in blended) > sum(about(r.paper, SEGMENTATION) for r in alone)
     assert any("matches your subscription “medical image segmentation”" in r.why for r in blended)
+
+
+async def test_the_scheduled_digest_follows_the_channel_model(rig: Rig) -> None:
+    """Through the scheduler's path (run_due -> outbox), not only a preview: of two channels
+    with the same settings, the one whose members liked segmentation papers gets them first."""
+    now = rig.clock()
+    for channel in ("C-plain", "C-liked"):
+        settings = ChannelSettings(
+            platform="discord", channel_id=channel, days=tuple(range(7)), time_of_day=time(9, 0), max_items=8
+        )
+        rig.store.channels.save(settings, now - timedelta(days=2))
+    segmentation = [p for p in rig.papers if about(p, SEGMENTATION)]
+    for paper in segmentation[:3]:
+        await rig.ranker.record("discord", "u1", paper.id, Choice.RELEVANT, channel_key="discord:C-liked")
+    assert await rig.job.run_due(now) == 2
+    digests = {row.destination: reply_from_json(row.payload) for row in rig.store.outbox.rows()}
+    plain = [item.paper for item in digests["C-plain"].items]
+    liked = [item.paper for item in digests["C-liked"].items]
+    assert [p.id for p in plain] != [p.id for p in liked]
+    assert sum(about(p, SEGMENTATION) for p in liked[:5]) >= 4
+    assert sum(about(p, SEGMENTATION) for p in plain[:5]) <= 2
+    assert any("liked here" in item.why for item in digests["C-liked"].items)
