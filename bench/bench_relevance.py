@@ -89,7 +89,6 @@ import numpy as np
 
 from bot.core.models import Paper, SourceKind
 from bot.enrich.tagger import tag
-from bot.enrich.taxonomy import topic_ids
 from bot.rank.index import PaperIndex
 from bot.rank.models import PERSON
 from bot.rank.ranking import Blend, Ranker, Signals
@@ -221,7 +220,9 @@ def _ingest(store: Store, records: Sequence[dict[str, object]], day: datetime) -
     papers = [as_paper(r, published=day + timedelta(hours=1)) for r in records]
     store.papers.ingest(papers, day + timedelta(hours=2))
     for paper in papers:
-        store.papers.set_topics(paper.id, topic_ids(tag(paper.title, paper.abstract, paper.categories)))
+        # The tagger gives topic ids (it once gave names, which topic_ids() mapped: since it
+        # gives ids, that mapping left every paper of this benchmark without topics).
+        store.papers.set_topics(paper.id, tag(paper.title, paper.abstract, paper.categories))
     return papers
 
 
