@@ -51,8 +51,18 @@ in a real store with a reader with 8 clicks.
 
 Prints one JSON object.
 
+**Tuning.** Paperbot's blend of signals (`bot.rank.ranking.Blend`) was chosen on the tuning
+readers (even positions of the deduplicated reader list) and is reported on the held-out ones
+(odd positions): `blend_search` in the output searches BLEND_GRID over each paperbot
+reader-day's signals (the feedback days ran with the shipped blend) and prints the best blend
+on the tuning readers, the shipped one and the model alone, each on both halves.
+
     .venv/bin/python -m bench.bench_relevance [--quick] [--skip-speed] [--skip-readers]
-        [--sizes 100000,1000000] [--only readers,similar,foryou]
+        [--sizes 100000,1000000] [--only readers,similar,foryou] [--history-cache FILE]
+        [--foryou-size 100000] [--foryou-cache FILE]
+
+The history store takes 10-20 minutes to ingest and index; `--history-cache FILE` keeps it
+after the first run (and `--foryou-cache` the foryou store), so reruns simulate the days only.
 """
 
 from __future__ import annotations
@@ -64,12 +74,13 @@ import json
 import math
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,14 +89,14 @@ import numpy as np
 
 from bot.core.models import Paper, SourceKind
 from bot.enrich.tagger import tag
-from bot.enrich.taxonomy import topic_ids
 from bot.rank.index import PaperIndex
-from bot.rank.ranking import Ranker
+from bot.rank.models import PERSON
+from bot.rank.ranking import Blend, Ranker, Signals
 from bot.rank.representation import HashedTfidf, fit_projection, paper_text
 from bot.rank.similar import nearest
 from bot.search.engine import SearchEngine, SearchQuery
 from bot.store import Store
-from bot.store.feedback import Choice
+from bot.store.feedback import Choice, person_key
 from bot.store.vectors import PaperText
 from tests.support.relevance import as_paper
 
@@ -209,7 +220,9 @@ def _ingest(store: Store, records: Sequence[dict[str, object]], day: datetime) -
     papers = [as_paper(r, published=day + timedelta(hours=1)) for r in records]
     store.papers.ingest(papers, day + timedelta(hours=2))
     for paper in papers:
-        store.papers.set_topics(paper.id, topic_ids(tag(paper.title, paper.abstract, paper.categories)))
+        # The tagger gives topic ids (it once gave names, which topic_ids() mapped: since it
+        # gives ids, that mapping left every paper of this benchmark without topics).
+        store.papers.set_topics(paper.id, tag(paper.title, paper.abstract, paper.categories))
     return papers
 
 
@@ -228,7 +241,9 @@ def _mean(rows: Sequence[dict[str, float]], key: str) -> float:
     return round(statistics.fmean(r[key] for r in rows), 3) if rows else 0.0
 
 
-async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]]) -> dict[str, object]:
+async def simulate_readers(
+    days_used: int, pools: dict[str, Sequence[Interest]], history_cache: Path | None = None
+) -> dict[str, object]:
     """Run the reader simulation for every reader of every pool at once (the same store, days
     and candidates); returns the metrics table of each pool."""
     readers: list[Interest] = list({r.name: r for pool in pools.values() for r in pool}.values())
@@ -246,17 +261,33 @@ async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]])
             partial_before[day], waiting = waiting, []
     feedback_days, eval_days = simulated[:FEEDBACK_DAYS], simulated[FEEDBACK_DAYS : FEEDBACK_DAYS + EVALUATION_DAYS]
     workdir = Path(tempfile.mkdtemp(prefix="bench-relevance-"))
-    store = Store.open(str(workdir / "paperbot.db"))
+    database = workdir / "paperbot.db"
     clock = StepClock(_day_start(history[0][0]))
-    started = time.perf_counter()
-    for day, records in history:
-        clock.now = _day_start(day) + timedelta(hours=2)
-        _ingest(store, records, _day_start(day))
-    ingest_seconds = time.perf_counter() - started
-    ranker = Ranker(store, clock)
-    started = time.perf_counter()
-    await ranker.refresh()
-    index_seconds = time.perf_counter() - started
+    ingest_seconds = index_seconds = 0.0
+    if history_cache is not None and history_cache.exists():
+        # The history is the same in every run: a copy of the store after it was ingested
+        # and indexed saves the 20 minutes that takes (the simulated days are always fresh).
+        shutil.copyfile(history_cache, database)
+        store = Store.open(str(database))
+        clock.now = _day_start(history[-1][0]) + timedelta(hours=2)
+        ranker = Ranker(store, clock)
+    else:
+        store = Store.open(str(database))
+        started = time.perf_counter()
+        for day, records in history:
+            clock.now = _day_start(day) + timedelta(hours=2)
+            _ingest(store, records, _day_start(day))
+        ingest_seconds = time.perf_counter() - started
+        ranker = Ranker(store, clock)
+        started = time.perf_counter()
+        await ranker.refresh()
+        index_seconds = time.perf_counter() - started
+        if history_cache is not None:
+            store.close()
+            history_cache.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(database, history_cache)
+            store = Store.open(str(database))
+            ranker = Ranker(store, clock)
     search = SearchEngine(store)
 
     systems = ("paperbot", "no_feedback", "keyword_subscription")
@@ -282,6 +313,7 @@ async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]])
     likes: dict[int, list[str]] = {i: [] for i in range(len(readers))}
     dislikes: dict[int, list[str]] = {i: [] for i in range(len(readers))}
     click_ms: list[float] = []
+    click_cpu_ms: list[float] = []
     for number, (day, records) in enumerate(feedback_days):
         start = _day_start(day)
         for partial_day, partial in partial_before.get(day, []):
@@ -296,7 +328,11 @@ async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]])
             if number == 0:
                 result = search.search(SearchQuery(text=interest.name, since=start - timedelta(days=14), limit=K), clock.now)
                 shown.extend(hit.paper for hit in result.hits)
-            shown.extend(r.paper for r in await ranker.for_you("bench", person, start, K))
+            ranked_for_you = await ranker.for_you("bench", person, start, K)
+            # As `/papers foryou` does: the list is remembered (`like 3`; papers passed over
+            # above a clicked one are weak negatives).
+            store.feedback.record_shown("bench", person, [r.paper.id for r in ranked_for_you], "foryou", clock.now)
+            shown.extend(r.paper for r in ranked_for_you)
             for paper in shown:
                 if paper.id in likes[i] or paper.id in dislikes[i]:
                     continue
@@ -309,9 +345,10 @@ async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]])
                     choice = Choice.NOT_RELEVANT
                 else:
                     continue
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.process_time()
                 await ranker.record("bench", person, paper.id, choice, shown_in="foryou")
                 click_ms.append((time.perf_counter() - began) * 1000)
+                click_cpu_ms.append((time.process_time() - cpu) * 1000)
 
     positives = {i: seeds[i] + likes[i] for i in range(len(readers))}  # the SVM gets the same
     svm_scores = _svm_baseline(store, readers, positives, [r for _, recs in eval_days for r in recs], history, feedback_days)
@@ -320,6 +357,7 @@ async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]])
     per_reader: dict[str, dict[str, list[float]]] = {}
     relevant_per_day: dict[str, list[int]] = {}
     skipped: dict[str, int] = {}
+    tuning_rows: list[TuningRow] = []
     for day, records in eval_days:
         start = _day_start(day)
         for partial_day, partial in partial_before.get(day, []):
@@ -337,6 +375,9 @@ async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]])
             if not relevant:
                 skipped[interest.name] = skipped.get(interest.name, 0) + 1
                 continue
+            candidates, base = ranker.candidates_for("bench", people[("paperbot", i)], start)
+            signals = await ranker.signals(PERSON, person_key("bench", people[("paperbot", i)]), candidates)
+            tuning_rows.append(_tuning_row(interest.name, i, candidates, base, signals, relevant))
             for system in systems:
                 ranked = await ranker.for_you("bench", people[(system, i)], start, K)
                 shown_ids = [r.paper.id for r in ranked]
@@ -374,7 +415,10 @@ async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]])
                 1 for n in names for count in relevant_per_day.get(n, []) if 0 < count < MIN_RELEVANT_PER_DAY
             ),
         }
+    tuning = _tune(tuning_rows, pools, readers)
     return {
+        "blend": asdict(ranker.blend),
+        "blend_search (tuning readers: even positions of the reader list; held out: odd)": tuning,
         "readers": len(readers),
         "history_days": len(history),
         "history_papers": sum(len(r) for _, r in history),
@@ -391,8 +435,97 @@ async def simulate_readers(days_used: int, pools: dict[str, Sequence[Interest]])
             for name, systems_ in per_reader.items()
         },
         "click_update_ms": _percentiles(click_ms),
+        "click_update_cpu_ms (process CPU time, worker thread included)": _percentiles(click_cpu_ms),
         "ingest_history_s": round(ingest_seconds, 1),
         "index_history_s": round(index_seconds, 1),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class TuningRow:
+    """One paperbot reader-day: each candidate's signals and whether it is relevant."""
+
+    reader: str
+    position: int  # in the deduplicated reader list: even tunes, odd is held out
+    relevance: np.ndarray
+    subscription: np.ndarray
+    match: np.ndarray
+    topic: np.ndarray
+    base: np.ndarray
+    relevant: np.ndarray  # bool
+    available: int
+
+
+def _tuning_row(
+    name: str, position: int, candidates: Sequence[Paper], base: dict[str, float], signals: Signals, relevant: set[str]
+) -> TuningRow:
+    count = len(candidates)
+    return TuningRow(
+        name,
+        position,
+        signals.relevance if signals.relevance is not None else np.zeros(count),
+        signals.subscription,
+        np.array([1.0 if m is not None else 0.0 for m in signals.matched]),
+        signals.topic,
+        np.array([base.get(p.id, 0.0) for p in candidates]),
+        np.array([p.id in relevant for p in candidates]),
+        len(relevant),
+    )
+
+
+BLEND_GRID = {
+    "subscription": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "match": (0.0, 0.1, 0.25, 0.5),
+    "topic": (0.0, 0.1, 0.2, 0.4, 0.8),
+    "base": (0.0, 0.15, 0.3),
+}
+
+
+def _blend_precision(rows: Sequence[TuningRow], blend: Blend) -> float:
+    """Mean capped precision@10 of paperbot's ranking under a blend (ties by position, as
+    candidates come in id order); capped is plain precision@10 on a day with 10 relevant."""
+    values = []
+    for row in rows:
+        score = (
+            row.relevance + blend.subscription * row.subscription + blend.match * row.match
+            + blend.topic * row.topic + blend.base * row.base
+        )
+        top = np.argsort(-score, kind="stable")[:K]
+        values.append(float(row.relevant[top].sum()) / min(K, row.available))
+    return round(statistics.fmean(values), 3) if values else 0.0
+
+
+def _tune(rows: Sequence[TuningRow], pools: dict[str, Sequence[Interest]], readers: Sequence[Interest]) -> dict[str, object]:
+    """Search BLEND_GRID on the tuning readers (mean over the pools of their mean capped
+    precision@10) and report the best blend and the shipped one on the held-out readers."""
+    if not rows:
+        return {}
+    pool_names = {name: {r.name for r in pool} for name, pool in pools.items()}
+
+    def score(blend: Blend, held_out: bool) -> dict[str, float]:
+        return {
+            name: _blend_precision([r for r in rows if r.reader in names and (r.position % 2 == 1) == held_out], blend)
+            for name, names in pool_names.items()
+        }
+
+    results = []
+    for sub in BLEND_GRID["subscription"]:
+        for match in BLEND_GRID["match"]:
+            for topic in BLEND_GRID["topic"]:
+                for base in BLEND_GRID["base"]:
+                    blend = Blend(subscription=sub, match=match, topic=topic, base=base)
+                    tuned = score(blend, held_out=False)
+                    results.append((statistics.fmean(tuned.values()), blend, tuned))
+    results.sort(key=lambda r: -r[0])
+    best = results[0][1]
+    shipped = Blend()
+    return {
+        "tuning_readers": [r.name for i, r in enumerate(readers) if i % 2 == 0],
+        "held_out_readers": [r.name for i, r in enumerate(readers) if i % 2 == 1],
+        "best_on_tuning": {"blend": asdict(best), "tuning": results[0][2], "held_out": score(best, held_out=True)},
+        "shipped": {"blend": asdict(shipped), "tuning": score(shipped, False), "held_out": score(shipped, True)},
+        "model_alone": {"tuning": score(Blend(0, 0, 0, 0), False), "held_out": score(Blend(0, 0, 0, 0), True)},
+        "top_10_on_tuning": [{"blend": asdict(b), "tuning": t} for _, b, t in results[:10]],
     }
 
 
@@ -526,13 +659,20 @@ def similar_speed(sizes: Sequence[int], queries: int = 200) -> dict[str, object]
     return out
 
 
-async def foryou_speed(size: int, calls: int = 100) -> dict[str, object]:
-    """`Ranker.for_you` latency in a store of `size` synthetic papers, the last day's ~size/365."""
+async def foryou_speed(size: int, calls: int = 100, cache: Path | None = None) -> dict[str, object]:
+    """`Ranker.for_you` latency in a store of `size` synthetic papers, the last day's ~size/365.
+    `cache`: a copy of the built and indexed store, reused when present (the reader's
+    subscription and clicks are added to a fresh copy each run)."""
     sentences, titles = _sentences_and_titles()
     texts = synthetic_texts(size, 3, sentences, titles)
     end = datetime(2026, 6, 12, tzinfo=UTC)
     workdir = Path(tempfile.mkdtemp(prefix="bench-foryou-"))
-    store = Store.open(str(workdir / "paperbot.db"))
+    database = workdir / "paperbot.db"
+    cached = cache is not None and cache.exists()
+    if cached:
+        assert cache is not None
+        shutil.copyfile(cache, database)
+    store = Store.open(str(database))
     papers = [
         Paper(
             id=f"26{(i % 12) + 1:02d}.{i:06d}",
@@ -550,7 +690,7 @@ async def foryou_speed(size: int, calls: int = 100) -> dict[str, object]:
     for paper in papers:
         assert paper.published is not None
         by_day.setdefault(paper.published.date().isoformat(), []).append(paper)
-    for day_papers in by_day.values():
+    for day_papers in by_day.values() if not cached else ():
         store.papers.ingest(day_papers, day_papers[-1].published or end)
     ingest_s = time.perf_counter() - started
     clock = StepClock(end)
@@ -558,30 +698,40 @@ async def foryou_speed(size: int, calls: int = 100) -> dict[str, object]:
     started = time.perf_counter()
     await ranker.refresh()
     index_s = time.perf_counter() - started
+    if cache is not None and not cached:
+        store.close()
+        shutil.copyfile(database, cache)
+        store = Store.open(str(database))
+        ranker = Ranker(store, clock)
     store.subscriptions.add("bench", "reader", "speculative decoding", (), end)
     recent = papers[-400:]
     rng = random.Random(5)
-    click_ms = []
+    click_ms, click_cpu_ms = [], []
     for paper in rng.sample(recent[:-300], 8):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await ranker.record("bench", "reader", paper.id, rng.choice([Choice.RELEVANT, Choice.NOT_RELEVANT]))
         click_ms.append((time.perf_counter() - began) * 1000)
+        click_cpu_ms.append((time.process_time() - cpu) * 1000)
     since = end - timedelta(days=1)
     candidates = len(store.vectors.ids_since(since))
-    timings = []
+    timings, cpu_timings = [], []
     for _ in range(calls):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         ranked = await ranker.for_you("bench", "reader", since, 10)
         timings.append((time.perf_counter() - began) * 1000)
+        cpu_timings.append((time.process_time() - cpu) * 1000)
     store.close()
     return {
         "papers": size,
         "candidates_per_call": candidates,
         "returned": len(ranked),
         "foryou_ms": _percentiles(timings),
+        "foryou_cpu_ms": _percentiles(cpu_timings),
         "click_update_ms": _percentiles(click_ms),
+        "click_update_cpu_ms": _percentiles(click_cpu_ms),
         "ingest_s": round(ingest_s, 1),
         "index_s": round(index_s, 1),
+        "store_from_cache": cached,
     }
 
 
@@ -593,6 +743,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-readers", action="store_true")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--only", default="", help="comma-separated sections to run: readers, similar, foryou")
+    parser.add_argument(
+        "--history-cache",
+        type=Path,
+        default=None,
+        help="a file keeping the store after the history is ingested and indexed: written when absent, copied when present",
+    )
+    parser.add_argument("--foryou-size", type=int, default=100_000, help="papers in the foryou store (default 100000)")
+    parser.add_argument("--foryou-cache", type=Path, default=None, help="like --history-cache, for the foryou store")
     args = parser.parse_args(argv)
     pools: dict[str, Sequence[Interest]] = (
         {"narrow_and_broad_24 (the original readers)": INTERESTS[:8], "every_day_10_relevant_24": BROAD_INTERESTS[:8]}
@@ -602,12 +760,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: dict[str, object] = {}
     sections: list[tuple[str, Callable[[], object]]] = []
     if not args.skip_readers:
-        sections.append(("readers", lambda: asyncio.run(simulate_readers(FEEDBACK_DAYS + EVALUATION_DAYS, pools))))
+        sections.append(("readers", lambda: asyncio.run(simulate_readers(FEEDBACK_DAYS + EVALUATION_DAYS, pools, args.history_cache))))
     if not args.skip_speed:
         sizes = [100_000] if args.quick else [int(s) for s in args.sizes.split(",")]
         sections.append(("similar", lambda: similar_speed(sizes)))
-        if not args.quick:
-            sections.append(("foryou_100k", lambda: asyncio.run(foryou_speed(100_000))))
+        if not args.quick or "foryou" in args.only:
+            sections.append(
+                (f"foryou_{args.foryou_size // 1000}k", lambda: asyncio.run(foryou_speed(args.foryou_size, cache=args.foryou_cache)))
+            )
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     for name, run in sections:
         if only and name.split("_")[0] not in only:

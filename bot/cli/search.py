@@ -1,4 +1,8 @@
-"""`paperbot search`: the same engine and grammar as `/papers`, printed as text or JSON lines."""
+"""`paperbot search`: the same engine and grammar as `/papers`, printed as text or JSON lines.
+
+Free text is searched by words and by meaning, fused as `/papers` fuses them
+(bot.search.fusion): the meaning side is the ranker's offline index as the bot last stored it
+(`Ranker.search_meaning`), so the same store gives the same answer here and in chat."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from bot.chat.grammar import parse_topic, query_text
 from bot.core.clock import parse_since
 from bot.core.errors import UserInputError
 from bot.enrich.summarize import build_summaries
+from bot.rank.ranking import Ranker
 from bot.search.engine import SearchEngine
 from bot.search.query import SearchQuery
 from bot.settings import Settings, make_clock
@@ -37,7 +42,9 @@ def search_cli(settings: Settings, args: Any, out: TextIO) -> int:
     async def go() -> int:
         async with aiohttp.ClientSession() as session:
             query = SearchQuery(text=text, since=since, topic=topic, limit=args.limit)
-            result = SearchEngine.for_data_dir(store, settings.data_dir, auto_build=False).search(query, clock())
+            engine = SearchEngine.for_data_dir(store, settings.data_dir, auto_build=False)
+            engine.meaning = Ranker(store, clock).search_meaning
+            result = engine.search(query, clock())
             summaries = await build_summaries(settings, store, session, clock).get_many([h.paper for h in result.hits])
             for hit in result.hits:
                 summary = summaries.get(hit.paper.id)

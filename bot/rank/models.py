@@ -9,6 +9,12 @@ paper). Subscriptions and a channel's topics and query count as weak positives: 
 with a small weight, so they steer a cold start and fade as real feedback arrives. With no
 feedback at all, the model is their centroid (Rocchio), which scores by similarity to them.
 
+A model also learns which topics (the tagger's, bot.enrich) its positives lean to: a topic's
+lift is how much more often it is among the positives than among the background papers
+(`topic_lift`), so a person who likes clinical papers gets the health topic's papers up even when
+their words differ. Papers a person was shown and skipped (above one they clicked on in the same
+list) are weak negatives (`implicit`), the way arxiv-sanity treats every unliked paper.
+
 Training takes a few milliseconds for the few hundred rows involved, so a model is retrained
 from its rows after every click. Models are stored with the representation they were trained
 in and rebuilt from the feedback rows when that changes.
@@ -17,6 +23,8 @@ in and rebuilt from the feedback rows when that changes.
 from __future__ import annotations
 
 import io
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +39,10 @@ NEGATIVE_WEIGHT = 1.0  # a "not for me" counts like a like, the other way
 BACKGROUND_WEIGHT = 0.15  # per sampled paper: together about as much as a handful of dislikes
 WEAK_WEIGHT = 0.5  # a subscription or channel topic, per text
 REGULARIZATION = 4.0  # logistic regression's C, chosen on the simulated readers (bench)
+IMPLICIT_WEIGHT = 0.3  # a paper shown above one the person clicked, and skipped
+TOPIC_PRIOR = 2.0  # pseudo-positives spread as the background's topic rates (smooths a lift)
+TOPIC_LIFT_CAP = math.log(20.0)  # a lift of 20x and more counts fully
+MODEL_FORMAT = 2  # 2: topic lifts stored with the model (older ones are retrained)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,8 @@ class TrainingSet:
     weak: sp.csr_matrix
     positive_ids: tuple[str, ...] = ()
     weak_signature: str = ""  # names the weak interests it saw (a change means retrain)
+    implicit: sp.csr_matrix | None = None  # shown and skipped: weak negatives
+    topic_lift: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +74,8 @@ class InterestModel:
     weak_only: bool  # trained on weak interests alone (no feedback yet)
     positive_ids: tuple[str, ...] = ()
     weak_signature: str = ""
+    topic_lift: Mapping[str, float] = field(default_factory=dict)  # topic id -> [0, 1]
+    model_format: int = MODEL_FORMAT
     _dense: list[np.ndarray] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -89,6 +105,10 @@ class InterestModel:
             return np.clip(scores * 2.5, 0.0, 1.0)
         return 1.0 / (1.0 + np.exp(-scores))
 
+    def topic_affinity(self, paper_topics: Sequence[str]) -> float:
+        """How much a paper's topics are the model's (the best lift among them, in [0, 1])."""
+        return max((self.topic_lift.get(t, 0.0) for t in paper_topics), default=0.0)
+
     def contributions(self, row: sp.csr_matrix) -> list[tuple[int, float]]:
         """(bucket, weight x value) of one row's terms, strongest positive first."""
         dense = self.weight_vector()
@@ -106,6 +126,9 @@ class InterestModel:
             meta=np.array([self.bias, self.positives, self.negatives, int(self.weak_only)], dtype=np.float64),
             positive_ids=np.array(list(self.positive_ids), dtype=str),
             weak_signature=np.array([self.weak_signature]),
+            topic_ids=np.array(list(self.topic_lift), dtype=str),
+            topic_lifts=np.array(list(self.topic_lift.values()), dtype=np.float64),
+            model_format=np.array([self.model_format]),
         )
         return buffer.getvalue()
 
@@ -124,7 +147,42 @@ class InterestModel:
             weak_only=bool(weak_only),
             positive_ids=tuple(str(i) for i in loaded["positive_ids"].tolist()),
             weak_signature=str(loaded["weak_signature"][0]) if "weak_signature" in loaded else "",
+            topic_lift=(
+                dict(zip(loaded["topic_ids"].tolist(), map(float, loaded["topic_lifts"].tolist()), strict=True))
+                if "topic_ids" in loaded
+                else {}
+            ),
+            model_format=int(loaded["model_format"][0]) if "model_format" in loaded else 1,
         )
+
+
+def topic_lift(
+    positive_topics: Sequence[Sequence[str]], positive_weights: Sequence[float], background_topics: Sequence[Sequence[str]]
+) -> dict[str, float]:
+    """Each topic's lift among the positives over the background, as log(rate among positives /
+    rate among the background) scaled to [0, 1] (TOPIC_LIFT_CAP counts fully; a topic no more
+    common among the positives than anywhere counts 0). TOPIC_PRIOR pseudo-positives at the
+    background's rates keep two seeds from making a topic certain."""
+    if not positive_topics or not background_topics:
+        return {}
+    background: dict[str, float] = {}
+    for topics in background_topics:
+        for topic in set(topics):
+            background[topic] = background.get(topic, 0.0) + 1.0
+    n_background = float(len(background_topics))
+    among: dict[str, float] = {}
+    for topics, weight in zip(positive_topics, positive_weights, strict=True):
+        for topic in set(topics):
+            among[topic] = among.get(topic, 0.0) + float(weight)
+    total = float(sum(positive_weights))
+    lifts: dict[str, float] = {}
+    for topic, count in among.items():
+        base_rate = (background.get(topic, 0.0) + 1.0) / (n_background + 2.0)
+        rate = (count + TOPIC_PRIOR * base_rate) / (total + TOPIC_PRIOR)
+        lift = math.log(rate / base_rate) / TOPIC_LIFT_CAP
+        if lift > 0:
+            lifts[topic] = round(min(1.0, lift), 4)
+    return lifts
 
 
 def train(data: TrainingSet) -> InterestModel | None:
@@ -134,15 +192,17 @@ def train(data: TrainingSet) -> InterestModel | None:
         if n_weak == 0:
             return None
         return _centroid(data)
-    rows = sp.vstack([data.positives, data.weak, data.negatives, data.background]).tocsr()
+    implicit = data.implicit if data.implicit is not None else data.background[:0]
+    rows = sp.vstack([data.positives, data.weak, data.negatives, implicit, data.background]).tocsr()
     labels = np.concatenate(
-        [np.ones(n_pos + n_weak), np.zeros(n_neg + data.background.shape[0])]
+        [np.ones(n_pos + n_weak), np.zeros(n_neg + implicit.shape[0] + data.background.shape[0])]
     )
     weights = np.concatenate(
         [
             data.positive_weights,
             np.full(n_weak, WEAK_WEIGHT),
             np.full(n_neg, NEGATIVE_WEIGHT),
+            np.full(implicit.shape[0], IMPLICIT_WEIGHT),
             np.full(data.background.shape[0], BACKGROUND_WEIGHT),
         ]
     )
@@ -173,6 +233,7 @@ def train(data: TrainingSet) -> InterestModel | None:
         weak_only=False,
         positive_ids=data.positive_ids,
         weak_signature=data.weak_signature,
+        topic_lift=dict(data.topic_lift),
     )
 
 
@@ -201,4 +262,5 @@ def _centroid(data: TrainingSet) -> InterestModel:
         weak_only=n_pos == 0 and data.negatives.shape[0] == 0,
         positive_ids=data.positive_ids,
         weak_signature=data.weak_signature,
+        topic_lift=dict(data.topic_lift),
     )

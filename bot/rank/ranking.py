@@ -1,10 +1,15 @@
 """Rankings that learn: `/papers foryou`, and the order of channel digests, personal digests
 and alert batches once a model has feedback. Every ranked paper says why it is shown.
 
-A ranked paper's score blends the owner's model (bot.rank.models: its probability that the
-paper is relevant) with what counts for everyone: popularity and recency, and a match with
-the owner's subscriptions or topics. Without feedback, weak interests (subscriptions, a
-channel's topics and query) rank by similarity; without any, popularity and recency do.
+A ranked paper's score blends (`Blend`, weights chosen on half of the simulated readers of
+bench/bench_relevance.py and reported on the other half) the owner's model (bot.rank.models:
+its probability that the paper is relevant), how close the paper is to the owner's
+subscriptions or channel query (the words a person chose are the strongest evidence there is
+before much feedback: a bare keyword subscription beat the model alone), whether it matches one
+outright, how much its topics are those of the papers the owner liked (the model's topic lifts),
+and what counts for everyone: popularity and recency. Without feedback, weak interests
+(subscriptions, a channel's topics and query) rank by similarity; without any, popularity and
+recency do.
 Models are trained after each click (a few ms, in a worker thread), stored, and rebuilt from
 the feedback rows when the stored one was trained in another representation.
 """
@@ -27,7 +32,15 @@ from bot.core.models import Paper, SourceKind
 from bot.enrich.taxonomy import resolve_topic, topic_by_id
 from bot.rank.embeddings import Embeddings
 from bot.rank.index import DenseMatrix, PaperIndex
-from bot.rank.models import CHANNEL, PERSON, InterestModel, TrainingSet, train
+from bot.rank.models import (
+    CHANNEL,
+    MODEL_FORMAT,
+    PERSON,
+    InterestModel,
+    TrainingSet,
+    topic_lift,
+    train,
+)
 from bot.rank.representation import REPRESENTATION, paper_text
 from bot.rank.similar import SEARCH_ROWS, Neighbour, nearest, semantic_candidates, top_k
 from bot.store import Store
@@ -48,6 +61,48 @@ POPULAR_VOTES = 20
 EXPLAINED = 20  # ranked papers that get a full reason (more than any list shows)
 EMBED_PER_REFRESH = 256  # papers embedded per refresh (bounded by the token budget too)
 EMBEDDING_COVERAGE = 0.9
+WEAK_STRETCH = 2.5  # a cosine of 0.4 to a subscription's words counts fully (as a weak-only model's)
+
+
+@dataclass(frozen=True, slots=True)
+class Blend:
+    """How the signals of a paper add up once the owner's model has feedback (see the module);
+    each weight multiplies a signal in [0, 1]. Chosen on the tuning half of the simulated
+    readers (bench/bench_relevance.py --tune prints the search)."""
+
+    subscription: float = 0.5  # closeness to a subscription's or channel query's words
+    match: float = 0.25  # a subscription's words all in the paper, or a subscribed topic
+    topic: float = 0.2  # the paper's topics are those of what the owner liked
+    base: float = BASE_WEIGHT  # popularity and recency
+
+
+DEFAULT_BLEND = Blend()
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingInputs:
+    """What a model is trained on, as read from the store (turned into rows off the loop)."""
+
+    positives: list[PaperText]
+    positive_weights: list[float]
+    negatives: list[PaperText]
+    skipped: list[PaperText]  # shown above a clicked paper and passed over
+    background: list[PaperText]
+    weak_texts: list[str]
+    weak_signature: str
+    topics: dict[str, tuple[str, ...]]  # of the positives and the background
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What a ranking knows about each of some papers, in their order, for one owner."""
+
+    model: InterestModel | None
+    rows: sp.csr_matrix  # TF-IDF
+    relevance: np.ndarray | None  # the model's, None without a model
+    subscription: np.ndarray  # closeness to the weak interests' words, [0, 1]
+    topic: np.ndarray  # topic affinity under the model, [0, 1]
+    matched: list[WeakInterest | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +172,21 @@ class Ranker:
     """Models per person and per channel, and the rankings that use them (see the module)."""
 
     def __init__(
-        self, store: Store, clock: Clock, index: PaperIndex | None = None, embeddings: Embeddings | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        index: PaperIndex | None = None,
+        embeddings: Embeddings | None = None,
+        blend: Blend = DEFAULT_BLEND,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.blend = blend
         self.index = index if index is not None else PaperIndex.load(store)
         self.embeddings = embeddings
         self._models: dict[tuple[str, str], InterestModel | None] = {}
         self._backgrounds: dict[tuple[int, ...], sp.csr_matrix] = {}
+        self._sampled: tuple[int, list[PaperText], dict[str, tuple[str, ...]]] | None = None
 
     async def refresh(self) -> int:
         """Bring the index up to date with the store (new papers since the last call), and
@@ -238,33 +300,47 @@ class Ranker:
         stored = self.store.feedback.model(kind, key)
         if stored is not None and stored.representation == REPRESENTATION:
             model = InterestModel.from_bytes(stored.data)
-            if model.weak_signature == signature:
+            if model.weak_signature == signature and model.model_format == MODEL_FORMAT:
                 self._models[(kind, key)] = model
                 return model
         return await self.retrain(kind, key)
 
     async def retrain(self, kind: str, key: str) -> InterestModel | None:
-        """Train the owner's model from its rows now and store it (None: nothing to learn)."""
-        data = self.training_set(kind, key)
-        model = None if data is None else await asyncio.to_thread(train, data)
+        """Train the owner's model from its rows now and store it (None: nothing to learn).
+        The store is read and written on the event loop (one shared connection); everything
+        else (TF-IDF rows, fitting, serializing) runs in a worker thread."""
+        inputs = self._training_inputs(kind, key)
+        fitted = None if inputs is None else await asyncio.to_thread(self._fit, inputs)
+        model = fitted[0] if fitted is not None else None
         self._models[(kind, key)] = model
-        if model is None:
+        if fitted is None or model is None:
             self.store.feedback.delete_model(kind, key)
         else:
             self.store.feedback.save_model(
-                StoredModel(kind, key, model.representation, model.to_bytes(), model.positives + model.negatives, self.clock())
+                StoredModel(kind, key, model.representation, fitted[1], model.positives + model.negatives, self.clock())
             )
         return model
 
+    def _fit(self, inputs: TrainingInputs) -> tuple[InterestModel, bytes] | None:
+        model = train(self._training_set(inputs))
+        return None if model is None else (model, model.to_bytes())
+
     def training_set(self, kind: str, key: str) -> TrainingSet | None:
         """The rows an owner's model learns from (None when there are none)."""
+        inputs = self._training_inputs(kind, key)
+        return None if inputs is None else self._training_set(inputs)
+
+    def _training_inputs(self, kind: str, key: str) -> TrainingInputs | None:
+        """What an owner's model learns from, as read from the store (None: nothing)."""
         positives: dict[str, float] = {}
         negatives: list[str] = []
+        skipped: list[str] = []
         if kind == PERSON:
             platform, _, user_id = key.partition(":")
             rows = self.store.feedback.for_person(platform, user_id)
             for paper_id, origin in self.store.feedback.seeds(platform, user_id):
                 positives[paper_id] = IMPORT_WEIGHT if origin == "import" else 1.0
+            skipped = self._skipped(platform, user_id, {row.paper_id for row in rows} | set(positives))
         else:
             rows = self.store.feedback.for_channel(key)
         for row in rows:
@@ -276,22 +352,61 @@ class Ranker:
         weak = self.weak_interests(kind, key)
         if not positives and not negatives and not weak:
             return None
-        texts = {t.paper_id: t for t in self.store.vectors.texts_of([*positives, *negatives])}
+        texts = {t.paper_id: t for t in self.store.vectors.texts_of([*positives, *negatives, *skipped])}
         pos_texts = [texts[p] for p in positives if p in texts]
-        neg_texts = [texts[p] for p in negatives if p in texts]
         background: list[PaperText] = []
-        if pos_texts or neg_texts:
-            background = self._background(set(texts))
-        empty = sp.csr_matrix((0, self.index.tfidf.vectorizer.n_features), dtype=np.float32)
-        return TrainingSet(
-            positives=self.index.sparse(pos_texts) if pos_texts else empty,
-            positive_weights=np.array([positives[t.paper_id] for t in pos_texts], dtype=np.float64),
-            negatives=self.index.sparse(neg_texts) if neg_texts else empty,
-            background=self._background_rows(background) if background else empty,
-            weak=self.index.tfidf.vectors([w.text for w in weak]) if weak else empty,
-            positive_ids=tuple(t.paper_id for t in pos_texts),
+        topics: dict[str, tuple[str, ...]] = {}
+        if pos_texts or any(p in texts for p in negatives):
+            sample, topics = self._sample()
+            background = [t for t in sample if t.paper_id not in texts]
+            if pos_texts:
+                topics = {**topics, **self.store.papers.topics_of([t.paper_id for t in pos_texts])}
+        return TrainingInputs(
+            positives=pos_texts,
+            positive_weights=[positives[t.paper_id] for t in pos_texts],
+            negatives=[texts[p] for p in negatives if p in texts],
+            skipped=[texts[p] for p in skipped if p in texts],
+            background=background,
+            weak_texts=[w.text for w in weak],
             weak_signature=weak_signature(weak),
+            topics=topics,
         )
+
+    def _training_set(self, inputs: TrainingInputs) -> TrainingSet:
+        """The TF-IDF rows and topic lifts of a model's inputs (CPU work, no store access)."""
+        empty = sp.csr_matrix((0, self.index.tfidf.vectorizer.n_features), dtype=np.float32)
+        weights = np.array(inputs.positive_weights, dtype=np.float64)
+        lifts: dict[str, float] = {}
+        if inputs.positives and inputs.background:
+            lifts = topic_lift(
+                [inputs.topics.get(t.paper_id, ()) for t in inputs.positives],
+                inputs.positive_weights,
+                [inputs.topics.get(t.paper_id, ()) for t in inputs.background],
+            )
+        learned = bool(inputs.positives or inputs.negatives)
+        return TrainingSet(
+            positives=self.index.sparse(inputs.positives) if inputs.positives else empty,
+            positive_weights=weights,
+            negatives=self.index.sparse(inputs.negatives) if inputs.negatives else empty,
+            background=self._background_rows(inputs.background) if inputs.background else empty,
+            weak=self.index.tfidf.vectors(inputs.weak_texts) if inputs.weak_texts else empty,
+            positive_ids=tuple(t.paper_id for t in inputs.positives),
+            weak_signature=inputs.weak_signature,
+            implicit=self.index.sparse(inputs.skipped) if inputs.skipped and learned else None,
+            topic_lift=lifts,
+        )
+
+    def _skipped(self, platform: str, user_id: str, judged: set[str]) -> list[str]:
+        """Papers of the person's last list that were above one they gave feedback on and got
+        none themselves: they were seen and passed over (a weak "not for me"). Papers below
+        the last one clicked may never have been looked at, so they say nothing."""
+        shown = self.store.feedback.last_shown(platform, user_id)
+        if shown is None:
+            return []
+        clicked = [i for i, paper_id in enumerate(shown.paper_ids) if paper_id in judged]
+        if not clicked:
+            return []
+        return [paper_id for paper_id in shown.paper_ids[: clicked[-1]] if paper_id not in judged]
 
     def _background_rows(self, texts: list[PaperText]) -> sp.csr_matrix:
         """The background's TF-IDF rows, stacked once per sample (every owner draws the same
@@ -304,19 +419,25 @@ class Ranker:
                 self._backgrounds.pop(next(iter(self._backgrounds)))
         return rows
 
-    def _background(self, exclude: set[str]) -> list[PaperText]:
-        """A fixed sample of the papers stored last, less the owner's own examples. The pool
-        ends at a multiple of BACKGROUND_STEP papers, so the sample changes once per that many
-        new papers, not with each one."""
+    def _sample(self) -> tuple[list[PaperText], dict[str, tuple[str, ...]]]:
+        """A fixed sample of the papers stored last (the background every model contrasts
+        its examples with) and their topics. The pool ends at a multiple of BACKGROUND_STEP
+        papers, so the sample changes once per that many new papers, not with each one; it
+        is read from the store once per change."""
         newest = self.store.vectors.max_pk()
         top = (newest // BACKGROUND_STEP) * BACKGROUND_STEP or newest
+        if self._sampled is not None and self._sampled[0] == top:
+            return self._sampled[1], self._sampled[2]
         low = max(1, top - BACKGROUND_POOL + 1)
         if top - low + 1 <= BACKGROUND_SAMPLE:
             pks = list(range(low, top + 1))
         else:
             offsets = np.random.default_rng(top).choice(top - low + 1, BACKGROUND_SAMPLE, replace=False)
             pks = sorted(int(low + o) for o in offsets)
-        return [t for t in self.store.vectors.texts_by_pk(pks) if t.paper_id not in exclude]
+        texts = self.store.vectors.texts_by_pk(pks)
+        topics = self.store.papers.topics_of([t.paper_id for t in texts])
+        self._sampled = (top, texts, topics)
+        return texts, topics
 
     def weak_interests(self, kind: str, key: str) -> list[WeakInterest]:
         """A person's subscriptions, or a channel's topics and query."""
@@ -346,17 +467,21 @@ class Ranker:
     ) -> list[RankedPaper]:
         """The papers since `since` ranked for one person (papers they already judged left
         out), best first, each with why."""
+        candidates, base = self.candidates_for(platform, user_id, since)
+        if not candidates:
+            return []
+        ranked = await self.rank(PERSON, person_key(platform, user_id), candidates, base, threshold=threshold, explain=limit)
+        return ranked[:limit]
+
+    def candidates_for(self, platform: str, user_id: str, since: datetime) -> tuple[list[Paper], dict[str, float]]:
+        """What `for_you` ranks: the papers new or changed since `since` that the person has
+        not judged or seeded, and each one's base score (popularity and recency)."""
         now = self.clock()
-        key = person_key(platform, user_id)
         judged = {row.paper_id for row in self.store.feedback.for_person(platform, user_id)}
         judged.update(paper_id for paper_id, _ in self.store.feedback.seeds(platform, user_id))
         ids = list(dict.fromkeys([*self.store.vectors.ids_since(since), *self.store.vectors.changed_ids_since(since)]))
-        candidates = [p for p in self.store.papers.get_many([i for i in ids if i not in judged])]
-        if not candidates:
-            return []
-        base = {p.id: base_score(p, now) for p in candidates}
-        ranked = await self.rank(PERSON, key, candidates, base, threshold=threshold, explain=limit)
-        return ranked[:limit]
+        candidates = list(self.store.papers.get_many([i for i in ids if i not in judged]))
+        return candidates, {p.id: base_score(p, now) for p in candidates}
 
     async def order(
         self,
@@ -390,29 +515,34 @@ class Ranker:
         *,
         threshold: float | None = None,
         reasons: Mapping[str, str] | None = None,
-        base_weight: float = BASE_WEIGHT,
+        base_weight: float | None = None,
         explain: int = EXPLAINED,
     ) -> list[RankedPaper]:
         """Score papers for an owner (see the module); best first. The best `explain` get a
         full reason (the terms behind their score, how many liked papers they resemble);
         the rest keep `reasons` and their weak-interest match (a reason costs a millisecond
         or two, so only what is shown gets one)."""
-        model = await self.model(kind, key)
-        weak = self.weak_interests(kind, key)
-        topics = self.store.papers.topics_of([p.id for p in papers]) if any(w.topic_id for w in weak) else {}
-        texts = [PaperText(0, p.id, p.version, p.title, p.abstract, "") for p in papers]
-        rows = await asyncio.to_thread(self.index.sparse, texts)
-        relevance = model.relevance(rows) if model is not None else None
+        signals = await self.signals(kind, key, papers)
+        model, rows, relevance = signals.model, signals.rows, signals.relevance
         learned = model is not None and model.has_feedback
+        blend = self.blend
         scored: list[tuple[float, str, int, float | None, WeakInterest | None]] = []
         for i, paper in enumerate(papers):
-            matched = self._weak_match(paper, topics.get(paper.id, ()), weak)
-            topical = TOPIC_WEIGHT if matched else 0.0
+            matched = signals.matched[i]
             value = float(relevance[i]) if relevance is not None else None
             if value is None:
-                score = base.get(paper.id, 0.0) + topical
+                score = base.get(paper.id, 0.0) + (TOPIC_WEIGHT if matched else 0.0)
+            elif not learned:
+                # Weak interests alone: similarity to them (the model) and a match.
+                score = value + BASE_WEIGHT * base.get(paper.id, 0.0) + (TOPIC_WEIGHT if matched else 0.0)
             else:
-                score = value + base_weight * base.get(paper.id, 0.0) + topical
+                score = (
+                    value
+                    + blend.subscription * float(signals.subscription[i])
+                    + blend.match * (1.0 if matched else 0.0)
+                    + blend.topic * float(signals.topic[i])
+                    + (blend.base if base_weight is None else base_weight) * base.get(paper.id, 0.0)
+                )
             if threshold is not None and learned and value is not None and value < threshold:
                 continue
             scored.append((score, paper.id, i, value, matched))
@@ -429,6 +559,30 @@ class Ranker:
                 why = " · ".join(p for p in (given, f"matches {matched.label}" if matched else "") if p)
             ranked.append(RankedPaper(paper, score, value if learned else None, why))
         return ranked
+
+    async def signals(self, kind: str, key: str, papers: Sequence[Paper]) -> Signals:
+        """Each paper's signals for an owner (what `rank` blends; the benchmark tunes on it)."""
+        model = await self.model(kind, key)
+        weak = self.weak_interests(kind, key)
+        learned = model is not None and model.has_feedback
+        needs_topics = any(w.topic_id for w in weak) or (learned and model is not None and bool(model.topic_lift))
+        topics = self.store.papers.topics_of([p.id for p in papers]) if needs_topics else {}
+        texts = [PaperText(0, p.id, p.version, p.title, p.abstract, "") for p in papers]
+        rows = await asyncio.to_thread(self.index.sparse, texts)
+        relevance = model.relevance(rows) if model is not None else None
+        worded = [w for w in weak if w.words]
+        if worded and rows.shape[0]:
+            weak_rows = self.index.tfidf.vectors([w.text for w in worded])
+            closeness = np.asarray((rows @ weak_rows.T).max(axis=1).todense()).ravel()
+            subscription = np.clip(closeness * WEAK_STRETCH, 0.0, 1.0)
+        else:
+            subscription = np.zeros(len(papers))
+        if learned and model is not None:
+            topic = np.array([model.topic_affinity(topics.get(p.id, ())) for p in papers])
+        else:
+            topic = np.zeros(len(papers))
+        matched = [self._weak_match(p, topics.get(p.id, ()), weak) for p in papers]
+        return Signals(model, rows, relevance, subscription, topic, matched)
 
     # --- reasons -----------------------------------------------------------------------------
 

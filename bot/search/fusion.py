@@ -81,10 +81,24 @@ def passes(paper: Paper, topics: Sequence[str], plan: Plan, query: SearchQuery) 
             return False
     phrases = [term for term in plan.terms if " " in term]
     if phrases:
-        text = " ".join(folded_words(f"{paper.title} {paper.abstract}"))
-        if not all(_contains(text, phrase) for phrase in phrases):
+        fields = _folded_fields(paper)
+        if not all(_holds(fields, phrase) for phrase in phrases):
             return False
     return True
+
+
+def _folded_fields(paper: Paper) -> tuple[str, str]:
+    return " ".join(folded_words(paper.title)), " ".join(folded_words(paper.abstract))
+
+
+def _holds(fields: tuple[str, str], term: str) -> bool:
+    """Whether a term is in a paper as the word ranking finds it: a phrase inside one field
+    (both indexes match a phrase within the title or within the abstract, never across the
+    end of the title into the abstract: "Towards T2I" + "Robust models ..." is no "t2i
+    robust"), a single word in either."""
+    if " " in term:
+        return any(_contains(field, term) for field in fields)
+    return _contains(f"{fields[0]} {fields[1]}", term)
 
 
 def _contains(words: str, phrase: str) -> bool:
@@ -117,8 +131,8 @@ def meaning_why(similarity: float) -> str:
 def uses_every_word(paper: Paper, plan: Plan) -> bool:
     """Whether a paper's title or abstract holds every term of the query (then the word
     ranking counted it already, even when it was not among the best by words)."""
-    text = " ".join(folded_words(f"{paper.title} {paper.abstract}"))
-    return all(_contains(text, term) for term in plan.terms)
+    fields = _folded_fields(paper)
+    return all(_holds(fields, term) for term in plan.terms)
 
 
 def filtered_candidates(

@@ -97,9 +97,12 @@ class VectorStore:
         return [row[0] for row in rows]
 
     def changed_ids_since(self, since: datetime) -> list[str]:
-        """Ids of papers first seen or changed since `since` (new today, or newly trending)."""
-        rows = self.conn.execute("SELECT id FROM papers WHERE changed_at >= ? ORDER BY pk", (to_iso(since),))
-        return [row[0] for row in rows]
+        """Ids of papers first seen or changed since `since` (new today, or newly trending),
+        in the order they were stored. Sorted here: with `ORDER BY pk` SQLite walks the whole
+        table in pk order instead of the changed_at index (72 ms instead of 0.2 ms at 100k
+        papers, most of `/papers foryou`)."""
+        rows = self.conn.execute("SELECT pk, id FROM papers WHERE changed_at >= ?", (to_iso(since),)).fetchall()
+        return [row[1] for row in sorted(rows, key=lambda row: row[0])]
 
     # --- cached vectors ----------------------------------------------------------------------
 

@@ -159,6 +159,31 @@ def test_search_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_search_finds_by_meaning_as_papers_does(
+    capsys: pytest.CaptureFixture[str], clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Free text on the CLI is fused with meaning like `/papers`: the same store answers a
+    paraphrase no paper contains with the same papers, in the same order."""
+    import asyncio
+
+    from bot.store import Store
+    from tests.support.relevance import SPECULATIVE, about, make_rig
+
+    database = clean_env / "paperbot.db"
+    store = Store.open(str(database))
+    rig = asyncio.run(make_rig(store))  # the sample, indexed (vectors stored) as the bot does
+    paraphrase = "making LLM inference faster"
+    in_chat = asyncio.run(rig.say(f"{paraphrase} limit:10"))
+    chat_ids = [item.paper.id for item in in_chat.items]
+    store.close()
+    assert chat_ids and sum(about(item.paper, SPECULATIVE) for item in in_chat.items[:5]) >= 4
+    monkeypatch.setenv("PAPERBOT_DB", str(database))
+    monkeypatch.setenv("PAPERBOT_CLOCK_START", rig.clock().isoformat())
+    code, out, _ = run(capsys, "search", paraphrase, "--json", "--limit", "10")
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == chat_ids
+
+
 class _Upstream(QuietHandler):
     """Serves the arXiv listing for any path, and an arXiv API page for /api/query."""
 

@@ -325,3 +325,91 @@ async def test_a_personal_digest_that_cannot_be_delivered_is_turned_off_with_a_n
     assert digest is not None and not digest.enabled
     assert rig.store.users.get("memory", "ada").dm_blocked
     assert any("personal digest is off" in text for text in rig.store.notices.pending("memory", "ada"))
+
+
+def test_topic_lift_is_how_much_more_a_topic_is_among_the_positives() -> None:
+    from bot.rank.models import topic_lift
+
+    background = [("health",)] * 2 + [("llm",)] * 10 + [("cv",)] * 88
+    lifts = topic_lift([("health", "cv"), ("health",), ("health",), ("llm",)], [1.0, 1.0, 1.0, 0.7], background)
+    assert lifts["health"] > 0.8  # 3 of 4 positives, 2 in 100 of the background
+    assert "cv" not in lifts  # less common among the positives than anywhere
+    assert 0 < lifts["llm"] < 0.3  # a little more common among them than in the background
+    assert all(0 < value <= 1 for value in lifts.values())
+    # Two seeds do not make a topic certain: the prior pulls a lift down.
+    assert topic_lift([("health",)], [1.0], background)["health"] < lifts["health"]
+    assert topic_lift([], [], background) == {} and topic_lift([("cv",)], [1.0], []) == {}
+
+
+async def test_papers_passed_over_above_a_clicked_one_are_weak_negatives(rig: Rig) -> None:
+    shown = [p.id for p in rig.papers[:6]]
+    rig.store.feedback.record_shown("console", "ada", shown, "foryou", rig.clock())
+    await rig.ranker.record("console", "ada", shown[3], Choice.RELEVANT)
+    data = rig.ranker.training_set(PERSON, "console:ada")
+    # The three above the liked paper were seen and skipped; the two below may never have been.
+    assert data is not None and data.implicit is not None and data.implicit.shape[0] == 3
+    expected = rig.ranker.index.sparse(rig.store.vectors.texts_of(shown[:3]))
+    assert abs(data.implicit - expected).sum() < 1e-6
+    # Another person's list says nothing about ada.
+    rig.store.feedback.record_shown("console", "bob", shown, "foryou", rig.clock())
+    await rig.ranker.record("console", "bob", shown[0], Choice.RELEVANT)
+    assert rig.ranker.training_set(PERSON, "console:bob").implicit is None  # type: ignore[union-attr]
+
+
+async def test_topics_of_liked_papers_lift_papers_of_that_topic(rig: Rig) -> None:
+    segmentation = [p for p in rig.papers if about(p, SEGMENTATION)]
+    for paper in rig.papers:
+        rig.store.papers.set_topics(paper.id, ("health",) if paper in segmentation else ("llm",))
+    for paper in segmentation[:2]:
+        await rig.ranker.record("console", "ada", paper.id, Choice.RELEVANT)
+    model = await rig.ranker.model(PERSON, "console:ada")
+    assert model is not None and model.topic_lift.get("health", 0) > 0.2 and "llm" not in model.topic_lift
+    signals = await rig.ranker.signals(PERSON, "console:ada", rig.papers)
+    by_topic = {p.id: signals.topic[i] for i, p in enumerate(rig.papers)}
+    assert all(by_topic[p.id] == model.topic_lift["health"] for p in segmentation)
+    assert all(by_topic[p.id] == 0 for p in rig.papers if p not in segmentation)
+    # Stored and restored with the model; a stored model of the older format is retrained.
+    stored = rig.store.feedback.model(PERSON, "console:ada")
+    assert stored is not None and InterestModel.from_bytes(stored.data).topic_lift == model.topic_lift
+    old = replace(InterestModel.from_bytes(stored.data), model_format=1)
+    rig.store.feedback.save_model(replace(stored, data=old.to_bytes()))
+    rig.ranker._models.clear()
+    rebuilt = await rig.ranker.model(PERSON, "console:ada")
+    assert rebuilt is not None and rebuilt.model_format == 2
+
+
+async def test_a_subscription_keeps_counting_once_there_is_feedback(rig: Rig) -> None:
+    """A subscription's words are strong evidence: a few likes of another kind of paper do
+    not drown them (the model alone then ranks mostly like the liked papers)."""
+    from bot.rank.ranking import Blend, Ranker
+
+    rig.store.subscriptions.add("console", "ada", "medical image segmentation", (), rig.clock())
+    for paper in [p for p in rig.papers if about(p, SPECULATIVE)][:3]:
+        await rig.ranker.record("console", "ada", paper.id, Choice.RELEVANT)
+    since = rig.clock() - timedelta(days=2)
+    blended = await rig.ranker.for_you("console", "ada", since, 5)
+    alone = await Ranker(rig.store, rig.clock, rig.ranker.index, blend=Blend(0, 0, 0, 0)).for_you("console", "ada", since, 5)
+    assert sum(about(r.paper, SEGMENTATION) for r in blended) > sum(about(r.paper, SEGMENTATION) for r in alone)
+    assert any("matches your subscription “medical image segmentation”" in r.why for r in blended)
+
+
+async def test_the_scheduled_digest_follows_the_channel_model(rig: Rig) -> None:
+    """Through the scheduler's path (run_due -> outbox), not only a preview: of two channels
+    with the same settings, the one whose members liked segmentation papers gets them first."""
+    now = rig.clock()
+    for channel in ("C-plain", "C-liked"):
+        settings = ChannelSettings(
+            platform="discord", channel_id=channel, days=tuple(range(7)), time_of_day=time(9, 0), max_items=8
+        )
+        rig.store.channels.save(settings, now - timedelta(days=2))
+    segmentation = [p for p in rig.papers if about(p, SEGMENTATION)]
+    for paper in segmentation[:3]:
+        await rig.ranker.record("discord", "u1", paper.id, Choice.RELEVANT, channel_key="discord:C-liked")
+    assert await rig.job.run_due(now) == 2
+    digests = {row.destination: reply_from_json(row.payload) for row in rig.store.outbox.rows()}
+    plain = [item.paper for item in digests["C-plain"].items]
+    liked = [item.paper for item in digests["C-liked"].items]
+    assert [p.id for p in plain] != [p.id for p in liked]
+    assert sum(about(p, SEGMENTATION) for p in liked[:5]) >= 4
+    assert sum(about(p, SEGMENTATION) for p in plain[:5]) <= 2
+    assert any("liked here" in item.why for item in digests["C-liked"].items)
