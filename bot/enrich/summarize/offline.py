@@ -45,10 +45,11 @@ from bot.enrich.summarize.text import (
     shorten,
     split_sentences,
     third_person,
+    with_the_paper_as_subject,
 )
 from bot.enrich.tagger import tag
 
-PROMPT_VERSION = "offline-3"  # 3: topics are taxonomy ids, tagged with the learned model too
+PROMPT_VERSION = "offline-4"  # 4: the TL;DR says "The paper proposes X", not "Proposes X"
 """The offline algorithm's version; part of the summary cache key."""
 
 TLDR_LIMIT = 200
@@ -635,7 +636,9 @@ def _tldr(sentences: list[_Sentence], name: str, title: str) -> tuple[str, _Sent
                     text = f"{text[:-1]}; {clause}"
                     break
         abstract = " ".join(s.text for s in sentences)
-        return expand_acronyms(text, acronym_definitions(abstract), TLDR_LIMIT, keep=(name,)), sentence
+        text = expand_acronyms(text, acronym_definitions(abstract), TLDR_LIMIT, keep=(name,))
+        subject = with_the_paper_as_subject(text, sentence.text)
+        return (subject if len(subject) <= TLDR_LIMIT else text), sentence
     fallback = shorten(title_as_one_sentence(title), TLDR_LIMIT) if title else None
     return fallback or finish(" ".join(title.split()[:20])), None
 

@@ -378,6 +378,29 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
     return f"{third_person(verb)} {_conjugate_coordinated(rest)}"
 
 
+# The authors or their paper as the subject of a verb: "we (also) propose", "this paper presents".
+# A look-ahead, so that "In this paper we present" yields both "we" (after "paper") and "present".
+_AUTHOR_SUBJECT_RE = re.compile(
+    r"(?=\b(?:we|paper|work|study|article|survey|review|thesis|report|letter|note|tutorial|authors)\s+"
+    r"(?:(?:also|further|then|first|here|herein|hereby|now|additionally|finally|therefore|thus|hence|"
+    r"instead|" + _ADVERB_LY + r")\s+)*([a-z]+)\b)"
+)
+
+
+def with_the_paper_as_subject(text: str, sentence: str) -> str:
+    """`text` with "The paper" as its subject where `compact` dropped the authors from
+    `sentence` ("We propose X" -> "Proposes X" -> "The paper proposes X"): a TL;DR read alone
+    is a whole sentence, and names what the verb is about. Otherwise `text` unchanged."""
+    first, _, rest = text.partition(" ")
+    if not rest or not first.isalpha() or not first[:1].isupper() or not first[1:].islower():
+        return text
+    verb = first.lower()
+    said = {match.group(1) for match in _AUTHOR_SUBJECT_RE.finditer(sentence.lower())}
+    if verb not in said and verb not in {third_person(word) for word in said}:
+        return text
+    return f"The paper {verb} {rest}"
+
+
 def compact(sentence: str) -> str:
     """Rewrite a sentence for a bullet or TL;DR: drop discourse openers and the authorial "we".
 
