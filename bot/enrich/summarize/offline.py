@@ -79,21 +79,18 @@ class Cue:
     authorial: bool | None = None  # True: only in sentences by the authors; False: only in others
     problem: bool = False  # a gap, limitation or failure, not just context
     hints: tuple[str, ...] = ()  # the pattern cannot match a sentence without one of these
-    also: tuple[str, ...] = ()  # ... nor without one of these (a second part of the pattern)
 
     def found_in(self, lowered: str) -> bool:
         """Whether the cue occurs in a lowercased sentence (hints first: substring tests are
         much cheaper than the cue's pattern)."""
         if self.hints and not any(map(lowered.__contains__, self.hints)):
             return False
-        if self.also and not any(map(lowered.__contains__, self.also)):
-            return False
         return bool(self.pattern.search(lowered))
 
 
 def _cue(role: str, pattern: str, weight: float, authorial: bool | None = None, *, problem: bool = False,
-         hints: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> Cue:
-    return Cue(role, re.compile(pattern), weight, authorial, problem, hints, also)
+         hints: tuple[str, ...] = ()) -> Cue:
+    return Cue(role, re.compile(pattern), weight, authorial, problem, hints)
 
 
 _DIGITS = tuple("0123456789")
@@ -141,8 +138,7 @@ CUES: tuple[Cue, ...] = (
     _cue(BACKGROUND, r"\b(?:is|are|has become|have become|becomes?|remains?) (?:a |an |the )?"
          r"(?:\w+ly )?(?:crucial|critical|essential|important|key|central|fundamental|vital|major|"
          r"long-standing|promising|widely used|core|cornerstone|prominent|dominant)\b", 1.0,
-         authorial=False,
-         hints=("crucial", "critical", "essential", "important", "key", "central", "fundamental", "vital", "major", "long-standing", "promising", "widely used", "core", "cornerstone", "prominent", "dominant")),
+         authorial=False),
     # Method: what the authors did and how it works.
     _cue(METHOD, rf"\b{_SELF}\s+{_ADVERB}(?:propose|introduce|present|develop|design|devise|"
          r"describe|offer|put forward|create|build|construct|release|curate|collect|contribute|"
@@ -162,8 +158,7 @@ CUES: tuple[Cue, ...] = (
          r"combines|integrates|incorporates|builds|relies|learns|encodes|decodes|maps|operates|"
          r"involves|adopts|contains|extracts|generates|predicts|estimates|computes|aggregates|fuses|"
          r"applies|is (?:trained|built|designed|based|composed)|works by|first|then)\b", 2.0,
-         hints=("method", "approach", "framework", "model", "algorithm", "system", "technique", "pipeline", "architecture", "scheme", "module", "design", "network", "agent"),
-         also=("consists", "comprises", "leverages", "employs", "uses", "utilizes", "utilises", "combines", "integrates", "incorporates", "builds", "relies", "learns", "encodes", "decodes", "maps", "operates", "involves", "adopts", "contains", "extracts", "generates", "predicts", "estimates", "computes", "aggregates", "fuses", "applies", "is trained", "is built", "is designed", "is based", "is composed", "works by", "first", "then")),
+         hints=("method", "approach", "framework", "model", "algorithm", "system", "technique", "pipeline", "architecture", "scheme", "module", "design", "network", "agent")),
     _cue(METHOD, r"^it\s+(?:\w+ly\s+|also\s+|further\s+|first\s+|then\s+)?(?:integrates|employs|"
          r"uses|utili[sz]es|leverages|combines|consists|comprises|incorporates|builds|relies|learns|"
          r"encodes|decodes|maps|operates|involves|adopts|contains|extracts|generates|predicts|"
@@ -174,8 +169,7 @@ CUES: tuple[Cue, ...] = (
          r"treating|learning|training|applying|incorporating|decomposing|casting)|consists? of|"
          r"comprises?|builds? (?:up)?on|rel(?:y|ies) on|key idea|core idea|main idea|"
          r"(?:is|are) (?:constructed|built|designed|trained|formulated|implemented|"
-         r"parameteri[sz]ed|modeled|composed|learned|computed|optimi[sz]ed|conditioned))\b", 1.0,
-         hints=("based on", "by using", "by leveraging", "by combining", "by introducing", "by exploiting", "by modeling", "by treating", "by learning", "by training", "by applying", "by incorporating", "by decomposing", "by casting", "consist", "compris", "build", "rely on", "relies on", "idea", "constructed", "built", "designed", "trained", "formulated", "implemented", "parameteri", "modeled", "composed", "learned", "computed", "optimi", "conditioned")),
+         r"parameteri[sz]ed|modeled|composed|learned|computed|optimi[sz]ed|conditioned))\b", 1.0),
     _cue(METHOD, r"\b(?:framework|algorithm|architecture|pipeline|mechanism|module|objective|"
          r"loss function|estimator|procedure|paradigm|formulation|encoder|decoder|dataset|"
          r"benchmark)\b", 0.5,
@@ -397,10 +391,10 @@ def _content_words(text: str) -> list[str]:
 
 
 # The cues that apply to a sentence by the authors and to one by others, as (role, weight,
-# hints, also, search) rows: role_evidence runs for every sentence of every abstract, and a flat row
+# hints, search) rows: role_evidence runs for every sentence of every abstract, and a flat row
 # costs less to read than a Cue's attributes and method.
-_CUE_ROWS: dict[bool, tuple[tuple[str, float, tuple[str, ...], tuple[str, ...], Callable[[str], object]], ...]] = {
-    authorial: tuple((cue.role, cue.weight, cue.hints, cue.also, cue.pattern.search) for cue in CUES
+_CUE_ROWS: dict[bool, tuple[tuple[str, float, tuple[str, ...], Callable[[str], object]], ...]] = {
+    authorial: tuple((cue.role, cue.weight, cue.hints, cue.pattern.search) for cue in CUES
                      if cue.authorial is None or cue.authorial == authorial)
     for authorial in (False, True)
 }
@@ -411,10 +405,8 @@ def role_evidence(lowered: str, *, authorial: bool) -> dict[str, float]:
     answer as asking each cue's `found_in`)."""
     scores = dict.fromkeys(ROLES, 0.0)
     contains = lowered.__contains__
-    for role, weight, hints, also, search in _CUE_ROWS[authorial]:
+    for role, weight, hints, search in _CUE_ROWS[authorial]:
         if hints and not any(map(contains, hints)):
-            continue
-        if also and not any(map(contains, also)):
             continue
         if search(lowered):
             scores[role] += weight
