@@ -124,7 +124,8 @@ def clean_tex(text: str) -> str:
     if not text:
         return ""
     # "500\times" that lost its backslash upstream ("500times", "up to 64times").
-    text = _LOST_TIMES_RE.sub("×", text)
+    if "times" in text:
+        text = _LOST_TIMES_RE.sub("×", text)
     if "\\" not in text and "$" not in text and "`" not in text and "~" not in text and "{" not in text:
         return _SPACES_RE.sub(" ", text).strip()
     text = _TEX_QUOTES_RE.sub(r'"\1"', text)
@@ -162,8 +163,19 @@ _ABBREVIATIONS = _wordset(
     ed eds var std jan feb mar apr jun jul aug sep sept oct nov dec mt ft op orig"""
 )
 _BOUNDARY_RE = re.compile(r"""([.!?…])(["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9])""")
-_LAST_WORD_RE = re.compile(r"(\S+)$")
-_GLUED_SENTENCE_RE = re.compile(r"(?<=[a-z]{3})\.(?=(?:We|Our|This|These|The|In|It|Finally|However|Moreover)\s)")
+# The dot first, its three letters after: a pattern that opens with a literal is searched for
+# that literal, not tried at every position.
+_GLUED_SENTENCE_RE = re.compile(r"\.(?<=[a-z]{3}\.)(?=(?:We|Our|This|These|The|In|It|Finally|However|Moreover)\s)")
+
+
+def _last_word(head: str) -> str:
+    """The last whitespace-free run of `head` if `head` ends with one (as `(\\S+)$` finds it,
+    without trying the pattern at every position of a growing head)."""
+    if head.endswith("\n"):
+        head = head[:-1]  # "$" also matches before a final newline
+    if not head or head[-1].isspace():
+        return ""
+    return head.rsplit(None, 1)[-1]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -179,8 +191,7 @@ def split_sentences(text: str) -> list[str]:
     for match in _BOUNDARY_RE.finditer(text):
         if match.group(1) == ".":
             head = text[start : match.start()]
-            last = _LAST_WORD_RE.search(head)
-            word = last.group(1).lower().lstrip("(\"'[") if last else ""
+            word = _last_word(head).lower().lstrip("(\"'[")
             if word in _ABBREVIATIONS or word.rstrip(".") in _ABBREVIATIONS:
                 continue
             if len(word) == 1 and word.isalpha():  # an initial: "J. Smith", "Section A. We"
@@ -198,8 +209,9 @@ def split_sentences(text: str) -> list[str]:
 
 # --- compact rewriting ------------------------------------------------------------------------
 
-# Openers that say nothing on their own ("In this paper,", "To this end,", "Specifically,") and
-# any short framing phrase before ", we <verb>" ("Based on this observation, we ...").
+# Openers that say nothing on their own ("In this paper,", "To this end,", "Specifically,"); and
+# (_FRAMING_LEAD_RE) any short framing phrase before ", we <verb>" ("Based on this observation,
+# we ...").
 _LEAD_RE = re.compile(
     r"^(?:(?:in|within) (?:this|the present|our) (?:paper|work|study|article|survey|review|note|"
     r"letter|report|position paper|tutorial)|here|herein|to this end|to that end|specifically|"
@@ -211,10 +223,22 @@ _LEAD_RE = re.compile(
     r"empirically(?=,)|theoretically(?=,)|experimentally(?=,)|practically(?=,)|quantitatively(?=,)|"
     r"qualitatively(?=,)|technically(?=,)|"
     r"to (?:address|tackle|solve|overcome|bridge|fill|close|remedy|mitigate|alleviate|resolve|"
-    r"fix|answer|study|investigate|explore|understand|achieve|this end)[^,]{0,80}|"
-    r"(?:(?!\bwe\b|\bis that\b)[^,;:()]){1,160}(?=,\s*we\s+[a-z]))\s*,?\s+",
+    r"fix|answer|study|investigate|explore|understand|achieve|this end)[^,]{0,80})\s*,?\s+",
     re.IGNORECASE,
 )
+# The last resort of _LEAD_RE, apart because it is the costly one and needs a "we" to match.
+_FRAMING_LEAD_RE = re.compile(
+    r"^(?:(?:(?!\bwe\b|\bis that\b)[^,;:()]){1,160}(?=,\s*we\s+[a-z]))\s*,?\s+",
+    re.IGNORECASE,
+)
+
+
+def _drop_lead(text: str) -> str:
+    """`text` without one opener (the same as one pass of the two patterns as alternatives)."""
+    new = _LEAD_RE.sub("", text, count=1)
+    if new != text or "we" not in text.lower():
+        return new
+    return _FRAMING_LEAD_RE.sub("", text, count=1)
 # An adverb in -ly, but not the verbs that end so ("apply", "rely", "imply").
 _ADVERB_LY = r"(?!(?:ap|sup|re|im|multi|com|re)ply\b|rely\b|fly\b)[a-z]{2,}ly"
 _SUBJECT_RE = re.compile(
@@ -354,6 +378,29 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
     return f"{third_person(verb)} {_conjugate_coordinated(rest)}"
 
 
+# The authors or their paper as the subject of a verb: "we (also) propose", "this paper presents".
+# A look-ahead, so that "In this paper we present" yields both "we" (after "paper") and "present".
+_AUTHOR_SUBJECT_RE = re.compile(
+    r"(?=\b(?:we|paper|work|study|article|survey|review|thesis|report|letter|note|tutorial|authors)\s+"
+    r"(?:(?:also|further|then|first|here|herein|hereby|now|additionally|finally|therefore|thus|hence|"
+    r"instead|" + _ADVERB_LY + r")\s+)*([a-z]+)\b)"
+)
+
+
+def with_the_paper_as_subject(text: str, sentence: str) -> str:
+    """`text` with "The paper" as its subject where `compact` dropped the authors from
+    `sentence` ("We propose X" -> "Proposes X" -> "The paper proposes X"): a TL;DR read alone
+    is a whole sentence, and names what the verb is about. Otherwise `text` unchanged."""
+    first, _, rest = text.partition(" ")
+    if not rest or not first.isalpha() or not first[:1].isupper() or not first[1:].islower():
+        return text
+    verb = first.lower()
+    said = {match.group(1) for match in _AUTHOR_SUBJECT_RE.finditer(sentence.lower())}
+    if verb not in said and verb not in {third_person(word) for word in said}:
+        return text
+    return f"The paper {verb} {rest}"
+
+
 def compact(sentence: str) -> str:
     """Rewrite a sentence for a bullet or TL;DR: drop discourse openers and the authorial "we".
 
@@ -364,7 +411,7 @@ def compact(sentence: str) -> str:
     if text[:1] == "(" or text[:1].isdigit():
         text = _ENUMERATION_MARK_RE.sub("", text, count=1)
     for _ in range(3):
-        new = _LEAD_RE.sub("", text, count=1)
+        new = _drop_lead(text)
         if new == text:
             break
         text = new
@@ -644,8 +691,8 @@ _INSERTION_RE = re.compile(
 )
 _INSERTION_WORDS = ("including", "such as", "e.g.", "i.e.", "especially", "particularly", "notably", "namely")
 _DASH_ASIDE_RE = re.compile(r"\s+(?:---|—|--|–)\s+[^—–]{1,120}?\s+(?:---|—|--|–)\s+")
-_HEDGE_RE = re.compile(
-    r"(?<!more )(?<!most )(?<!less )(?<!as )(?<!so )\b(?:(a|an|A|An)\s+)?(?:novel|simple (?:yet|but|and) effective|simple|very|highly|"
+_HEDGE_RE = re.compile(  # \b before the look-behinds: the same test, cheaper where it fails
+    r"\b(?<!more )(?<!most )(?<!less )(?<!as )(?<!so )(?:(a|an|A|An)\s+)?(?:novel|simple (?:yet|but|and) effective|simple|very|highly|"
     r"significantly|substantially|considerably|remarkably|dramatically|potentially|arguably|"
     r"somewhat|relatively|largely|effectively|successfully|carefully|comprehensive(?:ly)?|"
     r"extensive(?:ly)?|thorough(?:ly)?|rigorous(?:ly)?|fundamentally|essentially|basically|"
@@ -776,6 +823,11 @@ def clause_heads(text: str) -> list[str]:
     """Heads of `text` that end at a clause boundary, longest first, each a readable whole:
     none ends in a function word ("of", "the", "and") or inside brackets, and none stops inside
     a fronted phrase ("By addressing X, Y achieves Z" never becomes "By addressing X.")."""
+    return list(_clause_heads(text))
+
+
+@lru_cache(maxsize=512)  # one sentence is shortened for the TL;DR, a bullet and a joined clause
+def _clause_heads(text: str) -> tuple[str, ...]:
     heads: list[tuple[int, int, str]] = []
     fronted = _FRONTED_RE.match(text)
     main_clause = text.find(",") + 1 if fronted else 0
@@ -825,7 +877,7 @@ def clause_heads(text: str) -> list[str]:
         heads.append((rank, -len(head), head))
     # Cutting at a comma or semicolon drops a clause; cutting before "where" or "with" can drop a
     # restrictive modifier ("areas where ..."); a prepositional phrase comes last. Longest first.
-    return [head for _, _, head in sorted(heads)]
+    return tuple(head for _, _, head in sorted(heads))
 
 
 _FRONTED_RE = re.compile(
@@ -901,6 +953,7 @@ def forget_rewrites() -> None:
     """Empty the sentence memos of this module (see `bot.enrich.summarize.offline.forget_memos`)."""
     compress.cache_clear()
     _rewritten.cache_clear()
+    _clause_heads.cache_clear()
 
 
 def shape_problems(text: str, limit: int) -> list[str]:

@@ -108,11 +108,11 @@ def test_sections_follow_the_cues_on_known_abstracts() -> None:
     assert "introduce a ConjNorm method" in conj.summary
     assert "Bregman divergence" in conj.methodology and "estimator" in conj.methodology
     _row, adam = _by_title("Adam: A Method")
-    assert adam.tldr.startswith("Introduces Adam")
+    assert adam.tldr.startswith("The paper introduces Adam")
     assert "regret bound" in adam.results or "convergence" in adam.results
     _row, modegpt = _by_title("MoDeGPT")
     assert "98%" in modegpt.results
-    assert modegpt.tldr.startswith("Introduces Modular Decomposition (MoDeGPT)")
+    assert modegpt.tldr.startswith("The paper introduces Modular Decomposition (MoDeGPT)")
 
 
 def test_empty_sections_when_the_text_says_nothing_about_them() -> None:

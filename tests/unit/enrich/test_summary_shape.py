@@ -42,6 +42,7 @@ from bot.enrich.summarize.text import (
     shorten,
     split_sentences,
     starts_dangling,
+    with_the_paper_as_subject,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "summary_examples.jsonl"
@@ -120,16 +121,28 @@ def test_an_opening_that_names_the_method_is_the_tldr() -> None:
     # were scored as background and never became the TL;DR.
     assert summary_of("zia").tldr.startswith("Zero-Input AI (ZIA) introduces a framework for human-computer interaction")
     modegpt = summary_of("modegpt")
-    assert modegpt.tldr.startswith("Introduces Modular Decomposition (MoDeGPT), a structured compression framework")
+    assert modegpt.tldr.startswith("The paper introduces Modular Decomposition (MoDeGPT), a structured compression framework")
     assert "98%" in modegpt.results
 
 
 def test_we_propose_becomes_proposes_and_hedges_go() -> None:
     principles = summary_of("principles")
-    assert principles.tldr == "Introduces 26 guiding principles designed to streamline the process of querying and prompting large language models."
+    assert principles.tldr == (
+        "The paper introduces 26 guiding principles designed to streamline the process of querying and prompting large language models."
+    )
+    # Where "The paper" does not fit in 200 characters, the verb opens the TL;DR.
     adaptive = summary_of("adaptive_loss_scaling")
     assert adaptive.tldr.startswith("Introduces a loss scaling-based training method called adaptive loss scaling")
     assert all("novel" not in text for text in (adaptive.tldr, *adaptive.key_points))
+
+
+def test_the_tldr_names_the_paper_as_the_subject_the_rewrite_dropped() -> None:
+    assert with_the_paper_as_subject("Proposes X, a kernel.", "In this paper we propose X, a kernel.") == "The paper proposes X, a kernel."
+    assert with_the_paper_as_subject("Presents a survey.", "This paper presents a survey.") == "The paper presents a survey."
+    assert with_the_paper_as_subject("Studies how models fail.", "We therefore study how models fail.") == "The paper studies how models fail."
+    # Not where the first word is not the authors' verb ("Models" is a noun here), nor a name.
+    assert with_the_paper_as_subject("Models trained on X fail.", "We show that models trained on X fail.") == "Models trained on X fail."
+    assert with_the_paper_as_subject("ZIA introduces a framework.", "ZIA introduces a framework.") == "ZIA introduces a framework."
 
 
 def test_key_points_are_method_result_and_implication_not_background() -> None:
