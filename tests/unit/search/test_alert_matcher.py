@@ -207,6 +207,37 @@ def test_query_index_files_a_shared_query_once_and_forgets_it_with_its_last_memb
         index.add(Matcher.compile("the of"), 6)
 
 
+def test_phrase_queries_are_filed_under_a_word_pair_and_match_as_the_reference() -> None:
+    """A phrase query is looked up by one of its adjacent word pairs (far rarer than its words),
+    so a paper is checked against it only when it has that pair; longer phrases, extra words
+    and topics are still verified."""
+    rng = random.Random(23)
+    papers = corpus_papers(120, rng, T0)
+    topics = {p.id: tagged_topics(p.title, p.abstract, p.categories) for p in papers}
+    queries = ['"language model"', '"large language model"', 'diffusion "video generation"', '"reinforcement learning"',
+               '"graph neural network" node', '"language model" "reinforcement learning"', '"self-supervised"',
+               '"the of"', '"neural networks"']
+    for paper in papers[:40]:  # phrases of 2 to 4 words that occur in the papers
+        words = paper.title.split()
+        start = rng.randrange(max(1, len(words) - 3))
+        queries.append('"' + " ".join(words[start : start + rng.randint(2, 4)]) + '"')
+    subs = [Subscription(id=n + 1, platform="slack", user_id=f"U{n}", query=q, topics=t)
+            for n, (q, t) in enumerate((q, t) for q in queries for t in ((), ("llm",), ("cv", "rl")))]
+    index = QueryIndex(key_frequency(paper_doc(p, ()) for p in papers))
+    slots = {sub.id: index.add(Matcher.compile(sub.query, sub.topics), sub.id) for sub in subs if not Matcher.compile(sub.query, sub.topics).empty}
+    assert any(" " in bucket for bucket in index._buckets)  # filed under pairs
+    for paper in papers:
+        doc = paper_doc(paper, topics[paper.id])
+        expected = {slots[sub.id] for sub in subs if sub.id in slots and Matcher.compile(sub.query, sub.topics).matches(doc)}
+        assert set(index.matching(doc)) == expected - index.topic_only.keys()  # those are the caller's
+    hits = sum(bool(index.matching(paper_doc(p, topics[p.id]))) for p in papers)
+    assert hits > 40  # not vacuous
+    for slot in set(slots.values()):  # forgetting every query empties the index
+        for member in list(index.members(slot)):
+            index.discard(slot, member)
+    assert len(index) == 0 and not index._buckets
+
+
 # --- incremental updates ---------------------------------------------------------------------------
 
 
