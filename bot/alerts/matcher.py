@@ -29,6 +29,7 @@ are arrays too (`ScanMatches`).
 from __future__ import annotations
 
 import asyncio
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -312,26 +313,37 @@ class AlertMatcher:
         through a read-only connection of its own (a million rows made into Subscriptions
         would hold the event loop for seconds); an in-memory one is read here, in pages."""
         location = store.location
+        if self._count:  # a load cancelled half way (the process was stopping): start afresh
+            self._clear(QueryIndex(self.queries.frequency))
         if location is None:
             await self._load_pages(store)
             return
+        # Cancelled (a stop signal while loading), the thread stops at the next page instead of
+        # holding the process's exit until it has read everything.
+        stop = threading.Event()
 
         def read() -> None:
             reader = Store.open(location, writable=False)
             try:
-                self._load_from(reader)
+                self._load_from(reader, stop)
             finally:
                 reader.close()
 
-        await asyncio.to_thread(read)
+        try:
+            await asyncio.to_thread(read)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
 
-    def _load_from(self, store: Store) -> None:
+    def _load_from(self, store: Store, stop: threading.Event) -> None:
         # The change number first: whatever changes while the pages are read has a higher one
         # and is applied again by the next refresh (adding is idempotent), so nothing is missed.
         seq = store.subscriptions.change_seq()
         after = 0
         slots: dict[tuple[str, tuple[str, ...]], int] = {}
         while page := store.subscriptions.active_page(after, LOAD_PAGE):
+            if stop.is_set():
+                return  # `seq` stays None: the next refresh loads again
             self.add_many(page, slots)
             after = page[-1].id
         self._number_users()

@@ -6,6 +6,7 @@ bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 from collections.abc import Mapping, Sequence
@@ -348,6 +349,39 @@ async def test_the_first_load_of_a_file_store_reads_in_a_worker_thread(tmp_path:
     matcher = AlertMatcher()
     await matcher.refresh(store, T0)
     assert matcher.size == 30 and readers and threading.main_thread().name not in readers
+    store.close()
+
+
+async def test_a_cancelled_first_load_stops_its_thread_and_the_next_refresh_loads_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop signal during a long first load does not wait for the whole read."""
+    monkeypatch.setattr(matcher_module, "LOAD_PAGE", 10)
+    store = Store.open(str(tmp_path / "cancel.db"))
+    store.subscriptions.add_many([("slack", f"U{i}", "diffusion", ()) for i in range(100)], T0)
+    pages: list[int] = []
+    first_page_read, go_on = threading.Event(), threading.Event()
+    real_page = SubscriptionStore.active_page
+
+    def active_page(this: SubscriptionStore, after_id: int, limit: int) -> list[Subscription]:
+        pages.append(after_id)
+        if len(pages) == 1:
+            first_page_read.set()
+            go_on.wait(10)
+        return real_page(this, after_id, limit)
+
+    monkeypatch.setattr(SubscriptionStore, "active_page", active_page)
+    matcher = AlertMatcher()
+    loading = asyncio.ensure_future(matcher.refresh(store, T0))
+    await asyncio.to_thread(first_page_read.wait, 10)
+    loading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loading
+    go_on.set()
+    await asyncio.sleep(0.5)
+    assert pages == [0] and matcher.size == 0 and matcher.seq is None  # the page read was dropped, no other read
+    await matcher.refresh(store, T0)
+    assert matcher.size == 100 and matcher.seq == store.subscriptions.change_seq()
     store.close()
 
 
