@@ -29,6 +29,7 @@ are arrays too (`ScanMatches`).
 from __future__ import annotations
 
 import asyncio
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ ANCHOR_SAMPLE = 2_000  # recent papers whose key frequency picks the anchors
 ANCHOR_EVERY = timedelta(days=1)
 ANCHOR_RETRY = timedelta(hours=1)  # while the store has too few papers for a useful sample
 APPLY_IN_THREAD = 2_000  # changes at once above which compiling them leaves the event loop
+COMPACT_USERS_AT = 1_000  # users without subscriptions above which (and a quarter) the table shrinks
+PRUNE_REMOVALS_AFTER = timedelta(days=1)
 
 _NO_TIME = -(2**63)  # created_at unknown (or no subscription with that id)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -149,10 +152,17 @@ class AlertMatcher:
     """
 
     def __init__(self, frequency: Mapping[str, int] | None = None) -> None:
-        self.queries = QueryIndex(frequency)
-        self.seq: int | None = None  # the change feed's number applied so far; None: not loaded
         self.anchored_at: datetime | None = None
         self.anchor_sample_size = 0
+        # (when, change number applied then): removal records up to that number are pruned
+        # once it is PRUNE_REMOVALS_AFTER old (every live reader has applied them by then).
+        self._prune_mark: tuple[datetime, int] | None = None
+        self._clear(QueryIndex(frequency))
+
+    def _clear(self, queries: QueryIndex) -> None:
+        """Forget every subscription (a fresh matcher, keeping its anchors)."""
+        self.queries = queries
+        self.seq: int | None = None  # the change feed's number applied so far; None: not loaded
         # By subscription id: its query slot (-1: none), user number, and creation time.
         self._slot = array("i")
         self._user = array("i")
@@ -162,11 +172,23 @@ class AlertMatcher:
         self._users: list[UserKey] = []
         self._user_number: dict[UserKey, int] = {}
         self._subscriptions_of: list[array[int]] = []  # by user number: their subscription ids
+        self._users_without = 0  # users left with no subscription (dropped by `_number_users`)
 
     @property
     def size(self) -> int:
         """How many subscriptions are indexed (active ones with something to match)."""
         return self._count
+
+    @property
+    def user_count(self) -> int:
+        """How many users the user table holds (those left without a subscription included,
+        until `compact_users`)."""
+        return len(self._users)
+
+    def compact_users(self) -> None:
+        """Drop the users left without a subscription from the user table (and put the others
+        in key order again). `refresh` does it once they are a quarter of the table."""
+        self._number_users()
 
     # --- keeping the subscriptions current ----------------------------------------------------
 
@@ -217,6 +239,8 @@ class AlertMatcher:
             user = self._user_number[key] = len(self._users)
             self._users.append(key)
             self._subscriptions_of.append(array("q"))
+        elif not self._subscriptions_of[user]:
+            self._users_without -= 1
         self._subscriptions_of[user].append(sid)
         self._slot[sid] = slot
         self._user[sid] = user
@@ -232,7 +256,10 @@ class AlertMatcher:
         if not 0 <= subscription_id < len(self._slot) or self._slot[subscription_id] < 0:
             return False
         self.queries.discard(self._slot[subscription_id], subscription_id)
-        self._subscriptions_of[self._user[subscription_id]].remove(subscription_id)
+        own = self._subscriptions_of[self._user[subscription_id]]
+        own.remove(subscription_id)
+        if not own:
+            self._users_without += 1
         self._slot[subscription_id] = -1
         self._created[subscription_id] = _NO_TIME
         self._count -= 1
@@ -251,24 +278,79 @@ class AlertMatcher:
 
     async def refresh(self, store: Store, now: datetime) -> None:
         """Bring the index up to date with the store: the first call loads every active
-        subscription in pages (compiled in a worker thread, so the event loop stays free);
-        later calls apply only the changes since. Anchors are resampled once a day."""
+        subscription (read and compiled in a worker thread, so the event loop stays free);
+        later calls apply only the changes since (a feed pruned past them: load again).
+        Anchors are resampled once a day; removal records a day old are pruned."""
         if self.anchored_at is None or now - self.anchored_at >= self._anchor_interval():
             await self._reanchor(store, now)
         if self.seq is None:
             await self._load(store)
-            return
-        changes = store.subscriptions.changes_since(self.seq)
-        if len(changes.changed) + len(changes.removed) > APPLY_IN_THREAD:
-            await asyncio.to_thread(self.apply, changes)
         else:
-            self.apply(changes)
-        self.seq = changes.seq
+            changes = store.subscriptions.changes_since(self.seq)
+            if not changes.complete:
+                self._clear(QueryIndex(self.queries.frequency))
+                await self._load(store)
+            elif len(changes.changed) + len(changes.removed) > APPLY_IN_THREAD:
+                await asyncio.to_thread(self.apply, changes)
+                self.seq = changes.seq
+            else:
+                self.apply(changes)
+                self.seq = changes.seq
+            if self._users_without > max(COMPACT_USERS_AT, len(self._users) // 4):
+                await asyncio.to_thread(self.compact_users)
+        self._prune_removals(store, now)
+
+    def _prune_removals(self, store: Store, now: datetime) -> None:
+        assert self.seq is not None
+        if self._prune_mark is None:
+            self._prune_mark = (now, self.seq)
+        elif now - self._prune_mark[0] >= PRUNE_REMOVALS_AFTER:
+            store.subscriptions.prune_removals(self._prune_mark[1])
+            self._prune_mark = (now, self.seq)
 
     async def _load(self, store: Store) -> None:
+        """Load every active subscription. A store in a file is read in the worker thread
+        through a read-only connection of its own (a million rows made into Subscriptions
+        would hold the event loop for seconds); an in-memory one is read here, in pages."""
+        location = store.location
+        if self._count:  # a load cancelled half way (the process was stopping): start afresh
+            self._clear(QueryIndex(self.queries.frequency))
+        if location is None:
+            await self._load_pages(store)
+            return
+        # Cancelled (a stop signal while loading), the thread stops at the next page instead of
+        # holding the process's exit until it has read everything.
+        stop = threading.Event()
+
+        def read() -> None:
+            reader = Store.open(location, writable=False)
+            try:
+                self._load_from(reader, stop)
+            finally:
+                reader.close()
+
+        try:
+            await asyncio.to_thread(read)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+
+    def _load_from(self, store: Store, stop: threading.Event) -> None:
         # The change number first: whatever changes while the pages are read has a higher one
         # and is applied again by the next refresh (adding is idempotent), so nothing is missed.
         seq = store.subscriptions.change_seq()
+        after = 0
+        slots: dict[tuple[str, tuple[str, ...]], int] = {}
+        while page := store.subscriptions.active_page(after, LOAD_PAGE):
+            if stop.is_set():
+                return  # `seq` stays None: the next refresh loads again
+            self.add_many(page, slots)
+            after = page[-1].id
+        self._number_users()
+        self.seq = seq
+
+    async def _load_pages(self, store: Store) -> None:
+        seq = store.subscriptions.change_seq()  # first, as in `_load_from`
         after = 0
         slots: dict[tuple[str, tuple[str, ...]], int] = {}
         while page := store.subscriptions.active_page(after, LOAD_PAGE):
@@ -279,15 +361,22 @@ class AlertMatcher:
 
     def _number_users(self) -> None:
         """Renumber the users in (platform, user id) order, so that results listed by user
-        number come in the alert queue's key order (users added later get the next numbers)."""
-        order = sorted(range(len(self._users)), key=self._users.__getitem__)
-        renumbered = array("i", [0]) * len(order)
+        number come in the alert queue's key order (users added later get the next numbers),
+        dropping the users left without a subscription (the table shrinks as they leave)."""
+        order = sorted(
+            (number for number, own in enumerate(self._subscriptions_of) if own), key=self._users.__getitem__
+        )
+        # One entry more, -1, which a stale -1 reads (and so does a stale 0 with no users left).
+        renumbered = array("i", [-1]) * (len(self._users) + 1)
         for new, old in enumerate(order):
             renumbered[old] = new
         self._users = [self._users[old] for old in order]
         self._subscriptions_of = [self._subscriptions_of[old] for old in order]
         self._user_number = {key: number for number, key in enumerate(self._users)}
+        # A removed subscription's entry keeps a stale number (-1 when its user was dropped);
+        # only indexed ones (slot >= 0) are ever read.
         self._user = array("i", map(renumbered.__getitem__, self._user))
+        self._users_without = 0
 
     def _anchor_interval(self) -> timedelta:
         return ANCHOR_EVERY if self.anchor_sample_size >= ANCHOR_SAMPLE // 4 else ANCHOR_RETRY

@@ -57,12 +57,14 @@ def query_terms(text: str) -> tuple[Term, ...]:
 @dataclass(frozen=True, slots=True)
 class PaperDoc:
     """A paper as the matcher sees it: its distinct words, its words as one padded text (a
-    phrase "a b" occurs exactly when " a b " is in it), and its topic ids."""
+    phrase "a b" occurs exactly when " a b " is in it), its topic ids, and its distinct
+    adjacent word pairs "a b" (what `QueryIndex` files phrase queries under)."""
 
     paper_id: str
     words: frozenset[str]
     text: str  # " tok tok tok " (padded) for phrase checks
     topics: frozenset[str]
+    pairs: frozenset[str] = frozenset()
 
 
 def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
@@ -73,7 +75,9 @@ def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
 def text_doc(paper_id: str, title: str, abstract: str, topic_ids_: Iterable[str]) -> PaperDoc:
     """`paper_doc` from a paper's id, title and abstract alone."""
     words = plural_folded_words(f"{title}\n{abstract}")
-    return PaperDoc(paper_id, frozenset(words), " " + " ".join(words) + " ", frozenset(topic_ids_))
+    text = " ".join(words)
+    pairs = frozenset(map(" ".join, zip(words, words[1:], strict=False)))
+    return PaperDoc(paper_id, frozenset(words), f" {text} ", frozenset(topic_ids_), pairs)
 
 
 def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
@@ -207,7 +211,7 @@ class _Query:
     phrases: tuple[str, ...]
     topics: frozenset[str]
     members: array[int]
-    anchor: str = ""  # the word it is filed under ("" for a topic-only query)
+    anchor: str = ""  # the word or word pair it is filed under ("" for a topic-only query)
 
 
 _Checked = tuple[int, tuple[str, ...], tuple[str, ...], frozenset[str]]
@@ -250,6 +254,7 @@ class QueryIndex:
         self._slot_of: dict[str, int] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._topics: dict[frozenset[str], frozenset[str]] = {}  # one object per topic set
+        self._pair_anchors = 0  # queries filed under a word pair (papers look their pairs up)
 
     def __len__(self) -> int:
         """How many distinct queries are filed."""
@@ -308,6 +313,7 @@ class QueryIndex:
         """File every query again under its rarest word by a new `frequency` (the queries stay)."""
         self.frequency = frequency
         self._buckets = {}
+        self._pair_anchors = 0
         for slot, query in enumerate(self._queries):
             if query is not None and query.words:
                 self._file(slot, query)
@@ -317,7 +323,10 @@ class QueryIndex:
         found: list[int] = []
         words, text, topics = doc.words, doc.text, doc.topics
         buckets = self._buckets
-        for word in buckets.keys() & words:  # the paper's words that anchor something (in C)
+        anchors = buckets.keys() & words  # the paper's words and word pairs that anchor something (in C)
+        if self._pair_anchors:
+            anchors |= buckets.keys() & doc.pairs
+        for word in anchors:
             bucket = buckets[word]
             if bucket.plain:
                 found.extend(bucket.plain)
@@ -343,13 +352,14 @@ class QueryIndex:
         if not query.words:
             self.topic_only[slot] = query.topics
             return
-        anchor = query.anchor = anchor_key(query.words, self.frequency)
+        anchor, rest, phrases = self._filing(query)
+        query.anchor = anchor
+        if " " in anchor:
+            self._pair_anchors += 1
         bucket = self._buckets.get(anchor)
         if bucket is None:
             bucket = self._buckets[anchor] = _Bucket([], {}, {}, [])
-        # The other words rarest first, so a paper without them is turned away soonest.
-        rest = tuple(sorted((w for w in query.words if w != anchor), key=lambda w: (self.frequency.get(w, 0), w)))
-        kind, key = _kind(rest, query)
+        kind, key = _kind(rest, phrases, query.topics)
         if kind == "plain":
             bucket.plain.append(slot)
         elif kind == "word":
@@ -357,14 +367,36 @@ class QueryIndex:
         elif kind == "topic":
             bucket.with_topic.setdefault(key, []).append(slot)
         else:
-            bucket.checked.append((slot, rest, query.phrases, query.topics))
+            bucket.checked.append((slot, rest, phrases, query.topics))
+
+    def _filing(self, query: _Query) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """Where a word query is filed: its anchor, the words it needs besides (rarest first,
+        so a paper without them is turned away soonest) and the phrases left to check in the
+        paper's text. The anchor is the rarest of its words and of the adjacent word pairs of
+        its phrases: a pair counts as rarer than any word (it is at most as common as either of
+        its words; `frequency` lists only words). A paper having the pair "a b" has the words a
+        and b, and the phrase " a b " exactly (its pairs are its adjacent words), so those are
+        not checked again; a longer phrase still is."""
+        frequency = self.frequency
+        pairs = [f"{a} {b}" for phrase in query.phrases for a, b in _adjacent(phrase.split())]
+        if pairs:
+            anchor = min(pairs, key=lambda pair: (min(frequency.get(w, 0) for w in pair.split(" ")), -len(pair), pair))
+            covered = set(anchor.split(" "))
+            phrases = tuple(phrase for phrase in query.phrases if phrase != f" {anchor} ")
+        else:
+            anchor = anchor_key(query.words, frequency)
+            covered = {anchor}
+            phrases = query.phrases
+        rest = tuple(sorted((w for w in query.words if w not in covered), key=lambda w: (frequency.get(w, 0), w)))
+        return anchor, rest, phrases
 
     def _unfile(self, slot: int, query: _Query) -> None:
         if not query.words:
             del self.topic_only[slot]
             return
         bucket = self._buckets[query.anchor]
-        kind, key = _kind(tuple(w for w in query.words if w != query.anchor), query)
+        _, rest, phrases = self._filing(query)
+        kind, key = _kind(rest, phrases, query.topics)
         if kind == "plain":
             bucket.plain.remove(slot)
         elif kind in ("word", "topic"):
@@ -376,18 +408,24 @@ class QueryIndex:
             bucket.checked[:] = [entry for entry in bucket.checked if entry[0] != slot]
         if bucket.empty():
             del self._buckets[query.anchor]
+        if " " in query.anchor:
+            self._pair_anchors -= 1
 
 
-def _kind(rest: tuple[str, ...], query: _Query) -> tuple[str, str]:
+def _adjacent(words: list[str]) -> Iterator[tuple[str, str]]:
+    return zip(words, words[1:], strict=False)
+
+
+def _kind(rest: tuple[str, ...], phrases: tuple[str, ...], topics: frozenset[str]) -> tuple[str, str]:
     """Which part of its anchor's bucket a query goes in, and under which key."""
-    if query.phrases:
+    if phrases:
         return "checked", ""
-    if not rest and not query.topics:
+    if not rest and not topics:
         return "plain", ""
-    if len(rest) == 1 and not query.topics:
+    if len(rest) == 1 and not topics:
         return "word", rest[0]
-    if not rest and len(query.topics) == 1:
-        return "topic", next(iter(query.topics))
+    if not rest and len(topics) == 1:
+        return "topic", next(iter(topics))
     return "checked", ""
 
 

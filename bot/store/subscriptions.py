@@ -5,6 +5,11 @@ sequence and stamps it on the rows it adds, pauses or resumes (`changed_seq`), o
 `subscription_removals` for each row it deletes. `changes_since` returns what changed after a
 number, so a long-lived matcher keeps its index current, also for writes by another process
 sharing the database (SQLite serializes writers, so numbers become visible in order).
+
+Removal records are pruned (`prune_removals`) once every reader has applied them; the number
+pruned up to is kept (the sequence `subscription_removals_pruned`), so a reader asking for
+changes from before it learns that the feed no longer reaches back that far
+(`SubscriptionChanges.complete` is False) and reloads instead of missing a removal.
 """
 
 from __future__ import annotations
@@ -39,11 +44,14 @@ def _subscription(row: Row) -> Subscription:
 @dataclass(frozen=True, slots=True)
 class SubscriptionChanges:
     """What changed after a change number, up to `seq` (pass it to the next call): the current
-    rows of subscriptions added, paused or resumed, and the ids of those deleted."""
+    rows of subscriptions added, paused or resumed, and the ids of those deleted. `complete`
+    is False when removal records after the number asked for were pruned already: the reader
+    must load every subscription again (`changed` and `removed` are then empty)."""
 
     seq: int
     changed: list[Subscription]
     removed: list[int]
+    complete: bool = True
 
 
 class SubscriptionStore:
@@ -131,7 +139,31 @@ class SubscriptionStore:
                WHERE changed_seq > ? AND changed_seq <= ? ORDER BY subscription_id""",
             (seq, upto),
         )
-        return SubscriptionChanges(upto, changed, [int(row[0]) for row in removed])
+        removed_ids = [int(row[0]) for row in removed]
+        # Read after the removals: a prune that commits after that read finds it complete, one
+        # that committed before it is seen here.
+        if seq < self.removals_pruned_upto():
+            return SubscriptionChanges(upto, [], [], complete=False)
+        return SubscriptionChanges(upto, changed, removed_ids)
+
+    def removals_pruned_upto(self) -> int:
+        """The change number up to which removal records were pruned (0: never)."""
+        row = self.conn.execute("SELECT value FROM sequences WHERE name = 'subscription_removals_pruned'").fetchone()
+        return int(row[0]) if row else 0
+
+    def prune_removals(self, upto_seq: int) -> int:
+        """Delete the removal records of changes up to `upto_seq` (call with a number every
+        reader of the feed has applied, e.g. one a day old); returns how many were deleted.
+        A reader still behind it is told to reload (`SubscriptionChanges.complete`)."""
+        with transaction(self.conn):
+            cursor = self.conn.execute("DELETE FROM subscription_removals WHERE changed_seq <= ?", (upto_seq,))
+            self.conn.execute(
+                """INSERT INTO sequences (name, value) VALUES ('subscription_removals_pruned', ?)
+                   ON CONFLICT (name) DO UPDATE SET value = CASE WHEN excluded.value > sequences.value
+                   THEN excluded.value ELSE sequences.value END""",
+                (upto_seq,),
+            )
+        return cursor.rowcount
 
     def _record_removals(self, where: str, params: Sequence[object]) -> None:
         self.conn.execute(
@@ -182,11 +214,12 @@ class SubscriptionStore:
 
     def forget_prefix(self, platform: str, id_prefix: str) -> int:
         """Delete the subscriptions of every user whose id starts with `id_prefix` (a
-        workspace's, see bot.core.ids.scoped_id); returns how many."""
-        cursor = self.conn.execute(
-            "DELETE FROM subscriptions WHERE platform = ? AND substr(user_id, 1, ?) = ?",
-            (platform, len(id_prefix), id_prefix),
-        )
+        workspace's, see bot.core.ids.scoped_id); returns how many. Recorded in the change feed
+        like every deletion, so a long-lived matcher stops alerting them."""
+        where, params = "platform = ? AND substr(user_id, 1, ?) = ?", (platform, len(id_prefix), id_prefix)
+        with transaction(self.conn):
+            self._record_removals(where, params)
+            cursor = self.conn.execute(f"DELETE FROM subscriptions WHERE {where}", params)
         return cursor.rowcount
 
     def count(self) -> int:

@@ -289,6 +289,27 @@ def test_subscription_change_feed_across_two_store_objects(store_location: str) 
         reader.close()
 
 
+def test_subscription_removals_are_pruned_and_a_reader_behind_the_prune_is_told_to_reload(any_store: Store) -> None:
+    subs = any_store.subscriptions
+    first = subs.add("slack", "U1", "diffusion", (), T0)
+    workspace = subs.add("slack", "W1-U2", "agents", (), T0)
+    subs.add("slack", "U9", "robots", (), T0)  # stays: SQLite does not hand out the others' ids again
+    start = subs.change_seq()
+    subs.remove([first.id])
+    assert subs.forget_prefix("slack", "W1-") == 1  # a workspace forgotten is in the feed too
+    changes = subs.changes_since(start)
+    assert changes.complete and sorted(changes.removed) == sorted([first.id, workspace.id])
+    seen = changes.seq
+    third = subs.add("slack", "U3", "quantum", (), T0)
+    subs.remove([third.id])
+    assert subs.prune_removals(seen) == 2 and subs.removals_pruned_upto() == seen
+    assert subs.prune_removals(seen - 1) == 0 and subs.removals_pruned_upto() == seen  # never moves back
+    behind = subs.changes_since(start)
+    assert not behind.complete and behind.changed == [] and behind.removed == []
+    caught_up = subs.changes_since(seen)
+    assert caught_up.complete and caught_up.removed == [third.id]
+
+
 def test_alert_queue_columns_and_overflow_counts(any_store: Store) -> None:
     queue = any_store.alert_queue
     assert queue.add_columns(["slack", "slack"], ["U1", "U1"], ["p1", "p2"], [3, 4], T0) == 2

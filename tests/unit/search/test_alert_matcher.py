@@ -6,7 +6,9 @@ bounded."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -92,21 +94,25 @@ def corpus_papers(count: int, rng: random.Random, start: datetime) -> list[Paper
     ]
 
 
-class CountingSubscriptions(SubscriptionStore):
-    """The real subscription store, counting full-load pages and change-feed reads."""
+class FeedReads:
+    """Counts full-load pages and change-feed reads of every subscription store (the matcher
+    loads through a read-only connection of its own when the store is a file)."""
 
-    def __init__(self, store: Store) -> None:
-        super().__init__(store.conn)
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.pages = 0
         self.change_reads = 0
+        real_page, real_changes = SubscriptionStore.active_page, SubscriptionStore.changes_since
 
-    def active_page(self, after_id: int, limit: int) -> list[Subscription]:
-        self.pages += 1
-        return super().active_page(after_id, limit)
+        def active_page(this: SubscriptionStore, after_id: int, limit: int) -> list[Subscription]:
+            self.pages += 1
+            return real_page(this, after_id, limit)
 
-    def changes_since(self, seq: int) -> SubscriptionChanges:
-        self.change_reads += 1
-        return super().changes_since(seq)
+        def changes_since(this: SubscriptionStore, seq: int) -> SubscriptionChanges:
+            self.change_reads += 1
+            return real_changes(this, seq)
+
+        monkeypatch.setattr(SubscriptionStore, "active_page", active_page)
+        monkeypatch.setattr(SubscriptionStore, "changes_since", changes_since)
 
 
 # --- exactness -------------------------------------------------------------------------------------
@@ -202,6 +208,37 @@ def test_query_index_files_a_shared_query_once_and_forgets_it_with_its_last_memb
         index.add(Matcher.compile("the of"), 6)
 
 
+def test_phrase_queries_are_filed_under_a_word_pair_and_match_as_the_reference() -> None:
+    """A phrase query is looked up by one of its adjacent word pairs (far rarer than its words),
+    so a paper is checked against it only when it has that pair; longer phrases, extra words
+    and topics are still verified."""
+    rng = random.Random(23)
+    papers = corpus_papers(120, rng, T0)
+    topics = {p.id: tagged_topics(p.title, p.abstract, p.categories) for p in papers}
+    queries = ['"language model"', '"large language model"', 'diffusion "video generation"', '"reinforcement learning"',
+               '"graph neural network" node', '"language model" "reinforcement learning"', '"self-supervised"',
+               '"the of"', '"neural networks"']
+    for paper in papers[:40]:  # phrases of 2 to 4 words that occur in the papers
+        words = paper.title.split()
+        start = rng.randrange(max(1, len(words) - 3))
+        queries.append('"' + " ".join(words[start : start + rng.randint(2, 4)]) + '"')
+    subs = [Subscription(id=n + 1, platform="slack", user_id=f"U{n}", query=q, topics=t)
+            for n, (q, t) in enumerate((q, t) for q in queries for t in ((), ("llm",), ("cv", "rl")))]
+    index = QueryIndex(key_frequency(paper_doc(p, ()) for p in papers))
+    slots = {sub.id: index.add(Matcher.compile(sub.query, sub.topics), sub.id) for sub in subs if not Matcher.compile(sub.query, sub.topics).empty}
+    assert any(" " in bucket for bucket in index._buckets)  # filed under pairs
+    for paper in papers:
+        doc = paper_doc(paper, topics[paper.id])
+        expected = {slots[sub.id] for sub in subs if sub.id in slots and Matcher.compile(sub.query, sub.topics).matches(doc)}
+        assert set(index.matching(doc)) == expected - index.topic_only.keys()  # those are the caller's
+    hits = sum(bool(index.matching(paper_doc(p, topics[p.id]))) for p in papers)
+    assert hits > 40  # not vacuous
+    for slot in set(slots.values()):  # forgetting every query empties the index
+        for member in list(index.members(slot)):
+            index.discard(slot, member)
+    assert len(index) == 0 and not index._buckets
+
+
 # --- incremental updates ---------------------------------------------------------------------------
 
 
@@ -214,7 +251,7 @@ async def test_matcher_loads_once_then_follows_subscribe_unsubscribe_pause_resum
     texts = [r["title"] + " " + r["abstract"] for r in rows]
     path = str(tmp_path / "feed.db")
     store = Store.open(path)
-    counting = store.subscriptions = CountingSubscriptions(store)
+    counting = FeedReads(monkeypatch)
     papers = corpus_papers(80, rng, T0 - hours(2))
     store.papers.ingest(papers, T0 - hours(2))
     topics = topics_for(store, papers)
@@ -264,10 +301,12 @@ async def test_matcher_loads_once_then_follows_subscribe_unsubscribe_pause_resum
     store.close()
 
 
-async def test_the_scheduler_owns_one_matcher_and_sees_a_subscription_made_by_another_process(tmp_path: Path) -> None:
+async def test_the_scheduler_owns_one_matcher_and_sees_a_subscription_made_by_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = str(tmp_path / "bot.db")
     store = Store.open(path)
-    counting = store.subscriptions = CountingSubscriptions(store)
+    counting = FeedReads(monkeypatch)
     clock = FakeClock(T0)
     adapter = InMemoryAdapter(platform="slack")
     delivery = Delivery(store, {"slack": adapter}, clock)
@@ -275,6 +314,7 @@ async def test_the_scheduler_owns_one_matcher_and_sees_a_subscription_made_by_an
     store.subscriptions.add("slack", "U1", "diffusion", (), T0 - hours(1))
     await scheduler.prepare_alerts(T0)
     pages = counting.pages
+    assert pages == 2  # the one subscription, and the empty page that ends the load
 
     store.papers.ingest([make_paper(1, title="Video diffusion models")], clock())
     clock.advance(minutes=1)
@@ -292,6 +332,108 @@ async def test_the_scheduler_owns_one_matcher_and_sees_a_subscription_made_by_an
     assert counting.pages == pages  # the ticks read only the change feed
     assert scheduler.alert_matcher.seq == store.subscriptions.change_seq()
     store.close()
+
+
+async def test_the_first_load_of_a_file_store_reads_in_a_worker_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A million subscriptions take seconds to read: the event loop's thread never does it."""
+    store = Store.open(str(tmp_path / "load.db"))
+    store.subscriptions.add_many([("slack", f"U{i}", "diffusion", ()) for i in range(30)], T0)
+    readers: list[str] = []
+    real_page = SubscriptionStore.active_page
+
+    def active_page(this: SubscriptionStore, after_id: int, limit: int) -> list[Subscription]:
+        readers.append(threading.current_thread().name)
+        return real_page(this, after_id, limit)
+
+    monkeypatch.setattr(SubscriptionStore, "active_page", active_page)
+    matcher = AlertMatcher()
+    await matcher.refresh(store, T0)
+    assert matcher.size == 30 and readers and threading.main_thread().name not in readers
+    store.close()
+
+
+async def test_a_cancelled_first_load_stops_its_thread_and_the_next_refresh_loads_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop signal during a long first load does not wait for the whole read."""
+    monkeypatch.setattr(matcher_module, "LOAD_PAGE", 10)
+    store = Store.open(str(tmp_path / "cancel.db"))
+    store.subscriptions.add_many([("slack", f"U{i}", "diffusion", ()) for i in range(100)], T0)
+    pages: list[int] = []
+    first_page_read, go_on = threading.Event(), threading.Event()
+    real_page = SubscriptionStore.active_page
+
+    def active_page(this: SubscriptionStore, after_id: int, limit: int) -> list[Subscription]:
+        pages.append(after_id)
+        if len(pages) == 1:
+            first_page_read.set()
+            go_on.wait(10)
+        return real_page(this, after_id, limit)
+
+    monkeypatch.setattr(SubscriptionStore, "active_page", active_page)
+    matcher = AlertMatcher()
+    loading = asyncio.ensure_future(matcher.refresh(store, T0))
+    await asyncio.to_thread(first_page_read.wait, 10)
+    loading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loading
+    go_on.set()
+    await asyncio.sleep(0.5)
+    assert pages == [0] and matcher.size == 0 and matcher.seq is None  # the page read was dropped, no other read
+    await matcher.refresh(store, T0)
+    assert matcher.size == 100 and matcher.seq == store.subscriptions.change_seq()
+    store.close()
+
+
+async def test_removal_records_are_pruned_a_day_later_and_a_matcher_behind_them_reloads(tmp_path: Path) -> None:
+    """Pruning never costs an alert: a matcher that missed pruned removals loads again."""
+    path = str(tmp_path / "prune.db")
+    store = Store.open(path)
+    papers = [make_paper(1, title="Video diffusion models"), make_paper(2, title="Quantum agents")]
+    topics: dict[str, tuple[str, ...]] = {p.id: () for p in papers}
+    store.subscriptions.add_many([("slack", f"U{i}", q, ()) for i in range(20) for q in ("diffusion", "quantum")], T0)
+    live, behind = AlertMatcher(), AlertMatcher()
+    await live.refresh(store, T0)
+    await behind.refresh(store, T0)
+    store.subscriptions.remove_all("slack", "U1")
+    await live.refresh(store, T0 + hours(1))
+    removals = "SELECT COUNT(*) FROM subscription_removals"
+    assert store.conn.execute(removals).fetchone()[0] == 2  # the day is not over
+    store.subscriptions.remove_all("slack", "U2")
+    await live.refresh(store, T0 + hours(25))  # prunes what it had applied a day ago: nothing yet
+    await live.refresh(store, T0 + hours(50))  # prunes U1's and U2's records
+    assert store.conn.execute(removals).fetchone()[0] == 0
+
+    await behind.refresh(store, T0 + hours(51))  # its last refresh was before both removals
+    for matcher in (live, behind):
+        got = matcher.match(papers, topics, since=T0, keep_per_user=5).to_batch()
+        assert got == reference(store.subscriptions.active(), papers, topics, T0, keep=5)
+        assert ("slack", "U1") not in got.kept and ("slack", "U2") not in got.kept and len(got.kept) == 18
+    store.close()
+
+
+def test_the_user_table_shrinks_when_users_leave() -> None:
+    rng = random.Random(8)
+    rows = corpus()
+    texts = [r["title"] + " " + r["abstract"] for r in rows]
+    papers = corpus_papers(60, rng, T0)
+    topics = {p.id: tagged_topics(p.title, p.abstract, p.categories) for p in papers}
+    subs = random_subscriptions(3_000, rng, texts, users=1_500)
+    matcher = AlertMatcher()
+    matcher.add_many(subs)
+    users_before = matcher.user_count
+    gone = {s.user_id for s in subs if int(s.user_id.lstrip("U") or 0) % 3}
+    for sub in subs:
+        if sub.user_id in gone:
+            matcher.remove(sub.id)
+    matcher.compact_users()
+    left = [s for s in subs if s.user_id not in gone]
+    assert matcher.user_count == len({s.user_id for s in left if not Matcher.compile(s.query, s.topics).empty}) < users_before / 2
+    assert matcher.match(papers, topics, since=T0, keep_per_user=3).to_batch() == reference(left, papers, topics, T0, keep=3)
+    again = replace(subs[0], id=99_999, user_id="U-new")  # a user added after the shrink
+    matcher.add(again)
+    got = matcher.match(papers, topics, since=T0, keep_per_user=3).to_batch()
+    assert got == reference([*left, again], papers, topics, T0, keep=3)
 
 
 # --- the subscribe preview is bounded ------------------------------------------------------------------
