@@ -314,7 +314,9 @@ class Runtime:
             log.warning("an adapter took longer than %.0f s to stop; it was cancelled", ADAPTER_STOP_TIMEOUT)
 
     async def shutdown(self) -> None:
-        """Close the HTTP session and the store (after `stop`)."""
+        """Stop the summarizer's worker processes, close the HTTP session and the store (after
+        `stop`)."""
+        await asyncio.to_thread(self.summaries.close)
         await self.session.close()
         self.store.close()
 

@@ -243,7 +243,8 @@ class BotService:
             sort=command.sort,
             limit=command.limit,
         )
-        result = self.search.search(query, now)
+        # Tantivy, the store reads and ranking: tens of milliseconds that must not hold the loop.
+        result = await self.store.run_blocking(self.search.search, query, now)
         described = describe_search(command)
         if not result.hits:
             return Reply(text=result.suggestion or f"No papers matched {described}.", private=True)

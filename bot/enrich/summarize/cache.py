@@ -29,6 +29,7 @@ from bot.core.models import Paper, Summary
 from bot.enrich.summarize.llm import LLMSummarizer, build_client
 from bot.enrich.summarize.offline import PROMPT_VERSION as OFFLINE_PROMPT_VERSION
 from bot.enrich.summarize.offline import OfflineSummarizer
+from bot.enrich.summarize.pool import OfflinePool
 from bot.enrich.taxonomy import topic_names
 from bot.store.db import transaction
 from bot.store.summaries import SummaryKey
@@ -68,9 +69,14 @@ class Summaries:
         clock: Clock,
         failure_cooldown: timedelta = FAILURE_COOLDOWN,
         queue_size: int = QUEUE_SIZE,
+        offline_workers: int = 0,
     ) -> None:
         self.store = store
         self.offline = offline or OfflineSummarizer()
+        # Offline summaries in worker processes (bot.enrich.summarize.pool); 0: in threads.
+        # The processes run the default summarizer, so a summarizer given here (a test's) keeps
+        # the threads.
+        self.pool = OfflinePool(offline_workers if type(self.offline) is OfflineSummarizer else 0)
         self.llm = llm
         self.clock = clock
         self.failure_cooldown = failure_cooldown
@@ -223,19 +229,28 @@ class Summaries:
         return summary
 
     async def _offline_many(self, papers: Sequence[Paper]) -> dict[str, Summary]:
-        """Offline summaries of papers, by paper id: made in a worker thread (pure CPU work,
-        which would otherwise hold the event loop for milliseconds per paper; the summarizer
-        is a pure function, its memo caches thread-safe), then stored in one transaction."""
-        made: list[Summary] = []
-        for start in range(0, len(papers), OFFLINE_CHUNK):
-            # A chunk per thread call: a cancelled caller (the bot stopping) waits for one
-            # chunk's thread to finish, never for a whole background batch.
-            made += await asyncio.to_thread(self._summarize_offline, list(papers[start : start + OFFLINE_CHUNK]))
+        """Offline summaries of papers, by paper id: made in the worker processes when there
+        are some, else in a worker thread (pure CPU work, which would otherwise hold the event
+        loop for milliseconds per paper; the summarizer is a pure function, its memo caches
+        thread-safe), then stored in one transaction."""
+        if self.pool.workers:
+            made = await self.pool.summarize(papers)
+        else:
+            made = []
+            for start in range(0, len(papers), OFFLINE_CHUNK):
+                # A chunk per thread call: a cancelled caller (the bot stopping) waits for one
+                # chunk's thread to finish, never for a whole background batch.
+                made += await asyncio.to_thread(self._summarize_offline, list(papers[start : start + OFFLINE_CHUNK]))
         self._save_many([(paper, OFFLINE_KEY, summary) for paper, summary in zip(papers, made, strict=True)])
         return {paper.id: summary for paper, summary in zip(papers, made, strict=True)}
 
     def _summarize_offline(self, papers: list[Paper]) -> list[Summary]:
         return [self.offline.summarize(paper) for paper in papers]
+
+    def close(self) -> None:
+        """Stop the summarizer's worker processes (Runtime.shutdown); later offline summaries
+        are made in threads."""
+        self.pool.close()
 
     def _save(self, paper: Paper, key: SummaryKey, summary: Summary) -> None:
         """Cache the summary and index its tags and text with the paper (when it is stored)."""
@@ -313,4 +328,7 @@ def build_summaries(
                 client, store.summaries, clock,
                 daily_budget=settings.llm_daily_token_budget, concurrency=settings.llm_concurrency,
             )
-    return Summaries(store, offline=OfflineSummarizer(), llm=llm, clock=clock, queue_size=settings.llm_queue_size)
+    return Summaries(
+        store, offline=OfflineSummarizer(), llm=llm, clock=clock, queue_size=settings.llm_queue_size,
+        offline_workers=settings.summarize_workers,
+    )
