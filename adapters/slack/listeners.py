@@ -159,7 +159,7 @@ RawMessage = dict[str, object]
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-WORK_SLOTS = 4  # requests worked on at once after their ack (see SlackListeners)
+WORK_SLOTS = 16  # requests worked on at once after their ack (see SlackListeners)
 ADMIN_CACHE_SECONDS = 300.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 # Private answers with feedback buttons kept (per process, newest last) so a click can redraw

@@ -128,8 +128,9 @@ class DigestJob:
                     self.failures += 1
                     log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
                 await asyncio.sleep(0)
+            made: dict[str, Summary] = {}  # summaries given during this run, by paper id
             for start in range(0, len(batched), BATCH_CHANNELS):
-                enqueued += await self._handle_batch(batched[start : start + BATCH_CHANNELS], now, pool)
+                enqueued += await self._handle_batch(batched[start : start + BATCH_CHANNELS], now, pool, made)
                 # Between batches the event loop runs whatever waits (acks, commands).
                 await asyncio.sleep(0)
             return enqueued
@@ -183,16 +184,21 @@ class DigestJob:
             return True
         return self.ranker is not None and (judged is None or settings.key in judged)
 
-    async def _handle_batch(self, due: list[tuple[ChannelSettings, Slot]], now: datetime, pool: Pool) -> int:
+    async def _handle_batch(
+        self, due: list[tuple[ChannelSettings, Slot]], now: datetime, pool: Pool, made: dict[str, Summary]
+    ) -> int:
         """Digests for many on-time channels without a channel model: each channel's selection
         in a worker thread (`select_top`), the summaries of all their papers in one call, then
         every reply rendered and written in one transaction (in the worker thread again), so a
         batch costs one commit and the event loop is free meanwhile. What each channel gets is
         `_handle_slot`'s answer, channel for channel; a batch whose transaction fails is written
-        again one channel per transaction, so one bad channel cannot hold back the others."""
+        again one channel per transaction, so one bad channel cannot hold back the others.
+        `made` holds the summaries given to earlier batches of the run (many channels show the
+        same papers): only the others are asked for, and added to it."""
         chosen = await self.store.run_blocking(self._select_batch, due, now, pool)
-        wanted = list({r.paper.id: r.paper for _, _, ranked, _ in chosen for r in ranked}.values())
-        made = await self.summaries.get_many(wanted) if wanted else {}
+        wanted = {r.paper.id: r.paper for _, _, ranked, _ in chosen for r in ranked if r.paper.id not in made}
+        if wanted:
+            made.update(await self.summaries.get_many(list(wanted.values())))
         try:
             return await self.store.run_blocking(self._write_batch, chosen, now, pool, made, True)
         except Exception:
