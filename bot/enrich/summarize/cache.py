@@ -47,6 +47,7 @@ FAILURE_COOLDOWN = timedelta(hours=1)
 BACKGROUND_WINDOW = timedelta(days=14)
 QUEUE_SIZE = 500
 OFFLINE_CHUNK = 10  # papers summarized offline per worker-thread call (about 10-50 ms)
+WRITE_BATCH = 100  # offline summaries stored per transaction while the next ones are made
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -233,16 +234,36 @@ class Summaries:
         are some, else in a worker thread (pure CPU work, which would otherwise hold the event
         loop for milliseconds per paper; the summarizer is a pure function, its memo caches
         thread-safe), then stored in one transaction."""
+        found: dict[str, Summary] = {}
+        writing: asyncio.Future[None] | None = None
+        try:
+            for start in range(0, len(papers), WRITE_BATCH):
+                part = papers[start : start + WRITE_BATCH]
+                made = await self._summarize_part(part)
+                if writing is not None:
+                    await writing
+                # Stored in a worker thread (SQLite works with the GIL released) while the
+                # next part is summarized: the two overlap instead of adding up.
+                rows = [(paper, OFFLINE_KEY, summary) for paper, summary in zip(part, made, strict=True)]
+                writing = asyncio.ensure_future(self.store.run_blocking(self._save_many, rows))
+                found.update((paper.id, summary) for paper, summary in zip(part, made, strict=True))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                # A cancelled caller: the write in flight finishes (one transaction) unwatched.
+                writing.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return found
+
+    async def _summarize_part(self, papers: Sequence[Paper]) -> list[Summary]:
         if self.pool.workers:
-            made = await self.pool.summarize(papers)
-        else:
-            made = []
-            for start in range(0, len(papers), OFFLINE_CHUNK):
-                # A chunk per thread call: a cancelled caller (the bot stopping) waits for one
-                # chunk's thread to finish, never for a whole background batch.
-                made += await asyncio.to_thread(self._summarize_offline, list(papers[start : start + OFFLINE_CHUNK]))
-        self._save_many([(paper, OFFLINE_KEY, summary) for paper, summary in zip(papers, made, strict=True)])
-        return {paper.id: summary for paper, summary in zip(papers, made, strict=True)}
+            return await self.pool.summarize(papers)
+        made: list[Summary] = []
+        for start in range(0, len(papers), OFFLINE_CHUNK):
+            # A chunk per thread call: a cancelled caller (the bot stopping) waits for one
+            # chunk's thread to finish, never for a whole background batch.
+            made += await asyncio.to_thread(self._summarize_offline, list(papers[start : start + OFFLINE_CHUNK]))
+        return made
 
     def _summarize_offline(self, papers: list[Paper]) -> list[Summary]:
         return [self.offline.summarize(paper) for paper in papers]
