@@ -110,7 +110,8 @@ class DigestJob:
         """Handle every due digest slot; returns how many messages were put in the outbox."""
         now = ensure_utc(now)
         async with self._lock:
-            due = self.due_channels(now)
+            # Two indexed reads per channel: thousands of channels are a second of work.
+            due = await self.store.run_blocking(self.due_channels, now)
             if not due:
                 return 0
             # One pool of candidate papers for every channel due now (from the earliest window).
@@ -235,23 +236,30 @@ class DigestJob:
         made: Mapping[str, Summary],
         together: bool,
     ) -> int:
-        """Render and write the batch's digests (call in a worker thread): in one transaction
-        when `together`, else one transaction per channel with each failure logged and counted."""
-        if together:
-            with transaction(self.store.conn):
-                return sum(self._write_slot(settings, slot, ranked, total, now, pool, made)
-                           for settings, slot, ranked, total in chosen)
-        added = 0
+        """Render, then write, the batch's digests (call in a worker thread): rendering first,
+        so the write transaction is short (the event loop's own writes wait for it); in one
+        transaction when `together`, else one per channel with each failure logged and counted."""
+        planned = []
         for settings, slot, ranked, total in chosen:
             try:
+                planned.append((settings, slot, self._render_slot(settings, slot, ranked, total, now, pool, made)))
+            except Exception:
+                self.failures += 1
+                log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+        if together:
+            with transaction(self.store.conn):
+                return sum(self._write_slot(settings, slot, content, now) for settings, slot, content in planned)
+        added = 0
+        for settings, slot, content in planned:
+            try:
                 with transaction(self.store.conn):
-                    added += self._write_slot(settings, slot, ranked, total, now, pool, made)
+                    added += self._write_slot(settings, slot, content, now)
             except Exception:
                 self.failures += 1
                 log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
         return added
 
-    def _write_slot(
+    def _render_slot(
         self,
         settings: ChannelSettings,
         slot: Slot,
@@ -260,21 +268,27 @@ class DigestJob:
         now: datetime,
         pool: Pool,
         made: Mapping[str, Summary],
-    ) -> int:
-        """One on-time slot of the batch, as `_handle_slot` writes it; inside a transaction."""
+    ) -> Digest | Reply | None:
+        """What an on-time slot posts, as `_handle_slot` decides it: the digest, the quiet
+        note (for channels that opted in), or nothing."""
+        if ranked:
+            return compose_digest(self.store, settings, ranked, made, total, now, slot.key, pool, site_url=self.site_url)
+        if settings.quiet_note:
+            return quiet_reply(self.store, settings, slot.key, window_start(settings, now), now, pool.source_states(self.store))
+        return None
+
+    def _write_slot(self, settings: ChannelSettings, slot: Slot, content: Digest | Reply | None, now: datetime) -> int:
+        """One rendered on-time slot of the batch, written as `_handle_slot` writes it; call
+        inside a transaction."""
         key = digest_key(settings.key, slot.key)
         if self.store.channels.run_for(settings.key, slot.key) is not None:
             return 0  # handled meanwhile (another tick or process)
-        if ranked:
-            digest = compose_digest(
-                self.store, settings, ranked, made, total, now, slot.key, pool, site_url=self.site_url
-            )
-            added = self._write(settings, digest, key, OutboxKind.DIGEST, now)
-            self.store.channels.record_run(settings.key, slot.key, "posted", key, len(digest.paper_ids), now)
+        if isinstance(content, Digest):
+            added = self._write(settings, content, key, OutboxKind.DIGEST, now)
+            self.store.channels.record_run(settings.key, slot.key, "posted", key, len(content.paper_ids), now)
             return added
-        if settings.quiet_note:
-            reply = quiet_reply(self.store, settings, slot.key, window_start(settings, now), now, pool.source_states(self.store))
-            added = enqueue(self.store, key, OutboxKind.DIGEST_NOTE, settings.platform, settings.channel_id, reply, now)
+        if content is not None:
+            added = enqueue(self.store, key, OutboxKind.DIGEST_NOTE, settings.platform, settings.channel_id, content, now)
             self.store.channels.record_run(settings.key, slot.key, "quiet", key, 0, now)
             return int(added)
         self.store.channels.record_run(settings.key, slot.key, "empty", None, 0, now)

@@ -48,6 +48,7 @@ BACKGROUND_WINDOW = timedelta(days=14)
 QUEUE_SIZE = 500
 OFFLINE_CHUNK = 10  # papers summarized offline per worker-thread call (about 10-50 ms)
 WRITE_BATCH = 100  # offline summaries stored per transaction while the next ones are made
+CACHED_ON_LOOP = 50  # cached summaries read on the event loop at most (more: in a thread)
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -113,7 +114,7 @@ class Summaries:
         if not unique:
             return {}
         pairs = [(paper.id, paper.version) for paper in unique]
-        found = self.store.summaries.get_many(pairs, self.key)
+        found = await self._cached(pairs, self.key)
         misses = [paper for paper in unique if paper.id not in found]
         if not misses:
             return found
@@ -142,6 +143,14 @@ class Summaries:
             for paper, summary in zip(llm_papers, made, strict=True):
                 found[paper.id] = summary
         return found
+
+    async def _cached(self, pairs: list[tuple[str, int]], key: SummaryKey) -> dict[str, Summary]:
+        """The cached summaries of (paper id, version) pairs; a large read (a digest batch's
+        hundreds of papers, each parsed from JSON) runs in a worker thread, a page's on the loop
+        (a thread hop would cost it more than it saves)."""
+        if len(pairs) > CACHED_ON_LOOP:
+            return await self.store.run_blocking(self.store.summaries.get_many, pairs, key)
+        return self.store.summaries.get_many(pairs, key)
 
     async def _llm_or_offline(self, paper: Paper, offline_cached: dict[str, Summary]) -> Summary:
         # One LLM call per paper version even when a digest and a search ask at the same time.
