@@ -4,7 +4,7 @@
     await runtime.start(adapters)   # adapters connected, background loops running
     await runtime.wait_until_done() # SIGINT/SIGTERM, or an adapter that finished (console EOF)
     await runtime.stop()            # nothing new starts; a send in flight gets its answer; adapters stop
-    await runtime.shutdown()        # session and store closed
+    await runtime.shutdown()        # summarizer processes stopped, session and store closed
 
 Background work is one set of tracked tasks (`spawn`): one fetch loop per source (each on its
 own schedule, so a slow, hanging or rate-limited source delays only itself), the scheduler tick

@@ -8,6 +8,11 @@ and the delivered papers, so each (channel, local date) is handled exactly once.
 long after it was due (paperbot was down) is posted marked "delayed: paperbot was offline" or
 skipped with a one-line note, per the channel's `catch_up`; only the latest missed slot is
 considered. No in-memory timers: a restart simply ticks again and finds the same answer.
+
+A run over thousands of channels keeps the event loop free: the due channels are read, the
+on-time channels' papers chosen, their digests rendered and written in worker threads, a batch
+of BATCH_CHANNELS at a time, each batch in one transaction (each channel still checks
+`digest_runs` inside it, so exactly-once holds), with the loop running between batches.
 """
 
 from __future__ import annotations
