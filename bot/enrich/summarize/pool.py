@@ -13,13 +13,15 @@ returns the `Summary` (`summarize_text`): the same summary a thread of this proc
 Work in flight is bounded (`limit` chunks at once; callers wait for a turn), so a burst of
 searches queues at most a few chunks per process.
 
-Children never outlive the bot: `close()` (Runtime.shutdown, after SIGTERM/SIGINT) shuts the
+Workers run at a lower priority (nice 10) than the bot: on busy cores the event loop's acks
+and answers come before background summarizing. Children never outlive the bot: `close()` (Runtime.shutdown, after SIGTERM/SIGINT) shuts the
 executor down, and every worker runs a watchdog thread that exits the process as soon as its
 parent is gone (a parent killed with SIGKILL cannot close anything)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 # work (a paper is ~2-5 ms of CPU), small enough that a burst shares the processes fairly.
 CHUNK = 10
 PARENT_POLL_SECONDS = 0.5
+WORKER_NICENESS = 10  # background work: the bot's own process (the event loop) runs first
 
 Job = tuple[str, str, tuple[str, ...]]
 
@@ -53,9 +56,12 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _watch_parent(parent: int) -> None:
-    """Worker initializer: exit this process as soon as its parent is gone (its parent id
-    changes when the parent dies, however it died)."""
+def _start_worker(parent: int) -> None:
+    """Worker initializer: run at a lower priority than the bot (acks and answers come first
+    when the cores are busy), and exit as soon as the parent is gone (its parent id changes
+    when the parent dies, however it died)."""
+    with contextlib.suppress(OSError, AttributeError):  # no nice() on some platforms
+        os.nice(WORKER_NICENESS)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -99,7 +105,7 @@ class OfflinePool:
         # forked child can inherit a lock one of them held.
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_watch_parent, initargs=(os.getpid(),),
+            initializer=_start_worker, initargs=(os.getpid(),),
         )
         # One first call per process: the executor starts a process for each call that finds
         # none idle, so every process is started (and its imports done) before real work.
