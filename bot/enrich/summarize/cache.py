@@ -242,7 +242,7 @@ class Summaries:
         """Offline summaries of papers, by paper id: made in the worker processes when there
         are some, else in a worker thread (pure CPU work, which would otherwise hold the event
         loop for milliseconds per paper; the summarizer is a pure function, its memo caches
-        thread-safe), then stored in one transaction."""
+        thread-safe), then stored WRITE_BATCH a transaction in a worker thread."""
         found: dict[str, Summary] = {}
         writing: asyncio.Future[None] | None = None
         try:
