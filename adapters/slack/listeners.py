@@ -159,7 +159,7 @@ RawMessage = dict[str, object]
 log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
-WORK_SLOTS = 16  # requests worked on at once after their ack (see SlackListeners)
+WORK_SLOTS = 4  # requests worked on at once after their ack (see SlackListeners)
 ADMIN_CACHE_SECONDS = 300.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 # Private answers with feedback buttons kept (per process, newest last) so a click can redraw
@@ -451,6 +451,8 @@ class SlackListeners:
         # Work after the ack waits for one of these: a burst of commands is then answered a few
         # at a time, and the event loop is free between those few to ack every other request
         # within Slack's 3 seconds (bolt sends an ack only when its 10 ms poll gets a turn).
+        # The work runs mostly in worker threads now, but those share the GIL with the loop:
+        # more slots (16 was measured) answered a burst sooner and acked it later.
         self._work_slots = asyncio.Semaphore(work_slots)
 
     def attach(self, app: AsyncApp, command: str) -> None:
