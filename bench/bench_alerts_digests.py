@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import random
 import resource
@@ -65,6 +66,15 @@ def vocabulary(max_share: float = 0.05) -> list[str]:
     """Words people subscribe to: corpus words (alphabetic, longer than 3 letters) found in at
     most `max_share` of the corpus documents. Filler that nearly every abstract has ("which",
     "framework", "propose") is not what anyone subscribes to."""
+    seen, documents = _document_counts()
+    return sorted(w for w, n in seen.items() if w.isalpha() and len(w) > 3 and n <= max_share * documents)
+
+
+@functools.lru_cache(maxsize=1)
+def _document_counts() -> tuple[dict[str, int], int]:
+    """How many corpus documents each word is in, and how many documents there are (counted
+    once per process: a pass over the corpus is tens of seconds, and a benchmark asks for
+    several vocabularies)."""
     from bot.core.text import plural_folded_words
 
     docs = corpus_docs()
@@ -72,7 +82,7 @@ def vocabulary(max_share: float = 0.05) -> list[str]:
     for title, abstract in docs:
         for word in set(plural_folded_words(f"{title} {abstract}")):
             seen[word] = seen.get(word, 0) + 1
-    return sorted(w for w, n in seen.items() if w.isalpha() and len(w) > 3 and n <= max_share * len(docs))
+    return seen, len(docs)
 
 
 def make_subscriptions(count: int, seed: int = 3) -> list[Subscription]:

@@ -266,6 +266,7 @@ class Settings(BaseSettings):
     llm_daily_token_budget: WholeNumberOrZero = _setting(200000, "Tokens per UTC day across all LLM calls (0 = no limit); when spent, the offline summary is used.", SUMMARIES)
     summarize_background: Flag = _setting(True, "Summarize new papers in the background (bounded batches).", SUMMARIES)
     summarize_batch: PositiveWholeNumber = _setting(50, "Papers per background summarizing pass.", SUMMARIES)
+    summarize_workers: WholeNumberOrZero = _setting(2, "Worker processes for offline summaries (started on first use; pure-Python work that would otherwise hold the event loop's process); 0 = threads of the bot's own process.", SUMMARIES)
 
     # --- relevance and embeddings ------------------------------------------------------------
     embeddings_base_url: BaseURL = _setting("", "Optional OpenAI-compatible embeddings API base URL (…/v1, POST /embeddings); empty: the offline representation only.", RELEVANCE)

@@ -451,6 +451,8 @@ class SlackListeners:
         # Work after the ack waits for one of these: a burst of commands is then answered a few
         # at a time, and the event loop is free between those few to ack every other request
         # within Slack's 3 seconds (bolt sends an ack only when its 10 ms poll gets a turn).
+        # The work runs mostly in worker threads now, but those share the GIL with the loop:
+        # more slots (16 was measured) answered a burst sooner and acked it later.
         self._work_slots = asyncio.Semaphore(work_slots)
 
     def attach(self, app: AsyncApp, command: str) -> None:

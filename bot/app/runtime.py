@@ -4,7 +4,7 @@
     await runtime.start(adapters)   # adapters connected, background loops running
     await runtime.wait_until_done() # SIGINT/SIGTERM, or an adapter that finished (console EOF)
     await runtime.stop()            # nothing new starts; a send in flight gets its answer; adapters stop
-    await runtime.shutdown()        # session and store closed
+    await runtime.shutdown()        # summarizer processes stopped, session and store closed
 
 Background work is one set of tracked tasks (`spawn`): one fetch loop per source (each on its
 own schedule, so a slow, hanging or rate-limited source delays only itself), the scheduler tick
@@ -78,6 +78,7 @@ log = logging.getLogger(__name__)
 # `paperbot fetch`, may have fetched it meanwhile; an accelerated clock moves faster).
 FETCH_POLL_SECONDS = 5.0
 SUMMARIZE_EVERY_SECONDS = 120.0
+SUMMARIZE_PASSES_IN_A_ROW = 40  # at most this many SUMMARIZE_BATCH passes per wake-up
 ADAPTER_STOP_TIMEOUT = 3.0
 
 
@@ -227,9 +228,18 @@ class Runtime:
         if settings.summarize_background:
 
             async def summarize() -> None:
-                made = await self.summaries.background_pass(self.clock(), settings.summarize_batch)
-                self.metrics.summaries_made.inc(made)
-                self.search.catch_up()  # index the new summary texts and tags now, not in a search
+                # Offline passes in a row while each finds a full batch (a new day's listing),
+                # so papers are summarized as they arrive rather than SUMMARIZE_BATCH per
+                # wake-up; bounded, so one wake-up never runs for long. LLM passes keep their
+                # pace (one batch per wake-up): its calls cost money and rate limits.
+                passes = SUMMARIZE_PASSES_IN_A_ROW if self.summaries.llm is None else 1
+                for _ in range(passes):
+                    made = await self.summaries.background_pass(self.clock(), settings.summarize_batch)
+                    self.metrics.summaries_made.inc(made)
+                    if made < settings.summarize_batch or self.stopping.is_set():
+                        break
+                # Index the new summary texts and tags now, not in a search (in a worker thread).
+                await self.store.run_blocking(self.search.catch_up)
 
             self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer", interruptible=True)
         if self.summaries.llm is not None:
@@ -314,7 +324,9 @@ class Runtime:
             log.warning("an adapter took longer than %.0f s to stop; it was cancelled", ADAPTER_STOP_TIMEOUT)
 
     async def shutdown(self) -> None:
-        """Close the HTTP session and the store (after `stop`)."""
+        """Stop the summarizer's worker processes, close the HTTP session and the store (after
+        `stop`)."""
+        await asyncio.to_thread(self.summaries.close)
         await self.session.close()
         self.store.close()
 

@@ -243,14 +243,17 @@ class BotService:
             sort=command.sort,
             limit=command.limit,
         )
-        result = self.search.search(query, now)
+        # Tantivy, the store reads and ranking: tens of milliseconds that must not hold the loop.
+        result = await self.store.run_blocking(self.search.search, query, now)
         described = describe_search(command)
         if not result.hits:
             return Reply(text=result.suggestion or f"No papers matched {described}.", private=True)
         papers = [hit.paper for hit in result.hits]
         summaries = await self.summaries.get_many(papers)
         items = make_items(papers, summaries, now, {hit.paper.id: hit.why for hit in result.hits})
-        record_shown(self.store, who, [p.id for p in papers], "search", now)
+        # A write: in a worker thread, so the loop never waits on SQLite's lock held by one
+        # (a digest batch, summaries being stored).
+        await self.store.run_blocking(record_shown, self.store, who, [p.id for p in papers], "search", now)
         shown = len(items)
         total = f"{result.total:,}" if result.total > shown else str(shown)
         if not result.total_exact and result.total > shown:

@@ -45,7 +45,9 @@ def search_cli(settings: Settings, args: Any, out: TextIO) -> int:
             engine = SearchEngine.for_data_dir(store, settings.data_dir, auto_build=False)
             engine.meaning = Ranker(store, clock).search_meaning
             result = engine.search(query, clock())
-            summaries = await build_summaries(settings, store, session, clock).get_many([h.paper for h in result.hits])
+            # One page of summaries: worker processes would cost more to start than they save.
+            one_shot = settings.model_copy(update={"summarize_workers": 0})
+            summaries = await build_summaries(one_shot, store, session, clock).get_many([h.paper for h in result.hits])
             for hit in result.hits:
                 summary = summaries.get(hit.paper.id)
                 if args.json:

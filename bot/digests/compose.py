@@ -144,14 +144,22 @@ def web_links(settings: ChannelSettings, local_date: str, total: int, site_url: 
     return line
 
 
-def quiet_reply(store: Store, settings: ChannelSettings, local_date: str, since: datetime, now: datetime) -> Reply:
-    """The one-line note of a day with nothing new (for channels that opted in)."""
+def quiet_reply(
+    store: Store,
+    settings: ChannelSettings,
+    local_date: str,
+    since: datetime,
+    now: datetime,
+    states: Sequence[SourceState] | None = None,
+) -> Reply:
+    """The one-line note of a day with nothing new (for channels that opted in); `states`: the
+    sources' states when the caller has read them already."""
     reason = ""
     arxiv_only = settings.sources and set(settings.sources) <= {SourceKind.ARXIV}
     if (arxiv_only or not settings.sources) and not arxiv_announcements_between(since, now):
         reason = " (arXiv did not announce new papers: weekend or arXiv holiday)"
     text = f"No new papers for this channel on {_day_label(local_date)}{reason}."
-    failing = failing_sources_note(store, settings)
+    failing = failing_sources_note(store, settings, states)
     return Reply(text=text, footer=failing, private=False, digest_settings=True)
 
 
@@ -210,10 +218,30 @@ async def build_digest(
         if not ranked:
             return None
     made = await summaries.get_many([r.paper for r in ranked])
+    return compose_digest(
+        store, settings, ranked, made, total, now, local_date, pool, delayed_note=delayed_note, site_url=site_url
+    )
+
+
+def compose_digest(
+    store: Store,
+    settings: ChannelSettings,
+    ranked: Sequence[Ranked],
+    summaries: Mapping[str, Any],
+    total: int,
+    now: datetime,
+    local_date: str,
+    pool: Pool,
+    *,
+    delayed_note: str = "",
+    site_url: str = "",
+) -> Digest:
+    """The digest of papers already chosen and summarized (`summaries` by paper id may hold
+    more papers than these): its reply, with the failing sources' note read once per pool."""
     reply = digest_reply(
         settings,
         ranked,
-        made,
+        summaries,
         total,
         local_date,
         now,

@@ -8,6 +8,11 @@ and the delivered papers, so each (channel, local date) is handled exactly once.
 long after it was due (paperbot was down) is posted marked "delayed: paperbot was offline" or
 skipped with a one-line note, per the channel's `catch_up`; only the latest missed slot is
 considered. No in-memory timers: a restart simply ticks again and finds the same answer.
+
+A run over thousands of channels keeps the event loop free: the due channels are read, the
+on-time channels' papers chosen, their digests rendered and written in worker threads, a batch
+of BATCH_CHANNELS at a time, each batch in one transaction (each channel still checks
+`digest_runs` inside it, so exactly-once holds), with the loop running between batches.
 """
 
 from __future__ import annotations
@@ -16,15 +21,16 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import partial
 
 import bot.chat.grammar as cmd
 from bot.core.clock import ensure_utc
 from bot.core.errors import ConfigError
 from bot.core.localtime import zone
-from bot.core.models import CatchUp, ChannelSettings, Digest, Reply
+from bot.core.models import CatchUp, ChannelSettings, Digest, Reply, Summary
 from bot.core.outbox import OutboxKind, digest_key, digest_now_key
 from bot.delivery.outbox import enqueue
-from bot.digests.compose import build_digest, quiet_reply
+from bot.digests.compose import build_digest, compose_digest, quiet_reply
 from bot.digests.schedule import (
     Slot,
     describe_local,
@@ -34,7 +40,7 @@ from bot.digests.schedule import (
     missed_slots,
     next_slot,
 )
-from bot.digests.selection import Pool, load_pool_off_loop, window_start
+from bot.digests.selection import Pool, Ranked, load_pool_off_loop, select_top, window_start
 from bot.ports import SummaryProvider
 from bot.rank.ranking import Ranker
 from bot.settings import Settings
@@ -43,6 +49,11 @@ from bot.store.db import transaction
 from bot.store.feedback import channel_scope
 
 log = logging.getLogger(__name__)
+
+# On-time channels handled together: one worker-thread call to choose, one summaries call, one
+# transaction. Large enough that a commit is a small share of the work, small enough that the
+# loop is never without a turn for long and a failed batch is cheap to write again singly.
+BATCH_CHANNELS = 100
 
 
 def record_digest(store: Store, digest: Digest, versions: Mapping[str, int]) -> None:
@@ -104,7 +115,8 @@ class DigestJob:
         """Handle every due digest slot; returns how many messages were put in the outbox."""
         now = ensure_utc(now)
         async with self._lock:
-            due = self.due_channels(now)
+            # Two indexed reads per channel: thousands of channels are a second of work.
+            due = await self.store.run_blocking(self.due_channels, now)
             if not due:
                 return 0
             # One pool of candidate papers for every channel due now (from the earliest window).
@@ -112,14 +124,20 @@ class DigestJob:
             pool = await load_pool_off_loop(self.store, since, now)
             judged = self.store.feedback.channels_with_feedback() if self.ranker is not None else None
             enqueued = 0
-            for settings, slot in due:
+            # Most channels take the batched path; a late slot or a channel whose model re-ranks
+            # its digest (async, and rare) is handled on its own.
+            batched = [(c, s) for c, s in due if not self._needs_own_handling(c, s, now, judged)]
+            for settings, slot in (entry for entry in due if entry not in batched):
                 try:
                     enqueued += await self._handle_slot(settings, slot, now, pool, judged)
                 except Exception:
                     self.failures += 1
                     log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
-                # One channel's digest is a few milliseconds of work; let commands and acks
-                # waiting on the event loop in between, so a run over thousands never blocks it.
+                await asyncio.sleep(0)
+            made: dict[str, Summary] = {}  # summaries given during this run, by paper id
+            for start in range(0, len(batched), BATCH_CHANNELS):
+                enqueued += await self._handle_batch(batched[start : start + BATCH_CHANNELS], now, pool, made)
+                # Between batches the event loop runs whatever waits (acks, commands).
                 await asyncio.sleep(0)
             return enqueued
 
@@ -160,6 +178,126 @@ class DigestJob:
     def local_date(settings: ChannelSettings, now: datetime) -> str:
         """The channel's local date at `now` (YYYY-MM-DD)."""
         return ensure_utc(now).astimezone(zone(settings.timezone)).date().isoformat()
+
+    # --- handling many slots at once ------------------------------------------------------
+
+    def _needs_own_handling(
+        self, settings: ChannelSettings, slot: Slot, now: datetime, judged: set[str] | None
+    ) -> bool:
+        """Whether a slot is late (a skip or a delayed note) or the channel's model may re-rank
+        its digest: those go through `_handle_slot`, one at a time."""
+        if is_late(slot, now, self.grace):
+            return True
+        return self.ranker is not None and (judged is None or settings.key in judged)
+
+    async def _handle_batch(
+        self, due: list[tuple[ChannelSettings, Slot]], now: datetime, pool: Pool, made: dict[str, Summary]
+    ) -> int:
+        """Digests for many on-time channels without a channel model: each channel's selection
+        in a worker thread (`select_top`), the summaries of all their papers in one call, then
+        every reply rendered and written in one transaction (in the worker thread again), so a
+        batch costs one commit and the event loop is free meanwhile. What each channel gets is
+        `_handle_slot`'s answer, channel for channel; a batch whose transaction fails is written
+        again one channel per transaction, so one bad channel cannot hold back the others.
+        `made` holds the summaries given to earlier batches of the run (many channels show the
+        same papers): only the others are asked for, and added to it."""
+        chosen = await self.store.run_blocking(self._select_batch, due, now, pool)
+        wanted = {r.paper.id: r.paper for _, _, ranked, _ in chosen for r in ranked if r.paper.id not in made}
+        if wanted:
+            made.update(await self.summaries.get_many(list(wanted.values())))
+        try:
+            return await self.store.run_blocking(self._write_batch, chosen, now, pool, made, True)
+        except Exception:
+            log.exception("writing a batch of %d digests failed; writing them one by one", len(chosen))
+            return await self.store.run_blocking(self._write_batch, chosen, now, pool, made, False)
+
+    def _select_batch(
+        self, due: list[tuple[ChannelSettings, Slot]], now: datetime, pool: Pool
+    ) -> list[tuple[ChannelSettings, Slot, list[Ranked], int]]:
+        """Each channel's chosen papers and its window's candidate count (call in a worker
+        thread); a channel whose selection fails is logged, counted and left for the next tick."""
+        chosen = []
+        for settings, slot in due:
+            try:
+                since = window_start(settings, now)
+                total = pool.candidate_count(since)
+                ranked = (
+                    select_top(settings, pool, since, partial(self.store.outbox.delivered_versions, settings.key))
+                    if total
+                    else []
+                )
+            except Exception:
+                self.failures += 1
+                log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+                continue
+            chosen.append((settings, slot, ranked, total))
+        return chosen
+
+    def _write_batch(
+        self,
+        chosen: list[tuple[ChannelSettings, Slot, list[Ranked], int]],
+        now: datetime,
+        pool: Pool,
+        made: Mapping[str, Summary],
+        together: bool,
+    ) -> int:
+        """Render, then write, the batch's digests (call in a worker thread): rendering first,
+        so the write transaction is short (the event loop's own writes wait for it); in one
+        transaction when `together`, else one per channel with each failure logged and counted."""
+        planned = []
+        for settings, slot, ranked, total in chosen:
+            try:
+                planned.append((settings, slot, self._render_slot(settings, slot, ranked, total, now, pool, made)))
+            except Exception:
+                self.failures += 1
+                log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+        if together:
+            with transaction(self.store.conn):
+                return sum(self._write_slot(settings, slot, content, now) for settings, slot, content in planned)
+        added = 0
+        for settings, slot, content in planned:
+            try:
+                with transaction(self.store.conn):
+                    added += self._write_slot(settings, slot, content, now)
+            except Exception:
+                self.failures += 1
+                log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+        return added
+
+    def _render_slot(
+        self,
+        settings: ChannelSettings,
+        slot: Slot,
+        ranked: list[Ranked],
+        total: int,
+        now: datetime,
+        pool: Pool,
+        made: Mapping[str, Summary],
+    ) -> Digest | Reply | None:
+        """What an on-time slot posts, as `_handle_slot` decides it: the digest, the quiet
+        note (for channels that opted in), or nothing."""
+        if ranked:
+            return compose_digest(self.store, settings, ranked, made, total, now, slot.key, pool, site_url=self.site_url)
+        if settings.quiet_note:
+            return quiet_reply(self.store, settings, slot.key, window_start(settings, now), now, pool.source_states(self.store))
+        return None
+
+    def _write_slot(self, settings: ChannelSettings, slot: Slot, content: Digest | Reply | None, now: datetime) -> int:
+        """One rendered on-time slot of the batch, written as `_handle_slot` writes it; call
+        inside a transaction."""
+        key = digest_key(settings.key, slot.key)
+        if self.store.channels.run_for(settings.key, slot.key) is not None:
+            return 0  # handled meanwhile (another tick or process)
+        if isinstance(content, Digest):
+            added = self._write(settings, content, key, OutboxKind.DIGEST, now)
+            self.store.channels.record_run(settings.key, slot.key, "posted", key, len(content.paper_ids), now)
+            return added
+        if content is not None:
+            added = enqueue(self.store, key, OutboxKind.DIGEST_NOTE, settings.platform, settings.channel_id, content, now)
+            self.store.channels.record_run(settings.key, slot.key, "quiet", key, 0, now)
+            return int(added)
+        self.store.channels.record_run(settings.key, slot.key, "empty", None, 0, now)
+        return 0
 
     # --- handling one slot -----------------------------------------------------------------
 

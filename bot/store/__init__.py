@@ -3,7 +3,9 @@
 `Store` opens the database (migrating it) and exposes one repository object per area:
 `papers`, `fulltext` (the search index's reads), `summaries`, `sources` (fetch state and HTTP
 validators), those the delivery side adds, and the relevance side's `feedback` and `vectors`.
-SQLite calls are fast enough to make from the event loop; long jobs batch.
+Short SQLite calls are made from the event loop; long work (ingests, searches, digest
+batches) runs in worker threads through `run_blocking`, each thread with a connection of its
+own (bot.store.db.ThreadConnections).
 
 `PAPERBOT_DB=postgresql://...` opens the same repositories over PostgreSQL (bot/store/backend.py
 says how one interface serves both); SQLite, a file, stays the default.
@@ -19,7 +21,7 @@ from typing import Any, TypeVar
 from bot.core.errors import StoreError
 from bot.store.backend import Connection, PgConnection, is_postgres
 from bot.store.channels import ChannelStore
-from bot.store.db import DatabaseURL, connect, parse_database_url
+from bot.store.db import DatabaseURL, ThreadConnections, connect, parse_database_url
 from bot.store.emails import EmailConfirmationStore
 from bot.store.feedback import FeedbackStore
 from bot.store.fulltext import FullTextIndex
@@ -104,12 +106,19 @@ class Store:
         except (sqlite3.Error, StoreError):  # a PostgreSQL error arrives as a StoreError
             return False
 
+    @property
+    def threads_ok(self) -> bool:
+        """Whether worker threads may use this store: each gets a connection (and so a
+        transaction) of its own. True for PostgreSQL (a pooled connection per thread) and a
+        SQLite file (bot.store.db.ThreadConnections); False in memory, where every thread would
+        share the one connection and its transaction."""
+        return isinstance(self.conn, (PgConnection, ThreadConnections))
+
     async def run_blocking(self, work: Callable[..., T], /, *args: Any) -> T:
-        """Run `work(*args)` (store calls that take long, such as ingesting a large batch) off
-        the event loop when the backend allows it: PostgreSQL gives the worker thread a pooled
-        connection and a transaction of its own. SQLite's one connection is the process's, so
-        there `work` runs inline, as every other store call does."""
-        if isinstance(self.conn, PgConnection):
+        """Run `work(*args)` (store calls that take long, such as ingesting a large batch, a
+        search, a batch of digests) in a worker thread when `threads_ok`, so the event loop
+        is not held; in memory `work` runs inline, as every other store call does."""
+        if self.threads_ok:
             return await asyncio.to_thread(work, *args)
         return work(*args)
 

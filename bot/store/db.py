@@ -19,6 +19,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -122,6 +123,94 @@ def _read_only(location: str, reason: str) -> StoreReadOnly:
     )
 
 
+def _open_sqlite(path: str) -> StoreConnection:
+    """One SQLite connection to `path` with paperbot's pragmas (WAL, NORMAL sync, foreign keys,
+    a 30 s busy timeout); no migration."""
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves so batches are one transaction.
+    conn = sqlite3.connect(
+        str(Path(path).expanduser()) if path != ":memory:" else ":memory:",
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=30,
+        factory=StoreConnection,
+    )
+    assert isinstance(conn, StoreConnection)
+    conn.location = path
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class ThreadConnections:
+    """A SQLite file store's connection as every thread sees it: the thread that opened the
+    store uses the first connection (the one migrated), each other thread gets one of its own,
+    opened on first use and closed with the store.
+
+    So work moved off the event loop (searches, digest batches) can read and write in a worker
+    thread: `transaction` asks `in_transaction` of the calling thread's connection, so two
+    threads never join each other's transaction, and SQLite's file lock (with its busy timeout)
+    orders their writes, as it does between processes."""
+
+    dialect = "sqlite"
+
+    def __init__(self, first: StoreConnection) -> None:
+        self.location = first.location
+        self._owner = threading.get_ident()
+        self._first = first
+        self._local = threading.local()
+        self._others: list[StoreConnection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def current(self) -> StoreConnection:
+        """The calling thread's connection (opened now on its first use)."""
+        if threading.get_ident() == self._owner:
+            return self._first
+        conn: StoreConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._lock:
+                if self._closed:
+                    raise StoreError(f"the database {self.location} is closed")
+                conn = _open_sqlite(self.location)
+                self._others.append(conn)
+            self._local.conn = conn
+        return conn
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        """`execute` on the calling thread's connection."""
+        return self.current().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
+        """`executemany` on the calling thread's connection."""
+        return self.current().executemany(sql, parameters)
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the calling thread's connection is inside a transaction."""
+        return self.current().in_transaction
+
+    @property
+    def row_factory(self) -> Any:
+        """The row factory (sqlite3.Row on every connection)."""
+        return self._first.row_factory
+
+    def close(self) -> None:
+        """Close every thread's connection (the first last: it checkpoints the WAL)."""
+        with self._lock:
+            self._closed = True
+            others, self._others = self._others, []
+        for conn in others:
+            conn.close()
+        self._first.close()
+
+
 def connect(url: DatabaseURL, *, writable: bool = True) -> Connection:
     """Open the database (SQLite: switched to WAL; PostgreSQL: a connection pool) and apply
     pending migrations.
@@ -138,24 +227,10 @@ def connect(url: DatabaseURL, *, writable: bool = True) -> Connection:
         except OSError as exc:
             raise StoreError(f"cannot create the database directory for {url.path}: {exc}") from exc
     try:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves so batches are one transaction.
-        conn = sqlite3.connect(
-            str(Path(url.path).expanduser()) if url.path != ":memory:" else ":memory:",
-            isolation_level=None,
-            check_same_thread=False,
-            timeout=30,
-            factory=StoreConnection,
-        )
+        conn = _open_sqlite(url.path)
     except sqlite3.Error as exc:
         raise _cannot_open(url.path, exc) from exc
-    assert isinstance(conn, StoreConnection)
-    conn.location = url.path
     try:
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
         migrate(conn)
         if writable:
             _check_writable(conn)
@@ -165,7 +240,8 @@ def connect(url: DatabaseURL, *, writable: bool = True) -> Connection:
     except sqlite3.Error as exc:
         conn.close()
         raise _cannot_open(url.path, exc) from exc
-    return conn
+    # In memory there is one database per connection: every thread shares the one.
+    return conn if url.path == ":memory:" else ThreadConnections(conn)
 
 
 def _connect_postgres(url: str, *, writable: bool) -> PgConnection:

@@ -29,6 +29,7 @@ from bot.core.models import Paper, Summary
 from bot.enrich.summarize.llm import LLMSummarizer, build_client
 from bot.enrich.summarize.offline import PROMPT_VERSION as OFFLINE_PROMPT_VERSION
 from bot.enrich.summarize.offline import OfflineSummarizer
+from bot.enrich.summarize.pool import OfflinePool
 from bot.enrich.taxonomy import topic_names
 from bot.store.db import transaction
 from bot.store.summaries import SummaryKey
@@ -46,6 +47,8 @@ FAILURE_COOLDOWN = timedelta(hours=1)
 BACKGROUND_WINDOW = timedelta(days=14)
 QUEUE_SIZE = 500
 OFFLINE_CHUNK = 10  # papers summarized offline per worker-thread call (about 10-50 ms)
+WRITE_BATCH = 100  # offline summaries stored per transaction while the next ones are made
+CACHED_ON_LOOP = 50  # cached summaries read on the event loop at most (more: in a thread)
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -68,9 +71,14 @@ class Summaries:
         clock: Clock,
         failure_cooldown: timedelta = FAILURE_COOLDOWN,
         queue_size: int = QUEUE_SIZE,
+        offline_workers: int = 0,
     ) -> None:
         self.store = store
         self.offline = offline or OfflineSummarizer()
+        # Offline summaries in worker processes (bot.enrich.summarize.pool); 0: in threads.
+        # The processes run the default summarizer, so a summarizer given here (a test's) keeps
+        # the threads.
+        self.pool = OfflinePool(offline_workers if type(self.offline) is OfflineSummarizer else 0)
         self.llm = llm
         self.clock = clock
         self.failure_cooldown = failure_cooldown
@@ -106,7 +114,7 @@ class Summaries:
         if not unique:
             return {}
         pairs = [(paper.id, paper.version) for paper in unique]
-        found = self.store.summaries.get_many(pairs, self.key)
+        found = await self._cached(pairs, self.key)
         misses = [paper for paper in unique if paper.id not in found]
         if not misses:
             return found
@@ -135,6 +143,14 @@ class Summaries:
             for paper, summary in zip(llm_papers, made, strict=True):
                 found[paper.id] = summary
         return found
+
+    async def _cached(self, pairs: list[tuple[str, int]], key: SummaryKey) -> dict[str, Summary]:
+        """The cached summaries of (paper id, version) pairs; a large read (a digest batch's
+        hundreds of papers, each parsed from JSON) runs in a worker thread, a page's on the loop
+        (a thread hop would cost it more than it saves)."""
+        if len(pairs) > CACHED_ON_LOOP:
+            return await self.store.run_blocking(self.store.summaries.get_many, pairs, key)
+        return self.store.summaries.get_many(pairs, key)
 
     async def _llm_or_offline(self, paper: Paper, offline_cached: dict[str, Summary]) -> Summary:
         # One LLM call per paper version even when a digest and a search ask at the same time.
@@ -223,19 +239,48 @@ class Summaries:
         return summary
 
     async def _offline_many(self, papers: Sequence[Paper]) -> dict[str, Summary]:
-        """Offline summaries of papers, by paper id: made in a worker thread (pure CPU work,
-        which would otherwise hold the event loop for milliseconds per paper; the summarizer
-        is a pure function, its memo caches thread-safe), then stored in one transaction."""
+        """Offline summaries of papers, by paper id: made in the worker processes when there
+        are some, else in a worker thread (pure CPU work, which would otherwise hold the event
+        loop for milliseconds per paper; the summarizer is a pure function, its memo caches
+        thread-safe), then stored WRITE_BATCH a transaction in a worker thread."""
+        found: dict[str, Summary] = {}
+        writing: asyncio.Future[None] | None = None
+        try:
+            for start in range(0, len(papers), WRITE_BATCH):
+                part = papers[start : start + WRITE_BATCH]
+                made = await self._summarize_part(part)
+                if writing is not None:
+                    await writing
+                # Stored in a worker thread (SQLite works with the GIL released) while the
+                # next part is summarized: the two overlap instead of adding up.
+                rows = [(paper, OFFLINE_KEY, summary) for paper, summary in zip(part, made, strict=True)]
+                writing = asyncio.ensure_future(self.store.run_blocking(self._save_many, rows))
+                found.update((paper.id, summary) for paper, summary in zip(part, made, strict=True))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                # A cancelled caller: the write in flight finishes (one transaction) unwatched.
+                writing.add_done_callback(lambda done: done.cancelled() or done.exception())
+        return found
+
+    async def _summarize_part(self, papers: Sequence[Paper]) -> list[Summary]:
+        if self.pool.workers:
+            return await self.pool.summarize(papers)
         made: list[Summary] = []
         for start in range(0, len(papers), OFFLINE_CHUNK):
             # A chunk per thread call: a cancelled caller (the bot stopping) waits for one
             # chunk's thread to finish, never for a whole background batch.
             made += await asyncio.to_thread(self._summarize_offline, list(papers[start : start + OFFLINE_CHUNK]))
-        self._save_many([(paper, OFFLINE_KEY, summary) for paper, summary in zip(papers, made, strict=True)])
-        return {paper.id: summary for paper, summary in zip(papers, made, strict=True)}
+        return made
 
     def _summarize_offline(self, papers: list[Paper]) -> list[Summary]:
         return [self.offline.summarize(paper) for paper in papers]
+
+    def close(self) -> None:
+        """Stop the summarizer's worker processes (Runtime.shutdown); later offline summaries
+        are made in threads."""
+        self.pool.close()
 
     def _save(self, paper: Paper, key: SummaryKey, summary: Summary) -> None:
         """Cache the summary and index its tags and text with the paper (when it is stored)."""
@@ -313,4 +358,7 @@ def build_summaries(
                 client, store.summaries, clock,
                 daily_budget=settings.llm_daily_token_budget, concurrency=settings.llm_concurrency,
             )
-    return Summaries(store, offline=OfflineSummarizer(), llm=llm, clock=clock, queue_size=settings.llm_queue_size)
+    return Summaries(
+        store, offline=OfflineSummarizer(), llm=llm, clock=clock, queue_size=settings.llm_queue_size,
+        offline_workers=settings.summarize_workers,
+    )

@@ -1,0 +1,178 @@
+"""Offline summaries made in worker processes, so that summarizing a batch runs on every core
+and never holds this process's GIL (the offline summarizer is pure Python: in a thread it would
+slow the event loop down as much as running it there).
+
+`OfflinePool(workers)` is started lazily: the first `summarize` call starts the processes in the
+background and is answered in a worker thread, as is every call until the processes have
+answered once (a process imports paperbot's summarizer first: about a second of CPU). A pool
+of 0 workers, or one whose processes died (`BrokenProcessPool`), answers in threads too; a
+broken pool is started again on a later call.
+
+The summarizer is deterministic and pure, so a worker gets (title, abstract, categories) and
+returns the `Summary` (`summarize_text`): the same summary a thread of this process makes.
+Work in flight is bounded (`limit` chunks at once; callers wait for a turn), so a burst of
+searches queues at most a few chunks per process.
+
+Workers run at a lower priority (nice 10) than the bot: on busy cores the event loop's acks
+and answers come before background summarizing. Children never outlive the bot: `close()` (Runtime.shutdown, after SIGTERM/SIGINT) shuts the
+executor down, and every worker runs a watchdog thread that exits the process as soon as its
+parent is gone (a parent killed with SIGKILL cannot close anything)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from bot.core.models import Paper, Summary
+from bot.enrich.summarize.offline import summarize_text
+
+log = logging.getLogger(__name__)
+
+# Papers per process call: large enough that pickling and the pipe are a small share of the
+# work (a paper is ~2-5 ms of CPU), small enough that a burst shares the processes fairly.
+CHUNK = 10
+PARENT_POLL_SECONDS = 0.5
+WORKER_NICENESS = 10  # background work: the bot's own process (the event loop) runs first
+
+Job = tuple[str, str, tuple[str, ...]]
+
+
+def summarize_jobs(jobs: Sequence[Job]) -> list[Summary]:
+    """A worker's call: the offline summaries of (title, abstract, categories) jobs."""
+    return [summarize_text(title, abstract, categories) for title, abstract, categories in jobs]
+
+
+def _ready() -> int:
+    """A worker's first call: proves the process has started and imported the summarizer."""
+    return os.getpid()
+
+
+def _start_worker(parent: int) -> None:
+    """Worker initializer: run at a lower priority than the bot (acks and answers come first
+    when the cores are busy), and exit as soon as the parent is gone (its parent id changes
+    when the parent dies, however it died)."""
+    with contextlib.suppress(OSError, AttributeError):  # no nice() on some platforms
+        os.nice(WORKER_NICENESS)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def job_of(paper: Paper) -> Job:
+    """What a worker needs of a paper (what `OfflineSummarizer.summarize` reads)."""
+    return (paper.title, paper.abstract, tuple(paper.categories))
+
+
+class OfflinePool:
+    """Offline summaries in `workers` processes (see the module)."""
+
+    def __init__(self, workers: int, *, limit: int | None = None) -> None:
+        self.workers = max(0, workers)
+        self._executor: ProcessPoolExecutor | None = None
+        self._ready: list[Future[int]] = []
+        self._closed = False
+        # Chunks submitted at once: two per process keeps each busy while the next is pickled.
+        self.limit = limit or max(1, 2 * self.workers)
+        # One semaphore per event loop (asyncio's belong to one loop; a one-shot command or a
+        # benchmark may run several loops in turn over the same pool).
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def ready(self) -> bool:
+        """Whether the processes are up (their first call answered)."""
+        return bool(self._ready) and all(f.done() and f.exception() is None for f in self._ready)
+
+    def start(self) -> None:
+        """Start the processes (at once; they get ready in the background). Idempotent."""
+        if self.workers == 0 or self._closed or self._executor is not None:
+            return
+        # spawn, not fork: the bot has threads (SQLite, tantivy, the loop's executor), and a
+        # forked child can inherit a lock one of them held.
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker, initargs=(os.getpid(),),
+        )
+        # One first call per process: the executor starts a process for each call that finds
+        # none idle, so every process is started (and its imports done) before real work.
+        self._ready = [self._executor.submit(_ready) for _ in range(self.workers)]
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Start the processes and wait until they answer (benchmarks, tests); False when they
+        did not within `timeout` seconds or there are none."""
+        self.start()
+        if not self._ready:
+            return False
+        try:
+            for started in list(self._ready):
+                started.result(timeout=timeout)
+        except Exception:
+            return False
+        return True
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (tests check that none is left behind)."""
+        if self._executor is None:
+            return []
+        return [p.pid for p in list(getattr(self._executor, "_processes", {}).values()) if p.pid is not None]
+
+    async def summarize(self, papers: Sequence[Paper]) -> list[Summary]:
+        """The papers' offline summaries, in order: in the processes when they are up, else in
+        one worker thread per chunk (see the module)."""
+        jobs = [job_of(paper) for paper in papers]
+        if not jobs:
+            return []
+        self.start()
+        chunks = [jobs[start : start + CHUNK] for start in range(0, len(jobs), CHUNK)]
+        if not self.ready:
+            made: list[Summary] = []
+            for chunk in chunks:
+                made += await asyncio.to_thread(summarize_jobs, chunk)
+            return made
+        parts = await asyncio.gather(*(self._in_process(chunk) for chunk in chunks))
+        return [summary for part in parts for summary in part]
+
+    async def _in_process(self, chunk: list[Job]) -> list[Summary]:
+        executor = self._executor
+        if executor is None or self._closed:
+            return await asyncio.to_thread(summarize_jobs, chunk)
+        loop = asyncio.get_running_loop()
+        turns = self._turns.get(loop)
+        if turns is None:
+            turns = self._turns[loop] = asyncio.Semaphore(self.limit)
+        async with turns:  # a full pool holds the caller, not the event loop
+            try:
+                return await asyncio.wrap_future(executor.submit(summarize_jobs, chunk))
+            except BrokenProcessPool:
+                log.warning("the summarizer's worker processes died; summarizing in a thread and starting them again")
+                self._discard(executor)
+            except RuntimeError:  # submitted while close() was shutting the executor down
+                pass
+        return await asyncio.to_thread(summarize_jobs, chunk)
+
+    def _discard(self, executor: ProcessPoolExecutor) -> None:
+        if self._executor is executor:
+            self._executor, self._ready = None, []
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the processes and wait for them to exit (a chunk in progress is finished: tens
+        of milliseconds); later calls summarize in threads."""
+        self._closed = True
+        executor, self._executor, self._ready = self._executor, None, []
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,151 @@
+"""Offline summaries in worker processes: the same summaries as in this process, threads until
+the processes are up, and no process left behind after close() or after the parent is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.core.clock import FakeClock
+from bot.enrich.summarize import OFFLINE_KEY, Summaries
+from bot.enrich.summarize.offline import OfflineSummarizer
+from bot.enrich.summarize.pool import OfflinePool
+from bot.store import Store
+from tests.support.factories import make_paper
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[3]
+ABSTRACTS = [
+    "Large language models are expensive to serve. We propose a sparse routing scheme that activates "
+    "two experts per token. It reduces inference cost by 40% while matching the dense baseline.",
+    "We study diffusion models for image synthesis. Our sampler needs ten steps instead of a thousand. "
+    "Experiments on ImageNet show no loss in sample quality.",
+    "Reinforcement learning agents forget old tasks. We add a replay buffer of compressed states, which "
+    "keeps performance on earlier tasks within 2% of training alone.",
+]
+
+
+def _papers(count: int) -> list:  # type: ignore[type-arg]
+    return [
+        make_paper(n, title=f"A study of method number {n}", abstract=ABSTRACTS[n % len(ABSTRACTS)])
+        for n in range(1, count + 1)
+    ]
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie left for a parent that does not reap counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _wait_gone(pids: list[int], seconds: float = 60.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    return [pid for pid in pids if _alive(pid)]
+
+
+def test_processes_make_the_summaries_this_process_makes() -> None:
+    papers = _papers(25)
+    pool = OfflinePool(2)
+    try:
+        assert pool.wait_ready(120)
+        assert pool.ready and len(pool.pids()) == 2
+        made = asyncio.run(pool.summarize(papers))
+    finally:
+        pool.close()
+    offline = OfflineSummarizer()
+    assert made == [offline.summarize(paper) for paper in papers]
+
+
+def test_until_the_processes_are_up_threads_answer() -> None:
+    papers = _papers(3)
+    pool = OfflinePool(1)
+    try:
+        made = asyncio.run(pool.summarize(papers))  # starts the process, answers without it
+        assert made == [OfflineSummarizer().summarize(paper) for paper in papers]
+    finally:
+        pool.close()
+    assert asyncio.run(pool.summarize(papers)) == made  # closed: threads again
+
+
+def test_a_pool_of_no_workers_starts_no_process() -> None:
+    pool = OfflinePool(0)
+    assert asyncio.run(pool.summarize(_papers(2))) == [OfflineSummarizer().summarize(p) for p in _papers(2)]
+    assert pool.pids() == [] and not pool.wait_ready(1)
+
+
+def test_close_stops_every_process() -> None:
+    pool = OfflinePool(2)
+    assert pool.wait_ready(120)
+    pids = pool.pids()
+    assert pids and all(_alive(pid) for pid in pids)
+    if hasattr(os, "getpriority"):  # background work: below the bot's own priority
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert all(os.getpriority(os.PRIO_PROCESS, pid) > mine for pid in pids) or mine >= 19
+    pool.close()
+    assert _wait_gone(pids, 5) == []
+    assert pool.pids() == []
+
+
+def test_summaries_with_workers_store_what_threads_store(tmp_path: Path) -> None:
+    papers = _papers(12)
+    stored = []
+    for workers in (0, 2):
+        store = Store.open(str(tmp_path / f"w{workers}.db"))
+        summaries = Summaries(store, clock=FakeClock(NOW), offline_workers=workers)
+        try:
+            if workers:
+                assert summaries.pool.wait_ready(120)
+            made = asyncio.run(summaries.get_many(papers))
+            again = store.summaries.get_many([(p.id, p.version) for p in papers], OFFLINE_KEY)
+            assert again == made
+            stored.append(made)
+        finally:
+            summaries.close()
+            store.close()
+    assert stored[0] == stored[1]
+
+
+def test_a_given_summarizer_keeps_the_threads() -> None:
+    class Custom(OfflineSummarizer):
+        pass
+
+    summaries = Summaries(Store.open(":memory:"), offline=Custom(), clock=FakeClock(NOW), offline_workers=2)
+    assert summaries.pool.workers == 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_of_a_killed_parent_exit() -> None:
+    # A parent killed with SIGKILL closes nothing: its workers' watchdogs must end them.
+    script = (
+        "import sys, time\n"
+        "from bot.enrich.summarize.pool import OfflinePool\n"
+        "pool = OfflinePool(2)\n"
+        "assert pool.wait_ready(120)\n"
+        "print(' '.join(map(str, pool.pids())), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        pids = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(30)
+        assert _wait_gone(pids) == []
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
