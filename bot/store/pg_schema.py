@@ -462,4 +462,9 @@ PG_MIGRATIONS: list[str] = [
     """,
     # topic ids: cached summaries name their topics by id (see schema.py; plain REPLACE and LIKE)
     topic_names_to_ids_sql(),
+    # replicas: outbox claims with a lease (see schema.py)
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+    """,
 ]

@@ -474,4 +474,11 @@ MIGRATIONS: list[str] = [
     """,
     # topic ids: cached summaries name their topics by taxonomy id, no longer by display name
     topic_names_to_ids_sql(),
+    # replicas: an outbox row is claimed by one replica (`claimed_by`) until `lease_until`
+    # (bot/store/outbox.py `claim_due`); a lease not renewed, because its holder died, expires
+    # and any replica takes the row over.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+    """,
 ]
