@@ -481,4 +481,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
     ALTER TABLE outbox ADD COLUMN lease_until TEXT;
     """,
+    # Slack HTTP behind a load balancer: private answers kept for their feedback buttons, in the
+    # store so that a click on any replica redraws the answer another one sent (bot/store/answers.py).
+    """
+    CREATE TABLE private_answers (
+        platform TEXT NOT NULL,
+        token TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        message TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (platform, token)
+    );
+    CREATE INDEX private_answers_expiry ON private_answers(expires_at);
+    """,
 ]
