@@ -111,6 +111,21 @@ class ServiceAPI(Protocol):
         ...
 
 
+class PrivateAnswers(Protocol):
+    """Private answers an adapter sent someone, kept (by the adapter's own encoding) under a
+    token for their feedback buttons, so that a click can redraw the answer: in paperbot's store
+    (`bot.app.workspaces.StorePrivateAnswers`), so that any replica behind a load balancer finds
+    what another one sent. Entries expire."""
+
+    def keep(self, platform: str, token: str, owner: str, message: str) -> None:
+        """Keep `message` under `token` for `owner` (the one person who may recall it)."""
+        ...
+
+    def recall(self, platform: str, token: str, owner: str) -> str | None:
+        """The message kept under `token` for `owner`; None when unknown, expired or not theirs."""
+        ...
+
+
 class Installations(Protocol):
     """What a distributed chat app (Slack with OAuth) keeps about the workspaces that installed
     it, in paperbot's store (implemented by `bot.app.workspaces.StoreInstallations`).

@@ -55,7 +55,7 @@ from bot.core.errors import ConfigError
 from bot.core.metrics import Metrics
 from bot.core.models import Reply
 from bot.core.retry import Monotonic, Sleep
-from bot.ports import HealthCheck, Installations, Part, ServiceAPI
+from bot.ports import HealthCheck, Installations, Part, PrivateAnswers, ServiceAPI
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class SlackAdapter:
         monotonic: Monotonic = system_monotonic,
         min_interval: float = MIN_POST_INTERVAL,
         metrics: Metrics | None = None,
+        private_answers: PrivateAnswers | None = None,
     ) -> None:
         self.settings = settings
         self.health = health
@@ -139,7 +140,8 @@ class SlackAdapter:
         )
         self.admins = AdminCheck(self.client, admin_only=settings.slack_admin_only, monotonic=monotonic)
         self.listeners = SlackListeners(
-            self.admins, self.delivery, installations=self.installations, sleep=sleep, metrics=metrics, monotonic=monotonic
+            self.admins, self.delivery, installations=self.installations, sleep=sleep, metrics=metrics, monotonic=monotonic,
+            answers=private_answers,
         )
         self.listeners.attach(self.app, settings.slack_command)
         self.guard = RequestGuard(settings.slack_signing_secret.get_secret_value(), monotonic=monotonic)

@@ -19,9 +19,11 @@ Feedback buttons (👍 Relevant, 👎 Not for me, 🔖 Save) are acked at once; 
 the choice for whoever clicked (milliseconds) and the click is shown to them alone. Their own
 message (an ephemeral answer, their DM with paperbot) is redrawn with the choice marked through
 the click's response_url (`replace_original`). Slack sends no blocks with a click on an
-ephemeral message, so the private answers this process sent (the last PRIVATE_ANSWERS_KEPT) are
-remembered under a token carried in their rows' block_ids, per person; a click on one no longer
-held (after a restart) is still recorded and confirmed privately. A message in a channel is
+ephemeral message, so the private answers sent are remembered under a token carried in their
+rows' block_ids, per person: in paperbot's store when the runtime gives one (`PrivateAnswers`,
+so that behind a load balancer a click on any replica redraws what another one sent, and a
+restart forgets nothing), else in this process (the last PRIVATE_ANSWERS_KEPT). A click on one
+no longer held (expired) is still recorded and confirmed privately. A message in a channel is
 never redrawn, since everyone would see the mark: the clicker gets a private confirmation. Public
 copies (Share, a Details thread reply) carry no feedback buttons. More like this answers
 privately with papers.
@@ -150,7 +152,7 @@ from bot.core.ids import scoped_id
 from bot.core.metrics import Metrics
 from bot.core.models import Actor, Place, Reply
 from bot.core.retry import Monotonic, Sleep
-from bot.ports import Installations, ServiceAPI
+from bot.ports import Installations, PrivateAnswers, ServiceAPI
 
 # A message as Slack echoes it back in a block_actions body (or as kept for a redraw): raw
 # JSON read key by key, so it stays a plain dict rather than the Message TypedDict.
@@ -163,7 +165,7 @@ WORK_SLOTS = 4  # requests worked on at once after their ack (see SlackListeners
 ADMIN_CACHE_SECONDS = 300.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 # Private answers with feedback buttons kept (per process, newest last) so a click can redraw
-# them: Slack does not send an ephemeral message's blocks with a click on it.
+# them, when no store keeps them: Slack does not send an ephemeral message's blocks with a click.
 PRIVATE_ANSWERS_KEPT = 500
 SORRY = "Sorry, something went wrong on our side; it has been logged."
 
@@ -418,6 +420,26 @@ def _first_line(reply: Reply) -> str:
 Work = Callable[[Body, AsyncBoltContext, AsyncRespond], Awaitable[None]]
 
 
+class ProcessAnswers:
+    """`bot.ports.PrivateAnswers` in this process alone: the last PRIVATE_ANSWERS_KEPT (for an
+    adapter built without paperbot's store; a restart or another replica does not see them)."""
+
+    def __init__(self, kept: int = PRIVATE_ANSWERS_KEPT) -> None:
+        self.kept = kept
+        self._answers: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
+
+    def keep(self, platform: str, token: str, owner: str, message: str) -> None:
+        """Keep `message` under `token` for `owner`, forgetting the oldest beyond `kept`."""
+        self._answers[(platform, token)] = (owner, message)
+        while len(self._answers) > self.kept:
+            self._answers.popitem(last=False)
+
+    def recall(self, platform: str, token: str, owner: str) -> str | None:
+        """The message kept under `token` for `owner`, or None."""
+        found = self._answers.get((platform, token))
+        return found[1] if found is not None and found[0] == owner else None
+
+
 class SlackListeners:
     """The bolt listeners, their middleware and the error handler (see the module docstring).
 
@@ -434,6 +456,7 @@ class SlackListeners:
         metrics: Metrics | None = None,
         monotonic: Monotonic = system_monotonic,
         work_slots: int = WORK_SLOTS,
+        answers: PrivateAnswers | None = None,
     ) -> None:
         self.admins = admins
         self.metrics = metrics  # records how long each ack took (from the middleware on)
@@ -446,8 +469,8 @@ class SlackListeners:
         self.default_team_id = ""
         self.inflight = InFlight()
         self._sleep = sleep
-        # token -> (Slack user id, the part as sent); see PRIVATE_ANSWERS_KEPT.
-        self._private_answers: OrderedDict[str, tuple[str, RawMessage]] = OrderedDict()
+        # Where private answers are kept for their feedback buttons (see the module).
+        self.answers: PrivateAnswers = answers if answers is not None else ProcessAnswers()
         # Work after the ack waits for one of these: a burst of commands is then answered a few
         # at a time, and the event loop is free between those few to ack every other request
         # within Slack's 3 seconds (bolt sends an ack only when its 10 ms poll gets a turn).
@@ -532,9 +555,10 @@ class SlackListeners:
             for b in blocks
         ]
         kept: RawMessage = {**part, "blocks": stamped}
-        self._private_answers[token] = (owner, kept)
-        while len(self._private_answers) > PRIVATE_ANSWERS_KEPT:
-            self._private_answers.popitem(last=False)
+        try:
+            self.answers.keep(PLATFORM, token, owner, json.dumps(kept, ensure_ascii=False))
+        except Exception:  # the answer still goes out; a click on it is then confirmed privately
+            log.warning("slack: could not keep a private answer for its feedback buttons", exc_info=True)
         return kept
 
     def _clicked_message(self, body: Body, user_id: str) -> RawMessage | None:
@@ -549,8 +573,8 @@ class SlackListeners:
                 return {"text": str(message.get("text") or " "), "blocks": as_dicts(blocks)}
             block_id = str(first_action(body).get("block_id", ""))
             token = block_id.split(".", 1)[1] if block_id.startswith(ITEM_ACTIONS_BLOCK) and "." in block_id else ""
-            kept = self._private_answers.get(token)
-            return kept[1] if kept is not None and kept[0] == user_id else None
+            kept = self.answers.recall(PLATFORM, token, user_id) if token else None
+            return cast(RawMessage, json.loads(kept)) if kept is not None else None
         channel = str(container.get("channel_id") or mapping(body, "channel").get("id") or "")
         if channel.startswith("D") and blocks:
             return {"text": str(message.get("text") or " "), "blocks": as_dicts(blocks)}

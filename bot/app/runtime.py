@@ -28,6 +28,15 @@ adapters connect; `stop` closes it last. With METRICS_ENABLED it also serves /me
 runtime's own `bot.core.metrics.Metrics` (one registry per runtime): commands (adapters get
 the service wrapped by bot.app.instrumented), deliveries, fetches and summaries are counted as
 they happen; the outbox, source lag and token gauges are read from the store at scrape time.
+
+Replicas (PostgreSQL): any number of runtimes on one database run every loop; none is in
+charge. Each has a replica id (PAPERBOT_REPLICA_ID, else `<hostname>-<pid>-<random>`) under
+which its delivery claims outbox rows for OUTBOX_LEASE_SECONDS at a time (bot.delivery.outbox);
+each source is fetched, and each scheduler step (digests, alert batches, personal digests,
+pruning) run, by one replica at a time under a work lock (bot.store.lock.AdvisoryLocks), which
+the server releases if its holder dies; every replica's search index follows the store's search
+sequence. On SQLite the process is alone (the writer lock): its id is `solo` and every work
+lock is granted.
 """
 
 from __future__ import annotations
@@ -35,10 +44,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import aiohttp
 
@@ -52,7 +64,7 @@ from bot.core.clock import Clock, ensure_utc, system_monotonic, to_iso
 from bot.core.errors import StoreError
 from bot.core.metrics import Metrics, OperationalState
 from bot.core.models import Paper
-from bot.delivery.outbox import Delivery
+from bot.delivery.outbox import BATCH, SOLO_HOLDER, Delivery
 from bot.digests.channels_file import load_channels_file
 from bot.digests.commands import DigestCommands
 from bot.digests.email import EmailDigests
@@ -69,6 +81,7 @@ from bot.rank.ranking import Ranker
 from bot.search.engine import SearchEngine
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.lock import ProcessLocks, WorkLocks, holding, work_locks
 from bot.web.pages import Site
 from bot.web.server import WebServer, build_app
 
@@ -79,7 +92,19 @@ log = logging.getLogger(__name__)
 FETCH_POLL_SECONDS = 5.0
 SUMMARIZE_EVERY_SECONDS = 120.0
 SUMMARIZE_PASSES_IN_A_ROW = 40  # at most this many SUMMARIZE_BATCH passes per wake-up
+# Outbox rows a replica claims at a time (PostgreSQL): a few, so that the rest stay free for the
+# other replicas instead of waiting behind one replica's sends.
+REPLICA_CLAIM_BATCH = 10
 ADAPTER_STOP_TIMEOUT = 3.0
+
+
+def replica_id(settings: Settings) -> str:
+    """This process's name in outbox claims: PAPERBOT_REPLICA_ID, else one that is new at every
+    start on PostgreSQL (a restarted replica must not pass for the one that died), and `solo`
+    on SQLite, whose one process takes its own claims back at once after a restart."""
+    if settings.database_url.scheme != "postgresql":
+        return SOLO_HOLDER
+    return settings.replica_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def arxiv_hosts(settings: Settings) -> dict[str, float]:
@@ -110,6 +135,7 @@ class Runtime:
     web: WebServer | None = None
     ready: bool = False  # /readyz: the background loops are running
     metrics: Metrics = field(default_factory=Metrics)
+    locks: WorkLocks = field(default_factory=ProcessLocks)  # one replica at a time (see the module)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     # Tasks that stop() cancels at once instead of letting them finish their step.
     _interruptible: set[asyncio.Task[None]] = field(default_factory=set)
@@ -146,7 +172,13 @@ class Runtime:
         search = SearchEngine.for_data_dir(store, settings.data_dir)
         stopping = asyncio.Event()
         metrics = Metrics()
-        delivery = Delivery(store, {}, clock, stopping=stopping, metrics=metrics)
+        locks = work_locks(settings.database_url)
+        replicated = settings.database_url.scheme == "postgresql"
+        delivery = Delivery(
+            store, {}, clock, stopping=stopping, metrics=metrics, holder=replica_id(settings),
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            batch=REPLICA_CLAIM_BATCH if replicated else BATCH,
+        )
         # Loading the index reads the stored vectors; papers since are indexed by the "rank" loop.
         embeddings = None
         if settings.embeddings_enabled:
@@ -163,7 +195,7 @@ class Runtime:
         subscriptions = SubscriptionCommands(store=store, settings=settings, clock=clock)
         scheduler = Scheduler(
             digests=digest_job, store=store, settings=settings, summaries=summaries, delivery=delivery, clock=clock,
-            ranker=ranker, personal=personal,
+            ranker=ranker, personal=personal, locks=locks,
         )
         api = None if offline else ArxivAPISource(settings, clock=clock)
 
@@ -197,7 +229,7 @@ class Runtime:
         runtime = cls(
             settings, clock, store, session, http, sources, summaries, search, service, delivery, scheduler,
             link_secret=link_secret, email=email, ranker=ranker,
-            stopping=stopping, metrics=metrics,
+            stopping=stopping, metrics=metrics, locks=locks,
         )
         metrics.read_state_with(runtime.operational_state)
         return runtime
@@ -246,7 +278,10 @@ class Runtime:
             for number in range(settings.llm_background_concurrency):
                 self.spawn(self.summaries.work_queue(), f"llm queue {number + 1}", interruptible=True)
         self.ready = True
-        log.info("paperbot running: adapters %s, %d sources", ", ".join(self.adapters), len(self.sources))
+        log.info(
+            "paperbot running: adapters %s, %d sources, replica %s", ", ".join(self.adapters), len(self.sources),
+            self.delivery.holder,
+        )
 
     async def start_web(self, adapters: Sequence[ChatAdapter]) -> None:
         """Serve the site, feeds, /healthz, /readyz and the adapters' routes; logs its URL once.
@@ -328,6 +363,7 @@ class Runtime:
         `stop`)."""
         await asyncio.to_thread(self.summaries.close)
         await self.session.close()
+        self.locks.close()
         self.store.close()
 
     # Kept for callers that only ever built the core (CLI one-shots, tests).
@@ -354,13 +390,21 @@ class Runtime:
         Concurrency is safe: the HttpClient spaces requests per host (arXiv stays at one
         request per 3 s), and each ingest is one synchronous transaction."""
         todo = list(sources) if sources is not None else due_sources(self.sources, self.store, self.clock())
-        outcomes = list(await asyncio.gather(*(self._fetch_one(s) for s in todo)))
+        fetched = await asyncio.gather(*(self._fetch_one(s) for s in todo))
+        outcomes = [outcome for outcome in fetched if outcome is not None]
         if todo:
             self.search.catch_up()  # index what was ingested now, so that no search pays for it
         return outcomes
 
-    async def _fetch_one(self, source: Source) -> FetchOutcome:
-        """Fetch one source into the store (never raising for a fetch failure), counted."""
+    async def _fetch_one(self, source: Source, *, only_if_due: bool = False) -> FetchOutcome | None:
+        """Fetch one source into the store (never raising for a fetch failure), counted; None
+        when another replica is fetching it (or, `only_if_due`, fetched it meanwhile)."""
+        with holding(self.locks, f"source:{source.name}") as mine:
+            if not mine or (only_if_due and self._seconds_until_due(source) > 0):
+                return None
+            return await self._fetch_counted(source)
+
+    async def _fetch_counted(self, source: Source) -> FetchOutcome:
         outcome = await fetch_source(source, self.http, self.store, self.clock)
         self.metrics.fetches.labels(source=source.name, outcome="ok" if outcome.ok else "error").inc()
         changed = outcome.counts.new + outcome.counts.updated
@@ -380,8 +424,9 @@ class Runtime:
             try:
                 wait = max(self._seconds_until_due(source), not_before - system_monotonic())
                 if wait <= 0:
-                    await self._fetch_one(source)
-                    continue
+                    if await self._fetch_one(source, only_if_due=True) is not None:
+                        continue
+                    wait = FETCH_POLL_SECONDS  # another replica fetches it: look again soon
             except Exception as exc:
                 # The source's state may not have been saved, so it would look due at once.
                 wait = retry_delay(source.interval, 1).total_seconds()

@@ -5,6 +5,13 @@ ticks again and finds the same answer. Digests are the digest job's (bot.digests
 match new papers into the alert queue, then put one DM per user whose window is open in the
 outbox (bot.alerts.alerts). A failure in one step is logged and does not stop the others.
 
+With replicas on one PostgreSQL database every replica ticks; each step (digests, alert
+batches, personal digests, pruning) is run by one replica at a time, under its work lock
+(bot.store.lock): a replica that does not get it skips the step this tick, and if the holder
+dies the server releases the lock, so the next tick of another replica goes on where the dead
+one's committed work ends (each digest and batch is its own transaction). Delivery is shared
+row by row instead (outbox claims, bot.delivery.outbox).
+
 The one in-memory thing is a cache: the alert matcher (bot.alerts.matcher), which holds every
 active subscription compiled and indexed. It is built here, loaded once (`prepare_alerts`, which
 the runtime starts with the bot), and after that only applies the store's subscription change
@@ -29,6 +36,7 @@ from bot.ports import SummaryProvider
 from bot.rank.ranking import Ranker
 from bot.settings import Settings
 from bot.store import Retention, Store
+from bot.store.lock import ProcessLocks, WorkLocks, holding
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +58,10 @@ class Scheduler:
         clock: Clock,
         ranker: Ranker | None = None,
         personal: PersonalDigests | None = None,
+        locks: WorkLocks | None = None,
     ) -> None:
         self.digests = digests
+        self.locks = locks if locks is not None else ProcessLocks()
         self.ranker = ranker
         self.personal = personal
         self.store = store
@@ -80,7 +90,9 @@ class Scheduler:
             if self.delivery.stopping.is_set():
                 return result  # shutting down: start nothing new
             try:
-                result[name] = await step(now)
+                with holding(self.locks, f"scheduler:{name}") as mine:
+                    if mine:  # else another replica runs this step now
+                        result[name] = await step(now)
             except Exception:
                 result["failed"] += 1
                 log.exception("scheduler step %s failed; the next tick tries again", name)
@@ -91,7 +103,8 @@ class Scheduler:
             log.exception("delivery failed; the next tick tries again")
         try:
             # Thousands of deletes on a large store: off the event loop on PostgreSQL.
-            result["pruned"] = await self.store.run_blocking(self.prune_if_due, now)
+            with holding(self.locks, "scheduler:prune") as mine:
+                result["pruned"] = await self.store.run_blocking(self.prune_if_due, now) if mine else 0
         except Exception:
             log.exception("pruning old history failed; the next tick tries again")
         result["failed"] += self.digests.failures + self.delivery.failures - failures_before

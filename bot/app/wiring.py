@@ -8,7 +8,7 @@ slack_bolt or discord.py.
 
 from __future__ import annotations
 
-from bot.app.workspaces import StoreInstallations
+from bot.app.workspaces import StoreInstallations, StorePrivateAnswers
 from bot.core.clock import Clock, system_clock
 from bot.core.metrics import Metrics
 from bot.ports import ChatAdapter, HealthCheck
@@ -47,7 +47,11 @@ def build_adapters(
                 if store is None or clock is None:
                     raise ValueError("a distributed Slack app needs the store and the clock")
                 installations = StoreInstallations(store, clock)
-            chosen.append(SlackAdapter(settings, health=health, installations=installations, metrics=metrics))
+            # Kept in the store, a private answer's feedback click redraws it on any replica.
+            answers = StorePrivateAnswers(store, clock) if store is not None else None
+            chosen.append(
+                SlackAdapter(settings, health=health, installations=installations, metrics=metrics, private_answers=answers)
+            )
         if settings.discord_enabled:
             from adapters.discord import DiscordAdapter
 

@@ -24,6 +24,28 @@ from bot.store.db import transaction
 log = logging.getLogger(__name__)
 
 
+# How long a private answer's feedback buttons can redraw it (an ephemeral answer rarely lives
+# longer on screen: Slack drops it when the client reloads).
+PRIVATE_ANSWER_TTL = timedelta(days=1)
+
+
+class StorePrivateAnswers:
+    """`bot.ports.PrivateAnswers` on paperbot's store (bot.store.answers), with the bot's clock."""
+
+    def __init__(self, store: Store, clock: Clock, ttl: timedelta = PRIVATE_ANSWER_TTL) -> None:
+        self.store = store
+        self.clock = clock
+        self.ttl = ttl
+
+    def keep(self, platform: str, token: str, owner: str, message: str) -> None:
+        """Keep `message` under `token` for `owner` until the TTL passes."""
+        self.store.answers.keep(platform=platform, token=token, owner=owner, message=message, now=self.clock(), ttl=self.ttl)
+
+    def recall(self, platform: str, token: str, owner: str) -> str | None:
+        """The message kept under `token` for `owner`, or None."""
+        return self.store.answers.recall(platform=platform, token=token, owner=owner, now=self.clock())
+
+
 class StoreInstallations:
     """`bot.ports.Installations` on paperbot's store, with the bot's clock for state expiry."""
 

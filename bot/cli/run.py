@@ -1,9 +1,10 @@
 """`paperbot run`: the long-running bot (or `--once`: fetch, run what is due, deliver, exit).
 
-Both deliver from the outbox, so both first take the store's writer lock (bot.store.lock): a
-second `paperbot run` on the same store refuses to start, naming the process that runs, and a
-`run --once` (from cron, say) waits up to STORE_LOCK_WAIT seconds for it, then gives up having
-sent nothing.
+Both deliver from the outbox, so on SQLite both first take the store's writer lock
+(bot.store.lock): a second `paperbot run` on the same store refuses to start, naming the process
+that runs, and a `run --once` (from cron, say) waits up to STORE_LOCK_WAIT seconds for it, then
+gives up having sent nothing. On PostgreSQL there is no writer lock: any number of processes
+run as replicas that divide the work (bot.app.runtime).
 """
 
 from __future__ import annotations

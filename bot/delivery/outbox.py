@@ -33,8 +33,15 @@ What is guaranteed, exactly:
   client). It is then skipped, with that warning, rather than risk a third copy.
 - An adapter error (429, 5xx, network, refused) is an answer: the message was not posted, the
   part is retried later (below) and its count of unanswered sends starts again.
-- Two processes never deliver from one store: `paperbot run` holds the store's writer lock
-  (bot.store.lock).
+- Two processes never send one row at the same time. On SQLite one process delivers
+  (`paperbot run` holds the store's writer lock, bot.store.lock). On PostgreSQL several
+  replicas deliver from one outbox: each pass claims its rows (`claim_due`, a lease of
+  OUTBOX_LEASE_SECONDS renewed every third of it while the pass runs) and writes each part's
+  bookkeeping only while it still holds the claim. A replica that dies stops renewing; once its
+  leases expire any other replica takes its rows over and resumes them as after a crash (the
+  unanswered part sent once more). A replica that finds its claim taken over (it stalled past
+  its lease) stops that row at once: it starts no further part of it, and a part it had just
+  sent is the one duplicate the new holder may send.
 
 Failures (raised by adapters as `bot.core.errors` classes):
 
@@ -87,6 +94,11 @@ from bot.store.outbox import OutboxRow
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# A process that names no replica id claims as this holder: one process per SQLite store, so
+# its restart (kill -9 included) takes its own claims back at once instead of waiting out a lease.
+SOLO_HOLDER = "solo"
+DEFAULT_LEASE = timedelta(seconds=60)
+BATCH = 200  # rows claimed (read) at a time by one pass
 BASE_BACKOFF = 30.0
 MAX_BACKOFF = 3600.0
 # Sends of one part that may start without an answer being recorded: the first, and one more
@@ -248,11 +260,15 @@ class Delivery:
         max_attempts: int = MAX_ATTEMPTS,
         base_backoff: float = BASE_BACKOFF,
         max_backoff: float = MAX_BACKOFF,
-        batch: int = 200,
+        batch: int = BATCH,
         stopping: asyncio.Event | None = None,
         metrics: Metrics | None = None,
+        holder: str = SOLO_HOLDER,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.store = store
+        self.holder = holder  # the replica id that claims rows (see the module)
+        self.lease = lease
         self.metrics = metrics
         self.adapters: dict[str, ChatAdapter] = dict(adapters)  # the runtime adds adapters as they start
         self.clock = clock
@@ -272,29 +288,52 @@ class Delivery:
         Returns early, starting nothing new, once `stopping` is set."""
         async with self._lock:
             now = now or self.clock()
-            completed = 0
-            throttled: set[str] = set()
-            last_id = 0
-            while not self.stopping.is_set():  # page through every due row once, oldest first
-                rows = self.store.outbox.due(
-                    now, list(self.adapters), keys=keys, after_id=last_id, limit=self.batch
-                )
-                if not rows:
+            heartbeat = asyncio.create_task(self._renew_leases(), name="outbox leases")
+            try:
+                return await self._deliver_claimed(now, keys)
+            finally:
+                heartbeat.cancel()
+                # Rows claimed but not finished (a 429, another replica's shard, stopping) are
+                # given back at once, for whichever replica comes next.
+                self.store.outbox.release(self.holder)
+
+    async def _deliver_claimed(self, now: datetime, keys: Collection[str] | None) -> int:
+        completed = 0
+        throttled: set[str] = set()
+        last_id = 0
+        while not self.stopping.is_set():  # page through every due row once, oldest first
+            rows = self.store.outbox.claim_due(
+                self.holder, max(now, self.clock()), self.lease, self.batch,
+                platforms=list(self.adapters), keys=keys, after_id=last_id,
+            )
+            if not rows:
+                return completed
+            for row in rows:
+                if self.stopping.is_set():
                     return completed
-                for row in rows:
-                    if self.stopping.is_set():
-                        return completed
-                    last_id = row.id
-                    if row.platform in throttled:
-                        continue  # the platform just said 429; its other rows wait for the next pass
-                    if not self._held_here(row):
-                        continue  # another replica holds this guild's shard and delivers it
-                    outcome = await self._deliver_row(row)
-                    if outcome == "sent":
-                        completed += 1
-                    elif outcome == "throttled":
-                        throttled.add(row.platform)
-            return completed
+                last_id = row.id
+                if row.platform in throttled:
+                    continue  # the platform just said 429; its other rows wait for the next pass
+                if not self._held_here(row):
+                    self.store.outbox.release(self.holder, row.id)
+                    continue  # another replica holds this guild's shard and delivers it
+                outcome = await self._deliver_row(row)
+                if outcome == "sent":
+                    completed += 1
+                elif outcome == "throttled":
+                    throttled.add(row.platform)
+        return completed
+
+    async def _renew_leases(self) -> None:
+        """The heartbeat of a delivery pass: renew this replica's claims every third of the
+        lease, so that they lapse only when the replica stops (dies, or stalls that long)."""
+        every = max(self.lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                self.store.outbox.renew(self.holder, self.clock(), self.lease)
+            except Exception:
+                log.warning("renewing the outbox leases of %s failed; retrying", self.holder, exc_info=True)
 
     async def idle(self) -> None:
         """Return once no delivery pass is running (a pass started after `stopping` was set
@@ -328,13 +367,14 @@ class Delivery:
 
     async def _deliver_row_parts(self, row: OutboxRow) -> str:
         adapter = self.adapters[row.platform]
+        outbox, holder = self.store.outbox, self.holder
         try:
             parts: Sequence[Part] | None = row.parts
-            if parts is None:
-                parts = adapter.render(reply_from_json(row.payload))
-                self.store.outbox.start_sending(row.id, [dict(part) for part in parts], self.clock())
-            elif row.state != "sending":
-                self.store.outbox.start_sending(row.id, [dict(part) for part in parts], self.clock())
+            if parts is None or row.state != "sending":
+                if parts is None:
+                    parts = adapter.render(reply_from_json(row.payload))
+                if not outbox.start_sending(row.id, [dict(part) for part in parts], self.clock(), holder=holder):
+                    return self._lost(row)
             destination = await adapter.open_dm(row.destination) if row.is_dm else row.destination
             for index in range(row.parts_sent, len(parts)):
                 if self.stopping.is_set():
@@ -346,20 +386,25 @@ class Delivery:
                         "(interrupted each time); taking it as delivered rather than risk a third copy",
                         row.key, index + 1, sends,
                     )
-                    self.store.outbox.record_part(row.id, index, UNCONFIRMED, self.clock())
+                    if not outbox.record_part(row.id, index, UNCONFIRMED, self.clock(), holder=holder):
+                        return self._lost(row)
                     continue
                 with log_context(outbox_part=f"{row.key}#{index + 1}"):
-                    self.store.outbox.start_part(row.id, index, sends + 1, self.clock())
+                    if not outbox.start_part(row.id, index, sends + 1, self.clock(), holder=holder):
+                        return self._lost(row)  # taken over: this part must not be sent from here
                     message_id = await adapter.send(destination, parts[index])
                     # The crash window: between the platform's answer above and this record.
-                    self.store.outbox.record_part(row.id, index, str(message_id), self.clock())
+                    if not outbox.record_part(row.id, index, str(message_id), self.clock(), holder=holder):
+                        return self._lost(row, sent=index)
                     self._count("sent", row.platform)
-            self.store.outbox.mark_sent(row.id, self.clock())
+            if not outbox.mark_sent(row.id, self.clock(), holder=holder):
+                return self._lost(row)
             return "sent"
         except RetryAfter as exc:
             wait = max(exc.retry_after, 1.0)
-            self.store.outbox.reschedule(
-                row.id, self.clock() + timedelta(seconds=wait), str(exc), self.clock(), count_attempt=False
+            outbox.reschedule(
+                row.id, self.clock() + timedelta(seconds=wait), str(exc), self.clock(), count_attempt=False,
+                holder=holder,
             )
             log.info("outbox %s rate limited; retrying in %.0fs", row.key, wait)
             self._count("retried", row.platform)
@@ -367,7 +412,8 @@ class Delivery:
         except PermanentDeliveryError as exc:
             self.failures += 1
             self._count("failed", row.platform)
-            self.store.outbox.mark_failed(row.id, f"permanent: {exc.reason}", self.clock())
+            if not outbox.mark_failed(row.id, f"permanent: {exc.reason}", self.clock(), holder=holder):
+                return self._lost(row)
             log.warning("outbox %s failed permanently: %s", row.key, exc.reason)
             self._on_permanent(row, exc.reason, exc.hint)
             return "failed"
@@ -376,13 +422,27 @@ class Delivery:
                 log.exception("unexpected error delivering outbox %s; treated as transient", row.key)
             return self._on_transient(row, exc)
 
+    def _lost(self, row: OutboxRow, *, sent: int | None = None) -> str:
+        """This replica's claim on the row was taken over (it stalled past its lease): stop
+        the row here; its new holder goes on from the row's bookkeeping."""
+        if sent is not None:
+            log.warning(
+                "outbox %s was taken over by another replica while part %d was being sent; its "
+                "answer could not be recorded, so the new holder sends that part once more",
+                row.key, sent + 1,
+            )
+        else:
+            log.warning("outbox %s was taken over by another replica; leaving it to them", row.key)
+        return "lost"
+
     def _on_transient(self, row: OutboxRow, exc: Exception) -> str:
         self.failures += 1
         self._count("failed", row.platform)
         now = self.clock()
         error = f"{type(exc).__name__}: {exc}"
         if row.attempts + 1 >= self.max_attempts:
-            self.store.outbox.mark_failed(row.id, error, now)
+            if not self.store.outbox.mark_failed(row.id, error, now, holder=self.holder):
+                return self._lost(row)
             log.error("outbox %s failed after %d attempts: %s", row.key, row.attempts + 1, error)
             self._notify_owner(
                 row,
@@ -391,7 +451,7 @@ class Delivery:
             )
             return "failed"
         wait = backoff(row.attempts + 1, self.base_backoff, self.max_backoff)
-        self.store.outbox.reschedule(row.id, now + wait, error, now, count_attempt=True)
+        self.store.outbox.reschedule(row.id, now + wait, error, now, count_attempt=True, holder=self.holder)
         self._count("retried", row.platform)
         log.warning("outbox %s attempt %d failed (%s); retrying in %s", row.key, row.attempts + 1, error, wait)
         return "retry"

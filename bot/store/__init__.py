@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bot.core.errors import StoreError
+from bot.store.answers import AnswerStore
 from bot.store.backend import Connection, PgConnection, is_postgres
 from bot.store.channels import ChannelStore
 from bot.store.db import DatabaseURL, ThreadConnections, connect, parse_database_url
@@ -70,6 +71,8 @@ class Store:
         self.vectors = VectorStore(conn)
         # Share buttons' single-use tokens (the answer as it was shown).
         self.shares = ShareStore(conn)
+        # Private answers kept for their feedback buttons (a click on any replica redraws them).
+        self.answers = AnswerStore(conn)
 
     @classmethod
     def open(cls, location: str | DatabaseURL, *, writable: bool = True) -> Store:

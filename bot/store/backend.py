@@ -28,6 +28,9 @@ Transactions and the pool
     snapshot, as the search index's catch-up uses) is `BEGIN ISOLATION LEVEL REPEATABLE READ`,
     PostgreSQL's consistent snapshot.
 
+    Each connection is checked as it is taken from the pool (`check_connection`), so one the
+    server dropped (a restart, a failover, an idle timeout) is replaced, not handed out broken.
+
 Errors
     Every psycopg error leaves as a StoreError (chained): no space left (SQLSTATE 53100) is
     StoreFull, a read-only server or transaction (25006) is StoreReadOnly, and a server that does
@@ -310,6 +313,10 @@ class PgConnection:
             max_size=max_size,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
             configure=_configure,
+            # Checked on every checkout (a round trip of `SELECT 1`-like cost): after a server
+            # restart or a dropped connection, the pool replaces the dead connection instead of
+            # handing it out to fail its next statement.
+            check=ConnectionPool.check_connection,
             open=False,
             name="paperbot-store",
         )

@@ -1,30 +1,41 @@
-"""One writer per SQLite store: an OS-level lock next to the database.
+"""Who may write: one process per SQLite store; on PostgreSQL, replicas that divide the work.
 
-Two bots delivering from one outbox would post every message twice, so a process that delivers
-(`paperbot run`, `paperbot run --once`) first takes the store's writer lock: `fcntl.flock` on
-`<database>.lock`. The kernel releases it whenever the holder's process ends, kill -9 included,
-so a crash never leaves a stale lock behind. The file holds the holder's pid and command, so a
-refusal names the process that holds it. The file itself is never deleted: deleting it would
-let a newcomer lock a fresh file while the holder still locks the old one.
-
+SQLite. Two bots delivering from one outbox would post every message twice, so a process that
+delivers (`paperbot run`, `paperbot run --once`) first takes the store's writer lock:
+`fcntl.flock` on `<database>.lock`. The kernel releases it whenever the holder's process ends,
+kill -9 included, so a crash never leaves a stale lock behind. The file holds the holder's pid
+and command, so a refusal names the process that holds it. The file itself is never deleted:
+deleting it would let a newcomer lock a fresh file while the holder still locks the old one.
 `paperbot run` refuses to start while another process holds the lock (`wait=0`); `run --once`
 waits for it, up to STORE_LOCK_WAIT seconds, then gives up without sending anything.
 
-PostgreSQL: the same promise with a session-level advisory lock (`StoreAdvisoryLock`):
-`pg_try_advisory_lock` on a connection of its own, held for as long as the process runs. The
-server releases it when that connection ends, which a killed process's does (kill -9 included:
-the server sees the socket close), so nothing stale is left either. The holder is named from
-`pg_stat_activity`: the lock's connection carries `paperbot pid <n> (<command>)` as its
-application_name. One process delivers per database, as on SQLite; replicas that divide the
-work between them (outbox leases, `FOR UPDATE SKIP LOCKED`) are not built yet (issue #19 part 2).
+PostgreSQL. Any number of `paperbot run` replicas share one database and no writer lock
+(`ReplicaStore` grants it at once); they divide the work without a coordinator:
+
+- the outbox: each due row is claimed by one replica with a lease it renews while sending
+  (`FOR UPDATE SKIP LOCKED`, bot/store/outbox.py `claim_due`); a dead replica's leases expire
+  and the others take its rows over, resuming at the part its bookkeeping recorded;
+- the scheduler's steps (digests, alert batches, personal digests) and each source's fetch are
+  done by one replica at a time: `AdvisoryLocks`, session advisory locks
+  (`pg_try_advisory_lock`) on one connection per process, which the server releases when that
+  connection ends (kill -9 included: the server sees the socket close), so nothing stale is
+  left; a replica that does not get a lock skips that work this time. Within the work, the
+  store's unique keys (one outbox row per digest key, one `digest_runs` row per channel and
+  local date) keep a digest from being written twice even if two replicas ever raced;
+- every replica's search index follows the store's search sequence (bot/store/search_index.py).
+
+On SQLite the same calls are made and always granted (`ProcessLocks`): one process writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -152,116 +163,148 @@ class StoreFileLock:
         )
 
 
-# The advisory lock's key (one per database: advisory locks are scoped to their database).
-ADVISORY_KEY = 0x7062_7772  # "pbwr"
-
-
-class StoreAdvisoryLock:
-    """A PostgreSQL session advisory lock on a connection of its own (see the module)."""
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = system_monotonic,
-    ) -> None:
-        self.url = url
-        self.location = pg_location(url)
-        self._sleep = sleep
-        self._monotonic = monotonic
-        self._conn: Any = None
-
-    @property
-    def held(self) -> bool:
-        """Whether this object holds the lock."""
-        return self._conn is not None
+class ReplicaStore:
+    """A PostgreSQL store: replicas divide the work, so the writer lock is always granted."""
 
     def acquire(self, command: str, *, wait: float = 0.0) -> None:
-        """Take the lock, waiting up to `wait` seconds; raises StoreLocked naming the holder
-        when it stays taken, StoreError when the server cannot be reached."""
-        import psycopg
-
-        if self._conn is not None:
-            return
-        name = f"paperbot pid {os.getpid()} ({command})"[:63]  # application_name's limit
-        try:
-            conn = psycopg.connect(self.url, autocommit=True, application_name=name, connect_timeout=10)
-        except psycopg.Error as exc:
-            raise pg_fault(exc, self.location) from exc
-        deadline = self._monotonic() + max(0.0, wait)
-        try:
-            while not self._try_lock(conn):
-                if self._monotonic() >= deadline:
-                    holder = self._holder(conn)
-                    conn.close()
-                    raise StoreLocked(self._refusal(holder, wait), holder=holder)
-                self._sleep(POLL_SECONDS)
-        except psycopg.Error as exc:
-            conn.close()
-            raise pg_fault(exc, self.location) from exc
-        self._conn = conn
-
-    @staticmethod
-    def _try_lock(conn: Any) -> bool:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
-        return bool(row and row[0])
+        """Nothing to take: claims, leases and advisory locks keep replicas apart."""
 
     def release(self) -> None:
-        """Let go of the lock now (closing the connection alone would release it only once the
-        server has ended that session, a moment later)."""
+        """Nothing to release."""
+
+
+class WorkLocks(Protocol):
+    """Named locks on work only one process may do at a time (a source's fetch, a scheduler
+    step), released when the holding process dies."""
+
+    def try_lock(self, name: str) -> bool: ...
+
+    def unlock(self, name: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ProcessLocks:
+    """A store only this process writes (SQLite, under its writer lock): every lock is granted."""
+
+    def try_lock(self, name: str) -> bool:
+        """Always granted: no other process does this work."""
+        return True
+
+    def unlock(self, name: str) -> None:
+        """Nothing to release."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def advisory_key(name: str) -> int:
+    """The signed 64-bit advisory lock key of a lock name (stable across processes)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+class AdvisoryLocks:
+    """Session advisory locks (`pg_try_advisory_lock`) on one connection of this process's own
+    (see the module): granted to one process at a time per database and name, released by the
+    server when the process's connection ends (kill -9 included). The connection is opened on
+    first use and reopened after it broke (a server restart, which released every lock)."""
+
+    def __init__(self, url: str, *, application_name: str = "") -> None:
+        self.url = url
+        self.location = pg_location(url)
+        self.application_name = (application_name or f"paperbot pid {os.getpid()} locks")[:63]
+        self._conn: Any = None
+        self._held: set[str] = set()
+        self._mutex = threading.Lock()  # the connection serves the event loop and worker threads
+
+    def try_lock(self, name: str) -> bool:
+        """Take the lock `name` unless another process holds it; returns whether it is held
+        now. A server that cannot be reached raises StoreError."""
         import psycopg
 
-        if self._conn is None:
-            return
+        with self._mutex:
+            if name in self._held:
+                return True
+            for attempt in (1, 2):
+                conn = self._connection()
+                try:
+                    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (advisory_key(name),)).fetchone()
+                    break
+                except psycopg.OperationalError as exc:
+                    self._drop()  # a broken connection held nothing any more: reconnect once
+                    if attempt == 2:
+                        raise pg_fault(exc, self.location) from exc
+                except psycopg.Error as exc:
+                    raise pg_fault(exc, self.location) from exc
+            granted = bool(row and row[0])
+            if granted:
+                self._held.add(name)
+            return granted
+
+    def unlock(self, name: str) -> None:
+        """Let go of the lock `name` (nothing happens when it is not held)."""
+        import psycopg
+
+        with self._mutex:
+            if name not in self._held:
+                return
+            self._held.discard(name)
+            try:
+                self._connection().execute("SELECT pg_advisory_unlock(%s)", (advisory_key(name),))
+            except psycopg.Error:
+                self._drop()  # the session is gone, and the lock with it
+
+    def close(self) -> None:
+        """Release every lock by closing the connection."""
+        with self._mutex:
+            self._drop()
+
+    def _connection(self) -> Any:
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            try:
+                self._conn = psycopg.connect(
+                    self.url, autocommit=True, application_name=self.application_name, connect_timeout=10
+                )
+            except psycopg.Error as exc:
+                raise pg_fault(exc, self.location) from exc
+            self._held.clear()
+        return self._conn
+
+    def _drop(self) -> None:
         conn, self._conn = self._conn, None
-        try:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_KEY,))
-        except psycopg.Error:
-            pass  # the session is gone, and the lock with it
-        finally:
-            conn.close()
+        self._held.clear()
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
-    def holder(self) -> str:
-        """`pid <n> (<command>)` of the process holding the lock, or ''."""
-        import psycopg
 
-        try:
-            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
-                return self._holder(conn)
-        except psycopg.Error:
-            return ""
+@contextlib.contextmanager
+def holding(locks: WorkLocks, name: str) -> Iterator[bool]:
+    """`with holding(locks, "source:arxiv") as mine:` runs the block with `mine` telling
+    whether this process got the lock (skip the work when not); it is released after."""
+    mine = locks.try_lock(name)
+    try:
+        yield mine
+    finally:
+        if mine:
+            locks.unlock(name)
 
-    @staticmethod
-    def _holder(conn: Any) -> str:
-        row = conn.execute(
-            """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-               WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = %s
-               AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
-            (ADVISORY_KEY,),
-        ).fetchone()
-        name = str(row[0]) if row else ""
-        return name.removeprefix("paperbot ") if name.startswith("paperbot pid ") else ""
 
-    def _refusal(self, holder: str, waited: float) -> str:
-        who = f"another paperbot ({holder})" if holder else "another paperbot"
-        if waited > 0:
-            return (
-                f"{who} is using the store {self.location} and did not finish within {waited:g} s; "
-                "nothing was sent, so nothing can be sent twice: the running bot delivers on its "
-                "own, so drop this cron job while it runs (or raise STORE_LOCK_WAIT)"
-            )
-        return (
-            f"{who} is already running on the store {self.location}; two bots on one store would "
-            "post everything twice: stop it first, or give this one its own PAPERBOT_DB"
-        )
+def work_locks(url: DatabaseURL) -> WorkLocks:
+    """The work locks of a store: advisory locks on PostgreSQL, where replicas share the
+    database; always granted on SQLite, which one process writes."""
+    if url.scheme == "postgresql":
+        return AdvisoryLocks(libpq_url(url.path))
+    return ProcessLocks()
 
 
 def writer_lock(url: DatabaseURL) -> WriterLock:
-    """The writer lock of a store: a lock file for a SQLite file, an advisory lock for
-    PostgreSQL, none for a store in memory."""
+    """The writer lock of a store: a lock file for a SQLite file; none for PostgreSQL (its
+    replicas divide the work, see the module) or a store in memory."""
     if url.scheme == "postgresql":
-        return StoreAdvisoryLock(libpq_url(url.path))
+        return ReplicaStore()
     if url.path != ":memory:":
         return StoreFileLock(Path(url.path).expanduser().absolute())
     return SharedStore()

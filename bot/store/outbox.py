@@ -9,6 +9,18 @@ part's request goes out, `start_part` commits `unanswered_part` (its index) and
 or any answer (an error included), clears them. A row read back with them set was interrupted
 mid-send by a crash or a stop. The policy (retries, backoff, pausing, how often an unanswered
 part may be resent) lives in `bot.delivery.outbox`; this module only reads and writes rows.
+
+Claims (several replicas on one PostgreSQL database)
+    `claim_due` hands each due row to one holder (a replica id) until `lease_until`: one
+    `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING *`, so two replicas
+    claiming at the same moment never get the same row (SQLite has no SKIP LOCKED and needs
+    none: one process writes a SQLite store). The holder renews its leases while it sends
+    (`renew`); a holder that dies stops renewing, its leases expire and any replica's next
+    `claim_due` takes the rows over, resuming at the part the dead holder's bookkeeping says.
+    Every per-row write of a sending replica (`start_sending`, `start_part`, `record_part`,
+    `mark_sent`, `reschedule`, `mark_failed`) may name its `holder`: it then changes the row
+    only while that holder still holds the claim, and says whether it did, so a replica whose
+    lease expired cannot record over the new holder. Rescheduling or failing a row releases it.
 """
 
 from __future__ import annotations
@@ -16,12 +28,12 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.clock import from_iso, to_iso
 from bot.core.outbox import OutboxKind, digest_key, digest_now_prefix
-from bot.store.backend import Connection, Row
+from bot.store.backend import Connection, Row, is_postgres
 from bot.store.db import transaction
 
 PENDING = "pending"
@@ -52,6 +64,8 @@ class OutboxRow:
     parts: list[dict[str, Any]] | None = None
     unanswered_part: int | None = None  # a part whose send started but whose answer is unknown
     unanswered_sends: int = 0  # how many sends of that part started without an answer
+    claimed_by: str | None = None  # the replica that holds (or last held) the row
+    lease_until: datetime | None = None  # when that claim lapses unless renewed
 
     def unanswered_sends_of(self, index: int) -> int:
         """How many sends of part `index` started without their answer being recorded."""
@@ -82,7 +96,15 @@ def _row(row: Row) -> OutboxRow:
         parts=json.loads(row["parts"]) if row["parts"] else None,
         unanswered_part=row["unanswered_part"],
         unanswered_sends=row["unanswered_sends"],
+        claimed_by=row["claimed_by"],
+        lease_until=from_iso(row["lease_until"]),
     )
+
+
+def _held_by(holder: str | None) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause (and its parameter) that limits a write to rows `holder` holds; none
+    when no holder is named (a single process, tests and tools)."""
+    return (" AND claimed_by = ?", (holder,)) if holder is not None else ("", ())
 
 
 class OutboxStore:
@@ -150,71 +172,169 @@ class OutboxStore:
         params.append(limit)
         return [_row(row) for row in self.conn.execute(sql, params)]
 
-    def start_sending(self, row_id: int, parts: Sequence[dict[str, Any]], now: datetime) -> None:
-        """Mark a row as being sent, keeping its rendered parts (rendered once, on first use)."""
-        self.conn.execute(
-            "UPDATE outbox SET state = 'sending', parts = COALESCE(parts, ?), updated_at = ? WHERE id = ?",
-            (json.dumps(list(parts), ensure_ascii=False), to_iso(now), row_id),
-        )
+    # --- claims (see the module) ---------------------------------------------------------------
 
-    def start_part(self, row_id: int, index: int, sends: int, now: datetime) -> None:
+    def claim_due(
+        self,
+        holder: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int = 100,
+        *,
+        platforms: Collection[str],
+        keys: Collection[str] | None = None,
+        after_id: int = 0,
+    ) -> list[OutboxRow]:
+        """Claim for `holder`, until now + lease, up to `limit` rows that `due` would return and
+        that no other holder's unexpired lease covers (rows `holder` already holds are claimed
+        again, with a fresh lease); returns them oldest first. On PostgreSQL rows another
+        transaction is claiming at this moment are skipped (`FOR UPDATE SKIP LOCKED`), so
+        concurrent claims never return the same row."""
+        if not platforms or (keys is not None and not keys):
+            return []
+        now_iso = to_iso(now)
+        where = (
+            "state IN ('pending', 'sending') AND next_attempt_at <= ? AND id > ? "
+            f"AND platform IN ({','.join('?' * len(platforms))}) "
+            "AND (lease_until IS NULL OR lease_until < ? OR claimed_by = ?)"
+        )
+        params: list[Any] = [to_iso(now + lease), now_iso, after_id, *platforms, now_iso, holder]
+        if keys is not None:
+            where += f" AND key IN ({','.join('?' * len(keys))})"
+            params.extend(keys)
+        skip_locked = " FOR UPDATE SKIP LOCKED" if is_postgres(self.conn) else ""
+        params.append(limit)
+        rows = self.conn.execute(
+            f"""UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id IN
+                (SELECT id FROM outbox WHERE {where} ORDER BY id LIMIT ?{skip_locked}) RETURNING *""",
+            [holder, *params],
+        ).fetchall()
+        return sorted((_row(row) for row in rows), key=lambda row: row.id)
+
+    def renew(self, holder: str, now: datetime, lease: timedelta) -> int:
+        """Extend every unexpired lease `holder` holds on an unfinished row to now + lease (the
+        heartbeat of a replica that is sending); returns how many rows it still holds."""
+        now_iso = to_iso(now)
+        cursor = self.conn.execute(
+            """UPDATE outbox SET lease_until = ? WHERE claimed_by = ? AND lease_until >= ?
+               AND state IN ('pending', 'sending')""",
+            (to_iso(now + lease), holder, now_iso),
+        )
+        return int(cursor.rowcount)
+
+    def release(self, holder: str, row_id: int | None = None) -> int:
+        """Give up `holder`'s claims on unfinished rows (one row, or all of them), so that any
+        replica may take them at once; returns how many were released."""
+        sql = (
+            "UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = ? "
+            "AND state IN ('pending', 'sending')"
+        )
+        params: list[Any] = [holder]
+        if row_id is not None:
+            sql += " AND id = ?"
+            params.append(row_id)
+        return int(self.conn.execute(sql, params).rowcount)
+
+    # --- sending one row (each write guarded by the holder's claim when one is named) -----------
+
+    def start_sending(
+        self, row_id: int, parts: Sequence[dict[str, Any]], now: datetime, *, holder: str | None = None
+    ) -> bool:
+        """Mark a row as being sent, keeping its rendered parts (rendered once, on first use);
+        False when `holder` no longer holds it."""
+        held, param = _held_by(holder)
+        cursor = self.conn.execute(
+            f"UPDATE outbox SET state = 'sending', parts = COALESCE(parts, ?), updated_at = ? WHERE id = ?{held}",
+            (json.dumps(list(parts), ensure_ascii=False), to_iso(now), row_id, *param),
+        )
+        return cursor.rowcount == 1
+
+    def start_part(self, row_id: int, index: int, sends: int, now: datetime, *, holder: str | None = None) -> bool:
         """Record, before its request goes out, that the send number `sends` of part `index`
-        starts (committed at once: a crash right after it must find it)."""
-        self.conn.execute(
-            "UPDATE outbox SET unanswered_part = ?, unanswered_sends = ?, updated_at = ? WHERE id = ?",
-            (index, sends, to_iso(now), row_id),
+        starts (committed at once: a crash right after it must find it); False, recording
+        nothing, when `holder` no longer holds the row (the part must then not be sent)."""
+        held, param = _held_by(holder)
+        cursor = self.conn.execute(
+            f"UPDATE outbox SET unanswered_part = ?, unanswered_sends = ?, updated_at = ? WHERE id = ?{held}",
+            (index, sends, to_iso(now), row_id, *param),
         )
+        return cursor.rowcount == 1
 
-    def record_part(self, row_id: int, index: int, message_id: str, now: datetime) -> None:
+    def record_part(
+        self, row_id: int, index: int, message_id: str, now: datetime, *, holder: str | None = None
+    ) -> bool:
         """Record that part `index` reached the platform as `message_id` (committed at once),
-        which also clears its unanswered send.
+        which also clears its unanswered send; returns whether it was recorded.
 
-        Guarded by the expected `parts_sent`, so recording the same part twice changes nothing.
+        Guarded by the expected `parts_sent`, so recording the same part twice changes nothing,
+        and by the claim when `holder` is named: a holder whose lease was taken over records
+        nothing (the new holder finds the part unanswered and sends it once more).
         """
+        held, param = _held_by(holder)
         with transaction(self.conn):
             row = self.conn.execute(
                 "SELECT parts_sent, delivery_ids FROM outbox WHERE id = ?", (row_id,)
             ).fetchone()
             if row is None or row["parts_sent"] != index:
-                return
+                return False
             ids = json.loads(row["delivery_ids"]) + [message_id]
-            self.conn.execute(
-                """UPDATE outbox SET parts_sent = ?, delivery_ids = ?, unanswered_part = NULL,
-                   unanswered_sends = 0, updated_at = ? WHERE id = ?""",
-                (index + 1, json.dumps(ids), to_iso(now), row_id),
+            cursor = self.conn.execute(
+                f"""UPDATE outbox SET parts_sent = ?, delivery_ids = ?, unanswered_part = NULL,
+                   unanswered_sends = 0, updated_at = ? WHERE id = ? AND parts_sent = ?{held}""",
+                (index + 1, json.dumps(ids), to_iso(now), row_id, index, *param),
             )
+            return cursor.rowcount == 1
 
-    def mark_sent(self, row_id: int, now: datetime) -> None:
-        """Every part arrived: the row is done and never sent again."""
-        self.conn.execute(
-            "UPDATE outbox SET state = 'sent', last_error = '', updated_at = ? WHERE id = ?",
-            (to_iso(now), row_id),
+    def mark_sent(self, row_id: int, now: datetime, *, holder: str | None = None) -> bool:
+        """Every part arrived: the row is done and never sent again (its lease ends; the
+        holder's name stays, for the record). False when `holder` no longer holds it."""
+        held, param = _held_by(holder)
+        cursor = self.conn.execute(
+            f"""UPDATE outbox SET state = 'sent', last_error = '', lease_until = NULL, updated_at = ?
+                WHERE id = ?{held}""",
+            (to_iso(now), row_id, *param),
         )
+        return cursor.rowcount == 1
 
     def reschedule(
-        self, row_id: int, next_attempt_at: datetime, error: str, now: datetime, *, count_attempt: bool
+        self,
+        row_id: int,
+        next_attempt_at: datetime,
+        error: str,
+        now: datetime,
+        *,
+        count_attempt: bool,
+        holder: str | None = None,
     ) -> int:
-        """Put a row back to pending for a later attempt; returns the attempts counted so far.
+        """Put a row back to pending for a later attempt, released for any replica; returns the
+        attempts counted so far. Changes nothing when `holder` no longer holds it.
 
         Rate limiting does not count as an attempt (`count_attempt=False`); failures do. A
         failure is an answer, so the part it was about is no longer unanswered.
         """
+        held, param = _held_by(holder)
         self.conn.execute(
-            """UPDATE outbox SET state = 'pending', attempts = attempts + ?, next_attempt_at = ?,
-               last_error = ?, unanswered_part = NULL, unanswered_sends = 0, updated_at = ?
-               WHERE id = ?""",
-            (1 if count_attempt else 0, to_iso(next_attempt_at), error[:500], to_iso(now), row_id),
+            f"""UPDATE outbox SET state = 'pending', attempts = attempts + ?, next_attempt_at = ?,
+               last_error = ?, unanswered_part = NULL, unanswered_sends = 0, claimed_by = NULL,
+               lease_until = NULL, updated_at = ? WHERE id = ?{held}""",
+            (1 if count_attempt else 0, to_iso(next_attempt_at), error[:500], to_iso(now), row_id, *param),
         )
         row = self.conn.execute("SELECT attempts FROM outbox WHERE id = ?", (row_id,)).fetchone()
         return int(row[0]) if row else 0
 
-    def mark_failed(self, row_id: int, error: str, now: datetime, *, count_attempt: bool = True) -> None:
-        """Give up on a row; it stays in the table with its error (never dropped silently)."""
-        self.conn.execute(
-            """UPDATE outbox SET state = 'failed', attempts = attempts + ?, last_error = ?,
-               unanswered_part = NULL, unanswered_sends = 0, updated_at = ? WHERE id = ?""",
-            (1 if count_attempt else 0, error[:500], to_iso(now), row_id),
+    def mark_failed(
+        self, row_id: int, error: str, now: datetime, *, count_attempt: bool = True, holder: str | None = None
+    ) -> bool:
+        """Give up on a row; it stays in the table with its error (never dropped silently).
+        False, changing nothing, when `holder` no longer holds it."""
+        held, param = _held_by(holder)
+        cursor = self.conn.execute(
+            f"""UPDATE outbox SET state = 'failed', attempts = attempts + ?, last_error = ?,
+               unanswered_part = NULL, unanswered_sends = 0, lease_until = NULL, updated_at = ?
+               WHERE id = ?{held}""",
+            (1 if count_attempt else 0, error[:500], to_iso(now), row_id, *param),
         )
+        return cursor.rowcount == 1
 
     def rows(self, *, state: str | None = None, kind: str | None = None, limit: int = 1000) -> list[OutboxRow]:
         """Rows, oldest first, optionally of one state and/or kind."""

@@ -462,4 +462,21 @@ PG_MIGRATIONS: list[str] = [
     """,
     # topic ids: cached summaries name their topics by id (see schema.py; plain REPLACE and LIKE)
     topic_names_to_ids_sql(),
+    # replicas: outbox claims with a lease (see schema.py)
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+    """,
+    # private answers kept for their feedback buttons (see schema.py)
+    """
+    CREATE TABLE private_answers (
+        platform TEXT NOT NULL,
+        token TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        message TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (platform, token)
+    );
+    CREATE INDEX private_answers_expiry ON private_answers(expires_at);
+    """,
 ]

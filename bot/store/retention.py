@@ -7,6 +7,7 @@ Pruned, by age (days from settings, see `Retention`):
   at most 14 days and leaves out papers published 30 days before its window, so entries older
   than that can no longer stop a repeat), alert-queue rows already sent, shown notices, LLM
   usage rows and the hashes of ingested payloads;
+- private answers kept for their feedback buttons, once expired (bot/store/answers.py);
 - alert-queue rows and notices that waited more than `waiting_days` for their user.
 Papers, summaries, settings, subscriptions and pending outbox rows are never pruned.
 """
@@ -56,6 +57,7 @@ class RetentionStore:
             "notices (waiting)": ("DELETE FROM notices WHERE shown_at IS NULL AND created_at < ?", (waiting_cut,)),
             "llm_usage": ("DELETE FROM llm_usage WHERE at < ?", (history_cut,)),
             "ingested_payloads": ("DELETE FROM ingested_payloads WHERE ingested_at < ?", (history_cut,)),
+            "private_answers": ("DELETE FROM private_answers WHERE expires_at <= ?", (to_iso(now),)),
         }
         deleted: dict[str, int] = {}
         with transaction(self.conn):

@@ -474,4 +474,24 @@ MIGRATIONS: list[str] = [
     """,
     # topic ids: cached summaries name their topics by taxonomy id, no longer by display name
     topic_names_to_ids_sql(),
+    # replicas: an outbox row is claimed by one replica (`claimed_by`) until `lease_until`
+    # (bot/store/outbox.py `claim_due`); a lease not renewed, because its holder died, expires
+    # and any replica takes the row over.
+    """
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+    """,
+    # Slack HTTP behind a load balancer: private answers kept for their feedback buttons, in the
+    # store so that a click on any replica redraws the answer another one sent (bot/store/answers.py).
+    """
+    CREATE TABLE private_answers (
+        platform TEXT NOT NULL,
+        token TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        message TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (platform, token)
+    );
+    CREATE INDEX private_answers_expiry ON private_answers(expires_at);
+    """,
 ]

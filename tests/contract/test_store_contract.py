@@ -380,3 +380,33 @@ def test_outbox_counts_and_due_rows(any_store: Store) -> None:
     assert any_store.counts()["outbox pending"] == 2
     when = datetime(2026, 1, 1, tzinfo=UTC)
     assert any_store.outbox.reschedule(due[2].id, when, "rate limited", T0, count_attempt=False) == 0
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_the_server_dropped_is_replaced_not_handed_out(postgres_server, postgres_url: str) -> None:  # type: ignore[no-untyped-def]
+    """After a server restart every pooled connection is dead; the pool checks each one as it
+    is taken (`check_connection`), so the next statements succeed instead of each failing once."""
+    store = Store.open(postgres_url)
+    try:
+        store.outbox.enqueue("before-restart", "digest", "slack", "C1", "{}", T0)
+        # Several connections in the pool: one per thread that held a transaction at once.
+        opened = threading.Barrier(3)
+
+        def hold_one() -> None:
+            with transaction(store.conn):
+                store.conn.execute("SELECT 1")
+                opened.wait(30)
+
+        threads = [threading.Thread(target=hold_one) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        postgres_server.restart()
+        for n in range(6):  # more statements than pooled connections: none fails
+            assert store.outbox.get("before-restart") is not None
+            with transaction(store.conn):
+                store.outbox.enqueue(f"after-restart-{n}", "digest", "slack", "C1", "{}", T0)
+        assert store.outbox.counts()["pending"] == 7
+    finally:
+        store.close()

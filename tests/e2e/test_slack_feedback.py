@@ -215,3 +215,28 @@ async def search_http(bot: Bot) -> tuple[dict[str, Any], list[str]]:
             assert acked.status == 200
     answer = await bot.fake.response("hq")
     return answer, [row["elements"][0]["value"] for row in feedback_rows(answer)]
+
+
+@pytest.mark.postgres
+async def test_behind_a_load_balancer_a_click_on_another_replica_redraws_the_answer(tmp_path: Path, postgres_url: str) -> None:
+    """Two runtimes (two replicas) with their Slack apps on one PostgreSQL store: the search is
+    answered by the first; the click on its private answer reaches the second, which redraws the
+    answer from the store (Slack sends no blocks with a click on an ephemeral message)."""
+    async with fake_slack() as fake:
+        first = await start_bot(fake, tmp_path / "a", database=postgres_url)
+        try:
+            answer, ids = await search(first)
+            await first.adapter.stop()  # the next request goes to the other replica
+            second = await start_bot(fake, tmp_path / "b", database=postgres_url)
+            try:
+                await second.click(click_on(answer, ItemAction.SAVE, ids[0], ephemeral=True, response_url=fake.response_url("s")))
+                redrawn = await fake.response("s")
+                assert redrawn["replace_original"] is True and redrawn["response_type"] == "ephemeral"
+                assert button_of(redrawn, ItemAction.SAVE, ids[0])["text"]["text"] == "🔖 Saved ✓"
+                assert visible_text(redrawn) == visible_text(answer)
+                assert first.runtime.store.feedback.saved("slack", "UADA") == [ids[0]]
+            finally:
+                await second.adapter.stop()
+                await second.runtime.close()
+        finally:
+            await first.runtime.close()

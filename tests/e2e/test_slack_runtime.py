@@ -21,6 +21,7 @@ from adapters.slack import SlackAdapter  # noqa: E402
 from adapters.slack.render import DETAILS_ACTION, FEEDBACK_ACTION, SHARE_ACTION  # noqa: E402
 from bot.app.runtime import Runtime, build_runtime, fetch_due  # noqa: E402
 from bot.app.samples import SAMPLE_NOW  # noqa: E402
+from bot.app.workspaces import StorePrivateAnswers  # noqa: E402
 from bot.core.clock import ScaledClock  # noqa: E402
 from bot.core.models import Paper, SourceKind  # noqa: E402
 from tests.e2e.test_slack_adapter import HOSTILE, Sleeps, assert_inert, slack_settings  # noqa: E402
@@ -55,7 +56,9 @@ async def start_bot(fake: FakeSlack, tmp_path: Path, **overrides: Any) -> Bot:
     settings = slack_settings(fake, tmp_path, **overrides)
     runtime = await build_runtime(settings, clock=ScaledClock(SAMPLE_NOW), offline=True)
     await fetch_due(runtime)
-    adapter = SlackAdapter(settings, health=runtime.health, sleep=Sleeps())
+    # As bot.app.wiring builds it: private answers kept in the store.
+    answers = StorePrivateAnswers(runtime.store, runtime.clock)
+    adapter = SlackAdapter(settings, health=runtime.health, sleep=Sleeps(), private_answers=answers)
     runtime.adapters[adapter.platform] = adapter
     runtime.delivery.adapters[adapter.platform] = adapter
     await adapter.start(runtime.service)

@@ -105,18 +105,27 @@ class PostgresServer:
                 "initdb", "-D", str(root / "data"), "-U", SUPERUSER, "--auth=trust",
                 "--encoding=UTF8", "--locale=C", "--no-sync",
             )
-            options = (
-                f"-k {root / 'socket'} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
-            )
-            server._run(
-                "pg_ctl", "start", "-w", "-t", "60", "-D", str(root / "data"),
-                "-l", str(root / "server.log"), "-o", options,
-            )
+            server._start()
         except BaseException:
             server.stop()
             raise
         return server
+
+    def _start(self) -> None:
+        options = (
+            f"-k {self.root / 'socket'} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
+        )
+        self._run(
+            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.root / "data"),
+            "-l", str(self.root / "server.log"), "-o", options,
+        )
+
+    def restart(self) -> None:
+        """Stop the server at once (every client connection is cut) and start it again, with
+        its data: what a crash and restart, or a failover, looks like to paperbot."""
+        self._run("pg_ctl", "stop", "-m", "immediate", "-w", "-D", str(self.root / "data"))
+        self._start()
 
     def _run(self, program: str, *args: str) -> None:
         try:

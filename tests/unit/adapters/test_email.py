@@ -170,11 +170,11 @@ async def test_a_crash_between_send_and_record_sends_at_most_one_duplicate(rig: 
     real_record = rig.store.outbox.record_part
     crashed = []
 
-    def crash_once(*args: Any, **kwargs: Any) -> None:
+    def crash_once(*args: Any, **kwargs: Any) -> bool:
         if not crashed:
             crashed.append(True)
             raise asyncio.CancelledError  # the process dies after SMTP accepted the email
-        real_record(*args, **kwargs)
+        return real_record(*args, **kwargs)
 
     monkeypatch.setattr(rig.store.outbox, "record_part", crash_once)
     with pytest.raises(asyncio.CancelledError):

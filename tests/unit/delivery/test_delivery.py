@@ -199,10 +199,11 @@ async def test_crash_after_recording_repeats_nothing(tmp_path: Path) -> None:
     enqueue(store, "digest:memory:C1:2026-03-02", "digest", "memory", "C1", digest_reply(60), T0)
     original = store.outbox.record_part
 
-    def record_then_crash(row_id: int, index: int, message_id: str, now: datetime) -> None:
-        original(row_id, index, message_id, now)
+    def record_then_crash(row_id: int, index: int, message_id: str, now: datetime, **claim: str | None) -> bool:
+        recorded = original(row_id, index, message_id, now, **claim)
         if index == 3:
             raise SimulatedCrash()
+        return recorded
 
     store.outbox.record_part = record_then_crash  # type: ignore[method-assign]
     with pytest.raises(SimulatedCrash):
@@ -221,10 +222,11 @@ async def test_cancelled_delivery_resumes_in_the_same_process() -> None:
     enqueue(store, "digest:memory:C1:2026-03-02", "digest", "memory", "C1", digest_reply(30), T0)
     original = store.outbox.record_part
 
-    def record_then_cancel(row_id: int, index: int, message_id: str, now: datetime) -> None:
-        original(row_id, index, message_id, now)
+    def record_then_cancel(row_id: int, index: int, message_id: str, now: datetime, **claim: str | None) -> bool:
+        recorded = original(row_id, index, message_id, now, **claim)
         if index == 1:
             raise __import__("asyncio").CancelledError()
+        return recorded
 
     store.outbox.record_part = record_then_cancel  # type: ignore[method-assign]
     with pytest.raises(BaseException):  # noqa: B017 - CancelledError escapes as it would at shutdown

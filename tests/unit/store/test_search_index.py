@@ -108,8 +108,10 @@ def test_a_second_store_object_ingesting_is_seen(tmp_path: Path, store_location:
     store.close()
 
 
-def test_another_process_ingesting_is_seen(tmp_path: Path) -> None:
-    store = Store.open(str(tmp_path / "paperbot.db"))
+def test_another_process_ingesting_is_seen(tmp_path: Path, store_location: str) -> None:
+    """On PostgreSQL the other process is another replica, with an index of its own: this
+    replica's index catches up from the store's search sequence all the same."""
+    store = Store.open(store_location)
     engine = indexed(store, tmp_path)
     store.papers.ingest([paper(1, "Okapi estimation")], NOW)
     assert engine.search(SearchQuery("okapi"), NOW).engine == "index"
@@ -119,7 +121,7 @@ def test_another_process_ingesting_is_seen(tmp_path: Path) -> None:
         "store.papers.ingest([Paper(id='2511.00009', title='Okapi herding', version=1, "
         "published=datetime(2026, 11, 19, tzinfo=UTC))], datetime(2026, 11, 20, tzinfo=UTC))\n"
     )
-    subprocess.run([sys.executable, "-c", script, str(tmp_path / "paperbot.db")], cwd=ROOT, check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", script, store_location], cwd=ROOT, check=True, timeout=120)
     result = engine.search(SearchQuery("herding"), NOW)
     assert result.engine == "index" and ids(result) == ["2511.00009"]
     store.close()

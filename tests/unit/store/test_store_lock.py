@@ -1,5 +1,6 @@
-"""The store's writer lock: one holder at a time, named in the refusal, released by the kernel
-when the holder dies (kill -9 included), waited for with a bound."""
+"""The store's writer lock (SQLite): one holder at a time, named in the refusal, released by the
+kernel when the holder dies (kill -9 included), waited for with a bound. PostgreSQL has none
+(replicas); its work locks go to one process at a time and die with their holder."""
 
 from __future__ import annotations
 
@@ -7,13 +8,24 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.core.errors import StoreLocked, StoreReadOnly
 from bot.store.db import DatabaseURL
-from bot.store.lock import SharedStore, StoreAdvisoryLock, StoreFileLock, writer_lock
+from bot.store.lock import (
+    AdvisoryLocks,
+    ProcessLocks,
+    ReplicaStore,
+    SharedStore,
+    StoreFileLock,
+    advisory_key,
+    holding,
+    work_locks,
+    writer_lock,
+)
 from tests.conftest import REPO
 from tests.support.faults import read_only_file
 
@@ -113,71 +125,95 @@ def test_a_store_in_memory_shares_and_a_read_only_directory_is_named(tmp_path: P
         StoreFileLock(folder / "paperbot.db").acquire("paperbot run")
 
 
-# --- PostgreSQL: a session advisory lock ---------------------------------------------------------
+# --- PostgreSQL: replicas, and work locks (session advisory locks) -------------------------------
 
 HOLD_PG = """
 import sys, time
-from bot.store.lock import StoreAdvisoryLock
-lock = StoreAdvisoryLock(sys.argv[1])
-lock.acquire("paperbot run")
+from bot.store.lock import AdvisoryLocks
+locks = AdvisoryLocks(sys.argv[1])
+assert locks.try_lock("source:arxiv")
 print("locked", flush=True)
 time.sleep(60)
 """
 
 
 @pytest.mark.postgres
-def test_postgres_a_second_holder_is_refused_naming_the_first_and_a_waiter_gets_it(postgres_url: str) -> None:
-    lock = writer_lock(DatabaseURL("postgresql", postgres_url))
-    assert isinstance(lock, StoreAdvisoryLock)
-    lock.acquire("paperbot run")
+def test_postgres_has_no_writer_lock_and_its_work_locks_go_to_one_process_at_a_time(postgres_url: str) -> None:
+    url = DatabaseURL("postgresql", postgres_url)
+    first, second = writer_lock(url), writer_lock(url)
+    assert isinstance(first, ReplicaStore)
+    first.acquire("paperbot run")
+    second.acquire("paperbot run")  # a second replica starts beside the first
+    first.release()
+    second.release()
+    mine, theirs = work_locks(url), work_locks(url)
+    assert isinstance(mine, AdvisoryLocks)
     try:
-        assert lock.held and lock.holder() == f"pid {os.getpid()} (paperbot run)"
-        with pytest.raises(StoreLocked) as info:
-            StoreAdvisoryLock(postgres_url).acquire("paperbot run")
-        message = str(info.value)
-        assert f"pid {os.getpid()} (paperbot run)" in message and "already running" in message
-        assert "postgresql://paperbot@/" in message and "\n" not in message
-        now = [0.0]
-
-        def sleep(seconds: float) -> None:
-            now[0] += seconds
-
-        with pytest.raises(StoreLocked, match=r"did not finish within 1 s; nothing was sent"):
-            StoreAdvisoryLock(postgres_url, sleep=sleep, monotonic=lambda: now[0]).acquire("paperbot run --once", wait=1.0)
-        polls: list[float] = []
-
-        def release_on_third(seconds: float) -> None:
-            polls.append(seconds)
-            if len(polls) == 3:
-                lock.release()
-
-        waiter = StoreAdvisoryLock(postgres_url, sleep=release_on_third, monotonic=lambda: 0.0)
-        waiter.acquire("paperbot run --once", wait=60.0)
-        assert waiter.held and len(polls) == 3
-        assert waiter.holder() == f"pid {os.getpid()} (paperbot run --once)"
-        waiter.release()
+        assert mine.try_lock("scheduler:digests")
+        assert mine.try_lock("scheduler:digests")  # held already: still ours
+        assert not theirs.try_lock("scheduler:digests")
+        assert theirs.try_lock("scheduler:alerts")  # another name is another lock
+        with holding(theirs, "scheduler:digests") as got:
+            assert not got
+        mine.unlock("scheduler:digests")
+        with holding(theirs, "scheduler:digests") as got:
+            assert got and not mine.try_lock("scheduler:digests")
+        assert mine.try_lock("scheduler:digests")  # released after the block
     finally:
-        lock.release()
+        mine.close()
+        theirs.close()
+    assert advisory_key("source:arxiv") == advisory_key("source:arxiv") != advisory_key("source:hf")
+
+
+def test_sqlite_work_locks_are_always_granted(tmp_path: Path) -> None:
+    locks = work_locks(DatabaseURL("sqlite", str(tmp_path / "paperbot.db")))
+    assert isinstance(locks, ProcessLocks)
+    assert locks.try_lock("scheduler:digests") and locks.try_lock("scheduler:digests")
+    locks.unlock("scheduler:digests")
+    locks.close()
 
 
 @pytest.mark.postgres
-def test_postgres_releases_the_lock_of_a_killed_process(postgres_url: str) -> None:
+def test_postgres_releases_the_work_lock_of_a_killed_process(postgres_url: str) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", HOLD_PG, postgres_url], env={"PYTHONPATH": str(REPO), "PATH": os.environ["PATH"]},
         stdout=subprocess.PIPE, text=True,
     )
+    locks = AdvisoryLocks(postgres_url)
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "locked"
-        with pytest.raises(StoreLocked, match=f"pid {child.pid} "):
-            StoreAdvisoryLock(postgres_url).acquire("paperbot run")
+        assert not locks.try_lock("source:arxiv")
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
         # The server notices the closed connection of the killed process: no stale lock.
-        lock = StoreAdvisoryLock(postgres_url, monotonic=lambda: 0.0)
-        lock.acquire("paperbot run", wait=30.0)  # monotonic frozen: polls until granted
-        assert lock.held
-        lock.release()
+        for _ in range(300):
+            if locks.try_lock("source:arxiv"):
+                break
+            time.sleep(0.1)
+        assert locks.try_lock("source:arxiv")
     finally:
+        locks.close()
         if child.poll() is None:
             child.kill()
         child.wait(timeout=10)
+
+
+@pytest.mark.postgres
+def test_work_locks_survive_a_broken_connection(postgres_url: str) -> None:
+    """A connection the server ended (a restart, an administrator) held nothing any more: the
+    next try reconnects and takes the lock again."""
+    import psycopg
+
+    locks = AdvisoryLocks(postgres_url, application_name="paperbot locks under test")
+    try:
+        assert locks.try_lock("scheduler:alerts")
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                ("paperbot locks under test",),
+            )
+        locks.unlock("scheduler:alerts")  # the session is gone: nothing to release, no error
+        assert locks.try_lock("scheduler:alerts")
+        assert not AdvisoryLocks(postgres_url).try_lock("scheduler:alerts")
+    finally:
+        locks.close()

@@ -10,7 +10,7 @@ import pytest
 from bot.core.models import Summary
 from bot.enrich.taxonomy import TAXONOMY
 from bot.store import Store
-from bot.store.schema import _TOPIC_NAMES_TO_IDS, MIGRATIONS
+from bot.store.schema import _TOPIC_NAMES_TO_IDS, MIGRATIONS, topic_names_to_ids_sql
 from bot.store.summaries import SummaryKey
 
 NOW = datetime(2026, 6, 11, 9, 0, tzinfo=UTC)
@@ -22,7 +22,8 @@ def test_cached_summaries_get_topic_ids_and_their_text_is_left_alone(tmp_path: P
     import bot.store.db as db
 
     path = str(tmp_path / "old.db")
-    monkeypatch.setattr(db, "MIGRATIONS", MIGRATIONS[:-1])
+    # The store as it was just before the topic-id migration (later migrations may follow it).
+    monkeypatch.setattr(db, "MIGRATIONS", MIGRATIONS[: MIGRATIONS.index(topic_names_to_ids_sql())])
     old = Store.open(path)
     # Written the way the previous version wrote them: topic names in the JSON.
     quoting = Summary(
