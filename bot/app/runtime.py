@@ -199,6 +199,7 @@ class Runtime:
             stopping=stopping, metrics=metrics,
         )
         metrics.read_state_with(runtime.operational_state)
+        summaries.on_made = metrics.summaries_made.inc  # every summary made, whoever asked for it
         return runtime
 
     def attach(self, adapters: Sequence[ChatAdapter]) -> None:
@@ -227,8 +228,7 @@ class Runtime:
         if settings.summarize_background:
 
             async def summarize() -> None:
-                made = await self.summaries.background_pass(self.clock(), settings.summarize_batch)
-                self.metrics.summaries_made.inc(made)
+                await self.summaries.background_pass(self.clock(), settings.summarize_batch)  # counted as saved
                 self.search.catch_up()  # index the new summary texts and tags now, not in a search
 
             self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer", interruptible=True)
