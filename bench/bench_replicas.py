@@ -29,8 +29,9 @@ Reported per scenario, counted at the fakes:
   (p50, p99, max), and how many channels got no digest (`missing_digests`);
 - `alert_latency_s`: per user DM'd, from the new papers' ingest to the DM's first part;
 - `parts_per_s`: message parts over the span from the first to the last arrival (all parts,
-  and digest parts alone), and `duplicates` (a part that arrived more than once, by identical
-  body) and `missing_parts` (parts the outbox rendered that never arrived), per platform;
+  and digest parts alone); per destination, parts the outbox rendered vs parts that arrived:
+  `duplicates` (arrived beyond what was rendered: a part sent twice) and `missing_parts`, per
+  platform too, with `identical_copies` (byte-identical bodies) beside;
 - `cpu_s` of every replica (user + system, from /proc, sampled until it exits), of the
   PostgreSQL server (every backend) and of this process (the fakes), beside wall time: the
   machine may be shared, so compare CPU seconds first;
@@ -245,17 +246,25 @@ class OutboxSummary:
     """What the outbox holds at the end, read through the store."""
 
     rows_by_kind_and_state: dict[str, int]
-    parts_by_platform: dict[str, int]
+    # Parts rendered per (platform, destination, is a DM): a DM's destination is the user.
+    parts: dict[tuple[str, str, bool], int]
     waiting: int
+
+    def parts_by_platform(self) -> Counter[str]:
+        """Parts rendered per platform."""
+        totals: Counter[str] = Counter()
+        for (platform, _, _), count in self.parts.items():
+            totals[platform] += count
+        return totals
 
 
 def outbox_summary(store: Store) -> OutboxSummary:
-    """Rows per kind and state, and the parts rendered per platform (rows that rendered)."""
+    """Rows per kind and state, and the parts rendered per destination (rows that rendered)."""
     rows = store.outbox.rows(limit=10**7)
     by_kind = Counter(f"{row.kind}:{row.state}" for row in rows)
-    parts: Counter[str] = Counter()
+    parts: Counter[tuple[str, str, bool]] = Counter()
     for row in rows:
-        parts[row.platform] += len(row.parts or [])
+        parts[(row.platform, row.destination, row.is_dm)] += len(row.parts or [])
     waiting = sum(1 for row in rows if row.state in ("pending", "sending"))
     return OutboxSummary(dict(sorted(by_kind.items())), dict(parts), waiting)
 
@@ -534,7 +543,11 @@ async def run_scenario(
 
         arrivals = slack_arrivals(slack, monotonic_to_wall) + discord_arrivals(discord)
         summary = await asyncio.to_thread(outbox_summary, store)
-        result |= measure(arrivals, slots, summary, arrivals_ingested, killed_at)
+        # Where each user's DMs land at the fakes: Slack's DM channel is D<user>, Discord's
+        # the channel its fake opened for that user.
+        dm_channels = {("slack", user): f"D{user}" for platform, user, is_dm in summary.parts if is_dm and platform == "slack"}
+        dm_channels |= {("discord", user): channel for user, channel in discord.dm_channels.items()}
+        result |= measure(arrivals, slots, summary, dm_channels, arrivals_ingested, killed_at)
         result |= {
             "timed_out": timed_out,
             "papers_in_store": papers + len(batch),
@@ -569,7 +582,12 @@ async def run_scenario(
 
 
 def measure(
-    arrivals: Sequence[Arrival], slots: dict[str, float], summary: OutboxSummary, ingested: float, killed_at: float | None
+    arrivals: Sequence[Arrival],
+    slots: dict[str, float],
+    summary: OutboxSummary,
+    dm_channels: dict[tuple[str, str], str],
+    ingested: float,
+    killed_at: float | None,
 ) -> dict[str, Any]:
     """Latencies, throughput, duplicates and missing digests from what arrived at the fakes."""
     last_digest_part: dict[str, float] = {}
@@ -587,15 +605,25 @@ def measure(
         span = moments[-1] - moments[0] if len(moments) > 1 else 0.0
         return round(len(moments) / span, 1) if span > 0 else None
 
-    per_platform: dict[str, dict[str, int]] = {}
+    # Per destination as the fakes saw it: parts expected (rendered in the outbox) vs arrived.
+    expected: Counter[tuple[str, str]] = Counter()
+    for (platform, destination, is_dm), count in summary.parts.items():
+        expected[(platform, dm_channels.get((platform, destination), destination) if is_dm else destination)] += count
+    received = Counter((a.platform, a.destination) for a in arrivals)
+    per_platform: dict[str, dict[str, Any]] = {}
     for platform in ("slack", "discord"):
         bodies = Counter((a.destination, a.body) for a in arrivals if a.platform == platform)
-        received, distinct = sum(bodies.values()), len(bodies)
+        places = {key for key in expected.keys() | received.keys() if key[0] == platform}
+        extra = {key: received[key] - expected[key] for key in places if received[key] > expected[key]}
         per_platform[platform] = {
-            "parts_received": received,
-            "duplicates": received - distinct,
-            "parts_in_outbox": summary.parts_by_platform.get(platform, 0),
-            "missing_parts": max(0, summary.parts_by_platform.get(platform, 0) - distinct),
+            "parts_in_outbox": summary.parts_by_platform().get(platform, 0),
+            "parts_received": sum(received[key] for key in places),
+            # A destination that got more parts than its rows rendered: a part sent twice (its
+            # second copy may differ in bytes, e.g. a re-rendered part), or a message not ours.
+            "duplicates": sum(extra.values()),
+            "identical_copies": sum(bodies.values()) - len(bodies),
+            "missing_parts": sum(max(0, expected[key] - received[key]) for key in places),
+            "destinations_with_extra_parts": sorted(f"{dest}: +{n}" for (_, dest), n in extra.items())[:5],
         }
     figures: dict[str, Any] = {
         "digest_latency_s": percentiles(digest_latency),
