@@ -676,9 +676,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 results["killed_halfway" if kill else "no_kill"] = await run_scenario(server, seeded, args, kill, Path(work))
     finally:
         server.stop()
+    refused = sorted(
+        {
+            replica["name"]
+            for scenario in results.values() if isinstance(scenario, dict) and "replicas" in scenario
+            for replica in scenario["replicas"]
+            if 1 in replica["exit_codes"] and "another paperbot" in replica.get("said", "")
+        }
+    )
+    note = (
+        f"{', '.join(refused)} refused to start (the store's single-writer lock): the figures are one replica's"
+        if refused else f"every one of the {args.replicas} replica(s) ran"
+    )
     return {
         "bench": "replicas",
         "includes": includes(args),
+        "note": note,
         "paperbot_commit": _commit(),
         "replicas": args.replicas,
         "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
