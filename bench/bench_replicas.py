@@ -40,7 +40,7 @@ Reported per scenario, counted at the fakes:
 
     .venv/bin/python -m bench.bench_replicas [--replicas 3] [--channels 1000] [--subscriptions 10000]
         [--papers 20000] [--new-papers 500] [--spread 3] [--kill-halfway | --no-kill] [--quick]
-        [--timeout 900]
+        [--lease SECONDS] [--timeout 900]
 
 Without `--kill-halfway` or `--no-kill` both scenarios run, the plain one first. `--quick`:
 100 channels, 1,000 subscriptions, 3,000 papers, 100 new papers, slots over one minute.
@@ -349,7 +349,9 @@ class Replica:
         await self.ended()
 
 
-def replica_env(name: str, data_dir: Path, database: str, slack: FakeSlack, discord: TimedDiscord) -> dict[str, str]:
+def replica_env(
+    name: str, data_dir: Path, database: str, slack: FakeSlack, discord: TimedDiscord, lease: float | None
+) -> dict[str, str]:
     """`paperbot run` in Slack HTTP mode and on Discord, both fakes, on the one database."""
     return child_env(
         data_dir,
@@ -366,6 +368,7 @@ def replica_env(name: str, data_dir: Path, database: str, slack: FakeSlack, disc
         HTTP_PORT="0",
         SCHEDULER_TICK="1",
         PAPERBOT_REPLICA_ID=name,  # ignored by a paperbot that does not know replicas
+        **({"OUTBOX_LEASE_SECONDS": str(lease)} if lease is not None else {}),
     )
 
 
@@ -458,7 +461,7 @@ async def run_scenario(
     await discord.start()
     monotonic_to_wall = time.time() - time.monotonic()
     replicas = [
-        Replica(f"replica-{n}", replica_env(f"replica-{n}", work / f"replica-{n}", database, slack, discord))
+        Replica(f"replica-{n}", replica_env(f"replica-{n}", work / f"replica-{n}", database, slack, discord, args.lease))
         for n in range(args.replicas)
     ]
     result: dict[str, Any] = {"killed_halfway": kill}
@@ -523,6 +526,7 @@ async def run_scenario(
                 killed_at = time.time()
                 if not any(r.alive for r in replicas):
                     victim.restarted = True
+                    victim.env = victim.env | {"PAPERBOT_REPLICA_ID": f"{victim.name}-restarted"}
                     await victim.start()
             if not any(r.alive for r in replicas):
                 break
@@ -734,6 +738,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     kill.add_argument("--kill-halfway", action="store_true", help="run only the scenario with a replica killed")
     kill.add_argument("--no-kill", action="store_true", help="run only the scenario without a kill")
     parser.add_argument("--quick", action="store_true", help="100 channels, 1,000 subscriptions, 3,000 papers, 1 minute")
+    parser.add_argument("--lease", type=float, default=None, help="OUTBOX_LEASE_SECONDS of the replicas (default: paperbot's)")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up on a scenario after this many seconds")
     args = parser.parse_args(argv)
     if args.quick:
