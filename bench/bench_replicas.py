@@ -19,8 +19,9 @@ tests/support/postgres.py):
    At the first slot it ingests `--new-papers` new papers (a day's announcement, as a fetching
    replica would), which the alert matchers then match against every subscription.
 4. With a kill, replica 0 gets SIGKILL once half the channels have their digest at the fakes;
-   with one replica it is started again at once (nothing else would deliver), with several
-   the survivors carry on.
+   with one replica it is started again at once under a new replica id (nothing else would
+   deliver), with several the survivors carry on: they take over its claimed messages once its
+   lease expires (`--lease`, else paperbot's OUTBOX_LEASE_SECONDS).
 5. It waits until every channel has its digest and the outbox has nothing pending or being
    sent (or `--timeout`), then SIGTERMs the replicas.
 
