@@ -22,8 +22,9 @@ tests/support/postgres.py):
    with one replica it is started again at once under a new replica id (nothing else would
    deliver), with several the survivors carry on: they take over its claimed messages once its
    lease expires (`--lease`, else paperbot's OUTBOX_LEASE_SECONDS).
-5. It waits until every channel has its digest and the outbox has nothing pending or being
-   sent (or `--timeout`), then SIGTERMs the replicas.
+5. It waits until every channel has its digest, a replica has scanned the new papers for
+   alerts and put every match in a DM, and the outbox has nothing pending or being sent (or
+   `--timeout`), then SIGTERMs the replicas.
 
 Reported per scenario, counted at the fakes:
 - `digest_latency_s`: per channel, from its slot to the arrival of its digest's last part
@@ -276,6 +277,13 @@ def outbox_waiting(store: Store) -> int:
     return counts.get("pending", 0) + counts.get("sending", 0)
 
 
+def alerts_settled(store: Store, ingested: datetime) -> bool:
+    """Whether a replica has scanned for alerts since the new papers were ingested (by
+    `ingested`) and every match has been put in an alert DM (nobody waits in the queue)."""
+    scanned = store.alert_queue.watermark(SCAN_WATERMARK)
+    return scanned is not None and scanned >= ingested and not store.alert_queue.waiting_users()
+
+
 # --- the replicas ---------------------------------------------------------------------------
 
 
@@ -514,6 +522,8 @@ async def run_scenario(
         arrivals_ingested = time.time()
         batch = new_papers(args.new_papers, system_clock())
         await asyncio.to_thread(ingest_with_topics, store, batch, system_clock())
+        # A scan from here on sees them (one that started during the ingest may not have).
+        ingested = system_clock()
 
         killed_at: float | None = None
         deadline = time.monotonic() + args.timeout
@@ -532,6 +542,8 @@ async def run_scenario(
             if not any(r.alive for r in replicas):
                 break
             done = time.time() > last_slot and len(digested) == len(slots)
+            # Alerts too: digests alone may be done before any replica has scanned the new papers.
+            done = done and await asyncio.to_thread(alerts_settled, store, ingested)
             done = done and await asyncio.to_thread(outbox_waiting, store) == 0
             if done:
                 settled_since = settled_since or time.monotonic()
