@@ -279,9 +279,12 @@ def outbox_waiting(store: Store) -> int:
 
 def alerts_settled(store: Store, ingested: datetime) -> bool:
     """Whether a replica has scanned for alerts since the new papers were ingested (by
-    `ingested`) and every match has been put in an alert DM (nobody waits in the queue)."""
+    `ingested`) and every user with matches has had an alert DM (matches queued after it wait
+    for the user's ALERT_INTERVAL, beyond the run)."""
     scanned = store.alert_queue.watermark(SCAN_WATERMARK)
-    return scanned is not None and scanned >= ingested and not store.alert_queue.waiting_users()
+    if scanned is None or scanned < ingested:
+        return False
+    return all(store.users.get(platform, user).last_alert_at is not None for platform, user in store.alert_queue.waiting_users())
 
 
 # --- the replicas ---------------------------------------------------------------------------
