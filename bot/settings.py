@@ -48,6 +48,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.core.clock import Clock, from_iso, scaled_or_system_clock
 from bot.core.errors import ConfigError
+from bot.core.redact import redact_urls
 
 if TYPE_CHECKING:
     from bot.store.db import DatabaseURL
@@ -604,7 +605,8 @@ def load_settings(
 def config_problems(error: ValidationError, text_by_key: Mapping[str, str] | None = None) -> list[str]:
     """One line per problem, naming the environment key: `KEY='text': reason`, or a line that
     names its keys itself. The value shown is the text as written (from `text_by_key`) where
-    known, else pydantic's input; a secret is shown as (hidden)."""
+    known, else pydantic's input, with any URL's credentials removed (bot.core.redact); a
+    secret is shown as (hidden)."""
     text_by_key = text_by_key or {}
     keys_by_input_name = {name: env_key(name) for name in Settings.model_fields}
     keys_by_input_name.update({key: key for key in keys_by_input_name.values()})
@@ -620,7 +622,9 @@ def config_problems(error: ValidationError, text_by_key: Mapping[str, str] | Non
         if key in secret_keys:
             shown = "(hidden)"
         else:
-            shown = repr(text_by_key[key] if key in text_by_key else problem["input"])
+            # A URL's credentials are removed (a bad PAPERBOT_DB may carry a password).
+            given = text_by_key[key] if key in text_by_key else problem["input"]
+            shown = repr(redact_urls(given) if isinstance(given, str) else given)
         lines.append(f"{key}={shown}: {reason}")
     return lines
 

@@ -232,6 +232,7 @@ class Runtime:
             stopping=stopping, metrics=metrics, locks=locks,
         )
         metrics.read_state_with(runtime.operational_state)
+        summaries.on_made = metrics.summaries_made.inc  # every summary made, whoever asked for it
         return runtime
 
     def attach(self, adapters: Sequence[ChatAdapter]) -> None:
@@ -266,8 +267,7 @@ class Runtime:
                 # pace (one batch per wake-up): its calls cost money and rate limits.
                 passes = SUMMARIZE_PASSES_IN_A_ROW if self.summaries.llm is None else 1
                 for _ in range(passes):
-                    made = await self.summaries.background_pass(self.clock(), settings.summarize_batch)
-                    self.metrics.summaries_made.inc(made)
+                    made = await self.summaries.background_pass(self.clock(), settings.summarize_batch)  # counted as saved
                     if made < settings.summarize_batch or self.stopping.is_set():
                         break
                 # Index the new summary texts and tags now, not in a search (in a worker thread).
@@ -469,21 +469,16 @@ class Runtime:
     def operational_state(self) -> OperationalState:
         """What /metrics reads from the store on each scrape: a few indexed reads and sums."""
         now = ensure_utc(self.clock())
-        counts = self.store.outbox.counts()
-        waiting = [
-            row.created_at
-            for state in ("sending", "pending")
-            for row in self.store.outbox.rows(state=state, limit=1)
-            if row.created_at is not None
-        ]
+        # Only the rows that wait, through an index: a count of the whole history grew with it.
+        depth, oldest = self.store.outbox.waiting()
         lag = {
             report.name: max(0.0, (now - report.last_success).total_seconds())
             for report in source_reports([source.name for source in self.sources], self.store)
             if report.configured and report.last_success is not None
         }
         return OperationalState(
-            outbox_depth=counts.get("pending", 0) + counts.get("sending", 0),
-            oldest_pending_seconds=max(0.0, (now - min(waiting)).total_seconds()) if waiting else 0.0,
+            outbox_depth=depth,
+            oldest_pending_seconds=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
             source_lag_seconds=lag,
             llm_tokens_today=self.store.summaries.tokens_on(now),
             embedding_tokens_today=self.store.vectors.embedding_tokens_on(now),

@@ -131,7 +131,9 @@ class Metrics:
             "paperbot_papers_ingested", "Papers added or updated by fetches, by source.", ["source"], registry=r
         )
         self.summaries_made = Counter(
-            "paperbot_summaries_made", "Summaries made by the background summarizer pass.", registry=r
+            "paperbot_summaries_made",
+            "Summaries made and stored (offline or LLM), whoever asked: background pass, digests, alerts, answers.",
+            registry=r,
         )
         self._state: _StateCollector | None = None
 

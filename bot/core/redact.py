@@ -27,6 +27,9 @@ SECRET_PARAMETERS = frozenset(
 
 # A URL in running text: a scheme, then everything up to whitespace, a quote or a closing bracket.
 _URL_IN_TEXT = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>()\[\]{}]+")
+# The scheme and userinfo of a URL, for URLs urlsplit refuses: everything up to the last `@`
+# before the path is the userinfo.
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#]*@")
 # A query parameter anywhere, URL or not (`feed:host/path?apikey=...` source names).
 _PARAMETER_IN_TEXT = re.compile(r"(?<=[?&])([A-Za-z0-9_.-]+)=([^&#\s\"'<>()\[\]{}]*)")
 
@@ -40,13 +43,15 @@ def is_secret_parameter(name: str) -> bool:
 def redact_url(url: str) -> str:
     """`url` without credentials: the userinfo (`user:pass@`) is dropped and the value of every
     secret-looking query parameter (apikey, api_key, key, token, access_token, secret, password,
-    sig, signature, ...) becomes `***`. Anything that does not parse as a URL comes back as is."""
+    sig, signature, ...) becomes `***`. A URL that does not parse (a bad port, a broken IPv6
+    literal) still loses anything before an `@` in its authority; anything else that is not a
+    URL comes back as is."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
         port = parts.port
     except ValueError:
-        return url
+        return _USERINFO.sub(r"\1", url)
     if not parts.scheme or not parts.netloc:
         return url
     netloc = parts.netloc

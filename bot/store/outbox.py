@@ -367,6 +367,15 @@ class OutboxStore:
         ).fetchone()
         return str(latest[0]) if latest is not None else None
 
+    def waiting(self) -> tuple[int, datetime | None]:
+        """How many rows wait for delivery (pending or being sent) and when the oldest of them
+        was written (None when none waits). Read through the `outbox_due` index, so it costs
+        what waits, not the whole history (what /metrics reads at every scrape)."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state IN (?, ?)", (PENDING, SENDING)
+        ).fetchone()
+        return int(row[0]), from_iso(row[1])
+
     def counts(self) -> dict[str, int]:
         """How many rows are in each state."""
         found = dict(self.conn.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())

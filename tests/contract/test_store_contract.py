@@ -368,6 +368,34 @@ def test_retention_prune_on_both_backends(any_store: Store) -> None:
     assert deleted["outbox"] == 1 and any_store.outbox.get("digest:new") is not None
 
 
+def test_outbox_waiting_counts_only_rows_still_to_deliver_and_dates_the_oldest(any_store: Store) -> None:
+    assert any_store.outbox.waiting() == (0, None)
+    for i in range(4):
+        any_store.outbox.enqueue(f"alert:{i}", "alert", "slack", f"U{i}", "{}", T0 + timedelta(minutes=i))
+    rows = any_store.outbox.due(T0 + timedelta(hours=1), ["slack"])
+    any_store.outbox.mark_sent(rows[0].id, T0)  # the oldest is delivered: no longer waiting
+    any_store.outbox.mark_failed(rows[3].id, "gone", T0)
+    any_store.outbox.start_sending(rows[1].id, [{"text": "part"}], T0)
+    # One row being sent (written at T0 + 1 min) and one pending (T0 + 2 min).
+    assert any_store.outbox.waiting() == (2, T0 + timedelta(minutes=1))
+
+
+def test_outbox_waiting_reads_the_due_index_not_the_history() -> None:
+    # The statement waiting() really runs, as SQLite traced it (values bound), then its plan.
+    store = Store.open(":memory:")
+    statements: list[str] = []
+    try:
+        assert isinstance(store.conn, sqlite3.Connection)
+        store.conn.set_trace_callback(statements.append)
+        store.outbox.waiting()
+        store.conn.set_trace_callback(None)
+        (statement,) = statements
+        plan = " ".join(str(row[-1]) for row in store.conn.execute(f"EXPLAIN QUERY PLAN {statement}"))
+    finally:
+        store.close()
+    assert "USING INDEX outbox_due" in plan or "USING COVERING INDEX outbox_due" in plan, plan
+
+
 def test_outbox_counts_and_due_rows(any_store: Store) -> None:
     for i in range(3):
         assert any_store.outbox.enqueue(f"alert:{i}", "alert", "slack", f"U{i}", "{}", T0)

@@ -267,6 +267,19 @@ def test_bad_values_are_named(key: str, value: str) -> None:
     assert list(bad_key_lines(info.value)) == [key]
 
 
+@pytest.mark.parametrize(
+    "database",
+    ["mysql://paperbot:pa55word@db/papers", "mysql://paperbot:pa55word@db:port/papers", "sqlite://paperbot:pa55word@db"],
+)
+def test_a_bad_database_value_is_named_without_its_password(database: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"PAPERBOT_DB": database}, dotenv=None)
+    text = str(info.value)
+    assert list(bad_key_lines(info.value)) == ["PAPERBOT_DB"]
+    assert "pa55word" not in text and "paperbot:" not in text, text
+    assert "PAPERBOT_DB='" in text and "@" not in text, text
+
+
 def test_postgresql_url_is_a_database_url() -> None:
     # Whether the server answers is the store's business when it opens (one line, the password
     # removed: tests/unit/store/test_store.py); the setting itself is valid.

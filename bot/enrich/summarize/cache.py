@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -90,6 +90,9 @@ class Summaries:
         self._queue: asyncio.Queue[Paper] = asyncio.Queue(maxsize=max(1, queue_size))
         self._queued: set[tuple[str, int]] = set()
         self._stopping = False
+        # Told how many summaries were just made and stored, wherever they were asked for (the
+        # background pass, digests, alerts, answers, the LLM queue): the runtime counts them.
+        self.on_made: Callable[[int], None] | None = None
 
     @property
     def key(self) -> SummaryKey:
@@ -299,6 +302,8 @@ class Summaries:
                     continue  # never let an offline fallback overwrite an LLM summary's tags
                 self.store.papers.set_topics(paper.id, summary.topics)
                 self.store.papers.set_summary_text(paper.id, summary_search_text(summary))
+        if self.on_made is not None:
+            self.on_made(len(made))
 
     def _has(self, paper: Paper, key: SummaryKey) -> bool:
         return self.store.summaries.get(paper.id, paper.version, key) is not None

@@ -168,3 +168,24 @@ async def test_metrics_disabled_is_not_served_and_metrics_need_no_site_token(tmp
         for runtime in (guarded, off):
             await runtime.stop()
             await runtime.shutdown()
+
+
+async def test_summaries_made_for_an_answer_are_counted_not_only_the_background_pass(
+    tmp_path: Path, feeds: FakeFeeds
+) -> None:
+    clock = FakeClock(NOW)
+    runtime, adapter = await running(tmp_path, feeds, clock, summarize_background=False)
+    try:
+        _, before = await scrape(runtime)
+        assert value(before, "paperbot_summaries_stored") == 0
+        assert adapter.service is not None
+        # A search's answer summarizes its hits now (offline); digests and alerts go through the
+        # same Summaries, so they are counted the same way.
+        await adapter.service.handle_command("search post", WHO, WHERE)
+        _, after_search = await scrape(runtime)
+        made = value(after_search, "paperbot_summaries_made_total")
+        assert made >= 1
+        assert made == value(after_search, "paperbot_summaries_stored")  # one count per summary stored
+    finally:
+        await runtime.stop()
+        await runtime.shutdown()

@@ -24,6 +24,10 @@ from bot.settings import Settings
         ("https://x.org/f?secret=S&password=P&sig=G&signature=N", "https://x.org/f?secret=***&password=***&sig=***&signature=***"),
         ("https://x.org/f?X-Amz-Security-Token=T&page=2", "https://x.org/f?X-Amz-Security-Token=***&page=2"),
         ("https://u:p@[::1]:8080/f?token=T", "https://[::1]:8080/f?token=***"),
+        # URLs urlsplit refuses (a port that is not a number, a broken IPv6 literal) still
+        # lose their userinfo.
+        ("mysql://bot:pa55word@db:port/papers", "mysql://db:port/papers"),
+        ("postgresql://bot:pa55word@[db/papers", "postgresql://[db/papers"),
     ],
 )
 def test_credentials_are_removed(url: str, shown: str) -> None:

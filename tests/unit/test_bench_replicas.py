@@ -1,0 +1,51 @@
+"""bench/bench_replicas.py's counting, on arrivals made up here (the benchmark itself runs
+`paperbot run` replicas for minutes: `python -m bench.bench_replicas --quick`): digest latency
+from each slot to its last part, duplicates and missing parts per destination (DMs mapped to
+the fakes' DM channels), throughput over the span of arrivals."""
+
+from __future__ import annotations
+
+from bench.bench_replicas import Arrival, OutboxSummary, measure, percentiles
+
+
+def test_latency_duplicates_and_missing_parts_are_counted_per_destination() -> None:
+    slots = {"C1": 1000.0, "42": 1000.0, "C3": 1060.0}
+    summary = OutboxSummary(
+        rows_by_kind_and_state={"digest:sent": 3, "alert:sent": 2},
+        parts={
+            ("slack", "C1", False): 2,
+            ("discord", "42", False): 1,
+            ("slack", "C3", False): 1,
+            ("slack", "U1", True): 1,
+            ("discord", "77", True): 1,
+        },
+        waiting=0,
+    )
+    arrivals = [
+        Arrival("slack", "C1", "a", 1010.0),
+        Arrival("slack", "C1", "b", 1030.0),
+        Arrival("discord", "42", "x", 1005.0),
+        Arrival("discord", "42", "x2", 1006.0),  # the same part again, re-rendered: other bytes
+        Arrival("slack", "DU1", "dm", 1100.0),
+        # C3's digest and the Discord DM to user 77 (DM channel 900) never arrive.
+    ]
+    figures = measure(arrivals, slots, summary, {("slack", "U1"): "DU1", ("discord", "77"): "900"}, 1000.0, None)
+    # C1's last part 30 s after its slot, 42's (the duplicate) 6 s after.
+    assert figures["digest_latency_s"] == {"count": 2, "p50": 6.0, "p99": 30.0, "max": 30.0}
+    assert figures["missing_digests"] == 1
+    assert figures["alert_latency_s"]["count"] == 1 and figures["alert_latency_s"]["max"] == 100.0
+    assert figures["duplicates"] == 1 and figures["missing_parts"] == 2
+    assert figures["by_platform"]["discord"]["destinations_with_extra_parts"] == ["42: +1"]
+    assert figures["by_platform"]["discord"]["identical_copies"] == 0
+    assert figures["by_platform"]["slack"] == {
+        "parts_in_outbox": 4, "parts_received": 3, "duplicates": 0, "identical_copies": 0, "missing_parts": 1,
+        "destinations_with_extra_parts": [],
+    }
+    # 5 parts from 1005 to 1100 s; the 4 digest parts from 1005 to 1030 s.
+    assert figures["parts_per_s"] == {"all": round(5 / 95, 1), "digests": round(4 / 25, 1), "parts": 5}
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    assert percentiles([]) == {"count": 0, "p50": None, "p99": None, "max": None}
+    values = [float(n) for n in range(1, 101)]
+    assert percentiles(values) == {"count": 100, "p50": 50.0, "p99": 99.0, "max": 100.0}
