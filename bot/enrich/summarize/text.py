@@ -162,7 +162,8 @@ _ABBREVIATIONS = _wordset(
     u.s u.k e.u min max avg est incl dept univ i.i.d iid fn app appx thm def prop lem cor ex
     ed eds var std jan feb mar apr jun jul aug sep sept oct nov dec mt ft op orig"""
 )
-_BOUNDARY_RE = re.compile(r"""([.!?…])(["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9])""")
+# A sentence may also open on an enumeration marker: "... at the same time. (b) Inference ...".
+_BOUNDARY_RE = re.compile(r"""([.!?…])(["'”’)\]]*)\s+(?=["'“‘(\[]?[A-Z0-9]|\((?:[a-h]|[ivx]{1,4})\)\s)""")
 # The dot first, its three letters after: a pattern that opens with a literal is searched for
 # that literal, not tried at every position.
 _GLUED_SENTENCE_RE = re.compile(r"\.(?<=[a-z]{3}\.)(?=(?:We|Our|This|These|The|In|It|Finally|However|Moreover)\s)")

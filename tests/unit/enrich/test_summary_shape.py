@@ -303,6 +303,9 @@ def test_every_real_abstract_gets_a_readers_summary(index: int) -> None:
 # sentences ("Patience is all you need! An agentic system ...").
 @example(title_index=332, picks=[1])
 @example(title_index=372, picks=[1])
+# "... at the same time. (b) Inference engine ...": a marker opens the next sentence, so dropping
+# it as a parenthetical must not glue two sentences into the TL;DR.
+@example(title_index=0, picks=[4277])
 def test_abstracts_recombined_from_real_sentences_keep_the_rules(title_index: int, picks: list[int]) -> None:
     sentences = corpus_sentences()
     abstract = " ".join(sentences[i % len(sentences)] for i in picks)
