@@ -83,6 +83,16 @@ def reference(
     return BatchMatches(kept, overflow, total)
 
 
+def corpus_texts() -> list[str]:
+    """Title and abstract of every corpus row: the text random subscriptions are drawn from."""
+    return [r["title"] + " " + r["abstract"] for r in corpus()]
+
+
+def topics_of(papers: Sequence[Paper]) -> dict[str, list[str]]:
+    """Each paper's topics as the tagger gives them (what the reference matcher is given)."""
+    return {p.id: tagged_topics(p.title, p.abstract, p.categories) for p in papers}
+
+
 def corpus_papers(count: int, rng: random.Random, start: datetime) -> list[Paper]:
     """Real titles and abstracts with random popularity, first seen a minute apart."""
     return [
@@ -124,8 +134,7 @@ async def test_scan_queues_exactly_what_brute_force_gives_per_user(tmp_path: Pat
     topics, keyword + topic, some made while the batch arrived, some paused."""
     monkeypatch.setattr(alerts, "QUEUE_CHUNK", 250)  # many chunks, each 2 statements of 100 rows and 50 more
     rng = random.Random(5)
-    rows = corpus()
-    texts = [r["title"] + " " + r["abstract"] for r in rows]
+    texts = corpus_texts()
     since = T0 - hours(3)
     papers = corpus_papers(150, rng, since)
     store = Store.open(str(tmp_path / "exact.db"))
@@ -171,10 +180,9 @@ def test_match_batch_and_any_anchors_give_the_reference() -> None:
     """The same subscriptions with anchors from no frequency, the batch's own, and a random
     one, and after reanchoring in place: always the reference's answer."""
     rng = random.Random(17)
-    rows = corpus()
-    texts = [r["title"] + " " + r["abstract"] for r in rows]
+    texts = corpus_texts()
     papers = corpus_papers(100, rng, T0)
-    topics = {p.id: tagged_topics(p.title, p.abstract, p.categories) for p in papers}
+    topics = topics_of(papers)
     subs = random_subscriptions(2_000, rng, texts, users=300)
     subs += [replace(s, id=s.id + 10_000, user_id="U-dup") for s in subs[:50]]  # shared queries
     expected = reference(subs, papers, topics, T0, keep=3)
@@ -214,7 +222,7 @@ def test_phrase_queries_are_filed_under_a_word_pair_and_match_as_the_reference()
     and topics are still verified."""
     rng = random.Random(23)
     papers = corpus_papers(120, rng, T0)
-    topics = {p.id: tagged_topics(p.title, p.abstract, p.categories) for p in papers}
+    topics = topics_of(papers)
     queries = ['"language model"', '"large language model"', 'diffusion "video generation"', '"reinforcement learning"',
                '"graph neural network" node', '"language model" "reinforcement learning"', '"self-supervised"',
                '"the of"', '"neural networks"']
@@ -247,8 +255,7 @@ async def test_matcher_loads_once_then_follows_subscribe_unsubscribe_pause_resum
 ) -> None:
     monkeypatch.setattr(matcher_module, "LOAD_PAGE", 50)
     rng = random.Random(3)
-    rows = corpus()
-    texts = [r["title"] + " " + r["abstract"] for r in rows]
+    texts = corpus_texts()
     path = str(tmp_path / "feed.db")
     store = Store.open(path)
     counting = FeedReads(monkeypatch)
@@ -414,10 +421,9 @@ async def test_removal_records_are_pruned_a_day_later_and_a_matcher_behind_them_
 
 def test_the_user_table_shrinks_when_users_leave() -> None:
     rng = random.Random(8)
-    rows = corpus()
-    texts = [r["title"] + " " + r["abstract"] for r in rows]
+    texts = corpus_texts()
     papers = corpus_papers(60, rng, T0)
-    topics = {p.id: tagged_topics(p.title, p.abstract, p.categories) for p in papers}
+    topics = topics_of(papers)
     subs = random_subscriptions(3_000, rng, texts, users=1_500)
     matcher = AlertMatcher()
     matcher.add_many(subs)
