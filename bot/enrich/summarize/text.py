@@ -278,7 +278,10 @@ _COORDINATED_WE_RE = re.compile(
     r"(,?\s+(?:and|then|but|while|whereas|thereby)\s+)we\s+(?:also\s+|further\s+|then\s+|"
     r"additionally\s+|finally\s+|empirically\s+|theoretically\s+)?([a-z]+)\b"
 )
-_COORDINATED_VERB_RE = re.compile(r"(,?\s+and\s+)([a-z]+)\b")
+# An adverb may stand between "and" and the verb: "We revisit X and empirically present Y".
+_COORDINATED_VERB_RE = re.compile(
+    r"(,?\s+and\s+(?:also\s+|further\s+|then\s+|additionally\s+|finally\s+|empirically\s+|theoretically\s+)?)([a-z]+)\b"
+)
 # "We show that X" keeps only X; "We show X" becomes "Shows X".
 _REPORTING = _wordset(
     "show showed demonstrate demonstrated find found observe observed prove proved argue argued "

@@ -206,6 +206,12 @@ def test_sentence_splitting(text: str, expected: list[str]) -> None:
         ("Finally, we discuss limitations.", "Discusses limitations."),
         ("We also analyze convergence.", "Analyzes convergence."),
         ("Models in this work are small.", "Models are small."),
+        # The second verb agrees too, with an adverb before it (seen on a real abstract).
+        (
+            "We revisit context compression under conversational dynamics and empirically present its fragility.",
+            "Revisits context compression under conversational dynamics and empirically presents its fragility.",
+        ),
+        ("We show X and also release code.", "Shows X and also releases code."),
     ],
 )
 def test_compact(sentence: str, expected: str) -> None:
