@@ -75,7 +75,14 @@ async def paperbot(args: list[str], *, cwd: Path, env: dict[str, str]) -> AsyncI
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.wait(), timeout=60)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=60)
+        except TimeoutError:
+            # Say what the process was doing instead of only that it hung (and do not leave it).
+            process.kill()
+            await process.wait()
+            await reader
+            raise AssertionError(f"paperbot did not exit within 60 s of SIGTERM; its log:\n{bot.log[-4000:]}") from None
         await reader
 
 

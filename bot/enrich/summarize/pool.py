@@ -15,7 +15,7 @@ searches queues at most a few chunks per process.
 
 Workers run at a lower priority (nice 10) than the bot: on busy cores the event loop's acks
 and answers come before background summarizing. Children never outlive the bot: `close()` (Runtime.shutdown, after SIGTERM/SIGINT) shuts the
-executor down, and every worker runs a watchdog thread that exits the process as soon as its
+executor down (terminating a worker that has not exited after a short grace), and every worker runs a watchdog thread that exits the process as soon as its
 parent is gone (a parent killed with SIGKILL cannot close anything)."""
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 # work (a paper is ~2-5 ms of CPU), small enough that a burst shares the processes fairly.
 CHUNK = 10
 PARENT_POLL_SECONDS = 0.5
+CLOSE_GRACE_SECONDS = 2.0  # what close() gives a worker to finish and exit before it is stopped
 WORKER_NICENESS = 10  # background work: the bot's own process (the event loop) runs first
 
 Job = tuple[str, str, tuple[str, ...]]
@@ -170,9 +171,26 @@ class OfflinePool:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        """Stop the processes and wait for them to exit (a chunk in progress is finished: tens
-        of milliseconds); later calls summarize in threads."""
+        """Stop the processes: each gets CLOSE_GRACE_SECONDS to finish its chunk and exit, then
+        it is terminated; later calls summarize in threads. Bounded, because a worker may
+        still be importing the summarizer or hold chunks queued before the close: at nice 10
+        on busy cores that took a minute, and the bot's exit waited for it (a worker only
+        computes, so nothing is lost by stopping it)."""
         self._closed = True
         executor, self._executor, self._ready = self._executor, None, []
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        if executor is None:
+            return
+        # Python 3.11 has no public handle on the workers (3.14 adds terminate_workers).
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + CLOSE_GRACE_SECONDS
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(CLOSE_GRACE_SECONDS)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        executor.shutdown(wait=True)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,6 +103,27 @@ def test_close_stops_every_process() -> None:
     pool.close()
     assert _wait_gone(pids, 5) == []
     assert pool.pids() == []
+
+
+def test_close_does_not_wait_for_a_busy_worker() -> None:
+    # A worker busy for an hour (here: a sleep queued on each process) must not hold the bot's
+    # exit: close() gives it a short grace, then stops it.
+    pool = OfflinePool(2)
+    assert pool.wait_ready(120)
+    pids = pool.pids()
+    executor = pool._executor
+    assert executor is not None
+    busy = [executor.submit(time.sleep, 3600) for _ in pids]
+    deadline = time.monotonic() + 60
+    while not all(future.running() for future in busy) and time.monotonic() < deadline:
+        time.sleep(0.05)  # running in the workers, not merely queued (a close would cancel those)
+    assert all(future.running() for future in busy)
+    closing = threading.Thread(target=pool.close)
+    closing.start()
+    closing.join(60)  # a hang guard, not a speed check: before the fix close() waited an hour
+    assert not closing.is_alive()
+    assert _wait_gone(pids, 5) == []
+    assert all(future.done() for future in busy)
 
 
 def test_summaries_with_workers_store_what_threads_store(tmp_path: Path) -> None:
