@@ -60,7 +60,8 @@ PREVIEW_WINDOW = timedelta(days=7)
 # untagged one); past either bound its count is "at least".
 PREVIEW_MAX_PAPERS = 20_000
 PREVIEW_MAX_CHECKED = 2_000
-SCAN_WATERMARK = "alerts.scanned_until"
+SCAN_WATERMARK = "alerts.scanned_until"  # when the last scan ran (a time)
+SCAN_SEQ_WATERMARK = "alerts.scanned_seq"  # the search sequence value it scanned up to
 
 
 # --- scanning new papers into the queue, and cutting alert batches -------------------------
@@ -97,8 +98,16 @@ async def scan_new_papers(
     first_window: timedelta = FIRST_SCAN_WINDOW,
     matcher: AlertMatcher | None = None,
 ) -> int:
-    """Match papers first seen since the last scan (up to `now`) against every active
-    subscription and queue them per user; returns how many (user, paper) pairs were queued.
+    """Match the papers that arrived since the last scan against every active subscription and
+    queue them per user; returns how many (user, paper) pairs were queued.
+
+    "Arrived" is in commit order, not by the clock: the scan reads the search sequence's value
+    S (`PaperStore.committed_seq`; every number up to it is committed) and the papers first
+    inserted under a number in (W, S], W being where the last scan stopped (SCAN_SEQ_WATERMARK),
+    then moves W to S. A paper whose ingest started before a scan (its `first_seen` is earlier)
+    but committed after it has a number above that scan's S and is matched by the next one, on
+    any replica. The first scan of a store (no W yet) takes the papers first seen in the last
+    `first_window`, or since the time watermark a store scanned before `alert_seq` existed.
 
     `matcher` is the scheduler's long-lived one: it is refreshed from the store's change feed
     (only what changed since the last scan is read) and then matches. Without one, a matcher is
@@ -107,12 +116,20 @@ async def scan_new_papers(
     bounds the queue however broad a subscription is. The matching runs in a worker thread (it
     is pure and can take seconds with a million subscriptions) so the event loop keeps
     answering commands, and the rows are written in chunks with the loop running in between.
-    A crash repeats the scan: the watermark and the counts are written last, in one
-    transaction, and rows already queued are not queued again.
+    A crash repeats the scan: the watermarks and the counts are written last, in one
+    transaction, and rows already queued are not queued again. Two replicas that scan the same
+    papers (the step lock lost mid-scan) queue each match once: the watermark moves by
+    compare-and-set and only the replica that moved it adds the "+N more" counts.
     """
+    after_seq = store.alert_queue.seq_watermark(SCAN_SEQ_WATERMARK)
+    # The previous scan's time: a subscription made after it only gets papers first seen after
+    # it was made (earlier ones came with its first DM, see `_queue_first_alert`).
     since = store.alert_queue.watermark(SCAN_WATERMARK) or (now - first_window)
-    changed = store.papers.changed(since=since, limit=None)
-    papers = [p for p in changed if p.first_seen is None or since <= p.first_seen < now]
+    upto_seq = store.papers.committed_seq()
+    if after_seq is None:
+        papers = store.papers.arrived(upto_seq=upto_seq, since=since)
+    else:
+        papers = store.papers.arrived(upto_seq=upto_seq, after_seq=after_seq)
     if matcher is None:
         matcher = AlertMatcher()
     await matcher.refresh(store, now)
@@ -127,10 +144,15 @@ async def scan_new_papers(
                 queued += store.alert_queue.add_columns(*found.single_columns(start, start + QUEUE_CHUNK), now)
             await asyncio.sleep(0)
     with transaction(store.conn):
+        moved = store.alert_queue.advance_seq_watermark(SCAN_SEQ_WATERMARK, after_seq, upto_seq)
         if found is not None:
             queued += store.alert_queue.add(found.several_rows(), now)
-            store.alert_queue.add_overflow(found.overflow())
-        store.alert_queue.set_watermark(SCAN_WATERMARK, now)
+            if moved:
+                store.alert_queue.add_overflow(found.overflow())
+        if moved:
+            store.alert_queue.set_watermark(SCAN_WATERMARK, now)
+    if not moved:
+        log.info("another replica scanned papers %s..%s for alerts at the same time", after_seq, upto_seq)
     return queued
 
 

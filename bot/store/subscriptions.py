@@ -283,6 +283,27 @@ class AlertQueue:
             (name, to_iso(value)),
         )
 
+    def seq_watermark(self, name: str) -> int | None:
+        """A named point in a sequence (e.g. up to which search sequence number new papers were
+        matched), or None."""
+        row = self.conn.execute("SELECT value FROM watermarks WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else None
+
+    def advance_seq_watermark(self, name: str, expected: int | None, value: int) -> bool:
+        """Move a sequence watermark from `expected` (None: not set yet) to `value`, only if it
+        still is `expected`; returns whether it moved. Compare-and-set: of two writers that read
+        the same value, the second (waiting for the first's row lock, then reading its commit)
+        moves nothing."""
+        if expected is None:
+            cursor = self.conn.execute(
+                "INSERT INTO watermarks (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, str(value))
+            )
+        else:
+            cursor = self.conn.execute(
+                "UPDATE watermarks SET value = ? WHERE name = ? AND value = ?", (str(value), name, str(expected))
+            )
+        return cursor.rowcount == 1
+
     def add(self, matches: Iterable[tuple[str, str, str, Sequence[int]]], now: datetime) -> int:
         """Queue (platform, user, paper id, subscription ids) matches; a paper already queued or
         alerted for that user is ignored (a user never gets the same paper twice)."""
