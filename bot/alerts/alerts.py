@@ -12,7 +12,9 @@ Alerts are batched per user: matches wait in the alert queue; a user gets at mos
 during their quiet hours, never the same paper twice. A person who set a relevance threshold
 (`/papers alerts threshold:0.5`) and has given feedback gets only the matches their model scores
 at least that high (the rest counted in the footer); a batch with none is one line saying so. Each DM goes through the outbox under
-`alert:<platform>:<user>:<window start>` and says how to unsubscribe.
+`alert:<platform>:<user>:<digest of the queued papers it consumes>` (`alert_batch_key`),
+cut once however many replicas try at the same moment (`_commit_batch`), and says how to
+unsubscribe.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from bot.core.clock import Clock, to_iso
 from bot.core.errors import UserInputError
 from bot.core.localtime import quiet_until
 from bot.core.models import Actor, ItemGroup, Paper, Place, Reply, Subscription
-from bot.core.outbox import OutboxKind, alert_key
+from bot.core.outbox import OutboxKind, alert_batch_key
 from bot.core.text import fold
 from bot.delivery.outbox import enqueue
 from bot.ports import SummaryProvider
@@ -60,7 +62,8 @@ PREVIEW_WINDOW = timedelta(days=7)
 # untagged one); past either bound its count is "at least".
 PREVIEW_MAX_PAPERS = 20_000
 PREVIEW_MAX_CHECKED = 2_000
-SCAN_WATERMARK = "alerts.scanned_until"
+SCAN_WATERMARK = "alerts.scanned_until"  # when the last scan ran (a time)
+SCAN_SEQ_WATERMARK = "alerts.scanned_seq"  # the search sequence value it scanned up to
 
 
 # --- scanning new papers into the queue, and cutting alert batches -------------------------
@@ -97,8 +100,16 @@ async def scan_new_papers(
     first_window: timedelta = FIRST_SCAN_WINDOW,
     matcher: AlertMatcher | None = None,
 ) -> int:
-    """Match papers first seen since the last scan (up to `now`) against every active
-    subscription and queue them per user; returns how many (user, paper) pairs were queued.
+    """Match the papers that arrived since the last scan against every active subscription and
+    queue them per user; returns how many (user, paper) pairs were queued.
+
+    "Arrived" is in commit order, not by the clock: the scan reads the search sequence's value
+    S (`PaperStore.committed_seq`; every number up to it is committed) and the papers first
+    inserted under a number in (W, S], W being where the last scan stopped (SCAN_SEQ_WATERMARK),
+    then moves W to S. A paper whose ingest started before a scan (its `first_seen` is earlier)
+    but committed after it has a number above that scan's S and is matched by the next one, on
+    any replica. The first scan of a store (no W yet) takes the papers first seen in the last
+    `first_window`, or since the time watermark a store scanned before `alert_seq` existed.
 
     `matcher` is the scheduler's long-lived one: it is refreshed from the store's change feed
     (only what changed since the last scan is read) and then matches. Without one, a matcher is
@@ -107,12 +118,20 @@ async def scan_new_papers(
     bounds the queue however broad a subscription is. The matching runs in a worker thread (it
     is pure and can take seconds with a million subscriptions) so the event loop keeps
     answering commands, and the rows are written in chunks with the loop running in between.
-    A crash repeats the scan: the watermark and the counts are written last, in one
-    transaction, and rows already queued are not queued again.
+    A crash repeats the scan: the watermarks and the counts are written last, in one
+    transaction, and rows already queued are not queued again. Two replicas that scan the same
+    papers (the step lock lost mid-scan) queue each match once: the watermark moves by
+    compare-and-set and only the replica that moved it adds the "+N more" counts.
     """
+    after_seq = store.alert_queue.seq_watermark(SCAN_SEQ_WATERMARK)
+    # The previous scan's time: a subscription made after it only gets papers first seen after
+    # it was made (earlier ones came with its first DM, see `_queue_first_alert`).
     since = store.alert_queue.watermark(SCAN_WATERMARK) or (now - first_window)
-    changed = store.papers.changed(since=since, limit=None)
-    papers = [p for p in changed if p.first_seen is None or since <= p.first_seen < now]
+    upto_seq = store.papers.committed_seq()
+    if after_seq is None:
+        papers = store.papers.arrived(upto_seq=upto_seq, since=since)
+    else:
+        papers = store.papers.arrived(upto_seq=upto_seq, after_seq=after_seq)
     if matcher is None:
         matcher = AlertMatcher()
     await matcher.refresh(store, now)
@@ -127,10 +146,15 @@ async def scan_new_papers(
                 queued += store.alert_queue.add_columns(*found.single_columns(start, start + QUEUE_CHUNK), now)
             await asyncio.sleep(0)
     with transaction(store.conn):
+        moved = store.alert_queue.advance_seq_watermark(SCAN_SEQ_WATERMARK, after_seq, upto_seq)
         if found is not None:
             queued += store.alert_queue.add(found.several_rows(), now)
-            store.alert_queue.add_overflow(found.overflow())
-        store.alert_queue.set_watermark(SCAN_WATERMARK, now)
+            if moved:
+                store.alert_queue.add_overflow(found.overflow())
+        if moved:
+            store.alert_queue.set_watermark(SCAN_WATERMARK, now)
+    if not moved:
+        log.info("another replica scanned papers %s..%s for alerts at the same time", after_seq, upto_seq)
     return queued
 
 
@@ -150,7 +174,7 @@ async def cut_batches(
             continue
         if quiet_until(now, state.quiet_start, state.quiet_end, state.timezone) is not None:
             continue
-        if await _cut_one(store, summaries, settings, platform, user_id, now, ranker):
+        if await _cut_one(store, summaries, settings, platform, user_id, now, state.last_alert_at, ranker):
             enqueued += 1
     return enqueued
 
@@ -162,8 +186,10 @@ async def _cut_one(
     platform: str,
     user_id: str,
     now: datetime,
+    last_alert_at: datetime | None,
     ranker: Ranker | None = None,
 ) -> bool:
+    """Cut one user's batch from their queue (see `_commit_batch` for why it happens once)."""
     queued = store.alert_queue.waiting(platform, user_id)
     subs = store.subscriptions.list_for_user(platform, user_id)
     active = {sub.id: sub for sub in subs if not sub.paused_reason}
@@ -171,8 +197,8 @@ async def _cut_one(
     live = [q for q in queued if any(sid in active for sid in q.subscription_ids)]
     live_ids = {q.paper_id for q in live}
     stale = [q.paper_id for q in queued if q.paper_id not in live_ids]
-    window = now.replace(microsecond=0)
-    key = alert_key(platform, user_id, window)
+    handled = [q.paper_id for q in live] + stale  # every row read: the batch consumes them all
+    key = alert_batch_key(platform, user_id, handled)
     if not live:
         if stale:
             with transaction(store.conn):
@@ -203,11 +229,12 @@ async def _cut_one(
             why.update({r.paper.id: r.why for r in by_model})
             below = [q.paper_id for q in ordered if q.paper_id not in position]
             ordered = sorted((q for q in ordered if q.paper_id in position), key=lambda q: position[q.paper_id])
+    overflow = store.alert_queue.overflow(platform, user_id)
     if below and not ordered:
-        handled = [q.paper_id for q in live] + stale
-        return _enqueue_nothing_relevant(store, platform, user_id, now, key, handled, len(below), threshold)
+        reply = _nothing_relevant(len(below), threshold)
+        return _commit_batch(store, platform, user_id, now, last_alert_at, key, handled, reply, [], overflow)
     shown = ordered[: settings.alert_max_items]
-    more = len(ordered) - len(shown) + store.alert_queue.overflow(platform, user_id)
+    more = len(ordered) - len(shown) + overflow
     shown_papers = [papers_by_id[q.paper_id] for q in shown]
     made = await summaries.get_many(shown_papers)
     items = make_items(shown_papers, made, now, why)
@@ -232,29 +259,58 @@ async def _cut_one(
         private=False,
         offers_feedback=True,
     )
-    with transaction(store.conn):
-        if not enqueue(store, key, OutboxKind.ALERT, platform, user_id, reply, now):
-            return False
-        store.feedback.record_shown(platform, user_id, [p.id for p in shown_papers], "alert", now)
-        store.alert_queue.assign(platform, user_id, [q.paper_id for q in live] + stale, key)
-        store.alert_queue.reset_overflow(platform, user_id)
-        store.users.set_last_alert_at(platform, user_id, now)
-    return True
+    shown_ids = [p.id for p in shown_papers]
+    return _commit_batch(store, platform, user_id, now, last_alert_at, key, handled, reply, shown_ids, overflow)
 
 
-def _enqueue_nothing_relevant(
+class _BatchTaken(Exception):
+    """Another replica cut this user's batch (or part of it) first: roll back."""
+
+
+def _commit_batch(
     store: Store,
     platform: str,
     user_id: str,
     now: datetime,
+    last_alert_at: datetime | None,
     key: str,
     handled: Sequence[str],
-    count: int,
-    threshold: float | None,
+    reply: Reply,
+    shown: Sequence[str],
+    overflow: int,
 ) -> bool:
+    """Enqueue one user's batch DM and consume what it stands for, in one transaction, only if
+    no other replica did so since this one read the user's state and queue; returns whether
+    the DM was enqueued.
+
+    The step lock alone does not make cutting exactly-once: a replica whose lock connection
+    dropped, or two ticks racing around a restart, may cut at once. So the transaction claims
+    the user's alert window (compare-and-set of `last_alert_at` against the value read, which
+    also serializes two cutters on the user's row) and every queued row it read (`claim`: only
+    rows still waiting); the outbox key is named by those rows. If anything was taken, it rolls
+    back and enqueues nothing; the rows left wait for the next window.
+    """
+    try:
+        with transaction(store.conn):
+            if not store.users.claim_alert_window(platform, user_id, last_alert_at, now):
+                raise _BatchTaken("the alert window")
+            if not store.alert_queue.claim(platform, user_id, handled, key):
+                raise _BatchTaken("queued papers")
+            if not enqueue(store, key, OutboxKind.ALERT, platform, user_id, reply, now):
+                raise _BatchTaken("the outbox key")
+            if shown:
+                store.feedback.record_shown(platform, user_id, list(shown), "alert", now)
+            store.alert_queue.consume_overflow(platform, user_id, overflow)
+    except _BatchTaken as taken:
+        log.info("another replica cut the alert batch of %s:%s first (%s); skipping it", platform, user_id, taken)
+        return False
+    return True
+
+
+def _nothing_relevant(count: int, threshold: float | None) -> Reply:
     """A batch whose every match (`count` of them) is below the person's threshold: one line,
-    not a list; the queue entries it stands for (`handled`) are consumed all the same."""
-    reply = Reply(
+    not a list; the queue entries it stands for are consumed all the same."""
+    return Reply(
         text=(
             f"Nothing relevant for you this time: {count} new paper{'s' if count != 1 else ''} matched your "
             f"subscriptions, none at your relevance threshold {threshold or 0:g}. "
@@ -262,13 +318,6 @@ def _enqueue_nothing_relevant(
         ),
         private=False,
     )
-    with transaction(store.conn):
-        if not enqueue(store, key, OutboxKind.ALERT, platform, user_id, reply, now):
-            return False
-        store.alert_queue.assign(platform, user_id, handled, key)
-        store.alert_queue.reset_overflow(platform, user_id)
-        store.users.set_last_alert_at(platform, user_id, now)
-    return True
 
 
 def _why(subscription_ids: Sequence[int], active: Mapping[int, Subscription], numbers: Mapping[int, int]) -> str:

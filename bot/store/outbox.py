@@ -21,6 +21,10 @@ Claims (several replicas on one PostgreSQL database)
     `mark_sent`, `reschedule`, `mark_failed`) may name its `holder`: it then changes the row
     only while that holder still holds the claim, and says whether it did, so a replica whose
     lease expired cannot record over the new holder. Rescheduling or failing a row releases it.
+    Lease times on PostgreSQL are the database server's clock (`statement_timestamp()`), not a
+    replica's: replicas' clocks may disagree by more than a lease (and `PAPERBOT_CLOCK_START`
+    moves one on purpose), which would let one take over another's live claims. On SQLite they
+    are the injected clock (one process). Whether a row is due stays on the bot's clock.
 """
 
 from __future__ import annotations
@@ -99,6 +103,25 @@ def _row(row: Row) -> OutboxRow:
         claimed_by=row["claimed_by"],
         lease_until=from_iso(row["lease_until"]),
     )
+
+
+# PostgreSQL's own time as `to_iso` writes it (microseconds always shown; the text still sorts
+# in time order against values without them: "+" sorts before ".").
+_PG_ISO = "to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+_PG_NOW = _PG_ISO.format("statement_timestamp()")
+_PG_LEASE_END = _PG_ISO.format("statement_timestamp() + make_interval(secs => ?)")
+
+
+def _lease_clock(conn: Connection, now: datetime, lease: timedelta) -> tuple[str, tuple[Any, ...], str, tuple[Any, ...]]:
+    """The SQL for "now" and for "now + lease" in lease comparisons, each with its parameters.
+
+    On PostgreSQL both are the database server's clock, whatever the replica's clock says: each
+    replica has its own (and `PAPERBOT_CLOCK_START` moves it), so a replica whose clock runs
+    ahead by more than a lease would take over every live claim. On SQLite (one process) they
+    are the injected clock, `now`."""
+    if is_postgres(conn):
+        return _PG_NOW, (), _PG_LEASE_END, (lease.total_seconds(),)
+    return "?", (to_iso(now),), "?", (to_iso(now + lease),)
 
 
 def _held_by(holder: str | None) -> tuple[str, tuple[str, ...]]:
@@ -189,23 +212,27 @@ class OutboxStore:
         that no other holder's unexpired lease covers (rows `holder` already holds are claimed
         again, with a fresh lease); returns them oldest first. On PostgreSQL rows another
         transaction is claiming at this moment are skipped (`FOR UPDATE SKIP LOCKED`), so
-        concurrent claims never return the same row."""
+        concurrent claims never return the same row.
+
+        What is due is decided by `now` (the bot's clock schedules digests and retries); when a
+        lease ends is decided, on PostgreSQL, by the database's clock (`statement_timestamp()`),
+        the one clock every replica shares, and on SQLite by `now` (`_lease_clock`)."""
         if not platforms or (keys is not None and not keys):
             return []
-        now_iso = to_iso(now)
+        lease_now, now_params, lease_end, end_params = _lease_clock(self.conn, now, lease)
         where = (
             "state IN ('pending', 'sending') AND next_attempt_at <= ? AND id > ? "
             f"AND platform IN ({','.join('?' * len(platforms))}) "
-            "AND (lease_until IS NULL OR lease_until < ? OR claimed_by = ?)"
+            f"AND (lease_until IS NULL OR lease_until < {lease_now} OR claimed_by = ?)"
         )
-        params: list[Any] = [to_iso(now + lease), now_iso, after_id, *platforms, now_iso, holder]
+        params: list[Any] = [*end_params, to_iso(now), after_id, *platforms, *now_params, holder]
         if keys is not None:
             where += f" AND key IN ({','.join('?' * len(keys))})"
             params.extend(keys)
         skip_locked = " FOR UPDATE SKIP LOCKED" if is_postgres(self.conn) else ""
         params.append(limit)
         rows = self.conn.execute(
-            f"""UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id IN
+            f"""UPDATE outbox SET claimed_by = ?, lease_until = {lease_end} WHERE id IN
                 (SELECT id FROM outbox WHERE {where} ORDER BY id LIMIT ?{skip_locked}) RETURNING *""",
             [holder, *params],
         ).fetchall()
@@ -213,12 +240,13 @@ class OutboxStore:
 
     def renew(self, holder: str, now: datetime, lease: timedelta) -> int:
         """Extend every unexpired lease `holder` holds on an unfinished row to now + lease (the
-        heartbeat of a replica that is sending); returns how many rows it still holds."""
-        now_iso = to_iso(now)
+        heartbeat of a replica that is sending); returns how many rows it still holds. On
+        PostgreSQL "now" is the database's clock, not `now` (see `claim_due`)."""
+        lease_now, now_params, lease_end, end_params = _lease_clock(self.conn, now, lease)
         cursor = self.conn.execute(
-            """UPDATE outbox SET lease_until = ? WHERE claimed_by = ? AND lease_until >= ?
+            f"""UPDATE outbox SET lease_until = {lease_end} WHERE claimed_by = ? AND lease_until >= {lease_now}
                AND state IN ('pending', 'sending')""",
-            (to_iso(now + lease), holder, now_iso),
+            (*end_params, holder, *now_params),
         )
         return int(cursor.rowcount)
 

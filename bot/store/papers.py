@@ -6,7 +6,12 @@ with each paper, in the same transaction; search reads the index through `bot.st
 Every write that changes what the search engine's index holds for a paper (its texts, time,
 popularity, sources or topics) also sets `papers.index_seq` to a fresh value of the store's
 search sequence (`next_index_seq`), in the same transaction; `bot.store.search_index` catches
-up from those numbers (see its docstring). A new write path must do the same."""
+up from those numbers (see its docstring). A new write path must do the same.
+
+A paper's first insert also sets `papers.alert_seq` to that number, never changed afterwards:
+the alert scan reads the papers that arrived between two values of the sequence
+(`committed_seq`, `arrived`), an order of commits, where `first_seen` (stamped when the ingest
+started) is not."""
 
 from __future__ import annotations
 
@@ -209,7 +214,7 @@ class PaperStore:
     ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
         cursor = self.conn.execute(
-            f"INSERT INTO papers ({_PAPER_COLUMNS}, index_seq) VALUES ({','.join('?' * 25)}) RETURNING pk",
+            f"INSERT INTO papers ({_PAPER_COLUMNS}, index_seq, alert_seq) VALUES ({','.join('?' * 26)}) RETURNING pk",
             (
                 paper.id, paper.version, paper.title, paper.abstract, authors,
                 json.dumps(list(paper.categories)), paper.primary_category,
@@ -217,7 +222,7 @@ class PaperStore:
                 paper.source_label, paper.announce_type, paper.doi, paper.journal_ref,
                 paper.comment, rank, digest, json.dumps([paper.source.value]), popularity,
                 int(paper.announce_type in ("replace", "replace-cross") or paper.version > 1),
-                now_iso, now_iso, "", seq,
+                now_iso, now_iso, "", seq, seq,
             ),
         )
         pk = int(cursor.fetchone()[0])
@@ -314,6 +319,35 @@ class PaperStore:
         current transaction (the caller holds it: a write transaction serializes the numbers)."""
         row = self.conn.execute("UPDATE search_sequence SET value = value + 1 RETURNING value").fetchone()
         return int(row[0])
+
+    def committed_seq(self) -> int:
+        """The search sequence's value as this statement sees it: every number up to it was
+        taken by a transaction that has committed (a writer holds the sequence's row lock from
+        `next_index_seq` until it ends, on SQLite and on PostgreSQL READ COMMITTED alike), so
+        a later read sees every row written under those numbers."""
+        return int(self.conn.execute("SELECT value FROM search_sequence").fetchone()[0])
+
+    def arrived(self, *, upto_seq: int, after_seq: int | None = None, since: datetime | None = None) -> list[Paper]:
+        """Papers first inserted under a sequence number in (after_seq, upto_seq], oldest
+        first; with no `after_seq`, those first seen since `since` and inserted under a number
+        up to `upto_seq` (a first scan, or one after an upgrade: papers stored before
+        `alert_seq` existed count as number 0)."""
+        if after_seq is not None:
+            sql = "SELECT * FROM papers WHERE alert_seq > ? AND alert_seq <= ? ORDER BY alert_seq, pk"
+            params: list[str | int] = [after_seq, upto_seq]
+        else:
+            if since is None:
+                raise ValueError("arrived() needs after_seq or since")
+            start = ensure_utc(since).isoformat()
+            # changed_at >= first_seen always: the condition on it lets the changed_at index lead.
+            sql = (
+                "SELECT * FROM papers WHERE changed_at >= ? AND first_seen >= ? AND alert_seq <= ? "
+                "ORDER BY alert_seq, pk"
+            )
+            params = [start, start, upto_seq]
+        rows = self.conn.execute(sql, params).fetchall()
+        signals = self._signals_for([row["id"] for row in rows])
+        return [self._paper_from_row(row, signals.get(row["id"], ())) for row in rows]
 
     def set_summary_text(self, paper_id: str, text: str) -> None:
         """Index a summary's text with the paper so searches find words only the summary has."""

@@ -479,4 +479,9 @@ PG_MIGRATIONS: list[str] = [
     );
     CREATE INDEX private_answers_expiry ON private_answers(expires_at);
     """,
+    # alerts: papers.alert_seq, the search sequence value of the paper's first insert (see schema.py)
+    """
+    ALTER TABLE papers ADD COLUMN alert_seq BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX papers_alert_seq ON papers(alert_seq);
+    """,
 ]

@@ -494,4 +494,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX private_answers_expiry ON private_answers(expires_at);
     """,
+    # alerts: papers.alert_seq is the search sequence's value of the transaction that first
+    # inserted the paper (0 for papers stored before this migration). The alert scan reads the
+    # papers above its watermark up to the sequence value it sees, which only moves once every
+    # lower number is committed, so a paper whose ingest commits late is still scanned
+    # (bot/alerts/alerts.py `scan_new_papers`).
+    """
+    ALTER TABLE papers ADD COLUMN alert_seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX papers_alert_seq ON papers(alert_seq);
+    """,
 ]

@@ -25,8 +25,11 @@ Files
 Keeping in step when several processes share one store
     The store is the source of truth. Every write that changes what this index holds sets
     `papers.index_seq` to a fresh value of the one-row `search_sequence` table, in the write's
-    transaction (`bot/store/papers.py`). SQLite serializes write transactions, so when a reader
-    sees sequence value S, every change numbered <= S is committed and visible to it. Before
+    transaction (`bot/store/papers.py`). SQLite serializes write transactions; on PostgreSQL
+    (READ COMMITTED) the `UPDATE ... RETURNING` of the sequence row locks it until the writer's
+    transaction ends, and the next writer's update waits and then increments the committed value.
+    Either way, when a reader sees sequence value S, every change numbered <= S is committed and
+    visible to it (tests/contract/test_alert_sequence.py checks it with two writers). Before
     each search `SearchIndex.snapshot(conn)`:
     1. reads state.json when its mtime changed (another process committed or rebuilt), and
        reopens the index when the generation changed;

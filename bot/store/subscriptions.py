@@ -283,6 +283,27 @@ class AlertQueue:
             (name, to_iso(value)),
         )
 
+    def seq_watermark(self, name: str) -> int | None:
+        """A named point in a sequence (e.g. up to which search sequence number new papers were
+        matched), or None."""
+        row = self.conn.execute("SELECT value FROM watermarks WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else None
+
+    def advance_seq_watermark(self, name: str, expected: int | None, value: int) -> bool:
+        """Move a sequence watermark from `expected` (None: not set yet) to `value`, only if it
+        still is `expected`; returns whether it moved. Compare-and-set: of two writers that read
+        the same value, the second (waiting for the first's row lock, then reading its commit)
+        moves nothing."""
+        if expected is None:
+            cursor = self.conn.execute(
+                "INSERT INTO watermarks (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, str(value))
+            )
+        else:
+            cursor = self.conn.execute(
+                "UPDATE watermarks SET value = ? WHERE name = ? AND value = ?", (str(value), name, str(expected))
+            )
+        return cursor.rowcount == 1
+
     def add(self, matches: Iterable[tuple[str, str, str, Sequence[int]]], now: datetime) -> int:
         """Queue (platform, user, paper id, subscription ids) matches; a paper already queued or
         alerted for that user is ignored (a user never gets the same paper twice)."""
@@ -341,6 +362,26 @@ class AlertQueue:
             [(outbox_key, platform, user_id, pid) for pid in paper_ids],
         )
 
+    def claim(self, platform: str, user_id: str, paper_ids: Sequence[str], outbox_key: str) -> bool:
+        """Mark a user's queued papers as handled by one alert DM, only if every one of them is
+        still waiting; returns whether all were (else the caller must roll back: another
+        replica cut a batch from them first). Run it in the transaction that enqueues the DM.
+
+        On PostgreSQL each row taken is locked until the transaction ends; a concurrent claim of
+        the same rows waits, then reads them taken. The ids are claimed in sorted order, so two
+        claims of overlapping sets lock in the same order."""
+        wanted = sorted(set(paper_ids))
+        claimed = 0
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            cursor = self.conn.execute(
+                f"""UPDATE alert_queue SET outbox_key = ? WHERE platform = ? AND user_id = ?
+                    AND outbox_key IS NULL AND paper_id IN ({','.join('?' * len(chunk))})""",
+                (outbox_key, platform, user_id, *chunk),
+            )
+            claimed += max(cursor.rowcount, 0)
+        return claimed == len(wanted)
+
     def add_overflow(self, counts: Mapping[tuple[str, str], int]) -> None:
         """Count matches that were not queued because a user's batch was already full."""
         _insert_rows(
@@ -358,6 +399,15 @@ class AlertQueue:
             "SELECT alert_overflow FROM user_state WHERE platform = ? AND user_id = ?", (platform, user_id)
         ).fetchone()
         return int(row[0]) if row else 0
+
+    def consume_overflow(self, platform: str, user_id: str, counted: int) -> None:
+        """Subtract the `counted` matches a DM reported as "+N more" (a scan may have counted
+        more since the DM read the count; those stay for the next DM)."""
+        self.conn.execute(
+            """UPDATE user_state SET alert_overflow = CASE WHEN alert_overflow > ? THEN alert_overflow - ? ELSE 0 END
+               WHERE platform = ? AND user_id = ?""",
+            (counted, counted, platform, user_id),
+        )
 
     def reset_overflow(self, platform: str, user_id: str) -> None:
         """Start counting afresh (the count went into a DM, or the user unsubscribed)."""

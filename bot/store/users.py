@@ -93,6 +93,25 @@ class UserStateStore:
             (to_iso(when), platform, user_id),
         )
 
+    def claim_alert_window(self, platform: str, user_id: str, expected: datetime | None, when: datetime) -> bool:
+        """Record `when` as the user's latest alert batch, only if the latest is still
+        `expected` (what the caller read before deciding the window was open); returns whether
+        it was. Compare-and-set, in the transaction that cuts the batch: of two replicas
+        cutting a batch for one user at once, the second waits for the first's row lock, reads
+        its commit and records nothing (it must roll back), so a user gets one DM per window."""
+        self._ensure(platform, user_id)
+        if expected is None:
+            cursor = self.conn.execute(
+                "UPDATE user_state SET last_alert_at = ? WHERE platform = ? AND user_id = ? AND last_alert_at IS NULL",
+                (to_iso(when), platform, user_id),
+            )
+        else:
+            cursor = self.conn.execute(
+                "UPDATE user_state SET last_alert_at = ? WHERE platform = ? AND user_id = ? AND last_alert_at = ?",
+                (to_iso(when), platform, user_id, to_iso(expected)),
+            )
+        return cursor.rowcount == 1
+
     def forget_prefix(self, platform: str, id_prefix: str) -> int:
         """Delete the state of every user whose id starts with `id_prefix`; returns how many."""
         cursor = self.conn.execute(

@@ -9,35 +9,70 @@ and `mark_failed` are refused), so it cannot record over the new holder.
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.core.clock import FakeClock, from_iso
+from bot.core.models import Reply
+from bot.core.outbox import OutboxKind
+from bot.delivery.outbox import Delivery, enqueue
+from bot.ports import Part
 from bot.store import Store
+from bot.store.backend import is_postgres
 from tests.support.factories import T0
+from tests.support.memory import InMemoryAdapter
 
 LEASE = timedelta(seconds=30)
 
 
-def _fill(store: Store, rows: int) -> None:
+def _lease_now(store: Store, injected: datetime) -> datetime:
+    """What "now" is for leases: the database's clock on PostgreSQL, the injected one on SQLite."""
+    if not is_postgres(store.conn):
+        return injected
+    [[value]] = store.conn.execute(
+        "SELECT to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    ).fetchall()
+    found = from_iso(value)
+    assert found is not None
+    return found
+
+
+def _lapse(store: Store, holder: str) -> None:
+    """Make `holder`'s leases end in the past, as if it stopped renewing them long ago (on
+    PostgreSQL the lease clock is the server's, which a test cannot move)."""
+    store.conn.execute(
+        "UPDATE outbox SET lease_until = '2000-01-01T00:00:00+00:00' WHERE claimed_by = ? AND lease_until IS NOT NULL",
+        (holder,),
+    )
+
+
+def _fill(store: Store, rows: int, at: datetime = T0) -> None:
     for n in range(rows):
-        store.outbox.enqueue(f"digest:slack:C{n}:2026-11-23", "digest", "slack", f"C{n}", "{}", T0)
+        store.outbox.enqueue(f"digest:slack:C{n}:2026-11-23", "digest", "slack", f"C{n}", "{}", at)
 
 
 def test_a_claimed_row_is_not_claimed_by_another_replica_until_its_lease_ends(any_store: Store) -> None:
     _fill(any_store, 3)
+    before = _lease_now(any_store, T0)
     first = any_store.outbox.claim_due("replica-a", T0, LEASE, 2, platforms=["slack"])
+    after = _lease_now(any_store, T0)
     assert [row.key for row in first] == ["digest:slack:C0:2026-11-23", "digest:slack:C1:2026-11-23"]
     assert {row.claimed_by for row in first} == {"replica-a"}
-    assert first[0].lease_until == T0 + LEASE
+    assert first[0].lease_until is not None and before + LEASE <= first[0].lease_until <= after + LEASE
     second = any_store.outbox.claim_due("replica-b", T0, LEASE, 10, platforms=["slack"])
     assert [row.key for row in second] == ["digest:slack:C2:2026-11-23"]
     assert any_store.outbox.claim_due("replica-c", T0 + LEASE, LEASE, 10, platforms=["slack"]) == []
     # Its holder claims its own rows again (a new pass), with a fresh lease.
-    again = any_store.outbox.claim_due("replica-a", T0 + timedelta(seconds=5), LEASE, 10, platforms=["slack"])
+    later = T0 + timedelta(seconds=5)
+    before = _lease_now(any_store, later)
+    again = any_store.outbox.claim_due("replica-a", later, LEASE, 10, platforms=["slack"])
     assert [row.id for row in again] == [row.id for row in first]
-    assert again[0].lease_until == T0 + timedelta(seconds=5) + LEASE
+    assert again[0].lease_until is not None and again[0].lease_until >= before + LEASE
+    assert first[0].lease_until < again[0].lease_until
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_holder_is_refused(any_store: Store) -> None:
@@ -49,6 +84,8 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_is_refused(any_store:
     # "dead" stops renewing; once its lease has passed another replica takes the row over,
     # with the dead holder's bookkeeping: part 0 started, its answer never recorded.
     later = T0 + LEASE + timedelta(seconds=1)
+    assert outbox.claim_due("alive", later, LEASE, 10, platforms=["slack"]) == [] or not is_postgres(any_store.conn)
+    _lapse(any_store, "dead")
     [taken] = outbox.claim_due("alive", later, LEASE, 10, platforms=["slack"])
     assert (taken.id, taken.claimed_by, taken.unanswered_part, taken.unanswered_sends) == (row.id, "alive", 0, 1)
     # The old holder, late, can record nothing over the new holder.
@@ -68,6 +105,48 @@ def test_an_expired_lease_is_taken_over_and_the_old_holder_is_refused(any_store:
     assert outbox.mark_sent(row.id, later, holder="alive")
     done = outbox.get_by_id(row.id)
     assert done is not None and (done.state, done.delivery_ids, done.lease_until) == ("sent", ["m1", "m2"], None)
+
+
+def test_on_sqlite_leases_follow_the_injected_clock(tmp_path: Path) -> None:
+    """One process writes a SQLite store, so its one clock decides when a lease ends."""
+    store = Store.open(str(tmp_path / "leases.db"))
+    _fill(store, 1)
+    [row] = store.outbox.claim_due("a", T0, LEASE, 10, platforms=["slack"])
+    assert row.lease_until == T0 + LEASE
+    assert store.outbox.claim_due("b", T0 + LEASE, LEASE, 10, platforms=["slack"]) == []
+    assert store.outbox.renew("a", T0 + timedelta(seconds=20), LEASE) == 1
+    assert store.outbox.claim_due("b", T0 + LEASE + timedelta(seconds=1), LEASE, 10, platforms=["slack"]) == []
+    [taken] = store.outbox.claim_due("b", T0 + timedelta(seconds=20) + LEASE + timedelta(seconds=1), LEASE, 10, platforms=["slack"])
+    assert (taken.id, taken.claimed_by) == (row.id, "b")
+    assert store.outbox.renew("a", T0 + timedelta(seconds=60), LEASE) == 0
+    store.close()
+
+
+@pytest.mark.postgres
+def test_on_postgres_leases_follow_the_database_clock_not_the_replicas(postgres_url: str) -> None:
+    """Replicas' clocks disagree (or `PAPERBOT_CLOCK_START` moved one): a replica whose clock
+    runs ten minutes ahead does not take a live claim over, one whose clock runs behind still
+    renews its own, and only a lease past on the server's clock is taken over."""
+    store = Store.open(postgres_url)
+    try:
+        _fill(store, 2, at=T0 - timedelta(hours=1))  # due by either replica's clock
+        ahead, behind = T0 + timedelta(minutes=10), T0 - timedelta(minutes=10)
+        held = store.outbox.claim_due("behind", behind, LEASE, 1, platforms=["slack"])
+        assert [row.key for row in held] == ["digest:slack:C0:2026-11-23"]
+        # Due by both clocks, but held: the replica ahead gets only the other row.
+        assert [row.key for row in store.outbox.claim_due("ahead", ahead, LEASE, 10, platforms=["slack"])] == [
+            "digest:slack:C1:2026-11-23"
+        ]
+        assert store.outbox.claim_due("ahead", ahead + timedelta(hours=1), LEASE, 10, platforms=["slack"])[0].claimed_by == "ahead"
+        assert store.outbox.renew("behind", behind, LEASE) == 1  # its lease has not lapsed on the server's clock
+        assert store.outbox.renew("ahead", ahead + timedelta(days=1), LEASE) == 1
+        assert [row.claimed_by for row in store.outbox.rows()] == ["behind", "ahead"]
+        _lapse(store, "behind")
+        assert store.outbox.renew("behind", behind, LEASE) == 0
+        [taken] = store.outbox.claim_due("ahead", ahead, LEASE, 1, platforms=["slack"])
+        assert (taken.key, taken.claimed_by) == ("digest:slack:C0:2026-11-23", "ahead")
+    finally:
+        store.close()
 
 
 def test_renewing_keeps_the_claim_and_releasing_or_rescheduling_gives_it_up(any_store: Store) -> None:
@@ -125,3 +204,45 @@ def test_concurrent_claims_on_postgres_never_get_the_same_row(postgres_url: str)
         store.close()
     assert len(every) == 400 and len(set(every)) == 400
     assert sum(1 for ids in claimed.values() if ids) > 1  # the work was really divided
+
+
+class HoldingAdapter(InMemoryAdapter):
+    """Sends like InMemoryAdapter, but each send waits for `release` (after setting `sending`):
+    a replica caught mid-send, its claim live."""
+
+    def __init__(self) -> None:
+        super().__init__(platform="slack")
+        self.sending = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, destination: str, part: Part) -> str:
+        self.sending.set()
+        await self.release.wait()
+        return await super().send(destination, part)
+
+
+@pytest.mark.postgres
+async def test_replicas_with_clocks_ten_minutes_apart_do_not_take_each_others_live_claims(postgres_url: str) -> None:
+    """Two replicas' deliveries on one PostgreSQL store, the second's clock ten minutes ahead
+    (more than the lease): while the first is sending a DM, the second takes nothing over;
+    the DM is sent once. (With lease times from each replica's clock the second saw the
+    first's lease as long expired and sent the DM too.)"""
+    store_a, store_b = Store.open(postgres_url), Store.open(postgres_url)
+    try:
+        reply = Reply(header="2 new papers for your subscriptions", text="one and two", private=False)
+        assert enqueue(store_a, "alert:slack:U1:skew", OutboxKind.ALERT, "slack", "U1", reply, T0 - timedelta(hours=1))
+        slow, other = HoldingAdapter(), InMemoryAdapter(platform="slack")
+        first = Delivery(store_a, {"slack": slow}, FakeClock(T0), holder="replica-a", lease=LEASE)
+        second = Delivery(store_b, {"slack": other}, FakeClock(T0 + timedelta(minutes=10)), holder="replica-b", lease=LEASE)
+        sending = asyncio.create_task(first.deliver())
+        await asyncio.wait_for(slow.sending.wait(), 30)
+        assert await second.deliver() == 0
+        assert other.sent == [] and other.opened_dms == []
+        slow.release.set()
+        assert await asyncio.wait_for(sending, 30) == 1
+        assert len(slow.sent) == 1
+        row = store_b.outbox.get("alert:slack:U1:skew")
+        assert row is not None and (row.state, row.claimed_by, len(row.delivery_ids)) == ("sent", "replica-a", 1)
+    finally:
+        store_a.close()
+        store_b.close()

@@ -322,18 +322,27 @@ async def test_three_replicas_killed_ten_times_deliver_every_digest_and_alert_on
     missing = [expected[key] for key in expected if counts[key] == 0]
     unexpected = [key for key in counts if key not in expected]
     senders = Counter(str(holder).split("-", 1)[0] for *_, holder in rows)
+    # A wave's matches of one person are queued in one statement and the next wave only once
+    # the last is batched: each (person, wave) is exactly one DM, never split over several.
+    batches_of: dict[tuple[str, str, int], set[str]] = {}
+    for platform, user, paper_id, outbox_key in query(postgres_url, "SELECT platform, user_id, paper_id, outbox_key FROM alert_queue"):
+        batches_of.setdefault((platform, user, int(paper_id.split(".")[1]) // PAPERS_PER_WAVE), set()).add(str(outbox_key))
+    split = {who: keys for who, keys in batches_of.items() if len(keys) > 1}
+    expected_batches = (len(SLACK_USERS) + len(DISCORD_USERS)) * WAVES
     figures = {
         "kills": KILLS, "parts": len(expected), "messages": sum(counts.values()), "digests": len(digests),
         "alert_batches": alerts, "duplicated_parts": len(duplicated), "interrupted_parts_at_kills": len(interrupted),
         "missing": len(missing), "rows_held_at_each_kill": held_at_kills,
         "takeover_seconds": [round(s, 2) for s in seconds], "lease_seconds": LEASE_SECONDS,
-        "rows_sent_by_slot": dict(senders),
+        "rows_sent_by_slot": dict(senders), "alert_batches_expected": expected_batches,
+        "split_alert_batches": len(split),
     }
     print(f"\nreplicas: {json.dumps(figures)}")
     # Every channel exactly one digest of the day, every part of it and of every alert batch arrived.
     assert sorted(digests) == sorted([("slack", c) for c in SLACK_CHANNELS] + [("discord", c) for c in DISCORD_CHANNELS])
     assert set(digests.values()) == {1}
-    assert alerts >= len(SLACK_USERS) + len(DISCORD_USERS)  # at least one batch each (waves may merge)
+    assert split == {} and len(batches_of) == expected_batches, split
+    assert alerts == expected_batches
     assert missing == [] and unexpected == []
     # A duplicate only where a killed replica had started a send without recording its answer.
     assert all(copies == 2 for copies in duplicated.values()), duplicated

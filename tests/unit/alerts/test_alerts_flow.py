@@ -9,6 +9,7 @@ import bot.chat.grammar as cmd
 from bot.alerts.alerts import SubscriptionCommands
 from bot.core.clock import FakeClock
 from bot.core.models import Actor, Place
+from bot.core.outbox import alert_batch_key
 from bot.delivery.outbox import Delivery
 from bot.store import Store
 from tests.support.factories import T0, FakeSummaries, app_settings, make_paper, new_store
@@ -62,7 +63,11 @@ async def test_a_matching_paper_becomes_one_dm_that_says_how_to_unsubscribe() ->
     assert "To stop these alerts: /papers unsubscribe 1 (a number from /papers subscriptions) or /papers unsubscribe all" in texts[1]
     assert env.dm_texts("U2") == []
     row = env.store.outbox.rows(kind="alert")[0]
-    assert row.key == "alert:slack:U1:2026-03-02T12:01:00+00:00" and row.destination == "U1"
+    # The key names the batch by the queued papers it consumes (not the clock), so any replica
+    # cutting this batch would name it alike.
+    video = env.store.papers.ids_by_title("Video diffusion models")
+    assert row.key == alert_batch_key("slack", "U1", video) and row.destination == "U1"
+    assert row.key.startswith("alert:slack:U1:") and len(video) == 1
 
 
 async def test_at_most_one_dm_per_interval_with_up_to_max_items_and_plus_n_more() -> None:
