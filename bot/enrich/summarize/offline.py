@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from math import sqrt
 
 from bot.core.models import Paper, Summary
 from bot.enrich.summarize.text import (
@@ -619,30 +620,75 @@ def _result_clause(sentence: _Sentence, room: int, name: str) -> str | None:
 
 
 def _tldr(sentences: list[_Sentence], name: str, title: str) -> tuple[str, _Sentence | None]:
-    """The TL;DR and the sentence it comes from (see the module docstring)."""
-    # Background is never the contribution, unless the abstract has nothing else.
-    pool = [s for s in sentences if not s.aside and s.role != BACKGROUND] or [s for s in sentences if not s.aside]
-    candidates = sorted(pool, key=lambda s: (-s.contribution, s.index))
-    for sentence in candidates[:6]:
-        text = _point(sentence.text, TLDR_LIMIT, name)
-        if text is None or len(text.split()) < 5:  # "Makes four key contributions." says nothing
+    """The TL;DR and the sentence it comes from (see the module docstring): of the six most
+    contribution-like sentences that can be rewritten as one, the one whose rewrite also best
+    restates the title and the rest of the abstract (see `_restatement`)."""
+    choices = []
+    title_words = set(_content_words(title))
+    abstract_words = Counter(word for s in sentences for word in _content_words(s.text))
+    for sentence in tldr_candidates(sentences)[:6]:
+        point = _point(sentence.text, TLDR_LIMIT, name)
+        if point is None or len(point.split()) < 5:  # "Makes four key contributions." says nothing
             continue
-        if len(text) <= _JOIN_ROOM:
-            results = sorted((s for s in sentences if s.role == RESULTS and s.quantitative and s.index != sentence.index),
-                             key=lambda s: (-s.evidence[RESULTS], s.index))
-            for result in results[:2]:
-                clause = _result_clause(result, TLDR_LIMIT - len(text) - 1, name)
-                if clause and _overlap(clause, text) < 0.6:
-                    text = f"{text[:-1]}; {clause}"
-                    break
-        abstract = " ".join(s.text for s in sentences)
-        text = expand_acronyms(text, acronym_definitions(abstract), TLDR_LIMIT, keep=(name,))
-        # "The paper proposes X" rather than "Proposes X": a whole sentence (and on SciTLDR-A dev
-        # ROUGE-1 +0.7 on both halves); left as "Proposes X" where it would not fit.
-        subject = with_the_paper_as_subject(text, sentence.text)
-        return (subject if len(subject) <= TLDR_LIMIT else text), sentence
+        score = sentence.contribution + _restatement(point, sentence.text, title_words, abstract_words)
+        choices.append((-score, sentence.index, sentence))
+    if choices:
+        sentence = min(choices)[2]
+        text = tldr_from(sentence, sentences, name)
+        if text is not None:
+            return text, sentence
     fallback = shorten(title_as_one_sentence(title), TLDR_LIMIT) if title else None
     return fallback or finish(" ".join(title.split()[:20])), None
+
+
+# How much a TL;DR candidate gains from restating the title (the share of the title's content
+# words its rewrite uses) and the rest of the abstract (the cosine of its rewrite's content words
+# with those of the other sentences): SciTLDR targets restate both. Fitted on the even half of
+# the SciTLDR-A dev split (a grid over 0-4 for each): ROUGE-1 +0.66 there, +0.26 on the odd half;
+# over 8 random half-splits, fitted on one half, +0.37 on the other (sd 0.21, never negative).
+TITLE_RECALL_WEIGHT = 2.0
+CENTROID_WEIGHT = 2.0
+
+
+def _restatement(point: str, sentence: str, title_words: set[str], abstract_words: Counter[str]) -> float:
+    """The bonus of one rewritten candidate for how much of the title and the rest of the
+    abstract it restates (see TITLE_RECALL_WEIGHT)."""
+    words = Counter(_content_words(point))
+    if not words:
+        return 0.0
+    rest = abstract_words - Counter(_content_words(sentence))
+    title_recall = len(title_words & words.keys()) / len(title_words) if title_words else 0.0
+    dot = sum(count * rest[word] for word, count in words.items())
+    norms = sqrt(sum(c * c for c in words.values())) * sqrt(sum(c * c for c in rest.values()))
+    return TITLE_RECALL_WEIGHT * title_recall + CENTROID_WEIGHT * (dot / norms if norms else 0.0)
+
+
+def tldr_candidates(sentences: list[_Sentence]) -> list[_Sentence]:
+    """The sentences that may become the TL;DR, most contribution-like first."""
+    # Background is never the contribution, unless the abstract has nothing else.
+    pool = [s for s in sentences if not s.aside and s.role != BACKGROUND] or [s for s in sentences if not s.aside]
+    return sorted(pool, key=lambda s: (-s.contribution, s.index))
+
+
+def tldr_from(sentence: _Sentence, sentences: list[_Sentence], name: str) -> str | None:
+    """The TL;DR made from one sentence of the abstract, or None when it cannot make one."""
+    text = _point(sentence.text, TLDR_LIMIT, name)
+    if text is None or len(text.split()) < 5:  # "Makes four key contributions." says nothing
+        return None
+    if len(text) <= _JOIN_ROOM:
+        results = sorted((s for s in sentences if s.role == RESULTS and s.quantitative and s.index != sentence.index),
+                         key=lambda s: (-s.evidence[RESULTS], s.index))
+        for result in results[:2]:
+            clause = _result_clause(result, TLDR_LIMIT - len(text) - 1, name)
+            if clause and _overlap(clause, text) < 0.6:
+                text = f"{text[:-1]}; {clause}"
+                break
+    abstract = " ".join(s.text for s in sentences)
+    text = expand_acronyms(text, acronym_definitions(abstract), TLDR_LIMIT, keep=(name,))
+    # "The paper proposes X" rather than "Proposes X": a whole sentence (and on SciTLDR-A dev
+    # ROUGE-1 +0.7 on both halves); left as "Proposes X" where it would not fit.
+    subject = with_the_paper_as_subject(text, sentence.text)
+    return subject if len(subject) <= TLDR_LIMIT else text
 
 
 def title_as_one_sentence(title: str) -> str:
