@@ -33,6 +33,7 @@ from bot.enrich.summarize.text import (
     compact,
     compress,
     expand_acronyms,
+    finish,
     has_first_person,
     impersonal,
     method_name,
@@ -134,6 +135,45 @@ def test_we_propose_becomes_proposes_and_hedges_go() -> None:
     adaptive = summary_of("adaptive_loss_scaling")
     assert adaptive.tldr.startswith("Introduces a loss scaling-based training method called adaptive loss scaling")
     assert all("novel" not in text for text in (adaptive.tldr, *adaptive.key_points))
+
+
+def test_a_tldr_ending_on_a_parenthesis_has_its_full_stop() -> None:
+    # "... we introduce Context-Driven Incremental Compression (C-DIC), which treats ...": the
+    # head that fits ended on ")" and was taken for a finished sentence.
+    assert summary_of("cdic").tldr == "The paper introduces Context-Driven Incremental Compression (C-DIC)."
+    assert finish("Introduces Context-Driven Incremental Compression (C-DIC)") == (
+        "Introduces Context-Driven Incremental Compression (C-DIC).")
+    assert finish("It generalizes (see the appendix.)") == "It generalizes (see the appendix.)"
+    for key in examples():
+        assert summary_of(key).tldr.endswith((".", "!", "?")), key
+
+
+def test_it_is_shown_to_is_a_dangling_reference() -> None:
+    # "... we propose reward modeling from tree-structured preference information. It is shown
+    # to reduce reward uncertainty ...": "It" is the sentence before's, not an impersonal "it".
+    assert starts_dangling("It is shown to reduce reward uncertainty by up to 3 times.")
+    assert starts_dangling("It is known to fail on long inputs.")
+    assert not starts_dangling("It is shown that the bound is tight.")
+    assert not starts_dangling("It is well known that transformers scale.")
+    points = summary_of("rlhf_topology").key_points
+    assert not any(point.startswith("It ") for point in points), points
+    # Nor is RLHF, the field the framework is for ("... in reinforcement learning from human
+    # feedback (RLHF)"), taken for the method's name.
+    assert not any(point.startswith("RLHF ") for point in points), points
+
+
+def test_a_joined_result_closes_its_list_with_and() -> None:
+    # "BridgeVLM achieves 54.4% accuracy on ... (vs. 33.2% ...), improves results on Causal3D
+    # from 43.6% to 49.0%, and substantially improves ...": cut before its last item, the list
+    # needs its "and", or the TL;DR is a comma splice.
+    tldr = summary_of("bridgevlm").tldr
+    assert tldr.endswith("it achieves 54.4% accuracy on intervention tasks on CausalVLBench and improves results "
+                         "on Causal3D from 43.6% to 49.0%."), tldr
+    assert shorten("X achieves 54% on A, improves B from 1% to 2%, and improves C by 9 points on D", 70) == (
+        "X achieves 54% on A and improves B from 1% to 2%.")
+    # A list of nouns before the cut is left alone.
+    assert shorten("X reaches 54% on a benchmark of images, videos and audio, and improves C by 9 points on D", 70) == (
+        "X reaches 54% on a benchmark of images, videos and audio.")
 
 
 def test_the_tldr_names_the_paper_as_the_subject_the_rewrite_dropped() -> None:
