@@ -7,7 +7,8 @@ order background -> method -> results -> implications and lets an elaboration ("
 ...") keep the role of the sentence it elaborates. Then:
 
 - the TL;DR is the sentence that states the contribution ("We propose X", "X introduces ...",
-  "The paper presents ..."), rewritten as a reader would (no "we", no parentheticals, hedges or
+  "The paper presents ..."), chosen among the most contribution-like ones also for how much of
+  the title and of the rest of the abstract its rewrite restates, rewritten as a reader would (no "we", no parentheticals, hedges or
   openers; shortened at clause boundaries, never cut; "We propose X" becomes "The paper proposes
   X" where that fits) and, where room allows, joined with the main quantitative result;
 - key points are 3-4 such rewrites, one each for the method, the main result with its number and
@@ -50,7 +51,7 @@ from bot.enrich.summarize.text import (
 )
 from bot.enrich.tagger import tag
 
-PROMPT_VERSION = "offline-4"  # 4: the TL;DR says "The paper proposes X", not "Proposes X"
+PROMPT_VERSION = "offline-5"  # 5: TL;DR chosen for restating title and abstract; fixes to ")", "It is shown", lists, names
 """The offline algorithm's version; part of the summary cache key."""
 
 TLDR_LIMIT = 200

@@ -933,9 +933,8 @@ def _close_list(head: str, text: str) -> str:
     improves Y"): without it the head is a comma splice."""
     if not text[len(head) :].startswith((", and ", " and ")):
         return head
-    last = None
-    for last in _LIST_VERB_RE.finditer(head):
-        pass
+    items = list(_LIST_VERB_RE.finditer(head))
+    last = items[-1] if items else None
     if last is None or not _VERBISH_RE.match(last.group(1)) or ", " in head[last.end() :]:
         return head
     return f"{head[: last.start()]} and {head[last.end() :]}"
