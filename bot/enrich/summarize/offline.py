@@ -630,20 +630,40 @@ def _tldr(sentences: list[_Sentence], name: str, title: str) -> tuple[str, _Sent
     """The TL;DR and the sentence it comes from (see the module docstring): of the six most
     contribution-like sentences that can be rewritten as one, the one whose rewrite also best
     restates the title and the rest of the abstract (see `_restatement`)."""
-    choices = []
-    title_words = set(_content_words(title))
-    abstract_words = Counter(word for s in sentences for word in _content_words(s.text))
-    abstract_norm = float(sum(count * count for count in abstract_words.values()))
+    # `best` is a lower bound of the best score so far: a candidate more than the largest bonus
+    # below it cannot win, and neither can any after it (they come by contribution). The bonus is
+    # only computed once a second candidate is in reach: most abstracts never need it.
     best = float("-inf")
+    first: tuple[_Sentence, str] | None = None
+    scored: list[tuple[float, int, _Sentence]] = []
+    title_words: set[str] = set()
+    abstract_words: Counter[str] = Counter()
+    abstract_norm = 0.0
     for sentence in tldr_candidates(sentences)[:6]:
         if sentence.contribution + _MAX_RESTATEMENT < best:
-            break  # the candidates come by contribution: none of the rest can catch up
+            break
+        if first is not None and not scored:
+            # A second candidate in reach: the first one's bonus now decides, and may put this
+            # one out of reach before it is rewritten.
+            title_words = set(_content_words(title))
+            abstract_words = Counter(word for s in sentences for word in _content_words(s.text))
+            abstract_norm = float(sum(count * count for count in abstract_words.values()))
+            lead, lead_point = first
+            lead_score = lead.contribution + _restatement(lead_point, lead.text, title_words, abstract_words, abstract_norm)
+            scored.append((-lead_score, lead.index, lead))
+            best = max(best, lead_score)
+            if sentence.contribution + _MAX_RESTATEMENT < best:
+                break
         point = _point(sentence.text, TLDR_LIMIT, name)
         if point is None or len(point.split()) < 5:  # "Makes four key contributions." says nothing
             continue
+        if first is None:
+            first, best = (sentence, point), sentence.contribution
+            continue
         score = sentence.contribution + _restatement(point, sentence.text, title_words, abstract_words, abstract_norm)
+        scored.append((-score, sentence.index, sentence))
         best = max(best, score)
-        choices.append((-score, sentence.index, sentence))
+    choices = scored or ([(0.0, first[0].index, first[0])] if first else [])
     if choices:
         sentence = min(choices)[2]
         text = tldr_from(sentence, sentences, name)
