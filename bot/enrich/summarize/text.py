@@ -549,7 +549,7 @@ def reported(sentence: str) -> str:
 # proposed method ...", "It ...", "To be specific, ...", "These ...".
 _DANGLING_RE = re.compile(
     r"^(?:this|these|that|those|such|it(?! (?:is|was|remains|has been) (?:\w+ly )?(?:important|crucial|"
-    r"essential|necessary|difficult|hard|possible|impossible|unclear|known|shown|natural|common|"
+    r"essential|necessary|difficult|hard|possible|impossible|unclear|known(?! to\b)|shown(?! to\b)|natural|common|"
     r"challenging|desirable|well[- ]known|widely|often|generally|believed|argued|hypothesi[sz]ed)\b)|"
     r"its|they|their|them|"
     r"the (?:proposed|resulting|above|aforementioned|latter|former|same|presented)\b|"
@@ -901,9 +901,11 @@ def is_clause_verb(word: str) -> bool:
 
 
 def finish(text: str) -> str:
-    """Text ending with sentence punctuation (a period is added when there is none)."""
+    """Text ending with sentence punctuation (a period is added when there is none). A closing
+    parenthesis is not one: "... Incremental Compression (C-DIC)" gets its period, unless the
+    parenthesis closes a sentence of its own ("(See the appendix.)")."""
     text = text.strip().rstrip(",;:—–- ")
-    if text and text[-1] not in ".!?\"”)":
+    if text and (text[-1] not in ".!?\"”)" or (text[-1] == ")" and text[-2:-1] not in (".", "!", "?"))):
         text += "."
     return text
 
@@ -916,10 +918,26 @@ def shorten(text: str, limit: int) -> str | None:
     if len(text) <= limit:
         return text
     for head in clause_heads(text.rstrip(".!?")):
-        candidate = finish(head)
+        candidate = finish(_close_list(head, text))
         if len(candidate) <= limit:
             return candidate
     return None
+
+
+_LIST_VERB_RE = re.compile(r", (?=(?:[a-z]+ly )?([a-z]+s) )")
+
+
+def _close_list(head: str, text: str) -> str:
+    """A head cut before the last item of a list of verb phrases ("achieves X, improves Y, and
+    improves Z" -> "achieves X, improves Y") with the list closed by "and" ("achieves X and
+    improves Y"): without it the head is a comma splice."""
+    if not text[len(head) :].startswith((", and ", " and ")):
+        return head
+    items = list(_LIST_VERB_RE.finditer(head))
+    last = items[-1] if items else None
+    if last is None or not _VERBISH_RE.match(last.group(1)) or ", " in head[last.end() :]:
+        return head
+    return f"{head[: last.start()]} and {head[last.end() :]}"
 
 
 @lru_cache(maxsize=512)  # the TL;DR and a bullet may be made from the same sentence
@@ -1065,6 +1083,7 @@ _NOT_NAMES = _wordset(
 )
 
 
+_TOPIC_PREPOSITIONS = _wordset("in for on via with from to under towards")
 _CLAIM_VERBS = _wordset("is are was were be can do does meets beats matters needs helps makes")
 
 
@@ -1074,11 +1093,27 @@ def _is_name(candidate: str, abstract: str) -> bool:
         return False
     if words[0].lower() in _NOT_NAMES or any(w.lower() in _CLAIM_VERBS for w in words):
         return False  # "Transformers are SSMs" is a claim, not a name
+    if any(w in _TOPIC_PREPOSITIONS for w in words[1:]):
+        return False  # "Reward Generalization in RLHF" is a topic, not a name
     # An acronym or a coined word (inner capitals or digits: MoDeGPT, RL-STaR, Graph2Seq) is a
     # name; an ordinary capitalized word only when the abstract uses it mid-sentence (Adam).
     if any(any(c.isupper() for c in w[1:]) or any(c.isdigit() for c in w) for w in words):
         return True
     return len(words) == 1 and f" {candidate}" in abstract and candidate[:1].isupper()
+
+
+_FIELD_PREPOSITION_RE = re.compile(r"\b(?:for|in|on|from|to|under|via|with|about|towards?)\s+$")
+
+
+def _names_a_field(obj: str, acronym: re.Match[str]) -> bool:
+    """Whether an acronym in the contribution's object names what the method is for, not the
+    method: its long form follows a preposition ("a framework for investigating reward
+    generalization in reinforcement learning from human feedback (RLHF)")."""
+    long_form = acronym_definitions(obj[: acronym.end()]).get(acronym.group(1))
+    if not long_form:
+        return False
+    start = obj.rfind(long_form, 0, acronym.start())
+    return start > 0 and bool(_FIELD_PREPOSITION_RE.search(obj[:start]))
 
 
 def method_name(title: str, abstract: str, contribution: str = "") -> str:
@@ -1095,14 +1130,14 @@ def method_name(title: str, abstract: str, contribution: str = "") -> str:
         if called and len(called.group(1)) <= 40:
             return called.group(1)
         acronym = _ACRONYM_RE.search(obj)
-        if acronym:
+        if acronym and not _names_a_field(obj, acronym):
             return acronym.group(1)
     prefix = _TITLE_PREFIX_RE.match(title)
     if prefix and _is_name(prefix.group(1).strip(), abstract):
         return prefix.group(1).strip()
     if contribution:
         acronym = _ACRONYM_RE.search(contribution)
-        if acronym and found and acronym.start() > found.start():
+        if acronym and found and acronym.start() > found.start() and not _names_a_field(contribution, acronym):
             return acronym.group(1)
     if found:
         described = _DESCRIPTIVE_RE.match(_NEW_RE.sub("", drop_hedges(found.group("object"))))

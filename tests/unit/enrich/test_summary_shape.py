@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -19,12 +20,16 @@ from hypothesis import strategies as st
 from bot.core.models import Summary
 from bot.enrich.summarize.offline import (
     BACKGROUND,
+    CENTROID_WEIGHT,
     IMPLICATIONS,
     KEY_POINT_LIMIT,
     METHOD,
     RESULTS,
+    TITLE_RECALL_WEIGHT,
     TLDR_LIMIT,
     _analyse,
+    _content_words,
+    _restatement,
     summarize_text,
 )
 from bot.enrich.summarize.text import (
@@ -33,6 +38,7 @@ from bot.enrich.summarize.text import (
     compact,
     compress,
     expand_acronyms,
+    finish,
     has_first_person,
     impersonal,
     method_name,
@@ -134,6 +140,71 @@ def test_we_propose_becomes_proposes_and_hedges_go() -> None:
     adaptive = summary_of("adaptive_loss_scaling")
     assert adaptive.tldr.startswith("Introduces a loss scaling-based training method called adaptive loss scaling")
     assert all("novel" not in text for text in (adaptive.tldr, *adaptive.key_points))
+
+
+def test_the_tldr_is_the_candidate_that_restates_the_title() -> None:
+    # "We show that the sample complexity ... is bounded by O(...)" states a finding and scores a
+    # little higher as a contribution than "In this paper, we adapt Q-learning with
+    # UCB-exploration bonus to infinite-horizon MDP ...", which restates the title ("Q-learning
+    # with UCB Exploration is Sample Efficient for Infinite-Horizon MDP"): the second is the TL;DR.
+    row = examples()["qlearning_ucb"]
+    sentences, _name = _analyse(row["title"], clean_tex(row["abstract"]))
+    assert sentences[3].contribution > sentences[2].contribution
+    assert summary_of("qlearning_ucb").tldr == (
+        "The paper adapts Q-learning with UCB-exploration bonus to infinite-horizon MDP with discounted rewards "
+        "without accessing a generative model.")
+
+
+def test_the_restatement_bonus_counts_title_words_and_the_rest_of_the_abstract() -> None:
+    title = set(_content_words("Sparse attention for long documents"))
+    abstract = Counter(_content_words("Sparse attention scales. Long documents need sparse attention."))
+    norm = float(sum(count * count for count in abstract.values()))
+    sentence = "Long documents need sparse attention."
+    # All four title words, and the cosine with the other sentence, "sparse attention scales":
+    # five words against three, two shared, 2 / sqrt(5 * 3). The sentence's own words do not count.
+    both = _restatement("Sparse attention reads long documents.", sentence, title, abstract, norm)
+    assert abs(both - (TITLE_RECALL_WEIGHT * 1.0 + CENTROID_WEIGHT * 2 / (5 * 3) ** 0.5)) < 1e-9
+    # Words neither in the title nor elsewhere in the abstract earn nothing.
+    assert _restatement("Convolutions read images.", sentence, title, abstract, norm) == 0.0
+
+
+def test_a_tldr_ending_on_a_parenthesis_has_its_full_stop() -> None:
+    # "... we introduce Context-Driven Incremental Compression (C-DIC), which treats ...": the
+    # head that fits ended on ")" and was taken for a finished sentence.
+    assert summary_of("cdic").tldr == "The paper introduces Context-Driven Incremental Compression (C-DIC)."
+    assert finish("Introduces Context-Driven Incremental Compression (C-DIC)") == (
+        "Introduces Context-Driven Incremental Compression (C-DIC).")
+    assert finish("It generalizes (see the appendix.)") == "It generalizes (see the appendix.)"
+    for key in examples():
+        assert summary_of(key).tldr.endswith((".", "!", "?")), key
+
+
+def test_it_is_shown_to_is_a_dangling_reference() -> None:
+    # "... we propose reward modeling from tree-structured preference information. It is shown
+    # to reduce reward uncertainty ...": "It" is the sentence before's, not an impersonal "it".
+    assert starts_dangling("It is shown to reduce reward uncertainty by up to 3 times.")
+    assert starts_dangling("It is known to fail on long inputs.")
+    assert not starts_dangling("It is shown that the bound is tight.")
+    assert not starts_dangling("It is well known that transformers scale.")
+    points = summary_of("rlhf_topology").key_points
+    assert not any(point.startswith("It ") for point in points), points
+    # Nor is RLHF, the field the framework is for ("... in reinforcement learning from human
+    # feedback (RLHF)"), taken for the method's name.
+    assert not any(point.startswith("RLHF ") for point in points), points
+
+
+def test_a_joined_result_closes_its_list_with_and() -> None:
+    # "BridgeVLM achieves 54.4% accuracy on ... (vs. 33.2% ...), improves results on Causal3D
+    # from 43.6% to 49.0%, and substantially improves ...": cut before its last item, the list
+    # needs its "and", or the TL;DR is a comma splice.
+    tldr = summary_of("bridgevlm").tldr
+    assert tldr.endswith("it achieves 54.4% accuracy on intervention tasks on CausalVLBench and improves results "
+                         "on Causal3D from 43.6% to 49.0%."), tldr
+    assert shorten("X achieves 54% on A, improves B from 1% to 2%, and improves C by 9 points on D", 70) == (
+        "X achieves 54% on A and improves B from 1% to 2%.")
+    # A list of nouns before the cut is left alone.
+    assert shorten("X reaches 54% on a benchmark of images, videos and audio, and improves C by 9 points on D", 70) == (
+        "X reaches 54% on a benchmark of images, videos and audio.")
 
 
 def test_the_tldr_names_the_paper_as_the_subject_the_rewrite_dropped() -> None:
