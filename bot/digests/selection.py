@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from bot.core.clock import ensure_utc, to_iso
 from bot.core.models import ChannelSettings, Paper, SourceKind
-from bot.core.text import fold, fold_plural, plural_folded_words, word_starting_at
+from bot.core.text import fold, fold_plural, plural_folded_words, split_words, word_starting_at
 from bot.enrich.taxonomy import topic_by_id
 from bot.rank.models import CHANNEL
 from bot.rank.ranking import Ranker
@@ -45,6 +45,8 @@ TRENDING = "_trending"  # the one group of a digest ranked by what is trending
 # long before the digest's window is old news however recently a source mentioned it (an HF
 # daily list or a Reddit post can surface a years-old paper; search still finds it).
 STALE_AFTER = timedelta(days=30)
+# Query words a pool finds by scanning its text before it indexes every word (see `with_word`).
+INDEX_AFTER_WORDS = 100
 
 
 @dataclass(slots=True)
@@ -78,7 +80,9 @@ class Pool:
     _by_word: dict[str, list[Paper]] = field(default_factory=dict)
     _word_text: str | None = None
     _word_starts: list[int] = field(default_factory=list)
-    _totals: dict[datetime, int] = field(default_factory=dict)
+    _word_index: dict[str, list[Paper]] | None = None
+    _news: dict[datetime, frozenset[str]] = field(default_factory=dict)
+    _topic_walks: dict[tuple[str, ...], _Replay] = field(default_factory=dict)
     _source_states: list[SourceState] | None = None
 
     def facts(self, paper: Paper) -> tuple[int, float]:
@@ -94,19 +98,18 @@ class Pool:
             self._source_states = store.sources.all()
         return self._source_states
 
-    def in_window(self, paper: Paper, since: datetime) -> bool:
-        """Whether a pool paper is one of `window(since)`."""
-        if since <= self.since:
-            return True
-        return self.changed_at.get(paper.id, "") >= (to_iso(since) or "")
+    def news(self, since: datetime) -> frozenset[str]:
+        """The ids of the papers of `window(since)` that are news for it (`is_recent`): what a
+        digest whose window starts at `since` may hold. Found once per window start, however
+        many channels share it (each channel then tests a paper with one set lookup)."""
+        found = self._news.get(since)
+        if found is None:
+            found = self._news[since] = frozenset(p.id for p in self.window(since) if is_recent(p, since))
+        return found
 
     def candidate_count(self, since: datetime) -> int:
-        """How many papers of `window(since)` are news for it (`is_recent`): a digest's "from N
-        announced". Counted once per window start, however many channels share it."""
-        found = self._totals.get(since)
-        if found is None:
-            found = self._totals[since] = sum(1 for p in self.window(since) if is_recent(p, since))
-        return found
+        """How many papers of `window(since)` are news for it: a digest's "from N announced"."""
+        return len(self.news(since))
 
     def ordered(self) -> list[Paper]:
         """Every pool paper by its channel-independent score part, best first (ties by id)."""
@@ -126,10 +129,44 @@ class Pool:
 
     def with_word(self, word: str) -> list[Paper]:
         """The pool papers whose title or abstract has `word` (as matching folds it), in
-        `ordered()` order."""
+        `ordered()` order. The first INDEX_AFTER_WORDS words asked for are found by scanning
+        the pool's text (`_find_word`, a few ms each); past that, many channels have queries
+        and one index of every word of the pool (`_index_words`, about a hundred scans' worth)
+        answers the rest."""
         found = self._by_word.get(word)
         if found is None:
-            found = self._by_word[word] = self._find_word(word)
+            if self._word_index is None and len(self._by_word) >= INDEX_AFTER_WORDS:
+                self._word_index = self._index_words()
+            if self._word_index is not None:
+                found = self._word_index.get(word, [])
+            else:
+                found = self._find_word(word)
+            self._by_word[word] = found
+        return found
+
+    def _index_words(self) -> dict[str, list[Paper]]:
+        # The words `PaperDoc.words` holds (plural-folded words of the folded title and
+        # abstract), each with the papers that have it, in `ordered()` order.
+        index: dict[str, list[Paper]] = {}
+        for paper in self.ordered():
+            words = set(split_words(fold(f"{paper.title}\n{paper.abstract}")))
+            for word in set(map(fold_plural, words)):
+                index.setdefault(word, []).append(paper)
+        return index
+
+    def topic_walk(self, wanted_topics: Sequence[str]) -> _Replay:
+        """`_merged` over the topic-set lists holding any of `wanted_topics`, produced once
+        and replayed for every channel that wants the same topics (hundreds of channels
+        share a few topic sets); each reads only as far as its own digest needs."""
+        key = tuple(sorted(wanted_topics))  # the walk depends on the topics and how often each is named
+        found = self._topic_walks.get(key)
+        if found is None:
+            streams = []
+            for signature, papers in self.by_topic_set().items():
+                hits = [t for t in wanted_topics if t in signature]
+                if hits:
+                    streams.append((1.0 + 0.25 * (len(hits) - 1), papers))
+            found = self._topic_walks[key] = _Replay(_merged(streams, self))
         return found
 
     def _find_word(self, word: str) -> list[Paper]:
@@ -326,7 +363,8 @@ def select_top(
         return select(settings, candidates, pool.topics, delivered, pool.now, pool.doc, pool.facts)
     wanted = settings.max_items
     top: list[tuple[float, str, Ranked]] = []  # kept best first by (-score, id)
-    walked = ((bound, p) for bound, p in _walk(chooser, pool) if pool.in_window(p, since) and is_recent(p, since))
+    news = pool.news(since)
+    walked = ((bound, p) for bound, p in _walk(chooser, pool) if p.id in news)
     while True:
         chunk = [entry for _, entry in zip(range(LEDGER_CHUNK), walked, strict=False)]
         if not chunk:
@@ -354,12 +392,29 @@ def _walk(chooser: _Chooser, pool: Pool) -> Iterator[tuple[float, Paper]]:
         return ((chooser.best_possible(pool.facts(p)[1]), p) for p in rarest)
     if not chooser.wanted_topics:
         return ((chooser.best_possible(pool.facts(p)[1]), p) for p in pool.ordered())
-    streams = []
-    for signature, papers in pool.by_topic_set().items():
-        hits = [t for t in chooser.wanted_topics if t in signature]
-        if hits:
-            streams.append((1.0 + 0.25 * (len(hits) - 1), papers))
-    return _merged(streams, pool)
+    return iter(pool.topic_walk(chooser.wanted_topics))
+
+
+class _Replay:
+    """The items of an iterator, drawn from it once and replayed to every reader, each reading
+    only as far as it needs (readers take turns: one batch of channels is chosen at a time)."""
+
+    __slots__ = ("_source", "_items")
+
+    def __init__(self, source: Iterator[tuple[float, Paper]]) -> None:
+        self._source = source
+        self._items: list[tuple[float, Paper]] = []
+
+    def __iter__(self) -> Iterator[tuple[float, Paper]]:
+        items, position = self._items, 0
+        while True:
+            if position == len(items):
+                item = next(self._source, None)
+                if item is None:
+                    return
+                items.append(item)
+            yield items[position]
+            position += 1
 
 
 def _merged(streams: list[tuple[float, list[Paper]]], pool: Pool) -> Iterator[tuple[float, Paper]]:
