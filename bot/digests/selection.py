@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from bot.core.clock import ensure_utc, to_iso
 from bot.core.models import ChannelSettings, Paper, SourceKind
-from bot.core.text import fold, fold_plural, plural_folded_words, split_words, word_starting_at
+from bot.core.text import fold, fold_plural, plural_folded_words, word_starting_at
 from bot.enrich.taxonomy import topic_by_id
 from bot.rank.models import CHANNEL
 from bot.rank.ranking import Ranker
@@ -149,8 +149,7 @@ class Pool:
         # abstract), each with the papers that have it, in `ordered()` order.
         index: dict[str, list[Paper]] = {}
         for paper in self.ordered():
-            words = set(split_words(fold(f"{paper.title}\n{paper.abstract}")))
-            for word in set(map(fold_plural, words)):
+            for word in set(plural_folded_words(f"{paper.title}\n{paper.abstract}")):
                 index.setdefault(word, []).append(paper)
         return index
 
