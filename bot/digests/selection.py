@@ -27,8 +27,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.chat.present import source_line
 from bot.core.clock import ensure_utc, to_iso
-from bot.core.models import ChannelSettings, Paper, SourceKind
+from bot.core.models import ChannelSettings, Paper, PaperItem, SourceKind, Summary
 from bot.core.text import fold, fold_plural, plural_folded_words, word_starting_at
 from bot.enrich.taxonomy import topic_by_id
 from bot.rank.models import CHANNEL
@@ -84,12 +85,23 @@ class Pool:
     _news: dict[datetime, frozenset[str]] = field(default_factory=dict)
     _topic_walks: dict[tuple[str, ...], _Replay] = field(default_factory=dict)
     _source_states: list[SourceState] | None = None
+    _items: dict[tuple[str, str], PaperItem] = field(default_factory=dict)
 
     def facts(self, paper: Paper) -> tuple[int, float]:
         """`paper_facts` at the pool's time, computed once per paper."""
         found = self._facts.get(paper.id)
         if found is None:
             found = self._facts[paper.id] = paper_facts(paper, self.now)
+        return found
+
+    def item(self, paper: Paper, summary: Summary | None, why: str) -> PaperItem:
+        """The item showing a pool paper with this summary and reason at the pool's time, as
+        `make_items` makes it: made once and shared by every digest of the run that shows it
+        (its source line is worked out once, and the outbox encodes it once)."""
+        found = self._items.get((paper.id, why))
+        if found is None or found.paper is not paper or found.summary is not summary:
+            found = PaperItem(paper=paper, summary=summary, source_line=source_line(paper, self.now), why=why)
+            self._items[(paper.id, why)] = found
         return found
 
     def source_states(self, store: Store) -> list[SourceState]:

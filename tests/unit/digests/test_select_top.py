@@ -261,3 +261,33 @@ async def test_the_pool_read_off_the_loop_is_the_pool_read_here(tmp_path) -> Non
     assert there.papers == here.papers
     assert there.changed_at == here.changed_at and there.topics == here.topics
     store.close()
+
+
+def test_digests_of_a_run_share_items_equal_to_the_ones_made_alone() -> None:
+    """Digests composed with the run's pool show its shared items (one object per paper and
+    reason, whatever channel shows it): each reply equals the one composed without the pool,
+    and its outbox JSON too."""
+    from bot.core.models import Summary
+    from bot.delivery.outbox import reply_to_json
+    from bot.digests.compose import digest_reply
+    from bot.digests.selection import window_start
+
+    pool = make_pool(12)
+    summaries = {  # half the papers summarized
+        p.id: Summary(tldr=f"TL;DR {p.id} ✓", key_points=("One.", "Two."), topics=("cv",)) for p in pool.papers[::2]
+    }
+    rng = random.Random(12)
+    shown: dict[tuple[str, str], object] = {}
+    replies = slots = 0
+    for number in range(60):
+        settings = make_channel(rng, number)
+        since = window_start(settings, pool.now)
+        ranked = select_top(settings, pool, since, lambda ids: {})
+        shared = digest_reply(settings, ranked, summaries, 40, "2026-03-08", pool.now, pool=pool)
+        alone = digest_reply(settings, ranked, summaries, 40, "2026-03-08", pool.now)
+        assert shared == alone and reply_to_json(shared) == reply_to_json(alone)
+        for item in shared.items:
+            assert shown.setdefault((item.paper.id, item.why), item) is item
+        replies += bool(ranked)
+        slots += len(shared.items)
+    assert replies > 30 and len(shown) < slots / 2  # most items were shown by several channels
