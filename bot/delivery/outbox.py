@@ -237,11 +237,17 @@ def _json_of(value: Any) -> str:
     # JSON writes an object as "{" + "key":value joined by "," + "}" (with these separators,
     # keys in field order) and an array alike, so joining the parts' own JSON is the same text.
     kind = type(value)
+    if kind is str:
+        return _string_json(value)
+    if kind is bool:
+        return "true" if value else "false"
     if kind is PaperItem:
         return _item_json(value)
     if kind is Reply or kind is ItemGroup:
-        names = _FIELD_NAMES.get(kind) or _FIELD_NAMES.setdefault(kind, tuple(f.name for f in dataclasses.fields(value)))
-        return "{" + ",".join(f"{_dumps(name)}:{_json_of(getattr(value, name))}" for name in names) + "}"
+        keys = _JSON_KEYS.get(kind)
+        if keys is None:
+            keys = _JSON_KEYS[kind] = tuple((f.name, _dumps(f.name) + ":") for f in dataclasses.fields(value))
+        return "{" + ",".join([key + _json_of(getattr(value, name)) for name, key in keys]) + "}"
     if kind is tuple and value and type(value[0]) in (ItemGroup, PaperItem):
         return "[" + ",".join(map(_json_of, value)) + "]"
     return _dumps(_encode(value))
@@ -260,6 +266,11 @@ def _item_json(item: PaperItem) -> str:
     return text
 
 
+# What JSONEncoder.encode (ensure_ascii=False) writes for a str: called directly, without the
+# encoder's set-up for each of a reply's many short strings.
+_string_json = json.encoder.encode_basestring
+# Per class: each field's name and its JSON key text (`"name":`).
+_JSON_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
 ITEM_ENCODINGS = 8192  # items whose JSON is remembered (about 3 KB each)
 _ITEMS: dict[int, tuple[PaperItem, str]] = {}
 
