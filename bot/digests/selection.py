@@ -83,7 +83,7 @@ class Pool:
     _word_starts: list[int] = field(default_factory=list)
     _word_index: dict[str, list[Paper]] | None = None
     _news: dict[datetime, frozenset[str]] = field(default_factory=dict)
-    _topic_walks: dict[tuple[str, ...], _Replay] = field(default_factory=dict)
+    _topic_walks: dict[tuple[tuple[str, ...], datetime, bool], _Replay] = field(default_factory=dict)
     _source_states: list[SourceState] | None = None
     _items: dict[tuple[str, str], PaperItem] = field(default_factory=dict)
 
@@ -165,11 +165,14 @@ class Pool:
                 index.setdefault(word, []).append(paper)
         return index
 
-    def topic_walk(self, wanted_topics: Sequence[str]) -> _Replay:
-        """`_merged` over the topic-set lists holding any of `wanted_topics`, produced once
-        and replayed for every channel that wants the same topics (hundreds of channels
-        share a few topic sets); each reads only as far as its own digest needs."""
-        key = tuple(sorted(wanted_topics))  # the walk depends on the topics and how often each is named
+    def topic_walk(self, wanted_topics: Sequence[str], since: datetime, show_updated: bool) -> _Replay:
+        """`_merged` over the topic-set lists holding any of `wanted_topics`, keeping only the
+        news of `window(since)` (and, unless `show_updated`, no replaced version: `consider`
+        turns those down), produced once and replayed for every channel that wants the same
+        topics over the same window (hundreds of channels share a few topic sets); each reads
+        only as far as its own digest needs."""
+        # The walk depends on the topics and how often each is named, not on their order.
+        key = (tuple(sorted(wanted_topics)), since, show_updated)
         found = self._topic_walks.get(key)
         if found is None:
             streams = []
@@ -177,7 +180,11 @@ class Pool:
                 hits = [t for t in wanted_topics if t in signature]
                 if hits:
                     streams.append((1.0 + 0.25 * (len(hits) - 1), papers))
-            found = self._topic_walks[key] = _Replay(_merged(streams, self))
+            news = self.news(since)
+            found = self._topic_walks[key] = _Replay(
+                entry for entry in _merged(streams, self)
+                if entry[1].id in news and (show_updated or not entry[1].is_updated)
+            )
         return found
 
     def _find_word(self, word: str) -> list[Paper]:
@@ -374,8 +381,7 @@ def select_top(
         return select(settings, candidates, pool.topics, delivered, pool.now, pool.doc, pool.facts)
     wanted = settings.max_items
     top: list[tuple[float, str, Ranked]] = []  # kept best first by (-score, id)
-    news = pool.news(since)
-    walked = ((bound, p) for bound, p in _walk(chooser, pool) if p.id in news)
+    walked = _walk(chooser, pool, since)
     while True:
         chunk = [entry for _, entry in zip(range(LEDGER_CHUNK), walked, strict=False)]
         if not chunk:
@@ -391,19 +397,21 @@ def select_top(
     return [entry[2] for entry in top]
 
 
-def _walk(chooser: _Chooser, pool: Pool) -> Iterator[tuple[float, Paper]]:
-    """The pool papers the channel could take, each with the highest score it could get here,
-    highest first: those with the query's rarest word, else those with one of its topics, else
-    all. Topic channels walk one list per set of topics papers carry (its topic bonus is
-    exact), merged by that bound, so a paper with two of the channel's topics comes ahead of
-    a better-voted paper with one when it scores more."""
+def _walk(chooser: _Chooser, pool: Pool, since: datetime) -> Iterator[tuple[float, Paper]]:
+    """The news of `window(since)` the channel could take, each with the highest score it
+    could get here, highest first: those with the query's rarest word, else those with one of
+    its topics, else all. Topic channels walk one list per set of topics papers carry (its
+    topic bonus is exact), merged by that bound, so a paper with two of the channel's topics
+    comes ahead of a better-voted paper with one when it scores more."""
+    if chooser.wanted_topics and not (chooser.matcher is not None and chooser.matcher.words):
+        return iter(pool.topic_walk(chooser.wanted_topics, since, chooser.settings.show_updated))
     if chooser.matcher is not None and chooser.matcher.words:
         postings: list[list[Paper]] = [pool.with_word(word) for word in chooser.matcher.words]
-        rarest = min(postings, key=len)
-        return ((chooser.best_possible(pool.facts(p)[1]), p) for p in rarest)
-    if not chooser.wanted_topics:
-        return ((chooser.best_possible(pool.facts(p)[1]), p) for p in pool.ordered())
-    return iter(pool.topic_walk(chooser.wanted_topics))
+        papers = min(postings, key=len)  # the rarest word's
+    else:
+        papers = pool.ordered()
+    news = pool.news(since)
+    return ((chooser.best_possible(pool.facts(p)[1]), p) for p in papers if p.id in news)
 
 
 class _Replay:

@@ -202,7 +202,7 @@ def test_channels_with_the_same_topics_share_one_walk_read_to_different_lengths(
         assert select_top(settings, pool, since, lambda ids: {}) == reference(settings, pool, {})
     settings = ChannelSettings(platform="slack", channel_id="C9", topics=("llm", "cv"), max_items=3)
     assert select_top(settings, pool, since, lambda ids: {}) == reference(settings, pool, {})
-    assert list(pool._topic_walks) == [("cv", "llm")]  # the topics' order does not make another walk
+    assert [key[0] for key in pool._topic_walks] == [("cv", "llm")]  # their order makes no other walk
 
 
 async def test_a_digest_run_lets_other_tasks_run_between_channels() -> None:
