@@ -12,7 +12,10 @@ considered. No in-memory timers: a restart simply ticks again and finds the same
 A run over thousands of channels keeps the event loop free: the due channels are read, the
 on-time channels' papers chosen, their digests rendered and written in worker threads, a batch
 of BATCH_CHANNELS at a time, each batch in one transaction (each channel still checks
-`digest_runs` inside it, so exactly-once holds), with the loop running between batches.
+`digest_runs` inside it, so exactly-once holds), with the loop running between batches. In
+that transaction the handled slots are read with one query, each outbox row is added in turn,
+and the batch's ledger rows, shown lists, window starts and runs are written with one statement
+per table.
 """
 
 from __future__ import annotations

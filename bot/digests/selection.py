@@ -15,6 +15,12 @@ walks the shortest of those that holds every paper it could take, scores each pa
 `select` does, and stops as soon as its `max_items` best are certain: the next paper's score
 could at most be its base plus the largest topic and title bonus, and that is below the
 channel's worst kept score. The result is `select`'s, paper for paper (a test compares them).
+
+What channels have in common is worked out once per pool: each window start's news (one id
+set), one merged walk per (topics, window start, shown updates) that every channel wanting
+those topics replays as far as it needs, an index of every word once many channels have
+queries, and one PaperItem per paper and reason (`Pool.item`) that every digest showing it
+shares (the outbox encodes it once).
 """
 
 from __future__ import annotations
