@@ -83,7 +83,7 @@ from bot.core.clock import Clock, from_iso, to_iso
 from bot.core.errors import PermanentDeliveryError, RetryAfter, TransientDeliveryError
 from bot.core.logcontext import log_context
 from bot.core.metrics import Metrics
-from bot.core.models import Paper, Reply
+from bot.core.models import ItemGroup, Paper, PaperItem, Reply
 from bot.core.outbox import OutboxKind, notice_key
 from bot.core.retry import backoff_delay
 from bot.ports import ChatAdapter, Part, Sharded
@@ -220,9 +220,59 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def reply_to_json(reply: Reply) -> str:
-    """A Reply as JSON: every field of the reply, its items, papers, signals and summaries."""
-    return json.dumps(_encode(reply), ensure_ascii=False, separators=(",", ":"))
+    """A Reply as JSON: every field of the reply, its items, papers, signals and summaries.
+
+    The text is `json.dumps(_encode(reply), ensure_ascii=False, separators=(",", ":"))`,
+    character for character, put together from the JSON of each field, group and item: a
+    digest run shows one PaperItem object (paper, summary, source line, reason) in many
+    channels' digests, and each item's JSON is made once (`_item_json`) and spliced in."""
+    return _json_of(reply)
+
+
+def _json_of(value: Any) -> str:
+    # JSON writes an object as "{" + "key":value joined by "," + "}" (with these separators,
+    # keys in field order) and an array alike, so joining the parts' own JSON is the same text.
+    kind = type(value)
+    if kind is str:
+        return _string_json(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is PaperItem:
+        return _item_json(value)
+    if kind is Reply or kind is ItemGroup:
+        keys = _JSON_KEYS.get(kind)
+        if keys is None:
+            keys = _JSON_KEYS[kind] = tuple((f.name, _dumps(f.name) + ":") for f in dataclasses.fields(value))
+        return "{" + ",".join([key + _json_of(getattr(value, name)) for name, key in keys]) + "}"
+    if kind is tuple and value and type(value[0]) in (ItemGroup, PaperItem):
+        return "[" + ",".join(map(_json_of, value)) + "]"
+    return _dumps(_encode(value))
+
+
+def _item_json(item: PaperItem) -> str:
+    """An item's JSON, remembered for the item object (frozen, so it encodes the same every
+    time); the entry keeps its item alive, so an id is never reused while it is remembered."""
+    found = _ITEMS.get(id(item))
+    if found is not None and found[0] is item:
+        return found[1]
+    text = _dumps(_encode(item))
+    if len(_ITEMS) >= ITEM_ENCODINGS:
+        _ITEMS.clear()
+    _ITEMS[id(item)] = (item, text)
+    return text
+
+
+# What JSONEncoder.encode (ensure_ascii=False) writes for a str: called directly, without the
+# encoder's set-up for each of a reply's many short strings.
+_string_json = json.encoder.encode_basestring
+# Per class: each field's name and its JSON key text (`"name":`).
+_JSON_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+ITEM_ENCODINGS = 8192  # items whose JSON is remembered (about 3 KB each)
+_ITEMS: dict[int, tuple[PaperItem, str]] = {}
 
 
 def reply_from_json(text: str) -> Reply:

@@ -98,14 +98,19 @@ def digest_reply(
     failing: str = "",
     delayed_note: str = "",
     site_url: str = "",
+    pool: Pool | None = None,
 ) -> Reply:
     """The digest as a Reply: header with date and counts, topic groups, footer notes (and,
-    with the site's public address, links to the day's papers and to this digest's page)."""
+    with the site's public address, links to the day's papers and to this digest's page).
+    With the run's `pool` (at the same `now`), items are the pool's shared ones (`Pool.item`),
+    equal to what `make_items` makes."""
     grouped = group_ranked(ranked)
     groups = []
     for topic_id, members in grouped:
-        papers = [m.paper for m in members]
-        items = make_items(papers, summaries, now, {m.paper.id: m.why for m in members})
+        if pool is not None and pool.now == now:
+            items = tuple(pool.item(m.paper, summaries.get(m.paper.id), m.why) for m in members)
+        else:
+            items = make_items([m.paper for m in members], summaries, now, {m.paper.id: m.why for m in members})
         groups.append(ItemGroup(title=topic_label(topic_id), items=items))
     count = len(ranked)
     labels = [_short_topic(topic_id) for topic_id, _ in grouped]
@@ -248,6 +253,7 @@ def compose_digest(
         failing=failing_sources_note(store, settings, pool.source_states(store)),
         delayed_note=delayed_note,
         site_url=site_url,
+        pool=pool,
     )
     return Digest(
         channel_key=settings.key,

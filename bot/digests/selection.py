@@ -15,6 +15,12 @@ walks the shortest of those that holds every paper it could take, scores each pa
 `select` does, and stops as soon as its `max_items` best are certain: the next paper's score
 could at most be its base plus the largest topic and title bonus, and that is below the
 channel's worst kept score. The result is `select`'s, paper for paper (a test compares them).
+
+What channels have in common is worked out once per pool: each window start's news (one id
+set), one merged walk per (topics, window start, shown updates) that every channel wanting
+those topics replays as far as it needs, an index of every word once many channels have
+queries, and one PaperItem per paper and reason (`Pool.item`) that every digest showing it
+shares (the outbox encodes it once).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.chat.present import source_line
 from bot.core.clock import ensure_utc, to_iso
-from bot.core.models import ChannelSettings, Paper, SourceKind
+from bot.core.models import ChannelSettings, Paper, PaperItem, SourceKind, Summary
 from bot.core.text import fold, fold_plural, plural_folded_words, word_starting_at
 from bot.enrich.taxonomy import topic_by_id
 from bot.rank.models import CHANNEL
@@ -45,6 +52,8 @@ TRENDING = "_trending"  # the one group of a digest ranked by what is trending
 # long before the digest's window is old news however recently a source mentioned it (an HF
 # daily list or a Reddit post can surface a years-old paper; search still finds it).
 STALE_AFTER = timedelta(days=30)
+# Query words a pool finds by scanning its text before it indexes every word (see `with_word`).
+INDEX_AFTER_WORDS = 100
 
 
 @dataclass(slots=True)
@@ -78,8 +87,11 @@ class Pool:
     _by_word: dict[str, list[Paper]] = field(default_factory=dict)
     _word_text: str | None = None
     _word_starts: list[int] = field(default_factory=list)
-    _totals: dict[datetime, int] = field(default_factory=dict)
+    _word_index: dict[str, list[Paper]] | None = None
+    _news: dict[datetime, frozenset[str]] = field(default_factory=dict)
+    _topic_walks: dict[tuple[tuple[str, ...], datetime, bool], _Replay] = field(default_factory=dict)
     _source_states: list[SourceState] | None = None
+    _items: dict[tuple[str, str], PaperItem] = field(default_factory=dict)
 
     def facts(self, paper: Paper) -> tuple[int, float]:
         """`paper_facts` at the pool's time, computed once per paper."""
@@ -88,25 +100,34 @@ class Pool:
             found = self._facts[paper.id] = paper_facts(paper, self.now)
         return found
 
+    def item(self, paper: Paper, summary: Summary | None, why: str) -> PaperItem:
+        """The item showing a pool paper with this summary and reason at the pool's time, as
+        `make_items` makes it: made once and shared by every digest of the run that shows it
+        (its source line is worked out once, and the outbox encodes it once)."""
+        found = self._items.get((paper.id, why))
+        if found is None or found.paper is not paper or found.summary is not summary:
+            found = PaperItem(paper=paper, summary=summary, source_line=source_line(paper, self.now), why=why)
+            self._items[(paper.id, why)] = found
+        return found
+
     def source_states(self, store: Store) -> list[SourceState]:
         """The sources' fetch states (for the failing-sources note), read once per pool."""
         if self._source_states is None:
             self._source_states = store.sources.all()
         return self._source_states
 
-    def in_window(self, paper: Paper, since: datetime) -> bool:
-        """Whether a pool paper is one of `window(since)`."""
-        if since <= self.since:
-            return True
-        return self.changed_at.get(paper.id, "") >= (to_iso(since) or "")
+    def news(self, since: datetime) -> frozenset[str]:
+        """The ids of the papers of `window(since)` that are news for it (`is_recent`): what a
+        digest whose window starts at `since` may hold. Found once per window start, however
+        many channels share it (each channel then tests a paper with one set lookup)."""
+        found = self._news.get(since)
+        if found is None:
+            found = self._news[since] = frozenset(p.id for p in self.window(since) if is_recent(p, since))
+        return found
 
     def candidate_count(self, since: datetime) -> int:
-        """How many papers of `window(since)` are news for it (`is_recent`): a digest's "from N
-        announced". Counted once per window start, however many channels share it."""
-        found = self._totals.get(since)
-        if found is None:
-            found = self._totals[since] = sum(1 for p in self.window(since) if is_recent(p, since))
-        return found
+        """How many papers of `window(since)` are news for it: a digest's "from N announced"."""
+        return len(self.news(since))
 
     def ordered(self) -> list[Paper]:
         """Every pool paper by its channel-independent score part, best first (ties by id)."""
@@ -126,10 +147,50 @@ class Pool:
 
     def with_word(self, word: str) -> list[Paper]:
         """The pool papers whose title or abstract has `word` (as matching folds it), in
-        `ordered()` order."""
+        `ordered()` order. The first INDEX_AFTER_WORDS words asked for are found by scanning
+        the pool's text (`_find_word`, a few ms each); past that, many channels have queries
+        and one index of every word of the pool (`_index_words`, about a hundred scans' worth)
+        answers the rest."""
         found = self._by_word.get(word)
         if found is None:
-            found = self._by_word[word] = self._find_word(word)
+            if self._word_index is None and len(self._by_word) >= INDEX_AFTER_WORDS:
+                self._word_index = self._index_words()
+            if self._word_index is not None:
+                found = self._word_index.get(word, [])
+            else:
+                found = self._find_word(word)
+            self._by_word[word] = found
+        return found
+
+    def _index_words(self) -> dict[str, list[Paper]]:
+        # The words `PaperDoc.words` holds (plural-folded words of the folded title and
+        # abstract), each with the papers that have it, in `ordered()` order.
+        index: dict[str, list[Paper]] = {}
+        for paper in self.ordered():
+            for word in set(plural_folded_words(f"{paper.title}\n{paper.abstract}")):
+                index.setdefault(word, []).append(paper)
+        return index
+
+    def topic_walk(self, wanted_topics: Sequence[str], since: datetime, show_updated: bool) -> _Replay:
+        """`_merged` over the topic-set lists holding any of `wanted_topics`, keeping only the
+        news of `window(since)` (and, unless `show_updated`, no replaced version: `consider`
+        turns those down), produced once and replayed for every channel that wants the same
+        topics over the same window (hundreds of channels share a few topic sets); each reads
+        only as far as its own digest needs."""
+        # The walk depends on the topics and how often each is named, not on their order.
+        key = (tuple(sorted(wanted_topics)), since, show_updated)
+        found = self._topic_walks.get(key)
+        if found is None:
+            streams = []
+            for signature, papers in self.by_topic_set().items():
+                hits = [t for t in wanted_topics if t in signature]
+                if hits:
+                    streams.append((1.0 + 0.25 * (len(hits) - 1), papers))
+            news = self.news(since)
+            found = self._topic_walks[key] = _Replay(
+                entry for entry in _merged(streams, self)
+                if entry[1].id in news and (show_updated or not entry[1].is_updated)
+            )
         return found
 
     def _find_word(self, word: str) -> list[Paper]:
@@ -326,7 +387,7 @@ def select_top(
         return select(settings, candidates, pool.topics, delivered, pool.now, pool.doc, pool.facts)
     wanted = settings.max_items
     top: list[tuple[float, str, Ranked]] = []  # kept best first by (-score, id)
-    walked = ((bound, p) for bound, p in _walk(chooser, pool) if pool.in_window(p, since) and is_recent(p, since))
+    walked = _walk(chooser, pool, since)
     while True:
         chunk = [entry for _, entry in zip(range(LEDGER_CHUNK), walked, strict=False)]
         if not chunk:
@@ -342,24 +403,43 @@ def select_top(
     return [entry[2] for entry in top]
 
 
-def _walk(chooser: _Chooser, pool: Pool) -> Iterator[tuple[float, Paper]]:
-    """The pool papers the channel could take, each with the highest score it could get here,
-    highest first: those with the query's rarest word, else those with one of its topics, else
-    all. Topic channels walk one list per set of topics papers carry (its topic bonus is
-    exact), merged by that bound, so a paper with two of the channel's topics comes ahead of
-    a better-voted paper with one when it scores more."""
+def _walk(chooser: _Chooser, pool: Pool, since: datetime) -> Iterator[tuple[float, Paper]]:
+    """The news of `window(since)` the channel could take, each with the highest score it
+    could get here, highest first: those with the query's rarest word, else those with one of
+    its topics, else all. Topic channels walk one list per set of topics papers carry (its
+    topic bonus is exact), merged by that bound, so a paper with two of the channel's topics
+    comes ahead of a better-voted paper with one when it scores more."""
+    if chooser.wanted_topics and not (chooser.matcher is not None and chooser.matcher.words):
+        return iter(pool.topic_walk(chooser.wanted_topics, since, chooser.settings.show_updated))
     if chooser.matcher is not None and chooser.matcher.words:
         postings: list[list[Paper]] = [pool.with_word(word) for word in chooser.matcher.words]
-        rarest = min(postings, key=len)
-        return ((chooser.best_possible(pool.facts(p)[1]), p) for p in rarest)
-    if not chooser.wanted_topics:
-        return ((chooser.best_possible(pool.facts(p)[1]), p) for p in pool.ordered())
-    streams = []
-    for signature, papers in pool.by_topic_set().items():
-        hits = [t for t in chooser.wanted_topics if t in signature]
-        if hits:
-            streams.append((1.0 + 0.25 * (len(hits) - 1), papers))
-    return _merged(streams, pool)
+        papers = min(postings, key=len)  # the rarest word's
+    else:
+        papers = pool.ordered()
+    news = pool.news(since)
+    return ((chooser.best_possible(pool.facts(p)[1]), p) for p in papers if p.id in news)
+
+
+class _Replay:
+    """The items of an iterator, drawn from it once and replayed to every reader, each reading
+    only as far as it needs (readers take turns: one batch of channels is chosen at a time)."""
+
+    __slots__ = ("_source", "_items")
+
+    def __init__(self, source: Iterator[tuple[float, Paper]]) -> None:
+        self._source = source
+        self._items: list[tuple[float, Paper]] = []
+
+    def __iter__(self) -> Iterator[tuple[float, Paper]]:
+        items, position = self._items, 0
+        while True:
+            if position == len(items):
+                item = next(self._source, None)
+                if item is None:
+                    return
+                items.append(item)
+            yield items[position]
+            position += 1
 
 
 def _merged(streams: list[tuple[float, list[Paper]]], pool: Pool) -> Iterator[tuple[float, Paper]]:

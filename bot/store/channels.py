@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 
@@ -193,6 +194,41 @@ class ChannelStore:
             (key, local_date, status, outbox_key, papers, to_iso(now)),
         )
         return cursor.rowcount == 1
+
+    def record_runs(self, runs: Sequence[tuple[str, str, str, str | None, int]], now: datetime) -> None:
+        """`record_run` for many slots, one statement: (key, local date, status, outbox key,
+        papers) each."""
+        at = to_iso(now)
+        self.conn.executemany(
+            """INSERT INTO digest_runs (channel_key, local_date, status, outbox_key, papers, at)
+               VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel_key, local_date) DO NOTHING""",
+            [(*run, at) for run in runs],
+        )
+
+    def set_last_digests_at(self, keys: Sequence[str], when: datetime) -> None:
+        """`set_last_digest_at` for many channels, one statement."""
+        at = to_iso(when)
+        self.conn.executemany(
+            "UPDATE channel_settings SET last_digest_at = ? WHERE key = ?", [(at, key) for key in keys]
+        )
+
+    def handled(self, slots: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those of the (channel key, local date) slots that were handled: `run_for` for many
+        slots, one query per 500 channels (a batch's slots share one or two local dates)."""
+        found: set[tuple[str, str]] = set()
+        wanted = set(slots)
+        keys = sorted({key for key, _ in wanted})
+        dates = sorted({local_date for _, local_date in wanted})
+        date_marks = ",".join("?" * len(dates))
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows = self.conn.execute(
+                f"""SELECT channel_key, local_date FROM digest_runs
+                    WHERE channel_key IN ({",".join("?" * len(chunk))}) AND local_date IN ({date_marks})""",
+                [*chunk, *dates],
+            )
+            found.update(pair for pair in ((str(row[0]), str(row[1])) for row in rows) if pair in wanted)
+        return found
 
     def run_for(self, key: str, local_date: str) -> DigestRun | None:
         """How the slot of one local date was handled, or None when it was not."""

@@ -217,13 +217,20 @@ class FeedbackStore:
     def record_shown(self, platform: str, scope: str, paper_ids: Sequence[str], context: str, now: datetime) -> None:
         """Remember the list a person (scope = user id) or a channel (`channel_scope`) was just
         shown; it replaces the previous one."""
-        if not paper_ids:
+        self.record_shown_lists([(platform, scope, paper_ids)], context, now)
+
+    def record_shown_lists(self, lists: Sequence[tuple[str, str, Sequence[str]]], context: str, now: datetime) -> None:
+        """`record_shown` for many (platform, scope, paper ids) lists, one statement; empty
+        lists are left out, as `record_shown` leaves them."""
+        at = to_iso(now)
+        rows = [(platform, scope, json.dumps(list(ids)), context, at) for platform, scope, ids in lists if ids]
+        if not rows:
             return
-        self.conn.execute(
+        self.conn.executemany(
             """INSERT INTO shown_lists (platform, scope, paper_ids, context, at) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (platform, scope) DO UPDATE SET paper_ids = excluded.paper_ids,
                context = excluded.context, at = excluded.at""",
-            (platform, scope, json.dumps(list(paper_ids)), context, to_iso(now)),
+            rows,
         )
 
     def last_shown(self, platform: str, scope: str) -> ShownList | None:

@@ -431,6 +431,11 @@ class OutboxStore:
         self, channel_key: str, papers: Iterable[tuple[str, int]], local_date: str
     ) -> None:
         """Remember that these (paper id, version) pairs were posted to a channel."""
+        self.record_delivered_rows([(channel_key, paper_id, local_date, version) for paper_id, version in papers])
+
+    def record_delivered_rows(self, rows: Sequence[tuple[str, str, str, int]]) -> None:
+        """`record_delivered` for many channels at once, one statement: (channel key, paper
+        id, local date, version) each."""
         self.conn.executemany(
             """INSERT INTO delivered_papers (channel_key, paper_id, local_date, version)
                VALUES (?, ?, ?, ?)
@@ -438,7 +443,7 @@ class OutboxStore:
                version = CASE WHEN excluded.version > delivered_papers.version
                          THEN excluded.version ELSE delivered_papers.version END,
                local_date = excluded.local_date""",
-            [(channel_key, paper_id, local_date, version) for paper_id, version in papers],
+            rows,
         )
 
     def delivered_versions(self, channel_key: str, paper_ids: Sequence[str]) -> dict[str, int]:

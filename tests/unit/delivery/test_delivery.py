@@ -113,6 +113,31 @@ def test_a_paper_shared_by_many_replies_encodes_as_a_fresh_copy_does() -> None:
     assert reply_from_json(first) == reply_with(shared)
 
 
+def test_reply_json_is_the_json_of_the_whole_encoded_reply() -> None:
+    """Put together from each field's, group's and item's JSON, the text is what encoding the
+    whole reply at once gives: unicode, quotes, empty groups, items without a summary, floats,
+    an item shown in two replies, and again after the remembered items were forgotten."""
+    import json
+
+    import bot.delivery.outbox as outbox
+
+    paper = dataclasses.replace(full_paper(), title='Schrödinger "bridges" \\ 𝔼[x]\n\u2028')
+    shared = PaperItem(paper, full_summary(), "arXiv cs.LG · 3h ago", "topic: Computer Vision")
+    replies = [
+        Reply(text="Nothing new ✓", footer="r/LocalLLaMA unavailable", private=False),
+        Reply(header="Fri 20 Nov · 2 papers", groups=(ItemGroup("Computer Vision", (shared, PaperItem(make_paper(3)))),)),
+        Reply(header="h", groups=(ItemGroup("", ()), ItemGroup("Other", (shared,))), offers_feedback=True),
+        Reply(),
+    ]
+    for _ in range(2):
+        for reply in replies:
+            expected = json.dumps(outbox._encode(reply), ensure_ascii=False, separators=(",", ":"))
+            assert reply_to_json(reply) == expected
+            assert reply_from_json(expected) == reply
+        for number in range(outbox.ITEM_ENCODINGS + 5):  # more items than are remembered
+            reply_to_json(Reply(groups=(ItemGroup("", (PaperItem(make_paper(number)),)),)))
+
+
 # --- splitting and arriving whole ------------------------------------------------------------
 
 

@@ -82,10 +82,16 @@ def reference(settings: ChannelSettings, pool: Pool, ledger: dict[str, int]) -> 
     return select(settings, candidates, pool.topics, delivered, pool.now, pool.doc, pool.facts)
 
 
+@pytest.mark.parametrize("indexed", [False, True], ids=["words scanned", "words indexed"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_select_top_chooses_what_select_chooses(seed: int) -> None:
+def test_select_top_chooses_what_select_chooses(seed: int, indexed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Channels of one pool, many sharing their topics (one replayed walk per topic set, read
+    to different lengths), with query words found by scanning the pool's text or, once many
+    words were asked for, from its index of every word."""
+    from bot.digests import selection
     from bot.digests.selection import window_start
 
+    monkeypatch.setattr(selection, "INDEX_AFTER_WORDS", 0 if indexed else 10_000)
     pool = make_pool(seed)
     rng = random.Random(seed * 100)
     compared = nonempty = 0
@@ -158,15 +164,45 @@ def test_channels_with_feedback_are_the_ones_a_model_may_rerank() -> None:
     assert store.feedback.channels_with_feedback() == {"slack:C1", "slack:C2"}
 
 
+@pytest.mark.parametrize("indexed", [False, True], ids=["scanned", "indexed"])
 @pytest.mark.parametrize("word", ["diffusion", "agent", "study", "token", "graph", "xyz", "imag", "robot"])
-def test_with_word_finds_the_papers_whose_words_hold_it(word: str) -> None:
+def test_with_word_finds_the_papers_whose_words_hold_it(word: str, indexed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pool's word lists are what tokenizing every paper would give (plurals folded,
-    words cut at a paper's end, in the pool's order)."""
+    words cut at a paper's end, in the pool's order), whether the word is found by scanning
+    the pool's text or in its index of every word."""
+    from bot.digests import selection
+
+    monkeypatch.setattr(selection, "INDEX_AFTER_WORDS", 0 if indexed else 10_000)
     pool = make_pool(4)
     pool.papers.append(dataclasses.replace(pool.papers[0], id="2603.99999", title="Agents", abstract="robots"))
     pool.papers.append(dataclasses.replace(pool.papers[0], id="2603.99998", title="x", abstract="diffusions"))
     expected = [p for p in pool.ordered() if word in pool.doc(p).words]
     assert pool.with_word(word) == expected
+    assert (pool._word_index is not None) == indexed
+
+
+def test_the_word_index_answers_every_word_as_the_scan_does() -> None:
+    """Every word of every paper (and some that are in none): the index's papers are the
+    scan's, in the same order."""
+    scanned, indexed = make_pool(6), make_pool(6)
+    words = sorted({word for paper in scanned.papers for word in scanned.doc(paper).words} | {"zeppelin", "ab"})
+    index = indexed._index_words()
+    assert len(words) > 15
+    for word in words:
+        assert index.get(word, []) == scanned._find_word(word), word
+
+
+def test_channels_with_the_same_topics_share_one_walk_read_to_different_lengths() -> None:
+    """A channel reading the shared walk further than the one before it extends it; one
+    reading less stops early; each gets `select`'s answer."""
+    pool = make_pool(8, count=1000)
+    since = NOW - timedelta(hours=24)  # as `reference` has it: a first digest's window
+    for max_items in (2, 20, 1, 20, 5):
+        settings = ChannelSettings(platform="slack", channel_id=f"C{max_items}", topics=("cv", "llm"), max_items=max_items)
+        assert select_top(settings, pool, since, lambda ids: {}) == reference(settings, pool, {})
+    settings = ChannelSettings(platform="slack", channel_id="C9", topics=("llm", "cv"), max_items=3)
+    assert select_top(settings, pool, since, lambda ids: {}) == reference(settings, pool, {})
+    assert [key[0] for key in pool._topic_walks] == [("cv", "llm")]  # their order makes no other walk
 
 
 async def test_a_digest_run_lets_other_tasks_run_between_channels() -> None:
@@ -225,3 +261,33 @@ async def test_the_pool_read_off_the_loop_is_the_pool_read_here(tmp_path) -> Non
     assert there.papers == here.papers
     assert there.changed_at == here.changed_at and there.topics == here.topics
     store.close()
+
+
+def test_digests_of_a_run_share_items_equal_to_the_ones_made_alone() -> None:
+    """Digests composed with the run's pool show its shared items (one object per paper and
+    reason, whatever channel shows it): each reply equals the one composed without the pool,
+    and its outbox JSON too."""
+    from bot.core.models import Summary
+    from bot.delivery.outbox import reply_to_json
+    from bot.digests.compose import digest_reply
+    from bot.digests.selection import window_start
+
+    pool = make_pool(12)
+    summaries = {  # half the papers summarized
+        p.id: Summary(tldr=f"TL;DR {p.id} ✓", key_points=("One.", "Two."), topics=("cv",)) for p in pool.papers[::2]
+    }
+    rng = random.Random(12)
+    shown: dict[tuple[str, str], object] = {}
+    replies = slots = 0
+    for number in range(60):
+        settings = make_channel(rng, number)
+        since = window_start(settings, pool.now)
+        ranked = select_top(settings, pool, since, lambda ids: {})
+        shared = digest_reply(settings, ranked, summaries, 40, "2026-03-08", pool.now, pool=pool)
+        alone = digest_reply(settings, ranked, summaries, 40, "2026-03-08", pool.now)
+        assert shared == alone and reply_to_json(shared) == reply_to_json(alone)
+        for item in shared.items:
+            assert shown.setdefault((item.paper.id, item.why), item) is item
+        replies += bool(ranked)
+        slots += len(shared.items)
+    assert replies > 30 and len(shown) < slots / 2  # most items were shown by several channels

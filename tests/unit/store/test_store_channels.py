@@ -54,6 +54,38 @@ def test_digest_runs_are_unique_per_channel_and_local_date(store: Store) -> None
     assert [r.local_date for r in store.channels.runs("slack:C1")] == ["2026-03-03", "2026-03-02"]
 
 
+def test_a_batch_of_digests_writes_what_one_call_per_channel_writes(store: Store) -> None:
+    """The many-at-once writes of a batch of digests (handled slots, runs, window starts,
+    ledger rows, shown lists) read and write what the one-channel calls do."""
+    for number in (1, 2, 3):
+        store.channels.save(ChannelSettings(platform="slack", channel_id=f"C{number}"), T0)
+    store.channels.record_run("slack:C1", "2026-03-02", "posted", "digest:slack:C1:2026-03-02", 2, T0)
+    store.channels.record_run("slack:C2", "2026-03-01", "empty", None, 0, T0)
+    wanted = [("slack:C1", "2026-03-02"), ("slack:C2", "2026-03-02"), ("slack:C3", "2026-03-03"), ("slack:C2", "2026-03-01")]
+    assert store.channels.handled(wanted) == {("slack:C1", "2026-03-02"), ("slack:C2", "2026-03-01")}
+    assert store.channels.handled([]) == set()
+    later = T0 + timedelta(hours=1)
+    store.channels.record_runs(
+        [("slack:C1", "2026-03-02", "quiet", "x", 0), ("slack:C3", "2026-03-03", "empty", None, 0)], later
+    )
+    assert store.channels.run_for("slack:C1", "2026-03-02").status == "posted"  # a handled slot stays as it was
+    run = store.channels.run_for("slack:C3", "2026-03-03")
+    assert (run.status, run.outbox_key, run.papers, run.at) == ("empty", None, 0, later)
+    store.channels.set_last_digests_at(["slack:C1", "slack:C3"], later)
+    assert [store.channels.get(f"slack:C{n}").last_digest_at for n in (1, 2, 3)] == [later, None, later]
+    store.outbox.record_delivered("slack:C1", [("2603.00001", 2)], "2026-03-02")
+    store.outbox.record_delivered_rows(
+        [("slack:C1", "2603.00001", "2026-03-03", 1), ("slack:C1", "2603.00002", "2026-03-03", 1),
+         ("slack:C2", "2603.00001", "2026-03-03", 3)]
+    )
+    assert store.outbox.delivered_versions("slack:C1", ["2603.00001", "2603.00002"]) == {"2603.00001": 2, "2603.00002": 1}
+    assert store.outbox.delivered_versions("slack:C2", ["2603.00001"]) == {"2603.00001": 3}
+    store.feedback.record_shown_lists([("slack", "C1", ("2603.00001", "2603.00002")), ("slack", "C2", ())], "digest", later)
+    shown = store.feedback.last_shown("slack", "C1")
+    assert shown is not None and (shown.paper_ids, shown.context) == (("2603.00001", "2603.00002"), "digest")
+    assert store.feedback.last_shown("slack", "C2") is None  # an empty list is not recorded, as by record_shown
+
+
 def test_subscriptions_numbering_pause_resume_and_removal(store: Store) -> None:
     first = store.subscriptions.add("slack", "U1", "diffusion", ("cv",), T0)
     store.subscriptions.add("slack", "U1", "", ("rl",), T0)
