@@ -494,4 +494,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX private_answers_expiry ON private_answers(expires_at);
     """,
+    # relevance: every list a person (or a channel) was shown, kept SHOWN_HISTORY_TTL, so that
+    # the papers passed over above a clicked one are read from the list it was actually in,
+    # not only from the last list (bot/store/feedback.py `shown_history`); pruned by retention.
+    """
+    CREATE TABLE shown_history (
+        platform TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        at TEXT NOT NULL,
+        context TEXT NOT NULL DEFAULT '',
+        paper_ids TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (platform, scope, at, context)
+    );
+    CREATE INDEX shown_history_expiry ON shown_history(expires_at);
+    """,
 ]
