@@ -22,9 +22,11 @@ day, so nothing from the future is known.
 **Protocol.** Before day 1 a reader seeds `/papers foryou` with the 2 latest history papers
 relevant to them (the "seed papers" of the issue's definition). Day 1, they subscribe to their
 interest's name (a weak interest), search it (`SearchEngine`, since:14d, 10 results) and read
-`/papers foryou`; days 2-3 `/papers foryou` again. Of what they are shown, in order, they like relevant papers (up to 5 in all)
-and mark irrelevant ones "not for me" (up to 3 in all), through `Ranker.record`, the code the
-commands run. Then on each of the next 10 announcement days `/papers foryou` (that day's
+`/papers foryou`; days 2-3 `/papers foryou` again. Each list shown is remembered as the
+commands remember it (`record_shown`: the search's too, since the shown history keeps every
+list and a click's passed-over papers come from the list it was in). Of what they are shown,
+in order, they like relevant papers (up to 5 in all) and mark irrelevant ones "not for me" (up
+to 3 in all), through `Ranker.record`, the code the commands run. Then on each of the next 10 announcement days `/papers foryou` (that day's
 papers, 10 items) is judged. A reader-day with no relevant paper among that day's candidates
 cannot be judged and is left out (counted in the output).
 
@@ -59,7 +61,15 @@ on the tuning readers, the shipped one and the model alone, each on both halves.
 
     .venv/bin/python -m bench.bench_relevance [--quick] [--skip-speed] [--skip-readers]
         [--sizes 100000,1000000] [--only readers,similar,foryou] [--history-cache FILE]
-        [--foryou-size 100000] [--foryou-cache FILE]
+        [--foryou-size 100000] [--foryou-cache FILE] [--variants all|NAME,...]
+        [--explain "healthcare ai,efficient llm inference"]
+
+`--variants` re-ranks the evaluation days after the run under each of VARIANTS (module
+constants of bot.rank.models / bot.rank.ranking and blends), every paperbot model retrained on
+the run's feedback, and prints p@10 and capped p@10 on the tuning, held-out and all readers of
+each pool. `--explain` prints, for the readers named, their seeds, likes and dislikes, each
+feedback day's lists, each evaluation day's paperbot list beside the oracle's, and the model's
+strongest and most negative terms.
 
 The history store takes 10-20 minutes to ingest and index; `--history-cache FILE` keeps it
 after the first run (and `--foryou-cache` the foryou store), so reruns simulate the days only.
@@ -242,10 +252,16 @@ def _mean(rows: Sequence[dict[str, float]], key: str) -> float:
 
 
 async def simulate_readers(
-    days_used: int, pools: dict[str, Sequence[Interest]], history_cache: Path | None = None
+    days_used: int,
+    pools: dict[str, Sequence[Interest]],
+    history_cache: Path | None = None,
+    explain: Sequence[str] = (),
+    variants: Sequence[str] = (),
 ) -> dict[str, object]:
     """Run the reader simulation for every reader of every pool at once (the same store, days
-    and candidates); returns the metrics table of each pool."""
+    and candidates); returns the metrics table of each pool. `explain`: readers (by name)
+    whose feedback, lists and model are printed in full (`explained` in the output).
+    `variants`: names of VARIANTS re-ranked on the evaluation days after the run (`variants`)."""
     readers: list[Interest] = list({r.name: r for pool in pools.values() for r in pool}.values())
     all_days = _load_days()
     full = [i for i, (_, records) in enumerate(all_days) if len(records) >= MIN_DAY_PAPERS]
@@ -312,6 +328,7 @@ async def simulate_readers(
 
     likes: dict[int, list[str]] = {i: [] for i in range(len(readers))}
     dislikes: dict[int, list[str]] = {i: [] for i in range(len(readers))}
+    explained: dict[str, dict[str, Any]] = {name: {"days": []} for name in explain}
     click_ms: list[float] = []
     click_cpu_ms: list[float] = []
     for number, (day, records) in enumerate(feedback_days):
@@ -328,7 +345,12 @@ async def simulate_readers(
             if number == 0:
                 result = search.search(SearchQuery(text=interest.name, since=start - timedelta(days=14), limit=K), clock.now)
                 shown.extend(hit.paper for hit in result.hits)
+                # As a search in chat does (bot.chat.service): the list is remembered too.
+                store.feedback.record_shown("bench", person, [p.id for p in shown], "search", clock.now)
+                clock.now += timedelta(seconds=1)
             ranked_for_you = await ranker.for_you("bench", person, start, K)
+            if interest.name in explain:
+                _explain_shown(explained, interest, f"feedback day {number + 1} ({day})", shown, ranked_for_you)
             # As `/papers foryou` does: the list is remembered (`like 3`; papers passed over
             # above a clicked one are weak negatives).
             store.feedback.record_shown("bench", person, [r.paper.id for r in ranked_for_you], "foryou", clock.now)
@@ -350,6 +372,9 @@ async def simulate_readers(
                 click_ms.append((time.perf_counter() - began) * 1000)
                 click_cpu_ms.append((time.process_time() - cpu) * 1000)
 
+    for i, interest in enumerate(readers):
+        if interest.name in explain:
+            await _explain_feedback(explained[interest.name], ranker, store, people[("paperbot", i)], seeds[i], likes[i], dislikes[i])
     positives = {i: seeds[i] + likes[i] for i in range(len(readers))}  # the SVM gets the same
     svm_scores = _svm_baseline(store, readers, positives, [r for _, recs in eval_days for r in recs], history, feedback_days)
     # Each judged reader-day: (reader name, system, metrics).
@@ -358,6 +383,7 @@ async def simulate_readers(
     relevant_per_day: dict[str, list[int]] = {}
     skipped: dict[str, int] = {}
     tuning_rows: list[TuningRow] = []
+    judged_days: list[tuple[int, str, list[str], set[str]]] = []  # (reader, day, candidate ids, relevant)
     for day, records in eval_days:
         start = _day_start(day)
         for partial_day, partial in partial_before.get(day, []):
@@ -378,9 +404,13 @@ async def simulate_readers(
             candidates, base = ranker.candidates_for("bench", people[("paperbot", i)], start)
             signals = await ranker.signals(PERSON, person_key("bench", people[("paperbot", i)]), candidates)
             tuning_rows.append(_tuning_row(interest.name, i, candidates, base, signals, relevant))
+            judged_days.append((i, day, [p.id for p in candidates], relevant))
             for system in systems:
                 ranked = await ranker.for_you("bench", people[(system, i)], start, K)
                 shown_ids = [r.paper.id for r in ranked]
+                if system == "paperbot" and interest.name in explain:
+                    by_id = {p.id: p for p in candidates}
+                    _explain_day(explained, interest, day, ranked, [by_id[p] for p in sorted(relevant)[:K] if p in by_id])
                 row = _metrics(shown_ids, relevant, len(relevant))
                 results.append((interest.name, system, row))
                 per_reader.setdefault(interest.name, {}).setdefault(system, []).append(row["capped_precision@10"])
@@ -390,6 +420,9 @@ async def simulate_readers(
             results.append((interest.name, "svm", row))
             per_reader.setdefault(interest.name, {}).setdefault("svm", []).append(row["capped_precision@10"])
             results.append((interest.name, "oracle", _metrics(sorted(relevant)[:K], relevant, len(relevant))))
+    variant_figures = (
+        await _variant_search(ranker, store, readers, pools, judged_days, people, variants, clock) if variants else {}
+    )
     store.close()
 
     def table(names: set[str]) -> dict[str, dict[str, float]]:
@@ -436,8 +469,171 @@ async def simulate_readers(
         },
         "click_update_ms": _percentiles(click_ms),
         "click_update_cpu_ms (process CPU time, worker thread included)": _percentiles(click_cpu_ms),
+        **({"explained": explained} if explain else {}),
+        **({"variants (model and blend re-ranked on the evaluation days; feedback as in the run)": variant_figures} if variants else {}),
         "ingest_history_s": round(ingest_seconds, 1),
         "index_history_s": round(index_seconds, 1),
+    }
+
+
+# --- variants of the model and the blend (--variants) ----------------------------------------------
+
+# Each variant: module constants of bot.rank.models / bot.rank.ranking set for its run, and the
+# blend. The feedback (what was shown and clicked) is the run's; only the model trained on it and
+# the evaluation days' ranking change, so the variants compare like with like (and with
+# "shipped", the code as it is, re-measured the same way).
+VARIANTS: dict[str, tuple[dict[str, float], Blend]] = {
+    "shipped": ({}, Blend()),
+    "model_alone": ({}, Blend(0, 0, 0, 0)),
+    "C=1": ({"models.REGULARIZATION": 1.0}, Blend()),
+    "C=16": ({"models.REGULARIZATION": 16.0}, Blend()),
+    "background_weight=0.05": ({"models.BACKGROUND_WEIGHT": 0.05}, Blend()),
+    "background_weight=0.5": ({"models.BACKGROUND_WEIGHT": 0.5}, Blend()),
+    "negative_weight=2": ({"models.NEGATIVE_WEIGHT": 2.0}, Blend()),
+    "implicit_weight=0": ({"models.IMPLICIT_WEIGHT": 0.0}, Blend()),
+    "implicit_weight=0.6": ({"models.IMPLICIT_WEIGHT": 0.6}, Blend()),
+    "weak_weight=0": ({"models.WEAK_WEIGHT": 0.0}, Blend()),
+    "weak_weight=1": ({"models.WEAK_WEIGHT": 1.0}, Blend()),
+    "background_sample=1000": ({"ranking.BACKGROUND_SAMPLE": 1000}, Blend()),
+    "topic=0.2": ({}, Blend(topic=0.2)),
+    "topic=0.4": ({}, Blend(topic=0.4)),
+    "subscription=0.25": ({}, Blend(subscription=0.25)),
+    "subscription=1": ({}, Blend(subscription=1.0)),
+    "match=0": ({}, Blend(match=0.0)),
+}
+
+
+def _set_constants(overrides: dict[str, float]) -> dict[str, float]:
+    """Set `module.NAME` constants of bot.rank; returns their previous values."""
+    import bot.rank.models as models_module
+    import bot.rank.ranking as ranking_module
+
+    modules = {"models": models_module, "ranking": ranking_module}
+    previous: dict[str, float] = {}
+    for dotted, value in overrides.items():
+        module_name, name = dotted.split(".")
+        previous[dotted] = getattr(modules[module_name], name)
+        setattr(modules[module_name], name, value)
+    return previous
+
+
+async def _variant_search(
+    ranker: Ranker,
+    store: Store,
+    readers: Sequence[Interest],
+    pools: dict[str, Sequence[Interest]],
+    judged_days: Sequence[tuple[int, str, list[str], set[str]]],
+    people: dict[tuple[str, int], str],
+    names: Sequence[str],
+    clock: StepClock,
+) -> dict[str, object]:
+    """Each variant's mean precision@10 and capped precision@10 per pool, on the tuning readers
+    (even positions), the held-out ones (odd) and all, with every paperbot reader's model
+    retrained under it on the run's feedback."""
+    from bot.rank.ranking import base_score
+
+    papers_by_day: dict[str, dict[str, Paper]] = {}
+    for day in dict.fromkeys(d for _, d, _, _ in judged_days):
+        ids = sorted({pid for _, d, pids, _ in judged_days if d == day for pid in pids})
+        papers_by_day[day] = {p.id: p for p in store.papers.get_many(ids)}
+    pool_names = {name: {r.name for r in pool} for name, pool in pools.items()}
+    shipped_blend = ranker.blend
+    out: dict[str, object] = {}
+    for name in names:
+        overrides, blend = VARIANTS[name]
+        previous = _set_constants(overrides)
+        ranker.blend = blend
+        ranker._sampled = None
+        ranker._backgrounds.clear()
+        try:
+            for i in range(len(readers)):
+                await ranker.retrain(PERSON, person_key("bench", people[("paperbot", i)]))
+            rows: list[tuple[int, float, float]] = []
+            for i, day, ids, relevant in judged_days:
+                clock.now = _day_start(day) + timedelta(hours=12)
+                candidates = [papers_by_day[day][pid] for pid in ids if pid in papers_by_day[day]]
+                base = {p.id: base_score(p, clock.now) for p in candidates}
+                ranked = await ranker.rank(PERSON, person_key("bench", people[("paperbot", i)]), candidates, base, explain=0)
+                hits = sum(1 for r in ranked[:K] if r.paper.id in relevant)
+                rows.append((i, hits / K, hits / min(K, len(relevant))))
+        finally:
+            _set_constants(previous)
+            ranker.blend = shipped_blend
+
+        def mean(chosen: list[tuple[int, float, float]], column: int) -> float:
+            return round(statistics.fmean(r[column] for r in chosen), 3) if chosen else 0.0
+
+        figures: dict[str, object] = {}
+        for pool, members in pool_names.items():
+            in_pool = [r for r in rows if readers[r[0]].name in members]
+            figures[pool] = {
+                half: {"p@10": mean(part, 1), "capped": mean(part, 2)}
+                for half, part in (
+                    ("tuning", [r for r in in_pool if r[0] % 2 == 0]),
+                    ("held_out", [r for r in in_pool if r[0] % 2 == 1]),
+                    ("all", in_pool),
+                )
+            }
+        out[name] = figures
+        print(json.dumps({"variant": name, **figures}), file=sys.stderr, flush=True)
+    return out
+
+
+# --- explaining one reader (--explain) -------------------------------------------------------------
+
+
+def _line(paper: Paper, interest: Interest) -> str:
+    mark = "+" if interest.relevant(paper.title, paper.abstract) else "-"
+    return f"{mark} {paper.id} {' '.join(paper.title.split())[:90]}"
+
+
+def _explain_shown(explained: dict[str, dict[str, Any]], interest: Interest, label: str, searched: Sequence[Paper], ranked: Sequence[Any]) -> None:
+    """What a reader was shown on a feedback day (search results first on day 1), + relevant."""
+    explained[interest.name]["days"].append(
+        {
+            "day": label,
+            "search": [_line(p, interest) for p in searched],
+            "foryou": [f"{_line(r.paper, interest)}  [{r.why[:80]}]" for r in ranked],
+        }
+    )
+
+
+def _explain_day(explained: dict[str, dict[str, Any]], interest: Interest, day: str, ranked: Sequence[Any], oracle: Sequence[Paper]) -> None:
+    """What paperbot showed a reader on an evaluation day, and what the oracle would have."""
+    explained[interest.name]["days"].append(
+        {
+            "day": f"evaluation {day}",
+            "paperbot": [f"{_line(r.paper, interest)}  score {r.score:.2f} model {r.relevance if r.relevance is not None else 0:.2f}" for r in ranked],
+            "oracle": [_line(p, interest) for p in oracle],
+        }
+    )
+
+
+async def _explain_feedback(
+    out: dict[str, Any], ranker: Ranker, store: Store, person: str, seeds: Sequence[str], likes: Sequence[str], dislikes: Sequence[str]
+) -> None:
+    """A reader's seeds, likes and dislikes (titles) and their model's strongest terms."""
+    papers = {p.id: p for p in store.papers.get_many([*seeds, *likes, *dislikes])}
+
+    def titles(ids: Sequence[str]) -> list[str]:
+        return [f"{pid} {' '.join(papers[pid].title.split())[:90]}" for pid in ids if pid in papers]
+
+    out.update(seeds=titles(seeds), likes=titles(likes), dislikes=titles(dislikes))
+    model = await ranker.model(PERSON, person_key("bench", person))
+    if model is None:
+        return
+    names: dict[int, str] = {}
+    for paper in papers.values():
+        names.update(ranker.index.tfidf.terms_by_bucket(paper_text(paper.title, paper.abstract)))
+    for weak in ranker.weak_interests(PERSON, person_key("bench", person)):
+        names.update(ranker.index.tfidf.terms_by_bucket(weak.text))
+    order = np.argsort(-model.weights)
+    out["model"] = {
+        "bias": round(model.bias, 3),
+        "positives": model.positives,
+        "negatives": model.negatives,
+        "top_terms": [f"{names.get(int(model.indices[j]), '#' + str(int(model.indices[j])))} {model.weights[j]:.2f}" for j in order[:25]],
+        "most_negative_terms": [f"{names.get(int(model.indices[j]), '#' + str(int(model.indices[j])))} {model.weights[j]:.2f}" for j in order[::-1][:15]],
     }
 
 
@@ -751,16 +947,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--foryou-size", type=int, default=100_000, help="papers in the foryou store (default 100000)")
     parser.add_argument("--foryou-cache", type=Path, default=None, help="like --history-cache, for the foryou store")
+    parser.add_argument(
+        "--variants", default="", help="comma-separated names of VARIANTS to re-rank the evaluation days with (or 'all')"
+    )
+    parser.add_argument(
+        "--explain", default="", help="comma-separated reader names whose feedback, lists and model terms are printed"
+    )
     args = parser.parse_args(argv)
     pools: dict[str, Sequence[Interest]] = (
         {"narrow_and_broad_24 (the original readers)": INTERESTS[:8], "every_day_10_relevant_24": BROAD_INTERESTS[:8]}
         if args.quick
         else {"narrow_and_broad_24 (the original readers)": INTERESTS, "every_day_10_relevant_24": BROAD_INTERESTS}
     )
+    explain = [name.strip() for name in args.explain.split(",") if name.strip()]
+    variants = list(VARIANTS) if args.variants == "all" else [v.strip() for v in args.variants.split(",") if v.strip()]
     out: dict[str, object] = {}
     sections: list[tuple[str, Callable[[], object]]] = []
     if not args.skip_readers:
-        sections.append(("readers", lambda: asyncio.run(simulate_readers(FEEDBACK_DAYS + EVALUATION_DAYS, pools, args.history_cache))))
+        sections.append(("readers", lambda: asyncio.run(simulate_readers(FEEDBACK_DAYS + EVALUATION_DAYS, pools, args.history_cache, explain, variants))))
     if not args.skip_speed:
         sizes = [100_000] if args.quick else [int(s) for s in args.sizes.split(",")]
         sections.append(("similar", lambda: similar_speed(sizes)))

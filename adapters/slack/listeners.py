@@ -36,6 +36,17 @@ their ids by workspace (`T123:C456`; the Caller, also in the context, keeps Slac
 `users.info` fails the user is treated as not an admin. It asks with the request's client, which
 in a distributed app carries that workspace's token.
 
+Where a slash command was typed: Slack names only the conversation's id, and a `D...` id is
+any direct message, also one between two other people (a slash command works there too), where
+paperbot can neither see nor post. So after the ack, a command from a direct message (an id
+starting with D or G, or a `directmessage` / `mpdm-` channel name) asks `conversations.info`
+(`ConversationCheck`, remembered CONVERSATION_CACHE_SECONDS per workspace and conversation):
+it is the caller's own DM only when `is_im` and its `user` is the caller (paperbot's token sees
+only its own DMs); a group DM is a channel paperbot can post in when it is a member. Anywhere
+else, commands that post in the conversation (`digest on`, `digest now`, the settings form)
+are answered with where paperbot can post instead; the rest are answered as in a channel.
+When the lookup fails (network, rate limit) the id's prefix is trusted, as before.
+
 App Home: `app_home_opened` publishes the person's Home (`ServiceAPI.home`, drawn by views.py);
 its buttons run their `/papers` command as the person in the channel they are about (or open
 that channel's settings, their own digest's form, or a paper in a modal) and publish the Home
@@ -134,6 +145,7 @@ from adapters.slack.views import (
 from bot.chat.forms import parse_digest_form, parse_personal_digest_form, time_zone_choices
 from bot.chat.grammar import (
     DigestMeCommand,
+    DigestNowCommand,
     DigestOffCommand,
     DigestOnCommand,
     FeedbackCommand,
@@ -163,6 +175,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 WORK_SLOTS = 4  # requests worked on at once after their ack (see SlackListeners)
 ADMIN_CACHE_SECONDS = 300.0
+CONVERSATION_CACHE_SECONDS = 3600.0  # what conversations.info said about a conversation
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 # Private answers with feedback buttons kept (per process, newest last) so a click can redraw
 # them, when no store keeps them: Slack does not send an ephemeral message's blocks with a click.
@@ -223,12 +236,97 @@ def caller_of(body: Body) -> Caller:
     )
 
 
-def place_of(caller: Caller, default_team_id: str, *, scoped: bool = False) -> Place:
-    """The core's view of where a request came from (a D... channel is a DM). `scoped` (a
-    distributed app) qualifies the channel id by its workspace (bot.core.ids.scoped_id)."""
+def place_of(caller: Caller, default_team_id: str, *, scoped: bool = False, is_dm: bool | None = None) -> Place:
+    """The core's view of where a request came from (a D... channel is a DM, unless `is_dm`
+    says what conversations.info found). `scoped` (a distributed app) qualifies the channel id
+    by its workspace (bot.core.ids.scoped_id)."""
     team = caller.team_id or default_team_id
     channel = scoped_id(team, caller.channel_id) if scoped and caller.channel_id else caller.channel_id
-    return Place(PLATFORM, channel, workspace_id=team, is_dm=caller.channel_id.startswith("D"))
+    dm = caller.channel_id.startswith("D") if is_dm is None else is_dm
+    return Place(PLATFORM, channel, workspace_id=team, is_dm=dm)
+
+
+def may_be_direct_message(channel_id: str, channel_name: str = "") -> bool:
+    """Whether a conversation may be a direct message (one-to-one or group), judging by what a
+    slash command names of it: only those need conversations.info to say whose it is."""
+    return channel_id.startswith(("D", "G")) or channel_name == "directmessage" or channel_name.startswith("mpdm-")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What paperbot's token can see of a conversation (Slack's conversations.info)."""
+
+    visible: bool  # False: channel_not_found, e.g. a direct message between other people
+    is_im: bool = False
+    im_user: str = ""  # whom an IM is with (its other side is paperbot)
+    is_mpim: bool = False
+    is_member: bool = False
+
+    def is_dm_of(self, user_id: str) -> bool:
+        """Whether this is `user_id`'s own DM with paperbot."""
+        return self.visible and self.is_im and self.im_user == user_id
+
+    def can_post(self, user_id: str) -> bool:
+        """Whether paperbot can post here for `user_id`: their own DM with it, or a conversation
+        it sees and is a member of."""
+        return self.is_dm_of(user_id) or (self.visible and not self.is_im and self.is_member)
+
+
+CANNOT_POST = (
+    "paperbot cannot post in this conversation: it is a direct message paperbot is not part of. "
+    "For a daily digest in your own DMs, use /papers digest me on 08:00 (or write to paperbot in its Messages tab); "
+    "for a channel's digest, invite @paperbot to the channel and run the command there."
+)
+
+
+class ConversationCheck:
+    """Whose conversation a request came from, asked of `conversations.info` once per
+    CONVERSATION_CACHE_SECONDS (per workspace and conversation) after the request's ack."""
+
+    def __init__(self, client: AsyncWebClient, *, monotonic: Monotonic = system_monotonic) -> None:
+        self.client = client
+        self._monotonic = monotonic
+        self._answers: dict[tuple[str, str], tuple[Conversation | None, float]] = {}
+
+    async def conversation(self, channel_id: str, *, client: AsyncWebClient | None = None, team_id: str = "") -> Conversation | None:
+        """What conversations.info says of a conversation; None when it could not be asked
+        (network, rate limit, an unexpected error: not remembered; a missing scope: remembered),
+        and the caller keeps its guess."""
+        now = self._monotonic()
+        cached = self._answers.get((team_id, channel_id))
+        if cached is not None and now - cached[1] < CONVERSATION_CACHE_SECONDS:
+            return cached[0]
+        found: Conversation | None
+        try:
+            answer = await (client or self.client).conversations_info(channel=channel_id)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            if error == "channel_not_found":
+                # Not visible to paperbot's token: a DM between other people (or a private
+                # conversation it is not in).
+                found = Conversation(visible=False)
+            elif error == "missing_scope":
+                # Installed before im:read / mpim:read were asked for: remembered as unknown,
+                # so the prefix is trusted without asking again and again.
+                log.warning("slack conversations.info: missing scope (reinstall the app for im:read, mpim:read)")
+                found = None
+            else:
+                log.warning("slack conversations.info failed for %s: %s", channel_id, error)
+                return None
+        except Exception as exc:
+            log.warning("slack conversations.info failed for %s: %s", channel_id, exc)
+            return None
+        else:
+            channel = answer.get("channel") or {}
+            found = Conversation(
+                visible=True,
+                is_im=bool(channel.get("is_im")),
+                im_user=str(channel.get("user") or ""),
+                is_mpim=bool(channel.get("is_mpim")),
+                is_member=bool(channel.get("is_member")),
+            )
+        self._answers[(team_id, channel_id)] = (found, now)
+        return found
 
 
 class AdminCheck:
@@ -388,6 +486,16 @@ def changes_home(text: str) -> bool:
     return isinstance(command, (SubscribeCommand, UnsubscribeCommand, UnlikeCommand, DigestOnCommand, DigestOffCommand))
 
 
+def posts_here(text: str) -> bool:
+    """Whether a command makes paperbot post in the conversation it was typed in (a channel's
+    digest turned on, or posted now)."""
+    try:
+        command = parse_command(text)
+    except UserInputError:
+        return False
+    return isinstance(command, (DigestOnCommand, DigestNowCommand))
+
+
 def is_personal(text: str) -> bool:
     """Whether a command is about the person alone (subscriptions, quiet hours, saved papers,
     their personal digest), so it may run from a Home button that names no channel."""
@@ -457,8 +565,11 @@ class SlackListeners:
         monotonic: Monotonic = system_monotonic,
         work_slots: int = WORK_SLOTS,
         answers: PrivateAnswers | None = None,
+        conversations: ConversationCheck | None = None,
     ) -> None:
         self.admins = admins
+        # Whose DM a command came from (see the module), asked with the request's client.
+        self.conversations = conversations if conversations is not None else ConversationCheck(admins.client, monotonic=monotonic)
         self.metrics = metrics  # records how long each ack took (from the middleware on)
         self._monotonic = monotonic
         self.delivery = delivery
@@ -602,15 +713,34 @@ class SlackListeners:
         """`/papers ...`: the answer, through response_url (`digest edit`: the settings modal).
         A command that changed what the person's Home shows refreshes it."""
         text = unescape_command(str(body.get("text") or ""))
-        if " ".join(text.lower().split()) in EDIT_COMMANDS:
+        editing = " ".join(text.lower().split()) in EDIT_COMMANDS
+        place, can_post = await self._command_place(body, context)
+        if not can_post and (editing or posts_here(text)):
+            await self._respond(respond, render_reply(Reply(text=CANNOT_POST, is_error=True)), ephemeral=True)
+            return
+        if editing:
             problem = await self._open_settings(context, str(body.get("trigger_id") or ""), caller_in(context).channel_id)
             if problem:
                 await self._respond(respond, render_reply(Reply(text=problem, is_error=True)), ephemeral=True)
             return
         actor = await actor_in(context)
-        reply = await self._answer(text, actor, place_in(context), respond, owner=caller_in(context).user_id)
+        reply = await self._answer(text, actor, place, respond, owner=caller_in(context).user_id)
         if not reply.is_error and changes_home(text):
             await self._publish_home(context, actor)
+
+    async def _command_place(self, body: Body, context: AsyncBoltContext) -> tuple[Place, bool]:
+        """Where a slash command was typed, and whether paperbot can post there: a command from
+        a direct message asks conversations.info whose it is (see the module); the answer
+        replaces the middleware's guess in the context."""
+        caller = caller_in(context)
+        if not may_be_direct_message(caller.channel_id, str(body.get("channel_name") or "")):
+            return place_in(context), True
+        found = await self.conversations.conversation(caller.channel_id, client=context.client, team_id=caller.team_id)
+        if found is None:
+            return place_in(context), True
+        place = place_of(caller, self.default_team_id, scoped=self.distributed, is_dm=found.is_dm_of(caller.user_id))
+        context[PLACE_KEY] = place
+        return place, found.can_post(caller.user_id)
 
     async def details(self, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
         """A Details button: the paper in full, in the message's thread (or ephemeral)."""

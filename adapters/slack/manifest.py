@@ -26,7 +26,8 @@ import urllib.parse
 from adapters.slack.installs import REDIRECT_PATH
 from adapters.slack.shortcuts import SHORTCUTS
 
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read")
+# im:read and mpim:read: conversations.info on the DM a command came from (whose it is).
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "im:write", "users:read", "im:read", "mpim:read")
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
 EVENTS_PATH = "/slack/events"
 DESCRIPTION = "Research papers from arXiv, Hugging Face, Reddit and RSS: digests, search and alerts."

@@ -345,7 +345,8 @@ class Ranker:
             rows = self.store.feedback.for_person(platform, user_id)
             for paper_id, origin in self.store.feedback.seeds(platform, user_id):
                 positives[paper_id] = IMPORT_WEIGHT if origin == "import" else 1.0
-            skipped = self._skipped(platform, user_id, {row.paper_id for row in rows} | set(positives))
+            clicks = {row.paper_id: row.at for row in rows}
+            skipped = self._skipped(platform, user_id, clicks, set(clicks) | set(positives))
         else:
             rows = self.store.feedback.for_channel(key)
         for row in rows:
@@ -401,17 +402,26 @@ class Ranker:
             topic_lift=lifts,
         )
 
-    def _skipped(self, platform: str, user_id: str, judged: set[str]) -> list[str]:
-        """Papers of the person's last list that were above one they gave feedback on and got
-        none themselves: they were seen and passed over (a weak "not for me"). Papers below
-        the last one clicked may never have been looked at, so they say nothing."""
-        shown = self.store.feedback.last_shown(platform, user_id)
-        if shown is None:
-            return []
-        clicked = [i for i, paper_id in enumerate(shown.paper_ids) if paper_id in judged]
-        if not clicked:
-            return []
-        return [paper_id for paper_id in shown.paper_ids[: clicked[-1]] if paper_id not in judged]
+    def _skipped(self, platform: str, user_id: str, clicks: Mapping[str, datetime], judged: set[str]) -> list[str]:
+        """Papers seen and passed over (a weak "not for me"): in each list the person was shown
+        (`shown_history`), those above the lowest paper they gave feedback on from that list,
+        with no feedback of their own. A click belongs to the newest list shown before it that
+        holds the paper. Papers below the lowest click may never have been looked at, so they
+        say nothing. Without any history (lists shown before it was kept), the last list."""
+        lists = self.store.feedback.shown_history(platform, user_id, self.clock())
+        if not lists:
+            last = self.store.feedback.last_shown(platform, user_id)
+            lists = [last] if last is not None else []
+        deepest: dict[int, int] = {}  # list (newest first) -> position of its lowest click
+        for paper_id, at in clicks.items():
+            for number, shown in enumerate(lists):
+                if shown.at <= at and paper_id in shown.paper_ids:
+                    deepest[number] = max(deepest.get(number, -1), shown.paper_ids.index(paper_id))
+                    break
+        passed_over = (
+            paper_id for number in sorted(deepest) for paper_id in lists[number].paper_ids[: deepest[number]]
+        )
+        return list(dict.fromkeys(p for p in passed_over if p not in judged))
 
     def _background_rows(self, texts: list[PaperText]) -> sp.csr_matrix:
         """The background's TF-IDF rows, stacked once per sample (every owner draws the same

@@ -3,7 +3,8 @@
 The feedback aggregate: one choice per (person, paper) (relevant or not for me) with the channel
 it was given in, saved papers, seeds (papers a person named as examples of what they want),
 the last list of papers each person or channel was shown (so `like 3` means the third of it),
-stored interest models, and the personal DM digest settings. Everything is keyed by platform
+every list shown in the last SHOWN_HISTORY_TTL (`shown_history`: a click's passed-over papers
+are those above it in the list it was in, whichever list that was), stored interest models, and the personal DM digest settings. Everything is keyed by platform
 and user id; a channel's model reads only the feedback given in that channel.
 `forget_person` deletes everything paperbot holds about one person, in every table.
 """
@@ -13,12 +14,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 
 from bot.core.clock import from_iso, to_iso
 from bot.store.backend import Connection, Row
 from bot.store.db import transaction
+
+SHOWN_HISTORY_TTL = timedelta(days=14)  # a click on a list older than this teaches no skips
+SHOWN_HISTORY_READ = 100  # the newest lists of one scope read back (bounds a retrain's cost)
 
 
 class Choice(StrEnum):
@@ -216,22 +220,45 @@ class FeedbackStore:
 
     def record_shown(self, platform: str, scope: str, paper_ids: Sequence[str], context: str, now: datetime) -> None:
         """Remember the list a person (scope = user id) or a channel (`channel_scope`) was just
-        shown; it replaces the previous one."""
+        shown: it replaces the previous one as the last list (what `like 3` reads) and joins
+        the shown history until SHOWN_HISTORY_TTL (that scope's expired lists go now)."""
         self.record_shown_lists([(platform, scope, paper_ids)], context, now)
 
     def record_shown_lists(self, lists: Sequence[tuple[str, str, Sequence[str]]], context: str, now: datetime) -> None:
-        """`record_shown` for many (platform, scope, paper ids) lists, one statement; empty
-        lists are left out, as `record_shown` leaves them."""
-        at = to_iso(now)
-        rows = [(platform, scope, json.dumps(list(ids)), context, at) for platform, scope, ids in lists if ids]
+        """`record_shown` for many (platform, scope, paper ids) lists, one statement per table;
+        empty lists are left out, as `record_shown` leaves them."""
+        at, expires = to_iso(now), to_iso(now + SHOWN_HISTORY_TTL)
+        rows = [(platform, scope, json.dumps(list(ids))) for platform, scope, ids in lists if ids]
         if not rows:
             return
-        self.conn.executemany(
-            """INSERT INTO shown_lists (platform, scope, paper_ids, context, at) VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (platform, scope) DO UPDATE SET paper_ids = excluded.paper_ids,
-               context = excluded.context, at = excluded.at""",
-            rows,
+        with transaction(self.conn):
+            self.conn.executemany(
+                """INSERT INTO shown_lists (platform, scope, paper_ids, context, at) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (platform, scope) DO UPDATE SET paper_ids = excluded.paper_ids,
+                   context = excluded.context, at = excluded.at""",
+                [(platform, scope, encoded, context, at) for platform, scope, encoded in rows],
+            )
+            self.conn.executemany(
+                "DELETE FROM shown_history WHERE platform = ? AND scope = ? AND expires_at <= ?",
+                [(platform, scope, at) for platform, scope, _ in rows],
+            )
+            self.conn.executemany(
+                """INSERT INTO shown_history (platform, scope, at, context, paper_ids, expires_at)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (platform, scope, at, context) DO UPDATE SET paper_ids = excluded.paper_ids,
+                   expires_at = excluded.expires_at""",
+                [(platform, scope, at, context, encoded, expires) for platform, scope, encoded in rows],
+            )
+
+    def shown_history(self, platform: str, scope: str, now: datetime) -> list[ShownList]:
+        """The lists a person or a channel was shown that have not expired, newest first (at
+        most SHOWN_HISTORY_READ of them)."""
+        rows = self.conn.execute(
+            """SELECT paper_ids, context, at FROM shown_history
+               WHERE platform = ? AND scope = ? AND expires_at > ? ORDER BY at DESC LIMIT ?""",
+            (platform, scope, to_iso(now), SHOWN_HISTORY_READ),
         )
+        return [ShownList(tuple(json.loads(row[0])), row[1], from_iso(row[2])) for row in rows]  # type: ignore[arg-type]
 
     def last_shown(self, platform: str, scope: str) -> ShownList | None:
         """The last list a person or a channel was shown, or None."""
@@ -348,6 +375,7 @@ class FeedbackStore:
             ("saved papers", "DELETE FROM saved_papers WHERE platform = ? AND user_id = ?"),
             ("seeds", "DELETE FROM seeds WHERE platform = ? AND user_id = ?"),
             ("shown lists", "DELETE FROM shown_lists WHERE platform = ? AND scope = ?"),
+            ("shown history", "DELETE FROM shown_history WHERE platform = ? AND scope = ?"),
             ("personal digest", "DELETE FROM personal_digests WHERE platform = ? AND user_id = ?"),
             ("alert settings", "DELETE FROM alert_settings WHERE platform = ? AND user_id = ?"),
             ("subscriptions", "DELETE FROM subscriptions WHERE platform = ? AND user_id = ?"),

@@ -484,4 +484,17 @@ PG_MIGRATIONS: list[str] = [
     ALTER TABLE papers ADD COLUMN alert_seq BIGINT NOT NULL DEFAULT 0;
     CREATE INDEX papers_alert_seq ON papers(alert_seq);
     """,
+    # every list shown, for the passed-over papers of the list a click was in (see schema.py)
+    """
+    CREATE TABLE shown_history (
+        platform TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        at TEXT NOT NULL,
+        context TEXT NOT NULL DEFAULT '',
+        paper_ids TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (platform, scope, at, context)
+    );
+    CREATE INDEX shown_history_expiry ON shown_history(expires_at);
+    """,
 ]

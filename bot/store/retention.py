@@ -8,6 +8,7 @@ Pruned, by age (days from settings, see `Retention`):
   than that can no longer stop a repeat), alert-queue rows already sent, shown notices, LLM
   usage rows and the hashes of ingested payloads;
 - private answers kept for their feedback buttons, once expired (bot/store/answers.py);
+- lists shown to people and channels (`shown_history`), once expired (bot/store/feedback.py);
 - alert-queue rows and notices that waited more than `waiting_days` for their user.
 Papers, summaries, settings, subscriptions and pending outbox rows are never pruned.
 """
@@ -58,6 +59,7 @@ class RetentionStore:
             "llm_usage": ("DELETE FROM llm_usage WHERE at < ?", (history_cut,)),
             "ingested_payloads": ("DELETE FROM ingested_payloads WHERE ingested_at < ?", (history_cut,)),
             "private_answers": ("DELETE FROM private_answers WHERE expires_at <= ?", (to_iso(now),)),
+            "shown_history": ("DELETE FROM shown_history WHERE expires_at <= ?", (to_iso(now),)),
         }
         deleted: dict[str, int] = {}
         with transaction(self.conn):

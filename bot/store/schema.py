@@ -503,4 +503,19 @@ MIGRATIONS: list[str] = [
     ALTER TABLE papers ADD COLUMN alert_seq INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX papers_alert_seq ON papers(alert_seq);
     """,
+    # relevance: every list a person (or a channel) was shown, kept SHOWN_HISTORY_TTL, so that
+    # the papers passed over above a clicked one are read from the list it was actually in,
+    # not only from the last list (bot/store/feedback.py `shown_history`); pruned by retention.
+    """
+    CREATE TABLE shown_history (
+        platform TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        at TEXT NOT NULL,
+        context TEXT NOT NULL DEFAULT '',
+        paper_ids TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (platform, scope, at, context)
+    );
+    CREATE INDEX shown_history_expiry ON shown_history(expires_at);
+    """,
 ]

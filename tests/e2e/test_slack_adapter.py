@@ -187,7 +187,7 @@ async def test_socket_mode_uses_the_api_url_for_everything(rig: Rig) -> None:
 
 async def test_ack_is_sent_before_the_work_finishes(rig: Rig) -> None:
     rig.service.release.clear()
-    payload = slash_command("diffusion &amp; &lt;b&gt;", response_url=rig.fake.response_url("slow"), channel_id="DADA")
+    payload = slash_command("diffusion &amp; &lt;b&gt;", response_url=rig.fake.response_url("slow"), channel_id="DUADA")
     envelope = await rig.fake.send_envelope("slash_commands", payload, accepts_response_payload=True)
     ack = await rig.fake.wait_for_ack(envelope)
     assert ack == {"envelope_id": envelope}  # an empty ack: nothing is shown until the answer
@@ -198,7 +198,7 @@ async def test_ack_is_sent_before_the_work_finishes(rig: Rig) -> None:
     command, who, where = rig.service.seen[0]
     assert command == "diffusion & <b>"  # Slack's entities in command text are undone
     assert (who.platform, who.user_id, who.name, who.can_manage) == ("slack", "UADA", "uada", True)
-    assert (where.platform, where.channel_id, where.workspace_id, where.is_dm) == ("slack", "DADA", TEAM_ID, True)
+    assert (where.platform, where.channel_id, where.workspace_id, where.is_dm) == ("slack", "DUADA", TEAM_ID, True)
     assert not rig.fake.calls_to("users.info")  # only asked with SLACK_ADMIN_ONLY
 
 

@@ -5,6 +5,10 @@
   conversations.open, users.info, views.publish, views.open, views.update, oauth.v2.access and
   apps.connections.open (which returns this server's `ws://` URL), recording every call with its
   form/JSON body and headers;
+- answers conversations.info as paperbot's token sees a conversation: `D<user>` (what
+  conversations.open names) is paperbot's DM with that user (`is_im`, `user`), a `C...` id a
+  channel it is a member of, anything else `channel_not_found` (a DM between other people),
+  unless `add_conversation(id, **fields)` says otherwise (`add_conversation(id, None)`: not seen);
 - knows workspaces: `add_workspace("T1")` makes one whose bot token (issued by oauth.v2.access
   after an install) answers auth.test and users.info as that workspace; `revoke("T1")` makes
   its tokens fail with `token_revoked`. Other `xoxb-` tokens belong to TEAM_ID, as before;
@@ -107,6 +111,7 @@ class FakeSlack(FakeServer):
         self.redirect_uri = ""  # the app's registered redirect URL (set by the test once known)
         self.codes: dict[str, str] = {}  # one-time OAuth code -> team id
         self.views: dict[str, dict[str, Any]] = {}  # view id -> the last view sent for it
+        self.conversations: dict[str, dict[str, Any] | None] = {}  # conversations.info answers (None: not seen)
         self._view_ids = itertools.count(1)
         self._held: dict[str, asyncio.Event] = {}
         self._delays: dict[str, float] = {}
@@ -164,6 +169,11 @@ class FakeSlack(FakeServer):
         """The workspace whose token made a call ("" when it was not a workspace token)."""
         token = call.headers.get("Authorization", "").removeprefix("Bearer ")
         return next((w.team_id for w in self.workspaces.values() if token in w.tokens), "")
+
+    def add_conversation(self, channel_id: str, fields: dict[str, Any] | None) -> None:
+        """What conversations.info answers for `channel_id`: these fields of its conversation
+        object, or with None `channel_not_found` (paperbot's token cannot see it)."""
+        self.conversations[channel_id] = fields
 
     def fail(self, method: str, error: str, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`."""
@@ -318,6 +328,8 @@ class FakeSlack(FakeServer):
             if not users:
                 return {"ok": False, "error": "users_not_found"}
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0]}}
+        if method == "conversations.info":
+            return self._conversation(str(body.get("channel", "")))
         if method == "users.info":
             user = str(body.get("user", ""))
             return {
@@ -325,6 +337,21 @@ class FakeSlack(FakeServer):
                 "user": {"id": user, "team_id": team_id, "is_admin": user in self.admins, "is_owner": user in self.owners},
             }
         return {"ok": False, "error": "unknown_method"}
+
+    def _conversation(self, channel_id: str) -> dict[str, Any]:
+        """conversations.info as a bot token sees it (see the module)."""
+        not_found = {"ok": False, "error": "channel_not_found"}
+        if channel_id in self.conversations:
+            fields = self.conversations[channel_id]
+            return not_found if fields is None else {"ok": True, "channel": {"id": channel_id, **fields}}
+        if channel_id.startswith("DU"):  # D + a user id: paperbot's own DM with that user
+            return {"ok": True, "channel": {"id": channel_id, "is_im": True, "user": channel_id[1:], "is_user_deleted": False}}
+        if channel_id.startswith("C"):
+            return {
+                "ok": True,
+                "channel": {"id": channel_id, "name": channel_id.lower(), "is_channel": True, "is_im": False, "is_mpim": False, "is_member": True},
+            }
+        return not_found
 
     def _view(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         view = body.get("view")
@@ -362,7 +389,7 @@ class FakeSlack(FakeServer):
         workspace.tokens.append(f"xoxb-{team_id}-{len(workspace.tokens) + 1}-{uuid.uuid4().hex[:8]}")
         return {
             "ok": True, "app_id": "APAPER", "access_token": workspace.token, "token_type": "bot",
-            "scope": "commands,chat:write,chat:write.public,im:write,users:read", "bot_user_id": workspace.bot_user_id,
+            "scope": "commands,chat:write,chat:write.public,im:write,users:read,im:read,mpim:read", "bot_user_id": workspace.bot_user_id,
             "team": {"id": team_id, "name": workspace.name}, "enterprise": None, "is_enterprise_install": False,
             "authed_user": {"id": workspace.installer_id},
         }
@@ -439,14 +466,16 @@ def slash_command(
     channel_id: str = "CGENERAL",
     command: str = "/papers",
     team_id: str = TEAM_ID,
+    channel_name: str = "",
 ) -> dict[str, str]:
-    """The form fields of a slash command invocation."""
+    """The form fields of a slash command invocation (`channel_name`: Slack's name of the
+    conversation, by default "general" for a C... id and "directmessage" for any other)."""
     return {
         "token": "legacy-verification-token",
         "team_id": team_id,
         "team_domain": "fake",
         "channel_id": channel_id,
-        "channel_name": "general" if channel_id.startswith("C") else "directmessage",
+        "channel_name": channel_name or ("general" if channel_id.startswith("C") else "directmessage"),
         "user_id": user_id,
         "user_name": user_id.lower(),
         "command": command,

@@ -1,12 +1,25 @@
 """The pure parts of adapters/slack/listeners.py: reading who and where from the two payload
-shapes Slack sends (slash-command form fields, block_actions JSON) and the in-flight tracking
-that lets stop() wait for answers in progress."""
+shapes Slack sends (slash-command form fields, block_actions JSON), what conversations.info's
+answer means for where a command was typed, and the in-flight tracking that lets stop() wait
+for answers in progress."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 
-from adapters.slack.listeners import Caller, InFlight, caller_of, place_of
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack.listeners import (
+    CONVERSATION_CACHE_SECONDS,
+    Caller,
+    Conversation,
+    ConversationCheck,
+    InFlight,
+    caller_of,
+    may_be_direct_message,
+    place_of,
+)
 from tests.support.slack_api import TEAM_ID, block_action, slash_command
 
 
@@ -30,6 +43,21 @@ def test_place_falls_back_to_the_bots_own_team_and_knows_dms() -> None:
     assert (dm.workspace_id, dm.is_dm) == ("TOTHER", True)
 
 
+def test_what_conversations_info_found_decides_whose_dm_it_is_and_whether_paperbot_can_post() -> None:
+    assert may_be_direct_message("DUADA") and may_be_direct_message("GMPIM") and not may_be_direct_message("CGENERAL")
+    assert may_be_direct_message("C0NEWMPIM", "mpdm-ada--bob-1") and may_be_direct_message("C0NEWIM", "directmessage")
+    own = Conversation(visible=True, is_im=True, im_user="UADA")
+    assert own.is_dm_of("UADA") and own.can_post("UADA")
+    assert not own.is_dm_of("UBOB") and not own.can_post("UBOB")
+    unseen = Conversation(visible=False)  # channel_not_found: a DM between other people
+    assert not unseen.is_dm_of("UADA") and not unseen.can_post("UADA")
+    assert Conversation(visible=True, is_mpim=True, is_member=True).can_post("UADA")
+    assert not Conversation(visible=True, is_mpim=True, is_member=False).can_post("UADA")
+    # What was found replaces the prefix's guess.
+    caller = Caller("UBOB", "ubob", "DUADA", "T1")
+    assert place_of(caller, "TBOT").is_dm and not place_of(caller, "TBOT", is_dm=False).is_dm
+
+
 async def test_in_flight_waits_for_a_tracked_task_and_nesting_keeps_it_tracked() -> None:
     inflight = InFlight()
     release = asyncio.Event()
@@ -50,3 +78,34 @@ async def test_in_flight_waits_for_a_tracked_task_and_nesting_keeps_it_tracked()
     release.set()
     await waiting
     assert task.done()
+
+
+class FakeConversationsClient:
+    """Answers conversations.info from a script of answers (dicts) or Slack errors (strings)."""
+
+    def __init__(self, *answers: dict[str, object] | str) -> None:
+        self.answers = list(answers)
+        self.asked: list[str] = []
+
+    async def conversations_info(self, *, channel: str) -> dict[str, object]:
+        self.asked.append(channel)
+        answer = self.answers.pop(0)
+        if isinstance(answer, str):
+            raise SlackApiError(answer, {"ok": False, "error": answer})
+        return answer
+
+
+async def test_conversations_are_remembered_for_an_hour_and_a_missing_scope_is_not_asked_again() -> None:
+    now = [0.0]
+    client = FakeConversationsClient({"ok": True, "channel": {"id": "DUADA", "is_im": True, "user": "UADA"}}, "channel_not_found")
+    check = ConversationCheck(cast(Any, client), monotonic=lambda: now[0])
+    first = await check.conversation("DUADA", team_id="T1")
+    assert first is not None and first.is_dm_of("UADA")
+    now[0] = CONVERSATION_CACHE_SECONDS - 1
+    assert await check.conversation("DUADA", team_id="T1") == first and client.asked == ["DUADA"]
+    now[0] = CONVERSATION_CACHE_SECONDS + 1  # expired: asked again (now Slack says it is not seen)
+    again = await check.conversation("DUADA", team_id="T1")
+    assert again == Conversation(visible=False) and client.asked == ["DUADA", "DUADA"]
+    scopeless = ConversationCheck(cast(Any, FakeConversationsClient("missing_scope")), monotonic=lambda: now[0])
+    assert await scopeless.conversation("DX") is None
+    assert await scopeless.conversation("DX") is None  # remembered: no second call (the script is empty)

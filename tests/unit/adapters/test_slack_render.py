@@ -382,7 +382,7 @@ def test_manifest_has_the_command_scopes_interactivity_and_socket_mode() -> None
     command = manifest["features"]["slash_commands"][0]
     assert command["command"] == "/papers" and command["should_escape"] is False
     assert manifest["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
-    assert set(BOT_SCOPES) == {"commands", "chat:write", "chat:write.public", "im:write", "users:read"}
+    assert set(BOT_SCOPES) == {"commands", "chat:write", "chat:write.public", "im:write", "users:read", "im:read", "mpim:read"}
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["features"]["bot_user"]["display_name"] == "paperbot"

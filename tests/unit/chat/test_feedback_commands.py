@@ -169,6 +169,7 @@ async def test_forget_me_deletes_every_row_about_the_person(rig: Rig) -> None:
         "saved_papers": "SELECT COUNT(*) FROM saved_papers WHERE platform = 'console' AND user_id = 'ada'",
         "seeds": "SELECT COUNT(*) FROM seeds WHERE platform = 'console' AND user_id = 'ada'",
         "shown_lists": "SELECT COUNT(*) FROM shown_lists WHERE platform = 'console' AND scope = 'ada'",
+        "shown_history": "SELECT COUNT(*) FROM shown_history WHERE platform = 'console' AND scope = 'ada'",
         "personal_digests": "SELECT COUNT(*) FROM personal_digests WHERE user_id = 'ada'",
         "subscriptions": "SELECT COUNT(*) FROM subscriptions WHERE user_id = 'ada'",
         "alert_queue": "SELECT COUNT(*) FROM alert_queue WHERE user_id = 'ada'",

@@ -356,6 +356,43 @@ async def test_papers_passed_over_above_a_clicked_one_are_weak_negatives(rig: Ri
     assert rig.ranker.training_set(PERSON, "console:bob").implicit is None  # type: ignore[union-attr]
 
 
+async def test_passed_over_papers_come_from_the_list_the_clicked_paper_was_in(rig: Rig) -> None:
+    first = [p.id for p in rig.papers[:5]]
+    second = [p.id for p in rig.papers[5:10]]
+    rig.store.feedback.record_shown("console", "ada", first, "search", rig.clock())
+    rig.clock.advance(minutes=5)
+    rig.store.feedback.record_shown("console", "ada", second, "foryou", rig.clock())
+    rig.clock.advance(minutes=5)
+    # A paper of the first list, liked after the second list was shown: its own list's papers
+    # above it were passed over, not the top of the last list.
+    await rig.ranker.record("console", "ada", first[2], Choice.RELEVANT)
+
+    def passed_over() -> list[str]:
+        data = rig.ranker.training_set(PERSON, "console:ada")
+        assert data is not None and data.implicit is not None
+        texts = {t.paper_id: t for t in rig.store.vectors.texts_of([*first, *second])}
+        rows = {pid: rig.ranker.index.sparse([texts[pid]]) for pid in texts}
+        return [pid for pid, row in rows.items() if any(abs(data.implicit[i] - row).sum() < 1e-6 for i in range(data.implicit.shape[0]))]
+
+    assert sorted(passed_over()) == sorted(first[:2])
+    # A click in the second list adds what was above it there; a paper judged is no skip.
+    await rig.ranker.record("console", "ada", second[3], Choice.NOT_RELEVANT)
+    await rig.ranker.record("console", "ada", first[0], Choice.NOT_RELEVANT)
+    assert sorted(passed_over()) == sorted([first[1], *second[:3]])
+
+
+async def test_a_paper_shown_again_belongs_to_the_newest_list_shown_before_the_click(rig: Rig) -> None:
+    ids = [p.id for p in rig.papers[:6]]
+    rig.store.feedback.record_shown("console", "ada", [ids[0], ids[1], ids[5]], "search", rig.clock())
+    rig.clock.advance(minutes=5)
+    rig.store.feedback.record_shown("console", "ada", [ids[5], ids[2]], "foryou", rig.clock())
+    rig.clock.advance(minutes=5)
+    await rig.ranker.record("console", "ada", ids[5], Choice.RELEVANT)
+    # ids[5] was on top of the newest list: nothing passed over (not ids[0], ids[1] of the older one).
+    data = rig.ranker.training_set(PERSON, "console:ada")
+    assert data is not None and data.implicit is None
+
+
 async def test_topics_of_liked_papers_lift_papers_of_that_topic(rig: Rig) -> None:
     segmentation = [p for p in rig.papers if about(p, SEGMENTATION)]
     for paper in rig.papers:
