@@ -13,6 +13,11 @@ A run over thousands of channels keeps the event loop free: the due channels are
 on-time channels' papers chosen, their digests rendered and written in worker threads, a batch
 of BATCH_CHANNELS at a time, each batch in one transaction (each channel still checks
 `digest_runs` inside it, so exactly-once holds), with the loop running between batches.
+
+Replicas on one PostgreSQL database all run this job at each tick and divide the due slots:
+each batch (and each slot handled on its own) is claimed first (bot.digests.claims), so every
+replica builds different channels, and a slot claimed by a replica that dies is built by the
+next tick of another.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from bot.core.localtime import zone
 from bot.core.models import CatchUp, ChannelSettings, Digest, Reply, Summary
 from bot.core.outbox import OutboxKind, digest_key, digest_now_key
 from bot.delivery.outbox import enqueue
+from bot.digests.claims import SlotClaims
 from bot.digests.compose import build_digest, compose_digest, quiet_reply
 from bot.digests.schedule import (
     Slot,
@@ -47,6 +53,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
 from bot.store.feedback import channel_scope
+from bot.store.lock import ProcessLocks, WorkLocks
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +91,17 @@ class DigestJob:
     """Works out which digests are due and writes each one exactly once (see the module)."""
 
     def __init__(
-        self, *, store: Store, settings: Settings, summaries: SummaryProvider, ranker: Ranker | None = None
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        summaries: SummaryProvider,
+        ranker: Ranker | None = None,
+        locks: WorkLocks | None = None,
     ) -> None:
         self.store = store
+        # Replicas on one PostgreSQL database claim the slots they build (bot.digests.claims).
+        self.claims = SlotClaims(store, locks if locks is not None else ProcessLocks())
         self.settings = settings
         self.summaries = summaries
         self.ranker = ranker
@@ -112,34 +127,56 @@ class DigestJob:
         return due
 
     async def run_due(self, now: datetime) -> int:
-        """Handle every due digest slot; returns how many messages were put in the outbox."""
+        """Handle every due digest slot this builder claims (all of them, but for those another
+        replica holds: bot.digests.claims); returns how many messages were put in the outbox."""
         now = ensure_utc(now)
         async with self._lock:
             # Two indexed reads per channel: thousands of channels are a second of work.
             due = await self.store.run_blocking(self.due_channels, now)
             if not due:
                 return 0
-            # One pool of candidate papers for every channel due now (from the earliest window).
-            since = min(window_start(settings, now) for settings, _ in due)
-            pool = await load_pool_off_loop(self.store, since, now)
             judged = self.store.feedback.channels_with_feedback() if self.ranker is not None else None
             enqueued = 0
             # Most channels take the batched path; a late slot or a channel whose model re-ranks
             # its digest (async, and rare) is handled on its own.
             batched = [(c, s) for c, s in due if not self._needs_own_handling(c, s, now, judged)]
+            # One pool of candidate papers for every channel due now (from the earliest window),
+            # loaded once this builder has claimed something to build.
+            pool: Pool | None = None
             for settings, slot in (entry for entry in due if entry not in batched):
+                if not await self.store.run_blocking(self.claims.take_one, (settings, slot)):
+                    continue  # another replica builds it, or has built it
                 try:
-                    enqueued += await self._handle_slot(settings, slot, now, pool, judged)
-                except Exception:
-                    self.failures += 1
-                    log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+                    if pool is None:
+                        pool = await self._load_pool(due, now)
+                    try:
+                        enqueued += await self._handle_slot(settings, slot, now, pool, judged)
+                    except Exception:
+                        self.failures += 1
+                        log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+                finally:
+                    await self.store.run_blocking(self.claims.release, [(settings, slot)])
                 await asyncio.sleep(0)
             made: dict[str, Summary] = {}  # summaries given during this run, by paper id
-            for start in range(0, len(batched), BATCH_CHANNELS):
-                enqueued += await self._handle_batch(batched[start : start + BATCH_CHANNELS], now, pool, made)
+            pending = batched
+            while pending:
+                batch, pending = await self.store.run_blocking(self.claims.take, pending, BATCH_CHANNELS)
+                if not batch:
+                    break  # the rest is other replicas' (or handled)
+                try:
+                    if pool is None:
+                        pool = await self._load_pool(due, now)
+                    enqueued += await self._handle_batch(batch, now, pool, made)
+                finally:
+                    # Only now, its transaction committed: a slot is never free half written.
+                    await self.store.run_blocking(self.claims.release, batch)
                 # Between batches the event loop runs whatever waits (acks, commands).
                 await asyncio.sleep(0)
             return enqueued
+
+    async def _load_pool(self, due: list[tuple[ChannelSettings, Slot]], now: datetime) -> Pool:
+        """The candidate papers of every due channel, from the earliest window."""
+        return await load_pool_off_loop(self.store, min(window_start(settings, now) for settings, _ in due), now)
 
     async def post_now(self, settings: ChannelSettings, now: datetime) -> tuple[Digest, str] | None:
         """`digest now`: build the channel's digest at once and put it in the outbox under its
