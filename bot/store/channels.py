@@ -125,6 +125,14 @@ class ChannelStore:
         )
         return [_settings_from_row(row) for row in rows]
 
+    def active_with_changes(self) -> list[tuple[ChannelSettings, datetime | None]]:
+        """`active()`, each channel with when its settings last changed (`changed_at`), in one
+        read: the digest job asks at every tick on every replica."""
+        rows = self.conn.execute(
+            "SELECT * FROM channel_settings WHERE enabled = 1 AND paused_reason = '' ORDER BY key"
+        )
+        return [(_settings_from_row(row), from_iso(row["updated_at"])) for row in rows]
+
     def count_enabled(self) -> int:
         """How many channels have their digest switched on (paused ones included)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM channel_settings WHERE enabled = 1").fetchone()[0])
