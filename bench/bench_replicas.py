@@ -37,12 +37,13 @@ Reported per scenario, counted at the fakes:
 - `cpu_s` of every replica (user + system, from /proc, sampled until it exits), of the
   PostgreSQL server (every backend) and of this process (the fakes), beside wall time: the
   machine may be shared, so compare CPU seconds first;
-- each replica's exit code and, when it refused to start, what it said (before several replicas
+- each replica's exit code, its tracebacks with the commonest exception lines (`--logs DIR`
+  keeps the whole logs) and, when it refused to start, what it said (before several replicas
   can share one database, a second `paperbot run` is refused by the store's writer lock).
 
     .venv/bin/python -m bench.bench_replicas [--replicas 3] [--channels 1000] [--subscriptions 10000]
         [--papers 20000] [--new-papers 500] [--spread 3] [--kill-halfway | --no-kill] [--quick]
-        [--lease SECONDS] [--timeout 900]
+        [--lease SECONDS] [--timeout 900] [--logs DIR]
 
 Without `--kill-halfway` or `--no-kill` both scenarios run, the plain one first. `--quick`:
 100 channels, 1,000 subscriptions, 3,000 papers, 100 new papers, slots over one minute.
@@ -305,6 +306,8 @@ class Replica:
     restarted: bool = False
     said: str = ""  # its log's last line when it exited by itself
     tracebacks: int = 0
+    errors: Counter[str] = field(default_factory=Counter)  # each traceback's exception line
+    log_dir: Path | None = None  # where to keep each process's log (`--logs`)
 
     async def start(self) -> None:
         """Start `python -m bot run` with its log collected."""
@@ -336,6 +339,10 @@ class Replica:
         self.exit_codes.append(code)
         self.cpu_s += self.last_cpu
         self.tracebacks += self.bot.log.count("Traceback")
+        self.errors.update(exception_lines(self.bot.log))
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            (self.log_dir / f"{self.name}-{len(self.exit_codes)}.log").write_text(self.bot.log)
         lines = [line for line in self.bot.log.strip().splitlines() if line.strip()]
         if code not in (0, -signal.SIGKILL) and lines:
             self.said = lines[-1][-300:]
@@ -359,6 +366,19 @@ class Replica:
         except TimeoutError:
             self.bot.process.kill()
         await self.ended()
+
+
+def exception_lines(log: str) -> list[str]:
+    """The exception line ending each traceback of a log (`KeyError: 'x'`), cut to 160
+    characters: what went wrong, countable."""
+    found, inside = [], False
+    for line in log.splitlines():
+        if line.startswith("Traceback"):
+            inside = True
+        elif inside and line and not line[0].isspace():
+            found.append(line[:160])
+            inside = False
+    return found
 
 
 def replica_env(
@@ -473,7 +493,10 @@ async def run_scenario(
     await discord.start()
     monotonic_to_wall = time.time() - time.monotonic()
     replicas = [
-        Replica(f"replica-{n}", replica_env(f"replica-{n}", work / f"replica-{n}", database, slack, discord, args.lease))
+        Replica(
+            f"replica-{n}", replica_env(f"replica-{n}", work / f"replica-{n}", database, slack, discord, args.lease),
+            log_dir=Path(args.logs) / ("kill" if kill else "plain") if args.logs else None,
+        )
         for n in range(args.replicas)
     ]
     result: dict[str, Any] = {"killed_halfway": kill}
@@ -581,7 +604,9 @@ async def run_scenario(
             "replicas": [
                 {
                     "name": r.name, "cpu_s": round(r.cpu_s, 2), "exit_codes": r.exit_codes, "killed": r.killed,
-                    "restarted": r.restarted, "tracebacks": r.tracebacks, **({"said": r.said} if r.said else {}),
+                    "restarted": r.restarted, "tracebacks": r.tracebacks,
+                    **({"errors": dict(r.errors.most_common(5))} if r.errors else {}),
+                    **({"said": r.said} if r.said else {}),
                 }
                 for r in replicas
             ],
@@ -756,6 +781,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="100 channels, 1,000 subscriptions, 3,000 papers, 1 minute")
     parser.add_argument("--lease", type=float, default=None, help="OUTBOX_LEASE_SECONDS of the replicas (default: paperbot's)")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up on a scenario after this many seconds")
+    parser.add_argument("--logs", default="", help="keep every replica's log in this directory (<scenario>/<replica>-<n>.log)")
     args = parser.parse_args(argv)
     if args.quick:
         args.channels, args.subscriptions, args.papers, args.new_papers, args.spread = 100, 1_000, 3_000, 100, 1
