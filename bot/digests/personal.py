@@ -119,13 +119,23 @@ class PersonalDigests:
         """Write every personal digest that is due and not handled yet; returns how many DMs
         were put in the outbox."""
         now = ensure_utc(now)
-        enqueued = 0
+        latest = []
         for digest in self.store.feedback.active_personal_digests():
             settings = schedule_of(digest)
             try:
                 slot = latest_slot(settings, now, not_before=digest.updated_at)
-                if slot is None or self.store.channels.run_for(settings.key, slot.key) is not None:
-                    continue
+            except Exception:
+                log.exception("personal digest for %s failed; retried next tick", settings.key)
+                continue
+            if slot is not None:
+                latest.append((digest, settings, slot))
+        # One read for everyone, not one per person: every replica asks at every tick.
+        handled = self.store.channels.handled_slots([(settings.key, slot.key) for _, settings, slot in latest])
+        enqueued = 0
+        for digest, settings, slot in latest:
+            if (settings.key, slot.key) in handled:
+                continue
+            try:
                 if not await self.store.run_blocking(self.claims.take_one, (settings, slot)):
                     continue  # another replica writes it, or has written it
                 try:
