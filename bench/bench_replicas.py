@@ -37,7 +37,8 @@ Reported per scenario, counted at the fakes:
 - `cpu_s` of every replica (user + system, from /proc, sampled until it exits), of the
   PostgreSQL server (every backend) and of this process (the fakes), beside wall time: the
   machine may be shared, so compare CPU seconds first;
-- each replica's exit code, its tracebacks with the commonest exception lines (`--logs DIR`
+- each replica's share of the digest building (`digest_slots_built`: the slots it claimed and
+  handled, from its log; a paperbot before slot claims logs none), exit code, tracebacks with the commonest exception lines (`--logs DIR`
   keeps the whole logs) and, when it refused to start, what it said (before several replicas
   can share one database, a second `paperbot run` is refused by the store's writer lock).
 
@@ -307,6 +308,7 @@ class Replica:
     said: str = ""  # its log's last line when it exited by itself
     tracebacks: int = 0
     errors: Counter[str] = field(default_factory=Counter)  # each traceback's exception line
+    digest_slots_built: int = 0  # from its "built N of M due digest slots" log lines
     log_dir: Path | None = None  # where to keep each process's log (`--logs`)
 
     async def start(self) -> None:
@@ -340,6 +342,7 @@ class Replica:
         self.cpu_s += self.last_cpu
         self.tracebacks += self.bot.log.count("Traceback")
         self.errors.update(exception_lines(self.bot.log))
+        self.digest_slots_built += sum(int(n) for n in BUILT.findall(self.bot.log))
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             (self.log_dir / f"{self.name}-{len(self.exit_codes)}.log").write_text(self.bot.log)
@@ -366,6 +369,9 @@ class Replica:
         except TimeoutError:
             self.bot.process.kill()
         await self.ended()
+
+
+BUILT = re.compile(r"built (\d+) of \d+ due digest slots")
 
 
 def exception_lines(log: str) -> list[str]:
@@ -604,7 +610,7 @@ async def run_scenario(
             "replicas": [
                 {
                     "name": r.name, "cpu_s": round(r.cpu_s, 2), "exit_codes": r.exit_codes, "killed": r.killed,
-                    "restarted": r.restarted, "tracebacks": r.tracebacks,
+                    "restarted": r.restarted, "digest_slots_built": r.digest_slots_built, "tracebacks": r.tracebacks,
                     **({"errors": dict(r.errors.most_common(5))} if r.errors else {}),
                     **({"said": r.said} if r.said else {}),
                 }

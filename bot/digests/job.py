@@ -145,9 +145,11 @@ class DigestJob:
             # One pool of candidate papers for every channel due now (from the earliest window),
             # loaded once this builder has claimed something to build.
             pool: Pool | None = None
+            built = 0  # slots this builder claimed and handled
             for settings, slot in (entry for entry in due if entry not in batched):
                 if not await self.store.run_blocking(self.claims.take_one, (settings, slot)):
                     continue  # another replica builds it, or has built it
+                built += 1
                 try:
                     if pool is None:
                         pool = await self._load_pool(due, now)
@@ -165,6 +167,7 @@ class DigestJob:
                 batch, pending = await self.store.run_blocking(self.claims.take, pending, BATCH_CHANNELS)
                 if not batch:
                     break  # the rest is other replicas' (or handled)
+                built += len(batch)
                 try:
                     if pool is None:
                         pool = await self._load_pool(due, now)
@@ -174,6 +177,9 @@ class DigestJob:
                     await self.store.run_blocking(self.claims.release, batch)
                 # Between batches the event loop runs whatever waits (acks, commands).
                 await asyncio.sleep(0)
+            if built:
+                # With replicas, each one's share of the tick (the others built the rest).
+                log.info("built %d of %d due digest slots (%d messages into the outbox)", built, len(due), enqueued)
             return enqueued
 
     async def _load_pool(self, due: list[tuple[ChannelSettings, Slot]], now: datetime) -> Pool:
