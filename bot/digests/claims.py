@@ -18,6 +18,7 @@ due list cut in order, as before replicas.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from bot.core.models import ChannelSettings
@@ -53,14 +54,21 @@ class SlotClaims:
         ones are taken. Blocking: call in a worker thread where the store allows it."""
         claimed: list[Due] = []
         rest = list(pending)
-        while rest and len(claimed) < size:
-            tried, rest = rest[: size - len(claimed)], rest[size - len(claimed) :]
-            granted = set(self.locks.try_lock_many([_name(entry) for entry in tried]))
-            mine = [entry for entry in tried if _name(entry) in granted]
-            handled = self.store.channels.handled_slots([(s.key, slot.key) for s, slot in mine])
-            done = [entry for entry in mine if (entry[0].key, entry[1].key) in handled]
-            self.release(done)  # written by another builder since our due list was read
-            claimed += [entry for entry in mine if (entry[0].key, entry[1].key) not in handled]
+        try:
+            while rest and len(claimed) < size:
+                tried, rest = rest[: size - len(claimed)], rest[size - len(claimed) :]
+                granted = set(self.locks.try_lock_many([_name(entry) for entry in tried]))
+                mine = [entry for entry in tried if _name(entry) in granted]
+                claimed += mine
+                handled = self.store.channels.handled_slots([(s.key, slot.key) for s, slot in mine])
+                done = [entry for entry in mine if (entry[0].key, entry[1].key) in handled]
+                self.release(done)  # written by another builder since our due list was read
+                claimed = [entry for entry in claimed if (entry[0].key, entry[1].key) not in handled]
+        except BaseException:
+            # A claim nobody builds would keep the other replicas off its slot until we exit.
+            with contextlib.suppress(Exception):
+                self.release(claimed)
+            raise
         return claimed, rest
 
     def take_one(self, entry: Due) -> bool:

@@ -292,3 +292,47 @@ def test_on_sqlite_every_claim_is_granted_in_order() -> None:
         assert batch == due[:100] and rest == due[100:]
     finally:
         store.close()
+
+
+class RefusingLocks(ProcessLocks):
+    """Work locks of one process that another holds some of (`refused`), noting what is held."""
+
+    def __init__(self, refused: set[str]) -> None:
+        self.refused = refused
+        self.held: set[str] = set()
+
+    def try_lock_many(self, names: Sequence[str]) -> list[str]:
+        granted = [name for name in dict.fromkeys(names) if name not in self.refused]
+        self.held.update(granted)
+        return granted
+
+    def unlock_many(self, names: Sequence[str]) -> None:
+        self.held.difference_update(names)
+
+
+def test_a_claim_that_fails_halfway_lets_go_of_what_it_took(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store.open(":memory:")
+    try:
+        seed(store)
+        due = DigestJob(store=store, settings=app_settings(), summaries=FakeSummaries(store)).due_channels(T0)
+        locks = RefusingLocks({claim_name(s.key, slot.key) for s, slot in due[:20]})
+        claims = SlotClaims(store, locks)
+        reads = 0
+        handled_slots = store.channels.handled_slots
+
+        def failing_second_time(slots: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+            nonlocal reads
+            reads += 1
+            if reads == 2:
+                raise RuntimeError("the database went away")
+            return handled_slots(slots)
+
+        monkeypatch.setattr(store.channels, "handled_slots", failing_second_time)
+        with pytest.raises(RuntimeError):
+            claims.take(due, 150)  # 130 of the first 150, then the next 20 fail
+        assert reads == 2 and locks.held == set()
+        monkeypatch.setattr(store.channels, "handled_slots", handled_slots)
+        batch, _ = claims.take(due, 150)
+        assert len(batch) == 150 and len(locks.held) == 150
+    finally:
+        store.close()
