@@ -17,8 +17,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from bot.alerts.alerts import SCAN_WATERMARK
+from bot.app.scheduler import Scheduler
 from bot.core.clock import FakeClock
 from bot.core.models import ChannelSettings, Paper, Summary
+from bot.delivery.outbox import Delivery
 from bot.digests.claims import SlotClaims, claim_name
 from bot.digests.job import DigestJob
 from bot.digests.personal import PersonalDigests, schedule_of
@@ -336,3 +339,31 @@ def test_a_claim_that_fails_halfway_lets_go_of_what_it_took(monkeypatch: pytest.
         assert len(batch) == 150 and len(locks.held) == 150
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+async def test_the_scheduler_builds_digests_while_another_replica_holds_the_step_locks(
+    stores: tuple[Store, Store], postgres_url: str
+) -> None:
+    """The digest step runs on every replica (no step-wide lock any more: the slots are
+    claimed); the alert step still runs on one replica at a time."""
+    store, _ = stores
+    other, mine = AdvisoryLocks(postgres_url), AdvisoryLocks(postgres_url)
+    try:
+        assert other.try_lock_many(["scheduler:digests", "scheduler:personal digests", "scheduler:alerts"])
+        clock = FakeClock(T0)
+        summaries = FakeSummaries(store)
+        job = DigestJob(store=store, settings=app_settings(), summaries=summaries, locks=mine)
+        scheduler = Scheduler(
+            digests=job, store=store, settings=app_settings(), summaries=summaries,
+            delivery=Delivery(store, {}, clock), clock=clock, locks=mine,
+        )
+        result = await scheduler.tick(T0)
+        assert result["digests"] == CHANNELS and result["failed"] == 0
+        assert store.alert_queue.watermark(SCAN_WATERMARK) is None  # the alert step was the other's
+        other.close()
+        await scheduler.tick(T0 + timedelta(seconds=1))
+        assert store.alert_queue.watermark(SCAN_WATERMARK) is not None
+    finally:
+        other.close()
+        mine.close()
