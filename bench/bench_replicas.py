@@ -17,7 +17,8 @@ tests/support/postgres.py):
    papers, the quiet-day note on so that every channel posts once) whose digest slots are whole
    UTC minutes spread over `--spread` minutes, starting at the second minute boundary from now.
    At the first slot it ingests `--new-papers` new papers (a day's announcement, as a fetching
-   replica would), which the alert matchers then match against every subscription.
+   replica would; holding the alert step's lock meanwhile, see `ingest_guarded`), which the
+   alert matchers then match against every subscription.
 4. With a kill, replica 0 gets SIGKILL once half the channels have their digest at the fakes;
    with one replica it is started again at once under a new replica id (nothing else would
    deliver), with several the survivors carry on: they take over its claimed messages once its
@@ -77,6 +78,7 @@ from bot.core.clock import system_clock
 from bot.core.models import ChannelSettings, Paper
 from bot.store import Store
 from bot.store.db import transaction
+from bot.store.lock import AdvisoryLocks
 from tests.support.discord_api import APP_ID, GUILD_ID, TOKEN, FakeDiscord
 from tests.support.postgres import PostgresServer
 from tests.support.processes import REPO, RunningBot, child_env
@@ -191,6 +193,20 @@ def ingest_with_topics(store: Store, papers: Sequence[Paper], when: datetime) ->
     with transaction(store.conn):
         for paper in papers:
             store.papers.set_topics(paper.id, corpus_topics(paper))
+
+
+def ingest_guarded(database: str, store: Store, papers: Sequence[Paper]) -> None:
+    """Ingest the run's new papers while holding the alert step's work lock. The alert scan's
+    watermark is a time: a scan that ran during the ingest would move it past these papers
+    before they were committed, and no replica would ever alert on them (paperbot's race, not
+    the load's: it left main's 3-replica runs without a single alert DM, half the parts)."""
+    locks = AdvisoryLocks(database, application_name="bench_replicas ingest")
+    try:
+        while not locks.try_lock("scheduler:alerts"):  # a scan in progress ends first
+            time.sleep(0.05)
+        ingest_with_topics(store, papers, system_clock())
+    finally:
+        locks.close()
 
 
 def new_papers(count: int, now: datetime) -> list[Paper]:
@@ -553,8 +569,8 @@ async def run_scenario(
         await asyncio.sleep(max(0.0, first_slot.timestamp() - time.time()))
         arrivals_ingested = time.time()
         batch = new_papers(args.new_papers, system_clock())
-        await asyncio.to_thread(ingest_with_topics, store, batch, system_clock())
-        # A scan from here on sees them (one that started during the ingest may not have).
+        await asyncio.to_thread(ingest_guarded, database, store, batch)
+        # A scan from here on sees them.
         ingested = system_clock()
 
         killed_at: float | None = None
