@@ -142,6 +142,24 @@ def written(store: Store) -> tuple[dict[str, int], dict[str, int], int]:
     return runs, rows, int(twice)
 
 
+async def session_gone(postgres_url: str, application_name: str) -> None:
+    """Wait until the server has ended the sessions of `application_name` (a closed or
+    terminated connection's backend exits, releasing its locks, a moment later)."""
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        for _ in range(600):
+            # Its backend gone, and no advisory lock left to a backend that is gone.
+            left = admin.execute(
+                """SELECT (SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = %s)
+                   + (SELECT COUNT(*) FROM pg_locks AS l WHERE l.locktype = 'advisory'
+                      AND NOT EXISTS (SELECT 1 FROM pg_stat_activity AS a WHERE a.pid = l.pid))""",
+                (application_name,),
+            ).fetchone()
+            if left is not None and left[0] == 0:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"the sessions of {application_name!r} never ended")
+
+
 def every_channel_once(store: Store) -> None:
     runs, rows, twice = written(store)
     assert sorted(runs) == [f"slack:C{i:04d}" for i in range(CHANNELS)]
@@ -209,6 +227,7 @@ async def test_a_dead_builders_claimed_channels_are_built_by_the_other_and_never
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
                 ("digest builder about to die",),
             )
+        await session_gone(postgres_url, "digest builder about to die")
         # The survivor's next tick builds the dead builder's channels.
         second = await survivor.run_due(T0 + timedelta(seconds=1))
         assert first + second == CHANNELS and second == len(claimed)
@@ -258,7 +277,7 @@ async def test_personal_digests_are_divided_by_the_same_claims(stores: tuple[Sto
     people = [f"U{n:03d}" for n in range(6)]
     for user in people:
         store.feedback.save_personal_digest(PersonalDigest("slack", user, time_of_day=T0.time()), T0 - timedelta(days=2))
-    holder = AdvisoryLocks(postgres_url)
+    holder = AdvisoryLocks(postgres_url, application_name="personal digest holder")
     locks = AdvisoryLocks(postgres_url)
     try:
         held_person = "slack:@U002"
@@ -271,6 +290,7 @@ async def test_personal_digests_are_divided_by_the_same_claims(stores: tuple[Sto
         handled = {key for (key,) in store.conn.execute("SELECT channel_key FROM digest_runs")}
         assert handled == {f"slack:@{user}" for user in people} - {held_person}
         holder.close()  # the holder is gone: the next tick writes that person's digest too
+        await session_gone(postgres_url, "personal digest holder")
         await job.run_due(T0 + timedelta(seconds=1))
         runs, _, _ = written(store)
         assert sorted(runs) == sorted(f"slack:@{user}" for user in people) and set(runs.values()) == {1}
@@ -348,7 +368,8 @@ async def test_the_scheduler_builds_digests_while_another_replica_holds_the_step
     """The digest step runs on every replica (no step-wide lock any more: the slots are
     claimed); the alert step still runs on one replica at a time."""
     store, _ = stores
-    other, mine = AdvisoryLocks(postgres_url), AdvisoryLocks(postgres_url)
+    other = AdvisoryLocks(postgres_url, application_name="the other replica's locks")
+    mine = AdvisoryLocks(postgres_url)
     try:
         assert other.try_lock_many(["scheduler:digests", "scheduler:personal digests", "scheduler:alerts"])
         clock = FakeClock(T0)
@@ -362,6 +383,7 @@ async def test_the_scheduler_builds_digests_while_another_replica_holds_the_step
         assert result["digests"] == CHANNELS and result["failed"] == 0
         assert store.alert_queue.watermark(SCAN_WATERMARK) is None  # the alert step was the other's
         other.close()
+        await session_gone(postgres_url, "the other replica's locks")
         await scheduler.tick(T0 + timedelta(seconds=1))
         assert store.alert_queue.watermark(SCAN_WATERMARK) is not None
     finally:
