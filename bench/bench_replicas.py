@@ -17,7 +17,8 @@ tests/support/postgres.py):
    papers, the quiet-day note on so that every channel posts once) whose digest slots are whole
    UTC minutes spread over `--spread` minutes, starting at the second minute boundary from now.
    At the first slot it ingests `--new-papers` new papers (a day's announcement, as a fetching
-   replica would), which the alert matchers then match against every subscription.
+   replica would; holding the alert step's lock meanwhile, see `ingest_guarded`), which the
+   alert matchers then match against every subscription.
 4. With a kill, replica 0 gets SIGKILL once half the channels have their digest at the fakes;
    with one replica it is started again at once under a new replica id (nothing else would
    deliver), with several the survivors carry on: they take over its claimed messages once its
@@ -37,12 +38,14 @@ Reported per scenario, counted at the fakes:
 - `cpu_s` of every replica (user + system, from /proc, sampled until it exits), of the
   PostgreSQL server (every backend) and of this process (the fakes), beside wall time: the
   machine may be shared, so compare CPU seconds first;
-- each replica's exit code and, when it refused to start, what it said (before several replicas
+- each replica's share of the digest building (`digest_slots_built`: the slots it claimed and
+  handled, from its log; a paperbot before slot claims logs none), exit code, tracebacks with the commonest exception lines (`--logs DIR`
+  keeps the whole logs) and, when it refused to start, what it said (before several replicas
   can share one database, a second `paperbot run` is refused by the store's writer lock).
 
     .venv/bin/python -m bench.bench_replicas [--replicas 3] [--channels 1000] [--subscriptions 10000]
         [--papers 20000] [--new-papers 500] [--spread 3] [--kill-halfway | --no-kill] [--quick]
-        [--lease SECONDS] [--timeout 900]
+        [--lease SECONDS] [--timeout 900] [--logs DIR]
 
 Without `--kill-halfway` or `--no-kill` both scenarios run, the plain one first. `--quick`:
 100 channels, 1,000 subscriptions, 3,000 papers, 100 new papers, slots over one minute.
@@ -75,6 +78,7 @@ from bot.core.clock import system_clock
 from bot.core.models import ChannelSettings, Paper
 from bot.store import Store
 from bot.store.db import transaction
+from bot.store.lock import AdvisoryLocks
 from tests.support.discord_api import APP_ID, GUILD_ID, TOKEN, FakeDiscord
 from tests.support.postgres import PostgresServer
 from tests.support.processes import REPO, RunningBot, child_env
@@ -191,6 +195,20 @@ def ingest_with_topics(store: Store, papers: Sequence[Paper], when: datetime) ->
             store.papers.set_topics(paper.id, corpus_topics(paper))
 
 
+def ingest_guarded(database: str, store: Store, papers: Sequence[Paper]) -> None:
+    """Ingest the run's new papers while holding the alert step's work lock. The alert scan's
+    watermark is a time: a scan that ran during the ingest would move it past these papers
+    before they were committed, and no replica would ever alert on them (paperbot's race, not
+    the load's: it left main's 3-replica runs without a single alert DM, half the parts)."""
+    locks = AdvisoryLocks(database, application_name="bench_replicas ingest")
+    try:
+        while not locks.try_lock("scheduler:alerts"):  # a scan in progress ends first
+            time.sleep(0.05)
+        ingest_with_topics(store, papers, system_clock())
+    finally:
+        locks.close()
+
+
 def new_papers(count: int, now: datetime) -> list[Paper]:
     """The papers that arrive during the run: a different seed, a month later than the history
     so their arXiv-style ids differ, announced at `now`."""
@@ -305,6 +323,9 @@ class Replica:
     restarted: bool = False
     said: str = ""  # its log's last line when it exited by itself
     tracebacks: int = 0
+    errors: Counter[str] = field(default_factory=Counter)  # each traceback's exception line
+    digest_slots_built: int = 0  # from its "built N of M due digest slots" log lines
+    log_dir: Path | None = None  # where to keep each process's log (`--logs`)
 
     async def start(self) -> None:
         """Start `python -m bot run` with its log collected."""
@@ -336,6 +357,11 @@ class Replica:
         self.exit_codes.append(code)
         self.cpu_s += self.last_cpu
         self.tracebacks += self.bot.log.count("Traceback")
+        self.errors.update(exception_lines(self.bot.log))
+        self.digest_slots_built += sum(int(n) for n in BUILT.findall(self.bot.log))
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            (self.log_dir / f"{self.name}-{len(self.exit_codes)}.log").write_text(self.bot.log)
         lines = [line for line in self.bot.log.strip().splitlines() if line.strip()]
         if code not in (0, -signal.SIGKILL) and lines:
             self.said = lines[-1][-300:]
@@ -359,6 +385,22 @@ class Replica:
         except TimeoutError:
             self.bot.process.kill()
         await self.ended()
+
+
+BUILT = re.compile(r"built (\d+) of \d+ due digest slots")
+
+
+def exception_lines(log: str) -> list[str]:
+    """The exception line ending each traceback of a log (`KeyError: 'x'`), cut to 160
+    characters: what went wrong, countable."""
+    found, inside = [], False
+    for line in log.splitlines():
+        if line.startswith("Traceback"):
+            inside = True
+        elif inside and line and not line[0].isspace():
+            found.append(line[:160])
+            inside = False
+    return found
 
 
 def replica_env(
@@ -473,7 +515,10 @@ async def run_scenario(
     await discord.start()
     monotonic_to_wall = time.time() - time.monotonic()
     replicas = [
-        Replica(f"replica-{n}", replica_env(f"replica-{n}", work / f"replica-{n}", database, slack, discord, args.lease))
+        Replica(
+            f"replica-{n}", replica_env(f"replica-{n}", work / f"replica-{n}", database, slack, discord, args.lease),
+            log_dir=Path(args.logs) / ("kill" if kill else "plain") if args.logs else None,
+        )
         for n in range(args.replicas)
     ]
     result: dict[str, Any] = {"killed_halfway": kill}
@@ -524,8 +569,8 @@ async def run_scenario(
         await asyncio.sleep(max(0.0, first_slot.timestamp() - time.time()))
         arrivals_ingested = time.time()
         batch = new_papers(args.new_papers, system_clock())
-        await asyncio.to_thread(ingest_with_topics, store, batch, system_clock())
-        # A scan from here on sees them (one that started during the ingest may not have).
+        await asyncio.to_thread(ingest_guarded, database, store, batch)
+        # A scan from here on sees them.
         ingested = system_clock()
 
         killed_at: float | None = None
@@ -581,7 +626,9 @@ async def run_scenario(
             "replicas": [
                 {
                     "name": r.name, "cpu_s": round(r.cpu_s, 2), "exit_codes": r.exit_codes, "killed": r.killed,
-                    "restarted": r.restarted, "tracebacks": r.tracebacks, **({"said": r.said} if r.said else {}),
+                    "restarted": r.restarted, "digest_slots_built": r.digest_slots_built, "tracebacks": r.tracebacks,
+                    **({"errors": dict(r.errors.most_common(5))} if r.errors else {}),
+                    **({"said": r.said} if r.said else {}),
                 }
                 for r in replicas
             ],
@@ -756,6 +803,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="100 channels, 1,000 subscriptions, 3,000 papers, 1 minute")
     parser.add_argument("--lease", type=float, default=None, help="OUTBOX_LEASE_SECONDS of the replicas (default: paperbot's)")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up on a scenario after this many seconds")
+    parser.add_argument("--logs", default="", help="keep every replica's log in this directory (<scenario>/<replica>-<n>.log)")
     args = parser.parse_args(argv)
     if args.quick:
         args.channels, args.subscriptions, args.papers, args.new_papers, args.spread = 100, 1_000, 3_000, 100, 1

@@ -185,8 +185,9 @@ class Runtime:
             embeddings = Embeddings(EmbeddingClient(session, settings, store, clock), store)
         ranker = Ranker(store, clock, embeddings=embeddings)
         search.meaning = ranker.search_meaning  # free-text /papers also by meaning (bot.search.fusion)
-        personal = PersonalDigests(store=store, ranker=ranker, summaries=summaries, clock=clock)
-        digest_job = DigestJob(store=store, settings=settings, summaries=summaries, ranker=ranker)
+        # Replicas divide digest building slot by slot under the same work locks (bot.digests.claims).
+        personal = PersonalDigests(store=store, ranker=ranker, summaries=summaries, clock=clock, locks=locks)
+        digest_job = DigestJob(store=store, settings=settings, summaries=summaries, ranker=ranker, locks=locks)
         email = EmailDigests(store=store, settings=settings, clock=clock) if settings.email_enabled else None
         digests = DigestCommands(
             store=store, settings=settings, clock=clock, job=digest_job, delivery=delivery, email=email,

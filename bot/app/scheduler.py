@@ -5,12 +5,14 @@ ticks again and finds the same answer. Digests are the digest job's (bot.digests
 match new papers into the alert queue, then put one DM per user whose window is open in the
 outbox (bot.alerts.alerts). A failure in one step is logged and does not stop the others.
 
-With replicas on one PostgreSQL database every replica ticks; each step (digests, alert
-batches, personal digests, pruning) is run by one replica at a time, under its work lock
-(bot.store.lock): a replica that does not get it skips the step this tick, and if the holder
-dies the server releases the lock, so the next tick of another replica goes on where the dead
-one's committed work ends (each digest and batch is its own transaction). Delivery is shared
-row by row instead (outbox claims, bot.delivery.outbox).
+With replicas on one PostgreSQL database every replica ticks. The digest steps (channel and
+email digests, personal digests) run on every replica, which divide the due slots by claiming
+each batch of them before building it (bot.digests.claims). The other steps (alert batches,
+pruning) are run by one replica at a time, under their work lock (bot.store.lock): a replica
+that does not get it skips the step this tick. Either way, if a holder dies the server
+releases its locks, so the next tick of another replica goes on where the dead one's committed
+work ends (each digest batch and alert batch is its own transaction). Delivery is shared row
+by row (outbox claims, bot.delivery.outbox).
 
 The one in-memory thing is a cache: the alert matcher (bot.alerts.matcher), which holds every
 active subscription compiled and indexed. It is built here, loaded once (`prepare_alerts`, which
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 
 from bot.alerts.alerts import cut_batches, scan_new_papers
@@ -41,6 +44,9 @@ from bot.store.lock import ProcessLocks, WorkLocks, holding
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = timedelta(hours=1)
+# Steps that divide their own work between replicas (claims per digest slot) and so run on
+# every replica at every tick instead of under a step-wide lock.
+DIVIDED_STEPS = frozenset({"digests", "personal digests"})
 PRUNE_WATERMARK = "retention.pruned_at"
 
 
@@ -90,7 +96,7 @@ class Scheduler:
             if self.delivery.stopping.is_set():
                 return result  # shutting down: start nothing new
             try:
-                with holding(self.locks, f"scheduler:{name}") as mine:
+                with self._step_lock(name) as mine:
                     if mine:  # else another replica runs this step now
                         result[name] = await step(now)
             except Exception:
@@ -109,6 +115,14 @@ class Scheduler:
             log.exception("pruning old history failed; the next tick tries again")
         result["failed"] += self.digests.failures + self.delivery.failures - failures_before
         return result
+
+    def _step_lock(self, name: str) -> AbstractContextManager[bool]:
+        """The lock a step runs under: none for the digest steps, whose builders claim each
+        slot (bot.digests.claims), so that every replica builds; the step's work lock for
+        the others (one replica at a time)."""
+        if name in DIVIDED_STEPS:
+            return nullcontext(True)
+        return holding(self.locks, f"scheduler:{name}")
 
     def prune_if_due(self, now: datetime) -> int:
         """Apply the retention policy at most once per PRUNE_EVERY; returns rows deleted."""

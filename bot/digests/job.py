@@ -16,6 +16,11 @@ of BATCH_CHANNELS at a time, each batch in one transaction (each channel still c
 that transaction the handled slots are read with one query, each outbox row is added in turn,
 and the batch's ledger rows, shown lists, window starts and runs are written with one statement
 per table.
+
+Replicas on one PostgreSQL database all run this job at each tick and divide the due slots:
+each batch (and each slot handled on its own) is claimed first (bot.digests.claims), so every
+replica builds different channels, and a slot claimed by a replica that dies is built by the
+next tick of another.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from bot.core.localtime import zone
 from bot.core.models import CatchUp, ChannelSettings, Digest, Reply, Summary
 from bot.core.outbox import OutboxKind, digest_key, digest_now_key
 from bot.delivery.outbox import enqueue
+from bot.digests.claims import SlotClaims
 from bot.digests.compose import build_digest, compose_digest, quiet_reply
 from bot.digests.schedule import (
     Slot,
@@ -51,6 +57,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.store.db import transaction
 from bot.store.feedback import channel_scope
+from bot.store.lock import ProcessLocks, WorkLocks
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +127,17 @@ class DigestJob:
     """Works out which digests are due and writes each one exactly once (see the module)."""
 
     def __init__(
-        self, *, store: Store, settings: Settings, summaries: SummaryProvider, ranker: Ranker | None = None
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        summaries: SummaryProvider,
+        ranker: Ranker | None = None,
+        locks: WorkLocks | None = None,
     ) -> None:
         self.store = store
+        # Replicas on one PostgreSQL database claim the slots they build (bot.digests.claims).
+        self.claims = SlotClaims(store, locks if locks is not None else ProcessLocks())
         self.settings = settings
         self.summaries = summaries
         self.ranker = ranker
@@ -135,29 +150,29 @@ class DigestJob:
 
     def due_channels(self, now: datetime) -> list[tuple[ChannelSettings, Slot]]:
         """Active channels whose latest slot is due now and not handled yet."""
-        due = []
-        for settings in self.store.channels.active():
+        latest = []
+        # Two reads in all, not two per channel: every replica asks at every tick.
+        for settings, changed_at in self.store.channels.active_with_changes():
             try:
-                slot = latest_slot(settings, now, not_before=self.store.channels.changed_at(settings.key))
+                slot = latest_slot(settings, now, not_before=changed_at)
             except Exception:  # a broken row (e.g. a zone removed from tzdata) must not stop the rest
                 self.failures += 1
                 log.exception("cannot compute the schedule of %s", settings.key)
                 continue
-            if slot is not None and self.store.channels.run_for(settings.key, slot.key) is None:
-                due.append((settings, slot))
-        return due
+            if slot is not None:
+                latest.append((settings, slot))
+        handled = self.store.channels.handled_slots([(settings.key, slot.key) for settings, slot in latest])
+        return [(settings, slot) for settings, slot in latest if (settings.key, slot.key) not in handled]
 
     async def run_due(self, now: datetime) -> int:
-        """Handle every due digest slot; returns how many messages were put in the outbox."""
+        """Handle every due digest slot this builder claims (all of them, but for those another
+        replica holds: bot.digests.claims); returns how many messages were put in the outbox."""
         now = ensure_utc(now)
         async with self._lock:
-            # Two indexed reads per channel: thousands of channels are a second of work.
+            # Thousands of channels' schedules: off the event loop.
             due = await self.store.run_blocking(self.due_channels, now)
             if not due:
                 return 0
-            # One pool of candidate papers for every channel due now (from the earliest window).
-            since = min(window_start(settings, now) for settings, _ in due)
-            pool = await load_pool_off_loop(self.store, since, now)
             judged = self.store.feedback.channels_with_feedback() if self.ranker is not None else None
             enqueued = 0
             # Most channels take the batched path; a late slot or a channel whose model re-ranks
@@ -166,19 +181,49 @@ class DigestJob:
             # n²/2 times (50 million comparisons at 10,000 channels).
             own = [self._needs_own_handling(c, s, now, judged) for c, s in due]
             batched = [entry for entry, alone in zip(due, own, strict=True) if not alone]
+            # One pool of candidate papers for every channel due now (from the earliest window),
+            # loaded once this builder has claimed something to build.
+            pool: Pool | None = None
+            built = 0  # slots this builder claimed and handled
             for settings, slot in (entry for entry, alone in zip(due, own, strict=True) if alone):
+                if not await self.store.run_blocking(self.claims.take_one, (settings, slot)):
+                    continue  # another replica builds it, or has built it
+                built += 1
                 try:
-                    enqueued += await self._handle_slot(settings, slot, now, pool, judged)
-                except Exception:
-                    self.failures += 1
-                    log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+                    if pool is None:
+                        pool = await self._load_pool(due, now)
+                    try:
+                        enqueued += await self._handle_slot(settings, slot, now, pool, judged)
+                    except Exception:
+                        self.failures += 1
+                        log.exception("digest for %s (%s) failed; retried next tick", settings.key, slot.key)
+                finally:
+                    await self.store.run_blocking(self.claims.release, [(settings, slot)])
                 await asyncio.sleep(0)
             made: dict[str, Summary] = {}  # summaries given during this run, by paper id
-            for start in range(0, len(batched), BATCH_CHANNELS):
-                enqueued += await self._handle_batch(batched[start : start + BATCH_CHANNELS], now, pool, made)
+            pending = batched
+            while pending:
+                batch, pending = await self.store.run_blocking(self.claims.take, pending, BATCH_CHANNELS)
+                if not batch:
+                    break  # the rest is other replicas' (or handled)
+                built += len(batch)
+                try:
+                    if pool is None:
+                        pool = await self._load_pool(due, now)
+                    enqueued += await self._handle_batch(batch, now, pool, made)
+                finally:
+                    # Only now, its transaction committed: a slot is never free half written.
+                    await self.store.run_blocking(self.claims.release, batch)
                 # Between batches the event loop runs whatever waits (acks, commands).
                 await asyncio.sleep(0)
+            if built:
+                # With replicas, each one's share of the tick (the others built the rest).
+                log.info("built %d of %d due digest slots (%d messages into the outbox)", built, len(due), enqueued)
             return enqueued
+
+    async def _load_pool(self, due: list[tuple[ChannelSettings, Slot]], now: datetime) -> Pool:
+        """The candidate papers of every due channel, from the earliest window."""
+        return await load_pool_off_loop(self.store, min(window_start(settings, now) for settings, _ in due), now)
 
     async def post_now(self, settings: ChannelSettings, now: datetime) -> tuple[Digest, str] | None:
         """`digest now`: build the channel's digest at once and put it in the outbox under its

@@ -3,9 +3,10 @@
 It follows the channel digest's rules: a slot per local date in the person's time zone on
 arXiv's announcement days (bot.digests.schedule), handled exactly once (`digest_runs`, under
 the key `platform:@user_id`), written with its outbox row in one transaction under
-`personal_digest_key`. Its papers are the person's `for_you` ranking since their previous
-digest; with a relevance threshold a quiet day brings fewer papers, or a one-line "nothing
-relevant today".
+`personal_digest_key`; replicas on one PostgreSQL database divide the people between them,
+claiming each person's slot before writing it (bot.digests.claims). Its papers are the
+person's `for_you` ranking since their previous digest; with a relevance threshold a quiet day
+brings fewer papers, or a one-line "nothing relevant today".
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from bot.core.clock import Clock, ensure_utc
 from bot.core.models import Actor, ChannelSettings, ItemGroup, Reply
 from bot.core.outbox import OutboxKind, personal_digest_key
 from bot.delivery.outbox import enqueue
+from bot.digests.claims import SlotClaims
 from bot.digests.schedule import describe_local, latest_slot, next_slot
 from bot.ports import SummaryProvider
 from bot.rank.ranking import Ranker
 from bot.store import Store
 from bot.store.db import transaction
 from bot.store.feedback import PersonalDigest
+from bot.store.lock import ProcessLocks, WorkLocks
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +54,12 @@ def schedule_of(digest: PersonalDigest) -> ChannelSettings:
 class PersonalDigests:
     """`digest me on|off|show` and the job that writes each person's DM digest once a day."""
 
-    def __init__(self, *, store: Store, ranker: Ranker, summaries: SummaryProvider, clock: Clock) -> None:
+    def __init__(
+        self, *, store: Store, ranker: Ranker, summaries: SummaryProvider, clock: Clock, locks: WorkLocks | None = None
+    ) -> None:
         self.store = store
+        # Replicas on one PostgreSQL database claim each person's slot first (bot.digests.claims).
+        self.claims = SlotClaims(store, locks if locks is not None else ProcessLocks())
         self.ranker = ranker
         self.summaries = summaries
         self.clock = clock
@@ -112,14 +119,29 @@ class PersonalDigests:
         """Write every personal digest that is due and not handled yet; returns how many DMs
         were put in the outbox."""
         now = ensure_utc(now)
-        enqueued = 0
+        latest = []
         for digest in self.store.feedback.active_personal_digests():
             settings = schedule_of(digest)
             try:
                 slot = latest_slot(settings, now, not_before=digest.updated_at)
-                if slot is None or self.store.channels.run_for(settings.key, slot.key) is not None:
-                    continue
-                enqueued += await self._write(digest, settings, slot.key, now)
+            except Exception:
+                log.exception("personal digest for %s failed; retried next tick", settings.key)
+                continue
+            if slot is not None:
+                latest.append((digest, settings, slot))
+        # One read for everyone, not one per person: every replica asks at every tick.
+        handled = self.store.channels.handled_slots([(settings.key, slot.key) for _, settings, slot in latest])
+        enqueued = 0
+        for digest, settings, slot in latest:
+            if (settings.key, slot.key) in handled:
+                continue
+            try:
+                if not await self.store.run_blocking(self.claims.take_one, (settings, slot)):
+                    continue  # another replica writes it, or has written it
+                try:
+                    enqueued += await self._write(digest, settings, slot.key, now)
+                finally:
+                    await self.store.run_blocking(self.claims.release, [(settings, slot)])
             except Exception:
                 log.exception("personal digest for %s failed; retried next tick", settings.key)
         return enqueued

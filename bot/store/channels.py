@@ -125,6 +125,14 @@ class ChannelStore:
         )
         return [_settings_from_row(row) for row in rows]
 
+    def active_with_changes(self) -> list[tuple[ChannelSettings, datetime | None]]:
+        """`active()`, each channel with when its settings last changed (`changed_at`), in one
+        read: the digest job asks at every tick on every replica."""
+        rows = self.conn.execute(
+            "SELECT * FROM channel_settings WHERE enabled = 1 AND paused_reason = '' ORDER BY key"
+        )
+        return [(_settings_from_row(row), from_iso(row["updated_at"])) for row in rows]
+
     def count_enabled(self) -> int:
         """How many channels have their digest switched on (paused ones included)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM channel_settings WHERE enabled = 1").fetchone()[0])
@@ -236,6 +244,22 @@ class ChannelStore:
             "SELECT * FROM digest_runs WHERE channel_key = ? AND local_date = ?", (key, local_date)
         ).fetchone()
         return _run(row) if row else None
+
+    def handled_slots(self, slots: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of the (channel key, local date) slots were handled already."""
+        found: set[tuple[str, str]] = set()
+        wanted = set(slots)
+        keys = sorted({key for key, _ in wanted})
+        days = sorted({day for _, day in wanted})
+        for start in range(0, len(keys), 500):  # SQLite's bound on parameters
+            chunk = keys[start : start + 500]
+            rows = self.conn.execute(
+                f"""SELECT channel_key, local_date FROM digest_runs WHERE channel_key IN ({",".join("?" * len(chunk))})
+                    AND local_date IN ({",".join("?" * len(days))})""",
+                (*chunk, *days),
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found & wanted
 
     def runs(self, key: str, limit: int = 30) -> list[DigestRun]:
         """The latest handled slots of a channel, newest local date first."""

@@ -15,11 +15,16 @@ PostgreSQL. Any number of `paperbot run` replicas share one database and no writ
 - the outbox: each due row is claimed by one replica with a lease it renews while sending
   (`FOR UPDATE SKIP LOCKED`, bot/store/outbox.py `claim_due`); a dead replica's leases expire
   and the others take its rows over, resuming at the part its bookkeeping recorded;
-- the scheduler's steps (digests, alert batches, personal digests) and each source's fetch are
-  done by one replica at a time: `AdvisoryLocks`, session advisory locks
-  (`pg_try_advisory_lock`) on one connection per process, which the server releases when that
-  connection ends (kill -9 included: the server sees the socket close), so nothing stale is
-  left; a replica that does not get a lock skips that work this time. Within the work, the
+- the scheduler's steps (alert batches, pruning) and each source's fetch are done by one
+  replica at a time: `AdvisoryLocks`, session advisory locks (`pg_try_advisory_lock`) on one
+  connection per process, which the server releases when that connection ends (kill -9
+  included: the server sees the socket close), so nothing stale is left; a replica that does
+  not get a lock skips that work this time;
+- digests (channel, email and personal) are divided slot by slot: every replica builds at each
+  tick, claiming each batch of due (channel, local date) slots with the same locks, one name
+  per slot, many in one round trip (`try_lock_many`), and leaving the slots it did not get to
+  their holders (bot/digests/claims.py). A killed builder's claims end with its connection,
+  so the next tick of another replica builds what it had not committed. Within the work, the
   store's unique keys (one outbox row per digest key, one `digest_runs` row per channel and
   local date) keep a digest from being written twice even if two replicas ever raced;
 - every replica's search index follows the store's search sequence (bot/store/search_index.py).
@@ -35,7 +40,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -181,6 +186,10 @@ class WorkLocks(Protocol):
 
     def unlock(self, name: str) -> None: ...
 
+    def try_lock_many(self, names: Sequence[str]) -> list[str]: ...
+
+    def unlock_many(self, names: Sequence[str]) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -192,6 +201,13 @@ class ProcessLocks:
         return True
 
     def unlock(self, name: str) -> None:
+        """Nothing to release."""
+
+    def try_lock_many(self, names: Sequence[str]) -> list[str]:
+        """Every one granted, in the order given (each name once)."""
+        return list(dict.fromkeys(names))
+
+    def unlock_many(self, names: Sequence[str]) -> None:
         """Nothing to release."""
 
     def close(self) -> None:
@@ -220,39 +236,64 @@ class AdvisoryLocks:
     def try_lock(self, name: str) -> bool:
         """Take the lock `name` unless another process holds it; returns whether it is held
         now. A server that cannot be reached raises StoreError."""
-        import psycopg
-
-        with self._mutex:
-            if name in self._held:
-                return True
-            for attempt in (1, 2):
-                conn = self._connection()
-                try:
-                    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (advisory_key(name),)).fetchone()
-                    break
-                except psycopg.OperationalError as exc:
-                    self._drop()  # a broken connection held nothing any more: reconnect once
-                    if attempt == 2:
-                        raise pg_fault(exc, self.location) from exc
-                except psycopg.Error as exc:
-                    raise pg_fault(exc, self.location) from exc
-            granted = bool(row and row[0])
-            if granted:
-                self._held.add(name)
-            return granted
+        return name in self.try_lock_many([name])
 
     def unlock(self, name: str) -> None:
         """Let go of the lock `name` (nothing happens when it is not held)."""
+        self.unlock_many([name])
+
+    def try_lock_many(self, names: Sequence[str]) -> list[str]:
+        """Take each of the locks `names` that no other process holds, all in one round trip;
+        returns those held now, in the order given (each name once). A server that cannot be
+        reached raises StoreError."""
+        wanted = list(dict.fromkeys(names))
+        with self._mutex:
+            # The server counts a session's locks: asking again for one held would need two
+            # unlocks, so only the others are asked for.
+            asking = [name for name in wanted if name not in self._held]
+            if asking:
+                rows = self._query(
+                    "SELECT pg_try_advisory_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+                    [advisory_key(name) for name in asking],
+                )
+                self._held.update(name for name, (granted,) in zip(asking, rows, strict=True) if granted)
+            return [name for name in wanted if name in self._held]
+
+    def unlock_many(self, names: Sequence[str]) -> None:
+        """Let go of each of the locks `names` this process holds (the others are left alone)."""
         import psycopg
 
         with self._mutex:
-            if name not in self._held:
+            releasing = [name for name in dict.fromkeys(names) if name in self._held]
+            if not releasing:
                 return
-            self._held.discard(name)
+            self._held.difference_update(releasing)
+            if self._conn is None or self._conn.closed:
+                return  # the session ended, and its locks with it: nothing to reconnect for
             try:
-                self._connection().execute("SELECT pg_advisory_unlock(%s)", (advisory_key(name),))
+                self._conn.execute(
+                    "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k",
+                    ([advisory_key(name) for name in releasing],),
+                ).fetchall()
             except psycopg.Error:
-                self._drop()  # the session is gone, and the lock with it
+                self._drop()  # the session is gone, and its locks with it
+
+    def _query(self, sql: str, keys: list[int]) -> list[tuple[Any, ...]]:
+        """Rows of `sql` over an array of lock keys, reconnecting once when the connection
+        broke (a broken connection held nothing any more); call holding the mutex."""
+        import psycopg
+
+        for attempt in (1, 2):
+            conn = self._connection()
+            try:
+                return list(conn.execute(sql, (keys,)).fetchall())
+            except psycopg.OperationalError as exc:
+                self._drop()
+                if attempt == 2:
+                    raise pg_fault(exc, self.location) from exc
+            except psycopg.Error as exc:
+                raise pg_fault(exc, self.location) from exc
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def close(self) -> None:
         """Release every lock by closing the connection."""

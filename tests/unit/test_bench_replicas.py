@@ -5,7 +5,14 @@ the fakes' DM channels), throughput over the span of arrivals."""
 
 from __future__ import annotations
 
-from bench.bench_replicas import Arrival, OutboxSummary, measure, percentiles
+from bench.bench_replicas import (
+    BUILT,
+    Arrival,
+    OutboxSummary,
+    exception_lines,
+    measure,
+    percentiles,
+)
 
 
 def test_latency_duplicates_and_missing_parts_are_counted_per_destination() -> None:
@@ -49,3 +56,22 @@ def test_percentiles_are_nearest_rank() -> None:
     assert percentiles([]) == {"count": 0, "p50": None, "p99": None, "max": None}
     values = [float(n) for n in range(1, 101)]
     assert percentiles(values) == {"count": 100, "p50": 50.0, "p99": 99.0, "max": 100.0}
+
+
+def test_a_replicas_log_gives_its_exception_lines_and_its_share_of_the_digests() -> None:
+    log = "\n".join(
+        [
+            "05:50:01 INFO bot.digests.job: built 100 of 333 due digest slots (100 messages into the outbox)",
+            "05:50:02 ERROR bot.app.scheduler: scheduler step alerts failed; the next tick tries again",
+            "Traceback (most recent call last):",
+            '  File "bot/alerts/alerts.py", line 9, in scan',
+            "    raise KeyError('x')",
+            "KeyError: 'x'",
+            "05:50:03 INFO bot.digests.job: built 33 of 133 due digest slots (33 messages into the outbox)",
+            "Traceback (most recent call last):",
+            '  File "bot/store/db.py", line 1, in execute',
+            "psycopg.errors.DeadlockDetected: deadlock detected",
+        ]
+    )
+    assert exception_lines(log) == ["KeyError: 'x'", "psycopg.errors.DeadlockDetected: deadlock detected"]
+    assert sum(int(n) for n in BUILT.findall(log)) == 133

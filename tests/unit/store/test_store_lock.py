@@ -217,3 +217,24 @@ def test_work_locks_survive_a_broken_connection(postgres_url: str) -> None:
         assert not AdvisoryLocks(postgres_url).try_lock("scheduler:alerts")
     finally:
         locks.close()
+
+
+@pytest.mark.postgres
+def test_many_work_locks_are_taken_in_one_call_and_each_is_released_by_one_unlock(postgres_url: str) -> None:
+    mine, theirs = AdvisoryLocks(postgres_url), AdvisoryLocks(postgres_url)
+    try:
+        assert theirs.try_lock("digest:slack:C2:2026-03-02")
+        names = [f"digest:slack:C{n}:2026-03-02" for n in range(5)]
+        # The free ones, in the order asked, each once; the one another process holds is not.
+        assert mine.try_lock_many([*names, names[0]]) == [names[0], names[1], names[3], names[4]]
+        # Asking again for held ones does not stack them: one unlock each lets them go.
+        assert mine.try_lock_many(names[:2]) == names[:2]
+        assert mine.try_lock("digest:slack:C0:2026-03-02")
+        mine.unlock_many([names[0], names[1], names[2]])  # C2 is theirs: left alone
+        assert theirs.try_lock_many(names) == [names[0], names[1], names[2]]
+        assert not mine.try_lock(names[2])
+        mine.unlock_many([])
+    finally:
+        mine.close()
+        theirs.close()
+    assert ProcessLocks().try_lock_many(["a", "b", "a"]) == ["a", "b"]
