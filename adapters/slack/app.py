@@ -132,6 +132,10 @@ class SlackAdapter:
             oauth_settings=oauth,
             name="paperbot",
             logger=bolt_log,
+            # Every listener acks and starts its work as a task of its own (listeners.py), so
+            # bolt may wait for the listener: the ack goes out the moment the listener returns,
+            # not at bolt's next 10 ms poll for it, which a busy event loop delays.
+            process_before_response=True,
         )
         installed = self.installations
         tokens = (lambda workspace: bot_token_of(installed, workspace)) if installed is not None else None

@@ -347,6 +347,14 @@ class InFlight:
             if outermost and task is not None:
                 self._tasks.discard(task)
 
+    def start(self, work: Awaitable[None], name: str) -> None:
+        """Run `work` as a task of its own, in flight until it ends (a request's work after its
+        ack: the listener returns at once, so bolt answers Slack without waiting for it)."""
+        task: asyncio.Task[object] = asyncio.ensure_future(work)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def wait(self, timeout: float) -> None:
         """Wait (at most `timeout` seconds) for the tasks in flight to finish."""
         pending = {t for t in self._tasks if not t.done()}
@@ -503,27 +511,34 @@ class SlackListeners:
 
     def _listener(self, work: Work) -> Callable[..., Awaitable[None]]:
         """The bolt listener for `work`: ack at once with an empty body (so Slack's 3-second
-        deadline never depends on the work), then run it, counted in flight for stop().
+        deadline never depends on the work), then start the work as a task of its own, in
+        flight for stop(), and return. The app runs bolt with `process_before_response` (see
+        app.py): bolt answers Slack as soon as this listener returns, instead of polling every
+        10 ms for the ack while the listener goes on, a poll that needs a turn of a busy loop.
 
-        An exception from the work goes straight to `on_error` rather than up to bolt: bolt's
-        asyncio runner hands it to `app.error` too, but then sets the ack back to None, and when
-        its 10 ms ack poll has not seen the ack yet, Slack gets no ack at all (Socket Mode) or a
-        404 after 3 seconds (HTTP mode), on top of the apology."""
+        An exception from the work goes straight to `on_error` (bolt has answered already)."""
 
         async def listener(ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
             received = context.get(RECEIVED_KEY) or self._monotonic()
             await ack()
             if self.metrics is not None:
                 self.metrics.ack_seconds.labels(platform="slack").observe(self._monotonic() - received)
-            with self.inflight.track():
-                try:
-                    async with self._work_slots:
-                        await work(body, context, respond)
-                except Exception as error:
-                    await self.on_error(error, body, respond, None)
+            self.inflight.start(self._after_ack(work(body, context, respond), body, respond), f"slack-{work.__name__}")
 
         listener.__name__ = work.__name__  # bolt names listeners in its logs
         return listener
+
+    async def _after_ack(self, work: Awaitable[None], body: Body, respond: AsyncRespond) -> None:
+        """A request's work once acked: when one of the work slots is free (see __init__); an
+        exception goes to `on_error`, which answers the user."""
+        try:
+            async with self._work_slots:
+                await work
+        except Exception as error:
+            try:
+                await self.on_error(error, body, respond, None)
+            except Exception:  # nobody awaits this task: its failure is logged here or nowhere
+                log.exception("slack: the error handler failed for %s", _what(body))
 
     def _service(self) -> ServiceAPI:
         if self.service is None:
@@ -814,14 +829,14 @@ class SlackListeners:
             await ack(response_action="errors", errors={"time": "This form no longer works; open the settings again."})
             return
         await ack()
-        with self.inflight.track():
-            try:
-                actor = await actor_in(context)
-                reply = await self._service().handle_command(command, actor, self._channel_place(context, channel))
-                await self._tell(context, channel, reply)
-                await self._publish_home(context, actor)
-            except Exception as error:
-                await self.on_error(error, body, respond, None)
+
+        async def save() -> None:
+            actor = await actor_in(context)
+            reply = await self._service().handle_command(command, actor, self._channel_place(context, channel))
+            await self._tell(context, channel, reply)
+            await self._publish_home(context, actor)
+
+        self.inflight.start(self._after_ack(save(), body, respond), "slack-settings-submitted")
 
     async def _tell(self, context: AsyncBoltContext, channel: str, reply: Reply) -> None:
         """Show a reply privately to the caller in a channel (chat.postEphemeral); logged if not."""
@@ -863,13 +878,13 @@ class SlackListeners:
             await ack(response_action="errors", errors=field_errors(errors))
             return
         await ack()
-        with self.inflight.track():
-            try:
-                actor = await actor_in(context)
-                reply = await self._service().handle_command(command, actor, place_in(context))
-                await self._publish_home(context, actor, notice=_first_line(reply))
-            except Exception as error:
-                await self.on_error(error, body, respond, None)
+
+        async def save() -> None:
+            actor = await actor_in(context)
+            reply = await self._service().handle_command(command, actor, place_in(context))
+            await self._publish_home(context, actor, notice=_first_line(reply))
+
+        self.inflight.start(self._after_ack(save(), body, respond), "slack-personal-submitted")
 
     # --- message shortcuts ----------------------------------------------------------------------
 
