@@ -162,6 +162,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 WORK_SLOTS = 4  # requests worked on at once after their ack (see SlackListeners)
+ACKS_FIRST_SECONDS = 0.5  # work after an ack waits at most this long for other requests' acks
 ADMIN_CACHE_SECONDS = 300.0
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
 # Private answers with feedback buttons kept (per process, newest last) so a click can redraw
@@ -362,6 +363,51 @@ class InFlight:
             await asyncio.wait(pending, timeout=timeout)
 
 
+class AcksFirst:
+    """Requests received and not acked yet, so that work waits for their acks: a burst of
+    commands is acked first, then worked on. The work of an acked request (search, render,
+    answer) runs on the same event loop, and its worker threads take the GIL from it, so
+    starting it while other requests wait for their ack makes every later ack slower.
+
+    `receiving()` wraps the handling of one request up to its ack (HTTP mode: the request
+    handler; Socket Mode: the envelope's handling); `queued` counts requests that arrived and
+    are not being handled yet (Socket Mode's message queue). `wait()` returns once none is left,
+    or after `patience` seconds, so that a steady stream of requests never starves the work."""
+
+    def __init__(self, patience: float = ACKS_FIRST_SECONDS, *, queued: Callable[[], int] = lambda: 0) -> None:
+        self.patience = patience
+        self.queued = queued
+        self.unacked = 0
+        self._changed = asyncio.Event()
+
+    @contextlib.contextmanager
+    def receiving(self) -> Iterator[None]:
+        """Count one request as waiting for its ack for the duration of the block."""
+        self.unacked += 1
+        try:
+            yield
+        finally:
+            self.unacked -= 1
+            self._changed.set()
+
+    def waiting(self) -> bool:
+        """Whether some request waits for its ack."""
+        return self.unacked > 0 or self.queued() > 0
+
+    async def wait(self) -> None:
+        """Return when no request waits for its ack, or after `patience` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.patience
+        while self.waiting():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._changed.clear()
+            # A short bound: a request queued (not yet being handled) sets no event.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
+
+
 def _what(body: Body) -> str:
     """A short name for a request, for the logs."""
     if "command" in body:
@@ -485,6 +531,9 @@ class SlackListeners:
         # The work runs mostly in worker threads now, but those share the GIL with the loop:
         # more slots (16 was measured) answered a burst sooner and acked it later.
         self._work_slots = asyncio.Semaphore(work_slots)
+        # And before a slot, the work waits for the acks of requests still arriving (AcksFirst;
+        # the adapter counts them where they arrive).
+        self.acks_first = AcksFirst()
 
     def attach(self, app: AsyncApp, command: str) -> None:
         """Register the listeners (each behind the who/where middleware) and the error handler."""
@@ -529,9 +578,11 @@ class SlackListeners:
         return listener
 
     async def _after_ack(self, work: Awaitable[None], body: Body, respond: AsyncRespond) -> None:
-        """A request's work once acked: when one of the work slots is free (see __init__); an
-        exception goes to `on_error`, which answers the user."""
+        """A request's work once acked: when the requests still arriving are acked and one of
+        the work slots is free (see __init__); an exception goes to `on_error`, which answers
+        the user."""
         try:
+            await self.acks_first.wait()
             async with self._work_slots:
                 await work
         except Exception as error:

@@ -1,12 +1,13 @@
 """The pure parts of adapters/slack/listeners.py: reading who and where from the two payload
 shapes Slack sends (slash-command form fields, block_actions JSON) and the in-flight tracking
-that lets stop() wait for answers in progress."""
+that lets stop() wait for answers in progress, and AcksFirst (work waits for the acks of requests
+still arriving)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from adapters.slack.listeners import Caller, InFlight, caller_of, place_of
+from adapters.slack.listeners import AcksFirst, Caller, InFlight, caller_of, place_of
 from tests.support.slack_api import TEAM_ID, block_action, slash_command
 
 
@@ -50,3 +51,26 @@ async def test_in_flight_waits_for_a_tracked_task_and_nesting_keeps_it_tracked()
     release.set()
     await waiting
     assert task.done()
+
+
+# --- acks first ----------------------------------------------------------------------------------
+
+
+async def test_work_waits_for_the_acks_of_requests_still_arriving() -> None:
+    """AcksFirst: acked requests' work waits while another request is being handled up to its
+    ack, or is queued, and goes on once none is left."""
+    queued = [1]
+    gate = AcksFirst(patience=60.0, queued=lambda: queued[0])
+    with gate.receiving():
+        waiting = asyncio.ensure_future(gate.wait())
+        await asyncio.sleep(0.06)  # a few of the gate's rounds
+        assert not waiting.done() and gate.waiting()
+    queued[0] = 0  # the queued request is taken up and acked too
+    await asyncio.wait_for(waiting, 30)
+    assert not gate.waiting()
+
+
+async def test_a_steady_stream_of_requests_does_not_starve_the_work() -> None:
+    gate = AcksFirst(patience=0.01, queued=lambda: 1)  # always one more to ack
+    await asyncio.wait_for(gate.wait(), 30)  # returns after its patience
+    assert gate.waiting()
