@@ -3,7 +3,8 @@
 and the one error handler.
 
 Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, so Slack's 3-second
-deadline never depends on the work; the answer then goes through the command's `response_url`
+deadline never depends on the work, and the work then waits for the acks of the requests still
+arriving (`AcksFirst`: a burst is acked first, then answered); the answer then goes through the command's `response_url`
 with bolt's `respond` (ephemeral when the Reply is private, `in_channel` otherwise; at most 5
 messages, a longer answer is cut with a note). A command whose work is slow (`paper <id>` looked
 up on arXiv) first gets the core's interim reply through `respond`, and the final answer then
