@@ -397,16 +397,13 @@ class AcksFirst:
 
     async def wait(self) -> None:
         """Return when no request waits for its ack, or after `patience` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.patience
-        while self.waiting():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self._changed.clear()
-            # A short bound: a request queued (not yet being handled) sets no event.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.patience):
+                while self.waiting():
+                    self._changed.clear()
+                    # A short bound: a request queued (not yet being handled) sets no event.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.05)
 
 
 def _what(body: Body) -> str:
