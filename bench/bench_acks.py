@@ -24,7 +24,7 @@ Per mode:
 Targets (issue #16): every ack within 1 s, p99 ack at most 300 ms, every answer within 3 s.
 
     .venv/bin/python -m bench.bench_acks [--papers 100000] [--channels 1000] [--commands 200]
-        [--modes http,socket]
+        [--modes http,socket] [--template DIR] [--switch-interval 0.001]
     .venv/bin/python -m bench.bench_acks --quick    # 20,000 papers, 200 channels
 """
 
@@ -188,8 +188,11 @@ class LagMeter:
             self.lags.append(max(0.0, (loop.time() - started - self.period) * 1000))
 
 
-async def run_bot(template: str, mode: str, channels: int, commands: int) -> dict[str, Any]:
-    """One mode: the app over a copy of the template, the driver sending the commands."""
+async def run_bot(template: str, mode: str, channels: int, commands: int, switch_interval: float = 0.0) -> dict[str, Any]:
+    """One mode: the app over a copy of the template, the driver sending the commands.
+    `switch_interval` (seconds, 0: Python's own) is the interpreter's GIL switch interval."""
+    if switch_interval > 0:
+        sys.setswitchinterval(switch_interval)
     from adapters.slack import SlackAdapter
     from bot.app.runtime import build_runtime
     from bot.core.clock import ScaledClock
@@ -247,6 +250,8 @@ async def run_bot(template: str, mode: str, channels: int, commands: int) -> dic
         "bot_cpu_s": round(bot_cpu, 2),
         "bot_wall_s": round(bot_wall, 2),
         "summarize_workers": settings.summarize_workers,
+        "worker_threads": settings.worker_threads,
+        "switch_interval_ms": round(sys.getswitchinterval() * 1000, 2),
         "digests_enqueued": enqueued,
         "warm_up_search_s": round(warm_s, 2),
         "warm_up_answer_ok": not warm.is_error,
@@ -284,8 +289,10 @@ def run_case(args: list[str], timeout: float) -> dict[str, Any]:
     """One case in a fresh interpreter; its JSON (the last line it prints)."""
     output = subprocess.run(
         [sys.executable, "-m", "bench.bench_acks", "--case", *args],
-        check=True, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+        check=False, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
     )
+    if output.returncode != 0:
+        raise SystemExit(f"case {args[0]} failed ({output.returncode}):\n{output.stderr[-3000:]}")
     return cast(dict[str, Any], json.loads(output.stdout.strip().splitlines()[-1]))
 
 
@@ -299,6 +306,7 @@ def main() -> None:
     parser.add_argument("--template", help="reuse a template data directory built by an earlier run")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--quick", action="store_true", help="20,000 papers and 200 channels")
+    parser.add_argument("--switch-interval", type=float, default=0.0, help="the bot's GIL switch interval in seconds (default: Python's)")
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
@@ -311,7 +319,7 @@ def main() -> None:
         if kind == "setup":
             result = case_setup(int(rest[0]), rest[1])
         else:
-            result = asyncio.run(run_bot(rest[0], rest[1], int(rest[2]), int(rest[3])))
+            result = asyncio.run(run_bot(rest[0], rest[1], int(rest[2]), int(rest[3]), float(rest[4]) if len(rest) > 4 else 0.0))
         print(json.dumps(result))
         return
     report: dict[str, Any] = {}
@@ -320,7 +328,8 @@ def main() -> None:
         if not args.template:
             report["store"] = run_case(["setup", str(args.papers), template], args.timeout)
         for mode in args.modes.split(","):
-            report[mode] = run_case(["bot", template, mode, str(args.channels), str(args.commands)], args.timeout)
+            case = ["bot", template, mode, str(args.channels), str(args.commands), str(args.switch_interval)]
+            report[mode] = run_case(case, args.timeout)
     report["targets"] = {"every_ack_ms": 1000, "p99_ack_ms": 300, "every_answer_ms": 3000}
     print(json.dumps(report, indent=2))
 

@@ -225,6 +225,8 @@ class Settings(BaseSettings):
     store_lock_wait: NumberOrZero = _setting(60.0, "Seconds `paperbot run --once` waits for another paperbot on the same store to finish before giving up (`paperbot run` never waits: it refuses to start).", CORE)
     replica_id: str = _setting("", "PostgreSQL replicas: this process's name in outbox claims and logs; empty: <hostname>-<pid>-<random>, new at every start.", CORE, "PAPERBOT_REPLICA_ID")
     outbox_lease_seconds: PositiveNumber = _setting(60.0, "PostgreSQL replicas: how long a replica's claim on an outbox message lasts unless renewed (every third of it while sending); a dead replica's messages are taken over by the others after this.", CORE)
+    worker_threads: PositiveWholeNumber = _setting(2, "Worker threads for the blocking work of the bot's process (searches, digest batches, large store writes); few, since they share the GIL with the event loop that acks every request.", CORE)
+    worker_queue: WholeNumberOrZero = _setting(16, "Jobs that may wait for a worker thread; more wait (without holding the event loop) until one is done.", CORE)
     shutdown_grace: PositiveNumber = _setting(5.0, "Seconds a message send in flight at SIGTERM/SIGINT gets for the platform's answer to be recorded; nothing new starts, and paperbot exits within about twice this.", CORE)
     log_level: LogLevel = _setting("info", "Log verbosity: debug, info, warning or error.", CORE)
     log_format: LogFormat = _setting("text", "Log line format: text or json (one object per line).", CORE)

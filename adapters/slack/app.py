@@ -41,12 +41,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.delivery import AUTH_ERRORS, MIN_POST_INTERVAL, RateLimitRetry, SlackDelivery
 from adapters.slack.guard import Refusal, RequestGuard
 from adapters.slack.installs import INSTALL_PATH, REDIRECT_PATH, bot_token_of, oauth_settings
-from adapters.slack.listeners import PLATFORM, AdminCheck, SlackListeners
+from adapters.slack.listeners import PLATFORM, AcksFirst, AdminCheck, SlackListeners
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.render import render
 from adapters.slack.types import Message
@@ -74,6 +76,21 @@ class _QuietTokenWarning(logging.Filter):
 
 bolt_log = logging.getLogger("adapters.slack.bolt")
 bolt_log.addFilter(_QuietTokenWarning())
+
+
+class AcksFirstSocketHandler(AsyncSocketModeHandler):
+    """bolt's Socket Mode handler, counting each envelope as waiting for its ack until the ack
+    is sent (listeners.AcksFirst: acked requests' work waits for those acks)."""
+
+    acks_first: AcksFirst | None = None
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        """Handle one envelope (bolt: dispatch, then send the ack), counted until acked."""
+        if self.acks_first is None:
+            await super().handle(client, req)
+            return
+        with self.acks_first.receiving():
+            await super().handle(client, req)
 
 
 def api_base_url(url: str) -> str:
@@ -132,6 +149,10 @@ class SlackAdapter:
             oauth_settings=oauth,
             name="paperbot",
             logger=bolt_log,
+            # Every listener acks and starts its work as a task of its own (listeners.py), so
+            # bolt may wait for the listener: the ack goes out the moment the listener returns,
+            # not at bolt's next 10 ms poll for it, which a busy event loop delays.
+            process_before_response=True,
         )
         installed = self.installations
         tokens = (lambda workspace: bot_token_of(installed, workspace)) if installed is not None else None
@@ -149,7 +170,7 @@ class SlackAdapter:
         self.team_id = ""
         self.http_port: int | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._socket: AsyncSocketModeHandler | None = None
+        self._socket: AcksFirstSocketHandler | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         # Set when the core's web server took our routes (http_routes); then we open no port.
@@ -229,8 +250,13 @@ class SlackAdapter:
         log.info("slack: connected as %s in team %s", answer.get("user", self.bot_user_id), answer.get("team", self.team_id))
 
     async def _start_socket_mode(self) -> None:
-        self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.client)
+        self._socket = AcksFirstSocketHandler(
+            self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.client,
+        )
+        self._socket.acks_first = self.listeners.acks_first
         client = self._socket.client
+        # Envelopes received and not handled yet wait for their acks too.
+        self.listeners.acks_first.queued = client.message_queue.qsize
         try:
             # Asked here rather than inside connect() so a bad app token fails the start at once.
             opened = await self.client.apps_connections_open(app_token=self.settings.slack_app_token.get_secret_value())
@@ -270,6 +296,10 @@ class SlackAdapter:
     async def _http_events(self, request: web.Request) -> web.Response:
         if self._routes_taken and not self._started:
             return web.Response(status=503, text="starting")
+        with self.listeners.acks_first.receiving():  # acked requests' work waits for this ack
+            return await self._dispatch_http(request)
+
+    async def _dispatch_http(self, request: web.Request) -> web.Response:
         checked = await self.guard.check(request)
         if isinstance(checked, Refusal):
             return web.Response(status=checked.status, text="invalid request" if checked.status != 401 else "invalid signature")

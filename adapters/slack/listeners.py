@@ -3,7 +3,8 @@
 and the one error handler.
 
 Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, so Slack's 3-second
-deadline never depends on the work; the answer then goes through the command's `response_url`
+deadline never depends on the work, and the work then waits for the acks of the requests still
+arriving (`AcksFirst`: a burst is acked first, then answered); the answer then goes through the command's `response_url`
 with bolt's `respond` (ephemeral when the Reply is private, `in_channel` otherwise; at most 5
 messages, a longer answer is cut with a note). A command whose work is slow (`paper <id>` looked
 up on arXiv) first gets the core's interim reply through `respond`, and the final answer then
@@ -174,6 +175,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 WORK_SLOTS = 4  # requests worked on at once after their ack (see SlackListeners)
+ACKS_FIRST_SECONDS = 0.5  # work after an ack waits at most this long for other requests' acks
 ADMIN_CACHE_SECONDS = 300.0
 CONVERSATION_CACHE_SECONDS = 3600.0  # what conversations.info said about a conversation
 MAX_RESPONSES = 5  # a response_url takes at most 5 messages
@@ -445,11 +447,61 @@ class InFlight:
             if outermost and task is not None:
                 self._tasks.discard(task)
 
+    def start(self, work: Awaitable[None], name: str) -> None:
+        """Run `work` as a task of its own, in flight until it ends (a request's work after its
+        ack: the listener returns at once, so bolt answers Slack without waiting for it)."""
+        task: asyncio.Task[object] = asyncio.ensure_future(work)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def wait(self, timeout: float) -> None:
         """Wait (at most `timeout` seconds) for the tasks in flight to finish."""
         pending = {t for t in self._tasks if not t.done()}
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+
+
+class AcksFirst:
+    """Requests received and not acked yet, so that work waits for their acks: a burst of
+    commands is acked first, then worked on. The work of an acked request (search, render,
+    answer) runs on the same event loop, and its worker threads take the GIL from it, so
+    starting it while other requests wait for their ack makes every later ack slower.
+
+    `receiving()` wraps the handling of one request up to its ack (HTTP mode: the request
+    handler; Socket Mode: the envelope's handling); `queued` counts requests that arrived and
+    are not being handled yet (Socket Mode's message queue). `wait()` returns once none is left,
+    or after `patience` seconds, so that a steady stream of requests never starves the work."""
+
+    def __init__(self, patience: float = ACKS_FIRST_SECONDS, *, queued: Callable[[], int] = lambda: 0) -> None:
+        self.patience = patience
+        self.queued = queued
+        self.unacked = 0
+        self._changed = asyncio.Event()
+
+    @contextlib.contextmanager
+    def receiving(self) -> Iterator[None]:
+        """Count one request as waiting for its ack for the duration of the block."""
+        self.unacked += 1
+        try:
+            yield
+        finally:
+            self.unacked -= 1
+            self._changed.set()
+
+    def waiting(self) -> bool:
+        """Whether some request waits for its ack."""
+        return self.unacked > 0 or self.queued() > 0
+
+    async def wait(self) -> None:
+        """Return when no request waits for its ack, or after `patience` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.patience):
+                while self.waiting():
+                    self._changed.clear()
+                    # A short bound: a request queued (not yet being handled) sets no event.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.05)
 
 
 def _what(body: Body) -> str:
@@ -588,6 +640,9 @@ class SlackListeners:
         # The work runs mostly in worker threads now, but those share the GIL with the loop:
         # more slots (16 was measured) answered a burst sooner and acked it later.
         self._work_slots = asyncio.Semaphore(work_slots)
+        # And before a slot, the work waits for the acks of requests still arriving (AcksFirst;
+        # the adapter counts them where they arrive).
+        self.acks_first = AcksFirst()
 
     def attach(self, app: AsyncApp, command: str) -> None:
         """Register the listeners (each behind the who/where middleware) and the error handler."""
@@ -614,27 +669,36 @@ class SlackListeners:
 
     def _listener(self, work: Work) -> Callable[..., Awaitable[None]]:
         """The bolt listener for `work`: ack at once with an empty body (so Slack's 3-second
-        deadline never depends on the work), then run it, counted in flight for stop().
+        deadline never depends on the work), then start the work as a task of its own, in
+        flight for stop(), and return. The app runs bolt with `process_before_response` (see
+        app.py): bolt answers Slack as soon as this listener returns, instead of polling every
+        10 ms for the ack while the listener goes on, a poll that needs a turn of a busy loop.
 
-        An exception from the work goes straight to `on_error` rather than up to bolt: bolt's
-        asyncio runner hands it to `app.error` too, but then sets the ack back to None, and when
-        its 10 ms ack poll has not seen the ack yet, Slack gets no ack at all (Socket Mode) or a
-        404 after 3 seconds (HTTP mode), on top of the apology."""
+        An exception from the work goes straight to `on_error` (bolt has answered already)."""
 
         async def listener(ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
             received = context.get(RECEIVED_KEY) or self._monotonic()
             await ack()
             if self.metrics is not None:
                 self.metrics.ack_seconds.labels(platform="slack").observe(self._monotonic() - received)
-            with self.inflight.track():
-                try:
-                    async with self._work_slots:
-                        await work(body, context, respond)
-                except Exception as error:
-                    await self.on_error(error, body, respond, None)
+            self.inflight.start(self._after_ack(work(body, context, respond), body, respond), f"slack-{work.__name__}")
 
         listener.__name__ = work.__name__  # bolt names listeners in its logs
         return listener
+
+    async def _after_ack(self, work: Awaitable[None], body: Body, respond: AsyncRespond) -> None:
+        """A request's work once acked: when the requests still arriving are acked and one of
+        the work slots is free (see __init__); an exception goes to `on_error`, which answers
+        the user."""
+        try:
+            await self.acks_first.wait()
+            async with self._work_slots:
+                await work
+        except Exception as error:
+            try:
+                await self.on_error(error, body, respond, None)
+            except Exception:  # nobody awaits this task: its failure is logged here or nowhere
+                log.exception("slack: the error handler failed for %s", _what(body))
 
     def _service(self) -> ServiceAPI:
         if self.service is None:
@@ -944,14 +1008,14 @@ class SlackListeners:
             await ack(response_action="errors", errors={"time": "This form no longer works; open the settings again."})
             return
         await ack()
-        with self.inflight.track():
-            try:
-                actor = await actor_in(context)
-                reply = await self._service().handle_command(command, actor, self._channel_place(context, channel))
-                await self._tell(context, channel, reply)
-                await self._publish_home(context, actor)
-            except Exception as error:
-                await self.on_error(error, body, respond, None)
+
+        async def save() -> None:
+            actor = await actor_in(context)
+            reply = await self._service().handle_command(command, actor, self._channel_place(context, channel))
+            await self._tell(context, channel, reply)
+            await self._publish_home(context, actor)
+
+        self.inflight.start(self._after_ack(save(), body, respond), "slack-settings-submitted")
 
     async def _tell(self, context: AsyncBoltContext, channel: str, reply: Reply) -> None:
         """Show a reply privately to the caller in a channel (chat.postEphemeral); logged if not."""
@@ -993,13 +1057,13 @@ class SlackListeners:
             await ack(response_action="errors", errors=field_errors(errors))
             return
         await ack()
-        with self.inflight.track():
-            try:
-                actor = await actor_in(context)
-                reply = await self._service().handle_command(command, actor, place_in(context))
-                await self._publish_home(context, actor, notice=_first_line(reply))
-            except Exception as error:
-                await self.on_error(error, body, respond, None)
+
+        async def save() -> None:
+            actor = await actor_in(context)
+            reply = await self._service().handle_command(command, actor, place_in(context))
+            await self._publish_home(context, actor, notice=_first_line(reply))
+
+        self.inflight.start(self._after_ack(save(), body, respond), "slack-personal-submitted")
 
     # --- message shortcuts ----------------------------------------------------------------------
 

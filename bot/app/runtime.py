@@ -64,6 +64,7 @@ from bot.core.clock import Clock, ensure_utc, system_monotonic, to_iso
 from bot.core.errors import StoreError
 from bot.core.metrics import Metrics, OperationalState
 from bot.core.models import Paper
+from bot.core.workers import WorkerThreads
 from bot.delivery.outbox import BATCH, SOLO_HOLDER, Delivery
 from bot.digests.channels_file import load_channels_file
 from bot.digests.commands import DigestCommands
@@ -153,6 +154,7 @@ class Runtime:
     ) -> Runtime:
         """Open the store (migrating it) and assemble the core; no adapter is built or started."""
         store = Store.open(settings.database_url)
+        store.workers = WorkerThreads(settings.worker_threads, queued=settings.worker_queue)
         session = session or aiohttp.ClientSession()
         http = HttpClient(
             session,
@@ -360,9 +362,11 @@ class Runtime:
             log.warning("an adapter took longer than %.0f s to stop; it was cancelled", ADAPTER_STOP_TIMEOUT)
 
     async def shutdown(self) -> None:
-        """Stop the summarizer's worker processes, close the HTTP session and the store (after
-        `stop`)."""
+        """Stop the summarizer's worker processes and the store's worker threads, close the HTTP
+        session and the store (after `stop`)."""
         await asyncio.to_thread(self.summaries.close)
+        if self.store.workers is not None:
+            await asyncio.to_thread(self.store.workers.close)  # waits for a job still running
         await self.session.close()
         self.locks.close()
         self.store.close()

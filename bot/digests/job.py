@@ -229,9 +229,12 @@ class DigestJob:
         """`digest now`: build the channel's digest at once and put it in the outbox under its
         own key (it does not replace the daily one; its papers are not repeated there).
         Returns the digest and its outbox key, or None when there is nothing new."""
+        # The pool (thousands of papers read, the untagged ones tagged) is read in a worker
+        # thread, as a scheduled run's is: built here it held the event loop for a second.
+        pool = await load_pool_off_loop(self.store, window_start(settings, now), now)
         digest = await build_digest(
             self.store, settings, self.summaries, now, self.local_date(settings, now), site_url=self.site_url,
-            ranker=self.ranker,
+            ranker=self.ranker, pool=pool,
         )
         if digest is None:
             return None

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from bot.core.errors import StoreError
+from bot.core.workers import WorkerThreads
 from bot.store.answers import AnswerStore
 from bot.store.backend import Connection, PgConnection, is_postgres
 from bot.store.channels import ChannelStore
@@ -73,6 +74,8 @@ class Store:
         self.shares = ShareStore(conn)
         # Private answers kept for their feedback buttons (a click on any replica redraws them).
         self.answers = AnswerStore(conn)
+        # The worker threads `run_blocking` uses; set by the runtime, which closes them.
+        self.workers: WorkerThreads | None = None
 
     @classmethod
     def open(cls, location: str | DatabaseURL, *, writable: bool = True) -> Store:
@@ -120,8 +123,12 @@ class Store:
     async def run_blocking(self, work: Callable[..., T], /, *args: Any) -> T:
         """Run `work(*args)` (store calls that take long, such as ingesting a large batch, a
         search, a batch of digests) in a worker thread when `threads_ok`, so the event loop
-        is not held; in memory `work` runs inline, as every other store call does."""
+        is not held; in memory `work` runs inline, as every other store call does. The thread
+        is one of `workers` when the runtime gave the store its bounded pool (bot.core.workers:
+        few threads competing with the event loop for the GIL), else asyncio's default one."""
         if self.threads_ok:
+            if self.workers is not None:
+                return await self.workers.run(work, *args)
             return await asyncio.to_thread(work, *args)
         return work(*args)
 

@@ -9,7 +9,10 @@ so the LLM is asked again later, after a cool-down).
 Answers never wait for the LLM: `Summaries.for_answers()` is the provider the chat service and
 the site use. It answers at once from the cache, or with the offline summary when no LLM summary
 exists yet, and puts the LLM misses on a bounded queue (`queue_size`; when it is full a paper
-is left to the background pass). `work_queue()` is one worker of that queue; the runtime runs
+is left to the background pass). The offline summaries an answer makes are stored
+ANSWER_SAVE_DELAY later, with those of the answers given meanwhile (one write and one search
+index catch-up for many answers; until then they answer from memory; `stop()` and `close()`
+store what is left). `work_queue()` is one worker of that queue; the runtime runs
 LLM_BACKGROUND_CONCURRENCY of them as tracked background tasks, so the queue has its own
 concurrency (within LLM_CONCURRENCY, the LLM client's own cap). A later view finds the LLM
 summary in the cache. `stop()` cancels every LLM call in flight and waits for them quietly.
@@ -49,6 +52,11 @@ QUEUE_SIZE = 500
 OFFLINE_CHUNK = 10  # papers summarized offline per worker-thread call (about 10-50 ms)
 WRITE_BATCH = 100  # offline summaries stored per transaction while the next ones are made
 CACHED_ON_LOOP = 50  # cached summaries read on the event loop at most (more: in a thread)
+# An answer's new offline summaries are stored this long after it, with those of the answers
+# given meanwhile: one transaction, and one catch-up of the search index, for many answers
+# (each write changes what the index holds, so the next search would catch up: a tantivy
+# commit, 0.1-0.3 s on a busy machine, per answer).
+ANSWER_SAVE_DELAY = 1.0
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -90,6 +98,10 @@ class Summaries:
         self._queue: asyncio.Queue[Paper] = asyncio.Queue(maxsize=max(1, queue_size))
         self._queued: set[tuple[str, int]] = set()
         self._stopping = False
+        # Offline summaries given to answers and not stored yet (see ANSWER_SAVE_DELAY): they
+        # answer later asks meanwhile, and `stop()` / `close()` store them.
+        self._unsaved: dict[tuple[str, int], tuple[Paper, Summary]] = {}
+        self._saving: asyncio.Task[None] | None = None
         # Told how many summaries were just made and stored, wherever they were asked for (the
         # background pass, digests, alerts, answers, the LLM queue): the runtime counts them.
         self.on_made: Callable[[int], None] | None = None
@@ -121,10 +133,15 @@ class Summaries:
         misses = [paper for paper in unique if paper.id not in found]
         if not misses:
             return found
+        unsaved = {paper.id: self._unsaved[(paper.id, paper.version)][1] for paper in misses if (paper.id, paper.version) in self._unsaved}
         if self.llm is None:
-            found.update(await self._offline_many(misses))
+            found.update(unsaved)
+            to_make = [paper for paper in misses if paper.id not in unsaved]
+            if to_make:
+                found.update(await self._offline_many(to_make, save_later=not use_llm))
             return found
         offline_cached = self.store.summaries.get_many([(p.id, p.version) for p in misses], OFFLINE_KEY)
+        offline_cached.update(unsaved)
         now = self.clock()
         llm_papers = []
         offline_papers = []
@@ -140,7 +157,7 @@ class Summaries:
             else:
                 llm_papers.append(paper)
         if offline_papers:
-            found.update(await self._offline_many(offline_papers))
+            found.update(await self._offline_many(offline_papers, save_later=not use_llm))
         if llm_papers:
             made = await asyncio.gather(*(self._llm_or_offline(paper, offline_cached) for paper in llm_papers))
             for paper, summary in zip(llm_papers, made, strict=True):
@@ -225,8 +242,14 @@ class Summaries:
 
     async def stop(self) -> None:
         """Take no more LLM work and cancel the calls in flight, waiting for them quietly (an
-        answer already given keeps its offline summary; the LLM is asked again another time)."""
+        answer already given keeps its offline summary; the LLM is asked again another time);
+        store the answers' offline summaries not stored yet."""
         self._stopping = True
+        if self._saving is not None:
+            self._saving.cancel()
+            await asyncio.gather(self._saving, return_exceptions=True)
+            self._saving = None
+        await self.save_answered()
         while not self._queue.empty():
             self._queue.get_nowait()
             self._queue.task_done()
@@ -241,11 +264,19 @@ class Summaries:
         self._save(paper, OFFLINE_KEY, summary)
         return summary
 
-    async def _offline_many(self, papers: Sequence[Paper]) -> dict[str, Summary]:
+    async def _offline_many(self, papers: Sequence[Paper], *, save_later: bool = False) -> dict[str, Summary]:
         """Offline summaries of papers, by paper id: made in the worker processes when there
         are some, else in a worker thread (pure CPU work, which would otherwise hold the event
         loop for milliseconds per paper; the summarizer is a pure function, its memo caches
-        thread-safe), then stored WRITE_BATCH a transaction in a worker thread."""
+        thread-safe), then stored WRITE_BATCH a transaction in a worker thread; `save_later`
+        (an answer's): stored ANSWER_SAVE_DELAY later with those of other answers."""
+        if save_later:
+            made = await self._summarize_part(papers)
+            for paper, summary in zip(papers, made, strict=True):
+                self._unsaved[(paper.id, paper.version)] = (paper, summary)
+            if self._saving is None or self._saving.done():
+                self._saving = asyncio.ensure_future(self._save_answered_soon())
+            return {paper.id: summary for paper, summary in zip(papers, made, strict=True)}
         found: dict[str, Summary] = {}
         writing: asyncio.Future[None] | None = None
         try:
@@ -280,9 +311,38 @@ class Summaries:
     def _summarize_offline(self, papers: list[Paper]) -> list[Summary]:
         return [self.offline.summarize(paper) for paper in papers]
 
+    async def _save_answered_soon(self) -> None:
+        # Until none is left: answers given while a save runs are stored by the next round.
+        while self._unsaved:
+            await asyncio.sleep(ANSWER_SAVE_DELAY)
+            await self.save_answered()
+
+    async def save_answered(self) -> None:
+        """Store the offline summaries given to answers and not stored yet, in one transaction
+        in a worker thread (a failure is logged: those papers are summarized again when next
+        shown)."""
+        rows = list(self._unsaved.items())
+        if not rows:
+            return
+        try:
+            await self.store.run_blocking(self._save_many, [(paper, OFFLINE_KEY, summary) for _, (paper, summary) in rows])
+        except Exception:
+            log.exception("could not store %d offline summaries given to answers", len(rows))
+        finally:
+            for slot, entry in rows:
+                if self._unsaved.get(slot) is entry:
+                    del self._unsaved[slot]
+
     def close(self) -> None:
-        """Stop the summarizer's worker processes (Runtime.shutdown); later offline summaries
-        are made in threads."""
+        """Store the answers' offline summaries not stored yet and stop the summarizer's worker
+        processes (Runtime.shutdown); later offline summaries are made in threads."""
+        rows = [(paper, OFFLINE_KEY, summary) for paper, summary in self._unsaved.values()]
+        self._unsaved.clear()
+        if rows:
+            try:
+                self._save_many(rows)
+            except Exception:
+                log.exception("could not store %d offline summaries given to answers", len(rows))
         self.pool.close()
 
     def _save(self, paper: Paper, key: SummaryKey, summary: Summary) -> None:

@@ -1,7 +1,7 @@
 """The pure parts of adapters/slack/listeners.py: reading who and where from the two payload
 shapes Slack sends (slash-command form fields, block_actions JSON), what conversations.info's
-answer means for where a command was typed, and the in-flight tracking that lets stop() wait
-for answers in progress."""
+answer means for where a command was typed, the in-flight tracking that lets stop() wait for
+answers in progress, and AcksFirst (work waits for the acks of requests still arriving)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.listeners import (
     CONVERSATION_CACHE_SECONDS,
+    AcksFirst,
     Caller,
     Conversation,
     ConversationCheck,
@@ -109,3 +110,26 @@ async def test_conversations_are_remembered_for_an_hour_and_a_missing_scope_is_n
     scopeless = ConversationCheck(cast(Any, FakeConversationsClient("missing_scope")), monotonic=lambda: now[0])
     assert await scopeless.conversation("DX") is None
     assert await scopeless.conversation("DX") is None  # remembered: no second call (the script is empty)
+
+
+# --- acks first ----------------------------------------------------------------------------------
+
+
+async def test_work_waits_for_the_acks_of_requests_still_arriving() -> None:
+    """AcksFirst: acked requests' work waits while another request is being handled up to its
+    ack, or is queued, and goes on once none is left."""
+    queued = [1]
+    gate = AcksFirst(patience=60.0, queued=lambda: queued[0])
+    with gate.receiving():
+        waiting = asyncio.ensure_future(gate.wait())
+        await asyncio.sleep(0.06)  # a few of the gate's rounds
+        assert not waiting.done() and gate.waiting()
+    queued[0] = 0  # the queued request is taken up and acked too
+    await asyncio.wait_for(waiting, 30)
+    assert not gate.waiting()
+
+
+async def test_a_steady_stream_of_requests_does_not_starve_the_work() -> None:
+    gate = AcksFirst(patience=0.01, queued=lambda: 1)  # always one more to ack
+    await asyncio.wait_for(gate.wait(), 30)  # returns after its patience
+    assert gate.waiting()

@@ -184,6 +184,9 @@ async def test_summaries_made_for_an_answer_are_counted_not_only_the_background_
         # A search's answer summarizes its hits now (offline); digests and alerts go through the
         # same Summaries, so they are counted the same way.
         await adapter.service.handle_command("search post", WHO, WHERE)
+        # An answer's new summaries are stored (and counted) a moment later, with those of the
+        # answers given meanwhile (ANSWER_SAVE_DELAY): what that delayed save does, now.
+        await runtime.summaries.save_answered()
         _, after_search = await scrape(runtime)
         made = value(after_search, "paperbot_summaries_made_total")
         assert made >= 1

@@ -82,6 +82,43 @@ def _llm(server: FakeLLMServer, session: aiohttp.ClientSession, store: Store, cl
 # --- offline only ----------------------------------------------------------------------------------
 
 
+async def test_answers_offline_summaries_are_stored_together_a_moment_later(store: Store) -> None:
+    """An answer's new offline summaries are stored ANSWER_SAVE_DELAY later, with those of the
+    answers given meanwhile (one write, one search index catch-up); until then they answer
+    again from memory, and stop() stores what is left."""
+    first, second, third = _paper(1), _paper(2), _paper(3)
+    store.papers.ingest([first, second, third], NOW)
+    offline = CountingOffline()
+    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
+    answers = summaries.for_answers()
+    shown = await answers.get_many([first, second])
+    assert store.summaries.get(first.id, first.version, OFFLINE_KEY) is None  # not stored yet
+    assert await answers.get_many([first]) == {first.id: shown[first.id]}  # answered from memory
+    assert offline.calls == 2
+    await summaries.save_answered()  # what the delayed save does
+    assert store.summaries.get(first.id, first.version, OFFLINE_KEY) == shown[first.id]
+    row = store.conn.execute("SELECT summary_text FROM papers WHERE id = ?", (second.id,)).fetchone()
+    assert shown[second.id].tldr in row[0]  # indexed with the paper, as before
+    later = await answers.get_many([third])
+    assert summaries._saving is not None
+    await summaries._saving  # the save scheduled (ANSWER_SAVE_DELAY later), on its own
+    assert store.summaries.get(third.id, third.version, OFFLINE_KEY) == later[third.id]
+    assert await summaries.get(first) == shown[first.id] and offline.calls == 3  # from the store now
+    fourth = _paper(4)
+    store.papers.ingest([fourth], NOW)
+    last = await answers.get_many([fourth])
+    await summaries.stop()  # stopping stores what answers left
+    assert store.summaries.get(fourth.id, fourth.version, OFFLINE_KEY) == last[fourth.id]
+
+
+async def test_digest_summaries_are_stored_at_once(store: Store) -> None:
+    paper = _paper(1)
+    store.papers.ingest([paper], NOW)
+    summaries = Summaries(store, offline=CountingOffline(), clock=FakeClock(NOW))
+    made = await summaries.get_many([paper])  # a digest's (or the background pass's) ask
+    assert store.summaries.get(paper.id, paper.version, OFFLINE_KEY) == made[paper.id]
+
+
 async def test_offline_summaries_are_cached_tagged_and_indexed(store: Store) -> None:
     paper = _paper(1)
     store.papers.ingest([paper], NOW)

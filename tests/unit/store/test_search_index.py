@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 import tantivy
 
 import bot.search.engine as engine_module
+import bot.store.search_index as search_index_module
 from bot.core.models import Paper, Signal, SourceKind
 from bot.search.engine import SearchEngine
 from bot.search.indexed import rank_indexed, windows
@@ -29,7 +31,7 @@ from bot.search.query import SearchQuery, plan_for
 from bot.search.ranking import COLUMN_WEIGHTS, popularity_factor, recency
 from bot.store import Store
 from bot.store.fulltext import FTS_PK_BITS, FTS_PK_MASK
-from bot.store.search_index import index_directory, rebuild
+from bot.store.search_index import SearchIndex, index_directory, rebuild
 from tests.support.factories import make_paper
 from tests.unit.search.test_search import NOW, corpus_papers, pid
 
@@ -90,6 +92,50 @@ def test_the_index_follows_ingest_versions_summaries_topics_and_popularity(opene
     top = engine.search(SearchQuery("okapi", sort="top"), NOW)
     assert ids(top)[0] == "2511.00003" and top.engine == "index"
     assert ids(engine.search(SearchQuery("okapi", source=SourceKind.HF), NOW)) == ["2511.00003"]
+    store.close()
+
+
+def test_a_search_that_waited_while_another_caught_up_takes_that_view(tmp_path: Path) -> None:
+    """Searches waiting for the index while one catches up need only the changes committed
+    before they began: they take the view it made rather than each catching up again with the
+    writes made meanwhile (a tantivy commit each); the next search sees those writes."""
+    location = str(tmp_path / "paperbot.db")
+    store = Store.open(location)
+    store.papers.ingest([paper(1, "Okapi estimation")], NOW)
+    rebuild(store.conn, index_directory(tmp_path))
+    index = SearchIndex(index_directory(tmp_path))
+    store.papers.set_summary_text("2511.00001", "a tapir summary")  # change A
+    before_waiting = search_index_module._store_seq(store.conn)
+    waiting = Store.open(location)  # the waiting search's own connection (its worker thread's)
+    seen: list[int] = []
+    read_sequence = threading.Event()
+    original = search_index_module._store_seq
+
+    def noting(conn: object) -> int:
+        value = original(conn)  # type: ignore[arg-type]
+        read_sequence.set()
+        return value
+
+    def search() -> None:
+        view = index.snapshot(waiting.conn)
+        seen.append(view.seq if view is not None else -1)
+
+    with index._lock:  # another search holds the view while it catches up
+        search_index_module._store_seq = noting  # type: ignore[assignment]
+        thread = threading.Thread(target=search)
+        thread.start()
+        assert read_sequence.wait(30)  # the waiting search knows what it needs
+        search_index_module._store_seq = original
+        caught_up = index._current(store.conn, original(store.conn))  # it caught up with change A
+        assert caught_up is not None and caught_up.seq == before_waiting
+        store.papers.set_summary_text("2511.00001", "a numbat summary")  # change B, meanwhile
+    thread.join(30)
+    assert seen == [before_waiting]  # the view with A, no second catch-up for B
+    later = index.snapshot(store.conn)
+    assert later is not None and later.seq > before_waiting  # the next search catches up with B
+    engine = SearchEngine(store, index)
+    assert ids(engine.search(SearchQuery("numbat"), NOW)) == ["2511.00001"]
+    waiting.close()
     store.close()
 
 
