@@ -171,8 +171,8 @@ class OfflinePool:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        """Stop the processes: each gets CLOSE_GRACE_SECONDS to finish its chunk and exit, then
-        it is terminated; later calls summarize in threads. Bounded, because a worker may
+        """Stop the processes: they get CLOSE_GRACE_SECONDS to finish their chunks and exit, then
+        they are terminated; later calls summarize in threads. Bounded, because a worker may
         still be importing the summarizer or hold chunks queued before the close: at nice 10
         on busy cores that took a minute, and the bot's exit waited for it (a worker only
         computes, so nothing is lost by stopping it)."""
@@ -183,9 +183,8 @@ class OfflinePool:
         # Python 3.11 has no public handle on the workers (3.14 adds terminate_workers).
         processes = list((getattr(executor, "_processes", None) or {}).values())
         executor.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + CLOSE_GRACE_SECONDS
-        for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
+        for process in processes:  # the grace is shared: at most CLOSE_GRACE_SECONDS in all
+            process.join(CLOSE_GRACE_SECONDS / len(processes))
         for process in processes:
             if process.is_alive():
                 process.terminate()
