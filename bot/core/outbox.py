@@ -53,12 +53,6 @@ def digest_now_prefix(channel_key: str, utc_date: str) -> str:
     return f"digest-now:{channel_key}:{utc_date}T"
 
 
-def alert_key(platform: str, user_id: str, window: datetime) -> str:
-    """One user's alert batch for the window starting at `window` (the key of batches cut
-    before `alert_batch_key`; kept for reading old rows and for tests that enqueue by hand)."""
-    return f"alert:{platform}:{user_id}:{to_iso(window)}"
-
-
 def alert_batch_key(platform: str, user_id: str, paper_ids: Iterable[str]) -> str:
     """One user's alert batch, named by the queued papers it consumes (not by the clock): two
     replicas cutting the same batch name it alike, and a user's batches never share a paper."""

@@ -12,11 +12,10 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from bot.core.models import ItemGroup, PaperItem, Reply
-from bot.core.outbox import OutboxKind, alert_key, digest_key
+from bot.core.outbox import OutboxKind, alert_batch_key, digest_key
 from bot.delivery.outbox import enqueue
 from bot.store import Store
 from tests.support.factories import T0, make_paper
@@ -48,8 +47,8 @@ def seed_outbox(database: Path, *, channels: int, items: int, dms: int, batch: i
             enqueue(store, digest_key(f"slack:CDIGEST{c}", day), OutboxKind.DIGEST, "slack", f"CDIGEST{c}", reply, T0)
         for u in range(dms):
             reply = _reply(f"Alert {u} of {day}", 2)
-            window = T0 + timedelta(days=batch)
-            enqueue(store, alert_key("slack", f"UALERT{u}", window), OutboxKind.ALERT, "slack", f"UALERT{u}", reply, T0)
+            papers = [f"batch {batch} of {day}"]  # a batch key names the queued papers it consumes
+            enqueue(store, alert_batch_key("slack", f"UALERT{u}", papers), OutboxKind.ALERT, "slack", f"UALERT{u}", reply, T0)
     finally:
         store.close()
 

@@ -72,6 +72,12 @@ def _start_worker(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
+def _worker_processes(executor: ProcessPoolExecutor) -> list[multiprocessing.process.BaseProcess]:
+    """The executor's worker processes. Python 3.11 has no public handle on them (3.14 adds
+    terminate_workers), so this reads the executor's own table."""
+    return list((getattr(executor, "_processes", None) or {}).values())
+
+
 def job_of(paper: Paper) -> Job:
     """What a worker needs of a paper (what `OfflineSummarizer.summarize` reads)."""
     return (paper.title, paper.abstract, tuple(paper.categories))
@@ -129,7 +135,7 @@ class OfflinePool:
         """The worker processes' ids (tests check that none is left behind)."""
         if self._executor is None:
             return []
-        return [p.pid for p in list(getattr(self._executor, "_processes", {}).values()) if p.pid is not None]
+        return [p.pid for p in _worker_processes(self._executor) if p.pid is not None]
 
     async def summarize(self, papers: Sequence[Paper]) -> list[Summary]:
         """The papers' offline summaries, in order: in the processes when they are up, else in
@@ -180,8 +186,7 @@ class OfflinePool:
         executor, self._executor, self._ready = self._executor, None, []
         if executor is None:
             return
-        # Python 3.11 has no public handle on the workers (3.14 adds terminate_workers).
-        processes = list((getattr(executor, "_processes", None) or {}).values())
+        processes = _worker_processes(executor)
         executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # the grace is shared: at most CLOSE_GRACE_SECONDS in all
             process.join(CLOSE_GRACE_SECONDS / len(processes))
