@@ -715,6 +715,26 @@ def measure(
 # --- main ---------------------------------------------------------------------------------------------
 
 
+def deadlocks(server_log: str) -> dict[str, Any]:
+    """The deadlocks the server detected and the statements involved: the server logs
+    `ERROR: deadlock detected` with a DETAIL naming each process's statement (the throwaway
+    server runs with log_lock_waits and log_min_error_statement=error)."""
+    reports: list[str] = []
+    lines = server_log.splitlines()
+    for n, line in enumerate(lines):
+        if "deadlock detected" in line and "ERROR" in line:
+            block = [line]
+            for follow in lines[n + 1 : n + 30]:
+                if not follow.startswith(("\t", " ")) and not any(
+                    tag in follow for tag in ("DETAIL:", "HINT:", "CONTEXT:", "STATEMENT:")
+                ):
+                    break
+                block.append(follow)
+            reports.append("\n".join(block))
+    waits = sum("still waiting for" in line for line in lines)
+    return {"detected": len(reports), "lock_waits_logged": waits, "reports": reports[:5]}
+
+
 def includes(args: argparse.Namespace) -> str:
     """What the run measures, in one sentence (the JSON says it too)."""
     return (
@@ -742,7 +762,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             with tempfile.TemporaryDirectory(prefix="loadbench-") as work:
                 results["killed_halfway" if kill else "no_kill"] = await run_scenario(server, seeded, args, kill, Path(work))
     finally:
+        log = server.log_text()
+        if args.logs:
+            Path(args.logs).mkdir(parents=True, exist_ok=True)
+            (Path(args.logs) / "postgres.log").write_text(log)
         server.stop()
+    results["deadlocks"] = deadlocks(log)
     refused = sorted(
         {
             replica["name"]

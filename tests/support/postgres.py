@@ -114,12 +114,19 @@ class PostgresServer:
     def _start(self) -> None:
         options = (
             f"-k {self.root / 'socket'} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
+            "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB "
+            # A deadlock is a lock-order bug: the log then names both processes' statements.
+            "-c log_lock_waits=on -c deadlock_timeout=200ms -c log_min_error_statement=error"
         )
         self._run(
             "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.root / "data"),
             "-l", str(self.root / "server.log"), "-o", options,
         )
+
+    def log_text(self) -> str:
+        """The server's log so far ('' before it started)."""
+        log = self.root / "server.log"
+        return log.read_text(errors="replace") if log.exists() else ""
 
     def restart(self) -> None:
         """Stop the server (every client connection is cut, open transactions rolled back) and
