@@ -717,8 +717,8 @@ def measure(
 
 def deadlocks(server_log: str) -> dict[str, Any]:
     """The deadlocks the server detected and the statements involved: the server logs
-    `ERROR: deadlock detected` with a DETAIL naming each process's statement (the throwaway
-    server runs with log_lock_waits and log_min_error_statement=error)."""
+    `ERROR: deadlock detected` with a DETAIL naming each process's statement, and (with the
+    throwaway server's log_lock_waits) every lock wait longer than deadlock_timeout."""
     reports: list[str] = []
     lines = server_log.splitlines()
     for n, line in enumerate(lines):

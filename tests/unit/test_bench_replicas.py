@@ -5,14 +5,20 @@ the fakes' DM channels), throughput over the span of arrivals."""
 
 from __future__ import annotations
 
+import threading
+
+import psycopg
+
 from bench.bench_replicas import (
     BUILT,
     Arrival,
     OutboxSummary,
+    deadlocks,
     exception_lines,
     measure,
     percentiles,
 )
+from tests.support.postgres import PostgresServer
 
 
 def test_latency_duplicates_and_missing_parts_are_counted_per_destination() -> None:
@@ -36,7 +42,9 @@ def test_latency_duplicates_and_missing_parts_are_counted_per_destination() -> N
         Arrival("slack", "DU1", "dm", 1100.0),
         # C3's digest and the Discord DM to user 77 (DM channel 900) never arrive.
     ]
-    figures = measure(arrivals, slots, summary, {("slack", "U1"): "DU1", ("discord", "77"): "900"}, 1000.0, None)
+    figures = measure(
+        arrivals, slots, summary, {("slack", "U1"): "DU1", ("discord", "77"): "900"}, 1000.0, None
+    )
     # C1's last part 30 s after its slot, 42's (the duplicate) 6 s after.
     assert figures["digest_latency_s"] == {"count": 2, "p50": 6.0, "p99": 30.0, "max": 30.0}
     assert figures["missing_digests"] == 1
@@ -45,11 +53,19 @@ def test_latency_duplicates_and_missing_parts_are_counted_per_destination() -> N
     assert figures["by_platform"]["discord"]["destinations_with_extra_parts"] == ["42: +1"]
     assert figures["by_platform"]["discord"]["identical_copies"] == 0
     assert figures["by_platform"]["slack"] == {
-        "parts_in_outbox": 4, "parts_received": 3, "duplicates": 0, "identical_copies": 0, "missing_parts": 1,
+        "parts_in_outbox": 4,
+        "parts_received": 3,
+        "duplicates": 0,
+        "identical_copies": 0,
+        "missing_parts": 1,
         "destinations_with_extra_parts": [],
     }
     # 5 parts from 1005 to 1100 s; the 4 digest parts from 1005 to 1030 s.
-    assert figures["parts_per_s"] == {"all": round(5 / 95, 1), "digests": round(4 / 25, 1), "parts": 5}
+    assert figures["parts_per_s"] == {
+        "all": round(5 / 95, 1),
+        "digests": round(4 / 25, 1),
+        "parts": 5,
+    }
 
 
 def test_percentiles_are_nearest_rank() -> None:
@@ -73,5 +89,72 @@ def test_a_replicas_log_gives_its_exception_lines_and_its_share_of_the_digests()
             "psycopg.errors.DeadlockDetected: deadlock detected",
         ]
     )
-    assert exception_lines(log) == ["KeyError: 'x'", "psycopg.errors.DeadlockDetected: deadlock detected"]
+    assert exception_lines(log) == [
+        "KeyError: 'x'",
+        "psycopg.errors.DeadlockDetected: deadlock detected",
+    ]
     assert sum(int(n) for n in BUILT.findall(log)) == 133
+
+
+def test_a_real_deadlock_is_reported_with_both_statements(postgres_server: PostgresServer) -> None:
+    """The throwaway server logs a deadlock with each process's statement, and the bench's
+    `deadlocks` finds it there: two transactions update two rows in opposite orders."""
+    url = postgres_server.new_database("deadlock")
+    with psycopg.connect(url, autocommit=True) as setup:
+        setup.execute("CREATE TABLE lock_order (id int PRIMARY KEY, n int)")
+        setup.execute("INSERT INTO lock_order VALUES (1, 0), (2, 0)")
+    before = deadlocks(postgres_server.log_text())["detected"]
+    first, second = psycopg.connect(url), psycopg.connect(url)
+    first.execute("UPDATE lock_order SET n = n + 1 WHERE id = 1")
+    second.execute("UPDATE lock_order SET n = n + 1 WHERE id = 2")
+    failures: list[BaseException] = []
+
+    def cross(conn: psycopg.Connection[tuple[object, ...]], row: int) -> None:
+        try:
+            conn.execute("UPDATE lock_order SET n = n + 10 WHERE id = %s", (row,))
+            conn.commit()
+        except psycopg.errors.DeadlockDetected as exc:
+            failures.append(exc)
+            conn.rollback()
+
+    waiter = threading.Thread(target=cross, args=(first, 2))
+    waiter.start()
+    cross(second, 1)
+    waiter.join(timeout=30)
+    first.close()
+    second.close()
+
+    assert len(failures) == 1
+    found = deadlocks(postgres_server.log_text())
+    assert found["detected"] == before + 1
+    [report] = [r for r in found["reports"] if "lock_order" in r]
+    assert "waits for ShareLock on transaction" in report
+    assert report.count("UPDATE lock_order SET n = n + 10 WHERE id = ") >= 2
+
+
+def test_a_long_lock_wait_is_logged(postgres_server: PostgresServer) -> None:
+    """A transaction queued on another's row for longer than deadlock_timeout (200 ms) shows
+    in the log the bench reads: where replicas wait on each other before any deadlock."""
+    url = postgres_server.new_database("lockwait")
+    with psycopg.connect(url, autocommit=True) as setup:
+        setup.execute("CREATE TABLE lock_wait (id int PRIMARY KEY, n int)")
+        setup.execute("INSERT INTO lock_wait VALUES (1, 0)")
+    before = deadlocks(postgres_server.log_text())["lock_waits_logged"]
+    holder, waiter = psycopg.connect(url), psycopg.connect(url)
+    holder.execute("UPDATE lock_wait SET n = 1 WHERE id = 1")
+    queued = threading.Thread(
+        target=lambda: (waiter.execute("UPDATE lock_wait SET n = 2 WHERE id = 1"), waiter.commit())
+    )
+    queued.start()
+    try:
+        # The holder keeps its lock until the wait is in the log, however slow the machine.
+        for _ in range(300):
+            if deadlocks(postgres_server.log_text())["lock_waits_logged"] > before:
+                break
+            threading.Event().wait(0.1)
+    finally:
+        holder.commit()
+        queued.join(timeout=30)
+        holder.close()
+        waiter.close()
+    assert deadlocks(postgres_server.log_text())["lock_waits_logged"] > before
