@@ -74,8 +74,10 @@ from typing import Any
 from bench.bench_alerts_digests import TOPIC_IDS, make_subscriptions
 from bench.corpus import corpus_topics, synthetic_papers
 from bot.alerts.alerts import SCAN_WATERMARK
+from bot.alerts.matcher import AlertMatcher
 from bot.core.clock import system_clock
 from bot.core.models import ChannelSettings, Paper
+from bot.search.matching import topics_for
 from bot.store import Store
 from bot.store.db import transaction
 from bot.store.lock import AdvisoryLocks
@@ -303,6 +305,44 @@ def alerts_settled(store: Store, ingested: datetime) -> bool:
     if scanned is None or scanned < ingested:
         return False
     return all(store.users.get(platform, user).last_alert_at is not None for platform, user in store.alert_queue.waiting_users())
+
+
+async def alert_accounting(store: Store, batch: Sequence[Paper], dm_users: set[tuple[str, str]]) -> dict[str, Any]:
+    """Which users the new papers should have alerted, matched afresh in this process against
+    every subscription (the replicas' own matcher code, one pass), against the users whose DM
+    arrived at the fakes; for each user missed, where their matches stand in the store: queued
+    and still waiting, consumed into an outbox row (and that row's state), or never queued."""
+    matcher = AlertMatcher()
+    await matcher.refresh(store, system_clock())
+    stored = store.papers.get_many([paper.id for paper in batch])
+    found = matcher.match(stored, topics_for(store, stored), since=system_clock() - timedelta(days=365), keep_per_user=10)
+    expected = {(platform, user) for platform, user, _, _ in found.rows()}
+    missing = sorted(expected - dm_users)
+    states: Counter[str] = Counter()
+    examples: list[str] = []
+    for platform, user in missing:
+        rows = store.conn.execute(
+            "SELECT outbox_key FROM alert_queue WHERE platform = ? AND user_id = ?", (platform, user)
+        ).fetchall()
+        if not rows:
+            state = "never queued"
+        elif any(row[0] is None for row in rows):
+            state = "queued, waiting"
+        else:
+            keys = {row[0] for row in rows}
+            outbox = [store.outbox.get(key) for key in keys]
+            state = "consumed into outbox rows " + ",".join(sorted(f"{r.kind}:{r.state}" if r else "absent" for r in outbox))
+        states[state] += 1
+        if len(examples) < 5:
+            examples.append(f"{platform}:{user}: {state}")
+    return {
+        "users_matched": len(expected),
+        "users_dmd": len(dm_users),
+        "users_dmd_not_matched": len(dm_users - expected),
+        "users_missing": len(missing),
+        "missing_by_state": dict(states),
+        "missing_examples": examples,
+    }
 
 
 # --- the replicas ---------------------------------------------------------------------------
@@ -613,6 +653,9 @@ async def run_scenario(
         dm_channels = {("slack", user): f"D{user}" for platform, user, is_dm in summary.parts if is_dm and platform == "slack"}
         dm_channels |= {("discord", user): channel for user, channel in discord.dm_channels.items()}
         result |= measure(arrivals, slots, summary, dm_channels, arrivals_ingested, killed_at)
+        arrived_at = {(a.platform, a.destination) for a in arrivals if a.destination not in slots}
+        dm_users = {user for user, channel in dm_channels.items() if (user[0], channel) in arrived_at}
+        result["alerts"] = await alert_accounting(store, batch, dm_users)
         result |= {
             "timed_out": timed_out,
             "papers_in_store": papers + len(batch),

@@ -320,6 +320,16 @@ class PaperStore:
         row = self.conn.execute("UPDATE search_sequence SET value = value + 1 RETURNING value").fetchone()
         return int(row[0])
 
+    def hold_index_seq(self) -> None:
+        """Take the search sequence's row lock now, for a transaction about to write papers.
+
+        Every writer of papers takes the sequence before it writes any row (ingest, `set_topics`
+        and `set_summary_text` take their number first; a writer of several kinds of rows calls
+        this first): one lock order for all of them, so two replicas' writers never each hold a
+        row the other waits for. (Two summary batches that wrote their summaries' rows first, in
+        opposite orders, deadlocked in a three-replica run.) It numbers nothing: the value stays."""
+        self.conn.execute("UPDATE search_sequence SET value = value")
+
     def committed_seq(self) -> int:
         """The search sequence's value as this statement sees it: every number up to it was
         taken by a transaction that has committed (a writer holds the sequence's row lock from
@@ -355,11 +365,9 @@ class PaperStore:
             row = self.conn.execute("SELECT pk, summary_text FROM papers WHERE id = ?", (paper_id,)).fetchone()
             if row is None or row["summary_text"] == text:
                 return
+            seq = self.next_index_seq()  # before any row is written: see `hold_index_seq`
             old = self._fts_delete(row["pk"])
-            self.conn.execute(
-                "UPDATE papers SET summary_text = ?, index_seq = ? WHERE pk = ?",
-                (text, self.next_index_seq(), row["pk"]),
-            )
+            self.conn.execute("UPDATE papers SET summary_text = ?, index_seq = ? WHERE pk = ?", (text, seq, row["pk"]))
             self._fts_insert(
                 fts_key(old["published"] or old["first_seen"], row["pk"]),
                 old["title"], old["abstract"], old["authors"], text,
@@ -376,14 +384,13 @@ class PaperStore:
             ]
             if current == wanted:
                 return  # nothing changes, so the search index has nothing to catch up
+            seq = self.next_index_seq()  # before any row is written: see `hold_index_seq`
             self.conn.execute("DELETE FROM paper_topics WHERE paper_id = ?", (paper_id,))
             self.conn.executemany(
                 "INSERT INTO paper_topics (paper_id, topic_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(paper_id, topic) for topic in wanted],
             )
-            self.conn.execute(
-                "UPDATE papers SET index_seq = ? WHERE id = ?", (self.next_index_seq(), paper_id)
-            )
+            self.conn.execute("UPDATE papers SET index_seq = ? WHERE id = ?", (seq, paper_id))
 
     def topics_of(self, paper_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """Topic ids per paper id, for the given papers."""

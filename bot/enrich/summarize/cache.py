@@ -355,7 +355,11 @@ class Summaries:
         if not made:
             return
         now = self.clock()
+        # Rows in one order on every replica, behind the search sequence's lock: concurrent
+        # batches of overlapping papers wait for each other instead of deadlocking.
+        made = sorted(made, key=lambda entry: (entry[0].id, entry[0].version))
         with transaction(self.store.conn):
+            self.store.papers.hold_index_seq()
             self.store.summaries.put_many([(paper.id, paper.version, key, summary) for paper, key, summary in made], now)
             for paper, _key, summary in made:
                 if summary.summarizer == "offline" and self.llm is not None and self._has(paper, self.key):
