@@ -5,7 +5,10 @@ the fakes' DM channels), throughput over the span of arrivals."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 
@@ -13,11 +16,15 @@ from bench.bench_replicas import (
     BUILT,
     Arrival,
     OutboxSummary,
+    alert_accounting,
     deadlocks,
     exception_lines,
     measure,
     percentiles,
 )
+from bot.store import Store
+from bot.store.db import transaction
+from tests.support.factories import T0, make_paper
 from tests.support.postgres import PostgresServer
 
 
@@ -158,3 +165,27 @@ def test_a_long_lock_wait_is_logged(postgres_server: PostgresServer) -> None:
         holder.close()
         waiter.close()
     assert deadlocks(postgres_server.log_text())["lock_waits_logged"] > before
+
+
+def test_users_whose_matches_sent_no_dm_are_reported_with_where_their_matches_stand(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "paperbot.db"))
+    try:
+        for user in ("U1", "U2", "U3"):
+            store.subscriptions.add("slack", user, "diffusion", [], T0)
+        store.subscriptions.add("slack", "U4", "robotics", [], T0)
+        batch = [
+            make_paper(1, title="Diffusion models for video", abstract="We train diffusion models."),
+            make_paper(2, title="Sparse attention", abstract="We prune attention heads."),
+        ]
+        store.papers.ingest(batch, T0 + timedelta(hours=1))
+        with transaction(store.conn):  # U2's match was queued and is still waiting
+            store.alert_queue.add([("slack", "U2", batch[0].id, (2,))], T0 + timedelta(hours=1))
+        found = asyncio.run(alert_accounting(store, batch, {("slack", "U1")}))
+    finally:
+        store.close()
+    assert found["users_matched"] == 3
+    assert found["users_dmd"] == 1
+    assert found["users_dmd_not_matched"] == 0
+    assert found["users_missing"] == 2
+    assert found["missing_by_state"] == {"queued, waiting": 1, "never queued": 1}
+    assert found["missing_examples"] == ["slack:U2: queued, waiting", "slack:U3: never queued"]
