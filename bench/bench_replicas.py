@@ -77,7 +77,6 @@ from bot.alerts.alerts import SCAN_WATERMARK
 from bot.alerts.matcher import AlertMatcher
 from bot.core.clock import system_clock
 from bot.core.models import ChannelSettings, Paper
-from bot.search.matching import topics_for
 from bot.store import Store
 from bot.store.db import transaction
 from bot.store.lock import AdvisoryLocks
@@ -309,13 +308,16 @@ def alerts_settled(store: Store, ingested: datetime) -> bool:
 
 async def alert_accounting(store: Store, batch: Sequence[Paper], dm_users: set[tuple[str, str]]) -> dict[str, Any]:
     """Which users the new papers should have alerted, matched afresh in this process against
-    every subscription (the replicas' own matcher code, one pass), against the users whose DM
-    arrived at the fakes; for each user missed, where their matches stand in the store: queued
-    and still waiting, consumed into an outbox row (and that row's state), or never queued."""
+    every subscription (the replicas' own matcher code, one pass) with the topics the papers
+    were ingested with (`ingest_with_topics`; the replicas' summaries retag them afterwards, and
+    the scans ran on the first tags), against the users whose DM arrived at the fakes; for each
+    user missed, where their matches stand in the store: queued and still waiting, consumed into
+    an outbox row (and that row's state), or never queued."""
     matcher = AlertMatcher()
     await matcher.refresh(store, system_clock())
     stored = store.papers.get_many([paper.id for paper in batch])
-    found = matcher.match(stored, topics_for(store, stored), since=system_clock() - timedelta(days=365), keep_per_user=10)
+    topics = {paper.id: tuple(corpus_topics(paper)) for paper in batch}
+    found = matcher.match(stored, topics, since=system_clock() - timedelta(days=365), keep_per_user=10)
     expected = {(platform, user) for platform, user, _, _ in found.rows()}
     missing = sorted(expected - dm_users)
     states: Counter[str] = Counter()
