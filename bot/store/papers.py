@@ -26,7 +26,7 @@ from bot.core.clock import ensure_utc, from_iso, to_iso
 from bot.core.models import Paper, Signal, SourceKind
 from bot.store.backend import Connection, Row
 from bot.store.db import transaction
-from bot.store.fulltext import fts_key, index_paper, unindex_paper
+from bot.store.fulltext import FtsRow, fts_key, index_paper, index_papers, unindex_paper
 
 K = TypeVar("K", str, int)  # a paper's key: its arXiv id or its row's pk
 
@@ -126,10 +126,11 @@ class PaperStore:
         existing = self._load_existing(list(by_id))
         known_signals = self._load_signals(list(by_id))
         now_iso = to_iso(now)
+        fts_rows: list[FtsRow] = []  # indexed together at the end (see `index_papers`)
         with transaction(self.conn):
             seq = self.next_index_seq()
             for paper in by_id.values():
-                outcome = self._ingest_one(paper, existing.get(paper.id), known_signals, now_iso, seq)
+                outcome = self._ingest_one(paper, existing.get(paper.id), known_signals, now_iso, seq, fts_rows)
                 if outcome == "new":
                     counts.new += 1
                     counts.new_ids.append(paper.id)
@@ -140,6 +141,7 @@ class PaperStore:
                     counts.merged += 1
                 else:
                     counts.skipped += 1
+            index_papers(self.conn, fts_rows)
         return counts
 
     def _load_existing(self, ids: list[str]) -> dict[str, Row]:
@@ -175,13 +177,14 @@ class PaperStore:
         known_signals: dict[tuple[str, str, str], tuple[int, int]],
         now_iso: str | None,
         seq: int,
+        fts_rows: list[FtsRow],
     ) -> str:
         rank = _META_RANK[paper.source]
         digest = _content_hash(paper)
         signals_changed = self._upsert_signals(paper, known_signals, now_iso)
         popularity = max((s.score for s in paper.signals), default=0)
         if row is None:
-            self._insert(paper, rank, digest, popularity, now_iso, seq)
+            self._insert(paper, rank, digest, popularity, now_iso, seq, fts_rows)
             if paper.version:
                 self._record_version(paper, now_iso)
             return "new"
@@ -194,7 +197,7 @@ class PaperStore:
         better_meta = rank > row["meta_rank"] or (rank == row["meta_rank"] and paper.version > row["version"])
         changed_meta = (rank == row["meta_rank"] and paper.version == row["version"] and digest != row["content_hash"])
         if newer_version or better_meta or changed_meta:
-            self._update_meta(paper, row, rank, digest, sources, newer_version, now_iso, seq)
+            self._update_meta(paper, row, rank, digest, sources, newer_version, now_iso, seq, fts_rows)
             if paper.version:
                 self._record_version(paper, now_iso)
             if newer_version:
@@ -210,7 +213,7 @@ class PaperStore:
         return "skipped"
 
     def _insert(
-        self, paper: Paper, rank: int, digest: str, popularity: int, now_iso: str | None, seq: int
+        self, paper: Paper, rank: int, digest: str, popularity: int, now_iso: str | None, seq: int, fts_rows: list[FtsRow]
     ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
         cursor = self.conn.execute(
@@ -226,7 +229,7 @@ class PaperStore:
             ),
         )
         pk = int(cursor.fetchone()[0])
-        self._fts_insert(fts_key(to_iso(paper.published) or now_iso, pk), paper.title, paper.abstract, authors, "")
+        fts_rows.append((fts_key(to_iso(paper.published) or now_iso, pk), paper.title, paper.abstract, authors, ""))
 
     def _update_meta(
         self,
@@ -238,6 +241,7 @@ class PaperStore:
         newer_version: bool,
         now_iso: str | None,
         seq: int,
+        fts_rows: list[FtsRow],
     ) -> None:
         authors = json.dumps(list(paper.authors), ensure_ascii=False)
         popularity = max((s.score for s in paper.signals), default=0)
@@ -263,8 +267,8 @@ class PaperStore:
         )
         # The key follows the stored time: published = COALESCE(new, old), else first_seen.
         when = to_iso(paper.published) or old["published"] or old["first_seen"]
-        self._fts_insert(
-            fts_key(when, row["pk"]), paper.title, paper.abstract or old["abstract"], authors, old["summary_text"]
+        fts_rows.append(
+            (fts_key(when, row["pk"]), paper.title, paper.abstract or old["abstract"], authors, old["summary_text"])
         )
 
     def _fts_delete(self, pk: int) -> Row:
