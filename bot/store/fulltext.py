@@ -17,7 +17,7 @@ Reads
 
 PostgreSQL
     papers_fts is a table of (key, document tsvector, authors tsvector) (bot/store/pg_schema.py)
-    with the same keys. `index_paper` / `unindex_paper` are the one write path for both backends.
+    with the same keys. `index_papers` / `unindex_papers` are the one write path for both backends.
     A MATCH expression (quoted phrases, implicitly AND, and at most one `authors : "..."`
     phrase) becomes `phraseto_tsquery` per phrase (`_pg_match`). The texts are folded and split
     into words here, by the same `bot.core.text` functions that make the query terms, so both
@@ -108,13 +108,9 @@ def _filter_sql(filters: PaperFilter) -> tuple[str, tuple[str, ...]]:
 FtsRow = tuple[int, str, str, str, str]  # key, title, abstract, authors (JSON list), summary text
 
 
-def index_paper(conn: Connection, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:
-    """Add a paper's texts to papers_fts under `key` (`authors` is the stored JSON list)."""
-    index_papers(conn, [(key, title, abstract, authors, summary_text)])
-
-
 def index_papers(conn: Connection, rows: Sequence[FtsRow]) -> None:
-    """Add many papers' texts to papers_fts in one statement (an ingest batch's).
+    """Add papers' texts to papers_fts (`authors` is the stored JSON list), all in one
+    statement (an ingest batch's, a summary batch's).
 
     One statement, not one per paper between the paper rows: FTS5 writes out the terms it holds
     in memory whenever another statement of the transaction begins (its savepoint hook), so
@@ -138,13 +134,21 @@ def index_papers(conn: Connection, rows: Sequence[FtsRow]) -> None:
 def unindex_paper(conn: Connection, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:
     """Remove the row `key` from papers_fts. FTS5's contentless table needs the exact texts
     that were indexed (the paper's current columns); PostgreSQL only the key."""
-    if is_postgres(conn):
-        conn.execute("DELETE FROM papers_fts WHERE key = ?", (key,))
+    unindex_papers(conn, [(key, title, abstract, authors, summary_text)])
+
+
+def unindex_papers(conn: Connection, rows: Sequence[FtsRow]) -> None:
+    """Remove many rows from papers_fts in one statement (why one: `index_papers`); each row
+    gives its key and the texts it was indexed with."""
+    if not rows:
         return
-    conn.execute(
+    if is_postgres(conn):
+        conn.executemany("DELETE FROM papers_fts WHERE key = ?", [(row[0],) for row in rows])
+        return
+    conn.executemany(
         "INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, summary_text) "
         "VALUES ('delete', ?, ?, ?, ?, ?)",
-        (key, title, abstract, authors, summary_text),
+        rows,
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, TypeVar
@@ -26,7 +26,13 @@ from bot.core.clock import ensure_utc, from_iso, to_iso
 from bot.core.models import Paper, Signal, SourceKind
 from bot.store.backend import Connection, Row
 from bot.store.db import transaction
-from bot.store.fulltext import FtsRow, fts_key, index_paper, index_papers, unindex_paper
+from bot.store.fulltext import (
+    FtsRow,
+    fts_key,
+    index_papers,
+    unindex_paper,
+    unindex_papers,
+)
 
 K = TypeVar("K", str, int)  # a paper's key: its arXiv id or its row's pk
 
@@ -286,9 +292,6 @@ class PaperStore:
         )
         return old
 
-    def _fts_insert(self, key: int, title: str, abstract: str, authors: str, summary_text: str) -> None:
-        index_paper(self.conn, key, title, abstract, authors, summary_text)
-
     def _record_version(self, paper: Paper, now_iso: str | None) -> None:
         self.conn.execute(
             "INSERT INTO paper_versions (paper_id, version, updated, seen_at) VALUES (?, ?, ?, ?) "
@@ -365,16 +368,37 @@ class PaperStore:
 
     def set_summary_text(self, paper_id: str, text: str) -> None:
         """Index a summary's text with the paper so searches find words only the summary has."""
+        self.set_summary_texts({paper_id: text})
+
+    def set_summary_texts(self, texts: Mapping[str, str]) -> None:
+        """Index summaries' texts (by paper id) with their papers, in one transaction: the
+        full-text rows are removed and added with one statement each (see `index_papers`)."""
+        ids = sorted(texts)
         with transaction(self.conn):
-            row = self.conn.execute("SELECT pk, summary_text FROM papers WHERE id = ?", (paper_id,)).fetchone()
-            if row is None or row["summary_text"] == text:
+            rows = []
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows += self.conn.execute(
+                    "SELECT pk, id, title, abstract, authors, summary_text, published, first_seen FROM papers "
+                    f"WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            changed = sorted((row for row in rows if row["summary_text"] != texts[row["id"]]), key=lambda row: row["id"])
+            if not changed:
                 return
             seq = self.next_index_seq()  # before any row is written: see `hold_index_seq`
-            old = self._fts_delete(row["pk"])
-            self.conn.execute("UPDATE papers SET summary_text = ?, index_seq = ? WHERE pk = ?", (text, seq, row["pk"]))
-            self._fts_insert(
-                fts_key(old["published"] or old["first_seen"], row["pk"]),
-                old["title"], old["abstract"], old["authors"], text,
+            keys = {row["pk"]: fts_key(row["published"] or row["first_seen"], row["pk"]) for row in changed}
+            unindex_papers(
+                self.conn,
+                [(keys[row["pk"]], row["title"], row["abstract"], row["authors"], row["summary_text"]) for row in changed],
+            )
+            self.conn.executemany(
+                "UPDATE papers SET summary_text = ?, index_seq = ? WHERE pk = ?",
+                [(texts[row["id"]], seq, row["pk"]) for row in changed],
+            )
+            index_papers(
+                self.conn,
+                [(keys[row["pk"]], row["title"], row["abstract"], row["authors"], texts[row["id"]]) for row in changed],
             )
 
     def set_topics(self, paper_id: str, topic_ids: Iterable[str]) -> None:

@@ -361,11 +361,13 @@ class Summaries:
         with transaction(self.store.conn):
             self.store.papers.hold_index_seq()
             self.store.summaries.put_many([(paper.id, paper.version, key, summary) for paper, key, summary in made], now)
+            texts: dict[str, str] = {}
             for paper, _key, summary in made:
                 if summary.summarizer == "offline" and self.llm is not None and self._has(paper, self.key):
                     continue  # never let an offline fallback overwrite an LLM summary's tags
                 self.store.papers.set_topics(paper.id, summary.topics)
-                self.store.papers.set_summary_text(paper.id, summary_search_text(summary))
+                texts[paper.id] = summary_search_text(summary)
+            self.store.papers.set_summary_texts(texts)
         if self.on_made is not None:
             self.on_made(len(made))
 
