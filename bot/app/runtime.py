@@ -174,7 +174,7 @@ class Runtime:
         search = SearchEngine.for_data_dir(store, settings.data_dir)
         stopping = asyncio.Event()
         metrics = Metrics()
-        locks = work_locks(settings.database_url)
+        locks = work_locks(settings.database_url, lease_seconds=settings.outbox_lease_seconds)
         replicated = settings.database_url.scheme == "postgresql"
         delivery = Delivery(
             store, {}, clock, stopping=stopping, metrics=metrics, holder=replica_id(settings),
@@ -261,6 +261,12 @@ class Runtime:
             # New papers get their vectors soon after they arrive (CPU work runs in a thread).
             self.spawn(self._every(FETCH_POLL_SECONDS, self.ranker.refresh, "rank"), "rank", interruptible=True)
         self.spawn(self._every(settings.scheduler_tick, lambda: self.scheduler.tick(self.clock()), "scheduler"), "scheduler")
+        # The work locks are leases (bot.store.lock): renewed from the event loop, so a replica
+        # whose loop hangs stops renewing them and the others take its work over.
+        self.spawn(
+            self._every(settings.outbox_lease_seconds / 3, lambda: asyncio.to_thread(self.locks.keep_alive), "work locks"),
+            "work locks", interruptible=True,
+        )
         if settings.summarize_background:
 
             async def summarize() -> None:

@@ -19,7 +19,11 @@ PostgreSQL. Any number of `paperbot run` replicas share one database and no writ
   replica at a time: `AdvisoryLocks`, session advisory locks (`pg_try_advisory_lock`) on one
   connection per process, which the server releases when that connection ends (kill -9
   included: the server sees the socket close), so nothing stale is left; a replica that does
-  not get a lock skips that work this time;
+  not get a lock skips that work this time. The locks are leases too: the connection asks
+  the server to end it after `lease_seconds` without a statement (`idle_session_timeout`), and
+  the runtime sends one every third of that (`keep_alive`), so a replica that hangs with its
+  socket open (a stopped process, an event loop stuck) loses its locks within the lease, as a
+  dead one does at once;
 - digests (channel, email and personal) are divided slot by slot: every replica builds at each
   tick, claiming each batch of due (channel, local date) slots with the same locks, one name
   per slot, many in one round trip (`try_lock_many`), and leaving the slots it did not get to
@@ -190,6 +194,8 @@ class WorkLocks(Protocol):
 
     def unlock_many(self, names: Sequence[str]) -> None: ...
 
+    def keep_alive(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -210,6 +216,9 @@ class ProcessLocks:
     def unlock_many(self, names: Sequence[str]) -> None:
         """Nothing to release."""
 
+    def keep_alive(self) -> None:
+        """Nothing to renew."""
+
     def close(self) -> None:
         """Nothing to close."""
 
@@ -223,12 +232,18 @@ class AdvisoryLocks:
     """Session advisory locks (`pg_try_advisory_lock`) on one connection of this process's own
     (see the module): granted to one process at a time per database and name, released by the
     server when the process's connection ends (kill -9 included). The connection is opened on
-    first use and reopened after it broke (a server restart, which released every lock)."""
+    first use and reopened after it broke (a server restart, which released every lock).
 
-    def __init__(self, url: str, *, application_name: str = "") -> None:
+    With `lease_seconds`, the server also ends the connection, and so releases its locks, once
+    it has been idle that long: call `keep_alive` more often than that while the process works
+    (the runtime does, every third of it). A server older than PostgreSQL 14 has no such
+    setting: there the locks last as long as the connection, as without a lease."""
+
+    def __init__(self, url: str, *, application_name: str = "", lease_seconds: float | None = None) -> None:
         self.url = url
         self.location = pg_location(url)
         self.application_name = (application_name or f"paperbot pid {os.getpid()} locks")[:63]
+        self.lease_seconds = lease_seconds
         self._conn: Any = None
         self._held: set[str] = set()
         self._mutex = threading.Lock()  # the connection serves the event loop and worker threads
@@ -295,6 +310,20 @@ class AdvisoryLocks:
                 raise pg_fault(exc, self.location) from exc
         raise AssertionError("unreachable: the second attempt returns or raises")
 
+    def keep_alive(self) -> None:
+        """Renew the lease on the locks held: one statement on their connection, so the server
+        does not end it as idle. A connection found broken held nothing any more (its locks
+        ended with it): it is dropped, and the next lock asked for opens a new one."""
+        import psycopg
+
+        with self._mutex:
+            if self._conn is None or self._conn.closed:
+                return
+            try:
+                self._conn.execute("SELECT 1").fetchall()
+            except psycopg.Error:
+                self._drop()
+
     def close(self) -> None:
         """Release every lock by closing the connection."""
         with self._mutex:
@@ -311,6 +340,10 @@ class AdvisoryLocks:
             except psycopg.Error as exc:
                 raise pg_fault(exc, self.location) from exc
             self._held.clear()
+            if self.lease_seconds is not None:
+                # Before PostgreSQL 14 there is no such setting: the locks last as long as the connection.
+                with contextlib.suppress(psycopg.errors.UndefinedObject):
+                    self._conn.execute(f"SET idle_session_timeout = {max(1, round(self.lease_seconds * 1000))}")
         return self._conn
 
     def _drop(self) -> None:
@@ -333,11 +366,12 @@ def holding(locks: WorkLocks, name: str) -> Iterator[bool]:
             locks.unlock(name)
 
 
-def work_locks(url: DatabaseURL) -> WorkLocks:
+def work_locks(url: DatabaseURL, *, lease_seconds: float | None = None) -> WorkLocks:
     """The work locks of a store: advisory locks on PostgreSQL, where replicas share the
-    database; always granted on SQLite, which one process writes."""
+    database (leased for `lease_seconds` when given, see `AdvisoryLocks`); always granted on
+    SQLite, which one process writes."""
     if url.scheme == "postgresql":
-        return AdvisoryLocks(libpq_url(url.path))
+        return AdvisoryLocks(libpq_url(url.path), lease_seconds=lease_seconds)
     return ProcessLocks()
 
 
