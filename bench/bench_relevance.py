@@ -315,13 +315,14 @@ async def simulate_readers(
     explain: Sequence[str] = (),
     variants: Sequence[str] = (),
     protocol: str = SHOWN,
+    dump: Path | None = None,
 ) -> dict[str, object]:
     """Run the reader simulation for every reader of every pool at once (the same store, days
     and candidates); returns the metrics table of each pool. `explain`: readers (by name)
     whose feedback, lists and model are printed in full (`explained` in the output).
     `variants`: names of VARIANTS re-ranked on the evaluation days after the run (`variants`).
     `protocol`: how readers give feedback on the feedback days (SHOWN or SEARCH_DAY1, see the
-    module)."""
+    module). `dump`: a file the tuning rows, candidates and feedback are pickled to."""
     readers: list[Interest] = list({r.name: r for pool in pools.values() for r in pool}.values())
     all_days = _load_days()
     full = [i for i, (_, records) in enumerate(all_days) if len(records) >= MIN_DAY_PAPERS]
@@ -504,6 +505,26 @@ async def simulate_readers(
             ),
         }
     tuning = _tune(tuning_rows, pools, readers)
+    if dump is not None:
+        # For exploring signals offline: every judged paperbot reader-day's signals, the
+        # candidates' ids and each reader's feedback, beside the run's final store.
+        import pickle
+
+        dump.write_bytes(
+            pickle.dumps(
+                {
+                    "database": str(database),
+                    "protocol": protocol,
+                    "pools": {name: [r.name for r in pool] for name, pool in pools.items()},
+                    "readers": [r.name for r in readers],
+                    "rows": [asdict(row) for row in tuning_rows],
+                    "candidates": [ids for _, _, ids, _ in judged_days],
+                    "seeds": seeds,
+                    "likes": likes,
+                    "dislikes": dislikes,
+                }
+            )
+        )
     return {
         "blend": asdict(ranker.blend),
         "blend_search (tuning readers: even positions of the reader list; held out: odd)": tuning,
@@ -543,7 +564,7 @@ async def simulate_readers(
 # "shipped", the code as it is, re-measured the same way).
 VARIANTS: dict[str, tuple[dict[str, float], Blend]] = {
     "shipped": ({}, Blend()),
-    "model_alone": ({}, Blend(0, 0, 0, 0)),
+    "model_alone": ({}, Blend(0, 0, 0, 0, 0)),
     "C=1": ({"models.REGULARIZATION": 1.0}, Blend()),
     "C=16": ({"models.REGULARIZATION": 16.0}, Blend()),
     "background_weight=0.05": ({"models.BACKGROUND_WEIGHT": 0.05}, Blend()),
@@ -709,6 +730,7 @@ class TuningRow:
     base: np.ndarray
     relevant: np.ndarray  # bool
     available: int
+    liked: np.ndarray  # dense closeness to the closest liked or seeded paper
 
 
 def _tuning_row(
@@ -725,6 +747,7 @@ def _tuning_row(
         np.array([base.get(p.id, 0.0) for p in candidates]),
         np.array([p.id in relevant for p in candidates]),
         len(relevant),
+        signals.liked if signals.liked is not None else np.zeros(count),
     )
 
 
@@ -733,6 +756,7 @@ BLEND_GRID = {
     "match": (0.0, 0.1, 0.25, 0.5),
     "topic": (0.0, 0.1, 0.2, 0.4, 0.8),
     "base": (0.0, 0.15, 0.3),
+    "liked": (0.0, 0.25, 0.5, 1.0, 2.0),
 }
 
 
@@ -743,7 +767,7 @@ def _blend_precision(rows: Sequence[TuningRow], blend: Blend) -> float:
     for row in rows:
         score = (
             row.relevance + blend.subscription * row.subscription + blend.match * row.match
-            + blend.topic * row.topic + blend.base * row.base
+            + blend.topic * row.topic + blend.base * row.base + blend.liked * row.liked
         )
         top = np.argsort(-score, kind="stable")[:K]
         values.append(float(row.relevant[top].sum()) / min(K, row.available))
@@ -768,9 +792,10 @@ def _tune(rows: Sequence[TuningRow], pools: dict[str, Sequence[Interest]], reade
         for match in BLEND_GRID["match"]:
             for topic in BLEND_GRID["topic"]:
                 for base in BLEND_GRID["base"]:
-                    blend = Blend(subscription=sub, match=match, topic=topic, base=base)
-                    tuned = score(blend, held_out=False)
-                    results.append((statistics.fmean(tuned.values()), blend, tuned))
+                    for liked in BLEND_GRID["liked"]:
+                        blend = Blend(subscription=sub, match=match, topic=topic, base=base, liked=liked)
+                        tuned = score(blend, held_out=False)
+                        results.append((statistics.fmean(tuned.values()), blend, tuned))
     results.sort(key=lambda r: -r[0])
     best = results[0][1]
     shipped = Blend()
@@ -779,7 +804,7 @@ def _tune(rows: Sequence[TuningRow], pools: dict[str, Sequence[Interest]], reade
         "held_out_readers": [r.name for i, r in enumerate(readers) if i % 2 == 1],
         "best_on_tuning": {"blend": asdict(best), "tuning": results[0][2], "held_out": score(best, held_out=True)},
         "shipped": {"blend": asdict(shipped), "tuning": score(shipped, False), "held_out": score(shipped, True)},
-        "model_alone": {"tuning": score(Blend(0, 0, 0, 0), False), "held_out": score(Blend(0, 0, 0, 0), True)},
+        "model_alone": {"tuning": score(Blend(0, 0, 0, 0, 0), False), "held_out": score(Blend(0, 0, 0, 0, 0), True)},
         "top_10_on_tuning": [{"blend": asdict(b), "tuning": t} for _, b, t in results[:10]],
     }
 
@@ -1010,6 +1035,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=SHOWN,
         help="how readers give feedback (see the module); 'both' runs the simulation once per protocol",
     )
+    parser.add_argument(
+        "--dump-tuning", type=Path, default=None, help="pickle the tuning rows to FILE.<protocol>.pkl (offline exploration)"
+    )
     parser.add_argument("--foryou-size", type=int, default=100_000, help="papers in the foryou store (default 100000)")
     parser.add_argument("--foryou-cache", type=Path, default=None, help="like --history-cache, for the foryou store")
     parser.add_argument(
@@ -1034,7 +1062,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         def readers() -> object:
             runs = {
                 protocol: asyncio.run(
-                    simulate_readers(FEEDBACK_DAYS + EVALUATION_DAYS, pools, args.history_cache, explain, variants, protocol)
+                    simulate_readers(
+                        FEEDBACK_DAYS + EVALUATION_DAYS, pools, args.history_cache, explain, variants, protocol,
+                        args.dump_tuning.with_suffix(f".{protocol}.pkl") if args.dump_tuning else None,
+                    )
                 )
                 for protocol in protocols
             }
