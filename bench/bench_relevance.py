@@ -580,6 +580,11 @@ VARIANTS: dict[str, tuple[dict[str, float], Blend]] = {
     "subscription=0.25": ({}, Blend(subscription=0.25)),
     "subscription=1": ({}, Blend(subscription=1.0)),
     "match=0": ({}, Blend(match=0.0)),
+    "negative_weight=3": ({"models.NEGATIVE_WEIGHT": 3.0}, Blend()),
+    "liked=0.5": ({}, Blend(liked=0.5)),
+    "liked=1": ({}, Blend(liked=1.0)),
+    "liked=2": ({}, Blend(liked=2.0)),
+    "sub0.25_match0.1_base0": ({}, Blend(subscription=0.25, match=0.1, base=0.0)),
 }
 
 
