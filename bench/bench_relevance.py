@@ -458,7 +458,7 @@ async def simulate_readers(
                 skipped[interest.name] = skipped.get(interest.name, 0) + 1
                 continue
             candidates, base = ranker.candidates_for("bench", people[("paperbot", i)], start)
-            signals = await ranker.signals(PERSON, person_key("bench", people[("paperbot", i)]), candidates)
+            signals = await ranker.signals(PERSON, person_key("bench", people[("paperbot", i)]), candidates, with_liked=True)
             tuning_rows.append(_tuning_row(interest.name, i, candidates, base, signals, relevant))
             judged_days.append((i, day, [p.id for p in candidates], relevant))
             for system in systems:

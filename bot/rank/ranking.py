@@ -586,8 +586,10 @@ class Ranker:
             ranked.append(RankedPaper(paper, score, value if learned else None, why))
         return ranked
 
-    async def signals(self, kind: str, key: str, papers: Sequence[Paper]) -> Signals:
-        """Each paper's signals for an owner (what `rank` blends; the benchmark tunes on it)."""
+    async def signals(self, kind: str, key: str, papers: Sequence[Paper], *, with_liked: bool = False) -> Signals:
+        """Each paper's signals for an owner (what `rank` blends; the benchmark tunes on it).
+        The dense closeness to liked papers is computed only when the blend weighs it, or when
+        asked (`with_liked`: the benchmark's blend search), since the shipped weight is 0."""
         model = await self.model(kind, key)
         weak = self.weak_interests(kind, key)
         learned = model is not None and model.has_feedback
@@ -608,7 +610,8 @@ class Ranker:
         else:
             topic = np.zeros(len(papers))
         matched = [self._weak_match(p, topics.get(p.id, ()), weak) for p in papers]
-        liked = self._liked_closeness(model, texts) if learned and model is not None else None
+        wanted = with_liked or self.blend.liked > 0
+        liked = self._liked_closeness(model, texts) if wanted and learned and model is not None else None
         return Signals(model, rows, relevance, subscription, topic, matched, liked)
 
     def _liked_closeness(self, model: InterestModel, texts: Sequence[PaperText]) -> np.ndarray | None:
