@@ -450,3 +450,27 @@ async def test_the_scheduled_digest_follows_the_channel_model(rig: Rig) -> None:
     assert sum(about(p, SEGMENTATION) for p in liked[:5]) >= 4
     assert sum(about(p, SEGMENTATION) for p in plain[:5]) <= 2
     assert any("liked here" in item.why for item in digests["C-liked"].items)
+
+
+async def test_the_liked_signal_is_closeness_in_meaning_to_the_closest_liked_paper(rig: Rig) -> None:
+    segmentation = [p for p in rig.papers if about(p, SEGMENTATION)]
+    for paper in segmentation[:2]:
+        await rig.ranker.record("console", "ada", paper.id, Choice.RELEVANT)
+    # The shipped blend does not weigh it, so only asked for (the benchmark's blend search).
+    assert (await rig.ranker.signals(PERSON, "console:ada", rig.papers)).liked is None
+    signals = await rig.ranker.signals(PERSON, "console:ada", rig.papers, with_liked=True)
+    assert signals.liked is not None and signals.liked.shape == (len(rig.papers),)
+    assert float(signals.liked.min()) >= 0.0 and float(signals.liked.max()) <= 1.0 + 1e-6
+    liked = {p.id: float(signals.liked[i]) for i, p in enumerate(rig.papers)}
+    # A liked paper is its own closest; other segmentation papers are closer than the rest.
+    assert liked[segmentation[0].id] > 0.99
+    others = [liked[p.id] for p in rig.papers if not about(p, SEGMENTATION)]
+    assert np.median([liked[p.id] for p in segmentation[2:]]) > np.median(others)
+    # A paper the index does not hold yet is projected on the spot, in its place.
+    fresh = replace(segmentation[3], id="2699.00001")
+    again = await rig.ranker.signals(PERSON, "console:ada", [rig.papers[0], fresh], with_liked=True)
+    assert again.liked is not None and again.liked.shape == (2,)
+    assert abs(float(again.liked[1]) - liked[segmentation[3].id]) < 1e-4
+    # Without feedback there is no such signal.
+    nobody = await rig.ranker.signals(PERSON, "console:bob", rig.papers, with_liked=True)
+    assert nobody.liked is None
