@@ -376,6 +376,16 @@ class _Sentence:
 
 
 _NUMBER_RE = re.compile(_RESULT_NUMBER)
+_ANY_DIGIT_RE = re.compile(r"\d")
+
+
+def _states_number(lowered: str) -> bool:
+    """Whether a lowercased text states a number with a unit (`_NUMBER_RE`). Every alternative
+    of the pattern needs a digit or "magnitude": most sentences have neither, and these two
+    checks cost a tenth of the pattern, which is tried at every position."""
+    if "magnitude" not in lowered and _ANY_DIGIT_RE.search(lowered) is None:
+        return False
+    return _NUMBER_RE.search(lowered) is not None
 _STOPWORDS = _wordset(
     """a an the and or but if of in on at to for from by with without as is are was were be been
     being this that these those it its we our us they their them he she his her which who whom
@@ -581,7 +591,7 @@ def _analyse(title: str, abstract: str) -> tuple[list[_Sentence], str]:
     roles = dict(zip(kept, roles_kept, strict=True))
     analysed = [
         _Sentence(i, sentences[i], views[i], roles.get(i, METHOD), evidence[i], saliences[i],
-                  contributions[i], asides[i], traits[i], bool(_NUMBER_RE.search(views[i])))
+                  contributions[i], asides[i], traits[i], _states_number(views[i]))
         for i in range(count)
     ]
     return analysed, name
@@ -617,7 +627,7 @@ _JOIN_ROOM = 120  # a TL;DR this short has room for the main quantitative result
 def _result_clause(sentence: _Sentence, room: int, name: str) -> str | None:
     """The main result as a clause to join to the TL;DR ("it cuts memory by 2x")."""
     clause = _point(sentence.text, room, name)
-    if clause is None or not _NUMBER_RE.search(clause.lower()):
+    if clause is None or not _states_number(clause.lower()):
         return None
     if name and clause.startswith(name + " "):
         clause = "it " + clause[len(name) + 1 :]
@@ -856,6 +866,8 @@ _ENUMERATION_RE = re.compile(r"(?:^|[\s:;,])\((?:\d|i{1,3}|iv|v|vi{0,3}|[a-e])\)
 
 def _enumerated(text: str) -> list[str]:
     """The items of an enumeration ("(1) an analysis ...; (2) conditions ...") as bullets."""
+    if "(" not in text:  # every marker has one; most sentences have none
+        return []
     parts = _ENUMERATION_RE.split(text)
     if len(parts) < 3:
         return []

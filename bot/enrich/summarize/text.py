@@ -127,7 +127,7 @@ def clean_tex(text: str) -> str:
     if "times" in text:
         text = _LOST_TIMES_RE.sub("×", text)
     if "\\" not in text and "$" not in text and "`" not in text and "~" not in text and "{" not in text:
-        return _SPACES_RE.sub(" ", text).strip()
+        return " ".join(text.split())  # the same as _SPACES_RE and strip(), a few times faster
     text = _TEX_QUOTES_RE.sub(r'"\1"', text)
     text = _DROP_RE.sub("", text)
     text = _ACCENT_RE.sub(_accent, text)
@@ -514,7 +514,7 @@ def impersonal(text: str, name: str = "") -> str | None:
     # is the authors; the plural keeps the verb in agreement.
     text = _INNER_WE_RE.sub(lambda m: m.group(1) + "the authors", text)
     text = _INNER_US_RE.sub(lambda m: m.group(1) + "the authors", text)
-    text = _capitalize(_SPACES_RE.sub(" ", text).strip())
+    text = _capitalize(" ".join(text.split()))
     return None if _FIRST_PERSON_RE.search(text) else text
 
 
@@ -702,6 +702,14 @@ _HEDGE_RE = re.compile(  # \b before the look-behinds: the same test, cheaper wh
     r"extensive(?:ly)?|thorough(?:ly)?|rigorous(?:ly)?|fundamentally|essentially|basically|"
     r"surprisingly|interestingly|notably|importantly|indeed|readily)\s+(?=\w)"
 )
+# Every alternative of _HEDGE_RE contains one of these words: a text with none has no hedge, and
+# the substring tests cost a third of the pattern, which is tried at every word.
+_HEDGE_HINTS = (
+    "novel", "simple", "very", "highly", "significantly", "substantially", "considerably", "remarkably",
+    "dramatically", "potentially", "arguably", "somewhat", "relatively", "largely", "effectively",
+    "successfully", "carefully", "comprehensive", "extensive", "thorough", "rigorous", "fundamentally",
+    "essentially", "basically", "surprisingly", "interestingly", "notably", "importantly", "indeed", "readily",
+)
 # Clause boundaries where the tail can go and the head still reads as a whole clause.
 _TRAILING_CLAUSE_RE = re.compile(
     r"(?:;\s+|,\s+|\s+(?:—|–|--)\s+|:\s+|\s+(?=(?:by|through|via|using|while|without|with|in order to|"
@@ -808,7 +816,8 @@ def drop_hedges(text: str) -> str:
         following = text[match.end() : match.end() + 4]
         return _article(match.group(1), following)
 
-    text = _HEDGE_RE.sub(drop, text)
+    if any(map(text.__contains__, _HEDGE_HINTS)):
+        text = _HEDGE_RE.sub(drop, text)
     if " to " in text and " of " in text:
         text = _PURPOSE_FILLER_RE.sub("", text)
     # "a novel and simple framework" loses both adjectives: "an and framework" -> "a framework".
