@@ -506,8 +506,9 @@ CONTRIBUTION_WEIGHTS: dict[str, float] = {
 
 
 def _contribution_traits(lowered: str, index: int, count: int, title_words: set[str],
-                         words: set[str], salience: float) -> dict[str, float]:
-    """The traits weighed by CONTRIBUTION_WEIGHTS, for one sentence."""
+                         words: set[str], salience: float, by_authors: bool) -> dict[str, float]:
+    """The traits weighed by CONTRIBUTION_WEIGHTS, for one sentence (`by_authors`: what
+    `_by_the_authors` says of it, which the caller needs too)."""
     length = len(lowered.split())
     # All four need the authors, the paper or the method as the subject: skip them otherwise.
     authorish = lowered.startswith(("it ", "this ", "these ", "our ", "the paper", "the authors")) or any(
@@ -521,7 +522,7 @@ def _contribution_traits(lowered: str, index: int, count: int, title_words: set[
         "lists_contributions": float(listed),
         "states_finding": float(finding),
         "describes_study": float(study),
-        "by_the_authors": float(_by_the_authors(lowered)),
+        "by_the_authors": float(by_authors),
         "secondary": float(bool(_SECONDARY_RE.match(lowered)) or ("we " in lowered and bool(_SECONDARY_WE_RE.search(lowered)))),
         "framing": float(any(map(lowered.__contains__, _FRAMING_HINTS)) and bool(_FRAMING_RE.search(lowered))),
         "title_overlap": len(title_words & words) / (len(title_words) + 1) if title_words else 0.0,
@@ -573,17 +574,22 @@ def _analyse(title: str, abstract: str) -> tuple[list[_Sentence], str]:
     # The title's "Name:" prefix names the method before the contribution sentence is known.
     provisional = method_name(title, abstract)
     views = [_subject_view(low, provisional.lower(), ()) for low in lowered]
+    by_authors = [_by_the_authors(view) for view in views]
     traits = [
-        _contribution_traits(views[i], i, count, title_words, set(words_per_sentence[i]), 3.0 * saliences[i] / top)
+        _contribution_traits(views[i], i, count, title_words, set(words_per_sentence[i]), 3.0 * saliences[i] / top,
+                             by_authors[i])
         for i in range(count)
     ]
     contributions = [-100.0 if asides[i] else _contribution_score(traits[i]) for i in range(count)]
     main = max(range(count), key=lambda i: (contributions[i], -i))
     name = method_name(title, abstract, sentences[main])
-    if name.lower() != provisional.lower():
-        views = [_subject_view(low, name.lower(), (provisional.lower(),)) for low in lowered]
     # Sentences about the method ("ZIA employs ...", "It achieves ...") count as the authors'.
-    authorial = [_by_the_authors(view) for view in views]
+    authorial = by_authors
+    if name.lower() != provisional.lower():
+        renamed = [_subject_view(low, name.lower(), (provisional.lower(),)) for low in lowered]
+        authorial = [known if new == old else _by_the_authors(new)
+                     for new, old, known in zip(renamed, views, by_authors, strict=True)]
+        views = renamed
     evidence = [role_evidence(view, authorial=by_authors) for view, by_authors in zip(views, authorial, strict=True)]
     kept = [i for i in range(count) if not asides[i]]
     roles_kept = classify_roles([views[i] for i in kept], [evidence[i] for i in kept],
