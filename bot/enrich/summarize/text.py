@@ -449,6 +449,11 @@ METHOD_NOUNS = (
     "implementation|extension|generalization|modification|formalism|theory"
 )
 _FIRST_PERSON_RE = re.compile(r"\b(?:[Ww]e|[Oo]ur|[Oo]urs|[Oo]urselves|us|Us|[Mm]y|I(?= [a-z]))\b")
+# The same words without the leading \b, each spelled out: a pattern whose alternatives all open
+# with a letter is only tried where one of those letters stands, where one opening with \b is
+# tried at every position (half the instructions of _FIRST_PERSON_RE.search, which runs on every
+# rewrite); `has_first_person` checks the boundary before a match itself.
+_FIRST_PERSON_WORD_RE = re.compile(r"(?:we|We|our|Our|ours|Ours|ourselves|Ourselves|us|Us|my|My|I(?= [a-z]))\b")
 _TO_OUR_KNOWLEDGE_RE = re.compile(r"\b[Tt]o (?:the best of )?our (?:knowledge|understanding),?\s*")
 _AS_WE_SHOW_RE = re.compile(r"\b[Aa]s we (?:will )?(?:show|demonstrate|find|prove|observe|argue|see)(?: \w+)?,\s*")
 _WE_REPORT_THAT_RE = re.compile(
@@ -482,8 +487,14 @@ _INNER_US_RE = re.compile(r"(?<=[a-z])(\s+)us\b(?=[\s,.;])")
 
 
 def has_first_person(text: str) -> bool:
-    """Whether the text still speaks as the authors: we, our, ours, us."""
-    return bool(_FIRST_PERSON_RE.search(text))
+    """Whether the text still speaks as the authors: we, our, ours, us (what
+    `_FIRST_PERSON_RE.search` finds)."""
+    for match in _FIRST_PERSON_WORD_RE.finditer(text):
+        # A match inside a word ("thus") is all letters, so no real one can start within it.
+        start = match.start()
+        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):  # \b's word characters
+            return True
+    return False
 
 
 def impersonal(text: str, name: str = "") -> str | None:
@@ -492,7 +503,7 @@ def impersonal(text: str, name: str = "") -> str | None:
     `name` (or "the framework"), "the model we propose" -> "the model proposed here", "our
     results" -> "the results". None when first person remains that has no clean rewrite (the
     caller then picks other text rather than post a garbled sentence)."""
-    if not _FIRST_PERSON_RE.search(text):
+    if not has_first_person(text):
         return text
     text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
     text = _AS_WE_SHOW_RE.sub("", text)
@@ -515,7 +526,7 @@ def impersonal(text: str, name: str = "") -> str | None:
     text = _INNER_WE_RE.sub(lambda m: m.group(1) + "the authors", text)
     text = _INNER_US_RE.sub(lambda m: m.group(1) + "the authors", text)
     text = _capitalize(" ".join(text.split()))
-    return None if _FIRST_PERSON_RE.search(text) else text
+    return None if has_first_person(text) else text
 
 
 _PROSE_LEAD_RE = re.compile(
@@ -533,7 +544,7 @@ def reported(sentence: str) -> str:
     """A sentence of the abstract retold in a reader's words for the section paragraphs:
     "In this paper, we propose X" -> "The authors propose X"; later "we"/"our"/"us" become
     "they"/"their"/"them", which keeps every verb in agreement."""
-    if not _FIRST_PERSON_RE.search(sentence):
+    if not has_first_person(sentence):
         return _capitalize(sentence.strip())
     text = _PROSE_LEAD_RE.sub("", sentence.strip(), count=1)
     if text.startswith("I "):
