@@ -253,3 +253,47 @@ def test_tex_delimiters_operators_and_fonts_without_braces() -> None:
     assert "T_w = iℏ(∂_E + 1/2 ∂_E ln w(E))" in clean
     assert "L^2(R, w(E) dE)" in clean and "‖ x ‖_2" in clean and "R^d" in clean
     assert not re.search(r"bigl|bigr|tfrac|mathbb|hbar|lVert", clean)
+
+
+# --- fast paths give the answers of the patterns they stand in for ------------------------------
+
+
+def _random_texts(alphabet: str, count: int, seed: int = 0) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(count)]
+
+
+def _corpus_sentences() -> list[str]:
+    return [s for row in corpus() for s in split_sentences(clean_tex(row["abstract"]))]
+
+
+def test_has_first_person_agrees_with_the_first_person_pattern() -> None:
+    from bot.enrich.summarize.text import _FIRST_PERSON_RE, has_first_person
+
+    edges = ["we", "We", "_we", "thus we", "focus", "I am", "I Am", "xI am", "é we", "éwe", "2we", "Ours",
+             "ourselves!", "(us)", "us_", "Us-", "My", "ourse", "I", " I a", "wewe we", "WE", "uS"]
+    texts = edges + _corpus_sentences() + _random_texts("weourIsmyWOU_é2 a-.", 20_000)
+    assert [has_first_person(t) for t in texts] == [bool(_FIRST_PERSON_RE.search(t)) for t in texts]
+
+
+def test_states_number_agrees_with_the_number_pattern() -> None:
+    from bot.enrich.summarize.offline import _NUMBER_RE, _states_number
+
+    texts = [s.lower() for s in _corpus_sentences()] + ["orders of magnitude", "by ٣×", "up to ٣", "3%"]
+    texts += _random_texts("3٣%x ubyptomagnitude", 20_000)
+    assert [_states_number(t) for t in texts] == [bool(_NUMBER_RE.search(t)) for t in texts]
+
+
+def test_drop_hedges_skips_only_texts_without_a_hedge() -> None:
+    from bot.enrich.summarize.text import _HEDGE_HINTS, _HEDGE_RE
+
+    texts = _corpus_sentences()
+    # Every hedge the pattern finds contains a hint, so a text without one has none to drop.
+    assert all(any(hint in m.group(0) for hint in _HEDGE_HINTS) for t in texts for m in _HEDGE_RE.finditer(t))
+    # And each alternative of the pattern's word list (inner groups such as "(?:ly)?" left out).
+    words = _HEDGE_RE.pattern.split("(?:novel|", 1)[1].split(")\\s+(?=\\w)", 1)[0]
+    alternatives = ("novel|" + re.sub(r"\(\?:[^()]*\)\??", "", words)).split("|")
+    assert len(alternatives) == 31
+    assert all(any(hint in alternative for hint in _HEDGE_HINTS) for alternative in alternatives)
