@@ -855,17 +855,27 @@ def _point_options(sentence: _Sentence, name: str, role: str, place: int = 0) ->
         return items
     whole = _point(sentence.text, KEY_POINT_LIMIT, name, place)
     options = [whole] if whole else []
-    if whole and (role != RESULTS or _CLAIM_RE.search(whole.lower())):
+    if whole and (role != RESULTS or _states_claim(whole.lower())):
         return options  # the sentence itself will do; its clauses are only needed otherwise
     if name:
         options += [p for p in (_point(c, KEY_POINT_LIMIT, name) for c in _promoted_clauses(sentence.text, name)) if p]
     if role == RESULTS:
-        options.sort(key=lambda option: not _CLAIM_RE.search(option.lower()))
+        options.sort(key=lambda option: not _states_claim(option.lower()))
     return options
 
 
 _CLAIM_RE = re.compile(_RESULT_NUMBER + r"|\b(?:outperform\w*|surpass\w*|state[- ]of[- ]the[- ]art|"
                        r"better|faster|comparable|competitive|exceed\w*|improv\w*|reduc\w*)\b")
+_CLAIM_WORDS = ("outperform", "surpass", "state", "better", "faster", "comparable", "competitive", "exceed",
+                "improv", "reduc")  # every word alternative of _CLAIM_RE contains one
+
+
+def _states_claim(lowered: str) -> bool:
+    """Whether a lowercased text states a number or a comparison (`_CLAIM_RE`), the pattern only
+    tried where one of its alternatives can match (see `_states_number`)."""
+    if not any(map(lowered.__contains__, _CLAIM_WORDS)):
+        return _states_number(lowered)
+    return _CLAIM_RE.search(lowered) is not None
 _TRAILING_AND_RE = re.compile(r"(?:[;,]\s*|\s+)(?:and|or)$")
 _ENUMERATION_RE = re.compile(r"(?:^|[\s:;,])\((?:\d|i{1,3}|iv|v|vi{0,3}|[a-e])\)\s*")
 

@@ -21,6 +21,7 @@ checks come before expensive patterns, and the per-sentence rewrite is memoised.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 
@@ -351,8 +352,13 @@ def _conjugate_coordinated(rest: str) -> str:
             return f"{match.group(1)}{third_person(verb)}"
         return match.group(0)
 
-    rest = _COORDINATED_WE_RE.sub(with_we, " " + rest)
-    return _COORDINATED_VERB_RE.sub(bare, rest)[1:]
+    rest = " " + rest
+    # Each pattern needs its literal "we" / "and": most rests have neither.
+    if "we" in rest:
+        rest = _COORDINATED_WE_RE.sub(with_we, rest)
+    if "and" in rest:
+        rest = _COORDINATED_VERB_RE.sub(bare, rest)
+    return rest[1:]
 
 
 def _drop_subject(text: str, subject: re.Match[str]) -> str:
@@ -489,12 +495,16 @@ _INNER_US_RE = re.compile(r"(?<=[a-z])(\s+)us\b(?=[\s,.;])")
 def has_first_person(text: str) -> bool:
     """Whether the text still speaks as the authors: we, our, ours, us (what
     `_FIRST_PERSON_RE.search` finds)."""
+    return next(_first_person_words(text), None) is not None
+
+
+def _first_person_words(text: str) -> Iterator[re.Match[str]]:
+    """The matches of _FIRST_PERSON_RE in `text`, found with the cheaper _FIRST_PERSON_WORD_RE."""
     for match in _FIRST_PERSON_WORD_RE.finditer(text):
         # A match inside a word ("thus") is all letters, so no real one can start within it.
         start = match.start()
         if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):  # \b's word characters
-            return True
-    return False
+            yield match
 
 
 def impersonal(text: str, name: str = "") -> str | None:
@@ -505,7 +515,8 @@ def impersonal(text: str, name: str = "") -> str | None:
     caller then picks other text rather than post a garbled sentence)."""
     if not has_first_person(text):
         return text
-    text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
+    if "our knowledge" in text or "our understanding" in text:  # what _TO_OUR_KNOWLEDGE_RE needs
+        text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
     text = _AS_WE_SHOW_RE.sub("", text)
     text = _WE_REPORT_THAT_RE.sub(lambda m: m.group(1) if m.group(1).strip() else " ", text)
     text = _WE_CALL_RE.sub("called", text)
@@ -551,8 +562,15 @@ def reported(sentence: str) -> str:
         verb, _, rest = text[2:].partition(" ")
         text = f"The author {third_person(verb) if verb.isalpha() else verb} {rest}".strip()
     text = _PROSE_WE_START_RE.sub("The authors", text, count=1)
-    text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
-    text = _FIRST_PERSON_RE.sub(lambda m: _PROSE_PRONOUNS[m.group(0)], text)
+    if "our knowledge" in text or "our understanding" in text:
+        text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
+    # What _FIRST_PERSON_RE.sub with the pronouns gives, from the cheaper matches.
+    parts: list[str] = []
+    end = 0
+    for match in _first_person_words(text):
+        parts += (text[end : match.start()], _PROSE_PRONOUNS[match.group(0)])
+        end = match.end()
+    text = "".join(parts) + text[end:]
     return _capitalize(text)
 
 
@@ -816,6 +834,9 @@ _PURPOSE_FILLER_RE = re.compile(
 )
 
 
+# The pattern needs "to <verb>" with one of these verbs (and " of "): most texts have none.
+_PURPOSE_HINTS = ("to demonstrate", "to show", "to validate", "to verify", "to evaluate", "to prove", "to highlight",
+                  "to confirm")
 _ORPHAN_CONJUNCTION_RE = re.compile(r"\b(an?|An?|the|The)\s+(?:and|yet|but|or|,)\s+(\w)")
 
 
@@ -829,7 +850,7 @@ def drop_hedges(text: str) -> str:
 
     if any(map(text.__contains__, _HEDGE_HINTS)):
         text = _HEDGE_RE.sub(drop, text)
-    if " to " in text and " of " in text:
+    if " to " in text and " of " in text and any(map(text.__contains__, _PURPOSE_HINTS)):
         text = _PURPOSE_FILLER_RE.sub("", text)
     # "a novel and simple framework" loses both adjectives: "an and framework" -> "a framework".
     text = _ORPHAN_CONJUNCTION_RE.sub(lambda m: _article(m.group(1), m.string[m.start(2) : m.start(2) + 4]) + m.group(2), text)

@@ -297,3 +297,21 @@ def test_drop_hedges_skips_only_texts_without_a_hedge() -> None:
     alternatives = ("novel|" + re.sub(r"\(\?:[^()]*\)\??", "", words)).split("|")
     assert len(alternatives) == 31
     assert all(any(hint in alternative for hint in _HEDGE_HINTS) for alternative in alternatives)
+
+
+def test_reported_retells_every_first_person_word() -> None:
+    from bot.enrich.summarize.text import _FIRST_PERSON_RE, _PROSE_PRONOUNS, reported
+
+    for text in _corpus_sentences() + ["We show ours; thus us, focus. My I see", "Ourselves and wewe we_ we"]:
+        if _FIRST_PERSON_RE.search(text) and not re.match(r"(?:[Ww]e\b|I |in this|within|here)", text, re.IGNORECASE):
+            # Without the opener rewrites, reported() is the pattern's substitution.
+            expected = _FIRST_PERSON_RE.sub(lambda m: _PROSE_PRONOUNS[m.group(0)], text.strip())
+            if "our knowledge" not in text and "our understanding" not in text:
+                assert reported(text) == expected[:1].upper() + expected[1:], text
+
+
+def test_states_claim_agrees_with_the_claim_pattern() -> None:
+    from bot.enrich.summarize.offline import _CLAIM_RE, _states_claim
+
+    texts = [s.lower() for s in _corpus_sentences()] + _random_texts("3%x better reducstate", 20_000)
+    assert [_states_claim(t) for t in texts] == [bool(_CLAIM_RE.search(t)) for t in texts]
