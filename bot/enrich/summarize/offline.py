@@ -330,6 +330,7 @@ _SECONDARY_RE = re.compile(
     r"second(?:ly)?|third(?:ly)?)\b"
 )
 _SECONDARY_WE_RE = re.compile(r"\bwe (?:also|further|additionally|finally|then)\b")
+_SECONDARY_WE_HINTS = ("we also", "we further", "we additionally", "we finally", "we then")  # what it needs
 _FRAMING_RE = re.compile(
     r"\b(?:consider|address|study|tackle|introduce|formulate|define) (?:the|this|these|a) "
     r"(?:\w+ ){0,2}?(?:problem|question|task|setting|issue|challenge)s?\b"
@@ -523,7 +524,7 @@ def _contribution_traits(lowered: str, index: int, count: int, title_words: set[
         "states_finding": float(finding),
         "describes_study": float(study),
         "by_the_authors": float(by_authors),
-        "secondary": float(bool(_SECONDARY_RE.match(lowered)) or ("we " in lowered and bool(_SECONDARY_WE_RE.search(lowered)))),
+        "secondary": float(bool(_SECONDARY_RE.match(lowered)) or (any(map(lowered.__contains__, _SECONDARY_WE_HINTS)) and bool(_SECONDARY_WE_RE.search(lowered)))),
         "framing": float(any(map(lowered.__contains__, _FRAMING_HINTS)) and bool(_FRAMING_RE.search(lowered))),
         "title_overlap": len(title_words & words) / (len(title_words) + 1) if title_words else 0.0,
         "salience": salience,

@@ -905,7 +905,7 @@ def _clause_heads(text: str) -> tuple[str, ...]:
         punctuated = match.group(0).lstrip().startswith((",", ";", ":", "—", "–", "--"))
         if not punctuated and opener in ("that", "which", "where", "whose") and (" that " in head or " whether " in head):
             continue  # "Hopes that X, as well as Y [that ...]": the "that" clause is still open
-        if _OPEN_CONDITION_RE.search(head[head.rfind(",") + 1 :]):
+        if _opens_condition(head[head.rfind(",") + 1 :]):
             continue  # "The premise is that if X gains Y": the condition has no main clause yet
         if not punctuated and opener == "by" and last.endswith("ed"):
             continue  # "introduced by Anthropic": the agent belongs to the participle
@@ -934,6 +934,16 @@ _FRONTED_RE = re.compile(
 
 
 _OPEN_CONDITION_RE = re.compile(r"(?:^|\s)(?:if|unless|whether|although|though|because)\s", re.IGNORECASE)
+_CONDITION_WORDS = ("if", "unless", "whether", "though", "because")
+
+
+def _opens_condition(text: str) -> bool:
+    """Whether `text` has a conditional conjunction (`_OPEN_CONDITION_RE`). ASCII text without
+    one of the words, lowercased, has none (outside ASCII, IGNORECASE matches more than lower()
+    finds: "ı" is an "i" there), and most heads have none."""
+    if text.isascii() and not any(map(text.lower().__contains__, _CONDITION_WORDS)):
+        return False
+    return _OPEN_CONDITION_RE.search(text) is not None
 
 
 def is_clause_verb(word: str) -> bool:

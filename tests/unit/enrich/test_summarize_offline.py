@@ -315,3 +315,11 @@ def test_states_claim_agrees_with_the_claim_pattern() -> None:
 
     texts = [s.lower() for s in _corpus_sentences()] + _random_texts("3%x better reducstate", 20_000)
     assert [_states_claim(t) for t in texts] == [bool(_CLAIM_RE.search(t)) for t in texts]
+
+
+def test_opens_condition_agrees_with_the_condition_pattern() -> None:
+    from bot.enrich.summarize.text import _OPEN_CONDITION_RE, _opens_condition
+
+    texts = _corpus_sentences() + ["ıf x ", " IF y ", "Unleſs so ", "whether ", "x though "]
+    texts += _random_texts("if unlessWHETHERthoughbecause ıſ", 20_000)
+    assert [_opens_condition(t) for t in texts] == [bool(_OPEN_CONDITION_RE.search(t)) for t in texts]
