@@ -1087,8 +1087,8 @@ def expand_acronyms(text: str, definitions: dict[str, str], limit: int, keep: tu
     read alone needs no abstract ("makes MPT easier" -> "makes mixed precision training easier");
     the method's own name (`keep`) stays, and so does everything when it would not fit."""
     for short, long_form in definitions.items():
-        if short in keep or long_form.lower() in text.lower():
-            continue
+        if short in keep or short not in text or long_form.lower() in text.lower():
+            continue  # (most defined acronyms are not in the text: no pattern built for them)
         found = re.search(rf"(?<![\w(-]){re.escape(short)}(s?)(?![\w-])", text)
         if not found:
             continue
