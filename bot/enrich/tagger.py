@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from types import MappingProxyType
 
 from bot.core.text import fold_plural, folded_words
@@ -82,7 +83,10 @@ class _Tables:
     phrases: MappingProxyType[tuple[str, ...], tuple[tuple[int, float], ...]]
     research: MappingProxyType[tuple[str, ...], float]
     genre: frozenset[tuple[str, ...]]
-    prefixes: frozenset[tuple[str, ...]]  # every leading part of every phrase, to stop scanning early
+    # Every leading part of every phrase (to stop scanning early) -> (is a topic phrase, research
+    # weight, is a genre phrase): what `_scan` asks of one window, in one lookup. A plain dict,
+    # never changed: it is read ~130 times per abstract, and a proxy's get() costs a call more.
+    windows: Mapping[tuple[str, ...], tuple[bool, float, bool]]
     first_words: frozenset[str]  # the first word of every phrase
     categories: MappingProxyType[str, tuple[int, ...]]
     ml_categories: frozenset[str]
@@ -110,6 +114,7 @@ def _build_tables(taxonomy: Taxonomy) -> _Tables:
         if key and len(key) <= _MAX_PHRASE:
             research[key] = max(research.get(key, 0.0), weight)
     genre = {tuple(_tokens(phrase)) for phrase in taxonomy.research.genre}
+    prefixes = frozenset(key[:end] for key in (*phrases, *research, *genre) for end in range(1, len(key) + 1))
     return _Tables(
         ids=tuple(entry.topic.id for entry in entries),
         core=tuple(entry.core for entry in entries),
@@ -118,7 +123,7 @@ def _build_tables(taxonomy: Taxonomy) -> _Tables:
         phrases=MappingProxyType({key: tuple(sorted(value.items())) for key, value in phrases.items()}),
         research=MappingProxyType(research),
         genre=frozenset(genre),
-        prefixes=frozenset(key[:end] for key in (*phrases, *research, *genre) for end in range(1, len(key) + 1)),
+        windows={key: (key in phrases, research.get(key, 0.0), key in genre) for key in prefixes},
         first_words=frozenset(key[0] for key in (*phrases, *research, *genre)),
         categories=MappingProxyType({key: tuple(value) for key, value in categories.items()}),
         ml_categories=frozenset(category.lower() for category in taxonomy.research.ml_categories),
@@ -146,33 +151,30 @@ def _scan(tokens: list[str], tables: _Tables) -> _Scan:
     position, so "multimodal large language model" is not also "large language model"; the
     research vocabulary counts every window."""
     size = len(tokens)
-    longest: list[tuple[str, ...] | None] = [None] * size
+    longest: dict[int, tuple[str, ...]] = {}  # start -> the longest topic phrase there, starts ascending
     vocabulary: dict[tuple[str, ...], float] = {}
     genre = 0
-    first_words = tables.first_words
-    for start in range(size):
-        if tokens[start] not in first_words:
-            continue
+    windows = tables.windows
+    # compress() picks the starts that begin some phrase without a Python-level test per token.
+    for start in compress(range(size), map(tables.first_words.__contains__, tokens)):
         for end in range(start + 1, min(start + _MAX_PHRASE, size) + 1):
             key = tuple(tokens[start:end])
-            if key not in tables.prefixes:
+            window = windows.get(key)
+            if window is None:
                 break
-            if key in tables.phrases:
+            is_phrase, weight, is_genre = window
+            if is_phrase:
                 longest[start] = key
-            weight = tables.research.get(key)
             if weight:
                 vocabulary[key] = weight
-            if key in tables.genre:
+            if is_genre:
                 genre += 1
     topic_phrases: dict[tuple[str, ...], int] = {}
-    start = 0
-    while start < size:
-        found = longest[start]
-        if found is None:
-            start += 1
-        else:
+    free = 0  # a phrase starting before this is inside one already counted
+    for start, found in longest.items():
+        if start >= free:
             topic_phrases[found] = topic_phrases.get(found, 0) + 1
-            start += len(found)
+            free = start + len(found)
     return _Scan(topic_phrases, vocabulary, genre)
 
 

@@ -330,6 +330,7 @@ _SECONDARY_RE = re.compile(
     r"second(?:ly)?|third(?:ly)?)\b"
 )
 _SECONDARY_WE_RE = re.compile(r"\bwe (?:also|further|additionally|finally|then)\b")
+_SECONDARY_WE_HINTS = ("we also", "we further", "we additionally", "we finally", "we then")  # what it needs
 _FRAMING_RE = re.compile(
     r"\b(?:consider|address|study|tackle|introduce|formulate|define) (?:the|this|these|a) "
     r"(?:\w+ ){0,2}?(?:problem|question|task|setting|issue|challenge)s?\b"
@@ -376,6 +377,16 @@ class _Sentence:
 
 
 _NUMBER_RE = re.compile(_RESULT_NUMBER)
+_ANY_DIGIT_RE = re.compile(r"\d")
+
+
+def _states_number(lowered: str) -> bool:
+    """Whether a lowercased text states a number with a unit (`_NUMBER_RE`). Every alternative
+    of the pattern needs a digit or "magnitude": most sentences have neither, and these two
+    checks cost a tenth of the pattern, which is tried at every position."""
+    if "magnitude" not in lowered and _ANY_DIGIT_RE.search(lowered) is None:
+        return False
+    return _NUMBER_RE.search(lowered) is not None
 _STOPWORDS = _wordset(
     """a an the and or but if of in on at to for from by with without as is are was were be been
     being this that these those it its we our us they their them he she his her which who whom
@@ -496,8 +507,9 @@ CONTRIBUTION_WEIGHTS: dict[str, float] = {
 
 
 def _contribution_traits(lowered: str, index: int, count: int, title_words: set[str],
-                         words: set[str], salience: float) -> dict[str, float]:
-    """The traits weighed by CONTRIBUTION_WEIGHTS, for one sentence."""
+                         words: set[str], salience: float, by_authors: bool) -> dict[str, float]:
+    """The traits weighed by CONTRIBUTION_WEIGHTS, for one sentence (`by_authors`: what
+    `_by_the_authors` says of it, which the caller needs too)."""
     length = len(lowered.split())
     # All four need the authors, the paper or the method as the subject: skip them otherwise.
     authorish = lowered.startswith(("it ", "this ", "these ", "our ", "the paper", "the authors")) or any(
@@ -511,8 +523,8 @@ def _contribution_traits(lowered: str, index: int, count: int, title_words: set[
         "lists_contributions": float(listed),
         "states_finding": float(finding),
         "describes_study": float(study),
-        "by_the_authors": float(_by_the_authors(lowered)),
-        "secondary": float(bool(_SECONDARY_RE.match(lowered)) or ("we " in lowered and bool(_SECONDARY_WE_RE.search(lowered)))),
+        "by_the_authors": float(by_authors),
+        "secondary": float(bool(_SECONDARY_RE.match(lowered)) or (any(map(lowered.__contains__, _SECONDARY_WE_HINTS)) and bool(_SECONDARY_WE_RE.search(lowered)))),
         "framing": float(any(map(lowered.__contains__, _FRAMING_HINTS)) and bool(_FRAMING_RE.search(lowered))),
         "title_overlap": len(title_words & words) / (len(title_words) + 1) if title_words else 0.0,
         "salience": salience,
@@ -563,17 +575,22 @@ def _analyse(title: str, abstract: str) -> tuple[list[_Sentence], str]:
     # The title's "Name:" prefix names the method before the contribution sentence is known.
     provisional = method_name(title, abstract)
     views = [_subject_view(low, provisional.lower(), ()) for low in lowered]
+    by_authors = [_by_the_authors(view) for view in views]
     traits = [
-        _contribution_traits(views[i], i, count, title_words, set(words_per_sentence[i]), 3.0 * saliences[i] / top)
+        _contribution_traits(views[i], i, count, title_words, set(words_per_sentence[i]), 3.0 * saliences[i] / top,
+                             by_authors[i])
         for i in range(count)
     ]
     contributions = [-100.0 if asides[i] else _contribution_score(traits[i]) for i in range(count)]
     main = max(range(count), key=lambda i: (contributions[i], -i))
     name = method_name(title, abstract, sentences[main])
-    if name.lower() != provisional.lower():
-        views = [_subject_view(low, name.lower(), (provisional.lower(),)) for low in lowered]
     # Sentences about the method ("ZIA employs ...", "It achieves ...") count as the authors'.
-    authorial = [_by_the_authors(view) for view in views]
+    authorial = by_authors
+    if name.lower() != provisional.lower():
+        renamed = [_subject_view(low, name.lower(), (provisional.lower(),)) for low in lowered]
+        authorial = [known if new == old else _by_the_authors(new)
+                     for new, old, known in zip(renamed, views, by_authors, strict=True)]
+        views = renamed
     evidence = [role_evidence(view, authorial=by_authors) for view, by_authors in zip(views, authorial, strict=True)]
     kept = [i for i in range(count) if not asides[i]]
     roles_kept = classify_roles([views[i] for i in kept], [evidence[i] for i in kept],
@@ -581,7 +598,7 @@ def _analyse(title: str, abstract: str) -> tuple[list[_Sentence], str]:
     roles = dict(zip(kept, roles_kept, strict=True))
     analysed = [
         _Sentence(i, sentences[i], views[i], roles.get(i, METHOD), evidence[i], saliences[i],
-                  contributions[i], asides[i], traits[i], bool(_NUMBER_RE.search(views[i])))
+                  contributions[i], asides[i], traits[i], _states_number(views[i]))
         for i in range(count)
     ]
     return analysed, name
@@ -617,7 +634,7 @@ _JOIN_ROOM = 120  # a TL;DR this short has room for the main quantitative result
 def _result_clause(sentence: _Sentence, room: int, name: str) -> str | None:
     """The main result as a clause to join to the TL;DR ("it cuts memory by 2x")."""
     clause = _point(sentence.text, room, name)
-    if clause is None or not _NUMBER_RE.search(clause.lower()):
+    if clause is None or not _states_number(clause.lower()):
         return None
     if name and clause.startswith(name + " "):
         clause = "it " + clause[len(name) + 1 :]
@@ -839,23 +856,35 @@ def _point_options(sentence: _Sentence, name: str, role: str, place: int = 0) ->
         return items
     whole = _point(sentence.text, KEY_POINT_LIMIT, name, place)
     options = [whole] if whole else []
-    if whole and (role != RESULTS or _CLAIM_RE.search(whole.lower())):
+    if whole and (role != RESULTS or _states_claim(whole.lower())):
         return options  # the sentence itself will do; its clauses are only needed otherwise
     if name:
         options += [p for p in (_point(c, KEY_POINT_LIMIT, name) for c in _promoted_clauses(sentence.text, name)) if p]
     if role == RESULTS:
-        options.sort(key=lambda option: not _CLAIM_RE.search(option.lower()))
+        options.sort(key=lambda option: not _states_claim(option.lower()))
     return options
 
 
 _CLAIM_RE = re.compile(_RESULT_NUMBER + r"|\b(?:outperform\w*|surpass\w*|state[- ]of[- ]the[- ]art|"
                        r"better|faster|comparable|competitive|exceed\w*|improv\w*|reduc\w*)\b")
+_CLAIM_WORDS = ("outperform", "surpass", "state", "better", "faster", "comparable", "competitive", "exceed",
+                "improv", "reduc")  # every word alternative of _CLAIM_RE contains one
+
+
+def _states_claim(lowered: str) -> bool:
+    """Whether a lowercased text states a number or a comparison (`_CLAIM_RE`), the pattern only
+    tried where one of its alternatives can match (see `_states_number`)."""
+    if not any(map(lowered.__contains__, _CLAIM_WORDS)):
+        return _states_number(lowered)
+    return _CLAIM_RE.search(lowered) is not None
 _TRAILING_AND_RE = re.compile(r"(?:[;,]\s*|\s+)(?:and|or)$")
 _ENUMERATION_RE = re.compile(r"(?:^|[\s:;,])\((?:\d|i{1,3}|iv|v|vi{0,3}|[a-e])\)\s*")
 
 
 def _enumerated(text: str) -> list[str]:
     """The items of an enumeration ("(1) an analysis ...; (2) conditions ...") as bullets."""
+    if "(" not in text:  # every marker has one; most sentences have none
+        return []
     parts = _ENUMERATION_RE.split(text)
     if len(parts) < 3:
         return []

@@ -253,3 +253,73 @@ def test_tex_delimiters_operators_and_fonts_without_braces() -> None:
     assert "T_w = iℏ(∂_E + 1/2 ∂_E ln w(E))" in clean
     assert "L^2(R, w(E) dE)" in clean and "‖ x ‖_2" in clean and "R^d" in clean
     assert not re.search(r"bigl|bigr|tfrac|mathbb|hbar|lVert", clean)
+
+
+# --- fast paths give the answers of the patterns they stand in for ------------------------------
+
+
+def _random_texts(alphabet: str, count: int, seed: int = 0) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(count)]
+
+
+def _corpus_sentences() -> list[str]:
+    return [s for row in corpus() for s in split_sentences(clean_tex(row["abstract"]))]
+
+
+def test_has_first_person_agrees_with_the_first_person_pattern() -> None:
+    from bot.enrich.summarize.text import _FIRST_PERSON_RE, has_first_person
+
+    edges = ["we", "We", "_we", "thus we", "focus", "I am", "I Am", "xI am", "é we", "éwe", "2we", "Ours",
+             "ourselves!", "(us)", "us_", "Us-", "My", "ourse", "I", " I a", "wewe we", "WE", "uS"]
+    texts = edges + _corpus_sentences() + _random_texts("weourIsmyWOU_é2 a-.", 20_000)
+    assert [has_first_person(t) for t in texts] == [bool(_FIRST_PERSON_RE.search(t)) for t in texts]
+
+
+def test_states_number_agrees_with_the_number_pattern() -> None:
+    from bot.enrich.summarize.offline import _NUMBER_RE, _states_number
+
+    texts = [s.lower() for s in _corpus_sentences()] + ["orders of magnitude", "by ٣×", "up to ٣", "3%"]
+    texts += _random_texts("3٣%x ubyptomagnitude", 20_000)
+    assert [_states_number(t) for t in texts] == [bool(_NUMBER_RE.search(t)) for t in texts]
+
+
+def test_drop_hedges_skips_only_texts_without_a_hedge() -> None:
+    from bot.enrich.summarize.text import _HEDGE_HINTS, _HEDGE_RE
+
+    texts = _corpus_sentences()
+    # Every hedge the pattern finds contains a hint, so a text without one has none to drop.
+    assert all(any(hint in m.group(0) for hint in _HEDGE_HINTS) for t in texts for m in _HEDGE_RE.finditer(t))
+    # And each alternative of the pattern's word list (inner groups such as "(?:ly)?" left out).
+    words = _HEDGE_RE.pattern.split("(?:novel|", 1)[1].split(")\\s+(?=\\w)", 1)[0]
+    alternatives = ("novel|" + re.sub(r"\(\?:[^()]*\)\??", "", words)).split("|")
+    assert len(alternatives) == 31
+    assert all(any(hint in alternative for hint in _HEDGE_HINTS) for alternative in alternatives)
+
+
+def test_reported_retells_every_first_person_word() -> None:
+    from bot.enrich.summarize.text import _FIRST_PERSON_RE, _PROSE_PRONOUNS, reported
+
+    for text in _corpus_sentences() + ["We show ours; thus us, focus. My I see", "Ourselves and wewe we_ we"]:
+        if _FIRST_PERSON_RE.search(text) and not re.match(r"(?:[Ww]e\b|I |in this|within|here)", text, re.IGNORECASE):
+            # Without the opener rewrites, reported() is the pattern's substitution.
+            expected = _FIRST_PERSON_RE.sub(lambda m: _PROSE_PRONOUNS[m.group(0)], text.strip())
+            if "our knowledge" not in text and "our understanding" not in text:
+                assert reported(text) == expected[:1].upper() + expected[1:], text
+
+
+def test_states_claim_agrees_with_the_claim_pattern() -> None:
+    from bot.enrich.summarize.offline import _CLAIM_RE, _states_claim
+
+    texts = [s.lower() for s in _corpus_sentences()] + _random_texts("3%x better reducstate", 20_000)
+    assert [_states_claim(t) for t in texts] == [bool(_CLAIM_RE.search(t)) for t in texts]
+
+
+def test_opens_condition_agrees_with_the_condition_pattern() -> None:
+    from bot.enrich.summarize.text import _OPEN_CONDITION_RE, _opens_condition
+
+    texts = _corpus_sentences() + ["ıf x ", " IF y ", "Unleſs so ", "whether ", "x though "]
+    texts += _random_texts("if unlessWHETHERthoughbecause ıſ", 20_000)
+    assert [_opens_condition(t) for t in texts] == [bool(_OPEN_CONDITION_RE.search(t)) for t in texts]
