@@ -588,7 +588,7 @@ class ProcessAnswers:
         self.kept = kept
         self._answers: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
 
-    def keep(self, platform: str, token: str, owner: str, message: str) -> None:
+    async def keep(self, platform: str, token: str, owner: str, message: str) -> None:
         """Keep `message` under `token` for `owner`, forgetting the oldest beyond `kept`."""
         self._answers[(platform, token)] = (owner, message)
         while len(self._answers) > self.kept:
@@ -713,10 +713,10 @@ class SlackListeners:
         `replace_first`: the first part replaces the interim reply posted last."""
         if ephemeral and owner:
             # The remembered copy is the same message with stamped block_ids.
-            parts = [cast(Message, self._remember(owner, part)) for part in parts]
+            parts = [cast(Message, await self._remember(owner, part)) for part in parts]
         await respond_parts(respond, parts, ephemeral=ephemeral, sleep=self._sleep, replace_first=replace_first)
 
-    def _remember(self, owner: str, part: Mapping[str, object], token: str = "") -> RawMessage:
+    async def _remember(self, owner: str, part: Mapping[str, object], token: str = "") -> RawMessage:
         """The part with its feedback rows' block_ids carrying a fresh token, kept under that
         token for its owner (a part without feedback buttons is returned as it is)."""
         blocks = objects(part.get("blocks"))
@@ -731,7 +731,7 @@ class SlackListeners:
         ]
         kept: RawMessage = {**part, "blocks": stamped}
         try:
-            self.answers.keep(PLATFORM, token, owner, json.dumps(kept, ensure_ascii=False))
+            await self.answers.keep(PLATFORM, token, owner, json.dumps(kept, ensure_ascii=False))
         except Exception:  # the answer still goes out; a click on it is then confirmed privately
             log.warning("slack: could not keep a private answer for its feedback buttons", exc_info=True)
         return kept
@@ -812,7 +812,7 @@ class SlackListeners:
         place = place_in(context)
         actor = await actor_in(context)
         reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), actor, place)
-        private = render_reply(reply, share=self._share_token(reply, actor, place))
+        private = render_reply(reply, share=await self._share_token(reply, actor, place))
         container = mapping(body, "container")
         thread_ts = container.get("message_ts") or mapping(body, "message").get("ts")
         if reply.is_error or container.get("is_ephemeral") or not thread_ts or not place.channel_id:
@@ -868,7 +868,7 @@ class SlackListeners:
         token = secrets.token_hex(6)
         marked: RawMessage = {**message, "blocks": mark_choice(objects(message.get("blocks")), action, paper_id, iteration=token)}
         if ephemeral:
-            marked = self._remember(owner, marked, token)
+            marked = await self._remember(owner, marked, token)
         update: ResponseMessage = {
             "replace_original": True, "text": str(marked.get("text") or " "), "blocks": as_dicts(objects(marked.get("blocks")))
         }
@@ -902,7 +902,7 @@ class SlackListeners:
 
         reply = await self._service().handle_command(command, actor, place, progress=progress)
         private = ephemeral or reply.private or reply.is_error
-        parts = render_reply(reply, share=self._share_token(reply, actor, place) if private else None)
+        parts = render_reply(reply, share=await self._share_token(reply, actor, place) if private else None)
         if interim_shown and not private:
             # An ephemeral interim cannot become a channel message: it says where the answer went.
             await self._respond(respond, render_reply(Reply(text="Posted in the channel.")), ephemeral=True, replace_first=True)
@@ -910,13 +910,13 @@ class SlackListeners:
         await self._respond(respond, parts, ephemeral=private, owner=owner, replace_first=interim_shown)
         return reply
 
-    def _share_token(self, reply: Reply, actor: Actor, place: Place) -> str | None:
+    async def _share_token(self, reply: Reply, actor: Actor, place: Place) -> str | None:
         """A Share token for a private, shareable answer (None for any other, or when the
         store cannot keep one: the answer then goes out without its Share button)."""
         if not (reply.shareable and reply.private) or reply.is_error or reply.interim:
             return None
         try:
-            return self._service().keep_for_sharing(reply, actor, place)
+            return await self._service().keep_for_sharing(reply, actor, place)
         except Exception:
             log.warning("slack: could not keep the answer for sharing; no Share button", exc_info=True)
             return None

@@ -102,7 +102,7 @@ class ScriptedService:
             raise self.error
         return self.reply
 
-    def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
+    async def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
         token = f"token-{len(self.kept) + 1}"
         self.kept[token] = (reply, who, where)
         return token
