@@ -189,6 +189,9 @@ ACTOR_KEY = "paperbot_actor"  # an asyncio.Task[Actor]
 PLACE_KEY = "paperbot_place"  # a Place
 CALLER_KEY = "paperbot_caller"  # a Caller (the ids as Slack names them)
 RECEIVED_KEY = "paperbot_received_at"  # monotonic seconds when the middleware saw the request
+# True when the adapter acked the request before bolt saw it (a slash command: see app.py); the
+# listener then sends no ack of its own, and answers through the response_url as always.
+ACKED_KEY = "paperbot_acked"
 
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
@@ -677,10 +680,10 @@ class SlackListeners:
         An exception from the work goes straight to `on_error` (bolt has answered already)."""
 
         async def listener(ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
-            received = context.get(RECEIVED_KEY) or self._monotonic()
-            await ack()
-            if self.metrics is not None:
-                self.metrics.ack_seconds.labels(platform="slack").observe(self._monotonic() - received)
+            if not context.get(ACKED_KEY):  # else the adapter acked it already, and timed that
+                received = context.get(RECEIVED_KEY) or self.clock()
+                await ack()
+                self.acked(received)
             self.inflight.start(self._after_ack(work(body, context, respond), body, respond), f"slack-{work.__name__}")
 
         listener.__name__ = work.__name__  # bolt names listeners in its logs
@@ -699,6 +702,15 @@ class SlackListeners:
                 await self.on_error(error, body, respond, None)
             except Exception:  # nobody awaits this task: its failure is logged here or nowhere
                 log.exception("slack: the error handler failed for %s", _what(body))
+
+    def clock(self) -> float:
+        """Now, in monotonic seconds (the clock acks are timed with)."""
+        return self._monotonic()
+
+    def acked(self, received: float) -> None:
+        """Record how long a request received at `received` (`clock()`) waited for its ack."""
+        if self.metrics is not None:
+            self.metrics.ack_seconds.labels(platform="slack").observe(self._monotonic() - received)
 
     def _service(self) -> ServiceAPI:
         if self.service is None:
