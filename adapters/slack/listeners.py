@@ -189,8 +189,8 @@ ACTOR_KEY = "paperbot_actor"  # an asyncio.Task[Actor]
 PLACE_KEY = "paperbot_place"  # a Place
 CALLER_KEY = "paperbot_caller"  # a Caller (the ids as Slack names them)
 RECEIVED_KEY = "paperbot_received_at"  # monotonic seconds when the middleware saw the request
-# True when the adapter acked the request before bolt saw it (a slash command: see app.py); the
-# listener then sends no ack of its own, and answers through the response_url as always.
+# True when the adapter acked the request before bolt saw it (a slash command: see app.py);
+# nothing the listener acks then reaches Slack, and it answers through the response_url as always.
 ACKED_KEY = "paperbot_acked"
 
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
@@ -680,9 +680,12 @@ class SlackListeners:
         An exception from the work goes straight to `on_error` (bolt has answered already)."""
 
         async def listener(ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
-            if not context.get(ACKED_KEY):  # else the adapter acked it already, and timed that
-                received = context.get(RECEIVED_KEY) or self.clock()
-                await ack()
+            received = context.get(RECEIVED_KEY) or self.clock()
+            # Acked by the adapter already (ACKED_KEY): bolt's ack then only tells bolt the
+            # request was handled (its response goes nowhere; without it bolt logs the request
+            # as unhandled), and the adapter timed the real ack.
+            await ack()
+            if not context.get(ACKED_KEY):
                 self.acked(received)
             self.inflight.start(self._after_ack(work(body, context, respond), body, respond), f"slack-{work.__name__}")
 
