@@ -9,7 +9,10 @@ Modes:
   Before bolt sees a request, guard.py reads its body (at most 1 MiB), checks its signature
   with SLACK_SIGNING_SECRET on the raw bytes, and only then parses it: 401 for a missing, bad or
   stale signature, 400 for a signed body bolt could not parse, 413 for an oversized one, each
-  logged as at most one short line a minute. Under
+  logged as at most one short line a minute. A slash command that passed is acked at once with
+  an empty 200, before bolt's own parsing and middleware, and bolt handles it as a task in
+  flight (Socket Mode acks a command's envelope first in the same way); interactions and events
+  keep bolt's path, since some answer in their ack (a modal's errors). Under
   `paperbot run` the core's one web server (bot/web) serves these routes beside the site,
   /healthz and /readyz on HTTP_HOST:HTTP_PORT (`http_routes`); on its own (WEB_ENABLED=false,
   tests) the adapter serves them, and `GET /healthz`, on an aiohttp server of its own.

@@ -2,8 +2,9 @@
 (`app_uninstalled`, `tokens_revoked`), the one listener middleware that resolves who and where,
 and the one error handler.
 
-Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, so Slack's 3-second
-deadline never depends on the work, and the work then waits for the acks of the requests still
+Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, by the adapter before
+bolt sees it (app.py; `ACKED_KEY` in the context), so Slack's 3-second deadline never depends
+on the work, and the work then waits for the acks of the requests still
 arriving (`AcksFirst`: a burst is acked first, then answered); the answer then goes through the command's `response_url`
 with bolt's `respond` (ephemeral when the Reply is private, `in_channel` otherwise; at most 5
 messages, a longer answer is cut with a note). A command whose work is slow (`paper <id>` looked
