@@ -166,6 +166,7 @@ from bot.core.ids import scoped_id
 from bot.core.metrics import Metrics
 from bot.core.models import Actor, Place, Reply
 from bot.core.retry import Monotonic, Sleep
+from bot.core.workers import interactive
 from bot.ports import Installations, PrivateAnswers, ServiceAPI
 
 # A message as Slack echoes it back in a block_actions body (or as kept for a redraw): raw
@@ -699,8 +700,10 @@ class SlackListeners:
         the user."""
         try:
             await self.acks_first.wait()
-            async with self._work_slots:
-                await work
+            # Somebody waits for this: its store work skips the digest run's queue.
+            with interactive():
+                async with self._work_slots:
+                    await work
         except Exception as error:
             try:
                 await self.on_error(error, body, respond, None)

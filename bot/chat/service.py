@@ -37,6 +37,7 @@ from bot.core.forms import DigestForm
 from bot.core.home import Home
 from bot.core.ids import is_arxiv_base
 from bot.core.models import Actor, ChannelSettings, ItemGroup, Paper, Place, Reply
+from bot.core.workers import interactive
 from bot.delivery.outbox import reply_from_json, reply_to_json
 from bot.enrich.taxonomy import TAXONOMY, resolve_topic
 from bot.ports import Progress, SummaryProvider
@@ -116,10 +117,12 @@ class BotService:
         self, command: str | cmd.Command, who: Actor, where: Place, *, progress: Progress | None = None
     ) -> Reply:
         """Run one command; user errors and failures come back as private one-line replies.
-        `progress` shows an interim reply before slow work (see the module)."""
+        `progress` shows an interim reply before slow work (see the module). Its blocking work
+        runs in the worker threads' interactive lane: somebody waits for it (bot.core.workers)."""
         try:
             parsed = cmd.parse_command(command) if isinstance(command, str) else command
-            reply = await self._dispatch(parsed, who, where, progress)
+            with interactive():
+                reply = await self._dispatch(parsed, who, where, progress)
         except UserInputError as exc:
             reply = Reply(text=str(exc), private=True, is_error=True)
         except PaperbotError as exc:
