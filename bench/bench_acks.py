@@ -166,6 +166,7 @@ class LagMeter:
     def __init__(self, period: float = 0.01) -> None:
         self.period = period
         self.lags: list[float] = []
+        self.beat = time.monotonic()  # the ticker's last turn (read by StallSampler's thread)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -184,8 +185,56 @@ class LagMeter:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
+            self.beat = time.monotonic()
             await asyncio.sleep(self.period)
             self.lags.append(max(0.0, (loop.time() - started - self.period) * 1000))
+
+
+class StallSampler:
+    """What the event loop's thread is doing while the loop is held (BENCH_ACKS_STALLS=1): a
+    thread looks every `every` seconds, and when the ticker has not had a turn for `after`
+    seconds it notes the loop thread's innermost paperbot frames. Reported as the stacks seen
+    most, each sample standing for `every` seconds of a held loop. A sample can land while the
+    loop thread waits for the GIL (the stack is then where it will resume)."""
+
+    def __init__(self, meter: LagMeter, *, every: float = 0.005, after: float = 0.05) -> None:
+        import threading
+
+        self.meter = meter
+        self.every = every
+        self.after = after
+        self.samples: dict[str, int] = {}
+        self._loop_thread = threading.get_ident()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
+
+    def start(self) -> None:
+        """Start looking."""
+        self._thread.start()
+
+    def stop(self, top: int = 15) -> list[dict[str, Any]]:
+        """Stop; the `top` stacks seen most while the loop was held."""
+        self._stop.set()
+        self._thread.join()
+        ranked = sorted(self.samples.items(), key=lambda kv: -kv[1])[:top]
+        return [{"held_ms": round(n * self.every * 1000), "stack": stack.split(" | ")} for stack, n in ranked]
+
+    def _run(self) -> None:
+        import traceback
+
+        while not self._stop.wait(self.every):
+            if time.monotonic() - self.meter.beat < self.after:
+                continue
+            frame = sys._current_frames().get(self._loop_thread)
+            if frame is None:
+                continue
+            frames = traceback.extract_stack(frame)
+            ours = [f for f in frames if "/site-packages/" not in f.filename and "/lib/python3" not in f.filename]
+            inner = frames[-1]
+            lines = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in ours[-6:]]
+            lines.append(f"[innermost] {Path(inner.filename).name}:{inner.lineno} {inner.name}")
+            key = " | ".join(lines)
+            self.samples[key] = self.samples.get(key, 0) + 1
 
 
 async def run_bot(template: str, mode: str, channels: int, commands: int, switch_interval: float = 0.0) -> dict[str, Any]:
@@ -195,6 +244,7 @@ async def run_bot(template: str, mode: str, channels: int, commands: int, switch
         sys.setswitchinterval(switch_interval)
     from adapters.slack import SlackAdapter
     from bot.app.runtime import build_runtime
+    from bot.app.workspaces import StorePrivateAnswers
     from bot.core.clock import ScaledClock
     from bot.settings import Settings
 
@@ -213,9 +263,11 @@ async def run_bot(template: str, mode: str, channels: int, commands: int, switch
             summarize_background=False, web_enabled=False,
         )
         runtime = await build_runtime(settings, clock=ScaledClock(NOW), offline=True)
+        runtime.summaries.start_workers()  # as Runtime.start does
         for channel in make_channels(channels):
             runtime.store.channels.save(channel, NOW - timedelta(days=3))
-        adapter = SlackAdapter(settings, health=runtime.health)
+        # Private answers kept in the store, as bot.app.wiring gives them to the adapter.
+        adapter = SlackAdapter(settings, health=runtime.health, private_answers=StorePrivateAnswers(runtime.store, runtime.clock))
         runtime.adapters[adapter.platform] = adapter
         runtime.delivery.adapters[adapter.platform] = adapter
         texts = queries(commands)
@@ -225,6 +277,9 @@ async def run_bot(template: str, mode: str, channels: int, commands: int, switch
         await adapter.start(runtime.service)
         meter = LagMeter()
         meter.start()
+        sampler = StallSampler(meter) if os.environ.get("BENCH_ACKS_STALLS") else None
+        if sampler is not None:
+            sampler.start()
         await asyncio.sleep(0.2)
         digest_started, cpu_started = time.perf_counter(), time.process_time()
         digest_task = asyncio.create_task(runtime.scheduler.digests.run_due(NOW))
@@ -237,6 +292,7 @@ async def run_bot(template: str, mode: str, channels: int, commands: int, switch
         enqueued = await digest_task
         digest_s = time.perf_counter() - digest_started
         lag = await meter.stop()
+        stalls = sampler.stop() if sampler is not None else None
         await adapter.stop()
         await runtime.close()
         driver.stdin.write(b"stop\n")
@@ -256,6 +312,7 @@ async def run_bot(template: str, mode: str, channels: int, commands: int, switch
         "warm_up_search_s": round(warm_s, 2),
         "warm_up_answer_ok": not warm.is_error,
         "peak_rss_mb": peak_rss_mb(),
+        **({"loop_held_stacks": stalls} if stalls is not None else {}),
     }
 
 

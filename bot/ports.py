@@ -99,9 +99,10 @@ class ServiceAPI(Protocol):
         """The digest settings of a channel as a form (saved as a DigestOnCommand)."""
         ...
 
-    def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
+    async def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
         """A Share button's token for `reply` as it was shown to `who` in `where`: kept in the
-        store for a while, good for one share, by that person, in that place."""
+        store for a while, good for one share, by that person, in that place (a write, made
+        off the event loop)."""
         ...
 
     def take_shared(self, token: str, who: Actor, where: Place) -> Reply | None:
@@ -117,8 +118,9 @@ class PrivateAnswers(Protocol):
     (`bot.app.workspaces.StorePrivateAnswers`), so that any replica behind a load balancer finds
     what another one sent. Entries expire."""
 
-    def keep(self, platform: str, token: str, owner: str, message: str) -> None:
-        """Keep `message` under `token` for `owner` (the one person who may recall it)."""
+    async def keep(self, platform: str, token: str, owner: str, message: str) -> None:
+        """Keep `message` under `token` for `owner` (the one person who may recall it): a write,
+        made off the event loop."""
         ...
 
     def recall(self, platform: str, token: str, owner: str) -> str | None:

@@ -9,7 +9,10 @@ Modes:
   Before bolt sees a request, guard.py reads its body (at most 1 MiB), checks its signature
   with SLACK_SIGNING_SECRET on the raw bytes, and only then parses it: 401 for a missing, bad or
   stale signature, 400 for a signed body bolt could not parse, 413 for an oversized one, each
-  logged as at most one short line a minute. Under
+  logged as at most one short line a minute. A slash command that passed is acked at once with
+  an empty 200, before bolt's own parsing and middleware, and bolt handles it as a task in
+  flight (Socket Mode acks a command's envelope first in the same way); interactions and events
+  keep bolt's path, since some answer in their ack (a modal's errors). Under
   `paperbot run` the core's one web server (bot/web) serves these routes beside the site,
   /healthz and /readyz on HTTP_HOST:HTTP_PORT (`http_routes`); on its own (WEB_ENABLED=false,
   tests) the adapter serves them, and `GET /healthz`, on an aiohttp server of its own.
@@ -32,23 +35,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_internals import _is_no_auth_required
+from slack_bolt.middleware.authorization.async_single_team_authorization import (
+    AsyncSingleTeamAuthorization,
+)
+from slack_bolt.middleware.authorization.internals import _is_no_auth_test_call_required
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.delivery import AUTH_ERRORS, MIN_POST_INTERVAL, RateLimitRetry, SlackDelivery
 from adapters.slack.guard import Refusal, RequestGuard
 from adapters.slack.installs import INSTALL_PATH, REDIRECT_PATH, bot_token_of, oauth_settings
-from adapters.slack.listeners import PLATFORM, AcksFirst, AdminCheck, SlackListeners
+from adapters.slack.listeners import ACKED_KEY, PLATFORM, AcksFirst, AdminCheck, SlackListeners
 from adapters.slack.manifest import BOT_SCOPES
 from adapters.slack.render import render
 from adapters.slack.types import Message
@@ -78,19 +92,96 @@ bolt_log = logging.getLogger("adapters.slack.bolt")
 bolt_log.addFilter(_QuietTokenWarning())
 
 
+def is_slash_command(body: str) -> bool:
+    """Whether a signed, well-formed `/slack/events` body is a slash command: a form with a
+    `command` field and no `payload` (interactions carry a `payload`, events are JSON)."""
+    if body.startswith("{"):
+        return False
+    fields = urllib.parse.parse_qs(body, keep_blank_values=True)
+    return "command" in fields and "payload" not in fields
+
+
 class AcksFirstSocketHandler(AsyncSocketModeHandler):
     """bolt's Socket Mode handler, counting each envelope as waiting for its ack until the ack
-    is sent (listeners.AcksFirst: acked requests' work waits for those acks)."""
+    is sent (listeners.AcksFirst: acked requests' work waits for those acks). A slash command's
+    envelope is acked before bolt sees it (an empty ack is all a command's ack ever is), and
+    then dispatched as a task in flight (`listeners`), marked acked (listeners.ACKED_KEY);
+    every other envelope goes through bolt as before (a modal's submission may answer in its
+    ack)."""
 
     acks_first: AcksFirst | None = None
+    listeners: SlackListeners | None = None
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        """Handle one envelope (bolt: dispatch, then send the ack), counted until acked."""
+        """Handle one envelope (see the class), counted until acked."""
         if self.acks_first is None:
             await super().handle(client, req)
             return
+        listeners = self.listeners
+        if req.type != "slash_commands" or listeners is None:
+            with self.acks_first.receiving():
+                await super().handle(client, req)
+            return
         with self.acks_first.receiving():
-            await super().handle(client, req)
+            received = listeners.clock()
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            listeners.acked(received)
+        bolt_request = AsyncBoltRequest(
+            mode="socket_mode", body=req.payload, headers=build_headers(req), context={ACKED_KEY: True}
+        )
+        listeners.inflight.start(_dispatch_acked(self.app, bolt_request), "slack-command-dispatch")
+
+
+async def _dispatch_acked(app: AsyncApp, request: AsyncBoltRequest) -> None:
+    """bolt's handling of a request already acked (its response goes nowhere)."""
+    try:
+        response = await app.async_dispatch(request)
+    except Exception:  # nobody awaits this task: its failure is logged here or nowhere
+        log.exception("slack: handling an acked slash command failed")
+        return
+    if response.status != 200:
+        log.warning("slack: bolt answered %s to a slash command already acked: %s", response.status, str(response.body)[:200])
+
+
+class OneAuthTest(AsyncSingleTeamAuthorization):
+    """bolt's single-workspace authorization, asking `auth.test` once rather than once per
+    request. bolt's own asks on a request when it has no answer yet, so every request of a
+    burst arriving before the first answer asks again, each ack waiting for its own call (200
+    calls, and 200 acks 0.35 s late, in bench_acks). Here the adapter's start check
+    (`SlackAdapter._identify`) hands its answer over (`known`), and without one only one call
+    is in flight at a time: the requests behind it reuse its answer."""
+
+    def __init__(self, base_logger: logging.Logger | None = None) -> None:
+        super().__init__(base_logger=base_logger)
+        self._asking = asyncio.Lock()
+
+    def known(self, answer: AsyncSlackResponse) -> None:
+        """Take the answer of an auth.test made with the app's token."""
+        self.auth_test_result = answer
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        """bolt's authorization, once one auth.test has answered (see the class)."""
+        if self.auth_test_result is None and not _is_no_auth_required(req) and not _is_no_auth_test_call_required(req):
+            async with self._asking:
+                if self.auth_test_result is None:
+                    # A failure is left to bolt's own call below, which answers the user.
+                    with contextlib.suppress(SlackApiError):
+                        self.auth_test_result = await req.context.client.auth_test()
+        return await super().async_process(req=req, resp=resp, next=next)
+
+
+def one_auth_test(app: AsyncApp) -> OneAuthTest | None:
+    """Put a OneAuthTest in place of bolt's AsyncSingleTeamAuthorization in an app's middleware
+    (an app with one token); None when the app has none (OAuth: per-workspace authorize)."""
+    middleware = app._async_middleware_list  # bolt builds it in AsyncApp.__init__
+    for index, step in enumerate(middleware):
+        if type(step) is AsyncSingleTeamAuthorization:
+            replacement = OneAuthTest(base_logger=bolt_log)
+            middleware[index] = replacement
+            return replacement
+    return None
 
 
 def api_base_url(url: str) -> str:
@@ -154,6 +245,8 @@ class SlackAdapter:
             # not at bolt's next 10 ms poll for it, which a busy event loop delays.
             process_before_response=True,
         )
+        # One auth.test for the app, not one per request of a burst (OneAuthTest).
+        self.authorization = one_auth_test(self.app)
         installed = self.installations
         tokens = (lambda workspace: bot_token_of(installed, workspace)) if installed is not None else None
         self.delivery = SlackDelivery(
@@ -245,6 +338,8 @@ class SlackAdapter:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             log.warning("slack auth.test could not reach %s (%s); continuing", self.client.base_url, exc)
             return
+        if self.authorization is not None:
+            self.authorization.known(answer)
         self.bot_user_id = str(answer.get("user_id", ""))
         self.team_id = str(answer.get("team_id", ""))
         log.info("slack: connected as %s in team %s", answer.get("user", self.bot_user_id), answer.get("team", self.team_id))
@@ -254,6 +349,7 @@ class SlackAdapter:
             self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.client,
         )
         self._socket.acks_first = self.listeners.acks_first
+        self._socket.listeners = self.listeners
         client = self._socket.client
         # Envelopes received and not handled yet wait for their acks too.
         self.listeners.acks_first.queued = client.message_queue.qsize
@@ -300,9 +396,21 @@ class SlackAdapter:
             return await self._dispatch_http(request)
 
     async def _dispatch_http(self, request: web.Request) -> web.Response:
+        received = self.listeners.clock()
         checked = await self.guard.check(request)
         if isinstance(checked, Refusal):
             return web.Response(status=checked.status, text="invalid request" if checked.status != 401 else "invalid signature")
+        if is_slash_command(checked):
+            # Signed and well formed: acked now with an empty 200 (all a command's ack ever
+            # is), before bolt's own parsing, checks and middleware, so the ack never waits
+            # behind other requests' turns of the loop. bolt then handles it as a task in
+            # flight (stop() waits for it), marked acked; the answer goes to the response_url.
+            bolt_request = AsyncBoltRequest(
+                body=checked, query=request.query_string, headers=request.headers, context={ACKED_KEY: True}  # type: ignore[arg-type]
+            )
+            self.listeners.inflight.start(_dispatch_acked(self.app, bolt_request), "slack-command-dispatch")
+            self.listeners.acked(received)
+            return web.Response(status=200)
         bolt_request = AsyncBoltRequest(body=checked, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)

@@ -2,8 +2,9 @@
 (`app_uninstalled`, `tokens_revoked`), the one listener middleware that resolves who and where,
 and the one error handler.
 
-Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, so Slack's 3-second
-deadline never depends on the work, and the work then waits for the acks of the requests still
+Commands: `/papers` (SLACK_COMMAND) is acked at once with an empty body, by the adapter before
+bolt sees it (app.py; `ACKED_KEY` in the context), so Slack's 3-second deadline never depends
+on the work, and the work then waits for the acks of the requests still
 arriving (`AcksFirst`: a burst is acked first, then answered); the answer then goes through the command's `response_url`
 with bolt's `respond` (ephemeral when the Reply is private, `in_channel` otherwise; at most 5
 messages, a longer answer is cut with a note). A command whose work is slow (`paper <id>` looked
@@ -165,6 +166,7 @@ from bot.core.ids import scoped_id
 from bot.core.metrics import Metrics
 from bot.core.models import Actor, Place, Reply
 from bot.core.retry import Monotonic, Sleep
+from bot.core.workers import interactive
 from bot.ports import Installations, PrivateAnswers, ServiceAPI
 
 # A message as Slack echoes it back in a block_actions body (or as kept for a redraw): raw
@@ -189,6 +191,9 @@ ACTOR_KEY = "paperbot_actor"  # an asyncio.Task[Actor]
 PLACE_KEY = "paperbot_place"  # a Place
 CALLER_KEY = "paperbot_caller"  # a Caller (the ids as Slack names them)
 RECEIVED_KEY = "paperbot_received_at"  # monotonic seconds when the middleware saw the request
+# True when the adapter acked the request before bolt saw it (a slash command: see app.py);
+# nothing the listener acks then reaches Slack, and it answers through the response_url as always.
+ACKED_KEY = "paperbot_acked"
 
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 
@@ -588,7 +593,7 @@ class ProcessAnswers:
         self.kept = kept
         self._answers: OrderedDict[tuple[str, str], tuple[str, str]] = OrderedDict()
 
-    def keep(self, platform: str, token: str, owner: str, message: str) -> None:
+    async def keep(self, platform: str, token: str, owner: str, message: str) -> None:
         """Keep `message` under `token` for `owner`, forgetting the oldest beyond `kept`."""
         self._answers[(platform, token)] = (owner, message)
         while len(self._answers) > self.kept:
@@ -677,10 +682,13 @@ class SlackListeners:
         An exception from the work goes straight to `on_error` (bolt has answered already)."""
 
         async def listener(ack: AsyncAck, body: Body, context: AsyncBoltContext, respond: AsyncRespond) -> None:
-            received = context.get(RECEIVED_KEY) or self._monotonic()
+            received = context.get(RECEIVED_KEY) or self.clock()
+            # Acked by the adapter already (ACKED_KEY): bolt's ack then only tells bolt the
+            # request was handled (its response goes nowhere; without it bolt logs the request
+            # as unhandled), and the adapter timed the real ack.
             await ack()
-            if self.metrics is not None:
-                self.metrics.ack_seconds.labels(platform="slack").observe(self._monotonic() - received)
+            if not context.get(ACKED_KEY):
+                self.acked(received)
             self.inflight.start(self._after_ack(work(body, context, respond), body, respond), f"slack-{work.__name__}")
 
         listener.__name__ = work.__name__  # bolt names listeners in its logs
@@ -692,13 +700,24 @@ class SlackListeners:
         the user."""
         try:
             await self.acks_first.wait()
-            async with self._work_slots:
-                await work
+            # Somebody waits for this: its store work skips the digest run's queue.
+            with interactive():
+                async with self._work_slots:
+                    await work
         except Exception as error:
             try:
                 await self.on_error(error, body, respond, None)
             except Exception:  # nobody awaits this task: its failure is logged here or nowhere
                 log.exception("slack: the error handler failed for %s", _what(body))
+
+    def clock(self) -> float:
+        """Now, in monotonic seconds (the clock acks are timed with)."""
+        return self._monotonic()
+
+    def acked(self, received: float) -> None:
+        """Record how long a request received at `received` (`clock()`) waited for its ack."""
+        if self.metrics is not None:
+            self.metrics.ack_seconds.labels(platform="slack").observe(self._monotonic() - received)
 
     def _service(self) -> ServiceAPI:
         if self.service is None:
@@ -713,10 +732,10 @@ class SlackListeners:
         `replace_first`: the first part replaces the interim reply posted last."""
         if ephemeral and owner:
             # The remembered copy is the same message with stamped block_ids.
-            parts = [cast(Message, self._remember(owner, part)) for part in parts]
+            parts = [cast(Message, await self._remember(owner, part)) for part in parts]
         await respond_parts(respond, parts, ephemeral=ephemeral, sleep=self._sleep, replace_first=replace_first)
 
-    def _remember(self, owner: str, part: Mapping[str, object], token: str = "") -> RawMessage:
+    async def _remember(self, owner: str, part: Mapping[str, object], token: str = "") -> RawMessage:
         """The part with its feedback rows' block_ids carrying a fresh token, kept under that
         token for its owner (a part without feedback buttons is returned as it is)."""
         blocks = objects(part.get("blocks"))
@@ -731,7 +750,7 @@ class SlackListeners:
         ]
         kept: RawMessage = {**part, "blocks": stamped}
         try:
-            self.answers.keep(PLATFORM, token, owner, json.dumps(kept, ensure_ascii=False))
+            await self.answers.keep(PLATFORM, token, owner, json.dumps(kept, ensure_ascii=False))
         except Exception:  # the answer still goes out; a click on it is then confirmed privately
             log.warning("slack: could not keep a private answer for its feedback buttons", exc_info=True)
         return kept
@@ -812,7 +831,7 @@ class SlackListeners:
         place = place_in(context)
         actor = await actor_in(context)
         reply = await self._service().handle_command(PaperCommand(paper_id=paper_id), actor, place)
-        private = render_reply(reply, share=self._share_token(reply, actor, place))
+        private = render_reply(reply, share=await self._share_token(reply, actor, place))
         container = mapping(body, "container")
         thread_ts = container.get("message_ts") or mapping(body, "message").get("ts")
         if reply.is_error or container.get("is_ephemeral") or not thread_ts or not place.channel_id:
@@ -868,7 +887,7 @@ class SlackListeners:
         token = secrets.token_hex(6)
         marked: RawMessage = {**message, "blocks": mark_choice(objects(message.get("blocks")), action, paper_id, iteration=token)}
         if ephemeral:
-            marked = self._remember(owner, marked, token)
+            marked = await self._remember(owner, marked, token)
         update: ResponseMessage = {
             "replace_original": True, "text": str(marked.get("text") or " "), "blocks": as_dicts(objects(marked.get("blocks")))
         }
@@ -902,7 +921,7 @@ class SlackListeners:
 
         reply = await self._service().handle_command(command, actor, place, progress=progress)
         private = ephemeral or reply.private or reply.is_error
-        parts = render_reply(reply, share=self._share_token(reply, actor, place) if private else None)
+        parts = render_reply(reply, share=await self._share_token(reply, actor, place) if private else None)
         if interim_shown and not private:
             # An ephemeral interim cannot become a channel message: it says where the answer went.
             await self._respond(respond, render_reply(Reply(text="Posted in the channel.")), ephemeral=True, replace_first=True)
@@ -910,13 +929,13 @@ class SlackListeners:
         await self._respond(respond, parts, ephemeral=private, owner=owner, replace_first=interim_shown)
         return reply
 
-    def _share_token(self, reply: Reply, actor: Actor, place: Place) -> str | None:
+    async def _share_token(self, reply: Reply, actor: Actor, place: Place) -> str | None:
         """A Share token for a private, shareable answer (None for any other, or when the
         store cannot keep one: the answer then goes out without its Share button)."""
         if not (reply.shareable and reply.private) or reply.is_error or reply.interim:
             return None
         try:
-            return self._service().keep_for_sharing(reply, actor, place)
+            return await self._service().keep_for_sharing(reply, actor, place)
         except Exception:
             log.warning("slack: could not keep the answer for sharing; no Share button", exc_info=True)
             return None

@@ -98,9 +98,9 @@ class InstrumentedService:
         """A channel's digest settings form, from the wrapped service."""
         return self.inner.digest_form(who, where)
 
-    def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
+    async def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
         """A Share token for `reply` as shown, from the wrapped service."""
-        return self.inner.keep_for_sharing(reply, who, where)
+        return await self.inner.keep_for_sharing(reply, who, where)
 
     def take_shared(self, token: str, who: Actor, where: Place) -> Reply | None:
         """The reply a Share token was issued for, from the wrapped service."""

@@ -247,6 +247,8 @@ class Runtime:
         """Serve the web site (with the adapters' routes), attach and connect the adapters,
         then start the background loops."""
         self.attach(adapters)
+        # The summarizer's processes get ready (about a second) while the adapters connect.
+        self.summaries.start_workers()
         if self.settings.web_enabled:
             await self.start_web(list(self.adapters.values()))
         measured = InstrumentedService(self.service, self.metrics)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from bot.core.clock import Clock
 from bot.core.ids import scope_prefix
@@ -37,9 +38,14 @@ class StorePrivateAnswers:
         self.clock = clock
         self.ttl = ttl
 
-    def keep(self, platform: str, token: str, owner: str, message: str) -> None:
-        """Keep `message` under `token` for `owner` until the TTL passes."""
-        self.store.answers.keep(platform=platform, token=token, owner=owner, message=message, now=self.clock(), ttl=self.ttl)
+    async def keep(self, platform: str, token: str, owner: str, message: str) -> None:
+        """Keep `message` under `token` for `owner` until the TTL passes: in a worker thread,
+        since the write waits for SQLite's lock, which a digest batch may hold for a while."""
+        keep = partial(
+            self.store.answers.keep, platform=platform, token=token, owner=owner, message=message,
+            now=self.clock(), ttl=self.ttl,
+        )
+        await self.store.run_blocking(keep)
 
     def recall(self, platform: str, token: str, owner: str) -> str | None:
         """The message kept under `token` for `owner`, or None."""

@@ -11,6 +11,10 @@ released, so two threads still overlap their waits), and bounds the work admitte
   the next one waits (asynchronously: the event loop is not held) until one of those finishes;
 - a job's exception is raised to its caller, and its context variables (the log context) are
   the caller's, as with `asyncio.to_thread`;
+- work for somebody waiting on an answer (a command, a button: run inside `interactive()`,
+  which the chat service and the adapters enter) goes to a lane of its own, `interactive`
+  threads more with their own queue, so an answer's search and writes never queue behind a
+  digest run's batches (each holds a thread for up to a second);
 - `close()` cancels the jobs not started yet (their callers' awaits raise CancelledError, as do
   those of callers still waiting to be admitted), waits for the running ones, and stops the
   threads; a later `run` raises CancelledError at once.
@@ -19,10 +23,11 @@ released, so two threads still overlap their waits), and bounds the work admitte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -30,24 +35,64 @@ T = TypeVar("T")
 
 DEFAULT_THREADS = 2
 DEFAULT_QUEUED = 16
+DEFAULT_INTERACTIVE = 2
+
+# Set while work for somebody waiting on an answer runs (see `interactive`); copied into the
+# tasks that work starts, as context variables are.
+_INTERACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("paperbot_interactive", default=False)
+
+
+@contextlib.contextmanager
+def interactive() -> Iterator[None]:
+    """Mark the blocking work started inside the block (and in tasks it creates) as somebody's
+    answer: WorkerThreads run it in their interactive lane (see the module)."""
+    token = _INTERACTIVE.set(True)
+    try:
+        yield
+    finally:
+        _INTERACTIVE.reset(token)
+
+
+class _Lane:
+    """One executor and its admission bound (per event loop)."""
+
+    def __init__(self, threads: int, queued: int, name: str) -> None:
+        self.threads = threads
+        self.queued = queued
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        # One semaphore per event loop: asyncio's belong to one loop, and a one-shot command or
+        # a benchmark may run several loops in turn over the same store.
+        self.turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+    def turn(self, loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+        """This loop's admission semaphore."""
+        turns = self.turns.get(loop)
+        if turns is None:
+            turns = self.turns[loop] = asyncio.Semaphore(self.threads + self.queued)
+        return turns
 
 
 class WorkerThreads:
-    """`threads` worker threads with room for `queued` waiting jobs (see the module)."""
+    """`threads` worker threads with room for `queued` waiting jobs, and an interactive lane of
+    `interactive` threads more (see the module)."""
 
-    def __init__(self, threads: int = DEFAULT_THREADS, *, queued: int = DEFAULT_QUEUED, name: str = "paperbot-worker") -> None:
+    def __init__(
+        self,
+        threads: int = DEFAULT_THREADS,
+        *,
+        queued: int = DEFAULT_QUEUED,
+        interactive: int = DEFAULT_INTERACTIVE,
+        name: str = "paperbot-worker",
+    ) -> None:
         if threads < 1:
             raise ValueError("WorkerThreads needs at least one thread")
         self.threads = threads
         self.queued = max(0, queued)
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._background = _Lane(threads, self.queued, name)
+        # 0: answers share the background lane.
+        self._interactive = _Lane(interactive, self.queued, f"{name}-interactive") if interactive > 0 else None
         self._closed = False
         self.running = 0  # jobs admitted and not finished (running or waiting in the queue)
-        # One semaphore per event loop: asyncio's belong to one loop, and a one-shot command or
-        # a benchmark may run several loops in turn over the same store.
-        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
 
     @property
     def closed(self) -> bool:
@@ -58,17 +103,14 @@ class WorkerThreads:
         """`work(*args)` in one of the threads, once admitted (see the module)."""
         if self._closed:
             raise asyncio.CancelledError("the worker threads are closed")
-        loop = asyncio.get_running_loop()
-        turns = self._turns.get(loop)
-        if turns is None:
-            turns = self._turns[loop] = asyncio.Semaphore(self.threads + self.queued)
-        async with turns:
+        lane = self._interactive if self._interactive is not None and _INTERACTIVE.get() else self._background
+        async with lane.turn(asyncio.get_running_loop()):
             if self._closed:
                 raise asyncio.CancelledError("the worker threads are closed")
             call = functools.partial(contextvars.copy_context().run, work, *args)
             self.running += 1
             try:
-                return await asyncio.wrap_future(self._executor.submit(call))
+                return await asyncio.wrap_future(lane.executor.submit(call))
             except RuntimeError:
                 if self._closed:  # submitted while close() was shutting the executor down
                     raise asyncio.CancelledError("the worker threads are closed") from None
@@ -79,4 +121,6 @@ class WorkerThreads:
     def close(self) -> None:
         """Cancel the jobs not started, wait for the running ones, stop the threads."""
         self._closed = True
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for lane in (self._background, self._interactive):
+            if lane is not None:
+                lane.executor.shutdown(wait=True, cancel_futures=True)

@@ -156,6 +156,14 @@ class NoticeStore:
 
     def pop(self, platform: str, user_id: str, now: datetime) -> list[str]:
         """Notices waiting for a user, oldest first, marked shown so they appear once."""
+        # Read first, outside a write transaction: almost every answer finds none, and taking
+        # the write lock (BEGIN IMMEDIATE) for nothing waited on a digest batch's transaction,
+        # with the event loop held.
+        waiting = self.conn.execute(
+            "SELECT 1 FROM notices WHERE platform = ? AND user_id = ? AND shown_at IS NULL LIMIT 1", (platform, user_id)
+        ).fetchone()
+        if waiting is None:
+            return []
         with transaction(self.conn):
             rows = self.conn.execute(
                 "SELECT id, text FROM notices WHERE platform = ? AND user_id = ? AND shown_at IS NULL ORDER BY id",

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -102,7 +102,7 @@ class ScriptedService:
             raise self.error
         return self.reply
 
-    def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
+    async def keep_for_sharing(self, reply: Reply, who: Actor, where: Place) -> str:
         token = f"token-{len(self.kept) + 1}"
         self.kept[token] = (reply, who, where)
         return token
@@ -346,7 +346,12 @@ async def test_the_ack_does_not_wait_for_the_admin_check(tmp_path: Path) -> None
             payload = slash_command("digest on", response_url=fake.response_url("a"), user_id="UBOSS")
             envelope = await fake.send_envelope("slash_commands", payload)
             assert await fake.wait_for_ack(envelope) == {"envelope_id": envelope}
-            # Acked while users.info is still unanswered; the command waits for the answer.
+            # Acked before bolt even saw it (so before users.info was asked); the command then
+            # asks, and waits for the answer.
+            for _ in range(500):
+                if fake.calls_to("users.info"):
+                    break
+                await asyncio.sleep(0.01)
             assert [c.body["user"] for c in fake.calls_to("users.info")] == ["UBOSS"]
             assert service.seen == [] and fake.responses_to("a") == []
             release.set()
@@ -493,6 +498,90 @@ async def test_http_mode_verifies_signatures_and_serves_healthz(tmp_path: Path) 
         finally:
             await adapter.stop()
         assert not adapter.connected
+
+
+async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Wait until `condition()` holds (looked at every 10 ms), at most `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_http_mode_acks_a_slash_command_before_its_slow_answer(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        service = ScriptedService(Reply(text="slow answer", private=True))
+        service.release.clear()  # the answer is held back until the ack was seen
+        adapter = SlackAdapter(slack_settings(fake, tmp_path, slack_app_token=""))
+        await adapter.start(service)
+        try:
+            body = urllib.parse.urlencode(slash_command("quantum", response_url=fake.response_url("slow")))
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}
+            url = f"http://127.0.0.1:{adapter.http_port}/slack/events"
+            async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as acked:
+                assert acked.status == 200 and await acked.read() == b""
+            assert fake.responses_to("slow") == []  # acked while the listener's work is held
+            await until(lambda: bool(service.seen))
+            service.release.set()
+            answer = await fake.response("slow")
+            assert "slow answer" in visible_text(answer) and answer["response_type"] == "ephemeral"
+            assert len(service.seen) == 1  # handled once
+        finally:
+            service.release.set()
+            await adapter.stop()
+
+
+async def test_socket_mode_acks_a_slash_command_envelope_before_its_slow_answer(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        service = ScriptedService(Reply(text="slow answer", private=True))
+        service.release.clear()
+        adapter = SlackAdapter(slack_settings(fake, tmp_path))
+        await adapter.start(service)
+        try:
+            payload = slash_command("quantum", response_url=fake.response_url("slow"))
+            envelope = await fake.send_envelope("slash_commands", payload, accepts_response_payload=True)
+            assert await fake.wait_for_ack(envelope) == {"envelope_id": envelope}  # an empty ack
+            assert fake.responses_to("slow") == []
+            await until(lambda: bool(service.seen))
+            service.release.set()
+            answer = await fake.response("slow")
+            assert "slow answer" in visible_text(answer)
+            assert len(service.seen) == 1 and [m["envelope_id"] for m in fake.received if "envelope_id" in m] == [envelope]
+        finally:
+            service.release.set()
+            await adapter.stop()
+
+
+async def test_a_burst_of_commands_asks_auth_test_once_in_all(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        adapter = SlackAdapter(slack_settings(fake, tmp_path))
+        await adapter.start(ScriptedService())
+        try:
+            names = [f"b{i}" for i in range(10)]
+            for name in names:
+                await fake.send_envelope("slash_commands", slash_command("quantum", response_url=fake.response_url(name)))
+            for name in names:
+                await fake.response(name)
+            # The start check's answer serves bolt too: no auth.test per request of the burst.
+            assert len(fake.calls_to("auth.test")) == 1
+        finally:
+            await adapter.stop()
+
+
+async def test_the_answer_of_a_command_acked_early_is_awaited_by_stop(tmp_path: Path) -> None:
+    async with fake_slack() as fake:
+        service = ScriptedService(Reply(text="answer at stop", private=True))
+        service.release.clear()
+        adapter = SlackAdapter(slack_settings(fake, tmp_path, slack_app_token=""))
+        await adapter.start(service)
+        body = urllib.parse.urlencode(slash_command("quantum", response_url=fake.response_url("late")))
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}
+        url = f"http://127.0.0.1:{adapter.http_port}/slack/events"
+        async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as acked:
+            assert acked.status == 200
+        await until(lambda: bool(service.seen))
+        asyncio.get_running_loop().call_later(0.2, service.release.set)
+        await adapter.stop()  # waits for the answer in flight
+        assert "answer at stop" in visible_text(fake.responses_to("late")[0])
 
 
 # --- delivery ----------------------------------------------------------------------------------

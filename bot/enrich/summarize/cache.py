@@ -117,6 +117,11 @@ class Summaries:
         """The summary of one paper (made and cached on a miss)."""
         return (await self.get_many([paper]))[paper.id]
 
+    def start_workers(self) -> None:
+        """Start the offline summarizer's worker processes now (Runtime.start), so the first
+        answers find them ready instead of waiting for them (returns at once)."""
+        self.pool.start()
+
     def for_answers(self) -> AnswerSummaries:
         """The provider for answers (commands, the site): never waits for the LLM."""
         return AnswerSummaries(self)
@@ -271,7 +276,8 @@ class Summaries:
         thread-safe), then stored WRITE_BATCH a transaction in a worker thread; `save_later`
         (an answer's): stored ANSWER_SAVE_DELAY later with those of other answers."""
         if save_later:
-            made = await self._summarize_part(papers)
+            # An answer's: someone waits for it, so it goes before a digest run's chunks.
+            made = await self._summarize_part(papers, urgent=True)
             for paper, summary in zip(papers, made, strict=True):
                 self._unsaved[(paper.id, paper.version)] = (paper, summary)
             if self._saving is None or self._saving.done():
@@ -298,9 +304,9 @@ class Summaries:
                 writing.add_done_callback(lambda done: done.cancelled() or done.exception())
         return found
 
-    async def _summarize_part(self, papers: Sequence[Paper]) -> list[Summary]:
+    async def _summarize_part(self, papers: Sequence[Paper], *, urgent: bool = False) -> list[Summary]:
         if self.pool.workers:
-            return await self.pool.summarize(papers)
+            return await self.pool.summarize(papers, urgent=urgent)
         made: list[Summary] = []
         for start in range(0, len(papers), OFFLINE_CHUNK):
             # A chunk per thread call: a cancelled caller (the bot stopping) waits for one

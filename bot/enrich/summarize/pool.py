@@ -2,16 +2,21 @@
 and never holds this process's GIL (the offline summarizer is pure Python: in a thread it would
 slow the event loop down as much as running it there).
 
-`OfflinePool(workers)` is started lazily: the first `summarize` call starts the processes in the
-background and is answered in a worker thread, as is every call until the processes have
-answered once (a process imports paperbot's summarizer first: about a second of CPU). A pool
-of 0 workers, or one whose processes died (`BrokenProcessPool`), answers in threads too; a
-broken pool is started again on a later call.
+`OfflinePool(workers)` is started by the runtime at start (`start()`, which returns at once), or
+else by the first `summarize` call. A call made while the processes are still getting ready (a
+process imports paperbot's summarizer first: about a second of CPU) waits for them, at most
+READY_WAIT seconds, and only then is answered in a worker thread: pure-Python summarizing in a
+thread of the bot holds the GIL that the event loop needs for every ack (a burst of commands
+arriving at start-up was acked seconds late that way). A pool of 0 workers, or one whose
+processes died (`BrokenProcessPool`), answers in threads; a broken pool is started again on a
+later call.
 
 The summarizer is deterministic and pure, so a worker gets (title, abstract, categories) and
 returns the `Summary` (`summarize_text`): the same summary a thread of this process makes.
 Work in flight is bounded (`limit` chunks at once; callers wait for a turn), so a burst of
-searches queues at most a few chunks per process.
+searches queues at most a few chunks per process. An `urgent` call (an answer somebody waits
+for) takes the next free turn before any background one (a digest run's hundreds of papers), so
+answers are not queued behind a digest run's chunks.
 
 Workers run at a lower priority (nice 10) than the bot: on busy cores the event loop's acks
 and answers come before background summarizing. Children never outlive the bot: `close()` (Runtime.shutdown, after SIGTERM/SIGINT) shuts the
@@ -28,7 +33,8 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -41,6 +47,7 @@ log = logging.getLogger(__name__)
 # work (a paper is ~2-5 ms of CPU), small enough that a burst shares the processes fairly.
 CHUNK = 10
 PARENT_POLL_SECONDS = 0.5
+READY_WAIT = 3.0  # how long a call waits for processes getting ready before using a thread
 CLOSE_GRACE_SECONDS = 2.0  # what close() gives a worker to finish and exit before it is stopped
 WORKER_NICENESS = 10  # background work: the bot's own process (the event loop) runs first
 
@@ -83,6 +90,52 @@ def job_of(paper: Paper) -> Job:
     return (paper.title, paper.abstract, tuple(paper.categories))
 
 
+class Turns:
+    """At most `size` holders at once, like asyncio.Semaphore, but a waiting urgent caller is
+    let in before every waiting background one (first come, first served within each)."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._background: deque[asyncio.Future[None]] = deque()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, *, urgent: bool) -> AsyncIterator[None]:
+        """Hold one turn for the duration of the block."""
+        await self._acquire(urgent)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, urgent: bool) -> None:
+        # Background work also queues behind urgent waiters, and urgent work behind nothing.
+        if self.free > 0 and not self._urgent and (urgent or not self._background):
+            self.free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._background
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed a turn just as it was cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    queue.remove(waiter)
+            raise
+
+    def _release(self) -> None:
+        for queue in (self._urgent, self._background):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes straight to the waiter
+                    return
+        self.free += 1
+
+
 class OfflinePool:
     """Offline summaries in `workers` processes (see the module)."""
 
@@ -95,9 +148,7 @@ class OfflinePool:
         self.limit = limit or max(1, 2 * self.workers)
         # One semaphore per event loop (asyncio's belong to one loop; a one-shot command or a
         # benchmark may run several loops in turn over the same pool).
-        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turns] = weakref.WeakKeyDictionary()
 
     @property
     def ready(self) -> bool:
@@ -137,31 +188,40 @@ class OfflinePool:
             return []
         return [p.pid for p in _worker_processes(self._executor) if p.pid is not None]
 
-    async def summarize(self, papers: Sequence[Paper]) -> list[Summary]:
-        """The papers' offline summaries, in order: in the processes when they are up, else in
-        one worker thread per chunk (see the module)."""
+    async def summarize(self, papers: Sequence[Paper], *, urgent: bool = False) -> list[Summary]:
+        """The papers' offline summaries, in order: in the processes when they are up (waiting
+        up to READY_WAIT for processes getting ready), else in one worker thread per chunk (see
+        the module). `urgent`: an answer's, served before background work."""
         jobs = [job_of(paper) for paper in papers]
         if not jobs:
             return []
         self.start()
         chunks = [jobs[start : start + CHUNK] for start in range(0, len(jobs), CHUNK)]
-        if not self.ready:
+        if not self.ready and not await self._wait_ready(READY_WAIT):
             made: list[Summary] = []
             for chunk in chunks:
                 made += await asyncio.to_thread(summarize_jobs, chunk)
             return made
-        parts = await asyncio.gather(*(self._in_process(chunk) for chunk in chunks))
+        parts = await asyncio.gather(*(self._in_process(chunk, urgent) for chunk in chunks))
         return [summary for part in parts for summary in part]
 
-    async def _in_process(self, chunk: list[Job]) -> list[Summary]:
+    async def _wait_ready(self, timeout: float) -> bool:
+        """Wait (without holding the loop) for processes getting ready; whether they are."""
+        starting = [asyncio.wrap_future(f) for f in self._ready]
+        if not starting:
+            return False
+        await asyncio.wait(starting, timeout=timeout)
+        return self.ready
+
+    async def _in_process(self, chunk: list[Job], urgent: bool = False) -> list[Summary]:
         executor = self._executor
         if executor is None or self._closed:
             return await asyncio.to_thread(summarize_jobs, chunk)
         loop = asyncio.get_running_loop()
         turns = self._turns.get(loop)
         if turns is None:
-            turns = self._turns[loop] = asyncio.Semaphore(self.limit)
-        async with turns:  # a full pool holds the caller, not the event loop
+            turns = self._turns[loop] = Turns(self.limit)
+        async with turns.turn(urgent=urgent):  # a full pool holds the caller, not the event loop
             try:
                 return await asyncio.wrap_future(executor.submit(summarize_jobs, chunk))
             except BrokenProcessPool:

@@ -105,7 +105,7 @@ async def test_a_share_token_gives_back_what_was_shown_once(rig_store: Rig) -> N
     rig = rig_store
     shown = await rig.say("diffusion")
     assert shown.shareable and shown.private
-    token = rig.service.keep_for_sharing(shown, rig.actor(), rig.place())
+    token = await rig.service.keep_for_sharing(shown, rig.actor(), rig.place())
     assert 20 <= len(token) <= 40
     shared = rig.service.take_shared(token, rig.actor(), rig.place())
     assert shared is not None
@@ -119,7 +119,7 @@ async def test_a_share_token_gives_back_what_was_shown_once(rig_store: Rig) -> N
 async def test_a_share_token_is_bound_to_the_person_and_the_place(rig_store: Rig) -> None:
     rig = rig_store
     shown = await rig.say("diffusion")
-    token = rig.service.keep_for_sharing(shown, rig.actor("ada"), rig.place("C1"))
+    token = await rig.service.keep_for_sharing(shown, rig.actor("ada"), rig.place("C1"))
     assert rig.service.take_shared(token, rig.actor("eve"), rig.place("C1")) is None
     assert rig.service.take_shared(token, rig.actor("ada"), rig.place("C2")) is None
     assert rig.service.take_shared(token, rig.actor("ada", platform="slack"), rig.place("C1", platform="slack")) is None
@@ -129,11 +129,11 @@ async def test_a_share_token_is_bound_to_the_person_and_the_place(rig_store: Rig
 async def test_a_share_token_expires_and_forged_ones_are_refused(rig_store: Rig) -> None:
     rig = rig_store
     shown = await rig.say("diffusion")
-    token = rig.service.keep_for_sharing(shown, rig.actor(), rig.place())
+    token = await rig.service.keep_for_sharing(shown, rig.actor(), rig.place())
     for forged in ("", "garbage", '{"c": "digest off"}', token[:-1], "x" * 5000):
         assert rig.service.take_shared(forged, rig.actor(), rig.place()) is None
     rig.clock.advance(seconds=SHARE_TTL.total_seconds() + 1)
     assert rig.service.take_shared(token, rig.actor(), rig.place()) is None
     # Expired tokens go when the next one is issued.
-    rig.service.keep_for_sharing(shown, rig.actor(), rig.place())
+    await rig.service.keep_for_sharing(shown, rig.actor(), rig.place())
     assert rig.store.shares.count() == 1

@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from bot.core.workers import WorkerThreads
+from bot.core.workers import WorkerThreads, interactive
 
 WAIT = 30.0  # generous bounds on waits for threads; nothing is timed
 
@@ -105,3 +105,23 @@ async def test_close_cancels_the_waiting_work_and_lets_the_running_job_finish() 
 def test_at_least_one_thread() -> None:
     with pytest.raises(ValueError):
         WorkerThreads(0)
+
+
+async def test_an_answers_job_does_not_queue_behind_background_work() -> None:
+    workers = WorkerThreads(1, queued=1, interactive=1)
+    gate = Gate()
+    busy = [asyncio.ensure_future(workers.run(gate.job, name)) for name in ("digest 1", "digest 2", "digest 3")]
+    await until(lambda: gate.started == ["digest 1"], "the background lane is busy")
+    with interactive():
+        answer = await asyncio.wait_for(workers.run(lambda: "search"), WAIT)
+    assert answer == "search" and gate.started == ["digest 1"]  # the digests still wait
+    gate.release.set()
+    assert await asyncio.gather(*busy) == ["digest 1", "digest 2", "digest 3"]
+    workers.close()
+
+
+async def test_without_an_interactive_lane_answers_share_the_threads() -> None:
+    workers = WorkerThreads(1, interactive=0)
+    with interactive():
+        assert await workers.run(threading.current_thread) is not threading.current_thread()
+    workers.close()

@@ -1,5 +1,6 @@
-"""Offline summaries in worker processes: the same summaries as in this process, threads until
-the processes are up, and no process left behind after close() or after the parent is killed."""
+"""Offline summaries in worker processes: the same summaries as in this process, a call before
+the processes are up answered all the same, answers' turns before background ones (Turns), and
+no process left behind after close() or after the parent is killed."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from bot.core.clock import FakeClock
 from bot.enrich.summarize import OFFLINE_KEY, Summaries
 from bot.enrich.summarize.offline import OfflineSummarizer
-from bot.enrich.summarize.pool import OfflinePool
+from bot.enrich.summarize.pool import OfflinePool, Turns
 from bot.store import Store
 from tests.support.factories import make_paper
 
@@ -70,11 +71,12 @@ def test_processes_make_the_summaries_this_process_makes() -> None:
     assert made == [offline.summarize(paper) for paper in papers]
 
 
-def test_until_the_processes_are_up_threads_answer() -> None:
+def test_a_call_before_the_processes_are_up_is_answered_all_the_same() -> None:
     papers = _papers(3)
     pool = OfflinePool(1)
     try:
-        made = asyncio.run(pool.summarize(papers))  # starts the process, answers without it
+        # Starts the process and waits for it (READY_WAIT), or answers in a thread after that.
+        made = asyncio.run(pool.summarize(papers))
         assert made == [OfflineSummarizer().summarize(paper) for paper in papers]
     finally:
         pool.close()
@@ -176,3 +178,52 @@ def test_workers_of_a_killed_parent_exit() -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_an_urgent_caller_gets_the_next_turn_before_waiting_background_ones() -> None:
+    async def scenario() -> list[str]:
+        turns = Turns(1)
+        order: list[str] = []
+        release = asyncio.Event()
+
+        async def hold(name: str, urgent: bool) -> None:
+            async with turns.turn(urgent=urgent):
+                order.append(name)
+                await release.wait()
+
+        first = asyncio.ensure_future(hold("digest 1", False))
+        await asyncio.sleep(0)
+        waiting = [asyncio.ensure_future(hold(name, False)) for name in ("digest 2", "digest 3")]
+        await asyncio.sleep(0)
+        answer = asyncio.ensure_future(hold("answer", True))
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(first, *waiting, answer)
+        return order
+
+    assert asyncio.run(scenario()) == ["digest 1", "answer", "digest 2", "digest 3"]
+
+
+def test_a_cancelled_waiter_gives_its_turn_on() -> None:
+    async def scenario() -> list[str]:
+        turns = Turns(1)
+        order: list[str] = []
+        release = asyncio.Event()
+
+        async def hold(name: str, urgent: bool) -> None:
+            async with turns.turn(urgent=urgent):
+                order.append(name)
+                await release.wait()
+
+        first = asyncio.ensure_future(hold("first", False))
+        await asyncio.sleep(0)
+        gone = asyncio.ensure_future(hold("gone", True))
+        later = asyncio.ensure_future(hold("later", False))
+        await asyncio.sleep(0)
+        gone.cancel()
+        release.set()
+        await asyncio.gather(first, later)
+        assert turns.free == 1
+        return order
+
+    assert asyncio.run(scenario()) == ["first", "later"]
