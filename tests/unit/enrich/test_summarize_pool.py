@@ -180,26 +180,33 @@ def test_workers_of_a_killed_parent_exit() -> None:
             parent.wait()
 
 
+class _Holders:
+    """Callers of one Turns gate: each takes a turn, notes its name, and holds the turn until
+    `release` is set."""
+
+    def __init__(self, turns: Turns) -> None:
+        self.turns = turns
+        self.order: list[str] = []
+        self.release = asyncio.Event()
+
+    async def hold(self, name: str, urgent: bool) -> None:
+        async with self.turns.turn(urgent=urgent):
+            self.order.append(name)
+            await self.release.wait()
+
+
 def test_an_urgent_caller_gets_the_next_turn_before_waiting_background_ones() -> None:
     async def scenario() -> list[str]:
-        turns = Turns(1)
-        order: list[str] = []
-        release = asyncio.Event()
-
-        async def hold(name: str, urgent: bool) -> None:
-            async with turns.turn(urgent=urgent):
-                order.append(name)
-                await release.wait()
-
-        first = asyncio.ensure_future(hold("digest 1", False))
+        holders = _Holders(Turns(1))
+        first = asyncio.ensure_future(holders.hold("digest 1", False))
         await asyncio.sleep(0)
-        waiting = [asyncio.ensure_future(hold(name, False)) for name in ("digest 2", "digest 3")]
+        waiting = [asyncio.ensure_future(holders.hold(name, False)) for name in ("digest 2", "digest 3")]
         await asyncio.sleep(0)
-        answer = asyncio.ensure_future(hold("answer", True))
+        answer = asyncio.ensure_future(holders.hold("answer", True))
         await asyncio.sleep(0)
-        release.set()
+        holders.release.set()
         await asyncio.gather(first, *waiting, answer)
-        return order
+        return holders.order
 
     assert asyncio.run(scenario()) == ["digest 1", "answer", "digest 2", "digest 3"]
 
@@ -207,23 +214,16 @@ def test_an_urgent_caller_gets_the_next_turn_before_waiting_background_ones() ->
 def test_a_cancelled_waiter_gives_its_turn_on() -> None:
     async def scenario() -> list[str]:
         turns = Turns(1)
-        order: list[str] = []
-        release = asyncio.Event()
-
-        async def hold(name: str, urgent: bool) -> None:
-            async with turns.turn(urgent=urgent):
-                order.append(name)
-                await release.wait()
-
-        first = asyncio.ensure_future(hold("first", False))
+        holders = _Holders(turns)
+        first = asyncio.ensure_future(holders.hold("first", False))
         await asyncio.sleep(0)
-        gone = asyncio.ensure_future(hold("gone", True))
-        later = asyncio.ensure_future(hold("later", False))
+        gone = asyncio.ensure_future(holders.hold("gone", True))
+        later = asyncio.ensure_future(holders.hold("later", False))
         await asyncio.sleep(0)
         gone.cancel()
-        release.set()
+        holders.release.set()
         await asyncio.gather(first, later)
         assert turns.free == 1
-        return order
+        return holders.order
 
     assert asyncio.run(scenario()) == ["first", "later"]
