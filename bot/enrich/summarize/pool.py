@@ -146,8 +146,8 @@ class OfflinePool:
         self._closed = False
         # Chunks submitted at once: two per process keeps each busy while the next is pickled.
         self.limit = limit or max(1, 2 * self.workers)
-        # One semaphore per event loop (asyncio's belong to one loop; a one-shot command or a
-        # benchmark may run several loops in turn over the same pool).
+        # One Turns gate per event loop (its waiters are futures of one loop; a one-shot command
+        # or a benchmark may run several loops in turn over the same pool).
         self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turns] = weakref.WeakKeyDictionary()
 
     @property
