@@ -120,3 +120,15 @@ def test_fold_fast_paths_on_real_abstracts() -> None:
     for text in texts:
         assert fold(text) == reference_fold(text)
         assert plural_folded_words(text) == reference_plural_folded_words(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
+def test_split_words_ascii_fast_path_equals_the_unicode_pattern(text: str) -> None:
+    """ASCII text takes a plain `[A-Za-z0-9]` scan; it must split as `[^\\W_]` does, upper case,
+    underscores and every other ASCII character included."""
+    assert split_words(text) == [word[:MAX_WORD_CHARS] for word in re.findall(r"[^\W_]+", text)]
+
+
+def test_split_words_ascii_fast_path_on_every_ascii_character() -> None:
+    every = "".join(map(chr, range(128)))
+    assert split_words(every) == re.findall(r"[^\W_]+", every) == ["0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"]
