@@ -156,7 +156,13 @@ class ThreadConnections:
     So work moved off the event loop (searches, digest batches) can read and write in a worker
     thread: `transaction` asks `in_transaction` of the calling thread's connection, so two
     threads never join each other's transaction, and SQLite's file lock (with its busy timeout)
-    orders their writes, as it does between processes."""
+    orders their writes, as it does between processes.
+
+    `close` closes the connections of threads that have ended (and the caller's own). Another
+    live thread's connection is left to that thread: closing a SQLite connection while another
+    thread runs a query on it crashes the process (a cancelled `asyncio.to_thread` keeps running
+    after the bot has stopped), so that thread closes it on its next use, which raises
+    StoreError, or when it ends."""
 
     dialect = "sqlite"
 
@@ -165,7 +171,7 @@ class ThreadConnections:
         self._owner = threading.get_ident()
         self._first = first
         self._local = threading.local()
-        self._others: list[StoreConnection] = []
+        self._others: list[tuple[threading.Thread, StoreConnection]] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -174,12 +180,16 @@ class ThreadConnections:
         if threading.get_ident() == self._owner:
             return self._first
         conn: StoreConnection | None = getattr(self._local, "conn", None)
+        if conn is not None and self._closed:  # left open by `close` for this thread to close
+            self._local.conn = None
+            conn.close()
+            conn = None
         if conn is None:
             with self._lock:
                 if self._closed:
                     raise StoreError(f"the database {self.location} is closed")
                 conn = _open_sqlite(self.location)
-                self._others.append(conn)
+                self._others.append((threading.current_thread(), conn))
             self._local.conn = conn
         return conn
 
@@ -202,12 +212,15 @@ class ThreadConnections:
         return self._first.row_factory
 
     def close(self) -> None:
-        """Close every thread's connection (the first last: it checkpoints the WAL)."""
+        """Close the connections of ended threads and the caller's, then the first (it
+        checkpoints the WAL when it is the last); a live thread closes its own (see the class)."""
         with self._lock:
             self._closed = True
             others, self._others = self._others, []
-        for conn in others:
-            conn.close()
+        me = threading.current_thread()
+        for thread, conn in others:
+            if thread is me or not thread.is_alive():
+                conn.close()
         self._first.close()
 
 

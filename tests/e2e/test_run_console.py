@@ -82,6 +82,7 @@ def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         LOG_LEVEL="warning",
         SUMMARIZE_BACKGROUND="false",
         HTTP_PORT=str(free_port()),
+        PYTHONFAULTHANDLER="1",  # a crash in the bot prints every thread's stack to its stderr
     )
     env.update(extra)
     return env

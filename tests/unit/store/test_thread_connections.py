@@ -3,7 +3,10 @@ transaction in one thread is never joined by another and work can run off the ev
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,6 +16,8 @@ from bot.core.errors import StoreError
 from bot.store import Store
 from bot.store.db import ThreadConnections, transaction
 from tests.support.factories import T0, make_paper
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_each_thread_has_its_own_connection(tmp_path: Path) -> None:
@@ -98,3 +103,68 @@ def test_threads_connections_are_closed_with_the_store(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         connections[0].execute("SELECT 1")
+
+
+def test_a_live_threads_connection_is_closed_by_that_thread_on_its_next_use(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "bot.db"))
+    opened, closed = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def use_twice() -> None:
+        seen.append(store.conn.current())
+        opened.set()
+        closed.wait(30)
+        try:
+            store.papers.count()
+        except StoreError as exc:
+            seen.append(exc)
+
+    worker = threading.Thread(target=use_twice)
+    worker.start()
+    assert opened.wait(30)
+    store.close()
+    closed.set()
+    worker.join(30)
+    first, then = seen
+    assert isinstance(then, StoreError) and "closed" in str(then)
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        first.execute("SELECT 1")  # type: ignore[attr-defined]
+
+
+# A thread keeps querying while the main thread closes the store under it. Closing a SQLite
+# connection during another thread's query crashed the process (SIGSEGV): a subprocess, so that
+# a crash fails this test instead of the test run.
+_CLOSE_DURING_A_QUERY = """
+import sys, threading, time
+from bot.core.errors import StoreError
+from bot.store import Store
+
+store = Store.open(sys.argv[1])
+querying = threading.Event()
+slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000) SELECT count(*) FROM c"
+
+def query() -> None:
+    try:
+        for _ in range(20):
+            querying.set()
+            store.conn.execute(slow).fetchall()
+    except StoreError:
+        print("the thread's next query was refused", flush=True)
+
+worker = threading.Thread(target=query)
+worker.start()
+querying.wait(30)
+time.sleep(0.05)
+store.close()
+worker.join(60)
+print("exited cleanly", flush=True)
+"""
+
+
+def test_closing_the_store_during_another_threads_query_does_not_crash(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", _CLOSE_DURING_A_QUERY, str(tmp_path / "bot.db")],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["the thread's next query was refused", "exited cleanly"]
