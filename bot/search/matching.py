@@ -56,15 +56,14 @@ def query_terms(text: str) -> tuple[Term, ...]:
 
 @dataclass(frozen=True, slots=True)
 class PaperDoc:
-    """A paper as the matcher sees it: its distinct words, its words as one padded text (a
-    phrase "a b" occurs exactly when " a b " is in it), its topic ids, and its distinct
-    adjacent word pairs "a b" (what `QueryIndex` files phrase queries under)."""
+    """A paper as the matcher sees it: its distinct words, its words in order and as one
+    padded text (a phrase "a b" occurs exactly when " a b " is in it), and its topic ids."""
 
     paper_id: str
     words: frozenset[str]
     text: str  # " tok tok tok " (padded) for phrase checks
     topics: frozenset[str]
-    pairs: frozenset[str] = frozenset()
+    sequence: tuple[str, ...] = ()  # the words in order (`QueryIndex` looks word pairs up in it)
 
 
 def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
@@ -75,9 +74,7 @@ def paper_doc(paper: Paper, topic_ids_: Iterable[str]) -> PaperDoc:
 def text_doc(paper_id: str, title: str, abstract: str, topic_ids_: Iterable[str]) -> PaperDoc:
     """`paper_doc` from a paper's id, title and abstract alone."""
     words = plural_folded_words(f"{title}\n{abstract}")
-    text = " ".join(words)
-    pairs = frozenset(map(" ".join, zip(words, words[1:], strict=False)))
-    return PaperDoc(paper_id, frozenset(words), f" {text} ", frozenset(topic_ids_), pairs)
+    return PaperDoc(paper_id, frozenset(words), f" {' '.join(words)} ", frozenset(topic_ids_), tuple(words))
 
 
 def topics_for(store: Store, papers: Sequence[Paper]) -> dict[str, tuple[str, ...]]:
@@ -254,7 +251,10 @@ class QueryIndex:
         self._slot_of: dict[str, int] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._topics: dict[frozenset[str], frozenset[str]] = {}  # one object per topic set
-        self._pair_anchors = 0  # queries filed under a word pair (papers look their pairs up)
+        # The word pairs queries are filed under, as first word -> second words: a paper looks
+        # up only the pairs whose words it has (listing every adjacent pair of every paper cost
+        # more than the rest of its tokenizing).
+        self._pair_seconds: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
         """How many distinct queries are filed."""
@@ -313,7 +313,7 @@ class QueryIndex:
         """File every query again under its rarest word by a new `frequency` (the queries stay)."""
         self.frequency = frequency
         self._buckets = {}
-        self._pair_anchors = 0
+        self._pair_seconds = {}
         for slot, query in enumerate(self._queries):
             if query is not None and query.words:
                 self._file(slot, query)
@@ -323,9 +323,14 @@ class QueryIndex:
         found: list[int] = []
         words, text, topics = doc.words, doc.text, doc.topics
         buckets = self._buckets
-        anchors = buckets.keys() & words  # the paper's words and word pairs that anchor something (in C)
-        if self._pair_anchors:
-            anchors |= buckets.keys() & doc.pairs
+        anchors = buckets.keys() & words  # the paper's words that anchor something (in C)
+        pair_seconds = self._pair_seconds
+        if pair_seconds:
+            sequence = doc.sequence
+            for first, second in zip(sequence, sequence[1:], strict=False):
+                seconds = pair_seconds.get(first)
+                if seconds is not None and second in seconds:
+                    anchors.add(f"{first} {second}")
         for word in anchors:
             bucket = buckets[word]
             if bucket.plain:
@@ -354,11 +359,12 @@ class QueryIndex:
             return
         anchor, rest, phrases = self._filing(query)
         query.anchor = anchor
-        if " " in anchor:
-            self._pair_anchors += 1
         bucket = self._buckets.get(anchor)
         if bucket is None:
             bucket = self._buckets[anchor] = _Bucket([], {}, {}, [])
+            if " " in anchor:
+                first, second = anchor.split(" ")
+                self._pair_seconds.setdefault(first, set()).add(second)
         kind, key = _kind(rest, phrases, query.topics)
         if kind == "plain":
             bucket.plain.append(slot)
@@ -408,8 +414,12 @@ class QueryIndex:
             bucket.checked[:] = [entry for entry in bucket.checked if entry[0] != slot]
         if bucket.empty():
             del self._buckets[query.anchor]
-        if " " in query.anchor:
-            self._pair_anchors -= 1
+            if " " in query.anchor:
+                first, second = query.anchor.split(" ")
+                seconds = self._pair_seconds[first]
+                seconds.discard(second)
+                if not seconds:
+                    del self._pair_seconds[first]
 
 
 def _adjacent(words: list[str]) -> Iterator[tuple[str, str]]:

@@ -244,7 +244,7 @@ def test_phrase_queries_are_filed_under_a_word_pair_and_match_as_the_reference()
     for slot in set(slots.values()):  # forgetting every query empties the index
         for member in list(index.members(slot)):
             index.discard(slot, member)
-    assert len(index) == 0 and not index._buckets
+    assert len(index) == 0 and not index._buckets and not index._pair_seconds
 
 
 # --- incremental updates ---------------------------------------------------------------------------
