@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 __all__ = [
     "MAX_WORD_CHARS", "fold", "split_words", "word_starting_at", "folded_words", "fold_plural",
@@ -112,14 +111,26 @@ def fold_plural(word: str) -> str:
     return word
 
 
-# Paper text repeats the same few thousand words: remembering their plural folding makes
-# tokenizing a batch of papers for matching several times faster.
-_fold_plural_remembered = lru_cache(maxsize=1 << 16)(fold_plural)
+class _RememberedPlurals(dict[str, str]):
+    """word -> fold_plural(word), filled on first use. Paper text repeats the same few thousand
+    words: a dict lookup is a C call per word, about a quarter of the cost of an lru_cache's
+    (tokenizing a batch of papers for matching does this for every word)."""
+
+    LIMIT = 1 << 17  # about 20 MB of words at most; past it, words are folded without remembering
+
+    def __missing__(self, word: str) -> str:
+        folded = fold_plural(word)
+        if len(self) < self.LIMIT:
+            self[word] = folded
+        return folded
+
+
+_REMEMBERED_PLURALS = _RememberedPlurals()
 
 
 def plural_folded_words(text: str) -> list[str]:
     """Folded words, plural-folded: "Diffusion Transformers" -> ["diffusion", "transformer"]."""
-    return list(map(_fold_plural_remembered, folded_words(text)))
+    return list(map(_REMEMBERED_PLURALS.__getitem__, folded_words(text)))
 
 
 _SUFFIXES = ("ational", "ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "s")
