@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from bot.core.background import exit_status
 from bot.core.errors import ConfigError, PaperbotError
 from bot.core.models import SourceKind
 
@@ -111,15 +112,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(settings)
     try:
-        return _dispatch(args, settings, sys.stdin, sys.stdout)
+        status = _dispatch(args, settings, sys.stdin, sys.stdout)
     except ValueError as exc:
         print(f"paperbot: {exc}", file=sys.stderr)
-        return 2
+        status = 2
     except PaperbotError as exc:
         print(f"paperbot: {exc}", file=sys.stderr)
-        return 1
+        status = 1
     except KeyboardInterrupt:
-        return 130
+        status = 130
+    # A fit or index build left running by a stop must not meet the libraries' destructors.
+    return exit_status(status)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:

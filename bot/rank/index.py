@@ -12,23 +12,23 @@ one is complete. Store calls stay on the event loop (one SQLite connection is sh
 The fit itself (a minute on a large store and a loaded machine) runs in a daemon thread of its
 own rather than asyncio's executor: a stop cancels the refresh at once, and the process exits
 without waiting for the fit, whose result nobody would use (`asyncio.run` and the interpreter
-both wait for the executor's threads, so a SIGTERM used to exit only when the fit ended).
+both wait for the executor's threads, so a SIGTERM used to exit only when the fit ended). That
+exit must then skip the native libraries' destructors: see `bot.core.background`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
 
+from bot.core.background import in_daemon_thread
 from bot.rank.representation import (
     MIN_DOCS_FOR_PROJECTION,
     PROJECTION_SAMPLE,
@@ -42,41 +42,11 @@ from bot.store.vectors import PaperText
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 BATCH = 5000
 SPARSE_CACHE = 50_000
 _STATE_TFIDF = "tfidf"
 _STATE_PROJECTION = "projection"
 _STATE_PROGRESS = "progress"
-
-
-async def in_daemon_thread(work: Callable[[], T], name: str) -> T:
-    """`work()` in a daemon thread of its own: cancelling the await returns at once (the thread
-    runs on, its result dropped), and the process may exit while it still runs."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[T] = loop.create_future()
-
-    def settle(error: BaseException | None, result: T | None) -> None:
-        if done.done():  # cancelled meanwhile: nobody waits for the result
-            return
-        if error is not None:
-            done.set_exception(error)
-        else:
-            done.set_result(result)  # type: ignore[arg-type]
-
-    def run() -> None:
-        error: BaseException | None = None
-        result: T | None = None
-        try:
-            result = work()
-        except BaseException as exc:  # handed to the awaiting task, as asyncio.to_thread does
-            error = exc
-        with contextlib.suppress(RuntimeError):  # the loop has closed: the process is stopping
-            loop.call_soon_threadsafe(settle, error, result)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return await done
 
 
 def seconds_of(when: str) -> float:

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.core.background import start_daemon
 from bot.core.clock import ensure_utc
 from bot.core.errors import StoreError
 from bot.core.models import Paper
@@ -258,8 +259,7 @@ class SearchEngine:
             except Exception:  # the engine keeps answering from FTS5; the next process tries again
                 log.exception("building the search index at %s failed", directory)
 
-        self.builder = threading.Thread(target=build, name="search-index-build", daemon=True)
-        self.builder.start()
+        self.builder = start_daemon(build, "search-index-build")
 
     def _hits(
         self, ranked: list[tuple[float, int, int]], plan: Plan, query: SearchQuery, now: datetime

@@ -38,13 +38,25 @@ class Bot:
         )
         self.lines: list[str] = []
         self.errors: list[str] = []
-        threading.Thread(target=self._pump, args=(self.process.stdout, self.lines), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.process.stderr, self.errors), daemon=True).start()
+        self.pumps = [
+            threading.Thread(target=self._pump, args=(self.process.stdout, self.lines), daemon=True),
+            threading.Thread(target=self._pump, args=(self.process.stderr, self.errors), daemon=True),
+        ]
+        for pump in self.pumps:
+            pump.start()
 
     @staticmethod
     def _pump(stream, sink: list[str]) -> None:  # type: ignore[no-untyped-def]
         for line in stream:
             sink.append(line)
+
+    def exit_code(self, timeout: float) -> int:
+        """Wait for the process to end and for everything it wrote to be collected (a crash's
+        stack dump comes last on stderr); its exit status."""
+        code = self.process.wait(timeout=timeout)
+        for pump in self.pumps:
+            pump.join(10)
+        return code
 
     @property
     def output(self) -> str:
@@ -141,7 +153,7 @@ def test_console_session_query_subscribe_digest_and_sigterm(tmp_path: Path) -> N
         assert "Traceback" not in out + "".join(bot.errors)
     finally:
         bot.process.send_signal(signal.SIGTERM)
-        code = bot.process.wait(timeout=30)
+        code = bot.exit_code(timeout=30)
     assert code == 0, "".join(bot.errors)[-3000:]
     db = sqlite3.connect(tmp_path / "paperbot.db")
     states = dict(db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
@@ -155,7 +167,7 @@ def test_end_of_input_finishes_and_exits_zero(tmp_path: Path) -> None:
     assert bot.process.stdin is not None
     bot.process.stdin.write("/papers help\n/papers topics\n")
     bot.process.stdin.close()
-    assert bot.process.wait(timeout=60) == 0, "".join(bot.errors)[-3000:]
+    assert bot.exit_code(timeout=60) == 0, "".join(bot.errors)[-3000:]
     assert "/papers subscribe" in bot.output and "Large Language Models" in bot.output
 
 
@@ -225,7 +237,7 @@ def test_offline_first_run_reads_as_the_samples_day(tmp_path: Path) -> None:
     assert bot.process.stdin is not None
     bot.process.stdin.write("/papers diffusion since:7d\n")
     bot.process.stdin.close()
-    assert bot.process.wait(timeout=60) == 0, "".join(bot.errors)[-3000:]
+    assert bot.exit_code(timeout=60) == 0, "".join(bot.errors)[-3000:]
     out = bot.output
     assert "papers for" in out.lower() and "https://arxiv.org/abs/26" in out
     # Ages relative to 2026-06-11 ("2d ago"); against today's date they would print as dates.
@@ -244,6 +256,6 @@ def test_without_network_a_first_run_uses_the_samples(tmp_path: Path) -> None:
     assert bot.process.stdin is not None
     bot.process.stdin.write("/papers diffusion since:7d\n")
     bot.process.stdin.close()
-    assert bot.process.wait(timeout=60) == 0, "".join(bot.errors)[-3000:]
+    assert bot.exit_code(timeout=60) == 0, "".join(bot.errors)[-3000:]
     assert "no network" in "".join(bot.errors) and "bundled samples" in "".join(bot.errors)
     assert "https://arxiv.org/abs/26" in bot.output

@@ -32,7 +32,7 @@ def test_a_hung_llm_neither_holds_answers_nor_spoils_the_stop(tmp_path: Path) ->
                 assert time.monotonic() < deadline and bot.process.poll() is None, "".join(bot.errors)[-3000:]
                 time.sleep(0.05)
             bot.process.send_signal(signal.SIGTERM)
-            code = bot.process.wait(timeout=30)
+            code = bot.exit_code(timeout=30)
         finally:
             if bot.process.poll() is None:
                 bot.process.kill()

@@ -78,7 +78,7 @@ def test_sigterm_stops_the_summarizer_processes(tmp_path: Path) -> None:
         bot.wait_for("papers for", timeout=120)
     finally:
         bot.process.send_signal(signal.SIGTERM)
-        code = bot.process.wait(timeout=60)
+        code = bot.exit_code(timeout=60)
     assert code == 0, "".join(bot.errors)[-3000:]
     assert _gone(workers)
 
