@@ -419,12 +419,20 @@ class SubscriptionCommands:
         hours = self.settings.alert_interval / 3600
         every = "hour" if hours == 1 else (f"{hours:g} hours" if hours >= 1 else f"{self.settings.alert_interval // 60} minutes")
         found = len(recent.papers)
-        count_line = f"{found:,} paper{'s' if found != 1 else ''} of the last 7 days would have matched"
-        if not recent.complete:
-            count_line = "At least " + count_line
-        if first:
-            the = "the" if recent.day_complete else "at least"
-            count_line += f"; {the} {first:,} from the last 24 hours come in your first DM"
+        if first and not recent.day_complete:
+            # Counting stopped within the last day: the 7-day figure would repeat the same
+            # lower bound ("at least 5 of 7 days; at least 5 of 24 hours"), so say it once.
+            count_line = (
+                f"At least {first:,} paper{'s' if first != 1 else ''} of the last 24 hours alone would "
+                f"have matched (counting stopped there); {'it comes' if first == 1 else 'they come'} in your first DM"
+            )
+        else:
+            count_line = f"{found:,} paper{'s' if found != 1 else ''} of the last 7 days would have matched"
+            if not recent.complete:
+                count_line = "At least " + count_line
+            if first:
+                come = "comes" if first == 1 else "come"
+                count_line += f"; the {first:,} from the last 24 hours {come} in your first DM"
         lines = [
             f"Subscribed (#{number}): {describe_subscription(sub.query, sub.topics)}.",
             count_line + ".",

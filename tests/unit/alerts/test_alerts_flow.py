@@ -244,7 +244,7 @@ async def test_subscribing_queues_the_last_24_hours_for_the_first_dm() -> None:
     await env.tick(minutes=0)  # the scan has seen them all before the user subscribes
     commands = SubscriptionCommands(store=env.store, settings=app_settings(), clock=env.clock)
     reply = await commands.handle(cmd.parse_command("subscribe diffusion"), Actor("slack", "U1"), Place("slack", "C1"))
-    assert "2 papers of the last 7 days would have matched; the 1 from the last 24 hours come in your first DM." in reply.text
+    assert "2 papers of the last 7 days would have matched; the 1 from the last 24 hours comes in your first DM." in reply.text
     await env.tick()
     texts = env.dm_texts("U1")
     assert texts[0] == "1 new paper for your subscriptions"

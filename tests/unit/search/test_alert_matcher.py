@@ -481,7 +481,10 @@ async def test_subscribe_preview_stops_at_its_bounds_and_says_at_least(tmp_path:
     # A phrase needs tokenizing: 40 papers have both words, only the newest 5 are checked. They
     # are all from the last 24 hours, so that day was not checked whole either.
     phrase = await commands.handle(cmd.parse_command('subscribe "diffusion study"'), Actor("slack", "U4"), WHERE)
-    assert phrase.text.splitlines()[1] == "At least 5 papers of the last 7 days would have matched; at least 5 from the last 24 hours come in your first DM."
+    assert phrase.text.splitlines()[1] == (
+        "At least 5 papers of the last 24 hours alone would have matched (counting stopped there); "
+        "they come in your first DM."
+    )
     assert len(tokenized) == 5
 
     monkeypatch.setattr(alerts, "PREVIEW_MAX_PAPERS", 30)  # a window fuller than is read
