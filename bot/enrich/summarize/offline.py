@@ -51,7 +51,7 @@ from bot.enrich.summarize.text import (
 )
 from bot.enrich.tagger import tag
 
-PROMPT_VERSION = "offline-5"  # 5: TL;DR chosen for restating title and abstract; fixes to ")", "It is shown", lists, names
+PROMPT_VERSION = "offline-6"  # 6: "most existing explorations/attempts/..." is background; 5: TL;DR restating title and abstract
 """The offline algorithm's version; part of the summary cache key."""
 
 TLDR_LIMIT = 200
@@ -130,7 +130,8 @@ CUES: tuple[Cue, ...] = (
     _cue(BACKGROUND, r"(?<!over )(?<!than )(?<!outperforms )(?<!outperform )(?<!surpasses )"
          r"\b(?:existing|prior|previous|current|conventional|traditional|standard|most|many) "
          r"(?:\w+ )?(?:methods?|approaches|work|works|models|techniques|systems|studies|"
-         r"literature|solutions|research|efforts|benchmarks|frameworks|algorithms)\b", 1.2,
+         r"literature|solutions|research|efforts|benchmarks|frameworks|algorithms|explorations|"
+         r"attempts|paradigms|strategies|pipelines|designs|practices|tools)\b", 1.2,
          authorial=False, problem=True,
          hints=("existing", "prior", "previous", "current", "conventional", "traditional", "standard", "most ", "many ")),
     _cue(BACKGROUND, r"\b(?:may|can|could|might|often|tend to|would|will)\s+(?:\w+ly\s+)?"

@@ -227,6 +227,18 @@ def test_key_points_are_method_result_and_implication_not_background() -> None:
     assert principles.key_points[-1] == "The work can provide a better guide for researchers working on the prompting of large language models."
 
 
+def test_what_most_existing_work_does_is_background() -> None:
+    # "Most existing explorations inject causal knowledge via textual prompts, leaving causal
+    # mechanisms external ..." is the gap BridgeVLM addresses, not what it does: it was read as
+    # method and shown as BridgeVLM's first key point (the README's digest).
+    row = examples()["bridgevlm"]
+    sentences, _name = _analyse(row["title"], clean_tex(row["abstract"]))
+    assert [s.role for s in sentences] == [BACKGROUND, BACKGROUND, BACKGROUND, METHOD, METHOD, RESULTS]
+    points = summary_of("bridgevlm").key_points
+    assert not any("existing" in point.lower() for point in points), points
+    assert "Most existing explorations" not in summary_of("bridgevlm").methodology
+
+
 def test_results_empty_only_where_the_abstract_states_no_result() -> None:
     notes = summary_of("lecture_notes")  # lecture notes: no result, no implication
     assert notes.results == "" and notes.implications == ""
