@@ -326,8 +326,7 @@ class QueryIndex:
         anchors = buckets.keys() & words  # the paper's words that anchor something (in C)
         pair_seconds = self._pair_seconds
         if pair_seconds:
-            sequence = doc.sequence
-            for first, second in zip(sequence, sequence[1:], strict=False):
+            for first, second in _adjacent(doc.sequence):
                 seconds = pair_seconds.get(first)
                 if seconds is not None and second in seconds:
                     anchors.add(f"{first} {second}")
@@ -363,7 +362,7 @@ class QueryIndex:
         if bucket is None:
             bucket = self._buckets[anchor] = _Bucket([], {}, {}, [])
             if " " in anchor:
-                first, second = anchor.split(" ")
+                first, _, second = anchor.partition(" ")
                 self._pair_seconds.setdefault(first, set()).add(second)
         kind, key = _kind(rest, phrases, query.topics)
         if kind == "plain":
@@ -415,14 +414,14 @@ class QueryIndex:
         if bucket.empty():
             del self._buckets[query.anchor]
             if " " in query.anchor:
-                first, second = query.anchor.split(" ")
+                first, _, second = query.anchor.partition(" ")
                 seconds = self._pair_seconds[first]
                 seconds.discard(second)
                 if not seconds:
                     del self._pair_seconds[first]
 
 
-def _adjacent(words: list[str]) -> Iterator[tuple[str, str]]:
+def _adjacent(words: Sequence[str]) -> Iterator[tuple[str, str]]:
     return zip(words, words[1:], strict=False)
 
 

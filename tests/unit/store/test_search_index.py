@@ -24,6 +24,7 @@ import tantivy
 
 import bot.search.engine as engine_module
 import bot.store.search_index as search_index_module
+from bot.core.background import running_daemons
 from bot.core.models import Paper, Signal, SourceKind
 from bot.search.engine import SearchEngine
 from bot.search.indexed import rank_indexed, windows
@@ -215,14 +216,28 @@ def test_reindex_swaps_in_a_new_index_that_running_engines_use(tmp_path: Path, m
 # --- the FTS5 fallback --------------------------------------------------------------------------
 
 
-def test_a_missing_index_of_a_small_store_is_built_in_the_background(tmp_path: Path) -> None:
+def test_a_missing_index_of_a_small_store_is_built_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+
+    def held_rebuild(conn: object, directory: object) -> dict[str, int]:
+        release.wait(30)
+        return rebuild(conn, directory)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "rebuild", held_rebuild)
     store = Store.open(str(tmp_path / "paperbot.db"))
     store.papers.ingest([paper(1, "Okapi estimation")], NOW)
     engine = SearchEngine.for_data_dir(store, tmp_path)
     first = engine.search(SearchQuery("okapi"), NOW)
-    assert ids(first) == ["2511.00001"]  # answered at once (FTS5, or the index if already built)
+    assert ids(first) == ["2511.00001"] and first.engine != "index"  # answered at once, from FTS5
     assert engine.builder is not None
+    # A daemon the CLI's exit knows of: a stop does not wait for it, and the exit skips the
+    # native destructors while it runs (bot.core.background).
+    assert engine.builder.daemon and "search-index-build" in running_daemons()
+    release.set()
     engine.builder.join()
+    assert "search-index-build" not in running_daemons()
     store.papers.ingest([paper(2, "Okapi tracking")], NOW)
     result = engine.search(SearchQuery("okapi"), NOW)
     assert result.engine == "index" and len(result.hits) == 2
