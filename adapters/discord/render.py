@@ -35,6 +35,7 @@ from adapters.discord.types import ActionRow, ButtonComponent, Embed, EmbedField
 from bot.chat.present import source_line, web_url
 from bot.chat.view import ItemAction, ItemView, reply_views
 from bot.core.models import Reply, SourceKind
+from bot.core.text import printable
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
@@ -84,7 +85,7 @@ _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 def _printable(text: str, *, newlines: bool) -> str:
     """Drop control characters (newlines optionally kept) and collapse runs of spaces."""
-    kept = "".join(ch if ch.isprintable() or (newlines and ch == "\n") else " " for ch in text)
+    kept = printable(text, keep_newlines=newlines)
     if not newlines:
         return " ".join(kept.split())
     return "\n".join(_SPACES.sub(" ", line).strip() for line in kept.split("\n")).strip()

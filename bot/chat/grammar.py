@@ -70,6 +70,7 @@ from bot.core.commands import (
 from bot.core.errors import UserInputError
 from bot.core.ids import parse_arxiv_id
 from bot.core.models import SourceKind
+from bot.core.text import printable
 
 MAX_INPUT_CHARS = 1000
 MAX_QUERY_CHARS = 300
@@ -139,8 +140,7 @@ def _tokenize(text: str, known: tuple[str, ...]) -> _Parsed:
 
 def _clean(text: str) -> str:
     # Control characters never mean anything in a command; Slack/Discord send plain spaces.
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return text.replace("\u201c", '"').replace("\u201d", '"').strip()
+    return printable(text).replace("\u201c", '"').replace("\u201d", '"').strip()
 
 
 def parse_command(text: str) -> Command:

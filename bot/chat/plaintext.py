@@ -7,13 +7,14 @@ import textwrap
 
 from bot.chat.view import reply_views
 from bot.core.models import Reply
+from bot.core.text import printable
 
 _WIDTH = 100
 
 
 def _strip_controls(text: str) -> str:
     # External text must not move the cursor, clear the screen or fake our own colours.
-    return "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
+    return printable(text, keep_newlines=True)
 
 
 class _Style:

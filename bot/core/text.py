@@ -7,6 +7,8 @@
   "analyses" -> "analysis"; "news" and "bias" stay), used wherever two texts must agree on a word:
   alert and digest matching, the topic tagger.
 - `plural_folded_words`: folded words, plural-folded: the words standing queries are matched on.
+- `printable`: control characters (and lone surrogates) as spaces, newlines optionally kept: how
+  external text is made inert before it is echoed or printed.
 - `strip_suffix`: a cruder, more aggressive suffix strip ("learning" -> "learn", "models" ->
   "model"), only for telling which field of a search hit a term matched in (FTS5 itself stems
   with Porter, so "learned" can match "learning"). It is not `fold_plural`: "learning" stays
@@ -20,7 +22,7 @@ import unicodedata
 
 __all__ = [
     "MAX_WORD_CHARS", "fold", "split_words", "word_starting_at", "folded_words", "fold_plural",
-    "plural_folded_words", "strip_suffix",
+    "plural_folded_words", "printable", "strip_suffix",
 ]
 
 MAX_WORD_CHARS = 40
@@ -30,6 +32,15 @@ _ALNUM = re.compile(r"[^\W_]+")
 # plain class is about 1.6x faster to scan than the Unicode one (nearly every abstract is ASCII).
 _ASCII_ALNUM = re.compile(r"[A-Za-z0-9]+")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` with each character that is not printable (control characters, lone surrogates,
+    line separators) replaced by a space; newlines are kept when `keep_newlines`."""
+    # Nearly all text is printable already: that is checked in C, not character by character.
+    if text.isprintable() or (keep_newlines and text.replace("\n", "").isprintable()):
+        return text
+    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n") else " " for ch in text)
 
 
 def fold(text: str) -> str:

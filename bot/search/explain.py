@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot.core.clock import humanize_age
 from bot.core.models import Paper, SourceKind
-from bot.core.text import folded_words, strip_suffix
+from bot.core.text import folded_words, printable, strip_suffix
 from bot.search.query import Plan, SearchQuery, has_words, utc
 
 __all__ = ["why", "describe", "clean", "POPULAR_WHY"]
@@ -27,8 +27,7 @@ _DAY = 86400.0
 
 def clean(text: str, limit: int = 60) -> str:
     """User text for echoing: control characters dropped, whitespace squeezed, shortened."""
-    # isprintable() is False for control characters and lone surrogates alike.
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = printable(text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

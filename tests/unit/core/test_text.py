@@ -17,6 +17,7 @@ from bot.core.text import (
     fold_plural,
     folded_words,
     plural_folded_words,
+    printable,
     split_words,
     strip_suffix,
 )
@@ -132,3 +133,18 @@ def test_split_words_ascii_fast_path_equals_the_unicode_pattern(text: str) -> No
 def test_split_words_ascii_fast_path_on_every_ascii_character() -> None:
     every = "".join(map(chr, range(128)))
     assert split_words(every) == re.findall(r"[^\W_]+", every) == ["0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"]
+
+
+def test_printable_turns_control_characters_into_spaces() -> None:
+    assert printable("ok\x1b[2Jclear\x07") == "ok [2Jclear "
+    assert printable("line\u2028break\ud800") == "line break "
+    assert printable("two\nlines") == "two lines"
+    assert printable("two\nlines\x1b", keep_newlines=True) == "two\nlines "
+    assert printable("Schrödinger’s “cat”") == "Schrödinger’s “cat”"
+
+
+@given(st.text())
+def test_printable_is_the_character_by_character_rule(text: str) -> None:
+    for keep in (False, True):
+        expected = "".join(ch if ch.isprintable() or (keep and ch == "\n") else " " for ch in text)
+        assert printable(text, keep_newlines=keep) == expected
