@@ -18,10 +18,12 @@ Windows and the stop rule (why this is exact)
     it scores below S_m x r_w x POPULARITY_MAX: while that exceeds the kth best score so far, m
     grows four-fold and the window is read again. Before reading a window, every match in it
     and in all older windows scores below B x POPULARITY_MAX x r_w, where B bounds S for any
-    document that matches no term in a rare field (`IndexSnapshot.compile`: per term and field,
-    weight x idf x (k1 + 1), over the fields where more than RARE_FIELD_DOCS papers have the term);
-    the few papers with a term in a rare field are scored one by one before the windows. Once the
-    kth best score reaches the bound, no unread paper can enter the top k and the scan stops.
+    paper: the larger of the bound for papers that match no term in a rare field
+    (`IndexSnapshot.compile`: per term and field, weight x idf x (k1 + 1), over the fields where
+    more than RARE_FIELD_DOCS papers have the term) and the best S of the papers that do (one
+    top-1 read of the query's rare part; a rare field's idf is large, so its weight x idf x
+    (k1 + 1) would be far above any real score). Once the kth best score reaches the bound, no
+    unread paper can enter the top k and the scan stops.
     Without words (filters only) the k newest matches are read, then every popular match young
     enough to beat the kth of them (`_relevance_without_text`).
 
@@ -112,6 +114,23 @@ def _score(base: float, key: int, popularity: int, now_s: float) -> float:
     return base * recency(now_s - (key >> FTS_PK_BITS)) * popularity_factor(popularity)
 
 
+_RECENCY_SCALE = _DAY * RECENCY_DAYS
+
+
+def _scored(hits: list[tuple[float, int, int]], now_s: float) -> list[tuple[float, int, int]]:
+    """`_score` of many hits, as (score, key, popularity): the same arithmetic written out, since
+    a rare term's matches (thousands) are each scored in Python; popularity factors are few."""
+    factors: dict[int, float] = {}
+    scored = []
+    for base, key, pop in hits:
+        factor = factors.get(pop)
+        if factor is None:
+            factor = factors[pop] = popularity_factor(pop)
+        ratio = max(0.0, now_s - (key >> FTS_PK_BITS)) / _RECENCY_SCALE
+        scored.append((base * (1.0 / (1.0 + ratio * ratio)) * factor, key, pop))
+    return scored
+
+
 def _kth(found: dict[int, tuple[float, int, int]], k: int) -> float:
     if len(found) < k:
         return -1.0
@@ -125,10 +144,13 @@ def _relevance(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: date
     k = plan.k
     bound = query.bound * _BOUND_MARGIN
     found: dict[int, tuple[float, int, int]] = {}
-    # Papers with a term in a rare field are few: scored one by one, so `bound` leaves them out.
-    rare = snapshot.rare_matches(query, plan.lo_key)
-    for base, key, pop in rare:
-        found[key] = (_score(base, key, pop, now_s), key, pop)
+    # `bound` leaves out the fields where a term is rare (its idf there is large, so their
+    # bound would be far above any real score): the best S among those papers bounds them.
+    rare = snapshot.rare_part(query)
+    if rare is not None:
+        best_rare, _ = snapshot.best(rare, plan.lo_key, None, 1)
+        if best_rare:
+            bound = max(bound, best_rare[0][0] * _BOUND_MARGIN)
     total = read = 0
     plan_windows = windows(plan.lo_key, now)
     take = 2 * k + 10
@@ -139,16 +161,14 @@ def _relevance(snapshot: IndexSnapshot, query: IndexQuery, plan: Plan, now: date
         # Older windows are larger: start where the last one ended (a re-read scans it again).
         while True:
             hits, count, remainder = _best_by_text(snapshot, query, lo, hi, take, newest)
-            for base, key, pop in hits:
-                found[key] = (_score(base, key, pop, now_s), key, pop)
+            found.update((entry[1], entry) for entry in _scored(hits, now_s))
             if remainder <= 0.0 or _kth(found, k) >= remainder:
                 break
             take *= 4
         total += count
     ranked = heapq.nlargest(k, found.values())
-    if read < len(plan_windows):  # the rare matches of the unread windows are known matches too
-        boundary = plan_windows[read][1]
-        total += sum(1 for _, key, _ in rare if boundary is None or key < boundary)
+    if read < len(plan_windows) and rare is not None:  # the unread windows' rare matches are known too
+        total += snapshot.count(rare, plan.lo_key, plan_windows[read][1])
     return _with_total(snapshot, query, plan_windows, read, ranked, total)
 
 

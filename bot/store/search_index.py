@@ -308,17 +308,16 @@ class IndexSnapshot:
         hits = self._with_fields([score for score, _ in result.hits], [address for _, address in result.hits])
         return hits, int(result.count)  # type: ignore[attr-defined]
 
-    def rare_matches(self, query: IndexQuery, lo_key: int) -> list[tuple[float, int, int]]:
-        """(score, key, popularity) of every match with key >= lo_key that has a term in one of
-        its rare fields (`IndexQuery.rare`): at most `rare_limit` papers."""
+    def rare_part(self, query: IndexQuery) -> IndexQuery | None:
+        """The matches of `query` that have a term in one of its rare fields (`IndexQuery.rare`),
+        as a query of their own scored like `query` (at most `rare_limit` papers); None when it
+        has no rare field."""
         if query.rare is None or query.text is None:
-            return []
-        both = IndexQuery(
+            return None
+        return IndexQuery(
             tantivy.Query.boolean_query([(tantivy.Occur.Must, query.text), (tantivy.Occur.Must, query.rare)]),
             query.filters, query.bound, query.max_matches,
         )
-        hits, _ = self.best(both, lo_key, None, max(1, query.rare_limit))
-        return hits
 
     def ordered(
         self, query: IndexQuery, lo_key: int, hi_key: int | None, limit: int, by: str, popular_only: bool = False

@@ -340,6 +340,30 @@ def test_relevance_is_exactly_the_best_k(
     assert stopped_early >= 20
 
 
+def test_a_rare_field_with_many_matches_is_not_read_whole(
+    spread: tuple[Store, SearchEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every field is rare among 392 papers: "model" (hundreds of matches) reads the best S of its
+    rare part, then windows of a few dozen best, and stops before the oldest window; the answer
+    is still exact (test_relevance_is_exactly_the_best_k)."""
+    monkeypatch.setattr(search_index_module, "RARE_FIELD_DOCS", 5000)
+    store, engine = spread
+    matches = len(every_match(engine, SearchQuery("model")))
+    limits: list[int] = []
+    best = search_index_module.IndexSnapshot.best
+
+    def recorded(self, query, lo_key, hi_key, limit):  # type: ignore[no-untyped-def]
+        limits.append(limit)
+        return best(self, query, lo_key, hi_key, limit)
+
+    monkeypatch.setattr(search_index_module.IndexSnapshot, "best", recorded)
+    result = engine.search(SearchQuery("model", limit=10), NOW)
+    assert result.engine == "index" and len(result.hits) == 10
+    assert matches > 200 and limits[0] == 1 and sum(limits[1:]) < matches, limits
+    scan = snapshot_scan(engine, SearchQuery("model", limit=10))
+    assert scan.windows_read < len(windows(0, NOW))
+
+
 def snapshot_scan(engine: SearchEngine, query: SearchQuery):  # type: ignore[no-untyped-def]
     assert engine.search_index is not None
     snapshot = engine.search_index.snapshot(engine.store.conn)
