@@ -3,7 +3,7 @@
 Corpus: bench/corpus.py (the 71,011 real arXiv announcements, resampled to N papers with real
 daily volumes over 3 years, HF/Reddit signals). For each size N the store is built through the
 real ingest path (`store.papers.ingest`, batches of 5,000; generating the papers is timed
-apart), tagged with `store.papers.set_topics` (keyword cues instead of the tagger, one
+apart), tagged with `store.papers.set_topics_many` (keyword cues instead of the tagger, one
 transaction per 50,000 papers: the only shortcut), and the search index is built with
 `bot.store.search_index.rebuild` (what `paperbot reindex` runs).
 
@@ -193,10 +193,7 @@ def build(path: Path, index_dir: Path, size: int) -> dict[str, float]:
         ingest_cpu_s += time.process_time() - cpu
     start, cpu = time.perf_counter(), time.process_time()
     for offset in range(0, len(tags), 50_000):
-        store.conn.execute("BEGIN")
-        for paper_id, topics in tags[offset : offset + 50_000]:
-            store.papers.set_topics(paper_id, topics)
-        store.conn.execute("COMMIT")
+        store.papers.set_topics_many(dict(tags[offset : offset + 50_000]))
     topics_s, topics_cpu_s = time.perf_counter() - start, time.process_time() - cpu
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     start, cpu = time.perf_counter(), time.process_time()

@@ -367,12 +367,14 @@ class Summaries:
         with transaction(self.store.conn):
             self.store.papers.hold_index_seq()
             self.store.summaries.put_many([(paper.id, paper.version, key, summary) for paper, key, summary in made], now)
+            topics: dict[str, tuple[str, ...]] = {}
             texts: dict[str, str] = {}
             for paper, _key, summary in made:
                 if summary.summarizer == "offline" and self.llm is not None and self._has(paper, self.key):
                     continue  # never let an offline fallback overwrite an LLM summary's tags
-                self.store.papers.set_topics(paper.id, summary.topics)
+                topics[paper.id] = summary.topics
                 texts[paper.id] = summary_search_text(summary)
+            self.store.papers.set_topics_many(topics)
             self.store.papers.set_summary_texts(texts)
         if self.on_made is not None:
             self.on_made(len(made))

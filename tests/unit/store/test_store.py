@@ -154,6 +154,24 @@ def test_fts_index_follows_updates(store: Store) -> None:
         store.conn.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES('integrity-check', 1)")
 
 
+def test_topics_of_many_papers_are_set_in_one_go_and_unchanged_ones_are_not_renumbered(store: Store) -> None:
+    store.papers.ingest([arxiv("2504.00001"), arxiv("2504.00002"), arxiv("2504.00003")], NOW)
+    store.papers.set_topics("2504.00003", ["rl"])
+
+    def seq(paper_id: str) -> int:
+        return int(store.conn.execute("SELECT index_seq FROM papers WHERE id = ?", (paper_id,)).fetchone()[0])
+
+    before = seq("2504.00003")
+    store.papers.set_topics_many({"2504.00001": ["llm", "cv", "llm"], "2504.00002": [], "2504.00003": ["rl"]})
+    assert store.papers.topics_of(["2504.00001", "2504.00002", "2504.00003"]) == {
+        "2504.00001": ("llm", "cv"), "2504.00002": (), "2504.00003": ("rl",),
+    }
+    assert seq("2504.00003") == before and seq("2504.00001") > before
+    store.papers.set_topics_many({"2504.00001": ["agents"], "2504.00003": ["cv", "rl"]})
+    assert store.papers.topics_of(["2504.00001", "2504.00003"]) == {"2504.00001": ("agents",), "2504.00003": ("cv", "rl")}
+    store.papers.set_topics_many({})
+
+
 def test_list_filters_by_time_and_source(store: Store) -> None:
     store.papers.ingest([arxiv("2504.00001")], NOW)
     store.papers.ingest([hf_item("2504.00002")], NOW.replace(day=21))
