@@ -35,6 +35,7 @@ from bot.core.errors import StoreError
 from bot.core.models import Paper
 from bot.search.explain import why
 from bot.search.fusion import (
+    MIN_SIMILARITY,
     SEMANTIC_CANDIDATES,
     Meaning,
     filtered_candidates,
@@ -171,12 +172,7 @@ class SearchEngine:
             log.exception("search by meaning failed; answering by words alone")
             return None
         by_id = {hit.paper.id: hit for hit in hits}
-        new_ids = [paper_id for paper_id, _ in candidates if paper_id not in by_id]
-        papers = {paper.id: paper for paper in self.store.papers.get_many(new_ids)} if new_ids else {}
-        papers.update({paper_id: hit.paper for paper_id, hit in by_id.items()})
-        topics = self.store.papers.topics_of(new_ids) if plan.filters.topic and new_ids else {}
-        topics.update({paper_id: (plan.filters.topic or "",) for paper_id in by_id})  # they matched it
-        kept = filtered_candidates(candidates, papers, topics, plan, query)
+        kept, papers = self._kept_candidates(candidates, by_id, plan, query)
         if not kept:
             return None
         fused: list[SearchHit] = []
@@ -190,6 +186,32 @@ class SearchEngine:
                 added += 0 if uses_every_word(paper, plan) else 1
                 fused.append(SearchHit(paper, one.score, meaning_why(one.similarity or 0.0)))
         return tuple(fused), added
+
+    def _kept_candidates(
+        self, candidates: Sequence[tuple[str, float]], by_id: dict[str, SearchHit], plan: Plan, query: SearchQuery
+    ) -> tuple[list[tuple[str, float]], dict[str, Paper]]:
+        """The semantic candidates that pass the query (`filtered_candidates`) as far as they can
+        change the fused hits, and the papers read for them. A candidate found by meaning alone
+        after `plan.k` kept ones can never be among the k fused hits (each of those k scores
+        more), so candidates are read from the store in order until k are kept and no word hit
+        comes later (a word hit's place among the candidates still adds to its score): usually
+        the first k of SEMANTIC_CANDIDATES, not all of them."""
+        sure = [(paper_id, cosine) for paper_id, cosine in candidates if cosine >= MIN_SIMILARITY]
+        papers = {paper_id: hit.paper for paper_id, hit in by_id.items()}
+        last_word_hit = max((n for n, (paper_id, _) in enumerate(sure) if paper_id in by_id), default=-1)
+        kept: list[tuple[str, float]] = []
+        start = 0
+        while start < len(sure) and (len(kept) < plan.k or start <= last_word_hit):
+            end = min(len(sure), max(start + plan.k - len(kept), last_word_hit + 1))
+            batch = sure[start:end]
+            new_ids = [paper_id for paper_id, _ in batch if paper_id not in by_id]
+            if new_ids:
+                papers.update((paper.id, paper) for paper in self.store.papers.get_many(new_ids))
+            topics = self.store.papers.topics_of(new_ids) if plan.filters.topic and new_ids else {}
+            topics.update({paper_id: (plan.filters.topic or "",) for paper_id, _ in batch if paper_id in by_id})  # they matched it
+            kept += filtered_candidates(batch, papers, topics, plan, query)
+            start = end
+        return kept, papers
 
     def count_matches(self, query: SearchQuery, now: datetime) -> int:
         """Exactly how many papers match the words and filters of `query` (sort and limit are

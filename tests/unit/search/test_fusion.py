@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.models import SourceKind
+from bot.core.models import Paper, SourceKind
 from bot.core.text import folded_words
 from bot.search.engine import SearchEngine, SearchResult
-from bot.search.fusion import RRF_K, fuse
-from bot.search.query import SearchQuery, query_terms
+from bot.search.fusion import RRF_K, SEMANTIC_CANDIDATES, filtered_candidates, fuse, meaning_text
+from bot.search.query import SearchQuery, normalized, plan_for, query_terms
 from bot.store import Store
 from bot.store.search_index import SearchIndex, index_directory, rebuild
 from tests.support.relevance import SPECULATIVE, Rig, about, make_rig
@@ -104,6 +104,30 @@ def test_filters_apply_to_papers_found_by_meaning(rig: Rig, engine: SearchEngine
     assert speculative.id in {h.paper.id for h in in_cv.hits}
     topics = rig.store.papers.topics_of([h.paper.id for h in in_cv.hits])
     assert all("cv" in topics[h.paper.id] for h in in_cv.hits)
+
+
+def test_only_the_candidates_that_can_be_shown_are_read(rig: Rig, engine: SearchEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper found by meaning alone after k kept candidates can never be among k hits, so the
+    engine reads k of the SEMANTIC_CANDIDATES from the store, and answers as if it read all."""
+    read: list[str] = []
+    get_many = rig.store.papers.get_many
+
+    def counting(ids: list[str]) -> list[Paper]:
+        read.extend(ids)
+        return get_many(ids)
+
+    monkeypatch.setattr(rig.store.papers, "get_many", counting)
+    query = SearchQuery(text=PARAPHRASE, limit=3)
+    result = engine.search(query, rig.clock())
+    assert len(result.hits) == 3 and len(read) == 3
+    # What reading every candidate gives (the word ranking finds nothing for the paraphrase).
+    plan = plan_for(normalized(query))
+    candidates = rig.ranker.search_meaning(meaning_text(plan), SEMANTIC_CANDIDATES, None)
+    assert len(candidates) > 3
+    papers = {paper.id: paper for paper in get_many([paper_id for paper_id, _ in candidates])}
+    everything = fuse([], filtered_candidates(candidates, papers, {}, plan, query), plan.k)
+    assert [h.paper.id for h in result.hits] == [f.paper_id for f in everything]
+    assert [h.score for h in result.hits] == [f.score for f in everything]
 
 
 def test_a_failing_meaning_side_answers_by_words_alone(rig: Rig) -> None:
