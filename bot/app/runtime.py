@@ -370,11 +370,12 @@ class Runtime:
             log.warning("an adapter took longer than %.0f s to stop; it was cancelled", ADAPTER_STOP_TIMEOUT)
 
     async def shutdown(self) -> None:
-        """Stop the summarizer's worker processes and the store's worker threads, close the HTTP
-        session and the store (after `stop`)."""
+        """Stop the summarizer's worker processes, the store's worker threads and the search's
+        helper threads, close the HTTP session and the store (after `stop`)."""
         await asyncio.to_thread(self.summaries.close)
         if self.store.workers is not None:
             await asyncio.to_thread(self.store.workers.close)  # waits for a job still running
+        await asyncio.to_thread(self.search.close)  # the meaning side's helper threads
         await self.session.close()
         self.locks.close()
         self.store.close()

@@ -24,6 +24,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 
 # A missing search index is built on first use up to this many papers (a few seconds).
 AUTO_BUILD_PAPERS = 20_000
+# Helper threads for the meaning side of searches running at once (one per core of a small host;
+# a search that finds them all busy does its meaning side itself).
+MEANING_THREADS = 2
 
 __all__ = ["SearchHit", "SearchResult", "SearchEngine"]
 
@@ -107,6 +111,8 @@ class SearchEngine:
         # A one-shot process (the CLI) would exit during a background build: it does not start one.
         self._tried_building = not auto_build
         self.builder: threading.Thread | None = None  # a background build of a missing index
+        self._meaning_threads: ThreadPoolExecutor | None = None  # started on the first free-text search
+        self._meaning_lock = threading.Lock()
 
     @classmethod
     def for_data_dir(cls, store: Store, data_dir: str | Path, *, auto_build: bool = True) -> SearchEngine:
@@ -122,6 +128,7 @@ class SearchEngine:
             plan = plan_for(query)
             if plan.impossible or no_words(plan, query):
                 return SearchResult((), 0, suggestion(self.index, query, plan, now), engine="none")
+            meaning = self._meaning_started(plan, query)
             snapshot = self._snapshot()
             if snapshot is not None:
                 try:
@@ -130,11 +137,11 @@ class SearchEngine:
                     log.warning("search index failed (%s); searching with FTS5", exc)
                 else:
                     hits = self._hits(found.ranked, plan, query, now) if found.ranked else ()
-                    return self._result(hits, found.total, found.total_exact, "index", plan, query, now)
+                    return self._result(hits, found.total, found.total_exact, "index", plan, query, now, meaning)
             scan = rank(self.index, plan, now)
             hits = self._hits(scan.ranked, plan, query, now) if scan.ranked else ()
             total, exact = total_of(scan, filtered=bool(plan.filters.source or plan.filters.topic)) if hits else (0, True)
-            return self._result(hits, total, exact, "fts5", plan, query, now)
+            return self._result(hits, total, exact, "fts5", plan, query, now, meaning)
         except sqlite3.Error as exc:
             raise _store_error(exc) from exc
 
@@ -147,10 +154,11 @@ class SearchEngine:
         plan: Plan,
         query: SearchQuery,
         now: datetime,
+        meaning: Future[Sequence[tuple[str, float]]] | None = None,
     ) -> SearchResult:
         """The result of the word ranking, fused with meaning for a free-text query; the
         papers found by meaning alone count toward the total."""
-        fused = self._with_meaning(hits, plan, query)
+        fused = self._with_meaning(hits, plan, query, meaning)
         if fused is not None:
             hits, added = fused
             total += added
@@ -158,16 +166,38 @@ class SearchEngine:
             return SearchResult((), 0, suggestion(self.index, query, plan, now), engine=engine)
         return SearchResult(hits, max(len(hits), total), total_exact=exact, engine=engine)
 
+    def _meaning_started(self, plan: Plan, query: SearchQuery) -> Future[Sequence[tuple[str, float]]] | None:
+        """The meaning side of a free-text query, started in a helper thread so that it runs
+        while the words are ranked (its matrix product and tantivy's search both release the
+        GIL: at 1M papers the two took 16 ms one after the other, 12 ms side by side); None
+        when the query is not fused with meaning."""
+        if self.meaning is None or not wants_meaning(plan):
+            return None
+        with self._meaning_lock:
+            if self._meaning_threads is None:
+                self._meaning_threads = ThreadPoolExecutor(MEANING_THREADS, thread_name_prefix="search-meaning")
+            return self._meaning_threads.submit(self.meaning, meaning_text(plan), SEMANTIC_CANDIDATES, since_seconds(query))
+
     def _with_meaning(
-        self, hits: tuple[SearchHit, ...], plan: Plan, query: SearchQuery
+        self,
+        hits: tuple[SearchHit, ...],
+        plan: Plan,
+        query: SearchQuery,
+        started: Future[Sequence[tuple[str, float]]] | None = None,
     ) -> tuple[tuple[SearchHit, ...], int] | None:
         """The word hits fused with the papers closest in meaning (bot.search.fusion), and how
         many of the fused hits the word ranking did not count (found by meaning alone); None when the query is not free
-        text or there is no meaning side. A failing meaning side never costs the answer."""
+        text or there is no meaning side. A failing meaning side never costs the answer.
+        `started`: the meaning side already under way (`_meaning_started`); when its thread has
+        not picked it up yet (every helper busy with other searches), it is done here instead
+        of waited for."""
         if self.meaning is None or not wants_meaning(plan):
             return None
         try:
-            candidates = list(self.meaning(meaning_text(plan), SEMANTIC_CANDIDATES, since_seconds(query)))
+            if started is not None and not started.cancel():
+                candidates = list(started.result())
+            else:
+                candidates = list(self.meaning(meaning_text(plan), SEMANTIC_CANDIDATES, since_seconds(query)))
         except Exception:
             log.exception("search by meaning failed; answering by words alone")
             return None
@@ -212,6 +242,14 @@ class SearchEngine:
             kept += filtered_candidates(batch, papers, topics, plan, query)
             start = end
         return kept, papers
+
+    def close(self) -> None:
+        """Stop the meaning side's helper threads (waiting for a search by meaning under way);
+        a later search starts them again."""
+        with self._meaning_lock:
+            threads, self._meaning_threads = self._meaning_threads, None
+        if threads is not None:
+            threads.shutdown(wait=True, cancel_futures=True)
 
     def count_matches(self, query: SearchQuery, now: datetime) -> int:
         """Exactly how many papers match the words and filters of `query` (sort and limit are

@@ -5,6 +5,7 @@ paths are checked: the tantivy search index and the FTS5 fallback."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from bot.core.models import Paper, SourceKind
 from bot.core.text import folded_words
-from bot.search.engine import SearchEngine, SearchResult
+from bot.search.engine import MEANING_THREADS, SearchEngine, SearchResult
 from bot.search.fusion import RRF_K, SEMANTIC_CANDIDATES, filtered_candidates, fuse, meaning_text
 from bot.search.query import SearchQuery, normalized, plan_for, query_terms
 from bot.store import Store
@@ -128,6 +129,45 @@ def test_only_the_candidates_that_can_be_shown_are_read(rig: Rig, engine: Search
     everything = fuse([], filtered_candidates(candidates, papers, {}, plan, query), plan.k)
     assert [h.paper.id for h in result.hits] == [f.paper_id for f in everything]
     assert [h.score for h in result.hits] == [f.score for f in everything]
+
+
+def test_the_meaning_side_runs_beside_the_word_ranking_or_in_the_search_when_helpers_are_busy(rig: Rig) -> None:
+    """The meaning side runs in a helper thread while the words are ranked; a search that
+    finds every helper busy does it itself rather than queue behind other searches."""
+    ran_in: list[str] = []
+
+    def meaning(text: str, k: int, since: float | None) -> list[tuple[str, float]]:
+        ran_in.append(threading.current_thread().name)
+        return rig.ranker.search_meaning(text, k, since)
+
+    engine = SearchEngine(rig.store, meaning=meaning)
+    release, holding = threading.Event(), threading.Semaphore(0)
+
+    def hold() -> None:
+        holding.release()
+        release.wait(10)
+
+    try:
+        expected = search(rig, engine, PARAPHRASE)
+        # A helper takes it unless the words were ranked before its thread got to it.
+        for _ in range(50):
+            if any(name.startswith("search-meaning") for name in ran_in):
+                break
+            search(rig, engine, PARAPHRASE)
+        assert any(name.startswith("search-meaning") for name in ran_in)
+        helpers = engine._meaning_threads
+        assert helpers is not None
+        held = [helpers.submit(hold) for _ in range(MEANING_THREADS)]
+        for _ in held:
+            assert holding.acquire(timeout=10)  # every helper is busy
+        ran_in.clear()
+        answer = search(rig, engine, PARAPHRASE)
+        assert ran_in == [threading.current_thread().name]  # done in the search itself
+        assert [h.paper.id for h in answer.hits] == [h.paper.id for h in expected.hits]
+    finally:
+        release.set()
+        engine.close()
+    assert engine._meaning_threads is None
 
 
 def test_a_failing_meaning_side_answers_by_words_alone(rig: Rig) -> None:
