@@ -61,11 +61,16 @@ def seconds_of(when: str) -> float:
 
 
 class DenseMatrix:
-    """Unit-length dense rows by paper id, with each paper's time, grown by doubling."""
+    """Unit-length dense rows by paper id, with each paper's time, grown by doubling.
+
+    Stored column-major (Fortran order): each dimension's values for every paper lie together,
+    so the matrix-vector product of a search by meaning (the newest 100,000 rows at a million
+    papers, 51 MB, more than the cache holds) streams memory in the order BLAS reads it best:
+    1.7 instead of 2.5-4.8 ms measured on the 2-core machine. Rows are appended in blocks."""
 
     def __init__(self, dimensions: int, capacity: int = 1024) -> None:
         self.dimensions = dimensions
-        self._rows = np.zeros((capacity, dimensions), dtype=np.float32)
+        self._rows = np.zeros((capacity, dimensions), dtype=np.float32, order="F")
         self._times = np.zeros(capacity, dtype=np.float64)
         self.ids: list[str] = []
         self.position: dict[str, int] = {}
@@ -84,26 +89,36 @@ class DenseMatrix:
         return self._times[: len(self.ids)]
 
     def add(self, ids: Sequence[str], rows: np.ndarray, times: Sequence[float] | np.ndarray) -> None:
-        """Add or replace rows."""
-        for paper_id, row, when in zip(ids, rows, times, strict=True):
-            at = self.position.get(paper_id)
-            if at is None:
-                at = len(self.ids)
-                if at == self._rows.shape[0]:
-                    self._grow()
+        """Add or replace rows (a paper given twice keeps its last row)."""
+        if len(ids) != len(rows) or len(ids) != len(times):
+            raise ValueError("ids, rows and times must be as many")
+        last = {paper_id: n for n, paper_id in enumerate(ids)}  # a paper given twice: its last row
+        if len(last) < len(ids):
+            chosen = list(last.values())
+            ids, rows, times = list(last), np.asarray(rows)[chosen], np.asarray(times)[chosen]
+        at: list[int] = []
+        for paper_id in ids:
+            where = self.position.get(paper_id)
+            if where is None:
+                where = self.position[paper_id] = len(self.ids)
                 self.ids.append(paper_id)
-                self.position[paper_id] = at
-            self._rows[at] = row
-            self._times[at] = when
+            at.append(where)
+        while len(self.ids) > self._rows.shape[0]:
+            self._grow()
+        if at:
+            # One assignment of the block: a copy per row into column-major storage would
+            # touch a cache line per value.
+            self._rows[at] = rows
+            self._times[at] = times
 
     def row(self, paper_id: str) -> np.ndarray | None:
-        """One paper's row, or None."""
+        """One paper's row (a contiguous copy), or None."""
         at = self.position.get(paper_id)
-        return None if at is None else self._rows[at]
+        return None if at is None else np.ascontiguousarray(self._rows[at])
 
     def _grow(self) -> None:
         capacity = self._rows.shape[0] * 2
-        rows = np.zeros((capacity, self.dimensions), dtype=np.float32)
+        rows = np.zeros((capacity, self.dimensions), dtype=np.float32, order="F")
         rows[: self._rows.shape[0]] = self._rows
         times = np.zeros(capacity, dtype=np.float64)
         times[: self._times.shape[0]] = self._times
