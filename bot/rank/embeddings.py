@@ -19,7 +19,7 @@ import aiohttp
 import numpy as np
 
 from bot.core.clock import Clock
-from bot.rank.index import DenseMatrix, seconds_of
+from bot.rank.index import DenseMatrix, dense_from_store, seconds_of
 from bot.rank.representation import paper_text
 from bot.settings import Settings
 from bot.store import Store
@@ -123,16 +123,7 @@ class Embeddings:
     def load(self) -> DenseMatrix | None:
         """The matrix of cached paper embeddings (loaded once; None while there are none)."""
         if self.matrix is None:
-            ids, rows = [], []
-            for paper_id, _version, blob in self.store.vectors.all_vectors(self.representation):
-                ids.append(paper_id)
-                rows.append(np.frombuffer(blob, dtype=np.float32))
-            if not ids:
-                return None
-            matrix = DenseMatrix(len(rows[0]), capacity=max(1024, len(ids)))
-            times = {t.paper_id: seconds_of(t.when) for t in self.store.vectors.texts_of(ids)}
-            matrix.add(ids, np.vstack(rows), [times.get(i, 0.0) for i in ids])
-            self.matrix = matrix
+            self.matrix = dense_from_store(self.store, self.representation, max(1024, self.store.vectors.count(self.representation)))
         return self.matrix
 
     async def for_papers(self, texts: Sequence[PaperText]) -> dict[str, np.ndarray] | None:

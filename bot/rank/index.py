@@ -43,6 +43,7 @@ from bot.store.vectors import PaperText
 log = logging.getLogger(__name__)
 
 BATCH = 5000
+LOAD_BATCH = 20_000  # stored vectors read into the dense matrix at a time
 SPARSE_CACHE = 50_000
 _STATE_TFIDF = "tfidf"
 _STATE_PROJECTION = "projection"
@@ -125,6 +126,35 @@ class DenseMatrix:
         self._rows, self._times = rows, times
 
 
+def dense_from_store(store: Store, representation: str, capacity: int, dimensions: int | None = None) -> DenseMatrix | None:
+    """The stored vectors of one representation as a dense matrix (None when there are none),
+    each with its paper's time. Read in blocks of LOAD_BATCH with the times beside the vectors:
+    at a million papers, collecting every row first and then reading the papers' texts for
+    their times held 3 GB."""
+    dense: DenseMatrix | None = None
+    ids: list[str] = []
+    blobs: list[bytes] = []
+    times: list[float] = []
+
+    def add_block() -> None:
+        nonlocal dense
+        width = dimensions or len(blobs[0]) // 4
+        if dense is None:
+            dense = DenseMatrix(width, capacity=capacity)
+        dense.add(ids, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), width), times)
+
+    for paper_id, blob, when in store.vectors.all_vectors_with_times(representation):
+        ids.append(paper_id)
+        blobs.append(blob)
+        times.append(seconds_of(when) if when else 0.0)
+        if len(ids) == LOAD_BATCH:
+            add_block()
+            ids, blobs, times = [], [], []
+    if ids:
+        add_block()
+    return dense
+
+
 class PaperIndex:
     """TF-IDF and dense vectors of the store's papers (see the module)."""
 
@@ -148,14 +178,8 @@ class PaperIndex:
         projection = Projection.from_state(store.vectors.state(_STATE_PROJECTION))
         if projection is not None:
             index.projection = projection
-            index.dense = DenseMatrix(projection.dimensions, capacity=max(1024, index.tfidf.n_docs))
-            ids, rows = [], []
-            for paper_id, _version, blob in store.vectors.all_vectors(projection.version):
-                ids.append(paper_id)
-                rows.append(np.frombuffer(blob, dtype=np.float32))
-            if ids:
-                times = {text.paper_id: seconds_of(text.when) for text in store.vectors.texts_of(ids)}
-                index.dense.add(ids, np.vstack(rows), [times.get(i, 0.0) for i in ids])
+            loaded = dense_from_store(store, projection.version, max(1024, index.tfidf.n_docs), projection.dimensions)
+            index.dense = loaded or DenseMatrix(projection.dimensions, capacity=max(1024, index.tfidf.n_docs))
         return index
 
     async def refresh(self, store: Store, now: datetime) -> int:

@@ -119,13 +119,21 @@ class VectorStore:
                 found[row[0]] = (row[1], bytes(row[2]))
         return found
 
-    def all_vectors(self, representation: str) -> Iterable[tuple[str, int, bytes]]:
-        """Every stored vector of one representation as (paper id, version, bytes)."""
+    def count(self, representation: str) -> int:
+        """How many vectors of one representation are stored."""
+        row = self.conn.execute("SELECT COUNT(*) FROM paper_vectors WHERE representation = ?", (representation,)).fetchone()
+        return int(row[0])
+
+    def all_vectors_with_times(self, representation: str) -> Iterable[tuple[str, bytes, str | None]]:
+        """Every stored vector of one representation as (paper id, bytes, the paper's time: its
+        published date, else when first seen; None for a paper no longer stored)."""
         rows = self.conn.execute(
-            "SELECT paper_id, version, vector FROM paper_vectors WHERE representation = ?", (representation,)
+            "SELECT v.paper_id, v.vector, COALESCE(p.published, p.first_seen) FROM paper_vectors v "
+            "LEFT JOIN papers p ON p.id = v.paper_id WHERE v.representation = ?",
+            (representation,),
         )
         for row in rows:
-            yield row[0], row[1], bytes(row[2])
+            yield row[0], bytes(row[1]), row[2]
 
     def put_vectors(self, representation: str, rows: Iterable[tuple[str, int, bytes]]) -> None:
         """Store (replace) vectors of one representation: (paper id, version, bytes)."""

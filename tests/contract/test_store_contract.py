@@ -256,10 +256,16 @@ def test_vectors_and_rank_state(any_store: Store) -> None:
     assert vectors.vectors("tfidf", ids) == {ids[0]: (1, b"\x00" * 16), ids[1]: (1, b"\x01" * 16)}
     assert vectors.representations() == ["tfidf"]
     assert vectors.max_pk() == 3 and [t.paper_id for t in vectors.texts_by_pk(range(1, 3))] == ids[:2]
+    vectors.put_vectors("tfidf", [("gone-paper", 1, b"\x02" * 16)])  # a vector outliving its paper
+    assert vectors.count("tfidf") == 3 and vectors.count("other") == 0
+    with_times = {paper_id: (blob, when) for paper_id, blob, when in vectors.all_vectors_with_times("tfidf")}
+    assert with_times["gone-paper"] == (b"\x02" * 16, None)
+    blob, when = with_times[ids[1]]
+    assert blob == b"\x01" * 16 and when is not None and datetime.fromisoformat(when) == T0 - hours(1)
     vectors.record_embedding_usage(T0, "embed", 40, True)
     vectors.record_embedding_usage(T0, "embed", 2, True)
     assert vectors.embedding_tokens_on(T0) == 42
-    assert vectors.drop_vectors(["other"]) == 2 and vectors.representations() == []
+    assert vectors.drop_vectors(["other"]) == 3 and vectors.representations() == []
 
 
 def test_email_confirmations_and_stored_secrets(any_store: Store) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 
-from bot.rank.index import DenseMatrix
+import bot.rank.index as index_module
+from bot.rank.index import DenseMatrix, dense_from_store
 from bot.rank.similar import top_k
+from bot.store import Store
+from tests.support.factories import T0, make_paper
 
 
 def unit_rows(count: int, dimensions: int, seed: int) -> np.ndarray:
@@ -49,3 +54,20 @@ def test_column_major_storage_ranks_as_row_major_does() -> None:
         assert [n.paper_id for n in found] == [ids[i] for i in expected]
         newest = top_k(dense, query, 5, newest=1000, since=2500.0)
         assert all(int(n.paper_id[1:]) >= 2500 for n in newest) and len(newest) == 5
+
+
+def test_stored_vectors_load_in_blocks_with_their_papers_times(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    papers = [make_paper(n, published=T0 - timedelta(hours=n)) for n in range(5)]
+    store.papers.ingest(papers, T0)
+    rows = unit_rows(6, 4, seed=7)
+    ids = [p.id for p in papers] + ["gone-paper"]
+    store.vectors.put_vectors("lsa-test", [(paper_id, 1, row.tobytes()) for paper_id, row in zip(ids, rows, strict=True)])
+    monkeypatch.setattr(index_module, "LOAD_BATCH", 2)  # three blocks
+    dense = dense_from_store(store, "lsa-test", capacity=2)
+    assert dense is not None and dense.dimensions == 4 and sorted(dense.ids) == sorted(ids)
+    for paper_id, row in zip(ids, rows, strict=True):
+        np.testing.assert_array_equal(dense.row(paper_id), row)
+    times = dict(zip(dense.ids, dense.times.tolist(), strict=True))
+    assert times["gone-paper"] == 0.0
+    assert all(times[p.id] == (T0 - timedelta(hours=n)).timestamp() for n, p in enumerate(papers))
+    assert dense_from_store(store, "nothing-stored", capacity=8) is None
