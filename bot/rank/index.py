@@ -296,6 +296,13 @@ class PaperIndex:
             return None
         return self.projection.transform(self.tfidf.vectors(list(texts)))
 
+    def dense_for_text(self, text: str) -> np.ndarray | None:
+        """`dense_for_texts` of one text (a query), by the one-text path of the representation
+        (`HashedTfidf.weights_of`), or None before the first projection is fitted."""
+        if self.projection is None:
+            return None
+        return self.projection.transform_weights(*self.tfidf.weights_of(text))
+
     def state_bytes(self) -> int:
         """Memory held by the dense matrix (for status and benchmarks)."""
         return int(self.dense.rows.nbytes)

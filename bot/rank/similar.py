@@ -97,7 +97,7 @@ def semantic_candidates(
     """Papers close in meaning to a free-text query, best first (for reciprocal rank fusion
     with keyword search), among the `newest` rows when given. Empty before the first
     projection is fitted."""
-    computed = index.dense_for_texts([query])
+    computed = index.dense_for_text(query)
     if computed is None or not np.any(computed[0]):
         return []
     return top_k(index.dense, computed[0], k, since=since, newest=newest)

@@ -249,6 +249,27 @@ async def test_semantic_candidates_find_meaning_beyond_keywords(rig: Rig) -> Non
     assert semantic_candidates(rig.ranker.index, "the of and", 5) == []
 
 
+async def test_a_query_takes_the_one_text_path_to_the_same_vector(rig: Rig) -> None:
+    """`dense_for_text` (a query's words, without scikit-learn's and scipy's per-call work)
+    gives the row `dense_for_texts` gives, to float32 rounding, and the same neighbours."""
+    index = rig.ranker.index
+    assert index.projection is not None
+    texts = ["making LLM inference faster", "speculative decoding draft model", "Medical image segmentation",
+             "the of and", "", *(paper.title for paper in rig.papers[:40])]
+    for text in texts:
+        buckets, weights = index.tfidf.weights_of(text)
+        row = index.tfidf.vectors([text])
+        assert sorted(row.indices.tolist()) == buckets.tolist()
+        np.testing.assert_allclose(weights, row.toarray()[0][buckets], rtol=1e-6)
+        one, many = index.dense_for_text(text), index.dense_for_texts([text])
+        assert one is not None and many is not None and one.shape == many.shape
+        np.testing.assert_allclose(one, many, atol=1e-6)
+        if np.any(many):
+            assert [n.paper_id for n in top_k(index.dense, one[0], 10)] == [n.paper_id for n in top_k(index.dense, many[0], 10)]
+        else:
+            assert not np.any(one)
+
+
 async def test_a_small_store_before_any_projection_still_finds_similar_papers(store: Store) -> None:
     from tests.support.relevance import as_paper, sample_records
 
