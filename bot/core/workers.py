@@ -15,6 +15,9 @@ released, so two threads still overlap their waits), and bounds the work admitte
   which the chat service and the adapters enter) goes to a lane of its own, `interactive`
   threads more with their own queue, so an answer's search and writes never queue behind a
   digest run's batches (each holds a thread for up to a second);
+- while answers' jobs run, a background job waits (up to BACKGROUND_YIELD_SECONDS) before it
+  starts: threads of one process share the GIL, so a digest batch started beside a burst of
+  searches takes a third of the CPU the searches need to answer in time;
 - `close()` cancels the jobs not started yet (their callers' awaits raise CancelledError, as do
   those of callers still waiting to be admitted), waits for the running ones, and stops the
   threads; a later `run` raises CancelledError at once.
@@ -36,6 +39,8 @@ T = TypeVar("T")
 DEFAULT_THREADS = 2
 DEFAULT_QUEUED = 16
 DEFAULT_INTERACTIVE = 2
+BACKGROUND_YIELD_SECONDS = 0.5  # the longest a background job waits for answers' jobs to end
+_YIELD_POLL_SECONDS = 0.005
 
 # Set while work for somebody waiting on an answer runs (see `interactive`); copied into the
 # tasks that work starts, as context variables are.
@@ -93,6 +98,7 @@ class WorkerThreads:
         self._interactive = _Lane(interactive, self.queued, f"{name}-interactive") if interactive > 0 else None
         self._closed = False
         self.running = 0  # jobs admitted and not finished (running or waiting in the queue)
+        self.answering = 0  # of those, the jobs in the interactive lane
 
     @property
     def closed(self) -> bool:
@@ -103,12 +109,16 @@ class WorkerThreads:
         """`work(*args)` in one of the threads, once admitted (see the module)."""
         if self._closed:
             raise asyncio.CancelledError("the worker threads are closed")
-        lane = self._interactive if self._interactive is not None and _INTERACTIVE.get() else self._background
+        answer = self._interactive is not None and _INTERACTIVE.get()
+        lane = self._interactive if answer and self._interactive is not None else self._background
+        if not answer:
+            await self._after_answers()
         async with lane.turn(asyncio.get_running_loop()):
             if self._closed:
                 raise asyncio.CancelledError("the worker threads are closed")
             call = functools.partial(contextvars.copy_context().run, work, *args)
             self.running += 1
+            self.answering += answer
             try:
                 return await asyncio.wrap_future(lane.executor.submit(call))
             except RuntimeError:
@@ -117,6 +127,14 @@ class WorkerThreads:
                 raise
             finally:
                 self.running -= 1
+                self.answering -= answer
+
+    async def _after_answers(self) -> None:
+        """Wait while answers' jobs run, at most BACKGROUND_YIELD_SECONDS (see the module)."""
+        for _ in range(int(BACKGROUND_YIELD_SECONDS / _YIELD_POLL_SECONDS)):
+            if not self.answering or self._closed:
+                return
+            await asyncio.sleep(_YIELD_POLL_SECONDS)
 
     def close(self) -> None:
         """Cancel the jobs not started, wait for the running ones, stop the threads."""

@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+import bot.core.workers as workers_module
 from bot.core.workers import WorkerThreads, interactive
 
 WAIT = 30.0  # generous bounds on waits for threads; nothing is timed
@@ -117,6 +118,33 @@ async def test_an_answers_job_does_not_queue_behind_background_work() -> None:
     assert answer == "search" and gate.started == ["digest 1"]  # the digests still wait
     gate.release.set()
     assert await asyncio.gather(*busy) == ["digest 1", "digest 2", "digest 3"]
+    workers.close()
+
+
+async def test_background_work_waits_while_answers_run_but_not_for_ever(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads share the GIL: a background job does not start beside an answer's job, and
+    starts anyway after BACKGROUND_YIELD_SECONDS."""
+    workers = WorkerThreads(2, queued=1, interactive=1)
+    answers = Gate()
+    with interactive():
+        search = asyncio.ensure_future(workers.run(answers.job, "search"))
+    await until(lambda: answers.started == ["search"], "the answer's job runs")
+    digest = asyncio.ensure_future(workers.run(lambda: "digest"))
+    await asyncio.sleep(0.1)
+    assert not digest.done() and workers.answering == 1  # a background thread is free, yet it waits
+    answers.release.set()
+    assert await search == "search" and await asyncio.wait_for(digest, WAIT) == "digest"
+    assert workers.answering == 0
+    # An answer that runs too long lets background work start after the bound.
+    monkeypatch.setattr(workers_module, "BACKGROUND_YIELD_SECONDS", 0.05)
+    slow = Gate()
+    with interactive():
+        stuck = asyncio.ensure_future(workers.run(slow.job, "long answer"))
+    await until(lambda: slow.started == ["long answer"], "the long answer runs")
+    assert await asyncio.wait_for(workers.run(lambda: "digest"), WAIT) == "digest"
+    assert not stuck.done()
+    slow.release.set()
+    await stuck
     workers.close()
 
 
