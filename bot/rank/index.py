@@ -24,6 +24,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import islice
 
 import numpy as np
 import scipy.sparse as sp
@@ -132,26 +133,13 @@ def dense_from_store(store: Store, representation: str, capacity: int, dimension
     at a million papers, collecting every row first and then reading the papers' texts for
     their times held 3 GB."""
     dense: DenseMatrix | None = None
-    ids: list[str] = []
-    blobs: list[bytes] = []
-    times: list[float] = []
-
-    def add_block() -> None:
-        nonlocal dense
-        width = dimensions or len(blobs[0]) // 4
+    stored = iter(store.vectors.all_vectors_with_times(representation))
+    while block := list(islice(stored, LOAD_BATCH)):
+        width = dimensions or len(block[0][1]) // 4
         if dense is None:
             dense = DenseMatrix(width, capacity=capacity)
-        dense.add(ids, np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), width), times)
-
-    for paper_id, blob, when in store.vectors.all_vectors_with_times(representation):
-        ids.append(paper_id)
-        blobs.append(blob)
-        times.append(seconds_of(when) if when else 0.0)
-        if len(ids) == LOAD_BATCH:
-            add_block()
-            ids, blobs, times = [], [], []
-    if ids:
-        add_block()
+        rows = np.frombuffer(b"".join(blob for _, blob, _ in block), dtype=np.float32).reshape(len(block), width)
+        dense.add([paper_id for paper_id, _, _ in block], rows, [seconds_of(when) if when else 0.0 for _, _, when in block])
     return dense
 
 

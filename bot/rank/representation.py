@@ -63,6 +63,19 @@ def _vectorizer() -> HashingVectorizer:
     )
 
 
+def _bucket(term: str) -> int:
+    """The bucket a word or word pair hashes to: scikit-learn's FeatureHasher's, |murmurhash3_32(
+    term, seed=0)| mod the bucket count."""
+    return abs(murmurhash3_32(term, seed=0)) % N_FEATURES
+
+
+def _unit_rows(dense: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (all-zero rows stay zero)."""
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return dense / norms
+
+
 class HashedTfidf:
     """Hashed term counts, document frequencies that grow with the store, and TF-IDF weights."""
 
@@ -112,15 +125,15 @@ class HashedTfidf:
         `/papers`). The weights agree with `vectors` to float32 rounding."""
         counts: dict[int, int] = {}
         for term in self._analyzer(text):
-            bucket = abs(murmurhash3_32(term, seed=0)) % N_FEATURES
+            bucket = _bucket(term)
             counts[bucket] = counts.get(bucket, 0) + 1
         buckets = np.array(sorted(counts), dtype=np.int64)
         if not len(buckets):
             return buckets, np.zeros(0, dtype=np.float32)
         weights = (np.float32(1.0) + np.log(np.array([counts[b] for b in buckets.tolist()], dtype=np.float32)))
-        weights *= self.idf[buckets]
+        weights *= self.idf[buckets]  # every idf is at least 1: the norm is never 0
         norm = np.float32(np.sqrt(np.dot(weights.astype(np.float64), weights.astype(np.float64))))
-        return buckets, weights * (np.float32(1.0) / norm) if norm > 0 else weights
+        return buckets, weights * (np.float32(1.0) / norm)
 
     def terms_by_bucket(self, text: str) -> dict[int, str]:
         """The words and word pairs of a text by the bucket they hash to (to explain a score).
@@ -129,7 +142,7 @@ class HashedTfidf:
         the bucket count (a test checks it agrees with the vectorizer)."""
         found: dict[int, str] = {}
         for term in sorted(set(self._analyzer(text))):
-            found.setdefault(abs(murmurhash3_32(term, seed=0)) % N_FEATURES, term)
+            found.setdefault(_bucket(term), term)
         return found
 
     def to_state(self) -> bytes:
@@ -188,20 +201,14 @@ class Projection:
         kept = sp.csr_matrix(
             (tfidf.data[keep], (rows[keep], position[keep])), shape=(tfidf.shape[0], len(self.features))
         )
-        dense = np.asarray(kept @ self._by_feature, dtype=np.float32)
-        norms = np.linalg.norm(dense, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return dense / norms
+        return _unit_rows(np.asarray(kept @ self._by_feature, dtype=np.float32))
 
     def transform_weights(self, buckets: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """`transform` of one TF-IDF row given as (buckets, weights) (`HashedTfidf.weights_of`):
         a (1, dimensions) unit-length row, zeros when no bucket is kept."""
         position = self._column[buckets]
         keep = position >= 0
-        dense = (weights[keep] @ self._by_feature[position[keep]]).astype(np.float32).reshape(1, -1)
-        norms = np.linalg.norm(dense, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return dense / norms
+        return _unit_rows((weights[keep] @ self._by_feature[position[keep]]).astype(np.float32).reshape(1, -1))
 
     def to_state(self) -> bytes:
         """The fit as bytes for the store."""

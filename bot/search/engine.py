@@ -154,7 +154,7 @@ class SearchEngine:
         plan: Plan,
         query: SearchQuery,
         now: datetime,
-        meaning: Future[Sequence[tuple[str, float]]] | None = None,
+        meaning: Future[Sequence[tuple[str, float]]] | None,
     ) -> SearchResult:
         """The result of the word ranking, fused with meaning for a free-text query; the
         papers found by meaning alone count toward the total."""
@@ -176,28 +176,29 @@ class SearchEngine:
         with self._meaning_lock:
             if self._meaning_threads is None:
                 self._meaning_threads = ThreadPoolExecutor(MEANING_THREADS, thread_name_prefix="search-meaning")
-            return self._meaning_threads.submit(self.meaning, meaning_text(plan), SEMANTIC_CANDIDATES, since_seconds(query))
+            return self._meaning_threads.submit(self._candidates_by_meaning, plan, query)
+
+    def _candidates_by_meaning(self, plan: Plan, query: SearchQuery) -> Sequence[tuple[str, float]]:
+        assert self.meaning is not None
+        return self.meaning(meaning_text(plan), SEMANTIC_CANDIDATES, since_seconds(query))
 
     def _with_meaning(
         self,
         hits: tuple[SearchHit, ...],
         plan: Plan,
         query: SearchQuery,
-        started: Future[Sequence[tuple[str, float]]] | None = None,
+        started: Future[Sequence[tuple[str, float]]] | None,
     ) -> tuple[tuple[SearchHit, ...], int] | None:
         """The word hits fused with the papers closest in meaning (bot.search.fusion), and how
         many of the fused hits the word ranking did not count (found by meaning alone); None when the query is not free
-        text or there is no meaning side. A failing meaning side never costs the answer.
-        `started`: the meaning side already under way (`_meaning_started`); when its thread has
-        not picked it up yet (every helper busy with other searches), it is done here instead
-        of waited for."""
-        if self.meaning is None or not wants_meaning(plan):
+        text or there is no meaning side (`started` is None). A failing meaning side never costs the answer.
+        `started`: the meaning side under way (`_meaning_started`); when its thread has not
+        picked it up yet (every helper busy with other searches), it is done here instead of
+        waited for."""
+        if started is None:
             return None
         try:
-            if started is not None and not started.cancel():
-                candidates = list(started.result())
-            else:
-                candidates = list(self.meaning(meaning_text(plan), SEMANTIC_CANDIDATES, since_seconds(query)))
+            candidates = list(self._candidates_by_meaning(plan, query) if started.cancel() else started.result())
         except Exception:
             log.exception("search by meaning failed; answering by words alone")
             return None

@@ -4,6 +4,7 @@ turn into a tight retry loop, and stop() cancels the loops at once."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from bot.core.clock import system_clock
 from bot.core.errors import StoreFull
 from bot.core.models import Paper, SourceKind
 from bot.fetch.http import HttpClient
+from bot.search.query import SearchQuery
 from bot.settings import Settings
 
 
@@ -57,3 +59,18 @@ async def test_a_fetch_the_store_cannot_record_is_not_repeated_at_once(
         assert not runtime._tasks
     finally:
         await runtime.shutdown()
+
+
+async def test_shutdown_stops_the_search_helper_threads(tmp_path: Path) -> None:
+    """A free-text search starts the meaning side's helper threads; shutdown leaves none."""
+    settings = Settings(
+        database=str(tmp_path / "paperbot.db"), arxiv_enabled=False, hf_enabled=False,
+        reddit_enabled=False, summarize_background=False,
+    )
+    runtime = await Runtime.initialize(settings, clock=system_clock)
+    try:
+        runtime.search.search(SearchQuery(text="speculative decoding"), system_clock())
+        assert any(t.name.startswith("search-meaning") for t in threading.enumerate())
+    finally:
+        await runtime.shutdown()
+    assert not any(t.name.startswith("search-meaning") and t.is_alive() for t in threading.enumerate())
