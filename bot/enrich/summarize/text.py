@@ -247,7 +247,8 @@ _SUBJECT_RE = re.compile(
     r"^(?:we|i|this (?:paper|work|study|article|survey|review|note|letter|report|tutorial|thesis)|"
     r"the (?:paper|authors?)|our (?:paper|work|study)|the present (?:paper|work|study))\s+"
     r"(?:(?:also|further|then|first|additionally|finally|next|now|subsequently|thus|therefore|"
-    r"hence|here|" + _ADVERB_LY + r")\s+(?:and\s+" + _ADVERB_LY + r"\s+)?)*"
+    r"hence|here|herein|hereby|moreover|furthermore|instead|often|again|thereby|" + _ADVERB_LY
+    + r")\s+(?:and\s+" + _ADVERB_LY + r"\s+)?)*"
     r"(?P<verb>(?!and\b|or\b|" + _ADVERB_LY + r"\b)[a-z]+)\b\s*",
     re.IGNORECASE,
 )
@@ -292,7 +293,7 @@ _REPORTING = _wordset(
 )
 _NOT_VERBS = _wordset(
     "are were have had can could may might will would should must need is was do does did "
-    "also not hereby"
+    "also not shall cannot"
 )
 # Verbs authors write after "we", in the base form: a coordinated one ("propose X and show Y")
 # is conjugated with the first ("Proposes X and shows Y").
@@ -310,6 +311,11 @@ _AUTHOR_VERBS = _wordset(
     "further also then finally"
 )
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes", "were": "was"}
+# Past forms that do not end in "-ed" ("We took X" -> "Took X", not "Tooks X").
+_IRREGULAR_PAST = _wordset(
+    "took made built found gave ran began brought chose drew wrote saw sought taught thought held led "
+    "kept left met spent won became came did got had knew said went undertook"
+)
 _AND_AUTHOR_VERB_RE = re.compile(
     r",?\s+and\s+(?:" + "|".join(sorted(v for v in _AUTHOR_VERBS if v not in ("also", "then", "further", "finally", "theoretically", "empirically", "set", "model", "frame"))) + r")\b"
 )
@@ -320,8 +326,10 @@ def third_person(verb: str) -> str:
     lower = verb.lower()
     if lower in _IRREGULAR:
         return _IRREGULAR[lower]
-    if lower.endswith(("ed", "ing")):
+    if lower.endswith(("ed", "ing")) or lower in _IRREGULAR_PAST:
         return lower
+    if lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
+        return lower  # already agrees: abstracts do write "We proposes X"
     if lower.endswith(("s", "sh", "ch", "x", "z", "o")):
         return lower + "es"
     if lower.endswith("y") and len(lower) > 2 and lower[-2] not in "aeiou":
@@ -603,7 +611,7 @@ _CONNECTOR_OPENER_RE = re.compile(
 _METHOD_SUBJECT_RE = re.compile(
     r"^(?:this|the|such an?|our|the resulting|the proposed|this proposed|the new|this new|"
     r"the presented|the above)\s+(?:(?:proposed|resulting|novel|new|overall|whole|entire|full|"
-    r"presented)\s+)?(?P<noun>(?:[a-z][a-z\-]*\s+){0,2}?(?:" + METHOD_NOUNS + r")s?)\b",
+    r"presented)\s+)?(?P<noun>(?:(?!(?:the|a|an)\s)[a-z][a-z\-]*\s+){0,2}?(?:" + METHOD_NOUNS + r")s?)\b",
     re.IGNORECASE,
 )
 # Abstracts call their method "the approach", "the framework" and "the model" in turn.

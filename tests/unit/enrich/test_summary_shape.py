@@ -295,6 +295,33 @@ def test_first_person_is_rewritten_or_refused() -> None:
     )
 
 
+def test_the_authors_verb_is_conjugated_once_and_only_verbs_are() -> None:
+    # Sentences of the SciTLDR-A dev split and of arXiv abstracts that came out as "Insteads
+    # aim", "Showses", "Builts", "Humanses": an adverb, a verb that already agrees, an irregular
+    # past or a noun after "we" is not a verb to put in the third person.
+    assert compact("In this paper, we instead aim to learn functionally salient representations.") == (
+        "Aims to learn functionally salient representations."
+    )
+    assert compact("We herein propose the Kolmogorov-Arnold Neuro-Fuzzy Inference System.") == (
+        "Proposes the Kolmogorov-Arnold Neuro-Fuzzy Inference System."
+    )
+    assert compact("We furthermore evaluate different ways to integrate lexical connections.") == (
+        "Evaluates different ways to integrate lexical connections."
+    )
+    assert compact("We then shows that different operations can be designed simply by reusing these smaller networks.") == (
+        "Shows that different operations can be designed simply by reusing these smaller networks."
+    )
+    assert compact("We built the distributed training system in Pytorch.") == "Built the distributed training system in Pytorch."
+    assert compact("We took dataset from Kaggle that contains real and fake news.") == (
+        "Took dataset from Kaggle that contains real and fake news."
+    )
+    assert compact("We humans have an innate understanding of the asymmetric progression of time.") == (
+        "Humans have an innate understanding of the asymmetric progression of time."
+    )
+    assert compact("We cannot ignore the fact that it is a challenge.") == "Cannot ignore the fact that it is a challenge."
+    assert compact("We focus on sparse attention.") == "Focuses on sparse attention."
+
+
 def test_dangling_references_are_resolved_or_refused() -> None:
     assert resolve_reference("To be specific, the retrieval may fail.") == "The retrieval may fail."
     assert resolve_reference("This framework aims to bridge findings.", "RL-STaR") == "RL-STaR aims to bridge findings."
@@ -303,6 +330,10 @@ def test_dangling_references_are_resolved_or_refused() -> None:
     assert resolve_reference("These results demonstrate that the approach scales well to graphs.", "GraphX") == "GraphX scales well to graphs."
     assert resolve_reference("This suggests a link.") is None  # no safe rewrite: not used as a bullet
     assert resolve_reference("It achieves 3% gains.", "ZIA") == "ZIA achieves 3% gains."
+    # "This enables the model ..." has "This" as its subject, not "This ... model" (SciTLDR-A dev).
+    assert resolve_reference("This enables the model to access relevant lexical content dynamically.",
+                             after_contribution=1) == "Enables the model to access relevant lexical content dynamically."
+    assert resolve_reference("This enables the model to access relevant lexical content dynamically.") is None
     assert starts_dangling("The proposed method is fast.") and not starts_dangling("The self-reasoning framework is fast.")
 
 
