@@ -12,7 +12,9 @@ Per mode:
   with 1,000 digest channels (bench_alerts_digests.make_channels) all due now;
 - the digest run (`runtime.scheduler.digests.run_due`) is started, and at once 200 different
   `/papers <words>` searches arrive together (words that people search for, from the corpus
-  vocabulary; every search's first page is summarized on first view);
+  vocabulary; every search's first page is summarized on first view, unless `--summarized`
+  stored every paper's summary in the template first, as a store the bot has run on for a
+  while has them: then no answer makes a summary);
 - `ack_ms`: from sending a command to its HTTP 200 (HTTP mode) or to its ack envelope (Socket
   Mode), percentiles; `answer_ms`: from sending to the response_url post arriving at the fake;
 - `loop_lag_ms`: a ticker task in the bot sleeping 10 ms at a time, how much each sleep
@@ -26,6 +28,7 @@ Targets (issue #16): every ack within 1 s, p99 ack at most 300 ms, every answer 
     .venv/bin/python -m bench.bench_acks [--papers 100000] [--channels 1000] [--commands 200]
         [--modes http,socket] [--template DIR] [--switch-interval 0.001]
     .venv/bin/python -m bench.bench_acks --quick    # 20,000 papers, 200 channels
+    .venv/bin/python -m bench.bench_acks --summarized    # every summary stored beforehand
 """
 
 from __future__ import annotations
@@ -328,8 +331,9 @@ def _place() -> Any:
     return Place(platform="slack", channel_id="CWARM")
 
 
-def case_setup(paper_count: int, data_dir: str) -> dict[str, Any]:
-    """The template data directory: the store and its search index."""
+def case_setup(paper_count: int, data_dir: str, summarized: bool = False) -> dict[str, Any]:
+    """The template data directory: the store and its search index; with `summarized`, every
+    paper's offline summary stored too (see `summarize_all`)."""
     from bot.search.engine import index_directory, rebuild
 
     os.makedirs(data_dir, exist_ok=True)
@@ -338,8 +342,30 @@ def case_setup(paper_count: int, data_dir: str) -> dict[str, Any]:
     rebuild(store.conn, index_directory(data_dir))
     index_s = time.perf_counter() - started
     count = store.papers.count()
+    result: dict[str, Any] = {"papers": count, "store_build_s": round(seconds, 1), "index_build_s": round(index_s, 1)}
+    if summarized:
+        started = time.perf_counter()
+        result["summaries_stored"] = asyncio.run(summarize_all(store))
+        result["summarize_s"] = round(time.perf_counter() - started, 1)
     store.close()
-    return {"papers": count, "store_build_s": round(seconds, 1), "index_build_s": round(index_s, 1)}
+    return result
+
+
+async def summarize_all(store: Any, page: int = 1000) -> int:
+    """Store the offline summary of every paper, through `Summaries.get_many` with the summarizer
+    processes (SUMMARIZE_WORKERS' default), as the bot's ingest leaves a store it has run on for
+    a while: a search's or a digest's papers then have their summaries, and no answer makes one."""
+    from bot.core.clock import FakeClock
+    from bot.enrich.summarize import Summaries
+    from bot.settings import Settings
+
+    summaries = Summaries(store, clock=FakeClock(NOW), offline_workers=Settings().summarize_workers)
+    try:
+        while ids := store.summaries.missing([summaries.key], page):
+            await summaries.get_many(store.papers.get_many(ids))
+        return int(store.summaries.count())
+    finally:
+        summaries.close()
 
 
 def run_case(args: list[str], timeout: float) -> dict[str, Any]:
@@ -363,6 +389,8 @@ def main() -> None:
     parser.add_argument("--template", help="reuse a template data directory built by an earlier run")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--quick", action="store_true", help="20,000 papers and 200 channels")
+    parser.add_argument("--summarized", action="store_true",
+                        help="store every paper's summary in the template first (the steady state: no answer summarizes)")
     parser.add_argument("--switch-interval", type=float, default=0.0, help="the bot's GIL switch interval in seconds (default: Python's)")
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -374,7 +402,7 @@ def main() -> None:
             asyncio.run(drive(rest[0]))
             return
         if kind == "setup":
-            result = case_setup(int(rest[0]), rest[1])
+            result = case_setup(int(rest[0]), rest[1], summarized=len(rest) > 2 and rest[2] == "summarized")
         else:
             result = asyncio.run(run_bot(rest[0], rest[1], int(rest[2]), int(rest[3]), float(rest[4]) if len(rest) > 4 else 0.0))
         print(json.dumps(result))
@@ -383,7 +411,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         template = args.template or str(Path(tmp) / "template")
         if not args.template:
-            report["store"] = run_case(["setup", str(args.papers), template], args.timeout)
+            setup = ["setup", str(args.papers), template, *(["summarized"] if args.summarized else [])]
+            report["store"] = run_case(setup, args.timeout)
+        report["summaries"] = ("stored for every paper beforehand (steady state)" if args.summarized
+                               else "as the template has them" if args.template
+                               else "none stored: each search's first page is summarized on first view")
         for mode in args.modes.split(","):
             case = ["bot", template, mode, str(args.channels), str(args.commands), str(args.switch_interval)]
             report[mode] = run_case(case, args.timeout)
