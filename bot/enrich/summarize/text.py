@@ -267,6 +267,17 @@ _EVIDENCE_RE = re.compile(
 _OUR_NAMED_RE = re.compile(r"^[Oo]ur (?:proposed |new |novel )(?=[A-Z0-9])")
 _ENUMERATION_MARK_RE = re.compile(r"^\(?(?:\d{1,2}|i{1,3}|iv|vi{0,3}|[a-e])\)\s+")
 _NOT_ONLY_RE = re.compile(r"\bnot only (.{3,160}?),? but (?:also )?")
+# "We address these issues by proposing X" says what the paper does in its gerund: "Proposes X".
+_BY_DOING_GERUNDS = {"proposing": "propose", "introducing": "introduce", "developing": "develop",
+                     "presenting": "present", "designing": "design", "devising": "devise"}
+_ADDRESSED_BY_RE = re.compile(
+    r"^(?:address(?:es)?|tackles?|solves?|overcomes?|alleviates?|mitigates?|bridges?|fills?|closes?|"
+    r"aims? to (?:address|tackle|solve|overcome|alleviate|mitigate|bridge|fill|close))\s+"
+    r"(?:this|these|such|the|both)\s+(?:[\w-]+\s+){0,3}?(?:issues?|problems?|gaps?|challenges?|"
+    r"limitations?|shortcomings?|drawbacks?|bottlenecks?|questions?|concerns?)\b"
+    r"(?:\s+[\w-]+){0,8}?,?\s+by\s+(?P<gerund>" + "|".join(_BY_DOING_GERUNDS) + r")\s+(?=\S)",
+    re.IGNORECASE,
+)
 _MAIN_RESULT_RE = re.compile(r"^(?:our|the) (?:main|key|central|primary) (?:result|finding|theorem) (?:is|states) that\s+", re.IGNORECASE)
 _OUR_METHOD_RE = re.compile(
     r"^our (proposed )?(method|approach|framework|model|algorithm|system|technique|pipeline|"
@@ -413,7 +424,9 @@ def with_the_paper_as_subject(text: str, sentence: str) -> str:
     if not rest or not first.isalpha() or not first[:1].isupper() or not first[1:].islower():
         return text
     verb = first.lower()
-    said = {match.group(1) for match in _AUTHOR_SUBJECT_RE.finditer(sentence.lower())}
+    lowered = sentence.lower()
+    said = {match.group(1) for match in _AUTHOR_SUBJECT_RE.finditer(lowered)}
+    said |= {base for gerund, base in _BY_DOING_GERUNDS.items() if f" by {gerund} " in lowered}
     if verb not in said and verb not in {third_person(word) for word in said}:
         return text
     return f"The paper {verb} {rest}"
@@ -449,6 +462,11 @@ def compact(sentence: str) -> str:
         text = _OUR_NAMED_RE.sub("", text)
     if "in this " in text.lower():
         text = _IN_THIS_PAPER_RE.sub(" ", text)
+    if " by " in text:
+        addressed = _ADDRESSED_BY_RE.match(text)
+        if addressed:
+            verb = third_person(_BY_DOING_GERUNDS[addressed.group("gerund").lower()])
+            text = f"{verb} {text[addressed.end():]}"
     return _capitalize(text.strip())
 
 

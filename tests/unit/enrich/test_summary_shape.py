@@ -322,6 +322,24 @@ def test_the_authors_verb_is_conjugated_once_and_only_verbs_are() -> None:
     assert compact("We focus on sparse attention.") == "Focuses on sparse attention."
 
 
+def test_addressing_a_problem_by_doing_x_is_doing_x() -> None:
+    # SciTLDR-A dev and HF abstracts: the gerund says what the paper does; "these issues" says
+    # nothing without the sentence before it.
+    sentence = ("We address these issues in this paper by proposing a new method, called adaptive quantization, "
+                "which simplifies a trained DNN model.")
+    assert compact(sentence) == "Proposes a new method, called adaptive quantization, which simplifies a trained DNN model."
+    assert with_the_paper_as_subject(compact(sentence), sentence).startswith("The paper proposes a new method")
+    assert compact("In this paper, we aim to bridge this gap between theory and practice by proposing a new "
+                   "continual learning framework called Ideal Continual Learner.") == (
+        "Proposes a new continual learning framework called Ideal Continual Learner."
+    )
+    assert compact("We address this gap by developing a rule base of dialogue sequences.") == (
+        "Develops a rule base of dialogue sequences."
+    )
+    # Not a way of doing the contribution: left as it is.
+    assert compact("We address the problem of X by using Y.") == "Addresses the problem of X by using Y."
+
+
 def test_dangling_references_are_resolved_or_refused() -> None:
     assert resolve_reference("To be specific, the retrieval may fail.") == "The retrieval may fail."
     assert resolve_reference("This framework aims to bridge findings.", "RL-STaR") == "RL-STaR aims to bridge findings."
