@@ -900,8 +900,7 @@ def clause_heads(text: str) -> list[str]:
 @lru_cache(maxsize=512)  # one sentence is shortened for the TL;DR, a bullet and a joined clause
 def _clause_heads(text: str) -> tuple[str, ...]:
     heads: list[tuple[int, int, str]] = []
-    fronted = _FRONTED_RE.match(text)
-    main_clause = text.find(",") + 1 if fronted else 0
+    main_clause = _main_clause_start(text) if _FRONTED_RE.match(text) else 0
     for match in _TRAILING_CLAUSE_RE.finditer(text):
         if match.start() < main_clause:
             continue
@@ -957,6 +956,27 @@ _FRONTED_RE = re.compile(
     r"once|if|because|since|from|at|across|beyond|besides)\b",
     re.IGNORECASE,
 )
+
+
+_COMMA_RE = re.compile(r",\s+")
+
+
+def _main_clause_start(text: str) -> int:
+    """Where the main clause of a text that opens with a fronted phrase starts: after the first
+    comma that the fronted part does not go on after. "By composing X, by using Y, and invoking
+    Z, we create W" has its main clause after the third comma, so no head stops after X or Y."""
+    first = text.find(",") + 1
+    for comma in _COMMA_RE.finditer(text):
+        following = text[comma.end() :].split(" ", 2)
+        word = following[0].lower()
+        if word in ("and", "or") and len(following) > 1:
+            # "..., and invoking Z, we ...": a gerund after "and" goes on with the fronted part.
+            word = following[1].lower()
+            if word.endswith("ing") and len(word) > 4:
+                continue
+        if _FRONTED_RE.match(word) is None:
+            return comma.end()
+    return first
 
 
 _OPEN_CONDITION_RE = re.compile(r"(?:^|\s)(?:if|unless|whether|although|though|because)\s", re.IGNORECASE)

@@ -381,6 +381,16 @@ def test_shortening_stops_at_clause_boundaries_never_mid_word() -> None:
     # A list is not cut in half, and neither is an open condition.
     assert shorten("ZIA employs a model with cross-modal attention, variational inference for uncertainty, and reinforcement learning for adaptation.", 80) == "ZIA employs a model."
     assert shorten("The premise is that if we gain insights about the causes of some human capabilities that are still lacking in AI.", 100) is None
+    # A fronted part of several phrases is not a clause either (SciTLDR-A dev): the head keeps the
+    # main clause that comes after all of them.
+    fronted = ("By composing domain models with machine learning models, by using extrapolative testing sets, "
+               "and invoking decorrelation objective functions, the authors create models which can predict "
+               "more complex systems.")
+    assert shorten(fronted, 200) == (
+        "By composing domain models with machine learning models, by using extrapolative testing sets, "
+        "and invoking decorrelation objective functions, the authors create models."
+    )
+    assert shorten(fronted, 150) is None
 
 
 def test_parentheticals_and_hedges_are_dropped_with_the_article_kept_right() -> None:
