@@ -332,12 +332,17 @@ _AND_AUTHOR_VERB_RE = re.compile(
 )
 
 
+# Verbs whose present tense ends in "-ed" ("We proceed to X" -> "Proceeds to X").
+_PRESENT_IN_ED = _wordset("proceed exceed succeed need feed seed speed heed embed shed bleed breed")
+
+
 def third_person(verb: str) -> str:
     """`propose` -> `proposes`, `study` -> `studies`, `analyze` -> `analyzes`."""
     lower = verb.lower()
     if lower in _IRREGULAR:
         return _IRREGULAR[lower]
-    if lower.endswith(("ed", "ing")) or lower in _IRREGULAR_PAST:
+    past = lower.endswith("ed") and lower not in _PRESENT_IN_ED
+    if past or lower.endswith("ing") or lower in _IRREGULAR_PAST:
         return lower
     if lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
         return lower  # already agrees: abstracts do write "We proposes X"
@@ -416,10 +421,16 @@ _AUTHOR_SUBJECT_RE = re.compile(
 )
 
 
+_FIRST_OR_ABLE_RE = re.compile(r"\bwe (?:are|were) (?:the first|able to)\b", re.IGNORECASE)
+
+
 def with_the_paper_as_subject(text: str, sentence: str) -> str:
     """`text` with "The paper" as its subject where `compact` dropped the authors from
     `sentence` ("We propose X" -> "Proposes X" -> "The paper proposes X"): a TL;DR read alone
     is a whole sentence, and names what the verb is about. Otherwise `text` unchanged."""
+    if text.startswith(("The first ", "Able to ")) and _FIRST_OR_ABLE_RE.search(sentence):
+        # "We are the first to X" -> "The first to X" (a bullet) -> "The paper is the first to X".
+        return f"The paper is {text[:1].lower()}{text[1:]}"
     first, _, rest = text.partition(" ")
     if not rest or not first.isalpha() or not first[:1].isupper() or not first[1:].islower():
         return text
@@ -1075,9 +1086,18 @@ def forget_rewrites() -> None:
     _clause_heads.cache_clear()
 
 
+# A text that opens with one of these and ends with "?" asks rather than tells ("Can we X?");
+# "Addresses the question: is X true?" tells.
+_QUESTION_OPENERS = _wordset(
+    "can could how what why when where which who whom whose is are was were do does did will would "
+    "should shall may might has have if"
+)
+
+
 def shape_problems(text: str, limit: int) -> list[str]:
     """What keeps `text` from being a TL;DR or key point: empty, longer than `limit`, cut off
-    ("…"), first person, or opening with a reference to an earlier sentence. Empty when fine."""
+    ("…"), first person, opening with a reference to an earlier sentence, or a question. Empty
+    when fine."""
     problems: list[str] = []
     stripped = text.strip()
     if not stripped:
@@ -1091,6 +1111,8 @@ def shape_problems(text: str, limit: int) -> list[str]:
     if starts_dangling(stripped):
         opener = " ".join(stripped.split()[:2])
         problems.append(f'opens with "{opener}", a reference to an earlier sentence')
+    if stripped.endswith("?") and stripped.split(maxsplit=1)[0].lower().rstrip(",") in _QUESTION_OPENERS:
+        problems.append("is a question, not a statement of what the paper does")
     return problems
 
 

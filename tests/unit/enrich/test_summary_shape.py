@@ -418,6 +418,21 @@ def test_shape_problems_name_what_is_wrong() -> None:
     assert any("cut off" in p for p in problems)
     assert any('"we"' in p for p in problems)
     assert any("This framework" in p for p in problems)
+    # A question asks rather than tells (SciTLDR-A dev: "How can we address this problem?"); a
+    # statement that ends with one tells.
+    assert any("question" in p for p in shape_problems("How can the authors address this problem?", 160))
+    assert any("question" in p for p in shape_problems("If not, how is deformation invariance achieved?", 160))
+    assert shape_problems("Addresses the question of universality: can networks approximate any manifold?", 160) == []
+
+
+def test_we_are_the_first_is_the_paper_is_the_first() -> None:
+    sentence = "Proposing an RL framework, we are the first to evaluate dynamic mediation effects."
+    assert with_the_paper_as_subject("The first to evaluate dynamic mediation effects.", sentence) == (
+        "The paper is the first to evaluate dynamic mediation effects."
+    )
+    # "We proceed to X": a verb in -ed that is no past tense (SciTLDR-A dev, HF abstracts).
+    assert compact("We proceed to give general lower bounds for the width.") == "Proceeds to give general lower bounds for the width."
+    assert compact("We established a framework for dialogue analysis.") == "Established a framework for dialogue analysis."
 
 
 def test_tex_commands_that_look_like_accents_stay_readable() -> None:
