@@ -918,6 +918,8 @@ def _clause_heads(text: str) -> tuple[str, ...]:
         head = text[: match.start()].rstrip(" ,;:—–-")
         if head.count("(") != head.count(")") or head.count("[") != head.count("]"):
             continue
+        if main_clause and len(_WORD_RE.findall(head[main_clause:])) < 3:
+            continue  # "Despite X, substantial challenges[, such as Y, persist]": no verb yet
         following = text[match.end() :].split(" ", 2)
         opener = following[0].lower().rstrip(",.") if following else ""
         if match.group(0).startswith(",") and opener not in _CLAUSE_OPENERS and not (

@@ -34,6 +34,7 @@ from bot.enrich.summarize.offline import (
 )
 from bot.enrich.summarize.text import (
     acronym_definitions,
+    clause_heads,
     clean_tex,
     compact,
     compress,
@@ -391,6 +392,10 @@ def test_shortening_stops_at_clause_boundaries_never_mid_word() -> None:
         "and invoking decorrelation objective functions, the authors create models."
     )
     assert shorten(fronted, 150) is None
+    # Nor does a head stop right after the main clause's subject (an HF abstract).
+    despite = ("Despite the progress made in the field of AI, substantial challenges, such as the formulation of a "
+               "novel AI learning theory and the innovation of advanced hardware, persist.")
+    assert not any(head.endswith("substantial challenges") for head in clause_heads(despite.rstrip(".")))
 
 
 def test_parentheticals_and_hedges_are_dropped_with_the_article_kept_right() -> None:
