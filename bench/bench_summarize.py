@@ -181,7 +181,9 @@ def _words(text: str) -> list[str]:
 
 def is_cut(text: str, source_words: set[str]) -> bool:
     """Cut: ends in an ellipsis, or its last word is not a word of the source, nor the singular
-    of one ("model" for "models"), so it was cut mid-word."""
+    of one ("model" for "models"), but the beginning of one ("effici" of "efficient"), so it was
+    cut mid-word. A whole word the rewrite brought in ("... developed here.", "models" of an
+    expanded "LLMs") is no cut."""
     stripped = text.rstrip()
     if stripped.endswith(("…", "...")):
         return True
@@ -189,7 +191,9 @@ def is_cut(text: str, source_words: set[str]) -> bool:
     if not words:
         return False
     last = words[-1]
-    return last not in source_words and f"{last}s" not in source_words and f"{last}es" not in source_words
+    if last in source_words or f"{last}s" in source_words or f"{last}es" in source_words:
+        return False
+    return any(word.startswith(last) for word in source_words)
 
 
 def is_copied(text: str, sentences: list[list[str]]) -> bool:
