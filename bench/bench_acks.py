@@ -352,17 +352,18 @@ def case_setup(paper_count: int, data_dir: str, summarized: bool = False) -> dic
 
 
 async def summarize_all(store: Any, page: int = 1000) -> int:
-    """Store the offline summary of every paper, through `Summaries.get_many` with the summarizer
-    processes (SUMMARIZE_WORKERS' default), as the bot's ingest leaves a store it has run on for
-    a while: a search's or a digest's papers then have their summaries, and no answer makes one."""
+    """Store the offline summary of every paper the way the running bot does: its background
+    pass (`Summaries.background_pass`: the last 14 days, then a walk back through older papers),
+    with the summarizer processes (SUMMARIZE_WORKERS' default), until it finds nothing to do. A
+    search's or a digest's papers then have their summaries, and no answer makes one."""
     from bot.core.clock import FakeClock
     from bot.enrich.summarize import Summaries
     from bot.settings import Settings
 
     summaries = Summaries(store, clock=FakeClock(NOW), offline_workers=Settings().summarize_workers)
     try:
-        while ids := store.summaries.missing([summaries.key], page):
-            await summaries.get_many(store.papers.get_many(ids))
+        while await summaries.background_pass(NOW, page):
+            pass
         return int(store.summaries.count())
     finally:
         summaries.close()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from bot.core.clock import ensure_utc, to_iso
+from bot.core.clock import ensure_utc, from_iso, to_iso
 from bot.core.models import Summary
 from bot.store.backend import Connection
 
@@ -101,6 +101,12 @@ class SummaryStore:
 
     def missing(self, keys: Sequence[SummaryKey], limit: int, since: datetime | None = None) -> list[str]:
         """Ids of the most recently changed papers that have a summary made with none of `keys`."""
+        return [paper_id for paper_id, _ in self.missing_with_times(keys, limit, since=since)]
+
+    def missing_with_times(self, keys: Sequence[SummaryKey], limit: int, *, since: datetime | None = None,
+                           until: datetime | None = None) -> list[tuple[str, datetime]]:
+        """`missing`, with each paper's change time, optionally only papers changed at or before
+        `until` (a cursor that walks back through the store, newest first)."""
         clauses: list[str] = []
         params: list[object] = []
         for key in keys:
@@ -112,13 +118,16 @@ class SummaryStore:
         if since is not None:
             clauses.append("p.changed_at >= ?")
             params.append(to_iso(since))
+        if until is not None:
+            clauses.append("p.changed_at <= ?")
+            params.append(to_iso(until))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         params.append(max(0, limit))
         rows = self.conn.execute(
-            f"SELECT p.id FROM papers p {where} ORDER BY p.changed_at DESC, p.pk DESC LIMIT ?",
+            f"SELECT p.id, p.changed_at FROM papers p {where} ORDER BY p.changed_at DESC, p.pk DESC LIMIT ?",
             params,
         )
-        return [row[0] for row in rows]
+        return [(str(row[0]), _changed_at(row[1])) for row in rows]
 
     def count(self) -> int:
         """How many summaries are cached (all summarizers)."""
@@ -154,3 +163,10 @@ class SummaryStore:
         ).fetchone()
         return int(row[0])
 
+
+
+def _changed_at(value: str) -> datetime:
+    changed = from_iso(value)
+    if changed is None:  # the column is NOT NULL
+        raise ValueError("a paper without changed_at")
+    return changed

@@ -105,6 +105,10 @@ class Summaries:
         # Told how many summaries were just made and stored, wherever they were asked for (the
         # background pass, digests, alerts, answers, the LLM queue): the runtime counts them.
         self.on_made: Callable[[int], None] | None = None
+        # Where the backfill of papers older than the background window has got to (see
+        # `_backfill`): memory only, so each process walks the store once.
+        self._backfill_until: datetime | None = None
+        self._backfill_done = False
 
     @property
     def key(self) -> SummaryKey:
@@ -379,12 +383,33 @@ class Summaries:
         if self.on_made is not None:
             self.on_made(len(made))
 
+    async def _backfill(self, window_start: datetime, limit: int) -> int:
+        """Offline summaries for up to `limit` papers older than the background window that have
+        no current summary of any kind, newest first; 0 once none is left. After an upgrade that
+        changes the summarizer's prompt version, or a bulk import, the store reaches the state
+        where answers find every summary stored, instead of making them on first view, while
+        nothing else is to do. Offline only: it costs no LLM budget. A cursor walks back through
+        the store once per process, so a finished backfill costs no scan per pass."""
+        if self._backfill_done:
+            return 0
+        until = self._backfill_until or window_start
+        found = self.store.summaries.missing_with_times([self.key, OFFLINE_KEY], limit, until=until)
+        if not found:
+            self._backfill_done = True
+            return 0
+        # The next pass starts at the oldest of these; papers of that same instant that are
+        # summarized now no longer count as missing then.
+        self._backfill_until = found[-1][1]
+        await self._offline_many(self.store.papers.get_many([paper_id for paper_id, _ in found]))
+        return len(found)
+
     def _has(self, paper: Paper, key: SummaryKey) -> bool:
         return self.store.summaries.get(paper.id, paper.version, key) is not None
 
     async def background_pass(self, now: datetime, limit: int) -> int:
         """Summarize up to `limit` recently changed papers that lack a summary; return how many
-        summaries were made. With the LLM budget spent, only offline summaries are filled in."""
+        summaries were made. With the LLM budget spent, only offline summaries are filled in.
+        With none of those left, older papers that have no summary get offline ones (`_backfill`)."""
         if limit <= 0:
             return 0
         since = now - BACKGROUND_WINDOW
@@ -395,7 +420,7 @@ class Summaries:
         ids = self.store.summaries.missing(keys, limit * 2 + 10, since=since)
         ids = [pid for pid in ids if not (pid in self._cooldown and self._cooldown[pid] > now)][:limit]
         if not ids:
-            return 0
+            return await self._backfill(since, limit)
         papers = self.store.papers.get_many(ids)
         if offline_only:
             await self._offline_many(papers)

@@ -184,9 +184,34 @@ async def test_background_pass_fills_recent_papers_in_bounded_batches(store: Sto
     assert await summaries.background_pass(NOW, 3) == 1
     assert await summaries.background_pass(NOW, 3) == 0
     assert offline.calls == 4
-    # Papers older than the background window are left to be summarized on demand.
-    store.papers.ingest([_paper(99)], NOW - timedelta(days=60))
+
+
+async def test_then_older_papers_without_a_summary_are_backfilled_newest_first(store: Store) -> None:
+    # Papers older than the background window with no current summary (a bulk import, or an
+    # upgrade that changed the summarizer's prompt version): once the recent ones are done, a
+    # cursor walks back through the store, so answers find their summaries stored.
+    store.papers.ingest([_paper(i) for i in range(3)], NOW - timedelta(days=60))
+    store.papers.ingest([_paper(10)], NOW - timedelta(days=30))
+    store.papers.ingest([_paper(20)], NOW)
+    offline = CountingOffline()
+    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
+
+    def stored() -> set[str]:
+        return {paper_id for paper_id in (_paper(n).id for n in (0, 1, 2, 10, 20))
+                if store.summaries.get(paper_id, 1, OFFLINE_KEY) is not None}
+
+    assert await summaries.background_pass(NOW, 2) == 1  # the window first
+    assert stored() == {_paper(20).id}
+    assert await summaries.background_pass(NOW, 2) == 2  # then back in time, newest first
+    assert _paper(10).id in stored() and len(stored()) == 3
+    assert await summaries.background_pass(NOW, 2) == 2
+    assert stored() == {_paper(n).id for n in (0, 1, 2, 10, 20)}
+    assert await summaries.background_pass(NOW, 2) == 0
+    assert offline.calls == 5
+    # A finished walk does not scan the store again in this process; a restart walks it once more.
+    store.papers.ingest([_paper(99)], NOW - timedelta(days=90))
     assert await summaries.background_pass(NOW, 10) == 0
+    assert await Summaries(store, offline=offline, clock=FakeClock(NOW)).background_pass(NOW, 10) == 1
 
 
 # --- with the LLM ----------------------------------------------------------------------------------
