@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from bot.core.clock import ensure_utc, from_iso, to_iso
+from bot.core.clock import ensure_utc, to_iso
 from bot.core.models import Summary
 from bot.store.backend import Connection
 
@@ -101,12 +101,31 @@ class SummaryStore:
 
     def missing(self, keys: Sequence[SummaryKey], limit: int, since: datetime | None = None) -> list[str]:
         """Ids of the most recently changed papers that have a summary made with none of `keys`."""
-        return [paper_id for paper_id, _ in self.missing_with_times(keys, limit, since=since)]
+        clauses, params = self._none_of(keys)
+        if since is not None:
+            clauses.append("p.changed_at >= ?")
+            params.append(to_iso(since))
+        params.append(max(0, limit))
+        rows = self.conn.execute(
+            f"SELECT p.id FROM papers p {_where(clauses)} ORDER BY p.changed_at DESC, p.pk DESC LIMIT ?", params
+        )
+        return [row[0] for row in rows]
 
-    def missing_with_times(self, keys: Sequence[SummaryKey], limit: int, *, since: datetime | None = None,
-                           until: datetime | None = None) -> list[tuple[str, datetime]]:
-        """`missing`, with each paper's change time, optionally only papers changed at or before
-        `until` (a cursor that walks back through the store, newest first)."""
+    def missing_below(self, keys: Sequence[SummaryKey], limit: int, below: int | None = None) -> list[tuple[str, int]]:
+        """(id, row key) of papers that have a summary made with none of `keys`, the most recently
+        stored first, only those whose row key is below `below`: a cursor that walks back
+        through the store on the primary key, so no pass reads the rows an earlier one passed."""
+        clauses, params = self._none_of(keys)
+        if below is not None:
+            clauses.append("p.pk < ?")
+            params.append(below)
+        params.append(max(0, limit))
+        rows = self.conn.execute(f"SELECT p.id, p.pk FROM papers p {_where(clauses)} ORDER BY p.pk DESC LIMIT ?", params)
+        return [(str(row[0]), int(row[1])) for row in rows]
+
+    @staticmethod
+    def _none_of(keys: Sequence[SummaryKey]) -> tuple[list[str], list[object]]:
+        """The conditions "no summary made with any of `keys`" on papers `p`, and their values."""
         clauses: list[str] = []
         params: list[object] = []
         for key in keys:
@@ -115,19 +134,7 @@ class SummaryStore:
                 "AND s.summarizer = ? AND s.model = ? AND s.prompt_version = ?)"
             )
             params.extend((key.summarizer, key.model, key.prompt_version))
-        if since is not None:
-            clauses.append("p.changed_at >= ?")
-            params.append(to_iso(since))
-        if until is not None:
-            clauses.append("p.changed_at <= ?")
-            params.append(to_iso(until))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        params.append(max(0, limit))
-        rows = self.conn.execute(
-            f"SELECT p.id, p.changed_at FROM papers p {where} ORDER BY p.changed_at DESC, p.pk DESC LIMIT ?",
-            params,
-        )
-        return [(str(row[0]), _changed_at(row[1])) for row in rows]
+        return clauses, params
 
     def count(self) -> int:
         """How many summaries are cached (all summarizers)."""
@@ -164,9 +171,5 @@ class SummaryStore:
         return int(row[0])
 
 
-
-def _changed_at(value: str) -> datetime:
-    changed = from_iso(value)
-    if changed is None:  # the column is NOT NULL
-        raise ValueError("a paper without changed_at")
-    return changed
+def _where(clauses: list[str]) -> str:
+    return f"WHERE {' AND '.join(clauses)}" if clauses else ""

@@ -198,11 +198,12 @@ def test_summaries_round_trip_and_missing_ones(any_store: Store) -> None:
     assert any_store.summaries.get(papers[0].id, 2, OFFLINE) is None
     assert any_store.summaries.count() == 1
     assert sorted(any_store.summaries.missing([OFFLINE], 10)) == sorted(p.id for p in papers[1:])
-    # The backfill's cursor: papers changed at or before a time, newest first, with that time.
-    any_store.papers.ingest([make_paper(9, published=T0 - hours(50))], T0 - hours(48))
-    older = any_store.summaries.missing_with_times([OFFLINE], 10, until=T0 - hours(1))
-    assert older == [(make_paper(9).id, T0 - hours(48))]
-    assert any_store.summaries.missing_with_times([OFFLINE], 10, until=T0 - hours(49)) == []
+    # The backfill's cursor: the most recently stored first, below a row key.
+    walked = any_store.summaries.missing_below([OFFLINE], 1)
+    assert [paper_id for paper_id, _ in walked] == [papers[2].id]
+    rest = any_store.summaries.missing_below([OFFLINE], 10, below=walked[0][1])
+    assert [paper_id for paper_id, _ in rest] == [papers[1].id]
+    assert any_store.summaries.missing_below([OFFLINE], 10, below=rest[0][1]) == []
     usage = {"now": T0, "provider": "openai", "model": "gpt"}
     any_store.summaries.record_usage(**usage, paper_id=papers[0].id, prompt_tokens=100, completion_tokens=20, ok=True)  # type: ignore[arg-type]
     any_store.summaries.record_usage(**usage, paper_id=papers[1].id, prompt_tokens=5, completion_tokens=1, ok=False)  # type: ignore[arg-type]

@@ -107,7 +107,7 @@ class Summaries:
         self.on_made: Callable[[int], None] | None = None
         # Where the backfill of papers older than the background window has got to (see
         # `_backfill`): memory only, so each process walks the store once.
-        self._backfill_until: datetime | None = None
+        self._backfill_below: int | None = None
         self._backfill_done = False
 
     @property
@@ -383,23 +383,21 @@ class Summaries:
         if self.on_made is not None:
             self.on_made(len(made))
 
-    async def _backfill(self, window_start: datetime, limit: int) -> int:
-        """Offline summaries for up to `limit` papers older than the background window that have
-        no current summary of any kind, newest first; 0 once none is left. After an upgrade that
-        changes the summarizer's prompt version, or a bulk import, the store reaches the state
-        where answers find every summary stored, instead of making them on first view, while
-        nothing else is to do. Offline only: it costs no LLM budget. A cursor walks back through
-        the store once per process, so a finished backfill costs no scan per pass."""
+    async def _backfill(self, limit: int) -> int:
+        """Offline summaries for up to `limit` papers that have no current summary of any kind,
+        the most recently stored first; 0 once none is left. It runs when the background window
+        has nothing left: after an upgrade that changes the summarizer's prompt version, or a
+        bulk import, the store then reaches the state where answers find every summary stored,
+        instead of making them on first view. Offline only: it costs no LLM budget. A cursor on
+        the papers' row keys walks back through the store once per process, so a finished
+        backfill costs no scan per pass."""
         if self._backfill_done:
             return 0
-        until = self._backfill_until or window_start
-        found = self.store.summaries.missing_with_times([self.key, OFFLINE_KEY], limit, until=until)
+        found = self.store.summaries.missing_below([self.key, OFFLINE_KEY], limit, below=self._backfill_below)
         if not found:
             self._backfill_done = True
             return 0
-        # The next pass starts at the oldest of these; papers of that same instant that are
-        # summarized now no longer count as missing then.
-        self._backfill_until = found[-1][1]
+        self._backfill_below = found[-1][1]
         await self._offline_many(self.store.papers.get_many([paper_id for paper_id, _ in found]))
         return len(found)
 
@@ -420,7 +418,7 @@ class Summaries:
         ids = self.store.summaries.missing(keys, limit * 2 + 10, since=since)
         ids = [pid for pid in ids if not (pid in self._cooldown and self._cooldown[pid] > now)][:limit]
         if not ids:
-            return await self._backfill(since, limit)
+            return await self._backfill(limit)
         papers = self.store.papers.get_many(ids)
         if offline_only:
             await self._offline_many(papers)

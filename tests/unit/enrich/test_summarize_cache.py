@@ -189,7 +189,8 @@ async def test_background_pass_fills_recent_papers_in_bounded_batches(store: Sto
 async def test_then_older_papers_without_a_summary_are_backfilled_newest_first(store: Store) -> None:
     # Papers older than the background window with no current summary (a bulk import, or an
     # upgrade that changed the summarizer's prompt version): once the recent ones are done, a
-    # cursor walks back through the store, so answers find their summaries stored.
+    # cursor walks back through the store (most recently stored first), so answers find their
+    # summaries stored.
     store.papers.ingest([_paper(i) for i in range(3)], NOW - timedelta(days=60))
     store.papers.ingest([_paper(10)], NOW - timedelta(days=30))
     store.papers.ingest([_paper(20)], NOW)
@@ -202,7 +203,7 @@ async def test_then_older_papers_without_a_summary_are_backfilled_newest_first(s
 
     assert await summaries.background_pass(NOW, 2) == 1  # the window first
     assert stored() == {_paper(20).id}
-    assert await summaries.background_pass(NOW, 2) == 2  # then back in time, newest first
+    assert await summaries.background_pass(NOW, 2) == 2  # then back through the store, newest first
     assert _paper(10).id in stored() and len(stored()) == 3
     assert await summaries.background_pass(NOW, 2) == 2
     assert stored() == {_paper(n).id for n in (0, 1, 2, 10, 20)}
