@@ -81,18 +81,43 @@ class Cue:
     authorial: bool | None = None  # True: only in sentences by the authors; False: only in others
     problem: bool = False  # a gap, limitation or failure, not just context
     hints: tuple[str, ...] = ()  # the pattern cannot match a sentence without one of these
+    search: Callable[[str], object] | None = None  # pattern.search, or a faster equal (see _cue)
 
     def found_in(self, lowered: str) -> bool:
         """Whether the cue occurs in a lowercased sentence (hints first: substring tests are
         much cheaper than the cue's pattern)."""
         if self.hints and not any(map(lowered.__contains__, self.hints)):
             return False
-        return bool(self.pattern.search(lowered))
+        return bool((self.search or self.pattern.search)(lowered))
+
+
+def word_start_search(pattern: str) -> Callable[[str], bool]:
+    r"""Whether `\b` + `pattern` is found in a text, for a pattern whose every match opens with a
+    letter or digit: the same answer, found faster. A pattern that opens with `\b` is tried at
+    every position of the text; without it the regex engine skips to where the pattern's first
+    letters stand (a few letters, or one word such as "we"), and the boundary (no letter, digit
+    or "_" just before, as `\b` means there) is checked at each match found."""
+    search = re.compile(pattern).search
+
+    def found(text: str) -> bool:
+        match = search(text)
+        while match is not None:
+            start = match.start()
+            before = text[start - 1] if start else " "
+            if not (before.isalnum() or before == "_"):
+                return True
+            match = search(text, start + 1)
+        return False
+
+    return found
 
 
 def _cue(role: str, pattern: str, weight: float, authorial: bool | None = None, *, problem: bool = False,
-         hints: tuple[str, ...] = ()) -> Cue:
-    return Cue(role, re.compile(pattern), weight, authorial, problem, hints)
+         hints: tuple[str, ...] = (), word_start: bool = False) -> Cue:
+    r"""A cue; `word_start`: `pattern` is `\b` and a part whose matches open with a letter, searched
+    with `word_start_search` (for the cues whose first letters are few, where that is faster)."""
+    search = word_start_search(pattern.removeprefix(r"\b")) if word_start else None
+    return Cue(role, re.compile(pattern), weight, authorial, problem, hints, search)
 
 
 _DIGITS = tuple("0123456789")
@@ -100,11 +125,31 @@ _DIGITS = tuple("0123456789")
 
 _SELF = r"(?:we|this (?:paper|work|study|article|thesis|report)|the (?:paper|authors)|here we)"
 _ADVERB = r"(?:\w+ly |also |further |then |first |now |additionally |here |instead )?"
-_RESULT_NUMBER = (
-    r"\d(?:[.,]\d+)?\s?(?:%|×|x\b|-fold|fold\b|times\b|points?\b|pp\b|db\b|ms\b|mb\b|gb\b)"
-    r"|\bup to \d|\borders? of magnitude|\bby (?:a factor of |over |more than |nearly |about )?\d"
-    r"|\b\d+(?:\.\d+)?\s?(?:accuracy|f1|bleu|rouge|auc|map|psnr|ssim|fid|em)\b"
+_RESULT_NUMBER_PARTS = (
+    r"\d(?:[.,]\d+)?\s?(?:%|×|x\b|-fold|fold\b|times\b|points?\b|pp\b|db\b|ms\b|mb\b|gb\b)",
+    r"\bup to \d",
+    r"\borders? of magnitude",
+    r"\bby (?:a factor of |over |more than |nearly |about )?\d",
+    r"\b\d+(?:\.\d+)?\s?(?:accuracy|f1|bleu|rouge|auc|map|psnr|ssim|fid|em)\b",
 )
+_RESULT_NUMBER = "|".join(_RESULT_NUMBER_PARTS)
+
+
+def any_search(*parts: str) -> Callable[[str], bool]:
+    r"""Whether any of the patterns `parts` is found in a text: the same answer as a search of
+    their alternation, with each part that opens with `\b` searched by `word_start_search`
+    (such a part is one expression, no "|" outside its groups, and its matches open with a
+    letter or digit)."""
+    searches = tuple(word_start_search(part.removeprefix(r"\b")) if part.startswith(r"\b") else re.compile(part).search
+                     for part in parts)
+
+    def found(text: str) -> bool:
+        return any(search(text) for search in searches)
+
+    return found
+
+
+_number_found = any_search(*_RESULT_NUMBER_PARTS)
 
 CUES: tuple[Cue, ...] = (
     # Background: the field, the trend, the gap; written about others, not by the authors.
@@ -117,7 +162,7 @@ CUES: tuple[Cue, ...] = (
     _cue(BACKGROUND, r"\b(?:has|have) (?:\w+ly )?(?:been|become|emerged|shown|achieved|gained|"
          r"attracted|garnered|seen|made|led|enabled|demonstrated|revolutionized|transformed|"
          r"received|drawn|witnessed|sparked)\b", 1.5, authorial=False,
-         hints=("has ", "have ")),
+         hints=("has ", "have "), word_start=True),
     _cue(BACKGROUND, r"\b(?:recent(?:ly)?|in recent years|increasingly|widely|growing|rapid(?:ly)?|"
          r"popular|prevalent|ubiquitous|emerging)\b", 0.8, authorial=False,
          hints=("recent", "increasing", "widely", "growing", "rapid", "popular", "prevalent", "ubiquitous", "emerging")),
@@ -137,16 +182,16 @@ CUES: tuple[Cue, ...] = (
     _cue(BACKGROUND, r"\b(?:may|can|could|might|often|tend to|would|will)\s+(?:\w+ly\s+)?"
          r"(?:result in|lead to|cause|hurt|harm|degrade|deteriorate|limit|suffer|fail|struggle|"
          r"compromise|undermine|complicate|impede|hamper)\b", 1.5, authorial=False, problem=True,
-         hints=("may ", "can ", "could ", "might ", "often ", "tend to", "would ", "will ")),
+         hints=("may ", "can ", "could ", "might ", "often ", "tend to", "would ", "will "), word_start=True),
     _cue(BACKGROUND, r"\b(?:is|are|has become|have become|becomes?|remains?) (?:a |an |the )?"
          r"(?:\w+ly )?(?:crucial|critical|essential|important|key|central|fundamental|vital|major|"
          r"long-standing|promising|widely used|core|cornerstone|prominent|dominant)\b", 1.0,
-         authorial=False),
+         authorial=False, word_start=True),
     # Method: what the authors did and how it works.
     _cue(METHOD, rf"\b{_SELF}\s+{_ADVERB}(?:propose|introduce|present|develop|design|devise|"
          r"describe|offer|put forward|create|build|construct|release|curate|collect|contribute|"
          r"formulate|provide)\w*\b", 3.0,
-         hints=("we ", "paper", "work", "study", "article", "thesis", "report", "authors")),
+         hints=("we ", "paper", "work", "study", "article", "thesis", "report", "authors"), word_start=True),
     _cue(METHOD, rf"\bwe\s+{_ADVERB}(?:use|leverage|employ|adopt|apply|train|model|combine|"
          r"incorporate|integrate|extend|generali[sz]e|cast|treat|frame|reformulate|decompose|"
          r"parameteri[sz]e|learn|optimi[sz]e|encode|represent|define|derive|construct|study|"
@@ -154,14 +199,14 @@ CUES: tuple[Cue, ...] = (
          r"formali[sz]e|implement|replace|augment|distill|fine-tune|pre-train|pretrain|benchmark|"
          r"compare|evaluate|assess|conduct|perform|review|survey|categori[sz]e|revisit|identify)\w*\b",
          2.0,
-         hints=("we ",)),
+         hints=("we ",), word_start=True),
     _cue(METHOD, r"\b(?:the|our|this|its) (?:proposed |resulting |overall )?(?:method|approach|"
          r"framework|model|algorithm|system|technique|pipeline|architecture|scheme|module|design|"
          r"network|agent)s?\b[^.;]{0,40}?\b(?:consists|comprises|leverages|employs|uses|utili[sz]es|"
          r"combines|integrates|incorporates|builds|relies|learns|encodes|decodes|maps|operates|"
          r"involves|adopts|contains|extracts|generates|predicts|estimates|computes|aggregates|fuses|"
          r"applies|is (?:trained|built|designed|based|composed)|works by|first|then)\b", 2.0,
-         hints=("method", "approach", "framework", "model", "algorithm", "system", "technique", "pipeline", "architecture", "scheme", "module", "design", "network", "agent")),
+         hints=("method", "approach", "framework", "model", "algorithm", "system", "technique", "pipeline", "architecture", "scheme", "module", "design", "network", "agent"), word_start=True),
     _cue(METHOD, r"^it\s+(?:\w+ly\s+|also\s+|further\s+|first\s+|then\s+)?(?:integrates|employs|"
          r"uses|utili[sz]es|leverages|combines|consists|comprises|incorporates|builds|relies|learns|"
          r"encodes|decodes|maps|operates|involves|adopts|contains|extracts|generates|predicts|"
@@ -178,7 +223,7 @@ CUES: tuple[Cue, ...] = (
          r"benchmark)\b", 0.5,
          hints=("framework", "algorithm", "architecture", "pipeline", "mechanism", "module", "objective", "loss function", "estimator", "procedure", "paradigm", "formulation", "encoder", "decoder", "dataset", "benchmark")),
     _cue(METHOD, r"\bour (?:main |key |primary )?contributions?\b", 2.0,
-         hints=("contribution",)),
+         hints=("contribution",), word_start=True),
     # Results: what was found, measured or proved.
     _cue(RESULTS, r"\b(?:experiments?|results?|evaluations?|analys[ie]s|ablations?|simulations?|"
          r"studies|tests|benchmarking|evidence|findings|comparisons)\b[^.;]{0,100}?\b(?:show|shows|"
@@ -193,17 +238,17 @@ CUES: tuple[Cue, ...] = (
          hints=(" that",)),
     _cue(RESULTS, r"\b(?:leading|leads|led) to (?:\w+ )?(?:improvements?|gains?|speed-?ups?|"
          r"reductions?|better|higher|lower|faster)\b", 1.5,
-         hints=("lead", "led ")),
+         hints=("lead", "led "), word_start=True),
     _cue(RESULTS, rf"\bwe\s+{_ADVERB}(?:show|find|found|demonstrate|observe|prove|verify|"
          r"confirm|report|achieve|obtain|establish|reveal|discover|uncover|quantify|attain)\w*\b",
          2.5,
-         hints=("we ",)),
+         hints=("we ",), word_start=True),
     _cue(RESULTS, r"\b(?:outperform\w*|surpass\w*|exceed\w*|beat(?:s|ing)?|state[- ]of[- ]the[- ]art|"
          r"sota|new record|best (?:performance|results?|accuracy)|better than|superior (?:to|"
          r"performance)|on par with|comparable (?:to|with|performance)|competitive (?:with|"
          r"performance|results))\b", 2.0,
          hints=("outperform", "surpass", "exceed", "beat", "state-of", "state of", "sota", "record", "best", "better than", "superior", "on par", "comparable", "competitive")),
-    _cue(RESULTS, _RESULT_NUMBER, 2.0, hints=(*_DIGITS, "magnitude")),
+    Cue(RESULTS, re.compile(_RESULT_NUMBER), 2.0, hints=(*_DIGITS, "magnitude"), search=_number_found),
     _cue(RESULTS, r"^(?:it|the (?:proposed |resulting |new )?(?:method|approach|framework|model|"
          r"algorithm|system|implementation|technique|pipeline|architecture|agent|network))\s+"
          r"(?:\w+ly\s+|also\s+|further\s+|can\s+|still\s+)*(?:achieves|outperforms|improves|reduces|"
@@ -211,7 +256,7 @@ CUES: tuple[Cue, ...] = (
          r"scales|generali[sz]es|performs|recovers|converges|retains|preserves|enables)\b", 2.5),
     _cue(RESULTS, r"\b(?:main|key|central|primary|first|second) (?:results?|findings?|theorem)s? "
          r"(?:is|are|shows?|states?|establish\w*)\b", 3.0,
-         hints=("result", "finding", "theorem")),
+         hints=("result", "finding", "theorem"), word_start=True),
     _cue(RESULTS, r"\b(?:improv\w*|reduc\w*|boost\w*|increas\w*|decreas\w*|accelerat\w*|"
          r"speed\w* up|cuts?|lowers?|raises?|gains?|saves?)\b[^.;]{0,60}?\b(?:by|over|from|"
          r"relative to|compared (?:to|with))\b", 1.2,
@@ -229,7 +274,7 @@ CUES: tuple[Cue, ...] = (
          r"collectively|in short|to conclude|in sum|ultimately)\b", 3.0),
     _cue(IMPLICATIONS, r"\bwe (?:hope|believe|envision|expect|anticipate|advocate|call for|"
          r"encourage|conclude)\b", 2.5,
-         hints=("we ",)),
+         hints=("we ",), word_start=True),
     _cue(IMPLICATIONS, r"\b(?:pav\w+ the way|opens? (?:up )?(?:new )?(?:avenues|directions|"
          r"possibilities|the door|opportunities)|sheds? (?:new )?light|implications?|"
          r"(?:a|an|first|important|promising|key|crucial) steps? (?:toward|towards)|"
@@ -246,7 +291,7 @@ CUES: tuple[Cue, ...] = (
     _cue(IMPLICATIONS, r"\b(?:could|may|might|can) (?:potentially )?(?:be (?:used|applied|"
          r"extended|adopted|leveraged|deployed|useful|valuable|beneficial|integrated)|enable|help|"
          r"benefit|facilitate|serve|inform|inspire|guide|support|accelerate)\b", 1.5,
-         hints=("could ", "may ", "might ", "can ")),
+         hints=("could ", "may ", "might ", "can "), word_start=True),
     _cue(IMPLICATIONS, r"^(?:this|our|the|these) (?:work|study|paper|framework|approach|method|"
          r"analysis|findings|results|insights)\b[^.;]{0,60}?\b(?:provides?|offers?|opens?|"
          r"advances?|represents?|establish\w*|contribut\w+|demonstrates? the (?:potential|"
@@ -254,12 +299,12 @@ CUES: tuple[Cue, ...] = (
          r"bridges?|points?|facilitates?|motivates?|informs?|supports?|benefits?|calls?|invites?|"
          r"has (?:important |broad )?implications)\b", 1.5),
     _cue(IMPLICATIONS, r"\bmotivat\w+ (?:a|the|further|future|new)\b", 1.5,
-         hints=("motivat",)),
+         hints=("motivat",), word_start=True),
     _cue(IMPLICATIONS, r"\badvanc\w+ [^.;]{0,40}?\btowards?\b|\b(?:for|in) (?:\w+ ){0,3}?"
          r"(?:applications?|deployment|practice|industry|healthcare|accessibility)\b", 0.8,
          hints=("advanc", "application", "deployment", "practice", "industry", "healthcare", "accessibility")),
     _cue(IMPLICATIONS, r"\b(?:suggest\w*|indicat\w+|impl(?:y|ies)) that\b", 1.2,
-         hints=(" that",)),
+         hints=(" that",), word_start=True),
 )
 
 # The background cues that make a sentence a problem statement (a gap, a limitation, a failure).
@@ -304,26 +349,28 @@ _CONTINUATION_BONUS = 0.8  # "Moreover, ..." usually does too
 
 # --- contribution -------------------------------------------------------------------------------
 
-_CONTRIBUTION_RE = re.compile(
+_CONTRIBUTION_PARTS = (
     rf"\b{_SELF}\s+{_ADVERB}(?:propose|introduce|present|develop|design|devise|describe|put forward|"
-    r"create|build|construct|release|curate|contribute|formulate|offer)\w*\b"
-    rf"|\b{_SELF}\s+{_ADVERB}provides? (?:a|an|the first|the|new|two|three)\b"
-    r"|^it (?:\w+ly )?(?:introduces|presents|proposes|is an? |offers|provides an? )"
+    r"create|build|construct|release|curate|contribute|formulate|offer)\w*\b",
+    rf"\b{_SELF}\s+{_ADVERB}provides? (?:a|an|the first|the|new|two|three)\b",
+    r"^it (?:\w+ly )?(?:introduces|presents|proposes|is an? |offers|provides an? )"
     r"|^(?:this|these) (?:paper|work|survey|review|tutorial|notes|lecture notes|chapter|book|"
     r"thesis|monograph|primer|report|article|overview|guide|handbook) (?:is|are|provides?|presents?|"
     r"covers?|introduces?|offers?|reviews?|surveys?|summari[sz]es?|describes?|accompan\w+|"
-    r"serves? as|aims? to)\b"
+    r"serves? as|aims? to)\b",
 )
+_contribution_found = any_search(*_CONTRIBUTION_PARTS)
 _CONTRIBUTIONS_LIST_RE = re.compile(r"\bour (?:main |key |primary )?contributions? (?:is|are|include)\b")
 _FINDING_RE = re.compile(
     rf"^(?:{_SELF}|our (?:results|analysis|findings|experiments))\s+{_ADVERB}(?:show|find|"
     r"demonstrate|prove|establish|reveal|identify|uncover|discover|argue|observe)\w*\b"
 )
-_STUDY_RE = re.compile(
+_STUDY_PATTERN = (
     rf"\b{_SELF}\s+{_ADVERB}(?:stud|investigat|explor|analy[sz]|examin|consider|address|tackl|"
     r"conduct|aim|focus|revisit|rethink|review|survey|provid|evaluat|characteri[sz]|formali[sz]|"
     r"model|frame|define|extend|generali[sz]|apply|use|leverag|employ|adopt|train|benchmark)\w*\b"
 )
+_study_found = any_search(_STUDY_PATTERN)
 # "Finally, ..." or "we also ...": a secondary contribution (two patterns, so that the opener is
 # only tried at the start and the "we" only where the sentence has one).
 _SECONDARY_RE = re.compile(
@@ -377,17 +424,16 @@ class _Sentence:
     quantitative: bool  # states a number with a unit of improvement (12.5%, 3x, 2 points)
 
 
-_NUMBER_RE = re.compile(_RESULT_NUMBER)
 _ANY_DIGIT_RE = re.compile(r"\d")
 
 
 def _states_number(lowered: str) -> bool:
-    """Whether a lowercased text states a number with a unit (`_NUMBER_RE`). Every alternative
-    of the pattern needs a digit or "magnitude": most sentences have neither, and these two
-    checks cost a tenth of the pattern, which is tried at every position."""
+    """Whether a lowercased text states a number with a unit (`_RESULT_NUMBER`). Every part of
+    the pattern needs a digit or "magnitude": most sentences have neither, and these two checks
+    cost a tenth of the pattern."""
     if "magnitude" not in lowered and _ANY_DIGIT_RE.search(lowered) is None:
         return False
-    return _NUMBER_RE.search(lowered) is not None
+    return _number_found(lowered)
 _STOPWORDS = _wordset(
     """a an the and or but if of in on at to for from by with without as is are was were be been
     being this that these those it its we our us they their them he she his her which who whom
@@ -412,7 +458,7 @@ def _content_words(text: str) -> list[str]:
 # hints, search) rows: role_evidence runs for every sentence of every abstract, and a flat row
 # costs less to read than a Cue's attributes and method.
 _CUE_ROWS: dict[bool, tuple[tuple[str, float, tuple[str, ...], Callable[[str], object]], ...]] = {
-    authorial: tuple((cue.role, cue.weight, cue.hints, cue.pattern.search) for cue in CUES
+    authorial: tuple((cue.role, cue.weight, cue.hints, cue.search or cue.pattern.search) for cue in CUES
                      if cue.authorial is None or cue.authorial == authorial)
     for authorial in (False, True)
 }
@@ -515,10 +561,10 @@ def _contribution_traits(lowered: str, index: int, count: int, title_words: set[
     # All four need the authors, the paper or the method as the subject: skip them otherwise.
     authorish = lowered.startswith(("it ", "this ", "these ", "our ", "the paper", "the authors")) or any(
         word in lowered for word in ("we ", "paper", " work", "study", "our "))
-    contribution = authorish and bool(_CONTRIBUTION_RE.search(lowered))
+    contribution = authorish and _contribution_found(lowered)
     listed = authorish and not contribution and "contribution" in lowered and bool(_CONTRIBUTIONS_LIST_RE.search(lowered))
     finding = authorish and not (contribution or listed) and bool(_FINDING_RE.search(lowered))
-    study = authorish and not (contribution or listed or finding) and bool(_STUDY_RE.search(lowered))
+    study = authorish and not (contribution or listed or finding) and _study_found(lowered)
     return {
         "states_contribution": float(contribution),
         "lists_contributions": float(listed),
@@ -532,7 +578,7 @@ def _contribution_traits(lowered: str, index: int, count: int, title_words: set[
         "position": index / max(1, count - 1),
         "short": float(length < 8),
         "long": float(length > 45),
-        "quantitative": float(any(map(lowered.__contains__, _DIGITS)) and bool(_NUMBER_RE.search(lowered))),
+        "quantitative": float(any(map(lowered.__contains__, _DIGITS)) and _number_found(lowered)),
     }
 
 

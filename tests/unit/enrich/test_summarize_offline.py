@@ -279,11 +279,41 @@ def test_has_first_person_agrees_with_the_first_person_pattern() -> None:
 
 
 def test_states_number_agrees_with_the_number_pattern() -> None:
-    from bot.enrich.summarize.offline import _NUMBER_RE, _states_number
+    from bot.enrich.summarize.offline import _RESULT_NUMBER, _states_number
 
-    texts = [s.lower() for s in _corpus_sentences()] + ["orders of magnitude", "by ٣×", "up to ٣", "3%"]
-    texts += _random_texts("3٣%x ubyptomagnitude", 20_000)
-    assert [_states_number(t) for t in texts] == [bool(_NUMBER_RE.search(t)) for t in texts]
+    number = re.compile(_RESULT_NUMBER)
+    texts = [s.lower() for s in _corpus_sentences()] + ["orders of magnitude", "by ٣×", "up to ٣", "3%", "v1.5 accuracy"]
+    texts += _random_texts("3٣%x ubyptomagnitude.acury", 20_000)
+    assert [_states_number(t) for t in texts] == [bool(number.search(t)) for t in texts]
+
+
+def test_word_start_searches_agree_with_their_patterns() -> None:
+    # A leading \b is checked by hand there (see word_start_search): the answers must be the
+    # pattern's own, on real sentences and on random strings around word boundaries.
+    from bot.enrich.summarize.offline import (
+        _CONTRIBUTION_PARTS,
+        _RESULT_NUMBER_PARTS,
+        _STUDY_PATTERN,
+        CUES,
+        _contribution_found,
+        _number_found,
+        _study_found,
+    )
+
+    sentences = [s.lower() for s in _corpus_sentences()]
+    edges = ["we propose x", "_we propose x", "éwe propose x", "2we propose x", "-we propose x", "by 3", "xby 3",
+             "v1.5 accuracy", "a1.5 accuracy", "here we use", "then we hope so", "it is a tool"]
+    texts = sentences + edges + _random_texts("we propose by 3.5 accuracy_é-", 20_000)
+    for found, pattern in ((_contribution_found, "|".join(_CONTRIBUTION_PARTS)), (_study_found, _STUDY_PATTERN),
+                           (_number_found, "|".join(_RESULT_NUMBER_PARTS))):
+        search = re.compile(pattern).search
+        assert [found(t) for t in texts] == [bool(search(t)) for t in texts], pattern[:40]
+    fast = [cue for cue in CUES if cue.search is not None]
+    assert len(fast) >= 10
+    for cue in fast:
+        assert [cue.found_in(t) for t in sentences + edges] == [
+            (not cue.hints or any(h in t for h in cue.hints)) and bool(cue.pattern.search(t)) for t in sentences + edges
+        ], cue.pattern.pattern[:40]
 
 
 def test_drop_hedges_skips_only_texts_without_a_hedge() -> None:
