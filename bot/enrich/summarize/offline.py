@@ -32,6 +32,7 @@ from bot.core.models import Paper, Summary
 from bot.enrich.summarize.text import (
     _wordset,
     acronym_definitions,
+    any_search,
     clamp_sentences,
     clause_heads,
     clean_tex,
@@ -48,6 +49,7 @@ from bot.enrich.summarize.text import (
     split_sentences,
     third_person,
     with_the_paper_as_subject,
+    word_start_search,
 )
 from bot.enrich.tagger import tag
 
@@ -91,27 +93,6 @@ class Cue:
         return bool((self.search or self.pattern.search)(lowered))
 
 
-def word_start_search(pattern: str) -> Callable[[str], bool]:
-    r"""Whether `\b` + `pattern` is found in a text, for a pattern whose every match opens with a
-    letter or digit: the same answer, found faster. A pattern that opens with `\b` is tried at
-    every position of the text; without it the regex engine skips to where the pattern's first
-    letters stand (a few letters, or one word such as "we"), and the boundary (no letter, digit
-    or "_" just before, as `\b` means there) is checked at each match found."""
-    search = re.compile(pattern).search
-
-    def found(text: str) -> bool:
-        match = search(text)
-        while match is not None:
-            start = match.start()
-            before = text[start - 1] if start else " "
-            if not (before.isalnum() or before == "_"):
-                return True
-            match = search(text, start + 1)
-        return False
-
-    return found
-
-
 def _cue(role: str, pattern: str, weight: float, authorial: bool | None = None, *, problem: bool = False,
          hints: tuple[str, ...] = (), word_start: bool = False) -> Cue:
     r"""A cue; `word_start`: `pattern` is `\b` and a part whose matches open with a letter, searched
@@ -133,20 +114,6 @@ _RESULT_NUMBER_PARTS = (
     r"\b\d+(?:\.\d+)?\s?(?:accuracy|f1|bleu|rouge|auc|map|psnr|ssim|fid|em)\b",
 )
 _RESULT_NUMBER = "|".join(_RESULT_NUMBER_PARTS)
-
-
-def any_search(*parts: str) -> Callable[[str], bool]:
-    r"""Whether any of the patterns `parts` is found in a text: the same answer as a search of
-    their alternation, with each part that opens with `\b` searched by `word_start_search`
-    (such a part is one expression, no "|" outside its groups, and its matches open with a
-    letter or digit)."""
-    searches = tuple(word_start_search(part.removeprefix(r"\b")) if part.startswith(r"\b") else re.compile(part).search
-                     for part in parts)
-
-    def found(text: str) -> bool:
-        return any(search(text) for search in searches)
-
-    return found
 
 
 _number_found = any_search(*_RESULT_NUMBER_PARTS)

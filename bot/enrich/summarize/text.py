@@ -21,13 +21,51 @@ checks come before expensive patterns, and the per-sentence rewrite is memoised.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 
 def _wordset(text: str) -> frozenset[str]:
     """A frozenset of the whitespace-separated words in `text` (readable word lists)."""
     return frozenset(text.split())
+
+
+# --- searching -----------------------------------------------------------------------------------
+
+
+def word_start_search(pattern: str) -> Callable[[str], bool]:
+    r"""Whether `\b` + `pattern` is found in a text, for a pattern whose every match opens with a
+    letter or digit: the same answer, found faster. A pattern that opens with `\b` is tried at
+    every position of the text; without it the regex engine skips to where the pattern's first
+    letters stand (a few letters, or one word such as "we"), and the boundary (no letter, digit
+    or "_" just before, as `\b` means there) is checked at each match found."""
+    search = re.compile(pattern).search
+
+    def found(text: str) -> bool:
+        match = search(text)
+        while match is not None:
+            start = match.start()
+            before = text[start - 1] if start else " "
+            if not (before.isalnum() or before == "_"):
+                return True
+            match = search(text, start + 1)
+        return False
+
+    return found
+
+
+def any_search(*parts: str) -> Callable[[str], bool]:
+    r"""Whether any of the patterns `parts` is found in a text: the same answer as a search of
+    their alternation, with each part that opens with `\b` searched by `word_start_search`
+    (such a part is one expression, no "|" outside its groups, and its matches open with a
+    letter or digit)."""
+    searches = tuple(word_start_search(part.removeprefix(r"\b")) if part.startswith(r"\b") else re.compile(part).search
+                     for part in parts)
+
+    def found(text: str) -> bool:
+        return any(search(text) for search in searches)
+
+    return found
 
 
 # --- TeX --------------------------------------------------------------------------------------
@@ -874,7 +912,9 @@ _PURPOSE_FILLER_RE = re.compile(
 # The pattern needs "to <verb>" with one of these verbs (and " of "): most texts have none.
 _PURPOSE_HINTS = ("to demonstrate", "to show", "to validate", "to verify", "to evaluate", "to prove", "to highlight",
                   "to confirm")
-_ORPHAN_CONJUNCTION_RE = re.compile(r"\b(an?|An?|the|The)\s+(?:and|yet|but|or|,)\s+(\w)")
+_ORPHAN_CONJUNCTION = r"\b(an?|An?|the|The)\s+(?:and|yet|but|or|,)\s+(\w)"
+_ORPHAN_CONJUNCTION_RE = re.compile(_ORPHAN_CONJUNCTION)
+_orphan_conjunction_found = word_start_search(_ORPHAN_CONJUNCTION.removeprefix(r"\b"))  # rare: sub only then
 
 
 def drop_hedges(text: str) -> str:
@@ -890,7 +930,8 @@ def drop_hedges(text: str) -> str:
     if " to " in text and " of " in text and any(map(text.__contains__, _PURPOSE_HINTS)):
         text = _PURPOSE_FILLER_RE.sub("", text)
     # "a novel and simple framework" loses both adjectives: "an and framework" -> "a framework".
-    text = _ORPHAN_CONJUNCTION_RE.sub(lambda m: _article(m.group(1), m.string[m.start(2) : m.start(2) + 4]) + m.group(2), text)
+    if _orphan_conjunction_found(text):
+        text = _ORPHAN_CONJUNCTION_RE.sub(lambda m: _article(m.group(1), m.string[m.start(2) : m.start(2) + 4]) + m.group(2), text)
     return _tidy(text)
 
 

@@ -308,6 +308,10 @@ def test_word_start_searches_agree_with_their_patterns() -> None:
                            (_number_found, "|".join(_RESULT_NUMBER_PARTS))):
         search = re.compile(pattern).search
         assert [found(t) for t in texts] == [bool(search(t)) for t in texts], pattern[:40]
+    from bot.enrich.summarize.text import _ORPHAN_CONJUNCTION_RE, _orphan_conjunction_found
+
+    orphans = texts + _random_texts("a the An and, or yet_é", 20_000)
+    assert [_orphan_conjunction_found(t) for t in orphans] == [bool(_ORPHAN_CONJUNCTION_RE.search(t)) for t in orphans]
     fast = [cue for cue in CUES if cue.search is not None]
     assert len(fast) >= 10
     for cue in fast:
