@@ -542,6 +542,7 @@ _WE_REPORT_THAT_RE = re.compile(
     r"(?:show|demonstrate|find|observe|prove|confirm|verify|argue|note|report|establish|reveal)\s+that\s+"
 )
 _WE_CALL_RE = re.compile(r"\b(?:that |which )?we (?:call|term|dub|name|refer to as|coin)\b")
+_WE_CALL_HINTS = ("we call", "we term", "we dub", "we name", "we refer to as", "we coin")  # what it needs
 _US_RE = re.compile(r"\b(allow|enable|help|let)(s|ed|ing)? us(?: to)?\b")
 _MAKE_FORMS = {"": "make", "s": "makes", "ed": "made", "ing": "making"}
 _OUR_NOUN_RE = re.compile(
@@ -592,10 +593,15 @@ def impersonal(text: str, name: str = "") -> str | None:
         return text
     if "our knowledge" in text or "our understanding" in text:  # what _TO_OUR_KNOWLEDGE_RE needs
         text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
-    text = _AS_WE_SHOW_RE.sub("", text)
-    text = _WE_REPORT_THAT_RE.sub(lambda m: m.group(1) if m.group(1).strip() else " ", text)
-    text = _WE_CALL_RE.sub("called", text)
-    text = _US_RE.sub(lambda m: f"{_MAKE_FORMS[m.group(2) or '']} it possible to", text)
+    # Each pattern below only runs where its literal words stand (most texts have none of them).
+    if "s we " in text:
+        text = _AS_WE_SHOW_RE.sub("", text)
+    if "that" in text:
+        text = _WE_REPORT_THAT_RE.sub(lambda m: m.group(1) if m.group(1).strip() else " ", text)
+    if any(map(text.__contains__, _WE_CALL_HINTS)):
+        text = _WE_CALL_RE.sub("called", text)
+    if " us" in text:
+        text = _US_RE.sub(lambda m: f"{_MAKE_FORMS[m.group(2) or '']} it possible to", text)
     text = _WE_PROPOSED_RE.sub(lambda m: f"{_PARTICIPLES[m.group(1)]} here", text)
 
     def our_method(match: re.Match[str]) -> str:
