@@ -397,8 +397,8 @@ class Summaries:
         if not found:
             self._backfill_done = True
             return 0
-        self._backfill_below = found[-1][1]
         await self._offline_many(self.store.papers.get_many([paper_id for paper_id, _ in found]))
+        self._backfill_below = found[-1][1]  # only once stored: a failed pass is tried again
         return len(found)
 
     def _has(self, paper: Paper, key: SummaryKey) -> bool:

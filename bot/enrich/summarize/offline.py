@@ -83,14 +83,19 @@ class Cue:
     authorial: bool | None = None  # True: only in sentences by the authors; False: only in others
     problem: bool = False  # a gap, limitation or failure, not just context
     hints: tuple[str, ...] = ()  # the pattern cannot match a sentence without one of these
-    search: Callable[[str], object] | None = None  # pattern.search, or a faster equal (see _cue)
+    search: Callable[[str], object] | None = None  # a faster equal of pattern.search (see _cue)
+
+    @property
+    def matcher(self) -> Callable[[str], object]:
+        """What finds the cue in a lowercased sentence: `search` where set, else the pattern's."""
+        return self.search or self.pattern.search
 
     def found_in(self, lowered: str) -> bool:
         """Whether the cue occurs in a lowercased sentence (hints first: substring tests are
         much cheaper than the cue's pattern)."""
         if self.hints and not any(map(lowered.__contains__, self.hints)):
             return False
-        return bool((self.search or self.pattern.search)(lowered))
+        return bool(self.matcher(lowered))
 
 
 def _cue(role: str, pattern: str, weight: float, authorial: bool | None = None, *, problem: bool = False,
@@ -114,8 +119,6 @@ _RESULT_NUMBER_PARTS = (
     r"\b\d+(?:\.\d+)?\s?(?:accuracy|f1|bleu|rouge|auc|map|psnr|ssim|fid|em)\b",
 )
 _RESULT_NUMBER = "|".join(_RESULT_NUMBER_PARTS)
-
-
 _number_found = any_search(*_RESULT_NUMBER_PARTS)
 
 CUES: tuple[Cue, ...] = (
@@ -425,7 +428,7 @@ def _content_words(text: str) -> list[str]:
 # hints, search) rows: role_evidence runs for every sentence of every abstract, and a flat row
 # costs less to read than a Cue's attributes and method.
 _CUE_ROWS: dict[bool, tuple[tuple[str, float, tuple[str, ...], Callable[[str], object]], ...]] = {
-    authorial: tuple((cue.role, cue.weight, cue.hints, cue.search or cue.pattern.search) for cue in CUES
+    authorial: tuple((cue.role, cue.weight, cue.hints, cue.matcher) for cue in CUES
                      if cue.authorial is None or cue.authorial == authorial)
     for authorial in (False, True)
 }

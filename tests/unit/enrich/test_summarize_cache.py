@@ -215,6 +215,28 @@ async def test_then_older_papers_without_a_summary_are_backfilled_newest_first(s
     assert await Summaries(store, offline=offline, clock=FakeClock(NOW)).background_pass(NOW, 10) == 1
 
 
+class FailingOnceOffline(OfflineSummarizer):
+    """The offline summarizer, failing on its first call."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def summarize(self, paper: Paper) -> Summary:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("summarizer crashed")
+        return super().summarize(paper)
+
+
+async def test_a_failed_backfill_pass_is_tried_again_not_skipped(store: Store) -> None:
+    store.papers.ingest([_paper(1)], NOW - timedelta(days=60))
+    summaries = Summaries(store, offline=FailingOnceOffline(), clock=FakeClock(NOW))
+    with pytest.raises(RuntimeError):
+        await summaries.background_pass(NOW, 5)
+    assert await summaries.background_pass(NOW, 5) == 1
+    assert store.summaries.get(_paper(1).id, 1, OFFLINE_KEY) is not None
+
+
 # --- with the LLM ----------------------------------------------------------------------------------
 
 

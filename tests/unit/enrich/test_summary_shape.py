@@ -430,6 +430,26 @@ def test_shape_problems_name_what_is_wrong() -> None:
     assert shape_problems("Addresses the question of universality: can networks approximate any manifold?", 160) == []
 
 
+def test_a_question_in_the_abstract_is_no_bullet() -> None:
+    # An HF abstract (hf/238 of hf_trending_abstracts.jsonl) whose question was a key point.
+    abstract = (
+        "Multimodal fusion is a significant method for most multimodal tasks. With the recent surge in "
+        "the number of large pre-trained models, combining both multimodal fusion methods and "
+        "pre-trained model features can achieve outstanding performance in many multimodal tasks. "
+        "Can we design a provably robust multimodal fusion method? This paper provides theoretical "
+        "understandings to answer this question under a most popular multimodal fusion framework from "
+        "the generalization perspective. We proceed to reveal that several uncertainty estimation "
+        "solutions are naturally available to achieve robust multimodal fusion. Then a novel multimodal "
+        "fusion framework termed Quality-aware Multimodal Fusion (QMF) is proposed, which can improve the "
+        "performance in terms of classification accuracy and model robustness. Extensive experimental "
+        "results on multiple benchmarks can support our findings."
+    )
+    summary = summarize_text("Provable Dynamic Fusion for Low-Quality Multimodal Data", abstract)
+    assert summary.key_points and not any(point.endswith("?") for point in summary.key_points)
+    assert not summary.tldr.endswith("?")
+    assert any(point.startswith("Proceeds to reveal") for point in summary.key_points), summary.key_points
+
+
 def test_we_are_the_first_is_the_paper_is_the_first() -> None:
     sentence = "Proposing an RL framework, we are the first to evaluate dynamic mediation effects."
     assert with_the_paper_as_subject("The first to evaluate dynamic mediation effects.", sentence) == (
