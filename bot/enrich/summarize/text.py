@@ -357,7 +357,7 @@ _AUTHOR_VERBS = _wordset(
     "set deliver run carry adapt give put take enable allow improve reduce outperform generalize "
     "scale open publish gain attain uncover discover introduce contribute pretrain fine-tune "
     "distill quantize prune align evaluate unify connect bridge reveal theoretically empirically "
-    "further also then finally"
+    "justify further also then finally"
 )
 _IRREGULAR = {"are": "is", "have": "has", "do": "does", "go": "goes", "were": "was"}
 # Past forms that do not end in "-ed" ("We took X" -> "Took X", not "Tooks X").
@@ -420,7 +420,41 @@ def _conjugate_coordinated(rest: str) -> str:
         rest = _COORDINATED_WE_RE.sub(with_we, rest)
     if "and" in rest:
         rest = _COORDINATED_VERB_RE.sub(bare, rest)
+        if ", " in rest:
+            rest = _conjugate_listed(rest)
     return rest[1:]
+
+
+_LIST_CLOSE_RE = re.compile(r",?\s+and\s+(?:[a-z]+ly\s+)?([a-z]+)\b")
+_LIST_ITEM_RE = re.compile(r",\s+([a-z]+)\b")
+# Author verbs read as nouns at the head of a list item ("X, design choices, and Y").
+_NOUN_LIKE_VERBS = _wordset(
+    "use design study survey review model set frame report benchmark test run release outline scale "
+    "open gain offer put take further also then finally theoretically empirically"
+)
+
+
+def _conjugate_listed(rest: str) -> str:
+    """The middle items of a list of verb phrases agree with its first and last: "Proposes X,
+    analyze Y, and shows Z" -> "Proposes X, analyzes Y, and shows Z". Only where the list is
+    closed by "and" with an author verb, and not after "to", "that" or a modal (whose verbs
+    stay in the base form: "aims to define X, analyze Y, and evaluate Z")."""
+    closes = list(_LIST_CLOSE_RE.finditer(rest))
+    if not closes:
+        return rest
+    closing = closes[-1]
+    if closing.group(1) not in _THIRD_PERSON_VERBS:
+        return rest  # not a verb phrase, or one left in the base form: so are the items before it
+
+    def agree(match: re.Match[str]) -> str:
+        verb = match.group(1)
+        before = match.string[: match.start()]
+        if verb not in _AUTHOR_VERBS or verb in _NOUN_LIKE_VERBS or any(
+                marker in before for marker in (" to ", " that ", " can ", " will ", " may ")):
+            return match.group(0)
+        return f"{match.group(0)[: -len(verb)]}{third_person(verb)}"
+
+    return _LIST_ITEM_RE.sub(agree, rest[: closing.start()]) + rest[closing.start() :]
 
 
 def _drop_subject(text: str, subject: re.Match[str]) -> str:
@@ -444,6 +478,11 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
         return f"{third_person(lower)} {rest[: joined.start()]}{head} {third_person(verb)}{rest[joined.end():]}"
     if lower in _NOT_VERBS:
         # "We can X" -> "can X"; "We are able to X" -> "able to X"; "We have shown" -> "shown".
+        able = _ABLE_TO_RE.match(rest) if lower in ("are", "were") else None
+        if able is not None:
+            # "We are able to recover X" -> "Recovers X": the ability is the claim itself.
+            adverb, verb = able.group(1) or "", able.group(2)
+            return f"{adverb}{third_person(verb)} {_conjugate_coordinated(rest[able.end() :])}"
         if lower in ("are", "were", "have", "had") and _PARTICIPLE_RE.match(rest):
             return _conjugate_coordinated(rest)
         return f"{verb} {_conjugate_coordinated(rest)}"
@@ -459,6 +498,7 @@ _AUTHOR_SUBJECT_RE = re.compile(
 )
 
 
+_ABLE_TO_RE = re.compile(r"(?:also |now |thus |therefore )?able to (?!be\b)(" + _ADVERB_LY + r" )?([a-z]+) ")
 _FIRST_OR_ABLE_RE = re.compile(r"\bwe (?:are|were) (?:the first|able to)\b", re.IGNORECASE)
 
 

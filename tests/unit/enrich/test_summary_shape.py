@@ -323,6 +323,39 @@ def test_the_authors_verb_is_conjugated_once_and_only_verbs_are() -> None:
     assert compact("We focus on sparse attention.") == "Focuses on sparse attention."
 
 
+def test_every_verb_of_a_list_of_verb_phrases_agrees() -> None:
+    # HF abstracts 339, 207 and 185 came out as "Motivates the idea with a corpus analysis,
+    # evaluate several prompt structures" and "Proves X, validate Y".
+    assert compact("We motivate the idea with a corpus analysis, evaluate several prompt structures, and "
+                   "compare LM-based recommendation with standard matrix factorization.") == (
+        "Motivates the idea with a corpus analysis, evaluates several prompt structures, and compares LM-based "
+        "recommendation with standard matrix factorization."
+    )
+    assert compact("We collect a dataset of 10k dialogues, train a reward model on it, and release both.") == (
+        "Collects a dataset of 10k dialogues, trains a reward model on it, and releases both."
+    )
+    # After "to" (or "that", a modal) the verbs stay in the base form; a list of nouns is no list of verbs.
+    assert compact("We aim to define the task, analyze its hardness, and evaluate baselines.") == (
+        "Aims to define the task, analyze its hardness, and evaluate baselines."
+    )
+    assert compact("We study speed, memory, and accuracy.") == "Studies speed, memory, and accuracy."
+    assert compact("We propose X, design choices, and show gains.") == "Proposes X, design choices, and shows gains."
+
+
+def test_being_able_to_do_x_is_doing_x() -> None:
+    # SciTLDR-A dev 327 and 381, HF 80: "Able to quantify the causality ..." as a key point.
+    assert compact("We are able to quantify the causality between the activations and the semantics.") == (
+        "Quantifies the causality between the activations and the semantics."
+    )
+    assert compact("We are able to efficiently improve performance on a set of simulated robotic tasks.") == (
+        "Efficiently improves performance on a set of simulated robotic tasks."
+    )
+    assert compact("We are able to predict properties and justify the relative performance of leading methods.") == (
+        "Predicts properties and justifies the relative performance of leading methods."
+    )
+    assert compact("We are able to be robust to noise.") == "Able to be robust to noise."
+
+
 def test_addressing_a_problem_by_doing_x_is_doing_x() -> None:
     # SciTLDR-A dev and HF abstracts: the gerund says what the paper does; "these issues" says
     # nothing without the sentence before it.
