@@ -274,6 +274,7 @@ async def run_bot(template: str, mode: str, channels: int, commands: int, switch
         runtime.adapters[adapter.platform] = adapter
         runtime.delivery.adapters[adapter.platform] = adapter
         texts = queries(commands)
+        phases = PhaseTimer(runtime.service, adapter.listeners) if os.environ.get("BENCH_ACKS_PHASES") else None
         started = time.perf_counter()
         warm = await runtime.service.handle_command("warm up the search index", _actor(), _place())
         warm_s = time.perf_counter() - started
@@ -316,7 +317,84 @@ async def run_bot(template: str, mode: str, channels: int, commands: int, switch
         "warm_up_answer_ok": not warm.is_error,
         "peak_rss_mb": peak_rss_mb(),
         **({"loop_held_stacks": stalls} if stalls is not None else {}),
+        **({"phases_ms": phases.report()} if phases is not None else {}),
     }
+
+
+class _TimedSlots:
+    """The Slack listeners' work slots (a semaphore), timing the wait for a slot and the work
+    done holding one (core, render, post)."""
+
+    def __init__(self, slots: asyncio.Semaphore, add: Any) -> None:
+        self.slots, self.add = slots, add
+        self.held: dict[object, float] = {}  # since when each task holds its slot
+
+    async def __aenter__(self) -> None:
+        asked = time.perf_counter()
+        await self.slots.acquire()
+        now = time.perf_counter()
+        self.add("waiting for a work slot (after the ack)", now - asked)
+        self.held[asyncio.current_task()] = now
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.add("holding a work slot (core, render, post)", time.perf_counter() - self.held.pop(asyncio.current_task()))
+        self.slots.release()
+
+
+class PhaseTimer:
+    """Where an answer's time goes (BENCH_ACKS_PHASES=1): each command in the core (parse,
+    search, summaries, what was shown; the rest of an answer is the adapter's render and post),
+    the service's store calls run in worker threads (waiting for a thread, then running) and
+    its summaries, each timed per call and reported as percentiles."""
+
+    def __init__(self, service: Any, listeners: Any) -> None:
+        self.times: dict[str, list[float]] = {}
+        listeners._work_slots = _TimedSlots(listeners._work_slots, self._add)
+        store, summaries = service.store, service.summaries
+        run_blocking, get_many = store.run_blocking, summaries.get_many
+
+        async def timed_blocking(work: Any, /, *args: Any) -> Any:
+            asked = time.perf_counter()
+            began: list[float] = []
+
+            def running(*inner: Any) -> Any:
+                began.append(time.perf_counter())
+                return work(*inner)
+
+            try:
+                return await run_blocking(running, *args)
+            finally:
+                name = getattr(work, "__name__", "work")
+                if began:
+                    self._add(f"{name}: waiting for a thread", began[0] - asked)
+                    self._add(f"{name}: in its thread", time.perf_counter() - began[0])
+
+        async def timed_summaries(papers: Any) -> Any:
+            asked = time.perf_counter()
+            try:
+                return await get_many(papers)
+            finally:
+                self._add("summaries", time.perf_counter() - asked)
+
+        handle_command = service.handle_command
+
+        async def timed_command(*args: Any, **kwargs: Any) -> Any:
+            asked = time.perf_counter()
+            try:
+                return await handle_command(*args, **kwargs)
+            finally:
+                self._add("command in the core", time.perf_counter() - asked)
+
+        store.run_blocking = timed_blocking
+        summaries.get_many = timed_summaries
+        service.handle_command = timed_command
+
+    def _add(self, name: str, seconds: float) -> None:
+        self.times.setdefault(name, []).append(seconds * 1000)
+
+    def report(self) -> dict[str, dict[str, float]]:
+        """Percentiles per phase (ms)."""
+        return {name: percentiles(values) for name, values in sorted(self.times.items())}
 
 
 def _actor() -> Any:
