@@ -270,21 +270,8 @@ class Runtime:
             "work locks", interruptible=True,
         )
         if settings.summarize_background:
-
-            async def summarize() -> None:
-                # Offline passes in a row while each finds a full batch (a new day's listing),
-                # so papers are summarized as they arrive rather than SUMMARIZE_BATCH per
-                # wake-up; bounded, so one wake-up never runs for long. LLM passes keep their
-                # pace (one batch per wake-up): its calls cost money and rate limits.
-                passes = SUMMARIZE_PASSES_IN_A_ROW if self.summaries.llm is None else 1
-                for _ in range(passes):
-                    made = await self.summaries.background_pass(self.clock(), settings.summarize_batch)  # counted as saved
-                    if made < settings.summarize_batch or self.stopping.is_set():
-                        break
-                # Index the new summary texts and tags now, not in a search (in a worker thread).
-                await self.store.run_blocking(self.search.catch_up)
-
-            self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, summarize, "summarizer"), "summarizer", interruptible=True)
+            self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, self.summarize_backlog, "summarizer"), "summarizer",
+                       interruptible=True)
         if self.summaries.llm is not None:
             for number in range(settings.llm_background_concurrency):
                 self.spawn(self.summaries.work_queue(), f"llm queue {number + 1}", interruptible=True)
@@ -293,6 +280,30 @@ class Runtime:
             "paperbot running: adapters %s, %d sources, replica %s", ", ".join(self.adapters), len(self.sources),
             self.delivery.holder,
         )
+
+    async def summarize_backlog(self) -> int:
+        """One wake-up of the background summarizer: papers without a summary get one (see
+        `Summaries.background_pass`); how many were made. One replica at a time (the
+        "summarizer" work lock): replicas sharing a store would otherwise each summarize the
+        same papers, and every pass of each would write them again. 0 when another has it."""
+        with holding(self.locks, "summarizer") as mine:
+            if not mine:
+                return 0
+            # Offline passes in a row while each finds a full batch (a new day's listing), so
+            # papers are summarized as they arrive rather than SUMMARIZE_BATCH per wake-up;
+            # bounded, so one wake-up never runs for long. LLM passes keep their pace (one batch
+            # per wake-up): its calls cost money and rate limits.
+            batch = self.settings.summarize_batch
+            passes = SUMMARIZE_PASSES_IN_A_ROW if self.summaries.llm is None else 1
+            made = 0
+            for _ in range(passes):
+                found = await self.summaries.background_pass(self.clock(), batch)  # counted as saved
+                made += found
+                if found < batch or self.stopping.is_set():
+                    break
+        # Index the new summary texts and tags now, not in a search (in a worker thread).
+        await self.store.run_blocking(self.search.catch_up)
+        return made
 
     async def start_web(self, adapters: Sequence[ChatAdapter]) -> None:
         """Serve the site, feeds, /healthz, /readyz and the adapters' routes; logs its URL once.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,11 @@ from bot.core.clock import system_clock
 from bot.core.errors import StoreFull
 from bot.core.models import Paper, SourceKind
 from bot.fetch.http import HttpClient
+from bot.enrich.summarize import OFFLINE_KEY
 from bot.search.query import SearchQuery
 from bot.settings import Settings
+from bot.store.lock import ProcessLocks
+from tests.support.factories import make_paper
 
 
 class DiskFullSource:
@@ -74,3 +77,35 @@ async def test_shutdown_stops_the_search_helper_threads(tmp_path: Path) -> None:
     finally:
         await runtime.shutdown()
     assert not any(t.name.startswith("search-meaning") and t.is_alive() for t in threading.enumerate())
+
+
+class OtherReplicaSummarizes(ProcessLocks):
+    """The work locks of a replica beside one that holds the "summarizer" lock."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def try_lock(self, name: str) -> bool:
+        self.asked.append(name)
+        return name != "summarizer"
+
+
+async def test_one_replica_at_a_time_summarizes_the_backlog(tmp_path: Path) -> None:
+    """Replicas sharing a store would each summarize the same papers: the background pass runs
+    under the "summarizer" work lock, and a replica that does not get it makes nothing."""
+    settings = Settings(
+        database=str(tmp_path / "paperbot.db"), arxiv_enabled=False, hf_enabled=False,
+        reddit_enabled=False, summarize_background=False, summarize_workers=0,
+    )
+    runtime = await Runtime.initialize(settings, clock=system_clock)
+    try:
+        runtime.store.papers.ingest([make_paper(1, published=system_clock())], system_clock())
+        held, runtime.locks = runtime.locks, OtherReplicaSummarizes()
+        assert await runtime.summarize_backlog() == 0
+        assert runtime.locks.asked == ["summarizer"]
+        assert runtime.store.summaries.missing([OFFLINE_KEY], 10, since=system_clock() - timedelta(days=1))
+        runtime.locks = held  # this replica's turn
+        assert await runtime.summarize_backlog() == 1
+        assert not runtime.store.summaries.missing([OFFLINE_KEY], 10, since=system_clock() - timedelta(days=1))
+    finally:
+        await runtime.shutdown()
