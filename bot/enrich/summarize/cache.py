@@ -57,14 +57,6 @@ CACHED_ON_LOOP = 50  # cached summaries read on the event loop at most (more: in
 # (each write changes what the index holds, so the next search would catch up: a tantivy
 # commit, 0.1-0.3 s on a busy machine, per answer).
 ANSWER_SAVE_DELAY = 1.0
-# How long an answer waits for the offline summaries it has to make (papers never summarized:
-# after an upgrade or a bulk import, before the background pass has reached them). Past it the
-# answer shows those papers' abstracts instead, and the summaries are still made and stored for
-# the next view. It bounds what an answer can wait for: the worker processes still getting
-# ready after a start (the pool's READY_WAIT is 3 s), a digest run's chunks ahead in the pool,
-# a pool whose processes died and are being replaced; the search before it and the post after
-# it need the rest of the platforms' 3 s.
-ANSWER_SUMMARY_WAIT = 1.5
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -117,8 +109,6 @@ class Summaries:
         # `_backfill`): memory only, so each process walks the store once.
         self._backfill_below: int | None = None
         self._backfill_done = False
-        # Summaries an answer stopped waiting for (`wait`): they finish and are stored unwatched.
-        self._late: set[asyncio.Task[dict[str, Summary]]] = set()
 
     @property
     def key(self) -> SummaryKey:
@@ -140,13 +130,10 @@ class Summaries:
         """The provider for answers (commands, the site): never waits for the LLM."""
         return AnswerSummaries(self)
 
-    async def get_many(self, papers: Sequence[Paper], *, use_llm: bool = True,
-                       wait: float | None = None) -> dict[str, Summary]:
+    async def get_many(self, papers: Sequence[Paper], *, use_llm: bool = True) -> dict[str, Summary]:
         """Summaries for papers, by paper id. Misses are made now (LLM misses concurrently, within
         the concurrency cap). `use_llm=False` answers misses with the offline summary at once
-        (for replies that must be fast) and queues their LLM summaries (see the module). With
-        `wait`, offline summaries not made within that many seconds are left out of the answer
-        (they are still made and stored: see ANSWER_SUMMARY_WAIT)."""
+        (for replies that must be fast) and queues their LLM summaries (see the module)."""
         unique = list({paper.id: paper for paper in papers}.values())
         if not unique:
             return {}
@@ -160,7 +147,7 @@ class Summaries:
             found.update(unsaved)
             to_make = [paper for paper in misses if paper.id not in unsaved]
             if to_make:
-                found.update(await self._offline_within(to_make, wait, save_later=not use_llm))
+                found.update(await self._offline_many(to_make, save_later=not use_llm))
             return found
         offline_cached = self.store.summaries.get_many([(p.id, p.version) for p in misses], OFFLINE_KEY)
         offline_cached.update(unsaved)
@@ -179,35 +166,12 @@ class Summaries:
             else:
                 llm_papers.append(paper)
         if offline_papers:
-            found.update(await self._offline_within(offline_papers, wait, save_later=not use_llm))
+            found.update(await self._offline_many(offline_papers, save_later=not use_llm))
         if llm_papers:
             made = await asyncio.gather(*(self._llm_or_offline(paper, offline_cached) for paper in llm_papers))
             for paper, summary in zip(llm_papers, made, strict=True):
                 found[paper.id] = summary
         return found
-
-    async def _offline_within(self, papers: Sequence[Paper], wait: float | None, *,
-                              save_later: bool) -> dict[str, Summary]:
-        """`_offline_many`, or nothing when it takes longer than `wait` seconds: the work goes on
-        unwatched, and what it makes is stored as any answer's summaries are."""
-        if wait is None:
-            return await self._offline_many(papers, save_later=save_later)
-        making = asyncio.ensure_future(self._offline_many(papers, save_later=save_later))
-        try:
-            await asyncio.wait({making}, timeout=wait)
-        finally:
-            if not making.done():  # too slow, or the answer itself was cancelled
-                self._late.add(making)
-                making.add_done_callback(self._late_done)
-        if making.done():
-            return making.result()
-        log.info("answering without %d summaries not made within %.1f s; they are made for the next view", len(papers), wait)
-        return {}
-
-    def _late_done(self, task: asyncio.Task[dict[str, Summary]]) -> None:
-        self._late.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("could not make summaries an answer stopped waiting for", exc_info=task.exception())
 
     async def _cached(self, pairs: list[tuple[str, int]], key: SummaryKey) -> dict[str, Summary]:
         """The cached summaries of (paper id, version) pairs; a large read (a digest batch's
@@ -290,10 +254,6 @@ class Summaries:
         answer already given keeps its offline summary; the LLM is asked again another time);
         store the answers' offline summaries not stored yet."""
         self._stopping = True
-        late = list(self._late)
-        for making in late:
-            making.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
         if self._saving is not None:
             self._saving.cancel()
             await asyncio.gather(self._saving, return_exceptions=True)
@@ -475,9 +435,8 @@ class AnswerSummaries:
         self.summaries = summaries
 
     async def get_many(self, papers: Sequence[Paper]) -> dict[str, Summary]:
-        """Cached summaries, else offline ones made now (within ANSWER_SUMMARY_WAIT: a paper whose
-        summary takes longer is answered without one); LLM summaries are queued for later."""
-        return await self.summaries.get_many(papers, use_llm=False, wait=ANSWER_SUMMARY_WAIT)
+        """Cached summaries, else offline ones made now; LLM summaries are queued for later."""
+        return await self.summaries.get_many(papers, use_llm=False)
 
 
 def build_summaries(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -110,52 +109,6 @@ async def test_answers_offline_summaries_are_stored_together_a_moment_later(stor
     last = await answers.get_many([fourth])
     await summaries.stop()  # stopping stores what answers left
     assert store.summaries.get(fourth.id, fourth.version, OFFLINE_KEY) == last[fourth.id]
-
-
-class GatedOffline(OfflineSummarizer):
-    """The offline summarizer, holding every call until `release` is set (a busy machine)."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-
-    def summarize(self, paper: Paper) -> Summary:
-        self.release.wait(timeout=10)
-        return super().summarize(paper)
-
-
-async def test_an_answer_does_not_wait_past_its_budget_for_summaries(store: Store) -> None:
-    """A cold store under load: an answer whose offline summaries take longer than `wait` is
-    given without them (the abstract stands in), and they are still made and stored for the
-    next view."""
-    paper = _paper(1)
-    store.papers.ingest([paper], NOW)
-    offline = GatedOffline()
-    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
-    assert await summaries.get_many([paper], use_llm=False, wait=0.05) == {}
-    offline.release.set()
-    for _ in range(200):  # the late work finishes on its own
-        if not summaries._late:
-            break
-        await asyncio.sleep(0.01)
-    assert not summaries._late
-    made = await summaries.get_many([paper], use_llm=False, wait=0.05)  # from memory now
-    assert made[paper.id].tldr
-    await summaries.stop()  # stores what answers left, the late work's summary among it
-    assert store.summaries.get(paper.id, paper.version, OFFLINE_KEY) == made[paper.id]
-
-
-async def test_stopping_cancels_summaries_no_answer_waits_for(store: Store) -> None:
-    paper = _paper(1)
-    store.papers.ingest([paper], NOW)
-    offline = GatedOffline()
-    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
-    assert await summaries.get_many([paper], use_llm=False, wait=0.01) == {}
-    assert summaries._late
-    stopping = asyncio.ensure_future(summaries.stop())
-    await asyncio.sleep(0.05)
-    offline.release.set()  # the worker thread's call returns; nobody takes its summary
-    await stopping
-    assert not summaries._late
 
 
 async def test_digest_summaries_are_stored_at_once(store: Store) -> None:
