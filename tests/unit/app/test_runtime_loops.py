@@ -15,8 +15,8 @@ from bot.app.runtime import Runtime
 from bot.core.clock import system_clock
 from bot.core.errors import StoreFull
 from bot.core.models import Paper, SourceKind
-from bot.fetch.http import HttpClient
 from bot.enrich.summarize import OFFLINE_KEY
+from bot.fetch.http import HttpClient
 from bot.search.query import SearchQuery
 from bot.settings import Settings
 from bot.store.lock import ProcessLocks
