@@ -876,6 +876,13 @@ _TRAILING_CLAUSE_RE = re.compile(
     r"\s+(?=(?:on|for|from|in|at|across|over|under|within|among|against|compared to|relative to)\s))"
 )
 _PREPOSITIONS = _wordset("on for from in at across over under within among against compared relative")
+# Words whose "to" opens their complement, not a purpose: a head never ends on one of them.
+_INFINITIVE_TAKERS = _wordset(
+    "learn learns learned learnt aim aims aimed try tries tried need needs needed seek seeks sought "
+    "fail fails failed tend tends tended begin begins began continue continues continued manage "
+    "manages managed attempt attempts attempted strive strives want wants wanted how able unable "
+    "likely unlikely ought choose chooses chose decide decides decided hope hopes hoped"
+)
 # After a comma, only these words open a clause that can go; anything else ("A, B, and C",
 # "with X, Y") is a list, and cutting it would leave half a list.
 _CLAUSE_OPENERS = _wordset(
@@ -1034,6 +1041,8 @@ def _clause_heads(text: str) -> tuple[str, ...]:
             continue  # "The premise is that if X gains Y": the condition has no main clause yet
         if not punctuated and opener == "by" and last.endswith("ed"):
             continue  # "introduced by Anthropic": the agent belongs to the participle
+        if opener == "to" and last in _INFINITIVE_TAKERS:
+            continue  # "they learn [to encode X]": the infinitive is what they learn, not a purpose
         if not punctuated and opener in _PREPOSITIONS:
             # A trailing prepositional phrase ("... on a new collection of ...") goes last, and
             # only from a head long enough to stand without it, never from inside a list.
@@ -1077,6 +1086,45 @@ def _main_clause_start(text: str) -> int:
         if _FRONTED_RE.match(word) is None:
             return comma.end()
     return first
+
+
+_SUBJECT_OPENERS = _wordset(
+    "the this these those our its their it they we a an such each both all most many some one two "
+    "three several"
+)
+
+
+def _subject_after_fronted(text: str) -> int:
+    """Where the main clause of a text opening with a fronted phrase starts: at the first comma
+    (from `_main_clause_start`'s on, within 220 characters) that a subject follows (a determiner,
+    a pronoun, or a name with its verb), else at `_main_clause_start`'s comma when it is within
+    140 characters; 0 when neither. "After training X in a visually-rich, 3D environment with Y,
+    the authors probe Z" starts at "the authors", not at "3D environment" (a comma between
+    adjectives); "By using X, better performance can be achieved" starts at "better"."""
+    start = _main_clause_start(text)  # the position after its ", "
+    for comma in _COMMA_RE.finditer(text, max(0, start - 2)):
+        if comma.start() > 220:
+            break
+        words = text[comma.end() :].split(" ", 6)
+        if words[0].lower() in _SUBJECT_OPENERS or (not _FRONTED_RE.match(words[0]) and _named_subject(words)):
+            return comma.end()
+    return start if 2 < start <= 142 else 0
+
+
+_LINKING = _wordset("is are was were has have had can could may might will would should")
+
+
+def _named_subject(words: list[str]) -> bool:
+    """Whether `words` open with a name and its verb ("SGP completes", "Deep Perm-Set Net is"),
+    not an item of a list of names ("Stochastic Gradient Descent or ...")."""
+    name = 0
+    while name < min(4, len(words) - 1) and (words[name][:1].isupper() or words[name][:1].isdigit()):
+        name += 1
+    if not name or not words[0][:1].isupper():
+        return False
+    verb = words[name]
+    return verb in _LINKING or bool(_VERBISH_RE.match(verb)) or (
+        verb.isalpha() and verb.islower() and (verb.endswith("ed") or (verb.endswith("s") and not verb.endswith("ss"))))
 
 
 _OPEN_CONDITION_RE = re.compile(r"(?:^|\s)(?:if|unless|whether|although|though|because)\s", re.IGNORECASE)
@@ -1156,9 +1204,9 @@ def compress(sentence: str, limit: int, *, name: str = "", keep: tuple[str, ...]
         short = shorten(spoken, limit) if spoken else None
         if short is None and _FRONTED_RE.match(spoken):
             # "Across a variety of datasets, X achieves Y": the fronted phrase can go first.
-            comma = spoken.find(", ")
-            if 0 < comma <= 140:
-                short = shorten(_capitalize(spoken[comma + 2 :]), limit)
+            start = _subject_after_fronted(spoken)
+            if start:
+                short = shorten(_capitalize(spoken[start:]), limit)
         return short
     # First person left in a trailing clause ("..., by which we recover X"): a head without it.
     for head in clause_heads(text.rstrip(".!?")):

@@ -431,6 +431,29 @@ def test_shortening_stops_at_clause_boundaries_never_mid_word() -> None:
     assert not any(head.endswith("substantial challenges") for head in clause_heads(despite.rstrip(".")))
 
 
+def test_a_fronted_phrase_goes_up_to_the_main_clauses_subject() -> None:
+    # SciTLDR-A dev 367: a comma between adjectives ("a visually-rich, 3D environment") is not
+    # where the main clause starts; the bullet was "3D environment with an assortment of ...".
+    sentence = ("After training agents with these predictive objectives in a visually-rich, 3D environment with "
+                "an assortment of objects, colors, shapes, and spatial configurations, we probe their internal "
+                "state representations with a host of synthetic (English) questions, without backpropagating "
+                "gradients from the question-answering decoder into the agent.")
+    assert compress(sentence, 160) == (
+        "The authors probe their internal state representations with a host of synthetic questions."
+    )
+
+
+def test_a_head_never_stops_before_what_a_verb_takes() -> None:
+    # SciTLDR-A dev 367: "reveals that they learn [to encode detailed ... information]" was cut
+    # to "reveals that they learn": the infinitive is what they learn, not a purpose.
+    sentence = ("The performance of different agents when probed in this way reveals that they learn to encode "
+                "detailed, and seemingly compositional, information about objects, properties and spatial "
+                "relations from their physical environment.")
+    assert not any(head.endswith(" learn") for head in clause_heads(sentence.rstrip(".")))
+    # A purpose still is a boundary: "a pipeline to improve recall" may stop before "to".
+    assert "Builds a retrieval pipeline" in clause_heads("Builds a retrieval pipeline to improve recall on long documents")
+
+
 def test_parentheticals_and_hedges_are_dropped_with_the_article_kept_right() -> None:
     assert compress("We propose a novel and simple framework (NSF) that combines X and Y.", 200) == "Proposes a framework that combines X and Y."
     assert compress("We propose a novel approach for sets.", 200) == "Proposes an approach for sets."
