@@ -53,7 +53,7 @@ from bot.enrich.summarize.text import (
 )
 from bot.enrich.tagger import tag
 
-PROMPT_VERSION = "offline-8"  # 8: the middle items of a list of verb phrases agree ("Proposes X, analyzes Y, and shows Z"), "we are able to X" is "Xs", a fronted phrase goes up to the subject of the main clause, no head before the infinitive a verb takes ("they learn [to X]"); 7: the authors' verb conjugated right, "addresses this gap by proposing X" is "proposes X", no questions, "the paper is the first to", no head inside a fronted part; 6: "most existing explorations/attempts/..." is background; 5: TL;DR restating title and abstract
+PROMPT_VERSION = "offline-8"  # 8: the middle items of a list of verb phrases agree ("Proposes X, analyzes Y, and shows Z"), "we are able to X" is "Xs", a fronted phrase goes up to the subject of the main clause, no head before the infinitive a verb takes ("they learn [to X]"), a citation that is the object of a preposition stays; 7: the authors' verb conjugated right, "addresses this gap by proposing X" is "proposes X", no questions, "the paper is the first to", no head inside a fronted part; 6: "most existing explorations/attempts/..." is background; 5: TL;DR restating title and abstract
 """The offline algorithm's version; part of the summary cache key."""
 
 TLDR_LIMIT = 200

@@ -932,6 +932,9 @@ def _article(article: str | None, following: str) -> str:
     return (word.capitalize() if article[:1].isupper() else word) + " "
 
 
+_OBJECT_OF_PREPOSITION_RE = re.compile(r"\b(?:in|by|of|from|see|to|with|on|at|as|than|following)$", re.IGNORECASE)
+
+
 def drop_parentheticals(text: str, keep: tuple[str, ...] = ()) -> str:
     """Text without its parenthetical asides "(...)", "[...]" and dash asides ("— a ... —").
     Brackets glued to a word stay (`O(n^2)`, `f(x)`); so does an aside equal to one of `keep`
@@ -939,7 +942,12 @@ def drop_parentheticals(text: str, keep: tuple[str, ...] = ()) -> str:
 
     def drop(match: re.Match[str]) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
-        return match.group(0) if inner.strip() in keep else ""
+        if inner.strip() in keep:
+            return match.group(0)
+        if match.string[match.end() : match.end() + 1] in ("", ".", ",", ";", ":") and _OBJECT_OF_PREPOSITION_RE.search(
+                match.string, 0, match.start()):
+            return match.group(0)  # "first raised in (Shannon, 1951).": the aside is the object
+        return ""
 
     if "(" in text or "[" in text:
         for _ in range(3):  # nested asides go from the inside out

@@ -38,6 +38,7 @@ from bot.enrich.summarize.text import (
     clean_tex,
     compact,
     compress,
+    drop_parentheticals,
     expand_acronyms,
     finish,
     has_first_person,
@@ -459,6 +460,20 @@ def test_parentheticals_and_hedges_are_dropped_with_the_article_kept_right() -> 
     assert compress("We propose a novel approach for sets.", 200) == "Proposes an approach for sets."
     assert compress("X deals with underflow more effectively than existing methods.", 200) == "X deals with underflow more effectively than existing methods."
     assert compress("Our method costs O(n^2) time (in the worst case).", 200) == "The method costs O(n^2) time."
+
+
+def test_a_citation_that_is_the_object_of_a_preposition_stays() -> None:
+    # HF abstract 66 and SciTLDR-A dev 323: dropping the citation left "first raised in." and
+    # "CBF was inspired by, is easy to implement".
+    assert drop_parentheticals("addressing a question first raised in (Shannon, 1951).") == (
+        "addressing a question first raised in (Shannon, 1951)."
+    )
+    assert drop_parentheticals("CBF was inspired by (Pathak et al., 2017), is easy to implement.") == (
+        "CBF was inspired by (Pathak et al., 2017), is easy to implement."
+    )
+    # An aside inside the phrase still goes: "of (stochastic) gradient descent".
+    assert drop_parentheticals("the bias of (stochastic) gradient descent") == "the bias of gradient descent"
+    assert drop_parentheticals("We use BERT (Devlin et al., 2019) here.") == "We use BERT here."
 
 
 def test_acronyms_the_abstract_defines_are_spelled_out() -> None:
