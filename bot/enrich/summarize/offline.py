@@ -53,7 +53,7 @@ from bot.enrich.summarize.text import (
 )
 from bot.enrich.tagger import tag
 
-PROMPT_VERSION = "offline-8"  # 8: the middle items of a list of verb phrases agree ("Proposes X, analyzes Y, and shows Z"), "we are able to X" is "Xs", a fronted phrase goes up to the subject of the main clause, no head before the infinitive a verb takes ("they learn [to X]"), a citation that is the object of a preposition stays; 7: the authors' verb conjugated right, "addresses this gap by proposing X" is "proposes X", no questions, "the paper is the first to", no head inside a fronted part; 6: "most existing explorations/attempts/..." is background; 5: TL;DR restating title and abstract
+PROMPT_VERSION = "offline-8"  # 8: the middle items of a list of verb phrases agree ("Proposes X, analyzes Y, and shows Z"), "we are able to X" is "Xs", a fronted phrase goes up to the subject of the main clause, no head before the infinitive a verb takes ("they learn [to X]"), a citation that is the object of a preposition stays, a sentence opening with "And"/"But" or "to our best knowledge" reads alone, no head ends on "the first", no bullet opens with an adverb and a participle; 7: the authors' verb conjugated right, "addresses this gap by proposing X" is "proposes X", no questions, "the paper is the first to", no head inside a fronted part; 6: "most existing explorations/attempts/..." is background; 5: TL;DR restating title and abstract
 """The offline algorithm's version; part of the summary cache key."""
 
 TLDR_LIMIT = 200
@@ -839,7 +839,17 @@ def _promoted_clauses(text: str, name: str) -> list[str]:
             verb = _GERUND_TO_VERB[first]
         elif first in _ARTICLES or (after_and and first in _NOT_PREDICATES):
             continue  # "X, and a Y" continues a list, not a clause
-        elif first.endswith("ly") or first in _NOT_PREDICATES:
+        elif first.endswith("ly"):
+            # "..., effectively removing X" -> "<name> effectively removes X"; an adverb before a
+            # gerund this cannot conjugate would leave "Effectively removing X.": no bullet.
+            second, _, after = rest.partition(" ")
+            if second in _GERUND_TO_VERB and after:
+                verb, rest = f"{first} {_GERUND_TO_VERB[second]}", after
+            elif second.endswith("ing"):
+                continue
+            else:
+                verb = first
+        elif first in _NOT_PREDICATES:
             verb = first
         elif first.endswith(("s", "ed")) or first in _BASE_VERBS:
             verb = first if first.endswith(("s", "ed")) else third_person(first)
@@ -1034,7 +1044,15 @@ def _clauses(text: str) -> list[str]:
     """Clause-sized parts of one long sentence (for abstracts too short for three bullets); a
     part that opens with a participle ("exhibiting less oscillation") is not a clause."""
     parts = [part.strip() for part in _CLAUSE_SPLIT_RE.split(text)]
-    return [p for p in parts if len(p) > 25 and not p.split(" ", 1)[0].lower().endswith(("ing", "ed"))]
+    return [p for p in parts if len(p) > 25 and not _opens_with_participle(p)]
+
+
+def _opens_with_participle(text: str) -> bool:
+    """ "exhibiting less oscillation", "effectively removing X": a participle, after an adverb
+    or not, opens no clause."""
+    words = text.lower().split(" ", 2)
+    first = words[1] if len(words) > 1 and words[0].endswith("ly") else words[0]
+    return first.endswith(("ing", "ed"))
 
 
 def _section(sentences: list[_Sentence]) -> str:

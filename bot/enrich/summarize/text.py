@@ -255,7 +255,7 @@ def split_sentences(text: str) -> list[str]:
 _LEAD_RE = re.compile(
     r"^(?:(?:in|within) (?:this|the present|our) (?:paper|work|study|article|survey|review|note|"
     r"letter|report|position paper|tutorial)|here|herein|to this end|to that end|specifically|"
-    r"in particular|finally|first(?:ly)?|second(?:ly)?|third(?:ly)?|lastly|additionally|moreover|"
+    r"in particular|and|but|finally|first(?:ly)?|second(?:ly)?|third(?:ly)?|lastly|additionally|moreover|"
     r"furthermore|further|also|overall|concretely|in summary|in short|in addition|importantly|"
     r"notably|crucially|critically|consequently|therefore|thus|hence|besides|meanwhile|then|next|"
     r"more specifically|more importantly|surprisingly|interestingly|altogether|to be specific|"
@@ -575,7 +575,7 @@ _FIRST_PERSON_RE = re.compile(r"\b(?:[Ww]e|[Oo]ur|[Oo]urs|[Oo]urselves|us|Us|[Mm
 # tried at every position (half the instructions of _FIRST_PERSON_RE.search, which runs on every
 # rewrite); `has_first_person` checks the boundary before a match itself.
 _FIRST_PERSON_WORD_RE = re.compile(r"(?:we|We|our|Our|ours|Ours|ourselves|Ourselves|us|Us|my|My|I(?= [a-z]))\b")
-_TO_OUR_KNOWLEDGE_RE = re.compile(r"\b[Tt]o (?:the best of )?our (?:knowledge|understanding),?\s*")
+_TO_OUR_KNOWLEDGE_RE = re.compile(r"\b[Tt]o (?:the best of )?our (?:best )?(?:knowledge|understanding),?\s*")
 _AS_WE_SHOW_RE = re.compile(r"\b[Aa]s we (?:will )?(?:show|demonstrate|find|prove|observe|argue|see)(?: \w+)?,\s*")
 _WE_REPORT_THAT_RE = re.compile(
     r"(,\s*|;\s*|\s+(?:and|but|while|whereas)\s+)we (?:also |further |empirically |theoretically )?"
@@ -631,7 +631,7 @@ def impersonal(text: str, name: str = "") -> str | None:
     caller then picks other text rather than post a garbled sentence)."""
     if not has_first_person(text):
         return text
-    if "our knowledge" in text or "our understanding" in text:  # what _TO_OUR_KNOWLEDGE_RE needs
+    if "knowledge" in text or "understanding" in text:  # what _TO_OUR_KNOWLEDGE_RE needs
         text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
     # Each pattern below only runs where its literal words stand (most texts have none of them).
     if "s we " in text:
@@ -683,7 +683,7 @@ def reported(sentence: str) -> str:
         verb, _, rest = text[2:].partition(" ")
         text = f"The author {third_person(verb) if verb.isalpha() else verb} {rest}".strip()
     text = _PROSE_WE_START_RE.sub("The authors", text, count=1)
-    if "our knowledge" in text or "our understanding" in text:
+    if "knowledge" in text or "understanding" in text:
         text = _TO_OUR_KNOWLEDGE_RE.sub("", text)
     # What _FIRST_PERSON_RE.sub with the pronouns gives, from the cheaper matches.
     parts: list[str] = []
@@ -917,7 +917,7 @@ _TRAILING_STOP = _wordset(
     "combination compared consistent together associated coupled combined equipped deal cope "
     "dealing par line contrast comparison conjunction accordance agreement respect possible "
     "observe observes observed note notes argue argues believe believes claim claims conclude "
-    "concludes confirm confirms verify verifies"
+    "concludes confirm confirms verify verifies first"
 )
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*")
 

@@ -462,6 +462,38 @@ def test_parentheticals_and_hedges_are_dropped_with_the_article_kept_right() -> 
     assert compress("Our method costs O(n^2) time (in the worst case).", 200) == "The method costs O(n^2) time."
 
 
+def test_a_sentence_opening_with_and_and_our_best_knowledge_read_alone() -> None:
+    # HF abstracts 376, 152 and 240.
+    assert compress("And we introduce a metacognitive prompting framework to apply VoE in the context of an AI tutor.",
+                    160) == "Introduces a metacognitive prompting framework to apply VoE in the context of an AI tutor."
+    assert compress("And for some particular cases, our analysis is the first.", 160) == (
+        "For some particular cases, the analysis is the first."
+    )
+    assert compress("Andromeda is a model.", 160) == "Andromeda is a model."
+    assert compress("To our best knowledge, this work is the first that represents systemic explorations of "
+                    "machine unlearning.", 160) == (
+        "This work is the first that represents systemic explorations of machine unlearning."
+    )
+    # "the first" needs what follows it: no head stops there.
+    assert not any(head.endswith("the first") for head in clause_heads(
+        "This work is the first that represents systemic, theoretical, empirical explorations of machine "
+        "unlearning specifically tailored for image-to-image generative models"))
+
+
+def test_a_participle_after_an_adverb_opens_no_bullet() -> None:
+    # HF abstract 240: "..., while effectively removing the information from the forget samples"
+    # became the bullet "Effectively removing the information from the forget samples."
+    summary = summarize_text(
+        "Machine Unlearning for Image-to-Image Generative Models",
+        "This paper serves as a bridge, addressing the gap by providing a unifying framework of machine "
+        "unlearning for image-to-image generative models. Within this framework, we propose a "
+        "computationally-efficient algorithm, underpinned by rigorous theoretical analysis, that demonstrates "
+        "negligible performance degradation on the retain samples, while effectively removing the information "
+        "from the forget samples.",
+    )
+    assert not any(point.startswith("Effectively removing") for point in summary.key_points)
+
+
 def test_a_citation_that_is_the_object_of_a_preposition_stays() -> None:
     # HF abstract 66 and SciTLDR-A dev 323: dropping the citation left "first raised in." and
     # "CBF was inspired by, is easy to implement".
