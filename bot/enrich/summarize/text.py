@@ -472,7 +472,8 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
     if lower in _REPORTING and rest.lower().startswith("that "):
         joined = _AND_AUTHOR_VERB_RE.search(rest)
         if not joined:
-            return rest[5:]  # "We show that X" -> "X"
+            # "We show that X" -> "X"; "We find that X and that Y" -> "X and Y".
+            return rest[5:].replace(", and that ", ", and ").replace(" and that ", " and ")
         # "We show that X, and develop Y" -> "Shows that X, and develops Y": one subject, two verbs.
         head, verb = joined.group(0).rsplit(" ", 1)
         return f"{third_person(lower)} {rest[: joined.start()]}{head} {third_person(verb)}{rest[joined.end():]}"
@@ -550,7 +551,8 @@ def compact(sentence: str) -> str:
         text = _OUR_METHOD_RE.sub(lambda m: f"The {m.group(1) or ''}{m.group(2)}", text)
         text = _OUR_NAMED_RE.sub("", text)
     if "in this " in text.lower():
-        text = _IN_THIS_PAPER_RE.sub(" ", text)
+        # "While X, in this paper we propose Y" keeps its comma; "We propose, in this paper, Y" none.
+        text = _IN_THIS_PAPER_RE.sub(lambda m: ", " if m.group(0)[0] == "," and "," not in m.group(0)[1:] else " ", text)
     if " by " in text:
         addressed = _ADDRESSED_BY_RE.match(text)
         if addressed:
@@ -582,6 +584,7 @@ _WE_REPORT_THAT_RE = re.compile(
     r"(?:show|demonstrate|find|observe|prove|confirm|verify|argue|note|report|establish|reveal)\s+that\s+"
 )
 _WE_CALL_RE = re.compile(r"\b(?:that |which )?we (?:call|term|dub|name|refer to as|coin)\b")
+_WHAT_WE_CALL_RE = re.compile(r"\bwhat we (?:call|term|dub|name|refer to as|coin)\s+")
 _WE_CALL_HINTS = ("we call", "we term", "we dub", "we name", "we refer to as", "we coin")  # what it needs
 _US_RE = re.compile(r"\b(allow|enable|help|let)(s|ed|ing)? us(?: to)?\b")
 _MAKE_FORMS = {"": "make", "s": "makes", "ed": "made", "ing": "making"}
@@ -639,7 +642,8 @@ def impersonal(text: str, name: str = "") -> str | None:
     if "that" in text:
         text = _WE_REPORT_THAT_RE.sub(lambda m: m.group(1) if m.group(1).strip() else " ", text)
     if any(map(text.__contains__, _WE_CALL_HINTS)):
-        text = _WE_CALL_RE.sub("called", text)
+        # "the concept of what we call X" -> "the concept of X"; "a model we call X" -> "a model called X".
+        text = _WE_CALL_RE.sub("called", _WHAT_WE_CALL_RE.sub("", text))
     if " us" in text:
         text = _US_RE.sub(lambda m: f"{_MAKE_FORMS[m.group(2) or '']} it possible to", text)
     text = _WE_PROPOSED_RE.sub(lambda m: f"{_PARTICIPLES[m.group(1)]} here", text)
@@ -917,7 +921,8 @@ _TRAILING_STOP = _wordset(
     "combination compared consistent together associated coupled combined equipped deal cope "
     "dealing par line contrast comparison conjunction accordance agreement respect possible "
     "observe observes observed note notes argue argues believe believes claim claims conclude "
-    "concludes confirm confirms verify verifies first"
+    "concludes confirm confirms verify verifies first demonstrating showing revealing indicating "
+    "suggesting confirming"
 )
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-']*")
 
@@ -1047,6 +1052,9 @@ def _clause_heads(text: str) -> tuple[str, ...]:
             continue  # "Hopes that X, as well as Y [that ...]": the "that" clause is still open
         if _opens_condition(head[head.rfind(",") + 1 :]):
             continue  # "The premise is that if X gains Y": the condition has no main clause yet
+        segment = head[max(head.rfind(": "), head.rfind("; ")) + 1 :].lstrip()
+        if "," not in segment and _SUBORDINATE_OPENER_RE.match(segment):
+            continue  # "X reveals gaps: while Y achieves 57.5%": the "while" has no main clause yet
         if not punctuated and opener == "by" and last.endswith("ed"):
             continue  # "introduced by Anthropic": the agent belongs to the participle
         if opener == "to" and last in _INFINITIVE_TAKERS:
@@ -1135,6 +1143,7 @@ def _named_subject(words: list[str]) -> bool:
         verb.isalpha() and verb.islower() and (verb.endswith("ed") or (verb.endswith("s") and not verb.endswith("ss"))))
 
 
+_SUBORDINATE_OPENER_RE = re.compile(r"(?:while|whereas|although|though|if|when|whenever|because|since|unless)\s", re.IGNORECASE)
 _OPEN_CONDITION_RE = re.compile(r"(?:^|\s)(?:if|unless|whether|although|though|because)\s", re.IGNORECASE)
 _CONDITION_WORDS = ("if", "unless", "whether", "though", "because")
 

@@ -480,6 +480,32 @@ def test_a_sentence_opening_with_and_and_our_best_knowledge_read_alone() -> None
         "unlearning specifically tailored for image-to-image generative models"))
 
 
+def test_reported_findings_and_names_read_as_a_reader_would_write_them() -> None:
+    # HF abstracts 165, 333 and 24, SciTLDR-A dev 23 and HF 159.
+    assert compress('In this paper, we introduce the concept of what we call "NUDAR".', 200) == (
+        'Introduces the concept of "NUDAR".'
+    )
+    assert compress("We propose a model we call FooNet that is fast.", 200) == "Proposes a model called FooNet that is fast."
+    assert compress("We find that music theory concepts are discernible within foundation models and that the "
+                    "degree to which they are detectable varies by model size.", 200) == (
+        "Music theory concepts are discernible within foundation models and the degree to which they are "
+        "detectable varies by model size."
+    )
+    assert compress("While common methods represent this history using a Recurrent Neural Network (RNN), in this "
+                    "paper we propose an alternative representation.", 200) == (
+        "While common methods represent this history using a Recurrent Neural Network, the authors propose an "
+        "alternative representation."
+    )
+    # A head does not end on a gerund that still needs its object, nor inside an open "while".
+    derivation = ("Provides a rigorous mathematical derivation demonstrating that the Feed-Forward Network in a "
+                  "standard Transformer is a specialized case of this generalized cross-attention")
+    assert not any(head.endswith("demonstrating") for head in clause_heads(derivation))
+    gaps = ("Evaluation on frontier models reveals substantial gaps in automated theorem proving: while "
+            "DeepSeekProver-V2-671B achieves 57.5% success on Busy Beaver problems, it manages only 12% on "
+            "Mixed Boolean Arithmetic problems.")
+    assert compress(gaps, 160) == "Evaluation on frontier models reveals substantial gaps in automated theorem proving."
+
+
 def test_a_participle_after_an_adverb_opens_no_bullet() -> None:
     # HF abstract 240: "..., while effectively removing the information from the forget samples"
     # became the bullet "Effectively removing the information from the forget samples."
