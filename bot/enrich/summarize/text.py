@@ -469,6 +469,12 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
         if lower.endswith("s") and not lower.endswith(("ss", "us", "is")):
             return f"{verb} {rest}"
         return text
+    if lower in _REPORTING and rest.lower().startswith(("that we are able to ", "that we can ")):
+        # "We show that we are able to X" -> "Xs": the showing adds nothing to the claim.
+        inner = "We " + rest[len("that we ") :]
+        inner_subject = _SUBJECT_RE.match(inner)
+        if inner_subject is not None:
+            return _drop_subject(inner, inner_subject)
     if lower in _REPORTING and rest.lower().startswith("that "):
         joined = _AND_AUTHOR_VERB_RE.search(rest)
         if not joined:
@@ -486,6 +492,8 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
             return f"{adverb}{third_person(verb)} {_conjugate_coordinated(rest[able.end() :])}"
         if lower in ("are", "were", "have", "had") and _PARTICIPLE_RE.match(rest):
             return _conjugate_coordinated(rest)
+        if lower in ("do", "have"):
+            verb = _IRREGULAR[lower]  # "We do not provide X" -> "Does not provide X"
         return f"{verb} {_conjugate_coordinated(rest)}"
     return f"{third_person(verb)} {_conjugate_coordinated(rest)}"
 
@@ -499,7 +507,7 @@ _AUTHOR_SUBJECT_RE = re.compile(
 )
 
 
-_ABLE_TO_RE = re.compile(r"(?:also |now |thus |therefore )?able to (?!be\b)(" + _ADVERB_LY + r" )?([a-z]+) ")
+_ABLE_TO_RE = re.compile(r"(?:also |now |thus |therefore )?able to (?!be\b)(" + _ADVERB_LY + r" )?([a-z][a-z-]*) ")
 _FIRST_OR_ABLE_RE = re.compile(r"\bwe (?:are|were) (?:the first|able to)\b", re.IGNORECASE)
 
 
@@ -827,8 +835,8 @@ def resolve_reference(text: str, name: str = "", *, after_contribution: int = 0,
     it = _IT_SUBJECT_RE.match(text)
     if it and name and not text.lower().startswith("this "):
         return _capitalize(name + text[it.end() - 1 :])
-    if it and after_contribution == 1:
-        # "We propose X. This enables Y." -> "Enables Y."
+    if it and after_contribution == 1 and text[it.end() :].split(" ", 1)[0].lower() not in _LINKING:
+        # "We propose X. This enables Y." -> "Enables Y."; "This is the first X" has no such form.
         return _capitalize(text[it.end() :])
     its = _ITS_RE.match(text)
     if its and name:
@@ -880,12 +888,19 @@ _TRAILING_CLAUSE_RE = re.compile(
     r"\s+(?=(?:on|for|from|in|at|across|over|under|within|among|against|compared to|relative to)\s))"
 )
 _PREPOSITIONS = _wordset("on for from in at across over under within among against compared relative")
+# Verbs whose preposition opens their complement ("depends [on X]"): no head ends on one.
+_PREPOSITION_TAKERS = _wordset(
+    "depend depends rely relies focus focuses consist consists result results lead leads refer refers "
+    "belong belongs differ differs correspond corresponds converge converges amount amounts account "
+    "accounts contribute contributes lies lie"
+)
 # Words whose "to" opens their complement, not a purpose: a head never ends on one of them.
 _INFINITIVE_TAKERS = _wordset(
     "learn learns learned learnt aim aims aimed try tries tried need needs needed seek seeks sought "
     "fail fails failed tend tends tended begin begins began continue continues continued manage "
     "manages managed attempt attempts attempted strive strives want wants wanted how able unable "
-    "likely unlikely ought choose chooses chose decide decides decided hope hopes hoped"
+    "likely unlikely ought choose chooses chose decide decides decided hope hopes hoped designed "
+    "intended used tailored trained optimized built"
 )
 # After a comma, only these words open a clause that can go; anything else ("A, B, and C",
 # "with X, Y") is a list, and cutting it would leave half a list.
@@ -1062,7 +1077,8 @@ def _clause_heads(text: str) -> tuple[str, ...]:
         if not punctuated and opener in _PREPOSITIONS:
             # A trailing prepositional phrase ("... on a new collection of ...") goes last, and
             # only from a head long enough to stand without it, never from inside a list.
-            if len(words) < 8 or last.endswith("ed") or ", and " in text[match.end() :] or ", or " in text[match.end() :]:
+            if (len(words) < 8 or last.endswith("ed") or last in _PREPOSITION_TAKERS or ", and " in text[match.end() :]
+                    or ", or " in text[match.end() :]):
                 continue
             rank = 2
         else:

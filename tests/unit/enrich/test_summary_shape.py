@@ -506,6 +506,30 @@ def test_reported_findings_and_names_read_as_a_reader_would_write_them() -> None
     assert compress(gaps, 160) == "Evaluation on frontier models reveals substantial gaps in automated theorem proving."
 
 
+def test_verbs_that_need_what_follows_them_keep_it() -> None:
+    # SciTLDR-A dev 573, 601, 584, 487 and HF 233: "Shows that are able to", "Do not provide",
+    # "The paper do filter pruning", "the convergence rate depends.", "specifically designed."
+    assert compress("We show that we are able to simultaneously self-supervise keypoint description and improve "
+                    "keypoint matching.", 200) == (
+        "Simultaneously self-supervises keypoint description and improves keypoint matching."
+    )
+    assert compress("We do not provide an explicit indication to the model of task boundaries.", 200) == (
+        "Does not provide an explicit indication to the model of task boundaries."
+    )
+    assert compress("Gradient descent with random initialization can learn the convolutional filter in polynomial "
+                    "time and the convergence rate depends on the smoothness of the input distribution.", 120) == (
+        "Gradient descent with random initialization can learn the convolutional filter."
+    )
+    assert not any(head.endswith("designed") for head in clause_heads(
+        "Proposes the AdaZeta framework, specifically designed to improve the performance and convergence of ZO methods"))
+    # "This is the first X" right after the contribution has no subjectless form: no bullet.
+    assert resolve_reference("This is the first recovery guarantee of gradient-based algorithms.", "",
+                             after_contribution=1) is None
+    assert resolve_reference("This enables faster inference on phones.", "", after_contribution=1) == (
+        "Enables faster inference on phones."
+    )
+
+
 def test_a_participle_after_an_adverb_opens_no_bullet() -> None:
     # HF abstract 240: "..., while effectively removing the information from the forget samples"
     # became the bullet "Effectively removing the information from the forget samples."
