@@ -1115,6 +1115,8 @@ def _main_clause_start(text: str) -> int:
             word = following[1].lower()
             if word.endswith("ing") and len(word) > 4:
                 continue
+        if word in ("which", "who", "whose", "where"):
+            continue  # "By revisiting X, which lies in Y, we ...": the relative clause is X's
         if _FRONTED_RE.match(word) is None:
             return comma.end()
     return first
@@ -1140,6 +1142,9 @@ def _subject_after_fronted(text: str) -> int:
         words = text[comma.end() :].split(" ", 6)
         if words[0].lower() in _SUBJECT_OPENERS or (not _FRONTED_RE.match(words[0]) and _named_subject(words)):
             return comma.end()
+    following = text[start:].lstrip().split(" ", 1)[0].lower()
+    if following in ("which", "who", "whose", "where", "that"):
+        return 0  # "Based on X ..., which forces Y": a relative clause, no main clause found
     return start if 2 < start <= 142 else 0
 
 

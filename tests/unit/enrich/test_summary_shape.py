@@ -444,6 +444,20 @@ def test_a_fronted_phrase_goes_up_to_the_main_clauses_subject() -> None:
     )
 
 
+def test_a_relative_clause_belongs_to_the_fronted_phrase() -> None:
+    # HF abstract 157 and SciTLDR-A dev 594: "By revisiting the key to privacy exposure in FL
+    # under GIA, which lies in ..." and "Which forces the task ..." were bullets.
+    assert compress("By revisiting the key to privacy exposure in FL under GIA, which lies in the frequent sharing "
+                    "of model gradients, we take a new perspective by designing a privacy preserve FL framework, "
+                    "effectively protecting against GIA while maintaining model utility.", 160) == (
+        "By revisiting the key to privacy exposure in FL under GIA, which lies in the frequent sharing of model "
+        "gradients, the authors take a new perspective."
+    )
+    assert compress("Based on the Fisher information matrix changes to parameters that are relevant to old tasks are "
+                    "penalized, which forces the task to be mapped into the available remaining capacity of the "
+                    "network.", 100) is None
+
+
 def test_a_head_never_stops_before_what_a_verb_takes() -> None:
     # SciTLDR-A dev 367: "reveals that they learn [to encode detailed ... information]" was cut
     # to "reveals that they learn": the infinitive is what they learn, not a purpose.
