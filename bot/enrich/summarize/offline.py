@@ -30,6 +30,7 @@ from math import sqrt
 
 from bot.core.models import Paper, Summary
 from bot.enrich.summarize.text import (
+    TRAILING_STOP,
     _wordset,
     acronym_definitions,
     any_search,
@@ -53,7 +54,7 @@ from bot.enrich.summarize.text import (
 )
 from bot.enrich.tagger import tag
 
-PROMPT_VERSION = "offline-8"  # 8: the middle items of a list of verb phrases agree ("Proposes X, analyzes Y, and shows Z"), "we are able to X" is "Xs", a fronted phrase goes up to the subject of the main clause, no head before the infinitive a verb takes ("they learn [to X]"), a citation that is the object of a preposition stays, a sentence opening with "And"/"But" or "to our best knowledge" reads alone, no head ends on "the first", no bullet opens with an adverb and a participle, "what we call X" is "X", "we find that X and that Y" is "X and Y", no head ends on "demonstrating" or inside an open "while", "we do not" is "does not", "we show that we are able to X" is "Xs", no head before what "depends"/"designed" take, "This is the first X" is no bullet, a relative clause belongs to the fronted phrase; 7: the authors' verb conjugated right, "addresses this gap by proposing X" is "proposes X", no questions, "the paper is the first to", no head inside a fronted part; 6: "most existing explorations/attempts/..." is background; 5: TL;DR restating title and abstract
+PROMPT_VERSION = "offline-8"  # 8: rewrites keep their grammar (verb lists agree, "we are able to X" is "Xs", a fronted phrase goes up to its main clause's subject, no head drops what a verb or preposition takes, no bullet opens with "Which"/"And"/"Is"); 7: the authors' verb conjugated right, "addresses this gap by proposing X" is "proposes X", no questions, "the paper is the first to", no head inside a fronted part; 6: "most existing explorations/attempts/..." is background; 5: TL;DR restating title and abstract
 """The offline algorithm's version; part of the summary cache key."""
 
 TLDR_LIMIT = 200
@@ -850,6 +851,8 @@ def _promoted_clauses(text: str, name: str) -> list[str]:
             else:
                 verb = first
         elif first in _NOT_PREDICATES:
+            if not name:
+                continue  # "X, which is helpful for Y" without a name would be "Is helpful for Y"
             verb = first
         elif first.endswith(("s", "ed")) or first in _BASE_VERBS:
             verb = first if first.endswith(("s", "ed")) else third_person(first)
@@ -916,7 +919,9 @@ def _enumerated(text: str) -> list[str]:
     if len(parts) < 3:
         return []
     items = [_TRAILING_AND_RE.sub("", part.strip(" ;,.")).strip(" ;,") for part in parts[1:]]
-    return [item[:1].upper() + item[1:] for item in items if len(item) > 15]
+    # "decoupling (1) the causal structure X from (2) Y": an item ending on "from" is no item.
+    return [item[:1].upper() + item[1:] for item in items
+            if len(item) > 15 and item.rsplit(" ", 1)[-1].lower() not in TRAILING_STOP]
 
 
 def _key_points(sentences: list[_Sentence], main: _Sentence | None, tldr: str, name: str) -> tuple[str, ...]:

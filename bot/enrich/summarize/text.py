@@ -492,8 +492,12 @@ def _drop_subject(text: str, subject: re.Match[str]) -> str:
             return f"{adverb}{third_person(verb)} {_conjugate_coordinated(rest[able.end() :])}"
         if lower in ("are", "were", "have", "had") and _PARTICIPLE_RE.match(rest):
             return _conjugate_coordinated(rest)
-        if lower in ("do", "have"):
-            verb = _IRREGULAR[lower]  # "We do not provide X" -> "Does not provide X"
+        if lower in ("are", "were", "have", "had"):
+            # "We are about 8x faster", "we have different best algorithms": the subject is
+            # the authors' system or situation, which "Is"/"Has" cannot name: left to refuse.
+            return text
+        if lower == "do":
+            verb = "does"  # "We do not provide X" -> "Does not provide X"
         return f"{verb} {_conjugate_coordinated(rest)}"
     return f"{third_person(verb)} {_conjugate_coordinated(rest)}"
 
@@ -925,7 +929,8 @@ _THIRD_PERSON_VERBS = frozenset(third_person(verb) for verb in _AUTHOR_VERBS) | 
 _VERBISH_RE = re.compile(
     r"^(?:" + "|".join(sorted(_AUTHOR_VERBS | _THIRD_PERSON_VERBS | _wordset("can could may might will would should thus"))) + r")$"
 )
-_TRAILING_STOP = _wordset(
+# The words no head of a sentence ends on (function words, words that need what follows).
+TRAILING_STOP = _wordset(
     "a an the of to in on for with by from and or as at into onto via than that which whose "
     "where while is are was were be been its their his her this these those such both each "
     "between among over under across through without within e.g i.e etc including namely "
@@ -1060,7 +1065,7 @@ def _clause_heads(text: str) -> tuple[str, ...]:
         words = _WORD_RE.findall(head)
         last = words[-1].lower() if words else ""
         # A head ending in a function word or an adverb ("while only") is not a whole clause.
-        if len(words) < 4 or last in _TRAILING_STOP or (last.endswith("ly") and len(last) > 4):
+        if len(words) < 4 or last in TRAILING_STOP or (last.endswith("ly") and len(last) > 4):
             continue
         punctuated = match.group(0).lstrip().startswith((",", ";", ":", "—", "–", "--"))
         if not punctuated and opener in ("that", "which", "where", "whose") and (" that " in head or " whether " in head):
