@@ -497,4 +497,13 @@ PG_MIGRATIONS: list[str] = [
     );
     CREATE INDEX shown_history_expiry ON shown_history(expires_at);
     """,
+    # summaries: only each paper's newest summary per summarizer is kept (see schema.py)
+    """
+    DELETE FROM summaries WHERE EXISTS (
+        SELECT 1 FROM summaries newer
+        WHERE newer.paper_id = summaries.paper_id AND newer.summarizer = summaries.summarizer
+        AND (newer.version > summaries.version
+             OR (newer.version = summaries.version AND newer.created_at > summaries.created_at))
+    );
+    """,
 ]

@@ -10,7 +10,9 @@ Pruned, by age (days from settings, see `Retention`):
 - private answers kept for their feedback buttons, once expired (bot/store/answers.py);
 - lists shown to people and channels (`shown_history`), once expired (bot/store/feedback.py);
 - alert-queue rows and notices that waited more than `waiting_days` for their user.
-Papers, summaries, settings, subscriptions and pending outbox rows are never pruned.
+Papers, settings, subscriptions and pending outbox rows are never pruned. Summaries are not
+pruned by age either: storing a summary deletes the ones it supersedes (bot/store/summaries.py),
+so they grow with papers, not with upgrades.
 """
 
 from __future__ import annotations

@@ -518,4 +518,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX shown_history_expiry ON shown_history(expires_at);
     """,
+    # summaries: keep only each paper's newest summary per summarizer. Storing a summary now
+    # deletes those it supersedes (bot/store/summaries.py); this clears the ones earlier
+    # upgrades of the prompt version left behind (one row a paper per upgrade).
+    """
+    DELETE FROM summaries WHERE EXISTS (
+        SELECT 1 FROM summaries newer
+        WHERE newer.paper_id = summaries.paper_id AND newer.summarizer = summaries.summarizer
+        AND (newer.version > summaries.version
+             OR (newer.version = summaries.version AND newer.created_at > summaries.created_at))
+    );
+    """,
 ]

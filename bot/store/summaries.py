@@ -1,8 +1,12 @@
 """Summaries and LLM token usage.
 
 One summary per (paper id, version, summarizer, model, prompt version), stored as JSON in the
-`summaries` table and reused by every channel, query and alert. `llm_usage` holds one row per
-LLM call so the daily token budget survives restarts.
+`summaries` table and reused by every channel, query and alert. Storing a summary deletes the
+ones it supersedes: those of the same paper and summarizer made for another paper version, model
+or prompt version. So the table holds at most one offline and one LLM summary a paper, whatever
+the number of upgrades, and a summary made before an upgrade stays until its replacement is
+stored (answers use it meanwhile: `newest_of`). `llm_usage` holds one row per LLM call so the
+daily token budget survives restarts.
 """
 
 from __future__ import annotations
@@ -77,6 +81,29 @@ class SummaryStore:
                         found[row[0]] = summary
         return found
 
+    def newest_of(self, papers: Sequence[tuple[str, int]]) -> dict[str, Summary]:
+        """The newest summary of each (paper id, version) pair made with any key, by paper id:
+        what an answer shows while the summary of the current key is being made (one made
+        before an upgrade that changed the prompt version, or by another summarizer)."""
+        found: dict[str, tuple[str, Summary]] = {}
+        wanted = {(pid, version) for pid, version in papers}
+        ids = sorted({pid for pid, _ in papers})
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT paper_id, version, data, created_at FROM summaries WHERE paper_id IN ({marks})", chunk
+            )
+            for paper_id, version, data, created_at in rows:
+                if (paper_id, version) not in wanted:
+                    continue
+                if paper_id in found and found[paper_id][0] >= str(created_at):
+                    continue
+                summary = summary_from_json(data)
+                if summary is not None:
+                    found[paper_id] = (str(created_at), summary)
+        return {paper_id: summary for paper_id, (_, summary) in found.items()}
+
     def get(self, paper_id: str, version: int, key: SummaryKey) -> Summary | None:
         """The cached summary of one paper version, or None."""
         return self.get_many([(paper_id, version)], key).get(paper_id)
@@ -86,8 +113,15 @@ class SummaryStore:
         self.put_many([(paper_id, version, key, summary)], now)
 
     def put_many(self, made: Sequence[tuple[str, int, SummaryKey, Summary]], now: datetime) -> None:
-        """Store (or replace) summaries of (paper id, version, key, summary), in one statement
-        run for each (inside the caller's transaction, when there is one)."""
+        """Store (or replace) summaries of (paper id, version, key, summary), deleting the ones
+        each supersedes (see the module), in two statements run for each (inside the caller's
+        transaction, when there is one)."""
+        self.conn.executemany(
+            """DELETE FROM summaries WHERE paper_id = ? AND summarizer = ?
+               AND NOT (version = ? AND model = ? AND prompt_version = ?)""",
+            [(paper_id, key.summarizer, version, key.model, key.prompt_version)
+             for paper_id, version, key, _summary in made],
+        )
         self.conn.executemany(
             """INSERT INTO summaries (paper_id, version, summarizer, model, prompt_version, data, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -10,6 +10,7 @@ what is specific to a backend seam: the schemas, transactions, search answers, c
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from datetime import UTC, datetime, time, timedelta
@@ -22,7 +23,7 @@ from bot.search.engine import SearchEngine
 from bot.search.query import SearchQuery
 from bot.store import Store
 from bot.store.backend import pg_fault, pg_location, pg_sql
-from bot.store.db import transaction
+from bot.store.db import migrate, transaction
 from bot.store.feedback import Choice, PersonalDigest, StoredModel
 from bot.store.pg_schema import PG_MIGRATIONS
 from bot.store.schema import MIGRATIONS
@@ -208,6 +209,41 @@ def test_summaries_round_trip_and_missing_ones(any_store: Store) -> None:
     any_store.summaries.record_usage(**usage, paper_id=papers[0].id, prompt_tokens=100, completion_tokens=20, ok=True)  # type: ignore[arg-type]
     any_store.summaries.record_usage(**usage, paper_id=papers[1].id, prompt_tokens=5, completion_tokens=1, ok=False)  # type: ignore[arg-type]
     assert any_store.summaries.tokens_on(T0) == 126
+
+
+def _tldr(text: str) -> Summary:
+    return Summary(tldr=text, key_points=())
+
+
+def test_a_stored_summary_replaces_the_ones_it_supersedes_and_the_migration_clears_old_ones(any_store: Store) -> None:
+    """At most one summary a paper per summarizer: storing one deletes the same summarizer's
+    rows of another prompt version, model or paper version (the older one answers until then);
+    the migration clears what earlier upgrades left behind."""
+    first, second = (make_paper(i) for i in range(2))
+    any_store.papers.ingest([first, second], T0)
+    before_upgrade, llm = SummaryKey("offline", "", "v0"), SummaryKey("llm", "gpt", "p1")
+    any_store.summaries.put(first.id, 1, before_upgrade, _tldr("old"), T0)
+    any_store.summaries.put(first.id, 1, llm, _tldr("llm"), T0 + hours(1))
+    assert any_store.summaries.newest_of([(first.id, 1)]) == {first.id: _tldr("llm")}
+    assert any_store.summaries.newest_of([(first.id, 2)]) == {}  # another paper version's is not its
+    any_store.summaries.put(first.id, 1, OFFLINE, _tldr("new"), T0 + hours(2))
+    assert any_store.summaries.get(first.id, 1, before_upgrade) is None  # superseded: deleted
+    assert any_store.summaries.get(first.id, 1, llm) == _tldr("llm")  # another summarizer's stays
+    assert any_store.summaries.newest_of([(first.id, 1), (second.id, 1)]) == {first.id: _tldr("new")}
+    any_store.summaries.put(first.id, 2, OFFLINE, _tldr("v2"), T0 + hours(3))
+    assert any_store.summaries.get(first.id, 1, OFFLINE) is None and any_store.summaries.count() == 2
+    # Rows written before the rule (one per upgrade), then the migration.
+    for prompt_version, at in (("v0", T0), ("v1", T0 + hours(1)), ("v2", T0 + hours(2))):
+        any_store.conn.execute(
+            "INSERT INTO summaries (paper_id, version, summarizer, model, prompt_version, data, created_at) "
+            "VALUES (?, 1, 'offline', '', ?, ?, ?)",
+            (second.id, prompt_version, json.dumps({"tldr": prompt_version}), at.isoformat()),
+        )
+    newest = any_store.conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+    any_store.conn.execute("DELETE FROM schema_version WHERE version = ?", (newest,))
+    migrate(any_store.conn)
+    assert any_store.summaries.newest_of([(second.id, 1)])[second.id].tldr == "v2"
+    assert any_store.summaries.count() == 3  # second's newest, first's offline and LLM ones
 
 
 def test_source_state_validators_and_payloads(any_store: Store) -> None:
