@@ -12,7 +12,11 @@ exists yet, and puts the LLM misses on a bounded queue (`queue_size`; when it is
 is left to the background pass). The offline summaries an answer makes are stored
 ANSWER_SAVE_DELAY later, with those of the answers given meanwhile (one write and one search
 index catch-up for many answers; until then they answer from memory; `stop()` and `close()`
-store what is left). `work_queue()` is one worker of that queue; the runtime runs
+store what is left). A paper whose summary of the current key is missing but which has an older
+one (made before an upgrade changed the prompt version, or by another summarizer) is answered
+with that one at once, and its current summary is made in the background a moment later, with
+those of the answers given meanwhile (stale while revalidating: an upgrade never makes answers
+summarize on their own path). `work_queue()` is one worker of that queue; the runtime runs
 LLM_BACKGROUND_CONCURRENCY of them as tracked background tasks, so the queue has its own
 concurrency (within LLM_CONCURRENCY, the LLM client's own cap). A later view finds the LLM
 summary in the cache. `stop()` cancels every LLM call in flight and waits for them quietly.
@@ -57,6 +61,9 @@ CACHED_ON_LOOP = 50  # cached summaries read on the event loop at most (more: in
 # (each write changes what the index holds, so the next search would catch up: a tantivy
 # commit, 0.1-0.3 s on a busy machine, per answer).
 ANSWER_SAVE_DELAY = 1.0
+# Papers answered with an older summary that wait for their current one at most (more are left
+# to the background pass's backfill, which finds them too).
+STALE_REFRESH_LIMIT = 2000
 
 
 def summary_search_text(summary: Summary) -> str:
@@ -102,6 +109,9 @@ class Summaries:
         # answer later asks meanwhile, and `stop()` / `close()` store them.
         self._unsaved: dict[tuple[str, int], tuple[Paper, Summary]] = {}
         self._saving: asyncio.Task[None] | None = None
+        # Papers answered with an older summary, whose current one is made soon (see the module).
+        self._stale: dict[tuple[str, int], Paper] = {}
+        self._refreshing: asyncio.Task[None] | None = None
         # Told how many summaries were just made and stored, wherever they were asked for (the
         # background pass, digests, alerts, answers, the LLM queue): the runtime counts them.
         self.on_made: Callable[[int], None] | None = None
@@ -146,6 +156,8 @@ class Summaries:
         if self.llm is None:
             found.update(unsaved)
             to_make = [paper for paper in misses if paper.id not in unsaved]
+            if to_make and not use_llm:
+                to_make = await self._answer_with_older(to_make, found)
             if to_make:
                 found.update(await self._offline_many(to_make, save_later=not use_llm))
             return found
@@ -165,6 +177,8 @@ class Summaries:
                     self._enqueue(paper)  # the LLM version, for a later view
             else:
                 llm_papers.append(paper)
+        if offline_papers and not use_llm:
+            offline_papers = await self._answer_with_older(offline_papers, found)
         if offline_papers:
             found.update(await self._offline_many(offline_papers, save_later=not use_llm))
         if llm_papers:
@@ -172,6 +186,44 @@ class Summaries:
             for paper, summary in zip(llm_papers, made, strict=True):
                 found[paper.id] = summary
         return found
+
+    async def _answer_with_older(self, papers: list[Paper], found: dict[str, Summary]) -> list[Paper]:
+        """Answer papers that have an older summary with it (into `found`) and make their current
+        one soon; return the papers that have none."""
+        pairs = [(paper.id, paper.version) for paper in papers]
+        if len(pairs) > CACHED_ON_LOOP:
+            older = await self.store.run_blocking(self.store.summaries.newest_of, pairs)
+        else:
+            older = self.store.summaries.newest_of(pairs)
+        if not older:
+            return papers
+        found.update(older)
+        self._refresh_soon([paper for paper in papers if paper.id in older])
+        return [paper for paper in papers if paper.id not in older]
+
+    def _refresh_soon(self, papers: Sequence[Paper]) -> None:
+        if self._stopping:
+            return
+        for paper in papers:
+            if len(self._stale) >= STALE_REFRESH_LIMIT:
+                log.debug("%d papers wait for their current summary; the rest are left to the backfill", len(self._stale))
+                break
+            self._stale.setdefault((paper.id, paper.version), paper)
+        if self._stale and (self._refreshing is None or self._refreshing.done()):
+            self._refreshing = asyncio.ensure_future(self._refresh_stale())
+
+    async def _refresh_stale(self) -> None:
+        # Until none is left: papers answered while a batch is made go in the next one.
+        while self._stale:
+            await asyncio.sleep(ANSWER_SAVE_DELAY)
+            batch = list(self._stale.values())[:WRITE_BATCH]
+            try:
+                await self._offline_many(batch)
+            except Exception:  # they keep their older summary; the backfill tries again
+                log.exception("could not make the current summaries of %d papers", len(batch))
+            finally:
+                for paper in batch:
+                    self._stale.pop((paper.id, paper.version), None)
 
     async def _cached(self, pairs: list[tuple[str, int]], key: SummaryKey) -> dict[str, Summary]:
         """The cached summaries of (paper id, version) pairs; a large read (a digest batch's
@@ -252,8 +304,14 @@ class Summaries:
     async def stop(self) -> None:
         """Take no more LLM work and cancel the calls in flight, waiting for them quietly (an
         answer already given keeps its offline summary; the LLM is asked again another time);
-        store the answers' offline summaries not stored yet."""
+        store the answers' offline summaries not stored yet (papers answered with an older summary
+        keep it until the background pass makes their current one)."""
         self._stopping = True
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            await asyncio.gather(self._refreshing, return_exceptions=True)
+            self._refreshing = None
+        self._stale.clear()
         if self._saving is not None:
             self._saving.cancel()
             await asyncio.gather(self._saving, return_exceptions=True)

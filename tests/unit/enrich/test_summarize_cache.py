@@ -23,6 +23,7 @@ from bot.enrich.summarize.llm import (
 )
 from bot.enrich.taxonomy import topic_name
 from bot.store import Store
+from bot.store.summaries import SummaryKey
 from tests.support.factories import make_paper
 from tests.support.llm_api import FakeLLMServer, Reply, summary_json
 
@@ -109,6 +110,54 @@ async def test_answers_offline_summaries_are_stored_together_a_moment_later(stor
     last = await answers.get_many([fourth])
     await summaries.stop()  # stopping stores what answers left
     assert store.summaries.get(fourth.id, fourth.version, OFFLINE_KEY) == last[fourth.id]
+
+
+async def test_after_an_upgrade_answers_show_the_older_summary_and_its_current_one_is_made_soon(store: Store) -> None:
+    """Stale while revalidating: a paper whose summary predates the current prompt version is
+    answered with it at once (no summarizing on the answer's path); its current summary is
+    made in the background, with those of the answers given meanwhile, and replaces it."""
+    first, second, unsummarized = _paper(1), _paper(2), _paper(3)
+    store.papers.ingest([first, second, unsummarized], NOW)
+    before_upgrade = replace(OFFLINE_KEY, prompt_version="offline-0")
+    older = {paper.id: replace(OfflineSummarizer().summarize(paper), tldr=f"Older TL;DR {paper.id}.") for paper in (first, second)}
+    for paper in (first, second):
+        store.summaries.put(paper.id, paper.version, before_upgrade, older[paper.id], NOW - timedelta(days=30))
+    offline = CountingOffline()
+    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
+    answers = summaries.for_answers()
+    shown = await answers.get_many([first, unsummarized])
+    assert shown[first.id] == older[first.id]  # at once, the one it has
+    assert offline.calls == 1  # only the paper with no summary at all is summarized now
+    assert (await answers.get_many([second]))[second.id] == older[second.id]
+    assert summaries._refreshing is not None
+    await summaries._refreshing  # ANSWER_SAVE_DELAY later, both papers in one batch
+    assert offline.calls == 3
+    for paper in (first, second):
+        current = store.summaries.get(paper.id, paper.version, OFFLINE_KEY)
+        assert current is not None and current.tldr != older[paper.id].tldr
+        assert store.summaries.get(paper.id, paper.version, before_upgrade) is None  # superseded
+        assert (await answers.get_many([paper]))[paper.id] == current
+        row = store.conn.execute("SELECT summary_text FROM papers WHERE id = ?", (paper.id,)).fetchone()
+        assert current.tldr in row[0]  # the search index has the current text
+    assert offline.calls == 3
+    await summaries.stop()
+
+
+async def test_digests_never_use_an_older_summary_nor_an_answer_another_versions(store: Store) -> None:
+    paper, revised = _paper(1), _paper(2, version=1)
+    store.papers.ingest([paper, revised], NOW)
+    before_upgrade = replace(OFFLINE_KEY, prompt_version="offline-0")
+    store.summaries.put(paper.id, 1, before_upgrade, Summary(tldr="Older.", key_points=()), NOW)
+    store.summaries.put(revised.id, 1, OFFLINE_KEY, Summary(tldr="Of version 1.", key_points=()), NOW)
+    offline = CountingOffline()
+    summaries = Summaries(store, offline=offline, clock=FakeClock(NOW))
+    made = await summaries.get_many([paper])  # a digest's ask: the current one, made now
+    assert made[paper.id].tldr != "Older." and offline.calls == 1
+    version_2 = replace(revised, version=2)
+    answered = await summaries.for_answers().get_many([version_2])  # version 1's is not its summary
+    assert answered[revised.id].tldr != "Of version 1." and offline.calls == 2
+    assert summaries._refreshing is None
+    await summaries.stop()
 
 
 async def test_digest_summaries_are_stored_at_once(store: Store) -> None:
@@ -316,6 +365,23 @@ async def test_fast_replies_can_skip_the_llm(store: Store, session: aiohttp.Clie
     assert server.count == 0
     # ...and the LLM summary replaces it when asked normally.
     assert (await summaries.get(_paper(7))).summarizer == "llm"
+
+
+async def test_fast_replies_show_an_older_llm_summary_and_queue_the_current_one(
+    store: Store, session: aiohttp.ClientSession, server: FakeLLMServer
+) -> None:
+    clock = FakeClock(NOW)
+    paper = _paper(7)
+    store.papers.ingest([paper], NOW)
+    older = Summary(tldr="An older LLM TL;DR.", key_points=(), summarizer="llm", model="test-model", prompt_version="v0")
+    store.summaries.put(paper.id, paper.version, SummaryKey("llm", "test-model", "v0"), older, NOW)
+    summaries = Summaries(store, llm=_llm(server, session, store, clock), clock=clock)
+    assert (await summaries.for_answers().get_many([paper]))[paper.id] == older
+    assert server.count == 0 and summaries.queued == 1  # the LLM's current one, for a later view
+    assert summaries._refreshing is not None
+    await summaries._refreshing  # and the offline fallback of the current prompt
+    assert store.summaries.get(paper.id, paper.version, OFFLINE_KEY) is not None
+    await summaries.stop()
 
 
 async def test_background_pass_uses_the_llm_and_respects_the_budget(
