@@ -14,7 +14,9 @@ Per mode:
   `/papers <words>` searches arrive together (words that people search for, from the corpus
   vocabulary; every search's first page is summarized on first view, unless `--summarized`
   stored every paper's summary in the template first, as a store the bot has run on for a
-  while has them: then no answer makes a summary);
+  while has them: then no answer makes a summary; `--stale` stores them under an older prompt
+  version, as the store is right after an upgrade that changed the summarizer: answers show
+  those while the current ones are made in the background);
 - `ack_ms`: from sending a command to its HTTP 200 (HTTP mode) or to its ack envelope (Socket
   Mode), percentiles; `answer_ms`: from sending to the response_url post arriving at the fake;
 - `loop_lag_ms`: a ticker task in the bot sleeping 10 ms at a time, how much each sleep
@@ -29,6 +31,7 @@ Targets (issue #16): every ack within 1 s, p99 ack at most 300 ms, every answer 
         [--modes http,socket] [--template DIR] [--switch-interval 0.001]
     .venv/bin/python -m bench.bench_acks --quick    # 20,000 papers, 200 channels
     .venv/bin/python -m bench.bench_acks --summarized    # every summary stored beforehand
+    .venv/bin/python -m bench.bench_acks --stale    # ... under an older prompt version
 """
 
 from __future__ import annotations
@@ -409,9 +412,13 @@ def _place() -> Any:
     return Place(platform="slack", channel_id="CWARM")
 
 
-def case_setup(paper_count: int, data_dir: str, summarized: bool = False) -> dict[str, Any]:
-    """The template data directory: the store and its search index; with `summarized`, every
-    paper's offline summary stored too (see `summarize_all`)."""
+STALE_PROMPT_VERSION = "offline-before-upgrade"
+
+
+def case_setup(paper_count: int, data_dir: str, summaries: str = "none") -> dict[str, Any]:
+    """The template data directory: the store and its search index; with `summaries`
+    "summarized", every paper's offline summary stored too (see `summarize_all`); "stale":
+    stored under STALE_PROMPT_VERSION, as an upgrade of the summarizer leaves them."""
     from bot.search.engine import index_directory, rebuild
 
     os.makedirs(data_dir, exist_ok=True)
@@ -421,10 +428,13 @@ def case_setup(paper_count: int, data_dir: str, summarized: bool = False) -> dic
     index_s = time.perf_counter() - started
     count = store.papers.count()
     result: dict[str, Any] = {"papers": count, "store_build_s": round(seconds, 1), "index_build_s": round(index_s, 1)}
-    if summarized:
+    if summaries in ("summarized", "stale"):
         started = time.perf_counter()
         result["summaries_stored"] = asyncio.run(summarize_all(store))
         result["summarize_s"] = round(time.perf_counter() - started, 1)
+    if summaries == "stale":
+        store.conn.execute("UPDATE summaries SET prompt_version = ?", (STALE_PROMPT_VERSION,))
+        result["summaries_prompt_version"] = STALE_PROMPT_VERSION
     store.close()
     return result
 
@@ -470,6 +480,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20,000 papers and 200 channels")
     parser.add_argument("--summarized", action="store_true",
                         help="store every paper's summary in the template first (the steady state: no answer summarizes)")
+    parser.add_argument("--stale", action="store_true",
+                        help="... under an older prompt version (right after an upgrade of the summarizer)")
     parser.add_argument("--switch-interval", type=float, default=0.0, help="the bot's GIL switch interval in seconds (default: Python's)")
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -481,7 +493,7 @@ def main() -> None:
             asyncio.run(drive(rest[0]))
             return
         if kind == "setup":
-            result = case_setup(int(rest[0]), rest[1], summarized=len(rest) > 2 and rest[2] == "summarized")
+            result = case_setup(int(rest[0]), rest[1], summaries=rest[2] if len(rest) > 2 else "none")
         else:
             result = asyncio.run(run_bot(rest[0], rest[1], int(rest[2]), int(rest[3]), float(rest[4]) if len(rest) > 4 else 0.0))
         print(json.dumps(result))
@@ -490,9 +502,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         template = args.template or str(Path(tmp) / "template")
         if not args.template:
-            setup = ["setup", str(args.papers), template, *(["summarized"] if args.summarized else [])]
-            report["store"] = run_case(setup, args.timeout)
-        report["summaries"] = ("stored for every paper beforehand (steady state)" if args.summarized
+            mode = "stale" if args.stale else "summarized" if args.summarized else "none"
+            report["store"] = run_case(["setup", str(args.papers), template, mode], args.timeout)
+        report["summaries"] = ("stored for every paper beforehand under an older prompt version (after an upgrade)"
+                               if args.stale and not args.template
+                               else "stored for every paper beforehand (steady state)" if args.summarized
                                else "as the template has them" if args.template
                                else "none stored: each search's first page is summarized on first view")
         for mode in args.modes.split(","):
