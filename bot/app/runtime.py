@@ -93,6 +93,12 @@ log = logging.getLogger(__name__)
 FETCH_POLL_SECONDS = 5.0
 SUMMARIZE_EVERY_SECONDS = 120.0
 SUMMARIZE_PASSES_IN_A_ROW = 40  # at most this many SUMMARIZE_BATCH passes per wake-up
+# After an offline wake-up that found a backlog bigger than it could make, the next one comes
+# this soon instead of SUMMARIZE_EVERY_SECONDS later: a bulk import or an upgrade of the
+# summarizer is summarized in minutes (about 2,000 papers every few seconds), not at 2,000
+# papers per 2 minutes (100,000 papers took 1.7 hours, with answers summarizing meanwhile);
+# the pause leaves the CPU to answers between wake-ups.
+SUMMARIZE_BACKLOG_PAUSE = 1.0
 # Outbox rows a replica claims at a time (PostgreSQL): a few, so that the rest stay free for the
 # other replicas instead of waiting behind one replica's sends.
 REPLICA_CLAIM_BATCH = 10
@@ -270,8 +276,7 @@ class Runtime:
             "work locks", interruptible=True,
         )
         if settings.summarize_background:
-            self.spawn(self._every(SUMMARIZE_EVERY_SECONDS, self.summarize_backlog, "summarizer"), "summarizer",
-                       interruptible=True)
+            self.spawn(self._summarize_forever(), "summarizer", interruptible=True)
         if self.summaries.llm is not None:
             for number in range(settings.llm_background_concurrency):
                 self.spawn(self.summaries.work_queue(), f"llm queue {number + 1}", interruptible=True)
@@ -280,6 +285,18 @@ class Runtime:
             "paperbot running: adapters %s, %d sources, replica %s", ", ".join(self.adapters), len(self.sources),
             self.delivery.holder,
         )
+
+    async def _summarize_forever(self) -> None:
+        """The background summarizer's loop: a wake-up every SUMMARIZE_EVERY_SECONDS, or
+        SUMMARIZE_BACKLOG_PAUSE after one that left a backlog; a failing wake-up is logged."""
+        while not self.stopping.is_set():
+            made = 0
+            try:
+                made = await self.summarize_backlog()
+            except Exception:
+                log.exception("summarizer failed; will try again")
+            backlog = self.summaries.llm is None and made >= self.settings.summarize_batch * SUMMARIZE_PASSES_IN_A_ROW
+            await self._pause(SUMMARIZE_BACKLOG_PAUSE if backlog else SUMMARIZE_EVERY_SECONDS)
 
     async def summarize_backlog(self) -> int:
         """One wake-up of the background summarizer: papers without a summary get one (see

@@ -109,3 +109,42 @@ async def test_one_replica_at_a_time_summarizes_the_backlog(tmp_path: Path) -> N
         assert not runtime.store.summaries.missing([OFFLINE_KEY], 10, since=system_clock() - timedelta(days=1))
     finally:
         await runtime.shutdown()
+
+
+async def test_a_backlog_is_summarized_in_wake_ups_close_together_then_at_the_usual_pace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a bulk import (or an upgrade of the summarizer), wake-ups that find more than
+    they can make follow each other SUMMARIZE_BACKLOG_PAUSE apart, not SUMMARIZE_EVERY_SECONDS;
+    once the backlog is gone the usual pace is back."""
+    monkeypatch.setattr(runtime_module, "SUMMARIZE_PASSES_IN_A_ROW", 1)
+    monkeypatch.setattr(runtime_module, "SUMMARIZE_BACKLOG_PAUSE", 0.01)
+    monkeypatch.setattr(runtime_module, "SUMMARIZE_EVERY_SECONDS", 3600.0)
+    settings = Settings(
+        database=str(tmp_path / "paperbot.db"), arxiv_enabled=False, hf_enabled=False,
+        reddit_enabled=False, summarize_workers=0, summarize_batch=2, web_enabled=False,
+    )
+    runtime = await Runtime.initialize(settings, clock=system_clock)
+    now = system_clock()
+    runtime.store.papers.ingest([make_paper(i, published=now - timedelta(days=30 * i)) for i in range(1, 8)], now)
+    wake_ups: list[int] = []
+    summarize_backlog = runtime.summarize_backlog
+
+    async def counted() -> int:
+        made = await summarize_backlog()
+        wake_ups.append(made)
+        return made
+
+    runtime.summarize_backlog = counted  # type: ignore[method-assign]
+    try:
+        await runtime.start([])
+        for _ in range(500):
+            if runtime.store.summaries.count() == 7 and len(wake_ups) >= 4:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # ... and no wake-up after the one that found less than a batch
+        assert wake_ups == [2, 2, 2, 1]  # within a second, not 3,600 s apart
+        assert runtime.store.summaries.count() == 7
+        await asyncio.wait_for(runtime.stop(), 5)
+    finally:
+        await runtime.shutdown()
