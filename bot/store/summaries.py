@@ -12,7 +12,7 @@ daily token budget survives restarts.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -64,21 +64,11 @@ class SummaryStore:
     def get_many(self, papers: Sequence[tuple[str, int]], key: SummaryKey) -> dict[str, Summary]:
         """Cached summaries for (paper id, version) pairs made with `key`, by paper id."""
         found: dict[str, Summary] = {}
-        wanted = {(pid, version) for pid, version in papers}
-        ids = sorted({pid for pid, _ in papers})
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.conn.execute(
-                f"SELECT paper_id, version, data FROM summaries WHERE paper_id IN ({marks}) "
-                "AND summarizer = ? AND model = ? AND prompt_version = ?",
-                (*chunk, key.summarizer, key.model, key.prompt_version),
-            )
-            for row in rows:
-                if (row[0], row[1]) in wanted:
-                    summary = summary_from_json(row[2])
-                    if summary is not None:
-                        found[row[0]] = summary
+        condition = "AND summarizer = ? AND model = ? AND prompt_version = ?"
+        for paper_id, data, _created_at in self._rows_of(papers, condition, (key.summarizer, key.model, key.prompt_version)):
+            summary = summary_from_json(data)
+            if summary is not None:
+                found[paper_id] = summary
         return found
 
     def newest_of(self, papers: Sequence[tuple[str, int]]) -> dict[str, Summary]:
@@ -86,23 +76,31 @@ class SummaryStore:
         what an answer shows while the summary of the current key is being made (one made
         before an upgrade that changed the prompt version, or by another summarizer)."""
         found: dict[str, tuple[str, Summary]] = {}
+        for paper_id, data, created_at in self._rows_of(papers, "", ()):
+            if paper_id in found and found[paper_id][0] >= created_at:
+                continue
+            summary = summary_from_json(data)
+            if summary is not None:
+                found[paper_id] = (created_at, summary)
+        return {paper_id: summary for paper_id, (_, summary) in found.items()}
+
+    def _rows_of(
+        self, papers: Sequence[tuple[str, int]], condition: str, params: tuple[object, ...]
+    ) -> Iterator[tuple[str, str, str]]:
+        """(paper id, data, created at) of the summary rows of (paper id, version) pairs that
+        meet `condition` (SQL after the paper ids' test, with `params`), 500 ids a query."""
         wanted = {(pid, version) for pid, version in papers}
         ids = sorted({pid for pid, _ in papers})
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
-                f"SELECT paper_id, version, data, created_at FROM summaries WHERE paper_id IN ({marks})", chunk
+                f"SELECT paper_id, version, data, created_at FROM summaries WHERE paper_id IN ({marks}) {condition}",
+                (*chunk, *params),
             )
             for paper_id, version, data, created_at in rows:
-                if (paper_id, version) not in wanted:
-                    continue
-                if paper_id in found and found[paper_id][0] >= str(created_at):
-                    continue
-                summary = summary_from_json(data)
-                if summary is not None:
-                    found[paper_id] = (str(created_at), summary)
-        return {paper_id: summary for paper_id, (_, summary) in found.items()}
+                if (paper_id, version) in wanted:
+                    yield str(paper_id), str(data), str(created_at)
 
     def get(self, paper_id: str, version: int, key: SummaryKey) -> Summary | None:
         """The cached summary of one paper version, or None."""
